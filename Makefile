@@ -1,0 +1,88 @@
+# reg — build with plain GNU Make: see docs/build.md for why.
+#
+#   make              build build/reg and build/regd (optimised)
+#   make SAN=1        build under build/san with ASan+UBSan (what the tests use)
+#   make install      install reg and regd into $(PREFIX)/bin
+#   make test         unit + end-to-end tests, sanitizer build
+#   make lint         cppcheck + clang-format check
+#   make bench        benchmarks (bench/README.md)
+
+PREFIX ?= /usr/local
+PKGS := yaml-0.1 jansson libmicrohttpd libcurl libcrypto libelf
+CC ?= cc
+
+ifeq ($(SAN),1)
+BUILD ?= build/san
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+OPT := -O2 -g
+endif
+
+CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) \
+  -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+LDFLAGS_ALL := $(OPT) $(LDFLAGS)
+LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libcrypto libelf)
+LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
+LIBS_CLI := $(shell pkg-config --libs libcurl jansson)
+
+LIB_SRC := $(sort $(wildcard src/lib/*.c))
+REGD_SRC := $(sort $(wildcard src/regd/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+REGD_OBJ := $(REGD_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all install test unit e2e lint format clean bench
+all: $(BUILD)/reg $(BUILD)/regd
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libreg.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
+
+# The client links only what it uses: libcurl and jansson, no engine code,
+# so its start-up stays short (see docs/benchmarks.md).
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libreg.a $(LIBS_LIB) -lcmocka
+
+install: $(BUILD)/reg $(BUILD)/regd
+	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
+	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BUILD)/reg $(BUILD)/regd
+	REG_BIN=$(abspath $(BUILD)) tests/e2e/run.sh
+
+test:
+	$(MAKE) SAN=1 unit e2e
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib src tests/unit
+	clang-format --dry-run --Werror src/*/*.[ch] tests/unit/*.c
+
+format:
+	clang-format -i src/*/*.[ch] tests/unit/*.c
+
+bench: all
+	bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,60 @@
+/* store: the content-addressed object store.
+ *
+ * Owns <root>/store/objects/sha256/<aa>/<62 hex>[.x]. An object is a file's
+ * content keyed by its SHA-256. Objects are immutable: mode 0444 (0555 for the
+ * ".x" executable variant, because hard links share one inode and so one mode)
+ * in root-only (0700) directories. Writes are atomic: temp file in
+ * store/tmp, fsync, rename; putting the same content twice stores it once and
+ * returns the same digest. The store never deletes an object on its own.
+ *
+ * Hard links from envs/ into the store need one filesystem: reg_store_open
+ * checks that <root>/envs and the store share st_dev.
+ */
+#ifndef REG_STORE_H
+#define REG_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct reg_store
+{
+  char *root;        /* the engine root, e.g. /var/lib/reg */
+  char *objects_dir; /* <root>/store/objects/sha256 */
+  char *tmp_dir;     /* <root>/store/tmp */
+};
+
+int reg_store_open (const char *root, struct reg_store **out, struct reg_error **err);
+void reg_store_free (struct reg_store *store);
+
+/* Import the regular file at host_path. `exec` selects the 0555 variant. */
+int reg_store_put_file (struct reg_store *store, const char *host_path, bool exec,
+                        char digest[65], struct reg_error **err);
+int reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool exec,
+                         char digest[65], struct reg_error **err);
+
+/* Path of an object (allocated); does not check it exists. */
+char *reg_store_object_path (const struct reg_store *store, const char *digest, bool exec);
+bool reg_store_has (const struct reg_store *store, const char *digest, bool exec);
+
+/* SHA-256 of a file's content, hex. */
+int reg_store_hash_file (const char *path, char digest[65], struct reg_error **err);
+
+struct reg_store_stats
+{
+  uint64_t objects;
+  uint64_t bytes; /* unique bytes: each object counted once */
+};
+int reg_store_stats (const struct reg_store *store, struct reg_store_stats *out,
+                     struct reg_error **err);
+
+/* Re-hash every object; call `corrupt` for each whose content does not match
+ * its name. Returns the number of corrupt objects (>= 0) or -1 on error. */
+typedef void (*reg_store_corrupt_fn) (const char *object_path, const char *actual_digest,
+                                      void *data);
+int reg_store_verify (const struct reg_store *store, reg_store_corrupt_fn corrupt, void *data,
+                      uint64_t *checked, struct reg_error **err);
+
+#endif

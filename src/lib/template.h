@@ -1,0 +1,104 @@
+/* template: runtime-environment template (RET) files — parse, validate,
+ * serialize, digest; and the template repository under <root>/templates.
+ *
+ * A RET file is YAML with exactly these top-level keys (see docs/ret-format.md):
+ *   name, version                   required strings
+ *   requires: [name@version, ...]   other templates, resolved recursively
+ *   entrypoint: [argv...]           optional
+ *   env: {KEY: VALUE}               optional
+ *   files: {container-path: value}  value is one of
+ *        "sha256:<hex>"             regular file, object mode 0444
+ *        "sha256:<hex>+x"           executable file, object mode 0555
+ *        "-> TARGET"                symbolic link to TARGET
+ *        "dir"                      (empty) directory
+ *   libs: {name@soversion: {path: container-path, object: "sha256:<hex>[+x]"}}
+ *
+ * Parsing rejects, naming the template and the fault: unknown keys, missing
+ * or malformed name/version, a path that is not absolute and normalized (no
+ * "..", ".", "//", trailing "/"), two entries for one destination (across
+ * files and libs too), a malformed digest, duplicate YAML keys, non-string
+ * scalars where strings belong. It does not look at the store or at other
+ * templates: that is reg_template_check (store) and closure (requires).
+ *
+ * Serialization is canonical (keys sorted, one fixed layout), so the same
+ * template gives the same bytes and so the same digest.
+ */
+#ifndef REG_TEMPLATE_H
+#define REG_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "store.h"
+
+enum reg_entry_kind
+{
+  REG_ENTRY_FILE,    /* value: digest hex, object mode 0444 */
+  REG_ENTRY_EXEC,    /* value: digest hex, object mode 0555 */
+  REG_ENTRY_SYMLINK, /* value: link target */
+  REG_ENTRY_DIR,     /* value: NULL */
+};
+
+struct reg_entry
+{
+  char *path; /* clean absolute container path */
+  enum reg_entry_kind kind;
+  char *value;
+};
+
+struct reg_lib
+{
+  char *name; /* "libc@6" */
+  struct reg_entry entry; /* kind FILE or EXEC */
+};
+
+struct reg_template
+{
+  char *name;
+  char *version;
+  char **requires;   /* NULL-terminated "name@version" */
+  char **entrypoint; /* NULL-terminated, may be NULL */
+  char **env;        /* NULL-terminated "KEY=VALUE", sorted by key */
+  struct reg_entry *files;
+  size_t n_files;
+  struct reg_lib *libs;
+  size_t n_libs;
+};
+
+/* `origin` names the input in errors (a file path or "request"). */
+int reg_template_parse (const char *text, size_t len, const char *origin,
+                        struct reg_template **out, struct reg_error **err);
+/* Canonical YAML; allocated. */
+char *reg_template_serialize (const struct reg_template *t);
+/* sha256 of the canonical serialization. */
+int reg_template_digest (const struct reg_template *t, char digest[65], struct reg_error **err);
+void reg_template_free (struct reg_template *t);
+
+/* Sort files and libs into canonical order and reject two entries for one
+ * destination. Used by the parser and by template creation. */
+int reg_template_normalize (struct reg_template *t, struct reg_error **err);
+
+/* Every file and lib object present in the store? Error names the first missing. */
+int reg_template_check_objects (const struct reg_template *t, const struct reg_store *store,
+                                struct reg_error **err);
+
+/* Name and version syntax: name [a-z0-9][a-z0-9._-]{0,127},
+ * version [A-Za-z0-9][A-Za-z0-9._+-]{0,127}. */
+bool reg_template_name_ok (const char *name);
+bool reg_template_version_ok (const char *version);
+/* Split "name@version"; both outputs allocated. */
+int reg_template_split_ref (const char *ref, char **name, char **version, struct reg_error **err);
+
+/* Repository: <root>/templates/<name>/<version>.ret */
+int reg_template_load (const char *root, const char *ref, struct reg_template **out,
+                       struct reg_error **err);
+/* Validate against the store and the other templates (requires exist, no
+ * cycle), then write atomically. Replaces an existing name@version. */
+int reg_template_save (const char *root, const struct reg_store *store,
+                       const struct reg_template *t, struct reg_error **err);
+int reg_template_remove (const char *root, const char *ref, struct reg_error **err);
+/* All refs "name@version", sorted. */
+int reg_template_list (const char *root, char ***refs, struct reg_error **err);
+
+#endif

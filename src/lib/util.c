@@ -1,0 +1,332 @@
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void
+reg_closep (int *fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+}
+
+void
+reg_fclosep (FILE **f)
+{
+  if (*f)
+    fclose (*f);
+}
+
+void
+reg_strvfreep (char ***v)
+{
+  reg_strv_free (*v);
+}
+
+size_t
+reg_strv_len (char *const *v)
+{
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
+}
+
+void
+reg_strv_free (char **v)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
+}
+
+char **
+reg_strv_dup (char *const *v)
+{
+  size_t n = reg_strv_len (v);
+  char **out = calloc (n + 1, sizeof *out);
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    if ((out[i] = strdup (v[i])) == NULL)
+      {
+        reg_strv_free (out);
+        return NULL;
+      }
+  return out;
+}
+
+static int
+fsync_parent (const char *path)
+{
+  _cleanup_free_ char *copy = strdup (path);
+  if (copy == NULL)
+    return -1;
+  _cleanup_close_ int dfd = open (dirname (copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return -1;
+  return fsync (dfd);
+}
+
+int
+reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                       struct reg_error **err)
+{
+  _cleanup_free_ char *tmp = NULL;
+  if (asprintf (&tmp, "%s.tmp-XXXXXX", path) < 0)
+    return reg_error_set (err, ENOMEM, "write %s: out of memory", path);
+  _cleanup_close_ int fd = mkostemp (tmp, O_CLOEXEC);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "write %s: create temporary file", path);
+  const char *p = data;
+  size_t left = len;
+  while (left > 0)
+    {
+      ssize_t n = write (fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          unlink (tmp);
+          return reg_error_sys (err, e, "write %s", path);
+        }
+      p += n;
+      left -= (size_t) n;
+    }
+  if (fchmod (fd, mode) < 0 || fsync (fd) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return reg_error_sys (err, e, "write %s: sync", path);
+    }
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return reg_error_sys (err, e, "write %s: rename into place", path);
+    }
+  if (fsync_parent (path) < 0)
+    return reg_error_sys (err, errno, "write %s: sync directory", path);
+  return 0;
+}
+
+int
+reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
+                    struct reg_error **err)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "read %s", path);
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return reg_error_sys (err, errno, "read %s", path);
+  if (!S_ISREG (st.st_mode))
+    return reg_error_set (err, EINVAL, "read %s: not a regular file", path);
+  if ((size_t) st.st_size > max)
+    return reg_error_set (err, EFBIG, "read %s: %lld bytes is over the limit of %zu", path,
+                          (long long) st.st_size, max);
+  _cleanup_free_ char *buf = malloc ((size_t) st.st_size + 1);
+  if (buf == NULL)
+    return reg_error_set (err, ENOMEM, "read %s: out of memory", path);
+  size_t got = 0;
+  while (got < (size_t) st.st_size)
+    {
+      ssize_t n = read (fd, buf + got, (size_t) st.st_size - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return reg_error_sys (err, errno, "read %s", path);
+      if (n == 0)
+        break;
+      got += (size_t) n;
+    }
+  buf[got] = '\0';
+  if (out_len)
+    *out_len = got;
+  *out = reg_steal (&buf);
+  return 0;
+}
+
+int
+reg_util_mkdir_p (const char *path, mode_t mode, struct reg_error **err)
+{
+  _cleanup_free_ char *copy = strdup (path);
+  if (copy == NULL)
+    return reg_error_set (err, ENOMEM, "mkdir %s: out of memory", path);
+  for (char *p = copy + 1; *p; p++)
+    {
+      if (*p != '/')
+        continue;
+      *p = '\0';
+      if (mkdir (copy, mode) < 0 && errno != EEXIST)
+        return reg_error_sys (err, errno, "mkdir %s", copy);
+      *p = '/';
+    }
+  if (mkdir (copy, mode) < 0 && errno != EEXIST)
+    return reg_error_sys (err, errno, "mkdir %s", copy);
+  return 0;
+}
+
+static int
+rm_rf_at (int dfd, dev_t dev, const char *display, struct reg_error **err)
+{
+  DIR *d = fdopendir (dfd);
+  if (d == NULL)
+    {
+      close (dfd);
+      return reg_error_sys (err, errno, "remove %s", display);
+    }
+  int ret = 0;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      struct stat st;
+      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          if (st.st_dev != dev)
+            {
+              ret = reg_error_set (err, EBUSY, "remove %s/%s: a mount point", display, de->d_name);
+              break;
+            }
+          int sub = openat (dirfd (d), de->d_name,
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub < 0)
+            {
+              ret = reg_error_sys (err, errno, "remove %s/%s", display, de->d_name);
+              break;
+            }
+          /* Directories we created may be read-only (generated envs). */
+          fchmod (sub, 0700);
+          if (rm_rf_at (sub, dev, display, err) < 0)
+            {
+              ret = -1;
+              break;
+            }
+          if (unlinkat (dirfd (d), de->d_name, AT_REMOVEDIR) < 0)
+            {
+              ret = reg_error_sys (err, errno, "remove %s/%s", display, de->d_name);
+              break;
+            }
+        }
+      else if (unlinkat (dirfd (d), de->d_name, 0) < 0)
+        {
+          ret = reg_error_sys (err, errno, "remove %s/%s", display, de->d_name);
+          break;
+        }
+    }
+  closedir (d);
+  return ret;
+}
+
+int
+reg_util_rm_rf (const char *path, struct reg_error **err)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0)
+    return errno == ENOENT ? 0 : reg_error_sys (err, errno, "remove %s", path);
+  if (!S_ISDIR (st.st_mode))
+    {
+      if (unlink (path) < 0)
+        return reg_error_sys (err, errno, "remove %s", path);
+      return 0;
+    }
+  int dfd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return reg_error_sys (err, errno, "remove %s", path);
+  chmod (path, 0700);
+  if (rm_rf_at (dfd, st.st_dev, path, err) < 0)
+    return -1;
+  if (rmdir (path) < 0)
+    return reg_error_sys (err, errno, "remove %s", path);
+  return 0;
+}
+
+bool
+reg_util_path_is_clean (const char *path)
+{
+  if (path == NULL || path[0] != '/' || path[1] == '\0')
+    return false;
+  size_t len = strlen (path);
+  if (len > 4096 || path[len - 1] == '/')
+    return false;
+  const char *p = path;
+  while (*p)
+    {
+      p++; /* skip '/' */
+      const char *end = strchrnul (p, '/');
+      size_t n = (size_t) (end - p);
+      if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+        return false;
+      for (const char *c = p; c < end; c++)
+        if (*c == '\n' || *c == '\r')
+          return false;
+      p = end;
+    }
+  return true;
+}
+
+void
+reg_util_hex (const unsigned char *bytes, size_t len, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++)
+    {
+      out[2 * i] = digits[bytes[i] >> 4];
+      out[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+  out[2 * len] = '\0';
+}
+
+bool
+reg_util_is_sha256_hex (const char *s)
+{
+  if (s == NULL || strlen (s) != SHA256_HEX_LEN)
+    return false;
+  for (const char *c = s; *c; c++)
+    if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+      return false;
+  return true;
+}
+
+int
+reg_util_random_id (char out[65], struct reg_error **err)
+{
+  unsigned char bytes[32];
+  if (getrandom (bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes)
+    return reg_error_sys (err, errno, "generate container id");
+  reg_util_hex (bytes, sizeof bytes, out);
+  return 0;
+}
+
+void
+reg_util_now_rfc3339 (char out[40])
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r (&ts.tv_sec, &tm);
+  size_t n = strftime (out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (out + n, 40 - n, ".%09ldZ", ts.tv_nsec);
+}
+
+double
+reg_util_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,74 @@
+/* util: small helpers every module shares — cleanup attributes, atomic file
+ * writes, path checks, recursive removal, hex digests.
+ *
+ * Promises: every fd it opens is O_CLOEXEC; reg_util_write_atomic never leaves
+ * a torn file (temp file, fsync, rename, fsync of the directory).
+ */
+#ifndef REG_UTIL_H
+#define REG_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+static inline void
+reg_freep (void *p)
+{
+  extern void free (void *);
+  free (*(void **) p);
+}
+void reg_closep (int *fd);
+void reg_fclosep (FILE **f);
+void reg_strvfreep (char ***v);
+
+#define _cleanup_free_ __attribute__ ((cleanup (reg_freep)))
+#define _cleanup_close_ __attribute__ ((cleanup (reg_closep)))
+#define _cleanup_fclose_ __attribute__ ((cleanup (reg_fclosep)))
+#define _cleanup_strv_ __attribute__ ((cleanup (reg_strvfreep)))
+
+/* Give ownership away from a cleanup variable. */
+#define reg_steal(p)                                                                               \
+  ({                                                                                               \
+    __typeof__ (*(p)) _v = *(p);                                                                   \
+    *(p) = 0;                                                                                      \
+    _v;                                                                                            \
+  })
+
+#define SHA256_HEX_LEN 64
+
+/* Write `len` bytes to `path` atomically: temp file in the same directory,
+ * fsync, rename over `path`, fsync of the directory. */
+int reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                           struct reg_error **err);
+/* Read a whole file (at most `max` bytes; larger is an error). NUL-terminated. */
+int reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
+                        struct reg_error **err);
+/* mkdir -p with `mode` for created directories. */
+int reg_util_mkdir_p (const char *path, mode_t mode, struct reg_error **err);
+/* rm -rf that never follows symlinks and never crosses mount points. */
+int reg_util_rm_rf (const char *path, struct reg_error **err);
+
+/* A container path is absolute, normalized: starts with '/', no empty, "."
+ * or ".." components, no trailing '/', not "/" itself, no NUL or newline. */
+bool reg_util_path_is_clean (const char *path);
+
+/* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
+void reg_util_hex (const unsigned char *bytes, size_t len, char *out);
+bool reg_util_is_sha256_hex (const char *s);
+
+/* 64 random hex chars (+NUL) from getrandom. */
+int reg_util_random_id (char out[65], struct reg_error **err);
+/* Current time as RFC 3339 UTC with nanoseconds. */
+void reg_util_now_rfc3339 (char out[40]);
+/* Seconds since the epoch, as a double (CLOCK_REALTIME). */
+double reg_util_now (void);
+
+size_t reg_strv_len (char *const *v);
+void reg_strv_free (char **v);
+char **reg_strv_dup (char *const *v);
+
+#endif
