@@ -1,0 +1,33 @@
+/* closure: resolve a container's templates into one map container-path ->
+ * entry, recursively over `requires`.
+ *
+ * Order: for each template given, its requires first (depth first, each
+ * template once), then its own files and libs. The same path from two
+ * templates is fine when both name the same entry; different content is an
+ * error naming both templates and the path. A cycle in requires is an error
+ * naming the cycle. The closure's digest is SHA-256 over its sorted entries
+ * and a layout version, so equal closures share one generated environment.
+ * Entrypoint: the first given template's (else the first that has one).
+ * Env: merged in resolution order, later templates override earlier keys.
+ */
+#ifndef REG_CLOSURE_H
+#define REG_CLOSURE_H
+
+#include "error.h"
+#include "template.h"
+
+struct reg_closure
+{
+  struct reg_entry *entries; /* sorted by path, unique */
+  size_t n_entries;
+  char digest[65];
+  char **templates;  /* every template in the closure, resolution order */
+  char **entrypoint; /* may be NULL */
+  char **env;        /* "KEY=VALUE" */
+};
+
+int reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **out,
+                         struct reg_error **err);
+void reg_closure_free (struct reg_closure *c);
+
+#endif

@@ -1,0 +1,433 @@
+#include "container.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_MAX (4 * 1024 * 1024)
+
+static const char *const state_names[] = { "generating", "generated", "running", "stopped" };
+
+const char *
+reg_state_name (enum reg_state s)
+{
+  return (unsigned) s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
+}
+
+static int
+state_from_name (const char *s, enum reg_state *out)
+{
+  for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
+    if (s && strcmp (s, state_names[i]) == 0)
+      {
+        *out = (enum reg_state) i;
+        return 0;
+      }
+  return -1;
+}
+
+struct reg_container *
+reg_container_new (void)
+{
+  struct reg_container *c = calloc (1, sizeof *c);
+  if (c)
+    c->exit_code = -1;
+  return c;
+}
+
+void
+reg_container_free (struct reg_container *c)
+{
+  if (c == NULL)
+    return;
+  free (c->name);
+  reg_strv_free (c->templates);
+  reg_strv_free (c->argv);
+  reg_strv_free (c->env);
+  free (c->workdir);
+  free (c->project);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    {
+      free (c->mounts[i].source);
+      free (c->mounts[i].target);
+    }
+  free (c->mounts);
+  free (c->error);
+  free (c);
+}
+
+char *
+reg_container_dir (const char *root, const char *id)
+{
+  char *p = NULL;
+  return asprintf (&p, "%s/containers/%s", root, id) < 0 ? NULL : p;
+}
+
+char *
+reg_container_file (const char *root, const char *id, const char *name)
+{
+  char *p = NULL;
+  return asprintf (&p, "%s/containers/%s/%s", root, id, name) < 0 ? NULL : p;
+}
+
+static json_t *
+strv_to_json (char *const *v)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; v && v[i]; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}
+
+static char **
+strv_from_json (json_t *a)
+{
+  if (!json_is_array (a))
+    return NULL;
+  size_t n = json_array_size (a);
+  char **v = calloc (n + 1, sizeof *v);
+  for (size_t i = 0; v && i < n; i++)
+    {
+      const char *s = json_string_value (json_array_get (a, i));
+      if ((v[i] = strdup (s ? s : "")) == NULL)
+        {
+          reg_strv_free (v);
+          return NULL;
+        }
+    }
+  return v;
+}
+
+json_t *
+reg_container_to_json (const struct reg_container *c)
+{
+  json_t *mounts = json_array ();
+  for (size_t i = 0; i < c->n_mounts; i++)
+    json_array_append_new (mounts, json_pack ("{s:s, s:s, s:b}", "Source", c->mounts[i].source,
+                                              "Destination", c->mounts[i].target, "ReadOnly",
+                                              c->mounts[i].readonly));
+  json_t *state = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:s?}", "Status",
+                             reg_state_name (c->state), "Pid", (int) c->pid, "MonitorPid",
+                             (int) c->monitor_pid, "MonitorStart", (json_int_t) c->monitor_start,
+                             "ExitCode", c->exit_code, "StartedAt", c->started, "FinishedAt",
+                             c->finished, "Error", c->error);
+  return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:s, s:o}", "Id", c->id,
+                    "Name", c->name, "Templates", strv_to_json (c->templates), "Closure",
+                    c->closure, "Cmd", strv_to_json (c->argv), "Env", strv_to_json (c->env),
+                    "WorkingDir", c->workdir, "Project", c->project, "Mounts", mounts,
+                    "AutoRemove", c->auto_remove, "Created", c->created, "State", state);
+}
+
+static char *
+dup_json_string (json_t *o, const char *key)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  return s ? strdup (s) : NULL;
+}
+
+static void
+copy_json_string (json_t *o, const char *key, char *dst, size_t size)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  snprintf (dst, size, "%s", s ? s : "");
+}
+
+static int
+mounts_from_json (struct reg_container *c, json_t *a)
+{
+  size_t n = json_array_size (a);
+  if (n == 0)
+    return 0;
+  if ((c->mounts = calloc (n, sizeof *c->mounts)) == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *m = json_array_get (a, i);
+      c->mounts[i].source = dup_json_string (m, "Source");
+      c->mounts[i].target = dup_json_string (m, "Destination");
+      c->mounts[i].readonly = json_is_true (json_object_get (m, "ReadOnly"));
+      c->n_mounts++;
+      if (!c->mounts[i].source || !c->mounts[i].target)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+container_from_json (json_t *j, struct reg_container *c)
+{
+  json_t *st = json_object_get (j, "State");
+  copy_json_string (j, "Id", c->id, sizeof c->id);
+  copy_json_string (j, "Closure", c->closure, sizeof c->closure);
+  copy_json_string (j, "Created", c->created, sizeof c->created);
+  copy_json_string (st, "StartedAt", c->started, sizeof c->started);
+  copy_json_string (st, "FinishedAt", c->finished, sizeof c->finished);
+  c->name = dup_json_string (j, "Name");
+  c->workdir = dup_json_string (j, "WorkingDir");
+  c->project = dup_json_string (j, "Project");
+  c->error = dup_json_string (st, "Error");
+  c->templates = strv_from_json (json_object_get (j, "Templates"));
+  c->argv = strv_from_json (json_object_get (j, "Cmd"));
+  c->env = strv_from_json (json_object_get (j, "Env"));
+  c->auto_remove = json_is_true (json_object_get (j, "AutoRemove"));
+  c->pid = (pid_t) json_integer_value (json_object_get (st, "Pid"));
+  c->monitor_pid = (pid_t) json_integer_value (json_object_get (st, "MonitorPid"));
+  c->monitor_start = (unsigned long long) json_integer_value (json_object_get (st, "MonitorStart"));
+  c->exit_code = (int) json_integer_value (json_object_get (st, "ExitCode"));
+  if (state_from_name (json_string_value (json_object_get (st, "Status")), &c->state) < 0)
+    return -1;
+  if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL
+      || c->env == NULL)
+    return -1;
+  return mounts_from_json (c, json_object_get (j, "Mounts"));
+}
+
+int
+reg_container_load (const char *root, const char *id, struct reg_container **out,
+                    struct reg_error **err)
+{
+  _cleanup_free_ char *path = reg_container_file (root, id, "state.json");
+  _cleanup_free_ char *text = NULL;
+  if (path == NULL)
+    return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
+  if (reg_util_read_file (path, STATE_MAX, &text, NULL, err) < 0)
+    {
+      if ((*err)->code == ENOENT)
+        {
+          reg_error_free (*err);
+          *err = NULL;
+          return reg_error_set (err, ENOENT, "container %.12s: not found", id);
+        }
+      return reg_error_prefix (err, "container %.12s", id);
+    }
+  json_error_t jerr;
+  json_t *j = json_loads (text, 0, &jerr);
+  struct reg_container *c = reg_container_new ();
+  if (j == NULL || c == NULL || container_from_json (j, c) < 0)
+    {
+      json_decref (j);
+      reg_container_free (c);
+      return reg_error_set (err, EIO, "container %.12s: state file %s is damaged", id, path);
+    }
+  json_decref (j);
+  *out = c;
+  return 0;
+}
+
+int
+reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
+{
+  _cleanup_free_ char *path = reg_container_file (root, c->id, "state.json");
+  json_t *j = reg_container_to_json (c);
+  _cleanup_free_ char *text = j ? json_dumps (j, JSON_COMPACT) : NULL;
+  json_decref (j);
+  if (path == NULL || text == NULL)
+    return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
+  if (reg_util_write_atomic (path, text, strlen (text), 0600, err) < 0)
+    return reg_error_prefix (err, "container %.12s: save state", c->id);
+  return 0;
+}
+
+int
+reg_container_create (const char *root, struct reg_container *c, struct reg_error **err)
+{
+  _cleanup_free_ char *dir = reg_container_dir (root, c->id);
+  if (dir == NULL)
+    return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
+  if (mkdir (dir, 0700) < 0)
+    return reg_error_sys (err, errno, "container %.12s: mkdir %s", c->id, dir);
+  static const char *const subdirs[] = { "upper", "work", "merged" };
+  for (size_t i = 0; i < 3; i++)
+    {
+      _cleanup_free_ char *sub = reg_container_file (root, c->id, subdirs[i]);
+      if (sub == NULL || mkdir (sub, 0700) < 0)
+        {
+          reg_error_sys (err, errno, "container %.12s: mkdir %s", c->id, subdirs[i]);
+          reg_util_rm_rf (dir, NULL);
+          return -1;
+        }
+    }
+  reg_util_now_rfc3339 (c->created);
+  if (reg_container_save (root, c, err) < 0)
+    {
+      reg_util_rm_rf (dir, NULL);
+      return -1;
+    }
+  return 0;
+}
+
+int
+reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,
+                      struct reg_error **err)
+{
+  _cleanup_free_ char *lock_path = reg_container_file (root, id, "lock");
+  if (lock_path == NULL)
+    return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
+  _cleanup_close_ int fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return reg_error_set (err, ENOENT, "container %.12s: not found", id);
+      return reg_error_sys (err, errno, "container %.12s: lock", id);
+    }
+  if (flock (fd, LOCK_EX) < 0)
+    return reg_error_sys (err, errno, "container %.12s: lock", id);
+  struct reg_container *c = NULL;
+  int ret = reg_container_load (root, id, &c, err);
+  if (ret == 0)
+    ret = fn (c, data, err);
+  if (ret == 0)
+    ret = reg_container_save (root, c, err);
+  reg_container_free (c);
+  return ret; /* closing fd drops the lock */
+}
+
+int
+reg_container_destroy (const char *root, const char *id, struct reg_error **err)
+{
+  _cleanup_free_ char *dir = reg_container_dir (root, id);
+  _cleanup_free_ char *grave = NULL;
+  if (dir == NULL || asprintf (&grave, "%s/containers/.removing-%s", root, id) < 0)
+    return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
+  /* Rename first so the container disappears at once, even if the removal
+   * of a large upper layer is interrupted. */
+  if (rename (dir, grave) < 0)
+    return reg_error_sys (err, errno, "container %.12s: remove", id);
+  if (reg_util_rm_rf (grave, err) < 0)
+    return reg_error_prefix (err, "container %.12s: remove", id);
+  return 0;
+}
+
+int
+reg_container_list (const char *root, char ***ids, struct reg_error **err)
+{
+  _cleanup_free_ char *dir = NULL;
+  if (asprintf (&dir, "%s/containers", root) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    {
+      if (errno != ENOENT)
+        return reg_error_sys (err, errno, "list containers in %s", dir);
+      *ids = calloc (1, sizeof (char *));
+      return *ids ? 0 : reg_error_set (err, ENOMEM, "out of memory");
+    }
+  size_t n = 0, cap = 16;
+  char **v = calloc (cap + 1, sizeof *v);
+  struct dirent *de;
+  while (v && (de = readdir (d)) != NULL)
+    {
+      if (!reg_util_is_sha256_hex (de->d_name))
+        continue;
+      if (n == cap)
+        {
+          char **nv = realloc (v, (cap * 2 + 1) * sizeof *nv);
+          if (nv == NULL)
+            break;
+          v = nv;
+          cap *= 2;
+        }
+      v[n++] = strdup (de->d_name);
+      v[n] = NULL;
+    }
+  closedir (d);
+  if (v == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  *ids = v;
+  return 0;
+}
+
+static int
+match_ref (const char *root, const char *id, const char *ref, size_t ref_len, char found[65],
+           int *matches, bool *exact)
+{
+  if (strcmp (id, ref) == 0)
+    {
+      snprintf (found, 65, "%s", id);
+      *exact = true;
+      return 0;
+    }
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, NULL) == 0)
+    {
+      bool by_name = c->name && strcmp (c->name, ref) == 0;
+      reg_container_free (c);
+      if (by_name)
+        {
+          snprintf (found, 65, "%s", id);
+          *exact = true;
+          return 0;
+        }
+    }
+  if (strncmp (id, ref, ref_len) == 0)
+    {
+      if (*matches == 0)
+        snprintf (found, 65, "%s", id);
+      (*matches)++;
+    }
+  return 0;
+}
+
+int
+reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err)
+{
+  if (ref == NULL || *ref == '\0')
+    return reg_error_set (err, EINVAL, "no container given");
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (root, &ids, err) < 0)
+    return -1;
+  size_t ref_len = strlen (ref);
+  int matches = 0;
+  bool exact = false;
+  char found[65] = "";
+  for (size_t i = 0; ids[i] && !exact; i++)
+    match_ref (root, ids[i], ref, ref_len, found, &matches, &exact);
+  if (!exact && matches > 1)
+    return reg_error_set (err, EINVAL, "container %s: ambiguous: %d containers have this prefix",
+                          ref, matches);
+  if (!exact && matches == 0)
+    return reg_error_set (err, ENOENT, "container %s: not found", ref);
+  memcpy (id_out, found, 65);
+  return 0;
+}
+
+unsigned long long
+reg_proc_starttime (pid_t pid)
+{
+  char path[64], buf[1024];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* comm may contain spaces: fields resume after the last ')'. */
+  char *p = strrchr (buf, ')');
+  if (p == NULL)
+    return 0;
+  unsigned long long start = 0;
+  /* field 22 is starttime; after ") " come fields 3.. */
+  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+              &start)
+      != 1)
+    return 0;
+  return start;
+}
+
+bool
+reg_container_monitor_alive (const struct reg_container *c)
+{
+  if (c->monitor_pid <= 0)
+    return false;
+  return reg_proc_starttime (c->monitor_pid) == c->monitor_start;
+}

@@ -1,0 +1,94 @@
+/* container: a container's configuration and lifecycle state, persisted as
+ * <root>/containers/<id>/state.json (written atomically, so a crash leaves
+ * the old or the new file, never a torn one).
+ *
+ * Both regd and a container's monitor write the state; reg_container_update
+ * serialises them with flock on <root>/containers/<id>/lock and always
+ * re-reads before writing. States (the paper's model): generating ->
+ * generated -> running -> stopped; generated or stopped -> removed (the
+ * directory goes away). Later work adds inserting and paused.
+ */
+#ifndef REG_CONTAINER_H
+#define REG_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum reg_state
+{
+  REG_STATE_GENERATING,
+  REG_STATE_GENERATED,
+  REG_STATE_RUNNING,
+  REG_STATE_STOPPED,
+};
+
+struct reg_mount
+{
+  char *source; /* host path */
+  char *target; /* container path */
+  bool readonly;
+};
+
+struct reg_container
+{
+  char id[65];
+  char *name;
+  char **templates; /* as requested, "name@version" */
+  char closure[65]; /* closure digest = envs/<closure> */
+  char **argv;
+  char **env;
+  char *workdir;
+  char *project; /* host dir bound at /app, or NULL */
+  struct reg_mount *mounts;
+  size_t n_mounts;
+  bool auto_remove;
+
+  enum reg_state state;
+  pid_t pid;                         /* container init, host pid namespace */
+  pid_t monitor_pid;
+  unsigned long long monitor_start;  /* /proc starttime, guards pid reuse */
+  int exit_code;
+  char created[40], started[40], finished[40];
+  char *error; /* why the last start failed, if it did */
+};
+
+const char *reg_state_name (enum reg_state s);
+
+struct reg_container *reg_container_new (void);
+void reg_container_free (struct reg_container *c);
+
+/* containers/<id> and files in it; allocated. */
+char *reg_container_dir (const char *root, const char *id);
+char *reg_container_file (const char *root, const char *id, const char *name);
+
+/* Create containers/<id>/{upper,work,merged} and write the first state. */
+int reg_container_create (const char *root, struct reg_container *c, struct reg_error **err);
+int reg_container_load (const char *root, const char *id, struct reg_container **out,
+                        struct reg_error **err);
+int reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err);
+
+/* Locked read-modify-write. fn may return -1 with *err set to abort. */
+typedef int (*reg_container_update_fn) (struct reg_container *c, void *data,
+                                        struct reg_error **err);
+int reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,
+                          struct reg_error **err);
+
+/* Remove the container's directory (upper layer, logs, state). */
+int reg_container_destroy (const char *root, const char *id, struct reg_error **err);
+
+/* Find by full id, name, or unique id prefix. *id_out is 65 bytes. */
+int reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err);
+/* All container ids (allocated strv). */
+int reg_container_list (const char *root, char ***ids, struct reg_error **err);
+
+/* JSON of the whole record (jansson json_t*, caller decrefs). */
+struct json_t;
+struct json_t *reg_container_to_json (const struct reg_container *c);
+
+/* Is the recorded monitor still the same live process? */
+bool reg_container_monitor_alive (const struct reg_container *c);
+unsigned long long reg_proc_starttime (pid_t pid);
+
+#endif

@@ -1,0 +1,133 @@
+#include "envgen.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct
+{
+  const char *path;
+  mode_t mode;
+} skeleton[] = {
+  { "proc", 0555 }, { "dev", 0755 }, { "sys", 0555 }, { "tmp", 01777 },
+  { "app", 0755 },  { "etc", 0755 }, { "root", 0700 }, { "run", 0755 },
+};
+
+char *
+reg_env_path (const char *root, const char *digest)
+{
+  char *p = NULL;
+  if (asprintf (&p, "%s/envs/%s", root, digest) < 0)
+    return NULL;
+  return p;
+}
+
+/* mkdir -p of the parents of `rel` below dfd. */
+static int
+make_parents (int dfd, const char *rel, struct reg_error **err)
+{
+  char buf[4096];
+  if (snprintf (buf, sizeof buf, "%s", rel) >= (int) sizeof buf)
+    return reg_error_set (err, ENAMETOOLONG, "%s: path too long", rel);
+  for (char *p = strchr (buf, '/'); p; p = strchr (p + 1, '/'))
+    {
+      *p = '\0';
+      if (mkdirat (dfd, buf, 0755) < 0 && errno != EEXIST)
+        return reg_error_sys (err, errno, "/%s", buf);
+      struct stat st;
+      if (fstatat (dfd, buf, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
+        return reg_error_set (err, ENOTDIR, "/%s: needed as a directory for /%s, but the closure "
+                                            "has another entry there", buf, rel);
+      *p = '/';
+    }
+  return 0;
+}
+
+static int
+place_entry (const struct reg_store *store, int dfd, const struct reg_entry *e,
+             struct reg_error **err)
+{
+  const char *rel = e->path + 1;
+  if (make_parents (dfd, rel, err) < 0)
+    return -1;
+  switch (e->kind)
+    {
+    case REG_ENTRY_FILE:
+    case REG_ENTRY_EXEC:
+      {
+        _cleanup_free_ char *obj
+            = reg_store_object_path (store, e->value, e->kind == REG_ENTRY_EXEC);
+        if (obj == NULL)
+          return reg_error_set (err, ENOMEM, "out of memory");
+        if (linkat (AT_FDCWD, obj, dfd, rel, 0) < 0)
+          return reg_error_sys (err, errno, "link %s to object %s", e->path, e->value);
+        return 0;
+      }
+    case REG_ENTRY_SYMLINK:
+      if (symlinkat (e->value, dfd, rel) < 0)
+        return reg_error_sys (err, errno, "symlink %s", e->path);
+      return 0;
+    case REG_ENTRY_DIR:
+      if (mkdirat (dfd, rel, 0755) < 0 && errno != EEXIST)
+        return reg_error_sys (err, errno, "mkdir %s", e->path);
+      return 0;
+    }
+  return 0;
+}
+
+static int
+build_tree (const struct reg_store *store, const struct reg_closure *c, const char *dir,
+            struct reg_error **err)
+{
+  _cleanup_close_ int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return reg_error_sys (err, errno, "open %s", dir);
+  for (size_t i = 0; i < sizeof skeleton / sizeof skeleton[0]; i++)
+    {
+      if (mkdirat (dfd, skeleton[i].path, skeleton[i].mode) < 0)
+        return reg_error_sys (err, errno, "mkdir /%s", skeleton[i].path);
+      fchmodat (dfd, skeleton[i].path, skeleton[i].mode, 0); /* umask-proof */
+    }
+  for (size_t i = 0; i < c->n_entries; i++)
+    if (place_entry (store, dfd, &c->entries[i], err) < 0)
+      return -1;
+  if (fchmod (dfd, 0755) < 0)
+    return reg_error_sys (err, errno, "chmod %s", dir);
+  return 0;
+}
+
+int
+reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
+                  struct reg_error **err)
+{
+  _cleanup_free_ char *final = reg_env_path (store->root, c->digest);
+  _cleanup_free_ char *tmp = NULL;
+  if (final == NULL || asprintf (&tmp, "%s/envs/.gen-%.12s-XXXXXX", store->root, c->digest) < 0)
+    return reg_error_set (err, ENOMEM, "generate env %.12s: out of memory", c->digest);
+  if (access (final, F_OK) == 0)
+    {
+      *out_path = reg_steal (&final);
+      return 0;
+    }
+  if (mkdtemp (tmp) == NULL)
+    return reg_error_sys (err, errno, "generate env %.12s: mkdtemp", c->digest);
+  if (build_tree (store, c, tmp, err) < 0)
+    {
+      reg_util_rm_rf (tmp, NULL);
+      return reg_error_prefix (err, "generate env %.12s", c->digest);
+    }
+  if (rename (tmp, final) < 0)
+    {
+      int e = errno;
+      reg_util_rm_rf (tmp, NULL);
+      /* Lost the race to an identical tree: use the winner's. */
+      if (!(e == EEXIST || e == ENOTEMPTY))
+        return reg_error_sys (err, e, "generate env %.12s: rename into place", c->digest);
+    }
+  *out_path = reg_steal (&final);
+  return 0;
+}

@@ -1,0 +1,28 @@
+/* envgen: runtime environment generation. Materialises a closure as a tree
+ * of hard links to store objects under <root>/envs/<closure-digest>/, once;
+ * every container with that closure shares it read-only as its OverlayFS
+ * lower layer.
+ *
+ * Atomic and race-safe: the tree is built in envs/.gen-<digest>-XXXXXX and
+ * renamed into place; when two generators race, the loser's rename fails
+ * (the target exists and is not empty), it removes its copy and uses the
+ * winner's. An existing envs/<digest> is trusted: it only ever appears by
+ * rename of a complete tree.
+ *
+ * Every environment also has the skeleton directories a container needs as
+ * mount points: /proc /dev /sys /tmp /app /etc /root /run.
+ */
+#ifndef REG_ENVGEN_H
+#define REG_ENVGEN_H
+
+#include "closure.h"
+#include "error.h"
+#include "store.h"
+
+/* Path of the generated environment (allocated) in *out_path. */
+int reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
+                      struct reg_error **err);
+/* envs/<digest> path, allocated; NULL on OOM. */
+char *reg_env_path (const char *root, const char *digest);
+
+#endif

@@ -1,0 +1,314 @@
+#include "import.h"
+#include "elf.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ENTRIES 1000000
+#define MAX_LINK_HOPS 16
+
+struct importer
+{
+  struct reg_store *store;
+  struct reg_elf_resolver *elf;
+  struct reg_template *t;
+  size_t cap;
+  const char *ref;
+  void *seen; /* tsearch tree of imported container paths */
+};
+
+static int
+push_entry (struct importer *im, const char *path, enum reg_entry_kind kind, const char *value,
+            struct reg_error **err)
+{
+  struct reg_template *t = im->t;
+  /* A path reached twice (a link target also named on the command line) is
+   * imported once. */
+  char *key = strdup (path);
+  if (key == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  char **found = tsearch (key, &im->seen, (int (*) (const void *, const void *)) strcmp);
+  if (found == NULL)
+    {
+      free (key);
+      return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+    }
+  if (*found != key)
+    {
+      free (key);
+      return 0;
+    }
+  if (t->n_files == MAX_ENTRIES)
+    return reg_error_set (err, EFBIG, "template %s: more than %d files", im->ref, MAX_ENTRIES);
+  if (t->n_files == im->cap)
+    {
+      size_t cap = im->cap ? im->cap * 2 : 256;
+      struct reg_entry *n = realloc (t->files, cap * sizeof *n);
+      if (n == NULL)
+        return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+      t->files = n;
+      im->cap = cap;
+    }
+  struct reg_entry *e = &t->files[t->n_files];
+  e->path = strdup (path);
+  e->kind = kind;
+  e->value = value ? strdup (value) : NULL;
+  t->n_files++;
+  if (e->path == NULL || (value && e->value == NULL))
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  return 0;
+}
+
+/* Lexically normalise `path` in place: collapse "//", ".", "..". */
+static void
+normalize_path (char *path)
+{
+  char *out = path;
+  const char *p = path;
+  while (*p)
+    {
+      while (*p == '/')
+        p++;
+      const char *end = strchrnul (p, '/');
+      size_t n = (size_t) (end - p);
+      if (n == 0 || (n == 1 && p[0] == '.'))
+        ;
+      else if (n == 2 && p[0] == '.' && p[1] == '.')
+        {
+          while (out > path && *--out != '/')
+            ;
+        }
+      else
+        {
+          *out++ = '/';
+          memmove (out, p, n);
+          out += n;
+        }
+      p = end;
+    }
+  if (out == path)
+    *out++ = '/';
+  *out = '\0';
+}
+
+static int import_path (struct importer *im, const char *path, int hops, bool explicit_path,
+                        struct reg_error **err);
+
+static int
+import_file (struct importer *im, const char *path, const struct stat *st, struct reg_error **err)
+{
+  bool exec = (st->st_mode & 0111) != 0;
+  char digest[65];
+  if (reg_store_put_file (im->store, path, exec, digest, err) < 0)
+    return reg_error_prefix (err, "template %s", im->ref);
+  if (push_entry (im, path, exec ? REG_ENTRY_EXEC : REG_ENTRY_FILE, digest, err) < 0)
+    return -1;
+  if (reg_elf_add (im->elf, path, err) < 0)
+    return reg_error_prefix (err, "template %s", im->ref);
+  return 0;
+}
+
+static int
+import_symlink (struct importer *im, const char *path, int hops, struct reg_error **err)
+{
+  char target[PATH_MAX];
+  ssize_t n = readlink (path, target, sizeof target - 1);
+  if (n < 0)
+    return reg_error_sys (err, errno, "template %s: readlink %s", im->ref, path);
+  target[n] = '\0';
+  if (push_entry (im, path, REG_ENTRY_SYMLINK, target, err) < 0)
+    return -1;
+  /* Bring the file the link points at, so the link works in the container. */
+  _cleanup_free_ char *full = NULL;
+  if (target[0] == '/')
+    full = strdup (target);
+  else
+    {
+      _cleanup_free_ char *dir = strdup (path);
+      if (dir)
+        *strrchr (dir, '/') = '\0';
+      if (dir == NULL || asprintf (&full, "%s/%s", dir, target) < 0)
+        full = NULL;
+    }
+  if (full == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  normalize_path (full);
+  struct stat st;
+  if (hops >= MAX_LINK_HOPS || stat (full, &st) < 0 || S_ISDIR (st.st_mode))
+    return 0; /* dangling, looping or a directory: keep the link only */
+  return import_path (im, full, hops + 1, false, err);
+}
+
+static int
+import_dir (struct importer *im, const char *path, int hops, struct reg_error **err)
+{
+  DIR *d = opendir (path);
+  if (d == NULL)
+    return reg_error_sys (err, errno, "template %s: open directory %s", im->ref, path);
+  /* Sorted walk keeps the import order, and so errors, deterministic. */
+  struct dirent **list = NULL;
+  closedir (d);
+  int n = scandir (path, &list, NULL, alphasort);
+  if (n < 0)
+    return reg_error_sys (err, errno, "template %s: read directory %s", im->ref, path);
+  int ret = 0, children = 0;
+  for (int i = 0; i < n; i++)
+    {
+      const char *name = list[i]->d_name;
+      if (ret == 0 && strcmp (name, ".") != 0 && strcmp (name, "..") != 0)
+        {
+          _cleanup_free_ char *child = NULL;
+          if (asprintf (&child, "%s/%s", strcmp (path, "/") == 0 ? "" : path, name) < 0)
+            ret = reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+          else
+            ret = import_path (im, child, hops, false, err);
+          children++;
+        }
+      free (list[i]);
+    }
+  free (list);
+  if (ret == 0 && children == 0)
+    ret = push_entry (im, path, REG_ENTRY_DIR, NULL, err);
+  return ret;
+}
+
+static int
+import_path (struct importer *im, const char *path, int hops, bool explicit_path,
+             struct reg_error **err)
+{
+  struct stat st;
+  if (lstat (path, &st) < 0)
+    {
+      if (errno == ENOENT)
+        return reg_error_set (err, ENOENT, "template %s: path %s does not exist", im->ref, path);
+      return reg_error_sys (err, errno, "template %s: %s", im->ref, path);
+    }
+  if (S_ISLNK (st.st_mode))
+    return import_symlink (im, path, hops, err);
+  if (S_ISDIR (st.st_mode))
+    return import_dir (im, path, hops, err);
+  if (S_ISREG (st.st_mode))
+    return import_file (im, path, &st, err);
+  if (explicit_path)
+    return reg_error_set (err, EINVAL,
+                          "template %s: %s is not a regular file, directory or symlink", im->ref,
+                          path);
+  return 0; /* sockets, fifos and devices inside a directory are not content */
+}
+
+static bool
+has_path (const struct importer *im, const char *path)
+{
+  return tfind (path, &im->seen, (int (*) (const void *, const void *)) strcmp) != NULL;
+}
+
+static int
+add_libs (struct importer *im, struct reg_error **err)
+{
+  size_t n = 0;
+  const struct reg_elf_dep *deps = reg_elf_deps (im->elf, &n);
+  struct reg_template *t = im->t;
+  if (n > 0 && (t->libs = calloc (n, sizeof *t->libs)) == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (has_path (im, deps[i].container_path))
+        continue; /* imported explicitly: already a file */
+      char digest[65];
+      if (reg_store_put_file (im->store, deps[i].host_path, deps[i].exec, digest, err) < 0)
+        return reg_error_prefix (err, "template %s: lib %s", im->ref, deps[i].name);
+      struct reg_lib *lib = &t->libs[t->n_libs++];
+      lib->name = strdup (deps[i].name);
+      lib->entry.path = strdup (deps[i].container_path);
+      lib->entry.kind = deps[i].exec ? REG_ENTRY_EXEC : REG_ENTRY_FILE;
+      lib->entry.value = strdup (digest);
+      if (!lib->name || !lib->entry.path || !lib->entry.value)
+        return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+    }
+  return 0;
+}
+
+static int
+set_fields (struct importer *im, const struct reg_import_options *o, struct reg_error **err)
+{
+  struct reg_template *t = im->t;
+  t->name = strdup (o->name);
+  t->version = strdup (o->version);
+  t->requires = reg_strv_dup (o->requires);
+  t->env = reg_strv_dup (o->env);
+  if (o->entrypoint)
+    {
+      t->entrypoint = calloc (2, sizeof (char *));
+      if (t->entrypoint)
+        t->entrypoint[0] = strdup (o->entrypoint);
+    }
+  if (!t->name || !t->version || !t->requires || !t->env
+      || (o->entrypoint && (!t->entrypoint || !t->entrypoint[0])))
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  return 0;
+}
+
+static int
+check_options (const struct reg_import_options *o, const char *ref, struct reg_error **err)
+{
+  if (!reg_template_name_ok (o->name))
+    return reg_error_set (err, EINVAL, "template %s: invalid name \"%s\"", ref, o->name);
+  if (!reg_template_version_ok (o->version))
+    return reg_error_set (err, EINVAL, "template %s: invalid version \"%s\"", ref, o->version);
+  if (o->paths == NULL || o->paths[0] == NULL)
+    return reg_error_set (err, EINVAL, "template %s: no path to import", ref);
+  for (size_t i = 0; o->paths[i]; i++)
+    if (o->paths[i][0] != '/' || (strcmp (o->paths[i], "/") != 0
+                                  && !reg_util_path_is_clean (o->paths[i])))
+      return reg_error_set (err, EINVAL,
+                            "template %s: path \"%s\" must be absolute and normalized (no "
+                            "\"..\", \".\" or \"//\")",
+                            ref, o->paths[i]);
+  if (o->entrypoint && !reg_util_path_is_clean (o->entrypoint))
+    return reg_error_set (err, EINVAL, "template %s: entrypoint \"%s\" is not an absolute path",
+                          ref, o->entrypoint);
+  return 0;
+}
+
+int
+reg_import_template (struct reg_store *store, const struct reg_import_options *o,
+                     struct reg_template **out, struct reg_error **err)
+{
+  _cleanup_free_ char *ref = NULL;
+  if (asprintf (&ref, "%s@%s", o->name ? o->name : "", o->version ? o->version : "") < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (check_options (o, ref, err) < 0)
+    return -1;
+  struct importer im = { .store = store, .ref = ref };
+  if ((im.t = calloc (1, sizeof *im.t)) == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", ref);
+  int ret = reg_elf_resolver_new ("", &im.elf, err);
+  for (size_t i = 0; ret == 0 && o->paths[i]; i++)
+    ret = import_path (&im, o->paths[i], 0, true, err);
+  if (ret == 0)
+    ret = add_libs (&im, err);
+  if (ret == 0)
+    ret = set_fields (&im, o, err);
+  if (ret == 0 && o->entrypoint && !has_path (&im, o->entrypoint))
+    ret = reg_error_set (err, EINVAL, "template %s: entrypoint %s is not among the imported files",
+                         ref, o->entrypoint);
+  if (ret == 0)
+    ret = reg_template_normalize (im.t, err);
+  reg_elf_resolver_free (im.elf);
+  tdestroy (im.seen, free);
+  if (ret < 0)
+    {
+      reg_template_free (im.t);
+      return -1;
+    }
+  *out = im.t;
+  return 0;
+}

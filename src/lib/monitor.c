@@ -1,0 +1,402 @@
+#include "monitor.h"
+#include "envgen.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES (16 * 1024)
+#define CHUNK (64 * 1024)
+
+/* fds the monitor keeps after fork; everything else of regd is closed. */
+enum
+{
+  FD_STATUS = 3,
+  FD_ATTACH = 4,
+};
+
+struct stream
+{
+  int fd;
+  int frame;
+  const char *name;
+  char line[LINE_MAX_BYTES];
+  size_t len;
+};
+
+struct monitor
+{
+  const char *root;
+  const struct reg_container *c;
+  int log_fd;
+  int attach_fd;
+  pid_t pid;
+};
+
+void
+reg_frame_header (unsigned char hdr[8], int stream, unsigned len)
+{
+  hdr[0] = (unsigned char) stream;
+  hdr[1] = hdr[2] = hdr[3] = 0;
+  hdr[4] = (unsigned char) (len >> 24);
+  hdr[5] = (unsigned char) (len >> 16);
+  hdr[6] = (unsigned char) (len >> 8);
+  hdr[7] = (unsigned char) len;
+}
+
+static int
+write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+static void
+send_frame (struct monitor *m, int stream, const void *data, size_t len)
+{
+  if (m->attach_fd < 0)
+    return;
+  unsigned char hdr[8];
+  reg_frame_header (hdr, stream, (unsigned) len);
+  if (write_all (m->attach_fd, hdr, 8) < 0 || write_all (m->attach_fd, data, len) < 0)
+    {
+      /* The client went away: keep running and logging, stop forwarding. */
+      close (m->attach_fd);
+      m->attach_fd = -1;
+    }
+}
+
+/* Log lines must be valid UTF-8 JSON strings: replace bytes that are not. */
+static json_t *
+json_line (const char *s, size_t len)
+{
+  json_t *j = json_stringn (s, len);
+  if (j != NULL)
+    return j;
+  _cleanup_free_ char *copy = malloc (len);
+  if (copy == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++)
+    copy[i] = (unsigned char) s[i] < 0x80 ? s[i] : '?';
+  return json_stringn (copy, len);
+}
+
+static void
+log_line (struct monitor *m, struct stream *s, bool partial)
+{
+  char t[40];
+  reg_util_now_rfc3339 (t);
+  json_t *line = json_line (s->line, s->len);
+  json_t *rec = json_pack ("{s:s, s:s, s:o}", "t", t, "stream", s->name, "line", line);
+  if (partial)
+    json_object_set_new (rec, "partial", json_true ());
+  _cleanup_free_ char *text = rec ? json_dumps (rec, JSON_COMPACT) : NULL;
+  json_decref (rec);
+  s->len = 0;
+  if (text == NULL)
+    return;
+  size_t n = strlen (text);
+  text[n] = '\n'; /* replaces the NUL; write n+1 bytes */
+  write_all (m->log_fd, text, n + 1);
+  text[n] = '\0';
+}
+
+static void
+log_chunk (struct monitor *m, struct stream *s, const char *buf, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      if (buf[i] == '\n')
+        {
+          log_line (m, s, false);
+          continue;
+        }
+      s->line[s->len++] = buf[i];
+      if (s->len == sizeof s->line)
+        log_line (m, s, true);
+    }
+}
+
+/* Returns false at end of stream. */
+static bool
+pump (struct monitor *m, struct stream *s)
+{
+  char buf[CHUNK];
+  ssize_t n = read (s->fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (n <= 0)
+    {
+      if (s->len > 0)
+        log_line (m, s, true);
+      close (s->fd);
+      s->fd = -1;
+      return false;
+    }
+  send_frame (m, s->frame, buf, (size_t) n);
+  log_chunk (m, s, buf, (size_t) n);
+  return true;
+}
+
+static void
+pump_until_eof (struct monitor *m, struct stream *out, struct stream *err)
+{
+  while (out->fd >= 0 || err->fd >= 0)
+    {
+      struct pollfd p[2] = { { out->fd, POLLIN, 0 }, { err->fd, POLLIN, 0 } };
+      if (poll (p, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (p[0].revents && out->fd >= 0)
+        pump (m, out);
+      if (p[1].revents && err->fd >= 0)
+        pump (m, err);
+    }
+}
+
+struct running_update
+{
+  pid_t pid;
+};
+
+static int
+mark_running (struct reg_container *c, void *data, struct reg_error **err)
+{
+  const struct running_update *u = data;
+  c->state = REG_STATE_RUNNING;
+  c->pid = u->pid;
+  c->monitor_pid = getpid ();
+  c->monitor_start = reg_proc_starttime (c->monitor_pid);
+  c->exit_code = -1;
+  free (c->error);
+  c->error = NULL;
+  reg_util_now_rfc3339 (c->started);
+  c->finished[0] = '\0';
+  return 0;
+}
+
+struct exit_update
+{
+  int code;
+  const char *error;
+};
+
+static int
+mark_stopped (struct reg_container *c, void *data, struct reg_error **err)
+{
+  const struct exit_update *u = data;
+  if (c->state == REG_STATE_RUNNING)
+    c->state = REG_STATE_STOPPED;
+  c->pid = 0;
+  c->monitor_pid = 0;
+  c->monitor_start = 0;
+  c->exit_code = u->code;
+  free (c->error);
+  c->error = u->error ? strdup (u->error) : NULL;
+  reg_util_now_rfc3339 (c->finished);
+  return 0;
+}
+
+static void
+report (const char *fmt, int code, const char *msg)
+{
+  char buf[2048];
+  int n = snprintf (buf, sizeof buf, fmt, code, msg);
+  if (n > 0)
+    write_all (FD_STATUS, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
+}
+
+static int
+exit_code_of (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return 255;
+}
+
+static void
+close_other_fds (void)
+{
+  for (int fd = 0; fd < 3; fd++)
+    {
+      int null = open ("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd)
+        {
+          dup2 (null, fd);
+          close (null);
+        }
+    }
+  close_range (FD_ATTACH + 1, ~0U, 0);
+}
+
+static int
+spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_error **e)
+{
+  const struct reg_container *c = m->c;
+  int po[2], pe[2];
+  if (pipe2 (po, O_CLOEXEC) < 0 || pipe2 (pe, O_CLOEXEC) < 0)
+    return reg_error_sys (e, errno, "container %.12s: pipe", c->id);
+  _cleanup_free_ char *lower = reg_env_path (m->root, c->closure);
+  _cleanup_free_ char *upper = reg_container_file (m->root, c->id, "upper");
+  _cleanup_free_ char *work = reg_container_file (m->root, c->id, "work");
+  _cleanup_free_ char *merged = reg_container_file (m->root, c->id, "merged");
+  char hostname[13];
+  snprintf (hostname, sizeof hostname, "%.12s", c->id);
+  _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  struct reg_runtime_spec spec = {
+    .lower = lower, .upper = upper, .work = work, .merged = merged,
+    .argv = c->argv, .env = c->env, .workdir = c->workdir, .hostname = hostname,
+    .project = c->project, .mounts = c->mounts, .n_mounts = c->n_mounts,
+    .stdin_fd = null, .stdout_fd = po[1], .stderr_fd = pe[1],
+  };
+  int ret = reg_runtime_spawn (&spec, &m->pid, e);
+  close (po[1]);
+  close (pe[1]);
+  out->fd = po[0];
+  err->fd = pe[0];
+  return ret;
+}
+
+static _Noreturn void
+monitor_main (const char *root, const struct reg_container *c, bool attach)
+{
+  struct monitor m = { root, c, -1, attach ? FD_ATTACH : -1, 0 };
+  char name[16];
+  snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
+  prctl (PR_SET_NAME, name);
+  _cleanup_free_ char *log_path = reg_container_file (root, c->id, "log.jsonl");
+  m.log_fd = log_path ? open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+  static struct stream out = { -1, REG_FRAME_STDOUT, "stdout", "", 0 };
+  static struct stream err = { -1, REG_FRAME_STDERR, "stderr", "", 0 };
+  struct reg_error *e = NULL;
+  if (m.log_fd < 0)
+    reg_error_sys (&e, errno, "container %.12s: open log", c->id);
+  if (e == NULL && spawn (&m, &out, &err, &e) < 0)
+    reg_error_prefix (&e, "container %.12s", c->id);
+  if (e != NULL)
+    {
+      int code = e->code == ENOENT ? 127 : e->code == EACCES ? 126 : 125;
+      struct exit_update u = { code, e->msg };
+      reg_container_update (root, c->id, mark_stopped, &u, NULL);
+      report ("error %d %s", code, e->msg);
+      if (c->auto_remove)
+        reg_container_destroy (root, c->id, NULL);
+      _exit (1);
+    }
+  struct running_update ru = { m.pid };
+  if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
+    report ("error %d %s", 125, e->msg);
+  else
+    report ("ok %d%s", m.pid, "");
+  close (FD_STATUS);
+
+  pump_until_eof (&m, &out, &err);
+  int status = 0;
+  while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  struct exit_update u = { exit_code_of (status), NULL };
+  reg_container_update (root, c->id, mark_stopped, &u, NULL);
+  unsigned char code[4] = { (unsigned char) (u.code >> 24), (unsigned char) (u.code >> 16),
+                            (unsigned char) (u.code >> 8), (unsigned char) u.code };
+  send_frame (&m, REG_FRAME_EXIT, code, 4);
+  if (c->auto_remove)
+    reg_container_destroy (root, c->id, NULL);
+  _exit (0);
+}
+
+static void
+become_monitor (const char *root, const struct reg_container *c, int status_fd, int attach_fd)
+{
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  signal (SIGCHLD, SIG_DFL); /* regd ignores it; we must wait for our child */
+  signal (SIGPIPE, SIG_IGN);
+  setsid ();
+  /* Move both out of the way first so neither dup2 clobbers the other. */
+  status_fd = fcntl (status_fd, F_DUPFD, 100);
+  attach_fd = attach_fd >= 0 ? fcntl (attach_fd, F_DUPFD, 100) : -1;
+  if (status_fd < 0 || dup2 (status_fd, FD_STATUS) < 0)
+    _exit (125);
+  if (attach_fd >= 0 ? dup2 (attach_fd, FD_ATTACH) < 0 : close (FD_ATTACH) < 0 && errno != EBADF)
+    _exit (125);
+  close_other_fds ();
+  /* The container is cloned from us and execs: it must not inherit these. */
+  fcntl (FD_STATUS, F_SETFD, FD_CLOEXEC);
+  fcntl (FD_ATTACH, F_SETFD, FD_CLOEXEC);
+  monitor_main (root, c, attach_fd >= 0);
+}
+
+static int
+read_report (int fd, char *buf, size_t size)
+{
+  size_t got = 0;
+  while (got < size - 1)
+    {
+      ssize_t n = read (fd, buf + got, size - 1 - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (size_t) n;
+    }
+  buf[got] = '\0';
+  return (int) got;
+}
+
+int
+reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int *exit_code,
+                   struct reg_error **err)
+{
+  int status[2];
+  if (pipe2 (status, O_CLOEXEC) < 0)
+    return reg_error_sys (err, errno, "container %.12s: pipe", c->id);
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (status[0]);
+      close (status[1]);
+      return reg_error_sys (err, errno, "container %.12s: fork monitor", c->id);
+    }
+  if (pid == 0)
+    become_monitor (root, c, status[1], attach_fd);
+  close (status[1]);
+  char buf[2048];
+  int n = read_report (status[0], buf, sizeof buf);
+  close (status[0]);
+  if (n > 3 && strncmp (buf, "ok ", 3) == 0)
+    return 0;
+  int code = 125, off = 0;
+  if (sscanf (buf, "error %d %n", &code, &off) >= 1 && off > 0)
+    {
+      *exit_code = code;
+      return reg_error_set (err, code == 127 ? ENOENT : code == 126 ? EACCES : EINVAL, "%s",
+                            buf + off);
+    }
+  *exit_code = 125;
+  return reg_error_set (err, EIO, "container %.12s: monitor died before starting it", c->id);
+}

@@ -1,0 +1,42 @@
+/* monitor: one small supervisor process per container.
+ *
+ * regd forks it (no exec: a fork of the daemon costs ~0.1 ms and shares its
+ * pages copy-on-write). It detaches into its own session, so it outlives
+ * regd; it is the container's parent and:
+ *   - spawns the container (runtime) and reports "started" or the exact
+ *     setup/exec error back to regd over a pipe, after persisting the
+ *     running state (pid, monitor pid and start time);
+ *   - owns the container's stdout/stderr pipes: every line goes to
+ *     containers/<id>/log.jsonl as {"t","stream","line"} JSON, and, for an
+ *     attached run, every chunk goes as a frame to the attach fd;
+ *   - records the exit status (128+signal for a signal) in the state file;
+ *   - removes the container when it was started with --rm.
+ *
+ * Attach frames: 8-byte header {stream, 0, 0, 0, length as big-endian u32}
+ * then `length` bytes. stream 1 = stdout, 2 = stderr, 3 = exit (payload: the
+ * exit code as big-endian i32; always the last frame).
+ */
+#ifndef REG_MONITOR_H
+#define REG_MONITOR_H
+
+#include "container.h"
+#include "error.h"
+
+enum
+{
+  REG_FRAME_STDOUT = 1,
+  REG_FRAME_STDERR = 2,
+  REG_FRAME_EXIT = 3,
+};
+
+/* Start container `c` (state generated or stopped) under a new monitor.
+ * attach_fd (or -1) receives frames; the monitor takes its own copy. On a
+ * start failure the error carries the would-be exit code in *exit_code
+ * (125 setup, 126 not executable, 127 not found). */
+int reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd,
+                       int *exit_code, struct reg_error **err);
+
+/* Encode a frame header. */
+void reg_frame_header (unsigned char hdr[8], int stream, unsigned len);
+
+#endif

@@ -1,0 +1,266 @@
+#include "runtime.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The child reports its first failure here and exits. */
+struct child
+{
+  const struct reg_runtime_spec *spec;
+  int report_fd;
+};
+
+static _Noreturn void
+child_fail (struct child *ch, int code, int errnum, const char *fmt, const char *arg)
+{
+  char msg[1024];
+  int n = snprintf (msg, sizeof msg, fmt, arg);
+  if (errnum && n > 0 && (size_t) n < sizeof msg)
+    snprintf (msg + n, sizeof msg - (size_t) n, ": %s", strerror (errnum));
+  if (write (ch->report_fd, msg, strlen (msg)) < 0)
+    _exit (code);
+  _exit (code);
+}
+
+static void
+must_mount (struct child *ch, const char *src, const char *target, const char *type,
+            unsigned long flags, const char *data)
+{
+  if (mount (src, target, type, flags, data) < 0)
+    child_fail (ch, 125, errno, "mount %s", target);
+}
+
+static void
+make_dev (struct child *ch)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned maj, min;
+  } nodes[] = {
+    { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 },
+    { "tty", 5, 0 },
+  };
+  must_mount (ch, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
+              "mode=755,size=65536k");
+  for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
+    {
+      char path[32];
+      snprintf (path, sizeof path, "dev/%s", nodes[i].name);
+      if (mknod (path, S_IFCHR | 0666, makedev (nodes[i].maj, nodes[i].min)) < 0
+          || chmod (path, 0666) < 0)
+        child_fail (ch, 125, errno, "mknod /%s", path);
+    }
+  if (mkdir ("dev/pts", 0755) < 0 || mkdir ("dev/shm", 01777) < 0)
+    child_fail (ch, 125, errno, "mkdir %s", "/dev/pts");
+  must_mount (ch, "devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  must_mount (ch, "shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=1777,size=65536k");
+  static const char *const links[][2] = {
+    { "pts/ptmx", "dev/ptmx" },        { "/proc/self/fd", "dev/fd" },
+    { "/proc/self/fd/0", "dev/stdin" }, { "/proc/self/fd/1", "dev/stdout" },
+    { "/proc/self/fd/2", "dev/stderr" },
+  };
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+    if (symlink (links[i][0], links[i][1]) < 0)
+      child_fail (ch, 125, errno, "symlink /%s", links[i][1]);
+}
+
+/* Open (creating as needed) the mount target `path` below the current
+ * directory (the merged root) without following any symlink, so a link
+ * planted in the container tree cannot redirect a bind mount onto the host.
+ * Returns an O_PATH fd of the target. */
+static int
+open_target (struct child *ch, const char *path, bool is_dir)
+{
+  char buf[4096];
+  if (snprintf (buf, sizeof buf, "%s", path + 1) >= (int) sizeof buf)
+    child_fail (ch, 125, 0, "mount target %s: path too long", path);
+  int dfd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  char *part = buf;
+  for (;;)
+    {
+      char *slash = strchr (part, '/');
+      bool last = slash == NULL;
+      if (slash)
+        *slash = '\0';
+      if (!last || is_dir)
+        {
+          if (mkdirat (dfd, part, 0755) < 0 && errno != EEXIST)
+            child_fail (ch, 125, errno, "mount target %s", path);
+        }
+      else
+        {
+          int f = openat (dfd, part, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+          if (f < 0 && errno != EISDIR)
+            child_fail (ch, 125, errno, "mount target %s", path);
+          if (f >= 0)
+            close (f);
+        }
+      int next = openat (dfd, part, O_PATH | O_NOFOLLOW | O_CLOEXEC | (last && !is_dir ? 0 : O_DIRECTORY));
+      if (next < 0)
+        child_fail (ch, 125, errno == ENOTDIR || errno == ELOOP ? ENOTDIR : errno,
+                    "mount target %s (a symlink or file is in the way)", path);
+      close (dfd);
+      dfd = next;
+      if (last)
+        return dfd;
+      part = slash + 1;
+    }
+}
+
+static void
+bind_mount (struct child *ch, const char *source, const char *target, bool readonly)
+{
+  struct stat st;
+  if (stat (source, &st) < 0)
+    child_fail (ch, 125, errno, "bind %s", source);
+  int fd = open_target (ch, target, S_ISDIR (st.st_mode));
+  char proc_path[64];
+  snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
+  must_mount (ch, source, proc_path, NULL, MS_BIND | MS_REC, NULL);
+  if (readonly)
+    must_mount (ch, NULL, proc_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
+  close (fd);
+}
+
+static void
+build_root (struct child *ch)
+{
+  const struct reg_runtime_spec *s = ch->spec;
+  must_mount (ch, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+  char opts[8192];
+  if (snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper,
+                s->work)
+      >= (int) sizeof opts)
+    child_fail (ch, 125, 0, "overlay options too long for %s", s->merged);
+  must_mount (ch, "overlay", s->merged, "overlay", 0, opts);
+  if (chdir (s->merged) < 0)
+    child_fail (ch, 125, errno, "chdir %s", s->merged);
+  must_mount (ch, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  make_dev (ch);
+  if (s->project)
+    bind_mount (ch, s->project, "/app", false);
+  for (size_t i = 0; i < s->n_mounts; i++)
+    bind_mount (ch, s->mounts[i].source, s->mounts[i].target, s->mounts[i].readonly);
+}
+
+static void
+enter_root (struct child *ch)
+{
+  /* pivot_root(".", ".") stacks the old root under the new one; detaching
+   * it leaves only the container's tree (no temporary directory needed). */
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    child_fail (ch, 125, errno, "pivot_root into %s", ch->spec->merged);
+  if (umount2 (".", MNT_DETACH) < 0)
+    child_fail (ch, 125, errno, "detach old root%s", "");
+  if (chdir ("/") < 0)
+    child_fail (ch, 125, errno, "chdir %s", "/");
+}
+
+static const char *
+env_get (char *const *env, const char *key)
+{
+  size_t n = strlen (key);
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp (env[i], key, n) == 0 && env[i][n] == '=')
+      return env[i] + n + 1;
+  return NULL;
+}
+
+/* execvpe searches the caller's PATH; the container's PATH is in its env. */
+static _Noreturn void
+exec_command (struct child *ch)
+{
+  const struct reg_runtime_spec *s = ch->spec;
+  const char *cmd = s->argv[0];
+  if (strchr (cmd, '/'))
+    {
+      execve (cmd, s->argv, s->env);
+      child_fail (ch, errno == ENOENT ? 127 : 126, errno, "exec %s", cmd);
+    }
+  const char *path = env_get (s->env, "PATH");
+  int first_err = ENOENT;
+  for (const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;)
+    {
+      size_t len = strcspn (p, ":");
+      char full[4096];
+      if (snprintf (full, sizeof full, "%.*s/%s", (int) len, p, cmd) < (int) sizeof full)
+        {
+          execve (full, s->argv, s->env);
+          if (errno != ENOENT && errno != ENOTDIR)
+            first_err = errno;
+        }
+      p += len;
+      if (*p == ':')
+        p++;
+    }
+  child_fail (ch, first_err == ENOENT ? 127 : 126, first_err, "exec %s (searched PATH)", cmd);
+}
+
+static _Noreturn void
+child_main (struct child *ch)
+{
+  const struct reg_runtime_spec *s = ch->spec;
+  build_root (ch);
+  if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
+    child_fail (ch, 125, errno, "sethostname %s", s->hostname);
+  enter_root (ch);
+  const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
+  if (chdir (wd) < 0)
+    child_fail (ch, 125, errno, "working directory %s", wd);
+  if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
+    child_fail (ch, 125, errno, "set up stdio%s", "");
+  exec_command (ch);
+}
+
+int
+reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err)
+{
+  int report[2];
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    return reg_error_sys (err, errno, "spawn: pipe");
+  const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  pid_t child = (pid_t) syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
+  if (child < 0)
+    {
+      int e = errno;
+      close (report[0]);
+      close (report[1]);
+      return reg_error_sys (err, e, "spawn: clone namespaces");
+    }
+  if (child == 0)
+    {
+      close (report[0]);
+      struct child ch = { spec, report[1] };
+      child_main (&ch);
+    }
+  close (report[1]);
+  char msg[1024];
+  ssize_t n;
+  do
+    n = read (report[0], msg, sizeof msg - 1);
+  while (n < 0 && errno == EINTR);
+  close (report[0]);
+  if (n > 0)
+    {
+      msg[n] = '\0';
+      int status;
+      waitpid (child, &status, 0);
+      return reg_error_set (err, EINVAL, "%s", msg);
+    }
+  *pid = child;
+  return 0;
+}

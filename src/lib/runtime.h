@@ -1,0 +1,44 @@
+/* runtime: the steps from a generated environment to a running process.
+ *
+ * reg_runtime_spawn clones a child in new mount, PID, IPC and UTS namespaces
+ * (host network, as in the paper) and, in the child, reads top to bottom:
+ *   make every mount private
+ *   mount OverlayFS: lower = the shared env, upper/work = the container's
+ *   mount a fresh /proc, a minimal /dev (null zero full random urandom tty,
+ *     devpts at /dev/pts, tmpfs at /dev/shm)
+ *   bind the project at /app and every -v mount (never following symlinks
+ *     inside the container tree)
+ *   set the hostname, pivot_root into the merged root, detach the old root
+ *   chdir to the working directory, exec the command with its environment
+ * The overlay and every other mount live only in the container's mount
+ * namespace: they vanish with it, nothing to clean on the host.
+ *
+ * A setup or exec failure is reported back over a close-on-exec pipe, so the
+ * caller gets "exec /bin/nope: No such file or directory" rather than a
+ * silent exit 127.
+ */
+#ifndef REG_RUNTIME_H
+#define REG_RUNTIME_H
+
+#include <sys/types.h>
+
+#include "container.h"
+#include "error.h"
+
+struct reg_runtime_spec
+{
+  const char *lower, *upper, *work, *merged;
+  char *const *argv;
+  char *const *env;
+  const char *workdir;
+  const char *hostname;
+  const char *project; /* bound at /app when not NULL */
+  const struct reg_mount *mounts;
+  size_t n_mounts;
+  int stdin_fd, stdout_fd, stderr_fd;
+};
+
+/* On success *pid is the container's init in the caller's PID namespace. */
+int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err);
+
+#endif

@@ -1,0 +1,342 @@
+#include "store.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HASH_BUF (256 * 1024)
+
+void
+reg_store_free (struct reg_store *store)
+{
+  if (store == NULL)
+    return;
+  free (store->root);
+  free (store->objects_dir);
+  free (store->tmp_dir);
+  free (store);
+}
+
+static int
+same_filesystem (const char *a, const char *b, struct reg_error **err)
+{
+  struct stat sa, sb;
+  if (stat (a, &sa) < 0)
+    return reg_error_sys (err, errno, "store: stat %s", a);
+  if (stat (b, &sb) < 0)
+    return reg_error_sys (err, errno, "store: stat %s", b);
+  if (sa.st_dev != sb.st_dev)
+    return reg_error_set (err, EXDEV,
+                          "store: %s and %s are on different filesystems; hard links from "
+                          "environments to store objects need one filesystem",
+                          a, b);
+  return 0;
+}
+
+int
+reg_store_open (const char *root, struct reg_store **out, struct reg_error **err)
+{
+  struct reg_store *s = calloc (1, sizeof *s);
+  if (s == NULL)
+    return reg_error_set (err, ENOMEM, "store: out of memory");
+  _cleanup_free_ char *envs = NULL;
+  if ((s->root = strdup (root)) == NULL
+      || asprintf (&s->objects_dir, "%s/store/objects/sha256", root) < 0
+      || asprintf (&s->tmp_dir, "%s/store/tmp", root) < 0 || asprintf (&envs, "%s/envs", root) < 0)
+    {
+      reg_store_free (s);
+      return reg_error_set (err, ENOMEM, "store: out of memory");
+    }
+  if (reg_util_mkdir_p (s->objects_dir, 0700, err) < 0 || reg_util_mkdir_p (s->tmp_dir, 0700, err) < 0
+      || reg_util_mkdir_p (envs, 0755, err) < 0 || same_filesystem (s->objects_dir, envs, err) < 0)
+    {
+      reg_store_free (s);
+      return reg_error_prefix (err, "open store at %s", root);
+    }
+  *out = s;
+  return 0;
+}
+
+char *
+reg_store_object_path (const struct reg_store *store, const char *digest, bool exec)
+{
+  char *path = NULL;
+  if (asprintf (&path, "%s/%.2s/%s%s", store->objects_dir, digest, digest + 2, exec ? ".x" : "")
+      < 0)
+    return NULL;
+  return path;
+}
+
+bool
+reg_store_has (const struct reg_store *store, const char *digest, bool exec)
+{
+  if (!reg_util_is_sha256_hex (digest))
+    return false;
+  _cleanup_free_ char *path = reg_store_object_path (store, digest, exec);
+  struct stat st;
+  return path != NULL && lstat (path, &st) == 0 && S_ISREG (st.st_mode);
+}
+
+/* Hash everything readable from fd; when copy_fd >= 0 also copy it there. */
+static int
+hash_fd (int fd, int copy_fd, char digest[65], const char *what, struct reg_error **err)
+{
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+  _cleanup_free_ unsigned char *buf = malloc (HASH_BUF);
+  if (ctx == NULL || buf == NULL || EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL) != 1)
+    {
+      EVP_MD_CTX_free (ctx);
+      return reg_error_set (err, ENOMEM, "hash %s: out of memory", what);
+    }
+  int ret = 0;
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, HASH_BUF);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          ret = reg_error_sys (err, errno, "read %s", what);
+          break;
+        }
+      if (n == 0)
+        break;
+      EVP_DigestUpdate (ctx, buf, (size_t) n);
+      for (ssize_t off = 0; copy_fd >= 0 && off < n;)
+        {
+          ssize_t w = write (copy_fd, buf + off, (size_t) (n - off));
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              EVP_MD_CTX_free (ctx);
+              return reg_error_sys (err, errno, "store: copy %s", what);
+            }
+          off += w;
+        }
+    }
+  unsigned char md[32];
+  unsigned int md_len = 0;
+  EVP_DigestFinal_ex (ctx, md, &md_len);
+  EVP_MD_CTX_free (ctx);
+  reg_util_hex (md, 32, digest);
+  return ret;
+}
+
+int
+reg_store_hash_file (const char *path, char digest[65], struct reg_error **err)
+{
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "hash %s", path);
+  return hash_fd (fd, -1, digest, path, err);
+}
+
+/* Move the finished temp file into place, unless the object already exists. */
+static int
+commit_object (struct reg_store *store, const char *tmp, int fd, const char *digest, bool exec,
+               const char *what, struct reg_error **err)
+{
+  _cleanup_free_ char *path = reg_store_object_path (store, digest, exec);
+  _cleanup_free_ char *dir = NULL;
+  if (path == NULL || asprintf (&dir, "%s/%.2s", store->objects_dir, digest) < 0)
+    return reg_error_set (err, ENOMEM, "store %s: out of memory", what);
+  if (reg_store_has (store, digest, exec))
+    {
+      unlink (tmp);
+      return 0;
+    }
+  if (fchmod (fd, exec ? 0555 : 0444) < 0 || fsync (fd) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return reg_error_sys (err, e, "store %s", what);
+    }
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    {
+      int e = errno;
+      unlink (tmp);
+      return reg_error_sys (err, e, "store %s: mkdir %s", what, dir);
+    }
+  /* rename is atomic; if another writer won the race, ours replaces an
+   * identical file, which is harmless for readers. */
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return reg_error_sys (err, e, "store %s: rename into %s", what, path);
+    }
+  return 0;
+}
+
+static int
+open_temp (struct reg_store *store, char **tmp, struct reg_error **err)
+{
+  if (asprintf (tmp, "%s/obj-XXXXXX", store->tmp_dir) < 0)
+    return reg_error_set (err, ENOMEM, "store: out of memory");
+  int fd = mkostemp (*tmp, O_CLOEXEC);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "store: create temporary file in %s", store->tmp_dir);
+  return fd;
+}
+
+int
+reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, char digest[65],
+                    struct reg_error **err)
+{
+  _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return reg_error_sys (err, errno, "store %s", host_path);
+  struct stat st;
+  if (fstat (in, &st) < 0)
+    return reg_error_sys (err, errno, "store %s", host_path);
+  if (!S_ISREG (st.st_mode))
+    return reg_error_set (err, EINVAL, "store %s: not a regular file", host_path);
+  _cleanup_free_ char *tmp = NULL;
+  _cleanup_close_ int fd = open_temp (store, &tmp, err);
+  if (fd < 0)
+    return -1;
+  if (hash_fd (in, fd, digest, host_path, err) < 0)
+    {
+      unlink (tmp);
+      return -1;
+    }
+  return commit_object (store, tmp, fd, digest, exec, host_path, err);
+}
+
+int
+reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool exec,
+                     char digest[65], struct reg_error **err)
+{
+  unsigned char md[32];
+  unsigned int md_len = 0;
+  if (EVP_Digest (data, len, md, &md_len, EVP_sha256 (), NULL) != 1)
+    return reg_error_set (err, EIO, "store: hash failed");
+  reg_util_hex (md, 32, digest);
+  if (reg_store_has (store, digest, exec))
+    return 0;
+  _cleanup_free_ char *tmp = NULL;
+  _cleanup_close_ int fd = open_temp (store, &tmp, err);
+  if (fd < 0)
+    return -1;
+  for (size_t off = 0; off < len;)
+    {
+      ssize_t w = write (fd, (const char *) data + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        {
+          int e = errno;
+          unlink (tmp);
+          return reg_error_sys (err, e, "store object %s", digest);
+        }
+      off += (size_t) w;
+    }
+  return commit_object (store, tmp, fd, digest, exec, digest, err);
+}
+
+/* Call fn for every object file: (path, digest-from-name, exec). */
+typedef int (*object_fn) (const char *path, const char *digest, bool exec, const struct stat *st,
+                          void *data, struct reg_error **err);
+
+static int
+walk_objects (const struct reg_store *store, object_fn fn, void *data, struct reg_error **err)
+{
+  DIR *top = opendir (store->objects_dir);
+  if (top == NULL)
+    return reg_error_sys (err, errno, "store: open %s", store->objects_dir);
+  int ret = 0;
+  struct dirent *de;
+  while (ret == 0 && (de = readdir (top)) != NULL)
+    {
+      if (strlen (de->d_name) != 2)
+        continue;
+      _cleanup_free_ char *sub = NULL;
+      if (asprintf (&sub, "%s/%s", store->objects_dir, de->d_name) < 0)
+        break;
+      DIR *d = opendir (sub);
+      if (d == NULL)
+        continue;
+      struct dirent *oe;
+      while (ret == 0 && (oe = readdir (d)) != NULL)
+        {
+          size_t n = strlen (oe->d_name);
+          bool exec = n == 64 && strcmp (oe->d_name + 62, ".x") == 0;
+          if (n != 62 && !exec)
+            continue;
+          char digest[65];
+          snprintf (digest, sizeof digest, "%s%.62s", de->d_name, oe->d_name);
+          _cleanup_free_ char *path = NULL;
+          struct stat st;
+          if (asprintf (&path, "%s/%s", sub, oe->d_name) < 0 || lstat (path, &st) < 0)
+            continue;
+          ret = fn (path, digest, exec, &st, data, err);
+        }
+      closedir (d);
+    }
+  closedir (top);
+  return ret;
+}
+
+static int
+count_object (const char *path, const char *digest, bool exec, const struct stat *st, void *data,
+              struct reg_error **err)
+{
+  struct reg_store_stats *s = data;
+  s->objects++;
+  s->bytes += (uint64_t) st->st_size;
+  return 0;
+}
+
+int
+reg_store_stats (const struct reg_store *store, struct reg_store_stats *out,
+                 struct reg_error **err)
+{
+  memset (out, 0, sizeof *out);
+  return walk_objects (store, count_object, out, err);
+}
+
+struct verify_ctx
+{
+  reg_store_corrupt_fn corrupt;
+  void *data;
+  uint64_t checked;
+  int bad;
+};
+
+static int
+verify_object (const char *path, const char *digest, bool exec, const struct stat *st, void *data,
+               struct reg_error **err)
+{
+  struct verify_ctx *v = data;
+  char actual[65];
+  struct reg_error *e = NULL;
+  v->checked++;
+  bool ok = S_ISREG (st->st_mode) && reg_store_hash_file (path, actual, &e) == 0
+            && strcmp (actual, digest) == 0;
+  if (!ok)
+    {
+      v->bad++;
+      v->corrupt (path, e ? e->msg : actual, v->data);
+    }
+  reg_error_free (e);
+  return 0;
+}
+
+int
+reg_store_verify (const struct reg_store *store, reg_store_corrupt_fn corrupt, void *data,
+                  uint64_t *checked, struct reg_error **err)
+{
+  struct verify_ctx v = { corrupt, data, 0, 0 };
+  if (walk_objects (store, verify_object, &v, err) < 0)
+    return -1;
+  if (checked)
+    *checked = v.checked;
+  return v.bad;
+}
