@@ -1,0 +1,26 @@
+/* The reg client's commands: one file per command group, each a thin
+ * mapping from arguments to API requests and from replies to output. */
+#ifndef REG_CLI_H
+#define REG_CLI_H
+
+#include "client.h"
+
+typedef int (*reg_command_fn) (struct reg_client *c, int argc, char **argv);
+
+int cmd_run (struct reg_client *c, int argc, char **argv);
+int cmd_ps (struct reg_client *c, int argc, char **argv);
+int cmd_logs (struct reg_client *c, int argc, char **argv);
+int cmd_stop (struct reg_client *c, int argc, char **argv);
+int cmd_rm (struct reg_client *c, int argc, char **argv);
+int cmd_inspect (struct reg_client *c, int argc, char **argv);
+int cmd_template (struct reg_client *c, int argc, char **argv);
+int cmd_store (struct reg_client *c, int argc, char **argv);
+int cmd_system (struct reg_client *c, int argc, char **argv);
+int cmd_version (struct reg_client *c, int argc, char **argv);
+
+/* Shared helpers (main.c). */
+void cli_print_json (json_t *j);
+/* "3 minutes" style age of an RFC 3339 timestamp. */
+void cli_age (const char *rfc3339, char *out, size_t size);
+
+#endif

@@ -1,0 +1,255 @@
+#include "client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct reg_client
+{
+  CURL *curl;
+  char *socket_path;
+};
+
+struct buffer
+{
+  char *data;
+  size_t len;
+};
+
+struct stream_state
+{
+  struct reg_client *c;
+  struct buffer body;    /* error replies */
+  unsigned char *frame;  /* partial frame */
+  size_t frame_len, frame_cap;
+  int *exit_code;
+  long status;
+};
+
+struct reg_client *
+client_open (const char *host)
+{
+  if (strncmp (host, "unix://", 7) != 0 || host[7] != '/')
+    {
+      fprintf (stderr, "reg: host \"%s\" is not supported: use unix:///PATH\n", host);
+      return NULL;
+    }
+  struct reg_client *c = calloc (1, sizeof *c);
+  if (c == NULL || (c->socket_path = strdup (host + 7)) == NULL
+      || (c->curl = curl_easy_init ()) == NULL)
+    {
+      fprintf (stderr, "reg: out of memory\n");
+      client_close (c);
+      return NULL;
+    }
+  return c;
+}
+
+void
+client_close (struct reg_client *c)
+{
+  if (c == NULL)
+    return;
+  if (c->curl)
+    curl_easy_cleanup (c->curl);
+  free (c->socket_path);
+  free (c);
+}
+
+char *
+client_escape (struct reg_client *c, const char *segment)
+{
+  char *e = curl_easy_escape (c->curl, segment, 0);
+  char *out = e ? strdup (e) : NULL;
+  curl_free (e);
+  return out;
+}
+
+static size_t
+collect (char *ptr, size_t size, size_t n, void *data)
+{
+  struct buffer *b = data;
+  size_t len = size * n;
+  char *nd = realloc (b->data, b->len + len + 1);
+  if (nd == NULL)
+    return 0;
+  memcpy (nd + b->len, ptr, len);
+  b->data = nd;
+  b->len += len;
+  b->data[b->len] = '\0';
+  return len;
+}
+
+static int
+report_transport (struct reg_client *c, CURLcode rc)
+{
+  long os_errno = 0;
+  curl_easy_getinfo (c->curl, CURLINFO_OS_ERRNO, &os_errno);
+  if (rc == CURLE_COULDNT_CONNECT)
+    fprintf (stderr,
+             "reg: cannot reach regd at %s (%s). Is regd running? Start it as root with "
+             "`regd &` (or `regd --root DIR --socket PATH &`), or point reg at it with "
+             "-H unix:///PATH or REG_HOST.\n",
+             c->socket_path, os_errno ? strerror ((int) os_errno) : "connection refused");
+  else
+    fprintf (stderr, "reg: request to regd at %s failed: %s\n", c->socket_path,
+             curl_easy_strerror (rc));
+  return -1;
+}
+
+static struct curl_slist *
+prepare (struct reg_client *c, const char *method, const char *path, json_t *body,
+         char **body_text)
+{
+  char url[2048];
+  snprintf (url, sizeof url, "http://regd%s", path);
+  curl_easy_reset (c->curl);
+  curl_easy_setopt (c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+  curl_easy_setopt (c->curl, CURLOPT_URL, url);
+  curl_easy_setopt (c->curl, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt (c->curl, CURLOPT_NOSIGNAL, 1L);
+  struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
+  headers = curl_slist_append (headers, "Expect:"); /* no 100-continue round trip */
+  curl_easy_setopt (c->curl, CURLOPT_HTTPHEADER, headers);
+  *body_text = body ? json_dumps (body, JSON_COMPACT) : NULL;
+  if (*body_text)
+    {
+      curl_easy_setopt (c->curl, CURLOPT_POSTFIELDS, *body_text);
+      curl_easy_setopt (c->curl, CURLOPT_POSTFIELDSIZE, (long) strlen (*body_text));
+    }
+  return headers;
+}
+
+static json_t *
+parse_reply (const struct buffer *b)
+{
+  return b->len ? json_loadb (b->data, b->len, 0, NULL) : NULL;
+}
+
+long
+client_call (struct reg_client *c, const char *method, const char *path, json_t *body,
+             json_t **reply)
+{
+  char *body_text = NULL;
+  struct curl_slist *headers = prepare (c, method, path, body, &body_text);
+  struct buffer b = { 0 };
+  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &b);
+  CURLcode rc = curl_easy_perform (c->curl);
+  long status = -1;
+  if (rc != CURLE_OK)
+    report_transport (c, rc);
+  else
+    curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (reply)
+    *reply = rc == CURLE_OK ? parse_reply (&b) : NULL;
+  free (b.data);
+  free (body_text);
+  curl_slist_free_all (headers);
+  return status;
+}
+
+static int
+write_all (int fd, const unsigned char *p, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+/* Deliver every complete frame in s->frame; keep the incomplete tail. */
+static void
+drain_frames (struct stream_state *s)
+{
+  size_t off = 0;
+  while (s->frame_len - off >= 8)
+    {
+      const unsigned char *h = s->frame + off;
+      size_t len = ((size_t) h[4] << 24) | ((size_t) h[5] << 16) | ((size_t) h[6] << 8) | h[7];
+      if (s->frame_len - off - 8 < len)
+        break;
+      const unsigned char *p = h + 8;
+      if (h[0] == 1 || h[0] == 2)
+        write_all (h[0], p, len);
+      else if (h[0] == 3 && len == 4)
+        *s->exit_code = (int) (((unsigned) p[0] << 24) | ((unsigned) p[1] << 16)
+                               | ((unsigned) p[2] << 8) | p[3]);
+      off += 8 + len;
+    }
+  memmove (s->frame, s->frame + off, s->frame_len - off);
+  s->frame_len -= off;
+}
+
+static size_t
+on_stream (char *ptr, size_t size, size_t n, void *data)
+{
+  struct stream_state *s = data;
+  size_t len = size * n;
+  if (s->status == 0)
+    curl_easy_getinfo (s->c->curl, CURLINFO_RESPONSE_CODE, &s->status);
+  if (s->status != 200)
+    return collect (ptr, size, n, &s->body);
+  if (s->frame_len + len > s->frame_cap)
+    {
+      size_t cap = (s->frame_len + len) * 2;
+      unsigned char *nf = realloc (s->frame, cap);
+      if (nf == NULL)
+        return 0;
+      s->frame = nf;
+      s->frame_cap = cap;
+    }
+  memcpy (s->frame + s->frame_len, ptr, len);
+  s->frame_len += len;
+  drain_frames (s);
+  return len;
+}
+
+long
+client_stream (struct reg_client *c, const char *method, const char *path, json_t *body,
+               int *exit_code, json_t **reply)
+{
+  char *body_text = NULL;
+  struct curl_slist *headers = prepare (c, method, path, body, &body_text);
+  struct stream_state s = { .c = c, .exit_code = exit_code };
+  *exit_code = -1;
+  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, on_stream);
+  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &s);
+  CURLcode rc = curl_easy_perform (c->curl);
+  long status = -1;
+  if (rc != CURLE_OK)
+    report_transport (c, rc);
+  else
+    curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (reply)
+    *reply = rc == CURLE_OK ? parse_reply (&s.body) : NULL;
+  free (s.body.data);
+  free (s.frame);
+  free (body_text);
+  curl_slist_free_all (headers);
+  return status;
+}
+
+int
+client_fail (const char *context, long status, json_t *reply)
+{
+  if (status < 0)
+    return 1; /* transport failure, already reported */
+  const char *msg = json_string_value (json_object_get (reply, "message"));
+  if (msg == NULL)
+    fprintf (stderr, "reg: %s%sunexpected reply from regd (HTTP %ld)\n", context ? context : "",
+             context ? ": " : "", status);
+  else
+    fprintf (stderr, "reg: %s%s%s\n", context ? context : "", context ? ": " : "", msg);
+  return 1;
+}

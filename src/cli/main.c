@@ -1,0 +1,111 @@
+/* reg: the client of regd. `reg [-H unix:///PATH] COMMAND ...` */
+#include "cli.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef REG_VERSION
+#define REG_VERSION "0.1.0"
+#endif
+
+static const struct
+{
+  const char *name;
+  reg_command_fn fn;
+  const char *help;
+} commands[] = {
+  { "run", cmd_run, "run a container from templates" },
+  { "ps", cmd_ps, "list containers" },
+  { "logs", cmd_logs, "show a container's output" },
+  { "stop", cmd_stop, "stop a running container" },
+  { "rm", cmd_rm, "remove containers" },
+  { "inspect", cmd_inspect, "show a container's record as JSON" },
+  { "template", cmd_template, "create, list, inspect and remove templates" },
+  { "store", cmd_store, "verify the content-addressed store" },
+  { "system", cmd_system, "engine-wide information (df)" },
+  { "version", cmd_version, "client and daemon versions" },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "usage: reg [-H unix:///PATH] COMMAND [ARGS...]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf (out, "\nREG_HOST sets the daemon address (default " REG_DEFAULT_HOST ").\n");
+}
+
+void
+cli_print_json (json_t *j)
+{
+  char *text = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  if (text)
+    puts (text);
+  free (text);
+}
+
+void
+cli_age (const char *rfc3339, char *out, size_t size)
+{
+  struct tm tm = { 0 };
+  if (rfc3339 == NULL || strptime (rfc3339, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+    {
+      snprintf (out, size, "-");
+      return;
+    }
+  double s = difftime (time (NULL), timegm (&tm));
+  if (s < 60)
+    snprintf (out, size, "%d seconds", (int) s);
+  else if (s < 3600)
+    snprintf (out, size, "%d minutes", (int) (s / 60));
+  else if (s < 86400)
+    snprintf (out, size, "%d hours", (int) (s / 3600));
+  else
+    snprintf (out, size, "%d days", (int) (s / 86400));
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *host = getenv ("REG_HOST");
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      if ((strcmp (argv[i], "-H") == 0 || strcmp (argv[i], "--host") == 0) && i + 1 < argc)
+        host = argv[++i];
+      else if (strncmp (argv[i], "--host=", 7) == 0)
+        host = argv[i] + 7;
+      else if (strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0)
+        {
+          usage (stdout);
+          return 0;
+        }
+      else
+        {
+          fprintf (stderr, "reg: unknown option %s\n", argv[i]);
+          usage (stderr);
+          return 2;
+        }
+    }
+  if (i == argc)
+    {
+      usage (stderr);
+      return 2;
+    }
+  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
+    if (strcmp (argv[i], commands[k].name) == 0)
+      {
+        struct reg_client *c = client_open (host && *host ? host : REG_DEFAULT_HOST);
+        if (c == NULL)
+          return 1;
+        int ret = commands[k].fn (c, argc - i, argv + i);
+        client_close (c);
+        return ret;
+      }
+  fprintf (stderr, "reg: unknown command \"%s\"\n", argv[i]);
+  usage (stderr);
+  return 2;
+}

@@ -1,0 +1,561 @@
+#include "engine.h"
+#include "envgen.h"
+#include "monitor.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define KILL_WAIT_S 10
+
+/* Resolved closures by the exact template list asked for. Resolution
+ * parses RET files; caching it keeps the start path free of YAML. Cleared
+ * whenever a template changes. */
+struct reg_closure_cache
+{
+  char *key;
+  struct reg_closure *closure;
+  struct reg_closure_cache *next;
+};
+
+static void
+cache_clear (struct reg_engine *e)
+{
+  while (e->cache)
+    {
+      struct reg_closure_cache *n = e->cache->next;
+      free (e->cache->key);
+      reg_closure_free (e->cache->closure);
+      free (e->cache);
+      e->cache = n;
+    }
+}
+
+void
+reg_engine_free (struct reg_engine *e)
+{
+  if (e == NULL)
+    return;
+  cache_clear (e);
+  reg_store_free (e->store);
+  pthread_mutex_destroy (&e->lock);
+  free (e->root);
+  free (e);
+}
+
+int
+reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err)
+{
+  struct reg_engine *e = calloc (1, sizeof *e);
+  if (e == NULL || (e->root = strdup (root)) == NULL)
+    {
+      free (e);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  pthread_mutex_init (&e->lock, NULL);
+  _cleanup_free_ char *containers = NULL, *templates = NULL;
+  if (asprintf (&containers, "%s/containers", root) < 0
+      || asprintf (&templates, "%s/templates", root) < 0)
+    {
+      reg_engine_free (e);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  if (reg_util_mkdir_p (root, 0711, err) < 0 || reg_store_open (root, &e->store, err) < 0
+      || reg_util_mkdir_p (containers, 0700, err) < 0
+      || reg_util_mkdir_p (templates, 0755, err) < 0)
+    {
+      reg_engine_free (e);
+      return -1;
+    }
+  *out = e;
+  return 0;
+}
+
+/* ---- templates ---- */
+
+static int
+save_template (struct reg_engine *e, struct reg_template *t, struct reg_template **out,
+               struct reg_error **err)
+{
+  pthread_mutex_lock (&e->lock);
+  int ret = reg_template_save (e->root, e->store, t, err);
+  if (ret == 0)
+    cache_clear (e);
+  pthread_mutex_unlock (&e->lock);
+  if (ret < 0 || out == NULL)
+    reg_template_free (t);
+  else
+    *out = t;
+  return ret;
+}
+
+int
+reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *o,
+                            struct reg_template **out, struct reg_error **err)
+{
+  struct reg_template *t = NULL;
+  if (reg_import_template (e->store, o, &t, err) < 0)
+    return -1;
+  return save_template (e, t, out, err);
+}
+
+int
+reg_engine_template_add (struct reg_engine *e, const char *text, size_t len,
+                         struct reg_template **out, struct reg_error **err)
+{
+  struct reg_template *t = NULL;
+  if (reg_template_parse (text, len, "request", &t, err) < 0)
+    return -1;
+  return save_template (e, t, out, err);
+}
+
+static bool
+strv_contains (char *const *v, const char *s)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    if (strcmp (v[i], s) == 0)
+      return true;
+  return false;
+}
+
+/* The first container (short id) whose closure includes `ref`, if any. */
+static int
+container_using (struct reg_engine *e, const char *ref, char out[13], struct reg_error **err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (e->root, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      if (reg_container_load (e->root, ids[i], &c, NULL) < 0)
+        continue;
+      bool uses = strv_contains (c->templates, ref);
+      reg_container_free (c);
+      if (uses)
+        {
+          snprintf (out, 13, "%.12s", ids[i]);
+          return 1;
+        }
+    }
+  return 0;
+}
+
+int
+reg_engine_template_remove (struct reg_engine *e, const char *ref, struct reg_error **err)
+{
+  pthread_mutex_lock (&e->lock);
+  char user[13];
+  int used = container_using (e, ref, user, err);
+  int ret = used;
+  if (used > 0)
+    ret = reg_error_set (err, EBUSY, "template %s: in use by container %s", ref, user);
+  if (ret == 0)
+    ret = reg_template_remove (e->root, ref, err);
+  if (ret == 0)
+    cache_clear (e);
+  pthread_mutex_unlock (&e->lock);
+  return ret;
+}
+
+/* ---- containers ---- */
+
+static char *
+join_refs (char *const *refs)
+{
+  size_t len = 1;
+  for (size_t i = 0; refs[i]; i++)
+    len += strlen (refs[i]) + 1;
+  char *key = calloc (1, len);
+  for (size_t i = 0; key && refs[i]; i++)
+    {
+      strcat (key, refs[i]);
+      strcat (key, "\n");
+    }
+  return key;
+}
+
+/* Called with e->lock held. The returned closure belongs to the cache. */
+static const struct reg_closure *
+closure_for (struct reg_engine *e, char *const *refs, struct reg_error **err)
+{
+  _cleanup_free_ char *key = join_refs (refs);
+  if (key == NULL)
+    {
+      reg_error_set (err, ENOMEM, "out of memory");
+      return NULL;
+    }
+  for (struct reg_closure_cache *c = e->cache; c; c = c->next)
+    if (strcmp (c->key, key) == 0)
+      return c->closure;
+  struct reg_closure *closure = NULL;
+  if (reg_closure_resolve (e->root, refs, &closure, err) < 0)
+    return NULL;
+  struct reg_closure_cache *entry = calloc (1, sizeof *entry);
+  if (entry == NULL)
+    {
+      reg_closure_free (closure);
+      reg_error_set (err, ENOMEM, "out of memory");
+      return NULL;
+    }
+  entry->key = reg_steal (&key);
+  entry->closure = closure;
+  entry->next = e->cache;
+  e->cache = entry;
+  return closure;
+}
+
+static int
+env_push (char ***env, size_t *n, const char *kv)
+{
+  size_t key_len = strcspn (kv, "=");
+  for (size_t i = 0; i < *n; i++)
+    if (strncmp ((*env)[i], kv, key_len) == 0 && (*env)[i][key_len] == '=')
+      {
+        char *dup = strdup (kv);
+        if (dup == NULL)
+          return -1;
+        free ((*env)[i]);
+        (*env)[i] = dup;
+        return 0;
+      }
+  char **nv = realloc (*env, (*n + 2) * sizeof *nv);
+  if (nv == NULL)
+    return -1;
+  *env = nv;
+  if ((nv[*n] = strdup (kv)) == NULL)
+    return -1;
+  nv[++*n] = NULL;
+  return 0;
+}
+
+/* Defaults, then the templates' env, then the user's: later wins. */
+static char **
+build_env (const struct reg_closure *cl, char *const *user, const char *hostname)
+{
+  char **env = calloc (1, sizeof *env);
+  size_t n = 0;
+  char host[64];
+  snprintf (host, sizeof host, "HOSTNAME=%s", hostname);
+  const char *defaults[] = { DEFAULT_PATH, "HOME=/root", host };
+  for (size_t i = 0; env && i < 3; i++)
+    if (env_push (&env, &n, defaults[i]) < 0)
+      goto fail;
+  for (size_t i = 0; env && cl->env && cl->env[i]; i++)
+    if (env_push (&env, &n, cl->env[i]) < 0)
+      goto fail;
+  for (size_t i = 0; env && user && user[i]; i++)
+    if (env_push (&env, &n, user[i]) < 0)
+      goto fail;
+  return env;
+fail:
+  reg_strv_free (env);
+  return NULL;
+}
+
+static int
+check_create_options (struct reg_engine *e, const struct reg_create_options *o,
+                      struct reg_error **err)
+{
+  if (o->templates == NULL || o->templates[0] == NULL)
+    return reg_error_set (err, EINVAL, "create container: no template given (use -t NAME@VERSION)");
+  if (o->name && *o->name)
+    {
+      const char *p = o->name;
+      bool ok = strlen (p) <= 128 && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                                      || (*p >= '0' && *p <= '9'));
+      for (; ok && *p; p++)
+        ok = strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p);
+      if (!ok)
+        return reg_error_set (err, EINVAL,
+                              "container name \"%s\": use letters, digits, '_', '.' and '-'",
+                              o->name);
+      char existing[65];
+      if (reg_container_find (e->root, o->name, existing, NULL) == 0)
+        return reg_error_set (err, EEXIST, "container name \"%s\" is already in use by %.12s",
+                              o->name, existing);
+    }
+  if (o->project)
+    {
+      struct stat st;
+      if (o->project[0] != '/' || stat (o->project, &st) < 0 || !S_ISDIR (st.st_mode))
+        return reg_error_set (err, EINVAL, "project %s: not an existing absolute directory",
+                              o->project);
+    }
+  for (size_t i = 0; i < o->n_mounts; i++)
+    {
+      struct stat st;
+      if (o->mounts[i].source[0] != '/' || stat (o->mounts[i].source, &st) < 0)
+        return reg_error_set (err, EINVAL, "volume %s: source does not exist (must be absolute)",
+                              o->mounts[i].source);
+      if (!reg_util_path_is_clean (o->mounts[i].target))
+        return reg_error_set (err, EINVAL,
+                              "volume %s:%s: target must be an absolute path without \"..\"",
+                              o->mounts[i].source, o->mounts[i].target);
+    }
+  if (o->workdir && *o->workdir && !reg_util_path_is_clean (o->workdir))
+    return reg_error_set (err, EINVAL, "working directory %s: must be an absolute path",
+                          o->workdir);
+  return 0;
+}
+
+static int
+fill_container (struct reg_container *c, const struct reg_create_options *o,
+                const struct reg_closure *cl, struct reg_error **err)
+{
+  char host[13];
+  snprintf (host, sizeof host, "%.12s", c->id);
+  memcpy (c->closure, cl->digest, sizeof c->closure);
+  c->name = o->name && *o->name ? strdup (o->name) : NULL;
+  c->templates = reg_strv_dup (o->templates);
+  c->argv = reg_strv_dup (o->cmd && o->cmd[0] ? o->cmd : cl->entrypoint);
+  c->env = build_env (cl, o->env, host);
+  c->workdir = strdup (o->workdir && *o->workdir ? o->workdir : o->project ? "/app" : "/");
+  c->project = o->project ? strdup (o->project) : NULL;
+  c->auto_remove = o->auto_remove;
+  if (c->argv == NULL || c->argv[0] == NULL)
+    return reg_error_set (err, EINVAL,
+                          "create container: no command given and template %s has no entrypoint",
+                          o->templates[0]);
+  if (c->n_mounts == 0 && o->n_mounts > 0
+      && (c->mounts = calloc (o->n_mounts, sizeof *c->mounts)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < o->n_mounts; i++, c->n_mounts++)
+    {
+      c->mounts[i].source = strdup (o->mounts[i].source);
+      c->mounts[i].target = strdup (o->mounts[i].target);
+      c->mounts[i].readonly = o->mounts[i].readonly;
+      if (!c->mounts[i].source || !c->mounts[i].target)
+        return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  if (!c->templates || !c->env || !c->workdir || (o->project && !c->project))
+    return reg_error_set (err, ENOMEM, "out of memory");
+  return 0;
+}
+
+int
+reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
+                             struct reg_container **out, struct reg_error **err)
+{
+  struct reg_container *c = reg_container_new ();
+  if (c == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  pthread_mutex_lock (&e->lock);
+  int ret = check_create_options (e, o, err);
+  const struct reg_closure *cl = ret == 0 ? closure_for (e, o->templates, err) : NULL;
+  if (ret == 0 && cl == NULL)
+    ret = -1;
+  if (ret == 0)
+    ret = reg_util_random_id (c->id, err);
+  if (ret == 0)
+    ret = fill_container (c, o, cl, err);
+  _cleanup_free_ char *env_path = reg_env_path (e->root, cl ? cl->digest : "");
+  bool generated = env_path && access (env_path, F_OK) == 0;
+  c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
+  if (ret == 0)
+    ret = reg_container_create (e->root, c, err);
+  pthread_mutex_unlock (&e->lock);
+  if (ret == 0 && !generated)
+    {
+      /* Generating outside the lock: other containers go on meanwhile;
+       * envgen itself is safe against a concurrent generation. */
+      _cleanup_free_ char *path = NULL;
+      ret = reg_env_generate (e->store, cl, &path, err);
+      c->state = REG_STATE_GENERATED;
+      if (ret == 0)
+        ret = reg_container_save (e->root, c, err);
+      if (ret < 0)
+        reg_container_destroy (e->root, c->id, NULL);
+    }
+  if (ret < 0)
+    {
+      reg_container_free (c);
+      return -1;
+    }
+  *out = c;
+  return 0;
+}
+
+static int
+mark_lost (struct reg_container *c, void *data, struct reg_error **err)
+{
+  if (c->state == REG_STATE_RUNNING && !reg_container_monitor_alive (c))
+    {
+      c->state = REG_STATE_STOPPED;
+      c->pid = c->monitor_pid = 0;
+      c->exit_code = -1;
+      free (c->error);
+      c->error = strdup ("monitor exited without recording an exit status");
+      reg_util_now_rfc3339 (c->finished);
+    }
+  return 0;
+}
+
+int
+reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
+                          struct reg_error **err)
+{
+  char id[65];
+  if (reg_container_find (e->root, ref, id, err) < 0)
+    return -1;
+  struct reg_container *c = NULL;
+  if (reg_container_load (e->root, id, &c, err) < 0)
+    return -1;
+  if (c->state == REG_STATE_RUNNING && !reg_container_monitor_alive (c))
+    {
+      reg_container_free (c);
+      c = NULL;
+      if (reg_container_update (e->root, id, mark_lost, NULL, err) < 0
+          || reg_container_load (e->root, id, &c, err) < 0)
+        return -1;
+    }
+  *out = c;
+  return 0;
+}
+
+int
+reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd, int *exit_code,
+                            struct reg_error **err)
+{
+  pthread_mutex_lock (&e->lock);
+  struct reg_container *c = NULL;
+  int ret = reg_engine_container_get (e, ref, &c, err);
+  if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
+                         reg_state_name (c->state));
+  if (ret == 0)
+    ret = reg_monitor_start (e->root, c, attach_fd, exit_code, err);
+  pthread_mutex_unlock (&e->lock);
+  reg_container_free (c);
+  return ret;
+}
+
+/* Wait up to timeout_s for the monitor to exit. 1 = exited, 0 = timed out. */
+static int
+wait_monitor (int pidfd, int timeout_s)
+{
+  struct pollfd p = { pidfd, POLLIN, 0 };
+  int n;
+  do
+    n = poll (&p, 1, timeout_s * 1000);
+  while (n < 0 && errno == EINTR);
+  return n > 0;
+}
+
+/* Signal the container and wait for its monitor to record the exit. */
+static int
+kill_and_wait (const struct reg_container *c, int first_signal, int timeout_s,
+               struct reg_error **err)
+{
+  _cleanup_close_ int pidfd = (int) syscall (SYS_pidfd_open, c->monitor_pid, 0);
+  if (pidfd < 0 || !reg_container_monitor_alive (c))
+    return 0; /* already gone */
+  if (kill (c->pid, first_signal) < 0 && errno != ESRCH)
+    return reg_error_sys (err, errno, "container %.12s: signal pid %d", c->id, (int) c->pid);
+  if (wait_monitor (pidfd, timeout_s))
+    return 0;
+  kill (c->pid, SIGKILL);
+  if (wait_monitor (pidfd, KILL_WAIT_S))
+    return 0;
+  return reg_error_set (err, ETIMEDOUT, "container %.12s: still running %d s after SIGKILL",
+                        c->id, KILL_WAIT_S);
+}
+
+int
+reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
+                           struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  int ret = 0;
+  if (c->state != REG_STATE_RUNNING)
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot stop: it is %s", c->id,
+                         reg_state_name (c->state));
+  if (ret == 0)
+    ret = kill_and_wait (c, SIGTERM, timeout_s, err);
+  reg_container_free (c);
+  return ret;
+}
+
+int
+reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
+                             struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  int ret = 0;
+  if (c->state == REG_STATE_RUNNING && !force)
+    ret = reg_error_set (err, EBUSY,
+                         "container %.12s: cannot remove: it is running (stop it first, or use "
+                         "rm -f)",
+                         c->id);
+  if (ret == 0 && c->state == REG_STATE_RUNNING)
+    ret = kill_and_wait (c, SIGKILL, KILL_WAIT_S, err);
+  /* With --rm the monitor may have removed it already. */
+  if (ret == 0)
+    {
+      _cleanup_free_ char *dir = reg_container_dir (e->root, c->id);
+      if (dir && access (dir, F_OK) == 0)
+        ret = reg_container_destroy (e->root, c->id, err);
+    }
+  reg_container_free (c);
+  return ret;
+}
+
+/* ---- system ---- */
+
+static uint64_t
+count_dir (const char *root, const char *sub)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf (&path, "%s/%s", root, sub) < 0)
+    return 0;
+  DIR *d = opendir (path);
+  if (d == NULL)
+    return 0;
+  uint64_t n = 0;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    if (de->d_name[0] != '.')
+      n++;
+  closedir (d);
+  return n;
+}
+
+int
+reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
+{
+  memset (out, 0, sizeof *out);
+  if (reg_store_stats (e->store, &out->store, err) < 0)
+    return -1;
+  _cleanup_strv_ char **refs = NULL;
+  if (reg_template_list (e->root, &refs, err) < 0)
+    return -1;
+  out->templates = reg_strv_len (refs);
+  out->envs = count_dir (e->root, "envs");
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (e->root, &ids, err) < 0)
+    return -1;
+  out->containers = reg_strv_len (ids);
+  for (size_t i = 0; ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      if (reg_container_load (e->root, ids[i], &c, NULL) == 0)
+        {
+          out->running += c->state == REG_STATE_RUNNING && reg_container_monitor_alive (c);
+          reg_container_free (c);
+        }
+    }
+  return 0;
+}

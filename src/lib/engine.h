@@ -1,0 +1,79 @@
+/* engine: the operations regd exposes, composed from the modules. Owns the
+ * engine root and the closure cache; every regd route is one call here.
+ *
+ * Thread-safe: one mutex serialises operations that change containers or
+ * templates (name uniqueness, state checks before start/stop/remove).
+ * Reads (list, inspect, logs) take no lock: state files are replaced
+ * atomically, so a reader sees the old or the new one.
+ *
+ * Errors carry errno-style codes that regd maps to HTTP: EINVAL 400,
+ * ENOENT 404, EEXIST/EBUSY 409, anything else 500.
+ */
+#ifndef REG_ENGINE_H
+#define REG_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "closure.h"
+#include "container.h"
+#include "error.h"
+#include "import.h"
+#include "store.h"
+#include "template.h"
+
+struct reg_closure_cache;
+
+struct reg_engine
+{
+  char *root;
+  struct reg_store *store;
+  pthread_mutex_t lock;
+  struct reg_closure_cache *cache;
+};
+
+struct reg_create_options
+{
+  const char *name;       /* optional, unique */
+  char *const *templates; /* at least one */
+  char *const *cmd;       /* argv; NULL: the templates' entrypoint */
+  char *const *env;       /* "KEY=VALUE", override template env */
+  const char *workdir;    /* default /app with a project, else / */
+  const char *project;    /* host directory bound at /app */
+  const struct reg_mount *mounts;
+  size_t n_mounts;
+  bool auto_remove;
+};
+
+int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);
+void reg_engine_free (struct reg_engine *e);
+
+/* Templates */
+int reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *o,
+                                struct reg_template **out, struct reg_error **err);
+int reg_engine_template_add (struct reg_engine *e, const char *text, size_t len,
+                             struct reg_template **out, struct reg_error **err);
+int reg_engine_template_remove (struct reg_engine *e, const char *ref, struct reg_error **err);
+
+/* Containers */
+int reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
+                                 struct reg_container **out, struct reg_error **err);
+/* Load by id/name/prefix, correcting a stale "running" whose monitor died. */
+int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
+                              struct reg_error **err);
+int reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
+                                int *exit_code, struct reg_error **err);
+int reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
+                               struct reg_error **err);
+int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
+                                 struct reg_error **err);
+
+struct reg_df
+{
+  struct reg_store_stats store;
+  uint64_t templates, envs, containers, running;
+};
+int reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err);
+
+#endif

@@ -1,0 +1,143 @@
+/* regd: the reg engine daemon. Serves the /v1 HTTP/JSON API on a UNIX
+ * socket (default /run/reg/reg.sock, mode 0660) over an engine root
+ * (default /var/lib/reg). One regd per root: a lock file says so. */
+#include "server.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_ROOT "/var/lib/reg"
+#define DEFAULT_SOCKET "/run/reg/reg.sock"
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "usage: regd [--root DIR] [--socket PATH]\n"
+                "  --root DIR     engine root (default " DEFAULT_ROOT ")\n"
+                "  --socket PATH  API socket (default " DEFAULT_SOCKET ")\n");
+}
+
+static int
+lock_root (const char *root, struct reg_error **err)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf (&path, "%s/regd.lock", root) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "regd: open %s", path);
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      close (fd);
+      return reg_error_set (err, EBUSY, "regd: another regd is already serving root %s", root);
+    }
+  return fd; /* held for the life of the process */
+}
+
+static int
+listen_unix (const char *path, struct reg_error **err)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof addr.sun_path)
+    return reg_error_set (err, ENAMETOOLONG, "regd: socket path %s is too long", path);
+  strcpy (addr.sun_path, path);
+  _cleanup_free_ char *dir = strdup (path);
+  if (dir == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  char *slash = strrchr (dir, '/');
+  if (slash && slash != dir)
+    {
+      *slash = '\0';
+      if (reg_util_mkdir_p (dir, 0755, err) < 0)
+        return -1;
+    }
+  /* The root lock guarantees no other regd of ours owns it: a socket file
+   * left here is stale. */
+  unlink (path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "regd: socket");
+  mode_t old = umask (0117);
+  int b = bind (fd, (struct sockaddr *) &addr, sizeof addr);
+  umask (old);
+  if (b < 0 || listen (fd, 512) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return reg_error_sys (err, e, "regd: listen on %s", path);
+    }
+  chmod (path, 0660);
+  return fd;
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *root = DEFAULT_ROOT, *socket_path = DEFAULT_SOCKET;
+  static const struct option opts[] = { { "root", required_argument, NULL, 'r' },
+                                        { "socket", required_argument, NULL, 's' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  int c;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'r':
+        root = optarg;
+        break;
+      case 's':
+        socket_path = optarg;
+        break;
+      case 'h':
+        usage (stdout);
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
+      }
+  if (geteuid () != 0)
+    {
+      fprintf (stderr, "regd: must run as root (it creates namespaces and mounts)\n");
+      return 1;
+    }
+  /* Monitors are our children; the kernel reaps them so none lingers as a
+   * zombie. Each monitor resets this before it waits for its container. */
+  signal (SIGCHLD, SIG_IGN);
+  signal (SIGPIPE, SIG_IGN);
+  sigset_t stop;
+  sigemptyset (&stop);
+  sigaddset (&stop, SIGTERM);
+  sigaddset (&stop, SIGINT);
+  pthread_sigmask (SIG_BLOCK, &stop, NULL); /* every thread inherits it */
+
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct regd d = { 0 };
+  int listen_fd = -1;
+  if (reg_engine_open (root, &d.engine, &err) < 0 || lock_root (root, &err) < 0
+      || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0)
+    {
+      fprintf (stderr, "regd: %s\n", err->msg);
+      reg_engine_free (d.engine);
+      return 1;
+    }
+  fprintf (stderr, "regd: serving root %s on unix://%s\n", root, socket_path);
+  int sig = 0;
+  sigwait (&stop, &sig);
+  fprintf (stderr, "regd: %s, shutting down (containers keep running)\n", strsignal (sig));
+  MHD_stop_daemon (d.httpd);
+  close (listen_fd);
+  unlink (socket_path);
+  reg_engine_free (d.engine);
+  return 0;
+}

@@ -1,0 +1,224 @@
+/* /v1/containers: create, list, inspect, start (optionally attached),
+ * stop, remove, logs. */
+#include "monitor.h"
+#include "server.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+free_mounts (struct reg_mount *m, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free (m[i].source);
+      free (m[i].target);
+    }
+  free (m);
+}
+
+static int
+parse_mounts (json_t *body, struct reg_mount **out, size_t *n, struct reg_error **err)
+{
+  json_t *a = json_object_get (body, "Mounts");
+  *out = NULL;
+  *n = 0;
+  if (a == NULL || json_is_null (a))
+    return 0;
+  if (!json_is_array (a))
+    return reg_error_set (err, EINVAL, "create container: field \"Mounts\" must be an array");
+  size_t count = json_array_size (a);
+  struct reg_mount *m = calloc (count + 1, sizeof *m);
+  if (m == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < count; i++)
+    {
+      json_t *o = json_array_get (a, i);
+      const char *src = json_string_value (json_object_get (o, "Source"));
+      const char *dst = json_string_value (json_object_get (o, "Destination"));
+      if (!json_is_object (o) || src == NULL || dst == NULL)
+        {
+          free_mounts (m, i);
+          return reg_error_set (err, EINVAL,
+                                "create container: each mount needs string Source and Destination");
+        }
+      m[i].source = strdup (src);
+      m[i].target = strdup (dst);
+      m[i].readonly = json_is_true (json_object_get (o, "ReadOnly"));
+    }
+  *out = m;
+  *n = count;
+  return 0;
+}
+
+static enum MHD_Result
+create (struct regd *d, struct request *r)
+{
+  static const char *const keys[] = { "Name", "Templates", "Cmd", "Env", "WorkingDir",
+                                      "Project", "Mounts", "AutoRemove", NULL };
+  const char *what = "create container";
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *body = regd_body_object (r, what, &err);
+  if (body == NULL)
+    return regd_reply_error (r, err);
+  struct reg_create_options o = { 0 };
+  _cleanup_strv_ char **templates = NULL, **cmd = NULL, **env = NULL;
+  struct reg_mount *mounts = NULL;
+  int ret = regd_json_only_keys (body, keys, what, &err);
+  if (ret == 0)
+    ret = regd_json_strv (body, "Templates", what, &templates, &err);
+  if (ret == 0)
+    ret = regd_json_strv (body, "Cmd", what, &cmd, &err);
+  if (ret == 0)
+    ret = regd_json_strv (body, "Env", what, &env, &err);
+  if (ret == 0)
+    ret = regd_json_string (body, "Name", what, &o.name, &err);
+  if (ret == 0)
+    ret = regd_json_string (body, "WorkingDir", what, &o.workdir, &err);
+  if (ret == 0)
+    ret = regd_json_string (body, "Project", what, &o.project, &err);
+  if (ret == 0)
+    ret = parse_mounts (body, &mounts, &o.n_mounts, &err);
+  for (size_t i = 0; ret == 0 && env && env[i]; i++)
+    if (strchr (env[i], '=') == NULL || env[i][0] == '=')
+      ret = reg_error_set (&err, EINVAL, "%s: environment entry \"%s\" is not KEY=VALUE", what,
+                           env[i]);
+  struct reg_container *c = NULL;
+  if (ret == 0)
+    {
+      o.templates = templates;
+      o.cmd = cmd;
+      o.env = env;
+      o.mounts = mounts;
+      o.auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
+      ret = reg_engine_container_create (d->engine, &o, &c, &err);
+    }
+  free_mounts (mounts, o.n_mounts);
+  json_decref (body);
+  if (ret < 0)
+    return regd_reply_error (r, err);
+  json_t *reply = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_state_name (c->state));
+  reg_container_free (c);
+  return regd_reply_json (r, MHD_HTTP_CREATED, reply);
+}
+
+static enum MHD_Result
+list (struct regd *d, struct request *r)
+{
+  const char *all = regd_query (r, "all");
+  bool show_all = all && (strcmp (all, "1") == 0 || strcmp (all, "true") == 0);
+  _cleanup_error_ struct reg_error *err = NULL;
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (d->engine->root, &ids, &err) < 0)
+    return regd_reply_error (r, err);
+  json_t *arr = json_array ();
+  for (size_t i = 0; ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      if (reg_engine_container_get (d->engine, ids[i], &c, NULL) < 0)
+        continue; /* removed meanwhile */
+      if (show_all || c->state == REG_STATE_RUNNING)
+        json_array_append_new (arr, reg_container_to_json (c));
+      reg_container_free (c);
+    }
+  return regd_reply_json (r, MHD_HTTP_OK, arr);
+}
+
+static enum MHD_Result
+inspect (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (d->engine, ref, &c, &err) < 0)
+    return regd_reply_error (r, err);
+  json_t *j = reg_container_to_json (c);
+  reg_container_free (c);
+  return regd_reply_json (r, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result
+start (struct regd *d, struct request *r, const char *ref)
+{
+  const char *attach = regd_query (r, "attach");
+  bool attached = attach && strcmp (attach, "1") == 0;
+  int p[2] = { -1, -1 };
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (attached && pipe2 (p, O_CLOEXEC) < 0)
+    {
+      reg_error_sys (&err, errno, "container %s: attach pipe", ref);
+      return regd_reply_error (r, err);
+    }
+  int exit_code = 0;
+  int ret = reg_engine_container_start (d->engine, ref, p[1], &exit_code, &err);
+  if (p[1] >= 0)
+    close (p[1]);
+  if (ret < 0)
+    {
+      if (p[0] >= 0)
+        close (p[0]);
+      json_t *j = json_pack ("{s:s, s:i}", "message", err->msg, "ExitCode", exit_code);
+      unsigned status = err->code == ENOENT && exit_code != 127 ? MHD_HTTP_NOT_FOUND
+                        : err->code == EBUSY                  ? MHD_HTTP_CONFLICT
+                        : exit_code >= 125                    ? MHD_HTTP_BAD_REQUEST
+                                                              : MHD_HTTP_INTERNAL_SERVER_ERROR;
+      return regd_reply_json (r, status, j);
+    }
+  if (attached)
+    return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+static enum MHD_Result
+stop (struct regd *d, struct request *r, const char *ref)
+{
+  const char *t = regd_query (r, "t");
+  char *end = NULL;
+  long timeout = t ? strtol (t, &end, 10) : 10;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (t && (*t == '\0' || *end != '\0' || timeout < 0 || timeout > 86400))
+    return regd_reply_message (r, MHD_HTTP_BAD_REQUEST,
+                               "stop %s: timeout \"%s\" is not a number of seconds (0-86400)", ref,
+                               t);
+  if (reg_engine_container_stop (d->engine, ref, (int) timeout, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+static enum MHD_Result
+remove_container (struct regd *d, struct request *r, const char *ref)
+{
+  const char *force = regd_query (r, "force");
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (reg_engine_container_remove (d->engine, ref, force && strcmp (force, "1") == 0, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+enum MHD_Result regd_reply_logs (struct regd *d, struct request *r, const char *ref);
+
+enum MHD_Result
+regd_route_containers (struct regd *d, struct request *r, const char *arg, const char *action)
+{
+  const char *m = r->method;
+  if (arg == NULL && strcmp (m, "GET") == 0)
+    return list (d, r);
+  if (arg == NULL && strcmp (m, "POST") == 0)
+    return create (d, r);
+  if (arg != NULL && action == NULL && strcmp (m, "GET") == 0)
+    return inspect (d, r, arg);
+  if (arg != NULL && action == NULL && strcmp (m, "DELETE") == 0)
+    return remove_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "start") == 0)
+    return start (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stop") == 0)
+    return stop (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "logs") == 0)
+    return regd_reply_logs (d, r, arg);
+  return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,
+                             arg ? arg : "", action ? "/" : "", action ? action : "");
+}

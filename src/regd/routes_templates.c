@@ -1,0 +1,124 @@
+/* /v1/templates: list, create from host paths, add a RET file, inspect,
+ * remove. */
+#include "server.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *
+summary (const char *ref, const struct reg_template *t)
+{
+  char digest[65] = "";
+  reg_template_digest (t, digest, NULL);
+  return json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "Ref", ref, "Name", t->name, "Version",
+                    t->version, "Digest", digest, "Files", (json_int_t) t->n_files, "Libs",
+                    (json_int_t) t->n_libs, "Requires", (json_int_t) reg_strv_len (t->requires));
+}
+
+static enum MHD_Result
+list (struct regd *d, struct request *r)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  _cleanup_strv_ char **refs = NULL;
+  if (reg_template_list (d->engine->root, &refs, &err) < 0)
+    return regd_reply_error (r, err);
+  json_t *arr = json_array ();
+  for (size_t i = 0; refs[i]; i++)
+    {
+      struct reg_template *t = NULL;
+      if (reg_template_load (d->engine->root, refs[i], &t, NULL) == 0)
+        json_array_append_new (arr, summary (refs[i], t));
+      reg_template_free (t);
+    }
+  return regd_reply_json (r, MHD_HTTP_OK, arr);
+}
+
+static int
+create_from_paths (struct regd *d, json_t *body, struct reg_template **t, struct reg_error **err)
+{
+  static const char *const keys[]
+      = { "Name", "Version", "Paths", "Entrypoint", "Requires", "Env", NULL };
+  const char *what = "create template";
+  struct reg_import_options o = { 0 };
+  _cleanup_strv_ char **paths = NULL, **requires = NULL, **env = NULL;
+  if (regd_json_only_keys (body, keys, what, err) < 0
+      || regd_json_string (body, "Name", what, &o.name, err) < 0
+      || regd_json_string (body, "Version", what, &o.version, err) < 0
+      || regd_json_string (body, "Entrypoint", what, &o.entrypoint, err) < 0
+      || regd_json_strv (body, "Paths", what, &paths, err) < 0
+      || regd_json_strv (body, "Requires", what, &requires, err) < 0
+      || regd_json_strv (body, "Env", what, &env, err) < 0)
+    return -1;
+  if (o.name == NULL || o.version == NULL)
+    return reg_error_set (err, EINVAL, "%s: NAME@VERSION is required", what);
+  for (size_t i = 0; env && env[i]; i++)
+    if (strchr (env[i], '=') == NULL || env[i][0] == '=')
+      return reg_error_set (err, EINVAL, "template %s@%s: env entry \"%s\" is not KEY=VALUE",
+                            o.name, o.version, env[i]);
+  o.paths = paths;
+  o.requires = requires;
+  o.env = env;
+  return reg_engine_template_create (d->engine, &o, t, err);
+}
+
+static enum MHD_Result
+create (struct regd *d, struct request *r)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *body = regd_body_object (r, "create template", &err);
+  if (body == NULL)
+    return regd_reply_error (r, err);
+  struct reg_template *t = NULL;
+  json_t *ret_text = json_object_get (body, "Ret");
+  int ret;
+  if (ret_text != NULL && json_object_size (body) == 1 && json_is_string (ret_text))
+    ret = reg_engine_template_add (d->engine, json_string_value (ret_text),
+                                   json_string_length (ret_text), &t, &err);
+  else
+    ret = create_from_paths (d, body, &t, &err);
+  json_decref (body);
+  if (ret < 0)
+    return regd_reply_error (r, err);
+  _cleanup_free_ char *ref = NULL;
+  if (asprintf (&ref, "%s@%s", t->name, t->version) < 0)
+    ref = NULL;
+  json_t *reply = summary (ref ? ref : "", t);
+  reg_template_free (t);
+  return regd_reply_json (r, MHD_HTTP_CREATED, reply);
+}
+
+static enum MHD_Result
+inspect (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_template *t = NULL;
+  if (reg_template_load (d->engine->root, ref, &t, &err) < 0)
+    return regd_reply_error (r, err);
+  json_t *j = summary (ref, t);
+  _cleanup_free_ char *text = reg_template_serialize (t);
+  json_object_set_new (j, "Ret", json_string (text ? text : ""));
+  reg_template_free (t);
+  return regd_reply_json (r, MHD_HTTP_OK, j);
+}
+
+enum MHD_Result
+regd_route_templates (struct regd *d, struct request *r, const char *arg)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (arg == NULL && strcmp (r->method, "GET") == 0)
+    return list (d, r);
+  if (arg == NULL && strcmp (r->method, "POST") == 0)
+    return create (d, r);
+  if (arg != NULL && strcmp (r->method, "GET") == 0)
+    return inspect (d, r, arg);
+  if (arg != NULL && strcmp (r->method, "DELETE") == 0)
+    {
+      if (reg_engine_template_remove (d->engine, arg, &err) < 0)
+        return regd_reply_error (r, err);
+      return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+    }
+  return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/templates/%s",
+                             r->method, arg ? arg : "");
+}

@@ -1,0 +1,310 @@
+#include "server.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static unsigned
+http_status (int code)
+{
+  switch (code)
+    {
+    case EINVAL:
+    case ELOOP:
+    case ENAMETOOLONG:
+    case EFBIG:
+    case ENOTDIR:
+      return MHD_HTTP_BAD_REQUEST;
+    case ENOENT:
+      return MHD_HTTP_NOT_FOUND;
+    case EEXIST:
+    case EBUSY:
+      return MHD_HTTP_CONFLICT;
+    default:
+      return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+enum MHD_Result
+regd_reply_json (struct request *r, unsigned status, json_t *j)
+{
+  char *text = j ? json_dumps (j, JSON_COMPACT) : NULL;
+  json_decref (j);
+  if (text == NULL)
+    return MHD_NO;
+  struct MHD_Response *resp
+      = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header (resp, "Content-Type", "application/json");
+  enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+enum MHD_Result
+regd_reply_error (struct request *r, const struct reg_error *err)
+{
+  const char *msg = err && err->msg ? err->msg : "internal error";
+  return regd_reply_json (r, http_status (err ? err->code : EIO), json_pack ("{s:s}", "message", msg));
+}
+
+enum MHD_Result
+regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  _cleanup_free_ char *msg = NULL;
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  return regd_reply_json (r, status, json_pack ("{s:s}", "message", msg ? msg : "error"));
+}
+
+json_t *
+regd_body_object (struct request *r, const char *what, struct reg_error **err)
+{
+  if (r->body_len == 0)
+    {
+      reg_error_set (err, EINVAL, "%s: request has no JSON body", what);
+      return NULL;
+    }
+  json_error_t jerr;
+  json_t *j = json_loadb (r->body, r->body_len, 0, &jerr);
+  if (j == NULL)
+    {
+      reg_error_set (err, EINVAL, "%s: malformed JSON at line %d: %s", what, jerr.line, jerr.text);
+      return NULL;
+    }
+  if (!json_is_object (j))
+    {
+      json_decref (j);
+      reg_error_set (err, EINVAL, "%s: request body must be a JSON object", what);
+      return NULL;
+    }
+  return j;
+}
+
+const char *
+regd_query (struct request *r, const char *key)
+{
+  return MHD_lookup_connection_value (r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int
+regd_client_fd (struct request *r)
+{
+  const union MHD_ConnectionInfo *ci
+      = MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return ci ? ci->connect_fd : -1;
+}
+
+int
+regd_json_only_keys (json_t *obj, const char *const *keys, const char *what,
+                     struct reg_error **err)
+{
+  const char *key;
+  json_t *v;
+  json_object_foreach (obj, key, v)
+  {
+    bool known = false;
+    for (size_t i = 0; keys[i] && !known; i++)
+      known = strcmp (keys[i], key) == 0;
+    if (!known)
+      return reg_error_set (err, EINVAL, "%s: unknown field \"%s\"", what, key);
+  }
+  return 0;
+}
+
+int
+regd_json_string (json_t *obj, const char *key, const char *what, const char **out,
+                  struct reg_error **err)
+{
+  json_t *v = json_object_get (obj, key);
+  *out = NULL;
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (!json_is_string (v))
+    return reg_error_set (err, EINVAL, "%s: field \"%s\" must be a string", what, key);
+  *out = json_string_value (v);
+  return 0;
+}
+
+int
+regd_json_strv (json_t *obj, const char *key, const char *what, char ***out,
+                struct reg_error **err)
+{
+  json_t *v = json_object_get (obj, key);
+  *out = NULL;
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (!json_is_array (v))
+    return reg_error_set (err, EINVAL, "%s: field \"%s\" must be an array of strings", what, key);
+  size_t n = json_array_size (v);
+  char **s = calloc (n + 1, sizeof *s);
+  if (s == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *e = json_string_value (json_array_get (v, i));
+      if (e == NULL || (s[i] = strdup (e)) == NULL)
+        {
+          reg_strv_free (s);
+          return reg_error_set (err, EINVAL, "%s: field \"%s\" must be an array of strings",
+                                what, key);
+        }
+    }
+  *out = s;
+  return 0;
+}
+
+/* ---- streaming ---- */
+
+struct pipe_stream
+{
+  int fd;
+  int client_fd;
+};
+
+static ssize_t
+pipe_reader (void *cls, uint64_t pos, char *buf, size_t max)
+{
+  struct pipe_stream *s = cls;
+  for (;;)
+    {
+      struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->client_fd, POLLRDHUP, 0 } };
+      int n = poll (p, s->client_fd >= 0 ? 2 : 1, -1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+      ssize_t got = read (s->fd, buf, max);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+      return got;
+    }
+}
+
+static void
+pipe_free (void *cls)
+{
+  struct pipe_stream *s = cls;
+  close (s->fd);
+  free (s);
+}
+
+enum MHD_Result
+regd_reply_stream (struct request *r, unsigned status, int fd)
+{
+  struct pipe_stream *s = malloc (sizeof *s);
+  if (s == NULL)
+    {
+      close (fd);
+      return MHD_NO;
+    }
+  s->fd = fd;
+  s->client_fd = regd_client_fd (r);
+  struct MHD_Response *resp
+      = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64 * 1024, pipe_reader, s, pipe_free);
+  MHD_add_response_header (resp, "Content-Type", "application/vnd.reg.stream");
+  enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result
+dispatch (struct regd *d, struct request *r, const char *url)
+{
+  if (r->too_big)
+    return regd_reply_message (r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %d bytes",
+                               REGD_MAX_BODY);
+  const char *prefix = "/" REGD_API_VERSION "/";
+  if (strncmp (url, prefix, strlen (prefix)) != 0)
+    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such API: %s (this regd serves /%s)",
+                               url, REGD_API_VERSION);
+  char path[1024];
+  snprintf (path, sizeof path, "%s", url + strlen (prefix));
+  char *parts[4] = { NULL, NULL, NULL, NULL };
+  char *save = NULL;
+  size_t n = 0;
+  for (char *tok = strtok_r (path, "/", &save); tok && n < 4; tok = strtok_r (NULL, "/", &save))
+    parts[n++] = tok;
+  if (n == 0 || n > 3)
+    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, url);
+  if (strcmp (parts[0], "containers") == 0)
+    return regd_route_containers (d, r, parts[1], parts[2]);
+  if (strcmp (parts[0], "templates") == 0 && n <= 2)
+    return regd_route_templates (d, r, parts[1]);
+  if ((strcmp (parts[0], "system") == 0 || strcmp (parts[0], "store") == 0
+       || strcmp (parts[0], "version") == 0)
+      && n <= 2)
+    return regd_route_system (d, r, n == 2 ? parts[1] : parts[0]);
+  return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, url);
+}
+
+static enum MHD_Result
+on_request (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+  struct request *r = *con_cls;
+  if (r == NULL)
+    {
+      r = calloc (1, sizeof *r);
+      if (r == NULL)
+        return MHD_NO;
+      r->conn = conn;
+      r->method = method;
+      *con_cls = r;
+      return MHD_YES;
+    }
+  if (*upload_data_size > 0)
+    {
+      size_t n = *upload_data_size;
+      *upload_data_size = 0;
+      if (r->too_big || r->body_len + n > REGD_MAX_BODY)
+        {
+          r->too_big = true;
+          return MHD_YES;
+        }
+      char *nb = realloc (r->body, r->body_len + n + 1);
+      if (nb == NULL)
+        return MHD_NO;
+      memcpy (nb + r->body_len, upload_data, n);
+      r->body = nb;
+      r->body_len += n;
+      r->body[r->body_len] = '\0';
+      return MHD_YES;
+    }
+  return dispatch (cls, r, url);
+}
+
+static void
+on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+  struct request *r = *con_cls;
+  if (r == NULL)
+    return;
+  free (r->body);
+  free (r);
+  *con_cls = NULL;
+}
+
+int
+regd_start (struct regd *d, int listen_fd, struct reg_error **err)
+{
+  d->httpd = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
+                                   | MHD_USE_ERROR_LOG,
+                               0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
+  if (d->httpd == NULL)
+    return reg_error_set (err, EIO, "regd: cannot start the HTTP server on the API socket");
+  return 0;
+}

@@ -1,0 +1,65 @@
+/* server: regd's HTTP/JSON layer on libmicrohttpd. It accumulates request
+ * bodies (bounded), dispatches /v1 routes to the engine and renders replies.
+ * One thread per connection, so a streaming route (attach, logs -f) may
+ * block on its source; it also watches the client's socket so a client that
+ * hangs up ends the stream and frees the thread.
+ */
+#ifndef REGD_SERVER_H
+#define REGD_SERVER_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "engine.h"
+#include "error.h"
+
+#define REGD_API_VERSION "v1"
+#define REGD_MAX_BODY (64 * 1024 * 1024)
+
+struct regd
+{
+  struct reg_engine *engine;
+  struct MHD_Daemon *httpd;
+};
+
+struct request
+{
+  struct MHD_Connection *conn;
+  const char *method;
+  char *body;
+  size_t body_len;
+  bool too_big;
+};
+
+/* Reply helpers; `j` is stolen. */
+enum MHD_Result regd_reply_json (struct request *r, unsigned status, json_t *j);
+enum MHD_Result regd_reply_error (struct request *r, const struct reg_error *err);
+enum MHD_Result regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* Parse the body as a JSON object. */
+json_t *regd_body_object (struct request *r, const char *what, struct reg_error **err);
+const char *regd_query (struct request *r, const char *key);
+/* Socket of the client, to notice a hang-up while streaming. */
+int regd_client_fd (struct request *r);
+/* Serve a stream of attach frames read from fd (closed when done). */
+enum MHD_Result regd_reply_stream (struct request *r, unsigned status, int fd);
+
+/* JSON helpers that reject wrong types with a clear message. */
+int regd_json_strv (json_t *obj, const char *key, const char *what, char ***out,
+                    struct reg_error **err);
+int regd_json_string (json_t *obj, const char *key, const char *what, const char **out,
+                      struct reg_error **err);
+int regd_json_only_keys (json_t *obj, const char *const *keys, const char *what,
+                         struct reg_error **err);
+
+/* Routes: each returns the MHD result of its reply. `arg` is the path
+ * segment after the collection (an id or ref), `action` the one after it. */
+enum MHD_Result regd_route_containers (struct regd *d, struct request *r, const char *arg,
+                                       const char *action);
+enum MHD_Result regd_route_templates (struct regd *d, struct request *r, const char *arg);
+enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);
+
+int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
+
+#endif
