@@ -1,0 +1,120 @@
+/* reg stop, reg rm, reg inspect: commands on existing containers, each
+ * taking one or more ID|NAME (an id may be abbreviated to a unique prefix). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Apply one request per container argument; the exit status is 1 when any
+ * failed, and each failure is reported with the container it concerns. */
+static int
+each (struct reg_client *c, const char *what, const char *method, const char *suffix,
+      int first, int argc, char **argv)
+{
+  int ret = 0;
+  for (int i = first; i < argc; i++)
+    {
+      char *ref = client_escape (c, argv[i]);
+      char path[512];
+      snprintf (path, sizeof path, "/v1/containers/%s%s", ref ? ref : "", suffix);
+      free (ref);
+      json_t *reply = NULL;
+      long status = client_call (c, method, path, NULL, &reply);
+      if (status >= 200 && status <= 299)
+        printf ("%s\n", argv[i]);
+      else
+        ret = client_fail (what, status, reply);
+      json_decref (reply);
+      if (status < 0)
+        break;
+    }
+  return ret;
+}
+
+int
+cmd_stop (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[]
+      = { { "time", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
+  char suffix[64] = "/stop";
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "t:", opts, NULL)) != -1)
+    {
+      char *end;
+      long t = opt == 't' ? strtol (optarg, &end, 10) : -1;
+      if (opt != 't' || *optarg == '\0' || *end != '\0' || t < 0)
+        {
+          fprintf (stderr, "usage: reg stop [-t SECONDS] ID|NAME...\n");
+          return 2;
+        }
+      snprintf (suffix, sizeof suffix, "/stop?t=%ld", t);
+    }
+  if (optind == argc)
+    {
+      fprintf (stderr, "usage: reg stop [-t SECONDS] ID|NAME...\n");
+      return 2;
+    }
+  return each (c, "stop", "POST", suffix, optind, argc, argv);
+}
+
+int
+cmd_rm (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[]
+      = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+  bool force = false;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "f", opts, NULL)) != -1)
+    {
+      if (opt != 'f')
+        {
+          fprintf (stderr, "usage: reg rm [-f] ID|NAME...\n");
+          return 2;
+        }
+      force = true;
+    }
+  if (optind == argc)
+    {
+      fprintf (stderr, "usage: reg rm [-f] ID|NAME...\n");
+      return 2;
+    }
+  return each (c, "rm", "DELETE", force ? "?force=1" : "", optind, argc, argv);
+}
+
+int
+cmd_inspect (struct reg_client *c, int argc, char **argv)
+{
+  if (argc < 2 || argv[1][0] == '-')
+    {
+      fprintf (stderr, "usage: reg inspect ID|NAME...\n");
+      return 2;
+    }
+  json_t *all = json_array ();
+  int ret = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      char *ref = client_escape (c, argv[i]);
+      char path[512];
+      snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");
+      free (ref);
+      json_t *reply = NULL;
+      long status = client_call (c, "GET", path, NULL, &reply);
+      if (status == 200)
+        json_array_append (all, reply);
+      else
+        ret = client_fail ("inspect", status, reply);
+      json_decref (reply);
+      if (status < 0)
+        break;
+    }
+  if (json_array_size (all) > 0)
+    cli_print_json (all);
+  json_decref (all);
+  return ret;
+}

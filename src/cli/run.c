@@ -1,0 +1,285 @@
+/* reg run: create a container from templates and start it, attached (output
+ * streamed, reg exits with the container's exit code) or detached (-d, the
+ * id is printed and output goes to `reg logs`).
+ *
+ *   reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] [-e K=V]
+ *           [-w DIR] [--project DIR] [-v HOST:CTR[:ro]] [-c "CMD"] [-- CMD ARGS...]
+ *
+ * Exit status: the container's, or 125 when reg or regd failed, 126 when the
+ * command cannot be run, 127 when it was not found (as docker run). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Split a -c command line into words: blanks separate words, '...' keeps
+ * everything literally, "..." keeps everything but \" and \\, and a
+ * backslash outside quotes escapes the next character. No expansion of any
+ * kind: the container may have no shell, so reg does not pretend to be one. */
+static int
+split_command (const char *s, json_t *out)
+{
+  size_t cap = strlen (s) + 1;
+  char *word = malloc (cap);
+  if (word == NULL)
+    return -1;
+  size_t n = 0;
+  bool in_word = false;
+  for (const char *p = s;; p++)
+    {
+      if (*p == '\0' || *p == ' ' || *p == '\t' || *p == '\n')
+        {
+          if (in_word)
+            {
+              json_array_append_new (out, json_stringn (word, n));
+              n = 0;
+              in_word = false;
+            }
+          if (*p == '\0')
+            break;
+          continue;
+        }
+      in_word = true;
+      if (*p == '\'')
+        {
+          const char *end = strchr (p + 1, '\'');
+          if (end == NULL)
+            {
+              free (word);
+              return -1;
+            }
+          memcpy (word + n, p + 1, (size_t) (end - p - 1));
+          n += (size_t) (end - p - 1);
+          p = end;
+        }
+      else if (*p == '"')
+        {
+          for (p++; *p != '"'; p++)
+            {
+              if (*p == '\0')
+                {
+                  free (word);
+                  return -1;
+                }
+              if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                p++;
+              word[n++] = *p;
+            }
+        }
+      else if (*p == '\\' && p[1] != '\0')
+        word[n++] = *++p;
+      else
+        word[n++] = *p;
+    }
+  free (word);
+  return 0;
+}
+
+static int
+usage_error (const char *msg, const char *arg)
+{
+  fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+  fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
+                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
+                   "[-c \"CMD\"] [-- CMD ARGS...]\n");
+  return 125;
+}
+
+/* "-v HOST:CONTAINER[:ro|rw]" -> {Source, Destination, ReadOnly}. The host
+ * path is made absolute here, since regd does not share our directory. */
+static json_t *
+parse_volume (const char *spec)
+{
+  char *copy = strdup (spec);
+  char *first = copy ? strchr (copy, ':') : NULL;
+  if (first == NULL)
+    {
+      free (copy);
+      return NULL;
+    }
+  *first = '\0';
+  char *dst = first + 1;
+  char *mode = strchr (dst, ':');
+  bool ro = false;
+  if (mode)
+    {
+      *mode++ = '\0';
+      if (strcmp (mode, "ro") == 0)
+        ro = true;
+      else if (strcmp (mode, "rw") != 0)
+        {
+          free (copy);
+          return NULL;
+        }
+    }
+  char abs[PATH_MAX];
+  const char *src = copy;
+  if (copy[0] != '/' && realpath (copy, abs) != NULL)
+    src = abs;
+  json_t *m = *copy && *dst ? json_pack ("{s:s, s:s, s:b}", "Source", src, "Destination", dst,
+                                         "ReadOnly", ro)
+                            : NULL;
+  free (copy);
+  return m;
+}
+
+static int
+remove_quietly (struct reg_client *c, const char *id)
+{
+  char path[256];
+  snprintf (path, sizeof path, "/v1/containers/%s?force=1", id);
+  return (int) client_call (c, "DELETE", path, NULL, NULL);
+}
+
+int
+cmd_run (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "detach", no_argument, NULL, 'd' },      { "rm", no_argument, NULL, 'R' },
+    { "name", required_argument, NULL, 'n' },  { "template", required_argument, NULL, 't' },
+    { "command", required_argument, NULL, 'c' }, { "env", required_argument, NULL, 'e' },
+    { "workdir", required_argument, NULL, 'w' }, { "project", required_argument, NULL, 'p' },
+    { "volume", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  bool detach = false, auto_remove = false;
+  const char *command = NULL;
+  json_t *body = json_object ();
+  json_t *templates = json_array (), *env = json_array (), *mounts = json_array ();
+  json_object_set_new (body, "Templates", templates);
+  json_object_set_new (body, "Env", env);
+  json_object_set_new (body, "Mounts", mounts);
+  int ret = 0, opt;
+  optind = 1;
+  opterr = 0;
+  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:h", opts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'd':
+        detach = true;
+        break;
+      case 'R':
+        auto_remove = true;
+        break;
+      case 'n':
+        json_object_set_new (body, "Name", json_string (optarg));
+        break;
+      case 't':
+        json_array_append_new (templates, json_string (optarg));
+        break;
+      case 'c':
+        command = optarg;
+        break;
+      case 'e':
+        if (strchr (optarg, '=') == NULL)
+          {
+            /* -e KEY passes the client's value through, as docker run does. */
+            const char *v = getenv (optarg);
+            if (v == NULL)
+              break;
+            char *kv = NULL;
+            if (asprintf (&kv, "%s=%s", optarg, v) > 0)
+              json_array_append_new (env, json_string (kv));
+            free (kv);
+          }
+        else
+          json_array_append_new (env, json_string (optarg));
+        break;
+      case 'w':
+        json_object_set_new (body, "WorkingDir", json_string (optarg));
+        break;
+      case 'p':
+        {
+          char abs[PATH_MAX];
+          json_object_set_new (body, "Project",
+                               json_string (realpath (optarg, abs) ? abs : optarg));
+          break;
+        }
+      case 'v':
+        {
+          json_t *m = parse_volume (optarg);
+          if (m == NULL)
+            ret = usage_error ("bad volume, want HOST:CONTAINER[:ro]", optarg);
+          else
+            json_array_append_new (mounts, m);
+          break;
+        }
+      case 'h':
+        usage_error ("help", NULL);
+        json_decref (body);
+        return 0;
+      default:
+        ret = usage_error ("unknown or incomplete option", argv[optind - 1]);
+      }
+  if (ret == 0 && json_array_size (templates) == 0)
+    ret = usage_error ("at least one template is needed", "-t NAME@VERSION");
+  json_t *cmd = json_array ();
+  json_object_set_new (body, "Cmd", cmd);
+  if (ret == 0 && command && optind < argc)
+    ret = usage_error ("give the command either with -c or after --, not both", NULL);
+  if (ret == 0 && command && (split_command (command, cmd) < 0 || json_array_size (cmd) == 0))
+    ret = usage_error ("cannot split the -c command (unbalanced quote or empty)", command);
+  for (int i = optind; ret == 0 && i < argc; i++)
+    json_array_append_new (cmd, json_string (argv[i]));
+  if (ret == 0 && json_string_length (json_object_get (body, "Name")) == 0)
+    json_object_del (body, "Name");
+  if (ret != 0)
+    {
+      json_decref (body);
+      return ret;
+    }
+  /* The monitor removes an --rm container once it has exited, before it
+   * closes the attach stream: when an attached `reg run --rm` returns, the
+   * container is gone, and it goes even if this client dies. */
+  json_object_set_new (body, "AutoRemove", json_boolean (auto_remove));
+
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", "/v1/containers", body, &reply);
+  json_decref (body);
+  if (status != 201)
+    {
+      client_fail (NULL, status, reply);
+      json_decref (reply);
+      return 125;
+    }
+  char id[65];
+  snprintf (id, sizeof id, "%s", json_string_value (json_object_get (reply, "Id")));
+  json_decref (reply);
+
+  char path[256];
+  snprintf (path, sizeof path, "/v1/containers/%s/start%s", id, detach ? "" : "?attach=1");
+  int exit_code = -1;
+  reply = NULL;
+  status = detach ? client_call (c, "POST", path, NULL, &reply)
+                  : client_stream (c, "POST", path, NULL, &exit_code, &reply);
+  if (status < 200 || status > 299)
+    {
+      json_t *code = json_object_get (reply, "ExitCode");
+      int rc = json_is_integer (code) && json_integer_value (code) >= 125
+                   ? (int) json_integer_value (code)
+                   : 125;
+      client_fail (NULL, status, reply);
+      json_decref (reply);
+      if (auto_remove)
+        remove_quietly (c, id);
+      return rc;
+    }
+  json_decref (reply);
+  if (detach)
+    {
+      printf ("%s\n", id);
+      return 0;
+    }
+  if (exit_code < 0)
+    {
+      fprintf (stderr, "reg: lost the connection to container %.12s before it exited; it may "
+                       "still be running (see `reg ps`)\n",
+               id);
+      return 125;
+    }
+  return exit_code;
+}

@@ -1,0 +1,225 @@
+/* reg template: create NAME@VERSION PATH... | add FILE.ret | ls | inspect REF | rm REF...
+ *
+ * `create` imports host files and directories (paths are made absolute here:
+ * regd runs elsewhere, as root, and reads them itself) with their ELF
+ * dependency closure. `add` installs a RET file whose objects are already in
+ * the store. `inspect` prints the canonical RET file. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEMPLATE_USAGE                                                                             \
+  "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]" \
+  " [--env KEY=VALUE]\n"                                                                           \
+  "       reg template add FILE.ret\n"                                                             \
+  "       reg template ls\n"                                                                       \
+  "       reg template inspect NAME@VERSION\n"                                                     \
+  "       reg template rm NAME@VERSION...\n"
+
+static int
+usage (void)
+{
+  fputs (TEMPLATE_USAGE, stderr);
+  return 2;
+}
+
+static int
+print_created (long status, json_t *reply, const char *what)
+{
+  if (status != 201)
+    return client_fail (what, status, reply);
+  printf ("%s %s (%lld files, %lld libs)\n", json_string_value (json_object_get (reply, "Ref")),
+          json_string_value (json_object_get (reply, "Digest")),
+          (long long) json_integer_value (json_object_get (reply, "Files")),
+          (long long) json_integer_value (json_object_get (reply, "Libs")));
+  return 0;
+}
+
+static int
+create (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "entrypoint", required_argument, NULL, 'E' },
+                                        { "requires", required_argument, NULL, 'r' },
+                                        { "env", required_argument, NULL, 'e' },
+                                        { NULL, 0, NULL, 0 } };
+  json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
+  json_t *body = json_object ();
+  json_object_set_new (body, "Paths", paths);
+  json_object_set_new (body, "Requires", requires);
+  json_object_set_new (body, "Env", env);
+  int opt;
+  optind = 1;
+  opterr = 0;
+  /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint ...`. */
+  while ((opt = getopt_long (argc, argv, "E:r:e:", opts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'E':
+        json_object_set_new (body, "Entrypoint", json_string (optarg));
+        break;
+      case 'r':
+        json_array_append_new (requires, json_string (optarg));
+        break;
+      case 'e':
+        json_array_append_new (env, json_string (optarg));
+        break;
+      default:
+        json_decref (body);
+        fprintf (stderr, "reg template create: unknown option %s\n", argv[optind - 1]);
+        return usage ();
+      }
+  if (argc - optind < 2)
+    {
+      json_decref (body);
+      return usage ();
+    }
+  const char *ref = argv[optind];
+  const char *at = strchr (ref, '@');
+  if (at == NULL || at == ref || at[1] == '\0')
+    {
+      json_decref (body);
+      fprintf (stderr, "reg template create: \"%s\" is not NAME@VERSION\n", ref);
+      return 2;
+    }
+  json_object_set_new (body, "Name", json_stringn (ref, (size_t) (at - ref)));
+  json_object_set_new (body, "Version", json_string (at + 1));
+  for (int i = optind + 1; i < argc; i++)
+    {
+      char abs[PATH_MAX];
+      /* A relative path is taken from our directory; one that does not exist
+       * is passed on unchanged so regd reports it by the name given. */
+      json_array_append_new (paths, json_string (argv[i][0] != '/' && realpath (argv[i], abs)
+                                                     ? abs
+                                                     : argv[i]));
+    }
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", "/v1/templates", body, &reply);
+  json_decref (body);
+  int ret = print_created (status, reply, NULL);
+  json_decref (reply);
+  return ret;
+}
+
+static int
+add (struct reg_client *c, const char *file)
+{
+  FILE *f = fopen (file, "re");
+  if (f == NULL)
+    {
+      fprintf (stderr, "reg template add: cannot open %s: %s\n", file, strerror (errno));
+      return 1;
+    }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream (&text, &len);
+  char buf[65536];
+  size_t n;
+  while (mem && (n = fread (buf, 1, sizeof buf, f)) > 0)
+    fwrite (buf, 1, n, mem);
+  bool failed = ferror (f) || mem == NULL;
+  fclose (f);
+  if (mem)
+    fclose (mem);
+  if (failed)
+    {
+      fprintf (stderr, "reg template add: cannot read %s\n", file);
+      free (text);
+      return 1;
+    }
+  json_t *body = json_pack ("{s:s%}", "Ret", text ? text : "", len);
+  free (text);
+  if (body == NULL)
+    {
+      fprintf (stderr, "reg template add: %s is not UTF-8 text\n", file);
+      return 1;
+    }
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", "/v1/templates", body, &reply);
+  json_decref (body);
+  int ret = print_created (status, reply, file);
+  json_decref (reply);
+  return ret;
+}
+
+static int
+list (struct reg_client *c)
+{
+  json_t *reply = NULL;
+  long status = client_call (c, "GET", "/v1/templates", NULL, &reply);
+  if (status != 200 || !json_is_array (reply))
+    {
+      int r = client_fail ("template ls", status, reply);
+      json_decref (reply);
+      return r;
+    }
+  printf ("%-32s  %-12s  %6s  %5s  %s\n", "TEMPLATE", "DIGEST", "FILES", "LIBS", "REQUIRES");
+  size_t i;
+  json_t *t;
+  json_array_foreach (reply, i, t)
+  printf ("%-32s  %-12.12s  %6lld  %5lld  %lld\n", json_string_value (json_object_get (t, "Ref")),
+          json_string_value (json_object_get (t, "Digest")),
+          (long long) json_integer_value (json_object_get (t, "Files")),
+          (long long) json_integer_value (json_object_get (t, "Libs")),
+          (long long) json_integer_value (json_object_get (t, "Requires")));
+  json_decref (reply);
+  return 0;
+}
+
+static int
+one (struct reg_client *c, const char *method, const char *ref, json_t **reply)
+{
+  char *e = client_escape (c, ref);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/templates/%s", e ? e : "");
+  free (e);
+  return (int) client_call (c, method, path, NULL, reply);
+}
+
+int
+cmd_template (struct reg_client *c, int argc, char **argv)
+{
+  if (argc < 2)
+    return usage ();
+  const char *sub = argv[1];
+  if (strcmp (sub, "create") == 0)
+    return create (c, argc - 1, argv + 1);
+  if (strcmp (sub, "add") == 0)
+    return argc == 3 ? add (c, argv[2]) : usage ();
+  if (strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0)
+    return argc == 2 ? list (c) : usage ();
+  if (strcmp (sub, "inspect") == 0 && argc == 3)
+    {
+      json_t *reply = NULL;
+      int status = one (c, "GET", argv[2], &reply);
+      int ret = 0;
+      if (status == 200)
+        fputs (json_string_value (json_object_get (reply, "Ret")), stdout);
+      else
+        ret = client_fail ("template inspect", status, reply);
+      json_decref (reply);
+      return ret;
+    }
+  if (strcmp (sub, "rm") == 0 && argc >= 3)
+    {
+      int ret = 0;
+      for (int i = 2; i < argc; i++)
+        {
+          json_t *reply = NULL;
+          int status = one (c, "DELETE", argv[i], &reply);
+          if (status == 204)
+            printf ("%s\n", argv[i]);
+          else
+            ret = client_fail ("template rm", status, reply);
+          json_decref (reply);
+          if (status < 0)
+            break;
+        }
+      return ret;
+    }
+  return usage ();
+}
