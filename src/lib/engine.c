@@ -48,6 +48,7 @@ reg_engine_free (struct reg_engine *e)
   cache_clear (e);
   reg_store_free (e->store);
   pthread_mutex_destroy (&e->lock);
+  pthread_mutex_destroy (&e->import_lock);
   free (e->root);
   free (e);
 }
@@ -62,6 +63,7 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
       return reg_error_set (err, ENOMEM, "out of memory");
     }
   pthread_mutex_init (&e->lock, NULL);
+  pthread_mutex_init (&e->import_lock, NULL);
   _cleanup_free_ char *containers = NULL, *templates = NULL;
   if (asprintf (&containers, "%s/containers", root) < 0
       || asprintf (&templates, "%s/templates", root) < 0)
@@ -103,9 +105,16 @@ reg_engine_template_create (struct reg_engine *e, const struct reg_import_option
                             struct reg_template **out, struct reg_error **err)
 {
   struct reg_template *t = NULL;
-  if (reg_import_template (e->store, o, &t, err) < 0)
-    return -1;
-  return save_template (e, t, out, err);
+  char **added = NULL;
+  pthread_mutex_lock (&e->import_lock);
+  int ret = reg_import_template (e->store, o, &t, &added, err);
+  if (ret == 0)
+    ret = save_template (e, t, out, err);
+  if (ret < 0)
+    reg_import_undo (e->store, reg_steal (&added));
+  pthread_mutex_unlock (&e->import_lock);
+  reg_strv_free (added);
+  return ret;
 }
 
 int
@@ -115,7 +124,12 @@ reg_engine_template_add (struct reg_engine *e, const char *text, size_t len,
   struct reg_template *t = NULL;
   if (reg_template_parse (text, len, "request", &t, err) < 0)
     return -1;
-  return save_template (e, t, out, err);
+  /* Under the import lock: a failed import's undo must not remove an object
+   * a RET file added meanwhile names. */
+  pthread_mutex_lock (&e->import_lock);
+  int ret = save_template (e, t, out, err);
+  pthread_mutex_unlock (&e->import_lock);
+  return ret;
 }
 
 static bool

@@ -3,6 +3,9 @@
  *
  * Thread-safe: one mutex serialises operations that change containers or
  * templates (name uniqueness, state checks before start/stop/remove).
+ * Template imports take a second lock, held while files are hashed into the
+ * store, so a slow import does not hold up containers; it makes a failed
+ * import's undo safe (no other template can name an object it added).
  * Reads (list, inspect, logs) take no lock: state files are replaced
  * atomically, so a reader sees the old or the new one.
  *
@@ -30,6 +33,7 @@ struct reg_engine
   char *root;
   struct reg_store *store;
   pthread_mutex_t lock;
+  pthread_mutex_t import_lock; /* serialises template imports and adds */
   struct reg_closure_cache *cache;
 };
 

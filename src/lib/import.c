@@ -23,7 +23,43 @@ struct importer
   size_t cap;
   const char *ref;
   void *seen; /* tsearch tree of imported container paths */
+  char **added; /* objects this import put into the store: "hex" or "hex+x" */
+  size_t n_added;
 };
+
+/* Put a host file into the store, remembering it when it is new. */
+static int
+put_object (struct importer *im, const char *host_path, bool exec, char digest[65],
+            struct reg_error **err)
+{
+  bool created = false;
+  if (reg_store_put_file (im->store, host_path, exec, digest, &created, err) < 0)
+    return -1;
+  if (!created)
+    return 0;
+  char **n = realloc (im->added, (im->n_added + 2) * sizeof *n);
+  if (n == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  im->added = n;
+  if (asprintf (&n[im->n_added], "%s%s", digest, exec ? "+x" : "") < 0)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  n[++im->n_added] = NULL;
+  return 0;
+}
+
+void
+reg_import_undo (struct reg_store *store, char **added)
+{
+  for (size_t i = 0; added && added[i]; i++)
+    {
+      size_t len = strlen (added[i]);
+      bool exec = len > 2 && strcmp (added[i] + len - 2, "+x") == 0;
+      if (exec)
+        added[i][len - 2] = '\0';
+      reg_store_unput (store, added[i], exec);
+    }
+  reg_strv_free (added);
+}
 
 static int
 push_entry (struct importer *im, const char *path, enum reg_entry_kind kind, const char *value,
@@ -107,7 +143,7 @@ import_file (struct importer *im, const char *path, const struct stat *st, struc
 {
   bool exec = (st->st_mode & 0111) != 0;
   char digest[65];
-  if (reg_store_put_file (im->store, path, exec, digest, err) < 0)
+  if (put_object (im, path, exec, digest, err) < 0)
     return reg_error_prefix (err, "template %s", im->ref);
   if (push_entry (im, path, exec ? REG_ENTRY_EXEC : REG_ENTRY_FILE, digest, err) < 0)
     return -1;
@@ -223,7 +259,7 @@ add_libs (struct importer *im, struct reg_error **err)
       if (has_path (im, deps[i].container_path))
         continue; /* imported explicitly: already a file */
       char digest[65];
-      if (reg_store_put_file (im->store, deps[i].host_path, deps[i].exec, digest, err) < 0)
+      if (put_object (im, deps[i].host_path, deps[i].exec, digest, err) < 0)
         return reg_error_prefix (err, "template %s: lib %s", im->ref, deps[i].name);
       struct reg_lib *lib = &t->libs[t->n_libs++];
       lib->name = strdup (deps[i].name);
@@ -278,14 +314,31 @@ check_options (const struct reg_import_options *o, const char *ref, struct reg_e
   return 0;
 }
 
+/* Every named path exists, before anything is put into the store. */
+static int
+check_paths (const struct reg_import_options *o, const char *ref, struct reg_error **err)
+{
+  struct stat st;
+  for (size_t i = 0; o->paths[i]; i++)
+    if (lstat (o->paths[i], &st) < 0)
+      {
+        if (errno == ENOENT || errno == ENOTDIR)
+          return reg_error_set (err, ENOENT, "template %s: path %s does not exist", ref,
+                                o->paths[i]);
+        return reg_error_sys (err, errno, "template %s: %s", ref, o->paths[i]);
+      }
+  return 0;
+}
+
 int
 reg_import_template (struct reg_store *store, const struct reg_import_options *o,
-                     struct reg_template **out, struct reg_error **err)
+                     struct reg_template **out, char ***added, struct reg_error **err)
 {
+  *added = NULL;
   _cleanup_free_ char *ref = NULL;
   if (asprintf (&ref, "%s@%s", o->name ? o->name : "", o->version ? o->version : "") < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  if (check_options (o, ref, err) < 0)
+  if (check_options (o, ref, err) < 0 || check_paths (o, ref, err) < 0)
     return -1;
   struct importer im = { .store = store, .ref = ref };
   if ((im.t = calloc (1, sizeof *im.t)) == NULL)
@@ -307,8 +360,10 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
   if (ret < 0)
     {
       reg_template_free (im.t);
+      reg_import_undo (store, im.added);
       return -1;
     }
   *out = im.t;
+  *added = im.added;
   return 0;
 }

@@ -7,9 +7,13 @@
  * ELF dependency closure of every imported ELF file — executables and the
  * modules inside imported directories alike — is added as `libs`.
  *
- * The result is validated and saved like any RET file; on failure nothing is
- * saved (objects already put stay in the store, unreferenced, for a later
- * prune). The same inputs give the same template digest.
+ * Every named path is checked to exist before anything is stored. On any
+ * failure the objects this import added are taken out of the store again,
+ * so a failed import changes nothing. On success *added lists them ("hex"
+ * or "hex+x"), so the caller can undo the import with reg_import_undo when
+ * saving the template fails. Imports must be serialised (the engine's
+ * import lock): the undo relies on no other template naming a new object.
+ * The same inputs give the same template digest.
  */
 #ifndef REG_IMPORT_H
 #define REG_IMPORT_H
@@ -29,6 +33,8 @@ struct reg_import_options
 };
 
 int reg_import_template (struct reg_store *store, const struct reg_import_options *opts,
-                         struct reg_template **out, struct reg_error **err);
+                         struct reg_template **out, char ***added, struct reg_error **err);
+/* Remove the objects listed in `added` from the store, and free the list. */
+void reg_import_undo (struct reg_store *store, char **added);
 
 #endif

@@ -141,8 +141,10 @@ reg_store_hash_file (const char *path, char digest[65], struct reg_error **err)
 /* Move the finished temp file into place, unless the object already exists. */
 static int
 commit_object (struct reg_store *store, const char *tmp, int fd, const char *digest, bool exec,
-               const char *what, struct reg_error **err)
+               bool *created, const char *what, struct reg_error **err)
 {
+  if (created)
+    *created = false;
   _cleanup_free_ char *path = reg_store_object_path (store, digest, exec);
   _cleanup_free_ char *dir = NULL;
   if (path == NULL || asprintf (&dir, "%s/%.2s", store->objects_dir, digest) < 0)
@@ -172,6 +174,8 @@ commit_object (struct reg_store *store, const char *tmp, int fd, const char *dig
       unlink (tmp);
       return reg_error_sys (err, e, "store %s: rename into %s", what, path);
     }
+  if (created)
+    *created = true;
   return 0;
 }
 
@@ -188,7 +192,7 @@ open_temp (struct reg_store *store, char **tmp, struct reg_error **err)
 
 int
 reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, char digest[65],
-                    struct reg_error **err)
+                    bool *created, struct reg_error **err)
 {
   _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
@@ -207,18 +211,20 @@ reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, c
       unlink (tmp);
       return -1;
     }
-  return commit_object (store, tmp, fd, digest, exec, host_path, err);
+  return commit_object (store, tmp, fd, digest, exec, created, host_path, err);
 }
 
 int
 reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool exec,
-                     char digest[65], struct reg_error **err)
+                     char digest[65], bool *created, struct reg_error **err)
 {
   unsigned char md[32];
   unsigned int md_len = 0;
   if (EVP_Digest (data, len, md, &md_len, EVP_sha256 (), NULL) != 1)
     return reg_error_set (err, EIO, "store: hash failed");
   reg_util_hex (md, 32, digest);
+  if (created)
+    *created = false;
   if (reg_store_has (store, digest, exec))
     return 0;
   _cleanup_free_ char *tmp = NULL;
@@ -238,7 +244,14 @@ reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool
         }
       off += (size_t) w;
     }
-  return commit_object (store, tmp, fd, digest, exec, digest, err);
+  return commit_object (store, tmp, fd, digest, exec, created, digest, err);
+}
+
+int
+reg_store_unput (struct reg_store *store, const char *digest, bool exec)
+{
+  _cleanup_free_ char *path = reg_store_object_path (store, digest, exec);
+  return path ? unlink (path) : -1;
 }
 
 /* Call fn for every object file: (path, digest-from-name, exec). */

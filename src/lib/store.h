@@ -5,7 +5,8 @@
  * ".x" executable variant, because hard links share one inode and so one mode)
  * in root-only (0700) directories. Writes are atomic: temp file in
  * store/tmp, fsync, rename; putting the same content twice stores it once and
- * returns the same digest. The store never deletes an object on its own.
+ * returns the same digest. The store never deletes an object on its own
+ * (only reg_store_unput, the undo of a failed import, removes one).
  *
  * Hard links from envs/ into the store need one filesystem: reg_store_open
  * checks that <root>/envs and the store share st_dev.
@@ -29,11 +30,17 @@ struct reg_store
 int reg_store_open (const char *root, struct reg_store **out, struct reg_error **err);
 void reg_store_free (struct reg_store *store);
 
-/* Import the regular file at host_path. `exec` selects the 0555 variant. */
+/* Import the regular file at host_path. `exec` selects the 0555 variant.
+ * *created (may be NULL) tells whether this call added the object, so a
+ * failed import can take back exactly what it added (reg_store_unput). */
 int reg_store_put_file (struct reg_store *store, const char *host_path, bool exec,
-                        char digest[65], struct reg_error **err);
+                        char digest[65], bool *created, struct reg_error **err);
 int reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool exec,
-                         char digest[65], struct reg_error **err);
+                         char digest[65], bool *created, struct reg_error **err);
+/* Remove an object this process just added and nothing references yet: the
+ * undo of a failed import. The caller guarantees no template names it
+ * (imports are serialised by the engine). The only deletion in the store. */
+int reg_store_unput (struct reg_store *store, const char *digest, bool exec);
 
 /* Path of an object (allocated); does not check it exists. */
 char *reg_store_object_path (const struct reg_store *store, const char *digest, bool exec);
