@@ -71,6 +71,7 @@ e2e: $(BUILD)/reg $(BUILD)/regd
 test:
 	$(MAKE) SAN=1 unit e2e
 
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib src tests/unit

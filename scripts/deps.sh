@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install what reg needs to build, test and run on Debian 12 (as root).
+#   scripts/deps.sh          build + runtime dependencies
+#   scripts/deps.sh --test   also what the tests use
+set -e
+export DEBIAN_FRONTEND=noninteractive
+PKGS="build-essential pkg-config libyaml-dev libjansson-dev libmicrohttpd-dev
+  libcurl4-openssl-dev libssl-dev libelf-dev python3"
+if [ "${1:-}" = "--test" ]; then
+  PKGS="$PKGS libcmocka-dev cppcheck clang-format"
+fi
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,57 @@
+# Tiny assertion library for the end-to-end tests (sourced by run.sh).
+# Each test is a shell function named t_*; a failed check prints what was
+# expected and what came out, and marks the test failed without stopping the
+# suite, so one run shows every failure.
+
+FAILED=0
+CURRENT=""
+
+fail () {
+  echo "  FAIL [$CURRENT]: $*" >&2
+  FAILED=$((FAILED + 1))
+  TEST_FAILED=1
+}
+
+# run_cmd CMD...: runs CMD, leaving $out, $err and $rc.
+run_cmd () {
+  local o e
+  o=$(mktemp) e=$(mktemp)
+  "$@" >"$o" 2>"$e"
+  rc=$?
+  out=$(cat "$o") err=$(cat "$e")
+  rm -f "$o" "$e"
+}
+
+expect_rc () {
+  [ "$rc" = "$1" ] || fail "expected exit $1, got $rc (stdout: ${out:0:300}) (stderr: ${err:0:300})"
+}
+expect_out () {
+  [ "$out" = "$1" ] || fail "expected stdout '$1', got '${out:0:500}' (stderr: ${err:0:300})"
+}
+expect_out_has () {
+  case "$out" in *"$1"*) ;; *) fail "stdout lacks '$1': '${out:0:500}' (stderr: ${err:0:300})" ;; esac
+}
+expect_err_has () {
+  case "$err" in *"$1"*) ;; *) fail "stderr lacks '$1': '${err:0:500}'" ;; esac
+}
+expect_eq () {
+  [ "$1" = "$2" ] || fail "${3:-values differ}: '$1' != '$2'"
+}
+expect_ne () {
+  [ "$1" != "$2" ] || fail "${3:-values equal}: '$1'"
+}
+
+run_tests () {
+  local t
+  for t in "$@"; do
+    CURRENT=$t
+    TEST_FAILED=0
+    local start=$SECONDS
+    "$t"
+    if [ "$TEST_FAILED" = 0 ]; then
+      echo "ok   $t ($((SECONDS - start))s)"
+    else
+      echo "FAIL $t"
+    fi
+  done
+}

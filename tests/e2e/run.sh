@@ -1,0 +1,508 @@
+#!/bin/bash
+# End-to-end tests: start a real regd on a temporary root and socket, build
+# templates from host binaries (sh, coreutils, python3) and run real
+# containers through the reg client. Needs root (namespaces, overlayfs).
+#
+#   REG_BIN=DIR tests/e2e/run.sh [t_name...]
+#
+# Every bad input is checked for a clear error and for nothing changed: the
+# store, the template list, environments and containers are snapshotted
+# before and compared after.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+
+REG_BIN=${REG_BIN:-$HERE/../../build}
+REG=$REG_BIN/reg
+REGD=$REG_BIN/regd
+[ "$(id -u)" = 0 ] || { echo "e2e: must run as root" >&2; exit 1; }
+[ -x "$REG" ] && [ -x "$REGD" ] || { echo "e2e: no reg/regd in $REG_BIN" >&2; exit 1; }
+PY=/usr/bin/python3.11
+[ -x "$PY" ] || PY=$(readlink -f /usr/bin/python3)
+
+T=$(mktemp -d /tmp/reg-e2e.XXXXXX)
+ROOT=$T/root
+SOCK=$T/reg.sock
+export REG_HOST=unix://$SOCK
+# LeakSanitizer cannot follow regd's forked monitors; leaks are checked in
+# regd itself at exit (the monitors _exit).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+REGD_PID=
+
+start_regd () {
+  "$REGD" --root "$ROOT" --socket "$SOCK" >>"$T/regd.log" 2>&1 &
+  REGD_PID=$!
+  for _ in $(seq 200); do
+    [ -S "$SOCK" ] && "$REG" version >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "e2e: regd did not come up; its log:" >&2
+  cat "$T/regd.log" >&2
+  exit 1
+}
+
+stop_regd () {
+  [ -n "$REGD_PID" ] || return 0
+  kill -TERM "$REGD_PID" 2>/dev/null
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+}
+
+cleanup () {
+  stop_regd
+  # Containers left by a failed test: kill their processes before removal.
+  for m in "$ROOT"/containers/*/state.json; do
+    [ -f "$m" ] || continue
+    pid=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$m")
+    [ -n "$pid" ] && [ "$pid" != 0 ] && kill -KILL "$pid" 2>/dev/null
+  done
+  umount -R "$ROOT"/containers/*/merged 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+# What "nothing changed" means: the same objects, templates, environments
+# and containers, and no temporary files left behind.
+snapshot () {
+  (cd "$ROOT" && find store/objects templates envs containers -mindepth 1 -maxdepth 3 \
+     ! -name 'log.jsonl' ! -name lock | sort; ls -A store/tmp) | sha256sum
+}
+
+ids () { "$REG" ps -a -q | sort; }
+
+# ---- tests ----
+
+t_no_daemon () {
+  REG_HOST=unix://$T/nothing.sock run_cmd "$REG" ps
+  expect_rc 1
+  expect_err_has "cannot reach regd at $T/nothing.sock"
+  expect_err_has "Is regd running?"
+  expect_err_has "regd"
+}
+
+t_second_regd_refused () {
+  run_cmd timeout 10 "$REGD" --root "$ROOT" --socket "$T/other.sock"
+  expect_ne "$rc" 0 "second regd on one root exit status"
+  expect_err_has "another regd is already serving root $ROOT"
+}
+
+t_version () {
+  run_cmd "$REG" version
+  expect_rc 0
+  expect_out_has "Client: reg"
+  expect_out_has "Server: regd"
+}
+
+t_template_create () {
+  run_cmd "$REG" template create base@1 /bin/sh /bin/dash /bin/cat /bin/ls /bin/echo /bin/true \
+    /bin/false /bin/sleep /bin/mkdir /bin/touch /bin/readlink /bin/pwd /bin/hostname \
+    /usr/bin/env /usr/bin/id /usr/bin/stat /usr/bin/head /usr/bin/wc /usr/bin/test /usr/bin/find \
+    --entrypoint /bin/sh
+  expect_rc 0
+  expect_out_has "base@1"
+  run_cmd "$REG" template create py@3.11 "$PY" /usr/lib/python3.11 --entrypoint "$PY"
+  expect_rc 0
+  run_cmd "$REG" template ls
+  expect_rc 0
+  expect_out_has "base@1"
+  expect_out_has "py@3.11"
+  # The ELF closure was found: libc and the dynamic loader are libs.
+  run_cmd "$REG" template inspect base@1
+  expect_rc 0
+  expect_out_has "libc@6"
+  expect_out_has "ld-linux-x86-64@2"
+  expect_out_has "/lib64/ld-linux-x86-64.so.2"
+  # Python's extension modules inside the imported directory bring their libs.
+  run_cmd "$REG" template inspect py@3.11
+  expect_out_has "lib-dynload"
+  expect_out_has "libz@1"
+}
+
+t_same_inputs_same_digest () {
+  run_cmd "$REG" template create det@1 /bin/cat /bin/ls
+  local d1 d2
+  d1=$(echo "$out" | awk '{print $2}')
+  "$REG" template rm det@1 >/dev/null
+  run_cmd "$REG" template create det@1 /bin/ls /bin/cat
+  d2=$(echo "$out" | awk '{print $2}')
+  expect_eq "$d1" "$d2" "digest of the same inputs"
+  [ ${#d1} = 64 ] || fail "digest '$d1' is not sha256 hex"
+  "$REG" template rm det@1 >/dev/null
+}
+
+t_run_attached () {
+  run_cmd "$REG" run --rm -t base@1 -- /bin/echo hello world
+  expect_rc 0
+  expect_out "hello world"
+  # The paper's form: -c with the command line.
+  run_cmd "$REG" run --rm -t base@1 -c "/bin/sh -c 'echo out; echo err >&2; exit 42'"
+  expect_rc 42
+  expect_out "out"
+  expect_err_has "err"
+  # Default command: the template's entrypoint.
+  run_cmd sh -c "echo 'echo from-entrypoint' | $REG run --rm -t base@1"
+  expect_rc 0
+}
+
+t_exit_codes () {
+  run_cmd "$REG" run --rm -t base@1 -- /bin/false
+  expect_rc 1
+  run_cmd "$REG" run --rm -t base@1 -- /no/such/command
+  expect_rc 127
+  expect_err_has "/no/such/command"
+  run_cmd "$REG" run --rm -t base@1 -- /etc
+  expect_rc 126
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'kill -TERM $$'
+  expect_rc 143
+}
+
+t_rm_flag_removes () {
+  local before
+  before=$(ids)
+  run_cmd "$REG" run --rm -t base@1 -- /bin/true
+  expect_rc 0
+  expect_eq "$(ids)" "$before" "containers after run --rm"
+  run_cmd "$REG" run --rm -t base@1 -- /no/such
+  expect_eq "$(ids)" "$before" "containers after a failed run --rm"
+}
+
+t_env_workdir_name () {
+  run_cmd "$REG" run --rm --name envtest -e GREETING=hi -w /tmp -t base@1 -- /bin/sh -c 'echo $GREETING $(pwd) $HOSTNAME'
+  expect_rc 0
+  case "$out" in "hi /tmp "?*) ;; *) fail "env/workdir: '$out'" ;; esac
+  run_cmd "$REG" run --rm -t base@1 -- /usr/bin/env
+  expect_out_has "PATH="
+  # PID namespace: the command is PID 1; UTS: its own hostname.
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo $$; hostname'
+  expect_eq "$(echo "$out" | head -1)" "1" "pid of the container's first process"
+  expect_ne "$(echo "$out" | tail -1)" "$(hostname)" "container hostname"
+}
+
+t_isolation () {
+  # Only the template's files, /proc, /dev and the skeleton: nothing of the host.
+  run_cmd "$REG" run --rm -t base@1 -- /bin/ls /
+  expect_rc 0
+  for d in home var boot srv opt mnt media; do
+    case " $(echo $out) " in *" $d "*) fail "host directory /$d visible in the container" ;; esac
+  done
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'test -e /etc/passwd && echo host-etc; test -e /usr/bin/perl && echo host-perl; ls /usr/bin | wc -l'
+  expect_rc 0
+  case "$out" in *host-*) fail "host files visible: $out" ;; esac
+  [ "$(echo "$out" | tail -1)" -lt 30 ] || fail "/usr/bin has $(echo "$out" | tail -1) entries"
+  # /proc shows only the container's processes.
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'ls -d /proc/[0-9]* | wc -l'
+  [ "$out" -le 3 ] || fail "container sees $out processes"
+  # Minimal /dev.
+  run_cmd "$REG" run --rm -t base@1 -- /bin/ls /dev
+  for n in null zero full random urandom tty pts shm; do
+    case " $(echo $out) " in *" $n "*) ;; *) fail "/dev/$n missing: $out" ;; esac
+  done
+  case " $(echo $out) " in *" sda "*|*" mem "*|*" kmsg "*) fail "host device in /dev: $out" ;; esac
+  # The root is writable (upper layer) but writes never reach the shared lower layer.
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo x > /bin/cat && echo changed'
+  expect_out "changed"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/cat /proc/self/cmdline
+  expect_rc 0
+}
+
+t_shared_inode () {
+  # libc is in both templates; in both containers it is one inode, the store's.
+  local a b obj
+  run_cmd "$REG" run --rm -t base@1 -- /usr/bin/stat -L -c %i /usr/lib/x86_64-linux-gnu/libc.so.6
+  a=$out
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c 'import os; print(os.stat("/usr/lib/x86_64-linux-gnu/libc.so.6").st_ino)'
+  b=$out
+  expect_eq "$a" "$b" "libc inode in base and py containers"
+  obj=$(stat -L -c %i "$(readlink -f /usr/lib/x86_64-linux-gnu/libc.so.6)")
+  local digest
+  digest=$(sha256sum /usr/lib/x86_64-linux-gnu/libc.so.6 | cut -c1-64)
+  local sobj
+  sobj=$(ls "$ROOT"/store/objects/sha256/"${digest:0:2}"/"${digest:2}"* | head -1)
+  expect_eq "$a" "$(stat -c %i "$sobj")" "libc inode in the container vs the store object"
+  expect_ne "$a" "$obj" "container libc must be the store's copy, not the host file"
+}
+
+t_python () {
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c 'import json, zlib, ssl, sys; print("hello from", sys.version.split()[0])'
+  expect_rc 0
+  expect_out_has "hello from 3.11"
+  run_cmd "$REG" run --rm -t py@3.11 -c "$PY -c 'import os; print(sorted(os.listdir(\"/\")))'"
+  expect_rc 0
+}
+
+t_project_and_volumes () {
+  local p=$T/project v=$T/vol
+  mkdir -p "$p" "$v"
+  echo 'print("project says hi")' >"$p/main.py"
+  echo data >"$v/file"
+  run_cmd "$REG" run --rm --project "$p" -t py@3.11 -- "$PY" main.py
+  expect_rc 0
+  expect_out "project says hi"
+  run_cmd "$REG" run --rm -v "$v:/data:ro" -t base@1 -- /bin/sh -c 'cat /data/file; echo y > /data/new'
+  expect_out_has "data"
+  [ -e "$v/new" ] && fail "read-only volume was written"
+  run_cmd "$REG" run --rm -v "$v:/data" -t base@1 -- /bin/sh -c 'echo y > /data/new'
+  expect_rc 0
+  [ -e "$v/new" ] || fail "read-write volume was not written"
+}
+
+t_detached_logs_stop () {
+  run_cmd "$REG" run -d --name sleeper -t base@1 -- /bin/sh -c 'echo started; echo oops >&2; exec sleep 1000'
+  expect_rc 0
+  local id=$out
+  [ ${#id} = 64 ] || fail "run -d printed '$id', not an id"
+  run_cmd "$REG" ps
+  expect_out_has "sleeper"
+  expect_out_has "running"
+  expect_out_has "base@1"
+  sleep 0.3
+  run_cmd "$REG" logs sleeper
+  expect_rc 0
+  expect_out "started"
+  expect_err_has "oops"
+  run_cmd "$REG" rm sleeper
+  expect_rc 1
+  expect_err_has "running"
+  run_cmd "$REG" template rm base@1
+  expect_rc 1
+  expect_err_has "in use"
+  run_cmd "$REG" stop -t 2 sleeper
+  expect_rc 0
+  run_cmd "$REG" ps -a
+  expect_out_has "exited (143)"
+  run_cmd "$REG" inspect sleeper
+  expect_out_has '"Status": "stopped"'
+  expect_out_has '"ExitCode": 143'
+  run_cmd "$REG" stop sleeper
+  expect_rc 1
+  expect_err_has "not running"
+  run_cmd "$REG" rm "${id:0:12}"
+  expect_rc 0
+  [ -e "$ROOT/containers/$id" ] && fail "container directory left after rm"
+  run_cmd "$REG" logs sleeper
+  expect_rc 1
+  expect_err_has "sleeper"
+}
+
+t_logs_follow () {
+  local id
+  id=$("$REG" run -d -t base@1 -- /bin/sh -c 'for i in 1 2 3; do echo line$i; sleep 0.2; done')
+  run_cmd timeout 20 "$REG" logs -f "$id"
+  expect_rc 0
+  expect_out "line1
+line2
+line3"
+  run_cmd "$REG" logs --tail 1 "$id"
+  expect_out "line3"
+  "$REG" rm "$id" >/dev/null
+}
+
+t_rm_force () {
+  local id
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 1000)
+  run_cmd "$REG" rm -f "$id"
+  expect_rc 0
+  [ -e "$ROOT/containers/$id" ] && fail "container directory left after rm -f"
+  grep -q "$id" /proc/self/mountinfo && fail "a mount of $id is left on the host"
+  true
+}
+
+t_concurrent_generation () {
+  # A new closure asked for by 4 containers at once: generated once, all run.
+  "$REG" template create conc@1 /bin/echo /bin/cat >/dev/null || fail "create conc@1"
+  local envs_before pids=() i
+  envs_before=$(ls "$ROOT/envs" | grep -vc '^\.' )
+  for i in 1 2 3 4; do
+    "$REG" run --rm -t conc@1 -t base@1 -- /bin/echo "run$i" >"$T/conc$i" 2>&1 &
+    pids+=($!)
+  done
+  for i in 0 1 2 3; do wait "${pids[$i]}" || fail "concurrent run $((i + 1)) failed: $(cat "$T/conc$((i + 1))")"; done
+  expect_eq "$(ls "$ROOT/envs" | grep -vc '^\.')" "$((envs_before + 1))" "environments after 4 concurrent runs"
+  expect_eq "$(ls -A "$ROOT/envs" | grep -c '^\.gen')" "0" "leftover generation directories"
+  "$REG" template rm conc@1 >/dev/null
+}
+
+# Each bad input: a clear error naming the object and the fault, and no change.
+bad_ret () {
+  local name=$1 want=$2 text=$3 before
+  before=$(snapshot)
+  printf '%s\n' "$text" >"$T/bad.ret"
+  run_cmd "$REG" template add "$T/bad.ret"
+  [ "$rc" != 0 ] || fail "$name: accepted"
+  expect_err_has "$want"
+  expect_eq "$(snapshot)" "$before" "$name: engine state changed"
+}
+
+t_bad_templates () {
+  local libc
+  libc=$("$REG" template inspect base@1 | sed -n 's/.*object: "\{0,1\}\(sha256:[0-9a-f]*\).*/\1/p' | head -1)
+  bad_ret unknown-field 'template bad@1: unknown field "foo"' "name: bad
+version: \"1\"
+foo: bar"
+  bad_ret missing-name 'missing "name"' 'version: "1"'
+  bad_ret missing-version 'missing "version"' 'name: bad'
+  bad_ret dotdot '"/usr/../etc/passwd"' "name: bad
+version: \"1\"
+files:
+  /usr/../etc/passwd: $libc"
+  bad_ret relative '"etc/passwd"' "name: bad
+version: \"1\"
+files:
+  etc/passwd: $libc"
+  bad_ret duplicate 'two entries for "/lib/x"' "name: bad
+version: \"1\"
+files:
+  /lib/x: $libc
+libs:
+  libx@1: {path: /lib/x, object: $libc}"
+  bad_ret missing-object "not in store" "name: bad
+version: \"1\"
+files:
+  /bin/x: sha256:$(printf '0%.0s' $(seq 64))"
+  bad_ret unknown-require "requires nothere@1" "name: bad
+version: \"1\"
+requires: [nothere@1]"
+  bad_ret self-cycle "cyclic requires" "name: bad
+version: \"1\"
+requires: [bad@1]"
+  bad_ret not-yaml "bad.ret" "name: [unclosed"
+  # A cycle through two templates: b@1 requires c@1, c@1 requires b@1.
+  printf 'name: cyc\nversion: "1"\n' >"$T/c1.ret"
+  "$REG" template add "$T/c1.ret" >/dev/null || fail "add cyc@1"
+  printf 'name: cyb\nversion: "1"\nrequires: [cyc@1]\n' >"$T/b1.ret"
+  "$REG" template add "$T/b1.ret" >/dev/null || fail "add cyb@1"
+  bad_ret two-cycle "cyclic requires" 'name: cyc
+version: "1"
+requires: [cyb@1]'
+  run_cmd "$REG" template rm cyc@1
+  expect_rc 1
+  expect_err_has "required by cyb@1"
+  "$REG" template rm cyb@1 cyc@1 >/dev/null || fail "rm cyb@1 cyc@1"
+
+  # create from host paths
+  local before
+  before=$(snapshot)
+  run_cmd "$REG" template create bad@1 /bin/cat /no/such/path
+  expect_rc 1
+  expect_err_has "template bad@1: path /no/such/path does not exist"
+  run_cmd "$REG" template create bad@1 /bin/cat /usr/../etc/passwd
+  expect_rc 1
+  expect_err_has "template bad@1"
+  run_cmd "$REG" template create 'Bad Name@1' /bin/cat
+  expect_rc 1
+  expect_err_has "invalid name"
+  run_cmd "$REG" template create bad@1 /bin/cat --entrypoint /bin/nothere
+  expect_rc 1
+  expect_err_has "entrypoint /bin/nothere"
+  # A new file whose import fails later leaves no object behind.
+  echo "unique $RANDOM $$" >"$T/newfile"
+  run_cmd "$REG" template create bad@1 "$T/newfile" --entrypoint /bin/nothere
+  expect_rc 1
+  expect_eq "$(snapshot)" "$before" "failed template creates changed the engine"
+  run_cmd "$REG" template inspect nothere@1
+  expect_rc 1
+  expect_err_has "template nothere@1: not found"
+  run_cmd "$REG" template rm nothere@1
+  expect_rc 1
+  expect_err_has "nothere@1"
+}
+
+t_bad_runs () {
+  local before
+  before=$(snapshot)
+  run_cmd "$REG" run --rm -t nothere@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "nothere@1"
+  run_cmd "$REG" run --rm -- /bin/true
+  expect_rc 125
+  expect_err_has "template"
+  run_cmd "$REG" run --rm --project /no/such/dir -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "/no/such/dir"
+  run_cmd "$REG" run --rm -v /no/such/dir:/x -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "/no/such/dir"
+  run_cmd "$REG" run --rm -v "$T:relative" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "relative"
+  run_cmd "$REG" run --rm -v "$T:/x:rx" -t base@1 -- /bin/true
+  expect_rc 125
+  run_cmd "$REG" run --rm -t base@1 -c "/bin/echo 'unbalanced"
+  expect_rc 125
+  run_cmd "$REG" run --rm -e =x -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "=x"
+  run_cmd "$REG" run --rm -w relative -t base@1 -- /bin/true
+  expect_rc 125
+  expect_eq "$(snapshot)" "$before" "failed runs changed the engine"
+  # Name already in use.
+  "$REG" run -d --name dup -t base@1 -- /bin/true >/dev/null
+  run_cmd "$REG" run --name dup -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "dup"
+  "$REG" rm -f dup >/dev/null
+  run_cmd "$REG" stop nosuchcontainer
+  expect_rc 1
+  expect_err_has "nosuchcontainer"
+}
+
+t_df_and_verify () {
+  run_cmd "$REG" system df
+  expect_rc 0
+  expect_out_has "Objects:"
+  expect_out_has "Templates:"
+  expect_out_has "Environments:"
+  expect_out_has "Containers:"
+  run_cmd "$REG" store verify
+  expect_rc 0
+  expect_out_has "0 corrupt"
+  # Corrupt one object behind the store's back.
+  local obj
+  obj=$(find "$ROOT/store/objects" -type f ! -name '*.x' | head -1)
+  chmod u+w "$obj"
+  cp "$obj" "$T/saved-object"
+  printf 'tampered' >>"$obj"
+  run_cmd "$REG" store verify
+  expect_rc 1
+  expect_out_has "corrupt: $obj"
+  expect_out_has "1 corrupt"
+  cat "$T/saved-object" >"$obj"
+  chmod 0444 "$obj"
+  run_cmd "$REG" store verify
+  expect_rc 0
+}
+
+t_store_layout () {
+  # Objects immutable, in root-only directories.
+  local bad
+  bad=$(find "$ROOT/store/objects" -type f ! -perm 0444 ! -perm 0555 | head -3)
+  expect_eq "$bad" "" "objects with a mode other than 0444/0555"
+  expect_eq "$(stat -c %a "$ROOT/store")" "700" "store directory mode"
+  expect_eq "$(stat -c %a "$SOCK")" "660" "socket mode"
+}
+
+ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
+  t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
+  t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
+  t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout"
+
+start_regd
+if [ $# -gt 0 ]; then
+  # Named tests still need the templates.
+  t_template_create >/dev/null
+  run_tests "$@"
+else
+  run_tests $ALL
+fi
+stop_regd
+if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/regd.log" >/dev/null; then
+  echo "FAIL sanitizers reported errors in regd:" >&2
+  cat "$T/regd.log" >&2
+  FAILED=$((FAILED + 1))
+fi
+if [ "$FAILED" -gt 0 ]; then
+  echo "e2e: $FAILED check(s) failed"
+  exit 1
+fi
+echo "e2e: all passed"
