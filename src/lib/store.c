@@ -284,7 +284,9 @@ walk_objects (const struct reg_store *store, object_fn fn, void *data, struct re
           if (n != 62 && !exec)
             continue;
           char digest[65];
-          snprintf (digest, sizeof digest, "%s%.62s", de->d_name, oe->d_name);
+          memcpy (digest, de->d_name, 2);
+          memcpy (digest + 2, oe->d_name, 62);
+          digest[64] = '\0';
           _cleanup_free_ char *path = NULL;
           struct stat st;
           if (asprintf (&path, "%s/%s", sub, oe->d_name) < 0 || lstat (path, &st) < 0)

@@ -1,0 +1,213 @@
+/* Unit tests of the content-addressed store: dedup, immutability, atomic
+ * writes leaving no temp files, the executable variant, verify, unput. */
+#include "store.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+struct fixture
+{
+  char dir[64];
+  struct reg_store *store;
+};
+
+static int
+setup (void **state)
+{
+  struct fixture *f = calloc (1, sizeof *f);
+  strcpy (f->dir, "/tmp/reg-test-store-XXXXXX");
+  assert_non_null (mkdtemp (f->dir));
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_open (f->dir, &f->store, &err), 0);
+  *state = f;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  struct fixture *f = *state;
+  reg_store_free (f->store);
+  assert_int_equal (reg_util_rm_rf (f->dir, NULL), 0);
+  free (f);
+  return 0;
+}
+
+static int
+count_entries (const char *dir)
+{
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir (d)))
+    if (e->d_name[0] != '.')
+      n++;
+  closedir (d);
+  return n;
+}
+
+static void
+write_file (const char *path, const char *text)
+{
+  FILE *fp = fopen (path, "w");
+  assert_non_null (fp);
+  fputs (text, fp);
+  fclose (fp);
+}
+
+static void
+test_put_bytes_digest_and_dedup (void **state)
+{
+  struct fixture *f = *state;
+  char d1[65], d2[65];
+  bool created = false;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_put_bytes (f->store, "abc", 3, false, d1, &created, &err), 0);
+  assert_true (created);
+  /* SHA-256("abc") */
+  assert_string_equal (d1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_int_equal (reg_store_put_bytes (f->store, "abc", 3, false, d2, &created, &err), 0);
+  assert_false (created);
+  assert_string_equal (d1, d2);
+  struct reg_store_stats st;
+  assert_int_equal (reg_store_stats (f->store, &st, &err), 0);
+  assert_int_equal (st.objects, 1);
+  assert_int_equal (st.bytes, 3);
+  assert_int_equal (count_entries (f->store->tmp_dir), 0);
+}
+
+static void
+test_put_file_modes_and_variants (void **state)
+{
+  struct fixture *f = *state;
+  char src[128], d[65], dx[65];
+  snprintf (src, sizeof src, "%s/input", f->dir);
+  write_file (src, "#!/bin/sh\necho hi\n");
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_put_file (f->store, src, false, d, NULL, &err), 0);
+  assert_int_equal (reg_store_put_file (f->store, src, true, dx, NULL, &err), 0);
+  assert_string_equal (d, dx);
+  assert_true (reg_store_has (f->store, d, false));
+  assert_true (reg_store_has (f->store, d, true));
+  char *p = reg_store_object_path (f->store, d, false);
+  char *px = reg_store_object_path (f->store, d, true);
+  struct stat st, stx;
+  assert_int_equal (stat (p, &st), 0);
+  assert_int_equal (stat (px, &stx), 0);
+  assert_int_equal (st.st_mode & 07777, 0444);
+  assert_int_equal (stx.st_mode & 07777, 0555);
+  assert_true (st.st_ino != stx.st_ino);
+  /* Layout: objects/sha256/<aa>/<62 hex> */
+  char want[256];
+  snprintf (want, sizeof want, "%s/store/objects/sha256/%.2s/%s", f->dir, d, d + 2);
+  assert_string_equal (p, want);
+  /* Root-only directories. */
+  char store_dir[128];
+  snprintf (store_dir, sizeof store_dir, "%s/store", f->dir);
+  assert_int_equal (stat (store_dir, &st), 0);
+  assert_int_equal (st.st_mode & 0077, 0);
+  free (p);
+  free (px);
+}
+
+static void
+test_put_missing_and_non_regular (void **state)
+{
+  struct fixture *f = *state;
+  char d[65];
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_put_file (f->store, "/no/such/file", false, d, NULL, &err), -1);
+  assert_non_null (err);
+  assert_int_equal (err->code, ENOENT);
+  assert_non_null (strstr (err->msg, "/no/such/file"));
+  reg_error_free (err);
+  err = NULL;
+  assert_int_equal (reg_store_put_file (f->store, "/tmp", false, d, NULL, &err), -1);
+  assert_non_null (strstr (err->msg, "/tmp"));
+  reg_error_free (err);
+  assert_int_equal (count_entries (f->store->tmp_dir), 0);
+}
+
+static void
+collect_corrupt (const char *path, const char *actual, void *data)
+{
+  int *n = data;
+  (*n)++;
+  assert_non_null (strstr (path, "store/objects/sha256/"));
+  assert_true (reg_util_is_sha256_hex (actual));
+}
+
+static void
+test_verify_detects_corruption (void **state)
+{
+  struct fixture *f = *state;
+  char d1[65], d2[65];
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_put_bytes (f->store, "one", 3, false, d1, NULL, &err), 0);
+  assert_int_equal (reg_store_put_bytes (f->store, "two", 3, true, d2, NULL, &err), 0);
+  int n = 0;
+  uint64_t checked = 0;
+  assert_int_equal (reg_store_verify (f->store, collect_corrupt, &n, &checked, &err), 0);
+  assert_int_equal (n, 0);
+  assert_int_equal (checked, 2);
+  char *p = reg_store_object_path (f->store, d2, true);
+  assert_int_equal (chmod (p, 0644), 0);
+  write_file (p, "tampered");
+  assert_int_equal (reg_store_verify (f->store, collect_corrupt, &n, &checked, &err), 1);
+  assert_int_equal (n, 1);
+  free (p);
+}
+
+static void
+test_unput_takes_back (void **state)
+{
+  struct fixture *f = *state;
+  char d[65];
+  bool created;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_put_bytes (f->store, "temp", 4, false, d, &created, &err), 0);
+  assert_true (created);
+  assert_int_equal (reg_store_unput (f->store, d, false), 0);
+  assert_false (reg_store_has (f->store, d, false));
+  struct reg_store_stats st;
+  assert_int_equal (reg_store_stats (f->store, &st, &err), 0);
+  assert_int_equal (st.objects, 0);
+}
+
+static void
+test_hash_file (void **state)
+{
+  struct fixture *f = *state;
+  char src[128], d[65];
+  snprintf (src, sizeof src, "%s/empty", f->dir);
+  write_file (src, "");
+  assert_int_equal (reg_store_hash_file (src, d, NULL), 0);
+  assert_string_equal (d, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_put_bytes_digest_and_dedup, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_put_file_modes_and_variants, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_put_missing_and_non_regular, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_verify_detects_corruption, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_unput_takes_back, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_hash_file, setup, teardown),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
