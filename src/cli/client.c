@@ -22,8 +22,8 @@ struct buffer
 struct stream_state
 {
   struct reg_client *c;
-  struct buffer body;    /* error replies */
-  unsigned char *frame;  /* partial frame */
+  struct buffer body;   /* error replies */
+  unsigned char *frame; /* partial frame */
   size_t frame_len, frame_cap;
   int *exit_code;
   long status;
@@ -93,7 +93,7 @@ report_transport (struct reg_client *c, CURLcode rc)
              "reg: cannot reach regd at %s (%s). Is regd running? Start it as root with "
              "`regd &` (or `regd --root DIR --socket PATH &`), or point reg at it with "
              "-H unix:///PATH or REG_HOST.\n",
-             c->socket_path, os_errno ? strerror ((int) os_errno) : "connection refused");
+             c->socket_path, os_errno ? strerror ((int)os_errno) : "connection refused");
   else
     fprintf (stderr, "reg: request to regd at %s failed: %s\n", c->socket_path,
              curl_easy_strerror (rc));
@@ -101,8 +101,7 @@ report_transport (struct reg_client *c, CURLcode rc)
 }
 
 static struct curl_slist *
-prepare (struct reg_client *c, const char *method, const char *path, json_t *body,
-         char **body_text)
+prepare (struct reg_client *c, const char *method, const char *path, json_t *body, char **body_text)
 {
   char url[2048];
   snprintf (url, sizeof url, "http://regd%s", path);
@@ -118,7 +117,7 @@ prepare (struct reg_client *c, const char *method, const char *path, json_t *bod
   if (*body_text)
     {
       curl_easy_setopt (c->curl, CURLOPT_POSTFIELDS, *body_text);
-      curl_easy_setopt (c->curl, CURLOPT_POSTFIELDSIZE, (long) strlen (*body_text));
+      curl_easy_setopt (c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen (*body_text));
     }
   return headers;
 }
@@ -163,7 +162,7 @@ write_all (int fd, const unsigned char *p, size_t len)
       if (n <= 0)
         return -1;
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   return 0;
 }
@@ -176,15 +175,15 @@ drain_frames (struct stream_state *s)
   while (s->frame_len - off >= 8)
     {
       const unsigned char *h = s->frame + off;
-      size_t len = ((size_t) h[4] << 24) | ((size_t) h[5] << 16) | ((size_t) h[6] << 8) | h[7];
+      size_t len = ((size_t)h[4] << 24) | ((size_t)h[5] << 16) | ((size_t)h[6] << 8) | h[7];
       if (s->frame_len - off - 8 < len)
         break;
       const unsigned char *p = h + 8;
       if (h[0] == 1 || h[0] == 2)
         write_all (h[0], p, len);
       else if (h[0] == 3 && len == 4)
-        *s->exit_code = (int) (((unsigned) p[0] << 24) | ((unsigned) p[1] << 16)
-                               | ((unsigned) p[2] << 8) | p[3]);
+        *s->exit_code
+            = (int)(((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | p[3]);
       off += 8 + len;
     }
   memmove (s->frame, s->frame + off, s->frame_len - off);

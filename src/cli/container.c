@@ -10,8 +10,8 @@
 /* Apply one request per container argument; the exit status is 1 when any
  * failed, and each failure is reported with the container it concerns. */
 static int
-each (struct reg_client *c, const char *what, const char *method, const char *suffix,
-      int first, int argc, char **argv)
+each (struct reg_client *c, const char *what, const char *method, const char *suffix, int first,
+      int argc, char **argv)
 {
   int ret = 0;
   for (int i = first; i < argc; i++)
@@ -64,8 +64,7 @@ cmd_stop (struct reg_client *c, int argc, char **argv)
 int
 cmd_rm (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
   bool force = false;
   int opt;
   optind = 1;

@@ -58,13 +58,13 @@ cli_age (const char *rfc3339, char *out, size_t size)
     }
   double s = difftime (time (NULL), timegm (&tm));
   if (s < 60)
-    snprintf (out, size, "%d seconds", (int) s);
+    snprintf (out, size, "%d seconds", (int)s);
   else if (s < 3600)
-    snprintf (out, size, "%d minutes", (int) (s / 60));
+    snprintf (out, size, "%d minutes", (int)(s / 60));
   else if (s < 86400)
-    snprintf (out, size, "%d hours", (int) (s / 3600));
+    snprintf (out, size, "%d hours", (int)(s / 3600));
   else
-    snprintf (out, size, "%d days", (int) (s / 86400));
+    snprintf (out, size, "%d days", (int)(s / 86400));
 }
 
 int

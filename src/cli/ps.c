@@ -12,18 +12,18 @@ join (json_t *arr, const char *sep, char *out, size_t size)
   out[0] = '\0';
   size_t i;
   json_t *v;
-  json_array_foreach (arr, i, v)
-  {
-    const char *s = json_string_value (v);
-    int w = snprintf (out + n, size - n, "%s%s", i ? sep : "", s ? s : "");
-    if (w < 0 || (size_t) w >= size - n)
-      {
-        if (size > 4)
-          strcpy (out + size - 4, "...");
-        return;
-      }
-    n += (size_t) w;
-  }
+  for (i = 0; i < json_array_size (arr) && (v = json_array_get (arr, i)) != NULL; i++)
+    {
+      const char *s = json_string_value (v);
+      int w = snprintf (out + n, size - n, "%s%s", i ? sep : "", s ? s : "");
+      if (w < 0 || (size_t)w >= size - n)
+        {
+          if (size > 4)
+            strcpy (out + size - 4, "...");
+          return;
+        }
+      n += (size_t)w;
+    }
 }
 
 int
@@ -46,13 +46,12 @@ cmd_ps (struct reg_client *c, int argc, char **argv)
         quiet = true;
         break;
       default:
-        fprintf (stderr, "reg ps: unknown option %s\nusage: reg ps [-a] [-q]\n",
-                 argv[optind - 1]);
+        fprintf (stderr, "reg ps: unknown option %s\nusage: reg ps [-a] [-q]\n", argv[optind - 1]);
         return 2;
       }
   json_t *reply = NULL;
-  long status = client_call (c, "GET", all ? "/v1/containers?all=1" : "/v1/containers", NULL,
-                             &reply);
+  long status
+      = client_call (c, "GET", all ? "/v1/containers?all=1" : "/v1/containers", NULL, &reply);
   if (status != 200 || !json_is_array (reply))
     {
       int r = client_fail ("ps", status, reply);
@@ -64,34 +63,34 @@ cmd_ps (struct reg_client *c, int argc, char **argv)
             "COMMAND", "STATUS", "CREATED");
   size_t i;
   json_t *ct;
-  json_array_foreach (reply, i, ct)
-  {
-    const char *id = json_string_value (json_object_get (ct, "Id"));
-    if (quiet)
-      {
-        printf ("%.12s\n", id ? id : "");
-        continue;
-      }
-    json_t *st = json_object_get (ct, "State");
-    const char *name = json_string_value (json_object_get (ct, "Name"));
-    const char *state = json_string_value (json_object_get (st, "Status"));
-    char templates[25], command[29], status_text[64], age[32], since[32];
-    join (json_object_get (ct, "Templates"), ",", templates, sizeof templates);
-    join (json_object_get (ct, "Cmd"), " ", command, sizeof command);
-    cli_age (json_string_value (json_object_get (ct, "Created")), age, sizeof age);
-    if (state && strcmp (state, "running") == 0)
-      {
-        cli_age (json_string_value (json_object_get (st, "StartedAt")), since, sizeof since);
-        snprintf (status_text, sizeof status_text, "running %s", since);
-      }
-    else if (state && strcmp (state, "stopped") == 0)
-      snprintf (status_text, sizeof status_text, "exited (%d)",
-                (int) json_integer_value (json_object_get (st, "ExitCode")));
-    else
-      snprintf (status_text, sizeof status_text, "%s", state ? state : "?");
-    printf ("%-12.12s  %-16s  %-24s  %-28s  %-16s  %s ago\n", id ? id : "", name ? name : "",
-            templates, command, status_text, age);
-  }
+  for (i = 0; i < json_array_size (reply) && (ct = json_array_get (reply, i)) != NULL; i++)
+    {
+      const char *id = json_string_value (json_object_get (ct, "Id"));
+      if (quiet)
+        {
+          printf ("%.12s\n", id ? id : "");
+          continue;
+        }
+      json_t *st = json_object_get (ct, "State");
+      const char *name = json_string_value (json_object_get (ct, "Name"));
+      const char *state = json_string_value (json_object_get (st, "Status"));
+      char templates[25], command[29], status_text[64], age[32], since[32];
+      join (json_object_get (ct, "Templates"), ",", templates, sizeof templates);
+      join (json_object_get (ct, "Cmd"), " ", command, sizeof command);
+      cli_age (json_string_value (json_object_get (ct, "Created")), age, sizeof age);
+      if (state && strcmp (state, "running") == 0)
+        {
+          cli_age (json_string_value (json_object_get (st, "StartedAt")), since, sizeof since);
+          snprintf (status_text, sizeof status_text, "running %s", since);
+        }
+      else if (state && strcmp (state, "stopped") == 0)
+        snprintf (status_text, sizeof status_text, "exited (%d)",
+                  (int)json_integer_value (json_object_get (st, "ExitCode")));
+      else
+        snprintf (status_text, sizeof status_text, "%s", state ? state : "?");
+      printf ("%-12.12s  %-16s  %-24s  %-28s  %-16s  %s ago\n", id ? id : "", name ? name : "",
+              templates, command, status_text, age);
+    }
   json_decref (reply);
   return 0;
 }

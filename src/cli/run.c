@@ -52,8 +52,8 @@ split_command (const char *s, json_t *out)
               free (word);
               return -1;
             }
-          memcpy (word + n, p + 1, (size_t) (end - p - 1));
-          n += (size_t) (end - p - 1);
+          memcpy (word + n, p + 1, (size_t)(end - p - 1));
+          n += (size_t)(end - p - 1);
           p = end;
         }
       else if (*p == '"')
@@ -120,9 +120,9 @@ parse_volume (const char *spec)
   const char *src = copy;
   if (copy[0] != '/' && realpath (copy, abs) != NULL)
     src = abs;
-  json_t *m = *copy && *dst ? json_pack ("{s:s, s:s, s:b}", "Source", src, "Destination", dst,
-                                         "ReadOnly", ro)
-                            : NULL;
+  json_t *m = *copy && *dst
+                  ? json_pack ("{s:s, s:s, s:b}", "Source", src, "Destination", dst, "ReadOnly", ro)
+                  : NULL;
   free (copy);
   return m;
 }
@@ -132,18 +132,23 @@ remove_quietly (struct reg_client *c, const char *id)
 {
   char path[256];
   snprintf (path, sizeof path, "/v1/containers/%s?force=1", id);
-  return (int) client_call (c, "DELETE", path, NULL, NULL);
+  return (int)client_call (c, "DELETE", path, NULL, NULL);
 }
 
 int
 cmd_run (struct reg_client *c, int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "detach", no_argument, NULL, 'd' },      { "rm", no_argument, NULL, 'R' },
-    { "name", required_argument, NULL, 'n' },  { "template", required_argument, NULL, 't' },
-    { "command", required_argument, NULL, 'c' }, { "env", required_argument, NULL, 'e' },
-    { "workdir", required_argument, NULL, 'w' }, { "project", required_argument, NULL, 'p' },
-    { "volume", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' },
+    { "detach", no_argument, NULL, 'd' },
+    { "rm", no_argument, NULL, 'R' },
+    { "name", required_argument, NULL, 'n' },
+    { "template", required_argument, NULL, 't' },
+    { "command", required_argument, NULL, 'c' },
+    { "env", required_argument, NULL, 'e' },
+    { "workdir", required_argument, NULL, 'w' },
+    { "project", required_argument, NULL, 'p' },
+    { "volume", required_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   bool detach = false, auto_remove = false;
@@ -260,7 +265,7 @@ cmd_run (struct reg_client *c, int argc, char **argv)
     {
       json_t *code = json_object_get (reply, "ExitCode");
       int rc = json_is_integer (code) && json_integer_value (code) >= 125
-                   ? (int) json_integer_value (code)
+                   ? (int)json_integer_value (code)
                    : 125;
       client_fail (NULL, status, reply);
       json_decref (reply);
@@ -276,8 +281,9 @@ cmd_run (struct reg_client *c, int argc, char **argv)
     }
   if (exit_code < 0)
     {
-      fprintf (stderr, "reg: lost the connection to container %.12s before it exited; it may "
-                       "still be running (see `reg ps`)\n",
+      fprintf (stderr,
+               "reg: lost the connection to container %.12s before it exited; it may "
+               "still be running (see `reg ps`)\n",
                id);
       return 125;
     }

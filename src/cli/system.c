@@ -40,12 +40,12 @@ cmd_store (struct reg_client *c, int argc, char **argv)
   json_t *corrupt = json_object_get (reply, "Corrupt");
   size_t i;
   json_t *o;
-  json_array_foreach (corrupt, i, o)
-  printf ("corrupt: %s (content hashes to %s)\n",
-          json_string_value (json_object_get (o, "Object")),
-          json_string_value (json_object_get (o, "Actual")));
+  for (i = 0; i < json_array_size (corrupt) && (o = json_array_get (corrupt, i)) != NULL; i++)
+    printf ("corrupt: %s (content hashes to %s)\n",
+            json_string_value (json_object_get (o, "Object")),
+            json_string_value (json_object_get (o, "Actual")));
   printf ("%lld objects checked, %zu corrupt\n",
-          (long long) json_integer_value (json_object_get (reply, "Checked")),
+          (long long)json_integer_value (json_object_get (reply, "Checked")),
           json_array_size (corrupt));
   int ret = json_array_size (corrupt) ? 1 : 0;
   json_decref (reply);
@@ -69,17 +69,16 @@ cmd_system (struct reg_client *c, int argc, char **argv)
       return r;
     }
   char bytes[32];
-  human ((double) json_integer_value (json_object_get (reply, "UniqueBytes")), bytes,
-         sizeof bytes);
-  printf ("%-14s %lld (%s unique)\n", "Objects:",
-          (long long) json_integer_value (json_object_get (reply, "Objects")), bytes);
-  printf ("%-14s %lld\n", "Templates:",
-          (long long) json_integer_value (json_object_get (reply, "Templates")));
-  printf ("%-14s %lld\n", "Environments:",
-          (long long) json_integer_value (json_object_get (reply, "Environments")));
-  printf ("%-14s %lld (%lld running)\n", "Containers:",
-          (long long) json_integer_value (json_object_get (reply, "Containers")),
-          (long long) json_integer_value (json_object_get (reply, "Running")));
+  human ((double)json_integer_value (json_object_get (reply, "UniqueBytes")), bytes, sizeof bytes);
+  printf ("%-14s %lld (%s unique)\n",
+          "Objects:", (long long)json_integer_value (json_object_get (reply, "Objects")), bytes);
+  printf ("%-14s %lld\n",
+          "Templates:", (long long)json_integer_value (json_object_get (reply, "Templates")));
+  printf ("%-14s %lld\n",
+          "Environments:", (long long)json_integer_value (json_object_get (reply, "Environments")));
+  printf ("%-14s %lld (%lld running)\n",
+          "Containers:", (long long)json_integer_value (json_object_get (reply, "Containers")),
+          (long long)json_integer_value (json_object_get (reply, "Running")));
   json_decref (reply);
   return 0;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define TEMPLATE_USAGE                                                                             \
-  "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]" \
+  "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
   " [--env KEY=VALUE]\n"                                                                           \
   "       reg template add FILE.ret\n"                                                             \
   "       reg template ls\n"                                                                       \
@@ -35,8 +35,8 @@ print_created (long status, json_t *reply, const char *what)
     return client_fail (what, status, reply);
   printf ("%s %s (%lld files, %lld libs)\n", json_string_value (json_object_get (reply, "Ref")),
           json_string_value (json_object_get (reply, "Digest")),
-          (long long) json_integer_value (json_object_get (reply, "Files")),
-          (long long) json_integer_value (json_object_get (reply, "Libs")));
+          (long long)json_integer_value (json_object_get (reply, "Files")),
+          (long long)json_integer_value (json_object_get (reply, "Libs")));
   return 0;
 }
 
@@ -55,7 +55,8 @@ create (struct reg_client *c, int argc, char **argv)
   int opt;
   optind = 1;
   opterr = 0;
-  /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint ...`. */
+  /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint
+   * ...`. */
   while ((opt = getopt_long (argc, argv, "E:r:e:", opts, NULL)) != -1)
     switch (opt)
       {
@@ -86,16 +87,15 @@ create (struct reg_client *c, int argc, char **argv)
       fprintf (stderr, "reg template create: \"%s\" is not NAME@VERSION\n", ref);
       return 2;
     }
-  json_object_set_new (body, "Name", json_stringn (ref, (size_t) (at - ref)));
+  json_object_set_new (body, "Name", json_stringn (ref, (size_t)(at - ref)));
   json_object_set_new (body, "Version", json_string (at + 1));
   for (int i = optind + 1; i < argc; i++)
     {
       char abs[PATH_MAX];
       /* A relative path is taken from our directory; one that does not exist
        * is passed on unchanged so regd reports it by the name given. */
-      json_array_append_new (paths, json_string (argv[i][0] != '/' && realpath (argv[i], abs)
-                                                     ? abs
-                                                     : argv[i]));
+      json_array_append_new (
+          paths, json_string (argv[i][0] != '/' && realpath (argv[i], abs) ? abs : argv[i]));
     }
   json_t *reply = NULL;
   long status = client_call (c, "POST", "/v1/templates", body, &reply);
@@ -160,12 +160,12 @@ list (struct reg_client *c)
   printf ("%-32s  %-12s  %6s  %5s  %s\n", "TEMPLATE", "DIGEST", "FILES", "LIBS", "REQUIRES");
   size_t i;
   json_t *t;
-  json_array_foreach (reply, i, t)
-  printf ("%-32s  %-12.12s  %6lld  %5lld  %lld\n", json_string_value (json_object_get (t, "Ref")),
-          json_string_value (json_object_get (t, "Digest")),
-          (long long) json_integer_value (json_object_get (t, "Files")),
-          (long long) json_integer_value (json_object_get (t, "Libs")),
-          (long long) json_integer_value (json_object_get (t, "Requires")));
+  for (i = 0; i < json_array_size (reply) && (t = json_array_get (reply, i)) != NULL; i++)
+    printf ("%-32s  %-12.12s  %6lld  %5lld  %lld\n", json_string_value (json_object_get (t, "Ref")),
+            json_string_value (json_object_get (t, "Digest")),
+            (long long)json_integer_value (json_object_get (t, "Files")),
+            (long long)json_integer_value (json_object_get (t, "Libs")),
+            (long long)json_integer_value (json_object_get (t, "Requires")));
   json_decref (reply);
   return 0;
 }
@@ -177,7 +177,7 @@ one (struct reg_client *c, const char *method, const char *ref, json_t **reply)
   char path[512];
   snprintf (path, sizeof path, "/v1/templates/%s", e ? e : "");
   free (e);
-  return (int) client_call (c, method, path, NULL, reply);
+  return (int)client_call (c, method, path, NULL, reply);
 }
 
 int

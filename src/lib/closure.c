@@ -14,7 +14,7 @@ struct resolver
 {
   const char *root;
   struct reg_closure *c;
-  char **origin;    /* template ref that provided entries[i] */
+  char **origin; /* template ref that provided entries[i] */
   size_t cap;
   char *stack[MAX_DEPTH];
   size_t depth;
@@ -92,7 +92,7 @@ add_entry (struct resolver *r, const struct reg_entry *e, const char *ref, struc
   dst->kind = e->kind;
   dst->path = strdup (e->path);
   dst->value = e->value ? strdup (e->value) : NULL;
-  r->origin[c->n_entries] = (char *) ref; /* points into r->done, which outlives this */
+  r->origin[c->n_entries] = (char *)ref; /* points into r->done, which outlives this */
   c->n_entries++;
   if (dst->path == NULL || (e->value && dst->value == NULL))
     return reg_error_set (err, ENOMEM, "resolve: out of memory");
@@ -184,7 +184,7 @@ resolve_one (struct resolver *r, const char *ref, struct reg_error **err)
         reg_error_prefix (err, "template %s requires %s", r->stack[r->depth - 1], ref);
       return -1;
     }
-  r->stack[r->depth++] = (char *) ref;
+  r->stack[r->depth++] = (char *)ref;
   int ret = 0;
   for (size_t i = 0; ret == 0 && t->requires && t->requires[i]; i++)
     ret = resolve_one (r, t->requires[i], err);
@@ -243,7 +243,7 @@ dedup_entries (struct resolver *r, struct reg_error **err)
           continue;
         }
       c->entries[out] = ix[i].e;
-      r->origin[out] = (char *) ix[i].origin;
+      r->origin[out] = (char *)ix[i].origin;
       out++;
     }
   c->n_entries = out;

@@ -19,7 +19,7 @@ static const char *const state_names[] = { "generating", "generated", "running",
 const char *
 reg_state_name (enum reg_state s)
 {
-  return (unsigned) s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
+  return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
 }
 
 static int
@@ -28,7 +28,7 @@ state_from_name (const char *s, enum reg_state *out)
   for (size_t i = 0; i < sizeof state_names / sizeof state_names[0]; i++)
     if (s && strcmp (s, state_names[i]) == 0)
       {
-        *out = (enum reg_state) i;
+        *out = (enum reg_state)i;
         return 0;
       }
   return -1;
@@ -114,16 +114,16 @@ reg_container_to_json (const struct reg_container *c)
     json_array_append_new (mounts, json_pack ("{s:s, s:s, s:b}", "Source", c->mounts[i].source,
                                               "Destination", c->mounts[i].target, "ReadOnly",
                                               c->mounts[i].readonly));
-  json_t *state = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:s?}", "Status",
-                             reg_state_name (c->state), "Pid", (int) c->pid, "MonitorPid",
-                             (int) c->monitor_pid, "MonitorStart", (json_int_t) c->monitor_start,
-                             "ExitCode", c->exit_code, "StartedAt", c->started, "FinishedAt",
-                             c->finished, "Error", c->error);
+  json_t *state
+      = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:s?}", "Status", reg_state_name (c->state),
+                   "Pid", (int)c->pid, "MonitorPid", (int)c->monitor_pid, "MonitorStart",
+                   (json_int_t)c->monitor_start, "ExitCode", c->exit_code, "StartedAt", c->started,
+                   "FinishedAt", c->finished, "Error", c->error);
   return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:s, s:o}", "Id", c->id,
                     "Name", c->name, "Templates", strv_to_json (c->templates), "Closure",
                     c->closure, "Cmd", strv_to_json (c->argv), "Env", strv_to_json (c->env),
-                    "WorkingDir", c->workdir, "Project", c->project, "Mounts", mounts,
-                    "AutoRemove", c->auto_remove, "Created", c->created, "State", state);
+                    "WorkingDir", c->workdir, "Project", c->project, "Mounts", mounts, "AutoRemove",
+                    c->auto_remove, "Created", c->created, "State", state);
 }
 
 static char *
@@ -178,14 +178,13 @@ container_from_json (json_t *j, struct reg_container *c)
   c->argv = strv_from_json (json_object_get (j, "Cmd"));
   c->env = strv_from_json (json_object_get (j, "Env"));
   c->auto_remove = json_is_true (json_object_get (j, "AutoRemove"));
-  c->pid = (pid_t) json_integer_value (json_object_get (st, "Pid"));
-  c->monitor_pid = (pid_t) json_integer_value (json_object_get (st, "MonitorPid"));
-  c->monitor_start = (unsigned long long) json_integer_value (json_object_get (st, "MonitorStart"));
-  c->exit_code = (int) json_integer_value (json_object_get (st, "ExitCode"));
+  c->pid = (pid_t)json_integer_value (json_object_get (st, "Pid"));
+  c->monitor_pid = (pid_t)json_integer_value (json_object_get (st, "MonitorPid"));
+  c->monitor_start = (unsigned long long)json_integer_value (json_object_get (st, "MonitorStart"));
+  c->exit_code = (int)json_integer_value (json_object_get (st, "ExitCode"));
   if (state_from_name (json_string_value (json_object_get (st, "Status")), &c->state) < 0)
     return -1;
-  if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL
-      || c->env == NULL)
+  if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL || c->env == NULL)
     return -1;
   return mounts_from_json (c, json_object_get (j, "Mounts"));
 }
@@ -403,7 +402,7 @@ unsigned long long
 reg_proc_starttime (pid_t pid)
 {
   char path[64], buf[1024];
-  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return 0;
@@ -417,7 +416,8 @@ reg_proc_starttime (pid_t pid)
     return 0;
   unsigned long long start = 0;
   /* field 22 is starttime; after ") " come fields 3.. */
-  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+  if (sscanf (p + 2,
+              "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
               &start)
       != 1)
     return 0;

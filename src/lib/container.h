@@ -46,9 +46,9 @@ struct reg_container
   bool auto_remove;
 
   enum reg_state state;
-  pid_t pid;                         /* container init, host pid namespace */
+  pid_t pid; /* container init, host pid namespace */
   pid_t monitor_pid;
-  unsigned long long monitor_start;  /* /proc starttime, guards pid reuse */
+  unsigned long long monitor_start; /* /proc starttime, guards pid reuse */
   int exit_code;
   char created[40], started[40], finished[40];
   char *error; /* why the last start failed, if it did */

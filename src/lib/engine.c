@@ -285,14 +285,14 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
   if (o->name && *o->name)
     {
       const char *p = o->name;
-      bool ok = strlen (p) <= 128 && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-                                      || (*p >= '0' && *p <= '9'));
+      bool ok
+          = strlen (p) <= 128
+            && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
       for (; ok && *p; p++)
         ok = strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p);
       if (!ok)
-        return reg_error_set (err, EINVAL,
-                              "container name \"%s\": use letters, digits, '_', '.' and '-'",
-                              o->name);
+        return reg_error_set (
+            err, EINVAL, "container name \"%s\": use letters, digits, '_', '.' and '-'", o->name);
       char existing[65];
       if (reg_container_find (e->root, o->name, existing, NULL) == 0)
         return reg_error_set (err, EEXIST, "container name \"%s\" is already in use by %.12s",
@@ -470,18 +470,18 @@ static int
 kill_and_wait (const struct reg_container *c, int first_signal, int timeout_s,
                struct reg_error **err)
 {
-  _cleanup_close_ int pidfd = (int) syscall (SYS_pidfd_open, c->monitor_pid, 0);
+  _cleanup_close_ int pidfd = (int)syscall (SYS_pidfd_open, c->monitor_pid, 0);
   if (pidfd < 0 || !reg_container_monitor_alive (c))
     return 0; /* already gone */
   if (kill (c->pid, first_signal) < 0 && errno != ESRCH)
-    return reg_error_sys (err, errno, "container %.12s: signal pid %d", c->id, (int) c->pid);
+    return reg_error_sys (err, errno, "container %.12s: signal pid %d", c->id, (int)c->pid);
   if (wait_monitor (pidfd, timeout_s))
     return 0;
   kill (c->pid, SIGKILL);
   if (wait_monitor (pidfd, KILL_WAIT_S))
     return 0;
-  return reg_error_set (err, ETIMEDOUT, "container %.12s: still running %d s after SIGKILL",
-                        c->id, KILL_WAIT_S);
+  return reg_error_set (err, ETIMEDOUT, "container %.12s: still running %d s after SIGKILL", c->id,
+                        KILL_WAIT_S);
 }
 
 int

@@ -13,7 +13,7 @@ static const struct
   const char *path;
   mode_t mode;
 } skeleton[] = {
-  { "proc", 0555 }, { "dev", 0755 }, { "sys", 0555 }, { "tmp", 01777 },
+  { "proc", 0555 }, { "dev", 0755 }, { "sys", 0555 },  { "tmp", 01777 },
   { "app", 0755 },  { "etc", 0755 }, { "root", 0700 }, { "run", 0755 },
 };
 
@@ -31,7 +31,7 @@ static int
 make_parents (int dfd, const char *rel, struct reg_error **err)
 {
   char buf[4096];
-  if (snprintf (buf, sizeof buf, "%s", rel) >= (int) sizeof buf)
+  if (snprintf (buf, sizeof buf, "%s", rel) >= (int)sizeof buf)
     return reg_error_set (err, ENAMETOOLONG, "%s: path too long", rel);
   for (char *p = strchr (buf, '/'); p; p = strchr (p + 1, '/'))
     {
@@ -40,8 +40,10 @@ make_parents (int dfd, const char *rel, struct reg_error **err)
         return reg_error_sys (err, errno, "/%s", buf);
       struct stat st;
       if (fstatat (dfd, buf, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
-        return reg_error_set (err, ENOTDIR, "/%s: needed as a directory for /%s, but the closure "
-                                            "has another entry there", buf, rel);
+        return reg_error_set (err, ENOTDIR,
+                              "/%s: needed as a directory for /%s, but the closure "
+                              "has another entry there",
+                              buf, rel);
       *p = '/';
     }
   return 0;

@@ -22,7 +22,7 @@ struct importer
   struct reg_template *t;
   size_t cap;
   const char *ref;
-  void *seen; /* tsearch tree of imported container paths */
+  void *seen;   /* tsearch tree of imported container paths */
   char **added; /* objects this import put into the store: "hex" or "hex+x" */
   size_t n_added;
 };
@@ -71,7 +71,7 @@ push_entry (struct importer *im, const char *path, enum reg_entry_kind kind, con
   char *key = strdup (path);
   if (key == NULL)
     return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
-  char **found = tsearch (key, &im->seen, (int (*) (const void *, const void *)) strcmp);
+  char **found = tsearch (key, &im->seen, (int (*) (const void *, const void *))strcmp);
   if (found == NULL)
     {
       free (key);
@@ -114,7 +114,7 @@ normalize_path (char *path)
       while (*p == '/')
         p++;
       const char *end = strchrnul (p, '/');
-      size_t n = (size_t) (end - p);
+      size_t n = (size_t)(end - p);
       if (n == 0 || (n == 1 && p[0] == '.'))
         ;
       else if (n == 2 && p[0] == '.' && p[1] == '.')
@@ -234,16 +234,15 @@ import_path (struct importer *im, const char *path, int hops, bool explicit_path
   if (S_ISREG (st.st_mode))
     return import_file (im, path, &st, err);
   if (explicit_path)
-    return reg_error_set (err, EINVAL,
-                          "template %s: %s is not a regular file, directory or symlink", im->ref,
-                          path);
+    return reg_error_set (
+        err, EINVAL, "template %s: %s is not a regular file, directory or symlink", im->ref, path);
   return 0; /* sockets, fifos and devices inside a directory are not content */
 }
 
 static bool
 has_path (const struct importer *im, const char *path)
 {
-  return tfind (path, &im->seen, (int (*) (const void *, const void *)) strcmp) != NULL;
+  return tfind (path, &im->seen, (int (*) (const void *, const void *))strcmp) != NULL;
 }
 
 static int
@@ -302,8 +301,8 @@ check_options (const struct reg_import_options *o, const char *ref, struct reg_e
   if (o->paths == NULL || o->paths[0] == NULL)
     return reg_error_set (err, EINVAL, "template %s: no path to import", ref);
   for (size_t i = 0; o->paths[i]; i++)
-    if (o->paths[i][0] != '/' || (strcmp (o->paths[i], "/") != 0
-                                  && !reg_util_path_is_clean (o->paths[i])))
+    if (o->paths[i][0] != '/'
+        || (strcmp (o->paths[i], "/") != 0 && !reg_util_path_is_clean (o->paths[i])))
       return reg_error_set (err, EINVAL,
                             "template %s: path \"%s\" must be absolute and normalized (no "
                             "\"..\", \".\" or \"//\")",

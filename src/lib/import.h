@@ -26,9 +26,9 @@ struct reg_import_options
 {
   const char *name;
   const char *version;
-  char *const *paths;    /* absolute host paths */
-  char *const *requires; /* "name@version", may be NULL */
-  char *const *env;      /* "KEY=VALUE", may be NULL */
+  char *const *paths;     /* absolute host paths */
+  char *const *requires;  /* "name@version", may be NULL */
+  char *const *env;       /* "KEY=VALUE", may be NULL */
   const char *entrypoint; /* container path, optional */
 };
 

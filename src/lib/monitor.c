@@ -45,12 +45,12 @@ struct monitor
 void
 reg_frame_header (unsigned char hdr[8], int stream, unsigned len)
 {
-  hdr[0] = (unsigned char) stream;
+  hdr[0] = (unsigned char)stream;
   hdr[1] = hdr[2] = hdr[3] = 0;
-  hdr[4] = (unsigned char) (len >> 24);
-  hdr[5] = (unsigned char) (len >> 16);
-  hdr[6] = (unsigned char) (len >> 8);
-  hdr[7] = (unsigned char) len;
+  hdr[4] = (unsigned char)(len >> 24);
+  hdr[5] = (unsigned char)(len >> 16);
+  hdr[6] = (unsigned char)(len >> 8);
+  hdr[7] = (unsigned char)len;
 }
 
 static int
@@ -65,7 +65,7 @@ write_all (int fd, const void *buf, size_t len)
       if (n <= 0)
         return -1;
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   return 0;
 }
@@ -76,7 +76,7 @@ send_frame (struct monitor *m, int stream, const void *data, size_t len)
   if (m->attach_fd < 0)
     return;
   unsigned char hdr[8];
-  reg_frame_header (hdr, stream, (unsigned) len);
+  reg_frame_header (hdr, stream, (unsigned)len);
   if (write_all (m->attach_fd, hdr, 8) < 0 || write_all (m->attach_fd, data, len) < 0)
     {
       /* The client went away: keep running and logging, stop forwarding. */
@@ -96,7 +96,7 @@ json_line (const char *s, size_t len)
   if (copy == NULL)
     return NULL;
   for (size_t i = 0; i < len; i++)
-    copy[i] = (unsigned char) s[i] < 0x80 ? s[i] : '?';
+    copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
   return json_stringn (copy, len);
 }
 
@@ -152,8 +152,8 @@ pump (struct monitor *m, struct stream *s)
       s->fd = -1;
       return false;
     }
-  send_frame (m, s->frame, buf, (size_t) n);
-  log_chunk (m, s, buf, (size_t) n);
+  send_frame (m, s->frame, buf, (size_t)n);
+  log_chunk (m, s, buf, (size_t)n);
   return true;
 }
 
@@ -225,7 +225,7 @@ report (const char *fmt, int code, const char *msg)
   char buf[2048];
   int n = snprintf (buf, sizeof buf, fmt, code, msg);
   if (n > 0)
-    write_all (FD_STATUS, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
+    write_all (FD_STATUS, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 static int
@@ -268,10 +268,20 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   snprintf (hostname, sizeof hostname, "%.12s", c->id);
   _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
   struct reg_runtime_spec spec = {
-    .lower = lower, .upper = upper, .work = work, .merged = merged,
-    .argv = c->argv, .env = c->env, .workdir = c->workdir, .hostname = hostname,
-    .project = c->project, .mounts = c->mounts, .n_mounts = c->n_mounts,
-    .stdin_fd = null, .stdout_fd = po[1], .stderr_fd = pe[1],
+    .lower = lower,
+    .upper = upper,
+    .work = work,
+    .merged = merged,
+    .argv = c->argv,
+    .env = c->env,
+    .workdir = c->workdir,
+    .hostname = hostname,
+    .project = c->project,
+    .mounts = c->mounts,
+    .n_mounts = c->n_mounts,
+    .stdin_fd = null,
+    .stdout_fd = po[1],
+    .stderr_fd = pe[1],
   };
   int ret = reg_runtime_spawn (&spec, &m->pid, e);
   close (po[1]);
@@ -320,8 +330,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
     ;
   struct exit_update u = { exit_code_of (status), NULL };
   reg_container_update (root, c->id, mark_stopped, &u, NULL);
-  unsigned char code[4] = { (unsigned char) (u.code >> 24), (unsigned char) (u.code >> 16),
-                            (unsigned char) (u.code >> 8), (unsigned char) u.code };
+  unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
+                            (unsigned char)(u.code >> 8), (unsigned char)u.code };
   send_frame (&m, REG_FRAME_EXIT, code, 4);
   if (c->auto_remove)
     reg_container_destroy (root, c->id, NULL);
@@ -362,10 +372,10 @@ read_report (int fd, char *buf, size_t size)
         continue;
       if (n <= 0)
         break;
-      got += (size_t) n;
+      got += (size_t)n;
     }
   buf[got] = '\0';
-  return (int) got;
+  return (int)got;
 }
 
 int
@@ -394,8 +404,11 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   if (sscanf (buf, "error %d %n", &code, &off) >= 1 && off > 0)
     {
       *exit_code = code;
-      return reg_error_set (err, code == 127 ? ENOENT : code == 126 ? EACCES : EINVAL, "%s",
-                            buf + off);
+      return reg_error_set (err,
+                            code == 127   ? ENOENT
+                            : code == 126 ? EACCES
+                                          : EINVAL,
+                            "%s", buf + off);
     }
   *exit_code = 125;
   return reg_error_set (err, EIO, "container %.12s: monitor died before starting it", c->id);

@@ -26,8 +26,8 @@ child_fail (struct child *ch, int code, int errnum, const char *fmt, const char 
 {
   char msg[1024];
   int n = snprintf (msg, sizeof msg, fmt, arg);
-  if (errnum && n > 0 && (size_t) n < sizeof msg)
-    snprintf (msg + n, sizeof msg - (size_t) n, ": %s", strerror (errnum));
+  if (errnum && n > 0 && (size_t)n < sizeof msg)
+    snprintf (msg + n, sizeof msg - (size_t)n, ": %s", strerror (errnum));
   if (write (ch->report_fd, msg, strlen (msg)) < 0)
     _exit (code);
   _exit (code);
@@ -49,8 +49,8 @@ make_dev (struct child *ch)
     const char *name;
     unsigned maj, min;
   } nodes[] = {
-    { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 },
-    { "tty", 5, 0 },
+    { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
+    { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
   };
   must_mount (ch, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_STRICTATIME,
               "mode=755,size=65536k");
@@ -69,8 +69,8 @@ make_dev (struct child *ch)
   must_mount (ch, "shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=1777,size=65536k");
   static const char *const links[][2] = {
-    { "pts/ptmx", "dev/ptmx" },        { "/proc/self/fd", "dev/fd" },
-    { "/proc/self/fd/0", "dev/stdin" }, { "/proc/self/fd/1", "dev/stdout" },
+    { "pts/ptmx", "dev/ptmx" },          { "/proc/self/fd", "dev/fd" },
+    { "/proc/self/fd/0", "dev/stdin" },  { "/proc/self/fd/1", "dev/stdout" },
     { "/proc/self/fd/2", "dev/stderr" },
   };
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
@@ -86,7 +86,7 @@ static int
 open_target (struct child *ch, const char *path, bool is_dir)
 {
   char buf[4096];
-  if (snprintf (buf, sizeof buf, "%s", path + 1) >= (int) sizeof buf)
+  if (snprintf (buf, sizeof buf, "%s", path + 1) >= (int)sizeof buf)
     child_fail (ch, 125, 0, "mount target %s: path too long", path);
   int dfd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   char *part = buf;
@@ -109,7 +109,8 @@ open_target (struct child *ch, const char *path, bool is_dir)
           if (f >= 0)
             close (f);
         }
-      int next = openat (dfd, part, O_PATH | O_NOFOLLOW | O_CLOEXEC | (last && !is_dir ? 0 : O_DIRECTORY));
+      int next = openat (dfd, part,
+                         O_PATH | O_NOFOLLOW | O_CLOEXEC | (last && !is_dir ? 0 : O_DIRECTORY));
       if (next < 0)
         child_fail (ch, 125, errno == ENOTDIR || errno == ELOOP ? ENOTDIR : errno,
                     "mount target %s (a symlink or file is in the way)", path);
@@ -144,7 +145,7 @@ build_root (struct child *ch)
   char opts[8192];
   if (snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper,
                 s->work)
-      >= (int) sizeof opts)
+      >= (int)sizeof opts)
     child_fail (ch, 125, 0, "overlay options too long for %s", s->merged);
   must_mount (ch, "overlay", s->merged, "overlay", 0, opts);
   if (chdir (s->merged) < 0)
@@ -197,7 +198,7 @@ exec_command (struct child *ch)
     {
       size_t len = strcspn (p, ":");
       char full[4096];
-      if (snprintf (full, sizeof full, "%.*s/%s", (int) len, p, cmd) < (int) sizeof full)
+      if (snprintf (full, sizeof full, "%.*s/%s", (int)len, p, cmd) < (int)sizeof full)
         {
           execve (full, s->argv, s->env);
           if (errno != ENOENT && errno != ENOTDIR)
@@ -233,7 +234,7 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
   if (pipe2 (report, O_CLOEXEC) < 0)
     return reg_error_sys (err, errno, "spawn: pipe");
   const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
-  pid_t child = (pid_t) syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
+  pid_t child = (pid_t)syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (child < 0)
     {
       int e = errno;

@@ -53,8 +53,9 @@ reg_store_open (const char *root, struct reg_store **out, struct reg_error **err
       reg_store_free (s);
       return reg_error_set (err, ENOMEM, "store: out of memory");
     }
-  if (reg_util_mkdir_p (s->objects_dir, 0700, err) < 0 || reg_util_mkdir_p (s->tmp_dir, 0700, err) < 0
-      || reg_util_mkdir_p (envs, 0755, err) < 0 || same_filesystem (s->objects_dir, envs, err) < 0)
+  if (reg_util_mkdir_p (s->objects_dir, 0700, err) < 0
+      || reg_util_mkdir_p (s->tmp_dir, 0700, err) < 0 || reg_util_mkdir_p (envs, 0755, err) < 0
+      || same_filesystem (s->objects_dir, envs, err) < 0)
     {
       reg_store_free (s);
       return reg_error_prefix (err, "open store at %s", root);
@@ -107,10 +108,10 @@ hash_fd (int fd, int copy_fd, char digest[65], const char *what, struct reg_erro
         }
       if (n == 0)
         break;
-      EVP_DigestUpdate (ctx, buf, (size_t) n);
+      EVP_DigestUpdate (ctx, buf, (size_t)n);
       for (ssize_t off = 0; copy_fd >= 0 && off < n;)
         {
-          ssize_t w = write (copy_fd, buf + off, (size_t) (n - off));
+          ssize_t w = write (copy_fd, buf + off, (size_t)(n - off));
           if (w < 0 && errno == EINTR)
             continue;
           if (w < 0)
@@ -233,7 +234,7 @@ reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool
     return -1;
   for (size_t off = 0; off < len;)
     {
-      ssize_t w = write (fd, (const char *) data + off, len - off);
+      ssize_t w = write (fd, (const char *)data + off, len - off);
       if (w < 0 && errno == EINTR)
         continue;
       if (w < 0)
@@ -242,7 +243,7 @@ reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool
           unlink (tmp);
           return reg_error_sys (err, e, "store object %s", digest);
         }
-      off += (size_t) w;
+      off += (size_t)w;
     }
   return commit_object (store, tmp, fd, digest, exec, created, digest, err);
 }
@@ -305,13 +306,12 @@ count_object (const char *path, const char *digest, bool exec, const struct stat
 {
   struct reg_store_stats *s = data;
   s->objects++;
-  s->bytes += (uint64_t) st->st_size;
+  s->bytes += (uint64_t)st->st_size;
   return 0;
 }
 
 int
-reg_store_stats (const struct reg_store *store, struct reg_store_stats *out,
-                 struct reg_error **err)
+reg_store_stats (const struct reg_store *store, struct reg_store_stats *out, struct reg_error **err)
 {
   memset (out, 0, sizeof *out);
   return walk_objects (store, count_object, out, err);

@@ -33,8 +33,8 @@ void reg_store_free (struct reg_store *store);
 /* Import the regular file at host_path. `exec` selects the 0555 variant.
  * *created (may be NULL) tells whether this call added the object, so a
  * failed import can take back exactly what it added (reg_store_unput). */
-int reg_store_put_file (struct reg_store *store, const char *host_path, bool exec,
-                        char digest[65], bool *created, struct reg_error **err);
+int reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, char digest[65],
+                        bool *created, struct reg_error **err);
 int reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool exec,
                          char digest[65], bool *created, struct reg_error **err);
 /* Remove an object this process just added and nothing references yet: the

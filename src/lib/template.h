@@ -49,7 +49,7 @@ struct reg_entry
 
 struct reg_lib
 {
-  char *name; /* "libc@6" */
+  char *name;             /* "libc@6" */
   struct reg_entry entry; /* kind FILE or EXEC */
 };
 
@@ -67,8 +67,8 @@ struct reg_template
 };
 
 /* `origin` names the input in errors (a file path or "request"). */
-int reg_template_parse (const char *text, size_t len, const char *origin,
-                        struct reg_template **out, struct reg_error **err);
+int reg_template_parse (const char *text, size_t len, const char *origin, struct reg_template **out,
+                        struct reg_error **err);
 /* Canonical YAML; allocated. */
 char *reg_template_serialize (const struct reg_template *t);
 /* sha256 of the canonical serialization. */

@@ -100,7 +100,7 @@ reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mo
           return reg_error_sys (err, e, "write %s", path);
         }
       p += n;
-      left -= (size_t) n;
+      left -= (size_t)n;
     }
   if (fchmod (fd, mode) < 0 || fsync (fd) < 0)
     {
@@ -131,23 +131,23 @@ reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
     return reg_error_sys (err, errno, "read %s", path);
   if (!S_ISREG (st.st_mode))
     return reg_error_set (err, EINVAL, "read %s: not a regular file", path);
-  if ((size_t) st.st_size > max)
+  if ((size_t)st.st_size > max)
     return reg_error_set (err, EFBIG, "read %s: %lld bytes is over the limit of %zu", path,
-                          (long long) st.st_size, max);
-  _cleanup_free_ char *buf = malloc ((size_t) st.st_size + 1);
+                          (long long)st.st_size, max);
+  _cleanup_free_ char *buf = malloc ((size_t)st.st_size + 1);
   if (buf == NULL)
     return reg_error_set (err, ENOMEM, "read %s: out of memory", path);
   size_t got = 0;
-  while (got < (size_t) st.st_size)
+  while (got < (size_t)st.st_size)
     {
-      ssize_t n = read (fd, buf + got, (size_t) st.st_size - got);
+      ssize_t n = read (fd, buf + got, (size_t)st.st_size - got);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         return reg_error_sys (err, errno, "read %s", path);
       if (n == 0)
         break;
-      got += (size_t) n;
+      got += (size_t)n;
     }
   buf[got] = '\0';
   if (out_len)
@@ -201,8 +201,7 @@ rm_rf_at (int dfd, dev_t dev, const char *display, struct reg_error **err)
               ret = reg_error_set (err, EBUSY, "remove %s/%s: a mount point", display, de->d_name);
               break;
             }
-          int sub = openat (dirfd (d), de->d_name,
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          int sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (sub < 0)
             {
               ret = reg_error_sys (err, errno, "remove %s/%s", display, de->d_name);
@@ -267,7 +266,7 @@ reg_util_path_is_clean (const char *path)
     {
       p++; /* skip '/' */
       const char *end = strchrnul (p, '/');
-      size_t n = (size_t) (end - p);
+      size_t n = (size_t)(end - p);
       if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
         return false;
       for (const char *c = p; c < end; c++)
@@ -305,7 +304,7 @@ int
 reg_util_random_id (char out[65], struct reg_error **err)
 {
   unsigned char bytes[32];
-  if (getrandom (bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes)
+  if (getrandom (bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
     return reg_error_sys (err, errno, "generate container id");
   reg_util_hex (bytes, sizeof bytes, out);
   return 0;
@@ -327,5 +326,5 @@ reg_util_now (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -19,7 +19,7 @@ static inline void
 reg_freep (void *p)
 {
   extern void free (void *);
-  free (*(void **) p);
+  free (*(void **)p);
 }
 void reg_closep (int *fd);
 void reg_fclosep (FILE **f);

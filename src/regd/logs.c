@@ -58,9 +58,9 @@ make_frame (struct log_stream *s, const char *rec)
       json_decref (j);
       return false;
     }
-  reg_frame_header ((unsigned char *) s->frame,
+  reg_frame_header ((unsigned char *)s->frame,
                     strcmp (stream, "stderr") == 0 ? REG_FRAME_STDERR : REG_FRAME_STDOUT,
-                    (unsigned) len);
+                    (unsigned)len);
   memcpy (s->frame + 8, json_string_value (line), json_string_length (line));
   if (!partial)
     s->frame[8 + len - 1] = '\n';
@@ -121,7 +121,7 @@ log_reader (void *cls, uint64_t pos, char *buf, size_t max)
     n = max;
   memcpy (buf, s->frame + s->frame_off, n);
   s->frame_off += n;
-  return (ssize_t) n;
+  return (ssize_t)n;
 }
 
 /* Position the file so that only the last `tail` records remain. */
@@ -171,9 +171,8 @@ regd_reply_logs (struct regd *d, struct request *r, const char *ref)
     }
   if (n >= 0)
     seek_tail (s->f, n);
-  struct MHD_Response *resp
-      = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64 * 1024, log_reader, s,
-                                           log_stream_free);
+  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                 log_reader, s, log_stream_free);
   MHD_add_response_header (resp, "Content-Type", "application/vnd.reg.stream");
   enum MHD_Result ret = MHD_queue_response (r->conn, MHD_HTTP_OK, resp);
   MHD_destroy_response (resp);

@@ -69,7 +69,7 @@ listen_unix (const char *path, struct reg_error **err)
   if (fd < 0)
     return reg_error_sys (err, errno, "regd: socket");
   mode_t old = umask (0117);
-  int b = bind (fd, (struct sockaddr *) &addr, sizeof addr);
+  int b = bind (fd, (struct sockaddr *)&addr, sizeof addr);
   umask (old);
   if (b < 0 || listen (fd, 512) < 0)
     {

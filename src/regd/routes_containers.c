@@ -59,8 +59,8 @@ parse_mounts (json_t *body, struct reg_mount **out, size_t *n, struct reg_error 
 static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
-  static const char *const keys[] = { "Name", "Templates", "Cmd", "Env", "WorkingDir",
-                                      "Project", "Mounts", "AutoRemove", NULL };
+  static const char *const keys[] = { "Name",    "Templates", "Cmd",        "Env", "WorkingDir",
+                                      "Project", "Mounts",    "AutoRemove", NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -163,9 +163,9 @@ start (struct regd *d, struct request *r, const char *ref)
         close (p[0]);
       json_t *j = json_pack ("{s:s, s:i}", "message", err->msg, "ExitCode", exit_code);
       unsigned status = err->code == ENOENT && exit_code != 127 ? MHD_HTTP_NOT_FOUND
-                        : err->code == EBUSY                  ? MHD_HTTP_CONFLICT
-                        : exit_code >= 125                    ? MHD_HTTP_BAD_REQUEST
-                                                              : MHD_HTTP_INTERNAL_SERVER_ERROR;
+                        : err->code == EBUSY                    ? MHD_HTTP_CONFLICT
+                        : exit_code >= 125                      ? MHD_HTTP_BAD_REQUEST
+                                                                : MHD_HTTP_INTERNAL_SERVER_ERROR;
       return regd_reply_json (r, status, j);
     }
   if (attached)
@@ -184,7 +184,7 @@ stop (struct regd *d, struct request *r, const char *ref)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST,
                                "stop %s: timeout \"%s\" is not a number of seconds (0-86400)", ref,
                                t);
-  if (reg_engine_container_stop (d->engine, ref, (int) timeout, &err) < 0)
+  if (reg_engine_container_stop (d->engine, ref, (int)timeout, &err) < 0)
     return regd_reply_error (r, err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }

@@ -25,9 +25,8 @@ verify (struct regd *d, struct request *r)
       json_decref (corrupt);
       return regd_reply_error (r, err);
     }
-  return regd_reply_json (r, MHD_HTTP_OK,
-                          json_pack ("{s:I, s:o}", "Checked", (json_int_t) checked, "Corrupt",
-                                     corrupt));
+  return regd_reply_json (
+      r, MHD_HTTP_OK, json_pack ("{s:I, s:o}", "Checked", (json_int_t)checked, "Corrupt", corrupt));
 }
 
 static enum MHD_Result
@@ -37,13 +36,12 @@ df (struct regd *d, struct request *r)
   struct reg_df s;
   if (reg_engine_df (d->engine, &s, &err) < 0)
     return regd_reply_error (r, err);
-  return regd_reply_json (r, MHD_HTTP_OK,
-                          json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I}", "Objects",
-                                     (json_int_t) s.store.objects, "UniqueBytes",
-                                     (json_int_t) s.store.bytes, "Templates",
-                                     (json_int_t) s.templates, "Environments", (json_int_t) s.envs,
-                                     "Containers", (json_int_t) s.containers, "Running",
-                                     (json_int_t) s.running));
+  return regd_reply_json (
+      r, MHD_HTTP_OK,
+      json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I}", "Objects", (json_int_t)s.store.objects,
+                 "UniqueBytes", (json_int_t)s.store.bytes, "Templates", (json_int_t)s.templates,
+                 "Environments", (json_int_t)s.envs, "Containers", (json_int_t)s.containers,
+                 "Running", (json_int_t)s.running));
 }
 
 enum MHD_Result

@@ -13,8 +13,8 @@ summary (const char *ref, const struct reg_template *t)
   char digest[65] = "";
   reg_template_digest (t, digest, NULL);
   return json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "Ref", ref, "Name", t->name, "Version",
-                    t->version, "Digest", digest, "Files", (json_int_t) t->n_files, "Libs",
-                    (json_int_t) t->n_libs, "Requires", (json_int_t) reg_strv_len (t->requires));
+                    t->version, "Digest", digest, "Files", (json_int_t)t->n_files, "Libs",
+                    (json_int_t)t->n_libs, "Requires", (json_int_t)reg_strv_len (t->requires));
 }
 
 static enum MHD_Result
@@ -119,6 +119,6 @@ regd_route_templates (struct regd *d, struct request *r, const char *arg)
         return regd_reply_error (r, err);
       return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
     }
-  return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/templates/%s",
-                             r->method, arg ? arg : "");
+  return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/templates/%s", r->method,
+                             arg ? arg : "");
 }

@@ -48,7 +48,8 @@ enum MHD_Result
 regd_reply_error (struct request *r, const struct reg_error *err)
 {
   const char *msg = err && err->msg ? err->msg : "internal error";
-  return regd_reply_json (r, http_status (err ? err->code : EIO), json_pack ("{s:s}", "message", msg));
+  return regd_reply_json (r, http_status (err ? err->code : EIO),
+                          json_pack ("{s:s}", "message", msg));
 }
 
 enum MHD_Result
@@ -102,19 +103,17 @@ regd_client_fd (struct request *r)
 }
 
 int
-regd_json_only_keys (json_t *obj, const char *const *keys, const char *what,
-                     struct reg_error **err)
+regd_json_only_keys (json_t *obj, const char *const *keys, const char *what, struct reg_error **err)
 {
-  const char *key;
-  json_t *v;
-  json_object_foreach (obj, key, v)
-  {
-    bool known = false;
-    for (size_t i = 0; keys[i] && !known; i++)
-      known = strcmp (keys[i], key) == 0;
-    if (!known)
-      return reg_error_set (err, EINVAL, "%s: unknown field \"%s\"", what, key);
-  }
+  for (void *it = json_object_iter (obj); it != NULL; it = json_object_iter_next (obj, it))
+    {
+      const char *key = json_object_iter_key (it);
+      bool known = false;
+      for (size_t i = 0; keys[i] && !known; i++)
+        known = strcmp (keys[i], key) == 0;
+      if (!known)
+        return reg_error_set (err, EINVAL, "%s: unknown field \"%s\"", what, key);
+    }
   return 0;
 }
 
@@ -133,8 +132,7 @@ regd_json_string (json_t *obj, const char *key, const char *what, const char **o
 }
 
 int
-regd_json_strv (json_t *obj, const char *key, const char *what, char ***out,
-                struct reg_error **err)
+regd_json_strv (json_t *obj, const char *key, const char *what, char ***out, struct reg_error **err)
 {
   json_t *v = json_object_get (obj, key);
   *out = NULL;
@@ -152,8 +150,8 @@ regd_json_strv (json_t *obj, const char *key, const char *what, char ***out,
       if (e == NULL || (s[i] = strdup (e)) == NULL)
         {
           reg_strv_free (s);
-          return reg_error_set (err, EINVAL, "%s: field \"%s\" must be an array of strings",
-                                what, key);
+          return reg_error_set (err, EINVAL, "%s: field \"%s\" must be an array of strings", what,
+                                key);
         }
     }
   *out = s;
@@ -226,8 +224,8 @@ dispatch (struct regd *d, struct request *r, const char *url)
                                REGD_MAX_BODY);
   const char *prefix = "/" REGD_API_VERSION "/";
   if (strncmp (url, prefix, strlen (prefix)) != 0)
-    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such API: %s (this regd serves /%s)",
-                               url, REGD_API_VERSION);
+    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such API: %s (this regd serves /%s)", url,
+                               REGD_API_VERSION);
   char path[1024];
   snprintf (path, sizeof path, "%s", url + strlen (prefix));
   char *parts[4] = { NULL, NULL, NULL, NULL };
@@ -299,11 +297,10 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
 int
 regd_start (struct regd *d, int listen_fd, struct reg_error **err)
 {
-  d->httpd = MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
-                                   | MHD_USE_ERROR_LOG,
-                               0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
+  d->httpd = MHD_start_daemon (
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+      NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
   if (d->httpd == NULL)
     return reg_error_set (err, EIO, "regd: cannot start the HTTP server on the API socket");
   return 0;
