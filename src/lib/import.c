@@ -1,5 +1,5 @@
 #include "import.h"
-#include "elf.h"
+#include "elfdeps.h"
 #include "util.h"
 
 #include <dirent.h>

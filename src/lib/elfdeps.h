@@ -1,4 +1,4 @@
-/* elf: the shared-library closure of ELF files, as the dynamic loader would
+/* elfdeps: the shared-library closure of ELF files, as the dynamic loader would
  * find it, using libelf (no hand-written ELF parsing).
  *
  * For every ELF file added, it follows PT_INTERP and DT_NEEDED recursively.
@@ -17,8 +17,8 @@
  * `sysroot` ("" for the host) prefixes every host path it opens, so tests can
  * run against a fake tree. Never executes anything.
  */
-#ifndef REG_ELF_H
-#define REG_ELF_H
+#ifndef REG_ELFDEPS_H
+#define REG_ELFDEPS_H
 
 #include <stdbool.h>
 #include <stddef.h>
