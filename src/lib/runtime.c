@@ -129,11 +129,18 @@ bind_mount (struct child *ch, const char *source, const char *target, bool reado
   if (stat (source, &st) < 0)
     child_fail (ch, 125, errno, "bind %s", source);
   int fd = open_target (ch, target, S_ISDIR (st.st_mode));
-  char proc_path[64];
-  snprintf (proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
-  must_mount (ch, source, proc_path, NULL, MS_BIND | MS_REC, NULL);
-  if (readonly)
-    must_mount (ch, NULL, proc_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
+  /* A detached copy of the source tree, made read-only as a whole
+   * (recursively, which a legacy MS_REMOUNT cannot do) before it is
+   * attached, at the target fd: no path is looked up again. */
+  int tree = open_tree (AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0)
+    child_fail (ch, 125, errno, "bind %s", source);
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  if (readonly && mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+    child_fail (ch, 125, errno, "bind %s: make read-only", source);
+  if (move_mount (tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    child_fail (ch, 125, errno, "bind mount on %s", target);
+  close (tree);
   close (fd);
 }
 
@@ -258,9 +265,13 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
   if (n > 0)
     {
       msg[n] = '\0';
-      int status;
-      waitpid (child, &status, 0);
-      return reg_error_set (err, EINVAL, "%s", msg);
+      int status = 0;
+      while (waitpid (child, &status, 0) < 0 && errno == EINTR)
+        ;
+      /* The child's exit code says what kind of failure it was: 127 the
+       * command was not found, 126 it could not be executed. */
+      int code = WIFEXITED (status) ? WEXITSTATUS (status) : 125;
+      return reg_error_set (err, code == 127 ? ENOENT : code == 126 ? EACCES : EINVAL, "%s", msg);
     }
   *pid = child;
   return 0;

@@ -815,6 +815,9 @@ reg_template_serialize (const struct reg_template *t)
   yaml_stream_end_event_initialize (&ev);
   emit_event (&em, &ev);
   yaml_emitter_delete (&em.e);
+  /* libyaml leaves the last line open; a text file ends with a newline. */
+  if (em.ok && o.data && o.len > 0 && o.data[o.len - 1] != '\n')
+    write_out (&o, (unsigned char *) "\n", 1);
   if (!em.ok || o.failed || o.data == NULL)
     {
       free (o.data);
