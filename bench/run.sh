@@ -46,12 +46,12 @@ fi
 BUNDLE=$WORK/bundle
 if [ ! -f "$BUNDLE/config.json" ]; then
   mkdir -p "$BUNDLE"
-  ln -sfn "$ROOTFS" "$BUNDLE/rootfs"
   (cd "$BUNDLE" && runc spec)
-  python3 - "$BUNDLE/config.json" <<'PY'
+  python3 - "$BUNDLE/config.json" "$ROOTFS" <<'PY'
 import json, sys
 p = sys.argv[1]
 c = json.load(open(p))
+c["root"]["path"] = sys.argv[2]
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/true"]
 c["root"]["readonly"] = True
@@ -63,14 +63,18 @@ fi
 T=$(mktemp -d /var/tmp/reg-bench-root.XXXXXX)
 "$REGD" --root "$T/root" --socket "$T/reg.sock" >"$T/regd.log" 2>&1 &
 REGD_PID=$!
-trap 'kill $REGD_PID 2>/dev/null; wait $REGD_PID 2>/dev/null; umount -R $T/root/containers/*/merged 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $REGD_PID 2>/dev/null; wait $REGD_PID 2>/dev/null; rm -rf "$T"; true' EXIT
 export REG_HOST=unix://$T/reg.sock
 for _ in $(seq 100); do "$REG" version >/dev/null 2>&1 && break; sleep 0.05; done
 
 PY=$(readlink -f /usr/bin/python3)
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 "$REG" template create true@1 /bin/true >/dev/null
-"$REG" template create "python@$PYVER" "$PY" "/usr/lib/python$PYVER" --entrypoint "$PY" >/dev/null
+# The python3 binary, its libraries and its standard library: every entry of
+# /usr/lib/pythonX.Y except config-* (the static libpython and build files of
+# pythonX.Y-dev, which the Docker image does not have either).
+mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
+"$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
 "$REG" run --rm -t true@1 -- /bin/true   # generate the environment once
 
 # ---- 1. start-up ----
@@ -143,7 +147,7 @@ for k, v in c.items():
     L.append(f"| {k} | {v['mean']:.2f} | {v['median']:.2f} |")
 L.append("")
 L.append("## Volume: Python template vs Docker image\n")
-L.append(f"Template `python@{pyver}` = `/usr/bin/python{pyver}`, `/usr/lib/python{pyver}` and their ELF closure; "
+L.append(f"Template `python@{pyver}` = `/usr/bin/python{pyver}`, `/usr/lib/python{pyver}` (without `config-*`, the static library of python{pyver}-dev) and their ELF closure; "
          "its size is the unique bytes of the store objects it names. The Docker image is Debian bookworm "
          "minbase + `python3` (debootstrap, `docker import`), size as `docker image inspect` reports it.\n")
 L.append("| | bytes | MB |")

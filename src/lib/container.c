@@ -230,7 +230,7 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
   json_decref (j);
   if (path == NULL || text == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
-  if (reg_util_write_atomic (path, text, strlen (text), 0600, err) < 0)
+  if (reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, err) < 0)
     return reg_error_prefix (err, "container %.12s: save state", c->id);
   return 0;
 }

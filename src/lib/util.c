@@ -80,6 +80,13 @@ int
 reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
                        struct reg_error **err)
 {
+  return reg_util_write_atomic_ex (path, data, len, mode, true, err);
+}
+
+int
+reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t mode,
+                          bool durable, struct reg_error **err)
+{
   _cleanup_free_ char *tmp = NULL;
   if (asprintf (&tmp, "%s.tmp-XXXXXX", path) < 0)
     return reg_error_set (err, ENOMEM, "write %s: out of memory", path);
@@ -114,7 +121,7 @@ reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mo
       unlink (tmp);
       return reg_error_sys (err, e, "write %s: rename into place", path);
     }
-  if (fsync_parent (path) < 0)
+  if (durable && fsync_parent (path) < 0)
     return reg_error_sys (err, errno, "write %s: sync directory", path);
   return 0;
 }

@@ -44,6 +44,14 @@ void reg_strvfreep (char ***v);
  * fsync, rename over `path`, fsync of the directory. */
 int reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mode,
                            struct reg_error **err);
+/* The same; without `durable` the directory is not synced. The file is
+ * still synced before the rename, so a crash leaves the old or the new
+ * content, never a torn file; only the rename itself may be lost (the old
+ * content comes back). Container state uses this: it is rewritten at every
+ * transition, and a directory fsync per transition was a quarter of the
+ * engine's time on `run --rm` (docs/benchmarks.md). */
+int reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t mode,
+                              bool durable, struct reg_error **err);
 /* Read a whole file (at most `max` bytes; larger is an error). NUL-terminated. */
 int reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
                         struct reg_error **err);
