@@ -366,12 +366,12 @@ expand (const char *dir, const struct object *o)
   const char *triplet = triplet_of (o->machine);
   _cleanup_free_ char *lib = NULL;
   if (asprintf (&lib, "lib%s%s", triplet ? "/" : "", triplet ? triplet : "") < 0)
-    return NULL;
+    return NULL; // cppcheck-suppress memleak ; origin is freed by its cleanup attribute
   char *out = NULL;
   size_t len = 0;
   FILE *f = open_memstream (&out, &len);
   if (f == NULL)
-    return NULL;
+    return NULL; // cppcheck-suppress memleak ; origin is freed by its cleanup attribute
   for (const char *p = dir; *p;)
     {
       static const struct
@@ -612,6 +612,8 @@ analyse (struct reg_elf_resolver *r, const char *real, const struct object **cha
   int ret = (o.path = strdup (real)) ? 0 : reg_error_set (err, ENOMEM, "out of memory");
   if (ret == 0 && o.interp)
     ret = add_interp (r, &o, err);
+  /* The chain holds this object only while its dependencies are walked. */
+  // cppcheck-suppress autoVariables
   chain[depth] = &o;
   for (size_t i = 0; ret == 0 && i < o.n_needed; i++)
     {
@@ -654,6 +656,7 @@ analyse (struct reg_elf_resolver *r, const char *real, const struct object **cha
       if (ret == 0)
         ret = analyse (r, lib_real, chain, depth + 1, err);
     }
+  chain[depth] = NULL;
   object_clear (&o);
   return ret;
 }

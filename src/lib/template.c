@@ -817,7 +817,7 @@ reg_template_serialize (const struct reg_template *t)
   yaml_emitter_delete (&em.e);
   /* libyaml leaves the last line open; a text file ends with a newline. */
   if (em.ok && o.data && o.len > 0 && o.data[o.len - 1] != '\n')
-    write_out (&o, (unsigned char *) "\n", 1);
+    write_out (&o, (unsigned char *)"\n", 1);
   if (!em.ok || o.failed || o.data == NULL)
     {
       free (o.data);

@@ -84,8 +84,8 @@ reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mo
 }
 
 int
-reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t mode,
-                          bool durable, struct reg_error **err)
+reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                          struct reg_error **err)
 {
   _cleanup_free_ char *tmp = NULL;
   if (asprintf (&tmp, "%s.tmp-XXXXXX", path) < 0)
