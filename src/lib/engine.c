@@ -82,6 +82,69 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
   return 0;
 }
 
+/* Remove every entry of `dir` whose name starts with `prefix` (all when
+ * prefix is ""). */
+static int
+sweep_dir (const char *dir, const char *prefix, struct reg_error **err)
+{
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : reg_error_sys (err, errno, "sweep %s", dir);
+  struct dirent *de;
+  int ret = 0;
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      _cleanup_free_ char *path = NULL;
+      if (asprintf (&path, "%s/%s", dir, de->d_name) < 0)
+        ret = reg_error_set (err, ENOMEM, "out of memory");
+      else if (strncmp (de->d_name, prefix, strlen (prefix)) == 0)
+        ret = reg_util_rm_rf (path, err);
+    }
+  closedir (d);
+  return ret;
+}
+
+static int
+sweep_state_tmp (const char *containers, struct reg_error **err)
+{
+  DIR *d = opendir (containers);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : reg_error_sys (err, errno, "sweep %s", containers);
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      _cleanup_free_ char *sub = NULL;
+      if (asprintf (&sub, "%s/%s", containers, de->d_name) < 0)
+        break;
+      DIR *c = opendir (sub);
+      struct dirent *fe;
+      while (c && (fe = readdir (c)) != NULL)
+        if (strstr (fe->d_name, ".tmp-") != NULL)
+          unlinkat (dirfd (c), fe->d_name, 0);
+      if (c)
+        closedir (c);
+    }
+  closedir (d);
+  return 0;
+}
+
+int
+reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
+{
+  _cleanup_free_ char *containers = NULL, *envs = NULL, *tmp = NULL;
+  if (asprintf (&containers, "%s/containers", e->root) < 0
+      || asprintf (&envs, "%s/envs", e->root) < 0 || asprintf (&tmp, "%s/store/tmp", e->root) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (sweep_dir (containers, ".removing-", err) < 0 || sweep_dir (envs, ".gen-", err) < 0
+      || sweep_dir (tmp, "", err) < 0 || sweep_state_tmp (containers, err) < 0)
+    return reg_error_prefix (err, "regd: clean up after an earlier crash");
+  return 0;
+}
+
 /* ---- templates ---- */
 
 static int

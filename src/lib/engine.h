@@ -51,6 +51,11 @@ struct reg_create_options
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);
+/* Remove what an engine that crashed mid-operation left behind: half-removed
+ * containers (containers/.removing-*), half-generated environments
+ * (envs/.gen-*), unfinished store writes (in store/tmp) and state temp files.
+ * Only with the root lock held (regd), so no operation is in flight. */
+int reg_engine_sweep (struct reg_engine *e, struct reg_error **err);
 void reg_engine_free (struct reg_engine *e);
 
 /* Templates */

@@ -495,10 +495,58 @@ t_store_layout () {
   expect_eq "$(stat -c %a "$SOCK")" "660" "socket mode"
 }
 
+t_crash_leftovers () {
+  # What a crash mid-operation leaves is cleaned up when regd starts again.
+  local id
+  id=$("$REG" run -d -t base@1 -- /bin/true)
+  sleep 0.3
+  stop_regd
+  mkdir -p "$ROOT/containers/.removing-dead/upper/x" "$ROOT/envs/.gen-0123456789ab-XXXXXX/usr"
+  echo partial >"$ROOT/store/tmp/obj-abcdef"
+  echo '{"torn' >"$ROOT/containers/$id/state.json.tmp-abcdef"
+  start_regd
+  [ -e "$ROOT/containers/.removing-dead" ] && fail "half-removed container left"
+  [ -e "$ROOT/envs/.gen-0123456789ab-XXXXXX" ] && fail "half-generated environment left"
+  [ -e "$ROOT/store/tmp/obj-abcdef" ] && fail "unfinished store write left"
+  [ -e "$ROOT/containers/$id/state.json.tmp-abcdef" ] && fail "state temp file left"
+  run_cmd "$REG" inspect "$id"
+  expect_rc 0
+  expect_out_has '"Status": "stopped"'
+  "$REG" rm "$id" >/dev/null
+}
+
+t_regd_killed () {
+  # kill -9 of regd leaves containers running and logging; a new regd
+  # finds them: ps, logs, stop and the exit code stay right.
+  local id
+  id=$("$REG" run -d --name survivor -t base@1 -- /bin/sh -c 'trap "exit 7" TERM; i=0; while true; do i=$((i+1)); echo tick$i; sleep 0.1; done')
+  sleep 0.3
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  local n1 n2
+  n1=$(grep -c tick "$ROOT/containers/$id/log.jsonl")
+  sleep 0.5
+  n2=$(grep -c tick "$ROOT/containers/$id/log.jsonl")
+  [ "$n2" -gt "$n1" ] || fail "logs stopped flowing without regd ($n1 -> $n2)"
+  start_regd
+  run_cmd "$REG" ps
+  expect_out_has "survivor"
+  expect_out_has "running"
+  run_cmd "$REG" logs --tail 1 survivor
+  expect_out_has "tick"
+  run_cmd "$REG" stop survivor
+  expect_rc 0
+  run_cmd "$REG" inspect survivor
+  expect_out_has '"ExitCode": 7'
+  "$REG" rm survivor >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
-  t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout"
+  t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
+  t_crash_leftovers t_regd_killed"
 
 start_regd
 if [ $# -gt 0 ]; then
