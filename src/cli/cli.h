@@ -8,6 +8,11 @@
 typedef int (*reg_command_fn) (struct reg_client *c, int argc, char **argv);
 
 int cmd_run (struct reg_client *c, int argc, char **argv);
+int cmd_generate (struct reg_client *c, int argc, char **argv);
+int cmd_start (struct reg_client *c, int argc, char **argv);
+int cmd_kill (struct reg_client *c, int argc, char **argv);
+int cmd_wait (struct reg_client *c, int argc, char **argv);
+int cmd_restart (struct reg_client *c, int argc, char **argv);
 int cmd_ps (struct reg_client *c, int argc, char **argv);
 int cmd_logs (struct reg_client *c, int argc, char **argv);
 int cmd_stop (struct reg_client *c, int argc, char **argv);

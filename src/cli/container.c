@@ -1,5 +1,6 @@
-/* reg stop, reg rm, reg inspect: commands on existing containers, each
- * taking one or more ID|NAME (an id may be abbreviated to a unique prefix). */
+/* reg start, stop, restart, kill, wait, rm, inspect: commands on existing
+ * containers, each taking one or more ID|NAME (an id may be abbreviated to a
+ * unique prefix). */
 #include "cli.h"
 
 #include <getopt.h>
@@ -115,5 +116,161 @@ cmd_inspect (struct reg_client *c, int argc, char **argv)
   if (json_array_size (all) > 0)
     cli_print_json (all);
   json_decref (all);
+  return ret;
+}
+
+int
+cmd_start (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[]
+      = { { "attach", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
+  bool attach = false;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "a", opts, NULL)) != -1)
+    {
+      if (opt != 'a')
+        {
+          fprintf (stderr, "usage: reg start [-a] ID|NAME...\n");
+          return 2;
+        }
+      attach = true;
+    }
+  if (optind == argc || (attach && argc - optind != 1))
+    {
+      fprintf (stderr, "usage: reg start [-a] ID|NAME...  (-a takes one container)\n");
+      return 2;
+    }
+  if (!attach)
+    return each (c, "start", "POST", "/start", optind, argc, argv);
+  char *ref = client_escape (c, argv[optind]);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/containers/%s/start?attach=1", ref ? ref : "");
+  free (ref);
+  json_t *reply = NULL;
+  int exit_code = -1;
+  long status = client_stream (c, "POST", path, NULL, &exit_code, &reply);
+  if (status != 200)
+    {
+      json_t *code = json_object_get (reply, "ExitCode");
+      int rc = json_is_integer (code) && json_integer_value (code) >= 125
+                   ? (int)json_integer_value (code)
+                   : 1;
+      client_fail ("start", status, reply);
+      json_decref (reply);
+      return rc;
+    }
+  json_decref (reply);
+  return exit_code < 0 ? 125 : exit_code;
+}
+
+int
+cmd_restart (struct reg_client *c, int argc, char **argv)
+{
+  long t = 10;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt (argc, argv, "t:")) != -1)
+    {
+      char *end;
+      t = opt == 't' ? strtol (optarg, &end, 10) : -1;
+      if (opt != 't' || *optarg == '\0' || *end != '\0' || t < 0)
+        {
+          fprintf (stderr, "usage: reg restart [-t SECONDS] ID|NAME...\n");
+          return 2;
+        }
+    }
+  if (optind == argc)
+    {
+      fprintf (stderr, "usage: reg restart [-t SECONDS] ID|NAME...\n");
+      return 2;
+    }
+  int ret = 0;
+  for (int i = optind; i < argc; i++)
+    {
+      char *ref = client_escape (c, argv[i]);
+      char path[512];
+      snprintf (path, sizeof path, "/v1/containers/%s/stop?t=%ld", ref ? ref : "", t);
+      json_t *reply = NULL;
+      long status = client_call (c, "POST", path, NULL, &reply);
+      /* 409: it was not running; restart then just starts it. */
+      if (status != 204 && status != 409)
+        {
+          ret = client_fail ("restart", status, reply);
+          json_decref (reply);
+          free (ref);
+          if (status < 0)
+            break;
+          continue;
+        }
+      json_decref (reply);
+      reply = NULL;
+      snprintf (path, sizeof path, "/v1/containers/%s/start", ref ? ref : "");
+      free (ref);
+      status = client_call (c, "POST", path, NULL, &reply);
+      if (status == 204)
+        printf ("%s\n", argv[i]);
+      else
+        ret = client_fail ("restart", status, reply);
+      json_decref (reply);
+    }
+  return ret;
+}
+
+int
+cmd_kill (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[]
+      = { { "signal", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+  char suffix[128] = "/kill";
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "s:", opts, NULL)) != -1)
+    {
+      char *sig = opt == 's' ? client_escape (c, optarg) : NULL;
+      if (sig == NULL)
+        {
+          fprintf (stderr, "usage: reg kill [-s SIGNAL] ID|NAME...\n");
+          return 2;
+        }
+      snprintf (suffix, sizeof suffix, "/kill?signal=%s", sig);
+      free (sig);
+    }
+  if (optind == argc)
+    {
+      fprintf (stderr, "usage: reg kill [-s SIGNAL] ID|NAME...\n");
+      return 2;
+    }
+  return each (c, "kill", "POST", suffix, optind, argc, argv);
+}
+
+int
+cmd_wait (struct reg_client *c, int argc, char **argv)
+{
+  if (argc < 2 || argv[1][0] == '-')
+    {
+      fprintf (stderr, "usage: reg wait ID|NAME...\n");
+      return 2;
+    }
+  int ret = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      char *ref = client_escape (c, argv[i]);
+      char path[512];
+      snprintf (path, sizeof path, "/v1/containers/%s/wait", ref ? ref : "");
+      free (ref);
+      json_t *reply = NULL;
+      long status = client_call (c, "POST", path, NULL, &reply);
+      if (status == 200)
+        printf ("%lld\n", (long long)json_integer_value (json_object_get (reply, "StatusCode")));
+      else
+        ret = client_fail ("wait", status, reply);
+      json_decref (reply);
+      if (status < 0)
+        break;
+    }
   return ret;
 }

@@ -18,6 +18,11 @@ static const struct
   const char *help;
 } commands[] = {
   { "run", cmd_run, "run a container from templates" },
+  { "generate", cmd_generate, "create a container without starting it" },
+  { "start", cmd_start, "start generated or stopped containers" },
+  { "restart", cmd_restart, "stop and start containers" },
+  { "kill", cmd_kill, "send a signal to containers" },
+  { "wait", cmd_wait, "wait for containers to stop; print exit codes" },
   { "ps", cmd_ps, "list containers" },
   { "logs", cmd_logs, "show a container's output" },
   { "stop", cmd_stop, "stop a running container" },

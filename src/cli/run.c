@@ -6,7 +6,11 @@
  *           [-w DIR] [--project DIR] [-v HOST:CTR[:ro]] [-c "CMD"] [-- CMD ARGS...]
  *
  * Exit status: the container's, or 125 when reg or regd failed, 126 when the
- * command cannot be run, 127 when it was not found (as docker run). */
+ * command cannot be run, 127 when it was not found (as docker run).
+ *
+ * reg generate takes the same options and only creates the container (its
+ * environment generated, state "generated"), printing its id; `reg start`
+ * runs it later. */
 #include "cli.h"
 
 #include <errno.h>
@@ -135,8 +139,23 @@ remove_quietly (struct reg_client *c, const char *id)
   return (int)client_call (c, "DELETE", path, NULL, NULL);
 }
 
+/* run = create + start; generate = create only (Docker's `create`). */
+static int run_or_generate (struct reg_client *c, int argc, char **argv, bool start);
+
 int
 cmd_run (struct reg_client *c, int argc, char **argv)
+{
+  return run_or_generate (c, argc, argv, true);
+}
+
+int
+cmd_generate (struct reg_client *c, int argc, char **argv)
+{
+  return run_or_generate (c, argc, argv, false);
+}
+
+static int
+run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
 {
   static const struct option opts[] = {
     { "detach", no_argument, NULL, 'd' },
@@ -254,6 +273,11 @@ cmd_run (struct reg_client *c, int argc, char **argv)
   char id[65];
   snprintf (id, sizeof id, "%s", json_string_value (json_object_get (reply, "Id")));
   json_decref (reply);
+  if (!start)
+    {
+      printf ("%s\n", id);
+      return 0;
+    }
 
   char path[256];
   snprintf (path, sizeof path, "/v1/containers/%s/start%s", id, detach ? "" : "?attach=1");

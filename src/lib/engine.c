@@ -565,6 +565,58 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
 }
 
 int
+reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  int ret = 0;
+  _cleanup_close_ int pidfd = -1;
+  if (c->state != REG_STATE_RUNNING)
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot kill: it is %s", c->id,
+                         reg_state_name (c->state));
+  /* The monitor is the container's parent: while it lives, the pid is the
+   * container's and not a recycled one. */
+  else if ((pidfd = (int)syscall (SYS_pidfd_open, c->pid, 0)) < 0
+           || !reg_container_monitor_alive (c))
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot kill: it has just exited", c->id);
+  else if (syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+    ret = reg_error_sys (err, errno, "container %.12s: send signal %d", c->id, sig);
+  reg_container_free (c);
+  return ret;
+}
+
+int
+reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code,
+                           struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  char id[65];
+  snprintf (id, sizeof id, "%s", c->id);
+  if (c->state == REG_STATE_RUNNING)
+    {
+      _cleanup_close_ int pidfd = (int)syscall (SYS_pidfd_open, c->monitor_pid, 0);
+      if (pidfd >= 0 && reg_container_monitor_alive (c))
+        while (!wait_monitor (pidfd, 3600))
+          ;
+      reg_container_free (c);
+      c = NULL;
+      if (reg_engine_container_get (e, id, &c, err) < 0)
+        return reg_error_prefix (err, "wait: the container was removed when it exited");
+    }
+  int ret = 0;
+  if (c->state == REG_STATE_STOPPED)
+    *exit_code = c->exit_code;
+  else
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot wait: it is %s and was never started",
+                         c->id, reg_state_name (c->state));
+  reg_container_free (c);
+  return ret;
+}
+
+int
 reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                              struct reg_error **err)
 {

@@ -75,6 +75,13 @@ int reg_engine_container_start (struct reg_engine *e, const char *ref, int attac
                                 int *exit_code, struct reg_error **err);
 int reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
                                struct reg_error **err);
+/* Send a signal to the container's first process (409 unless running). */
+int reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig,
+                               struct reg_error **err);
+/* Block until the container has stopped; its exit code. A container that
+ * was never started is an error (it would never stop). */
+int reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code,
+                               struct reg_error **err);
 int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                                  struct reg_error **err);
 

@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -334,4 +336,24 @@ reg_util_now (void)
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+reg_signal_number (const char *name)
+{
+  if (name == NULL || *name == '\0')
+    return 0;
+  char *end = NULL;
+  long n = strtol (name, &end, 10);
+  if (*end == '\0')
+    return n > 0 && n < NSIG ? (int)n : 0;
+  if (strncasecmp (name, "SIG", 3) == 0)
+    name += 3;
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      const char *abbrev = sigabbrev_np (sig);
+      if (abbrev && strcasecmp (abbrev, name) == 0)
+        return sig;
+    }
+  return 0;
 }

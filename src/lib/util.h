@@ -75,6 +75,9 @@ void reg_util_now_rfc3339 (char out[40]);
 /* Seconds since the epoch, as a double (CLOCK_REALTIME). */
 double reg_util_now (void);
 
+/* "KILL", "SIGKILL", "kill" or "9" -> 9; 0 when not a signal. */
+int reg_signal_number (const char *name);
+
 size_t reg_strv_len (char *const *v);
 void reg_strv_free (char **v);
 char **reg_strv_dup (char *const *v);

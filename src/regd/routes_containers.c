@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -199,6 +200,29 @@ remove_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
+static enum MHD_Result
+kill_container (struct regd *d, struct request *r, const char *ref)
+{
+  const char *sig = regd_query (r, "signal");
+  int signum = sig ? reg_signal_number (sig) : SIGKILL;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (signum <= 0)
+    return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "kill %s: unknown signal \"%s\"", ref, sig);
+  if (reg_engine_container_kill (d->engine, ref, signum, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+static enum MHD_Result
+wait_container (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  int code = 0;
+  if (reg_engine_container_wait (d->engine, ref, &code, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:i}", "StatusCode", code));
+}
+
 enum MHD_Result regd_reply_logs (struct regd *d, struct request *r, const char *ref);
 
 enum MHD_Result
@@ -217,6 +241,10 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return start (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stop") == 0)
     return stop (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
+    return kill_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "wait") == 0)
+    return wait_container (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "logs") == 0)
     return regd_reply_logs (d, r, arg);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,

@@ -542,11 +542,53 @@ t_regd_killed () {
   "$REG" rm survivor >/dev/null
 }
 
+t_lifecycle () {
+  # generate -> start -> stopped -> start again (upper layer kept) -> kill/wait/restart.
+  local id
+  run_cmd "$REG" generate --name life -t base@1 -- /bin/sh -c 'cat /kept 2>/dev/null; echo run >> /kept'
+  expect_rc 0
+  id=$out
+  run_cmd "$REG" ps -a
+  expect_out_has "generated"
+  run_cmd "$REG" wait life
+  expect_rc 1
+  expect_err_has "it is generated"
+  run_cmd "$REG" start -a life
+  expect_rc 0
+  expect_out ""
+  run_cmd "$REG" start -a life
+  expect_rc 0
+  expect_out "run"
+  run_cmd "$REG" wait life
+  expect_out "0"
+  run_cmd "$REG" kill life
+  expect_rc 1
+  expect_err_has "cannot kill: it is stopped"
+  "$REG" rm life >/dev/null
+  id=$("$REG" run -d --name k -t base@1 -- /bin/sh -c 'trap "exit 5" USR1; sleep 1000 & wait')
+  run_cmd "$REG" kill -s NOPE k
+  expect_rc 1
+  expect_err_has 'unknown signal "NOPE"'
+  sleep 0.2
+  run_cmd "$REG" kill -s USR1 k
+  expect_rc 0
+  run_cmd "$REG" wait k
+  expect_out "5"
+  run_cmd "$REG" restart -t 1 k
+  expect_rc 0
+  run_cmd "$REG" ps
+  expect_out_has "running"
+  run_cmd "$REG" kill k
+  run_cmd "$REG" wait k
+  expect_out "137"
+  "$REG" rm k >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed"
+  t_crash_leftovers t_regd_killed t_lifecycle"
 
 start_regd
 if [ $# -gt 0 ]; then
