@@ -197,15 +197,16 @@ reg_container_load (const char *root, const char *id, struct reg_container **out
   _cleanup_free_ char *text = NULL;
   if (path == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
-  if (reg_util_read_file (path, STATE_MAX, &text, NULL, err) < 0)
+  struct reg_error *read_err = NULL;
+  if (reg_util_read_file (path, STATE_MAX, &text, NULL, &read_err) < 0)
     {
-      if ((*err)->code == ENOENT)
-        {
-          reg_error_free (*err);
-          *err = NULL;
-          return reg_error_set (err, ENOENT, "container %.12s: not found", id);
-        }
-      return reg_error_prefix (err, "container %.12s", id);
+      bool missing = read_err->code == ENOENT;
+      if (missing)
+        reg_error_set (err, ENOENT, "container %.12s: not found", id);
+      else
+        reg_error_set (err, read_err->code, "container %.12s: %s", id, read_err->msg);
+      reg_error_free (read_err);
+      return -1;
     }
   json_error_t jerr;
   json_t *j = json_loads (text, 0, &jerr);
