@@ -87,9 +87,12 @@ static int
 usage_error (const char *msg, const char *arg)
 {
   fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-  fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
-                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
-                   "[-c \"CMD\"] [-- CMD ARGS...]\n");
+  fprintf (stderr,
+           "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
+           "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
+           "[-c \"CMD\"] [-m SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
+           "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
+           "[-- CMD ARGS...]\n");
   return 125;
 }
 
@@ -131,6 +134,102 @@ parse_volume (const char *spec)
   return m;
 }
 
+/* "512m", "1g", "100000" (bytes; b k m g, powers of 1024, as docker) or
+ * "-1" when allowed. */
+static bool
+parse_size (const char *s, bool allow_unlimited, json_int_t *out)
+{
+  if (allow_unlimited && strcmp (s, "-1") == 0)
+    {
+      *out = -1;
+      return true;
+    }
+  char *end = NULL;
+  errno = 0;
+  double v = strtod (s, &end);
+  if (errno || end == s || v <= 0)
+    return false;
+  double mult = 1;
+  switch (*end)
+    {
+    case '\0':
+    case 'b':
+    case 'B':
+      break;
+    case 'k':
+    case 'K':
+      mult = 1024.0;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1024.0 * 1024;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1024.0 * 1024 * 1024;
+      break;
+    default:
+      return false;
+    }
+  if (*end && end[1] != '\0' && !((end[1] == 'b' || end[1] == 'B') && end[2] == '\0'))
+    return false;
+  if (v * mult > 9.0e18)
+    return false;
+  *out = (json_int_t)(v * mult);
+  return true;
+}
+
+static bool
+parse_int (const char *s, json_int_t min, json_int_t *out)
+{
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll (s, &end, 10);
+  if (errno || end == s || *end != '\0' || v < min)
+    return false;
+  *out = v;
+  return true;
+}
+
+/* One resource-limit option into body.Limits; false on a bad value. */
+static bool
+limit_option (json_t *limits, int opt, const char *arg)
+{
+  json_int_t v = 0;
+  switch (opt)
+    {
+    case 'm':
+      return parse_size (arg, false, &v)
+             && !json_object_set_new (limits, "Memory", json_integer (v));
+    case 'M':
+      return parse_size (arg, false, &v)
+             && !json_object_set_new (limits, "MemoryReservation", json_integer (v));
+    case 'S':
+      return parse_size (arg, true, &v)
+             && !json_object_set_new (limits, "MemorySwap", json_integer (v));
+    case 'C':
+      {
+        char *end = NULL;
+        double cpus = strtod (arg, &end);
+        if (end == arg || *end != '\0' || cpus <= 0 || cpus > 1e6)
+          return false;
+        return !json_object_set_new (limits, "NanoCpus", json_integer ((json_int_t)(cpus * 1e9)));
+      }
+    case 's':
+      return parse_int (arg, 0, &v) && !json_object_set_new (limits, "CpuShares", json_integer (v));
+    case 'U':
+      return !json_object_set_new (limits, "CpusetCpus", json_string (arg));
+    case 'P':
+      return parse_int (arg, -1, &v) && v != 0
+             && !json_object_set_new (limits, "PidsLimit", json_integer (v));
+    case 'B':
+      return parse_int (arg, 0, &v)
+             && !json_object_set_new (limits, "BlkioWeight", json_integer (v));
+    default:
+      return false;
+    }
+}
+
 static int
 remove_quietly (struct reg_client *c, const char *id)
 {
@@ -159,6 +258,14 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
 {
   static const struct option opts[] = {
     { "detach", no_argument, NULL, 'd' },
+    { "memory", required_argument, NULL, 'm' },
+    { "memory-reservation", required_argument, NULL, 'M' },
+    { "memory-swap", required_argument, NULL, 'S' },
+    { "cpus", required_argument, NULL, 'C' },
+    { "cpu-shares", required_argument, NULL, 's' },
+    { "cpuset-cpus", required_argument, NULL, 'U' },
+    { "pids-limit", required_argument, NULL, 'P' },
+    { "blkio-weight", required_argument, NULL, 'B' },
     { "rm", no_argument, NULL, 'R' },
     { "name", required_argument, NULL, 'n' },
     { "template", required_argument, NULL, 't' },
@@ -177,10 +284,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   json_object_set_new (body, "Templates", templates);
   json_object_set_new (body, "Env", env);
   json_object_set_new (body, "Mounts", mounts);
+  json_t *limits = json_object ();
+  json_object_set_new (body, "Limits", limits);
   int ret = 0, opt;
   optind = 1;
   opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:h", opts, NULL)) != -1)
+  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:", opts, NULL)) != -1)
     switch (opt)
       {
       case 'd':
@@ -232,6 +341,17 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
             json_array_append_new (mounts, m);
           break;
         }
+      case 'm':
+      case 'M':
+      case 'S':
+      case 'C':
+      case 's':
+      case 'U':
+      case 'P':
+      case 'B':
+        if (!limit_option (limits, opt, optarg))
+          ret = usage_error ("bad resource limit", argv[optind - 1]);
+        break;
       case 'h':
         usage_error ("help", NULL);
         json_decref (body);

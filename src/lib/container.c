@@ -61,6 +61,7 @@ reg_container_free (struct reg_container *c)
     }
   free (c->mounts);
   free (c->error);
+  free (c->limits.cpuset_cpus);
   free (c);
 }
 
@@ -114,16 +115,24 @@ reg_container_to_json (const struct reg_container *c)
     json_array_append_new (mounts, json_pack ("{s:s, s:s, s:b}", "Source", c->mounts[i].source,
                                               "Destination", c->mounts[i].target, "ReadOnly",
                                               c->mounts[i].readonly));
-  json_t *state
-      = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:s?}", "Status", reg_state_name (c->state),
-                   "Pid", (int)c->pid, "MonitorPid", (int)c->monitor_pid, "MonitorStart",
-                   (json_int_t)c->monitor_start, "ExitCode", c->exit_code, "StartedAt", c->started,
-                   "FinishedAt", c->finished, "Error", c->error);
-  return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:s, s:o}", "Id", c->id,
-                    "Name", c->name, "Templates", strv_to_json (c->templates), "Closure",
+  json_t *state = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s?}", "Status",
+                             reg_state_name (c->state), "Pid", (int)c->pid, "MonitorPid",
+                             (int)c->monitor_pid, "MonitorStart", (json_int_t)c->monitor_start,
+                             "ExitCode", c->exit_code, "OOMKilled", c->oom_killed, "StartedAt",
+                             c->started, "FinishedAt", c->finished, "Error", c->error);
+  const struct reg_limits *l = &c->limits;
+  json_t *limits
+      = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:s?, s:I, s:I}", "Memory", (json_int_t)l->memory,
+                   "MemoryReservation", (json_int_t)l->memory_reservation, "MemorySwap",
+                   (json_int_t)l->memory_swap, "NanoCpus", (json_int_t)l->nano_cpus, "CpuShares",
+                   (json_int_t)l->cpu_shares, "CpusetCpus", l->cpuset_cpus, "PidsLimit",
+                   (json_int_t)(l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT),
+                   "BlkioWeight", (json_int_t)l->blkio_weight);
+  return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:s, s:o}", "Id",
+                    c->id, "Name", c->name, "Templates", strv_to_json (c->templates), "Closure",
                     c->closure, "Cmd", strv_to_json (c->argv), "Env", strv_to_json (c->env),
                     "WorkingDir", c->workdir, "Project", c->project, "Mounts", mounts, "AutoRemove",
-                    c->auto_remove, "Created", c->created, "State", state);
+                    c->auto_remove, "Limits", limits, "Created", c->created, "State", state);
 }
 
 static char *
@@ -182,6 +191,16 @@ container_from_json (json_t *j, struct reg_container *c)
   c->monitor_pid = (pid_t)json_integer_value (json_object_get (st, "MonitorPid"));
   c->monitor_start = (unsigned long long)json_integer_value (json_object_get (st, "MonitorStart"));
   c->exit_code = (int)json_integer_value (json_object_get (st, "ExitCode"));
+  c->oom_killed = json_is_true (json_object_get (st, "OOMKilled"));
+  json_t *l = json_object_get (j, "Limits");
+  c->limits.memory = json_integer_value (json_object_get (l, "Memory"));
+  c->limits.memory_reservation = json_integer_value (json_object_get (l, "MemoryReservation"));
+  c->limits.memory_swap = json_integer_value (json_object_get (l, "MemorySwap"));
+  c->limits.nano_cpus = json_integer_value (json_object_get (l, "NanoCpus"));
+  c->limits.cpu_shares = json_integer_value (json_object_get (l, "CpuShares"));
+  c->limits.cpuset_cpus = dup_json_string (l, "CpusetCpus");
+  c->limits.pids_limit = json_integer_value (json_object_get (l, "PidsLimit"));
+  c->limits.blkio_weight = json_integer_value (json_object_get (l, "BlkioWeight"));
   if (state_from_name (json_string_value (json_object_get (st, "Status")), &c->state) < 0)
     return -1;
   if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL || c->env == NULL)

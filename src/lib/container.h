@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 
 enum reg_state
@@ -44,12 +45,14 @@ struct reg_container
   struct reg_mount *mounts;
   size_t n_mounts;
   bool auto_remove;
+  struct reg_limits limits; /* cgroup limits; 0 = not set */
 
   enum reg_state state;
   pid_t pid; /* container init, host pid namespace */
   pid_t monitor_pid;
   unsigned long long monitor_start; /* /proc starttime, guards pid reuse */
   int exit_code;
+  bool oom_killed; /* the last run ended in the kernel's OOM killer */
   char created[40], started[40], finished[40];
   char *error; /* why the last start failed, if it did */
 };

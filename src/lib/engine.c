@@ -390,8 +390,14 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
                 const struct reg_closure *cl, struct reg_error **err)
 {
   char host[13];
+  if (reg_limits_check (&o->limits, err) < 0)
+    return reg_error_prefix (err, "create container");
   snprintf (host, sizeof host, "%.12s", c->id);
   memcpy (c->closure, cl->digest, sizeof c->closure);
+  c->limits = o->limits;
+  c->limits.cpuset_cpus = NULL;
+  if (o->limits.cpuset_cpus && (c->limits.cpuset_cpus = strdup (o->limits.cpuset_cpus)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
   c->name = o->name && *o->name ? strdup (o->name) : NULL;
   c->templates = reg_strv_dup (o->templates);
   c->argv = reg_strv_dup (o->cmd && o->cmd[0] ? o->cmd : cl->entrypoint);
@@ -634,6 +640,8 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
   /* With --rm the monitor may have removed it already. */
   if (ret == 0)
     {
+      /* Normally gone with the monitor; left only if a monitor was killed. */
+      reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
       _cleanup_free_ char *dir = reg_container_dir (e->root, c->id);
       if (dir && access (dir, F_OK) == 0)
         ret = reg_container_destroy (e->root, c->id, err);

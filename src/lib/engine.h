@@ -48,6 +48,7 @@ struct reg_create_options
   const struct reg_mount *mounts;
   size_t n_mounts;
   bool auto_remove;
+  struct reg_limits limits;
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);

@@ -40,6 +40,7 @@ struct monitor
   int log_fd;
   int attach_fd;
   pid_t pid;
+  struct reg_cgroup *cg;
 };
 
 void
@@ -201,6 +202,7 @@ struct exit_update
 {
   int code;
   const char *error;
+  bool oom_killed;
 };
 
 static int
@@ -213,6 +215,7 @@ mark_stopped (struct reg_container *c, void *data, struct reg_error **err)
   c->monitor_pid = 0;
   c->monitor_start = 0;
   c->exit_code = u->code;
+  c->oom_killed = u->oom_killed;
   free (c->error);
   c->error = u->error ? strdup (u->error) : NULL;
   reg_util_now_rfc3339 (c->finished);
@@ -267,6 +270,17 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   char hostname[13];
   snprintf (hostname, sizeof hostname, "%.12s", c->id);
   _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0)
+    {
+      close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
+      return -1;
+    }
+  _cleanup_strv_ char **procs = reg_cgroup_procs_paths (m->cg);
+  if (procs == NULL)
+    {
+      close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
+      return reg_error_set (e, ENOMEM, "out of memory");
+    }
   struct reg_runtime_spec spec = {
     .lower = lower,
     .upper = upper,
@@ -282,6 +296,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .stdin_fd = null,
     .stdout_fd = po[1],
     .stderr_fd = pe[1],
+    .cgroup_procs = procs,
   };
   int ret = reg_runtime_spawn (&spec, &m->pid, e);
   close (po[1]);
@@ -294,7 +309,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
-  struct monitor m = { root, c, -1, attach ? FD_ATTACH : -1, 0 };
+  struct monitor m = { root, c, -1, attach ? FD_ATTACH : -1, 0, NULL };
   char name[16];
   snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
   prctl (PR_SET_NAME, name);
@@ -310,7 +325,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   if (e != NULL)
     {
       int code = e->code == ENOENT ? 127 : e->code == EACCES ? 126 : 125;
-      struct exit_update u = { code, e->msg };
+      struct exit_update u = { code, e->msg, false };
+      reg_cgroup_destroy (m.cg);
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       report ("error %d %s", code, e->msg);
       if (c->auto_remove)
@@ -328,7 +344,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   int status = 0;
   while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
     ;
-  struct exit_update u = { exit_code_of (status), NULL };
+  struct exit_update u = { exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg) };
+  reg_cgroup_destroy (m.cg);
   reg_container_update (root, c->id, mark_stopped, &u, NULL);
   unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
                             (unsigned char)(u.code >> 8), (unsigned char)u.code };

@@ -222,6 +222,13 @@ static _Noreturn void
 child_main (struct child *ch)
 {
   const struct reg_runtime_spec *s = ch->spec;
+  for (size_t i = 0; s->cgroup_procs && s->cgroup_procs[i]; i++)
+    {
+      int fd = open (s->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, "0", 1) != 1)
+        child_fail (ch, 125, errno, "join cgroup %s", s->cgroup_procs[i]);
+      close (fd);
+    }
   build_root (ch);
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     child_fail (ch, 125, errno, "sethostname %s", s->hostname);

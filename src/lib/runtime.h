@@ -2,6 +2,7 @@
  *
  * reg_runtime_spawn clones a child in new mount, PID, IPC and UTS namespaces
  * (host network, as in the paper) and, in the child, reads top to bottom:
+ *   join the container's cgroups (so everything after is accounted)
  *   make every mount private
  *   mount OverlayFS: lower = the shared env, upper/work = the container's
  *   mount a fresh /proc, a minimal /dev (null zero full random urandom tty,
@@ -36,6 +37,7 @@ struct reg_runtime_spec
   const struct reg_mount *mounts;
   size_t n_mounts;
   int stdin_fd, stdout_fd, stderr_fd;
+  char *const *cgroup_procs; /* files to write "0" into first: join the cgroups */
 };
 
 /* On success *pid is the container's init in the caller's PID namespace. */

@@ -140,16 +140,27 @@ reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
     return reg_error_sys (err, errno, "read %s", path);
   if (!S_ISREG (st.st_mode))
     return reg_error_set (err, EINVAL, "read %s: not a regular file", path);
-  if ((size_t)st.st_size > max)
-    return reg_error_set (err, EFBIG, "read %s: %lld bytes is over the limit of %zu", path,
-                          (long long)st.st_size, max);
-  _cleanup_free_ char *buf = malloc ((size_t)st.st_size + 1);
+  /* Read to the end rather than trust st_size: /proc and cgroupfs files
+   * say 0. */
+  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, got = 0;
+  if (cap > max + 1)
+    cap = max + 1;
+  _cleanup_free_ char *buf = malloc (cap + 1);
   if (buf == NULL)
     return reg_error_set (err, ENOMEM, "read %s: out of memory", path);
-  size_t got = 0;
-  while (got < (size_t)st.st_size)
+  for (;;)
     {
-      ssize_t n = read (fd, buf + got, (size_t)st.st_size - got);
+      if (got == cap)
+        {
+          if (cap > max)
+            return reg_error_set (err, EFBIG, "read %s: over the limit of %zu bytes", path, max);
+          cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+          char *n = realloc (buf, cap + 1);
+          if (n == NULL)
+            return reg_error_set (err, ENOMEM, "read %s: out of memory", path);
+          buf = n;
+        }
+      ssize_t n = read (fd, buf + got, cap - got);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -158,6 +169,8 @@ reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
         break;
       got += (size_t)n;
     }
+  if (got > max)
+    return reg_error_set (err, EFBIG, "read %s: over the limit of %zu bytes", path, max);
   buf[got] = '\0';
   if (out_len)
     *out_len = got;

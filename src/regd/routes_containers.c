@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,11 +58,54 @@ parse_mounts (json_t *body, struct reg_mount **out, size_t *n, struct reg_error 
   return 0;
 }
 
+/* "Limits": {"Memory": bytes, ...} with Docker's HostConfig names. */
+static int
+parse_limits (json_t *body, struct reg_limits *l, struct reg_error **err)
+{
+  static const struct
+  {
+    const char *key;
+    size_t offset;
+  } ints[] = {
+    { "Memory", offsetof (struct reg_limits, memory) },
+    { "MemoryReservation", offsetof (struct reg_limits, memory_reservation) },
+    { "MemorySwap", offsetof (struct reg_limits, memory_swap) },
+    { "NanoCpus", offsetof (struct reg_limits, nano_cpus) },
+    { "CpuShares", offsetof (struct reg_limits, cpu_shares) },
+    { "PidsLimit", offsetof (struct reg_limits, pids_limit) },
+    { "BlkioWeight", offsetof (struct reg_limits, blkio_weight) },
+  };
+  json_t *o = json_object_get (body, "Limits");
+  if (o == NULL || json_is_null (o))
+    return 0;
+  if (!json_is_object (o))
+    return reg_error_set (err, EINVAL, "create container: \"Limits\" must be an object");
+  static const char *const keys[]
+      = { "Memory",     "MemoryReservation", "MemorySwap",  "NanoCpus", "CpuShares",
+          "CpusetCpus", "PidsLimit",         "BlkioWeight", NULL };
+  if (regd_json_only_keys (o, keys, "create container: Limits", err) < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+    {
+      json_t *v = json_object_get (o, ints[i].key);
+      if (v == NULL || json_is_null (v))
+        continue;
+      if (!json_is_integer (v))
+        return reg_error_set (err, EINVAL, "create container: Limits.%s must be an integer",
+                              ints[i].key);
+      *(int64_t *)((char *)l + ints[i].offset) = json_integer_value (v);
+    }
+  const char *cpus = NULL;
+  int ret = regd_json_string (o, "CpusetCpus", "create container: Limits", &cpus, err);
+  l->cpuset_cpus = (char *)cpus; /* borrowed from the body, copied by the engine */
+  return ret;
+}
+
 static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
-  static const char *const keys[] = { "Name",    "Templates", "Cmd",        "Env", "WorkingDir",
-                                      "Project", "Mounts",    "AutoRemove", NULL };
+  static const char *const keys[] = { "Name",    "Templates", "Cmd",        "Env",    "WorkingDir",
+                                      "Project", "Mounts",    "AutoRemove", "Limits", NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -85,6 +129,8 @@ create (struct regd *d, struct request *r)
     ret = regd_json_string (body, "Project", what, &o.project, &err);
   if (ret == 0)
     ret = parse_mounts (body, &mounts, &o.n_mounts, &err);
+  if (ret == 0)
+    ret = parse_limits (body, &o.limits, &err);
   for (size_t i = 0; ret == 0 && env && env[i]; i++)
     if (strchr (env[i], '=') == NULL || env[i][0] == '=')
       ret = reg_error_set (&err, EINVAL, "%s: environment entry \"%s\" is not KEY=VALUE", what,

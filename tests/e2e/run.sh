@@ -584,11 +584,67 @@ t_lifecycle () {
   "$REG" rm k >/dev/null
 }
 
+t_limits () {
+  # cgroup limits are applied for real (v1 here), OOM is reported, a fork
+  # bomb is contained, and nothing is left in the cgroup tree afterwards.
+  local fs=/sys/fs/cgroup id
+  run_cmd "$REG" run --name oom -m 32m -t py@3.11 -- "$PY" -c 'x = bytearray(300 * 1024 * 1024); print("survived")'
+  expect_rc 137
+  run_cmd "$REG" inspect oom
+  expect_out_has '"OOMKilled": true'
+  expect_out_has '"Memory": 33554432'
+  "$REG" rm oom >/dev/null
+  run_cmd "$REG" run --rm --pids-limit 20 -t py@3.11 -- "$PY" -c '
+import os, time
+n = 0
+for i in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(3)
+            os._exit(0)
+        n += 1
+    except OSError:
+        break
+print(n)'
+  expect_rc 0
+  [ -n "$out" ] && [ "$out" -lt 20 ] || fail "pids-limit 20 let $out processes be forked"
+  id=$("$REG" run -d --cpus 0.5 --cpu-shares 512 --memory-reservation 16m -m 64m --memory-swap 128m \
+    -t base@1 -- /bin/sleep 100)
+  if [ -d "$fs/memory" ]; then
+    expect_eq "$(cat "$fs/pids/reg/$id/pids.max")" "4096" "default pids limit"
+    expect_eq "$(cat "$fs/memory/reg/$id/memory.limit_in_bytes")" "67108864" "memory limit"
+    expect_eq "$(cat "$fs/memory/reg/$id/memory.soft_limit_in_bytes")" "16777216" "memory reservation"
+    expect_eq "$(cat "$fs/cpu/reg/$id/cpu.cfs_quota_us")" "50000" "cpu quota"
+    expect_eq "$(cat "$fs/cpu/reg/$id/cpu.shares")" "512" "cpu shares"
+  fi
+  "$REG" rm -f "$id" >/dev/null
+  sleep 0.2
+  local left
+  left=$(find "$fs" -maxdepth 3 -path "*/reg/*" -name "$id" 2>/dev/null)
+  expect_eq "$left" "" "cgroups left after rm -f"
+  # Bad limits: a clear error and nothing created.
+  local before
+  before=$(snapshot)
+  run_cmd "$REG" run --rm -m 1k -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "below the minimum of 6 MiB"
+  run_cmd "$REG" run --rm -m 64m --memory-swap 32m -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "memory-swap"
+  run_cmd "$REG" run --rm --cpus lots -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "bad resource limit"
+  run_cmd "$REG" run --rm --cpuset-cpus 0-999 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "cpuset-cpus"
+  expect_eq "$(snapshot)" "$before" "failed limit runs changed the engine"
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits"
 
 start_regd
 if [ $# -gt 0 ]; then

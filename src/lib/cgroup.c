@@ -1,0 +1,477 @@
+/* cgroup: see cgroup.h. */
+#include "cgroup.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CFS_PERIOD_US 100000
+#define PARENT "reg"
+
+static const char *const v1_controllers[]
+    = { "memory", "pids", "cpu", "cpuacct", "blkio", "freezer", "cpuset", NULL };
+
+int
+reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_error **err)
+{
+  _cleanup_free_ char *v2 = NULL, *v1 = NULL;
+  if (asprintf (&v2, "%s/cgroup.controllers", fs) < 0 || asprintf (&v1, "%s/memory", fs) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (access (v2, F_OK) == 0)
+    *out = REG_CGROUP_V2;
+  else if (access (v1, F_OK) == 0)
+    *out = REG_CGROUP_V1;
+  else
+    return reg_error_set (err, ENOTSUP,
+                          "cgroups: neither a unified (v2) nor a v1 memory hierarchy under %s", fs);
+  return 0;
+}
+
+int
+reg_limits_check (const struct reg_limits *l, struct reg_error **err)
+{
+  if (l->memory < 0 || (l->memory > 0 && l->memory < 6 * 1024 * 1024))
+    return reg_error_set (err, EINVAL, "memory limit %" PRId64 " is below the minimum of 6 MiB",
+                          l->memory);
+  if (l->memory_reservation < 0)
+    return reg_error_set (err, EINVAL, "memory reservation must not be negative");
+  if (l->memory > 0 && l->memory_reservation > l->memory)
+    return reg_error_set (err, EINVAL,
+                          "memory reservation %" PRId64 " is above the memory limit %" PRId64,
+                          l->memory_reservation, l->memory);
+  if (l->memory_swap != 0 && l->memory_swap != -1)
+    {
+      if (l->memory == 0)
+        return reg_error_set (err, EINVAL, "memory-swap needs a memory limit too");
+      if (l->memory_swap < l->memory)
+        return reg_error_set (err, EINVAL,
+                              "memory-swap %" PRId64 " is below the memory limit %" PRId64
+                              " (it counts memory plus swap)",
+                              l->memory_swap, l->memory);
+    }
+  if (l->memory_swap < -1)
+    return reg_error_set (err, EINVAL, "memory-swap must be -1 (unlimited) or a size");
+  if (l->nano_cpus < 0 || (l->nano_cpus > 0 && l->nano_cpus < 10000000))
+    return reg_error_set (err, EINVAL, "cpus must be at least 0.01");
+  if (l->cpu_shares != 0 && (l->cpu_shares < 2 || l->cpu_shares > 262144))
+    return reg_error_set (err, EINVAL, "cpu-shares %" PRId64 " is outside 2..262144",
+                          l->cpu_shares);
+  if (l->pids_limit < -1)
+    return reg_error_set (err, EINVAL, "pids-limit must be -1 (unlimited) or positive");
+  if (l->blkio_weight != 0 && (l->blkio_weight < 10 || l->blkio_weight > 1000))
+    return reg_error_set (err, EINVAL, "blkio-weight %" PRId64 " is outside 10..1000",
+                          l->blkio_weight);
+  if (l->cpuset_cpus
+      && (l->cpuset_cpus[0] == '\0'
+          || strspn (l->cpuset_cpus, "0123456789,-") != strlen (l->cpuset_cpus)))
+    return reg_error_set (err, EINVAL, "cpuset-cpus \"%s\" is not a list like 0-1,3",
+                          l->cpuset_cpus);
+  return 0;
+}
+
+/* Write `value` to dir/file. O_CREAT only matters for fake trees in tests:
+ * cgroupfs refuses to create a file, so a missing control file is still an
+ * error there. */
+static int
+put (const char *dir, const char *file, const char *value, const char *what, struct reg_error **err)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf (&path, "%s/%s", dir, file) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_close_ int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return reg_error_sys (err, errno, "cgroup limit %s: cannot open %s", what, path);
+  size_t len = strlen (value);
+  if (write (fd, value, len) != (ssize_t)len)
+    return reg_error_sys (err, errno, "cgroup limit %s: writing \"%s\" to %s", what, value, path);
+  return 0;
+}
+
+static int
+put_i64 (const char *dir, const char *file, int64_t v, const char *what, struct reg_error **err)
+{
+  char buf[32];
+  snprintf (buf, sizeof buf, "%" PRId64, v);
+  return put (dir, file, buf, what, err);
+}
+
+/* First line of dir/file, trimmed; allocated, NULL when unreadable. */
+static char *
+get (const char *dir, const char *file)
+{
+  _cleanup_free_ char *path = NULL;
+  if (asprintf (&path, "%s/%s", dir, file) < 0)
+    return NULL;
+  char *text = NULL;
+  if (reg_util_read_file (path, 65536, &text, NULL, NULL) < 0)
+    return NULL;
+  text[strcspn (text, "\n")] = '\0';
+  return text;
+}
+
+static int
+push_dir (struct reg_cgroup *cg, char *dir)
+{
+  size_t n = reg_strv_len (cg->dirs);
+  char **v = realloc (cg->dirs, (n + 2) * sizeof *v);
+  if (v == NULL)
+    {
+      free (dir);
+      return -1;
+    }
+  v[n] = dir;
+  v[n + 1] = NULL;
+  cg->dirs = v;
+  return 0;
+}
+
+static int
+make_dir (const char *path, bool must_be_new, struct reg_error **err)
+{
+  if (mkdir (path, 0755) == 0)
+    return 0;
+  if (errno == EEXIST && !must_be_new)
+    return 0;
+  return reg_error_sys (err, errno, "cgroup: mkdir %s", path);
+}
+
+/* v1 cpuset groups start empty and take no task until cpus and mems are set. */
+static int
+inherit_cpuset (const char *parent, const char *dir, const char *file, struct reg_error **err)
+{
+  _cleanup_free_ char *mine = get (dir, file);
+  if (mine && *mine)
+    return 0;
+  _cleanup_free_ char *from = get (parent, file);
+  if (from == NULL)
+    return reg_error_set (err, ENOENT, "cgroup: cannot read %s/%s", parent, file);
+  return put (dir, file, from, file, err);
+}
+
+static const char *
+v1_dir_of (const struct reg_cgroup *cg, const char *controller)
+{
+  char needle[64];
+  snprintf (needle, sizeof needle, "/%s/%s/", controller, PARENT);
+  for (size_t i = 0; cg->dirs && cg->dirs[i]; i++)
+    if (strstr (cg->dirs[i], needle))
+      return cg->dirs[i];
+  return NULL;
+}
+
+static int
+v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
+{
+  for (size_t i = 0; v1_controllers[i]; i++)
+    {
+      const char *ctl = v1_controllers[i];
+      bool needed = (strcmp (ctl, "memory") == 0 && (l->memory || l->memory_reservation))
+                    || strcmp (ctl, "pids") == 0
+                    || (strcmp (ctl, "cpu") == 0 && (l->nano_cpus || l->cpu_shares))
+                    || (strcmp (ctl, "blkio") == 0 && l->blkio_weight)
+                    || (strcmp (ctl, "cpuset") == 0 && l->cpuset_cpus);
+      if (strcmp (ctl, "cpuset") == 0 && !l->cpuset_cpus)
+        continue; /* stays in the host's cpuset */
+      _cleanup_free_ char *base = NULL, *parent = NULL;
+      char *dir = NULL;
+      if (asprintf (&base, "%s/%s", cg->fs, ctl) < 0
+          || asprintf (&parent, "%s/%s", base, PARENT) < 0
+          || asprintf (&dir, "%s/%s", parent, cg->id) < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      struct stat st;
+      if (stat (base, &st) < 0 || !S_ISDIR (st.st_mode))
+        {
+          free (dir);
+          if (needed)
+            return reg_error_set (err, ENOTSUP,
+                                  "cgroup: the %s controller is not mounted at %s, so the "
+                                  "limit cannot be applied",
+                                  ctl, base);
+          continue;
+        }
+      if (make_dir (parent, false, err) < 0)
+        {
+          free (dir);
+          return -1;
+        }
+      if (strcmp (ctl, "cpuset") == 0
+          && (inherit_cpuset (base, parent, "cpuset.cpus", err) < 0
+              || inherit_cpuset (base, parent, "cpuset.mems", err) < 0))
+        {
+          free (dir);
+          return -1;
+        }
+      if (make_dir (dir, true, err) < 0)
+        {
+          free (dir);
+          return -1;
+        }
+      if (push_dir (cg, dir) < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  const char *mem = v1_dir_of (cg, "memory"), *cpu = v1_dir_of (cg, "cpu");
+  const char *pids = v1_dir_of (cg, "pids"), *blkio = v1_dir_of (cg, "blkio");
+  const char *cpuset = v1_dir_of (cg, "cpuset");
+  if (l->memory && put_i64 (mem, "memory.limit_in_bytes", l->memory, "memory", err) < 0)
+    return -1;
+  if (l->memory_swap
+      && put_i64 (mem, "memory.memsw.limit_in_bytes", l->memory_swap, "memory-swap", err) < 0)
+    return -1;
+  if (l->memory_reservation
+      && put_i64 (mem, "memory.soft_limit_in_bytes", l->memory_reservation, "memory-reservation",
+                  err)
+             < 0)
+    return -1;
+  int64_t p = l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT;
+  if (p < 0 ? put (pids, "pids.max", "max", "pids-limit", err) < 0
+            : put_i64 (pids, "pids.max", p, "pids-limit", err) < 0)
+    return -1;
+  if (l->nano_cpus
+      && (put_i64 (cpu, "cpu.cfs_period_us", CFS_PERIOD_US, "cpus", err) < 0
+          || put_i64 (cpu, "cpu.cfs_quota_us", l->nano_cpus * CFS_PERIOD_US / 1000000000, "cpus",
+                      err)
+                 < 0))
+    return -1;
+  if (l->cpu_shares && put_i64 (cpu, "cpu.shares", l->cpu_shares, "cpu-shares", err) < 0)
+    return -1;
+  if (cpuset)
+    {
+      _cleanup_free_ char *parent = strdup (cpuset);
+      if (parent == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      *strrchr (parent, '/') = '\0';
+      if (put (cpuset, "cpuset.cpus", l->cpuset_cpus, "cpuset-cpus", err) < 0
+          || inherit_cpuset (parent, cpuset, "cpuset.mems", err) < 0)
+        return -1;
+    }
+  if (l->blkio_weight)
+    {
+      _cleanup_free_ char *plain = NULL;
+      if (asprintf (&plain, "%s/blkio.weight", blkio) < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      const char *file = access (plain, F_OK) == 0 ? "blkio.weight" : "blkio.bfq.weight";
+      if (put_i64 (blkio, file, l->blkio_weight, "blkio-weight", err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
+{
+  _cleanup_free_ char *parent = NULL;
+  char *dir = NULL;
+  if (asprintf (&parent, "%s/%s", cg->fs, PARENT) < 0
+      || asprintf (&dir, "%s/%s", parent, cg->id) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (make_dir (parent, false, err) < 0)
+    {
+      free (dir);
+      return -1;
+    }
+  /* Enable what the limits need, at the top and in reg/. */
+  const struct
+  {
+    const char *ctl;
+    bool needed;
+  } ctls[] = {
+    { "memory", l->memory || l->memory_reservation || l->memory_swap },
+    { "pids", true },
+    { "cpu", l->nano_cpus || l->cpu_shares },
+    { "cpuset", l->cpuset_cpus != NULL },
+    { "io", l->blkio_weight != 0 },
+  };
+  _cleanup_free_ char *available = get (cg->fs, "cgroup.controllers");
+  for (size_t i = 0; i < sizeof ctls / sizeof ctls[0]; i++)
+    {
+      char word[32];
+      snprintf (word, sizeof word, " %s ", ctls[i].ctl);
+      _cleanup_free_ char *padded = NULL;
+      if (asprintf (&padded, " %s ", available ? available : "") < 0)
+        {
+          free (dir);
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      if (strstr (padded, word) == NULL)
+        {
+          if (!ctls[i].needed)
+            continue;
+          free (dir);
+          return reg_error_set (err, ENOTSUP,
+                                "cgroup: the %s controller is not available in %s, so the "
+                                "limit cannot be applied",
+                                ctls[i].ctl, cg->fs);
+        }
+      char plus[32];
+      snprintf (plus, sizeof plus, "+%s", ctls[i].ctl);
+      if (put (cg->fs, "cgroup.subtree_control", plus, ctls[i].ctl, err) < 0
+          || put (parent, "cgroup.subtree_control", plus, ctls[i].ctl, err) < 0)
+        {
+          free (dir);
+          return -1;
+        }
+    }
+  if (make_dir (dir, true, err) < 0)
+    {
+      free (dir);
+      return -1;
+    }
+  if (push_dir (cg, dir) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (l->memory && put_i64 (dir, "memory.max", l->memory, "memory", err) < 0)
+    return -1;
+  if (l->memory_reservation
+      && put_i64 (dir, "memory.low", l->memory_reservation, "memory-reservation", err) < 0)
+    return -1;
+  if (l->memory_swap == -1 && put (dir, "memory.swap.max", "max", "memory-swap", err) < 0)
+    return -1;
+  if (l->memory_swap > 0
+      && put_i64 (dir, "memory.swap.max", l->memory_swap - l->memory, "memory-swap", err) < 0)
+    return -1;
+  int64_t p = l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT;
+  if (p < 0 ? put (dir, "pids.max", "max", "pids-limit", err) < 0
+            : put_i64 (dir, "pids.max", p, "pids-limit", err) < 0)
+    return -1;
+  if (l->nano_cpus)
+    {
+      char v[64];
+      snprintf (v, sizeof v, "%" PRId64 " %d", l->nano_cpus * CFS_PERIOD_US / 1000000000,
+                CFS_PERIOD_US);
+      if (put (dir, "cpu.max", v, "cpus", err) < 0)
+        return -1;
+    }
+  /* Docker's mapping of shares (2..262144) to weight (1..10000). */
+  if (l->cpu_shares
+      && put_i64 (dir, "cpu.weight", 1 + ((l->cpu_shares - 2) * 9999) / 262142, "cpu-shares", err)
+             < 0)
+    return -1;
+  if (l->cpuset_cpus && put (dir, "cpuset.cpus", l->cpuset_cpus, "cpuset-cpus", err) < 0)
+    return -1;
+  if (l->blkio_weight)
+    {
+      char v[32];
+      snprintf (v, sizeof v, "default %" PRId64, l->blkio_weight * 10);
+      if (put (dir, "io.weight", v, "blkio-weight", err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
+                   struct reg_cgroup **out, struct reg_error **err)
+{
+  *out = NULL;
+  if (reg_limits_check (l, err) < 0)
+    return reg_error_prefix (err, "container %.12s", id);
+  struct reg_cgroup *cg = calloc (1, sizeof *cg);
+  if (cg == NULL || (cg->fs = strdup (fs)) == NULL || (cg->id = strdup (id)) == NULL
+      || (cg->dirs = calloc (1, sizeof (char *))) == NULL)
+    {
+      reg_cgroup_free (cg);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  int ret = reg_cgroup_detect (fs, &cg->version, err);
+  if (ret == 0)
+    ret = cg->version == REG_CGROUP_V1 ? v1_create (cg, l, err) : v2_create (cg, l, err);
+  if (ret < 0)
+    {
+      reg_error_prefix (err, "container %.12s", id);
+      reg_cgroup_destroy (cg);
+      reg_cgroup_free (cg);
+      return -1;
+    }
+  *out = cg;
+  return 0;
+}
+
+char **
+reg_cgroup_procs_paths (const struct reg_cgroup *cg)
+{
+  size_t n = reg_strv_len (cg->dirs);
+  char **v = calloc (n + 1, sizeof *v);
+  for (size_t i = 0; v && i < n; i++)
+    if (asprintf (&v[i], "%s/cgroup.procs", cg->dirs[i]) < 0)
+      {
+        v[i] = NULL;
+        reg_strv_free (v);
+        return NULL;
+      }
+  return v;
+}
+
+bool
+reg_cgroup_oom_killed (const struct reg_cgroup *cg)
+{
+  const char *dir = cg->version == REG_CGROUP_V1 ? v1_dir_of (cg, "memory") : cg->dirs[0];
+  if (dir == NULL)
+    return false;
+  _cleanup_free_ char *path = NULL;
+  if (asprintf (&path, "%s/%s", dir,
+                cg->version == REG_CGROUP_V1 ? "memory.oom_control" : "memory.events")
+      < 0)
+    return false;
+  _cleanup_free_ char *text = NULL;
+  if (reg_util_read_file (path, 65536, &text, NULL, NULL) < 0)
+    return false;
+  const char *k = strstr (text, "oom_kill ");
+  return k && strtoll (k + 9, NULL, 10) > 0;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  /* The last processes of a PID namespace may still be exiting. */
+  for (int i = 0; i < 200; i++)
+    {
+      if (rmdir (dir) == 0 || errno == ENOENT)
+        return;
+      if (errno != EBUSY)
+        break;
+      struct timespec ts = { 0, 5 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  /* A fake tree in tests has files in it. */
+  reg_util_rm_rf (dir, NULL);
+}
+
+void
+reg_cgroup_destroy (struct reg_cgroup *cg)
+{
+  if (cg == NULL)
+    return;
+  for (size_t n = reg_strv_len (cg->dirs); n > 0; n--)
+    remove_dir (cg->dirs[n - 1]);
+}
+
+void
+reg_cgroup_remove_by_id (const char *fs, const char *id)
+{
+  for (size_t i = 0; v1_controllers[i]; i++)
+    {
+      _cleanup_free_ char *dir = NULL;
+      if (asprintf (&dir, "%s/%s/%s/%s", fs, v1_controllers[i], PARENT, id) >= 0)
+        remove_dir (dir);
+    }
+  _cleanup_free_ char *dir = NULL;
+  if (asprintf (&dir, "%s/%s/%s", fs, PARENT, id) >= 0)
+    remove_dir (dir);
+}
+
+void
+reg_cgroup_free (struct reg_cgroup *cg)
+{
+  if (cg == NULL)
+    return;
+  free (cg->fs);
+  free (cg->id);
+  reg_strv_free (cg->dirs);
+  free (cg);
+}

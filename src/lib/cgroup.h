@@ -1,0 +1,77 @@
+/* cgroup: resource limits of a container, one interface over two backends.
+ *
+ *   v1 (per-controller hierarchies, e.g. Debian 12 in hybrid mode):
+ *      <fs>/<controller>/reg/<id> for memory, pids, cpu, cpuacct, blkio,
+ *      freezer, and cpuset when cpus are pinned
+ *   v2 (unified): <fs>/reg/<id>, with the controllers enabled in
+ *      <fs>/reg/cgroup.subtree_control
+ *
+ * The backend is chosen from what <fs> holds (cgroup.controllers at its
+ * top: v2; a memory/ directory: v1); <fs> is /sys/fs/cgroup except in
+ * tests, which use a fake tree. Limits are never half-applied: a limit that
+ * cannot be written (missing controller or file, rejected value) is an error
+ * naming the limit, and everything created for the container is removed
+ * again. A value of 0 (or NULL) means "not set".
+ *
+ * The container's first process joins its cgroups itself, before anything
+ * else (reg_cgroup_procs_paths gives the files to write "0" into), so every
+ * process of the container is accounted from the start.
+ */
+#ifndef REG_CGROUP_H
+#define REG_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define REG_DEFAULT_PIDS_LIMIT 4096
+#define REG_CGROUP_FS "/sys/fs/cgroup"
+
+struct reg_limits
+{
+  int64_t memory;             /* bytes, hard limit */
+  int64_t memory_reservation; /* bytes, soft limit */
+  int64_t memory_swap;        /* bytes, memory + swap (Docker's meaning); -1 unlimited */
+  int64_t nano_cpus;          /* CPUs x 1e9 (CFS quota over a 100 ms period) */
+  int64_t cpu_shares;         /* relative weight, 2..262144 */
+  char *cpuset_cpus;          /* "0-1", "0,2" */
+  int64_t pids_limit;         /* -1 unlimited; 0: the default */
+  int64_t blkio_weight;       /* 10..1000 */
+};
+
+enum reg_cgroup_version
+{
+  REG_CGROUP_V1 = 1,
+  REG_CGROUP_V2 = 2,
+};
+
+struct reg_cgroup
+{
+  enum reg_cgroup_version version;
+  char *fs;    /* /sys/fs/cgroup */
+  char *id;    /* container id */
+  char **dirs; /* every cgroup directory created, NULL-terminated */
+};
+
+int reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_error **err);
+
+/* Check values without touching the system (API input validation). */
+int reg_limits_check (const struct reg_limits *l, struct reg_error **err);
+
+/* Create the container's cgroups and apply the limits, all or nothing. */
+int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
+                       struct reg_cgroup **out, struct reg_error **err);
+/* The cgroup.procs files the container's first process writes "0" into;
+ * NULL-terminated, allocated. */
+char **reg_cgroup_procs_paths (const struct reg_cgroup *cg);
+/* Did the kernel OOM-kill a process of this container? */
+bool reg_cgroup_oom_killed (const struct reg_cgroup *cg);
+/* Remove the cgroups (waiting briefly for exiting processes); idempotent. */
+void reg_cgroup_destroy (struct reg_cgroup *cg);
+/* Remove the cgroups of container `id` when nothing else knows them (after
+ * a crash): every backend path that exists. */
+void reg_cgroup_remove_by_id (const char *fs, const char *id);
+void reg_cgroup_free (struct reg_cgroup *cg);
+
+#endif

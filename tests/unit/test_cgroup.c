@@ -1,0 +1,218 @@
+/* Unit tests of the cgroup backends against fake cgroupfs trees: v2
+ * (unified) and v1 (per controller), limits written where each expects
+ * them, all-or-nothing on failure, and value checks. */
+#include "cgroup.h"
+#include "util.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void
+put_file (const char *dir, const char *name, const char *text)
+{
+  char path[512];
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen (path, "w");
+  assert_non_null (f);
+  fputs (text, f);
+  fclose (f);
+}
+
+static char *
+read_back (const char *dir, const char *name)
+{
+  char path[512];
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  char *text = NULL;
+  if (reg_util_read_file (path, 4096, &text, NULL, NULL) < 0)
+    return NULL;
+  return text;
+}
+
+static int
+setup_v2 (void **state)
+{
+  char *fs = strdup ("/tmp/reg-test-cg2-XXXXXX");
+  assert_non_null (mkdtemp (fs));
+  put_file (fs, "cgroup.controllers", "cpuset cpu io memory pids\n");
+  put_file (fs, "cgroup.subtree_control", "");
+  *state = fs;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  assert_int_equal (reg_util_rm_rf (*state, NULL), 0);
+  free (*state);
+  return 0;
+}
+
+static void
+test_v2_limits (void **state)
+{
+  const char *fs = *state;
+  enum reg_cgroup_version v;
+  assert_int_equal (reg_cgroup_detect (fs, &v, NULL), 0);
+  assert_int_equal (v, REG_CGROUP_V2);
+  struct reg_limits l = { .memory = 64 << 20,
+                          .memory_reservation = 16 << 20,
+                          .memory_swap = 128 << 20,
+                          .nano_cpus = 1500000000,
+                          .cpu_shares = 1024,
+                          .cpuset_cpus = "0-1",
+                          .blkio_weight = 500 };
+  struct reg_cgroup *cg = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_cgroup_create (fs, ID, &l, &cg, &err), 0);
+  char dir[256];
+  snprintf (dir, sizeof dir, "%s/reg/%s", fs, ID);
+  assert_string_equal (cg->dirs[0], dir);
+  assert_null (cg->dirs[1]);
+  const char *want[][2] = {
+    { "memory.max", "67108864" },      { "memory.low", "16777216" },
+    { "memory.swap.max", "67108864" }, { "pids.max", "4096" },
+    { "cpu.max", "150000 100000" },    { "cpu.weight", "39" },
+    { "cpuset.cpus", "0-1" },          { "io.weight", "default 5000" },
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    {
+      char *got = read_back (dir, want[i][0]);
+      if (got == NULL || strcmp (got, want[i][1]) != 0)
+        fail_msg ("%s: got \"%s\", want \"%s\"", want[i][0], got ? got : "(none)", want[i][1]);
+      free (got);
+    }
+  char **procs = reg_cgroup_procs_paths (cg);
+  assert_non_null (strstr (procs[0], "/reg/" ID "/cgroup.procs"));
+  reg_strv_free (procs);
+  /* OOM is read from memory.events. */
+  assert_false (reg_cgroup_oom_killed (cg));
+  put_file (dir, "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+  assert_true (reg_cgroup_oom_killed (cg));
+  reg_cgroup_destroy (cg);
+  assert_int_equal (access (dir, F_OK), -1);
+  reg_cgroup_free (cg);
+}
+
+static void
+test_v2_missing_controller_is_an_error (void **state)
+{
+  const char *fs = *state;
+  put_file (fs, "cgroup.controllers", "memory pids\n");
+  struct reg_limits l = { .nano_cpus = 1000000000 };
+  struct reg_cgroup *cg = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_cgroup_create (fs, ID, &l, &cg, &err), -1);
+  assert_null (cg);
+  assert_non_null (strstr (err->msg, "the cpu controller is not available"));
+  reg_error_free (err);
+  char dir[256];
+  snprintf (dir, sizeof dir, "%s/reg/%s", fs, ID);
+  assert_int_equal (access (dir, F_OK), -1); /* nothing half-made */
+}
+
+static void
+test_v1_limits (void **state)
+{
+  char fs[] = "/tmp/reg-test-cg1-XXXXXX";
+  assert_non_null (mkdtemp (fs));
+  const char *ctls[] = { "memory", "pids", "cpu", "cpuacct", "blkio", "freezer" };
+  for (size_t i = 0; i < sizeof ctls / sizeof ctls[0]; i++)
+    {
+      char d[256];
+      snprintf (d, sizeof d, "%s/%s", fs, ctls[i]);
+      assert_int_equal (mkdir (d, 0755), 0);
+    }
+  enum reg_cgroup_version v;
+  assert_int_equal (reg_cgroup_detect (fs, &v, NULL), 0);
+  assert_int_equal (v, REG_CGROUP_V1);
+  struct reg_limits l
+      = { .memory = 64 << 20, .memory_swap = -1, .pids_limit = -1, .nano_cpus = 500000000 };
+  struct reg_cgroup *cg = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_cgroup_create (fs, ID, &l, &cg, &err), 0);
+  assert_int_equal (reg_strv_len (cg->dirs), 6);
+  char dir[256];
+  snprintf (dir, sizeof dir, "%s/memory/reg/%s", fs, ID);
+  char *got = read_back (dir, "memory.limit_in_bytes");
+  assert_string_equal (got, "67108864");
+  free (got);
+  got = read_back (dir, "memory.memsw.limit_in_bytes");
+  assert_string_equal (got, "-1");
+  free (got);
+  snprintf (dir, sizeof dir, "%s/pids/reg/%s", fs, ID);
+  got = read_back (dir, "pids.max");
+  assert_string_equal (got, "max");
+  free (got);
+  snprintf (dir, sizeof dir, "%s/cpu/reg/%s", fs, ID);
+  got = read_back (dir, "cpu.cfs_quota_us");
+  assert_string_equal (got, "50000");
+  free (got);
+  put_file (fs, "memory/reg/" ID "/memory.oom_control",
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  assert_true (reg_cgroup_oom_killed (cg));
+  reg_cgroup_destroy (cg);
+  reg_cgroup_free (cg);
+  snprintf (dir, sizeof dir, "%s/memory/reg/%s", fs, ID);
+  assert_int_equal (access (dir, F_OK), -1);
+  /* A controller the limit needs is missing: error, nothing left. */
+  struct reg_limits l2 = { .cpuset_cpus = "0" };
+  assert_int_equal (reg_cgroup_create (fs, ID, &l2, &cg, &err), -1);
+  assert_non_null (strstr (err->msg, "cpuset controller is not mounted"));
+  reg_error_free (err);
+  assert_int_equal (access (dir, F_OK), -1);
+  assert_int_equal (reg_util_rm_rf (fs, NULL), 0);
+}
+
+static void
+test_limits_check (void **state)
+{
+  struct
+  {
+    struct reg_limits l;
+    const char *want;
+  } bad[] = {
+    { { .memory = 1024 }, "below the minimum" },
+    { { .memory = 64 << 20, .memory_reservation = 128 << 20 }, "above the memory limit" },
+    { { .memory = 64 << 20, .memory_swap = 32 << 20 }, "memory-swap" },
+    { { .memory_swap = 64 << 20 }, "needs a memory limit" },
+    { { .nano_cpus = 1000 }, "at least 0.01" },
+    { { .cpu_shares = 1 }, "2..262144" },
+    { { .pids_limit = -5 }, "pids-limit" },
+    { { .blkio_weight = 5 }, "10..1000" },
+    { { .cpuset_cpus = "0;rm" }, "cpuset-cpus" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      struct reg_error *err = NULL;
+      assert_int_equal (reg_limits_check (&bad[i].l, &err), -1);
+      if (strstr (err->msg, bad[i].want) == NULL)
+        fail_msg ("case %zu: \"%s\" lacks \"%s\"", i, err->msg, bad[i].want);
+      reg_error_free (err);
+    }
+  struct reg_limits ok = { .memory = 64 << 20, .memory_swap = -1, .pids_limit = -1 };
+  assert_int_equal (reg_limits_check (&ok, NULL), 0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_v2_limits, setup_v2, teardown),
+    cmocka_unit_test_setup_teardown (test_v2_missing_controller_is_an_error, setup_v2, teardown),
+    cmocka_unit_test (test_v1_limits),
+    cmocka_unit_test (test_limits_check),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
