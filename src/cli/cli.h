@@ -12,6 +12,8 @@ int cmd_generate (struct reg_client *c, int argc, char **argv);
 int cmd_start (struct reg_client *c, int argc, char **argv);
 int cmd_kill (struct reg_client *c, int argc, char **argv);
 int cmd_wait (struct reg_client *c, int argc, char **argv);
+int cmd_pause (struct reg_client *c, int argc, char **argv);
+int cmd_unpause (struct reg_client *c, int argc, char **argv);
 int cmd_restart (struct reg_client *c, int argc, char **argv);
 int cmd_ps (struct reg_client *c, int argc, char **argv);
 int cmd_logs (struct reg_client *c, int argc, char **argv);

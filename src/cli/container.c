@@ -274,3 +274,25 @@ cmd_wait (struct reg_client *c, int argc, char **argv)
     }
   return ret;
 }
+
+int
+cmd_pause (struct reg_client *c, int argc, char **argv)
+{
+  if (argc < 2 || argv[1][0] == '-')
+    {
+      fprintf (stderr, "usage: reg pause ID|NAME...\n");
+      return 2;
+    }
+  return each (c, "pause", "POST", "/pause", 1, argc, argv);
+}
+
+int
+cmd_unpause (struct reg_client *c, int argc, char **argv)
+{
+  if (argc < 2 || argv[1][0] == '-')
+    {
+      fprintf (stderr, "usage: reg unpause ID|NAME...\n");
+      return 2;
+    }
+  return each (c, "unpause", "POST", "/unpause", 1, argc, argv);
+}

@@ -22,6 +22,8 @@ static const struct
   { "start", cmd_start, "start generated or stopped containers" },
   { "restart", cmd_restart, "stop and start containers" },
   { "kill", cmd_kill, "send a signal to containers" },
+  { "pause", cmd_pause, "freeze every process of containers" },
+  { "unpause", cmd_unpause, "thaw paused containers" },
   { "wait", cmd_wait, "wait for containers to stop; print exit codes" },
   { "ps", cmd_ps, "list containers" },
   { "logs", cmd_logs, "show a container's output" },

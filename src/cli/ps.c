@@ -83,6 +83,8 @@ cmd_ps (struct reg_client *c, int argc, char **argv)
           cli_age (json_string_value (json_object_get (st, "StartedAt")), since, sizeof since);
           snprintf (status_text, sizeof status_text, "running %s", since);
         }
+      else if (state && strcmp (state, "paused") == 0)
+        snprintf (status_text, sizeof status_text, "paused");
       else if (state && strcmp (state, "stopped") == 0)
         snprintf (status_text, sizeof status_text, "exited (%d)",
                   (int)json_integer_value (json_object_get (st, "ExitCode")));

@@ -475,3 +475,42 @@ reg_cgroup_free (struct reg_cgroup *cg)
   reg_strv_free (cg->dirs);
   free (cg);
 }
+
+int
+reg_cgroup_freeze (const char *fs, const char *id, bool frozen, struct reg_error **err)
+{
+  enum reg_cgroup_version v;
+  if (reg_cgroup_detect (fs, &v, err) < 0)
+    return -1;
+  _cleanup_free_ char *dir = NULL;
+  if (v == REG_CGROUP_V1 ? asprintf (&dir, "%s/freezer/%s/%s", fs, PARENT, id) < 0
+                         : asprintf (&dir, "%s/%s/%s", fs, PARENT, id) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  const char *file = v == REG_CGROUP_V1 ? "freezer.state" : "cgroup.freeze";
+  const char *value = v == REG_CGROUP_V1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0");
+  if (put (dir, file, value, frozen ? "pause" : "unpause", err) < 0)
+    return -1;
+  if (!frozen)
+    return 0;
+  /* v1 goes through FREEZING; v2 says "frozen 1" in cgroup.events. */
+  for (int i = 0; i < 200; i++)
+    {
+      _cleanup_free_ char *state = NULL;
+      if (v == REG_CGROUP_V1)
+        state = get (dir, file);
+      else
+        {
+          _cleanup_free_ char *path = NULL;
+          if (asprintf (&path, "%s/cgroup.events", dir) >= 0)
+            reg_util_read_file (path, 4096, &state, NULL, NULL);
+        }
+      if (state
+          && (v == REG_CGROUP_V1 ? strcmp (state, "FROZEN") == 0
+                                 : strstr (state, "frozen 1") != NULL))
+        return 0;
+      struct timespec ts = { 0, 5 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  put (dir, file, v == REG_CGROUP_V1 ? "THAWED" : "0", "unpause", NULL);
+  return reg_error_set (err, ETIMEDOUT, "container %.12s: processes did not freeze within 1 s", id);
+}

@@ -74,4 +74,8 @@ void reg_cgroup_destroy (struct reg_cgroup *cg);
 void reg_cgroup_remove_by_id (const char *fs, const char *id);
 void reg_cgroup_free (struct reg_cgroup *cg);
 
+/* Freeze or thaw every process of container `id` (v1 freezer.state, v2
+ * cgroup.freeze); freezing waits until the kernel reports it frozen. */
+int reg_cgroup_freeze (const char *fs, const char *id, bool frozen, struct reg_error **err);
+
 #endif

@@ -14,7 +14,8 @@
 
 #define STATE_MAX (4 * 1024 * 1024)
 
-static const char *const state_names[] = { "generating", "generated", "running", "stopped" };
+static const char *const state_names[]
+    = { "generating", "generated", "running", "stopped", "paused" };
 
 const char *
 reg_state_name (enum reg_state s)

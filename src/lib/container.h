@@ -5,8 +5,9 @@
  * Both regd and a container's monitor write the state; reg_container_update
  * serialises them with flock on <root>/containers/<id>/lock and always
  * re-reads before writing. States (the paper's model): generating ->
- * generated -> running -> stopped; generated or stopped -> removed (the
- * directory goes away). Later work adds inserting and paused.
+ * generated -> running <-> paused; running -> stopped -> running; generated
+ * or stopped -> removed (the directory goes away). Later work adds
+ * inserting.
  */
 #ifndef REG_CONTAINER_H
 #define REG_CONTAINER_H
@@ -23,7 +24,15 @@ enum reg_state
   REG_STATE_GENERATED,
   REG_STATE_RUNNING,
   REG_STATE_STOPPED,
+  REG_STATE_PAUSED, /* running, its processes frozen (cgroup freezer) */
 };
+
+/* Running or paused: its processes exist and its monitor watches them. */
+static inline bool
+reg_state_live (enum reg_state s)
+{
+  return s == REG_STATE_RUNNING || s == REG_STATE_PAUSED;
+}
 
 struct reg_mount
 {

@@ -471,7 +471,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
 static int
 mark_lost (struct reg_container *c, void *data, struct reg_error **err)
 {
-  if (c->state == REG_STATE_RUNNING && !reg_container_monitor_alive (c))
+  if (reg_state_live (c->state) && !reg_container_monitor_alive (c))
     {
       c->state = REG_STATE_STOPPED;
       c->pid = c->monitor_pid = 0;
@@ -493,7 +493,7 @@ reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_cont
   struct reg_container *c = NULL;
   if (reg_container_load (e->root, id, &c, err) < 0)
     return -1;
-  if (c->state == REG_STATE_RUNNING && !reg_container_monitor_alive (c))
+  if (reg_state_live (c->state) && !reg_container_monitor_alive (c))
     {
       reg_container_free (c);
       c = NULL;
@@ -544,6 +544,9 @@ kill_and_wait (const struct reg_container *c, int first_signal, int timeout_s,
     return 0; /* already gone */
   if (kill (c->pid, first_signal) < 0 && errno != ESRCH)
     return reg_error_sys (err, errno, "container %.12s: signal pid %d", c->id, (int)c->pid);
+  /* A paused container takes its signal once thawed. */
+  if (c->state == REG_STATE_PAUSED)
+    reg_cgroup_freeze (REG_CGROUP_FS, c->id, false, NULL);
   if (wait_monitor (pidfd, timeout_s))
     return 0;
   kill (c->pid, SIGKILL);
@@ -561,7 +564,7 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
   if (reg_engine_container_get (e, ref, &c, err) < 0)
     return -1;
   int ret = 0;
-  if (c->state != REG_STATE_RUNNING)
+  if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot stop: it is %s", c->id,
                          reg_state_name (c->state));
   if (ret == 0)
@@ -592,6 +595,42 @@ reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struc
   return ret;
 }
 
+static int
+set_paused (struct reg_container *c, void *data, struct reg_error **err)
+{
+  bool pause = *(bool *)data;
+  if (c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
+    return reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
+                          pause ? "pause" : "unpause", reg_state_name (c->state));
+  c->state = pause ? REG_STATE_PAUSED : REG_STATE_RUNNING;
+  return 0;
+}
+
+int
+reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
+                            struct reg_error **err)
+{
+  pthread_mutex_lock (&e->lock);
+  struct reg_container *c = NULL;
+  int ret = reg_engine_container_get (e, ref, &c, err);
+  if (ret == 0 && c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
+                         pause ? "pause" : "unpause", reg_state_name (c->state));
+  if (ret == 0)
+    ret = reg_cgroup_freeze (REG_CGROUP_FS, c->id, pause, err);
+  if (ret == 0 && reg_container_update (e->root, c->id, set_paused, &pause, err) < 0)
+    {
+      /* The container exited meanwhile, or the state could not be saved:
+       * never leave it frozen behind a state that says otherwise. */
+      if (pause)
+        reg_cgroup_freeze (REG_CGROUP_FS, c->id, false, NULL);
+      ret = -1;
+    }
+  pthread_mutex_unlock (&e->lock);
+  reg_container_free (c);
+  return ret;
+}
+
 int
 reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code,
                            struct reg_error **err)
@@ -601,7 +640,7 @@ reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code
     return -1;
   char id[65];
   snprintf (id, sizeof id, "%s", c->id);
-  if (c->state == REG_STATE_RUNNING)
+  if (reg_state_live (c->state))
     {
       _cleanup_close_ int pidfd = (int)syscall (SYS_pidfd_open, c->monitor_pid, 0);
       if (pidfd >= 0 && reg_container_monitor_alive (c))
@@ -630,12 +669,12 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
   if (reg_engine_container_get (e, ref, &c, err) < 0)
     return -1;
   int ret = 0;
-  if (c->state == REG_STATE_RUNNING && !force)
+  if (reg_state_live (c->state) && !force)
     ret = reg_error_set (err, EBUSY,
                          "container %.12s: cannot remove: it is running (stop it first, or use "
                          "rm -f)",
                          c->id);
-  if (ret == 0 && c->state == REG_STATE_RUNNING)
+  if (ret == 0 && reg_state_live (c->state))
     ret = kill_and_wait (c, SIGKILL, KILL_WAIT_S, err);
   /* With --rm the monitor may have removed it already. */
   if (ret == 0)
@@ -690,7 +729,7 @@ reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
       struct reg_container *c = NULL;
       if (reg_container_load (e->root, ids[i], &c, NULL) == 0)
         {
-          out->running += c->state == REG_STATE_RUNNING && reg_container_monitor_alive (c);
+          out->running += reg_state_live (c->state) && reg_container_monitor_alive (c);
           reg_container_free (c);
         }
     }

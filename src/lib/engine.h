@@ -79,6 +79,9 @@ int reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeou
 /* Send a signal to the container's first process (409 unless running). */
 int reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig,
                                struct reg_error **err);
+/* Freeze (pause) or thaw (unpause) every process of the container. */
+int reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
+                                struct reg_error **err);
 /* Block until the container has stopped; its exit code. A container that
  * was never started is an error (it would never stop). */
 int reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code,

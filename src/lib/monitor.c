@@ -209,7 +209,7 @@ static int
 mark_stopped (struct reg_container *c, void *data, struct reg_error **err)
 {
   const struct exit_update *u = data;
-  if (c->state == REG_STATE_RUNNING)
+  if (reg_state_live (c->state))
     c->state = REG_STATE_STOPPED;
   c->pid = 0;
   c->monitor_pid = 0;

@@ -76,7 +76,7 @@ still_running (struct log_stream *s)
   struct reg_container *c = NULL;
   if (reg_engine_container_get (s->d->engine, s->id, &c, NULL) < 0)
     return false;
-  bool running = c->state == REG_STATE_RUNNING || c->state == REG_STATE_GENERATING
+  bool running = reg_state_live (c->state) || c->state == REG_STATE_GENERATING
                  || c->state == REG_STATE_GENERATED;
   reg_container_free (c);
   return running;

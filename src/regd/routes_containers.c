@@ -169,7 +169,7 @@ list (struct regd *d, struct request *r)
       struct reg_container *c = NULL;
       if (reg_engine_container_get (d->engine, ids[i], &c, NULL) < 0)
         continue; /* removed meanwhile */
-      if (show_all || c->state == REG_STATE_RUNNING)
+      if (show_all || reg_state_live (c->state))
         json_array_append_new (arr, reg_container_to_json (c));
       reg_container_free (c);
     }
@@ -260,6 +260,15 @@ kill_container (struct regd *d, struct request *r, const char *ref)
 }
 
 static enum MHD_Result
+pause_container (struct regd *d, struct request *r, const char *ref, bool pause)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (reg_engine_container_pause (d->engine, ref, pause, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+static enum MHD_Result
 wait_container (struct regd *d, struct request *r, const char *ref)
 {
   _cleanup_error_ struct reg_error *err = NULL;
@@ -289,6 +298,10 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return stop (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
     return kill_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "pause") == 0)
+    return pause_container (d, r, arg, true);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "unpause") == 0)
+    return pause_container (d, r, arg, false);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "wait") == 0)
     return wait_container (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "logs") == 0)

@@ -640,11 +640,41 @@ print(n)'
   expect_eq "$(snapshot)" "$before" "failed limit runs changed the engine"
 }
 
+t_pause () {
+  local id n1 n2
+  id=$("$REG" run -d --name frozen -t base@1 -- /bin/sh -c 'i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done')
+  sleep 0.3
+  run_cmd "$REG" pause frozen
+  expect_rc 0
+  run_cmd "$REG" ps
+  expect_out_has "paused"
+  n1=$(grep -c stdout "$ROOT/containers/$id/log.jsonl")
+  sleep 0.5
+  n2=$(grep -c stdout "$ROOT/containers/$id/log.jsonl")
+  expect_eq "$n2" "$n1" "output while paused"
+  run_cmd "$REG" pause frozen
+  expect_rc 1
+  expect_err_has "cannot pause: it is paused"
+  run_cmd "$REG" unpause frozen
+  expect_rc 0
+  sleep 0.3
+  n2=$(grep -c stdout "$ROOT/containers/$id/log.jsonl")
+  [ "$n2" -gt "$n1" ] || fail "no output after unpause"
+  # Stopping a paused container works (it is thawed to take the signal).
+  "$REG" pause frozen >/dev/null
+  run_cmd "$REG" stop -t 1 frozen
+  expect_rc 0
+  run_cmd "$REG" unpause frozen
+  expect_rc 1
+  expect_err_has "cannot unpause: it is stopped"
+  "$REG" rm frozen >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause"
 
 start_regd
 if [ $# -gt 0 ]; then
