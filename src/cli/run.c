@@ -433,3 +433,56 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     }
   return exit_code;
 }
+
+/* reg update [limit options] ID|NAME...: change the limits of containers;
+ * a running one gets them at once. */
+int
+cmd_update (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "memory", required_argument, NULL, 'm' },
+    { "memory-reservation", required_argument, NULL, 'M' },
+    { "memory-swap", required_argument, NULL, 'S' },
+    { "cpus", required_argument, NULL, 'C' },
+    { "cpu-shares", required_argument, NULL, 's' },
+    { "cpuset-cpus", required_argument, NULL, 'U' },
+    { "pids-limit", required_argument, NULL, 'P' },
+    { "blkio-weight", required_argument, NULL, 'B' },
+    { NULL, 0, NULL, 0 },
+  };
+  json_t *body = json_object ();
+  int opt, ret = 0;
+  optind = 1;
+  opterr = 0;
+  while (ret == 0 && (opt = getopt_long (argc, argv, "m:", opts, NULL)) != -1)
+    if (opt == '?' || !limit_option (body, opt, optarg))
+      {
+        fprintf (stderr, "reg update: bad option or value: %s\n", argv[optind - 1]);
+        ret = 2;
+      }
+  if (ret == 0 && (optind == argc || json_object_size (body) == 0))
+    {
+      fprintf (stderr, "usage: reg update [--memory SIZE] [--memory-reservation SIZE] "
+                       "[--memory-swap SIZE|-1] [--cpus N] [--cpu-shares N] [--cpuset-cpus LIST] "
+                       "[--pids-limit N|-1] [--blkio-weight N] ID|NAME...\n");
+      ret = 2;
+    }
+  for (int i = optind; ret != 2 && i < argc; i++)
+    {
+      char *ref = client_escape (c, argv[i]);
+      char path[512];
+      snprintf (path, sizeof path, "/v1/containers/%s/update", ref ? ref : "");
+      free (ref);
+      json_t *reply = NULL;
+      long status = client_call (c, "POST", path, body, &reply);
+      if (status == 204)
+        printf ("%s\n", argv[i]);
+      else
+        ret = client_fail ("update", status, reply);
+      json_decref (reply);
+      if (status < 0)
+        break;
+    }
+  json_decref (body);
+  return ret;
+}

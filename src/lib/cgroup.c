@@ -166,6 +166,9 @@ v1_dir_of (const struct reg_cgroup *cg, const char *controller)
   return NULL;
 }
 
+static int v1_apply (const struct reg_cgroup *cg, const struct reg_limits *l,
+                     struct reg_error **err);
+
 static int
 v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
 {
@@ -216,6 +219,12 @@ v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
       if (push_dir (cg, dir) < 0)
         return reg_error_set (err, ENOMEM, "out of memory");
     }
+  return v1_apply (cg, l, err);
+}
+
+static int
+v1_apply (const struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
+{
   const char *mem = v1_dir_of (cg, "memory"), *cpu = v1_dir_of (cg, "cpu");
   const char *pids = v1_dir_of (cg, "pids"), *blkio = v1_dir_of (cg, "blkio");
   const char *cpuset = v1_dir_of (cg, "cpuset");
@@ -262,6 +271,8 @@ v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
     }
   return 0;
 }
+
+static int v2_apply (const char *dir, const struct reg_limits *l, struct reg_error **err);
 
 static int
 v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
@@ -325,6 +336,12 @@ v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
     }
   if (push_dir (cg, dir) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
+  return v2_apply (dir, l, err);
+}
+
+static int
+v2_apply (const char *dir, const struct reg_limits *l, struct reg_error **err)
+{
   if (l->memory && put_i64 (dir, "memory.max", l->memory, "memory", err) < 0)
     return -1;
   if (l->memory_reservation
@@ -513,4 +530,149 @@ reg_cgroup_freeze (const char *fs, const char *id, bool frozen, struct reg_error
     }
   put (dir, file, v == REG_CGROUP_V1 ? "THAWED" : "0", "unpause", NULL);
   return reg_error_set (err, ETIMEDOUT, "container %.12s: processes did not freeze within 1 s", id);
+}
+
+int
+reg_cgroup_open (const char *fs, const char *id, struct reg_cgroup **out, struct reg_error **err)
+{
+  *out = NULL;
+  struct reg_cgroup *cg = calloc (1, sizeof *cg);
+  if (cg == NULL || (cg->fs = strdup (fs)) == NULL || (cg->id = strdup (id)) == NULL
+      || (cg->dirs = calloc (1, sizeof (char *))) == NULL)
+    {
+      reg_cgroup_free (cg);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  if (reg_cgroup_detect (fs, &cg->version, err) < 0)
+    {
+      reg_cgroup_free (cg);
+      return -1;
+    }
+  for (size_t i = 0; cg->version == REG_CGROUP_V1 ? v1_controllers[i] != NULL : i < 1; i++)
+    {
+      char *dir = NULL;
+      if (cg->version == REG_CGROUP_V1
+              ? asprintf (&dir, "%s/%s/%s/%s", fs, v1_controllers[i], PARENT, id) < 0
+              : asprintf (&dir, "%s/%s/%s", fs, PARENT, id) < 0)
+        {
+          reg_cgroup_free (cg);
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      if (access (dir, F_OK) != 0)
+        free (dir);
+      else if (push_dir (cg, dir) < 0)
+        {
+          reg_cgroup_free (cg);
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+    }
+  if (cg->dirs[0] == NULL)
+    {
+      reg_cgroup_free (cg);
+      return reg_error_set (err, ENOENT, "container %.12s: no cgroup (is it running?)", id);
+    }
+  *out = cg;
+  return 0;
+}
+
+int
+reg_cgroup_update (const struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
+{
+  if (reg_limits_check (l, err) < 0)
+    return reg_error_prefix (err, "container %.12s", cg->id);
+  if (cg->version == REG_CGROUP_V1)
+    {
+      if (l->cpuset_cpus && v1_dir_of (cg, "cpuset") == NULL)
+        return reg_error_set (err, ENOTSUP,
+                              "container %.12s: cpuset-cpus can only be changed on a container "
+                              "started with --cpuset-cpus",
+                              cg->id);
+      return v1_apply (cg, l, err) < 0 ? reg_error_prefix (err, "container %.12s", cg->id) : 0;
+    }
+  return v2_apply (cg->dirs[0], l, err) < 0 ? reg_error_prefix (err, "container %.12s", cg->id) : 0;
+}
+
+static uint64_t
+get_u64 (const char *dir, const char *file)
+{
+  _cleanup_free_ char *v = dir ? get (dir, file) : NULL;
+  return v ? strtoull (v, NULL, 10) : 0;
+}
+
+/* "key value" lines: the value of `key`. */
+static uint64_t
+keyed (const char *dir, const char *file, const char *key)
+{
+  _cleanup_free_ char *path = NULL, *text = NULL;
+  if (dir == NULL || asprintf (&path, "%s/%s", dir, file) < 0
+      || reg_util_read_file (path, 1 << 20, &text, NULL, NULL) < 0)
+    return 0;
+  size_t n = strlen (key);
+  for (char *line = text; line && *line;
+       line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
+    if (strncmp (line, key, n) == 0 && line[n] == ' ')
+      return strtoull (line + n + 1, NULL, 10);
+  return 0;
+}
+
+/* Sum "Read"/"Write" (v1 blkio) or rbytes=/wbytes= (v2 io.stat) over devices. */
+static void
+io_bytes (const char *dir, const char *file, bool v2, uint64_t *rd, uint64_t *wr)
+{
+  _cleanup_free_ char *path = NULL, *text = NULL;
+  *rd = *wr = 0;
+  if (dir == NULL || asprintf (&path, "%s/%s", dir, file) < 0
+      || reg_util_read_file (path, 1 << 20, &text, NULL, NULL) < 0)
+    return;
+  char *save = NULL;
+  for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      if (v2)
+        {
+          const char *r = strstr (line, "rbytes="), *w = strstr (line, "wbytes=");
+          *rd += r ? strtoull (r + 7, NULL, 10) : 0;
+          *wr += w ? strtoull (w + 7, NULL, 10) : 0;
+          continue;
+        }
+      char dev[64], op[16];
+      unsigned long long v;
+      if (sscanf (line, "%63s %15s %llu", dev, op, &v) != 3)
+        continue;
+      if (strcmp (op, "Read") == 0)
+        *rd += v;
+      else if (strcmp (op, "Write") == 0)
+        *wr += v;
+    }
+}
+
+int
+reg_cgroup_read_stats (const struct reg_cgroup *cg, struct reg_cgroup_stats *out,
+                       struct reg_error **err)
+{
+  memset (out, 0, sizeof *out);
+  if (cg->version == REG_CGROUP_V1)
+    {
+      const char *mem = v1_dir_of (cg, "memory");
+      out->cpu_ns = get_u64 (v1_dir_of (cg, "cpuacct"), "cpuacct.usage");
+      uint64_t usage = get_u64 (mem, "memory.usage_in_bytes");
+      uint64_t inactive = keyed (mem, "memory.stat", "total_inactive_file");
+      out->memory = usage > inactive ? usage - inactive : usage;
+      out->memory_limit = get_u64 (mem, "memory.limit_in_bytes");
+      if (out->memory_limit >= (uint64_t)1 << 62)
+        out->memory_limit = 0;
+      out->pids = get_u64 (v1_dir_of (cg, "pids"), "pids.current");
+      io_bytes (v1_dir_of (cg, "blkio"), "blkio.throttle.io_service_bytes_recursive", false,
+                &out->blk_read, &out->blk_write);
+      return 0;
+    }
+  const char *dir = cg->dirs[0];
+  out->cpu_ns = keyed (dir, "cpu.stat", "usage_usec") * 1000;
+  uint64_t usage = get_u64 (dir, "memory.current");
+  uint64_t inactive = keyed (dir, "memory.stat", "inactive_file");
+  out->memory = usage > inactive ? usage - inactive : usage;
+  out->memory_limit = get_u64 (dir, "memory.max"); /* "max" reads as 0 */
+  out->pids = get_u64 (dir, "pids.current");
+  io_bytes (dir, "io.stat", true, &out->blk_read, &out->blk_write);
+  (void)err;
+  return 0;
 }

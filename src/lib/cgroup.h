@@ -74,6 +74,25 @@ void reg_cgroup_destroy (struct reg_cgroup *cg);
 void reg_cgroup_remove_by_id (const char *fs, const char *id);
 void reg_cgroup_free (struct reg_cgroup *cg);
 
+/* The existing cgroups of container `id` (after regd restarts, or from
+ * another process than the monitor that made them). */
+int reg_cgroup_open (const char *fs, const char *id, struct reg_cgroup **out,
+                     struct reg_error **err);
+/* Apply new limits to existing cgroups (reg update): all values given. */
+int reg_cgroup_update (const struct reg_cgroup *cg, const struct reg_limits *l,
+                       struct reg_error **err);
+
+struct reg_cgroup_stats
+{
+  uint64_t cpu_ns;       /* CPU time used, all processes */
+  uint64_t memory;       /* bytes in use, page cache that can be dropped excluded */
+  uint64_t memory_limit; /* 0: no limit */
+  uint64_t pids;
+  uint64_t blk_read, blk_write; /* bytes */
+};
+int reg_cgroup_read_stats (const struct reg_cgroup *cg, struct reg_cgroup_stats *out,
+                           struct reg_error **err);
+
 /* Freeze or thaw every process of container `id` (v1 freezer.state, v2
  * cgroup.freeze); freezing waits until the kernel reports it frozen. */
 int reg_cgroup_freeze (const char *fs, const char *id, bool frozen, struct reg_error **err);

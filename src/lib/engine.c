@@ -595,6 +595,105 @@ reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struc
   return ret;
 }
 
+int
+reg_engine_container_stats (struct reg_engine *e, const char *ref, struct reg_cgroup_stats *out,
+                            struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  int ret = 0;
+  struct reg_cgroup *cg = NULL;
+  if (!reg_state_live (c->state))
+    ret = reg_error_set (err, EBUSY, "container %.12s: no stats: it is %s", c->id,
+                         reg_state_name (c->state));
+  if (ret == 0)
+    ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
+  if (ret == 0)
+    ret = reg_cgroup_read_stats (cg, out, err);
+  reg_cgroup_free (cg);
+  reg_container_free (c);
+  return ret;
+}
+
+static int
+store_limits (struct reg_container *c, void *data, struct reg_error **err)
+{
+  const struct reg_limits *l = data;
+  char *cpus = l->cpuset_cpus ? strdup (l->cpuset_cpus) : NULL;
+  if (l->cpuset_cpus && cpus == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  free (c->limits.cpuset_cpus);
+  c->limits = *l;
+  c->limits.cpuset_cpus = cpus;
+  return 0;
+}
+
+int
+reg_engine_container_update (struct reg_engine *e, const char *ref, const struct reg_limits *l,
+                             struct reg_error **err)
+{
+  pthread_mutex_lock (&e->lock);
+  struct reg_container *c = NULL;
+  int ret = reg_engine_container_get (e, ref, &c, err);
+  if (ret == 0 && reg_limits_check (l, err) < 0)
+    ret = reg_error_prefix (err, "update %.12s", c->id);
+  struct reg_cgroup *cg = NULL;
+  if (ret == 0 && reg_state_live (c->state))
+    {
+      ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
+      if (ret == 0)
+        ret = reg_cgroup_update (cg, l, err);
+    }
+  if (ret == 0)
+    ret = reg_container_update (e->root, c->id, store_limits, (void *)l, err);
+  reg_cgroup_free (cg);
+  pthread_mutex_unlock (&e->lock);
+  reg_container_free (c);
+  return ret;
+}
+
+int
+reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, size_t *n,
+                           struct reg_error **err)
+{
+  *pids = NULL;
+  *n = 0;
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  int ret = 0;
+  struct reg_cgroup *cg = NULL;
+  if (!reg_state_live (c->state))
+    ret = reg_error_set (err, EBUSY, "container %.12s: no processes: it is %s", c->id,
+                         reg_state_name (c->state));
+  if (ret == 0)
+    ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
+  _cleanup_free_ char *path = NULL, *text = NULL;
+  if (ret == 0 && (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0
+                   || reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0))
+    ret = -1;
+  for (char *p = text; ret == 0 && p && *p;)
+    {
+      char *end = NULL;
+      long v = strtol (p, &end, 10);
+      if (end == p)
+        break;
+      pid_t *grown = realloc (*pids, (*n + 1) * sizeof **pids);
+      if (grown == NULL)
+        ret = reg_error_set (err, ENOMEM, "out of memory");
+      else
+        {
+          *pids = grown;
+          (*pids)[(*n)++] = (pid_t)v;
+        }
+      p = end;
+    }
+  reg_cgroup_free (cg);
+  reg_container_free (c);
+  return ret;
+}
+
 static int
 set_paused (struct reg_container *c, void *data, struct reg_error **err)
 {

@@ -79,6 +79,16 @@ int reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeou
 /* Send a signal to the container's first process (409 unless running). */
 int reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig,
                                struct reg_error **err);
+/* Current resource use of a running (or paused) container, from its cgroups. */
+int reg_engine_container_stats (struct reg_engine *e, const char *ref, struct reg_cgroup_stats *out,
+                                struct reg_error **err);
+/* New limits (complete: the caller merges them over the current ones),
+ * applied at once to a live container and kept for its next start. */
+int reg_engine_container_update (struct reg_engine *e, const char *ref, const struct reg_limits *l,
+                                 struct reg_error **err);
+/* Host PIDs of every process of a live container, from its cgroup. */
+int reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, size_t *n,
+                               struct reg_error **err);
 /* Freeze (pause) or thaw (unpause) every process of the container. */
 int reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
                                 struct reg_error **err);

@@ -59,8 +59,23 @@ parse_mounts (json_t *body, struct reg_mount **out, size_t *n, struct reg_error 
 }
 
 /* "Limits": {"Memory": bytes, ...} with Docker's HostConfig names. */
+static int parse_limits_object (json_t *o, const char *what, struct reg_limits *l,
+                                struct reg_error **err);
+
 static int
 parse_limits (json_t *body, struct reg_limits *l, struct reg_error **err)
+{
+  json_t *o = json_object_get (body, "Limits");
+  if (o == NULL || json_is_null (o))
+    return 0;
+  if (!json_is_object (o))
+    return reg_error_set (err, EINVAL, "create container: \"Limits\" must be an object");
+  return parse_limits_object (o, "create container: Limits", l, err);
+}
+
+/* Only the keys present change *l. */
+static int
+parse_limits_object (json_t *o, const char *what, struct reg_limits *l, struct reg_error **err)
 {
   static const struct
   {
@@ -75,15 +90,10 @@ parse_limits (json_t *body, struct reg_limits *l, struct reg_error **err)
     { "PidsLimit", offsetof (struct reg_limits, pids_limit) },
     { "BlkioWeight", offsetof (struct reg_limits, blkio_weight) },
   };
-  json_t *o = json_object_get (body, "Limits");
-  if (o == NULL || json_is_null (o))
-    return 0;
-  if (!json_is_object (o))
-    return reg_error_set (err, EINVAL, "create container: \"Limits\" must be an object");
   static const char *const keys[]
       = { "Memory",     "MemoryReservation", "MemorySwap",  "NanoCpus", "CpuShares",
           "CpusetCpus", "PidsLimit",         "BlkioWeight", NULL };
-  if (regd_json_only_keys (o, keys, "create container: Limits", err) < 0)
+  if (regd_json_only_keys (o, keys, what, err) < 0)
     return -1;
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
     {
@@ -91,13 +101,13 @@ parse_limits (json_t *body, struct reg_limits *l, struct reg_error **err)
       if (v == NULL || json_is_null (v))
         continue;
       if (!json_is_integer (v))
-        return reg_error_set (err, EINVAL, "create container: Limits.%s must be an integer",
-                              ints[i].key);
+        return reg_error_set (err, EINVAL, "%s: %s must be an integer", what, ints[i].key);
       *(int64_t *)((char *)l + ints[i].offset) = json_integer_value (v);
     }
   const char *cpus = NULL;
-  int ret = regd_json_string (o, "CpusetCpus", "create container: Limits", &cpus, err);
-  l->cpuset_cpus = (char *)cpus; /* borrowed from the body, copied by the engine */
+  int ret = regd_json_string (o, "CpusetCpus", what, &cpus, err);
+  if (cpus)
+    l->cpuset_cpus = (char *)cpus; /* borrowed from the body, copied by the engine */
   return ret;
 }
 
@@ -260,6 +270,92 @@ kill_container (struct regd *d, struct request *r, const char *ref)
 }
 
 static enum MHD_Result
+stats (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_cgroup_stats s;
+  if (reg_engine_container_stats (d->engine, ref, &s, &err) < 0)
+    return regd_reply_error (r, err);
+  char now[40];
+  reg_util_now_rfc3339 (now);
+  return regd_reply_json (
+      r, MHD_HTTP_OK,
+      json_pack ("{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "Read", now, "ReadTime",
+                 reg_util_now (), "CpuNs", (json_int_t)s.cpu_ns, "Memory", (json_int_t)s.memory,
+                 "MemoryLimit", (json_int_t)s.memory_limit, "Pids", (json_int_t)s.pids, "BlkioRead",
+                 (json_int_t)s.blk_read, "BlkioWrite", (json_int_t)s.blk_write));
+}
+
+/* POST /update: Docker's update body, the Limits keys at the top level. */
+static enum MHD_Result
+update (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *body = regd_body_object (r, "update", &err);
+  if (body == NULL)
+    return regd_reply_error (r, err);
+  struct reg_container *c = NULL;
+  int ret = reg_engine_container_get (d->engine, ref, &c, &err);
+  struct reg_limits l = { 0 };
+  if (ret == 0)
+    {
+      l = c->limits;
+      ret = parse_limits_object (body, "update", &l, &err);
+    }
+  if (ret == 0)
+    ret = reg_engine_container_update (d->engine, c->id, &l, &err);
+  reg_container_free (c); /* owned l.cpuset_cpus unless the body replaced it */
+  json_decref (body);
+  if (ret < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+static enum MHD_Result
+top (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  pid_t *pids = NULL;
+  size_t n = 0;
+  if (reg_engine_container_pids (d->engine, ref, &pids, &n, &err) < 0)
+    return regd_reply_error (r, err);
+  json_t *procs = json_array ();
+  long hz = sysconf (_SC_CLK_TCK);
+  for (size_t i = 0; i < n; i++)
+    {
+      char path[64];
+      _cleanup_free_ char *stat = NULL, *cmd = NULL;
+      size_t cmd_len = 0;
+      snprintf (path, sizeof path, "/proc/%d/stat", (int)pids[i]);
+      if (reg_util_read_file (path, 65536, &stat, NULL, NULL) < 0)
+        continue; /* exited meanwhile */
+      snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
+      reg_util_read_file (path, 65536, &cmd, &cmd_len, NULL);
+      for (size_t k = 0; cmd && k + 1 < cmd_len; k++)
+        if (cmd[k] == '\0')
+          cmd[k] = ' ';
+      /* Fields after the ")" that ends the command name. */
+      const char *rp = strrchr (stat, ')');
+      char st = '?';
+      int ppid = 0;
+      unsigned long long ut = 0, stt = 0;
+      if (rp)
+        sscanf (rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &st, &ppid, &ut,
+                &stt);
+      unsigned long long secs = hz > 0 ? (ut + stt) / (unsigned long long)hz : 0;
+      char time_s[32], state_s[2] = { st, 0 };
+      snprintf (time_s, sizeof time_s, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60,
+                secs % 60);
+      json_array_append_new (procs, json_pack ("[i, i, s, s, s]", (int)pids[i], ppid, state_s,
+                                               time_s, cmd && *cmd ? cmd : ""));
+    }
+  free (pids);
+  return regd_reply_json (r, MHD_HTTP_OK,
+                          json_pack ("{s:[s, s, s, s, s], s:o}", "Titles", "PID", "PPID", "STATE",
+                                     "TIME", "COMMAND", "Processes", procs));
+}
+
+static enum MHD_Result
 pause_container (struct regd *d, struct request *r, const char *ref, bool pause)
 {
   _cleanup_error_ struct reg_error *err = NULL;
@@ -298,6 +394,12 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return stop (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
     return kill_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "stats") == 0)
+    return stats (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "top") == 0)
+    return top (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "update") == 0)
+    return update (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "pause") == 0)
     return pause_container (d, r, arg, true);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "unpause") == 0)

@@ -670,11 +670,44 @@ t_pause () {
   "$REG" rm frozen >/dev/null
 }
 
+t_stats_update_top () {
+  local id
+  id=$("$REG" run -d --name busy -m 64m -t base@1 -- /bin/sh -c 'while true; do :; done')
+  sleep 0.5
+  run_cmd "$REG" stats --no-stream busy
+  expect_rc 0
+  expect_out_has "busy"
+  expect_out_has "64.00MiB"
+  # A busy loop shows CPU use well above zero.
+  local cpu
+  cpu=$(echo "$out" | awk 'NR==2 {sub("%","",$3); print int($3)}')
+  [ "${cpu:-0}" -ge 20 ] || fail "busy loop shows ${cpu}% CPU"
+  run_cmd "$REG" update --memory 128m --pids-limit 100 busy
+  expect_rc 0
+  run_cmd "$REG" inspect busy
+  expect_out_has '"Memory": 134217728'
+  expect_out_has '"PidsLimit": 100'
+  if [ -d /sys/fs/cgroup/memory ]; then
+    expect_eq "$(cat /sys/fs/cgroup/memory/reg/$id/memory.limit_in_bytes)" "134217728" "updated memory limit"
+    expect_eq "$(cat /sys/fs/cgroup/pids/reg/$id/pids.max)" "100" "updated pids limit"
+  fi
+  run_cmd "$REG" update --memory 1k busy
+  expect_rc 1
+  expect_err_has "below the minimum"
+  run_cmd "$REG" top busy
+  expect_rc 0
+  expect_out_has "PID"
+  expect_out_has "/bin/sh -c while true"
+  "$REG" rm -f busy >/dev/null
+  run_cmd "$REG" stats --no-stream busy
+  expect_rc 1
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top"
 
 start_regd
 if [ $# -gt 0 ]; then
