@@ -670,8 +670,9 @@ reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, 
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
   _cleanup_free_ char *path = NULL, *text = NULL;
-  if (ret == 0 && (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0
-                   || reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0))
+  if (ret == 0
+      && (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0
+          || reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0))
     ret = -1;
   for (char *p = text; ret == 0 && p && *p;)
     {
