@@ -266,6 +266,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "cpuset-cpus", required_argument, NULL, 'U' },
     { "pids-limit", required_argument, NULL, 'P' },
     { "blkio-weight", required_argument, NULL, 'B' },
+    { "log-max-size", required_argument, NULL, 'L' },
     { "rm", no_argument, NULL, 'R' },
     { "name", required_argument, NULL, 'n' },
     { "template", required_argument, NULL, 't' },
@@ -352,6 +353,15 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         if (!limit_option (limits, opt, optarg))
           ret = usage_error ("bad resource limit", argv[optind - 1]);
         break;
+      case 'L':
+        {
+          json_int_t size = 0;
+          if (!parse_size (optarg, false, &size))
+            ret = usage_error ("bad --log-max-size", optarg);
+          else
+            json_object_set_new (body, "LogMaxSize", json_integer (size));
+          break;
+        }
       case 'h':
         usage_error ("help", NULL);
         json_decref (body);

@@ -129,11 +129,13 @@ reg_container_to_json (const struct reg_container *c)
                    (json_int_t)l->cpu_shares, "CpusetCpus", l->cpuset_cpus, "PidsLimit",
                    (json_int_t)(l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT),
                    "BlkioWeight", (json_int_t)l->blkio_weight);
-  return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:s, s:o}", "Id",
-                    c->id, "Name", c->name, "Templates", strv_to_json (c->templates), "Closure",
-                    c->closure, "Cmd", strv_to_json (c->argv), "Env", strv_to_json (c->env),
-                    "WorkingDir", c->workdir, "Project", c->project, "Mounts", mounts, "AutoRemove",
-                    c->auto_remove, "Limits", limits, "Created", c->created, "State", state);
+  return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:I, s:s, s:o}",
+                    "Id", c->id, "Name", c->name, "Templates", strv_to_json (c->templates),
+                    "Closure", c->closure, "Cmd", strv_to_json (c->argv), "Env",
+                    strv_to_json (c->env), "WorkingDir", c->workdir, "Project", c->project,
+                    "Mounts", mounts, "AutoRemove", c->auto_remove, "Limits", limits, "LogMaxSize",
+                    (json_int_t)(c->log_max_size ? c->log_max_size : REG_LOG_MAX_SIZE), "Created",
+                    c->created, "State", state);
 }
 
 static char *
@@ -193,6 +195,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->monitor_start = (unsigned long long)json_integer_value (json_object_get (st, "MonitorStart"));
   c->exit_code = (int)json_integer_value (json_object_get (st, "ExitCode"));
   c->oom_killed = json_is_true (json_object_get (st, "OOMKilled"));
+  c->log_max_size = json_integer_value (json_object_get (j, "LogMaxSize"));
   json_t *l = json_object_get (j, "Limits");
   c->limits.memory = json_integer_value (json_object_get (l, "Memory"));
   c->limits.memory_reservation = json_integer_value (json_object_get (l, "MemoryReservation"));

@@ -55,6 +55,7 @@ struct reg_container
   size_t n_mounts;
   bool auto_remove;
   struct reg_limits limits; /* cgroup limits; 0 = not set */
+  int64_t log_max_size;     /* bytes; 0 = REG_LOG_MAX_SIZE */
 
   enum reg_state state;
   pid_t pid; /* container init, host pid namespace */
@@ -65,6 +66,9 @@ struct reg_container
   char created[40], started[40], finished[40];
   char *error; /* why the last start failed, if it did */
 };
+
+/* Default size at which log.jsonl is rotated to log.jsonl.1 (one kept). */
+#define REG_LOG_MAX_SIZE (10 * 1024 * 1024)
 
 const char *reg_state_name (enum reg_state s);
 

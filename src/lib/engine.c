@@ -395,6 +395,9 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   snprintf (host, sizeof host, "%.12s", c->id);
   memcpy (c->closure, cl->digest, sizeof c->closure);
   c->limits = o->limits;
+  if (o->log_max_size < 0 || (o->log_max_size > 0 && o->log_max_size < 4096))
+    return reg_error_set (err, EINVAL, "create container: log-max-size must be at least 4 KiB");
+  c->log_max_size = o->log_max_size;
   c->limits.cpuset_cpus = NULL;
   if (o->limits.cpuset_cpus && (c->limits.cpuset_cpus = strdup (o->limits.cpuset_cpus)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");

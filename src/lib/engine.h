@@ -49,6 +49,7 @@ struct reg_create_options
   size_t n_mounts;
   bool auto_remove;
   struct reg_limits limits;
+  int64_t log_max_size; /* 0: the default */
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);

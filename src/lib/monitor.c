@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LINE_MAX_BYTES (16 * 1024)
@@ -101,6 +102,28 @@ json_line (const char *s, size_t len)
   return json_stringn (copy, len);
 }
 
+/* Size-capped logs: when the next record would pass the cap, log.jsonl
+ * becomes log.jsonl.1 (replacing the previous one) and a new log.jsonl is
+ * started. At most twice the cap is kept on disk. */
+static void
+rotate_if_full (struct monitor *m, size_t next)
+{
+  int64_t cap = m->c->log_max_size > 0 ? m->c->log_max_size : REG_LOG_MAX_SIZE;
+  struct stat st;
+  if (m->log_fd < 0 || fstat (m->log_fd, &st) < 0 || st.st_size == 0
+      || st.st_size + (off_t)next <= cap)
+    return;
+  _cleanup_free_ char *path = reg_container_file (m->root, m->c->id, "log.jsonl");
+  _cleanup_free_ char *old = reg_container_file (m->root, m->c->id, "log.jsonl.1");
+  if (path == NULL || old == NULL || rename (path, old) < 0)
+    return;
+  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return; /* keep writing to the rotated file rather than lose output */
+  close (m->log_fd);
+  m->log_fd = fd;
+}
+
 static void
 log_line (struct monitor *m, struct stream *s, bool partial)
 {
@@ -116,6 +139,7 @@ log_line (struct monitor *m, struct stream *s, bool partial)
   if (text == NULL)
     return;
   size_t n = strlen (text);
+  rotate_if_full (m, n + 1);
   text[n] = '\n'; /* replaces the NUL; write n+1 bytes */
   write_all (m->log_fd, text, n + 1);
   text[n] = '\0';

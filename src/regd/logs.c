@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define FOLLOW_POLL_MS 50
 
@@ -19,6 +21,10 @@ struct log_stream
   FILE *f;
   char id[65];
   bool follow;
+  bool timestamps;
+  double since; /* records before this time are skipped; 0: all */
+  char *path;   /* log.jsonl, reopened when the monitor rotates it */
+  ino_t ino;
   int client_fd;
   char *frame; /* pending frame bytes */
   size_t frame_len, frame_off;
@@ -34,7 +40,50 @@ log_stream_free (void *cls)
     fclose (s->f);
   free (s->frame);
   free (s->line);
+  free (s->path);
   free (s);
+}
+
+/* Seconds since the epoch of our RFC 3339 UTC timestamps; 0 if malformed. */
+static double
+rfc3339_time (const char *t)
+{
+  struct tm tm = { 0 };
+  const char *rest = t ? strptime (t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (rest == NULL)
+    return 0;
+  double frac = *rest == '.' ? strtod (rest, NULL) : 0;
+  return (double)timegm (&tm) + frac;
+}
+
+/* --since: RFC 3339, seconds since the epoch, or a duration ago (30s, 10m,
+ * 2h). -1 when malformed. */
+static double
+parse_since (const char *v)
+{
+  char *end = NULL;
+  double n = strtod (v, &end);
+  if (end != v && *end == '\0')
+    return n;
+  if (end != v && end[1] == '\0' && strchr ("smh", *end))
+    return reg_util_now () - n * (*end == 's' ? 1 : *end == 'm' ? 60 : 3600);
+  double t = rfc3339_time (v);
+  return t > 0 ? t : -1;
+}
+
+/* The monitor renamed log.jsonl to log.jsonl.1: go on in the new file. */
+static void
+follow_rotation (struct log_stream *s)
+{
+  struct stat st;
+  if (s->path == NULL || stat (s->path, &st) < 0 || st.st_ino == s->ino)
+    return;
+  FILE *f = fopen (s->path, "re");
+  if (f == NULL)
+    return;
+  fclose (s->f);
+  s->f = f;
+  s->ino = st.st_ino;
 }
 
 /* Turn one JSON log record into a frame; false if the record is unusable. */
@@ -45,12 +94,14 @@ make_frame (struct log_stream *s, const char *rec)
   const char *stream = json_string_value (json_object_get (j, "stream"));
   json_t *line = json_object_get (j, "line");
   bool partial = json_is_true (json_object_get (j, "partial"));
-  if (stream == NULL || !json_is_string (line))
+  const char *t = json_string_value (json_object_get (j, "t"));
+  if (stream == NULL || !json_is_string (line) || (s->since > 0 && rfc3339_time (t) < s->since))
     {
       json_decref (j);
       return false;
     }
-  size_t len = json_string_length (line) + (partial ? 0 : 1);
+  size_t prefix = s->timestamps && t ? strlen (t) + 1 : 0;
+  size_t len = prefix + json_string_length (line) + (partial ? 0 : 1);
   free (s->frame);
   s->frame = malloc (8 + len);
   if (s->frame == NULL)
@@ -61,7 +112,12 @@ make_frame (struct log_stream *s, const char *rec)
   reg_frame_header ((unsigned char *)s->frame,
                     strcmp (stream, "stderr") == 0 ? REG_FRAME_STDERR : REG_FRAME_STDOUT,
                     (unsigned)len);
-  memcpy (s->frame + 8, json_string_value (line), json_string_length (line));
+  if (prefix)
+    {
+      memcpy (s->frame + 8, t, prefix - 1);
+      s->frame[8 + prefix - 1] = ' ';
+    }
+  memcpy (s->frame + 8 + prefix, json_string_value (line), json_string_length (line));
   if (!partial)
     s->frame[8 + len - 1] = '\n';
   s->frame_len = 8 + len;
@@ -106,6 +162,7 @@ log_reader (void *cls, uint64_t pos, char *buf, size_t max)
       clearerr (s->f);
       if (!s->follow)
         return MHD_CONTENT_READER_END_OF_STREAM;
+      follow_rotation (s);
       /* Read once more after the container stopped: its last lines. */
       bool running = still_running (s);
       if (!running)
@@ -122,6 +179,27 @@ log_reader (void *cls, uint64_t pos, char *buf, size_t max)
   memcpy (buf, s->frame + s->frame_off, n);
   s->frame_off += n;
   return (ssize_t)n;
+}
+
+/* One stream of the rotated and the current log (either may be NULL). */
+static FILE *
+concat_logs (FILE *older, FILE *newer)
+{
+  if (older == NULL)
+    return newer;
+  if (newer == NULL)
+    return older;
+  FILE *both = tmpfile ();
+  char buf[65536];
+  size_t n;
+  for (FILE *f = older; both && f; f = f == older ? newer : NULL)
+    while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+      fwrite (buf, 1, n, both);
+  fclose (older);
+  fclose (newer);
+  if (both)
+    rewind (both);
+  return both;
 }
 
 /* Position the file so that only the last `tail` records remain. */
@@ -155,10 +233,29 @@ regd_reply_logs (struct regd *d, struct request *r, const char *ref)
   s->d = d;
   const char *follow = regd_query (r, "follow");
   const char *tail = regd_query (r, "tail");
+  const char *since = regd_query (r, "since");
+  const char *timestamps = regd_query (r, "timestamps");
   s->follow = follow && strcmp (follow, "1") == 0;
+  s->timestamps = timestamps && strcmp (timestamps, "1") == 0;
+  s->since = since ? parse_since (since) : 0;
+  if (s->since < 0)
+    {
+      log_stream_free (s);
+      return regd_reply_message (r, MHD_HTTP_BAD_REQUEST,
+                                 "logs %s: --since \"%s\" is not a time (RFC 3339, seconds since "
+                                 "the epoch, or a duration like 10m)",
+                                 ref, since);
+    }
   s->client_fd = regd_client_fd (r);
-  _cleanup_free_ char *path = reg_container_file (d->engine->root, s->id, "log.jsonl");
-  s->f = path ? fopen (path, "re") : NULL;
+  s->path = reg_container_file (d->engine->root, s->id, "log.jsonl");
+  _cleanup_free_ char *rotated = reg_container_file (d->engine->root, s->id, "log.jsonl.1");
+  /* Without follow, the rotated part comes first: the whole kept history. */
+  FILE *older = !s->follow && rotated ? fopen (rotated, "re") : NULL;
+  FILE *newer = s->path ? fopen (s->path, "re") : NULL;
+  struct stat st;
+  if (newer && fstat (fileno (newer), &st) == 0)
+    s->ino = st.st_ino;
+  s->f = concat_logs (older, newer);
   if (s->f == NULL)
     s->f = fopen ("/dev/null", "re"); /* never started: no log yet */
   char *end = NULL;

@@ -114,8 +114,9 @@ parse_limits_object (json_t *o, const char *what, struct reg_limits *l, struct r
 static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
-  static const char *const keys[] = { "Name",    "Templates", "Cmd",        "Env",    "WorkingDir",
-                                      "Project", "Mounts",    "AutoRemove", "Limits", NULL };
+  static const char *const keys[]
+      = { "Name",   "Templates",  "Cmd",    "Env",        "WorkingDir", "Project",
+          "Mounts", "AutoRemove", "Limits", "LogMaxSize", NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -141,6 +142,14 @@ create (struct regd *d, struct request *r)
     ret = parse_mounts (body, &mounts, &o.n_mounts, &err);
   if (ret == 0)
     ret = parse_limits (body, &o.limits, &err);
+  json_t *lms = json_object_get (body, "LogMaxSize");
+  if (ret == 0 && lms && !json_is_null (lms))
+    {
+      if (!json_is_integer (lms))
+        ret = reg_error_set (&err, EINVAL, "%s: LogMaxSize must be an integer", what);
+      else
+        o.log_max_size = json_integer_value (lms);
+    }
   for (size_t i = 0; ret == 0 && env && env[i]; i++)
     if (strchr (env[i], '=') == NULL || env[i][0] == '=')
       ret = reg_error_set (&err, EINVAL, "%s: environment entry \"%s\" is not KEY=VALUE", what,

@@ -703,11 +703,36 @@ t_stats_update_top () {
   expect_rc 1
 }
 
+t_logs_options () {
+  local id
+  id=$("$REG" run -d --log-max-size 8k -t base@1 -- /bin/sh -c 'i=0; while [ $i -lt 400 ]; do echo "line $i of some log output"; i=$((i+1)); done; sleep 1.2; echo late')
+  "$REG" wait "$id" >/dev/null
+  # Rotation: at most twice the cap on disk, one rotated file, the end kept.
+  [ -f "$ROOT/containers/$id/log.jsonl.1" ] || fail "log was not rotated"
+  local size
+  size=$(cat "$ROOT/containers/$id/log.jsonl" "$ROOT/containers/$id/log.jsonl.1" | wc -c)
+  [ "$size" -le 16384 ] || fail "logs take $size bytes with an 8k cap"
+  run_cmd "$REG" logs --tail 2 "$id"
+  expect_out "line 399 of some log output
+late"
+  run_cmd "$REG" logs -t --tail 1 "$id"
+  case "$out" in 20[0-9][0-9]-*T*Z\ late) ;; *) fail "timestamped line: '$out'" ;; esac
+  run_cmd "$REG" logs --since 1s "$id"
+  expect_out "late"
+  run_cmd "$REG" logs --since yesterday "$id"
+  expect_rc 1
+  expect_err_has 'is not a time'
+  run_cmd "$REG" run --rm --log-max-size 1k -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "log-max-size"
+  "$REG" rm "$id" >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options"
 
 start_regd
 if [ $# -gt 0 ]; then
