@@ -49,9 +49,10 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: libcurl and jansson, no engine code,
+# The client links only what it uses: libcurl, jansson and the error and
+# util helpers, no engine code,
 # so its start-up stays short (see docs/benchmarks.md).
-$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a

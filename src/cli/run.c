@@ -12,6 +12,7 @@
  * environment generated, state "generated"), printing its id; `reg start`
  * runs it later. */
 #include "cli.h"
+#include "util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -87,12 +88,12 @@ static int
 usage_error (const char *msg, const char *arg)
 {
   fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-  fprintf (stderr,
-           "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
-           "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
-           "[-c \"CMD\"] [-m SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
-           "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
-           "[-- CMD ARGS...]\n");
+  fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
+                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
+                   "[-c \"CMD\"] [-p [IP:]HOST:CTR] [--restart POLICY] [--log-max-size SIZE] [-m "
+                   "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
+                   "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
+                   "[-- CMD ARGS...]\n");
   return 125;
 }
 
@@ -134,8 +135,7 @@ parse_volume (const char *spec)
   return m;
 }
 
-/* "512m", "1g", "100000" (bytes; b k m g, powers of 1024, as docker) or
- * "-1" when allowed. */
+/* A size, or "-1" when allowed. */
 static bool
 parse_size (const char *s, bool allow_unlimited, json_int_t *out)
 {
@@ -144,38 +144,10 @@ parse_size (const char *s, bool allow_unlimited, json_int_t *out)
       *out = -1;
       return true;
     }
-  char *end = NULL;
-  errno = 0;
-  double v = strtod (s, &end);
-  if (errno || end == s || v <= 0)
+  int64_t v = 0;
+  if (!reg_util_parse_size (s, &v))
     return false;
-  double mult = 1;
-  switch (*end)
-    {
-    case '\0':
-    case 'b':
-    case 'B':
-      break;
-    case 'k':
-    case 'K':
-      mult = 1024.0;
-      break;
-    case 'm':
-    case 'M':
-      mult = 1024.0 * 1024;
-      break;
-    case 'g':
-    case 'G':
-      mult = 1024.0 * 1024 * 1024;
-      break;
-    default:
-      return false;
-    }
-  if (*end && end[1] != '\0' && !((end[1] == 'b' || end[1] == 'B') && end[2] == '\0'))
-    return false;
-  if (v * mult > 9.0e18)
-    return false;
-  *out = (json_int_t)(v * mult);
+  *out = v;
   return true;
 }
 
@@ -273,7 +245,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "command", required_argument, NULL, 'c' },
     { "env", required_argument, NULL, 'e' },
     { "workdir", required_argument, NULL, 'w' },
-    { "project", required_argument, NULL, 'p' },
+    { "project", required_argument, NULL, 'J' },
+    { "publish", required_argument, NULL, 'p' },
+    { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -287,10 +261,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   json_object_set_new (body, "Mounts", mounts);
   json_t *limits = json_object ();
   json_object_set_new (body, "Limits", limits);
+  json_t *ports = json_array ();
+  json_object_set_new (body, "Ports", ports);
   int ret = 0, opt;
   optind = 1;
   opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:", opts, NULL)) != -1)
+  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:", opts, NULL)) != -1)
     switch (opt)
       {
       case 'd':
@@ -327,6 +303,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         json_object_set_new (body, "WorkingDir", json_string (optarg));
         break;
       case 'p':
+        json_array_append_new (ports, json_string (optarg));
+        break;
+      case 'r':
+        json_object_set_new (body, "RestartPolicy", json_pack ("{s:s}", "Name", optarg));
+        break;
+      case 'J':
         {
           char abs[PATH_MAX];
           json_object_set_new (body, "Project",

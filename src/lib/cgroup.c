@@ -387,7 +387,7 @@ reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
 {
   *out = NULL;
   if (reg_limits_check (l, err) < 0)
-    return reg_error_prefix (err, "container %.12s", id);
+    return -1;
   struct reg_cgroup *cg = calloc (1, sizeof *cg);
   if (cg == NULL || (cg->fs = strdup (fs)) == NULL || (cg->id = strdup (id)) == NULL
       || (cg->dirs = calloc (1, sizeof (char *))) == NULL)
@@ -400,7 +400,6 @@ reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
     ret = cg->version == REG_CGROUP_V1 ? v1_create (cg, l, err) : v2_create (cg, l, err);
   if (ret < 0)
     {
-      reg_error_prefix (err, "container %.12s", id);
       reg_cgroup_destroy (cg);
       reg_cgroup_free (cg);
       return -1;

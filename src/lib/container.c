@@ -15,7 +15,46 @@
 #define STATE_MAX (4 * 1024 * 1024)
 
 static const char *const state_names[]
-    = { "generating", "generated", "running", "stopped", "paused" };
+    = { "generating", "generated", "running", "stopped", "paused", "restarting" };
+static const char *const restart_names[] = { "no", "on-failure", "always", "unless-stopped" };
+
+const char *
+reg_restart_name (enum reg_restart_mode m)
+{
+  return (unsigned)m < sizeof restart_names / sizeof restart_names[0] ? restart_names[m] : "no";
+}
+
+int
+reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err)
+{
+  *out = (struct reg_restart){ REG_RESTART_NO, 0 };
+  if (s == NULL || *s == '\0')
+    return 0;
+  for (size_t i = 0; i < sizeof restart_names / sizeof restart_names[0]; i++)
+    {
+      size_t n = strlen (restart_names[i]);
+      if (strncmp (s, restart_names[i], n) != 0)
+        continue;
+      if (s[n] == '\0')
+        {
+          out->mode = (enum reg_restart_mode)i;
+          return 0;
+        }
+      if (s[n] == ':' && i == REG_RESTART_ON_FAILURE)
+        {
+          char *end = NULL;
+          long v = strtol (s + n + 1, &end, 10);
+          if (end != s + n + 1 && *end == '\0' && v >= 0 && v <= 1000000)
+            {
+              out->mode = REG_RESTART_ON_FAILURE;
+              out->max_retries = (int)v;
+              return 0;
+            }
+        }
+    }
+  return reg_error_set (
+      err, EINVAL, "restart policy \"%s\" is not no, on-failure[:N], always or unless-stopped", s);
+}
 
 const char *
 reg_state_name (enum reg_state s)
@@ -63,6 +102,7 @@ reg_container_free (struct reg_container *c)
   free (c->mounts);
   free (c->error);
   free (c->limits.cpuset_cpus);
+  reg_strv_free (c->ports);
   free (c);
 }
 
@@ -129,13 +169,20 @@ reg_container_to_json (const struct reg_container *c)
                    (json_int_t)l->cpu_shares, "CpusetCpus", l->cpuset_cpus, "PidsLimit",
                    (json_int_t)(l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT),
                    "BlkioWeight", (json_int_t)l->blkio_weight);
-  return json_pack ("{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:I, s:s, s:o}",
-                    "Id", c->id, "Name", c->name, "Templates", strv_to_json (c->templates),
-                    "Closure", c->closure, "Cmd", strv_to_json (c->argv), "Env",
-                    strv_to_json (c->env), "WorkingDir", c->workdir, "Project", c->project,
-                    "Mounts", mounts, "AutoRemove", c->auto_remove, "Limits", limits, "LogMaxSize",
-                    (json_int_t)(c->log_max_size ? c->log_max_size : REG_LOG_MAX_SIZE), "Created",
-                    c->created, "State", state);
+  json_t *j = json_pack (
+      "{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:I, s:s, s:o}", "Id", c->id,
+      "Name", c->name, "Templates", strv_to_json (c->templates), "Closure", c->closure, "Cmd",
+      strv_to_json (c->argv), "Env", strv_to_json (c->env), "WorkingDir", c->workdir, "Project",
+      c->project, "Mounts", mounts, "AutoRemove", c->auto_remove, "Limits", limits, "LogMaxSize",
+      (json_int_t)(c->log_max_size ? c->log_max_size : REG_LOG_MAX_SIZE), "Created", c->created,
+      "State", state);
+  json_object_set_new (j, "RestartPolicy",
+                       json_pack ("{s:s, s:i}", "Name", reg_restart_name (c->restart.mode),
+                                  "MaximumRetryCount", c->restart.max_retries));
+  json_object_set_new (j, "Ports", strv_to_json (c->ports));
+  json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
+  json_object_set_new (state, "StopRequested", json_boolean (c->stop_requested));
+  return j;
 }
 
 static char *
@@ -196,6 +243,13 @@ container_from_json (json_t *j, struct reg_container *c)
   c->exit_code = (int)json_integer_value (json_object_get (st, "ExitCode"));
   c->oom_killed = json_is_true (json_object_get (st, "OOMKilled"));
   c->log_max_size = json_integer_value (json_object_get (j, "LogMaxSize"));
+  json_t *rp = json_object_get (j, "RestartPolicy");
+  if (reg_restart_parse (json_string_value (json_object_get (rp, "Name")), &c->restart, NULL) == 0)
+    c->restart.max_retries = (int)json_integer_value (json_object_get (rp, "MaximumRetryCount"));
+  json_t *ports = json_object_get (j, "Ports");
+  c->ports = json_is_array (ports) ? strv_from_json (ports) : NULL;
+  c->restart_count = (int)json_integer_value (json_object_get (st, "RestartCount"));
+  c->stop_requested = json_is_true (json_object_get (st, "StopRequested"));
   json_t *l = json_object_get (j, "Limits");
   c->limits.memory = json_integer_value (json_object_get (l, "Memory"));
   c->limits.memory_reservation = json_integer_value (json_object_get (l, "MemoryReservation"));
@@ -439,13 +493,15 @@ reg_proc_starttime (pid_t pid)
   if (p == NULL)
     return 0;
   unsigned long long start = 0;
-  /* field 22 is starttime; after ") " come fields 3.. */
+  char state = '?';
+  /* field 3 is the state, field 22 starttime; after ") " come fields 3.. */
   if (sscanf (p + 2,
-              "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-              &start)
-      != 1)
+              "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+              &state, &start)
+      != 2)
     return 0;
-  return start;
+  /* A zombie has exited: it only waits for a parent to reap it. */
+  return state == 'Z' || state == 'X' ? 0 : start;
 }
 
 bool

@@ -24,14 +24,33 @@ enum reg_state
   REG_STATE_GENERATED,
   REG_STATE_RUNNING,
   REG_STATE_STOPPED,
-  REG_STATE_PAUSED, /* running, its processes frozen (cgroup freezer) */
+  REG_STATE_PAUSED,     /* running, its processes frozen (cgroup freezer) */
+  REG_STATE_RESTARTING, /* exited; its monitor waits out the back-off, then starts it again */
 };
 
-/* Running or paused: its processes exist and its monitor watches them. */
+enum reg_restart_mode
+{
+  REG_RESTART_NO,
+  REG_RESTART_ON_FAILURE,
+  REG_RESTART_ALWAYS,
+  REG_RESTART_UNLESS_STOPPED,
+};
+
+struct reg_restart
+{
+  enum reg_restart_mode mode;
+  int max_retries; /* on-failure:N; 0 = no limit */
+};
+
+/* "no", "on-failure", "on-failure:3", "always", "unless-stopped". */
+int reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err);
+const char *reg_restart_name (enum reg_restart_mode m);
+
+/* Running, paused or restarting: its monitor is alive and watches it. */
 static inline bool
 reg_state_live (enum reg_state s)
 {
-  return s == REG_STATE_RUNNING || s == REG_STATE_PAUSED;
+  return s == REG_STATE_RUNNING || s == REG_STATE_PAUSED || s == REG_STATE_RESTARTING;
 }
 
 struct reg_mount
@@ -56,13 +75,17 @@ struct reg_container
   bool auto_remove;
   struct reg_limits limits; /* cgroup limits; 0 = not set */
   int64_t log_max_size;     /* bytes; 0 = REG_LOG_MAX_SIZE */
+  struct reg_restart restart;
+  char **ports; /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
 
   enum reg_state state;
   pid_t pid; /* container init, host pid namespace */
   pid_t monitor_pid;
   unsigned long long monitor_start; /* /proc starttime, guards pid reuse */
   int exit_code;
-  bool oom_killed; /* the last run ended in the kernel's OOM killer */
+  bool oom_killed;     /* the last run ended in the kernel's OOM killer */
+  int restart_count;   /* restarts by the policy since the last start */
+  bool stop_requested; /* stopped by a user: no restart, not even "always" */
   char created[40], started[40], finished[40];
   char *error; /* why the last start failed, if it did */
 };
@@ -105,6 +128,7 @@ struct json_t *reg_container_to_json (const struct reg_container *c);
 
 /* Is the recorded monitor still the same live process? */
 bool reg_container_monitor_alive (const struct reg_container *c);
+/* Start time (clock ticks) of a live process; 0 when gone or a zombie. */
 unsigned long long reg_proc_starttime (pid_t pid);
 
 #endif

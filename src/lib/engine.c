@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,6 +130,36 @@ sweep_state_tmp (const char *containers, struct reg_error **err)
         closedir (c);
     }
   closedir (d);
+  return 0;
+}
+
+int
+reg_engine_restore (struct reg_engine *e, struct reg_error **err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (e->root, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      if (reg_container_load (e->root, ids[i], &c, NULL) < 0)
+        continue;
+      bool lost = reg_state_live (c->state) && !reg_container_monitor_alive (c);
+      bool again = lost
+                   && (c->restart.mode == REG_RESTART_ALWAYS
+                       || (c->restart.mode == REG_RESTART_UNLESS_STOPPED && !c->stop_requested));
+      reg_container_free (c);
+      c = NULL;
+      if (lost && reg_engine_container_get (e, ids[i], &c, NULL) == 0) /* marks it stopped */
+        reg_container_free (c);
+      int code = 0;
+      struct reg_error *se = NULL;
+      if (again && reg_engine_container_start (e, ids[i], -1, &code, &se) < 0)
+        {
+          fprintf (stderr, "regd: restart policy: %s\n", se->msg);
+          reg_error_free (se);
+        }
+    }
   return 0;
 }
 
@@ -385,6 +416,33 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
   return 0;
 }
 
+static bool
+port_number_ok (const char *s, size_t n)
+{
+  if (n == 0 || n > 5 || strspn (s, "0123456789") < n)
+    return false;
+  long v = strtol (s, NULL, 10);
+  return v >= 1 && v <= 65535;
+}
+
+/* "80", "8080:80", "127.0.0.1:8080:80", each with an optional /tcp or /udp. */
+static bool
+port_ok (const char *spec)
+{
+  const char *proto = strchr (spec, '/');
+  if (proto && strcmp (proto, "/tcp") != 0 && strcmp (proto, "/udp") != 0)
+    return false;
+  size_t len = proto ? (size_t)(proto - spec) : strlen (spec);
+  const char *last = memrchr (spec, ':', len);
+  if (last == NULL)
+    return port_number_ok (spec, len);
+  if (!port_number_ok (last + 1, len - (size_t)(last - spec) - 1))
+    return false;
+  const char *first = memchr (spec, ':', (size_t)(last - spec));
+  const char *host = first ? first + 1 : spec;
+  return port_number_ok (host, (size_t)(last - host));
+}
+
 static int
 fill_container (struct reg_container *c, const struct reg_create_options *o,
                 const struct reg_closure *cl, struct reg_error **err)
@@ -398,6 +456,14 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   if (o->log_max_size < 0 || (o->log_max_size > 0 && o->log_max_size < 4096))
     return reg_error_set (err, EINVAL, "create container: log-max-size must be at least 4 KiB");
   c->log_max_size = o->log_max_size;
+  c->restart = o->restart;
+  for (size_t i = 0; o->ports && o->ports[i]; i++)
+    if (!port_ok (o->ports[i]))
+      return reg_error_set (err, EINVAL,
+                            "create container: port \"%s\" is not [IP:]HOST:CONTAINER[/tcp|udp]",
+                            o->ports[i]);
+  if (o->ports && (c->ports = reg_strv_dup (o->ports)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
   c->limits.cpuset_cpus = NULL;
   if (o->limits.cpuset_cpus && (c->limits.cpuset_cpus = strdup (o->limits.cpuset_cpus)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -508,6 +574,9 @@ reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_cont
   return 0;
 }
 
+static int set_stop_requested (struct reg_engine *e, const char *id, bool stop,
+                               struct reg_error **err);
+
 int
 reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd, int *exit_code,
                             struct reg_error **err)
@@ -518,6 +587,11 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
                          reg_state_name (c->state));
+  if (ret == 0 && (c->stop_requested || c->restart_count))
+    ret = set_stop_requested (e, c->id, false, err);
+  /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
+  if (ret == 0)
+    reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
   if (ret == 0)
     ret = reg_monitor_start (e->root, c, attach_fd, exit_code, err);
   pthread_mutex_unlock (&e->lock);
@@ -537,14 +611,36 @@ wait_monitor (int pidfd, int timeout_s)
   return n > 0;
 }
 
-/* Signal the container and wait for its monitor to record the exit. */
+static int
+request_stop (struct reg_container *c, void *data, struct reg_error **err)
+{
+  c->stop_requested = *(bool *)data;
+  if (c->stop_requested)
+    c->restart_count = 0;
+  return 0;
+}
+
+/* A user stop: no restart policy brings it back (until started again). */
+static int
+set_stop_requested (struct reg_engine *e, const char *id, bool stop, struct reg_error **err)
+{
+  return reg_container_update (e->root, id, request_stop, &stop, err);
+}
+
+/* Signal the container and wait for its monitor to record the exit. The
+ * caller has set stop_requested, so a restarting container's monitor ends
+ * its back-off and exits too. */
 static int
 kill_and_wait (const struct reg_container *c, int first_signal, int timeout_s,
                struct reg_error **err)
 {
   _cleanup_close_ int pidfd = (int)syscall (SYS_pidfd_open, c->monitor_pid, 0);
   if (pidfd < 0 || !reg_container_monitor_alive (c))
-    return 0; /* already gone */
+    return 0;      /* already gone */
+  if (c->pid <= 0) /* restarting: no process, the monitor sees the request */
+    return wait_monitor (pidfd, timeout_s + KILL_WAIT_S)
+               ? 0
+               : reg_error_set (err, ETIMEDOUT, "container %.12s: monitor did not stop", c->id);
   if (kill (c->pid, first_signal) < 0 && errno != ESRCH)
     return reg_error_sys (err, errno, "container %.12s: signal pid %d", c->id, (int)c->pid);
   /* A paused container takes its signal once thawed. */
@@ -570,6 +666,8 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
   if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot stop: it is %s", c->id,
                          reg_state_name (c->state));
+  if (ret == 0)
+    ret = set_stop_requested (e, c->id, true, err);
   if (ret == 0)
     ret = kill_and_wait (c, SIGTERM, timeout_s, err);
   reg_container_free (c);
@@ -777,6 +875,8 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                          "container %.12s: cannot remove: it is running (stop it first, or use "
                          "rm -f)",
                          c->id);
+  if (ret == 0 && reg_state_live (c->state))
+    ret = set_stop_requested (e, c->id, true, err);
   if (ret == 0 && reg_state_live (c->state))
     ret = kill_and_wait (c, SIGKILL, KILL_WAIT_S, err);
   /* With --rm the monitor may have removed it already. */

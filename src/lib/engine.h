@@ -50,6 +50,8 @@ struct reg_create_options
   bool auto_remove;
   struct reg_limits limits;
   int64_t log_max_size; /* 0: the default */
+  struct reg_restart restart;
+  char *const *ports; /* "[IP:]HOST:CONTAINER[/tcp|udp]", recorded */
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);
@@ -58,6 +60,10 @@ int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error
  * (envs/.gen-*), unfinished store writes (in store/tmp) and state temp files.
  * Only with the root lock held (regd), so no operation is in flight. */
 int reg_engine_sweep (struct reg_engine *e, struct reg_error **err);
+/* After a host reboot (or every monitor killed): containers whose monitor
+ * is gone are marked stopped, and those with restart policy "always" (or
+ * "unless-stopped" and not stopped by a user) are started again. */
+int reg_engine_restore (struct reg_engine *e, struct reg_error **err);
 void reg_engine_free (struct reg_engine *e);
 
 /* Templates */

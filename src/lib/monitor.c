@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINE_MAX_BYTES (16 * 1024)
@@ -227,17 +228,30 @@ struct exit_update
   int code;
   const char *error;
   bool oom_killed;
+  bool restart; /* out: the policy restarts it */
+  double ran_s; /* how long this run lasted */
 };
 
 static int
 mark_stopped (struct reg_container *c, void *data, struct reg_error **err)
 {
-  const struct exit_update *u = data;
+  struct exit_update *u = data;
+  /* The restart policy decides, unless a user stopped it. */
+  const struct reg_restart *p = &c->restart;
+  u->restart = u->error == NULL && !c->stop_requested && reg_state_live (c->state)
+               && (p->mode == REG_RESTART_ALWAYS || p->mode == REG_RESTART_UNLESS_STOPPED
+                   || (p->mode == REG_RESTART_ON_FAILURE && u->code != 0
+                       && (p->max_retries == 0 || c->restart_count < p->max_retries)));
   if (reg_state_live (c->state))
-    c->state = REG_STATE_STOPPED;
+    c->state = u->restart ? REG_STATE_RESTARTING : REG_STATE_STOPPED;
+  if (u->restart)
+    c->restart_count++;
   c->pid = 0;
-  c->monitor_pid = 0;
-  c->monitor_start = 0;
+  if (!u->restart)
+    {
+      c->monitor_pid = 0;
+      c->monitor_start = 0;
+    }
   c->exit_code = u->code;
   c->oom_killed = u->oom_killed;
   free (c->error);
@@ -330,6 +344,44 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   return ret;
 }
 
+static bool
+stop_requested (const char *root, const char *id)
+{
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, NULL) < 0)
+    return true; /* removed */
+  bool stop = c->stop_requested;
+  reg_container_free (c);
+  return stop;
+}
+
+/* Sleep the back-off in 50 ms steps; false when a stop was requested. */
+static bool
+wait_backoff (const char *root, const char *id, int ms)
+{
+  for (int waited = 0; waited < ms; waited += 50)
+    {
+      if (stop_requested (root, id))
+        return false;
+      struct timespec ts = { 0, 50 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  return !stop_requested (root, id);
+}
+
+/* Start the same container again (restart policy) from its current state:
+ * its limits may have been updated meanwhile. */
+static int
+spawn_again (struct monitor *m, const struct reg_container *now, struct stream *out,
+             struct stream *err, struct reg_error **e)
+{
+  const struct reg_container *orig = m->c;
+  m->c = now;
+  int ret = spawn (m, out, err, e);
+  m->c = orig;
+  return ret;
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -349,7 +401,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   if (e != NULL)
     {
       int code = e->code == ENOENT ? 127 : e->code == EACCES ? 126 : 125;
-      struct exit_update u = { code, e->msg, false };
+      struct exit_update u = { code, e->msg, false, false, 0 };
       reg_cgroup_destroy (m.cg);
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       report ("error %d %s", code, e->msg);
@@ -364,13 +416,53 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
     report ("ok %d%s", m.pid, "");
   close (FD_STATUS);
 
-  pump_until_eof (&m, &out, &err);
-  int status = 0;
-  while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  struct exit_update u = { exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg) };
-  reg_cgroup_destroy (m.cg);
-  reg_container_update (root, c->id, mark_stopped, &u, NULL);
+  struct exit_update u;
+  for (int backoff_ms = 100;;)
+    {
+      double began = reg_util_now ();
+      pump_until_eof (&m, &out, &err);
+      int status = 0;
+      while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      u = (struct exit_update){ exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg), false,
+                                reg_util_now () - began };
+      reg_cgroup_destroy (m.cg);
+      reg_cgroup_free (m.cg);
+      m.cg = NULL;
+      reg_container_update (root, c->id, mark_stopped, &u, NULL);
+      if (!u.restart)
+        break;
+      /* Back-off: 100 ms doubling up to a minute; a run of 10 s or more
+       * starts the series again. A stop request ends the wait. */
+      backoff_ms = u.ran_s >= 10 ? 100 : backoff_ms;
+      if (!wait_backoff (root, c->id, backoff_ms))
+        break;
+      backoff_ms = backoff_ms * 2 > 60000 ? 60000 : backoff_ms * 2;
+      struct reg_container *now = NULL;
+      if (reg_container_load (root, c->id, &now, NULL) < 0)
+        break;
+      struct reg_error *se = NULL;
+      int sr = spawn_again (&m, now, &out, &err, &se);
+      if (sr == 0)
+        {
+          struct running_update rr = { m.pid };
+          reg_container_update (root, c->id, mark_running, &rr, NULL);
+          /* A stop that came while it was being started again. */
+          if (stop_requested (root, c->id))
+            kill (m.pid, SIGKILL);
+        }
+      else
+        {
+          struct exit_update fu = { se && se->code == ENOENT ? 127 : 125,
+                                    se ? se->msg : "restart failed", false, false, 0 };
+          reg_container_update (root, c->id, mark_stopped, &fu, NULL);
+          u.code = fu.code;
+        }
+      reg_error_free (se);
+      reg_container_free (now);
+      if (sr < 0)
+        break;
+    }
   unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
                             (unsigned char)(u.code >> 8), (unsigned char)u.code };
   send_frame (&m, REG_FRAME_EXIT, code, 4);

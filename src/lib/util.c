@@ -370,3 +370,41 @@ reg_signal_number (const char *name)
     }
   return 0;
 }
+
+bool
+reg_util_parse_size (const char *s, int64_t *out)
+{
+  char *end = NULL;
+  errno = 0;
+  double v = strtod (s, &end);
+  if (errno || end == s || !(v > 0))
+    return false;
+  double mult = 1;
+  switch (*end)
+    {
+    case '\0':
+    case 'b':
+    case 'B':
+      break;
+    case 'k':
+    case 'K':
+      mult = 1024.0;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1024.0 * 1024;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1024.0 * 1024 * 1024;
+      break;
+    default:
+      return false;
+    }
+  if (*end && end[1] != '\0' && !((end[1] == 'b' || end[1] == 'B') && end[2] == '\0'))
+    return false;
+  if (v * mult > 9.0e18)
+    return false;
+  *out = (int64_t)(v * mult);
+  return true;
+}

@@ -125,8 +125,8 @@ main (int argc, char **argv)
   struct regd d = { 0 };
   int listen_fd = -1;
   if (reg_engine_open (root, &d.engine, &err) < 0 || lock_root (root, &err) < 0
-      || reg_engine_sweep (d.engine, &err) < 0 || (listen_fd = listen_unix (socket_path, &err)) < 0
-      || regd_start (&d, listen_fd, &err) < 0)
+      || reg_engine_sweep (d.engine, &err) < 0 || reg_engine_restore (d.engine, &err) < 0
+      || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0)
     {
       fprintf (stderr, "regd: %s\n", err->msg);
       reg_engine_free (d.engine);

@@ -115,8 +115,9 @@ static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
   static const char *const keys[]
-      = { "Name",   "Templates",  "Cmd",    "Env",        "WorkingDir", "Project",
-          "Mounts", "AutoRemove", "Limits", "LogMaxSize", NULL };
+      = { "Name",          "Templates", "Cmd",        "Env",    "WorkingDir",
+          "Project",       "Mounts",    "AutoRemove", "Limits", "LogMaxSize",
+          "RestartPolicy", "Ports",     NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -142,6 +143,31 @@ create (struct regd *d, struct request *r)
     ret = parse_mounts (body, &mounts, &o.n_mounts, &err);
   if (ret == 0)
     ret = parse_limits (body, &o.limits, &err);
+  _cleanup_strv_ char **ports = NULL;
+  if (ret == 0)
+    ret = regd_json_strv (body, "Ports", what, &ports, &err);
+  o.ports = ports;
+  json_t *rp = json_object_get (body, "RestartPolicy");
+  if (ret == 0 && rp && !json_is_null (rp))
+    {
+      const char *name = json_string_value (json_object_get (rp, "Name"));
+      json_t *max = json_object_get (rp, "MaximumRetryCount");
+      if (!json_is_object (rp) || (max && !json_is_integer (max)))
+        ret = reg_error_set (&err, EINVAL, "%s: RestartPolicy must be {Name, MaximumRetryCount}",
+                             what);
+      else
+        ret = reg_restart_parse (name, &o.restart, &err);
+      if (ret == 0 && max)
+        {
+          if (o.restart.mode != REG_RESTART_ON_FAILURE && json_integer_value (max) != 0)
+            ret = reg_error_set (
+                &err, EINVAL, "%s: MaximumRetryCount only goes with the on-failure policy", what);
+          else if (json_integer_value (max) < 0 || json_integer_value (max) > 1000000)
+            ret = reg_error_set (&err, EINVAL, "%s: MaximumRetryCount out of range", what);
+          else if (json_integer_value (max) > 0)
+            o.restart.max_retries = (int)json_integer_value (max);
+        }
+    }
   json_t *lms = json_object_get (body, "LogMaxSize");
   if (ret == 0 && lms && !json_is_null (lms))
     {

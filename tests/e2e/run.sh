@@ -728,11 +728,63 @@ late"
   "$REG" rm "$id" >/dev/null
 }
 
+t_restart_policy () {
+  local id
+  # on-failure:2 -> runs 3 times in all, then stays stopped with the last code.
+  id=$("$REG" run -d --name flaky --restart on-failure:2 -t base@1 -- /bin/sh -c 'echo run; exit 3')
+  for _ in $(seq 100); do "$REG" inspect flaky | grep -q '"Status": "stopped"' && break; sleep 0.1; done
+  run_cmd "$REG" inspect flaky
+  expect_out_has '"RestartCount": 2'
+  expect_out_has '"ExitCode": 3'
+  expect_out_has '"Name": "on-failure"'
+  run_cmd "$REG" logs flaky
+  expect_out "run
+run
+run"
+  "$REG" rm flaky >/dev/null
+  # always: comes back after exiting; a user stop ends it.
+  id=$("$REG" run -d --name phoenix --restart always -t base@1 -- /bin/sh -c 'sleep 0.2; exit 0')
+  sleep 1.5
+  run_cmd "$REG" inspect phoenix
+  case "$out" in *'"RestartCount": 0'*) fail "always did not restart" ;; esac
+  run_cmd "$REG" stop -t 1 phoenix
+  expect_rc 0
+  sleep 0.5
+  run_cmd "$REG" inspect phoenix
+  expect_out_has '"Status": "stopped"'
+  # Reboot: regd stopped, every container and monitor killed, regd started:
+  # "always" comes back, the others are stopped.
+  "$REG" start phoenix >/dev/null
+  local other
+  other=$("$REG" run -d --name plain -t base@1 -- /bin/sleep 1000)
+  sleep 0.3
+  stop_regd
+  for st in "$ROOT"/containers/*/state.json; do
+    for key in MonitorPid Pid; do
+      pid=$(sed -n "s/.*\"$key\": *\([0-9]*\).*/\1/p" "$st")
+      [ -n "$pid" ] && [ "$pid" != 0 ] && kill -KILL "$pid" 2>/dev/null
+    done
+  done
+  sleep 0.3
+  start_regd
+  run_cmd "$REG" inspect phoenix
+  case "$out" in *'"Status": "running"'*|*'"Status": "restarting"'*) ;; *) fail "always container did not come back: $(echo "$out" | grep -E "\"(Status|Error|RestartCount|StopRequested|ExitCode)\"" | tr -s " " | tr "\n" " ")" ;; esac
+  run_cmd "$REG" inspect plain
+  expect_out_has '"Status": "stopped"'
+  run_cmd "$REG" run --rm --restart sometimes -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has 'restart policy "sometimes"'
+  run_cmd "$REG" run --rm -p 99999:80 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has 'port "99999:80"'
+  "$REG" rm -f phoenix plain >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy"
 
 start_regd
 if [ $# -gt 0 ]; then
