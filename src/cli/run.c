@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Split a -c command line into words: blanks separate words, '...' keeps
  * everything literally, "..." keeps everything but \" and \\, and a
@@ -202,6 +203,34 @@ limit_option (json_t *limits, int opt, const char *arg)
     }
 }
 
+/* DIR/reg.yaml into *text: 0, -1 when there is none, -2 when unreadable
+ * (reported). */
+static int
+read_project_file (const char *dir, char **text)
+{
+  char path[PATH_MAX + 16];
+  snprintf (path, sizeof path, "%s/reg.yaml", dir);
+  FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return -1;
+  size_t len = 0;
+  FILE *mem = open_memstream (text, &len);
+  char buf[65536];
+  size_t n;
+  while (mem && (n = fread (buf, 1, sizeof buf, f)) > 0 && len < (1 << 20))
+    fwrite (buf, 1, n, mem);
+  bool failed = ferror (f) || mem == NULL;
+  fclose (f);
+  if (mem)
+    fclose (mem);
+  if (failed || *text == NULL)
+    {
+      fprintf (stderr, "reg: cannot read %s\n", path);
+      return -2;
+    }
+  return 0;
+}
+
 static int
 remove_quietly (struct reg_client *c, const char *id)
 {
@@ -351,8 +380,28 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       default:
         ret = usage_error ("unknown or incomplete option", argv[optind - 1]);
       }
+  /* No -t: the project file of the project directory (--project, else the
+   * current directory), which is then bound at /app. */
   if (ret == 0 && json_array_size (templates) == 0)
-    ret = usage_error ("at least one template is needed", "-t NAME@VERSION");
+    {
+      const char *dir = json_string_value (json_object_get (body, "Project"));
+      char cwd[PATH_MAX];
+      if (dir == NULL && getcwd (cwd, sizeof cwd))
+        dir = cwd;
+      char *text = NULL;
+      int r = dir ? read_project_file (dir, &text) : -1;
+      if (r == 0)
+        {
+          json_object_set_new (body, "ProjectFile", json_string (text));
+          if (json_object_get (body, "Project") == NULL)
+            json_object_set_new (body, "Project", json_string (dir));
+        }
+      else if (r == -1)
+        ret = usage_error ("no template given (-t NAME@VERSION) and no reg.yaml here", dir);
+      else
+        ret = 125;
+      free (text);
+    }
   json_t *cmd = json_array ();
   json_object_set_new (body, "Cmd", cmd);
   if (ret == 0 && command && optind < argc)

@@ -1,6 +1,7 @@
 /* /v1/containers: create, list, inspect, start (optionally attached),
  * stop, remove, logs. */
 #include "monitor.h"
+#include "project.h"
 #include "server.h"
 #include "util.h"
 
@@ -115,9 +116,9 @@ static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
   static const char *const keys[]
-      = { "Name",          "Templates", "Cmd",        "Env",    "WorkingDir",
-          "Project",       "Mounts",    "AutoRemove", "Limits", "LogMaxSize",
-          "RestartPolicy", "Ports",     NULL };
+      = { "Name",          "Templates", "Cmd",         "Env",    "WorkingDir",
+          "Project",       "Mounts",    "AutoRemove",  "Limits", "LogMaxSize",
+          "RestartPolicy", "Ports",     "ProjectFile", NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -141,12 +142,50 @@ create (struct regd *d, struct request *r)
     ret = regd_json_string (body, "Project", what, &o.project, &err);
   if (ret == 0)
     ret = parse_mounts (body, &mounts, &o.n_mounts, &err);
+  /* reg.yaml: its values first, the request's own fields override them. */
+  struct reg_project *proj = NULL;
+  json_t *pf = json_object_get (body, "ProjectFile");
+  _cleanup_strv_ char **merged_env = NULL;
+  if (ret == 0 && pf && !json_is_null (pf))
+    {
+      _cleanup_free_ char *origin = NULL;
+      if (!json_is_string (pf) || o.project == NULL)
+        ret = reg_error_set (&err, EINVAL, "%s: ProjectFile must be a string, with Project", what);
+      else if (asprintf (&origin, "%s/reg.yaml", o.project) < 0)
+        ret = reg_error_set (&err, ENOMEM, "out of memory");
+      else
+        ret = reg_project_parse (json_string_value (pf), json_string_length (pf), origin, &proj,
+                                 &err);
+      if (ret == 0)
+        {
+          o.limits = proj->limits;
+          o.restart = proj->restart;
+          if (o.workdir == NULL)
+            o.workdir = proj->workdir;
+          if (reg_strv_len (templates) == 0)
+            {
+              reg_strv_free (templates);
+              templates = reg_strv_dup (proj->templates);
+            }
+          if (reg_strv_len (cmd) == 0 && proj->command)
+            {
+              reg_strv_free (cmd);
+              cmd = reg_strv_dup (proj->command);
+            }
+          size_t ne = reg_strv_len (proj->env), nu = reg_strv_len (env);
+          merged_env = calloc (ne + nu + 1, sizeof (char *));
+          for (size_t i = 0; merged_env && i < ne + nu; i++)
+            merged_env[i] = strdup (i < ne ? proj->env[i] : env[i - ne]);
+          reg_strv_free (env);
+          env = reg_steal (&merged_env);
+        }
+    }
   if (ret == 0)
     ret = parse_limits (body, &o.limits, &err);
   _cleanup_strv_ char **ports = NULL;
   if (ret == 0)
     ret = regd_json_strv (body, "Ports", what, &ports, &err);
-  o.ports = ports;
+  o.ports = reg_strv_len (ports) == 0 && proj ? proj->ports : ports;
   json_t *rp = json_object_get (body, "RestartPolicy");
   if (ret == 0 && rp && !json_is_null (rp))
     {
@@ -191,6 +230,7 @@ create (struct regd *d, struct request *r)
       ret = reg_engine_container_create (d->engine, &o, &c, &err);
     }
   free_mounts (mounts, o.n_mounts);
+  reg_project_free (proj);
   json_decref (body);
   if (ret < 0)
     return regd_reply_error (r, err);

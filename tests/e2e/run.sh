@@ -12,7 +12,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
-REG_BIN=${REG_BIN:-$HERE/../../build}
+REG_BIN=$(cd "${REG_BIN:-$HERE/../../build}" && pwd)
 REG=$REG_BIN/reg
 REGD=$REG_BIN/regd
 [ "$(id -u)" = 0 ] || { echo "e2e: must run as root" >&2; exit 1; }
@@ -780,11 +780,59 @@ run"
   "$REG" rm -f phoenix plain >/dev/null
 }
 
+t_project_file () {
+  local p=$T/proj id
+  mkdir -p "$p"
+  cp "$HERE/../../examples/hello-python/app.py" "$p/"
+  sed "s|python@3.11|py@3.11|; s|/usr/bin/python3.11|$PY|" "$HERE/../../examples/hello-python/reg.yaml" >"$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --name projrun"
+  expect_rc 0
+  expect_out_has "Hello from 3.11"
+  expect_out_has "in /app"
+  run_cmd "$REG" inspect projrun
+  expect_out_has '"Memory": 134217728'
+  expect_out_has '"PidsLimit": 64'
+  expect_out_has '"8000:8000"'
+  expect_out_has '"Name": "on-failure"'
+  expect_out_has '"MaximumRetryCount": 3'
+  expect_out_has "\"Project\": \"$p\""
+  "$REG" rm projrun >/dev/null
+  # The command line overrides the file.
+  run_cmd sh -c "cd '$p' && '$REG' run --rm -e GREETING=Hey"
+  expect_out_has "Hey from"
+  run_cmd "$REG" run --rm --project "$p"
+  expect_out_has "Hello from"
+  # Bad project files: a clear error naming the file, nothing created.
+  local before
+  before=$(snapshot)
+  printf 'templates: [py@3.11]\nimage: debian\n' >"$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --rm"
+  expect_rc 125
+  expect_err_has "reg.yaml $p/reg.yaml: unknown field \"image\""
+  printf 'command: [x]\n' >"$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --rm"
+  expect_err_has "templates: missing"
+  printf 'templates: [py@3.11]\nlimits: {memory: lots}\n' >"$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --rm"
+  expect_err_has 'memory: bad value "lots"'
+  printf 'templates: [py@3.11]\nrestart: sometimes\n' >"$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --rm"
+  expect_err_has 'restart policy "sometimes"'
+  printf 'templates: [py@3.11\n' >"$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --rm"
+  expect_err_has "YAML error at line"
+  rm "$p/reg.yaml"
+  run_cmd sh -c "cd '$p' && '$REG' run --rm"
+  expect_rc 125
+  expect_err_has "no reg.yaml here"
+  expect_eq "$(snapshot)" "$before" "bad project files changed the engine"
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file"
 
 start_regd
 if [ $# -gt 0 ]; then
