@@ -89,6 +89,18 @@ hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$T/client.json" \
   -n "reg version (client start + 1 request)" "$REG version" \
   -n "reg binary, no request (--help)" "$REG --help" >/dev/null
 
+# ---- 1b. supervision memory: PSS per container of reg-monitor vs containerd's shim ----
+pss_of () { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+"$REG" template create sleep@1 /bin/sleep >/dev/null
+for i in $(seq 10); do "$REG" run -d -t sleep@1 -- /bin/sleep 600 >/dev/null; done
+sleep 1
+REG_PSS=$(for m in $(pgrep '^reg-mon-'); do pss_of "$m"; done | awk '{s+=$1; n++} END {if (n) printf "%.0f", s/n}')
+for i in $(seq 10); do docker run -d --network none reg-bench/python3 sleep 600 >/dev/null; done
+sleep 2
+SHIM_PSS=$(for m in $(pgrep -f containerd-shim); do pss_of "$m"; done | awk '{s+=$1; n++} END {if (n) printf "%.0f", s/n}')
+docker ps -q | xargs -r docker rm -f >/dev/null
+for id in $("$REG" ps -q); do "$REG" rm -f "$id" >/dev/null; done
+
 # ---- 2. size ----
 TEMPLATE_BYTES=$(python3 - "$T/root" "python@$PYVER" <<'PY'
 import os, re, sys
@@ -106,9 +118,10 @@ PY
 )
 DOCKER_BYTES=$(docker image inspect reg-bench/python3 --format '{{.Size}}')
 
-python3 - "$T" "$OUT" "$TEMPLATE_BYTES" "$DOCKER_BYTES" "$RUNS" "$PYVER" <<'PY'
+python3 - "$T" "$OUT" "$TEMPLATE_BYTES" "$DOCKER_BYTES" "$RUNS" "$PYVER" "${REG_PSS:-0}" "${SHIM_PSS:-0}" <<'PY'
 import json, platform, statistics, subprocess, sys, datetime
 T, out, tbytes, dbytes, runs, pyver = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+reg_pss, shim_pss = int(sys.argv[7] or 0), int(sys.argv[8] or 0)
 def load(p):
     r = {}
     for x in json.load(open(p))["results"]:
@@ -145,6 +158,16 @@ L.append("| what | mean ms | median ms |")
 L.append("|---|---:|---:|")
 for k, v in c.items():
     L.append(f"| {k} | {v['mean']:.2f} | {v['median']:.2f} |")
+L.append("")
+L.append("## Supervision memory per container\n")
+L.append("10 detached `sleep` containers per engine; the mean PSS (`/proc/PID/smaps_rollup`) of the per-container "
+         "supervisor: reg's `reg-monitor` and Docker's `containerd-shim-runc-v2`.\n")
+L.append("| supervisor | PSS per container |")
+L.append("|---|---:|")
+L.append(f"| reg-monitor | {reg_pss} kB |")
+L.append(f"| containerd-shim-runc-v2 | {shim_pss} kB |")
+if reg_pss and shim_pss:
+    L.append(f"| ratio | {reg_pss/shim_pss*100:.1f}% |")
 L.append("")
 L.append("## Volume: Python template vs Docker image\n")
 L.append(f"Template `python@{pyver}` = `/usr/bin/python{pyver}`, `/usr/lib/python{pyver}` (without `config-*`, the static library of python{pyver}-dev) and their ELF closure; "

@@ -1,4 +1,5 @@
 #include "container.h"
+#include "envgen.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -510,4 +511,13 @@ reg_container_monitor_alive (const struct reg_container *c)
   if (c->monitor_pid <= 0)
     return false;
   return reg_proc_starttime (c->monitor_pid) == c->monitor_start;
+}
+
+char *
+reg_env_path (const char *root, const char *digest)
+{
+  char *p = NULL;
+  if (asprintf (&p, "%s/envs/%s", root, digest) < 0)
+    return NULL;
+  return p;
 }

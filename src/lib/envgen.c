@@ -17,14 +17,6 @@ static const struct
   { "app", 0755 },  { "etc", 0755 }, { "root", 0700 }, { "run", 0755 },
 };
 
-char *
-reg_env_path (const char *root, const char *digest)
-{
-  char *p = NULL;
-  if (asprintf (&p, "%s/envs/%s", root, digest) < 0)
-    return NULL;
-  return p;
-}
 
 /* mkdir -p of the parents of `rel` below dfd. */
 static int

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -472,7 +473,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
 }
 
 static void
-become_monitor (const char *root, const struct reg_container *c, int status_fd, int attach_fd)
+become_monitor (const char *monitor_path, const char *root, const struct reg_container *c,
+                int status_fd, int attach_fd)
 {
   sigset_t none;
   sigemptyset (&none);
@@ -488,10 +490,39 @@ become_monitor (const char *root, const struct reg_container *c, int status_fd, 
   if (attach_fd >= 0 ? dup2 (attach_fd, FD_ATTACH) < 0 : close (FD_ATTACH) < 0 && errno != EBADF)
     _exit (125);
   close_other_fds ();
+  /* A small program of its own rather than a copy of regd: a forked regd
+   * kept ~620 kB PSS per container (regd's heap and thread stacks, copied on
+   * write); reg-monitor keeps well under 256 kB (docs/benchmarks.md). */
+  char attach[2] = { attach_fd >= 0 ? '1' : '0', '\0' };
+  char *argv[] = { (char *)"reg-monitor", (char *)root, (char *)c->id, attach, NULL };
+  execv (monitor_path, argv);
+  char msg[512];
+  int n = snprintf (msg, sizeof msg, "error 125 container %.12s: cannot run the monitor %s: %s",
+                    c->id, monitor_path, strerror (errno));
+  if (n > 0 && write (FD_STATUS, msg, (size_t)n) < 0)
+    _exit (125);
+  _exit (125);
+}
+
+int
+reg_monitor_main (int argc, char **argv)
+{
+  if (argc != 4 || fcntl (FD_STATUS, F_GETFD) < 0)
+    {
+      fprintf (stderr, "reg-monitor: started by regd, not by hand\n");
+      return 2;
+    }
   /* The container is cloned from us and execs: it must not inherit these. */
   fcntl (FD_STATUS, F_SETFD, FD_CLOEXEC);
   fcntl (FD_ATTACH, F_SETFD, FD_CLOEXEC);
-  monitor_main (root, c, attach_fd >= 0);
+  struct reg_container *c = NULL;
+  struct reg_error *e = NULL;
+  if (reg_container_load (argv[1], argv[2], &c, &e) < 0)
+    {
+      report ("error %d %s", 125, e->msg);
+      return 125;
+    }
+  monitor_main (argv[1], c, strcmp (argv[3], "1") == 0);
 }
 
 static int
@@ -511,10 +542,33 @@ read_report (int fd, char *buf, size_t size)
   return (int)got;
 }
 
+/* reg-monitor next to the running program (regd), unless REG_MONITOR says
+ * where; resolved before the fork. */
+static char *
+find_monitor (void)
+{
+  const char *env = getenv ("REG_MONITOR");
+  if (env && *env)
+    return strdup (env);
+  char self[4096];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return strdup ("/usr/local/bin/reg-monitor");
+  self[n] = '\0';
+  char *slash = strrchr (self, '/');
+  char *path = NULL;
+  if (slash == NULL || asprintf (&path, "%.*s/reg-monitor", (int)(slash - self), self) < 0)
+    return NULL;
+  return path;
+}
+
 int
 reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int *exit_code,
                    struct reg_error **err)
 {
+  _cleanup_free_ char *monitor_path = find_monitor ();
+  if (monitor_path == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
   int status[2];
   if (pipe2 (status, O_CLOEXEC) < 0)
     return reg_error_sys (err, errno, "container %.12s: pipe", c->id);
@@ -526,7 +580,7 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
       return reg_error_sys (err, errno, "container %.12s: fork monitor", c->id);
     }
   if (pid == 0)
-    become_monitor (root, c, status[1], attach_fd);
+    become_monitor (monitor_path, root, c, status[1], attach_fd);
   close (status[1]);
   char buf[2048];
   int n = read_report (status[0], buf, sizeof buf);

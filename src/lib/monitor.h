@@ -1,8 +1,8 @@
 /* monitor: one small supervisor process per container.
  *
- * regd forks it (no exec: a fork of the daemon costs ~0.1 ms and shares its
- * pages copy-on-write). It detaches into its own session, so it outlives
- * regd; it is the container's parent and:
+ * regd forks and execs the small reg-monitor program (REG_MONITOR, else
+ * next to regd). It detaches into its own session, so it outlives regd; it
+ * is the container's parent and:
  *   - spawns the container (runtime) and reports "started" or the exact
  *     setup/exec error back to regd over a pipe, after persisting the
  *     running state (pid, monitor pid and start time);
@@ -35,6 +35,11 @@ enum
  * (125 setup, 126 not executable, 127 not found). */
 int reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd,
                        int *exit_code, struct reg_error **err);
+
+/* main() of the reg-monitor program regd starts for each container:
+ * reg-monitor ROOT ID ATTACH(0|1), with the status pipe on fd 3 and the
+ * attach fd on fd 4. */
+int reg_monitor_main (int argc, char **argv);
 
 /* Encode a frame header. */
 void reg_frame_header (unsigned char hdr[8], int stream, unsigned len);
