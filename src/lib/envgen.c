@@ -17,7 +17,6 @@ static const struct
   { "app", 0755 },  { "etc", 0755 }, { "root", 0700 }, { "run", 0755 },
 };
 
-
 /* mkdir -p of the parents of `rel` below dfd. */
 static int
 make_parents (int dfd, const char *rel, struct reg_error **err)
