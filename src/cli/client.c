@@ -22,6 +22,7 @@ struct buffer
 struct stream_state
 {
   struct reg_client *c;
+  CURL *h;
   struct buffer body;   /* error replies */
   unsigned char *frame; /* partial frame */
   size_t frame_len, frame_cap;
@@ -69,6 +70,12 @@ client_escape (struct reg_client *c, const char *segment)
 }
 
 static size_t
+discard (char *ptr, size_t size, size_t n, void *data)
+{
+  return size * n;
+}
+
+static size_t
 collect (char *ptr, size_t size, size_t n, void *data)
 {
   struct buffer *b = data;
@@ -101,25 +108,32 @@ report_transport (struct reg_client *c, CURLcode rc)
 }
 
 static struct curl_slist *
-prepare (struct reg_client *c, const char *method, const char *path, json_t *body, char **body_text)
+prepare_on (struct reg_client *c, CURL *h, const char *method, const char *path, json_t *body,
+            char **body_text)
 {
   char url[2048];
   snprintf (url, sizeof url, "http://regd%s", path);
-  curl_easy_reset (c->curl);
-  curl_easy_setopt (c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
-  curl_easy_setopt (c->curl, CURLOPT_URL, url);
-  curl_easy_setopt (c->curl, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt (c->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_reset (h);
+  curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
   headers = curl_slist_append (headers, "Expect:"); /* no 100-continue round trip */
-  curl_easy_setopt (c->curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, headers);
   *body_text = body ? json_dumps (body, JSON_COMPACT) : NULL;
   if (*body_text)
     {
-      curl_easy_setopt (c->curl, CURLOPT_POSTFIELDS, *body_text);
-      curl_easy_setopt (c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen (*body_text));
+      curl_easy_setopt (h, CURLOPT_POSTFIELDS, *body_text);
+      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, (long)strlen (*body_text));
     }
   return headers;
+}
+
+static struct curl_slist *
+prepare (struct reg_client *c, const char *method, const char *path, json_t *body, char **body_text)
+{
+  return prepare_on (c, c->curl, method, path, body, body_text);
 }
 
 static json_t *
@@ -196,7 +210,7 @@ on_stream (char *ptr, size_t size, size_t n, void *data)
   struct stream_state *s = data;
   size_t len = size * n;
   if (s->status == 0)
-    curl_easy_getinfo (s->c->curl, CURLINFO_RESPONSE_CODE, &s->status);
+    curl_easy_getinfo (s->h, CURLINFO_RESPONSE_CODE, &s->status);
   if (s->status != 200)
     return collect (ptr, size, n, &s->body);
   if (s->frame_len + len > s->frame_cap)
@@ -220,7 +234,7 @@ client_stream (struct reg_client *c, const char *method, const char *path, json_
 {
   char *body_text = NULL;
   struct curl_slist *headers = prepare (c, method, path, body, &body_text);
-  struct stream_state s = { .c = c, .exit_code = exit_code };
+  struct stream_state s = { .c = c, .h = c->curl, .exit_code = exit_code };
   *exit_code = -1;
   curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, on_stream);
   curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &s);
@@ -251,4 +265,82 @@ client_fail (const char *context, long status, json_t *reply)
   else
     fprintf (stderr, "reg: %s%s%s\n", context ? context : "", context ? ": " : "", msg);
   return 1;
+}
+
+/* ---- concurrent streams (reg exec) ---- */
+
+struct client_stream
+{
+  struct stream_state st;
+  struct curl_slist *headers;
+  char *body_text;
+};
+
+struct client_stream *
+client_stream_new (struct reg_client *c, const char *method, const char *path, json_t *body,
+                   int *exit_code)
+{
+  struct client_stream *s = calloc (1, sizeof *s);
+  CURL *h = s ? curl_easy_init () : NULL;
+  if (h == NULL)
+    {
+      free (s);
+      return NULL;
+    }
+  s->st.c = c;
+  s->st.h = h;
+  s->st.exit_code = exit_code;
+  *exit_code = -1;
+  s->headers = prepare_on (c, h, method, path, body, &s->body_text);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_stream);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, &s->st);
+  return s;
+}
+
+CURL *
+client_stream_easy (struct client_stream *s)
+{
+  return s->st.h;
+}
+
+long
+client_stream_finish (struct client_stream *s, CURLcode rc, json_t **reply)
+{
+  long status = -1;
+  if (rc != CURLE_OK)
+    report_transport (s->st.c, rc);
+  else
+    curl_easy_getinfo (s->st.h, CURLINFO_RESPONSE_CODE, &status);
+  if (reply)
+    *reply = rc == CURLE_OK ? parse_reply (&s->st.body) : NULL;
+  curl_easy_cleanup (s->st.h);
+  free (s->st.body.data);
+  free (s->st.frame);
+  free (s->body_text);
+  curl_slist_free_all (s->headers);
+  free (s);
+  return status;
+}
+
+CURL *
+client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn, void *data,
+                   struct curl_slist **headers)
+{
+  CURL *h = curl_easy_init ();
+  if (h == NULL)
+    return NULL;
+  char url[2048];
+  snprintf (url, sizeof url, "http://regd%s", path);
+  curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_POST, 1L);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_READFUNCTION, fn);
+  curl_easy_setopt (h, CURLOPT_READDATA, data);
+  /* Chunked: the input is sent as it is typed, without a known length. */
+  *headers = curl_slist_append (NULL, "Transfer-Encoding: chunked");
+  *headers = curl_slist_append (*headers, "Expect:");
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, discard);
+  return h;
 }

@@ -3,6 +3,7 @@
 #ifndef REG_CLI_CLIENT_H
 #define REG_CLI_CLIENT_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -24,6 +25,19 @@ long client_call (struct reg_client *c, const char *method, const char *path, js
  * -1). A non-2xx reply is parsed into *reply. Returns the HTTP status or -1. */
 long client_stream (struct reg_client *c, const char *method, const char *path, json_t *body,
                     int *exit_code, json_t **reply);
+
+/* Several requests at once (reg exec: output and input): a stream request
+ * whose easy handle the caller drives with a curl multi handle, then
+ * finishes with the transfer's result. */
+struct client_stream;
+struct client_stream *client_stream_new (struct reg_client *c, const char *method, const char *path,
+                                         json_t *body, int *exit_code);
+CURL *client_stream_easy (struct client_stream *s);
+long client_stream_finish (struct client_stream *s, CURLcode rc, json_t **reply);
+/* A POST whose body comes from fn as it becomes available (chunked);
+ * *headers is the caller's to free after the transfer. */
+CURL *client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn, void *data,
+                         struct curl_slist **headers);
 
 /* Print "reg: <message>" from an error reply; returns 1 (the exit status). */
 int client_fail (const char *context, long status, json_t *reply);

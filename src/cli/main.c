@@ -24,6 +24,7 @@ static const struct
   { "kill", cmd_kill, "send a signal to containers" },
   { "pause", cmd_pause, "freeze every process of containers" },
   { "unpause", cmd_unpause, "thaw paused containers" },
+  { "exec", cmd_exec, "run a command in a running container" },
   { "update", cmd_update, "change the resource limits of containers" },
   { "stats", cmd_stats, "CPU, memory, PIDs and block I/O of running containers" },
   { "top", cmd_top, "the processes of a container" },

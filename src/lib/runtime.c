@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -19,6 +22,13 @@ struct child
 {
   const struct reg_runtime_spec *spec;
   int report_fd;
+};
+
+/* What exec_command needs: argv and env (shared by run and exec). */
+struct command
+{
+  char *const *argv;
+  char *const *env;
 };
 
 static _Noreturn void
@@ -190,9 +200,8 @@ env_get (char *const *env, const char *key)
 
 /* execvpe searches the caller's PATH; the container's PATH is in its env. */
 static _Noreturn void
-exec_command (struct child *ch)
+exec_command (struct child *ch, const struct command *s)
 {
-  const struct reg_runtime_spec *s = ch->spec;
   const char *cmd = s->argv[0];
   if (strchr (cmd, '/'))
     {
@@ -238,7 +247,8 @@ child_main (struct child *ch)
     child_fail (ch, 125, errno, "working directory %s", wd);
   if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
-  exec_command (ch);
+  struct command cmd = { s->argv, s->env };
+  exec_command (ch, &cmd);
 }
 
 int
@@ -281,5 +291,182 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
       return reg_error_set (err, code == 127 ? ENOENT : code == 126 ? EACCES : EINVAL, "%s", msg);
     }
   *pid = child;
+  return 0;
+}
+
+static int
+send_fd (int sock, int fd)
+{
+  char byte = 't';
+  struct iovec iov = { &byte, 1 };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  memset (&u, 0, sizeof u);
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &fd, sizeof fd);
+  return sendmsg (sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+int
+reg_runtime_recv_fd (int sock)
+{
+  char byte;
+  struct iovec iov = { &byte, 1 };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  ssize_t n;
+  do
+    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR (&msg) : NULL;
+  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
+    return -1;
+  int fd;
+  memcpy (&fd, CMSG_DATA (c), sizeof fd);
+  return fd;
+}
+
+static void
+say (int fd, const char *fmt, int code, const char *msg)
+{
+  char line[1200];
+  int n = snprintf (line, sizeof line, fmt, code, msg);
+  if (n > 0 && write (fd, line, (size_t)n) < 0)
+    _exit (125);
+}
+
+static _Noreturn void
+exec_helper (const struct reg_exec_spec *s)
+{
+  char msg[1024];
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  signal (SIGCHLD, SIG_DFL); /* regd ignores it; we wait for the command */
+  signal (SIGPIPE, SIG_DFL);
+  /* Keep only our four fds: regd's other ends of these pipes must not stay
+   * open here (the command would never see the end of its input). */
+  int keep[4] = { s->stdin_fd, s->stdout_fd, s->stderr_fd, s->control_fd };
+  for (int fd = 3; fd < 1024; fd++)
+    {
+      bool kept = false;
+      for (int k = 0; k < 4; k++)
+        kept = kept || keep[k] == fd;
+      if (!kept)
+        close (fd);
+    }
+  for (size_t i = 0; s->cgroup_procs && s->cgroup_procs[i]; i++)
+    {
+      int fd = open (s->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, "0", 1) != 1)
+        {
+          snprintf (msg, sizeof msg, "join cgroup %s: %s", s->cgroup_procs[i], strerror (errno));
+          say (s->control_fd, "error %d %s\n", 125, msg);
+          _exit (125);
+        }
+      close (fd);
+    }
+  int pidfd = (int)syscall (SYS_pidfd_open, s->target, 0);
+  if (pidfd < 0 || setns (pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+    {
+      snprintf (msg, sizeof msg, "enter the container's namespaces: %s", strerror (errno));
+      say (s->control_fd, "error %d %s\n", 125, msg);
+      _exit (125);
+    }
+  close (pidfd);
+  int term = -1;
+  if (s->tty)
+    {
+      /* From the container's devpts, so the terminal exists inside it. */
+      int master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+      int unlock = 0;
+      if (master < 0 || ioctl (master, TIOCSPTLCK, &unlock) < 0
+          || (term = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0
+          || send_fd (s->control_fd, master) < 0)
+        {
+          snprintf (msg, sizeof msg, "allocate a terminal: %s", strerror (errno));
+          say (s->control_fd, "error %d %s\n", 125, msg);
+          _exit (125);
+        }
+      close (master);
+      struct winsize ws = { .ws_row = s->rows, .ws_col = s->cols };
+      if (s->rows && s->cols)
+        ioctl (term, TIOCSWINSZ, &ws);
+    }
+  int report[2];
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    _exit (125);
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      say (s->control_fd, "error %d %s\n", 125, "fork in the container failed");
+      _exit (125);
+    }
+  if (pid == 0)
+    {
+      close (report[0]);
+      struct child ch = { NULL, report[1] };
+      setsid ();
+      if (term >= 0)
+        {
+          if (ioctl (term, TIOCSCTTY, 0) < 0 || dup2 (term, 0) < 0 || dup2 (term, 1) < 0
+              || dup2 (term, 2) < 0)
+            child_fail (&ch, 125, errno, "set up the terminal%s", "");
+        }
+      else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0
+               || dup2 (s->stderr_fd, 2) < 0)
+        child_fail (&ch, 125, errno, "set up stdio%s", "");
+      const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
+      if (chdir (wd) < 0)
+        child_fail (&ch, 125, errno, "working directory %s", wd);
+      struct command cmd = { s->argv, s->env };
+      exec_command (&ch, &cmd);
+    }
+  close (report[1]);
+  if (term >= 0)
+    close (term);
+  ssize_t n;
+  do
+    n = read (report[0], msg, sizeof msg - 1);
+  while (n < 0 && errno == EINTR);
+  int status = 0;
+  if (n > 0)
+    {
+      msg[n] = '\0';
+      while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+      say (s->control_fd, "error %d %s\n", WIFEXITED (status) ? WEXITSTATUS (status) : 125, msg);
+      _exit (125);
+    }
+  say (s->control_fd, "started%.0d%s\n", 0, "");
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  int code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  say (s->control_fd, "exit %d%s\n", code, "");
+  _exit (0);
+}
+
+int
+reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err)
+{
+  pid_t pid = fork ();
+  if (pid < 0)
+    return reg_error_sys (err, errno, "exec: fork");
+  if (pid == 0)
+    exec_helper (spec);
+  *helper = pid;
   return 0;
 }

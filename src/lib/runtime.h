@@ -43,4 +43,35 @@ struct reg_runtime_spec
 /* On success *pid is the container's init in the caller's PID namespace. */
 int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err);
 
+/* reg exec: a new process in a running container. A helper process is
+ * forked (it must be single-threaded to enter a mount namespace); it joins
+ * the container's cgroups, then its mount, PID, IPC and UTS namespaces
+ * through a pidfd of the container's first process, and forks the command
+ * there, with the container's root and environment.
+ *
+ * Without a tty the command gets stdin/stdout/stderr_fd. With a tty the
+ * helper opens a pseudo-terminal from the container's own /dev/pts, gives
+ * the command the terminal side as its controlling terminal, and sends the
+ * other side to the caller over control_fd (SCM_RIGHTS).
+ *
+ * The helper reports over control_fd, one line each: "started", or
+ * "error CODE MESSAGE" (125 setup, 126 cannot execute, 127 not found), and
+ * at the end "exit CODE" (128+signal when killed). */
+struct reg_exec_spec
+{
+  pid_t target; /* the container's first process, host PID */
+  char *const *cgroup_procs;
+  char *const *argv;
+  char *const *env;
+  const char *workdir;
+  bool tty;
+  unsigned short rows, cols;          /* the terminal's first size, when known */
+  int stdin_fd, stdout_fd, stderr_fd; /* without a tty */
+  int control_fd;
+};
+
+int reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err);
+/* Receive the terminal fd the helper sent; -1 on error. */
+int reg_runtime_recv_fd (int control_fd);
+
 #endif

@@ -469,6 +469,8 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return stop (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
     return kill_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "exec") == 0)
+    return regd_exec_create (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "stats") == 0)
     return stats (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "top") == 0)

@@ -237,6 +237,8 @@ dispatch (struct regd *d, struct request *r, const char *url)
     return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, url);
   if (strcmp (parts[0], "containers") == 0)
     return regd_route_containers (d, r, parts[1], parts[2]);
+  if (strcmp (parts[0], "exec") == 0)
+    return regd_route_exec (d, r, parts[1], parts[2]);
   if (strcmp (parts[0], "templates") == 0 && n <= 2)
     return regd_route_templates (d, r, parts[1]);
   if ((strcmp (parts[0], "system") == 0 || strcmp (parts[0], "store") == 0
@@ -258,7 +260,37 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
         return MHD_NO;
       r->conn = conn;
       r->method = method;
+      r->sink_fd = -1;
+      /* POST /v1/exec/{eid}/stdin streams its body into the process. */
+      const char *p = "/" REGD_API_VERSION "/exec/";
+      size_t n = strlen (url);
+      if (strcmp (method, "POST") == 0 && strncmp (url, p, strlen (p)) == 0 && n > 6
+          && strcmp (url + n - 6, "/stdin") == 0)
+        {
+          char eid[128];
+          snprintf (eid, sizeof eid, "%.*s", (int)(n - 6 - strlen (p)), url + strlen (p));
+          r->streaming = true;
+          snprintf (r->eid, sizeof r->eid, "%.64s", eid);
+          r->sink_fd = regd_exec_stdin_fd (eid);
+        }
       *con_cls = r;
+      return MHD_YES;
+    }
+  if (*upload_data_size > 0 && r->streaming)
+    {
+      const char *data = upload_data;
+      size_t left = *upload_data_size;
+      *upload_data_size = 0;
+      while (r->sink_fd >= 0 && left > 0)
+        {
+          ssize_t w = write (r->sink_fd, data, left);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w <= 0)
+            break; /* the process is gone: drop the rest */
+          data += w;
+          left -= (size_t)w;
+        }
       return MHD_YES;
     }
   if (*upload_data_size > 0)
@@ -289,6 +321,10 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   struct request *r = *con_cls;
   if (r == NULL)
     return;
+  if (r->sink_fd >= 0)
+    close (r->sink_fd);
+  if (r->streaming)
+    regd_exec_stdin_done (r->eid);
   free (r->body);
   free (r);
   *con_cls = NULL;

@@ -29,6 +29,9 @@ struct request
   char *body;
   size_t body_len;
   bool too_big;
+  bool streaming; /* the body goes to sink_fd as it comes (exec stdin) */
+  int sink_fd;    /* -1: no input to write to; -2: no such exec */
+  char eid[65];
 };
 
 /* Reply helpers; `j` is stolen. */
@@ -59,6 +62,13 @@ enum MHD_Result regd_route_containers (struct regd *d, struct request *r, const 
                                        const char *action);
 enum MHD_Result regd_route_templates (struct regd *d, struct request *r, const char *arg);
 enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);
+enum MHD_Result regd_route_exec (struct regd *d, struct request *r, const char *eid,
+                                 const char *action);
+enum MHD_Result regd_exec_create (struct regd *d, struct request *r, const char *ref);
+/* A dup of exec `eid`'s input fd; -1 when it has none, -2 when not found. */
+int regd_exec_stdin_fd (const char *eid);
+/* The client's input stream ended. */
+void regd_exec_stdin_done (const char *eid);
 
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
 

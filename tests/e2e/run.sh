@@ -98,6 +98,7 @@ t_template_create () {
   run_cmd "$REG" template create base@1 /bin/sh /bin/dash /bin/cat /bin/ls /bin/echo /bin/true \
     /bin/false /bin/sleep /bin/mkdir /bin/touch /bin/readlink /bin/pwd /bin/hostname \
     /usr/bin/env /usr/bin/id /usr/bin/stat /usr/bin/head /usr/bin/wc /usr/bin/test /usr/bin/find \
+    /usr/bin/tty /bin/stty \
     --entrypoint /bin/sh
   expect_rc 0
   expect_out_has "base@1"
@@ -828,11 +829,50 @@ t_project_file () {
   expect_eq "$(snapshot)" "$before" "bad project files changed the engine"
 }
 
+t_exec () {
+  local id
+  id=$("$REG" run -d --name box -m 64m -t base@1 -- /bin/sleep 1000)
+  run_cmd "$REG" exec box /bin/echo hello
+  expect_rc 0
+  expect_out "hello"
+  run_cmd "$REG" exec -e X=42 -w /tmp box /bin/sh -c 'echo $X $(pwd) $HOSTNAME; echo oops >&2; exit 7'
+  expect_rc 7
+  expect_out "42 /tmp ${id:0:12}"
+  expect_err_has "oops"
+  # Same PID namespace (sleep is PID 1) and the same cgroup.
+  run_cmd "$REG" exec box /bin/sh -c 'cat /proc/1/cmdline | head -c 10; echo; cat /proc/self/cgroup'
+  expect_out_has "/bin/sleep"
+  if [ -d /sys/fs/cgroup/memory ]; then expect_out_has "/reg/$id"; fi
+  # -i: our stdin goes to the command, and its end is the command's end of file.
+  run_cmd sh -c "printf 'a\nb\n' | '$REG' exec -i box /bin/cat"
+  expect_rc 0
+  expect_out "a
+b"
+  # -t: a real terminal from the container's /dev/pts, with our size.
+  run_cmd script -qec "stty rows 33 cols 101; '$REG' exec -t box /bin/sh -c 'tty; stty size'" /dev/null
+  expect_rc 0
+  expect_out_has "/dev/pts/"
+  expect_out_has "33 101"
+  run_cmd "$REG" exec box /nope
+  expect_rc 127
+  expect_err_has "exec /nope"
+  run_cmd "$REG" exec box
+  expect_rc 125
+  run_cmd "$REG" exec nosuch /bin/true
+  expect_rc 125
+  expect_err_has "nosuch"
+  "$REG" stop -t 0 box >/dev/null
+  run_cmd "$REG" exec box /bin/true
+  expect_rc 125
+  expect_err_has "cannot exec: it is stopped"
+  "$REG" rm box >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec"
 
 start_regd
 if [ $# -gt 0 ]; then
