@@ -10,7 +10,10 @@
 struct reg_client
 {
   CURL *curl;
-  char *socket_path;
+  char *socket_path; /* unix:// */
+  char *base;        /* "http://regd" or "https://HOST:PORT" */
+  char *ca_file;     /* tcp://: the CA that signed regd's certificate */
+  char *auth;        /* tcp://: "Authorization: Bearer TOKEN" */
 };
 
 struct buffer
@@ -31,22 +34,54 @@ struct stream_state
 };
 
 struct reg_client *
-client_open (const char *host)
+client_open (const char *host, const char *ca_file, const char *token)
 {
-  if (strncmp (host, "unix://", 7) != 0 || host[7] != '/')
+  bool tcp = strncmp (host, "tcp://", 6) == 0 && host[6] != '\0';
+  if (!tcp && (strncmp (host, "unix://", 7) != 0 || host[7] != '/'))
     {
-      fprintf (stderr, "reg: host \"%s\" is not supported: use unix:///PATH\n", host);
+      fprintf (stderr, "reg: host \"%s\" is not supported: use unix:///PATH or tcp://HOST:PORT\n",
+               host);
+      return NULL;
+    }
+  if (tcp && (token == NULL || *token == '\0'))
+    {
+      fprintf (stderr, "reg: %s needs a token: --token T or REG_TOKEN\n", host);
       return NULL;
     }
   struct reg_client *c = calloc (1, sizeof *c);
-  if (c == NULL || (c->socket_path = strdup (host + 7)) == NULL
-      || (c->curl = curl_easy_init ()) == NULL)
+  bool ok = c && (c->curl = curl_easy_init ()) != NULL;
+  if (ok && tcp)
+    ok = asprintf (&c->base, "https://%s", host + 6) > 0
+         && asprintf (&c->auth, "Authorization: Bearer %s", token) > 0
+         && (ca_file == NULL || (c->ca_file = strdup (ca_file)) != NULL)
+         && (c->socket_path = strdup (host)) != NULL;
+  else if (ok)
+    ok = (c->base = strdup ("http://regd")) != NULL && (c->socket_path = strdup (host + 7)) != NULL;
+  if (!ok)
     {
       fprintf (stderr, "reg: out of memory\n");
       client_close (c);
       return NULL;
     }
   return c;
+}
+
+/* Where and how: the UNIX socket, or TLS with the CA and the token. */
+static struct curl_slist *
+connect_opts (struct reg_client *c, CURL *h, const char *path, struct curl_slist *headers)
+{
+  char url[2048];
+  snprintf (url, sizeof url, "%s%s", c->base, path);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  if (c->auth == NULL)
+    {
+      curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+      return headers;
+    }
+  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https"); /* never plain text */
+  if (c->ca_file)
+    curl_easy_setopt (h, CURLOPT_CAINFO, c->ca_file);
+  return curl_slist_append (headers, c->auth);
 }
 
 void
@@ -57,6 +92,9 @@ client_close (struct reg_client *c)
   if (c->curl)
     curl_easy_cleanup (c->curl);
   free (c->socket_path);
+  free (c->base);
+  free (c->ca_file);
+  free (c->auth);
   free (c);
 }
 
@@ -95,7 +133,14 @@ report_transport (struct reg_client *c, CURLcode rc)
 {
   long os_errno = 0;
   curl_easy_getinfo (c->curl, CURLINFO_OS_ERRNO, &os_errno);
-  if (rc == CURLE_COULDNT_CONNECT)
+  if (rc == CURLE_COULDNT_CONNECT && c->auth)
+    fprintf (stderr, "reg: cannot reach regd at %s (%s). Is it started with --tls-listen?\n",
+             c->socket_path, os_errno ? strerror ((int)os_errno) : "connection refused");
+  else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR
+           || rc == CURLE_SSL_CACERT_BADFILE)
+    fprintf (stderr, "reg: TLS with %s failed: %s (is --tls-ca the CA of regd's certificate?)\n",
+             c->socket_path, curl_easy_strerror (rc));
+  else if (rc == CURLE_COULDNT_CONNECT)
     fprintf (stderr,
              "reg: cannot reach regd at %s (%s). Is regd running? Start it as root with "
              "`regd &` (or `regd --root DIR --socket PATH &`), or point reg at it with "
@@ -111,15 +156,12 @@ static struct curl_slist *
 prepare_on (struct reg_client *c, CURL *h, const char *method, const char *path, json_t *body,
             char **body_text)
 {
-  char url[2048];
-  snprintf (url, sizeof url, "http://regd%s", path);
   curl_easy_reset (h);
-  curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
-  curl_easy_setopt (h, CURLOPT_URL, url);
   curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
   headers = curl_slist_append (headers, "Expect:"); /* no 100-continue round trip */
+  headers = connect_opts (c, h, path, headers);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, headers);
   *body_text = body ? json_dumps (body, JSON_COMPACT) : NULL;
   if (*body_text)
@@ -329,10 +371,6 @@ client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn
   CURL *h = curl_easy_init ();
   if (h == NULL)
     return NULL;
-  char url[2048];
-  snprintf (url, sizeof url, "http://regd%s", path);
-  curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
-  curl_easy_setopt (h, CURLOPT_URL, url);
   curl_easy_setopt (h, CURLOPT_POST, 1L);
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_READFUNCTION, fn);
@@ -340,6 +378,7 @@ client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn
   /* Chunked: the input is sent as it is typed, without a known length. */
   *headers = curl_slist_append (NULL, "Transfer-Encoding: chunked");
   *headers = curl_slist_append (*headers, "Expect:");
+  *headers = connect_opts (c, h, path, *headers);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, discard);
   return h;

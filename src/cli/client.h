@@ -11,8 +11,10 @@
 
 struct reg_client;
 
-/* host: "unix:///path" (from -H or REG_HOST). NULL and a message on error. */
-struct reg_client *client_open (const char *host);
+/* host: "unix:///path" or "tcp://HOST:PORT" (from -H or REG_HOST). tcp://
+ * is HTTPS only, verified against ca_file (or the system's CAs) and with
+ * the bearer token. NULL and a message on error. */
+struct reg_client *client_open (const char *host, const char *ca_file, const char *token);
 void client_close (struct reg_client *c);
 
 /* One JSON request. Returns the HTTP status, or -1 when regd cannot be

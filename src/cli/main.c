@@ -43,10 +43,12 @@ static const struct
 static void
 usage (FILE *out)
 {
-  fprintf (out, "usage: reg [-H unix:///PATH] COMMAND [ARGS...]\n\ncommands:\n");
+  fprintf (out, "usage: reg [-H unix:///PATH | -H tcp://HOST:PORT --tls-ca FILE --token T] COMMAND "
+                "[ARGS...]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].help);
-  fprintf (out, "\nREG_HOST sets the daemon address (default " REG_DEFAULT_HOST ").\n");
+  fprintf (out, "\nREG_HOST sets the daemon address (default " REG_DEFAULT_HOST
+                "); REG_TLS_CA and REG_TOKEN the TLS CA and token.\n");
 }
 
 void
@@ -82,6 +84,7 @@ int
 main (int argc, char **argv)
 {
   const char *host = getenv ("REG_HOST");
+  const char *ca_file = getenv ("REG_TLS_CA"), *token = getenv ("REG_TOKEN");
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++)
     {
@@ -89,6 +92,10 @@ main (int argc, char **argv)
         host = argv[++i];
       else if (strncmp (argv[i], "--host=", 7) == 0)
         host = argv[i] + 7;
+      else if (strcmp (argv[i], "--tls-ca") == 0 && i + 1 < argc)
+        ca_file = argv[++i];
+      else if (strcmp (argv[i], "--token") == 0 && i + 1 < argc)
+        token = argv[++i];
       else if (strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0)
         {
           usage (stdout);
@@ -109,7 +116,8 @@ main (int argc, char **argv)
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp (argv[i], commands[k].name) == 0)
       {
-        struct reg_client *c = client_open (host && *host ? host : REG_DEFAULT_HOST);
+        struct reg_client *c
+            = client_open (host && *host ? host : REG_DEFAULT_HOST, ca_file, token);
         if (c == NULL)
           return 1;
         int ret = commands[k].fn (c, argc - i, argv + i);

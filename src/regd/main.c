@@ -23,9 +23,14 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out, "usage: regd [--root DIR] [--socket PATH]\n"
-                "  --root DIR     engine root (default " DEFAULT_ROOT ")\n"
-                "  --socket PATH  API socket (default " DEFAULT_SOCKET ")\n");
+  fprintf (out,
+           "usage: regd [--root DIR] [--socket PATH]\n"
+           "            [--tls-listen ADDR:PORT --tls-cert FILE --tls-key FILE --token-file FILE]\n"
+           "  --root DIR           engine root (default " DEFAULT_ROOT ")\n"
+           "  --socket PATH        API socket (default " DEFAULT_SOCKET ")\n"
+           "  --tls-listen A:P     also serve the API over TLS (remote management); every\n"
+           "                       request must carry \"Authorization: Bearer TOKEN\"\n"
+           "  --tls-cert/--tls-key PEM certificate and key; --token-file: the token\n");
 }
 
 static int
@@ -87,8 +92,13 @@ main (int argc, char **argv)
   const char *root = DEFAULT_ROOT, *socket_path = DEFAULT_SOCKET;
   static const struct option opts[] = { { "root", required_argument, NULL, 'r' },
                                         { "socket", required_argument, NULL, 's' },
+                                        { "tls-listen", required_argument, NULL, 'L' },
+                                        { "tls-cert", required_argument, NULL, 'C' },
+                                        { "tls-key", required_argument, NULL, 'K' },
+                                        { "token-file", required_argument, NULL, 'T' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
+  struct regd_tls_options tls = { 0 };
   int c;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
@@ -99,6 +109,18 @@ main (int argc, char **argv)
       case 's':
         socket_path = optarg;
         break;
+      case 'L':
+        tls.listen = optarg;
+        break;
+      case 'C':
+        tls.cert_file = optarg;
+        break;
+      case 'K':
+        tls.key_file = optarg;
+        break;
+      case 'T':
+        tls.token_file = optarg;
+        break;
       case 'h':
         usage (stdout);
         return 0;
@@ -106,6 +128,13 @@ main (int argc, char **argv)
         usage (stderr);
         return 2;
       }
+  if ((tls.listen || tls.cert_file || tls.key_file || tls.token_file)
+      && !(tls.listen && tls.cert_file && tls.key_file && tls.token_file))
+    {
+      fprintf (stderr, "regd: --tls-listen needs --tls-cert, --tls-key and --token-file (there is "
+                       "no plain-text TCP)\n");
+      return 2;
+    }
   if (geteuid () != 0)
     {
       fprintf (stderr, "regd: must run as root (it creates namespaces and mounts)\n");
@@ -126,17 +155,24 @@ main (int argc, char **argv)
   int listen_fd = -1;
   if (reg_engine_open (root, &d.engine, &err) < 0 || lock_root (root, &err) < 0
       || reg_engine_sweep (d.engine, &err) < 0 || reg_engine_restore (d.engine, &err) < 0
-      || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0)
+      || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0
+      || (tls.listen && regd_start_tls (&d, &tls, &err) < 0))
     {
       fprintf (stderr, "regd: %s\n", err->msg);
       reg_engine_free (d.engine);
       return 1;
     }
-  fprintf (stderr, "regd: serving root %s on unix://%s\n", root, socket_path);
+  fprintf (stderr, "regd: serving root %s on unix://%s%s%s\n", root, socket_path,
+           tls.listen ? " and tls://" : "", tls.listen ? tls.listen : "");
   int sig = 0;
   sigwait (&stop, &sig);
   fprintf (stderr, "regd: %s, shutting down (containers keep running)\n", strsignal (sig));
   MHD_stop_daemon (d.httpd);
+  if (d.tls)
+    MHD_stop_daemon (d.tls);
+  free (d.token);
+  free (d.tls_cert);
+  free (d.tls_key);
   close (listen_fd);
   unlink (socket_path);
   reg_engine_free (d.engine);

@@ -1,4 +1,7 @@
 #include "server.h"
+
+#include <netdb.h>
+#include <openssl/crypto.h>
 #include "util.h"
 
 #include <errno.h>
@@ -248,10 +251,22 @@ dispatch (struct regd *d, struct request *r, const char *url)
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, url);
 }
 
-static enum MHD_Result
-on_request (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+/* Constant-time check of "Authorization: Bearer TOKEN". */
+static bool
+token_ok (struct regd *d, struct MHD_Connection *conn)
 {
+  const char *h = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Authorization");
+  if (h == NULL || strncmp (h, "Bearer ", 7) != 0)
+    return false;
+  size_t a = strlen (h + 7), b = strlen (d->token);
+  return a == b && CRYPTO_memcmp (h + 7, d->token, b) == 0;
+}
+
+static enum MHD_Result
+on_request_common (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                   const char *upload_data, size_t *upload_data_size, void **con_cls, bool tls)
+{
+  struct regd *d = cls;
   struct request *r = *con_cls;
   if (r == NULL)
     {
@@ -261,6 +276,12 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
       r->conn = conn;
       r->method = method;
       r->sink_fd = -1;
+      if (tls && !token_ok (d, conn))
+        {
+          r->denied = true; /* read nothing of the body; reply when it is over */
+          *con_cls = r;
+          return MHD_YES;
+        }
       /* POST /v1/exec/{eid}/stdin streams its body into the process. */
       const char *p = "/" REGD_API_VERSION "/exec/";
       size_t n = strlen (url);
@@ -275,6 +296,15 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
         }
       *con_cls = r;
       return MHD_YES;
+    }
+  if (r->denied)
+    {
+      *upload_data_size = 0;
+      if (upload_data != NULL)
+        return MHD_YES;
+      return regd_reply_message (r, MHD_HTTP_UNAUTHORIZED,
+                                 "unauthorized: this regd wants \"Authorization: Bearer TOKEN\" "
+                                 "(reg --token T, or REG_TOKEN)");
     }
   if (*upload_data_size > 0 && r->streaming)
     {
@@ -314,6 +344,21 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
   return dispatch (cls, r, url);
 }
 
+static enum MHD_Result
+on_request (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+  return on_request_common (cls, conn, url, method, upload_data, upload_data_size, con_cls, false);
+}
+
+static enum MHD_Result
+on_request_tls (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                const char *version, const char *upload_data, size_t *upload_data_size,
+                void **con_cls)
+{
+  return on_request_common (cls, conn, url, method, upload_data, upload_data_size, con_cls, true);
+}
+
 static void
 on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
               enum MHD_RequestTerminationCode toe)
@@ -339,5 +384,60 @@ regd_start (struct regd *d, int listen_fd, struct reg_error **err)
       on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
   if (d->httpd == NULL)
     return reg_error_set (err, EIO, "regd: cannot start the HTTP server on the API socket");
+  return 0;
+}
+
+int
+regd_start_tls (struct regd *d, const struct regd_tls_options *o, struct reg_error **err)
+{
+  char *cert = NULL, *key = NULL;
+  _cleanup_free_ char *token = NULL;
+  if (reg_util_read_file (o->cert_file, 1 << 20, &cert, NULL, err) < 0
+      || reg_util_read_file (o->key_file, 1 << 20, &key, NULL, err) < 0
+      || reg_util_read_file (o->token_file, 4096, &token, NULL, err) < 0)
+    {
+      free (cert);
+      free (key);
+      return reg_error_prefix (err, "regd --tls-listen");
+    }
+  d->tls_cert = cert;
+  d->tls_key = key;
+  token[strcspn (token, "\r\n")] = '\0';
+  if (strlen (token) < 16)
+    return reg_error_set (err, EINVAL,
+                          "regd --tls-listen: the token in %s is shorter than 16 characters",
+                          o->token_file);
+  /* ADDR:PORT, IPv4 or [IPv6]. */
+  _cleanup_free_ char *host = strdup (o->listen);
+  char *colon = host ? strrchr (host, ':') : NULL;
+  if (colon == NULL)
+    // cppcheck-suppress memleak ; host has a cleanup attribute
+    return reg_error_set (err, EINVAL, "regd --tls-listen %s: want ADDR:PORT", o->listen);
+  *colon = '\0';
+  char *addr = host;
+  if (addr[0] == '[' && addr[strlen (addr) - 1] == ']')
+    {
+      addr[strlen (addr) - 1] = '\0';
+      addr++;
+    }
+  struct addrinfo hints
+      = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+  struct addrinfo *ai = NULL;
+  if (getaddrinfo (addr, colon + 1, &hints, &ai) != 0 || ai == NULL)
+    return reg_error_set (err, EINVAL, "regd --tls-listen %s: not a numeric ADDR:PORT", o->listen);
+  d->token = reg_steal (&token);
+
+  d->tls = MHD_start_daemon (
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
+          | MHD_USE_TLS | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+      0, NULL, NULL, on_request_tls, d, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+      MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+  freeaddrinfo (ai);
+  if (d->tls == NULL)
+    return reg_error_set (err, EIO,
+                          "regd --tls-listen %s: cannot serve TLS there (address in use, or a bad "
+                          "certificate or key)",
+                          o->listen);
   return 0;
 }

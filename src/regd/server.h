@@ -20,6 +20,16 @@ struct regd
 {
   struct reg_engine *engine;
   struct MHD_Daemon *httpd;
+  /* Remote management: the same API over TLS, every request with
+   * "Authorization: Bearer TOKEN". */
+  struct MHD_Daemon *tls;
+  char *token, *tls_cert, *tls_key;
+};
+
+struct regd_tls_options
+{
+  const char *listen; /* ADDR:PORT */
+  const char *cert_file, *key_file, *token_file;
 };
 
 struct request
@@ -30,6 +40,7 @@ struct request
   size_t body_len;
   bool too_big;
   bool streaming; /* the body goes to sink_fd as it comes (exec stdin) */
+  bool denied;    /* TLS request without the right token */
   int sink_fd;    /* -1: no input to write to; -2: no such exec */
   char eid[65];
 };
@@ -71,5 +82,7 @@ int regd_exec_stdin_fd (const char *eid);
 void regd_exec_stdin_done (const char *eid);
 
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
+/* Serve the API over TLS too (plain-text TCP is never offered). */
+int regd_start_tls (struct regd *d, const struct regd_tls_options *o, struct reg_error **err);
 
 #endif

@@ -31,7 +31,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 REGD_PID=
 
 start_regd () {
-  "$REGD" --root "$ROOT" --socket "$SOCK" >>"$T/regd.log" 2>&1 &
+  "$REGD" --root "$ROOT" --socket "$SOCK" "$@" >>"$T/regd.log" 2>&1 &
   REGD_PID=$!
   for _ in $(seq 200); do
     [ -S "$SOCK" ] && "$REG" version >/dev/null 2>&1 && return 0
@@ -868,11 +868,52 @@ b"
   "$REG" rm box >/dev/null
 }
 
+t_tls_remote () {
+  # Remote management: the API over TLS on 127.0.0.1 with a token, a
+  # self-signed certificate made here.
+  local port=$((20000 + RANDOM % 20000))
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null \
+    || { fail "openssl could not make a certificate"; return; }
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token"
+  local token
+  token=$(cat "$T/token")
+  stop_regd
+  start_regd --tls-listen "127.0.0.1:$port" --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --token-file "$T/token"
+  local remote="tcp://127.0.0.1:$port"
+  run_cmd env -u REG_HOST "$REG" -H "$remote" --tls-ca "$T/cert.pem" --token "$token" version
+  expect_rc 0
+  expect_out_has "Server: regd"
+  run_cmd env -u REG_HOST "$REG" -H "$remote" --tls-ca "$T/cert.pem" --token "$token" run --rm -t base@1 -- /bin/echo remote hello
+  expect_rc 0
+  expect_out "remote hello"
+  run_cmd env -u REG_HOST "$REG" -H "$remote" --tls-ca "$T/cert.pem" --token "wrong-token-wrong-token" ps
+  expect_rc 1
+  expect_err_has "unauthorized"
+  run_cmd curl -s -o /dev/null -w '%{http_code}' --cacert "$T/cert.pem" "https://127.0.0.1:$port/v1/version"
+  expect_out "401"
+  # No plain text: an http:// request gets no API reply.
+  run_cmd curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/version"
+  expect_ne "$out" "200" "plain-text HTTP on the TLS port"
+  # Without the CA, the certificate is refused.
+  run_cmd env -u REG_HOST "$REG" -H "$remote" --token "$token" version
+  expect_rc 1
+  expect_err_has "TLS"
+  run_cmd env -u REG_HOST "$REG" -H "$remote" version
+  expect_rc 1
+  expect_err_has "needs a token"
+  run_cmd "$REGD" --root "$T/other" --tls-listen "127.0.0.1:$port"
+  expect_rc 2
+  expect_err_has "no plain-text TCP"
+  stop_regd
+  start_regd
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote"
 
 start_regd
 if [ $# -gt 0 ]; then
