@@ -909,11 +909,41 @@ t_tls_remote () {
   start_regd
 }
 
+t_bad_lifecycle_inputs () {
+  local before ids c
+  # 17 containers: two share a first hex digit, so that prefix is ambiguous.
+  for i in $(seq 17); do "$REG" generate -t base@1 -- /bin/true >/dev/null; done
+  c=$("$REG" ps -a -q | cut -c1 | sort | uniq -d | head -1)
+  before=$(snapshot)
+  run_cmd "$REG" inspect "$c"
+  expect_rc 1
+  expect_err_has "container $c: ambiguous"
+  run_cmd "$REG" rm "$c"
+  expect_rc 1
+  expect_err_has "ambiguous"
+  run_cmd "$REG" start nosuchthing
+  expect_rc 1
+  expect_err_has "container nosuchthing: not found"
+  run_cmd "$REG" kill -s SIGNOPE "$("$REG" ps -a -q | head -1)"
+  expect_rc 1
+  expect_err_has 'unknown signal "SIGNOPE"'
+  run_cmd "$REG" run --rm --memory 12XB -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "bad resource limit"
+  run_cmd "$REG" run --rm --cpus -1 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "bad resource limit"
+  run_cmd "$REG" update --memory 12XB "$("$REG" ps -a -q | head -1)"
+  expect_rc 2
+  expect_eq "$(snapshot)" "$before" "bad lifecycle inputs changed the engine"
+  "$REG" ps -a -q | xargs "$REG" rm >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs"
 
 start_regd
 if [ $# -gt 0 ]; then
