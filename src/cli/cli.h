@@ -29,6 +29,10 @@ int cmd_store (struct reg_client *c, int argc, char **argv);
 int cmd_system (struct reg_client *c, int argc, char **argv);
 int cmd_version (struct reg_client *c, int argc, char **argv);
 
+/* Attached output with optional input and terminal (exec.c; run uses it). */
+int cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
+                const char *resize_path, bool tty);
+
 /* Shared helpers (main.c). */
 void cli_print_json (json_t *j);
 /* "3 minutes" style age of an RFC 3339 timestamp. */

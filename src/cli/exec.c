@@ -50,13 +50,13 @@ read_input (char *buf, size_t size, size_t n, void *data)
 }
 
 static void
-send_size (struct reg_client *c, const char *eid)
+send_size (struct reg_client *c, const char *resize_path)
 {
   struct winsize ws;
   if (ioctl (0, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0)
     return;
-  char path[256];
-  snprintf (path, sizeof path, "/v1/exec/%s/resize?h=%u&w=%u", eid, ws.ws_row, ws.ws_col);
+  char path[512];
+  snprintf (path, sizeof path, "%s?h=%u&w=%u", resize_path, ws.ws_row, ws.ws_col);
   client_call (c, "POST", path, NULL, NULL);
 }
 
@@ -134,9 +134,25 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
   snprintf (eid, sizeof eid, "%s", json_string_value (json_object_get (reply, "Id")));
   json_decref (reply);
 
+  char start[256], input[256], size[256];
+  snprintf (start, sizeof start, "/v1/exec/%s/start", eid);
+  snprintf (input, sizeof input, "/v1/exec/%s/stdin", eid);
+  snprintf (size, sizeof size, "/v1/exec/%s/resize", eid);
+  return cli_attach (c, start, interactive ? input : NULL, size, tty);
+}
+
+/* Stream the output of `start_path` (attach frames) to ours while, with
+ * input_path, our stdin goes there as a chunked upload; with a tty our
+ * terminal is raw and size changes go to resize_path. The exit status is
+ * the process's, or 125..127 when it could not start. */
+int
+cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
+            const char *resize_path, bool tty)
+{
+  bool interactive = input_path != NULL;
+  const char *resize = resize_path;
   int exit_code = -1;
-  snprintf (path, sizeof path, "/v1/exec/%s/start", eid);
-  struct client_stream *out = client_stream_new (c, "POST", path, NULL, &exit_code);
+  struct client_stream *out = client_stream_new (c, "POST", start_path, NULL, &exit_code);
   CURLM *multi = curl_multi_init ();
   if (out == NULL || multi == NULL)
     {
@@ -150,8 +166,7 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
   if (interactive)
     {
       fcntl (0, F_SETFL, fcntl (0, F_GETFL) | O_NONBLOCK);
-      snprintf (path, sizeof path, "/v1/exec/%s/stdin", eid);
-      up = client_upload_new (c, path, read_input, &in, &up_headers);
+      up = client_upload_new (c, input_path, read_input, &in, &up_headers);
       if (up)
         curl_multi_add_handle (multi, up);
     }
@@ -197,7 +212,7 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
       if (winch)
         {
           winch = 0;
-          send_size (c, eid);
+          send_size (c, resize);
         }
       /* Wake for our stdin too, when the upload waits for it. */
       struct curl_waitfd extra = { 0, CURL_WAIT_POLLIN, 0 };
@@ -219,13 +234,13 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
   curl_slist_free_all (up_headers);
   curl_multi_remove_handle (multi, client_stream_easy (out));
   json_t *err_reply = NULL;
-  status = client_stream_finish (out, out_rc, &err_reply);
+  long status = client_stream_finish (out, out_rc, &err_reply);
   curl_multi_cleanup (multi);
   if (status != 200)
     {
       json_t *code = json_object_get (err_reply, "ExitCode");
       int rc = json_is_integer (code) ? (int)json_integer_value (code) : 125;
-      client_fail ("exec", status, err_reply);
+      client_fail (NULL, status, err_reply);
       json_decref (err_reply);
       return rc >= 125 ? rc : 125;
     }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* Split a -c command line into words: blanks separate words, '...' keeps
@@ -89,12 +90,14 @@ static int
 usage_error (const char *msg, const char *arg)
 {
   fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-  fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
-                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
-                   "[-c \"CMD\"] [-p [IP:]HOST:CTR] [--restart POLICY] [--log-max-size SIZE] [-m "
-                   "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
-                   "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
-                   "[-- CMD ARGS...]\n");
+  fprintf (
+      stderr,
+      "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
+      "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
+      "[-c \"CMD\"] [-i] [--tty] [-p [IP:]HOST:CTR] [--restart POLICY] [--log-max-size SIZE] [-m "
+      "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
+      "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
+      "[-- CMD ARGS...]\n");
   return 125;
 }
 
@@ -276,12 +279,14 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "workdir", required_argument, NULL, 'w' },
     { "project", required_argument, NULL, 'J' },
     { "publish", required_argument, NULL, 'p' },
+    { "interactive", no_argument, NULL, 'i' },
+    { "tty", no_argument, NULL, 'T' },
     { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  bool detach = false, auto_remove = false;
+  bool detach = false, auto_remove = false, interactive = false, tty = false;
   const char *command = NULL;
   json_t *body = json_object ();
   json_t *templates = json_array (), *env = json_array (), *mounts = json_array ();
@@ -295,7 +300,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   int ret = 0, opt;
   optind = 1;
   opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:", opts, NULL)) != -1)
+  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:i", opts, NULL)) != -1)
     switch (opt)
       {
       case 'd':
@@ -336,6 +341,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'r':
         json_object_set_new (body, "RestartPolicy", json_pack ("{s:s}", "Name", optarg));
+        break;
+      case 'i':
+        interactive = true;
+        break;
+      case 'T':
+        tty = true;
         break;
       case 'J':
         {
@@ -421,6 +432,11 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
    * closes the attach stream: when an attached `reg run --rm` returns, the
    * container is gone, and it goes even if this client dies. */
   json_object_set_new (body, "AutoRemove", json_boolean (auto_remove));
+  json_object_set_new (body, "OpenStdin", json_boolean (interactive));
+  json_object_set_new (body, "Tty", json_boolean (tty));
+  struct winsize ws;
+  if (tty && ioctl (0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+    json_object_set_new (body, "ConsoleSize", json_pack ("[i, i]", ws.ws_row, ws.ws_col));
 
   json_t *reply = NULL;
   long status = client_call (c, "POST", "/v1/containers", body, &reply);
@@ -441,6 +457,17 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     }
 
   char path[256];
+  if (!detach && (interactive || tty))
+    {
+      char input[256], size[256];
+      snprintf (path, sizeof path, "/v1/containers/%s/start?attach=1", id);
+      snprintf (input, sizeof input, "/v1/containers/%s/stdin", id);
+      snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
+      int rc = cli_attach (c, path, interactive ? input : NULL, size, tty);
+      if (rc >= 125 && auto_remove)
+        remove_quietly (c, id);
+      return rc;
+    }
   snprintf (path, sizeof path, "/v1/containers/%s/start%s", id, detach ? "" : "?attach=1");
   int exit_code = -1;
   reply = NULL;

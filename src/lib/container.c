@@ -181,6 +181,9 @@ reg_container_to_json (const struct reg_container *c)
                        json_pack ("{s:s, s:i}", "Name", reg_restart_name (c->restart.mode),
                                   "MaximumRetryCount", c->restart.max_retries));
   json_object_set_new (j, "Ports", strv_to_json (c->ports));
+  json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
+  json_object_set_new (j, "Tty", json_boolean (c->tty));
+  json_object_set_new (j, "ConsoleSize", json_pack ("[i, i]", c->rows, c->cols));
   json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
   json_object_set_new (state, "StopRequested", json_boolean (c->stop_requested));
   return j;
@@ -250,6 +253,11 @@ container_from_json (json_t *j, struct reg_container *c)
   json_t *ports = json_object_get (j, "Ports");
   c->ports = json_is_array (ports) ? strv_from_json (ports) : NULL;
   c->restart_count = (int)json_integer_value (json_object_get (st, "RestartCount"));
+  c->open_stdin = json_is_true (json_object_get (j, "OpenStdin"));
+  c->tty = json_is_true (json_object_get (j, "Tty"));
+  json_t *cs = json_object_get (j, "ConsoleSize");
+  c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));
+  c->cols = (unsigned short)json_integer_value (json_array_get (cs, 1));
   c->stop_requested = json_is_true (json_object_get (st, "StopRequested"));
   json_t *l = json_object_get (j, "Limits");
   c->limits.memory = json_integer_value (json_object_get (l, "Memory"));

@@ -76,7 +76,10 @@ struct reg_container
   struct reg_limits limits; /* cgroup limits; 0 = not set */
   int64_t log_max_size;     /* bytes; 0 = REG_LOG_MAX_SIZE */
   struct reg_restart restart;
-  char **ports; /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
+  bool open_stdin;           /* -i: input from reg (through the monitor) */
+  bool tty;                  /* --tty: a terminal for the first process */
+  unsigned short rows, cols; /* its first size */
+  char **ports;              /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
 
   enum reg_state state;
   pid_t pid; /* container init, host pid namespace */

@@ -457,6 +457,10 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
     return reg_error_set (err, EINVAL, "create container: log-max-size must be at least 4 KiB");
   c->log_max_size = o->log_max_size;
   c->restart = o->restart;
+  c->open_stdin = o->open_stdin;
+  c->tty = o->tty;
+  c->rows = o->rows;
+  c->cols = o->cols;
   for (size_t i = 0; o->ports && o->ports[i]; i++)
     if (!port_ok (o->ports[i]))
       return reg_error_set (err, EINVAL,

@@ -51,6 +51,8 @@ struct reg_create_options
   struct reg_limits limits;
   int64_t log_max_size; /* 0: the default */
   struct reg_restart restart;
+  bool open_stdin, tty;
+  unsigned short rows, cols;
   char *const *ports; /* "[IP:]HOST:CONTAINER[/tcp|udp]", recorded */
 };
 

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -44,6 +47,15 @@ struct monitor
   int attach_fd;
   pid_t pid;
   struct reg_cgroup *cg;
+  /* -i / --tty: input arrives on attach.sock ("stdin\n" then the bytes, or
+   * "resize ROWS COLS\n") and goes to the container's stdin pipe or its
+   * terminal. */
+  int listen_fd, conn_fd;
+  bool conn_stdin;
+  char conn_line[64];
+  size_t conn_len;
+  int input_fd; /* where input goes: the stdin pipe or the terminal */
+  int term_fd;  /* the terminal's other side, for resize */
 };
 
 void
@@ -170,7 +182,7 @@ pump (struct monitor *m, struct stream *s)
   char buf[CHUNK];
   ssize_t n = read (s->fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return true;
+    return true; /* (EIO from a terminal whose last user left ends it, below) */
   if (n <= 0)
     {
       if (s->len > 0)
@@ -184,13 +196,111 @@ pump (struct monitor *m, struct stream *s)
   return true;
 }
 
+/* One client at a time feeds the input; a newer one replaces it. */
+static void
+accept_input (struct monitor *m)
+{
+  int fd = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd < 0)
+    return;
+  if (m->conn_fd >= 0)
+    close (m->conn_fd);
+  m->conn_fd = fd;
+  m->conn_len = 0;
+  m->conn_stdin = false;
+}
+
+static void
+end_input (struct monitor *m)
+{
+  close (m->conn_fd);
+  m->conn_fd = -1;
+  /* The end of a stdin stream is the container's end of file (a terminal
+   * has no end of file: it stays). */
+  if (m->conn_stdin && m->term_fd < 0 && m->input_fd >= 0)
+    {
+      close (m->input_fd);
+      m->input_fd = -1;
+    }
+}
+
+static void
+pump_input (struct monitor *m)
+{
+  char buf[CHUNK];
+  ssize_t n = read (m->conn_fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
+    {
+      end_input (m);
+      return;
+    }
+  size_t off = 0;
+  if (!m->conn_stdin)
+    {
+      /* The command line, then (for stdin) data. */
+      while (off < (size_t)n && m->conn_len < sizeof m->conn_line - 1 && buf[off] != '\n')
+        m->conn_line[m->conn_len++] = buf[off++];
+      if (off == (size_t)n)
+        return; /* more of the line to come */
+      off++;
+      m->conn_line[m->conn_len] = '\0';
+      unsigned rows = 0, cols = 0;
+      if (strcmp (m->conn_line, "stdin") == 0)
+        m->conn_stdin = true;
+      else if (sscanf (m->conn_line, "resize %u %u", &rows, &cols) == 2 && m->term_fd >= 0)
+        {
+          struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+          ioctl (m->term_fd, TIOCSWINSZ, &ws);
+        }
+      if (!m->conn_stdin)
+        {
+          end_input (m);
+          return;
+        }
+    }
+  if (m->input_fd >= 0 && write_all (m->input_fd, buf + off, (size_t)n - off) < 0)
+    {
+      close (m->input_fd); /* the container closed its input */
+      m->input_fd = -1;
+    }
+}
+
+/* containers/<id>/attach.sock, for -i and --tty. */
+static int
+listen_input (const char *root, const char *id)
+{
+  /* Through a directory fd: the full path may be longer than sun_path. */
+  _cleanup_free_ char *dir = reg_container_dir (root, id);
+  _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (dfd < 0)
+    return -1;
+  snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+  const char *path = addr.sun_path;
+  unlink (path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 4) < 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  chmod (path, 0600);
+  return fd;
+}
+
 static void
 pump_until_eof (struct monitor *m, struct stream *out, struct stream *err)
 {
   while (out->fd >= 0 || err->fd >= 0)
     {
-      struct pollfd p[2] = { { out->fd, POLLIN, 0 }, { err->fd, POLLIN, 0 } };
-      if (poll (p, 2, -1) < 0)
+      struct pollfd p[4] = { { out->fd, POLLIN, 0 },
+                             { err->fd, POLLIN, 0 },
+                             { m->listen_fd, POLLIN, 0 },
+                             { m->conn_fd, POLLIN, 0 } };
+      if (poll (p, 4, -1) < 0)
         {
           if (errno == EINTR)
             continue;
@@ -200,7 +310,16 @@ pump_until_eof (struct monitor *m, struct stream *out, struct stream *err)
         pump (m, out);
       if (p[1].revents && err->fd >= 0)
         pump (m, err);
+      if (p[2].revents && m->listen_fd >= 0)
+        accept_input (m);
+      if (p[3].revents && m->conn_fd >= 0)
+        pump_input (m);
     }
+  if (m->term_fd >= 0)
+    m->term_fd = -1; /* closed with the output stream */
+  if (m->input_fd >= 0)
+    close (m->input_fd);
+  m->input_fd = -1;
 }
 
 struct running_update
@@ -309,6 +428,13 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   char hostname[13];
   snprintf (hostname, sizeof hostname, "%.12s", c->id);
   _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  int in[2] = { -1, -1 }, tty[2] = { -1, -1 };
+  if ((c->tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tty) < 0)
+      || (c->open_stdin && !c->tty && pipe2 (in, O_CLOEXEC) < 0))
+    {
+      close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
+      return reg_error_sys (e, errno, "container %.12s: stdin", c->id);
+    }
   if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0)
     {
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
@@ -332,16 +458,38 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .project = c->project,
     .mounts = c->mounts,
     .n_mounts = c->n_mounts,
-    .stdin_fd = null,
+    .stdin_fd = in[0] >= 0 ? in[0] : null,
     .stdout_fd = po[1],
     .stderr_fd = pe[1],
     .cgroup_procs = procs,
+    .tty_sock = tty[1],
+    .rows = c->rows,
+    .cols = c->cols,
   };
   int ret = reg_runtime_spawn (&spec, &m->pid, e);
   close (po[1]);
   close (pe[1]);
+  if (in[0] >= 0)
+    close (in[0]);
+  if (tty[1] >= 0)
+    close (tty[1]);
   out->fd = po[0];
   err->fd = pe[0];
+  m->input_fd = in[1];
+  if (ret == 0 && tty[0] >= 0)
+    {
+      /* All output comes through the terminal: the pipes stay silent. */
+      int term = reg_runtime_recv_fd (tty[0]);
+      if (term >= 0)
+        {
+          close (po[0]);
+          out->fd = term;
+          m->term_fd = term;
+          m->input_fd = fcntl (term, F_DUPFD_CLOEXEC, 3);
+        }
+    }
+  if (tty[0] >= 0)
+    close (tty[0]);
   return ret;
 }
 
@@ -386,7 +534,10 @@ spawn_again (struct monitor *m, const struct reg_container *now, struct stream *
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
-  struct monitor m = { root, c, -1, attach ? FD_ATTACH : -1, 0, NULL };
+  struct monitor m
+      = { root, c, -1, attach ? FD_ATTACH : -1, 0, NULL, -1, -1, false, "", 0, -1, -1 };
+  if (c->open_stdin || c->tty)
+    m.listen_fd = listen_input (root, c->id);
   char name[16];
   snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
   prctl (PR_SET_NAME, name);

@@ -227,6 +227,29 @@ exec_command (struct child *ch, const struct command *s)
   child_fail (ch, first_err == ENOENT ? 127 : 126, first_err, "exec %s (searched PATH)", cmd);
 }
 
+static int send_fd (int sock, int fd);
+
+/* The container's controlling terminal, from its own devpts. */
+static void
+setup_tty (struct child *ch)
+{
+  const struct reg_runtime_spec *s = ch->spec;
+  int master = open ("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int unlock = 0, term = -1;
+  if (master < 0 || ioctl (master, TIOCSPTLCK, &unlock) < 0
+      || (term = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0
+      || send_fd (s->tty_sock, master) < 0)
+    child_fail (ch, 125, errno, "allocate a terminal%s", "");
+  close (master);
+  struct winsize ws = { .ws_row = s->rows, .ws_col = s->cols };
+  if (s->rows && s->cols)
+    ioctl (term, TIOCSWINSZ, &ws);
+  if (setsid () < 0 || ioctl (term, TIOCSCTTY, 0) < 0 || dup2 (term, 0) < 0 || dup2 (term, 1) < 0
+      || dup2 (term, 2) < 0)
+    child_fail (ch, 125, errno, "set up the terminal%s", "");
+  close (term);
+}
+
 static _Noreturn void
 child_main (struct child *ch)
 {
@@ -245,7 +268,9 @@ child_main (struct child *ch)
   const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
   if (chdir (wd) < 0)
     child_fail (ch, 125, errno, "working directory %s", wd);
-  if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
+  if (s->tty_sock >= 0)
+    setup_tty (ch);
+  else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);

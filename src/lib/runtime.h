@@ -38,6 +38,10 @@ struct reg_runtime_spec
   size_t n_mounts;
   int stdin_fd, stdout_fd, stderr_fd;
   char *const *cgroup_procs; /* files to write "0" into first: join the cgroups */
+  /* A terminal instead of stdin/out/err: allocated from the container's
+   * /dev/pts after pivot_root, its other side sent over tty_sock. */
+  int tty_sock; /* -1: no terminal */
+  unsigned short rows, cols;
 };
 
 /* On success *pid is the container's init in the caller's PID namespace. */

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void
@@ -116,9 +119,10 @@ static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
   static const char *const keys[]
-      = { "Name",          "Templates", "Cmd",         "Env",    "WorkingDir",
-          "Project",       "Mounts",    "AutoRemove",  "Limits", "LogMaxSize",
-          "RestartPolicy", "Ports",     "ProjectFile", NULL };
+      = { "Name",          "Templates", "Cmd",         "Env",       "WorkingDir",
+          "Project",       "Mounts",    "AutoRemove",  "Limits",    "LogMaxSize",
+          "RestartPolicy", "Ports",     "ProjectFile", "OpenStdin", "Tty",
+          "ConsoleSize",   NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -227,6 +231,16 @@ create (struct regd *d, struct request *r)
       o.env = env;
       o.mounts = mounts;
       o.auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
+      o.open_stdin = json_is_true (json_object_get (body, "OpenStdin"));
+      o.tty = json_is_true (json_object_get (body, "Tty"));
+      json_t *cs = json_object_get (body, "ConsoleSize");
+      json_int_t rows = json_integer_value (json_array_get (cs, 0));
+      json_int_t cols = json_integer_value (json_array_get (cs, 1));
+      if (rows > 0 && rows < 10000 && cols > 0 && cols < 10000)
+        {
+          o.rows = (unsigned short)rows;
+          o.cols = (unsigned short)cols;
+        }
       ret = reg_engine_container_create (d->engine, &o, &c, &err);
     }
   free_mounts (mounts, o.n_mounts);
@@ -449,6 +463,65 @@ wait_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:i}", "StatusCode", code));
 }
 
+/* A connection to the container's monitor input socket, the command line
+ * already sent; -2 when there is no such container, -1 when it takes no
+ * input (not -i/--tty, or not running). Waits a little for a starting one. */
+static int
+monitor_input (struct regd *d, const char *ref, const char *line)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
+    return -2;
+  bool takes = c->open_stdin || c->tty;
+  _cleanup_free_ char *dir = reg_container_dir (d->engine->root, c->id);
+  reg_container_free (c);
+  /* Through a directory fd: the full path may be longer than sun_path. */
+  _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (!takes || dfd < 0)
+    return -1;
+  snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
+  for (int i = 0; i < 500; i++)
+    {
+      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0)
+        {
+          size_t n = strlen (line);
+          if (write (fd, line, n) == (ssize_t)n)
+            return fd;
+        }
+      if (fd >= 0)
+        close (fd);
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  return -1;
+}
+
+int
+regd_container_stdin_fd (struct regd *d, const char *ref)
+{
+  return monitor_input (d, ref, "stdin\n");
+}
+
+static enum MHD_Result
+resize (struct regd *d, struct request *r, const char *ref)
+{
+  const char *h = regd_query (r, "h"), *w = regd_query (r, "w");
+  int rows = h ? atoi (h) : 0, cols = w ? atoi (w) : 0;
+  if (rows <= 0 || cols <= 0 || rows > 10000 || cols > 10000)
+    return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "resize %s: want h=ROWS&w=COLS", ref);
+  char line[64];
+  snprintf (line, sizeof line, "resize %d %d\n", rows, cols);
+  int fd = monitor_input (d, ref, line);
+  if (fd == -2)
+    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
+  if (fd < 0)
+    return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: has no terminal", ref);
+  close (fd);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
 enum MHD_Result regd_reply_logs (struct regd *d, struct request *r, const char *ref);
 
 enum MHD_Result
@@ -469,6 +542,18 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return stop (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
     return kill_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "resize") == 0)
+    return resize (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stdin") == 0)
+    {
+      if (r->sink_fd == -2)
+        return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", arg);
+      if (r->sink_fd == -1)
+        return regd_reply_message (
+            r, MHD_HTTP_CONFLICT,
+            "container %s: takes no input (run it with -i), or is not running", arg);
+      return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+    }
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "exec") == 0)
     return regd_exec_create (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "stats") == 0)

@@ -294,6 +294,16 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
           snprintf (r->eid, sizeof r->eid, "%.64s", eid);
           r->sink_fd = regd_exec_stdin_fd (eid);
         }
+      /* ... and so does POST /v1/containers/{ref}/stdin (run -i). */
+      const char *pc = "/" REGD_API_VERSION "/containers/";
+      if (strcmp (method, "POST") == 0 && strncmp (url, pc, strlen (pc)) == 0 && n > 6
+          && strcmp (url + n - 6, "/stdin") == 0)
+        {
+          char ref[128];
+          snprintf (ref, sizeof ref, "%.*s", (int)(n - 6 - strlen (pc)), url + strlen (pc));
+          r->streaming = true;
+          r->sink_fd = regd_container_stdin_fd (d, ref);
+        }
       *con_cls = r;
       return MHD_YES;
     }
@@ -368,7 +378,7 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     return;
   if (r->sink_fd >= 0)
     close (r->sink_fd);
-  if (r->streaming)
+  if (r->streaming && r->eid[0])
     regd_exec_stdin_done (r->eid);
   free (r->body);
   free (r);

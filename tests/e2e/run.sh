@@ -939,11 +939,33 @@ t_bad_lifecycle_inputs () {
   "$REG" ps -a -q | xargs "$REG" rm >/dev/null
 }
 
+t_run_interactive () {
+  # -i: our stdin is the container's, its end the container's end of file.
+  run_cmd sh -c "printf 'x\ny\n' | '$REG' run --rm -i -t base@1 -- /bin/cat"
+  expect_rc 0
+  expect_out "x
+y"
+  run_cmd sh -c "printf 'echo from-sh; exit 4\n' | '$REG' run --rm -i -t base@1"
+  expect_rc 4
+  expect_out "from-sh"
+  # --tty: a terminal from the container's devpts with our window size.
+  run_cmd script -qec "stty rows 21 cols 77; '$REG' run --rm --tty -t base@1 -- /bin/sh -c 'tty; stty size'" /dev/null
+  expect_rc 0
+  expect_out_has "/dev/pts/"
+  expect_out_has "21 77"
+  # Input for a container that takes none is refused.
+  local id
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 100)
+  run_cmd curl -s --unix-socket "$SOCK" -X POST --data-binary x "http://regd/v1/containers/$id/stdin"
+  expect_out_has "takes no input"
+  "$REG" rm -f "$id" >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive"
 
 start_regd
 if [ $# -gt 0 ]; then
