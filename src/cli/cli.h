@@ -14,6 +14,8 @@ int cmd_kill (struct reg_client *c, int argc, char **argv);
 int cmd_wait (struct reg_client *c, int argc, char **argv);
 int cmd_pause (struct reg_client *c, int argc, char **argv);
 int cmd_exec (struct reg_client *c, int argc, char **argv);
+int cmd_install (struct reg_client *c, int argc, char **argv);
+int cmd_uninstall (struct reg_client *c, int argc, char **argv);
 int cmd_update (struct reg_client *c, int argc, char **argv);
 int cmd_stats (struct reg_client *c, int argc, char **argv);
 int cmd_top (struct reg_client *c, int argc, char **argv);

@@ -296,3 +296,37 @@ cmd_unpause (struct reg_client *c, int argc, char **argv)
     }
   return each (c, "unpause", "POST", "/unpause", 1, argc, argv);
 }
+
+static int
+install_cmd (struct reg_client *c, int argc, char **argv, bool uninstall)
+{
+  const char *verb = uninstall ? "uninstall" : "install";
+  if (argc != 3 || argv[1][0] == '-')
+    {
+      fprintf (stderr, "usage: reg %s ID|NAME NAME@VERSION\n", verb);
+      return 2;
+    }
+  char *ref = client_escape (c, argv[1]), *tmpl = client_escape (c, argv[2]);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/containers/%s/%s?template=%s", ref ? ref : "", verb,
+            tmpl ? tmpl : "");
+  free (ref);
+  free (tmpl);
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", path, NULL, &reply);
+  int ret = status == 204 ? 0 : client_fail (verb, status, reply);
+  json_decref (reply);
+  return ret;
+}
+
+int
+cmd_install (struct reg_client *c, int argc, char **argv)
+{
+  return install_cmd (c, argc, argv, false);
+}
+
+int
+cmd_uninstall (struct reg_client *c, int argc, char **argv)
+{
+  return install_cmd (c, argc, argv, true);
+}

@@ -25,6 +25,8 @@ static const struct
   { "pause", cmd_pause, "freeze every process of containers" },
   { "unpause", cmd_unpause, "thaw paused containers" },
   { "exec", cmd_exec, "run a command in a running container" },
+  { "install", cmd_install, "add a template's files to a container, even running" },
+  { "uninstall", cmd_uninstall, "take an installed template's files away" },
   { "update", cmd_update, "change the resource limits of containers" },
   { "stats", cmd_stats, "CPU, memory, PIDs and block I/O of running containers" },
   { "top", cmd_top, "the processes of a container" },

@@ -16,7 +16,7 @@
 #define STATE_MAX (4 * 1024 * 1024)
 
 static const char *const state_names[]
-    = { "generating", "generated", "running", "stopped", "paused", "restarting" };
+    = { "generating", "generated", "running", "stopped", "paused", "restarting", "inserting" };
 static const char *const restart_names[] = { "no", "on-failure", "always", "unless-stopped" };
 
 const char *
@@ -104,6 +104,7 @@ reg_container_free (struct reg_container *c)
   free (c->error);
   free (c->limits.cpuset_cpus);
   reg_strv_free (c->ports);
+  reg_strv_free (c->inserted);
   free (c);
 }
 
@@ -182,6 +183,7 @@ reg_container_to_json (const struct reg_container *c)
                                   "MaximumRetryCount", c->restart.max_retries));
   json_object_set_new (j, "Ports", strv_to_json (c->ports));
   json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
+  json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
   json_object_set_new (j, "Tty", json_boolean (c->tty));
   json_object_set_new (j, "ConsoleSize", json_pack ("[i, i]", c->rows, c->cols));
   json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
@@ -254,6 +256,8 @@ container_from_json (json_t *j, struct reg_container *c)
   c->ports = json_is_array (ports) ? strv_from_json (ports) : NULL;
   c->restart_count = (int)json_integer_value (json_object_get (st, "RestartCount"));
   c->open_stdin = json_is_true (json_object_get (j, "OpenStdin"));
+  json_t *ins = json_object_get (j, "Inserted");
+  c->inserted = json_is_array (ins) && json_array_size (ins) ? strv_from_json (ins) : NULL;
   c->tty = json_is_true (json_object_get (j, "Tty"));
   json_t *cs = json_object_get (j, "ConsoleSize");
   c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));

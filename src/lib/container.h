@@ -26,6 +26,7 @@ enum reg_state
   REG_STATE_STOPPED,
   REG_STATE_PAUSED,     /* running, its processes frozen (cgroup freezer) */
   REG_STATE_RESTARTING, /* exited; its monitor waits out the back-off, then starts it again */
+  REG_STATE_INSERTING,  /* running, a component being installed or uninstalled */
 };
 
 enum reg_restart_mode
@@ -50,7 +51,8 @@ const char *reg_restart_name (enum reg_restart_mode m);
 static inline bool
 reg_state_live (enum reg_state s)
 {
-  return s == REG_STATE_RUNNING || s == REG_STATE_PAUSED || s == REG_STATE_RESTARTING;
+  return s == REG_STATE_RUNNING || s == REG_STATE_PAUSED || s == REG_STATE_RESTARTING
+         || s == REG_STATE_INSERTING;
 }
 
 struct reg_mount
@@ -80,6 +82,9 @@ struct reg_container
   bool tty;                  /* --tty: a terminal for the first process */
   unsigned short rows, cols; /* its first size */
   char **ports;              /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
+  /* What live installs made in the running container, "REF\tk:PATH"
+   * (insert.h); cleared at the next start. */
+  char **inserted;
 
   enum reg_state state;
   pid_t pid; /* container init, host pid namespace */

@@ -1,5 +1,6 @@
 #include "engine.h"
 #include "envgen.h"
+#include "insert.h"
 #include "monitor.h"
 #include "util.h"
 
@@ -796,6 +797,183 @@ reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, 
       p = end;
     }
   reg_cgroup_free (cg);
+  reg_container_free (c);
+  return ret;
+}
+
+struct install_update
+{
+  char **templates;
+  const char *closure;
+  char **made;          /* "REF\tk:PATH" to append, or NULL */
+  const char *drop_ref; /* uninstall: inserted lines of this ref go */
+  enum reg_state state; /* the state to leave it in */
+};
+
+static int
+apply_install (struct reg_container *c, void *data, struct reg_error **err)
+{
+  struct install_update *u = data;
+  if (u->templates)
+    {
+      char **t = reg_strv_dup (u->templates);
+      if (t == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      reg_strv_free (c->templates);
+      c->templates = t;
+      snprintf (c->closure, sizeof c->closure, "%s", u->closure);
+    }
+  size_t n = reg_strv_len (c->inserted), add = reg_strv_len (u->made);
+  char **v = calloc (n + add + 1, sizeof *v);
+  if (v == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  size_t k = 0;
+  size_t dl = u->drop_ref ? strlen (u->drop_ref) : 0;
+  for (size_t i = 0; i < n; i++)
+    if (!(u->drop_ref && strncmp (c->inserted[i], u->drop_ref, dl) == 0
+          && c->inserted[i][dl] == '\t'))
+      v[k++] = strdup (c->inserted[i]);
+  for (size_t i = 0; i < add; i++)
+    v[k++] = strdup (u->made[i]);
+  reg_strv_free (c->inserted);
+  c->inserted = v;
+  if (reg_state_live (c->state))
+    c->state = u->state;
+  return 0;
+}
+
+static int
+set_state_if_live (struct reg_container *c, void *data, struct reg_error **err)
+{
+  if (reg_state_live (c->state))
+    c->state = *(enum reg_state *)data;
+  return 0;
+}
+
+/* Entries of `b` whose path `a` does not have (both sorted by path). */
+static struct reg_entry *
+added_entries (const struct reg_closure *a, const struct reg_closure *b, size_t *n)
+{
+  struct reg_entry *out = calloc (b->n_entries ? b->n_entries : 1, sizeof *out);
+  *n = 0;
+  size_t i = 0;
+  for (size_t j = 0; out && j < b->n_entries; j++)
+    {
+      while (i < a->n_entries && strcmp (a->entries[i].path, b->entries[j].path) < 0)
+        i++;
+      if (i < a->n_entries && strcmp (a->entries[i].path, b->entries[j].path) == 0)
+        continue;
+      out[(*n)++] = b->entries[j]; /* borrowed strings */
+    }
+  return out;
+}
+
+int
+reg_engine_container_install (struct reg_engine *e, const char *ref, const char *tmpl,
+                              bool uninstall, struct reg_error **err)
+{
+  const char *verb = uninstall ? "uninstall" : "install";
+  pthread_mutex_lock (&e->lock);
+  struct reg_container *c = NULL;
+  struct reg_template *t = NULL;
+  _cleanup_strv_ char **refs = NULL, **made = NULL, **lines = NULL;
+  int ret = reg_engine_container_get (e, ref, &c, err);
+  if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED
+      && c->state != REG_STATE_RUNNING)
+    ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id, verb,
+                         reg_state_name (c->state));
+  if (ret == 0)
+    ret = reg_template_load (e->root, tmpl, &t, err);
+  size_t nt = ret == 0 ? reg_strv_len (c->templates) : 0;
+  bool present = false;
+  for (size_t i = 0; ret == 0 && i < nt; i++)
+    present = present || strcmp (c->templates[i], tmpl) == 0;
+  if (ret == 0 && !uninstall && present)
+    ret = reg_error_set (err, EEXIST, "container %.12s: %s is already installed", c->id, tmpl);
+  if (ret == 0 && uninstall && !present)
+    ret = reg_error_set (err, ENOENT, "container %.12s: %s is not installed", c->id, tmpl);
+  if (ret == 0 && uninstall && nt == 1)
+    ret = reg_error_set (err, EBUSY, "container %.12s: %s is its only template", c->id, tmpl);
+  /* Uninstall: refused while another of its templates needs this one. */
+  for (size_t i = 0; ret == 0 && uninstall && i < nt; i++)
+    {
+      struct reg_template *o = NULL;
+      if (strcmp (c->templates[i], tmpl) == 0
+          || reg_template_load (e->root, c->templates[i], &o, NULL) < 0)
+        continue;
+      for (size_t k = 0; ret == 0 && o->requires && o->requires[k]; k++)
+        if (strcmp (o->requires[k], tmpl) == 0)
+          ret = reg_error_set (err, EBUSY, "container %.12s: cannot uninstall %s: %s requires it",
+                               c->id, tmpl, c->templates[i]);
+      reg_template_free (o);
+    }
+  if (ret == 0 && (refs = calloc (nt + 2, sizeof (char *))) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0, k = 0; ret == 0 && i < nt; i++)
+    if (!uninstall || strcmp (c->templates[i], tmpl) != 0)
+      refs[k++] = strdup (c->templates[i]);
+  if (ret == 0 && !uninstall)
+    refs[nt] = strdup (tmpl);
+  const struct reg_closure *now = NULL, *next = NULL;
+  if (ret == 0
+      && ((now = closure_for (e, c->templates, err)) == NULL
+          || (next = closure_for (e, refs, err)) == NULL))
+    ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
+  _cleanup_free_ char *env = NULL;
+  if (ret == 0 && reg_env_generate (e->store, next, &env, err) < 0)
+    ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
+  bool live = ret == 0 && c->state == REG_STATE_RUNNING;
+  if (live && uninstall)
+    {
+      /* Only what a live install put there can go while it runs. */
+      size_t dl = strlen (tmpl), n = 0;
+      lines = calloc (reg_strv_len (c->inserted) + 1, sizeof (char *));
+      for (size_t i = 0; lines && c->inserted && c->inserted[i]; i++)
+        if (strncmp (c->inserted[i], tmpl, dl) == 0 && c->inserted[i][dl] == '\t')
+          lines[n++] = strdup (c->inserted[i] + dl + 1);
+      if (n == 0)
+        ret = reg_error_set (err, EBUSY,
+                             "container %.12s: %s came with its environment at start; stop the "
+                             "container to uninstall it",
+                             c->id, tmpl);
+    }
+  if (live && ret == 0)
+    {
+      enum reg_state inserting = REG_STATE_INSERTING;
+      ret = reg_container_update (e->root, c->id, set_state_if_live, &inserting, err);
+      if (ret == 0 && !uninstall)
+        {
+          size_t n = 0;
+          struct reg_entry *add = added_entries (now, next, &n);
+          ret = add ? reg_insert_apply (e->store, c->pid, add, n, &made, err)
+                    : reg_error_set (err, ENOMEM, "out of memory");
+          free (add);
+          for (size_t i = 0; ret == 0 && made && made[i]; i++)
+            {
+              char *l = NULL;
+              if (asprintf (&l, "%s\t%s", tmpl, made[i]) < 0)
+                l = NULL;
+              free (made[i]);
+              made[i] = l;
+            }
+        }
+      else if (ret == 0)
+        ret = reg_insert_remove (c->pid, lines, err);
+      if (ret < 0)
+        {
+          enum reg_state running = REG_STATE_RUNNING;
+          reg_container_update (e->root, c->id, set_state_if_live, &running, NULL);
+          reg_error_prefix (err, "container %.12s: %s %s (nothing changed)", c->id, verb, tmpl);
+        }
+    }
+  if (ret == 0)
+    {
+      struct install_update u
+          = { refs, next->digest, made, uninstall ? tmpl : NULL, REG_STATE_RUNNING };
+      ret = reg_container_update (e->root, c->id, apply_install, &u, err);
+    }
+  pthread_mutex_unlock (&e->lock);
+  reg_template_free (t);
   reg_container_free (c);
   return ret;
 }

@@ -98,6 +98,12 @@ int reg_engine_container_update (struct reg_engine *e, const char *ref, const st
 /* Host PIDs of every process of a live container, from its cgroup. */
 int reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, size_t *n,
                                struct reg_error **err);
+/* Install (or uninstall) template `tmpl` in a generated, stopped or running
+ * container. A running one is Inserting meanwhile and gets the files at
+ * once (insert.h), all or nothing; the others get a new environment at
+ * their next start. The container's template list says the truth after. */
+int reg_engine_container_install (struct reg_engine *e, const char *ref, const char *tmpl,
+                                  bool uninstall, struct reg_error **err);
 /* Freeze (pause) or thaw (unpause) every process of the container. */
 int reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
                                 struct reg_error **err);

@@ -1,5 +1,6 @@
 #include "monitor.h"
 #include "envgen.h"
+#include "insert.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -338,6 +339,8 @@ mark_running (struct reg_container *c, void *data, struct reg_error **err)
   c->exit_code = -1;
   free (c->error);
   c->error = NULL;
+  reg_strv_free (c->inserted);
+  c->inserted = NULL;
   reg_util_now_rfc3339 (c->started);
   c->finished[0] = '\0';
   return 0;
@@ -428,6 +431,14 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   char hostname[13];
   snprintf (hostname, sizeof hostname, "%.12s", c->id);
   _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  /* Live installs left placeholders in the upper layer; the files now come
+   * from the environment (the closure includes them). */
+  for (size_t i = 0; c->inserted && c->inserted[i]; i++)
+    {
+      const char *tab = strchr (c->inserted[i], '\t');
+      char *one[2] = { (char *)(tab ? tab + 1 : c->inserted[i]), NULL };
+      reg_insert_clean_upper (upper, one);
+    }
   int in[2] = { -1, -1 }, tty[2] = { -1, -1 };
   if ((c->tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tty) < 0)
       || (c->open_stdin && !c->tty && pipe2 (in, O_CLOEXEC) < 0))

@@ -358,6 +358,21 @@ kill_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
+/* POST /install?template=NAME@VERSION and /uninstall?template=... */
+static enum MHD_Result
+install (struct regd *d, struct request *r, const char *ref, bool uninstall)
+{
+  const char *tmpl = regd_query (r, "template");
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (tmpl == NULL || *tmpl == '\0')
+    return regd_reply_message (r, MHD_HTTP_BAD_REQUEST,
+                               "%s %s: which template? (?template=NAME@VERSION)",
+                               uninstall ? "uninstall" : "install", ref);
+  if (reg_engine_container_install (d->engine, ref, tmpl, uninstall, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
 static enum MHD_Result
 stats (struct regd *d, struct request *r, const char *ref)
 {
@@ -542,6 +557,10 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return stop (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
     return kill_container (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "install") == 0)
+    return install (d, r, arg, false);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "uninstall") == 0)
+    return install (d, r, arg, true);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "resize") == 0)
     return resize (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stdin") == 0)

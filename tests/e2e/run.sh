@@ -98,7 +98,7 @@ t_template_create () {
   run_cmd "$REG" template create base@1 /bin/sh /bin/dash /bin/cat /bin/ls /bin/echo /bin/true \
     /bin/false /bin/sleep /bin/mkdir /bin/touch /bin/readlink /bin/pwd /bin/hostname \
     /usr/bin/env /usr/bin/id /usr/bin/stat /usr/bin/head /usr/bin/wc /usr/bin/test /usr/bin/find \
-    /usr/bin/tty /bin/stty \
+    /usr/bin/tty /bin/stty /bin/ln \
     --entrypoint /bin/sh
   expect_rc 0
   expect_out_has "base@1"
@@ -961,11 +961,85 @@ y"
   "$REG" rm -f "$id" >/dev/null
 }
 
+t_install () {
+  local id obj
+  "$REG" template create extra@1 /usr/bin/tr /usr/bin/sort >/dev/null || fail "create extra@1"
+  id=$("$REG" run -d --name live -t base@1 -- /bin/sleep 1000)
+  run_cmd "$REG" exec live /usr/bin/tr --version
+  expect_rc 127
+  run_cmd "$REG" install live extra@1
+  expect_rc 0
+  run_cmd sh -c "echo abc | '$REG' exec -i live /usr/bin/tr a-z A-Z"
+  expect_out "ABC"
+  # The installed file is the store's inode, read-only in the container.
+  obj=$(sha256sum /usr/bin/tr | cut -c1-64)
+  run_cmd "$REG" exec live /usr/bin/stat -c %i /usr/bin/tr
+  expect_eq "$out" "$(stat -c %i "$ROOT/store/objects/sha256/${obj:0:2}/${obj:2}.x")" "installed file inode"
+  run_cmd "$REG" exec live /bin/sh -c 'echo x > /usr/bin/tr'
+  expect_ne "$rc" 0 "writing an installed file"
+  run_cmd "$REG" inspect live
+  expect_out_has '"extra@1"'
+  run_cmd "$REG" install live extra@1
+  expect_rc 1
+  expect_err_has "already installed"
+  run_cmd "$REG" install live nothere@1
+  expect_rc 1
+  expect_err_has "nothere@1"
+  # A component that conflicts with what is there: refused, nothing changed.
+  echo "not sort" >"$T/sort"
+  printf 'name: clash\nversion: "1"\nfiles:\n  /usr/bin/sort: sha256:%s\n' \
+    "$(sha256sum "$T/sort" | cut -c1-64)" >"$T/clash.ret"
+  "$REG" template create clashfile@1 "$T/sort" >/dev/null
+  "$REG" template add "$T/clash.ret" >/dev/null || fail "add clash@1"
+  run_cmd "$REG" install live clash@1
+  expect_rc 1
+  expect_err_has "/usr/bin/sort"
+  run_cmd "$REG" inspect live
+  case "$out" in *'"clash@1"'*) fail "a refused install is in the template list" ;; esac
+  # A symlink planted in the container cannot redirect an install.
+  "$REG" exec live /bin/sh -c 'mkdir -p /opt && ln -s / /opt/trap' >/dev/null 2>&1
+  printf '#!/bin/sh\n' >"$T/evil"
+  "$REG" template create evil@1 "$T/evil" >/dev/null
+  printf 'name: trap\nversion: "1"\nfiles:\n  /opt/trap/etc/evil: sha256:%s\n' \
+    "$(sha256sum "$T/evil" | cut -c1-64)" >"$T/trap.ret"
+  "$REG" template add "$T/trap.ret" >/dev/null || fail "add trap@1"
+  run_cmd "$REG" install live trap@1
+  expect_rc 1
+  [ -e /etc/evil ] && fail "install followed a container symlink to the host"
+  run_cmd "$REG" exec live /bin/ls /etc
+  case "$out" in *evil*) fail "install followed a container symlink" ;; esac
+  # Uninstall takes exactly what install put there.
+  run_cmd "$REG" uninstall live extra@1
+  expect_rc 0
+  run_cmd "$REG" exec live /usr/bin/tr --version
+  expect_rc 127
+  run_cmd "$REG" uninstall live base@1
+  expect_rc 1
+  expect_err_has "only template"
+  # Installed while running, kept across a restart (from the environment).
+  "$REG" install live extra@1 >/dev/null
+  "$REG" stop -t 0 live >/dev/null
+  "$REG" start live >/dev/null
+  run_cmd sh -c "echo abc | '$REG' exec -i live /usr/bin/tr a-z A-Z"
+  expect_out "ABC"
+  # Stopped containers: the next start has it, or no longer has it.
+  "$REG" stop -t 0 live >/dev/null
+  run_cmd "$REG" uninstall live extra@1
+  expect_rc 0
+  "$REG" start live >/dev/null
+  run_cmd "$REG" exec live /usr/bin/tr --version
+  expect_rc 127
+  run_cmd "$REG" template rm extra@1
+  expect_rc 0
+  "$REG" rm -f live >/dev/null
+  "$REG" template rm clash@1 clashfile@1 trap@1 evil@1 >/dev/null
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install"
 
 start_regd
 if [ $# -gt 0 ]; then

@@ -1,0 +1,38 @@
+/* insert: install and uninstall a template's files in a running container
+ * (the paper's Inserting state), without restarting it.
+ *
+ * A helper process (forked: a mount namespace can only be entered by a
+ * single-threaded process) takes a detached, read-only mount of each store
+ * object (open_tree, mount_setattr) while still in the host's mount
+ * namespace, enters the container's mount namespace through a pidfd of its
+ * first process, and for each new entry, in path order:
+ *   directory  created (each path component opened with O_NOFOLLOW, so no
+ *              symlink in the container can send it elsewhere)
+ *   symlink    created
+ *   file       an empty placeholder created, the object's mount moved onto
+ *              it: the container sees the store's inode, shared with every
+ *              other container, read-only
+ * Any failure undoes every step taken, in reverse: all or nothing. What was
+ * made is returned as "d:PATH", "l:PATH", "m:PATH" so that uninstall can
+ * take exactly that away, and so that the placeholders (empty files in the
+ * container's upper layer) can be removed before its next start, when the
+ * files come from its generated environment instead.
+ */
+#ifndef REG_INSERT_H
+#define REG_INSERT_H
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "store.h"
+#include "template.h"
+
+int reg_insert_apply (const struct reg_store *store, pid_t target, const struct reg_entry *entries,
+                      size_t n, char ***made, struct reg_error **err);
+/* Take away what reg_insert_apply made (in reverse order). */
+int reg_insert_remove (pid_t target, char *const *made, struct reg_error **err);
+/* Before a start: remove the placeholders and symlinks of live installs
+ * from the upper layer (the new lower layer has the real files). */
+void reg_insert_clean_upper (const char *upper, char *const *made);
+
+#endif
