@@ -75,7 +75,7 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
     }
   if (reg_util_mkdir_p (root, 0711, err) < 0 || reg_store_open (root, &e->store, err) < 0
       || reg_util_mkdir_p (containers, 0700, err) < 0
-      || reg_util_mkdir_p (templates, 0755, err) < 0)
+      || reg_util_mkdir_p (templates, 0700, err) < 0)
     {
       reg_engine_free (e);
       return -1;

@@ -1,105 +1,123 @@
 /* template: RET files — see template.h for the contract and
- * docs/ret-format.md for the format. Parsing uses libyaml's document API,
- * serialization its emitter, the digest OpenSSL's SHA-256. */
+ * docs/ret-format.md for the format.
+ *
+ * Reading goes text -> yaml_document_t -> struct reg_template. The document
+ * is built here from libyaml's parser events rather than by
+ * yaml_parser_load, so that nesting depth and node count are bounded while
+ * parsing and aliases are refused: libyaml has no depth limit, and its
+ * scanner is quadratic in the depth (200 KB of "[" costs 50 s of CPU).
+ * Every scalar is text, taken as written ("version: 3.10" is "3.10").
+ * Writing uses libyaml's emitter; the digest is OpenSSL's SHA-256 of the
+ * written text. */
 #include "template.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #define RET_MAX_BYTES (16 << 20)
-#define RET_MAX_ENTRIES 1000000
+#define RET_MAX_ENTRIES 1000000 /* in one mapping */
+#define RET_MAX_NODES 2001024   /* 2 * RET_MAX_ENTRIES + 1024 */
+#define RET_MAX_DEPTH 16        /* a valid RET file needs 3 */
+#define RET_MAX_TARGET 4095
 #define REQUIRES_MAX_DEPTH 64
 
 /* ---- names ---- */
 
 static bool
-charset_ok (const char *s, size_t max, const char *extra, bool lower_only)
+is_alnum (char c)
 {
-  size_t n = strlen (s);
-  if (n == 0 || n > max || !isalnum ((unsigned char)s[0]))
-    return false;
-  for (const char *p = s; *p; p++)
-    {
-      unsigned char c = (unsigned char)*p;
-      if (c >= 0x80 || (lower_only && isupper (c)))
-        return false;
-      if (!isalnum (c) && strchr (extra, c) == NULL)
-        return false;
-    }
-  return true;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool
+is_lower_alnum (char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
 bool
 reg_template_name_ok (const char *name)
 {
-  return name && charset_ok (name, 128, "._-", true);
+  if (name == NULL || !is_lower_alnum (name[0]))
+    return false;
+  size_t n = 1;
+  for (const char *p = name + 1; *p; p++, n++)
+    if (n >= 128 || (!is_lower_alnum (*p) && strchr ("._-", *p) == NULL))
+      return false;
+  return true;
 }
 
 bool
 reg_template_version_ok (const char *version)
 {
-  return version && charset_ok (version, 128, "._+-", false);
+  if (version == NULL || !is_alnum (version[0]))
+    return false;
+  size_t n = 1;
+  for (const char *p = version + 1; *p; p++, n++)
+    if (n >= 128 || (!is_alnum (*p) && strchr ("._+-", *p) == NULL))
+      return false;
+  return true;
 }
 
 int
 reg_template_split_ref (const char *ref, char **name, char **version, struct reg_error **err)
 {
-  const char *at = ref ? strchr (ref, '@') : NULL;
   *name = *version = NULL;
+  const char *at = ref ? strchr (ref, '@') : NULL;
   if (at == NULL)
     return reg_error_set (err, EINVAL, "\"%s\" is not NAME@VERSION", ref ? ref : "");
-  char *n = strndup (ref, (size_t)(at - ref));
-  char *v = strdup (at + 1);
+  _cleanup_free_ char *n = strndup (ref, (size_t)(at - ref));
+  _cleanup_free_ char *v = strdup (at + 1);
   if (n == NULL || v == NULL)
-    {
-      free (n);
-      free (v);
-      return reg_error_set (err, ENOMEM, "out of memory");
-    }
+    return reg_error_set (err, ENOMEM, "out of memory");
   if (!reg_template_name_ok (n) || !reg_template_version_ok (v))
-    {
-      free (n);
-      free (v);
-      return reg_error_set (err, EINVAL,
-                            "\"%s\" is not NAME@VERSION (name: lower-case letters, digits, "
-                            "'.', '_', '-'; version: letters, digits, '.', '_', '+', '-')",
-                            ref);
-    }
-  *name = n;
-  *version = v;
+    return reg_error_set (err, EINVAL,
+                          "\"%s\" is not NAME@VERSION (name: lower-case letters, digits, "
+                          "'.', '_', '-'; version: letters, digits, '.', '_', '+', '-')",
+                          ref);
+  *name = reg_steal (&n);
+  *version = reg_steal (&v);
   return 0;
 }
 
-/* "libc@6", "libpython3.11@1.0"; the soversion may be empty ("libfoo@"). */
+/* "libc@6", "ld-linux-x86-64@2", "libpython3.11@1.0"; the soversion may be
+ * empty ("libfoo@" for an unversioned libfoo.so). */
 static bool
 lib_name_ok (const char *s)
 {
   const char *at = strchr (s, '@');
-  if (at == NULL || at == s || strchr (at + 1, '@'))
+  if (at == NULL || !is_alnum (s[0]) || strlen (s) > 256)
     return false;
   for (const char *p = s; *p; p++)
-    if (p != at && !isalnum ((unsigned char)*p) && strchr ("._+-", *p) == NULL)
+    if (p != at && !is_alnum (*p) && strchr ("._+-", *p) == NULL)
       return false;
-  return strlen (s) <= 256;
+  return true;
 }
 
 static bool
 env_key_ok (const char *k)
 {
-  if (!(isalpha ((unsigned char)k[0]) || k[0] == '_'))
+  if (!((k[0] >= 'A' && k[0] <= 'Z') || (k[0] >= 'a' && k[0] <= 'z') || k[0] == '_'))
     return false;
   for (const char *p = k; *p; p++)
-    if (!isalnum ((unsigned char)*p) && *p != '_')
+    if (!is_alnum (*p) && *p != '_')
       return false;
   return true;
+}
+
+/* Length of the key of "KEY=VALUE". */
+static size_t
+env_key_len (const char *kv)
+{
+  return strcspn (kv, "=");
 }
 
 /* ---- free ---- */
@@ -133,12 +151,190 @@ reg_template_free (struct reg_template *t)
   free (t);
 }
 
-/* ---- parsing ---- */
+/* ---- text -> YAML document ---- */
+
+struct loader
+{
+  yaml_document_t *doc;
+  const char *origin;
+  int open[RET_MAX_DEPTH]; /* ids of the open collections */
+  int key[RET_MAX_DEPTH];  /* pending key of an open mapping, 0 if none */
+  int depth;
+  size_t nodes;
+};
+
+static int
+load_fail (struct loader *l, const yaml_mark_t *m, struct reg_error **err, const char *what)
+{
+  return reg_error_set (err, EINVAL, "RET file %s: line %zu, column %zu: %s", l->origin,
+                        m->line + 1, m->column + 1, what);
+}
+
+#define STR(x) #x
+#define XSTR(x) STR (x)
+
+static int
+syntax_error (const yaml_parser_t *parser, const char *origin, struct reg_error **err)
+{
+  if (parser->error == YAML_MEMORY_ERROR)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (parser->error == YAML_READER_ERROR)
+    return reg_error_set (err, EINVAL, "RET file %s: YAML error at byte %zu: %s", origin,
+                          parser->problem_offset, parser->problem ? parser->problem : "bad input");
+  return reg_error_set (err, EINVAL, "RET file %s: YAML error at line %zu, column %zu: %s%s%s",
+                        origin, parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+                        parser->problem ? parser->problem : "syntax error",
+                        parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
+/* A tag other than the default for the node's kind would make a scalar
+ * something else than text ("!!int 1") or a collection something else than
+ * a plain list or mapping ("!!set"). */
+static bool
+tag_ok (const yaml_char_t *tag, const char *default_tag)
+{
+  return tag == NULL || strcmp ((const char *)tag, "!") == 0
+         || strcmp ((const char *)tag, default_tag) == 0;
+}
+
+/* Hook node `id` into the open collection (or make it the root). */
+static int
+attach (struct loader *l, int id, struct reg_error **err)
+{
+  if (l->depth == 0)
+    return 0; /* the root: the document's first node */
+  int parent = l->open[l->depth - 1];
+  int ok;
+  if (yaml_document_get_node (l->doc, parent)->type == YAML_SEQUENCE_NODE)
+    ok = yaml_document_append_sequence_item (l->doc, parent, id);
+  else if (l->key[l->depth - 1] == 0)
+    {
+      l->key[l->depth - 1] = id;
+      ok = 1;
+    }
+  else
+    {
+      ok = yaml_document_append_mapping_pair (l->doc, parent, l->key[l->depth - 1], id);
+      l->key[l->depth - 1] = 0;
+    }
+  return ok ? 0 : reg_error_set (err, ENOMEM, "out of memory");
+}
+
+static int
+load_scalar (struct loader *l, const yaml_event_t *ev, struct reg_error **err)
+{
+  if (!tag_ok (ev->data.scalar.tag, YAML_STR_TAG))
+    return load_fail (l, &ev->start_mark, err, "YAML tags are not allowed");
+  if (strlen ((const char *)ev->data.scalar.value) != ev->data.scalar.length)
+    return load_fail (l, &ev->start_mark, err, "a string contains a NUL character");
+  int id = yaml_document_add_scalar (l->doc, NULL, ev->data.scalar.value,
+                                     (int)ev->data.scalar.length, ev->data.scalar.style);
+  if (id == 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  return attach (l, id, err);
+}
+
+static int
+load_collection (struct loader *l, const yaml_event_t *ev, struct reg_error **err)
+{
+  bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
+  const yaml_char_t *tag = seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag;
+  if (!tag_ok (tag, seq ? YAML_SEQ_TAG : YAML_MAP_TAG))
+    return load_fail (l, &ev->start_mark, err, "YAML tags are not allowed");
+  if (l->depth == RET_MAX_DEPTH)
+    return load_fail (l, &ev->start_mark, err,
+                      "nested deeper than " XSTR (RET_MAX_DEPTH) " levels");
+  int id = seq ? yaml_document_add_sequence (l->doc, NULL, YAML_ANY_SEQUENCE_STYLE)
+               : yaml_document_add_mapping (l->doc, NULL, YAML_ANY_MAPPING_STYLE);
+  if (id == 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (attach (l, id, err) < 0)
+    return -1;
+  l->open[l->depth] = id;
+  l->key[l->depth] = 0;
+  l->depth++;
+  return 0;
+}
+
+/* One event: 1 at the end of the stream, 0 to go on, -1 on error. */
+static int
+load_event (struct loader *l, const yaml_event_t *ev, bool *have_doc, struct reg_error **err)
+{
+  switch (ev->type)
+    {
+    case YAML_STREAM_END_EVENT:
+      return 1;
+    case YAML_DOCUMENT_START_EVENT:
+      if (*have_doc)
+        return reg_error_set (err, EINVAL, "RET file %s: more than one YAML document", l->origin);
+      if (!yaml_document_initialize (l->doc, NULL, NULL, NULL, 1, 1))
+        return reg_error_set (err, ENOMEM, "out of memory");
+      *have_doc = true;
+      return 0;
+    case YAML_ALIAS_EVENT:
+      return load_fail (l, &ev->start_mark, err, "YAML aliases are not allowed");
+    case YAML_SCALAR_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      if (++l->nodes > RET_MAX_NODES)
+        return load_fail (l, &ev->start_mark, err, "more than " XSTR (RET_MAX_NODES) " YAML nodes");
+      if (ev->type == YAML_SCALAR_EVENT)
+        return load_scalar (l, ev, err);
+      return load_collection (l, ev, err);
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      l->depth--;
+      return 0;
+    default: /* stream start, document end */
+      return 0;
+    }
+}
+
+/* Parse `text` into `doc` (initialised only on success). */
+static int
+load_document (const char *text, size_t len, const char *origin, yaml_document_t *doc,
+               struct reg_error **err)
+{
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize (&parser))
+    return reg_error_set (err, ENOMEM, "out of memory");
+  yaml_parser_set_input_string (&parser, (const unsigned char *)text, len);
+  struct loader l = { .doc = doc, .origin = origin };
+  bool have_doc = false;
+  int ret = 0;
+  while (ret == 0)
+    {
+      yaml_event_t ev;
+      if (!yaml_parser_parse (&parser, &ev))
+        {
+          ret = syntax_error (&parser, origin, err);
+          break;
+        }
+      ret = load_event (&l, &ev, &have_doc, err);
+      yaml_event_delete (&ev);
+    }
+  yaml_parser_delete (&parser);
+  if (ret < 0)
+    {
+      if (have_doc)
+        yaml_document_delete (doc);
+      return -1;
+    }
+  if (!have_doc || yaml_document_get_root_node (doc) == NULL)
+    {
+      if (have_doc)
+        yaml_document_delete (doc);
+      return reg_error_set (err, EINVAL, "RET file %s: empty", origin);
+    }
+  return 0;
+}
+
+/* ---- YAML document -> template ---- */
 
 struct parse
 {
   yaml_document_t *doc;
-  const char *who; /* "template a@1" or "RET file ORIGIN" */
+  const char *who; /* "template a@1", or "RET file ORIGIN" while the name is unknown */
   struct reg_template *t;
   struct reg_error **err;
 };
@@ -154,13 +350,15 @@ fail (struct parse *p, const char *fmt, ...)
   if (vasprintf (&msg, fmt, ap) < 0)
     msg = NULL;
   va_end (ap);
-  return reg_error_set (p->err, EINVAL, "%s: %s", p->who, msg ? msg : "invalid");
+  if (msg == NULL)
+    return reg_error_set (p->err, ENOMEM, "out of memory");
+  return reg_error_set (p->err, EINVAL, "%s: %s", p->who, msg);
 }
 
-static const char *
-scalar (yaml_node_t *n)
+static int
+oom (struct parse *p)
 {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+  return reg_error_set (p->err, ENOMEM, "out of memory");
 }
 
 static yaml_node_t *
@@ -169,52 +367,68 @@ node (struct parse *p, int id)
   return yaml_document_get_node (p->doc, id);
 }
 
-/* Every mapping: keys are scalars, and none repeats. */
-static int
-check_mapping (struct parse *p, yaml_node_t *m, const char *what)
+/* The text of a scalar node, NULL for a list or mapping. */
+static const char *
+text_of (struct parse *p, int id)
 {
-  yaml_node_pair_t *start = m->data.mapping.pairs.start, *top = m->data.mapping.pairs.top;
-  if (top - start > RET_MAX_ENTRIES)
-    return fail (p, "%s: more than %d entries", what, RET_MAX_ENTRIES);
-  for (yaml_node_pair_t *a = start; a < top; a++)
-    {
-      const char *k = scalar (node (p, a->key));
-      if (k == NULL)
-        return fail (p, "%s: keys must be strings", what);
-      /* Quadratic only for small mappings; large ones are files/libs,
-       * whose duplicates normalize() finds after sorting. */
-      if (top - start <= 64)
-        for (yaml_node_pair_t *b = start; b < a; b++)
-          if (strcmp (k, scalar (node (p, b->key))) == 0)
-            return fail (p, "%s: duplicate key \"%s\"", what, k);
-    }
-  return 0;
+  yaml_node_t *n = node (p, id);
+  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static size_t
+n_pairs (yaml_node_t *m)
+{
+  return (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
 }
 
 static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* Every key is a string, none repeats, not too many. `what` prefixes the
+ * message ("files: "), empty at the top level. */
+static int
+check_mapping (struct parse *p, yaml_node_t *m, const char *what)
+{
+  size_t n = n_pairs (m);
+  if (n > RET_MAX_ENTRIES)
+    return fail (p, "%smore than %d entries", what, RET_MAX_ENTRIES);
+  if (n == 0)
+    return 0;
+  _cleanup_free_ const char **keys = calloc (n, sizeof *keys);
+  if (keys == NULL)
+    return oom (p);
+  for (size_t i = 0; i < n; i++)
+    if ((keys[i] = text_of (p, m->data.mapping.pairs.start[i].key)) == NULL)
+      return fail (p, "%skeys must be strings", what);
+  qsort (keys, n, sizeof *keys, cmp_str);
+  for (size_t i = 1; i < n; i++)
+    if (strcmp (keys[i - 1], keys[i]) == 0)
+      return fail (p, "%sduplicate key \"%s\"", what, keys[i]);
+  return 0;
+}
+
+/* A YAML list of strings -> NULL-terminated vector. */
+static int
 string_list (struct parse *p, yaml_node_t *n, const char *what, char ***out)
 {
-  if (n->type == YAML_SCALAR_NODE)
-    {
-      /* A single string is a one-element list. */
-      *out = calloc (2, sizeof (char *));
-      if (*out == NULL || ((*out)[0] = strdup (scalar (n))) == NULL)
-        return reg_error_set (p->err, ENOMEM, "out of memory");
-      return 0;
-    }
   if (n->type != YAML_SEQUENCE_NODE)
     return fail (p, "\"%s\" must be a list of strings", what);
-  yaml_node_item_t *s = n->data.sequence.items.start, *e = n->data.sequence.items.top;
-  *out = calloc ((size_t)(e - s) + 1, sizeof (char *));
-  if (*out == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
-  for (size_t i = 0; s + i < e; i++)
+  yaml_node_item_t *items = n->data.sequence.items.start;
+  size_t len = (size_t)(n->data.sequence.items.top - items);
+  if (len > RET_MAX_ENTRIES)
+    return fail (p, "\"%s\": more than %d entries", what, RET_MAX_ENTRIES);
+  if ((*out = calloc (len + 1, sizeof (char *))) == NULL)
+    return oom (p);
+  for (size_t i = 0; i < len; i++)
     {
-      const char *v = scalar (node (p, s[i]));
+      const char *v = text_of (p, items[i]);
       if (v == NULL)
         return fail (p, "\"%s\" must be a list of strings", what);
       if (((*out)[i] = strdup (v)) == NULL)
-        return reg_error_set (p->err, ENOMEM, "out of memory");
+        return oom (p);
     }
   return 0;
 }
@@ -246,53 +460,90 @@ check_path (struct parse *p, const char *section, const char *path)
   return 0;
 }
 
+/* One `files` value into `e` (whose path is set). */
+static int
+parse_file_value (struct parse *p, const char *what, const char *v, struct reg_entry *e)
+{
+  if (strcmp (v, "dir") == 0)
+    {
+      e->kind = REG_ENTRY_DIR;
+      return 0;
+    }
+  if (strncmp (v, "-> ", 3) == 0)
+    {
+      const char *target = v + 3;
+      if (target[0] == '\0' || strchr (target, '\n') || strlen (target) > RET_MAX_TARGET)
+        return fail (p, "%s: symlink target is empty, multi-line or longer than %d bytes", what,
+                     RET_MAX_TARGET);
+      e->kind = REG_ENTRY_SYMLINK;
+      return (e->value = strdup (target)) == NULL ? oom (p) : 0;
+    }
+  if (strncmp (v, "sha256:", 7) == 0)
+    return parse_object (p, v, what, e);
+  return fail (p, "%s: value \"%s\" is not sha256:<hex>[+x], \"-> TARGET\" or \"dir\"", what, v);
+}
+
 static int
 parse_files (struct parse *p, yaml_node_t *m)
 {
   if (m->type != YAML_MAPPING_NODE)
-    return fail (p, "\"files\" must be a mapping of container path to object");
-  if (check_mapping (p, m, "files") < 0)
+    return fail (p, "\"files\" must be a mapping of container path to entry");
+  if (check_mapping (p, m, "files: ") < 0)
     return -1;
-  size_t n = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+  size_t n = n_pairs (m);
   struct reg_template *t = p->t;
   if (n > 0 && (t->files = calloc (n, sizeof *t->files)) == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
+    return oom (p);
   for (size_t i = 0; i < n; i++)
     {
       yaml_node_pair_t *pair = &m->data.mapping.pairs.start[i];
-      const char *path = scalar (node (p, pair->key));
-      const char *v = scalar (node (p, pair->value));
+      const char *path = text_of (p, pair->key);
+      const char *v = text_of (p, pair->value);
       if (check_path (p, "files", path) < 0)
         return -1;
-      if (v == NULL)
-        return fail (p, "files \"%s\": value must be a string", path);
-      struct reg_entry *e = &t->files[t->n_files];
-      if ((e->path = strdup (path)) == NULL)
-        return reg_error_set (p->err, ENOMEM, "out of memory");
-      t->n_files++;
       _cleanup_free_ char *what = NULL;
       if (asprintf (&what, "files \"%s\"", path) < 0)
-        return reg_error_set (p->err, ENOMEM, "out of memory");
-      if (strcmp (v, "dir") == 0)
-        e->kind = REG_ENTRY_DIR;
-      else if (strncmp (v, "-> ", 3) == 0)
-        {
-          if (v[3] == '\0' || strchr (v, '\n'))
-            return fail (p, "%s: empty or multi-line symlink target", what);
-          e->kind = REG_ENTRY_SYMLINK;
-          if ((e->value = strdup (v + 3)) == NULL)
-            return reg_error_set (p->err, ENOMEM, "out of memory");
-        }
-      else if (strncmp (v, "sha256:", 7) == 0)
-        {
-          if (parse_object (p, v, what, e) < 0)
-            return -1;
-        }
-      else
-        return fail (p, "%s: value \"%s\" is not sha256:<hex>[+x], \"-> TARGET\" or \"dir\"", what,
-                     v);
+        return oom (p);
+      if (v == NULL)
+        return fail (p, "%s: value must be a string", what);
+      struct reg_entry *e = &t->files[t->n_files++];
+      if ((e->path = strdup (path)) == NULL)
+        return oom (p);
+      if (parse_file_value (p, what, v, e) < 0)
+        return -1;
     }
   return 0;
+}
+
+/* One lib: {path: container-path, object: digest}. */
+static int
+parse_lib (struct parse *p, const char *name, yaml_node_t *v, struct reg_lib *lib)
+{
+  _cleanup_free_ char *what = NULL, *prefix = NULL;
+  if (asprintf (&what, "lib %s", name) < 0 || asprintf (&prefix, "lib %s: ", name) < 0)
+    return oom (p);
+  if (v->type != YAML_MAPPING_NODE)
+    return fail (p, "%s: must be a mapping {path, object}", what);
+  if (check_mapping (p, v, prefix) < 0)
+    return -1;
+  const char *path = NULL, *object = NULL;
+  for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++)
+    {
+      const char *k = text_of (p, q->key);
+      const char *val = text_of (p, q->value);
+      if (strcmp (k, "path") != 0 && strcmp (k, "object") != 0)
+        return fail (p, "%s: unknown field \"%s\"", what, k);
+      if (val == NULL)
+        return fail (p, "%s: \"%s\" must be a string", what, k);
+      *(strcmp (k, "path") == 0 ? &path : &object) = val;
+    }
+  if (path == NULL || object == NULL)
+    return fail (p, "%s: missing \"%s\"", what, path == NULL ? "path" : "object");
+  if (check_path (p, what, path) < 0)
+    return -1;
+  if ((lib->name = strdup (name)) == NULL || (lib->entry.path = strdup (path)) == NULL)
+    return oom (p);
+  return parse_object (p, object, what, &lib->entry);
 }
 
 static int
@@ -300,58 +551,23 @@ parse_libs (struct parse *p, yaml_node_t *m)
 {
   if (m->type != YAML_MAPPING_NODE)
     return fail (p, "\"libs\" must be a mapping of name@soversion to {path, object}");
-  if (check_mapping (p, m, "libs") < 0)
+  if (check_mapping (p, m, "libs: ") < 0)
     return -1;
-  size_t n = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+  size_t n = n_pairs (m);
   struct reg_template *t = p->t;
   if (n > 0 && (t->libs = calloc (n, sizeof *t->libs)) == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
+    return oom (p);
   for (size_t i = 0; i < n; i++)
     {
       yaml_node_pair_t *pair = &m->data.mapping.pairs.start[i];
-      const char *name = scalar (node (p, pair->key));
-      yaml_node_t *v = node (p, pair->value);
+      const char *name = text_of (p, pair->key);
       if (!lib_name_ok (name))
         return fail (p, "libs: \"%s\" is not name@soversion", name);
-      _cleanup_free_ char *what = NULL;
-      if (asprintf (&what, "lib %s", name) < 0)
-        return reg_error_set (p->err, ENOMEM, "out of memory");
-      if (v->type != YAML_MAPPING_NODE)
-        return fail (p, "%s: must be a mapping {path, object}", what);
-      if (check_mapping (p, v, what) < 0)
-        return -1;
-      const char *path = NULL, *object = NULL;
-      for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++)
-        {
-          const char *k = scalar (node (p, q->key));
-          const char *val = scalar (node (p, q->value));
-          if (strcmp (k, "path") != 0 && strcmp (k, "object") != 0)
-            return fail (p, "%s: unknown field \"%s\"", what, k);
-          if (val == NULL)
-            return fail (p, "%s: \"%s\" must be a string", what, k);
-          *(strcmp (k, "path") == 0 ? &path : &object) = val;
-        }
-      if (path == NULL || object == NULL)
-        return fail (p, "%s: missing \"%s\"", what, path == NULL ? "path" : "object");
-      if (check_path (p, what, path) < 0)
-        return -1;
-      struct reg_lib *lib = &t->libs[t->n_libs];
-      if ((lib->name = strdup (name)) == NULL || (lib->entry.path = strdup (path)) == NULL)
-        {
-          free (lib->name);
-          return reg_error_set (p->err, ENOMEM, "out of memory");
-        }
-      t->n_libs++;
-      if (parse_object (p, object, what, &lib->entry) < 0)
+      /* Counted before it is filled, so a half-filled lib is freed. */
+      if (parse_lib (p, name, node (p, pair->value), &t->libs[t->n_libs++]) < 0)
         return -1;
     }
   return 0;
-}
-
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(char *const *)a, *(char *const *)b);
 }
 
 static int
@@ -359,35 +575,32 @@ parse_env (struct parse *p, yaml_node_t *m)
 {
   if (m->type != YAML_MAPPING_NODE)
     return fail (p, "\"env\" must be a mapping of NAME to value");
-  if (check_mapping (p, m, "env") < 0)
+  if (check_mapping (p, m, "env: ") < 0)
     return -1;
-  size_t n = (size_t)(m->data.mapping.pairs.top - m->data.mapping.pairs.start);
+  size_t n = n_pairs (m);
   if ((p->t->env = calloc (n + 1, sizeof (char *))) == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
+    return oom (p);
   for (size_t i = 0; i < n; i++)
     {
       yaml_node_pair_t *pair = &m->data.mapping.pairs.start[i];
-      const char *k = scalar (node (p, pair->key));
-      const char *v = scalar (node (p, pair->value));
+      const char *k = text_of (p, pair->key);
+      const char *v = text_of (p, pair->value);
       if (!env_key_ok (k))
-        return fail (p, "env: \"%s\" is not a variable name", k);
+        return fail (p, "env: \"%s\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", k);
       if (v == NULL)
         return fail (p, "env %s: value must be a string", k);
       if (asprintf (&p->t->env[i], "%s=%s", k, v) < 0)
         {
           p->t->env[i] = NULL;
-          return reg_error_set (p->err, ENOMEM, "out of memory");
+          return oom (p);
         }
     }
-  qsort (p->t->env, n, sizeof (char *), cmp_str);
   return 0;
 }
 
 static int
 parse_requires (struct parse *p, yaml_node_t *n)
 {
-  if (n->type != YAML_SEQUENCE_NODE)
-    return fail (p, "\"requires\" must be a list of name@version");
   if (string_list (p, n, "requires", &p->t->requires) < 0)
     return -1;
   char **r = p->t->requires;
@@ -406,92 +619,104 @@ parse_requires (struct parse *p, yaml_node_t *n)
 static int
 parse_entrypoint (struct parse *p, yaml_node_t *n)
 {
+  if (n->type != YAML_SEQUENCE_NODE || n->data.sequence.items.start == n->data.sequence.items.top)
+    return fail (p, "\"entrypoint\" must be a non-empty list of strings");
   if (string_list (p, n, "entrypoint", &p->t->entrypoint) < 0)
     return -1;
-  if (p->t->entrypoint[0] == NULL || p->t->entrypoint[0][0] == '\0')
-    return fail (p, "\"entrypoint\" must be a non-empty list of strings");
+  if (p->t->entrypoint[0][0] == '\0')
+    return fail (p, "\"entrypoint\": the program (first element) is empty");
   return 0;
 }
 
-static const char *const known_keys[]
-    = { "name", "version", "requires", "entrypoint", "env", "files", "libs", NULL };
+static int
+parse_field (struct parse *p, const char *k, yaml_node_t *v)
+{
+  if (strcmp (k, "name") == 0 || strcmp (k, "version") == 0)
+    return 0; /* done first */
+  if (strcmp (k, "requires") == 0)
+    return parse_requires (p, v);
+  if (strcmp (k, "entrypoint") == 0)
+    return parse_entrypoint (p, v);
+  if (strcmp (k, "env") == 0)
+    return parse_env (p, v);
+  if (strcmp (k, "files") == 0)
+    return parse_files (p, v);
+  if (strcmp (k, "libs") == 0)
+    return parse_libs (p, v);
+  return fail (p, "unknown field \"%s\"", k);
+}
+
+/* The value of the first top-level key `key`, NULL if absent. */
+static yaml_node_t *
+top_value (struct parse *p, yaml_node_t *root, const char *key)
+{
+  for (yaml_node_pair_t *a = root->data.mapping.pairs.start; a < root->data.mapping.pairs.top; a++)
+    {
+      const char *k = text_of (p, a->key);
+      if (k && strcmp (k, key) == 0)
+        return node (p, a->value);
+    }
+  return NULL;
+}
+
+/* Name and version first, so that every later error names the template. */
+static int
+parse_identity (struct parse *p, yaml_node_t *root, const char *origin, char **who)
+{
+  yaml_node_t *nn = top_value (p, root, "name"), *vn = top_value (p, root, "version");
+  const char *name
+      = nn && nn->type == YAML_SCALAR_NODE ? (const char *)nn->data.scalar.value : NULL;
+  const char *version
+      = vn && vn->type == YAML_SCALAR_NODE ? (const char *)vn->data.scalar.value : NULL;
+  int r;
+  if (reg_template_name_ok (name) && reg_template_version_ok (version))
+    r = asprintf (who, "template %s@%s", name, version);
+  else
+    r = asprintf (who, "RET file %s", origin);
+  if (r < 0)
+    {
+      *who = NULL;
+      return oom (p);
+    }
+  p->who = *who;
+  if (check_mapping (p, root, "") < 0)
+    return -1;
+  if (nn == NULL || vn == NULL)
+    return fail (p, "missing \"%s\"", nn == NULL ? "name" : "version");
+  if (name == NULL || version == NULL)
+    return fail (p, "\"%s\" must be a string", name == NULL ? "name" : "version");
+  if (!reg_template_name_ok (name))
+    return fail (p,
+                 "invalid name \"%s\" (lower-case letters, digits, '.', '_', '-'; at most 128; "
+                 "starts with a letter or digit)",
+                 name);
+  if (!reg_template_version_ok (version))
+    return fail (p,
+                 "invalid version \"%s\" (letters, digits, '.', '_', '+', '-'; at most 128; "
+                 "starts with a letter or digit)",
+                 version);
+  if ((p->t->name = strdup (name)) == NULL || (p->t->version = strdup (version)) == NULL)
+    return oom (p);
+  return 0;
+}
 
 static int
 parse_document (struct parse *p, const char *origin)
 {
   yaml_node_t *root = yaml_document_get_root_node (p->doc);
-  if (root == NULL)
-    return reg_error_set (p->err, EINVAL, "RET file %s: empty", origin);
   if (root->type != YAML_MAPPING_NODE)
     return reg_error_set (p->err, EINVAL, "RET file %s: top level must be a mapping", origin);
-  /* Name and version first, so every later error can name the template. */
-  const char *name = NULL, *version = NULL;
-  for (yaml_node_pair_t *a = root->data.mapping.pairs.start; a < root->data.mapping.pairs.top; a++)
-    {
-      const char *k = scalar (node (p, a->key));
-      const char *v = scalar (node (p, a->value));
-      if (k && strcmp (k, "name") == 0)
-        name = v;
-      if (k && strcmp (k, "version") == 0)
-        version = v;
-    }
   _cleanup_free_ char *who = NULL;
-  if (name && version && reg_template_name_ok (name) && reg_template_version_ok (version))
-    {
-      if (asprintf (&who, "template %s@%s", name, version) < 0)
-        who = NULL;
-    }
-  else if (asprintf (&who, "RET file %s", origin) < 0)
-    who = NULL;
-  if (who == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
-  p->who = who;
-  if (check_mapping (p, root, "top level") < 0)
+  if (parse_identity (p, root, origin, &who) < 0)
     return -1;
-  if (name == NULL)
-    return fail (p, "missing \"name\"");
-  if (version == NULL)
-    return fail (p, "missing \"version\"");
-  if (!reg_template_name_ok (name))
-    return fail (p,
-                 "invalid name \"%s\" (lower-case letters, digits, '.', '_', '-'; at most "
-                 "128)",
-                 name);
-  if (!reg_template_version_ok (version))
-    return fail (p, "invalid version \"%s\" (letters, digits, '.', '_', '+', '-'; at most 128)",
-                 version);
-  struct reg_template *t = p->t;
-  if ((t->name = strdup (name)) == NULL || (t->version = strdup (version)) == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
   for (yaml_node_pair_t *a = root->data.mapping.pairs.start; a < root->data.mapping.pairs.top; a++)
-    {
-      const char *k = scalar (node (p, a->key));
-      yaml_node_t *v = node (p, a->value);
-      int ret = 0;
-      bool known = false;
-      for (size_t i = 0; known_keys[i] && !known; i++)
-        known = strcmp (known_keys[i], k) == 0;
-      if (!known)
-        return fail (p, "unknown field \"%s\"", k);
-      if (strcmp (k, "name") == 0 || strcmp (k, "version") == 0)
-        ret = 0;
-      else if (strcmp (k, "requires") == 0)
-        ret = parse_requires (p, v);
-      else if (strcmp (k, "entrypoint") == 0)
-        ret = parse_entrypoint (p, v);
-      else if (strcmp (k, "env") == 0)
-        ret = parse_env (p, v);
-      else if (strcmp (k, "files") == 0)
-        ret = parse_files (p, v);
-      else if (strcmp (k, "libs") == 0)
-        ret = parse_libs (p, v);
-      if (ret < 0)
-        return -1;
-    }
+    if (parse_field (p, text_of (p, a->key), node (p, a->value)) < 0)
+      return -1;
+  struct reg_template *t = p->t;
   if (t->requires == NULL && (t->requires = calloc (1, sizeof (char *))) == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
+    return oom (p);
   if (t->env == NULL && (t->env = calloc (1, sizeof (char *))) == NULL)
-    return reg_error_set (p->err, ENOMEM, "out of memory");
+    return oom (p);
   return reg_template_normalize (t, p->err);
 }
 
@@ -500,38 +725,20 @@ reg_template_parse (const char *text, size_t len, const char *origin, struct reg
                     struct reg_error **err)
 {
   *out = NULL;
+  if (origin == NULL)
+    origin = "input";
+  if (text == NULL)
+    text = "";
   if (len > RET_MAX_BYTES)
     return reg_error_set (err, EFBIG, "RET file %s: larger than %d bytes", origin, RET_MAX_BYTES);
   if (memchr (text, '\0', len) != NULL)
     return reg_error_set (err, EINVAL, "RET file %s: contains a NUL byte", origin);
-  yaml_parser_t parser;
   yaml_document_t doc;
-  if (!yaml_parser_initialize (&parser))
-    return reg_error_set (err, ENOMEM, "out of memory");
-  yaml_parser_set_input_string (&parser, (const unsigned char *)text, len);
-  if (!yaml_parser_load (&parser, &doc))
-    {
-      reg_error_set (err, EINVAL, "RET file %s: YAML error at line %zu, column %zu: %s%s%s", origin,
-                     parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                     parser.context ? parser.context : "");
-      yaml_parser_delete (&parser);
-      return -1;
-    }
-  /* One document only. */
-  yaml_document_t extra;
-  bool more = false;
-  if (yaml_parser_load (&parser, &extra))
-    {
-      more = yaml_document_get_root_node (&extra) != NULL;
-      yaml_document_delete (&extra);
-    }
-  yaml_parser_delete (&parser);
+  if (load_document (text, len, origin, &doc, err) < 0)
+    return -1;
   struct parse p = { .doc = &doc, .err = err };
   int ret = -1;
-  if (more)
-    reg_error_set (err, EINVAL, "RET file %s: more than one YAML document", origin);
-  else if ((p.t = calloc (1, sizeof *p.t)) == NULL)
+  if ((p.t = calloc (1, sizeof *p.t)) == NULL)
     reg_error_set (err, ENOMEM, "out of memory");
   else
     ret = parse_document (&p, origin);
@@ -559,6 +766,19 @@ cmp_lib (const void *a, const void *b)
   return strcmp (((const struct reg_lib *)a)->name, ((const struct reg_lib *)b)->name);
 }
 
+/* "KEY=VALUE" strings by KEY ("A=1" before "A1=1", which plain strcmp
+ * would reverse). */
+static int
+cmp_env (const void *a, const void *b)
+{
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  size_t lx = env_key_len (x), ly = env_key_len (y);
+  int c = memcmp (x, y, lx < ly ? lx : ly);
+  if (c != 0)
+    return c;
+  return lx < ly ? -1 : lx > ly;
+}
+
 struct dest
 {
   const char *path;
@@ -571,6 +791,35 @@ cmp_dest (const void *a, const void *b)
   return strcmp (((const struct dest *)a)->path, ((const struct dest *)b)->path);
 }
 
+/* No two entries for one path; a path below another entry needs that entry
+ * to be a directory. `d` sorted by path. */
+static int
+check_dests (const struct reg_template *t, struct dest *d, size_t total, struct reg_error **err)
+{
+  const char *n = t->name ? t->name : "?", *v = t->version ? t->version : "?";
+  for (size_t i = 1; i < total; i++)
+    if (strcmp (d[i - 1].path, d[i].path) == 0)
+      return reg_error_set (err, EINVAL, "template %s@%s: two entries for \"%s\"", n, v, d[i].path);
+  for (size_t i = 0; i < total; i++)
+    {
+      _cleanup_free_ char *buf = strdup (d[i].path);
+      if (buf == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      for (char *slash = strrchr (buf, '/'); slash && slash != buf; slash = strrchr (buf, '/'))
+        {
+          *slash = '\0';
+          struct dest key = { buf, REG_ENTRY_DIR };
+          struct dest *parent = bsearch (&key, d, total, sizeof *d, cmp_dest);
+          if (parent && parent->kind != REG_ENTRY_DIR)
+            return reg_error_set (err, EINVAL,
+                                  "template %s@%s: \"%s\" is inside \"%s\", which is not a "
+                                  "directory",
+                                  n, v, d[i].path, buf);
+        }
+    }
+  return 0;
+}
+
 int
 reg_template_normalize (struct reg_template *t, struct reg_error **err)
 {
@@ -579,6 +828,18 @@ reg_template_normalize (struct reg_template *t, struct reg_error **err)
     qsort (t->files, t->n_files, sizeof *t->files, cmp_entry);
   if (t->n_libs > 1)
     qsort (t->libs, t->n_libs, sizeof *t->libs, cmp_lib);
+  size_t n_env = reg_strv_len (t->env);
+  if (n_env > 1)
+    qsort (t->env, n_env, sizeof (char *), cmp_env);
+  for (size_t i = 0; i < n_env; i++)
+    {
+      if (strchr (t->env[i], '=') == NULL || t->env[i][0] == '=')
+        return reg_error_set (err, EINVAL, "template %s@%s: env entry \"%s\" is not KEY=VALUE", n,
+                              v, t->env[i]);
+      if (i > 0 && cmp_env (&t->env[i - 1], &t->env[i]) == 0)
+        return reg_error_set (err, EINVAL, "template %s@%s: env \"%.*s\" set twice", n, v,
+                              (int)env_key_len (t->env[i]), t->env[i]);
+    }
   for (size_t i = 1; i < t->n_libs; i++)
     if (strcmp (t->libs[i - 1].name, t->libs[i].name) == 0)
       return reg_error_set (err, EINVAL, "template %s@%s: lib %s listed twice", n, v,
@@ -586,7 +847,7 @@ reg_template_normalize (struct reg_template *t, struct reg_error **err)
   size_t total = t->n_files + t->n_libs;
   if (total == 0)
     return 0;
-  struct dest *d = calloc (total, sizeof *d);
+  _cleanup_free_ struct dest *d = calloc (total, sizeof *d);
   if (d == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; i < t->n_files; i++)
@@ -594,35 +855,7 @@ reg_template_normalize (struct reg_template *t, struct reg_error **err)
   for (size_t i = 0; i < t->n_libs; i++)
     d[t->n_files + i] = (struct dest){ t->libs[i].entry.path, t->libs[i].entry.kind };
   qsort (d, total, sizeof *d, cmp_dest);
-  int ret = 0;
-  for (size_t i = 1; ret == 0 && i < total; i++)
-    if (strcmp (d[i - 1].path, d[i].path) == 0)
-      ret = reg_error_set (err, EINVAL, "template %s@%s: two entries for \"%s\"", n, v, d[i].path);
-  /* A path inside another entry needs that entry to be a directory. */
-  for (size_t i = 0; ret == 0 && i < total; i++)
-    {
-      char buf[4096];
-      if (snprintf (buf, sizeof buf, "%s", d[i].path) >= (int)sizeof buf)
-        {
-          ret = reg_error_set (err, EINVAL, "template %s@%s: path too long: %.64s...", n, v,
-                               d[i].path);
-          break;
-        }
-      for (char *slash = strrchr (buf, '/'); ret == 0 && slash && slash != buf;
-           slash = strrchr (buf, '/'))
-        {
-          *slash = '\0';
-          struct dest key = { buf, REG_ENTRY_DIR };
-          struct dest *parent = bsearch (&key, d, total, sizeof *d, cmp_dest);
-          if (parent && parent->kind != REG_ENTRY_DIR)
-            ret = reg_error_set (err, EINVAL,
-                                 "template %s@%s: \"%s\" is inside \"%s\", which is not a "
-                                 "directory",
-                                 n, v, d[i].path, buf);
-        }
-    }
-  free (d);
-  return ret;
+  return check_dests (t, d, total, err);
 }
 
 /* ---- serialize ---- */
@@ -663,23 +896,57 @@ struct emit
 };
 
 static void
-emit_event (struct emit *em, yaml_event_t *ev)
+emit_event (struct emit *em, yaml_event_t *ev, int initialized)
 {
-  if (em->ok && !yaml_emitter_emit (&em->e, ev))
+  if (!initialized)
     em->ok = false;
+  else if (!em->ok)
+    yaml_event_delete (ev);
+  else if (!yaml_emitter_emit (&em->e, ev))
+    em->ok = false;
+}
+
+/* Would a YAML 1.1 or 1.2 reader with the usual schemas take this plain
+ * scalar for a null, boolean or number ("", "yes", "3.10", ".inf")? Then it
+ * is written quoted, so that every YAML reader sees the same strings as
+ * reg does. Errs on the side of quoting ("3.11.2" is quoted too). */
+static bool
+looks_like_non_string (const char *s, size_t len)
+{
+  static const char *const words[]
+      = { "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "<<", NULL };
+  if (len == 0)
+    return true;
+  for (size_t i = 0; words[i]; i++)
+    if (strlen (words[i]) == len && strncasecmp (s, words[i], len) == 0)
+      return true;
+  if (s[0] >= '0' && s[0] <= '9')
+    return true;
+  if (len > 1 && strchr ("+-.", s[0]) != NULL)
+    return (s[1] >= '0' && s[1] <= '9') || strchr (".iInN", s[1]) != NULL;
+  return false;
+}
+
+static void
+emit_scalar_n (struct emit *em, const char *s, size_t len)
+{
+  yaml_event_t ev;
+  if (s == NULL)
+    {
+      em->ok = false;
+      return;
+    }
+  yaml_scalar_style_t style
+      = looks_like_non_string (s, len) ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE;
+  emit_event (
+      em, &ev,
+      yaml_scalar_event_initialize (&ev, NULL, NULL, (yaml_char_t *)s, (int)len, 1, 1, style));
 }
 
 static void
 emit_scalar (struct emit *em, const char *s)
 {
-  yaml_event_t ev;
-  if (!yaml_scalar_event_initialize (&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen (s), 1, 1,
-                                     YAML_ANY_SCALAR_STYLE))
-    {
-      em->ok = false;
-      return;
-    }
-  emit_event (em, &ev);
+  emit_scalar_n (em, s, s ? strlen (s) : 0);
 }
 
 static void
@@ -691,21 +958,16 @@ emit_start (struct emit *em, bool mapping, bool flow)
                   &ev, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE)
               : yaml_sequence_start_event_initialize (
                   &ev, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
-  if (!r)
-    em->ok = false;
-  else
-    emit_event (em, &ev);
+  emit_event (em, &ev, r);
 }
 
 static void
 emit_end (struct emit *em, bool mapping)
 {
   yaml_event_t ev;
-  if (mapping)
-    yaml_mapping_end_event_initialize (&ev);
-  else
-    yaml_sequence_end_event_initialize (&ev);
-  emit_event (em, &ev);
+  emit_event (em, &ev,
+              mapping ? yaml_mapping_end_event_initialize (&ev)
+                      : yaml_sequence_end_event_initialize (&ev));
 }
 
 static void
@@ -713,32 +975,146 @@ emit_list (struct emit *em, const char *key, char **v)
 {
   emit_scalar (em, key);
   emit_start (em, false, true);
-  for (size_t i = 0; v && v[i]; i++)
+  for (size_t i = 0; v[i]; i++)
     emit_scalar (em, v[i]);
   emit_end (em, false);
 }
 
+/* The value a files entry or a lib object is written as; NULL when the
+ * entry cannot be written. */
 static char *
 entry_value (const struct reg_entry *e)
 {
   char *s = NULL;
-  int r = 0;
-  switch (e->kind)
-    {
-    case REG_ENTRY_FILE:
-      r = asprintf (&s, "sha256:%s", e->value);
-      break;
-    case REG_ENTRY_EXEC:
-      r = asprintf (&s, "sha256:%s+x", e->value);
-      break;
-    case REG_ENTRY_SYMLINK:
-      r = asprintf (&s, "-> %s", e->value);
-      break;
-    case REG_ENTRY_DIR:
-      s = strdup ("dir");
-      break;
-    }
+  int r = -1;
+  if (e->kind == REG_ENTRY_DIR)
+    return strdup ("dir");
+  if (e->value == NULL)
+    return NULL;
+  if (e->kind == REG_ENTRY_FILE)
+    r = asprintf (&s, "sha256:%s", e->value);
+  else if (e->kind == REG_ENTRY_EXEC)
+    r = asprintf (&s, "sha256:%s+x", e->value);
+  else if (e->kind == REG_ENTRY_SYMLINK)
+    r = asprintf (&s, "-> %s", e->value);
   return r < 0 ? NULL : s;
+}
+
+static int
+cmp_entry_ptr (const void *a, const void *b)
+{
+  return cmp_entry (*(const struct reg_entry *const *)a, *(const struct reg_entry *const *)b);
+}
+
+static int
+cmp_lib_ptr (const void *a, const void *b)
+{
+  return cmp_lib (*(const struct reg_lib *const *)a, *(const struct reg_lib *const *)b);
+}
+
+static void
+emit_env (struct emit *em, char *const *env)
+{
+  size_t n = reg_strv_len (env);
+  _cleanup_free_ char **sorted = n ? calloc (n, sizeof (char *)) : NULL;
+  if (n == 0 || sorted == NULL)
+    {
+      em->ok = em->ok && n == 0;
+      return;
+    }
+  memcpy (sorted, env, n * sizeof (char *));
+  qsort (sorted, n, sizeof (char *), cmp_env);
+  emit_scalar (em, "env");
+  emit_start (em, true, false);
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t k = env_key_len (sorted[i]);
+      if (sorted[i][k] != '=' || k == 0)
+        em->ok = false; /* not KEY=VALUE */
+      emit_scalar_n (em, sorted[i], k);
+      emit_scalar (em, sorted[i] + k + (sorted[i][k] == '='));
+    }
+  emit_end (em, true);
+}
+
+static void
+emit_files (struct emit *em, const struct reg_template *t)
+{
+  if (t->n_files == 0)
+    return;
+  _cleanup_free_ const struct reg_entry **sorted = calloc (t->n_files, sizeof *sorted);
+  if (sorted == NULL)
+    {
+      em->ok = false;
+      return;
+    }
+  for (size_t i = 0; i < t->n_files; i++)
+    sorted[i] = &t->files[i];
+  qsort (sorted, t->n_files, sizeof *sorted, cmp_entry_ptr);
+  emit_scalar (em, "files");
+  emit_start (em, true, false);
+  for (size_t i = 0; i < t->n_files; i++)
+    {
+      _cleanup_free_ char *v = entry_value (sorted[i]);
+      emit_scalar (em, sorted[i]->path);
+      emit_scalar (em, v);
+    }
+  emit_end (em, true);
+}
+
+static void
+emit_libs (struct emit *em, const struct reg_template *t)
+{
+  if (t->n_libs == 0)
+    return;
+  _cleanup_free_ const struct reg_lib **sorted = calloc (t->n_libs, sizeof *sorted);
+  if (sorted == NULL)
+    {
+      em->ok = false;
+      return;
+    }
+  for (size_t i = 0; i < t->n_libs; i++)
+    sorted[i] = &t->libs[i];
+  qsort (sorted, t->n_libs, sizeof *sorted, cmp_lib_ptr);
+  emit_scalar (em, "libs");
+  emit_start (em, true, false);
+  for (size_t i = 0; i < t->n_libs; i++)
+    {
+      _cleanup_free_ char *v = entry_value (&sorted[i]->entry);
+      emit_scalar (em, sorted[i]->name);
+      emit_start (em, true, true);
+      emit_scalar (em, "object"); /* keys sorted here too */
+      emit_scalar (em, v);
+      emit_scalar (em, "path");
+      emit_scalar (em, sorted[i]->entry.path);
+      emit_end (em, true);
+    }
+  emit_end (em, true);
+}
+
+/* The fixed layout: identity first, then the other fields in a fixed
+ * order; every mapping below the top level sorted by key. */
+static void
+emit_template (struct emit *em, const struct reg_template *t)
+{
+  yaml_event_t ev;
+  emit_event (em, &ev, yaml_stream_start_event_initialize (&ev, YAML_UTF8_ENCODING));
+  emit_event (em, &ev, yaml_document_start_event_initialize (&ev, NULL, NULL, NULL, 1));
+  emit_start (em, true, false);
+  emit_scalar (em, "name");
+  emit_scalar (em, t->name);
+  emit_scalar (em, "version");
+  emit_scalar (em, t->version);
+  if (reg_strv_len (t->requires) > 0)
+    emit_list (em, "requires", t->requires);
+  if (reg_strv_len (t->entrypoint) > 0)
+    emit_list (em, "entrypoint", t->entrypoint);
+  emit_env (em, t->env);
+  emit_files (em, t);
+  emit_libs (em, t);
+  emit_end (em, true);
+  emit_event (em, &ev, yaml_document_end_event_initialize (&ev, 1));
+  emit_event (em, &ev, yaml_stream_end_event_initialize (&ev));
 }
 
 char *
@@ -746,77 +1122,17 @@ reg_template_serialize (const struct reg_template *t)
 {
   struct out o = { 0 };
   struct emit em = { .ok = true };
-  yaml_event_t ev;
   if (!yaml_emitter_initialize (&em.e))
     return NULL;
   yaml_emitter_set_output (&em.e, write_out, &o);
-  yaml_emitter_set_width (&em.e, -1);
+  yaml_emitter_set_width (&em.e, -1); /* never fold a line */
   yaml_emitter_set_unicode (&em.e, 1);
-  yaml_stream_start_event_initialize (&ev, YAML_UTF8_ENCODING);
-  emit_event (&em, &ev);
-  yaml_document_start_event_initialize (&ev, NULL, NULL, NULL, 1);
-  emit_event (&em, &ev);
-  emit_start (&em, true, false);
-  emit_scalar (&em, "name");
-  emit_scalar (&em, t->name);
-  emit_scalar (&em, "version");
-  emit_scalar (&em, t->version);
-  if (reg_strv_len (t->requires) > 0)
-    emit_list (&em, "requires", t->requires);
-  if (reg_strv_len (t->entrypoint) > 0)
-    emit_list (&em, "entrypoint", t->entrypoint);
-  if (reg_strv_len (t->env) > 0)
-    {
-      emit_scalar (&em, "env");
-      emit_start (&em, true, false);
-      for (size_t i = 0; t->env[i]; i++)
-        {
-          char *eq = strchr (t->env[i], '=');
-          _cleanup_free_ char *k = eq ? strndup (t->env[i], (size_t)(eq - t->env[i])) : NULL;
-          emit_scalar (&em, k ? k : "");
-          emit_scalar (&em, eq ? eq + 1 : "");
-        }
-      emit_end (&em, true);
-    }
-  if (t->n_files > 0)
-    {
-      emit_scalar (&em, "files");
-      emit_start (&em, true, false);
-      for (size_t i = 0; i < t->n_files; i++)
-        {
-          _cleanup_free_ char *v = entry_value (&t->files[i]);
-          emit_scalar (&em, t->files[i].path);
-          emit_scalar (&em, v ? v : "");
-          em.ok = em.ok && v;
-        }
-      emit_end (&em, true);
-    }
-  if (t->n_libs > 0)
-    {
-      emit_scalar (&em, "libs");
-      emit_start (&em, true, false);
-      for (size_t i = 0; i < t->n_libs; i++)
-        {
-          _cleanup_free_ char *v = entry_value (&t->libs[i].entry);
-          emit_scalar (&em, t->libs[i].name);
-          emit_start (&em, true, true);
-          emit_scalar (&em, "path");
-          emit_scalar (&em, t->libs[i].entry.path);
-          emit_scalar (&em, "object");
-          emit_scalar (&em, v ? v : "");
-          emit_end (&em, true);
-          em.ok = em.ok && v;
-        }
-      emit_end (&em, true);
-    }
-  emit_end (&em, true);
-  yaml_document_end_event_initialize (&ev, 1);
-  emit_event (&em, &ev);
-  yaml_stream_end_event_initialize (&ev);
-  emit_event (&em, &ev);
+  yaml_emitter_set_indent (&em.e, 2);
+  yaml_emitter_set_break (&em.e, YAML_LN_BREAK);
+  emit_template (&em, t);
   yaml_emitter_delete (&em.e);
   /* libyaml leaves the last line open; a text file ends with a newline. */
-  if (em.ok && o.data && o.len > 0 && o.data[o.len - 1] != '\n')
+  if (em.ok && o.len > 0 && o.data[o.len - 1] != '\n')
     write_out (&o, (unsigned char *)"\n", 1);
   if (!em.ok || o.failed || o.data == NULL)
     {
@@ -831,16 +1147,24 @@ reg_template_digest (const struct reg_template *t, char digest[65], struct reg_e
 {
   _cleanup_free_ char *text = reg_template_serialize (t);
   if (text == NULL)
-    return reg_error_set (err, ENOMEM, "template %s@%s: cannot serialize", t->name, t->version);
+    return reg_error_set (err, EINVAL, "template %s@%s: cannot be serialized",
+                          t->name ? t->name : "?", t->version ? t->version : "?");
   unsigned char md[32];
   unsigned int md_len = 0;
-  if (EVP_Digest (text, strlen (text), md, &md_len, EVP_sha256 (), NULL) != 1)
+  if (EVP_Digest (text, strlen (text), md, &md_len, EVP_sha256 (), NULL) != 1 || md_len != 32)
     return reg_error_set (err, EIO, "template %s@%s: SHA-256 failed", t->name, t->version);
   reg_util_hex (md, 32, digest);
   return 0;
 }
 
 /* ---- store check ---- */
+
+static bool
+has_object (const struct reg_store *store, const struct reg_entry *e)
+{
+  return reg_util_is_sha256_hex (e->value)
+         && reg_store_has (store, e->value, e->kind == REG_ENTRY_EXEC);
+}
 
 int
 reg_template_check_objects (const struct reg_template *t, const struct reg_store *store,
@@ -849,19 +1173,19 @@ reg_template_check_objects (const struct reg_template *t, const struct reg_store
   for (size_t i = 0; i < t->n_files; i++)
     {
       const struct reg_entry *e = &t->files[i];
-      if ((e->kind == REG_ENTRY_FILE || e->kind == REG_ENTRY_EXEC)
-          && !reg_store_has (store, e->value, e->kind == REG_ENTRY_EXEC))
+      if ((e->kind == REG_ENTRY_FILE || e->kind == REG_ENTRY_EXEC) && !has_object (store, e))
         return reg_error_set (
             err, ENOENT, "template %s@%s: file \"%s\": object sha256:%s%s not in store", t->name,
-            t->version, e->path, e->value, e->kind == REG_ENTRY_EXEC ? "+x" : "");
+            t->version, e->path, e->value ? e->value : "?", e->kind == REG_ENTRY_EXEC ? "+x" : "");
     }
   for (size_t i = 0; i < t->n_libs; i++)
     {
       const struct reg_entry *e = &t->libs[i].entry;
-      if (!reg_store_has (store, e->value, e->kind == REG_ENTRY_EXEC))
-        return reg_error_set (
-            err, ENOENT, "template %s@%s: lib %s: object sha256:%s%s not in store", t->name,
-            t->version, t->libs[i].name, e->value, e->kind == REG_ENTRY_EXEC ? "+x" : "");
+      if (!has_object (store, e))
+        return reg_error_set (err, ENOENT,
+                              "template %s@%s: lib %s: object sha256:%s%s not in store", t->name,
+                              t->version, t->libs[i].name, e->value ? e->value : "?",
+                              e->kind == REG_ENTRY_EXEC ? "+x" : "");
     }
   return 0;
 }
@@ -869,39 +1193,45 @@ reg_template_check_objects (const struct reg_template *t, const struct reg_store
 /* ---- repository ---- */
 
 static char *
+name_dir (const char *root, const char *name)
+{
+  char *p = NULL;
+  return asprintf (&p, "%s/templates/%s", root, name) < 0 ? NULL : p;
+}
+
+static char *
 ret_path (const char *root, const char *name, const char *version)
 {
   char *p = NULL;
-  if (asprintf (&p, "%s/templates/%s/%s.ret", root, name, version) < 0)
-    return NULL;
-  return p;
+  return asprintf (&p, "%s/templates/%s/%s.ret", root, name, version) < 0 ? NULL : p;
 }
 
-int
-reg_template_load (const char *root, const char *ref, struct reg_template **out,
-                   struct reg_error **err)
+/* Hand a local error to the caller, who may not want it. */
+static int
+give_error (struct reg_error **err, struct reg_error *e)
 {
-  *out = NULL;
-  _cleanup_free_ char *name = NULL, *version = NULL;
-  if (reg_template_split_ref (ref, &name, &version, err) < 0)
-    return reg_error_prefix (err, "template %s", ref);
-  _cleanup_free_ char *path = ret_path (root, name, version);
-  if (path == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
+  if (err && *err == NULL)
+    *err = e;
+  else
+    reg_error_free (e);
+  return -1;
+}
+
+static int
+load_text (const char *ref, const char *name, const char *version, const char *text, size_t len,
+           const char *path, struct reg_template **out, struct reg_error **err)
+{
   struct reg_error *e = NULL;
-  if (reg_util_read_file (path, RET_MAX_BYTES, &text, &len, &e) < 0)
-    {
-      bool missing = e->code == ENOENT;
-      reg_error_free (e);
-      if (missing)
-        return reg_error_set (err, ENOENT, "template %s: not found", ref);
-      return reg_error_set (err, EIO, "template %s: cannot read %s", ref, path);
-    }
   struct reg_template *t = NULL;
-  if (reg_template_parse (text, len, path, &t, err) < 0)
-    return reg_error_prefix (err, "template %s: stored RET file is invalid", ref);
+  if (reg_template_parse (text, len, path, &t, &e) < 0)
+    {
+      /* Name the ref unless the message already starts with it. */
+      size_t n = strlen ("template ") + strlen (ref);
+      if (!(strncmp (e->msg, "template ", 9) == 0 && strncmp (e->msg + 9, ref, strlen (ref)) == 0
+            && e->msg[n] == ':'))
+        reg_error_prefix (&e, "template %s", ref);
+      return give_error (err, e);
+    }
   if (strcmp (t->name, name) != 0 || strcmp (t->version, version) != 0)
     {
       reg_error_set (err, EINVAL, "template %s: %s names %s@%s", ref, path, t->name, t->version);
@@ -912,61 +1242,210 @@ reg_template_load (const char *root, const char *ref, struct reg_template **out,
   return 0;
 }
 
-/* Depth-first walk of requires from `ref`; a path back to `start` is a
- * cycle. `chain` holds the refs on the current path. */
-static int
-find_cycle (const char *root, const char *start, char *const *requires, char **chain, int depth,
-            char ***visited, struct reg_error **err)
+int
+reg_template_load (const char *root, const char *ref, struct reg_template **out,
+                   struct reg_error **err)
 {
-  if (depth >= REQUIRES_MAX_DEPTH)
+  *out = NULL;
+  _cleanup_free_ char *name = NULL, *version = NULL;
+  struct reg_error *e = NULL;
+  if (reg_template_split_ref (ref, &name, &version, &e) < 0)
+    {
+      reg_error_prefix (&e, "template %s", ref ? ref : "");
+      return give_error (err, e);
+    }
+  _cleanup_free_ char *path = ret_path (root, name, version);
+  if (path == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  if (reg_util_read_file (path, RET_MAX_BYTES, &text, &len, &e) < 0)
+    {
+      int code = e->code;
+      reg_error_free (e);
+      if (code == ENOENT)
+        return reg_error_set (err, ENOENT, "template %s: not found", ref);
+      return reg_error_sys (err, code, "template %s: read %s", ref, path);
+    }
+  return load_text (ref, name, version, text, len, path, out, err);
+}
+
+/* Depth-first walk of the requires graph from the template being saved.
+ * chain[0] is that template, chain[1..depth] the path to the current one;
+ * a path back to chain[0] is a cycle. Templates explored once are skipped:
+ * had they led back, the first visit would have found it. */
+struct walk
+{
+  const char *root;
+  const char *chain[REQUIRES_MAX_DEPTH + 2];
+  char **visited;
+  size_t n_visited;
+};
+
+/* "a@1 -> b@2 -> a@1" or "b@2, which requires c@3" from chain[from..to]. */
+static char *
+join_chain (const struct walk *w, int from, int to, const char *sep)
+{
+  char *s = strdup (w->chain[from]);
+  for (int i = from + 1; s && i <= to; i++)
+    {
+      char *n = NULL;
+      if (asprintf (&n, "%s%s%s", s, sep, w->chain[i]) < 0)
+        n = NULL;
+      free (s);
+      s = n;
+    }
+  return s;
+}
+
+static bool
+visited (struct walk *w, const char *ref)
+{
+  for (size_t i = 0; i < w->n_visited; i++)
+    if (strcmp (w->visited[i], ref) == 0)
+      return true;
+  return false;
+}
+
+static int
+mark_visited (struct walk *w, const char *ref)
+{
+  char **n = realloc (w->visited, (w->n_visited + 2) * sizeof (char *));
+  if (n == NULL)
+    return -1;
+  w->visited = n;
+  if ((n[w->n_visited] = strdup (ref)) == NULL)
+    return -1;
+  n[++w->n_visited] = NULL;
+  return 0;
+}
+
+static int walk_requires (struct walk *w, char *const *requires, int depth, struct reg_error **err);
+
+/* Step from chain[depth - 1] to chain[depth]. */
+static int
+walk_one (struct walk *w, int depth, struct reg_error **err)
+{
+  const char *start = w->chain[0], *r = w->chain[depth];
+  if (strcmp (r, start) == 0)
+    {
+      _cleanup_free_ char *msg = join_chain (w, 0, depth, " -> ");
+      if (msg == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      return reg_error_set (err, EINVAL, "template %s: cyclic requires: %s", start, msg);
+    }
+  if (visited (w, r))
+    return 0;
+  if (depth > REQUIRES_MAX_DEPTH)
     return reg_error_set (err, ELOOP, "template %s: requires nested deeper than %d", start,
                           REQUIRES_MAX_DEPTH);
+  if (mark_visited (w, r) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  struct reg_template *t = NULL;
+  struct reg_error *e = NULL;
+  if (reg_template_load (w->root, r, &t, &e) < 0)
+    {
+      if (e->code != ENOENT)
+        {
+          reg_error_prefix (&e, "template %s: requires %s", start, r);
+          return give_error (err, e);
+        }
+      reg_error_free (e);
+      _cleanup_free_ char *msg = join_chain (w, 1, depth, ", which requires ");
+      if (msg == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      return reg_error_set (err, ENOENT, "template %s: requires %s, which is not installed", start,
+                            msg);
+    }
+  int ret = walk_requires (w, t->requires, depth, err);
+  reg_template_free (t);
+  return ret;
+}
+
+static int
+walk_requires (struct walk *w, char *const *requires, int depth, struct reg_error **err)
+{
   for (size_t i = 0; requires && requires[i]; i++)
     {
-      const char *r = requires[i];
-      chain[depth] = (char *)r;
-      if (strcmp (r, start) == 0)
-        {
-          _cleanup_free_ char *msg = strdup (start);
-          for (int k = 0; msg && k <= depth; k++)
-            {
-              char *n = NULL;
-              if (asprintf (&n, "%s -> %s", msg, chain[k]) < 0)
-                n = NULL;
-              free (msg);
-              msg = n;
-            }
-          return reg_error_set (err, EINVAL, "template %s: cyclic requires: %s", start,
-                                msg ? msg : "");
-        }
-      bool seen = false;
-      for (size_t k = 0; *visited && (*visited)[k] && !seen; k++)
-        seen = strcmp ((*visited)[k], r) == 0;
-      if (seen)
-        continue;
-      size_t nv = reg_strv_len (*visited);
-      char **grown = realloc (*visited, (nv + 2) * sizeof (char *));
-      if (grown == NULL)
-        return reg_error_set (err, ENOMEM, "out of memory");
-      *visited = grown;
-      grown[nv] = strdup (r);
-      grown[nv + 1] = NULL;
-      struct reg_template *t = NULL;
-      if (reg_template_load (root, r, &t, err) < 0)
-        {
-          if ((*err)->code == ENOENT)
-            {
-              reg_error_free (*err);
-              *err = NULL;
-              return reg_error_set (err, ENOENT, "template %s: requires %s, which is not installed",
-                                    depth == 0 ? start : chain[depth - 1], r);
-            }
-          return -1;
-        }
-      int ret = find_cycle (root, start, t->requires, chain, depth + 1, visited, err);
-      reg_template_free (t);
-      if (ret < 0)
+      w->chain[depth + 1] = requires[i];
+      if (walk_one (w, depth + 1, err) < 0)
         return -1;
+    }
+  return 0;
+}
+
+static int
+check_requires (const char *root, const char *ref, char *const *requires, struct reg_error **err)
+{
+  struct walk w = { .root = root };
+  w.chain[0] = ref;
+  int ret = walk_requires (&w, requires, 0, err);
+  reg_strv_free (w.visited);
+  return ret;
+}
+
+/* The canonical text of `t`, after checking that it reads back as the same
+ * template: everything the parser rejects is rejected here too, for
+ * templates built in memory (reg template create) as for parsed ones. */
+static char *
+validated_text (const struct reg_template *t, const char *ref, struct reg_error **err)
+{
+  _cleanup_free_ char *text = reg_template_serialize (t);
+  if (text == NULL)
+    {
+      reg_error_set (err, EINVAL,
+                     "template %s: cannot be serialized (a field is missing, not "
+                     "valid or not UTF-8)",
+                     ref);
+      return NULL;
+    }
+  struct reg_template *back = NULL;
+  if (reg_template_parse (text, strlen (text), ref, &back, err) < 0)
+    return NULL;
+  _cleanup_free_ char *again = reg_template_serialize (back);
+  reg_template_free (back);
+  if (again == NULL || strcmp (again, text) != 0)
+    {
+      reg_error_set (err, EINVAL, "template %s: does not read back as itself", ref);
+      return NULL;
+    }
+  return reg_steal (&text);
+}
+
+/* mkdir that says whether it created the directory. */
+static int
+make_dir (const char *path, bool *created, struct reg_error **err)
+{
+  *created = false;
+  if (mkdir (path, 0700) == 0)
+    *created = true;
+  else if (errno != EEXIST)
+    return reg_error_sys (err, errno, "mkdir %s", path);
+  return 0;
+}
+
+static int
+write_ret (const char *root, const struct reg_template *t, const char *ref, const char *text,
+           struct reg_error **err)
+{
+  _cleanup_free_ char *top = NULL, *dir = name_dir (root, t->name);
+  _cleanup_free_ char *path = ret_path (root, t->name, t->version);
+  if (dir == NULL || path == NULL || asprintf (&top, "%s/templates", root) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  bool made_top = false, made_dir = false;
+  int ret = make_dir (top, &made_top, err);
+  if (ret == 0)
+    ret = make_dir (dir, &made_dir, err);
+  if (ret == 0)
+    ret = reg_util_write_atomic (path, text, strlen (text), 0644, err);
+  if (ret < 0)
+    {
+      /* Leave the repository as it was. */
+      if (made_dir)
+        rmdir (dir);
+      if (made_top)
+        rmdir (top);
+      return reg_error_prefix (err, "template %s", ref);
     }
   return 0;
 }
@@ -975,139 +1454,138 @@ int
 reg_template_save (const char *root, const struct reg_store *store, const struct reg_template *t,
                    struct reg_error **err)
 {
+  if (!reg_template_name_ok (t->name) || !reg_template_version_ok (t->version))
+    return reg_error_set (err, EINVAL, "template %s@%s: invalid name or version",
+                          t->name ? t->name : "", t->version ? t->version : "");
   _cleanup_free_ char *ref = NULL;
   if (asprintf (&ref, "%s@%s", t->name, t->version) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  if (!reg_template_name_ok (t->name) || !reg_template_version_ok (t->version))
-    return reg_error_set (err, EINVAL, "template %s: invalid name or version", ref);
+  _cleanup_free_ char *text = validated_text (t, ref, err);
+  if (text == NULL)
+    return -1;
   if (reg_template_check_objects (t, store, err) < 0)
     return -1;
-  char *chain[REQUIRES_MAX_DEPTH + 1];
-  char **visited = NULL;
-  struct reg_error *e = NULL;
-  int ret = find_cycle (root, ref, t->requires, chain, 0, &visited, &e);
-  reg_strv_free (visited);
-  if (ret < 0)
+  if (check_requires (root, ref, t->requires, err) < 0)
+    return -1;
+  return write_ret (root, t, ref, text, err);
+}
+
+/* The first installed template other than `ref` that requires it. */
+static int
+required_by (const char *root, const char *ref, char **by, struct reg_error **err)
+{
+  *by = NULL;
+  _cleanup_strv_ char **all = NULL;
+  if (reg_template_list (root, &all, err) < 0)
+    return -1;
+  for (size_t i = 0; all[i]; i++)
     {
-      /* A missing requirement is named from the template being saved. */
-      *err = e;
-      return -1;
+      struct reg_template *o = NULL;
+      if (strcmp (all[i], ref) == 0 || reg_template_load (root, all[i], &o, NULL) < 0)
+        continue; /* an unreadable template cannot be resolved anyway */
+      bool needs = false;
+      for (size_t k = 0; o->requires[k] && !needs; k++)
+        needs = strcmp (o->requires[k], ref) == 0;
+      reg_template_free (o);
+      if (needs)
+        return (*by = strdup (all[i])) ? 0 : reg_error_set (err, ENOMEM, "out of memory");
     }
-  _cleanup_free_ char *text = reg_template_serialize (t);
-  _cleanup_free_ char *dir = NULL, *path = ret_path (root, t->name, t->version);
-  if (text == NULL || path == NULL || asprintf (&dir, "%s/templates/%s", root, t->name) < 0)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  if (reg_util_mkdir_p (dir, 0755, err) < 0)
-    return reg_error_prefix (err, "template %s", ref);
-  if (reg_util_write_atomic (path, text, strlen (text), 0644, err) < 0)
-    return reg_error_prefix (err, "template %s", ref);
   return 0;
 }
 
 int
 reg_template_remove (const char *root, const char *ref, struct reg_error **err)
 {
-  struct reg_template *t = NULL;
-  if (reg_template_load (root, ref, &t, err) < 0)
-    return -1;
-  _cleanup_free_ char *path = ret_path (root, t->name, t->version);
-  _cleanup_free_ char *dir = NULL;
-  if (path == NULL || asprintf (&dir, "%s/templates/%s", root, t->name) < 0)
-    dir = NULL;
-  reg_template_free (t);
+  _cleanup_free_ char *name = NULL, *version = NULL;
+  if (reg_template_split_ref (ref, &name, &version, err) < 0)
+    return reg_error_prefix (err, "template %s", ref ? ref : "");
+  _cleanup_free_ char *path = ret_path (root, name, version), *dir = name_dir (root, name);
   if (path == NULL || dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  _cleanup_strv_ char **all = NULL;
-  if (reg_template_list (root, &all, err) < 0)
-    return -1;
-  for (size_t i = 0; all[i]; i++)
+  /* Not a full load: a damaged RET file can still be removed. */
+  struct stat st;
+  if (lstat (path, &st) < 0)
     {
-      if (strcmp (all[i], ref) == 0)
-        continue;
-      struct reg_template *o = NULL;
-      if (reg_template_load (root, all[i], &o, NULL) < 0)
-        continue;
-      bool needs = false;
-      for (size_t k = 0; o->requires && o->requires[k] && !needs; k++)
-        needs = strcmp (o->requires[k], ref) == 0;
-      reg_template_free (o);
-      if (needs)
-        return reg_error_set (err, EBUSY, "template %s: required by %s", ref, all[i]);
+      if (errno == ENOENT)
+        return reg_error_set (err, ENOENT, "template %s: not found", ref);
+      return reg_error_sys (err, errno, "template %s: %s", ref, path);
     }
+  _cleanup_free_ char *by = NULL;
+  if (required_by (root, ref, &by, err) < 0)
+    return -1;
+  if (by != NULL)
+    return reg_error_set (err, EBUSY, "template %s: required by %s", ref, by);
   if (unlink (path) < 0)
     return reg_error_sys (err, errno, "template %s: remove %s", ref, path);
   rmdir (dir); /* only when empty: other versions stay */
   return 0;
 }
 
+static int
+strv_push_ref (char ***v, size_t *n, const char *name, const char *file_name)
+{
+  size_t len = strlen (file_name);
+  if (len <= 4 || strcmp (file_name + len - 4, ".ret") != 0)
+    return 0;
+  _cleanup_free_ char *version = strndup (file_name, len - 4);
+  if (version == NULL)
+    return -1;
+  if (!reg_template_version_ok (version))
+    return 0;
+  char **grown = realloc (*v, (*n + 2) * sizeof (char *));
+  if (grown == NULL)
+    return -1;
+  *v = grown;
+  if (asprintf (&grown[*n], "%s@%s", name, version) < 0)
+    {
+      grown[*n] = NULL;
+      return -1;
+    }
+  grown[++*n] = NULL;
+  return 0;
+}
+
+/* Add the refs of templates/<name>/ to v. */
+static int
+list_name (const char *top, const char *name, char ***v, size_t *n)
+{
+  _cleanup_free_ char *sub = NULL;
+  if (asprintf (&sub, "%s/%s", top, name) < 0)
+    return -1;
+  DIR *d = opendir (sub);
+  if (d == NULL)
+    return 0; /* not a directory: not a template */
+  struct dirent *fe;
+  int ret = 0;
+  while (ret == 0 && (fe = readdir (d)) != NULL)
+    ret = strv_push_ref (v, n, name, fe->d_name);
+  closedir (d);
+  return ret;
+}
+
 int
 reg_template_list (const char *root, char ***refs, struct reg_error **err)
 {
   *refs = NULL;
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/templates", root) < 0)
+  _cleanup_free_ char *top = NULL;
+  if (asprintf (&top, "%s/templates", root) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
+  DIR *d = opendir (top);
+  if (d == NULL && errno != ENOENT)
+    return reg_error_sys (err, errno, "templates: open %s", top);
   char **v = calloc (1, sizeof (char *));
   size_t n = 0;
-  if (v == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  DIR *top = opendir (dir);
-  if (top == NULL)
-    {
-      if (errno == ENOENT)
-        {
-          *refs = v;
-          return 0;
-        }
-      free (v);
-      return reg_error_sys (err, errno, "templates: open %s", dir);
-    }
+  int ret = v == NULL ? -1 : 0;
   struct dirent *de;
-  int ret = 0;
-  while (ret == 0 && (de = readdir (top)) != NULL)
-    {
-      if (!reg_template_name_ok (de->d_name))
-        continue;
-      _cleanup_free_ char *sub = NULL;
-      if (asprintf (&sub, "%s/%s", dir, de->d_name) < 0)
-        {
-          ret = reg_error_set (err, ENOMEM, "out of memory");
-          break;
-        }
-      DIR *d = opendir (sub);
-      if (d == NULL)
-        continue;
-      struct dirent *fe;
-      while (ret == 0 && (fe = readdir (d)) != NULL)
-        {
-          size_t len = strlen (fe->d_name);
-          if (len <= 4 || strcmp (fe->d_name + len - 4, ".ret") != 0)
-            continue;
-          _cleanup_free_ char *version = strndup (fe->d_name, len - 4);
-          if (version == NULL || !reg_template_version_ok (version))
-            continue;
-          char **grown = realloc (v, (n + 2) * sizeof (char *));
-          if (grown == NULL)
-            {
-              ret = reg_error_set (err, ENOMEM, "out of memory");
-              break;
-            }
-          v = grown;
-          if (asprintf (&v[n], "%s@%s", de->d_name, version) < 0)
-            {
-              v[n] = NULL;
-              ret = reg_error_set (err, ENOMEM, "out of memory");
-              break;
-            }
-          v[++n] = NULL;
-        }
-      closedir (d);
-    }
-  closedir (top);
+  while (d && ret == 0 && (de = readdir (d)) != NULL)
+    if (reg_template_name_ok (de->d_name))
+      ret = list_name (top, de->d_name, &v, &n);
+  if (d)
+    closedir (d);
   if (ret < 0)
     {
       reg_strv_free (v);
-      return -1;
+      return reg_error_set (err, ENOMEM, "out of memory");
     }
   qsort (v, n, sizeof (char *), cmp_str);
   *refs = v;

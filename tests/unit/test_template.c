@@ -1,30 +1,36 @@
-/* Unit tests of RET files: parsing, validation messages, canonical form and
- * digest, and the template repository (save, load, list, remove). */
+/* Unit tests of RET files: parsing and every validation message, canonical
+ * form and digest, and the template repository (save, load, list, remove)
+ * against a temporary root with a real store. */
 #include "store.h"
 #include "template.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <openssl/evp.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HEX_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HEAD "name: a\nversion: \"1\"\n"
 
 static const char good[] = "name: py\n"
                            "version: 3.11.2\n"
                            "requires: [base@1]\n"
                            "entrypoint: [/usr/bin/python3, -u]\n"
-                           "env: {ZED: z, LANG: C.UTF-8}\n"
+                           "env: {ZED: z, LANG: C.UTF-8, A1: one, A: a}\n"
                            "files:\n"
                            "  /usr/bin/python3: -> python3.11\n"
                            "  /usr/bin/python3.11: sha256:" HEX_A "+x\n"
@@ -33,31 +39,104 @@ static const char good[] = "name: py\n"
                            "libs:\n"
                            "  libc@6: {path: /usr/lib/libc.so.6, object: 'sha256:" HEX_A "'}\n";
 
+/* The canonical form of `good`, byte for byte. */
+static const char good_canonical[]
+    = "name: py\n"
+      "version: '3.11.2'\n"
+      "requires: [base@1]\n"
+      "entrypoint: [/usr/bin/python3, -u]\n"
+      "env:\n"
+      "  A: a\n"
+      "  A1: one\n"
+      "  LANG: C.UTF-8\n"
+      "  ZED: z\n"
+      "files:\n"
+      "  /usr/bin/python3: -> python3.11\n"
+      "  /usr/bin/python3.11: sha256:" HEX_A "+x\n"
+      "  /usr/lib/python3.11/empty: dir\n"
+      "  /usr/lib/python3.11/os.py: sha256:" HEX_B "\n"
+      "libs:\n"
+      "  libc@6: {object: 'sha256:" HEX_A "', path: /usr/lib/libc.so.6}\n";
+
 static struct reg_template *
 parse_ok (const char *text)
 {
   struct reg_template *t = NULL;
   struct reg_error *err = NULL;
   if (reg_template_parse (text, strlen (text), "test", &t, &err) < 0)
-    fail_msg ("parse failed: %s", err->msg);
+    fail_msg ("parse failed: %s\n%s", err->msg, text);
   return t;
 }
 
-/* Parse must fail with a message containing `want`. */
+/* Parse must fail with exactly `want` and code `code`. */
 static void
-parse_bad (const char *text, const char *want)
+parse_bad_len (const char *text, size_t len, int code, const char *want)
 {
   struct reg_template *t = NULL;
   struct reg_error *err = NULL;
-  int r = reg_template_parse (text, strlen (text), "test", &t, &err);
-  if (r == 0)
+  if (reg_template_parse (text, len, "test", &t, &err) == 0)
     fail_msg ("accepted: %s", text);
   assert_null (t);
   assert_non_null (err);
-  if (strstr (err->msg, want) == NULL)
-    fail_msg ("message \"%s\" lacks \"%s\"", err->msg, want);
+  if (strcmp (err->msg, want) != 0)
+    fail_msg ("for input\n%s\ngot  \"%s\"\nwant \"%s\"", text, err->msg, want);
+  assert_int_equal (err->code, code);
   reg_error_free (err);
 }
+
+static void
+parse_bad (const char *text, const char *want)
+{
+  parse_bad_len (text, strlen (text), EINVAL, want);
+}
+
+static void
+assert_strv_equal (char *const *a, char *const *b)
+{
+  assert_int_equal (reg_strv_len (a), reg_strv_len (b));
+  for (size_t i = 0; a && a[i]; i++)
+    assert_string_equal (a[i], b[i]);
+}
+
+static void
+assert_entry_equal (const struct reg_entry *a, const struct reg_entry *b)
+{
+  assert_string_equal (a->path, b->path);
+  assert_int_equal (a->kind, b->kind);
+  if (a->value == NULL || b->value == NULL)
+    assert_ptr_equal (a->value, b->value);
+  else
+    assert_string_equal (a->value, b->value);
+}
+
+static void
+assert_template_equal (const struct reg_template *a, const struct reg_template *b)
+{
+  assert_string_equal (a->name, b->name);
+  assert_string_equal (a->version, b->version);
+  assert_strv_equal (a->requires, b->requires);
+  assert_strv_equal (a->entrypoint, b->entrypoint);
+  assert_strv_equal (a->env, b->env);
+  assert_int_equal (a->n_files, b->n_files);
+  for (size_t i = 0; i < a->n_files; i++)
+    assert_entry_equal (&a->files[i], &b->files[i]);
+  assert_int_equal (a->n_libs, b->n_libs);
+  for (size_t i = 0; i < a->n_libs; i++)
+    {
+      assert_string_equal (a->libs[i].name, b->libs[i].name);
+      assert_entry_equal (&a->libs[i].entry, &b->libs[i].entry);
+    }
+}
+
+static void
+digest_of (const struct reg_template *t, char out[65])
+{
+  struct reg_error *err = NULL;
+  if (reg_template_digest (t, out, &err) < 0)
+    fail_msg ("digest: %s", err->msg);
+}
+
+/* ---- parsing ---- */
 
 static void
 test_parse_good (void **state)
@@ -67,33 +146,354 @@ test_parse_good (void **state)
   assert_string_equal (t->version, "3.11.2");
   assert_string_equal (t->requires[0], "base@1");
   assert_null (t->requires[1]);
+  assert_string_equal (t->entrypoint[0], "/usr/bin/python3");
   assert_string_equal (t->entrypoint[1], "-u");
-  assert_string_equal (t->env[0], "LANG=C.UTF-8"); /* sorted */
-  assert_string_equal (t->env[1], "ZED=z");
+  assert_null (t->entrypoint[2]);
+  /* Sorted by key: "A" before "A1" (plain strcmp of "A=a", "A1=one" would
+   * not). */
+  assert_string_equal (t->env[0], "A=a");
+  assert_string_equal (t->env[1], "A1=one");
+  assert_string_equal (t->env[2], "LANG=C.UTF-8");
+  assert_string_equal (t->env[3], "ZED=z");
+  assert_null (t->env[4]);
   assert_int_equal (t->n_files, 4);
   assert_string_equal (t->files[0].path, "/usr/bin/python3"); /* sorted */
   assert_int_equal (t->files[0].kind, REG_ENTRY_SYMLINK);
   assert_string_equal (t->files[0].value, "python3.11");
+  assert_string_equal (t->files[1].path, "/usr/bin/python3.11");
   assert_int_equal (t->files[1].kind, REG_ENTRY_EXEC);
   assert_string_equal (t->files[1].value, HEX_A);
+  assert_string_equal (t->files[2].path, "/usr/lib/python3.11/empty");
   assert_int_equal (t->files[2].kind, REG_ENTRY_DIR);
+  assert_null (t->files[2].value);
   assert_int_equal (t->files[3].kind, REG_ENTRY_FILE);
+  assert_string_equal (t->files[3].value, HEX_B);
   assert_int_equal (t->n_libs, 1);
   assert_string_equal (t->libs[0].name, "libc@6");
   assert_string_equal (t->libs[0].entry.path, "/usr/lib/libc.so.6");
+  assert_int_equal (t->libs[0].entry.kind, REG_ENTRY_FILE);
+  assert_string_equal (t->libs[0].entry.value, HEX_A);
   reg_template_free (t);
 }
 
 static void
-test_round_trip_canonical (void **state)
+test_parse_minimal (void **state)
+{
+  /* Every scalar is text: "version: 1" is the string "1". */
+  struct reg_template *t = parse_ok ("name: a\nversion: 1\n");
+  assert_string_equal (t->version, "1");
+  assert_non_null (t->requires);
+  assert_null (t->requires[0]);
+  assert_non_null (t->env);
+  assert_null (t->env[0]);
+  assert_null (t->entrypoint);
+  assert_int_equal (t->n_files, 0);
+  assert_int_equal (t->n_libs, 0);
+  reg_template_free (t);
+  t = parse_ok ("name: a\nversion: 3.10\nenv: {A: true, B: , C: null}\n");
+  assert_string_equal (t->version, "3.10");
+  assert_string_equal (t->env[0], "A=true");
+  assert_string_equal (t->env[1], "B=");
+  assert_string_equal (t->env[2], "C=null");
+  reg_template_free (t);
+}
+
+/* Each fault gives its exact message. */
+static void
+test_bad_inputs (void **state)
+{
+  parse_bad (HEAD "foo: bar\n", "template a@1: unknown field \"foo\"");
+  parse_bad ("version: \"1\"\n", "RET file test: missing \"name\"");
+  parse_bad ("name: a\n", "RET file test: missing \"version\"");
+  parse_bad ("name: [a]\nversion: \"1\"\n", "RET file test: \"name\" must be a string");
+  parse_bad ("name: A\nversion: \"1\"\n",
+             "RET file test: invalid name \"A\" (lower-case letters, digits, '.', '_', '-'; at "
+             "most 128; starts with a letter or digit)");
+  parse_bad ("name: a\nversion: \"1 2\"\n",
+             "RET file test: invalid version \"1 2\" (letters, digits, '.', '_', '+', '-'; at "
+             "most 128; starts with a letter or digit)");
+  parse_bad ("name: a\nname: b\nversion: \"1\"\n", "template a@1: duplicate key \"name\"");
+  parse_bad (HEAD "files: {/x: dir}\nfiles: {/y: dir}\n", "template a@1: duplicate key \"files\"");
+  parse_bad (HEAD "[x]: y\n", "template a@1: keys must be strings");
+  /* Paths. */
+  const char *why = " is not absolute and normalized (no \"..\", \".\", \"//\" or trailing \"/\")";
+  const char *paths[] = { "/x/../y", "etc/passwd", "/x/", "/x//y", "/x/./y", "/..", "/", NULL };
+  for (size_t i = 0; paths[i]; i++)
+    {
+      char text[256], want[256];
+      snprintf (text, sizeof text, HEAD "files:\n  '%s': dir\n", paths[i]);
+      snprintf (want, sizeof want, "template a@1: files: path \"%s\"%s", paths[i], why);
+      parse_bad (text, want);
+    }
+  /* Entries. */
+  parse_bad (HEAD "files:\n  /bin/sh: sha256:zz\n",
+             "template a@1: files \"/bin/sh\": malformed object digest \"sha256:zz\" (want "
+             "sha256:<64 hex>[+x])");
+  parse_bad (HEAD "files:\n  /bin/sh: sha256:" HEX_A "+y\n",
+             "template a@1: files \"/bin/sh\": malformed object digest \"sha256:" HEX_A
+             "+y\" (want sha256:<64 hex>[+x])");
+  parse_bad (HEAD "files:\n  /bin/sh: sha256:" HEX_A "A\n",
+             "template a@1: files \"/bin/sh\": malformed object digest \"sha256:" HEX_A
+             "A\" (want sha256:<64 hex>[+x])");
+  parse_bad (HEAD
+             "files:\n  /bin/sh: sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+             "AAAAAAAAA\n",
+             "template a@1: files \"/bin/sh\": malformed object digest "
+             "\"sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" (want "
+             "sha256:<64 hex>[+x])");
+  parse_bad (HEAD "files:\n  /bin/sh: what\n",
+             "template a@1: files \"/bin/sh\": value \"what\" is not sha256:<hex>[+x], \"-> "
+             "TARGET\" or \"dir\"");
+  parse_bad (HEAD "files:\n  /bin/sh: '-> '\n",
+             "template a@1: files \"/bin/sh\": symlink target is empty, multi-line or longer "
+             "than 4095 bytes");
+  parse_bad (HEAD "files:\n  /bin/sh: [dir]\n",
+             "template a@1: files \"/bin/sh\": value must be a string");
+  parse_bad (HEAD "files: [/x]\n",
+             "template a@1: \"files\" must be a mapping of container path to entry");
+  parse_bad (HEAD "files:\n  /x: dir\n  /x: dir\n", "template a@1: files: duplicate key \"/x\"");
+  /* One destination twice, also across files and libs. */
+  parse_bad (HEAD "files:\n  /usr/bin/python3: dir\nlibs:\n  libpy@1: {path: /usr/bin/python3, "
+                  "object: sha256:" HEX_A "}\n",
+             "template a@1: two entries for \"/usr/bin/python3\"");
+  parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x, object: sha256:" HEX_A
+                  "}\n  liby@1: {path: /lib/x, object: sha256:" HEX_B "}\n",
+             "template a@1: two entries for \"/lib/x\"");
+  parse_bad (HEAD "files:\n  /etc: -> /host\n  /etc/x: sha256:" HEX_A "\n",
+             "template a@1: \"/etc/x\" is inside \"/etc\", which is not a directory");
+  /* Libs. */
+  parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x}\n",
+             "template a@1: lib libx@1: missing \"object\"");
+  parse_bad (HEAD "libs:\n  libx@1: {object: sha256:" HEX_A "}\n",
+             "template a@1: lib libx@1: missing \"path\"");
+  parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x, object: sha256:" HEX_A ", extra: 1}\n",
+             "template a@1: lib libx@1: unknown field \"extra\"");
+  parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x, path: /lib/y, object: sha256:" HEX_A "}\n",
+             "template a@1: lib libx@1: duplicate key \"path\"");
+  parse_bad (HEAD "libs:\n  libx@1: {path: lib/x, object: sha256:" HEX_A "}\n",
+             "template a@1: lib libx@1: path \"lib/x\" is not absolute and normalized (no "
+             "\"..\", \".\", \"//\" or trailing \"/\")");
+  parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x, object: sha256:1}\n",
+             "template a@1: lib libx@1: malformed object digest \"sha256:1\" (want sha256:<64 "
+             "hex>[+x])");
+  parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x, object: dir}\n",
+             "template a@1: lib libx@1: malformed object digest \"dir\" (want sha256:<64 "
+             "hex>[+x])");
+  parse_bad (HEAD "libs:\n  nover: {path: /lib/x, object: sha256:" HEX_A "}\n",
+             "template a@1: libs: \"nover\" is not name@soversion");
+  parse_bad (HEAD "libs:\n  libx@1: /lib/x\n",
+             "template a@1: lib libx@1: must be a mapping {path, object}");
+  /* requires. */
+  parse_bad (HEAD "requires: [nope]\n", "template a@1: requires: \"nope\" is not name@version");
+  parse_bad (HEAD "requires: [B@1]\n", "template a@1: requires: \"B@1\" is not name@version");
+  parse_bad (HEAD "requires: [b@1, b@1]\n", "template a@1: requires: b@1 listed twice");
+  parse_bad (HEAD "requires: b@1\n", "template a@1: \"requires\" must be a list of strings");
+  parse_bad (HEAD "requires: [[b@1]]\n", "template a@1: \"requires\" must be a list of strings");
+  /* entrypoint. */
+  const char *ep = "template a@1: \"entrypoint\" must be a non-empty list of strings";
+  parse_bad (HEAD "entrypoint: []\n", ep);
+  parse_bad (HEAD "entrypoint: /bin/sh\n", ep);
+  parse_bad (HEAD "entrypoint: {a: b}\n", ep);
+  parse_bad (HEAD "entrypoint: [/bin/sh, [x]]\n",
+             "template a@1: \"entrypoint\" must be a list of strings");
+  parse_bad (HEAD "entrypoint: ['']\n",
+             "template a@1: \"entrypoint\": the program (first element) is empty");
+  /* env. */
+  const char *keys[] = { "1X", "A-B", "A B", "A=B", "", NULL };
+  for (size_t i = 0; keys[i]; i++)
+    {
+      char text[128], want[160];
+      snprintf (text, sizeof text, HEAD "env: {'%s': y}\n", keys[i]);
+      snprintf (want, sizeof want,
+                "template a@1: env: \"%s\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                keys[i]);
+      parse_bad (text, want);
+    }
+  parse_bad (HEAD "env: {A: [x]}\n", "template a@1: env A: value must be a string");
+  parse_bad (HEAD "env: [x]\n", "template a@1: \"env\" must be a mapping of NAME to value");
+  parse_bad (HEAD "env: {A: x, A: y}\n", "template a@1: env: duplicate key \"A\"");
+}
+
+static void
+test_bad_yaml (void **state)
+{
+  parse_bad ("name: [a\n", "RET file test: YAML error at line 2, column 1: did not find expected "
+                           "',' or ']' while parsing a flow sequence");
+  parse_bad ("name: a\n  version: 1\n", "RET file test: YAML error at line 2, column 10: mapping "
+                                        "values are not allowed in this context");
+  parse_bad ("- a\n- b\n", "RET file test: top level must be a mapping");
+  parse_bad ("just text\n", "RET file test: top level must be a mapping");
+  parse_bad ("", "RET file test: empty");
+  parse_bad ("# only a comment\n", "RET file test: empty");
+  parse_bad (HEAD "---\nname: b\n", "RET file test: more than one YAML document");
+  parse_bad (HEAD "env: {A: &x v, B: *x}\n",
+             "RET file test: line 3, column 19: YAML aliases are not allowed");
+  parse_bad (HEAD "env: {A: !!int 1}\n",
+             "RET file test: line 3, column 10: YAML tags are not allowed");
+  parse_bad (HEAD "files: !!set {/x: dir}\n",
+             "RET file test: line 3, column 8: YAML tags are not allowed");
+  parse_bad (HEAD "env: {A: \"x\\0y\"}\n",
+             "RET file test: line 3, column 10: a string contains a NUL character");
+  parse_bad_len (HEAD "\0", sizeof HEAD, EINVAL, "RET file test: contains a NUL byte");
+  parse_bad ("name: \xff\n", "RET file test: YAML error at byte 6: invalid leading UTF-8 octet");
+  char deep[64] = HEAD "x: ";
+  for (int i = 0; i < 17; i++)
+    strcat (deep, "[");
+  parse_bad (deep, "RET file test: line 3, column 19: nested deeper than 16 levels");
+  /* Over the size limit. */
+  size_t big = (16u << 20) + 1;
+  char *text = malloc (big);
+  assert_non_null (text);
+  memset (text, '#', big);
+  parse_bad_len (text, big, EFBIG, "RET file test: larger than 16777216 bytes");
+  free (text);
+}
+
+/* libyaml alone takes minutes on deeply nested input (its scanner is
+ * quadratic in the depth); the depth limit stops it early. */
+static void
+test_deep_nesting_is_cheap (void **state)
+{
+  size_t n = 8u << 20;
+  char *text = malloc (n);
+  assert_non_null (text);
+  memset (text, '[', n);
+  struct timespec a, b;
+  clock_gettime (CLOCK_MONOTONIC, &a);
+  parse_bad_len (text, n, EINVAL, "RET file test: line 1, column 17: nested deeper than 16 levels");
+  clock_gettime (CLOCK_MONOTONIC, &b);
+  free (text);
+  double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  if (s > 2.0)
+    fail_msg ("rejecting 8 MiB of '[' took %.2f s", s);
+}
+
+static void
+test_names (void **state)
+{
+  char long_name[140];
+  memset (long_name, 'a', 128);
+  long_name[128] = '\0';
+  assert_true (reg_template_name_ok (long_name));
+  assert_true (reg_template_version_ok (long_name));
+  strcat (long_name, "a");
+  assert_false (reg_template_name_ok (long_name));
+  assert_false (reg_template_version_ok (long_name));
+  assert_true (reg_template_name_ok ("python"));
+  assert_true (reg_template_name_ok ("node-js_1.x"));
+  assert_true (reg_template_name_ok ("0ad"));
+  assert_false (reg_template_name_ok ("Python"));
+  assert_false (reg_template_name_ok ("-x"));
+  assert_false (reg_template_name_ok (".x"));
+  assert_false (reg_template_name_ok (""));
+  assert_false (reg_template_name_ok (NULL));
+  assert_false (reg_template_name_ok ("a/b"));
+  assert_false (reg_template_name_ok ("a@b"));
+  assert_false (reg_template_name_ok ("caf\xc3\xa9"));
+  assert_true (reg_template_version_ok ("3.11.2+deb12u1"));
+  assert_true (reg_template_version_ok ("RC1"));
+  assert_false (reg_template_version_ok ("1 2"));
+  assert_false (reg_template_version_ok ("../1"));
+  assert_false (reg_template_version_ok ("+1"));
+  assert_false (reg_template_version_ok ("1/2"));
+  char *n = NULL, *v = NULL;
+  assert_int_equal (reg_template_split_ref ("python@3.11", &n, &v, NULL), 0);
+  assert_string_equal (n, "python");
+  assert_string_equal (v, "3.11");
+  free (n);
+  free (v);
+  const char *bad[] = { "python", "@1", "a@", "a@b@c", "A@1", NULL };
+  for (size_t i = 0; bad[i]; i++)
+    {
+      struct reg_error *err = NULL;
+      assert_int_equal (reg_template_split_ref (bad[i], &n, &v, &err), -1);
+      assert_null (n);
+      assert_null (v);
+      assert_int_equal (err->code, EINVAL);
+      char want[64];
+      snprintf (want, sizeof want, "\"%s\" is not NAME@VERSION", bad[i]);
+      assert_non_null (strstr (err->msg, want));
+      reg_error_free (err);
+    }
+}
+
+/* ---- canonical form and digest ---- */
+
+static void
+test_serialize_exact (void **state)
 {
   struct reg_template *t = parse_ok (good);
-  char *once = reg_template_serialize (t);
-  assert_non_null (once);
-  assert_true (once[strlen (once) - 1] == '\n');
-  struct reg_template *t2 = parse_ok (once);
-  char *twice = reg_template_serialize (t2);
-  assert_string_equal (once, twice);
+  char *text = reg_template_serialize (t);
+  assert_non_null (text);
+  assert_string_equal (text, good_canonical);
+  free (text);
+  reg_template_free (t);
+}
+
+static void
+test_round_trip (void **state)
+{
+  /* Values that need quoting or escaping in YAML, and values another YAML
+   * reader would take for numbers, booleans or null. */
+  const char *tricky
+      = "name: a\nversion: '1.0'\n"
+        "entrypoint: [/bin/sh, -c, 'echo \"a, b\"; ls [x]', '', ' lead', '- dash', '#', 'it''s']\n"
+        "env:\n  NL: \"line1\\nline2\"\n  TAB: \"a\\tb\"\n  E: ''\n  T: 'true'\n  N: '~'\n"
+        "  U: \"\\u00fcn\\u00efc\\u00f6de\"\n  C: 'a: b # c'\n  Q: '\"dq\" and ''sq'''\n"
+        "  NUM: '0x1F'\n  F: '.inf'\n  Y: 'y'\n"
+        "files:\n  /usr/lib/x y: '-> ../odd target: here'\n  '/usr/lib/#hash': dir\n"
+        "  /usr/lib/\xc3\xbc: sha256:" HEX_A "\n  /bin/yes: '-> no'\n";
+  const char *inputs[] = { good, good_canonical, tricky, NULL };
+  for (size_t i = 0; inputs[i]; i++)
+    {
+      struct reg_template *t = parse_ok (inputs[i]);
+      char *once = reg_template_serialize (t);
+      assert_non_null (once);
+      assert_true (once[strlen (once) - 1] == '\n');
+      struct reg_template *t2 = parse_ok (once);
+      assert_template_equal (t, t2);
+      char *twice = reg_template_serialize (t2);
+      assert_string_equal (once, twice);
+      free (once);
+      free (twice);
+      reg_template_free (t);
+      reg_template_free (t2);
+    }
+  /* The tricky values survive exactly. */
+  struct reg_template *t = parse_ok (tricky);
+  assert_string_equal (t->entrypoint[2], "echo \"a, b\"; ls [x]");
+  assert_string_equal (t->entrypoint[7], "it's");
+  assert_string_equal (t->env[4], "NL=line1\nline2");
+  assert_string_equal (t->env[8], "TAB=a\tb");
+  assert_string_equal (t->env[9], "U=\303\274n\303\257c\303\266de");
+  char *text = reg_template_serialize (t);
+  /* Scalars a YAML 1.1 reader would not read as strings are quoted. */
+  assert_non_null (strstr (text, "version: '1.0'\n"));
+  assert_non_null (strstr (text, "  T: 'true'\n"));
+  assert_non_null (strstr (text, "  'N': '~'\n"));
+  assert_non_null (strstr (text, "  E: ''\n"));
+  assert_non_null (strstr (text, "  'Y': 'y'\n"));
+  assert_non_null (strstr (text, "  NUM: '0x1F'\n"));
+  free (text);
+  reg_template_free (t);
+}
+
+static void
+test_digest (void **state)
+{
+  struct reg_template *t = parse_ok (good);
+  char d1[65], d2[65];
+  digest_of (t, d1);
+  digest_of (t, d2);
+  assert_string_equal (d1, d2);
+  assert_true (reg_util_is_sha256_hex (d1));
+  /* It is the SHA-256 of the canonical text. */
+  unsigned char md[32];
+  char hex[65];
+  assert_int_equal (
+      EVP_Digest (good_canonical, strlen (good_canonical), md, NULL, EVP_sha256 (), NULL), 1);
+  reg_util_hex (md, 32, hex);
+  assert_string_equal (d1, hex);
   /* The same content in another layout has the same digest. */
   const char *other
       = "libs:\n  libc@6:\n    object: sha256:" HEX_A "\n    path: /usr/lib/libc.so.6\n"
@@ -101,89 +501,139 @@ test_round_trip_canonical (void **state)
         "  /usr/lib/python3.11/os.py: \"sha256:" HEX_B "\"\n"
         "  /usr/bin/python3.11: sha256:" HEX_A "+x\n"
         "  /usr/bin/python3: '-> python3.11'\n"
-        "env:\n  LANG: C.UTF-8\n  ZED: z\n"
+        "env:\n  ZED: z\n  A1: one\n  LANG: C.UTF-8\n  A: a\n"
         "entrypoint:\n  - /usr/bin/python3\n  - -u\n"
         "requires:\n  - base@1\n"
-        "version: \"3.11.2\"\nname: py\n";
-  struct reg_template *t3 = parse_ok (other);
-  char d1[65], d3[65];
-  assert_int_equal (reg_template_digest (t, d1, NULL), 0);
-  assert_int_equal (reg_template_digest (t3, d3, NULL), 0);
-  assert_string_equal (d1, d3);
-  assert_true (reg_util_is_sha256_hex (d1));
-  /* Any change changes it. */
-  free (t3->files[0].value);
-  t3->files[0].value = strdup ("python3.12");
-  assert_int_equal (reg_template_digest (t3, d3, NULL), 0);
-  assert_string_not_equal (d1, d3);
-  free (once);
-  free (twice);
-  reg_template_free (t);
+        "version: \"3.11.2\"\nname: py # comment\n";
+  struct reg_template *t2 = parse_ok (other);
+  digest_of (t2, d2);
+  assert_string_equal (d1, d2);
   reg_template_free (t2);
-  reg_template_free (t3);
+  reg_template_free (t);
+}
+
+/* Any change to any field changes the digest. */
+static void
+test_digest_changes (void **state)
+{
+  static const struct
+  {
+    const char *from, *to;
+  } edits[] = {
+    { "name: py", "name: pz" },
+    { "version: 3.11.2", "version: 3.11.3" },
+    { "requires: [base@1]", "requires: [base@2]" },
+    { "requires: [base@1]", "requires: [base@1, other@1]" },
+    { "requires: [base@1]\n", "" },
+    { "entrypoint: [/usr/bin/python3, -u]", "entrypoint: [/usr/bin/python3]" },
+    { "entrypoint: [/usr/bin/python3, -u]", "entrypoint: [/usr/bin/python3, -v]" },
+    { "entrypoint: [/usr/bin/python3, -u]\n", "" },
+    { "ZED: z", "ZED: y" },
+    { "ZED: z", "ZEE: z" },
+    { "env: {ZED: z, LANG: C.UTF-8, A1: one, A: a}\n", "" },
+    { "/usr/bin/python3: -> python3.11", "/usr/bin/python3: -> python3.12" },
+    { "/usr/bin/python3: -> python3.11", "/usr/bin/python4: -> python3.11" },
+    { "/usr/bin/python3: -> python3.11", "/usr/bin/python3: dir" },
+    { HEX_A "+x\n", HEX_A "\n" },
+    { HEX_A "+x\n", HEX_B "+x\n" },
+    { "  /usr/lib/python3.11/empty: dir\n", "" },
+    { "libc@6", "libc@7" },
+    { "/usr/lib/libc.so.6", "/usr/lib/libc.so.7" },
+    { "object: 'sha256:" HEX_A "'", "object: 'sha256:" HEX_B "'" },
+    { "object: 'sha256:" HEX_A "'", "object: 'sha256:" HEX_A "+x'" },
+  };
+  size_t n = sizeof edits / sizeof edits[0];
+  char digests[sizeof edits / sizeof edits[0] + 1][65];
+  struct reg_template *t = parse_ok (good);
+  digest_of (t, digests[n]);
+  reg_template_free (t);
+  for (size_t i = 0; i < n; i++)
+    {
+      char text[2048];
+      const char *at = strstr (good, edits[i].from);
+      assert_non_null (at);
+      snprintf (text, sizeof text, "%.*s%s%s", (int)(at - good), good, edits[i].to,
+                at + strlen (edits[i].from));
+      t = parse_ok (text);
+      digest_of (t, digests[i]);
+      reg_template_free (t);
+      for (size_t j = 0; j < i; j++)
+        if (strcmp (digests[i], digests[j]) == 0)
+          fail_msg ("edits %zu and %zu give one digest", i, j);
+      if (strcmp (digests[i], digests[n]) == 0)
+        fail_msg ("edit %zu (%s -> %s) leaves the digest unchanged", i, edits[i].from, edits[i].to);
+    }
+}
+
+/* A template built in memory, in no order: normalize sorts it, and the
+ * serialization is canonical even before. */
+static struct reg_template *
+unsorted_template (void)
+{
+  struct reg_template *t = calloc (1, sizeof *t);
+  t->name = strdup ("py");
+  t->version = strdup ("3.11.2");
+  char *req[] = { "base@1", NULL };
+  char *ep[] = { "/usr/bin/python3", "-u", NULL };
+  char *env[] = { "ZED=z", "A1=one", "LANG=C.UTF-8", "A=a", NULL };
+  t->requires = reg_strv_dup (req);
+  t->entrypoint = reg_strv_dup (ep);
+  t->env = reg_strv_dup (env);
+  t->n_files = 4;
+  t->files = calloc (4, sizeof *t->files);
+  t->files[0]
+      = (struct reg_entry){ strdup ("/usr/lib/python3.11/os.py"), REG_ENTRY_FILE, strdup (HEX_B) };
+  t->files[1] = (struct reg_entry){ strdup ("/usr/lib/python3.11/empty"), REG_ENTRY_DIR, NULL };
+  t->files[2]
+      = (struct reg_entry){ strdup ("/usr/bin/python3.11"), REG_ENTRY_EXEC, strdup (HEX_A) };
+  t->files[3]
+      = (struct reg_entry){ strdup ("/usr/bin/python3"), REG_ENTRY_SYMLINK, strdup ("python3.11") };
+  t->n_libs = 1;
+  t->libs = calloc (1, sizeof *t->libs);
+  t->libs[0].name = strdup ("libc@6");
+  t->libs[0].entry
+      = (struct reg_entry){ strdup ("/usr/lib/libc.so.6"), REG_ENTRY_FILE, strdup (HEX_A) };
+  return t;
 }
 
 static void
-test_bad_inputs (void **state)
+test_normalize (void **state)
 {
-  parse_bad ("name: a\nversion: \"1\"\nfoo: bar\n", "template a@1: unknown field \"foo\"");
-  parse_bad ("version: \"1\"\n", "RET file test: missing \"name\"");
-  parse_bad ("name: a\n", "RET file test: missing \"version\"");
-  parse_bad ("name: A\nversion: \"1\"\n", "invalid name \"A\"");
-  parse_bad ("name: a\nversion: \"1 2\"\n", "invalid version");
-  parse_bad ("name: a\nname: b\nversion: \"1\"\n", "duplicate key \"name\"");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /x/../y: dir\n",
-             "template a@1: files: path \"/x/../y\" is not absolute and normalized");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  etc/passwd: dir\n", "\"etc/passwd\"");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /x/: dir\n", "\"/x/\"");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /x//y: dir\n", "\"/x//y\"");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /bin/sh: sha256:zz\n",
-             "template a@1: files \"/bin/sh\": malformed object digest \"sha256:zz\"");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /bin/sh: what\n", "is not sha256");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /lib/x: dir\nlibs:\n  libx@1: {path: /lib/x, "
-             "object: sha256:" HEX_A "}\n",
-             "template a@1: two entries for \"/lib/x\"");
-  parse_bad ("name: a\nversion: \"1\"\nfiles:\n  /etc: -> /host\n  /etc/x: sha256:" HEX_A "\n",
-             "\"/etc/x\" is inside \"/etc\", which is not a directory");
-  parse_bad ("name: a\nversion: \"1\"\nlibs:\n  libx@1: {path: /lib/x}\n", "missing \"object\"");
-  parse_bad ("name: a\nversion: \"1\"\nlibs:\n  libx@1: {path: /lib/x, object: sha256:" HEX_A
-             ", extra: 1}\n",
-             "lib libx@1: unknown field \"extra\"");
-  parse_bad ("name: a\nversion: \"1\"\nlibs:\n  nover: {path: /lib/x, object: sha256:" HEX_A "}\n",
-             "is not name@soversion");
-  parse_bad ("name: a\nversion: \"1\"\nrequires: [nope]\n", "\"nope\" is not name@version");
-  parse_bad ("name: a\nversion: \"1\"\nrequires: [b@1, b@1]\n", "b@1 listed twice");
-  parse_bad ("name: a\nversion: \"1\"\nentrypoint: []\n", "non-empty");
-  parse_bad ("name: a\nversion: \"1\"\nenv: {1X: y}\n", "not a variable name");
-  parse_bad ("name: a\nversion: \"1\"\nenv: [x]\n", "\"env\" must be a mapping");
-  parse_bad ("name: [a\n", "YAML error at line");
-  parse_bad ("- a\n- b\n", "top level must be a mapping");
-  parse_bad ("", "empty");
-  parse_bad ("name: a\nversion: \"1\"\n---\nname: b\n", "more than one YAML document");
-}
-
-static void
-test_names (void **state)
-{
-  assert_true (reg_template_name_ok ("python"));
-  assert_true (reg_template_name_ok ("node-js_1.x"));
-  assert_false (reg_template_name_ok ("Python"));
-  assert_false (reg_template_name_ok ("-x"));
-  assert_false (reg_template_name_ok (""));
-  assert_false (reg_template_name_ok ("a/b"));
-  assert_true (reg_template_version_ok ("3.11.2+deb12u1"));
-  assert_false (reg_template_version_ok ("1 2"));
-  assert_false (reg_template_version_ok ("../1"));
-  char *n = NULL, *v = NULL;
-  assert_int_equal (reg_template_split_ref ("python@3.11", &n, &v, NULL), 0);
-  assert_string_equal (n, "python");
-  assert_string_equal (v, "3.11");
-  free (n);
-  free (v);
+  struct reg_template *t = unsorted_template ();
+  char *text = reg_template_serialize (t);
+  assert_string_equal (text, good_canonical);
+  free (text);
   struct reg_error *err = NULL;
-  assert_int_equal (reg_template_split_ref ("python", &n, &v, &err), -1);
-  assert_non_null (strstr (err->msg, "\"python\" is not NAME@VERSION"));
+  assert_int_equal (reg_template_normalize (t, &err), 0);
+  struct reg_template *parsed = parse_ok (good);
+  assert_template_equal (t, parsed);
+  reg_template_free (parsed);
+  /* Two entries for one destination, across files and libs. */
+  free (t->libs[0].entry.path);
+  t->libs[0].entry.path = strdup ("/usr/bin/python3.11");
+  assert_int_equal (reg_template_normalize (t, &err), -1);
+  assert_int_equal (err->code, EINVAL);
+  assert_string_equal (err->msg, "template py@3.11.2: two entries for \"/usr/bin/python3.11\"");
   reg_error_free (err);
+  err = NULL;
+  reg_template_free (t);
+  /* Two entries in files. */
+  t = unsorted_template ();
+  free (t->files[1].path);
+  t->files[1].path = strdup ("/usr/bin/python3");
+  assert_int_equal (reg_template_normalize (t, &err), -1);
+  assert_string_equal (err->msg, "template py@3.11.2: two entries for \"/usr/bin/python3\"");
+  reg_error_free (err);
+  err = NULL;
+  reg_template_free (t);
+  /* One env variable twice. */
+  t = unsorted_template ();
+  free (t->env[0]);
+  t->env[0] = strdup ("A=other");
+  assert_int_equal (reg_template_normalize (t, &err), -1);
+  assert_string_equal (err->msg, "template py@3.11.2: env \"A\" set twice");
+  reg_error_free (err);
+  reg_template_free (t);
 }
 
 /* ---- repository ---- */
@@ -192,7 +642,8 @@ struct repo
 {
   char root[64];
   struct reg_store *store;
-  char obj[65];
+  char obj[65];  /* a plain object */
+  char exec[65]; /* an object stored only as its executable variant */
 };
 
 static int
@@ -201,8 +652,11 @@ repo_setup (void **state)
   struct repo *r = calloc (1, sizeof *r);
   strcpy (r->root, "/tmp/reg-test-template-XXXXXX");
   assert_non_null (mkdtemp (r->root));
-  assert_int_equal (reg_store_open (r->root, &r->store, NULL), 0);
-  assert_int_equal (reg_store_put_bytes (r->store, "content", 7, false, r->obj, NULL, NULL), 0);
+  struct reg_error *err = NULL;
+  if (reg_store_open (r->root, &r->store, &err) < 0
+      || reg_store_put_bytes (r->store, "content", 7, false, r->obj, NULL, &err) < 0
+      || reg_store_put_bytes (r->store, "#!/bin/sh\n", 10, true, r->exec, NULL, &err) < 0)
+    fail_msg ("store: %s", err->msg);
   *state = r;
   return 0;
 }
@@ -222,10 +676,31 @@ save_text (struct repo *r, const char *text, struct reg_error **err)
 {
   struct reg_template *t = NULL;
   if (reg_template_parse (text, strlen (text), "test", &t, err) < 0)
-    return -1;
+    fail_msg ("parse: %s", (*err)->msg);
   int ret = reg_template_save (r->root, r->store, t, err);
   reg_template_free (t);
   return ret;
+}
+
+static void
+save_ok (struct repo *r, const char *text)
+{
+  struct reg_error *err = NULL;
+  if (save_text (r, text, &err) < 0)
+    fail_msg ("save: %s", err->msg);
+}
+
+/* The save must fail with `code` and exactly `want`. */
+static void
+save_bad (struct repo *r, const char *text, int code, const char *want)
+{
+  struct reg_error *err = NULL;
+  if (save_text (r, text, &err) == 0)
+    fail_msg ("saved: %s", text);
+  if (strcmp (err->msg, want) != 0)
+    fail_msg ("got  \"%s\"\nwant \"%s\"", err->msg, want);
+  assert_int_equal (err->code, code);
+  reg_error_free (err);
 }
 
 static char *
@@ -233,6 +708,7 @@ listing (struct repo *r)
 {
   char **refs = NULL;
   assert_int_equal (reg_template_list (r->root, &refs, NULL), 0);
+  assert_non_null (refs);
   char *out = NULL;
   size_t len = 0;
   FILE *f = open_memstream (&out, &len);
@@ -243,27 +719,96 @@ listing (struct repo *r)
   return out;
 }
 
+/* Everything under <root>/templates: path, mode, content. */
+static FILE *snap_out;
+static size_t snap_skip;
+
+static int
+snap_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  fprintf (snap_out, "%s %o\n", path + snap_skip, (unsigned)st->st_mode);
+  if (flag == FTW_F)
+    {
+      char *text = NULL;
+      size_t len = 0;
+      assert_int_equal (reg_util_read_file (path, 1 << 24, &text, &len, NULL), 0);
+      fprintf (snap_out, "%s\n", text);
+      free (text);
+    }
+  return 0;
+}
+
+static char *
+snapshot (struct repo *r)
+{
+  char dir[128];
+  snprintf (dir, sizeof dir, "%s/templates", r->root);
+  char *out = NULL;
+  size_t len = 0;
+  snap_out = open_memstream (&out, &len);
+  snap_skip = strlen (r->root);
+  if (access (dir, F_OK) == 0)
+    assert_int_equal (nftw (dir, snap_one, 16, FTW_PHYS), 0);
+  else
+    fprintf (snap_out, "no templates directory\n");
+  fclose (snap_out);
+  return out;
+}
+
+static void
+test_repo_empty (void **state)
+{
+  struct repo *r = *state;
+  char **refs = NULL;
+  assert_int_equal (reg_template_list (r->root, &refs, NULL), 0);
+  assert_non_null (refs);
+  assert_null (refs[0]);
+  reg_strv_free (refs);
+}
+
 static void
 test_repo_save_load_list_remove (void **state)
 {
   struct repo *r = *state;
-  char text[512];
+  char text[1024];
+  snprintf (text, sizeof text,
+            "name: base\nversion: \"1\"\nenv: {B: b, A: a}\nfiles:\n  /sh: sha256:%s+x\n"
+            "  /f: sha256:%s\n  /d: dir\n  /l: -> f\n"
+            "libs:\n  libc@6: {path: /lib/libc.so.6, object: 'sha256:%s'}\n",
+            r->exec, r->obj, r->obj);
+  save_ok (r, text);
+  save_ok (r, "name: app\nversion: \"2\"\nrequires: [base@1]\n");
+  save_ok (r, "name: app\nversion: \"10\"\n");
   char *l = listing (r);
-  assert_string_equal (l, "");
-  free (l);
-  snprintf (text, sizeof text, "name: base\nversion: \"1\"\nfiles:\n  /f: sha256:%s\n", r->obj);
-  struct reg_error *err = NULL;
-  assert_int_equal (save_text (r, text, &err), 0);
-  assert_int_equal (save_text (r, "name: app\nversion: \"2\"\nrequires: [base@1]\n", &err), 0);
-  assert_int_equal (save_text (r, "name: app\nversion: \"10\"\n", &err), 0);
-  l = listing (r);
   assert_string_equal (l, "app@10 app@2 base@1 ");
   free (l);
+  /* Stored in canonical form; directories root-only. */
+  char path[256];
+  snprintf (path, sizeof path, "%s/templates/base/1.ret", r->root);
+  char *stored = NULL;
+  size_t len = 0;
+  assert_int_equal (reg_util_read_file (path, 1 << 20, &stored, &len, NULL), 0);
+  struct reg_template *orig = parse_ok (text);
+  char *canonical = reg_template_serialize (orig);
+  assert_string_equal (stored, canonical);
+  free (stored);
+  free (canonical);
+  struct stat st;
+  snprintf (path, sizeof path, "%s/templates/base", r->root);
+  assert_int_equal (stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+  snprintf (path, sizeof path, "%s/templates", r->root);
+  assert_int_equal (stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0700);
+  /* Load gives back the same template. */
   struct reg_template *t = NULL;
+  struct reg_error *err = NULL;
   assert_int_equal (reg_template_load (r->root, "base@1", &t, &err), 0);
-  assert_string_equal (t->files[0].value, r->obj);
+  assert_template_equal (orig, t);
   reg_template_free (t);
+  reg_template_free (orig);
   assert_int_equal (reg_template_load (r->root, "nothere@1", &t, &err), -1);
+  assert_null (t);
   assert_int_equal (err->code, ENOENT);
   assert_string_equal (err->msg, "template nothere@1: not found");
   reg_error_free (err);
@@ -275,81 +820,276 @@ test_repo_save_load_list_remove (void **state)
   reg_error_free (err);
   err = NULL;
   assert_int_equal (reg_template_remove (r->root, "app@2", &err), 0);
+  /* Another version of the name stays, and so does its directory. */
+  snprintf (path, sizeof path, "%s/templates/app", r->root);
+  assert_int_equal (access (path, F_OK), 0);
   assert_int_equal (reg_template_remove (r->root, "base@1", &err), 0);
   assert_int_equal (reg_template_remove (r->root, "base@1", &err), -1);
   assert_int_equal (err->code, ENOENT);
+  assert_string_equal (err->msg, "template base@1: not found");
   reg_error_free (err);
+  err = NULL;
   l = listing (r);
   assert_string_equal (l, "app@10 ");
   free (l);
-  char dir[128];
-  snprintf (dir, sizeof dir, "%s/templates/base", r->root);
-  assert_int_equal (access (dir, F_OK), -1); /* empty name directory removed */
+  snprintf (path, sizeof path, "%s/templates/base", r->root);
+  assert_int_equal (access (path, F_OK), -1); /* empty name directory removed */
+  assert_int_equal (reg_template_remove (r->root, "app@10", &err), 0);
+  l = listing (r);
+  assert_string_equal (l, "");
+  free (l);
 }
 
 static void
-test_repo_refuses_bad_saves (void **state)
+test_repo_save_replaces (void **state)
 {
   struct repo *r = *state;
-  struct reg_error *err = NULL;
-  assert_int_equal (save_text (r, "name: b\nversion: \"1\"\n", &err), 0);
-  char *before = listing (r);
-  /* Missing object. */
-  assert_int_equal (
-      save_text (r, "name: a\nversion: \"1\"\nfiles:\n  /x: sha256:" HEX_A "+x\n", &err), -1);
-  assert_int_equal (err->code, ENOENT);
-  assert_string_equal (err->msg,
-                       "template a@1: file \"/x\": object sha256:" HEX_A "+x not in store");
-  reg_error_free (err);
-  err = NULL;
-  /* Missing requirement. */
-  assert_int_equal (save_text (r, "name: a\nversion: \"1\"\nrequires: [zz@9]\n", &err), -1);
-  assert_string_equal (err->msg, "template a@1: requires zz@9, which is not installed");
-  reg_error_free (err);
-  err = NULL;
-  /* Self cycle. */
-  assert_int_equal (save_text (r, "name: a\nversion: \"1\"\nrequires: [a@1]\n", &err), -1);
-  assert_string_equal (err->msg, "template a@1: cyclic requires: a@1 -> a@1");
-  reg_error_free (err);
-  err = NULL;
-  /* Two-step cycle: c@1 -> b@1, then b@1 re-saved requiring c@1. */
-  assert_int_equal (save_text (r, "name: c\nversion: \"1\"\nrequires: [b@1]\n", &err), 0);
-  free (before);
-  before = listing (r);
-  assert_int_equal (save_text (r, "name: b\nversion: \"1\"\nrequires: [c@1]\n", &err), -1);
-  assert_string_equal (err->msg, "template b@1: cyclic requires: b@1 -> c@1 -> b@1");
-  reg_error_free (err);
-  err = NULL;
-  char *after = listing (r);
-  assert_string_equal (before, after);
-  /* b@1 is unchanged on disk. */
+  save_ok (r, "name: a\nversion: \"1\"\nenv: {X: old}\n");
+  save_ok (r, "name: a\nversion: \"1\"\nenv: {X: new}\n");
   struct reg_template *t = NULL;
-  assert_int_equal (reg_template_load (r->root, "b@1", &t, NULL), 0);
-  assert_null (t->requires[0]);
+  assert_int_equal (reg_template_load (r->root, "a@1", &t, NULL), 0);
+  assert_string_equal (t->env[0], "X=new");
   reg_template_free (t);
-  /* Nothing left behind in the templates directory. */
-  char dir[128];
-  snprintf (dir, sizeof dir, "%s/templates/a", r->root);
-  assert_int_equal (access (dir, F_OK), -1);
+  char *l = listing (r);
+  assert_string_equal (l, "a@1 ");
+  free (l);
+}
+
+static void
+test_repo_missing_objects (void **state)
+{
+  struct repo *r = *state;
+  char *before = snapshot (r);
+  assert_non_null (strstr (before, "no templates directory"));
+  char text[512], want[512];
+  /* An object that is not in the store at all. */
+  save_bad (r, HEAD "files:\n  /bin/sh: sha256:" HEX_A "\n", ENOENT,
+            "template a@1: file \"/bin/sh\": object sha256:" HEX_A " not in store");
+  /* In the store, but only as the other variant. */
+  snprintf (text, sizeof text, HEAD "files:\n  /x: sha256:%s+x\n", r->obj);
+  snprintf (want, sizeof want, "template a@1: file \"/x\": object sha256:%s+x not in store",
+            r->obj);
+  save_bad (r, text, ENOENT, want);
+  snprintf (text, sizeof text, HEAD "files:\n  /x: sha256:%s\n", r->exec);
+  snprintf (want, sizeof want, "template a@1: file \"/x\": object sha256:%s not in store", r->exec);
+  save_bad (r, text, ENOENT, want);
+  snprintf (text, sizeof text,
+            HEAD "files:\n  /x: sha256:%s\nlibs:\n  libz@1: {path: /lib/libz.so.1, object: "
+                 "'sha256:" HEX_B "+x'}\n",
+            r->obj);
+  save_bad (r, text, ENOENT, "template a@1: lib libz@1: object sha256:" HEX_B "+x not in store");
+  char *after = snapshot (r);
+  assert_string_equal (before, after);
+  free (before);
+  free (after);
+  /* The same checks through reg_template_check_objects. */
+  snprintf (text, sizeof text,
+            HEAD "files:\n  /x: sha256:%s\n  /y: sha256:%s+x\n  /l: -> x\n"
+                 "  /d: dir\n",
+            r->obj, r->exec);
+  struct reg_template *t = parse_ok (text);
+  assert_int_equal (reg_template_check_objects (t, r->store, NULL), 0);
+  t->files[3].kind = REG_ENTRY_FILE; /* /y, now the plain variant */
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_template_check_objects (t, r->store, &err), -1);
+  snprintf (want, sizeof want, "template a@1: file \"/y\": object sha256:%s not in store", r->exec);
+  assert_string_equal (err->msg, want);
+  assert_int_equal (err->code, ENOENT);
+  reg_error_free (err);
+  reg_template_free (t);
+}
+
+static void
+test_repo_missing_requires (void **state)
+{
+  struct repo *r = *state;
+  save_ok (r, "name: b\nversion: \"2\"\n");
+  char *before = snapshot (r);
+  save_bad (r, HEAD "requires: [b@2, c@3]\n", ENOENT,
+            "template a@1: requires c@3, which is not installed");
+  char *after = snapshot (r);
+  assert_string_equal (before, after);
+  free (after);
+  free (before);
+  /* Through another template (its requirement removed behind our back). */
+  save_ok (r, "name: c\nversion: \"3\"\n");
+  save_ok (r, "name: b\nversion: \"2\"\nrequires: [c@3]\n");
+  char path[256];
+  snprintf (path, sizeof path, "%s/templates/c/3.ret", r->root);
+  assert_int_equal (unlink (path), 0);
+  save_bad (r, HEAD "requires: [b@2]\n", ENOENT,
+            "template a@1: requires b@2, which requires c@3, which is not installed");
+}
+
+static void
+test_repo_cycles (void **state)
+{
+  struct repo *r = *state;
+  char *before = snapshot (r);
+  save_bad (r, HEAD "requires: [a@1]\n", EINVAL, "template a@1: cyclic requires: a@1 -> a@1");
+  char *after = snapshot (r);
+  assert_string_equal (before, after); /* not even the templates directory */
+  free (before);
+  free (after);
+  /* a@1 -> b@2 -> a@1: a@1 saved first, b@2 requiring it, then a@1
+   * re-saved requiring b@2. */
+  save_ok (r, HEAD);
+  save_ok (r, "name: b\nversion: \"2\"\nrequires: [a@1]\n");
+  before = snapshot (r);
+  save_bad (r, HEAD "requires: [b@2]\n", EINVAL,
+            "template a@1: cyclic requires: a@1 -> b@2 -> a@1");
+  /* A longer one, through a template that is reached twice. */
+  save_ok (r, "name: c\nversion: \"3\"\nrequires: [b@2]\n");
+  free (before);
+  before = snapshot (r);
+  save_bad (r, HEAD "requires: [b@2, c@3]\n", EINVAL,
+            "template a@1: cyclic requires: a@1 -> b@2 -> a@1");
+  save_bad (r, HEAD "requires: [c@3]\n", EINVAL,
+            "template a@1: cyclic requires: a@1 -> c@3 -> b@2 -> a@1");
+  after = snapshot (r);
+  assert_string_equal (before, after); /* a@1 unchanged on disk */
   free (before);
   free (after);
 }
 
 static void
-test_load_checks_name (void **state)
+test_repo_failed_write_leaves_nothing (void **state)
 {
   struct repo *r = *state;
-  char dir[128], path[160];
-  snprintf (dir, sizeof dir, "%s/templates/x", r->root);
-  assert_int_equal (reg_util_mkdir_p (dir, 0755, NULL), 0);
-  snprintf (path, sizeof path, "%s/1.ret", dir);
-  const char *text = "name: y\nversion: \"1\"\n";
+  save_ok (r, HEAD);
+  /* templates/zz is a file, so templates/zz/1.ret cannot be written. */
+  char path[256];
+  snprintf (path, sizeof path, "%s/templates/zz", r->root);
+  assert_int_equal (reg_util_write_atomic (path, "x", 1, 0600, NULL), 0);
+  char *before = snapshot (r);
+  struct reg_error *err = NULL;
+  assert_int_equal (save_text (r, "name: zz\nversion: \"1\"\n", &err), -1);
+  assert_non_null (strstr (err->msg, "template zz@1: write "));
+  reg_error_free (err);
+  char *after = snapshot (r);
+  assert_string_equal (before, after);
+  free (before);
+  free (after);
+}
+
+/* A write that fails after save made the directories takes them back:
+ * with a file size limit of 0 every write fails (EFBIG), even for root. */
+static void
+test_repo_failed_write_removes_new_dirs (void **state)
+{
+  struct repo *r = *state;
+  char *before = snapshot (r); /* no templates directory yet */
+  struct rlimit old, none = { 0, 0 };
+  assert_int_equal (getrlimit (RLIMIT_FSIZE, &old), 0);
+  none.rlim_max = old.rlim_max;
+  void (*old_handler) (int) = signal (SIGXFSZ, SIG_IGN);
+  assert_int_equal (setrlimit (RLIMIT_FSIZE, &none), 0);
+  struct reg_error *err = NULL;
+  int ret = save_text (r, HEAD, &err);
+  assert_int_equal (setrlimit (RLIMIT_FSIZE, &old), 0);
+  signal (SIGXFSZ, old_handler);
+  assert_int_equal (ret, -1);
+  assert_int_equal (err->code, EFBIG);
+  assert_non_null (strstr (err->msg, "template a@1: write "));
+  reg_error_free (err);
+  char *after = snapshot (r);
+  assert_string_equal (before, after);
+  free (before);
+  free (after);
+}
+
+/* A template built in memory gets the parser's checks when saved. */
+static void
+test_repo_save_validates (void **state)
+{
+  struct repo *r = *state;
+  char *before = snapshot (r);
+  struct reg_template *t = unsorted_template ();
+  free (t->files[0].path);
+  t->files[0].path = strdup ("/usr/lib/../os.py");
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_template_save (r->root, r->store, t, &err), -1);
+  assert_int_equal (err->code, EINVAL);
+  assert_string_equal (err->msg,
+                       "template py@3.11.2: files: path \"/usr/lib/../os.py\" is not absolute and "
+                       "normalized (no \"..\", \".\", \"//\" or trailing \"/\")");
+  reg_error_free (err);
+  err = NULL;
+  reg_template_free (t);
+  t = unsorted_template ();
+  free (t->env[1]);
+  t->env[1] = strdup ("NOVALUE");
+  assert_int_equal (reg_template_save (r->root, r->store, t, &err), -1);
+  assert_int_equal (err->code, EINVAL);
+  assert_string_equal (err->msg, "template py@3.11.2: cannot be serialized (a field is missing, "
+                                 "not valid or not UTF-8)");
+  reg_error_free (err);
+  err = NULL;
+  reg_template_free (t);
+  /* A file name that is not UTF-8 cannot be written as YAML. */
+  t = unsorted_template ();
+  free (t->files[0].path);
+  t->files[0].path = strdup ("/usr/lib/\xff");
+  assert_int_equal (reg_template_save (r->root, r->store, t, &err), -1);
+  assert_int_equal (err->code, EINVAL);
+  assert_string_equal (err->msg, "template py@3.11.2: cannot be serialized (a field is missing, "
+                                 "not valid or not UTF-8)");
+  reg_error_free (err);
+  reg_template_free (t);
+  char *after = snapshot (r);
+  assert_string_equal (before, after);
+  free (before);
+  free (after);
+}
+
+static void
+write_raw (struct repo *r, const char *name, const char *version, const char *text)
+{
+  char dir[256], path[300];
+  snprintf (dir, sizeof dir, "%s/templates/%s", r->root, name);
+  assert_int_equal (reg_util_mkdir_p (dir, 0700, NULL), 0);
+  snprintf (path, sizeof path, "%s/%s.ret", dir, version);
   assert_int_equal (reg_util_write_atomic (path, text, strlen (text), 0644, NULL), 0);
+}
+
+static void
+load_bad (struct repo *r, const char *ref, const char *want)
+{
   struct reg_template *t = NULL;
   struct reg_error *err = NULL;
-  assert_int_equal (reg_template_load (r->root, "x@1", &t, &err), -1);
-  assert_non_null (strstr (err->msg, "names y@1"));
+  assert_int_equal (reg_template_load (r->root, ref, &t, &err), -1);
+  assert_null (t);
+  if (strcmp (err->msg, want) != 0)
+    fail_msg ("got  \"%s\"\nwant \"%s\"", err->msg, want);
   reg_error_free (err);
+}
+
+static void
+test_load_checks (void **state)
+{
+  struct repo *r = *state;
+  char want[512];
+  write_raw (r, "x", "1", "name: y\nversion: \"1\"\n");
+  snprintf (want, sizeof want, "template x@1: %s/templates/x/1.ret names y@1", r->root);
+  load_bad (r, "x@1", want);
+  write_raw (r, "x", "2", "name: x\nversion: \"2\"\nfoo: 1\n");
+  load_bad (r, "x@2", "template x@2: unknown field \"foo\"");
+  write_raw (r, "x", "3", "name: [x\n");
+  snprintf (want, sizeof want,
+            "template x@3: RET file %s/templates/x/3.ret: YAML error at line 2, column 1: did not "
+            "find expected ',' or ']' while parsing a flow sequence",
+            r->root);
+  load_bad (r, "x@3", want);
+  load_bad (r, "x", "template x: \"x\" is not NAME@VERSION");
+  /* Listed, and removable although damaged. */
+  char *l = listing (r);
+  assert_string_equal (l, "x@1 x@2 x@3 ");
+  free (l);
+  assert_int_equal (reg_template_remove (r->root, "x@3", NULL), 0);
+  assert_int_equal (reg_template_remove (r->root, "x@1", NULL), 0);
+  l = listing (r);
+  assert_string_equal (l, "x@2 ");
+  free (l);
 }
 
 int
@@ -357,12 +1097,28 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_parse_good),
-    cmocka_unit_test (test_round_trip_canonical),
+    cmocka_unit_test (test_parse_minimal),
     cmocka_unit_test (test_bad_inputs),
+    cmocka_unit_test (test_bad_yaml),
+    cmocka_unit_test (test_deep_nesting_is_cheap),
     cmocka_unit_test (test_names),
+    cmocka_unit_test (test_serialize_exact),
+    cmocka_unit_test (test_round_trip),
+    cmocka_unit_test (test_digest),
+    cmocka_unit_test (test_digest_changes),
+    cmocka_unit_test (test_normalize),
+    cmocka_unit_test_setup_teardown (test_repo_empty, repo_setup, repo_teardown),
     cmocka_unit_test_setup_teardown (test_repo_save_load_list_remove, repo_setup, repo_teardown),
-    cmocka_unit_test_setup_teardown (test_repo_refuses_bad_saves, repo_setup, repo_teardown),
-    cmocka_unit_test_setup_teardown (test_load_checks_name, repo_setup, repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_save_replaces, repo_setup, repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_missing_objects, repo_setup, repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_missing_requires, repo_setup, repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_cycles, repo_setup, repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_failed_write_leaves_nothing, repo_setup,
+                                     repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_failed_write_removes_new_dirs, repo_setup,
+                                     repo_teardown),
+    cmocka_unit_test_setup_teardown (test_repo_save_validates, repo_setup, repo_teardown),
+    cmocka_unit_test_setup_teardown (test_load_checks, repo_setup, repo_teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
