@@ -1,4 +1,5 @@
 #include "client.h"
+#include "util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -207,22 +208,6 @@ client_call (struct reg_client *c, const char *method, const char *path, json_t 
   return status;
 }
 
-static int
-write_all (int fd, const unsigned char *p, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return -1;
-      p += n;
-      len -= (size_t)n;
-    }
-  return 0;
-}
-
 /* Deliver every complete frame in s->frame; keep the incomplete tail. */
 static void
 drain_frames (struct stream_state *s)
@@ -236,7 +221,7 @@ drain_frames (struct stream_state *s)
         break;
       const unsigned char *p = h + 8;
       if (h[0] == 1 || h[0] == 2)
-        write_all (h[0], p, len);
+        reg_util_write_all (h[0], p, len);
       else if (h[0] == 3 && len == 4)
         *s->exit_code
             = (int)(((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | p[3]);

@@ -139,6 +139,19 @@ parse_volume (const char *spec)
   return m;
 }
 
+/* The resource-limit options of run, generate and update (limit_option). */
+// clang-format off
+#define LIMIT_OPTIONS                                          \
+  { "memory", required_argument, NULL, 'm' },                  \
+  { "memory-reservation", required_argument, NULL, 'M' },      \
+  { "memory-swap", required_argument, NULL, 'S' },             \
+  { "cpus", required_argument, NULL, 'C' },                    \
+  { "cpu-shares", required_argument, NULL, 's' },              \
+  { "cpuset-cpus", required_argument, NULL, 'U' },             \
+  { "pids-limit", required_argument, NULL, 'P' },              \
+  { "blkio-weight", required_argument, NULL, 'B' }
+// clang-format on
+
 /* A size, or "-1" when allowed. */
 static bool
 parse_size (const char *s, bool allow_unlimited, json_int_t *out)
@@ -262,14 +275,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
 {
   static const struct option opts[] = {
     { "detach", no_argument, NULL, 'd' },
-    { "memory", required_argument, NULL, 'm' },
-    { "memory-reservation", required_argument, NULL, 'M' },
-    { "memory-swap", required_argument, NULL, 'S' },
-    { "cpus", required_argument, NULL, 'C' },
-    { "cpu-shares", required_argument, NULL, 's' },
-    { "cpuset-cpus", required_argument, NULL, 'U' },
-    { "pids-limit", required_argument, NULL, 'P' },
-    { "blkio-weight", required_argument, NULL, 'B' },
+    LIMIT_OPTIONS,
     { "log-max-size", required_argument, NULL, 'L' },
     { "rm", no_argument, NULL, 'R' },
     { "name", required_argument, NULL, 'n' },
@@ -508,14 +514,7 @@ int
 cmd_update (struct reg_client *c, int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "memory", required_argument, NULL, 'm' },
-    { "memory-reservation", required_argument, NULL, 'M' },
-    { "memory-swap", required_argument, NULL, 'S' },
-    { "cpus", required_argument, NULL, 'C' },
-    { "cpu-shares", required_argument, NULL, 's' },
-    { "cpuset-cpus", required_argument, NULL, 'U' },
-    { "pids-limit", required_argument, NULL, 'P' },
-    { "blkio-weight", required_argument, NULL, 'B' },
+    LIMIT_OPTIONS,
     { NULL, 0, NULL, 0 },
   };
   json_t *body = json_object ();

@@ -70,23 +70,6 @@ reg_frame_header (unsigned char hdr[8], int stream, unsigned len)
   hdr[7] = (unsigned char)len;
 }
 
-static int
-write_all (int fd, const void *buf, size_t len)
-{
-  const char *p = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return -1;
-      p += n;
-      len -= (size_t)n;
-    }
-  return 0;
-}
-
 static void
 send_frame (struct monitor *m, int stream, const void *data, size_t len)
 {
@@ -94,7 +77,8 @@ send_frame (struct monitor *m, int stream, const void *data, size_t len)
     return;
   unsigned char hdr[8];
   reg_frame_header (hdr, stream, (unsigned)len);
-  if (write_all (m->attach_fd, hdr, 8) < 0 || write_all (m->attach_fd, data, len) < 0)
+  if (reg_util_write_all (m->attach_fd, hdr, 8) < 0
+      || reg_util_write_all (m->attach_fd, data, len) < 0)
     {
       /* The client went away: keep running and logging, stop forwarding. */
       close (m->attach_fd);
@@ -156,7 +140,7 @@ log_line (struct monitor *m, struct stream *s, bool partial)
   size_t n = strlen (text);
   rotate_if_full (m, n + 1);
   text[n] = '\n'; /* replaces the NUL; write n+1 bytes */
-  write_all (m->log_fd, text, n + 1);
+  reg_util_write_all (m->log_fd, text, n + 1);
   text[n] = '\0';
 }
 
@@ -261,7 +245,7 @@ pump_input (struct monitor *m)
           return;
         }
     }
-  if (m->input_fd >= 0 && write_all (m->input_fd, buf + off, (size_t)n - off) < 0)
+  if (m->input_fd >= 0 && reg_util_write_all (m->input_fd, buf + off, (size_t)n - off) < 0)
     {
       close (m->input_fd); /* the container closed its input */
       m->input_fd = -1;
@@ -389,7 +373,7 @@ report (const char *fmt, int code, const char *msg)
   char buf[2048];
   int n = snprintf (buf, sizeof buf, fmt, code, msg);
   if (n > 0)
-    write_all (FD_STATUS, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+    reg_util_write_all (FD_STATUS, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 static int

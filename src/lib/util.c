@@ -408,3 +408,20 @@ reg_util_parse_size (const char *s, int64_t *out)
   *out = (int64_t)(v * mult);
   return true;
 }
+
+int
+reg_util_write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t)n;
+    }
+  return 0;
+}

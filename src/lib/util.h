@@ -75,6 +75,9 @@ void reg_util_now_rfc3339 (char out[40]);
 /* Seconds since the epoch, as a double (CLOCK_REALTIME). */
 double reg_util_now (void);
 
+/* write() all of it, retrying on EINTR; -1 on error (errno set). */
+int reg_util_write_all (int fd, const void *buf, size_t len);
+
 /* "512m", "1g", "100000" (bytes; suffixes b k m g are powers of 1024, as
  * Docker's). false when malformed or not positive. */
 bool reg_util_parse_size (const char *s, int64_t *out);
