@@ -445,13 +445,13 @@ static void
 remove_dir (const char *dir)
 {
   /* The last processes of a PID namespace may still be exiting. */
-  for (int i = 0; i < 200; i++)
+  for (int i = 0; i < 2000; i++)
     {
       if (rmdir (dir) == 0 || errno == ENOENT)
         return;
       if (errno != EBUSY)
         break;
-      struct timespec ts = { 0, 5 * 1000 * 1000 };
+      struct timespec ts = { 0, 500 * 1000 }; /* usually gone within a few */
       nanosleep (&ts, NULL);
     }
   /* A fake tree in tests has files in it. */
