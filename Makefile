@@ -68,6 +68,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
 	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd
+	install -D -m 0755 $(BUILD)/reg-monitor $(DESTDIR)$(PREFIX)/bin/reg-monitor
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
