@@ -90,14 +90,13 @@ static int
 usage_error (const char *msg, const char *arg)
 {
   fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-  fprintf (
-      stderr,
-      "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
-      "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
-      "[-c \"CMD\"] [-i] [--tty] [-p [IP:]HOST:CTR] [--restart POLICY] [--log-max-size SIZE] [-m "
-      "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
-      "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
-      "[-- CMD ARGS...]\n");
+  fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
+                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
+                   "[-c \"CMD\"] [-i] [--tty] [--privileged] [-p [IP:]HOST:CTR] [--restart POLICY] "
+                   "[--log-max-size SIZE] [-m "
+                   "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
+                   "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
+                   "[-- CMD ARGS...]\n");
   return 125;
 }
 
@@ -287,6 +286,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "publish", required_argument, NULL, 'p' },
     { "interactive", no_argument, NULL, 'i' },
     { "tty", no_argument, NULL, 'T' },
+    { "privileged", no_argument, NULL, 'X' },
     { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -353,6 +353,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'T':
         tty = true;
+        break;
+      case 'X':
+        json_object_set_new (body, "Privileged", json_true ());
         break;
       case 'J':
         {

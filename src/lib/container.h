@@ -80,6 +80,7 @@ struct reg_container
   struct reg_restart restart;
   bool open_stdin;           /* -i: input from reg (through the monitor) */
   bool tty;                  /* --tty: a terminal for the first process */
+  bool privileged;           /* --privileged: no capability, /proc or /sys confinement */
   unsigned short rows, cols; /* its first size */
   char **ports;              /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
   /* What live installs made in the running container, "REF\tk:PATH"

@@ -458,6 +458,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .stderr_fd = pe[1],
     .cgroup_procs = procs,
     .tty_sock = tty[1],
+    .privileged = c->privileged,
     .rows = c->rows,
     .cols = c->cols,
   };

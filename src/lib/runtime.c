@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -168,6 +170,8 @@ build_root (struct child *ch)
   if (chdir (s->merged) < 0)
     child_fail (ch, 125, errno, "chdir %s", s->merged);
   must_mount (ch, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (!s->privileged)
+    must_mount (ch, "sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   make_dev (ch);
   if (s->project)
     bind_mount (ch, s->project, "/app", false);
@@ -229,6 +233,75 @@ exec_command (struct child *ch, const struct command *s)
 
 static int send_fd (int sock, int fd);
 
+/* Docker's masked and read-only paths. */
+static const char *const masked[] = { "/proc/asound",
+                                      "/proc/acpi",
+                                      "/proc/kcore",
+                                      "/proc/keys",
+                                      "/proc/latency_stats",
+                                      "/proc/timer_list",
+                                      "/proc/timer_stats",
+                                      "/proc/sched_debug",
+                                      "/proc/scsi",
+                                      "/sys/firmware",
+                                      "/sys/devices/virtual/powercap",
+                                      NULL };
+static const char *const readonly[]
+    = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
+
+void
+reg_runtime_confine_mounts (void)
+{
+  struct stat st;
+  for (size_t i = 0; masked[i]; i++)
+    if (stat (masked[i], &st) == 0)
+      {
+        if (S_ISDIR (st.st_mode))
+          mount ("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "size=0");
+        else
+          mount ("/dev/null", masked[i], NULL, MS_BIND, NULL);
+      }
+  for (size_t i = 0; readonly[i]; i++)
+    if (stat (readonly[i], &st) == 0
+        && mount (readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) == 0)
+      {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        mount_setattr (AT_FDCWD, readonly[i], AT_RECURSIVE, &ro, sizeof ro);
+      }
+}
+
+int
+reg_runtime_drop_privileges (void)
+{
+  /* Docker's default capability set without CAP_MKNOD: Docker relies on
+   * the devices cgroup to make a mknod'ed block device useless; without
+   * that cgroup here, not being able to make one is the safe default. */
+  static const cap_value_t keep[]
+      = { CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FSETID,     CAP_FOWNER,  CAP_NET_RAW,
+          CAP_SETGID,     CAP_SETUID,       CAP_SETFCAP,    CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+          CAP_SYS_CHROOT, CAP_KILL,         CAP_AUDIT_WRITE };
+  const size_t n = sizeof keep / sizeof keep[0];
+  for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
+    {
+      bool kept = false;
+      for (size_t k = 0; k < n; k++)
+        kept = kept || keep[k] == c;
+      if (!kept && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+        return -1;
+    }
+  cap_t caps = cap_init ();
+  if (caps == NULL || cap_set_flag (caps, CAP_EFFECTIVE, (int)n, keep, CAP_SET) < 0
+      || cap_set_flag (caps, CAP_PERMITTED, (int)n, keep, CAP_SET) < 0
+      || cap_set_flag (caps, CAP_INHERITABLE, (int)n, keep, CAP_SET) < 0 || cap_set_proc (caps) < 0)
+    {
+      cap_free (caps);
+      return -1;
+    }
+  cap_free (caps);
+  return prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
 /* The container's controlling terminal, from its own devpts. */
 static void
 setup_tty (struct child *ch)
@@ -265,6 +338,8 @@ child_main (struct child *ch)
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     child_fail (ch, 125, errno, "sethostname %s", s->hostname);
   enter_root (ch);
+  if (!s->privileged)
+    reg_runtime_confine_mounts ();
   const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
   if (chdir (wd) < 0)
     child_fail (ch, 125, errno, "working directory %s", wd);
@@ -272,6 +347,8 @@ child_main (struct child *ch)
     setup_tty (ch);
   else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
+  if (!s->privileged && reg_runtime_drop_privileges () < 0)
+    child_fail (ch, 125, errno, "drop capabilities%s", "");
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);
 }
@@ -457,6 +534,8 @@ exec_helper (const struct reg_exec_spec *s)
       const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
       if (chdir (wd) < 0)
         child_fail (&ch, 125, errno, "working directory %s", wd);
+      if (!s->privileged && reg_runtime_drop_privileges () < 0)
+        child_fail (&ch, 125, errno, "drop capabilities%s", "");
       struct command cmd = { s->argv, s->env };
       exec_command (&ch, &cmd);
     }

@@ -42,7 +42,19 @@ struct reg_runtime_spec
    * /dev/pts after pivot_root, its other side sent over tty_sock. */
   int tty_sock; /* -1: no terminal */
   unsigned short rows, cols;
+  bool privileged; /* skip the confinement below */
 };
+
+/* Unless privileged, after pivot_root and before exec (for `reg exec` too):
+ *   /sys is sysfs read-only; /proc's dangerous files are masked (kcore,
+ *   keys, timer_list, sched_debug, ...) and its system knobs read-only
+ *   (sys, sysrq-trigger, irq, bus, fs) — Docker's lists;
+ *   capabilities are cut to Docker's default set less CAP_MKNOD (bounding,
+ *   effective, permitted, inheritable), so no mount, module, raw I/O,
+ *   ptrace, device nodes, ...;
+ *   no_new_privs is set, so no setuid binary can give any back. */
+void reg_runtime_confine_mounts (void);
+int reg_runtime_drop_privileges (void);
 
 /* On success *pid is the container's init in the caller's PID namespace. */
 int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err);
@@ -72,6 +84,7 @@ struct reg_exec_spec
   unsigned short rows, cols;          /* the terminal's first size, when known */
   int stdin_fd, stdout_fd, stderr_fd; /* without a tty */
   int control_fd;
+  bool privileged;
 };
 
 int reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err);

@@ -119,10 +119,9 @@ static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
   static const char *const keys[]
-      = { "Name",          "Templates", "Cmd",         "Env",       "WorkingDir",
-          "Project",       "Mounts",    "AutoRemove",  "Limits",    "LogMaxSize",
-          "RestartPolicy", "Ports",     "ProjectFile", "OpenStdin", "Tty",
-          "ConsoleSize",   NULL };
+      = { "Name",        "Templates",  "Cmd",    "Env",         "WorkingDir",    "Project",
+          "Mounts",      "AutoRemove", "Limits", "LogMaxSize",  "RestartPolicy", "Ports",
+          "ProjectFile", "OpenStdin",  "Tty",    "ConsoleSize", "Privileged",    NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -233,6 +232,7 @@ create (struct regd *d, struct request *r)
       o.auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
       o.open_stdin = json_is_true (json_object_get (body, "OpenStdin"));
       o.tty = json_is_true (json_object_get (body, "Tty"));
+      o.privileged = json_is_true (json_object_get (body, "Privileged"));
       json_t *cs = json_object_get (body, "ConsoleSize");
       json_int_t rows = json_integer_value (json_array_get (cs, 0));
       json_int_t cols = json_integer_value (json_array_get (cs, 1));

@@ -319,6 +319,7 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
         .stdout_fd = out[1],
         .stderr_fd = errp[1],
         .control_fd = ctl[1],
+        .privileged = c->privileged,
       };
       ret = reg_runtime_exec (&spec, &s->helper, &err);
     }

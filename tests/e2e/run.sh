@@ -98,7 +98,7 @@ t_template_create () {
   run_cmd "$REG" template create base@1 /bin/sh /bin/dash /bin/cat /bin/ls /bin/echo /bin/true \
     /bin/false /bin/sleep /bin/mkdir /bin/touch /bin/readlink /bin/pwd /bin/hostname \
     /usr/bin/env /usr/bin/id /usr/bin/stat /usr/bin/head /usr/bin/wc /usr/bin/test /usr/bin/find \
-    /usr/bin/tty /bin/stty /bin/ln \
+    /usr/bin/tty /bin/stty /bin/ln /bin/mknod \
     --entrypoint /bin/sh
   expect_rc 0
   expect_out_has "base@1"
@@ -1035,11 +1035,51 @@ t_install () {
   "$REG" template rm clash@1 clashfile@1 trap@1 evil@1 >/dev/null
 }
 
+t_confinement () {
+  # Default containers: Docker's capabilities less mknod, no_new_privs,
+  # /sys read-only, dangerous /proc files masked or read-only.
+  local status='while read k v rest; do case "$k" in CapEff:|CapBnd:|NoNewPrivs:) echo "$k $v";; esac; done < /proc/self/status'
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c "$status"
+  expect_out "CapEff: 00000000a00425fb
+CapBnd: 00000000a00425fb
+NoNewPrivs: 1"
+  # (This kernel may lack sysrq-trigger and kcore: each is checked where it exists.)
+  if [ -e /proc/sysrq-trigger ]; then
+    run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo h > /proc/sysrq-trigger'
+    expect_ne "$rc" 0 "writing /proc/sysrq-trigger"
+    expect_err_has "Read-only file system"
+  fi
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo 1 > /proc/sys/kernel/panic'
+  expect_ne "$rc" 0 "writing /proc/sys"
+  expect_err_has "Read-only file system"
+  for f in /proc/kcore /proc/keys /proc/timer_list; do
+    [ -e "$f" ] || continue
+    run_cmd "$REG" run --rm -t base@1 -- /usr/bin/wc -c "$f"
+    expect_out "0 $f"
+  done
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'ls /sys/kernel >/dev/null && touch /sys/kernel/x'
+  expect_ne "$rc" 0 "writing /sys"
+  expect_err_has "Read-only file system"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'mkdir /tmp/m && /bin/mknod /tmp/m/sda b 8 0'
+  expect_ne "$rc" 0 "mknod of a block device"
+  # The same for exec.
+  local id
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 100)
+  run_cmd "$REG" exec "$id" /bin/sh -c "$status"
+  expect_out_has "CapEff: 00000000a00425fb"
+  expect_out_has "NoNewPrivs: 1"
+  "$REG" rm -f "$id" >/dev/null
+  # --privileged keeps root's capabilities.
+  run_cmd "$REG" run --rm --privileged -t base@1 -- /bin/sh -c "$status"
+  case "$out" in *"CapEff: 00000000a00425fb"*) fail "--privileged was confined" ;; esac
+  expect_out_has "NoNewPrivs: 0"
+}
+
 ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
 
 start_regd
 if [ $# -gt 0 ]; then
