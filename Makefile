@@ -8,7 +8,7 @@
 #   make bench        benchmarks (bench/README.md)
 
 PREFIX ?= /usr/local
-PKGS := yaml-0.1 jansson libmicrohttpd libcurl libcrypto libelf libcap
+PKGS := yaml-0.1 jansson libmicrohttpd libcurl libcrypto libelf libcap libseccomp
 CC ?= cc
 
 ifeq ($(SAN),1)
@@ -22,7 +22,7 @@ endif
 CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) \
   -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
 LDFLAGS_ALL := $(OPT) $(LDFLAGS)
-LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libcrypto libelf libcap)
+LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libcrypto libelf libcap libseccomp)
 LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 LIBS_CLI := $(shell pkg-config --libs libcurl jansson)
 
@@ -59,7 +59,7 @@ $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 $(BUILD)/reg-monitor: $(MON_OBJ)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs jansson libcap)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs jansson libcap libseccomp)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)

@@ -287,6 +287,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "interactive", no_argument, NULL, 'i' },
     { "tty", no_argument, NULL, 'T' },
     { "privileged", no_argument, NULL, 'X' },
+    { "security-opt", required_argument, NULL, 'Y' },
     { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -356,6 +357,11 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'X':
         json_object_set_new (body, "Privileged", json_true ());
+        break;
+      case 'Y':
+        if (json_object_get (body, "SecurityOpt") == NULL)
+          json_object_set_new (body, "SecurityOpt", json_array ());
+        json_array_append_new (json_object_get (body, "SecurityOpt"), json_string (optarg));
         break;
       case 'J':
         {

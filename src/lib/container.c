@@ -186,6 +186,9 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
   json_object_set_new (j, "Tty", json_boolean (c->tty));
   json_object_set_new (j, "Privileged", json_boolean (c->privileged));
+  json_object_set_new (j, "SecurityOpt",
+                       c->seccomp_unconfined ? json_pack ("[s]", "seccomp=unconfined")
+                                             : json_array ());
   json_object_set_new (j, "ConsoleSize", json_pack ("[i, i]", c->rows, c->cols));
   json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
   json_object_set_new (state, "StopRequested", json_boolean (c->stop_requested));
@@ -261,6 +264,11 @@ container_from_json (json_t *j, struct reg_container *c)
   c->inserted = json_is_array (ins) && json_array_size (ins) ? strv_from_json (ins) : NULL;
   c->tty = json_is_true (json_object_get (j, "Tty"));
   c->privileged = json_is_true (json_object_get (j, "Privileged"));
+  json_t *so = json_object_get (j, "SecurityOpt");
+  for (size_t i = 0; i < json_array_size (so); i++)
+    c->seccomp_unconfined
+        = c->seccomp_unconfined
+          || strcmp (json_string_value (json_array_get (so, i)) ?: "", "seccomp=unconfined") == 0;
   json_t *cs = json_object_get (j, "ConsoleSize");
   c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));
   c->cols = (unsigned short)json_integer_value (json_array_get (cs, 1));

@@ -81,6 +81,7 @@ struct reg_container
   bool open_stdin;           /* -i: input from reg (through the monitor) */
   bool tty;                  /* --tty: a terminal for the first process */
   bool privileged;           /* --privileged: no capability, /proc or /sys confinement */
+  bool seccomp_unconfined;   /* --security-opt seccomp=unconfined */
   unsigned short rows, cols; /* its first size */
   char **ports;              /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
   /* What live installs made in the running container, "REF\tk:PATH"

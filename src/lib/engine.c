@@ -461,6 +461,7 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   c->open_stdin = o->open_stdin;
   c->tty = o->tty;
   c->privileged = o->privileged;
+  c->seccomp_unconfined = o->seccomp_unconfined;
   c->rows = o->rows;
   c->cols = o->cols;
   for (size_t i = 0; o->ports && o->ports[i]; i++)

@@ -459,6 +459,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .cgroup_procs = procs,
     .tty_sock = tty[1],
     .privileged = c->privileged,
+    .seccomp_unconfined = c->seccomp_unconfined,
     .rows = c->rows,
     .cols = c->cols,
   };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -233,6 +234,107 @@ exec_command (struct child *ch, const struct command *s)
 
 static int send_fd (int sock, int fd);
 
+int
+reg_runtime_seccomp (void)
+{
+  static const char *const denied[] = {
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsmount",
+    "fsconfig",
+    "fspick",
+    "mount_setattr",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "setns",
+    "unshare",
+    "userfaultfd",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "stime",
+    "syslog",
+    "quotactl",
+    "quotactl_fd",
+    "lookup_dcookie",
+    "process_vm_readv",
+    "process_vm_writev",
+    "iopl",
+    "ioperm",
+    "create_module",
+    "get_kernel_syms",
+    "query_module",
+    "nfsservctl",
+    "uselib",
+    "sysfs",
+    "_sysctl",
+    "vm86",
+    "vm86old",
+    "ustat",
+    "vhangup",
+    "pciconfig_read",
+    "pciconfig_write",
+    "pciconfig_iobase",
+    "kcmp",
+    "get_mempolicy",
+    "set_mempolicy",
+    "mbind",
+    "move_pages",
+    "migrate_pages",
+    "fanotify_init",
+    "setdomainname",
+    "sethostname",
+    NULL,
+  };
+  scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return -1;
+  int ret = 0;
+  for (size_t i = 0; ret == 0 && denied[i]; i++)
+    {
+      int nr = seccomp_syscall_resolve_name (denied[i]);
+      if (nr == __NR_SCMP_ERROR)
+        continue; /* not on this architecture */
+      ret = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
+    }
+  /* clone and clone3 only without new namespaces: clone3 carries its flags
+   * in memory a filter cannot read, so it gets ENOSYS and libc falls back
+   * to clone, whose flags are checked. */
+  static const scmp_datum_t ns[] = { CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
+                                     CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
+  for (size_t i = 0; ret == 0 && i < sizeof ns / sizeof ns[0]; i++)
+    ret = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), 1,
+                            SCMP_A0 (SCMP_CMP_MASKED_EQ, ns[i], ns[i]));
+  if (ret == 0)
+    ret = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), 0);
+  if (ret == 0)
+    ret = seccomp_load (ctx);
+  seccomp_release (ctx);
+  if (ret < 0)
+    errno = -ret;
+  return ret < 0 ? -1 : 0;
+}
+
 /* Docker's masked and read-only paths. */
 static const char *const masked[] = { "/proc/asound",
                                       "/proc/acpi",
@@ -349,6 +451,8 @@ child_main (struct child *ch)
     child_fail (ch, 125, errno, "set up stdio%s", "");
   if (!s->privileged && reg_runtime_drop_privileges () < 0)
     child_fail (ch, 125, errno, "drop capabilities%s", "");
+  if (!s->privileged && !s->seccomp_unconfined && reg_runtime_seccomp () < 0)
+    child_fail (ch, 125, errno, "load the seccomp filter%s", "");
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);
 }
@@ -536,6 +640,8 @@ exec_helper (const struct reg_exec_spec *s)
         child_fail (&ch, 125, errno, "working directory %s", wd);
       if (!s->privileged && reg_runtime_drop_privileges () < 0)
         child_fail (&ch, 125, errno, "drop capabilities%s", "");
+      if (!s->privileged && !s->seccomp_unconfined && reg_runtime_seccomp () < 0)
+        child_fail (&ch, 125, errno, "load the seccomp filter%s", "");
       struct command cmd = { s->argv, s->env };
       exec_command (&ch, &cmd);
     }

@@ -42,7 +42,8 @@ struct reg_runtime_spec
    * /dev/pts after pivot_root, its other side sent over tty_sock. */
   int tty_sock; /* -1: no terminal */
   unsigned short rows, cols;
-  bool privileged; /* skip the confinement below */
+  bool privileged;         /* skip the confinement below */
+  bool seccomp_unconfined; /* --security-opt seccomp=unconfined */
 };
 
 /* Unless privileged, after pivot_root and before exec (for `reg exec` too):
@@ -55,6 +56,15 @@ struct reg_runtime_spec
  *   no_new_privs is set, so no setuid binary can give any back. */
 void reg_runtime_confine_mounts (void);
 int reg_runtime_drop_privileges (void);
+/* The default seccomp filter (libseccomp): everything allowed but the
+ * system calls Docker's default profile refuses to a default container —
+ * mount, umount2, pivot_root, kexec_load, (f)init_module, delete_module,
+ * bpf, perf_event_open, keyctl, add_key, request_key, open_by_handle_at,
+ * name_to_handle_at, setns, unshare and clone of namespaces, userfaultfd,
+ * swapon/off, reboot, acct, settimeofday/clock_settime, syslog, quotactl,
+ * lookup_dcookie, ptrace of another task's memory (process_vm_*), ... —
+ * each fails with EPERM. Loaded last, right before exec. */
+int reg_runtime_seccomp (void);
 
 /* On success *pid is the container's init in the caller's PID namespace. */
 int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err);
@@ -85,6 +95,7 @@ struct reg_exec_spec
   int stdin_fd, stdout_fd, stderr_fd; /* without a tty */
   int control_fd;
   bool privileged;
+  bool seccomp_unconfined;
 };
 
 int reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err);

@@ -119,9 +119,10 @@ static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
   static const char *const keys[]
-      = { "Name",        "Templates",  "Cmd",    "Env",         "WorkingDir",    "Project",
-          "Mounts",      "AutoRemove", "Limits", "LogMaxSize",  "RestartPolicy", "Ports",
-          "ProjectFile", "OpenStdin",  "Tty",    "ConsoleSize", "Privileged",    NULL };
+      = { "Name",          "Templates",  "Cmd",         "Env",       "WorkingDir",
+          "Project",       "Mounts",     "AutoRemove",  "Limits",    "LogMaxSize",
+          "RestartPolicy", "Ports",      "ProjectFile", "OpenStdin", "Tty",
+          "ConsoleSize",   "Privileged", "SecurityOpt", NULL };
   const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *body = regd_body_object (r, what, &err);
@@ -233,6 +234,18 @@ create (struct regd *d, struct request *r)
       o.open_stdin = json_is_true (json_object_get (body, "OpenStdin"));
       o.tty = json_is_true (json_object_get (body, "Tty"));
       o.privileged = json_is_true (json_object_get (body, "Privileged"));
+      json_t *so = json_object_get (body, "SecurityOpt");
+      for (size_t i = 0; ret == 0 && i < json_array_size (so); i++)
+        {
+          const char *v = json_string_value (json_array_get (so, i));
+          if (v && strcmp (v, "seccomp=unconfined") == 0)
+            o.seccomp_unconfined = true;
+          else
+            ret = reg_error_set (&err, EINVAL,
+                                 "%s: security option \"%s\" is not supported (only "
+                                 "seccomp=unconfined for now)",
+                                 what, v ? v : "");
+        }
       json_t *cs = json_object_get (body, "ConsoleSize");
       json_int_t rows = json_integer_value (json_array_get (cs, 0));
       json_int_t cols = json_integer_value (json_array_get (cs, 1));
@@ -241,7 +254,8 @@ create (struct regd *d, struct request *r)
           o.rows = (unsigned short)rows;
           o.cols = (unsigned short)cols;
         }
-      ret = reg_engine_container_create (d->engine, &o, &c, &err);
+      if (ret == 0)
+        ret = reg_engine_container_create (d->engine, &o, &c, &err);
     }
   free_mounts (mounts, o.n_mounts);
   reg_project_free (proj);

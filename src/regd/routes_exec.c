@@ -320,6 +320,7 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
         .stderr_fd = errp[1],
         .control_fd = ctl[1],
         .privileged = c->privileged,
+        .seccomp_unconfined = c->seccomp_unconfined,
       };
       ret = reg_runtime_exec (&spec, &s->helper, &err);
     }

@@ -1069,6 +1069,22 @@ NoNewPrivs: 1"
   expect_out_has "CapEff: 00000000a00425fb"
   expect_out_has "NoNewPrivs: 1"
   "$REG" rm -f "$id" >/dev/null
+  # seccomp: new user namespaces (allowed without capabilities otherwise),
+  # mount and keyctl fail with EPERM; seccomp=unconfined lifts the filter.
+  local probe='import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for name, call in (("unshare-user", lambda: libc.unshare(0x10000000)),
+                   ("keyctl", lambda: libc.syscall(250, 0, 0, 0, 0, 0))):
+    r = call()
+    print(name, r, ctypes.get_errno())'
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "$probe"
+  expect_out_has "unshare-user -1 1"
+  expect_out_has "keyctl -1 1"
+  run_cmd "$REG" run --rm --security-opt seccomp=unconfined -t py@3.11 -- "$PY" -c "$probe"
+  expect_out_has "unshare-user 0 0"
+  run_cmd "$REG" run --rm --security-opt apparmor=x -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has 'security option "apparmor=x"'
   # --privileged keeps root's capabilities.
   run_cmd "$REG" run --rm --privileged -t base@1 -- /bin/sh -c "$status"
   case "$out" in *"CapEff: 00000000a00425fb"*) fail "--privileged was confined" ;; esac
