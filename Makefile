@@ -37,6 +37,10 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 REGD_OBJ := $(REGD_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
+# Linked into reg-monitor statically: their pages are then shared by every
+# monitor as part of one file, instead of each monitor dirtying its own
+# relocations of three more shared libraries (≈25 kB PSS per container).
+MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all install test unit e2e lint format clean bench
@@ -59,7 +63,7 @@ $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 $(BUILD)/reg-monitor: $(MON_OBJ)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs jansson libcap libseccomp)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MON_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)
