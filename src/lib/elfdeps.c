@@ -6,9 +6,11 @@
 #include "elfdeps.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <search.h>
 #include <stdint.h>
@@ -27,6 +29,7 @@ struct cache_entry
 {
   const char *key, *value; /* into the mapped cache */
   int32_t flags;
+  uint64_t hwcap; /* non-zero: a glibc-hwcaps or platform subdirectory */
 };
 
 struct reg_elf_resolver
@@ -43,6 +46,7 @@ struct reg_elf_resolver
   size_t n_deps, cap_deps;
   bool sorted;
   void *analysed; /* tsearch tree of real paths already analysed */
+  void *interps;  /* tsearch tree of dep names placed at a PT_INTERP path */
 };
 
 /* What an ELF object says about its dependencies. */
@@ -120,7 +124,7 @@ cache_load (struct reg_elf_resolver *r)
 {
   r->cache_loaded = true;
   _cleanup_free_ char *path = in_root (r, "/etc/ld.so.cache");
-  _cleanup_close_ int fd = path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+  _cleanup_close_ int fd = path ? open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
   struct stat st;
   if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size < 48
       || st.st_size > CACHE_MAX_BYTES)
@@ -162,6 +166,7 @@ cache_load (struct reg_elf_resolver *r)
       memcpy (&c.flags, e, 4);
       memcpy (&key, e + 4, 4);
       memcpy (&value, e + 8, 4);
+      memcpy (&c.hwcap, e + 16, 8);
       if (cache_str (r, base, key, &c.key) && cache_str (r, base, value, &c.value))
         r->cache[r->n_cache++] = c;
     }
@@ -187,7 +192,7 @@ cache_flags_for (int elf_class, int machine)
 static bool
 read_ident (const char *full, int *elf_class, int *machine)
 {
-  _cleanup_close_ int fd = open (full, O_RDONLY | O_CLOEXEC);
+  _cleanup_close_ int fd = open (full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   unsigned char h[20];
   if (fd < 0 || pread (fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp (h, ELFMAG, SELFMAG))
     return false;
@@ -218,104 +223,213 @@ push_needed (struct object *o, const char *name)
   return 0;
 }
 
-/* Read the dynamic section. Returns 1 for an ELF object, 0 for a file that
- * is not one (or not a loadable one), -1 on error. */
+/* Does [off, off+len) lie inside a file of `size` bytes? */
+static bool
+in_file (uint64_t off, uint64_t len, uint64_t size)
+{
+  return off <= size && len <= size - off;
+}
+
+static int
+truncated (const char *shown, uint64_t size, struct reg_error **err)
+{
+  return reg_error_set (err, EINVAL, "%s: truncated ELF file (%" PRIu64 " bytes)", shown, size);
+}
+
+/* The ELF header, read and checked; the file's tables lie inside it. */
+struct layout
+{
+  GElf_Ehdr eh;
+  size_t phnum, shnum;
+  uint64_t size;
+  bool has_dynamic; /* a PT_DYNAMIC segment */
+  GElf_Addr dynamic_vaddr;
+};
+
+static int
+read_layout (Elf *elf, uint64_t size, const char *shown, struct layout *l, struct reg_error **err)
+{
+  l->size = size;
+  if (gelf_getehdr (elf, &l->eh) == NULL)
+    return reg_error_set (err, EINVAL, "%s: truncated or corrupt ELF header: %s", shown,
+                          elf_errmsg (-1));
+  if (elf_getphdrnum (elf, &l->phnum) != 0 || elf_getshdrnum (elf, &l->shnum) != 0)
+    return reg_error_set (err, EINVAL, "%s: corrupt ELF header: %s", shown, elf_errmsg (-1));
+  /* The counts of the header itself: libelf clamps its own to the file. */
+  uint64_t phnum = l->eh.e_phnum == PN_XNUM ? l->phnum : l->eh.e_phnum;
+  uint64_t shnum = l->eh.e_shnum == 0 ? 1 : l->eh.e_shnum; /* 0: in section 0 */
+  if (phnum != l->phnum || (phnum > 0 && !in_file (l->eh.e_phoff, phnum * l->eh.e_phentsize, size))
+      || (l->eh.e_shoff != 0 && !in_file (l->eh.e_shoff, shnum * l->eh.e_shentsize, size)))
+    return truncated (shown, size, err);
+  for (size_t i = 0; i < l->phnum; i++)
+    {
+      GElf_Phdr ph;
+      if (gelf_getphdr (elf, (int)i, &ph) == NULL)
+        return reg_error_set (err, EINVAL, "%s: corrupt program header %zu: %s", shown, i,
+                              elf_errmsg (-1));
+      if (ph.p_type == PT_DYNAMIC && !l->has_dynamic)
+        {
+          l->has_dynamic = true;
+          l->dynamic_vaddr = ph.p_vaddr;
+        }
+    }
+  return 0;
+}
+
+/* The .dynamic section (NULL when there is none). A separate debug-info
+ * file (/usr/lib/debug) keeps the program headers of the original but its
+ * .dynamic is SHT_NOBITS: *debuginfo is then set. */
+static Elf_Scn *
+find_dynamic (Elf *elf, const struct layout *l, GElf_Shdr *sh, bool *debuginfo)
+{
+  *debuginfo = false;
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn (elf, scn)) != NULL)
+    {
+      if (gelf_getshdr (scn, sh) == NULL)
+        continue;
+      if (sh->sh_type == SHT_DYNAMIC)
+        return scn;
+      if (sh->sh_type == SHT_NOBITS && l->has_dynamic && sh->sh_addr == l->dynamic_vaddr)
+        *debuginfo = true;
+    }
+  return NULL;
+}
+
+/* Every segment the loader reads lies inside the file. */
+static int
+check_segments (Elf *elf, const struct layout *l, const char *shown, struct reg_error **err)
+{
+  for (size_t i = 0; i < l->phnum; i++)
+    {
+      GElf_Phdr ph;
+      if (gelf_getphdr (elf, (int)i, &ph) != NULL
+          && (ph.p_type == PT_LOAD || ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
+          && !in_file (ph.p_offset, ph.p_filesz, l->size))
+        return truncated (shown, l->size, err);
+    }
+  return 0;
+}
+
+/* PT_INTERP, read with pread: its segment is a NUL-terminated path. */
+static int
+read_interp (int fd, Elf *elf, const struct layout *l, const char *shown, struct object *o,
+             struct reg_error **err)
+{
+  for (size_t i = 0; i < l->phnum && o->interp == NULL; i++)
+    {
+      GElf_Phdr ph;
+      if (gelf_getphdr (elf, (int)i, &ph) == NULL || ph.p_type != PT_INTERP)
+        continue;
+      char buf[PATH_MAX];
+      if (ph.p_filesz < 2 || ph.p_filesz > sizeof buf
+          || pread (fd, buf, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz
+          || memchr (buf, '\0', ph.p_filesz) == NULL || buf[0] != '/')
+        return reg_error_set (err, EINVAL, "%s: corrupt PT_INTERP", shown);
+      if ((o->interp = strdup (buf)) == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  return 0;
+}
+
+static int
+keep_string (char **slot, const char *s)
+{
+  if (*slot == NULL && (*slot = strdup (s)) == NULL)
+    return -1;
+  return 0;
+}
+
+/* DT_NEEDED, DT_SONAME, DT_RPATH and DT_RUNPATH, with their strings from
+ * the section the .dynamic section's sh_link names. */
+static int
+read_dynamic (Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, const char *shown, struct object *o,
+              struct reg_error **err)
+{
+  Elf_Data *data = elf_getdata (scn, NULL);
+  if (data == NULL || sh->sh_entsize == 0)
+    return reg_error_set (err, EINVAL, "%s: corrupt dynamic section", shown);
+  size_t n = sh->sh_size / sh->sh_entsize;
+  for (size_t k = 0; k < n; k++)
+    {
+      GElf_Dyn dyn;
+      if (gelf_getdyn (data, (int)k, &dyn) == NULL || dyn.d_tag == DT_NULL)
+        break;
+      if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH && dyn.d_tag != DT_RUNPATH
+          && dyn.d_tag != DT_SONAME)
+        continue;
+      const char *s = elf_strptr (elf, sh->sh_link, dyn.d_un.d_val);
+      if (s == NULL)
+        return reg_error_set (err, EINVAL, "%s: corrupt dynamic string table", shown);
+      int r = dyn.d_tag == DT_NEEDED   ? push_needed (o, s)
+              : dyn.d_tag == DT_SONAME ? keep_string (&o->soname, s)
+              : dyn.d_tag == DT_RPATH  ? keep_string (&o->rpath, s)
+                                       : keep_string (&o->runpath, s);
+      if (r < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  return 0;
+}
+
+/* What the loader reads of an open ELF file; see read_object. */
+static int
+read_elf (int fd, Elf *elf, uint64_t size, const char *shown, struct object *o,
+          struct reg_error **err)
+{
+  struct layout l = { 0 };
+  if (read_layout (elf, size, shown, &l, err) < 0)
+    return -1;
+  if (l.eh.e_type != ET_EXEC && l.eh.e_type != ET_DYN)
+    return 0; /* relocatable objects, core files: nothing the loader reads */
+  GElf_Shdr sh;
+  bool debuginfo;
+  Elf_Scn *dynamic = find_dynamic (elf, &l, &sh, &debuginfo);
+  if (debuginfo)
+    return 0; /* symbols for a debugger, never loaded */
+  if (check_segments (elf, &l, shown, err) < 0 || read_interp (fd, elf, &l, shown, o, err) < 0)
+    return -1;
+  o->elf_class = gelf_getclass (elf);
+  o->machine = l.eh.e_machine;
+  if (dynamic)
+    return read_dynamic (elf, dynamic, &sh, shown, o, err) < 0 ? -1 : 1;
+  if (l.has_dynamic)
+    /* Section headers stripped (sstrip): refuse rather than import a
+     * program without its libraries. */
+    return reg_error_set (err, EINVAL, "%s: has a PT_DYNAMIC segment but no .dynamic section",
+                          shown);
+  return 1; /* static */
+}
+
+/* Read what the loader reads of one file. Returns 1 for an ELF executable or
+ * shared object, 0 for a file that is not one (no ELF magic, relocatable,
+ * core, separate debug info), -1 on error: an ELF file that is truncated or
+ * corrupt is an error, since the loader could not load it either. */
 static int
 read_object (const char *full, const char *shown, struct object *o, struct reg_error **err)
 {
-  _cleanup_close_ int fd = open (full, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO where a library is expected must not hang us. */
+  _cleanup_close_ int fd = open (full, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return reg_error_sys (err, errno, "%s", shown);
+  struct stat st;
   unsigned char magic[SELFMAG];
-  if (pread (fd, magic, SELFMAG, 0) != SELFMAG || memcmp (magic, ELFMAG, SELFMAG) != 0)
+  if (fstat (fd, &st) < 0)
+    return reg_error_sys (err, errno, "%s", shown);
+  if (!S_ISREG (st.st_mode) || pread (fd, magic, SELFMAG, 0) != SELFMAG
+      || memcmp (magic, ELFMAG, SELFMAG) != 0)
     return 0;
-  Elf *elf = elf_begin (fd, ELF_C_READ_MMAP, NULL);
+  /* ELF_C_READ, not a mapping: a file shrinking under us must not SIGBUS. */
+  Elf *elf = elf_begin (fd, ELF_C_READ, NULL);
   if (elf == NULL || elf_kind (elf) != ELF_K_ELF)
     {
       if (elf)
         elf_end (elf);
       return reg_error_set (err, EINVAL, "%s: not a readable ELF file: %s", shown, elf_errmsg (-1));
     }
-  int ret = 1;
-  GElf_Ehdr eh;
-  if (gelf_getehdr (elf, &eh) == NULL)
-    {
-      ret = reg_error_set (err, EINVAL, "%s: truncated or corrupt ELF header: %s", shown,
-                           elf_errmsg (-1));
-      goto out;
-    }
-  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-    {
-      ret = 0; /* relocatable objects, core files: nothing the loader reads */
-      goto out;
-    }
-  o->elf_class = gelf_getclass (elf);
-  o->machine = eh.e_machine;
-  size_t phnum = 0;
-  if (elf_getphdrnum (elf, &phnum) != 0)
-    {
-      ret = reg_error_set (err, EINVAL, "%s: corrupt program headers: %s", shown, elf_errmsg (-1));
-      goto out;
-    }
-  size_t raw_size = 0;
-  const char *raw = elf_rawfile (elf, &raw_size);
-  for (size_t i = 0; i < phnum; i++)
-    {
-      GElf_Phdr ph;
-      if (gelf_getphdr (elf, (int)i, &ph) == NULL || ph.p_type != PT_INTERP)
-        continue;
-      if (raw == NULL || ph.p_offset >= raw_size || ph.p_filesz == 0
-          || ph.p_filesz > raw_size - ph.p_offset
-          || memchr (raw + ph.p_offset, '\0', ph.p_filesz) == NULL)
-        {
-          ret = reg_error_set (err, EINVAL, "%s: corrupt PT_INTERP", shown);
-          goto out;
-        }
-      o->interp = strdup (raw + ph.p_offset);
-    }
-  Elf_Scn *scn = NULL;
-  while ((scn = elf_nextscn (elf, scn)) != NULL)
-    {
-      GElf_Shdr sh;
-      if (gelf_getshdr (scn, &sh) == NULL || sh.sh_type != SHT_DYNAMIC)
-        continue;
-      Elf_Data *data = elf_getdata (scn, NULL);
-      if (data == NULL || sh.sh_entsize == 0)
-        {
-          ret = reg_error_set (err, EINVAL, "%s: corrupt dynamic section", shown);
-          goto out;
-        }
-      size_t n = sh.sh_size / sh.sh_entsize;
-      for (size_t k = 0; k < n; k++)
-        {
-          GElf_Dyn dyn;
-          if (gelf_getdyn (data, (int)k, &dyn) == NULL || dyn.d_tag == DT_NULL)
-            break;
-          if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH && dyn.d_tag != DT_RUNPATH
-              && dyn.d_tag != DT_SONAME)
-            continue;
-          const char *s = elf_strptr (elf, sh.sh_link, dyn.d_un.d_val);
-          if (s == NULL)
-            {
-              ret = reg_error_set (err, EINVAL, "%s: corrupt dynamic string table", shown);
-              goto out;
-            }
-          if (dyn.d_tag == DT_NEEDED && push_needed (o, s) < 0)
-            {
-              ret = reg_error_set (err, ENOMEM, "out of memory");
-              goto out;
-            }
-          if (dyn.d_tag == DT_SONAME && o->soname == NULL)
-            o->soname = strdup (s);
-          if (dyn.d_tag == DT_RPATH && o->rpath == NULL)
-            o->rpath = strdup (s);
-          if (dyn.d_tag == DT_RUNPATH && o->runpath == NULL)
-            o->runpath = strdup (s);
-        }
-      break;
-    }
-out:
+  int ret = read_elf (fd, elf, (uint64_t)st.st_size, shown, o, err);
   elf_end (elf);
+  if (ret <= 0)
+    object_clear (o);
   return ret;
 }
 
@@ -353,6 +467,14 @@ triplet_of (int machine)
     }
 }
 
+/* "$ORIGINAL" is not "$ORIGIN" followed by "AL": as ld.so, an unbraced
+ * token must not run on into a name character. */
+static bool
+token_continues (const char *token, const char *next)
+{
+  return token[1] != '{' && (isalnum ((unsigned char)*next) || *next == '_');
+}
+
 /* Expand $ORIGIN, ${ORIGIN}, $LIB, $PLATFORM in one search directory. */
 static char *
 expand (const char *dir, const struct object *o)
@@ -382,7 +504,8 @@ expand (const char *dir, const struct object *o)
                      { "$LIB", 1 },      { "${PLATFORM}", 2 }, { "$PLATFORM", 2 } };
       bool matched = false;
       for (size_t i = 0; i < sizeof tokens / sizeof tokens[0] && !matched; i++)
-        if (strncmp (p, tokens[i].token, strlen (tokens[i].token)) == 0)
+        if (strncmp (p, tokens[i].token, strlen (tokens[i].token)) == 0
+            && !token_continues (tokens[i].token, p + strlen (tokens[i].token)))
           {
             const char *v = tokens[i].which == 0   ? origin
                             : tokens[i].which == 1 ? lib
@@ -432,22 +555,53 @@ search_list (struct reg_elf_resolver *r, const struct object *owner, const struc
   return false;
 }
 
-/* Where ld.so would find `name` for `o`, given the RPATHs of the objects
- * that loaded it (`chain`, innermost first). */
+/* ld.so.cache. Entries for a glibc-hwcaps subdirectory are used only when
+ * there is no baseline entry: the container may run on another CPU, and the
+ * baseline library works on every one. */
+static bool
+search_cache (struct reg_elf_resolver *r, const struct object *o, const char *name, char **dir)
+{
+  if (!r->cache_loaded)
+    cache_load (r);
+  int want = cache_flags_for (o->elf_class, o->machine);
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < r->n_cache; i++)
+      {
+        const struct cache_entry *c = &r->cache[i];
+        if ((c->flags & 0xffff) != want || (pass == 0) != (c->hwcap == 0)
+            || strcmp (c->key, name) != 0 || c->value[0] != '/' || !usable (r, o, c->value))
+          continue;
+        if ((*dir = strdup (c->value)) == NULL)
+          return false;
+        char *slash = strrchr (*dir, '/');
+        *(slash == *dir ? slash + 1 : slash) = '\0';
+        return true;
+      }
+  return false;
+}
+
+/* Where ld.so would find `needed` for `o`, given the RPATHs of the objects
+ * that loaded it (`chain`, innermost first). Like ld.so, dynamic string
+ * tokens in the name are expanded, and a name with '/' is a path (only an
+ * absolute one: a relative one would depend on the working directory). */
 static bool
 find_library (struct reg_elf_resolver *r, const struct object *o, const struct object *const *chain,
-              int depth, const char *name, char **dir, char **file)
+              int depth, const char *needed, char **dir, char **file)
 {
   *dir = *file = NULL;
+  _cleanup_free_ char *name = strchr (needed, '$') ? expand (needed, o) : strdup (needed);
+  if (name == NULL)
+    return false;
   if (strchr (name, '/'))
     {
-      if (!usable (r, o, name))
+      if (name[0] != '/' || !usable (r, o, name))
         return false;
-      *file = strdup (name);
       *dir = strdup (name);
-      if (*dir)
-        *strrchr (*dir, '/') = '\0';
-      return *file && *dir;
+      char *slash = *dir ? strrchr (*dir, '/') : NULL;
+      if (slash)
+        *(slash == *dir ? slash + 1 : slash) = '\0';
+      *file = reg_steal (&name);
+      return *dir != NULL;
     }
   bool found = false;
   if (o->runpath == NULL)
@@ -460,20 +614,7 @@ find_library (struct reg_elf_resolver *r, const struct object *o, const struct o
   if (!found)
     found = search_list (r, o, o, o->runpath, name, dir);
   if (!found)
-    {
-      if (!r->cache_loaded)
-        cache_load (r);
-      int want = cache_flags_for (o->elf_class, o->machine);
-      for (size_t i = 0; !found && i < r->n_cache; i++)
-        if ((r->cache[i].flags & 0xffff) == want && strcmp (r->cache[i].key, name) == 0
-            && r->cache[i].value[0] == '/' && usable (r, o, r->cache[i].value))
-          {
-            *dir = strdup (r->cache[i].value);
-            if (*dir)
-              *strrchr (*dir, '/') = '\0';
-            found = *dir != NULL;
-          }
-    }
+    found = search_cache (r, o, name, dir);
   if (!found)
     {
       const char *triplet = triplet_of (o->machine);
@@ -559,6 +700,44 @@ add_dep (struct reg_elf_resolver *r, const char *name, const char *host_path,
   return 0;
 }
 
+/* The interpreter must be at its PT_INTERP path, or the kernel cannot start
+ * the program. So it takes the place of the same library found earlier as a
+ * DT_NEEDED (a library may need ld-linux-x86-64.so.2 before any program is
+ * added); ld.so satisfies that DT_NEEDED by soname, from itself. Between two
+ * interpreters of the same name, the first wins. */
+static int
+add_interp_dep (struct reg_elf_resolver *r, const char *name, const char *host_path,
+                const char *container_path, struct reg_error **err)
+{
+  if (tfind (name, &r->interps, (int (*) (const void *, const void *))strcmp))
+    return 0;
+  char *key = strdup (name);
+  if (key == NULL
+      || tsearch (key, &r->interps, (int (*) (const void *, const void *))strcmp) == NULL)
+    {
+      free (key);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  struct reg_elf_dep *d = find_dep (r, name);
+  if (d == NULL)
+    return add_dep (r, name, host_path, container_path, err);
+  char *h = strdup (host_path), *c = strdup (container_path);
+  if (h == NULL || c == NULL)
+    {
+      free (h);
+      free (c);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  free (d->host_path);
+  free (d->container_path);
+  d->host_path = h;
+  d->container_path = c;
+  _cleanup_free_ char *full = in_root (r, host_path);
+  struct stat st;
+  d->exec = full && stat (full, &st) == 0 && (st.st_mode & 0111);
+  return 0;
+}
+
 /* ---- the walk ---- */
 
 static int analyse (struct reg_elf_resolver *r, const char *real, const struct object **chain,
@@ -581,7 +760,7 @@ add_interp (struct reg_elf_resolver *r, const struct object *o, struct reg_error
     return reg_error_set (err, EINVAL, "%s: interpreter %s is not an ELF file", o->path, o->interp);
   if (name == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  return add_dep (r, name, real, o->interp, err);
+  return add_interp_dep (r, name, real, o->interp, err);
 }
 
 static int
@@ -668,15 +847,16 @@ reg_elf_resolver_new (const char *sysroot, struct reg_elf_resolver **out, struct
 {
   if (elf_version (EV_CURRENT) == EV_NONE)
     return reg_error_set (err, EIO, "libelf: %s", elf_errmsg (-1));
+  /* Canonical, so that real paths found inside it start with it. */
+  char root[PATH_MAX] = "";
+  if (sysroot && sysroot[0] && realpath (sysroot, root) == NULL)
+    return reg_error_sys (err, errno, "sysroot %s", sysroot);
   struct reg_elf_resolver *r = calloc (1, sizeof *r);
-  if (r == NULL || (r->sysroot = strdup (sysroot ? sysroot : "")) == NULL)
+  if (r == NULL || (r->sysroot = strdup (strcmp (root, "/") == 0 ? "" : root)) == NULL)
     {
       free (r);
       return reg_error_set (err, ENOMEM, "out of memory");
     }
-  size_t n = strlen (r->sysroot);
-  while (n > 0 && r->sysroot[n - 1] == '/')
-    r->sysroot[--n] = '\0';
   *out = r;
   return 0;
 }
@@ -697,6 +877,7 @@ reg_elf_resolver_free (struct reg_elf_resolver *r)
   if (r->cache_map)
     munmap (r->cache_map, r->cache_size);
   tdestroy (r->analysed, free);
+  tdestroy (r->interps, free);
   free (r->sysroot);
   free (r);
 }
