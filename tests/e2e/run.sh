@@ -1097,6 +1097,12 @@ ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
   t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
 
+# More suites, one file per area (tests/e2e/suite_*.sh): each defines its
+# t_* functions and appends their names to ALL.
+for f in "$HERE"/suite_*.sh; do
+  [ -f "$f" ] && . "$f"
+done
+
 start_regd
 if [ $# -gt 0 ]; then
   # Named tests still need the templates.
