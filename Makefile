@@ -30,7 +30,7 @@ LIB_SRC := $(sort $(wildcard src/lib/*.c))
 REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c)
+MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

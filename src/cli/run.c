@@ -92,12 +92,48 @@ usage_error (const char *msg, const char *arg)
   fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
   fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
                    "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
-                   "[-c \"CMD\"] [-i] [--tty] [--privileged] [-p [IP:]HOST:CTR] [--restart POLICY] "
+                   "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
+                   "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
+                   "[-p [IP:]HOST:CTR] [--restart POLICY] "
                    "[--log-max-size SIZE] [-m "
                    "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
                    "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
                    "[-- CMD ARGS...]\n");
   return 125;
+}
+
+static void
+append_string (json_t *body, const char *key, const char *value)
+{
+  if (json_object_get (body, key) == NULL)
+    json_object_set_new (body, key, json_array ());
+  json_array_append_new (json_object_get (body, key), json_string (value));
+}
+
+/* seccomp=FILE: the profile's text travels, as with docker run (regd may
+ * not see the client's files). */
+static int
+security_opt (json_t *body, const char *opt)
+{
+  const char *file = strncmp (opt, "seccomp=", 8) == 0 ? opt + 8 : NULL;
+  if (file == NULL || strcmp (file, "unconfined") == 0)
+    {
+      append_string (body, "SecurityOpt", opt);
+      return 0;
+    }
+  char *text = NULL, *word = NULL;
+  size_t len = 0;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (reg_util_read_file (file, 1 << 20, &text, &len, &err) < 0)
+    {
+      fprintf (stderr, "reg run: --security-opt seccomp=%s: %s\n", file, err->msg);
+      return 125;
+    }
+  if (asprintf (&word, "seccomp=%s", text) > 0)
+    append_string (body, "SecurityOpt", word);
+  free (word);
+  free (text);
+  return 0;
 }
 
 /* "-v HOST:CONTAINER[:ro|rw]" -> {Source, Destination, ReadOnly}. The host
@@ -288,6 +324,10 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "tty", no_argument, NULL, 'T' },
     { "privileged", no_argument, NULL, 'X' },
     { "security-opt", required_argument, NULL, 'Y' },
+    { "cap-add", required_argument, NULL, 'A' },
+    { "cap-drop", required_argument, NULL, 'D' },
+    { "read-only", no_argument, NULL, 'O' },
+    { "user", required_argument, NULL, 'u' },
     { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -307,7 +347,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   int ret = 0, opt;
   optind = 1;
   opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:i", opts, NULL)) != -1)
+  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:iu:", opts, NULL)) != -1)
     switch (opt)
       {
       case 'd':
@@ -359,9 +399,17 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         json_object_set_new (body, "Privileged", json_true ());
         break;
       case 'Y':
-        if (json_object_get (body, "SecurityOpt") == NULL)
-          json_object_set_new (body, "SecurityOpt", json_array ());
-        json_array_append_new (json_object_get (body, "SecurityOpt"), json_string (optarg));
+        ret = security_opt (body, optarg);
+        break;
+      case 'A':
+      case 'D':
+        append_string (body, opt == 'A' ? "CapAdd" : "CapDrop", optarg);
+        break;
+      case 'O':
+        json_object_set_new (body, "ReadonlyRootfs", json_true ());
+        break;
+      case 'u':
+        json_object_set_new (body, "User", json_string (optarg));
         break;
       case 'J':
         {

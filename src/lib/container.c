@@ -105,6 +105,7 @@ reg_container_free (struct reg_container *c)
   free (c->limits.cpuset_cpus);
   reg_strv_free (c->ports);
   reg_strv_free (c->inserted);
+  reg_security_clear (&c->security);
   free (c);
 }
 
@@ -150,6 +151,48 @@ strv_from_json (json_t *a)
   return v;
 }
 
+/* Docker's HostConfig names; the profile text on its own. */
+static void
+security_to_json (json_t *j, const struct reg_security *s)
+{
+  json_t *opts = json_array ();
+  if (s->seccomp_unconfined)
+    json_array_append_new (opts, json_string ("seccomp=unconfined"));
+  else if (s->seccomp_profile)
+    json_array_append_new (opts, json_string ("seccomp=profile"));
+  json_object_set_new (j, "Privileged", json_boolean (s->privileged));
+  json_object_set_new (j, "SecurityOpt", opts);
+  if (s->seccomp_profile)
+    json_object_set_new (j, "SeccompProfile", json_string (s->seccomp_profile));
+  json_object_set_new (j, "CapAdd", strv_to_json (s->cap_add));
+  json_object_set_new (j, "CapDrop", strv_to_json (s->cap_drop));
+  json_object_set_new (j, "ReadonlyRootfs", json_boolean (s->read_only));
+  char user[32] = "";
+  if (s->has_user)
+    snprintf (user, sizeof user, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
+  json_object_set_new (j, "User", json_string (user));
+}
+
+static void
+security_from_json (json_t *j, struct reg_security *s)
+{
+  s->privileged = json_is_true (json_object_get (j, "Privileged"));
+  json_t *so = json_object_get (j, "SecurityOpt");
+  for (size_t i = 0; i < json_array_size (so); i++)
+    s->seccomp_unconfined
+        = s->seccomp_unconfined
+          || strcmp (json_string_value (json_array_get (so, i)) ?: "", "seccomp=unconfined") == 0;
+  const char *profile = json_string_value (json_object_get (j, "SeccompProfile"));
+  s->seccomp_profile = profile ? strdup (profile) : NULL;
+  json_t *add = json_object_get (j, "CapAdd"), *drop = json_object_get (j, "CapDrop");
+  s->cap_add = json_array_size (add) ? strv_from_json (add) : NULL;
+  s->cap_drop = json_array_size (drop) ? strv_from_json (drop) : NULL;
+  s->read_only = json_is_true (json_object_get (j, "ReadonlyRootfs"));
+  const char *user = json_string_value (json_object_get (j, "User"));
+  if (user && *user)
+    reg_security_set_user (s, user, NULL);
+}
+
 json_t *
 reg_container_to_json (const struct reg_container *c)
 {
@@ -185,10 +228,7 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
   json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
   json_object_set_new (j, "Tty", json_boolean (c->tty));
-  json_object_set_new (j, "Privileged", json_boolean (c->privileged));
-  json_object_set_new (j, "SecurityOpt",
-                       c->seccomp_unconfined ? json_pack ("[s]", "seccomp=unconfined")
-                                             : json_array ());
+  security_to_json (j, &c->security);
   json_object_set_new (j, "ConsoleSize", json_pack ("[i, i]", c->rows, c->cols));
   json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
   json_object_set_new (state, "StopRequested", json_boolean (c->stop_requested));
@@ -263,12 +303,7 @@ container_from_json (json_t *j, struct reg_container *c)
   json_t *ins = json_object_get (j, "Inserted");
   c->inserted = json_is_array (ins) && json_array_size (ins) ? strv_from_json (ins) : NULL;
   c->tty = json_is_true (json_object_get (j, "Tty"));
-  c->privileged = json_is_true (json_object_get (j, "Privileged"));
-  json_t *so = json_object_get (j, "SecurityOpt");
-  for (size_t i = 0; i < json_array_size (so); i++)
-    c->seccomp_unconfined
-        = c->seccomp_unconfined
-          || strcmp (json_string_value (json_array_get (so, i)) ?: "", "seccomp=unconfined") == 0;
+  security_from_json (j, &c->security);
   json_t *cs = json_object_get (j, "ConsoleSize");
   c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));
   c->cols = (unsigned short)json_integer_value (json_array_get (cs, 1));
@@ -344,11 +379,15 @@ reg_container_create (const char *root, struct reg_container *c, struct reg_erro
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
   if (mkdir (dir, 0700) < 0)
     return reg_error_sys (err, errno, "container %.12s: mkdir %s", c->id, dir);
+  /* The upper directory is the root directory of the container (overlay
+   * takes the top layer's mode): 0755, so a --user can walk it. Its
+   * parent, 0700, keeps host users out. */
   static const char *const subdirs[] = { "upper", "work", "merged" };
   for (size_t i = 0; i < 3; i++)
     {
       _cleanup_free_ char *sub = reg_container_file (root, c->id, subdirs[i]);
-      if (sub == NULL || mkdir (sub, 0700) < 0)
+      mode_t mode = i == 0 ? 0755 : 0700;
+      if (sub == NULL || mkdir (sub, mode) < 0 || chmod (sub, mode) < 0)
         {
           reg_error_sys (err, errno, "container %.12s: mkdir %s", c->id, subdirs[i]);
           reg_util_rm_rf (dir, NULL);

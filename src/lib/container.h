@@ -17,6 +17,7 @@
 
 #include "cgroup.h"
 #include "error.h"
+#include "security.h"
 
 enum reg_state
 {
@@ -78,12 +79,11 @@ struct reg_container
   struct reg_limits limits; /* cgroup limits; 0 = not set */
   int64_t log_max_size;     /* bytes; 0 = REG_LOG_MAX_SIZE */
   struct reg_restart restart;
-  bool open_stdin;           /* -i: input from reg (through the monitor) */
-  bool tty;                  /* --tty: a terminal for the first process */
-  bool privileged;           /* --privileged: no capability, /proc or /sys confinement */
-  bool seccomp_unconfined;   /* --security-opt seccomp=unconfined */
-  unsigned short rows, cols; /* its first size */
-  char **ports;              /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
+  bool open_stdin;              /* -i: input from reg (through the monitor) */
+  bool tty;                     /* --tty: a terminal for the first process */
+  struct reg_security security; /* --privileged, --cap-add, seccomp, --user, --read-only */
+  unsigned short rows, cols;    /* its first size */
+  char **ports;                 /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
   /* What live installs made in the running container, "REF\tk:PATH"
    * (insert.h); cleared at the next start. */
   char **inserted;

@@ -460,8 +460,9 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   c->restart = o->restart;
   c->open_stdin = o->open_stdin;
   c->tty = o->tty;
-  c->privileged = o->privileged;
-  c->seccomp_unconfined = o->seccomp_unconfined;
+  if (reg_security_check (&o->security, err) < 0
+      || reg_security_copy (&c->security, &o->security, err) < 0)
+    return reg_error_prefix (err, "create container");
   c->rows = o->rows;
   c->cols = o->cols;
   for (size_t i = 0; o->ports && o->ports[i]; i++)

@@ -51,7 +51,8 @@ struct reg_create_options
   struct reg_limits limits;
   int64_t log_max_size; /* 0: the default */
   struct reg_restart restart;
-  bool open_stdin, tty, privileged, seccomp_unconfined;
+  bool open_stdin, tty;
+  struct reg_security security;
   unsigned short rows, cols;
   char *const *ports; /* "[IP:]HOST:CONTAINER[/tcp|udp]", recorded */
 };

@@ -458,8 +458,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .stderr_fd = pe[1],
     .cgroup_procs = procs,
     .tty_sock = tty[1],
-    .privileged = c->privileged,
-    .seccomp_unconfined = c->seccomp_unconfined,
+    .security = &c->security,
     .rows = c->rows,
     .cols = c->cols,
   };

@@ -171,7 +171,7 @@ build_root (struct child *ch)
   if (chdir (s->merged) < 0)
     child_fail (ch, 125, errno, "chdir %s", s->merged);
   must_mount (ch, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  if (!s->privileged)
+  if (!s->security->privileged)
     must_mount (ch, "sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   make_dev (ch);
   if (s->project)
@@ -234,174 +234,15 @@ exec_command (struct child *ch, const struct command *s)
 
 static int send_fd (int sock, int fd);
 
-int
-reg_runtime_seccomp (void)
+/* The security.h steps, last before exec; a failure names the step. */
+static void
+confine (struct child *ch, const struct reg_security *sec)
 {
-  static const char *const denied[] = {
-    "mount",
-    "umount",
-    "umount2",
-    "pivot_root",
-    "move_mount",
-    "open_tree",
-    "fsopen",
-    "fsmount",
-    "fsconfig",
-    "fspick",
-    "mount_setattr",
-    "kexec_load",
-    "kexec_file_load",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "bpf",
-    "perf_event_open",
-    "keyctl",
-    "add_key",
-    "request_key",
-    "open_by_handle_at",
-    "name_to_handle_at",
-    "setns",
-    "unshare",
-    "userfaultfd",
-    "swapon",
-    "swapoff",
-    "reboot",
-    "acct",
-    "settimeofday",
-    "clock_settime",
-    "clock_adjtime",
-    "adjtimex",
-    "stime",
-    "syslog",
-    "quotactl",
-    "quotactl_fd",
-    "lookup_dcookie",
-    "process_vm_readv",
-    "process_vm_writev",
-    "iopl",
-    "ioperm",
-    "create_module",
-    "get_kernel_syms",
-    "query_module",
-    "nfsservctl",
-    "uselib",
-    "sysfs",
-    "_sysctl",
-    "vm86",
-    "vm86old",
-    "ustat",
-    "vhangup",
-    "pciconfig_read",
-    "pciconfig_write",
-    "pciconfig_iobase",
-    "kcmp",
-    "get_mempolicy",
-    "set_mempolicy",
-    "mbind",
-    "move_pages",
-    "migrate_pages",
-    "fanotify_init",
-    "setdomainname",
-    "sethostname",
-    NULL,
-  };
-  scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
-  if (ctx == NULL)
-    return -1;
-  int ret = 0;
-  for (size_t i = 0; ret == 0 && denied[i]; i++)
-    {
-      int nr = seccomp_syscall_resolve_name (denied[i]);
-      if (nr == __NR_SCMP_ERROR)
-        continue; /* not on this architecture */
-      ret = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
-    }
-  /* clone and clone3 only without new namespaces: clone3 carries its flags
-   * in memory a filter cannot read, so it gets ENOSYS and libc falls back
-   * to clone, whose flags are checked. */
-  static const scmp_datum_t ns[] = { CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWIPC,   CLONE_NEWUSER,
-                                     CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP };
-  for (size_t i = 0; ret == 0 && i < sizeof ns / sizeof ns[0]; i++)
-    ret = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (clone), 1,
-                            SCMP_A0 (SCMP_CMP_MASKED_EQ, ns[i], ns[i]));
-  if (ret == 0)
-    ret = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (clone3), 0);
-  if (ret == 0)
-    ret = seccomp_load (ctx);
-  seccomp_release (ctx);
-  if (ret < 0)
-    errno = -ret;
-  return ret < 0 ? -1 : 0;
-}
-
-/* Docker's masked and read-only paths. */
-static const char *const masked[] = { "/proc/asound",
-                                      "/proc/acpi",
-                                      "/proc/kcore",
-                                      "/proc/keys",
-                                      "/proc/latency_stats",
-                                      "/proc/timer_list",
-                                      "/proc/timer_stats",
-                                      "/proc/sched_debug",
-                                      "/proc/scsi",
-                                      "/sys/firmware",
-                                      "/sys/devices/virtual/powercap",
-                                      NULL };
-static const char *const readonly[]
-    = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL };
-
-void
-reg_runtime_confine_mounts (void)
-{
-  struct stat st;
-  for (size_t i = 0; masked[i]; i++)
-    if (stat (masked[i], &st) == 0)
-      {
-        if (S_ISDIR (st.st_mode))
-          mount ("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 "size=0");
-        else
-          mount ("/dev/null", masked[i], NULL, MS_BIND, NULL);
-      }
-  for (size_t i = 0; readonly[i]; i++)
-    if (stat (readonly[i], &st) == 0
-        && mount (readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) == 0)
-      {
-        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-        mount_setattr (AT_FDCWD, readonly[i], AT_RECURSIVE, &ro, sizeof ro);
-      }
-}
-
-int
-reg_runtime_drop_privileges (void)
-{
-  /* Docker's default capability set without CAP_MKNOD: Docker relies on
-   * the devices cgroup to make a mknod'ed block device useless; without
-   * that cgroup here, not being able to make one is the safe default. */
-  static const cap_value_t keep[]
-      = { CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FSETID,     CAP_FOWNER,  CAP_NET_RAW,
-          CAP_SETGID,     CAP_SETUID,       CAP_SETFCAP,    CAP_SETPCAP, CAP_NET_BIND_SERVICE,
-          CAP_SYS_CHROOT, CAP_KILL,         CAP_AUDIT_WRITE };
-  const size_t n = sizeof keep / sizeof keep[0];
-  for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-    {
-      bool kept = false;
-      for (size_t k = 0; k < n; k++)
-        kept = kept || keep[k] == c;
-      if (!kept && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-        return -1;
-    }
-  cap_t caps = cap_init ();
-  if (caps == NULL || cap_set_flag (caps, CAP_EFFECTIVE, (int)n, keep, CAP_SET) < 0
-      || cap_set_flag (caps, CAP_PERMITTED, (int)n, keep, CAP_SET) < 0
-      || cap_set_flag (caps, CAP_INHERITABLE, (int)n, keep, CAP_SET) < 0 || cap_set_proc (caps) < 0)
-    {
-      cap_free (caps);
-      return -1;
-    }
-  cap_free (caps);
-  return prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  const char *what = "";
+  if (sec->privileged)
+    return;
+  if (reg_security_drop (sec, &what) < 0 || reg_security_seccomp_load (sec, &what) < 0)
+    child_fail (ch, 125, errno, "%s", what);
 }
 
 /* The container's controlling terminal, from its own devpts. */
@@ -440,8 +281,14 @@ child_main (struct child *ch)
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     child_fail (ch, 125, errno, "sethostname %s", s->hostname);
   enter_root (ch);
-  if (!s->privileged)
-    reg_runtime_confine_mounts ();
+  if (s->security->read_only)
+    {
+      struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+      if (mount_setattr (AT_FDCWD, "/", 0, &ro, sizeof ro) < 0)
+        child_fail (ch, 125, errno, "make the root filesystem read-only%s", "");
+    }
+  if (!s->security->privileged)
+    reg_security_confine_mounts ();
   const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
   if (chdir (wd) < 0)
     child_fail (ch, 125, errno, "working directory %s", wd);
@@ -449,10 +296,7 @@ child_main (struct child *ch)
     setup_tty (ch);
   else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
-  if (!s->privileged && reg_runtime_drop_privileges () < 0)
-    child_fail (ch, 125, errno, "drop capabilities%s", "");
-  if (!s->privileged && !s->seccomp_unconfined && reg_runtime_seccomp () < 0)
-    child_fail (ch, 125, errno, "load the seccomp filter%s", "");
+  confine (ch, s->security);
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);
 }
@@ -638,10 +482,7 @@ exec_helper (const struct reg_exec_spec *s)
       const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
       if (chdir (wd) < 0)
         child_fail (&ch, 125, errno, "working directory %s", wd);
-      if (!s->privileged && reg_runtime_drop_privileges () < 0)
-        child_fail (&ch, 125, errno, "drop capabilities%s", "");
-      if (!s->privileged && !s->seccomp_unconfined && reg_runtime_seccomp () < 0)
-        child_fail (&ch, 125, errno, "load the seccomp filter%s", "");
+      confine (&ch, s->security);
       struct command cmd = { s->argv, s->env };
       exec_command (&ch, &cmd);
     }

@@ -25,6 +25,7 @@
 
 #include "container.h"
 #include "error.h"
+#include "security.h"
 
 struct reg_runtime_spec
 {
@@ -42,29 +43,14 @@ struct reg_runtime_spec
    * /dev/pts after pivot_root, its other side sent over tty_sock. */
   int tty_sock; /* -1: no terminal */
   unsigned short rows, cols;
-  bool privileged;         /* skip the confinement below */
-  bool seccomp_unconfined; /* --security-opt seccomp=unconfined */
+  const struct reg_security *security;
 };
 
-/* Unless privileged, after pivot_root and before exec (for `reg exec` too):
- *   /sys is sysfs read-only; /proc's dangerous files are masked (kcore,
- *   keys, timer_list, sched_debug, ...) and its system knobs read-only
- *   (sys, sysrq-trigger, irq, bus, fs) — Docker's lists;
- *   capabilities are cut to Docker's default set less CAP_MKNOD (bounding,
- *   effective, permitted, inheritable), so no mount, module, raw I/O,
- *   ptrace, device nodes, ...;
- *   no_new_privs is set, so no setuid binary can give any back. */
-void reg_runtime_confine_mounts (void);
-int reg_runtime_drop_privileges (void);
-/* The default seccomp filter (libseccomp): everything allowed but the
- * system calls Docker's default profile refuses to a default container —
- * mount, umount2, pivot_root, kexec_load, (f)init_module, delete_module,
- * bpf, perf_event_open, keyctl, add_key, request_key, open_by_handle_at,
- * name_to_handle_at, setns, unshare and clone of namespaces, userfaultfd,
- * swapon/off, reboot, acct, settimeofday/clock_settime, syslog, quotactl,
- * lookup_dcookie, ptrace of another task's memory (process_vm_*), ... —
- * each fails with EPERM. Loaded last, right before exec. */
-int reg_runtime_seccomp (void);
+/* Unless privileged, after pivot_root and right before exec (for `reg
+ * exec` too), the steps of security.h: masked and read-only /proc paths,
+ * read-only /sys, capabilities, --user, no_new_privs, seccomp. With
+ * --read-only the root mount (only it: /proc, /dev and binds keep their
+ * own flags) is made read-only after the binds are in place. */
 
 /* On success *pid is the container's init in the caller's PID namespace. */
 int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err);
@@ -94,8 +80,7 @@ struct reg_exec_spec
   unsigned short rows, cols;          /* the terminal's first size, when known */
   int stdin_fd, stdout_fd, stderr_fd; /* without a tty */
   int control_fd;
-  bool privileged;
-  bool seccomp_unconfined;
+  const struct reg_security *security;
 };
 
 int reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err);

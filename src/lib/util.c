@@ -66,6 +66,15 @@ reg_strv_dup (char *const *v)
   return out;
 }
 
+bool
+reg_strv_contains (const char *const *v, const char *s)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    if (strcmp (v[i], s) == 0)
+      return true;
+  return false;
+}
+
 static int
 fsync_parent (const char *path)
 {

@@ -88,5 +88,7 @@ int reg_signal_number (const char *name);
 size_t reg_strv_len (char *const *v);
 void reg_strv_free (char **v);
 char **reg_strv_dup (char *const *v);
+/* Is s one of the NULL-terminated list v? */
+bool reg_strv_contains (const char *const *v, const char *s);
 
 #endif

@@ -1,7 +1,7 @@
 /* /v1/containers: create, list, inspect, start (optionally attached),
  * stop, remove, logs. */
 #include "monitor.h"
-#include "project.h"
+#include "request.h"
 #include "server.h"
 #include "util.h"
 
@@ -17,251 +17,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static void
-free_mounts (struct reg_mount *m, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      free (m[i].source);
-      free (m[i].target);
-    }
-  free (m);
-}
-
-static int
-parse_mounts (json_t *body, struct reg_mount **out, size_t *n, struct reg_error **err)
-{
-  json_t *a = json_object_get (body, "Mounts");
-  *out = NULL;
-  *n = 0;
-  if (a == NULL || json_is_null (a))
-    return 0;
-  if (!json_is_array (a))
-    return reg_error_set (err, EINVAL, "create container: field \"Mounts\" must be an array");
-  size_t count = json_array_size (a);
-  struct reg_mount *m = calloc (count + 1, sizeof *m);
-  if (m == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  for (size_t i = 0; i < count; i++)
-    {
-      json_t *o = json_array_get (a, i);
-      const char *src = json_string_value (json_object_get (o, "Source"));
-      const char *dst = json_string_value (json_object_get (o, "Destination"));
-      if (!json_is_object (o) || src == NULL || dst == NULL)
-        {
-          free_mounts (m, i);
-          return reg_error_set (err, EINVAL,
-                                "create container: each mount needs string Source and Destination");
-        }
-      m[i].source = strdup (src);
-      m[i].target = strdup (dst);
-      m[i].readonly = json_is_true (json_object_get (o, "ReadOnly"));
-    }
-  *out = m;
-  *n = count;
-  return 0;
-}
-
-/* "Limits": {"Memory": bytes, ...} with Docker's HostConfig names. */
-static int parse_limits_object (json_t *o, const char *what, struct reg_limits *l,
-                                struct reg_error **err);
-
-static int
-parse_limits (json_t *body, struct reg_limits *l, struct reg_error **err)
-{
-  json_t *o = json_object_get (body, "Limits");
-  if (o == NULL || json_is_null (o))
-    return 0;
-  if (!json_is_object (o))
-    return reg_error_set (err, EINVAL, "create container: \"Limits\" must be an object");
-  return parse_limits_object (o, "create container: Limits", l, err);
-}
-
-/* Only the keys present change *l. */
-static int
-parse_limits_object (json_t *o, const char *what, struct reg_limits *l, struct reg_error **err)
-{
-  static const struct
-  {
-    const char *key;
-    size_t offset;
-  } ints[] = {
-    { "Memory", offsetof (struct reg_limits, memory) },
-    { "MemoryReservation", offsetof (struct reg_limits, memory_reservation) },
-    { "MemorySwap", offsetof (struct reg_limits, memory_swap) },
-    { "NanoCpus", offsetof (struct reg_limits, nano_cpus) },
-    { "CpuShares", offsetof (struct reg_limits, cpu_shares) },
-    { "PidsLimit", offsetof (struct reg_limits, pids_limit) },
-    { "BlkioWeight", offsetof (struct reg_limits, blkio_weight) },
-  };
-  static const char *const keys[]
-      = { "Memory",     "MemoryReservation", "MemorySwap",  "NanoCpus", "CpuShares",
-          "CpusetCpus", "PidsLimit",         "BlkioWeight", NULL };
-  if (regd_json_only_keys (o, keys, what, err) < 0)
-    return -1;
-  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-    {
-      json_t *v = json_object_get (o, ints[i].key);
-      if (v == NULL || json_is_null (v))
-        continue;
-      if (!json_is_integer (v))
-        return reg_error_set (err, EINVAL, "%s: %s must be an integer", what, ints[i].key);
-      *(int64_t *)((char *)l + ints[i].offset) = json_integer_value (v);
-    }
-  const char *cpus = NULL;
-  int ret = regd_json_string (o, "CpusetCpus", what, &cpus, err);
-  if (cpus)
-    l->cpuset_cpus = (char *)cpus; /* borrowed from the body, copied by the engine */
-  return ret;
-}
-
 static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
-  static const char *const keys[]
-      = { "Name",          "Templates",  "Cmd",         "Env",       "WorkingDir",
-          "Project",       "Mounts",     "AutoRemove",  "Limits",    "LogMaxSize",
-          "RestartPolicy", "Ports",      "ProjectFile", "OpenStdin", "Tty",
-          "ConsoleSize",   "Privileged", "SecurityOpt", NULL };
-  const char *what = "create container";
   _cleanup_error_ struct reg_error *err = NULL;
-  json_t *body = regd_body_object (r, what, &err);
-  if (body == NULL)
-    return regd_reply_error (r, err);
-  struct reg_create_options o = { 0 };
-  _cleanup_strv_ char **templates = NULL, **cmd = NULL, **env = NULL;
-  struct reg_mount *mounts = NULL;
-  int ret = regd_json_only_keys (body, keys, what, &err);
-  if (ret == 0)
-    ret = regd_json_strv (body, "Templates", what, &templates, &err);
-  if (ret == 0)
-    ret = regd_json_strv (body, "Cmd", what, &cmd, &err);
-  if (ret == 0)
-    ret = regd_json_strv (body, "Env", what, &env, &err);
-  if (ret == 0)
-    ret = regd_json_string (body, "Name", what, &o.name, &err);
-  if (ret == 0)
-    ret = regd_json_string (body, "WorkingDir", what, &o.workdir, &err);
-  if (ret == 0)
-    ret = regd_json_string (body, "Project", what, &o.project, &err);
-  if (ret == 0)
-    ret = parse_mounts (body, &mounts, &o.n_mounts, &err);
-  /* reg.yaml: its values first, the request's own fields override them. */
-  struct reg_project *proj = NULL;
-  json_t *pf = json_object_get (body, "ProjectFile");
-  _cleanup_strv_ char **merged_env = NULL;
-  if (ret == 0 && pf && !json_is_null (pf))
-    {
-      _cleanup_free_ char *origin = NULL;
-      if (!json_is_string (pf) || o.project == NULL)
-        ret = reg_error_set (&err, EINVAL, "%s: ProjectFile must be a string, with Project", what);
-      else if (asprintf (&origin, "%s/reg.yaml", o.project) < 0)
-        ret = reg_error_set (&err, ENOMEM, "out of memory");
-      else
-        ret = reg_project_parse (json_string_value (pf), json_string_length (pf), origin, &proj,
-                                 &err);
-      if (ret == 0)
-        {
-          o.limits = proj->limits;
-          o.restart = proj->restart;
-          if (o.workdir == NULL)
-            o.workdir = proj->workdir;
-          if (reg_strv_len (templates) == 0)
-            {
-              reg_strv_free (templates);
-              templates = reg_strv_dup (proj->templates);
-            }
-          if (reg_strv_len (cmd) == 0 && proj->command)
-            {
-              reg_strv_free (cmd);
-              cmd = reg_strv_dup (proj->command);
-            }
-          size_t ne = reg_strv_len (proj->env), nu = reg_strv_len (env);
-          merged_env = calloc (ne + nu + 1, sizeof (char *));
-          for (size_t i = 0; merged_env && i < ne + nu; i++)
-            merged_env[i] = strdup (i < ne ? proj->env[i] : env[i - ne]);
-          reg_strv_free (env);
-          env = reg_steal (&merged_env);
-        }
-    }
-  if (ret == 0)
-    ret = parse_limits (body, &o.limits, &err);
-  _cleanup_strv_ char **ports = NULL;
-  if (ret == 0)
-    ret = regd_json_strv (body, "Ports", what, &ports, &err);
-  o.ports = reg_strv_len (ports) == 0 && proj ? proj->ports : ports;
-  json_t *rp = json_object_get (body, "RestartPolicy");
-  if (ret == 0 && rp && !json_is_null (rp))
-    {
-      const char *name = json_string_value (json_object_get (rp, "Name"));
-      json_t *max = json_object_get (rp, "MaximumRetryCount");
-      if (!json_is_object (rp) || (max && !json_is_integer (max)))
-        ret = reg_error_set (&err, EINVAL, "%s: RestartPolicy must be {Name, MaximumRetryCount}",
-                             what);
-      else
-        ret = reg_restart_parse (name, &o.restart, &err);
-      if (ret == 0 && max)
-        {
-          if (o.restart.mode != REG_RESTART_ON_FAILURE && json_integer_value (max) != 0)
-            ret = reg_error_set (
-                &err, EINVAL, "%s: MaximumRetryCount only goes with the on-failure policy", what);
-          else if (json_integer_value (max) < 0 || json_integer_value (max) > 1000000)
-            ret = reg_error_set (&err, EINVAL, "%s: MaximumRetryCount out of range", what);
-          else if (json_integer_value (max) > 0)
-            o.restart.max_retries = (int)json_integer_value (max);
-        }
-    }
-  json_t *lms = json_object_get (body, "LogMaxSize");
-  if (ret == 0 && lms && !json_is_null (lms))
-    {
-      if (!json_is_integer (lms))
-        ret = reg_error_set (&err, EINVAL, "%s: LogMaxSize must be an integer", what);
-      else
-        o.log_max_size = json_integer_value (lms);
-    }
-  for (size_t i = 0; ret == 0 && env && env[i]; i++)
-    if (strchr (env[i], '=') == NULL || env[i][0] == '=')
-      ret = reg_error_set (&err, EINVAL, "%s: environment entry \"%s\" is not KEY=VALUE", what,
-                           env[i]);
+  struct reg_create_request *req = NULL;
   struct reg_container *c = NULL;
-  if (ret == 0)
+  if (reg_create_request_parse (r->body, r->body_len, &req, &err) < 0
+      || reg_engine_container_create (d->engine, &req->o, &c, &err) < 0)
     {
-      o.templates = templates;
-      o.cmd = cmd;
-      o.env = env;
-      o.mounts = mounts;
-      o.auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
-      o.open_stdin = json_is_true (json_object_get (body, "OpenStdin"));
-      o.tty = json_is_true (json_object_get (body, "Tty"));
-      o.privileged = json_is_true (json_object_get (body, "Privileged"));
-      json_t *so = json_object_get (body, "SecurityOpt");
-      for (size_t i = 0; ret == 0 && i < json_array_size (so); i++)
-        {
-          const char *v = json_string_value (json_array_get (so, i));
-          if (v && strcmp (v, "seccomp=unconfined") == 0)
-            o.seccomp_unconfined = true;
-          else
-            ret = reg_error_set (&err, EINVAL,
-                                 "%s: security option \"%s\" is not supported (only "
-                                 "seccomp=unconfined for now)",
-                                 what, v ? v : "");
-        }
-      json_t *cs = json_object_get (body, "ConsoleSize");
-      json_int_t rows = json_integer_value (json_array_get (cs, 0));
-      json_int_t cols = json_integer_value (json_array_get (cs, 1));
-      if (rows > 0 && rows < 10000 && cols > 0 && cols < 10000)
-        {
-          o.rows = (unsigned short)rows;
-          o.cols = (unsigned short)cols;
-        }
-      if (ret == 0)
-        ret = reg_engine_container_create (d->engine, &o, &c, &err);
+      reg_create_request_free (req);
+      return regd_reply_error (r, err);
     }
-  free_mounts (mounts, o.n_mounts);
-  reg_project_free (proj);
-  json_decref (body);
-  if (ret < 0)
-    return regd_reply_error (r, err);
+  reg_create_request_free (req);
   json_t *reply = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_state_name (c->state));
   reg_container_free (c);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
@@ -418,7 +186,7 @@ update (struct regd *d, struct request *r, const char *ref)
   if (ret == 0)
     {
       l = c->limits;
-      ret = parse_limits_object (body, "update", &l, &err);
+      ret = reg_limits_from_json (body, "update", &l, &err);
     }
   if (ret == 0)
     ret = reg_engine_container_update (d->engine, c->id, &l, &err);

@@ -319,8 +319,7 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
         .stdout_fd = out[1],
         .stderr_fd = errp[1],
         .control_fd = ctl[1],
-        .privileged = c->privileged,
-        .seccomp_unconfined = c->seccomp_unconfined,
+        .security = &c->security,
       };
       ret = reg_runtime_exec (&spec, &s->helper, &err);
     }

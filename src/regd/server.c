@@ -70,25 +70,7 @@ regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
 json_t *
 regd_body_object (struct request *r, const char *what, struct reg_error **err)
 {
-  if (r->body_len == 0)
-    {
-      reg_error_set (err, EINVAL, "%s: request has no JSON body", what);
-      return NULL;
-    }
-  json_error_t jerr;
-  json_t *j = json_loadb (r->body, r->body_len, 0, &jerr);
-  if (j == NULL)
-    {
-      reg_error_set (err, EINVAL, "%s: malformed JSON at line %d: %s", what, jerr.line, jerr.text);
-      return NULL;
-    }
-  if (!json_is_object (j))
-    {
-      json_decref (j);
-      reg_error_set (err, EINVAL, "%s: request body must be a JSON object", what);
-      return NULL;
-    }
-  return j;
+  return reg_json_object_parse (r->body, r->body_len, what, err);
 }
 
 const char *
@@ -103,62 +85,6 @@ regd_client_fd (struct request *r)
   const union MHD_ConnectionInfo *ci
       = MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
   return ci ? ci->connect_fd : -1;
-}
-
-int
-regd_json_only_keys (json_t *obj, const char *const *keys, const char *what, struct reg_error **err)
-{
-  for (void *it = json_object_iter (obj); it != NULL; it = json_object_iter_next (obj, it))
-    {
-      const char *key = json_object_iter_key (it);
-      bool known = false;
-      for (size_t i = 0; keys[i] && !known; i++)
-        known = strcmp (keys[i], key) == 0;
-      if (!known)
-        return reg_error_set (err, EINVAL, "%s: unknown field \"%s\"", what, key);
-    }
-  return 0;
-}
-
-int
-regd_json_string (json_t *obj, const char *key, const char *what, const char **out,
-                  struct reg_error **err)
-{
-  json_t *v = json_object_get (obj, key);
-  *out = NULL;
-  if (v == NULL || json_is_null (v))
-    return 0;
-  if (!json_is_string (v))
-    return reg_error_set (err, EINVAL, "%s: field \"%s\" must be a string", what, key);
-  *out = json_string_value (v);
-  return 0;
-}
-
-int
-regd_json_strv (json_t *obj, const char *key, const char *what, char ***out, struct reg_error **err)
-{
-  json_t *v = json_object_get (obj, key);
-  *out = NULL;
-  if (v == NULL || json_is_null (v))
-    return 0;
-  if (!json_is_array (v))
-    return reg_error_set (err, EINVAL, "%s: field \"%s\" must be an array of strings", what, key);
-  size_t n = json_array_size (v);
-  char **s = calloc (n + 1, sizeof *s);
-  if (s == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  for (size_t i = 0; i < n; i++)
-    {
-      const char *e = json_string_value (json_array_get (v, i));
-      if (e == NULL || (s[i] = strdup (e)) == NULL)
-        {
-          reg_strv_free (s);
-          return reg_error_set (err, EINVAL, "%s: field \"%s\" must be an array of strings", what,
-                                key);
-        }
-    }
-  *out = s;
-  return 0;
 }
 
 /* ---- streaming ---- */

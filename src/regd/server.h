@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "engine.h"
+#include "jsonutil.h"
 #include "error.h"
 
 #define REGD_API_VERSION "v1"
@@ -59,13 +60,11 @@ int regd_client_fd (struct request *r);
 /* Serve a stream of attach frames read from fd (closed when done). */
 enum MHD_Result regd_reply_stream (struct request *r, unsigned status, int fd);
 
-/* JSON helpers that reject wrong types with a clear message. */
-int regd_json_strv (json_t *obj, const char *key, const char *what, char ***out,
-                    struct reg_error **err);
-int regd_json_string (json_t *obj, const char *key, const char *what, const char **out,
-                      struct reg_error **err);
-int regd_json_only_keys (json_t *obj, const char *const *keys, const char *what,
-                         struct reg_error **err);
+/* JSON helpers that reject wrong types with a clear message: the
+ * library's (jsonutil.h), under the names the route files use. */
+#define regd_json_strv reg_json_strv
+#define regd_json_string reg_json_string
+#define regd_json_only_keys reg_json_only_keys
 
 /* Routes: each returns the MHD result of its reply. `arg` is the path
  * segment after the collection (an id or ref), `action` the one after it. */

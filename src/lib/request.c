@@ -1,0 +1,312 @@
+#include "request.h"
+#include "jsonutil.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WHAT "create container"
+
+static void
+free_mounts (struct reg_mount *m, size_t n)
+{
+  for (size_t i = 0; m && i < n; i++)
+    {
+      free (m[i].source);
+      free (m[i].target);
+    }
+  free (m);
+}
+
+void
+reg_create_request_free (struct reg_create_request *r)
+{
+  if (r == NULL)
+    return;
+  reg_strv_free (r->templates);
+  reg_strv_free (r->cmd);
+  reg_strv_free (r->env);
+  reg_strv_free (r->ports);
+  free (r->name);
+  free (r->workdir);
+  free (r->project);
+  free (r->cpuset_cpus);
+  free_mounts (r->mounts, r->n_mounts);
+  reg_project_free (r->project_file);
+  reg_security_clear (&r->o.security);
+  free (r);
+}
+
+static int
+parse_mounts (json_t *body, struct reg_create_request *r, struct reg_error **err)
+{
+  json_t *a = json_object_get (body, "Mounts");
+  if (a == NULL || json_is_null (a))
+    return 0;
+  if (!json_is_array (a))
+    return reg_error_set (err, EINVAL, WHAT ": field \"Mounts\" must be an array");
+  size_t count = json_array_size (a);
+  r->mounts = calloc (count + 1, sizeof *r->mounts);
+  if (r->mounts == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < count; i++)
+    {
+      json_t *o = json_array_get (a, i);
+      const char *src = json_string_value (json_object_get (o, "Source"));
+      const char *dst = json_string_value (json_object_get (o, "Destination"));
+      if (!json_is_object (o) || src == NULL || dst == NULL)
+        return reg_error_set (err, EINVAL, WHAT ": each mount needs string Source and Destination");
+      r->n_mounts = i + 1;
+      r->mounts[i].source = strdup (src);
+      r->mounts[i].target = strdup (dst);
+      r->mounts[i].readonly = json_is_true (json_object_get (o, "ReadOnly"));
+      if (r->mounts[i].source == NULL || r->mounts[i].target == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  return 0;
+}
+
+int
+reg_limits_from_json (json_t *o, const char *what, struct reg_limits *l, struct reg_error **err)
+{
+  static const struct
+  {
+    const char *key;
+    size_t offset;
+  } ints[] = {
+    { "Memory", offsetof (struct reg_limits, memory) },
+    { "MemoryReservation", offsetof (struct reg_limits, memory_reservation) },
+    { "MemorySwap", offsetof (struct reg_limits, memory_swap) },
+    { "NanoCpus", offsetof (struct reg_limits, nano_cpus) },
+    { "CpuShares", offsetof (struct reg_limits, cpu_shares) },
+    { "PidsLimit", offsetof (struct reg_limits, pids_limit) },
+    { "BlkioWeight", offsetof (struct reg_limits, blkio_weight) },
+  };
+  static const char *const keys[]
+      = { "Memory",     "MemoryReservation", "MemorySwap",  "NanoCpus", "CpuShares",
+          "CpusetCpus", "PidsLimit",         "BlkioWeight", NULL };
+  if (reg_json_only_keys (o, keys, what, err) < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+    {
+      json_t *v = json_object_get (o, ints[i].key);
+      if (v == NULL || json_is_null (v))
+        continue;
+      if (!json_is_integer (v))
+        return reg_error_set (err, EINVAL, "%s: %s must be an integer", what, ints[i].key);
+      *(int64_t *)((char *)l + ints[i].offset) = json_integer_value (v);
+    }
+  const char *cpus = NULL;
+  if (reg_json_string (o, "CpusetCpus", what, &cpus, err) < 0)
+    return -1;
+  if (cpus)
+    l->cpuset_cpus = (char *)cpus;
+  return 0;
+}
+
+/* reg.yaml's values first; the request's own fields override them. */
+static int
+apply_project_file (json_t *body, struct reg_create_request *r, struct reg_error **err)
+{
+  json_t *pf = json_object_get (body, "ProjectFile");
+  if (pf == NULL || json_is_null (pf))
+    return 0;
+  _cleanup_free_ char *origin = NULL;
+  if (!json_is_string (pf) || r->project == NULL)
+    return reg_error_set (err, EINVAL, WHAT ": ProjectFile must be a string, with Project");
+  if (asprintf (&origin, "%s/reg.yaml", r->project) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_project_parse (json_string_value (pf), json_string_length (pf), origin, &r->project_file,
+                         err)
+      < 0)
+    return -1;
+  struct reg_project *p = r->project_file;
+  r->o.limits = p->limits;
+  r->o.restart = p->restart;
+  if (r->workdir == NULL && p->workdir && (r->workdir = strdup (p->workdir)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_strv_len (r->templates) == 0)
+    {
+      reg_strv_free (r->templates);
+      r->templates = reg_strv_dup (p->templates);
+    }
+  if (reg_strv_len (r->cmd) == 0 && p->command)
+    {
+      reg_strv_free (r->cmd);
+      r->cmd = reg_strv_dup (p->command);
+    }
+  if (reg_strv_len (r->ports) == 0 && p->ports)
+    {
+      reg_strv_free (r->ports);
+      r->ports = reg_strv_dup (p->ports);
+    }
+  size_t ne = reg_strv_len (p->env), nu = reg_strv_len (r->env);
+  char **merged = calloc (ne + nu + 1, sizeof (char *));
+  for (size_t i = 0; merged && i < ne + nu; i++)
+    if ((merged[i] = strdup (i < ne ? p->env[i] : r->env[i - ne])) == NULL)
+      {
+        reg_strv_free (merged);
+        merged = NULL;
+      }
+  reg_strv_free (r->env);
+  r->env = merged;
+  if (merged == NULL || (p->templates && r->templates == NULL))
+    return reg_error_set (err, ENOMEM, "out of memory");
+  return 0;
+}
+
+static int
+parse_restart (json_t *body, struct reg_restart *out, struct reg_error **err)
+{
+  json_t *rp = json_object_get (body, "RestartPolicy");
+  if (rp == NULL || json_is_null (rp))
+    return 0;
+  const char *name = json_string_value (json_object_get (rp, "Name"));
+  json_t *max = json_object_get (rp, "MaximumRetryCount");
+  if (!json_is_object (rp) || (max && !json_is_integer (max)))
+    return reg_error_set (err, EINVAL, WHAT ": RestartPolicy must be {Name, MaximumRetryCount}");
+  if (reg_restart_parse (name, out, err) < 0)
+    return -1;
+  if (max == NULL)
+    return 0;
+  json_int_t n = json_integer_value (max);
+  if (out->mode != REG_RESTART_ON_FAILURE && n != 0)
+    return reg_error_set (err, EINVAL,
+                          WHAT ": MaximumRetryCount only goes with the on-failure policy");
+  if (n < 0 || n > 1000000)
+    return reg_error_set (err, EINVAL, WHAT ": MaximumRetryCount out of range");
+  if (n > 0)
+    out->max_retries = (int)n;
+  return 0;
+}
+
+static int
+parse_security (json_t *body, struct reg_security *s, struct reg_error **err)
+{
+  json_t *so = json_object_get (body, "SecurityOpt");
+  if (so && !json_is_null (so) && !json_is_array (so))
+    return reg_error_set (err, EINVAL, WHAT ": field \"SecurityOpt\" must be an array of strings");
+  s->privileged = json_is_true (json_object_get (body, "Privileged"));
+  s->read_only = json_is_true (json_object_get (body, "ReadonlyRootfs"));
+  for (size_t i = 0; i < json_array_size (so); i++)
+    {
+      const char *v = json_string_value (json_array_get (so, i));
+      if (v == NULL)
+        return reg_error_set (err, EINVAL,
+                              WHAT ": field \"SecurityOpt\" must be an array of strings");
+      if (reg_security_add_opt (s, v, err) < 0)
+        return reg_error_prefix (err, WHAT);
+    }
+  const char *user = NULL;
+  if (reg_json_strv (body, "CapAdd", WHAT, &s->cap_add, err) < 0
+      || reg_json_strv (body, "CapDrop", WHAT, &s->cap_drop, err) < 0
+      || reg_json_string (body, "User", WHAT, &user, err) < 0)
+    return -1;
+  if (user && *user && reg_security_set_user (s, user, err) < 0)
+    return reg_error_prefix (err, WHAT);
+  if (reg_security_check (s, err) < 0)
+    return reg_error_prefix (err, WHAT);
+  return 0;
+}
+
+static int
+dup_string (json_t *body, const char *key, char **out, struct reg_error **err)
+{
+  const char *v = NULL;
+  if (reg_json_string (body, key, WHAT, &v, err) < 0)
+    return -1;
+  if (v && (*out = strdup (v)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  return 0;
+}
+
+static int
+parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
+{
+  static const char *const keys[]
+      = { "Name",          "Templates",      "Cmd",         "Env",       "WorkingDir",
+          "Project",       "Mounts",         "AutoRemove",  "Limits",    "LogMaxSize",
+          "RestartPolicy", "Ports",          "ProjectFile", "OpenStdin", "Tty",
+          "ConsoleSize",   "Privileged",     "SecurityOpt", "CapAdd",    "CapDrop",
+          "User",          "ReadonlyRootfs", NULL };
+  struct reg_create_options *o = &r->o;
+  if (reg_json_only_keys (body, keys, WHAT, err) < 0
+      || reg_json_strv (body, "Templates", WHAT, &r->templates, err) < 0
+      || reg_json_strv (body, "Cmd", WHAT, &r->cmd, err) < 0
+      || reg_json_strv (body, "Env", WHAT, &r->env, err) < 0
+      || reg_json_strv (body, "Ports", WHAT, &r->ports, err) < 0
+      || dup_string (body, "Name", &r->name, err) < 0
+      || dup_string (body, "WorkingDir", &r->workdir, err) < 0
+      || dup_string (body, "Project", &r->project, err) < 0 || parse_mounts (body, r, err) < 0
+      || apply_project_file (body, r, err) < 0)
+    return -1;
+  json_t *limits = json_object_get (body, "Limits");
+  if (limits && !json_is_null (limits))
+    {
+      if (!json_is_object (limits))
+        return reg_error_set (err, EINVAL, WHAT ": \"Limits\" must be an object");
+      if (reg_limits_from_json (limits, WHAT ": Limits", &o->limits, err) < 0)
+        return -1;
+      if (o->limits.cpuset_cpus && (r->cpuset_cpus = strdup (o->limits.cpuset_cpus)) == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      o->limits.cpuset_cpus = r->cpuset_cpus;
+    }
+  if (parse_restart (body, &o->restart, err) < 0)
+    return -1;
+  json_t *lms = json_object_get (body, "LogMaxSize");
+  if (lms && !json_is_null (lms))
+    {
+      if (!json_is_integer (lms))
+        return reg_error_set (err, EINVAL, WHAT ": LogMaxSize must be an integer");
+      o->log_max_size = json_integer_value (lms);
+    }
+  for (size_t i = 0; r->env && r->env[i]; i++)
+    if (strchr (r->env[i], '=') == NULL || r->env[i][0] == '=')
+      return reg_error_set (err, EINVAL, WHAT ": environment entry \"%s\" is not KEY=VALUE",
+                            r->env[i]);
+  if (parse_security (body, &o->security, err) < 0)
+    return -1;
+  o->auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
+  o->open_stdin = json_is_true (json_object_get (body, "OpenStdin"));
+  o->tty = json_is_true (json_object_get (body, "Tty"));
+  json_t *cs = json_object_get (body, "ConsoleSize");
+  json_int_t rows = json_integer_value (json_array_get (cs, 0));
+  json_int_t cols = json_integer_value (json_array_get (cs, 1));
+  if (rows > 0 && rows < 10000 && cols > 0 && cols < 10000)
+    {
+      o->rows = (unsigned short)rows;
+      o->cols = (unsigned short)cols;
+    }
+  o->name = r->name;
+  o->templates = r->templates;
+  o->cmd = r->cmd;
+  o->env = r->env;
+  o->workdir = r->workdir;
+  o->project = r->project;
+  o->mounts = r->mounts;
+  o->n_mounts = r->n_mounts;
+  o->ports = r->ports;
+  return 0;
+}
+
+int
+reg_create_request_parse (const char *text, size_t len, struct reg_create_request **out,
+                          struct reg_error **err)
+{
+  json_t *body = reg_json_object_parse (text, len, WHAT, err);
+  if (body == NULL)
+    return -1;
+  struct reg_create_request *r = calloc (1, sizeof *r);
+  int ret = r ? parse_body (body, r, err) : reg_error_set (err, ENOMEM, "out of memory");
+  json_decref (body);
+  if (ret < 0)
+    {
+      reg_create_request_free (r);
+      return -1;
+    }
+  *out = r;
+  return 0;
+}

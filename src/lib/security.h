@@ -1,0 +1,78 @@
+/* security: how a container's processes are confined, as one value.
+ *
+ * struct reg_security holds the user's choices in Docker's words
+ * (--privileged, --cap-add/--cap-drop, --security-opt seccomp=...,
+ * --read-only, --user). It is checked when the container is created (a bad
+ * capability name, a profile that does not compile, a user that is not
+ * numeric: an error naming it, nothing created), kept in state.json, and
+ * applied by the runtime in the container's first process and in every
+ * `reg exec`, in this order, right before exec:
+ *
+ *   reg_security_confine_mounts   mask Docker's /proc paths, make the
+ *                                 system knobs and /sys read-only
+ *   reg_security_drop             bounding set cut to the container's
+ *                                 capabilities; with --user, switch to
+ *                                 UID:GID (its effective and permitted
+ *                                 sets are then empty, as in Docker);
+ *                                 no_new_privs
+ *   reg_security_seccomp_load     the default filter, or the user's
+ *                                 Docker-format profile, or none
+ *
+ * --privileged skips all three. The default capability set is Docker's
+ * less CAP_MKNOD (there is no devices cgroup here to make a hand-made
+ * block device useless); --cap-add MKNOD gives it back.
+ *
+ * Seccomp profiles use Docker's JSON format (defaultAction,
+ * defaultErrnoRet, syscalls[] with names/name, action, errnoRet, args with
+ * index/value/valueTwo/op, includes/excludes by caps, arches and
+ * minKernel); libseccomp compiles them. Syscalls this libseccomp or
+ * architecture does not know are skipped, as Docker does. Several
+ * conditions on one argument are added as separate rules (libseccomp
+ * cannot AND them), which is what runc does too.
+ */
+#ifndef REG_SECURITY_H
+#define REG_SECURITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct reg_security
+{
+  bool privileged;
+  bool read_only; /* root filesystem read-only */
+  /* Capability names as given ("NET_ADMIN", "CAP_NET_ADMIN", "ALL"). */
+  char **cap_add, **cap_drop;
+  bool seccomp_unconfined;
+  char *seccomp_profile; /* JSON text of a Docker profile; NULL: the default filter */
+  bool has_user;
+  uid_t uid;
+  gid_t gid;
+};
+
+void reg_security_clear (struct reg_security *s);
+int reg_security_copy (struct reg_security *dst, const struct reg_security *src,
+                       struct reg_error **err);
+
+/* One --security-opt word: "seccomp=unconfined", "seccomp=<JSON profile
+ * text>" (the client reads the file, as Docker's does), "no-new-privileges"
+ * or "no-new-privileges:true" (always the case here: accepted). */
+int reg_security_add_opt (struct reg_security *s, const char *opt, struct reg_error **err);
+/* "UID" or "UID:GID" (numbers: a minimal environment has no user database). */
+int reg_security_set_user (struct reg_security *s, const char *user, struct reg_error **err);
+/* Everything checked: capability names known, profile compiles. */
+int reg_security_check (const struct reg_security *s, struct reg_error **err);
+
+/* The container's capability set as a bit mask (bit n = capability n):
+ * the default set, then --cap-drop, then --cap-add ("ALL" in either). */
+int reg_security_caps (const struct reg_security *s, uint64_t *out, struct reg_error **err);
+
+/* In the container, after pivot_root. They return -1 with errno set and,
+ * for the last two, a short description of the step in *what. */
+void reg_security_confine_mounts (void);
+int reg_security_drop (const struct reg_security *s, const char **what);
+int reg_security_seccomp_load (const struct reg_security *s, const char **what);
+
+#endif

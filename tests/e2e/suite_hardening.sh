@@ -1,0 +1,138 @@
+# Security options (issue 6): --cap-add/--cap-drop, --user, --read-only,
+# --security-opt seccomp=FILE.json (Docker's profile format). Sourced by
+# run.sh.
+
+CAPS_PROBE='while read k v rest; do case "$k" in CapEff:|CapBnd:|NoNewPrivs:) echo "$k $v";; esac; done < /proc/self/status'
+MOUNT_PROBE='import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+os.makedirs("/tmp/m", exist_ok=True)
+r = libc.mount(b"none", b"/tmp/m", b"tmpfs", 0, None)
+print("mount", r, ctypes.get_errno())'
+
+t_cap_add_drop () {
+  run_cmd "$REG" run --rm --cap-drop CHOWN -t base@1 -- /bin/sh -c "$CAPS_PROBE"
+  expect_out "CapEff: 00000000a00425fa
+CapBnd: 00000000a00425fa
+NoNewPrivs: 1"
+  # Docker's spelling and ours: with or without CAP_, any case.
+  run_cmd "$REG" run --rm --cap-add cap_mknod -t base@1 -- /bin/sh -c "$CAPS_PROBE"
+  expect_out_has "CapEff: 00000000a80425fb"
+  run_cmd "$REG" run --rm --cap-drop ALL --cap-add NET_BIND_SERVICE -t base@1 -- /bin/sh -c "$CAPS_PROBE"
+  expect_out_has "CapEff: 0000000000000400"
+  expect_out_has "CapBnd: 0000000000000400"
+  # CAP_SYS_ADMIN also lifts the seccomp rules Docker ties to it (mount).
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "$MOUNT_PROBE"
+  expect_out "mount -1 1"
+  run_cmd "$REG" run --rm --cap-add SYS_ADMIN -t py@3.11 -- "$PY" -c "$MOUNT_PROBE"
+  expect_out "mount 0 0"
+  # Kept in the record: a later start and every exec get the same set.
+  local id
+  id=$("$REG" generate --cap-drop ALL -t base@1 -- /bin/sh -c "$CAPS_PROBE")
+  run_cmd "$REG" start -a "$id"
+  expect_out_has "CapEff: 0000000000000000"
+  run_cmd "$REG" inspect "$id"
+  expect_out_has '"CapDrop": ['
+  "$REG" rm -f "$id" >/dev/null
+  id=$("$REG" run -d --cap-drop ALL -t base@1 -- /bin/sleep 100)
+  run_cmd "$REG" exec "$id" /bin/sh -c "$CAPS_PROBE"
+  expect_out_has "CapEff: 0000000000000000"
+  "$REG" rm -f "$id" >/dev/null
+  # Bad names: an error naming the option and the name, nothing created.
+  local before
+  before=$(snapshot)
+  run_cmd "$REG" run --rm --cap-add NOPE -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--cap-add NOPE: unknown capability"
+  run_cmd "$REG" run --rm --cap-drop '' -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--cap-drop : unknown capability"
+  expect_eq "$(snapshot)" "$before" "engine changed by a bad capability"
+}
+
+t_user () {
+  run_cmd "$REG" run --rm -u 1000:1001 -t base@1 -- /bin/sh -c "id -u; id -g; $CAPS_PROBE"
+  expect_out "1000
+1001
+CapEff: 0000000000000000
+CapBnd: 00000000a00425fb
+NoNewPrivs: 1"
+  # Not root: the lower layer (store objects) and / cannot be written.
+  run_cmd "$REG" run --rm --user 1000 -t base@1 -- /bin/sh -c 'touch /bin/sh'
+  expect_ne "$rc" 0 "user 1000 wrote /bin/sh"
+  expect_err_has "Permission denied"
+  local id
+  id=$("$REG" run -d -u 4242 -t base@1 -- /bin/sleep 100)
+  run_cmd "$REG" exec "$id" /usr/bin/id -u
+  expect_out "4242"
+  "$REG" rm -f "$id" >/dev/null
+  local before
+  before=$(snapshot)
+  for bad in www 1000:x -1 ':5' 99999999999; do
+    run_cmd "$REG" run --rm -u "$bad" -t base@1 -- /bin/true
+    expect_rc 125
+    expect_err_has "--user \"$bad\": must be UID or UID:GID"
+  done
+  expect_eq "$(snapshot)" "$before" "engine changed by a bad --user"
+}
+
+t_read_only () {
+  mkdir -p "$T/rw"
+  run_cmd "$REG" run --rm --read-only -v "$T/rw:/data" -t base@1 -- /bin/sh -c \
+    'touch /x; echo "root $?"; touch /dev/shm/x; echo "shm $?"; touch /data/f; echo "bind $?"'
+  expect_out "root 1
+shm 0
+bind 0"
+  expect_err_has "Read-only file system"
+  [ -f "$T/rw/f" ] || fail "the rw bind of a --read-only container was not writable"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'touch /x && echo ok'
+  expect_out "ok"
+}
+
+t_seccomp_profile () {
+  # A profile of our own: mkdir refused with EACCES, everything else allowed.
+  cat >"$T/deny-mkdir.json" <<'EOF'
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+EOF
+  run_cmd "$REG" run --rm --security-opt "seccomp=$T/deny-mkdir.json" -t base@1 -- /bin/mkdir /tmp/d
+  expect_rc 1
+  expect_err_has "Permission denied"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/mkdir /tmp/d
+  expect_rc 0
+  # A real Docker-format profile (podman's, from containers-common): an
+  # allow-list with rules included by capability.
+  local profile=/usr/share/containers/seccomp.json
+  if [ -f "$profile" ]; then
+    run_cmd "$REG" run --rm --security-opt "seccomp=$profile" -t py@3.11 -- "$PY" -c "$MOUNT_PROBE"
+    expect_out "mount -1 1"
+    run_cmd "$REG" run --rm --cap-add SYS_ADMIN --security-opt "seccomp=$profile" -t py@3.11 -- \
+      "$PY" -c "$MOUNT_PROBE"
+    expect_out "mount 0 0"
+    run_cmd "$REG" run --rm --security-opt "seccomp=$profile" -t base@1 -- /bin/sh -c 'echo hi | wc -c'
+    expect_out "3"
+  else
+    fail "$profile missing (scripts/deps.sh --test installs golang-github-containers-common)"
+  fi
+  # Bad profiles: the reason, nothing created.
+  local before
+  before=$(snapshot)
+  echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [' >"$T/bad1.json"
+  echo '{"defaultAction": "SCMP_ACT_FOO"}' >"$T/bad2.json"
+  echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscals": []}' >"$T/bad3.json"
+  echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 9, "value": 1, "op": "SCMP_CMP_EQ"}]}]}' >"$T/bad4.json"
+  run_cmd "$REG" run --rm --security-opt "seccomp=$T/bad1.json" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "seccomp profile: malformed JSON at line"
+  run_cmd "$REG" run --rm --security-opt "seccomp=$T/bad2.json" -t base@1 -- /bin/true
+  expect_err_has 'seccomp profile: defaultAction: action "SCMP_ACT_FOO" is not supported'
+  run_cmd "$REG" run --rm --security-opt "seccomp=$T/bad3.json" -t base@1 -- /bin/true
+  expect_err_has 'seccomp profile: unknown field "syscals"'
+  run_cmd "$REG" run --rm --security-opt "seccomp=$T/bad4.json" -t base@1 -- /bin/true
+  expect_err_has 'seccomp profile: syscalls[0]: args[0] needs index 0..5'
+  run_cmd "$REG" run --rm --security-opt "seccomp=$T/none.json" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--security-opt seccomp=$T/none.json:"
+  expect_eq "$(snapshot)" "$before" "engine changed by a bad seccomp profile"
+}
+
+ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile"

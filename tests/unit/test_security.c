@@ -1,0 +1,249 @@
+/* Unit tests of the security options and of the create-request parser:
+ * capability arithmetic, --user forms, seccomp profiles in Docker's format
+ * (compiled, not loaded), and each malformed input with its message. */
+#include "request.h"
+#include "security.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+
+#include <cmocka.h>
+
+/* A macro: err must be read after the call has set it. */
+#define expect_error(call, err, want)                                                              \
+  do                                                                                               \
+    {                                                                                              \
+      int ret_ = (call);                                                                           \
+      check_error (ret_, err, want);                                                               \
+      err = NULL;                                                                                  \
+    }                                                                                              \
+  while (0)
+
+static void
+check_error (int ret, struct reg_error *err, const char *want)
+{
+  assert_int_equal (ret, -1);
+  assert_non_null (err);
+  if (strstr (err->msg, want) == NULL)
+    fail_msg ("\"%s\" lacks \"%s\"", err->msg, want);
+  reg_error_free (err);
+}
+
+static uint64_t
+caps_of (char **add, char **drop)
+{
+  struct reg_security s = { .cap_add = add, .cap_drop = drop };
+  uint64_t caps = 0;
+  struct reg_error *err = NULL;
+  if (reg_security_caps (&s, &caps, &err) < 0)
+    fail_msg ("%s", err->msg);
+  return caps;
+}
+
+static void
+test_caps (void **state)
+{
+  assert_int_equal (caps_of (NULL, NULL), 0xa00425fb); /* Docker's less MKNOD */
+  char *chown[] = { "CHOWN", NULL }, *mknod[] = { "cap_mknod", NULL };
+  char *all[] = { "all", NULL }, *bind[] = { "NET_BIND_SERVICE", NULL };
+  assert_int_equal (caps_of (NULL, chown), 0xa00425fa);
+  assert_int_equal (caps_of (mknod, NULL), 0xa80425fb);
+  assert_int_equal (caps_of (bind, all), 1u << CAP_NET_BIND_SERVICE); /* drop, then add */
+  assert_true (caps_of (all, NULL) & (UINT64_C (1) << CAP_SYS_ADMIN));
+  struct reg_security priv = { .privileged = true };
+  uint64_t caps = 0;
+  assert_int_equal (reg_security_caps (&priv, &caps, NULL), 0);
+  assert_true (caps & (UINT64_C (1) << CAP_SYS_ADMIN));
+  char *bad[] = { "NOPE", NULL };
+  struct reg_security s = { .cap_add = bad };
+  struct reg_error *err = NULL;
+  expect_error (reg_security_check (&s, &err), err, "--cap-add NOPE: unknown capability");
+}
+
+static void
+test_user (void **state)
+{
+  struct reg_security s = { 0 };
+  assert_int_equal (reg_security_set_user (&s, "1000", NULL), 0);
+  assert_true (s.has_user);
+  assert_int_equal (s.uid, 1000);
+  assert_int_equal (s.gid, 1000);
+  assert_int_equal (reg_security_set_user (&s, "0:5", NULL), 0);
+  assert_int_equal (s.uid, 0);
+  assert_int_equal (s.gid, 5);
+  static const char *const bad[] = { "", "www", "1:", ":1", "-1", "1:x", "99999999999", "1 " };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      struct reg_error *err = NULL;
+      expect_error (reg_security_set_user (&s, bad[i], &err), err, "must be UID or UID:GID");
+    }
+}
+
+static int
+check_profile (const char *json, struct reg_error **err)
+{
+  struct reg_security s = { 0 };
+  char *opt = NULL;
+  assert_true (asprintf (&opt, "seccomp=%s", json) > 0);
+  int ret = reg_security_add_opt (&s, opt, err);
+  free (opt);
+  if (ret == 0)
+    ret = reg_security_check (&s, err);
+  reg_security_clear (&s);
+  return ret;
+}
+
+static void
+test_profiles (void **state)
+{
+  static const char *const good[] = {
+    "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}",
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38, \"archMap\": "
+    "[{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\", "
+    "\"SCMP_ARCH_X32\"]}], \"syscalls\": [{\"names\": [\"read\", \"write\", \"no_such_call\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"mount\"], \"action\": \"SCMP_ACT_ALLOW\", "
+    "\"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}}, {\"name\": \"personality\", \"action\": "
+    "\"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 0, \"op\": \"SCMP_CMP_EQ\"}, "
+    "{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}, {\"names\": [\"clone\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 2114060288, "
+    "\"valueTwo\": 0, \"op\": \"SCMP_CMP_MASKED_EQ\"}], \"excludes\": {\"caps\": "
+    "[\"CAP_SYS_ADMIN\"], \"arches\": [\"s390x\"]}, \"comment\": \"x\", \"errno\": \"EPERM\"}]}",
+  };
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    {
+      struct reg_error *err = NULL;
+      if (check_profile (good[i], &err) < 0)
+        fail_msg ("profile %zu refused: %s", i, err->msg);
+    }
+  static const struct
+  {
+    const char *json, *want;
+  } bad[] = {
+    { "{", "seccomp profile: malformed JSON" },
+    { "[1]", "the profile's JSON text" },
+    { "{\"defaultAction\": 1}", "defaultAction: action must be a string" },
+    { "{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}", "action \"SCMP_ACT_NOTIFY\" is not supported" },
+    { "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": -3}", "errnoRet must be" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": 1}", "unknown field \"x\"" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": {}}", "\"syscalls\" must be a list" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [3]}",
+      "syscalls[0]: must be an object" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"action\": \"SCMP_ACT_ERRNO\"}]}",
+      "needs \"names\"" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [1], \"action\": "
+      "\"SCMP_ACT_ERRNO\"}]}",
+      "names must be strings" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+      "\"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"LIKE\"}]}]}",
+      "unknown op \"LIKE\"" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], \"action\": "
+      "\"SCMP_ACT_ERRNO\", \"includes\": {\"caps\": [\"CAP_NOPE\"]}}]}",
+      "unknown capability \"CAP_NOPE\"" },
+    { "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"x86\"]}",
+      "architecture \"x86\" is not SCMP_ARCH_*" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      struct reg_error *err = NULL;
+      expect_error (check_profile (bad[i].json, &err), err, bad[i].want);
+    }
+  struct reg_security s = { 0 };
+  struct reg_error *err = NULL;
+  expect_error (reg_security_add_opt (&s, "seccomp=/etc/x.json", &err), err,
+                "the client reads seccomp=FILE.json");
+  expect_error (reg_security_add_opt (&s, "apparmor=x", &err), err,
+                "security option \"apparmor=x\" is not supported");
+  assert_int_equal (reg_security_add_opt (&s, "no-new-privileges", NULL), 0);
+  assert_int_equal (reg_security_add_opt (&s, "seccomp=unconfined", NULL), 0);
+  assert_true (s.seccomp_unconfined);
+  reg_security_clear (&s);
+}
+
+static struct reg_create_request *
+parse_ok (const char *body)
+{
+  struct reg_create_request *r = NULL;
+  struct reg_error *err = NULL;
+  if (reg_create_request_parse (body, strlen (body), &r, &err) < 0)
+    fail_msg ("refused: %s", err->msg);
+  return r;
+}
+
+static void
+test_request (void **state)
+{
+  struct reg_create_request *r = parse_ok (
+      "{\"Templates\": [\"a@1\"], \"Cmd\": [\"x\"], \"Env\": [\"A=1\"], \"Name\": \"n\", "
+      "\"Mounts\": [{\"Source\": \"/s\", \"Destination\": \"/d\", \"ReadOnly\": true}], "
+      "\"Limits\": {\"Memory\": 1048576, \"CpusetCpus\": \"0\"}, \"RestartPolicy\": {\"Name\": "
+      "\"on-failure\", \"MaximumRetryCount\": 3}, \"CapAdd\": [\"NET_ADMIN\"], \"CapDrop\": "
+      "[\"CHOWN\"], \"User\": \"7:8\", \"ReadonlyRootfs\": true, \"SecurityOpt\": "
+      "[\"seccomp=unconfined\"], \"ConsoleSize\": [24, 80]}");
+  assert_string_equal (r->o.templates[0], "a@1");
+  assert_string_equal (r->o.name, "n");
+  assert_int_equal (r->o.n_mounts, 1);
+  assert_true (r->o.mounts[0].readonly);
+  assert_int_equal (r->o.limits.memory, 1048576);
+  assert_string_equal (r->o.limits.cpuset_cpus, "0");
+  assert_int_equal (r->o.restart.max_retries, 3);
+  assert_true (r->o.security.read_only && r->o.security.seccomp_unconfined);
+  assert_int_equal (r->o.security.uid, 7);
+  assert_string_equal (r->o.security.cap_add[0], "NET_ADMIN");
+  assert_int_equal (r->o.rows, 24);
+  reg_create_request_free (r);
+  /* reg.yaml's values under the body's. */
+  r = parse_ok ("{\"Project\": \"/srv/p\", \"Env\": [\"B=2\"], \"ProjectFile\": \"templates: "
+                "[py@1]\\ncommand: [run]\\nenv: {A: '1'}\\n\"}");
+  assert_string_equal (r->o.templates[0], "py@1");
+  assert_string_equal (r->o.cmd[0], "run");
+  assert_string_equal (r->o.env[0], "A=1");
+  assert_string_equal (r->o.env[1], "B=2");
+  reg_create_request_free (r);
+  static const struct
+  {
+    const char *body, *want;
+  } bad[] = {
+    { "", "request has no JSON body" },
+    { "{", "malformed JSON" },
+    { "[]", "must be a JSON object" },
+    { "{\"Nope\": 1}", "unknown field \"Nope\"" },
+    { "{\"Templates\": \"a@1\"}", "\"Templates\" must be an array of strings" },
+    { "{\"Name\": 3}", "\"Name\" must be a string" },
+    { "{\"Mounts\": [{\"Source\": \"/s\"}]}", "each mount needs string Source and Destination" },
+    { "{\"Limits\": {\"Memory\": \"1g\"}}", "Memory must be an integer" },
+    { "{\"Limits\": {\"Swap\": 1}}", "unknown field \"Swap\"" },
+    { "{\"RestartPolicy\": {\"Name\": \"always\", \"MaximumRetryCount\": 2}}",
+      "only goes with the on-failure policy" },
+    { "{\"Env\": [\"=x\"]}", "is not KEY=VALUE" },
+    { "{\"CapAdd\": [\"NOPE\"]}", "--cap-add NOPE: unknown capability" },
+    { "{\"User\": \"root\"}", "--user \"root\"" },
+    { "{\"SecurityOpt\": \"seccomp=unconfined\"}", "\"SecurityOpt\" must be an array" },
+    { "{\"SecurityOpt\": [\"seccomp={\"]}", "seccomp profile: malformed JSON" },
+    { "{\"ProjectFile\": \"x: 1\"}", "ProjectFile must be a string, with Project" },
+    { "{\"LogMaxSize\": \"1k\"}", "LogMaxSize must be an integer" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      struct reg_error *err = NULL;
+      r = NULL;
+      expect_error (reg_create_request_parse (bad[i].body, strlen (bad[i].body), &r, &err), err,
+                    bad[i].want);
+      assert_null (r);
+    }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_caps),
+    cmocka_unit_test (test_user),
+    cmocka_unit_test (test_profiles),
+    cmocka_unit_test (test_request),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
