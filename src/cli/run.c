@@ -94,6 +94,7 @@ usage_error (const char *msg, const char *arg)
                    "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
+                   "[--userns private] "
                    "[-p [IP:]HOST:CTR] [--restart POLICY] "
                    "[--log-max-size SIZE] [-m "
                    "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
@@ -328,6 +329,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "cap-drop", required_argument, NULL, 'D' },
     { "read-only", no_argument, NULL, 'O' },
     { "user", required_argument, NULL, 'u' },
+    { "userns", required_argument, NULL, 'N' },
     { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -410,6 +412,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'u':
         json_object_set_new (body, "User", json_string (optarg));
+        break;
+      case 'N':
+        json_object_set_new (body, "UsernsMode", json_string (optarg));
         break;
       case 'J':
         {

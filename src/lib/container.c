@@ -171,6 +171,11 @@ security_to_json (json_t *j, const struct reg_security *s)
   if (s->has_user)
     snprintf (user, sizeof user, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
   json_object_set_new (j, "User", json_string (user));
+  json_object_set_new (j, "UsernsMode", json_string (s->userns ? "private" : ""));
+  if (s->userns)
+    json_object_set_new (j, "UsernsRange",
+                         json_pack ("{s:I, s:I, s:I}", "Uid", (json_int_t)s->userns_uid, "Gid",
+                                    (json_int_t)s->userns_gid, "Size", (json_int_t)s->userns_size));
 }
 
 static void
@@ -191,6 +196,11 @@ security_from_json (json_t *j, struct reg_security *s)
   const char *user = json_string_value (json_object_get (j, "User"));
   if (user && *user)
     reg_security_set_user (s, user, NULL);
+  s->userns = strcmp (json_string_value (json_object_get (j, "UsernsMode")) ?: "", "private") == 0;
+  json_t *r = json_object_get (j, "UsernsRange");
+  s->userns_uid = (uint32_t)json_integer_value (json_object_get (r, "Uid"));
+  s->userns_gid = (uint32_t)json_integer_value (json_object_get (r, "Gid"));
+  s->userns_size = (uint32_t)json_integer_value (json_object_get (r, "Size"));
 }
 
 json_t *
@@ -387,7 +397,9 @@ reg_container_create (const char *root, struct reg_container *c, struct reg_erro
     {
       _cleanup_free_ char *sub = reg_container_file (root, c->id, subdirs[i]);
       mode_t mode = i == 0 ? 0755 : 0700;
-      if (sub == NULL || mkdir (sub, mode) < 0 || chmod (sub, mode) < 0)
+      if (sub == NULL || mkdir (sub, mode) < 0 || chmod (sub, mode) < 0
+          || (i == 0 && c->security.userns
+              && chown (sub, c->security.userns_uid, c->security.userns_gid) < 0))
         {
           reg_error_sys (err, errno, "container %.12s: mkdir %s", c->id, subdirs[i]);
           reg_util_rm_rf (dir, NULL);

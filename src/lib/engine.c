@@ -461,7 +461,9 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   c->open_stdin = o->open_stdin;
   c->tty = o->tty;
   if (reg_security_check (&o->security, err) < 0
-      || reg_security_copy (&c->security, &o->security, err) < 0)
+      || reg_security_copy (&c->security, &o->security, err) < 0
+      || (c->security.userns
+          && reg_security_userns_range (&c->security, "/etc/subuid", "/etc/subgid", err) < 0))
     return reg_error_prefix (err, "create container");
   c->rows = o->rows;
   c->cols = o->cols;

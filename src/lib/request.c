@@ -200,11 +200,14 @@ parse_security (json_t *body, struct reg_security *s, struct reg_error **err)
       if (reg_security_add_opt (s, v, err) < 0)
         return reg_error_prefix (err, WHAT);
     }
-  const char *user = NULL;
+  const char *user = NULL, *userns = NULL;
   if (reg_json_strv (body, "CapAdd", WHAT, &s->cap_add, err) < 0
       || reg_json_strv (body, "CapDrop", WHAT, &s->cap_drop, err) < 0
-      || reg_json_string (body, "User", WHAT, &user, err) < 0)
+      || reg_json_string (body, "User", WHAT, &user, err) < 0
+      || reg_json_string (body, "UsernsMode", WHAT, &userns, err) < 0)
     return -1;
+  if (userns && reg_security_set_userns (s, userns, err) < 0)
+    return reg_error_prefix (err, WHAT);
   if (user && *user && reg_security_set_user (s, user, err) < 0)
     return reg_error_prefix (err, WHAT);
   if (reg_security_check (s, err) < 0)
@@ -231,7 +234,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
           "Project",       "Mounts",         "AutoRemove",  "Limits",    "LogMaxSize",
           "RestartPolicy", "Ports",          "ProjectFile", "OpenStdin", "Tty",
           "ConsoleSize",   "Privileged",     "SecurityOpt", "CapAdd",    "CapDrop",
-          "User",          "ReadonlyRootfs", NULL };
+          "User",          "ReadonlyRootfs", "UsernsMode",  NULL };
   struct reg_create_options *o = &r->o;
   if (reg_json_only_keys (body, keys, WHAT, err) < 0
       || reg_json_strv (body, "Templates", WHAT, &r->templates, err) < 0

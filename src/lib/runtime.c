@@ -25,6 +25,7 @@ struct child
 {
   const struct reg_runtime_spec *spec;
   int report_fd;
+  int userns_fd; /* --userns=private: the namespace to join last; else -1 */
 };
 
 /* What exec_command needs: argv and env (shared by run and exec). */
@@ -162,6 +163,9 @@ build_root (struct child *ch)
 {
   const struct reg_runtime_spec *s = ch->spec;
   must_mount (ch, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+  const char *what = "";
+  if (ch->userns_fd >= 0 && reg_security_idmap (ch->userns_fd, s->lower, &what) < 0)
+    child_fail (ch, 125, errno, "%s", what);
   char opts[8192];
   if (snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper,
                 s->work)
@@ -239,6 +243,8 @@ static void
 confine (struct child *ch, const struct reg_security *sec)
 {
   const char *what = "";
+  if (ch->userns_fd >= 0 && reg_security_userns_enter (ch->userns_fd, &what) < 0)
+    child_fail (ch, 125, errno, "%s", what);
   if (sec->privileged)
     return;
   if (reg_security_drop (sec, &what) < 0 || reg_security_seccomp_load (sec, &what) < 0)
@@ -304,9 +310,15 @@ child_main (struct child *ch)
 int
 reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err)
 {
-  int report[2];
+  int report[2], userns = -1;
+  if (spec->security->userns && reg_security_userns_create (spec->security, &userns, err) < 0)
+    return -1;
   if (pipe2 (report, O_CLOEXEC) < 0)
-    return reg_error_sys (err, errno, "spawn: pipe");
+    {
+      if (userns >= 0)
+        close (userns);
+      return reg_error_sys (err, errno, "spawn: pipe");
+    }
   const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   pid_t child = (pid_t)syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (child < 0)
@@ -314,15 +326,19 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
       int e = errno;
       close (report[0]);
       close (report[1]);
+      if (userns >= 0)
+        close (userns);
       return reg_error_sys (err, e, "spawn: clone namespaces");
     }
   if (child == 0)
     {
       close (report[0]);
-      struct child ch = { spec, report[1] };
+      struct child ch = { spec, report[1], userns };
       child_main (&ch);
     }
   close (report[1]);
+  if (userns >= 0)
+    close (userns);
   char msg[1024];
   ssize_t n;
   do
@@ -429,6 +445,18 @@ exec_helper (const struct reg_exec_spec *s)
         }
       close (fd);
     }
+  int userns = -1;
+  if (s->security->userns)
+    {
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/user", (int)s->target);
+      if ((userns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+        {
+          snprintf (msg, sizeof msg, "open the container's user namespace: %s", strerror (errno));
+          say (s->control_fd, "error %d %s\n", 125, msg);
+          _exit (125);
+        }
+    }
   int pidfd = (int)syscall (SYS_pidfd_open, s->target, 0);
   if (pidfd < 0 || setns (pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
     {
@@ -468,7 +496,7 @@ exec_helper (const struct reg_exec_spec *s)
   if (pid == 0)
     {
       close (report[0]);
-      struct child ch = { NULL, report[1] };
+      struct child ch = { NULL, report[1], userns };
       setsid ();
       if (term >= 0)
         {

@@ -15,7 +15,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BIT(c) (UINT64_C (1) << (c))
@@ -602,6 +604,8 @@ int
 reg_security_check (const struct reg_security *s, struct reg_error **err)
 {
   uint64_t caps;
+  if (s->privileged && s->userns)
+    return reg_error_set (err, EINVAL, "--privileged and --userns=private do not go together");
   if (reg_security_caps (s, &caps, err) < 0)
     return -1;
   if (s->privileged || s->seccomp_unconfined || s->seccomp_profile == NULL)
@@ -610,6 +614,173 @@ reg_security_check (const struct reg_security *s, struct reg_error **err)
   if (profile_build (s->seccomp_profile, caps, &ctx, err) < 0)
     return -1;
   seccomp_release (ctx);
+  return 0;
+}
+
+/* ---- user namespaces ---- */
+
+int
+reg_security_set_userns (struct reg_security *s, const char *mode, struct reg_error **err)
+{
+  if (strcmp (mode, "private") == 0)
+    s->userns = true;
+  else if (strcmp (mode, "host") == 0 || mode[0] == '\0')
+    s->userns = false;
+  else
+    return reg_error_set (err, EINVAL, "--userns \"%s\": must be \"private\" or \"host\"", mode);
+  return 0;
+}
+
+/* The first "reg:START:COUNT" line of a subordinate ID file. */
+static int
+subid_range (const char *path, uint32_t *start, uint32_t *count, struct reg_error **err)
+{
+  _cleanup_fclose_ FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return reg_error_sys (err, errno,
+                          "--userns=private: no subordinate IDs for user \"" REG_SUBID_USER
+                          "\" (add a line " REG_SUBID_USER ":100000:65536 to %s)",
+                          path);
+  char line[256];
+  const size_t n = strlen (REG_SUBID_USER);
+  while (fgets (line, sizeof line, f))
+    {
+      unsigned long a, b;
+      char extra;
+      if (strncmp (line, REG_SUBID_USER ":", n + 1) == 0
+          && sscanf (line + n + 1, "%lu:%lu %c", &a, &b, &extra) == 2 && a > 0 && b > 0
+          && a + b <= UINT32_MAX)
+        {
+          *start = (uint32_t)a;
+          *count = (uint32_t)b;
+          return 0;
+        }
+    }
+  return reg_error_set (err, ENOENT,
+                        "--userns=private: no subordinate IDs for user \"" REG_SUBID_USER
+                        "\" in %s (add a line " REG_SUBID_USER ":100000:65536)",
+                        path);
+}
+
+int
+reg_security_userns_range (struct reg_security *s, const char *subuid, const char *subgid,
+                           struct reg_error **err)
+{
+  uint32_t ucount, gcount;
+  if (subid_range (subuid, &s->userns_uid, &ucount, err) < 0
+      || subid_range (subgid, &s->userns_gid, &gcount, err) < 0)
+    return -1;
+  s->userns_size = ucount < gcount ? ucount : gcount;
+  if (s->userns_size > 65536)
+    s->userns_size = 65536;
+  return 0;
+}
+
+static int
+write_map (pid_t pid, const char *file, uint32_t start, uint32_t size)
+{
+  char path[64], map[64];
+  snprintf (path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  int n = snprintf (map, sizeof map, "0 %u %u\n", start, size);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  int ret = write (fd, map, (size_t)n) == n ? 0 : -1;
+  int e = errno;
+  close (fd);
+  errno = e;
+  return ret;
+}
+
+int
+reg_security_userns_create (const struct reg_security *s, int *out, struct reg_error **err)
+{
+  /* A child unshares a user namespace and waits; we write its maps and
+   * keep a reference to the namespace; the child goes. */
+  int ready[2], done[2];
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    return reg_error_sys (err, errno, "user namespace: pipe");
+  if (pipe2 (done, O_CLOEXEC) < 0)
+    {
+      close (ready[0]), close (ready[1]);
+      return reg_error_sys (err, errno, "user namespace: pipe");
+    }
+  pid_t pid = fork ();
+  if (pid == 0)
+    {
+      close (ready[0]);
+      close (done[1]);
+      char c = unshare (CLONE_NEWUSER) == 0 ? 'y' : 'n';
+      if (write (ready[1], &c, 1) == 1)
+        while (read (done[0], &c, 1) < 0 && errno == EINTR)
+          ;
+      _exit (0);
+    }
+  close (ready[1]);
+  close (done[0]);
+  char c = 'n';
+  int ret = 0;
+  if (pid < 0)
+    ret = reg_error_sys (err, errno, "user namespace: fork");
+  else if (read (ready[0], &c, 1) != 1 || c != 'y')
+    ret = reg_error_set (err, EPERM, "user namespace: unshare failed in the helper");
+  else if (write_map (pid, "uid_map", s->userns_uid, s->userns_size) < 0
+           || write_map (pid, "gid_map", s->userns_gid, s->userns_size) < 0)
+    ret = reg_error_sys (err, errno, "user namespace: write the ID maps (0 -> %u, %u IDs)",
+                         s->userns_uid, s->userns_size);
+  if (ret == 0)
+    {
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/ns/user", (int)pid);
+      *out = open (path, O_RDONLY | O_CLOEXEC);
+      if (*out < 0)
+        ret = reg_error_sys (err, errno, "user namespace: open %s", path);
+    }
+  close (ready[0]);
+  close (done[1]);
+  while (pid > 0 && waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  return ret;
+}
+
+int
+reg_security_idmap (int userns_fd, const char *dir, const char **what)
+{
+  *what = "clone the environment's mount";
+  int tree = (int)syscall (SYS_open_tree, AT_FDCWD, dir,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0)
+    return -1;
+  struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
+  if (mount_setattr (tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+    {
+      /* The documented fallback: this filesystem cannot be idmapped. */
+      int e = errno;
+      close (tree);
+      if (e == EINVAL || e == ENOSYS || e == EOPNOTSUPP)
+        return 0;
+      *what = "idmap the environment";
+      errno = e;
+      return -1;
+    }
+  *what = "mount the idmapped environment";
+  int r = (int)syscall (SYS_move_mount, tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH);
+  int e = errno;
+  close (tree);
+  errno = e;
+  return r;
+}
+
+int
+reg_security_userns_enter (int userns_fd, const char **what)
+{
+  *what = "join the user namespace";
+  if (setns (userns_fd, CLONE_NEWUSER) < 0)
+    return -1;
+  *what = "become root of the user namespace";
+  gid_t zero = 0;
+  if (setresgid (0, 0, 0) < 0 || setgroups (1, &zero) < 0 || setresuid (0, 0, 0) < 0)
+    return -1;
   return 0;
 }
 

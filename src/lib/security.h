@@ -50,6 +50,10 @@ struct reg_security
   bool has_user;
   uid_t uid;
   gid_t gid;
+  /* --userns=private: container IDs 0..size-1 are host IDs from
+   * userns_uid/userns_gid on (the subordinate range of user "reg"). */
+  bool userns;
+  uint32_t userns_uid, userns_gid, userns_size;
 };
 
 void reg_security_clear (struct reg_security *s);
@@ -62,12 +66,36 @@ int reg_security_copy (struct reg_security *dst, const struct reg_security *src,
 int reg_security_add_opt (struct reg_security *s, const char *opt, struct reg_error **err);
 /* "UID" or "UID:GID" (numbers: a minimal environment has no user database). */
 int reg_security_set_user (struct reg_security *s, const char *user, struct reg_error **err);
+/* "private" (a user namespace), "host" or "" (none). */
+int reg_security_set_userns (struct reg_security *s, const char *mode, struct reg_error **err);
+/* The host range for --userns=private: user REG_SUBID_USER's entries in
+ * subuid and subgid (/etc/subuid, /etc/subgid), as shadow-utils writes
+ * them ("reg:100000:65536"). An error names the file when there is none. */
+#define REG_SUBID_USER "reg"
+int reg_security_userns_range (struct reg_security *s, const char *subuid, const char *subgid,
+                               struct reg_error **err);
 /* Everything checked: capability names known, profile compiles. */
 int reg_security_check (const struct reg_security *s, struct reg_error **err);
 
 /* The container's capability set as a bit mask (bit n = capability n):
  * the default set, then --cap-drop, then --cap-add ("ALL" in either). */
 int reg_security_caps (const struct reg_security *s, uint64_t *out, struct reg_error **err);
+
+/* --userns=private, in the runtime. reg_security_userns_create (host side,
+ * single-threaded caller) makes a user namespace with the container's
+ * mapping and returns an fd of it; the container's environment is then
+ * mounted through an idmapped mount (mount_setattr MOUNT_ATTR_IDMAP), so
+ * store files owned by host root appear owned by the container's root
+ * while staying untouched on disk. Every mount is made by host root, and
+ * the process joins the namespace last (reg_security_userns_enter, before
+ * reg_security_drop): its mount, PID, IPC and UTS namespaces stay owned by
+ * the host's user namespace, so even its root cannot mount anything. If
+ * the filesystem cannot be idmapped, the environment stays as it is: its
+ * files then appear owned by nobody (65534), still readable and
+ * executable (docs/security.md). */
+int reg_security_userns_create (const struct reg_security *s, int *fd, struct reg_error **err);
+int reg_security_idmap (int userns_fd, const char *dir, const char **what);
+int reg_security_userns_enter (int userns_fd, const char **what);
 
 /* In the container, after pivot_root. They return -1 with errno set and,
  * for the last two, a short description of the step in *what. */

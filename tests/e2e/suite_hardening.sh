@@ -135,4 +135,60 @@ EOF
   expect_eq "$(snapshot)" "$before" "engine changed by a bad seccomp profile"
 }
 
-ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile"
+# --userns=private needs subordinate IDs of user "reg": the test adds a
+# range if the machine has none, and takes it away again.
+t_userns () {
+  local added=""
+  if ! grep -q '^reg:' /etc/subuid 2>/dev/null || ! grep -q '^reg:' /etc/subgid 2>/dev/null; then
+    # Nothing to check without a range, which is the first case.
+    run_cmd "$REG" run --rm --userns private -t base@1 -- /bin/true
+    expect_rc 125
+    expect_err_has 'no subordinate IDs for user "reg"'
+    grep -q '^reg:' /etc/subuid 2>/dev/null || { echo "reg:300000:65536" >>/etc/subuid; added="$added subuid"; }
+    grep -q '^reg:' /etc/subgid 2>/dev/null || { echo "reg:300000:65536" >>/etc/subgid; added="$added subgid"; }
+  fi
+  local base
+  base=$(sed -n 's/^reg:\([0-9]*\):.*/\1/p' /etc/subuid | head -1)
+  run_cmd "$REG" run --rm --userns private -t base@1 -- /bin/sh -c \
+    'id -u; read a b c < /proc/self/uid_map; echo "$a $b"; stat -c "%u %g" /usr/bin/id /; touch /x && echo wrote'
+  expect_out "0
+0 $base
+0 0
+0 0
+wrote"
+  # Seen from the host: the container's root is an unprivileged user, and
+  # what it writes in its upper layer belongs to that user; the store
+  # objects, shown to it as root's through an idmapped mount, are not
+  # changed on disk.
+  local id pid obj
+  id=$("$REG" run -d --userns private -t base@1 -- /bin/sh -c 'touch /made; exec /bin/sleep 100')
+  sleep 0.3
+  pid=$("$REG" inspect "$id" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["State"]["Pid"])')
+  run_cmd grep '^Uid:' "/proc/$pid/status"
+  expect_out_has "$base"
+  expect_eq "$(stat -c %u "$ROOT/containers/$id/upper/made")" "$base" "owner of a file made in the container"
+  obj=$(find "$ROOT/store/objects" -type f | head -1)
+  expect_eq "$(stat -c %u "$obj")" "0" "store object owner"
+  run_cmd "$REG" exec "$id" /bin/sh -c 'id -u; touch /by-exec'
+  expect_out "0"
+  expect_eq "$(stat -c %u "$ROOT/containers/$id/upper/by-exec")" "$base" "owner of a file made by exec"
+  "$REG" rm -f "$id" >/dev/null
+  # Its mount namespace belongs to the host's user namespace: even with
+  # CAP_SYS_ADMIN (in its own namespace) it cannot mount.
+  run_cmd "$REG" run --rm --userns private --cap-add SYS_ADMIN -t py@3.11 -- "$PY" -c "$MOUNT_PROBE"
+  expect_out "mount -1 1"
+  run_cmd "$REG" store verify
+  expect_rc 0
+  local before
+  before=$(snapshot)
+  run_cmd "$REG" run --rm --userns maybe -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has '--userns "maybe": must be "private" or "host"'
+  run_cmd "$REG" run --rm --userns private --privileged -t base@1 -- /bin/true
+  expect_err_has "--privileged and --userns=private do not go together"
+  expect_eq "$(snapshot)" "$before" "engine changed by a bad --userns"
+  case "$added" in *subuid*) sed -i '/^reg:300000:65536$/d' /etc/subuid ;; esac
+  case "$added" in *subgid*) sed -i '/^reg:300000:65536$/d' /etc/subgid ;; esac
+}
+
+ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile t_userns"

@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/capability.h>
 
 #include <cmocka.h>
@@ -163,6 +165,41 @@ test_profiles (void **state)
   reg_security_clear (&s);
 }
 
+static void
+test_userns_range (void **state)
+{
+  char dir[] = "/tmp/reg-subid-XXXXXX", uid[64], gid[64];
+  assert_non_null (mkdtemp (dir));
+  snprintf (uid, sizeof uid, "%s/subuid", dir);
+  snprintf (gid, sizeof gid, "%s/subgid", dir);
+  FILE *f = fopen (uid, "w");
+  fputs ("alice:100000:65536\nregx:1:2\nreg:200000:131072\n", f);
+  fclose (f);
+  f = fopen (gid, "w");
+  fputs ("reg:300000:1000\n", f);
+  fclose (f);
+  struct reg_security s = { 0 };
+  assert_int_equal (reg_security_set_userns (&s, "private", NULL), 0);
+  assert_true (s.userns);
+  assert_int_equal (reg_security_userns_range (&s, uid, gid, NULL), 0);
+  assert_int_equal (s.userns_uid, 200000);
+  assert_int_equal (s.userns_gid, 300000);
+  assert_int_equal (s.userns_size, 1000); /* the smaller of the two */
+  struct reg_error *err = NULL;
+  f = fopen (gid, "w");
+  fputs ("reg:x:1\nreg:5:0\n", f);
+  fclose (f);
+  expect_error (reg_security_userns_range (&s, uid, gid, &err), err,
+                "no subordinate IDs for user \"reg\" in");
+  unlink (gid);
+  expect_error (reg_security_userns_range (&s, uid, gid, &err), err, "subgid");
+  expect_error (reg_security_set_userns (&s, "shared", &err), err, "must be \"private\" or");
+  s.privileged = true;
+  expect_error (reg_security_check (&s, &err), err, "do not go together");
+  unlink (uid);
+  rmdir (dir);
+}
+
 static struct reg_create_request *
 parse_ok (const char *body)
 {
@@ -240,9 +277,8 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_caps),
-    cmocka_unit_test (test_user),
-    cmocka_unit_test (test_profiles),
+    cmocka_unit_test (test_caps),     cmocka_unit_test (test_user),
+    cmocka_unit_test (test_profiles), cmocka_unit_test (test_userns_range),
     cmocka_unit_test (test_request),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
