@@ -43,7 +43,7 @@ MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install test unit e2e lint format clean bench
+.PHONY: all install test unit e2e lint format clean bench fuzz
 all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
 
 $(BUILD)/%.o: %.c
@@ -86,14 +86,41 @@ test:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib src tests/unit
-	clang-format --dry-run --Werror src/*/*.[ch] tests/unit/*.c
+	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib src tests/unit fuzz
+	clang-format --dry-run --Werror src/*/*.[ch] tests/unit/*.c fuzz/*.c
 
 format:
-	clang-format -i src/*/*.[ch] tests/unit/*.c
+	clang-format -i src/*/*.[ch] tests/unit/*.c fuzz/*.c
 
 bench: all
 	bench/run.sh
+
+# Fuzzing (docs/security.md): libFuzzer targets in fuzz/, built with clang
+# against the library compiled with the fuzzer's coverage, ASan and UBSan.
+#   make fuzz                 every target for FUZZ_SECONDS (default 60) each
+#   make fuzz FUZZ=template   one target
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Isrc/lib \
+  $(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ ?= $(FUZZ_TARGETS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libreg.a: $(FUZZ_LIB_OBJ)
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libreg.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libreg.a $(LIBS_LIB)
+
+fuzz:
+	scripts/deps.sh --fuzz
+	$(MAKE) $(FUZZ:%=$(FUZZ_BUILD)/fuzz_%)
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
 
 clean:
 	rm -rf build

@@ -2,10 +2,14 @@
 # Install what reg needs to build, test and run on Debian 12 (as root).
 #   scripts/deps.sh          build + runtime dependencies
 #   scripts/deps.sh --test   also what the tests use
+#   scripts/deps.sh --fuzz   also clang and libFuzzer (make fuzz)
 set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential pkg-config libyaml-dev libjansson-dev libmicrohttpd-dev
   libcurl4-openssl-dev libssl-dev libelf-dev libcap-dev libseccomp-dev python3"
+if [ "${1:-}" = "--fuzz" ]; then
+  PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 if [ "${1:-}" = "--test" ]; then
   PKGS="$PKGS libcmocka-dev cppcheck clang-format openssl curl util-linux
   golang-github-containers-common"

@@ -131,7 +131,8 @@ limits_map (struct ctx *c, yaml_node_t *n, struct reg_limits *l)
         {
           double cpus = strtod (v, &end);
           ok = end != v && *end == '\0' && cpus > 0 && cpus < 1e6;
-          l->nano_cpus = (int64_t)(cpus * 1e9);
+          /* Converted only when in range: a huge value is refused, not cast. */
+          l->nano_cpus = ok ? (int64_t)(cpus * 1e9) : 0;
         }
       else if (strcmp (k, "cpu_shares") == 0 || strcmp (k, "pids_limit") == 0
                || strcmp (k, "blkio_weight") == 0)

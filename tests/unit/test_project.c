@@ -88,6 +88,9 @@ test_bad (void **state)
   bad ("templates: [a@1]\nworkdir: app\n", "workdir: must be an absolute path");
   bad ("templates: [a@1]\nlimits: {memory: 12XB}\n", "memory: bad value \"12XB\"");
   bad ("templates: [a@1]\nlimits: {cpus: -1}\n", "cpus: bad value \"-1\"");
+  /* Found by fuzz_project: a huge value was cast to int64 (UB) before the
+   * range check refused it. */
+  bad ("templates: [a@1]\nlimits: {cpus: 1.11111e+125}\n", "cpus: bad value");
   bad ("templates: [a@1]\nlimits: {swap: 1g}\n", "unknown limit \"swap\"");
   bad ("templates: [a@1]\nlimits: {memory: 1k}\n", "below the minimum");
   bad ("templates: [a@1]\nrestart: sometimes\n", "restart policy \"sometimes\"");
