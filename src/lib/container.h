@@ -128,6 +128,10 @@ int reg_container_update (const char *root, const char *id, reg_container_update
 int reg_container_destroy (const char *root, const char *id, struct reg_error **err);
 
 /* Find by full id, name, or unique id prefix. *id_out is 65 bytes. */
+/* Record an existing container's name in the name index (regd start-up:
+ * roots written before the index existed). */
+int reg_container_index_name (const char *root, const char *name, const char *id,
+                              struct reg_error **err);
 int reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err);
 /* All container ids (allocated strv). */
 int reg_container_list (const char *root, char ***ids, struct reg_error **err);

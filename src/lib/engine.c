@@ -145,6 +145,12 @@ reg_engine_restore (struct reg_engine *e, struct reg_error **err)
       struct reg_container *c = NULL;
       if (reg_container_load (e->root, ids[i], &c, NULL) < 0)
         continue;
+      struct reg_error *ie = NULL;
+      if (c->name && *c->name && reg_container_index_name (e->root, c->name, c->id, &ie) < 0)
+        {
+          fprintf (stderr, "regd: %s\n", ie->msg);
+          reg_error_free (ie);
+        }
       bool lost = reg_state_live (c->state) && !reg_container_monitor_alive (c);
       bool again = lost
                    && (c->restart.mode == REG_RESTART_ALWAYS

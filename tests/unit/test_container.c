@@ -1,0 +1,116 @@
+/* Unit tests of container records: the name index (reservation, lookup,
+ * release, stale links), and lookups by id, name and prefix without
+ * reading state files. */
+#include "container.h"
+#include "util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char root[64];
+
+static int
+setup (void **state)
+{
+  snprintf (root, sizeof root, "/tmp/reg-ctest-XXXXXX");
+  assert_non_null (mkdtemp (root));
+  char dir[128];
+  snprintf (dir, sizeof dir, "%s/containers", root);
+  assert_int_equal (mkdir (dir, 0700), 0);
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  reg_util_rm_rf (root, NULL);
+  return 0;
+}
+
+static struct reg_container *
+make (const char *id, const char *name)
+{
+  struct reg_container *c = reg_container_new ();
+  snprintf (c->id, sizeof c->id, "%s", id);
+  c->name = name ? strdup (name) : NULL;
+  struct reg_error *err = NULL;
+  if (reg_container_create (root, c, &err) < 0)
+    {
+      reg_container_free (c);
+      return NULL;
+    }
+  return c;
+}
+
+#define A "aaaa000000000000000000000000000000000000000000000000000000000001"
+#define B "aaab000000000000000000000000000000000000000000000000000000000002"
+#define C "cccc000000000000000000000000000000000000000000000000000000000003"
+
+static void
+test_names_and_lookups (void **state)
+{
+  struct reg_container *a = make (A, "web"), *b = make (B, NULL);
+  assert_non_null (a);
+  assert_non_null (b);
+  char id[65];
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_container_find (root, "web", id, NULL), 0);
+  assert_string_equal (id, A);
+  assert_int_equal (reg_container_find (root, A, id, NULL), 0);
+  assert_int_equal (reg_container_find (root, "aaab", id, NULL), 0);
+  assert_string_equal (id, B);
+  assert_int_equal (reg_container_find (root, "aaa", id, &err), -1);
+  assert_non_null (strstr (err->msg, "ambiguous: 2 containers"));
+  reg_error_free (err);
+  err = NULL;
+  assert_int_equal (reg_container_find (root, "nope", id, &err), -1);
+  assert_non_null (strstr (err->msg, "container nope: not found"));
+  reg_error_free (err);
+  err = NULL;
+  /* The name is taken: a second container cannot have it, and nothing of
+   * it is left. */
+  struct reg_container *c = reg_container_new ();
+  snprintf (c->id, sizeof c->id, "%s", C);
+  c->name = strdup ("web");
+  assert_int_equal (reg_container_create (root, c, &err), -1);
+  assert_non_null (strstr (err->msg, "container name \"web\" is already in use by aaaa00000000"));
+  reg_error_free (err);
+  err = NULL;
+  assert_int_equal (reg_container_find (root, C, id, NULL), -1);
+  /* Removing the first frees the name. */
+  assert_int_equal (reg_container_destroy (root, A, NULL), 0);
+  assert_int_equal (reg_container_find (root, "web", id, NULL), -1);
+  assert_int_equal (reg_container_create (root, c, NULL), 0);
+  assert_int_equal (reg_container_find (root, "web", id, NULL), 0);
+  assert_string_equal (id, C);
+  /* A stale link (its container gone behind our back) does not hold the
+   * name; the index is rebuilt from state files by regd at start. */
+  char path[256];
+  snprintf (path, sizeof path, "%s/containers/" C, root);
+  assert_int_equal (reg_util_rm_rf (path, NULL), 0);
+  struct reg_container *d
+      = make ("dddd000000000000000000000000000000000000000000000000000000000004", "web");
+  assert_non_null (d);
+  assert_int_equal (reg_container_index_name (root, "web", d->id, NULL), 0);
+  reg_container_free (a);
+  reg_container_free (b);
+  reg_container_free (c);
+  reg_container_free (d);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_names_and_lookups, setup, teardown),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
