@@ -336,10 +336,18 @@ status_error (struct reg_registry *r, const struct exchange *x, const char *what
                         *msg ? ", " : "", msg);
 }
 
+static void
+global_init (void)
+{
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
 int
 reg_registry_open (const char *host, bool insecure, const char *user, const char *password,
                    struct reg_registry **out, struct reg_error **err)
 {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once (&once, global_init);
   struct reg_registry *r = calloc (1, sizeof *r);
   if (r == NULL || (r->host = strdup (host)) == NULL
       || asprintf (&r->base, "%s://%s", insecure ? "http" : "https", host) < 0
