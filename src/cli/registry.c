@@ -260,9 +260,9 @@ static int
 parse_opts (int argc, char **argv, struct opts *o, bool with_quiet)
 {
   static const struct option long_opts[] = { { "layout", required_argument, NULL, 'l' },
-                                              { "insecure", no_argument, NULL, 'k' },
-                                              { "quiet", no_argument, NULL, 'q' },
-                                              { NULL, 0, NULL, 0 } };
+                                             { "insecure", no_argument, NULL, 'k' },
+                                             { "quiet", no_argument, NULL, 'q' },
+                                             { NULL, 0, NULL, 0 } };
   optind = 1;
   int ch;
   while ((ch = getopt_long (argc, argv, "+q", long_opts, NULL)) != -1)
@@ -303,8 +303,8 @@ cmd_push (struct reg_client *c, int argc, char **argv)
       size_t k;
       json_t *p;
       json_array_foreach (json_object_get (result, "Pushed"), k, p)
-      printf ("%s %s\n", json_string_value (json_object_get (p, "Ref")),
-              json_string_value (json_object_get (p, "Digest")));
+          printf ("%s %s\n", json_string_value (json_object_get (p, "Ref")),
+                  json_string_value (json_object_get (p, "Digest")));
       if (!o.quiet)
         printf ("uploaded %lld blobs (%lld bytes), mounted %lld, already there %lld\n",
                 json_integer_value (json_object_get (result, "Uploaded")),
@@ -327,13 +327,14 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
       return 2;
     }
   json_t *result = NULL;
-  int ret = transfer (c, "pull", "/v1/templates/pull", request_body (argv[i], NULL, &o), &o, &result);
+  int ret
+      = transfer (c, "pull", "/v1/templates/pull", request_body (argv[i], NULL, &o), &o, &result);
   if (ret == 0)
     {
       size_t k;
       json_t *t;
       json_array_foreach (json_object_get (result, "Templates"), k, t)
-      printf ("%s\n", json_string_value (t));
+          printf ("%s\n", json_string_value (t));
       if (!o.quiet)
         printf ("downloaded %lld blobs (%lld bytes)\n",
                 json_integer_value (json_object_get (result, "Downloaded")),
@@ -362,8 +363,7 @@ cli_template_tags (struct reg_client *c, int argc, char **argv)
     {
       size_t k;
       json_t *t;
-      json_array_foreach (reply, k, t)
-      printf ("%s\n", json_string_value (t));
+      json_array_foreach (reply, k, t) printf ("%s\n", json_string_value (t));
     }
   else
     ret = client_fail ("template ls", status, reply);

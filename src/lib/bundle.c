@@ -18,7 +18,8 @@ add_object (struct archive *a, const struct reg_store *store, const char *name,
   char hex[65];
   size_t n = strlen (name);
   bool exec = n == 66 && strcmp (name + 64, "+x") == 0;
-  if ((n != 64 && !exec) || (snprintf (hex, sizeof hex, "%.64s", name), !reg_util_is_sha256_hex (hex)))
+  if ((n != 64 && !exec)
+      || (snprintf (hex, sizeof hex, "%.64s", name), !reg_util_is_sha256_hex (hex)))
     return reg_error_set (err, EINVAL, "bundle: malformed object name \"%s\"", name);
   _cleanup_free_ char *path = reg_store_object_path (store, hex, exec);
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -54,7 +55,8 @@ reg_bundle_pack (const struct reg_store *store, char *const *objects, const char
   if (a == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   int ret = 0;
-  if (archive_write_set_format_ustar (a) != ARCHIVE_OK || archive_write_add_filter_gzip (a) != ARCHIVE_OK
+  if (archive_write_set_format_ustar (a) != ARCHIVE_OK
+      || archive_write_add_filter_gzip (a) != ARCHIVE_OK
       || archive_write_set_filter_option (a, "gzip", "timestamp", NULL) != ARCHIVE_OK
       || archive_write_open_filename (a, out_path) != ARCHIVE_OK)
     ret = reg_error_set (err, EIO, "bundle %s: %s", out_path, archive_error_string (a));
@@ -90,7 +92,8 @@ unpack_entry (struct archive *a, struct archive_entry *e, int dir_fd, const char
   if (size > limits->max_entry)
     return reg_error_set (err, EFBIG, "entry %s: %lld bytes is over the %lld byte bound per entry",
                           name, (long long)size, (long long)limits->max_entry);
-  _cleanup_close_ int fd = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+  _cleanup_close_ int fd
+      = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
   if (fd < 0)
     return reg_error_sys (err, errno, "entry %s%s", name, errno == EEXIST ? " (duplicate)" : "");
   EVP_MD_CTX *md = EVP_MD_CTX_new ();
@@ -112,7 +115,8 @@ unpack_entry (struct archive *a, struct archive_entry *e, int dir_fd, const char
       *total += got;
       if (got_total > limits->max_entry || *total > limits->max_total)
         {
-          ret = reg_error_set (err, EFBIG, "entry %s: over the size bound (%lld bytes per entry, %lld in all)",
+          ret = reg_error_set (err, EFBIG,
+                               "entry %s: over the size bound (%lld bytes per entry, %lld in all)",
                                name, (long long)limits->max_entry, (long long)limits->max_total);
           break;
         }
@@ -131,7 +135,8 @@ unpack_entry (struct archive *a, struct archive_entry *e, int dir_fd, const char
     return -1;
   reg_util_hex (raw, 32, hex);
   if (strncmp (hex, name, 64) != 0)
-    return reg_error_set (err, EINVAL, "entry %s: content has digest sha256:%s, not its name", name, hex);
+    return reg_error_set (err, EINVAL, "entry %s: content has digest sha256:%s, not its name", name,
+                          hex);
   return 0;
 }
 
@@ -153,8 +158,10 @@ unpack (struct archive *a, int dir_fd, const struct reg_bundle_limits *limits, c
                               path ? path : "");
       if (archive_entry_filetype (e) != AE_IFREG || archive_entry_hardlink (e) != NULL
           || archive_entry_symlink (e) != NULL)
-        return reg_error_set (err, EINVAL, "entry %s: not a regular file (links, devices and "
-                                           "directories are refused)", path);
+        return reg_error_set (err, EINVAL,
+                              "entry %s: not a regular file (links, devices and "
+                              "directories are refused)",
+                              path);
       if ((int64_t)n >= limits->max_entries)
         return reg_error_set (err, EFBIG, "over %lld entries", (long long)limits->max_entries);
       if (unpack_entry (a, e, dir_fd, name, limits, &total, err) < 0)
@@ -169,7 +176,8 @@ unpack (struct archive *a, int dir_fd, const struct reg_bundle_limits *limits, c
       n++;
     }
   if (r != ARCHIVE_EOF)
-    return reg_error_set (err, EINVAL, "malformed or truncated archive: %s", archive_error_string (a));
+    return reg_error_set (err, EINVAL, "malformed or truncated archive: %s",
+                          archive_error_string (a));
   return 0;
 }
 

@@ -27,7 +27,10 @@ struct reg_bundle_limits
   int64_t max_total; /* bytes of all entries */
   int64_t max_entries;
 };
-#define REG_BUNDLE_LIMITS_DEFAULT { (int64_t)2 << 30, (int64_t)8 << 30, 1000000 }
+#define REG_BUNDLE_LIMITS_DEFAULT                                                                  \
+  {                                                                                                \
+    (int64_t)2 << 30, (int64_t)8 << 30, 1000000                                                    \
+  }
 
 /* Write the objects (sorted "hex" / "hex+x") from the store into out_path. */
 int reg_bundle_pack (const struct reg_store *store, char *const *objects, const char *out_path,

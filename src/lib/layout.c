@@ -39,7 +39,8 @@ int
 reg_layout_open (const char *dir, struct reg_layout **out, struct reg_error **err)
 {
   struct reg_layout *l = calloc (1, sizeof *l);
-  if (l == NULL || (l->dir = strdup (dir)) == NULL || asprintf (&l->blobs, "%s/blobs/sha256", dir) < 0)
+  if (l == NULL || (l->dir = strdup (dir)) == NULL
+      || asprintf (&l->blobs, "%s/blobs/sha256", dir) < 0)
     {
       reg_layout_free (l);
       return reg_error_set (err, ENOMEM, "out of memory");
@@ -167,8 +168,8 @@ reg_layout_put_manifest (const struct reg_layout *l, const char *repo, const cha
 }
 
 int
-reg_layout_get_manifest (const struct reg_layout *l, const char *repo, const char *tag,
-                         char **text, size_t *len, struct reg_error **err)
+reg_layout_get_manifest (const struct reg_layout *l, const char *repo, const char *tag, char **text,
+                         size_t *len, struct reg_error **err)
 {
   _cleanup_free_ char *ref = NULL;
   if (asprintf (&ref, "%s:%s", repo, tag) < 0)
@@ -200,8 +201,9 @@ reg_layout_get_manifest (const struct reg_layout *l, const char *repo, const cha
     {
       free (*text);
       *text = NULL;
-      return reg_error_set (err, EIO, "%s: manifest blob sha256:%s in layout %s has digest sha256:%s",
-                            ref, hex, l->dir, got);
+      return reg_error_set (err, EIO,
+                            "%s: manifest blob sha256:%s in layout %s has digest sha256:%s", ref,
+                            hex, l->dir, got);
     }
   return 0;
 }
@@ -213,8 +215,7 @@ cmp_str (const void *a, const void *b)
 }
 
 int
-reg_layout_tags (const struct reg_layout *l, const char *repo, char ***tags,
-                 struct reg_error **err)
+reg_layout_tags (const struct reg_layout *l, const char *repo, char ***tags, struct reg_error **err)
 {
   json_t *j = NULL;
   if (load_index (l, &j, err) < 0)

@@ -64,8 +64,8 @@ reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error 
         *slash = '/';
     }
   if (strchr (rest, '@') != NULL)
-    return reg_error_set (err, EINVAL, "reference \"%s\": digest references are not supported; name a tag",
-                          text);
+    return reg_error_set (
+        err, EINVAL, "reference \"%s\": digest references are not supported; name a tag", text);
   const char *tag = "latest";
   char *colon = strrchr (rest, ':');
   if (colon != NULL)
@@ -74,12 +74,14 @@ reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error 
       tag = colon + 1;
     }
   if (host != NULL && !matches (HOST_RE, host))
-    return reg_error_set (err, EINVAL, "reference \"%s\": malformed registry host \"%s\"", text, host);
+    return reg_error_set (err, EINVAL, "reference \"%s\": malformed registry host \"%s\"", text,
+                          host);
   if (!matches (REPO_RE, rest))
-    return reg_error_set (err, EINVAL,
-                          "reference \"%s\": malformed repository \"%s\" (lower-case letters, digits, "
-                          "separators . _ - and /)",
-                          text, rest);
+    return reg_error_set (
+        err, EINVAL,
+        "reference \"%s\": malformed repository \"%s\" (lower-case letters, digits, "
+        "separators . _ - and /)",
+        text, rest);
   if (!reg_oci_tag_ok (tag))
     return reg_error_set (err, EINVAL, "reference \"%s\": malformed tag \"%s\"", text, tag);
   struct reg_oci_ref *r = calloc (1, sizeof *r);
@@ -157,8 +159,9 @@ parse_desc (json_t *j, const char *what, const char *which, struct reg_oci_desc 
   if (!json_is_object (j) || mt == NULL)
     return reg_error_set (err, EINVAL, "%s: %s has no mediaType", what, which);
   if (!reg_oci_digest_parse (digest, d->digest))
-    return reg_error_set (err, EINVAL, "%s: %s has a malformed digest \"%s\" (want sha256:<64 hex>)",
-                          what, which, digest ? digest : "");
+    return reg_error_set (err, EINVAL,
+                          "%s: %s has a malformed digest \"%s\" (want sha256:<64 hex>)", what,
+                          which, digest ? digest : "");
   if (!json_is_integer (size) || json_integer_value (size) < 0
       || json_integer_value (size) > REG_OCI_MAX_BLOB)
     return reg_error_set (err, EINVAL, "%s: %s sha256:%s has a missing or out-of-range size", what,
@@ -166,8 +169,8 @@ parse_desc (json_t *j, const char *what, const char *which, struct reg_oci_desc 
   d->size = json_integer_value (size);
   if ((d->media_type = strdup (mt)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  const char *lib
-      = json_string_value (json_object_get (json_object_get (j, "annotations"), REG_OCI_ANNOTATION_LIB));
+  const char *lib = json_string_value (
+      json_object_get (json_object_get (j, "annotations"), REG_OCI_ANNOTATION_LIB));
   if (lib && (d->lib = strdup (lib)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   return 0;

@@ -165,7 +165,8 @@ fetch_token (struct reg_registry *r, const char *challenge, const char *extra_sc
   _cleanup_free_ char *service = challenge_param (challenge, "service");
   _cleanup_free_ char *scope = challenge_param (challenge, "scope");
   if (realm == NULL || (strncmp (realm, "https://", 8) != 0 && strncmp (realm, "http://", 7) != 0))
-    return reg_error_set (err, EACCES, "registry %s: bearer challenge without a usable realm", r->host);
+    return reg_error_set (err, EACCES, "registry %s: bearer challenge without a usable realm",
+                          r->host);
   CURL *c = curl_easy_init ();
   if (c == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -173,8 +174,9 @@ fetch_token (struct reg_registry *r, const char *challenge, const char *extra_sc
   char *s = service ? curl_easy_escape (c, service, 0) : NULL;
   char *sc = scope ? curl_easy_escape (c, scope, 0) : NULL;
   char *xs = extra_scope ? curl_easy_escape (c, extra_scope, 0) : NULL;
-  int n = asprintf (&url, "%s%sservice=%s%s%s%s%s", realm, strchr (realm, '?') ? "&" : "?",
-                    s ? s : "", sc ? "&scope=" : "", sc ? sc : "", xs ? "&scope=" : "", xs ? xs : "");
+  int n
+      = asprintf (&url, "%s%sservice=%s%s%s%s%s", realm, strchr (realm, '?') ? "&" : "?",
+                  s ? s : "", sc ? "&scope=" : "", sc ? sc : "", xs ? "&scope=" : "", xs ? xs : "");
   curl_free (s);
   curl_free (sc);
   curl_free (xs);
@@ -216,9 +218,11 @@ perform_once (struct reg_registry *r, struct exchange *x, bool auth, struct reg_
   if (x->accept)
     snprintf (line, sizeof line, "Accept: %s", x->accept), h = curl_slist_append (h, line);
   if (x->content_type)
-    snprintf (line, sizeof line, "Content-Type: %s", x->content_type), h = curl_slist_append (h, line);
+    snprintf (line, sizeof line, "Content-Type: %s", x->content_type),
+        h = curl_slist_append (h, line);
   pthread_mutex_lock (&r->lock);
-  if (auth && r->token && snprintf (line, sizeof line, "Authorization: Bearer %s", r->token) < (int)sizeof line)
+  if (auth && r->token
+      && snprintf (line, sizeof line, "Authorization: Bearer %s", r->token) < (int)sizeof line)
     h = curl_slist_append (h, line);
   bool basic = auth && r->basic && r->user;
   pthread_mutex_unlock (&r->lock);
@@ -405,14 +409,16 @@ reg_registry_blob_exists (struct reg_registry *r, const char *repo, const char *
 
 int
 reg_registry_blob_get (struct reg_registry *r, const char *repo, const char *hex, int64_t size,
-                       int fd, reg_registry_progress_fn progress, void *data, struct reg_error **err)
+                       int fd, reg_registry_progress_fn progress, void *data,
+                       struct reg_error **err)
 {
   _cleanup_free_ char *url = NULL, *what = NULL;
   if (asprintf (&url, "%s/v2/%s/blobs/sha256:%s", r->base, repo, hex) < 0
       || asprintf (&what, "blob sha256:%s of %s", hex, repo) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  struct exchange x = { .method = "GET", .url = url, .sink_fd = fd, .max = size,
-                        .progress = progress, .data = data };
+  struct exchange x = {
+    .method = "GET", .url = url, .sink_fd = fd, .max = size, .progress = progress, .data = data
+  };
   x.md = EVP_MD_CTX_new ();
   if (x.md == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -421,8 +427,9 @@ reg_registry_blob_get (struct reg_registry *r, const char *repo, const char *hex
   if (ret == 0 && x.status != 200)
     ret = status_error (r, &x, what, err);
   else if (ret == 0 && x.got > size)
-    ret = reg_error_set (err, EIO, "registry %s: %s: more than the %lld bytes the manifest declares",
-                         r->host, what, (long long)size);
+    ret = reg_error_set (err, EIO,
+                         "registry %s: %s: more than the %lld bytes the manifest declares", r->host,
+                         what, (long long)size);
   else if (ret == 0 && x.got < size)
     ret = reg_error_set (err, EIO, "registry %s: %s: truncated: got %lld of %lld bytes", r->host,
                          what, (long long)x.got, (long long)size);
@@ -507,9 +514,14 @@ reg_registry_blob_put (struct reg_registry *r, const char *repo, const char *hex
   if (f == NULL)
     return reg_error_sys (err, errno, "%s: open %s", what, path);
   fseeko (f, 0, SEEK_END);
-  struct exchange x = { .method = "PUT", .url = url, .sink_fd = -1, .upload = f,
-                        .upload_size = ftello (f), .content_type = "application/octet-stream",
-                        .progress = progress, .data = data };
+  struct exchange x = { .method = "PUT",
+                        .url = url,
+                        .sink_fd = -1,
+                        .upload = f,
+                        .upload_size = ftello (f),
+                        .content_type = "application/octet-stream",
+                        .progress = progress,
+                        .data = data };
   int ret = perform (r, &x, true, err);
   if (ret == 0 && x.status != 201)
     ret = status_error (r, &x, what, err);
@@ -525,7 +537,11 @@ reg_registry_manifest_put (struct reg_registry *r, const char *repo, const char 
   if (asprintf (&url, "%s/v2/%s/manifests/%s", r->base, repo, tag) < 0
       || asprintf (&what, "%s:%s: put manifest", repo, tag) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  struct exchange x = { .method = "PUT", .url = url, .sink_fd = -1, .body = text, .body_len = len,
+  struct exchange x = { .method = "PUT",
+                        .url = url,
+                        .sink_fd = -1,
+                        .body = text,
+                        .body_len = len,
                         .content_type = REG_OCI_MANIFEST_TYPE };
   int ret = perform (r, &x, true, err);
   if (ret == 0 && x.status != 201)
@@ -542,10 +558,13 @@ reg_registry_manifest_get (struct reg_registry *r, const char *repo, const char 
   if (asprintf (&url, "%s/v2/%s/manifests/%s", r->base, repo, tag) < 0
       || asprintf (&what, "%s:%s", repo, tag) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  struct exchange x = { .method = "GET", .url = url, .sink_fd = -1,
-                        .accept = REG_OCI_MANIFEST_TYPE ", " REG_OCI_INDEX_TYPE
-                        ", application/vnd.docker.distribution.manifest.v2+json"
-                        ", application/vnd.docker.distribution.manifest.list.v2+json" };
+  struct exchange x
+      = { .method = "GET",
+          .url = url,
+          .sink_fd = -1,
+          .accept = REG_OCI_MANIFEST_TYPE
+          ", " REG_OCI_INDEX_TYPE ", application/vnd.docker.distribution.manifest.v2+json"
+          ", application/vnd.docker.distribution.manifest.list.v2+json" };
   int ret = perform (r, &x, true, err);
   if (ret == 0 && x.status != 200)
     ret = status_error (r, &x, what, err);
@@ -580,9 +599,8 @@ reg_registry_tags (struct reg_registry *r, const char *repo, char ***tags, struc
       char **v = calloc (json_array_size (list) + 1, sizeof *v);
       size_t i, n = 0;
       json_t *t;
-      json_array_foreach (list, i, t)
-      if (v && json_is_string (t))
-        v[n++] = strdup (json_string_value (t));
+      json_array_foreach (list, i, t) if (v && json_is_string (t)) v[n++]
+          = strdup (json_string_value (t));
       if (v == NULL)
         ret = reg_error_set (err, ENOMEM, "out of memory");
       *tags = v;

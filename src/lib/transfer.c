@@ -88,7 +88,7 @@ struct job
   struct source *s;
   char hex[65];
   int64_t size;
-  const char *repo;
+  char *repo;   /* owned: a sibling reference does not outlive its resolve */
   char *path;   /* push: the file to send; pull: where the blob goes */
   bool bundle;  /* pull: a files blob, unpacked after download */
   char *unpack; /* pull: directory for its objects */
@@ -175,6 +175,7 @@ jobs_free (struct job *jobs, size_t n)
     {
       free (jobs[i].path);
       free (jobs[i].unpack);
+      free (jobs[i].repo);
     }
   free (jobs);
 }
@@ -295,15 +296,15 @@ add_job (struct job **jobs, size_t *n, struct source *s, const char *repo, const
   if (grown == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   *jobs = grown;
-  struct job *j = &grown[*n];
+  struct job *j = &grown[(*n)++];
   memset (j, 0, sizeof *j);
   j->s = s;
-  j->repo = repo;
   j->size = size;
+  if ((j->repo = strdup (repo)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
   snprintf (j->hex, sizeof j->hex, "%s", hex);
   if (path && (j->path = strdup (path)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  (*n)++;
   return 0;
 }
 
@@ -379,8 +380,8 @@ push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
       snprintf (d->digest, sizeof d->digest, "%s", l->entry.value);
       struct stat st;
       if (path == NULL || stat (path, &st) < 0)
-        ret = reg_error_set (err, ENOENT, "template %s: lib %s: object sha256:%s not in store", tref,
-                             l->name, l->entry.value);
+        ret = reg_error_set (err, ENOENT, "template %s: lib %s: object sha256:%s not in store",
+                             tref, l->name, l->entry.value);
       else
         d->size = st.st_size;
       if (ret == 0)
@@ -419,8 +420,8 @@ push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
       reg_util_hex (raw, 32, hex);
       snprintf (digest, sizeof digest, "sha256:%s", hex);
       event (s, hex, "pushed", 0, 0);
-      json_array_append_new (pushed, json_pack ("{s:s, s:s, s:s}", "Template", tref, "Ref", refstr,
-                                                "Digest", digest));
+      json_array_append_new (
+          pushed, json_pack ("{s:s, s:s, s:s}", "Template", tref, "Ref", refstr, "Digest", digest));
     }
   free (m.layers);
   jobs_free (jobs, n);
@@ -437,9 +438,9 @@ push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref
     return reg_error_set (err, ELOOP, "template %s: requires nest deeper than %d", tmpl, MAX_DEPTH);
   size_t i;
   json_t *p;
-  json_array_foreach (pushed, i, p)
-  if (strcmp (json_string_value (json_object_get (p, "Template")), tmpl) == 0)
-    return 0;
+  json_array_foreach (pushed, i,
+                      p) if (strcmp (json_string_value (json_object_get (p, "Template")), tmpl)
+                             == 0) return 0;
   struct reg_template *t = NULL;
   if (reg_template_load (e->root, tmpl, &t, err) < 0)
     return -1;
@@ -567,8 +568,10 @@ copy_verified (struct job *j, const char *src, struct reg_error **err)
   reg_util_hex (raw, 32, hex);
   const char *what = j->s->layout->dir;
   if (got > 0)
-    return reg_error_set (err, EIO, "layout %s: blob sha256:%s: more than the %lld bytes the "
-                                    "manifest declares", what, j->hex, (long long)j->size);
+    return reg_error_set (err, EIO,
+                          "layout %s: blob sha256:%s: more than the %lld bytes the "
+                          "manifest declares",
+                          what, j->hex, (long long)j->size);
   if (got < 0)
     return reg_error_sys (err, errno, "layout %s: blob sha256:%s", what, j->hex);
   if (total < j->size)
@@ -684,14 +687,17 @@ get_manifest (struct pull *p, const struct reg_oci_ref *ref, const char *what, c
   if (p->s.layout)
     return reg_layout_get_manifest (p->s.layout, ref->repo, ref->tag, text, len, err);
   _cleanup_free_ char *media_type = NULL;
-  if (reg_registry_manifest_get (p->s.registry, ref->repo, ref->tag, text, len, &media_type, err) < 0)
+  if (reg_registry_manifest_get (p->s.registry, ref->repo, ref->tag, text, len, &media_type, err)
+      < 0)
     return -1;
-  if (media_type && strncmp (media_type, REG_OCI_MANIFEST_TYPE, strlen (REG_OCI_MANIFEST_TYPE)) != 0)
+  if (media_type
+      && strncmp (media_type, REG_OCI_MANIFEST_TYPE, strlen (REG_OCI_MANIFEST_TYPE)) != 0)
     {
       free (*text);
       *text = NULL;
-      return reg_error_set (err, EINVAL, "%s: manifest of media type %s is not a reg template (want %s)",
-                            what, media_type, REG_OCI_MANIFEST_TYPE);
+      return reg_error_set (err, EINVAL,
+                            "%s: manifest of media type %s is not a reg template (want %s)", what,
+                            media_type, REG_OCI_MANIFEST_TYPE);
     }
   return 0;
 }
@@ -701,7 +707,7 @@ static int
 get_template (struct pull *p, const struct reg_oci_ref *ref, const struct reg_oci_manifest *m,
               const char *what, struct reg_template **out, struct reg_error **err)
 {
-  struct job j = { .s = &p->s, .size = m->config.size, .repo = ref->repo };
+  struct job j = { .s = &p->s, .size = m->config.size, .repo = (char *)ref->repo };
   snprintf (j.hex, sizeof j.hex, "%s", m->config.digest);
   if (asprintf (&j.path, "%s/config-%zu", p->staging, p->n) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -736,7 +742,8 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
   if (depth > MAX_DEPTH)
     return reg_error_set (err, ELOOP, "%s: requires nest deeper than %d", what, MAX_DEPTH);
   if (p->n >= MAX_TEMPLATES)
-    return reg_error_set (err, EFBIG, "%s: more than %d templates in one pull", what, MAX_TEMPLATES);
+    return reg_error_set (err, EFBIG, "%s: more than %d templates in one pull", what,
+                          MAX_TEMPLATES);
   struct reg_oci_manifest *m = NULL;
   struct reg_template *t = NULL;
   if (get_manifest (p, ref, what, &text, &len, err) < 0
@@ -776,7 +783,8 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
       else
         {
           p->list = grown;
-          grown[p->n++] = (struct pulled){ .ref = strdup (what), .name = reg_steal (&name), .t = t };
+          grown[p->n++]
+              = (struct pulled){ .ref = strdup (what), .name = reg_steal (&name), .t = t };
           t = NULL;
           ret = plan_layers (p, ref, m, grown[p->n - 1].t, what, err);
           const struct reg_template *pt = grown[p->n - 1].t;
@@ -787,8 +795,8 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
               ret = reg_template_split_ref (pt->requires[k], &rn, &rv, err);
               if (ret == 0)
                 ret = reg_oci_ref_sibling (ref, rn, rv, &sib, err);
-              if (ret == 0)
-                ret = resolve (p, sib, depth + 1, err);
+              if (ret == 0 && resolve (p, sib, depth + 1, err) < 0)
+                ret = reg_error_prefix (err, "required by %s", what);
               reg_oci_ref_free (sib);
               /* list may have moved */
               pt = p->list[p->n - 1].t;
@@ -796,8 +804,6 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
                 if (strcmp (p->list[q].ref, what) == 0)
                   pt = p->list[q].t;
             }
-          if (ret < 0)
-            reg_error_prefix (err, "required by %s", what);
         }
     }
   reg_template_free (t);
@@ -851,8 +857,8 @@ index_objects (struct pull *p, char **obj_dir, struct reg_error **err)
 }
 
 static int
-store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir, const struct reg_entry *f,
-             char ***added, size_t *n_added, struct reg_error **err)
+store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
+             const struct reg_entry *f, char ***added, size_t *n_added, struct reg_error **err)
 {
   bool exec = f->kind == REG_ENTRY_EXEC;
   if (reg_store_has (p->e->store, f->value, exec))
@@ -861,8 +867,9 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir, const
   if (asprintf (&src, "%s/%s", obj_dir, f->value) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (access (src, F_OK) < 0)
-    return reg_error_set (err, EINVAL, "%s: template %s: object sha256:%s (%s) is in none of its blobs",
-                          pl->ref, pl->name, f->value, f->path);
+    return reg_error_set (err, EINVAL,
+                          "%s: template %s: object sha256:%s (%s) is in none of its blobs", pl->ref,
+                          pl->name, f->value, f->path);
   char digest[65];
   bool created = false;
   if (reg_store_put_file (p->e->store, src, exec, digest, &created, err) < 0)
@@ -915,7 +922,8 @@ save_all (struct pull *p, struct reg_error **err)
           left--;
         }
       if (left == before)
-        return reg_error_set (err, ELOOP, "%s: templates require each other in a cycle", p->list[0].ref);
+        return reg_error_set (err, ELOOP, "%s: templates require each other in a cycle",
+                              p->list[0].ref);
     }
   return 0;
 }

@@ -30,10 +30,10 @@ typedef void (*reg_transfer_event_fn) (void *data, json_t *event);
 
 struct reg_transfer_options
 {
-  const char *ref;      /* [HOST/]REPO[:TAG] */
-  const char *tmpl;     /* push: name@version */
-  const char *layout;   /* layout directory; NULL: <root>/layout */
-  bool insecure;        /* plain HTTP */
+  const char *ref;             /* [HOST/]REPO[:TAG] */
+  const char *tmpl;            /* push: name@version */
+  const char *layout;          /* layout directory; NULL: <root>/layout */
+  bool insecure;               /* plain HTTP */
   const char *user, *password; /* or NULL: anonymous */
   reg_transfer_event_fn event;
   void *data;

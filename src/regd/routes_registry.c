@@ -61,9 +61,12 @@ on_event (void *data, json_t *event)
 static void
 options (struct job *j, struct reg_transfer_options *o)
 {
-  *o = (struct reg_transfer_options){ .ref = j->ref, .tmpl = j->tmpl, .layout = j->layout,
-                                       .insecure = j->insecure, .user = j->user,
-                                       .password = j->password };
+  *o = (struct reg_transfer_options){ .ref = j->ref,
+                                      .tmpl = j->tmpl,
+                                      .layout = j->layout,
+                                      .insecure = j->insecure,
+                                      .user = j->user,
+                                      .password = j->password };
 }
 
 static void *
@@ -80,6 +83,14 @@ run (void *p)
                     : reg_transfer_pull (j->d->engine, &o, &result, &err);
   json_t *last = ret == 0 ? json_pack ("{s:o}", "Result", result)
                           : json_pack ("{s:s}", "Error", err && err->msg ? err->msg : "failed");
+  if (last == NULL && err && err->msg)
+    {
+      /* Not valid UTF-8 (a name from the far side): keep it readable. */
+      for (char *c = err->msg; *c; c++)
+        if ((unsigned char)*c >= 0x80 || (unsigned char)*c < 0x20)
+          *c = '?';
+      last = json_pack ("{s:s}", "Error", err->msg);
+    }
   emit (j->fd, last);
   json_decref (last);
   job_free (j);
