@@ -303,8 +303,10 @@ cmd_push (struct reg_client *c, int argc, char **argv)
       size_t k;
       json_t *p;
       json_array_foreach (json_object_get (result, "Pushed"), k, p)
-          printf ("%s %s\n", json_string_value (json_object_get (p, "Ref")),
-                  json_string_value (json_object_get (p, "Digest")));
+      {
+        printf ("%s %s\n", json_string_value (json_object_get (p, "Ref")),
+                json_string_value (json_object_get (p, "Digest")));
+      }
       if (!o.quiet)
         printf ("uploaded %lld blobs (%lld bytes), mounted %lld, already there %lld\n",
                 json_integer_value (json_object_get (result, "Uploaded")),
@@ -334,7 +336,9 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
       size_t k;
       json_t *t;
       json_array_foreach (json_object_get (result, "Templates"), k, t)
-          printf ("%s\n", json_string_value (t));
+      {
+        printf ("%s\n", json_string_value (t));
+      }
       if (!o.quiet)
         printf ("downloaded %lld blobs (%lld bytes)\n",
                 json_integer_value (json_object_get (result, "Downloaded")),
@@ -363,7 +367,10 @@ cli_template_tags (struct reg_client *c, int argc, char **argv)
     {
       size_t k;
       json_t *t;
-      json_array_foreach (reply, k, t) printf ("%s\n", json_string_value (t));
+      json_array_foreach (reply, k, t)
+      {
+        printf ("%s\n", json_string_value (t));
+      }
     }
   else
     ret = client_fail ("template ls", status, reply);

@@ -599,8 +599,11 @@ reg_registry_tags (struct reg_registry *r, const char *repo, char ***tags, struc
       char **v = calloc (json_array_size (list) + 1, sizeof *v);
       size_t i, n = 0;
       json_t *t;
-      json_array_foreach (list, i, t) if (v && json_is_string (t)) v[n++]
-          = strdup (json_string_value (t));
+      json_array_foreach (list, i, t)
+      {
+        if (v && json_is_string (t))
+          v[n++] = strdup (json_string_value (t));
+      }
       if (v == NULL)
         ret = reg_error_set (err, ENOMEM, "out of memory");
       *tags = v;

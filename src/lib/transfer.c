@@ -438,9 +438,11 @@ push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref
     return reg_error_set (err, ELOOP, "template %s: requires nest deeper than %d", tmpl, MAX_DEPTH);
   size_t i;
   json_t *p;
-  json_array_foreach (pushed, i,
-                      p) if (strcmp (json_string_value (json_object_get (p, "Template")), tmpl)
-                             == 0) return 0;
+  json_array_foreach (pushed, i, p)
+  {
+    if (strcmp (json_string_value (json_object_get (p, "Template")), tmpl) == 0)
+      return 0;
+  }
   struct reg_template *t = NULL;
   if (reg_template_load (e->root, tmpl, &t, err) < 0)
     return -1;

@@ -120,7 +120,7 @@ parse (struct request *r, struct job *j, const char *what, struct reg_error **er
     ret = reg_error_set (err, EINVAL, "%s: Ref is required", what);
   else if (layout && layout[0] != '/')
     ret = reg_error_set (err, EINVAL, "%s: Layout %s is not an absolute path", what, layout);
-  if (ret == 0)
+  if (ret == 0 && ref != NULL)
     {
       j->insecure = json_is_true (json_object_get (body, "Insecure"));
       j->ref = strdup (ref);

@@ -248,17 +248,27 @@ PY
   expect_err_has "reg login"
   kill "$py" 2>/dev/null
   wait "$py" 2>/dev/null
-  # A manifest of another media type: a plain OCI image.
-  local cfg='{}' cd
-  cd=$(printf '%s' "$cfg" | sha256sum | cut -d' ' -f1)
-  curl -fs -X POST -o /dev/null -D "$T/h" "http://$REGISTRY/v2/other/image/blobs/uploads/"
-  local loc
-  loc=$(grep -i '^location:' "$T/h" | cut -d' ' -f2 | tr -d '\r')
-  curl -fs -X PUT --data-binary "$cfg" "$loc&digest=sha256:$cd" -o /dev/null || fail "config upload"
-  curl -fs -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$cd\",\"size\":2},\"layers\":[]}" \
-    "http://$REGISTRY/v2/other/image/manifests/1" -o /dev/null || fail "manifest upload"
-  run_cmd reg2 pull --insecure "$REGISTRY/other/image:1"
+  # A manifest of another media type: a plain OCI image, in a layout.
+  python3 - "$T/other-layout" <<'PY'
+import hashlib, json, os, sys
+d = sys.argv[1]
+os.makedirs(d + "/blobs/sha256", exist_ok=True)
+def blob(b):
+    h = hashlib.sha256(b).hexdigest()
+    open(f"{d}/blobs/sha256/{h}", "wb").write(b)
+    return h, len(b)
+c, cs = blob(b"{}")
+m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": "sha256:" + c, "size": cs}, "layers": []}).encode()
+mh, ms = blob(m)
+open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "digest": "sha256:" + mh, "size": ms,
+           "annotations": {"org.opencontainers.image.ref.name": "other/image:1"}}]},
+          open(d + "/index.json", "w"))
+PY
+  run_cmd reg2 pull --layout "$T/other-layout" other/image:1
   expect_rc 1
   expect_err_has "config of media type application/vnd.oci.image.config.v1+json is not a reg template"
   # --layout with a registry host; push of an unknown template.
