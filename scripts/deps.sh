@@ -6,13 +6,13 @@
 set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential pkg-config libyaml-dev libjansson-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libssl-dev libelf-dev libcap-dev libseccomp-dev python3"
+  libcurl4-openssl-dev libssl-dev libelf-dev libcap-dev libseccomp-dev libarchive-dev python3"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi
 if [ "${1:-}" = "--test" ]; then
   PKGS="$PKGS libcmocka-dev cppcheck clang-format openssl curl util-linux
-  golang-github-containers-common"
+  golang-github-containers-common docker-registry skopeo"
 fi
 missing=""
 for p in $PKGS; do

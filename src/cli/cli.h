@@ -30,6 +30,12 @@ int cmd_template (struct reg_client *c, int argc, char **argv);
 int cmd_store (struct reg_client *c, int argc, char **argv);
 int cmd_system (struct reg_client *c, int argc, char **argv);
 int cmd_version (struct reg_client *c, int argc, char **argv);
+int cmd_push (struct reg_client *c, int argc, char **argv);
+int cmd_pull (struct reg_client *c, int argc, char **argv);
+int cmd_login (struct reg_client *c, int argc, char **argv);
+int cmd_logout (struct reg_client *c, int argc, char **argv);
+/* `reg template ls REF` (registry.c). */
+int cli_template_tags (struct reg_client *c, int argc, char **argv);
 
 /* Attached output with optional input and terminal (exec.c; run uses it). */
 int cli_attach (struct reg_client *c, const char *start_path, const char *input_path,

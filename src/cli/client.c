@@ -280,6 +280,63 @@ client_stream (struct reg_client *c, const char *method, const char *path, json_
   return status;
 }
 
+struct lines_state
+{
+  CURL *h;
+  long status;
+  struct buffer buf;
+  client_line_fn fn;
+  void *data;
+};
+
+static size_t
+on_lines (char *ptr, size_t size, size_t n, void *data)
+{
+  struct lines_state *s = data;
+  if (s->status == 0)
+    curl_easy_getinfo (s->h, CURLINFO_RESPONSE_CODE, &s->status);
+  if (collect (ptr, size, n, &s->buf) != size * n)
+    return 0;
+  if (s->status != 200)
+    return size * n;
+  char *nl;
+  size_t off = 0;
+  while ((nl = memchr (s->buf.data + off, '\n', s->buf.len - off)) != NULL)
+    {
+      json_t *j = json_loadb (s->buf.data + off, nl - (s->buf.data + off), 0, NULL);
+      if (j)
+        s->fn (s->data, j);
+      json_decref (j);
+      off = nl - s->buf.data + 1;
+    }
+  memmove (s->buf.data, s->buf.data + off, s->buf.len - off);
+  s->buf.len -= off;
+  return size * n;
+}
+
+long
+client_lines (struct reg_client *c, const char *path, json_t *body, client_line_fn fn, void *data,
+              json_t **reply)
+{
+  char *body_text = NULL;
+  struct curl_slist *headers = prepare (c, "POST", path, body, &body_text);
+  struct lines_state s = { .h = c->curl, .fn = fn, .data = data };
+  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, on_lines);
+  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &s);
+  CURLcode rc = curl_easy_perform (c->curl);
+  long status = -1;
+  if (rc != CURLE_OK)
+    report_transport (c, rc);
+  else
+    curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (reply)
+    *reply = rc == CURLE_OK && status != 200 ? parse_reply (&s.buf) : NULL;
+  free (s.buf.data);
+  free (body_text);
+  curl_slist_free_all (headers);
+  return status;
+}
+
 int
 client_fail (const char *context, long status, json_t *reply)
 {

@@ -41,6 +41,12 @@ long client_stream_finish (struct client_stream *s, CURLcode rc, json_t **reply)
 CURL *client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn, void *data,
                          struct curl_slist **headers);
 
+/* A POST whose 200 reply is JSON lines: fn gets each (borrowed) as it
+ * arrives. A non-200 reply is parsed into *reply. The HTTP status or -1. */
+typedef void (*client_line_fn) (void *data, json_t *line);
+long client_lines (struct reg_client *c, const char *path, json_t *body, client_line_fn fn,
+                   void *data, json_t **reply);
+
 /* Print "reg: <message>" from an error reply; returns 1 (the exit status). */
 int client_fail (const char *context, long status, json_t *reply);
 

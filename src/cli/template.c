@@ -191,7 +191,7 @@ cmd_template (struct reg_client *c, int argc, char **argv)
   if (strcmp (sub, "add") == 0)
     return argc == 3 ? add (c, argv[2]) : usage ();
   if (strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0)
-    return argc == 2 ? list (c) : usage ();
+    return argc == 2 ? list (c) : cli_template_tags (c, argc - 1, argv + 1);
   if (strcmp (sub, "inspect") == 0 && argc == 3)
     {
       json_t *reply = NULL;

@@ -635,8 +635,8 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
   for (int fd = 0; fd < 3; fd++)
     posix_spawn_file_actions_addopen (&fa, fd, "/dev/null", O_RDWR, 0);
   posix_spawn_file_actions_addclosefrom_np (&fa, attach_fd >= 0 ? FD_ATTACH + 1 : FD_STATUS + 1);
-  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK
-                                       | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags (&attr,
+                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setsigmask (&attr, &none);
   posix_spawnattr_setsigdefault (&attr, &def);
   char attach[2] = { attach_fd >= 0 ? '1' : '0', '\0' };

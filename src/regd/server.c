@@ -124,8 +124,22 @@ pipe_free (void *cls)
   free (s);
 }
 
+static enum MHD_Result reply_pipe (struct request *r, unsigned status, int fd, const char *type);
+
 enum MHD_Result
 regd_reply_stream (struct request *r, unsigned status, int fd)
+{
+  return reply_pipe (r, status, fd, "application/vnd.reg.stream");
+}
+
+enum MHD_Result
+regd_reply_lines (struct request *r, int fd)
+{
+  return reply_pipe (r, MHD_HTTP_OK, fd, "application/x-ndjson");
+}
+
+static enum MHD_Result
+reply_pipe (struct request *r, unsigned status, int fd, const char *type)
 {
   struct pipe_stream *s = malloc (sizeof *s);
   if (s == NULL)
@@ -137,7 +151,7 @@ regd_reply_stream (struct request *r, unsigned status, int fd)
   s->client_fd = regd_client_fd (r);
   struct MHD_Response *resp
       = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64 * 1024, pipe_reader, s, pipe_free);
-  MHD_add_response_header (resp, "Content-Type", "application/vnd.reg.stream");
+  MHD_add_response_header (resp, "Content-Type", type);
   enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
   MHD_destroy_response (resp);
   return ret;

@@ -59,6 +59,8 @@ const char *regd_query (struct request *r, const char *key);
 int regd_client_fd (struct request *r);
 /* Serve a stream of attach frames read from fd (closed when done). */
 enum MHD_Result regd_reply_stream (struct request *r, unsigned status, int fd);
+/* Serve JSON lines read from fd (closed when done), application/x-ndjson. */
+enum MHD_Result regd_reply_lines (struct request *r, int fd);
 
 /* JSON helpers that reject wrong types with a clear message: the
  * library's (jsonutil.h), under the names the route files use. */
@@ -71,6 +73,8 @@ enum MHD_Result regd_reply_stream (struct request *r, unsigned status, int fd);
 enum MHD_Result regd_route_containers (struct regd *d, struct request *r, const char *arg,
                                        const char *action);
 enum MHD_Result regd_route_templates (struct regd *d, struct request *r, const char *arg);
+/* /v1/templates/push, /pull, /tags (routes_registry.c). */
+enum MHD_Result regd_route_registry (struct regd *d, struct request *r, const char *what);
 enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);
 enum MHD_Result regd_route_exec (struct regd *d, struct request *r, const char *eid,
                                  const char *action);

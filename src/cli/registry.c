@@ -1,0 +1,450 @@
+/* reg push / pull / login / logout, and `reg template ls REF`: templates
+ * to and from OCI registries and image-layout directories. regd does the
+ * transfers; credentials stay here ($REG_CONFIG or ~/.config/reg/auth.json,
+ * mode 0600) and travel to regd in the request body. */
+#include "cli.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct opts
+{
+  const char *layout;
+  bool insecure, quiet;
+};
+
+static char *
+config_path (void)
+{
+  const char *env = getenv ("REG_CONFIG");
+  if (env && *env)
+    return strdup (env);
+  const char *home = getenv ("HOME");
+  char *p = NULL;
+  if (asprintf (&p, "%s/.config/reg/auth.json", home && *home ? home : "/root") < 0)
+    return NULL;
+  return p;
+}
+
+static json_t *
+config_load (const char *path)
+{
+  json_t *j = json_load_file (path, 0, NULL);
+  if (!json_is_object (j))
+    {
+      json_decref (j);
+      j = json_object ();
+    }
+  if (!json_is_object (json_object_get (j, "auths")))
+    json_object_set_new (j, "auths", json_object ());
+  return j;
+}
+
+static int
+config_save (const char *path, json_t *j)
+{
+  _cleanup_free_ char *dir = strdup (path);
+  char *slash = dir ? strrchr (dir, '/') : NULL;
+  if (slash && slash != dir)
+    {
+      *slash = '\0';
+      reg_util_mkdir_p (dir, 0700, NULL);
+    }
+  _cleanup_free_ char *text = json_dumps (j, JSON_INDENT (2));
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (text == NULL || reg_util_write_atomic (path, text, strlen (text), 0600, &err) < 0)
+    {
+      fprintf (stderr, "reg: credentials %s: %s\n", path, err ? err->msg : "out of memory");
+      return 1;
+    }
+  return 0;
+}
+
+/* Docker's rule: the first component is a host when it has '.' or ':' or
+ * is localhost. NULL: no host (a layout reference). */
+static char *
+ref_host (const char *ref)
+{
+  const char *slash = strchr (ref, '/');
+  if (slash == NULL)
+    return NULL;
+  char *h = strndup (ref, slash - ref);
+  if (h && (strchr (h, '.') || strchr (h, ':') || strcmp (h, "localhost") == 0))
+    return h;
+  free (h);
+  return NULL;
+}
+
+static json_t *
+request_body (const char *ref, const char *tmpl, const struct opts *o)
+{
+  json_t *body = json_pack ("{s:s, s:b}", "Ref", ref, "Insecure", o->insecure);
+  if (tmpl)
+    json_object_set_new (body, "Template", json_string (tmpl));
+  if (o->layout)
+    {
+      char *abs = realpath (o->layout, NULL);
+      if (abs == NULL && o->layout[0] != '/')
+        {
+          char cwd[4096];
+          if (getcwd (cwd, sizeof cwd) && asprintf (&abs, "%s/%s", cwd, o->layout) < 0)
+            abs = NULL;
+        }
+      json_object_set_new (body, "Layout", json_string (abs ? abs : o->layout));
+      free (abs);
+    }
+  _cleanup_free_ char *host = ref_host (ref), *path = config_path ();
+  if (host && path)
+    {
+      json_t *cfg = config_load (path);
+      json_t *a = json_object_get (json_object_get (cfg, "auths"), host);
+      if (json_is_object (a))
+        json_object_set (body, "Auth", a);
+      json_decref (cfg);
+    }
+  return body;
+}
+
+/* ---- progress ---- */
+
+struct bar
+{
+  char id[13];
+  char status[24];
+  long long cur, total;
+  double start;
+};
+
+struct progress
+{
+  bool tty, quiet;
+  struct bar *bars;
+  size_t n;
+  json_t *result;
+  char *error;
+};
+
+static double
+now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+human (double bytes, char *out, size_t size)
+{
+  const char *units[] = { "B", "kB", "MB", "GB", "TB" };
+  int u = 0;
+  while (bytes >= 1000 && u < 4)
+    bytes /= 1000, u++;
+  snprintf (out, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+static void
+draw (const struct bar *b)
+{
+  char cur[16], total[16], rate[16];
+  human (b->cur, cur, sizeof cur);
+  human (b->total, total, sizeof total);
+  double secs = now () - b->start;
+  human (secs > 0 ? b->cur / secs : 0, rate, sizeof rate);
+  printf ("\r\033[2K%s: %-11s", b->id, b->status);
+  if (b->total > 0)
+    {
+      int width = 30, fill = (int)(width * (double)b->cur / b->total);
+      printf (" [");
+      for (int i = 0; i < width; i++)
+        putchar (i < fill ? '=' : (i == fill ? '>' : ' '));
+      printf ("] %s/%s %s/s", cur, total, rate);
+    }
+}
+
+static void
+on_line (void *data, json_t *line)
+{
+  struct progress *p = data;
+  json_t *result = json_object_get (line, "Result");
+  const char *error = json_string_value (json_object_get (line, "Error"));
+  if (result)
+    {
+      p->result = json_incref (result);
+      return;
+    }
+  if (error)
+    {
+      p->error = strdup (error);
+      return;
+    }
+  const char *id = json_string_value (json_object_get (line, "Id"));
+  const char *status = json_string_value (json_object_get (line, "Status"));
+  if (p->quiet || id == NULL || status == NULL)
+    return;
+  long long cur = json_integer_value (json_object_get (line, "Current"));
+  long long total = json_integer_value (json_object_get (line, "Total"));
+  bool transient = strcmp (status, "downloading") == 0 || strcmp (status, "uploading") == 0;
+  if (!p->tty)
+    {
+      if (!transient)
+        printf ("%s: %s%s\n", id, status, "");
+      fflush (stdout);
+      return;
+    }
+  size_t i = 0;
+  while (i < p->n && strcmp (p->bars[i].id, id) != 0)
+    i++;
+  if (i == p->n)
+    {
+      struct bar *grown = realloc (p->bars, (p->n + 1) * sizeof *grown);
+      if (grown == NULL)
+        return;
+      p->bars = grown;
+      memset (&grown[i], 0, sizeof grown[i]);
+      snprintf (grown[i].id, sizeof grown[i].id, "%s", id);
+      grown[i].start = now ();
+      p->n++;
+      printf ("\n");
+    }
+  struct bar *b = &p->bars[i];
+  snprintf (b->status, sizeof b->status, "%s", status);
+  b->cur = cur;
+  b->total = total;
+  size_t up = p->n - 1 - i;
+  if (up)
+    printf ("\033[%zuA", up);
+  draw (b);
+  if (up)
+    printf ("\033[%zuB", up);
+  printf ("\r");
+  fflush (stdout);
+}
+
+static int
+transfer (struct reg_client *c, const char *what, const char *path, json_t *body,
+          const struct opts *o, json_t **result)
+{
+  struct progress p = { .tty = isatty (STDOUT_FILENO), .quiet = o->quiet };
+  json_t *reply = NULL;
+  long status = client_lines (c, path, body, on_line, &p, &reply);
+  json_decref (body);
+  int ret = 0;
+  if (status != 200)
+    ret = client_fail (what, status, reply);
+  else if (p.error)
+    {
+      fprintf (stderr, "reg: %s\n", p.error);
+      ret = 1;
+    }
+  else if (p.result == NULL)
+    {
+      fprintf (stderr, "reg: %s: regd ended the transfer without a result\n", what);
+      ret = 1;
+    }
+  json_decref (reply);
+  free (p.bars);
+  free (p.error);
+  *result = p.result;
+  return ret;
+}
+
+static int
+parse_opts (int argc, char **argv, struct opts *o, bool with_quiet)
+{
+  static const struct option long_opts[] = { { "layout", required_argument, NULL, 'l' },
+                                             { "insecure", no_argument, NULL, 'k' },
+                                             { "quiet", no_argument, NULL, 'q' },
+                                             { NULL, 0, NULL, 0 } };
+  optind = 1;
+  int ch;
+  while ((ch = getopt_long (argc, argv, "+q", long_opts, NULL)) != -1)
+    switch (ch)
+      {
+      case 'l':
+        o->layout = optarg;
+        break;
+      case 'k':
+        o->insecure = true;
+        break;
+      case 'q':
+        if (!with_quiet)
+          return -1;
+        o->quiet = true;
+        break;
+      default:
+        return -1;
+      }
+  return optind;
+}
+
+int
+cmd_push (struct reg_client *c, int argc, char **argv)
+{
+  struct opts o = { 0 };
+  int i = parse_opts (argc, argv, &o, true);
+  if (i < 0 || argc - i != 2)
+    {
+      fprintf (stderr, "usage: reg push [--layout DIR] [--insecure] [-q] NAME@VERSION REF\n");
+      return 2;
+    }
+  json_t *result = NULL;
+  int ret = transfer (c, "push", "/v1/templates/push", request_body (argv[i + 1], argv[i], &o), &o,
+                      &result);
+  if (ret == 0)
+    {
+      size_t k;
+      json_t *p;
+      json_array_foreach (json_object_get (result, "Pushed"), k, p)
+      {
+        printf ("%s %s\n", json_string_value (json_object_get (p, "Ref")),
+                json_string_value (json_object_get (p, "Digest")));
+      }
+      if (!o.quiet)
+        printf ("uploaded %lld blobs (%lld bytes), mounted %lld, already there %lld\n",
+                json_integer_value (json_object_get (result, "Uploaded")),
+                json_integer_value (json_object_get (result, "Bytes")),
+                json_integer_value (json_object_get (result, "Mounted")),
+                json_integer_value (json_object_get (result, "Existing")));
+    }
+  json_decref (result);
+  return ret;
+}
+
+int
+cmd_pull (struct reg_client *c, int argc, char **argv)
+{
+  struct opts o = { 0 };
+  int i = parse_opts (argc, argv, &o, true);
+  if (i < 0 || argc - i != 1)
+    {
+      fprintf (stderr, "usage: reg pull [--layout DIR] [--insecure] [-q] REF\n");
+      return 2;
+    }
+  json_t *result = NULL;
+  int ret
+      = transfer (c, "pull", "/v1/templates/pull", request_body (argv[i], NULL, &o), &o, &result);
+  if (ret == 0)
+    {
+      size_t k;
+      json_t *t;
+      json_array_foreach (json_object_get (result, "Templates"), k, t)
+      {
+        printf ("%s\n", json_string_value (t));
+      }
+      if (!o.quiet)
+        printf ("downloaded %lld blobs (%lld bytes)\n",
+                json_integer_value (json_object_get (result, "Downloaded")),
+                json_integer_value (json_object_get (result, "Bytes")));
+    }
+  json_decref (result);
+  return ret;
+}
+
+/* `reg template ls [--layout DIR] [--insecure] REF`: the tags of REF's repository. */
+int
+cli_template_tags (struct reg_client *c, int argc, char **argv)
+{
+  struct opts o = { 0 };
+  int i = parse_opts (argc, argv, &o, false);
+  if (i < 0 || argc - i != 1)
+    {
+      fprintf (stderr, "usage: reg template ls [--layout DIR] [--insecure] [REF]\n");
+      return 2;
+    }
+  json_t *reply = NULL, *body = request_body (argv[i], NULL, &o);
+  long status = client_call (c, "POST", "/v1/templates/tags", body, &reply);
+  json_decref (body);
+  int ret = 0;
+  if (status == 200)
+    {
+      size_t k;
+      json_t *t;
+      json_array_foreach (reply, k, t)
+      {
+        printf ("%s\n", json_string_value (t));
+      }
+    }
+  else
+    ret = client_fail ("template ls", status, reply);
+  json_decref (reply);
+  return ret;
+}
+
+int
+cmd_login (struct reg_client *c, int argc, char **argv)
+{
+  const char *user = NULL;
+  bool password_stdin = false;
+  for (int i = 1; i < argc; i++)
+    if ((strcmp (argv[i], "-u") == 0 || strcmp (argv[i], "--username") == 0) && i + 1 < argc)
+      user = argv[++i];
+    else if (strcmp (argv[i], "--password-stdin") == 0)
+      password_stdin = true;
+    else if (strcmp (argv[i], "--insecure") == 0)
+      ; /* credentials do not depend on the scheme */
+    else if (argv[i][0] != '-' && i == argc - 1)
+      break;
+    else
+      user = NULL, password_stdin = false, argc = 0;
+  if (argc < 2 || user == NULL || !password_stdin || argv[argc - 1][0] == '-')
+    {
+      fprintf (stderr, "usage: reg login -u USER --password-stdin [--insecure] HOST\n");
+      return 2;
+    }
+  char password[4096];
+  size_t n = fread (password, 1, sizeof password - 1, stdin);
+  password[n] = '\0';
+  while (n > 0 && (password[n - 1] == '\n' || password[n - 1] == '\r'))
+    password[--n] = '\0';
+  if (n == 0)
+    {
+      fprintf (stderr, "reg: login %s: no password on standard input\n", argv[argc - 1]);
+      return 1;
+    }
+  _cleanup_free_ char *path = config_path ();
+  if (path == NULL)
+    return 1;
+  json_t *cfg = config_load (path);
+  json_object_set_new (json_object_get (cfg, "auths"), argv[argc - 1],
+                       json_pack ("{s:s, s:s}", "Username", user, "Password", password));
+  explicit_bzero (password, sizeof password);
+  int ret = config_save (path, cfg);
+  json_decref (cfg);
+  if (ret == 0)
+    printf ("credentials for %s stored in %s\n", argv[argc - 1], path);
+  return ret;
+}
+
+int
+cmd_logout (struct reg_client *c, int argc, char **argv)
+{
+  if (argc != 2)
+    {
+      fprintf (stderr, "usage: reg logout HOST\n");
+      return 2;
+    }
+  _cleanup_free_ char *path = config_path ();
+  if (path == NULL)
+    return 1;
+  json_t *cfg = config_load (path);
+  int ret = 0;
+  if (json_object_del (json_object_get (cfg, "auths"), argv[1]) < 0)
+    {
+      fprintf (stderr, "reg: logout %s: not logged in (no credentials in %s)\n", argv[1], path);
+      ret = 1;
+    }
+  else
+    ret = config_save (path, cfg);
+  json_decref (cfg);
+  if (ret == 0)
+    printf ("removed credentials for %s\n", argv[1]);
+  return ret;
+}

@@ -1,0 +1,45 @@
+/* bundle: a template's own file objects as one tar+gzip blob (the "files"
+ * layer of its OCI artifact, docs/registry.md).
+ *
+ * Entry names are object names, never container paths: "sha256/<64 hex>"
+ * or "sha256/<64 hex>+x". The RET file is the only map from paths to
+ * objects, so an archive cannot place anything anywhere by itself.
+ *
+ * Packing is reproducible (sorted entries, zero times and owners, no gzip
+ * timestamp): the same objects give the same blob digest. Unpacking treats
+ * the archive as hostile: only regular-file entries with such a name are
+ * accepted, each entry's content must hash to its name, entries and the
+ * total are bounded, and anything else (.., absolute paths, links, devices,
+ * directories, duplicates) is refused naming the entry. libarchive does the
+ * tar and gzip/zstd work.
+ */
+#ifndef REG_BUNDLE_H
+#define REG_BUNDLE_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+struct reg_bundle_limits
+{
+  int64_t max_entry; /* bytes per entry */
+  int64_t max_total; /* bytes of all entries */
+  int64_t max_entries;
+};
+#define REG_BUNDLE_LIMITS_DEFAULT                                                                  \
+  {                                                                                                \
+    (int64_t)2 << 30, (int64_t)8 << 30, 1000000                                                    \
+  }
+
+/* Write the objects (sorted "hex" / "hex+x") from the store into out_path. */
+int reg_bundle_pack (const struct reg_store *store, char *const *objects, const char *out_path,
+                     struct reg_error **err);
+/* Unpack archive_path into dest_dir (an empty directory) as files named
+ * "hex" / "hex+x", each verified; *objects lists them (NULL-terminated).
+ * On error dest_dir may hold verified files; the caller removes it. */
+int reg_bundle_unpack (const char *archive_path, const char *dest_dir,
+                       const struct reg_bundle_limits *limits, char ***objects,
+                       struct reg_error **err);
+
+#endif

@@ -1,0 +1,79 @@
+/* oci: how a template looks as an OCI artifact — references, media types,
+ * and the image manifest that carries it (docs/registry.md).
+ *
+ * Owns the mapping, not the transport: it parses and checks references and
+ * manifests and builds manifests; registry.c and layout.c move the bytes.
+ * Everything it parses is untrusted: a manifest is refused unless it is an
+ * OCI image manifest whose config is a reg template, every digest is
+ * "sha256:<64 hex>" and every size is within the bounds below.
+ */
+#ifndef REG_OCI_H
+#define REG_OCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define REG_OCI_MANIFEST_TYPE "application/vnd.oci.image.manifest.v1+json"
+#define REG_OCI_INDEX_TYPE "application/vnd.oci.image.index.v1+json"
+#define REG_OCI_TEMPLATE_TYPE "application/vnd.reg.template.v1+yaml"
+#define REG_OCI_LIB_TYPE "application/vnd.reg.lib.v1"
+#define REG_OCI_FILES_TYPE "application/vnd.reg.files.v1.tar+gzip"
+#define REG_OCI_ANNOTATION_LIB "org.reg.lib"
+#define REG_OCI_ANNOTATION_TEMPLATE "org.reg.template"
+
+#define REG_OCI_MAX_MANIFEST (4 * 1024 * 1024)
+#define REG_OCI_MAX_CONFIG (16 * 1024 * 1024)
+#define REG_OCI_MAX_BLOB ((int64_t)4 << 30)
+#define REG_OCI_MAX_LAYERS 100000
+
+/* [HOST/]PATH[:TAG]. HOST is the first component when it has a '.' or a
+ * ':' or is "localhost" (Docker's rule); without one the reference names a
+ * repository of a local OCI image layout. TAG defaults to "latest". */
+struct reg_oci_ref
+{
+  char *host; /* NULL: local layout */
+  char *repo; /* "templates/python" */
+  char *tag;  /* "3.11.2" */
+};
+
+int reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error **err);
+void reg_oci_ref_free (struct reg_oci_ref *r);
+/* "HOST/REPO:TAG" (or "REPO:TAG"); allocated. */
+char *reg_oci_ref_string (const struct reg_oci_ref *r);
+/* The repository a required template name@version lives in: the same host,
+ * the same parent path, the template's name as last component and its
+ * version as tag ('+' becomes '_', tags allow no '+'). */
+int reg_oci_ref_sibling (const struct reg_oci_ref *r, const char *name, const char *version,
+                         struct reg_oci_ref **out, struct reg_error **err);
+bool reg_oci_tag_ok (const char *tag);
+
+struct reg_oci_desc
+{
+  char *media_type;
+  char digest[65]; /* hex, no "sha256:" */
+  int64_t size;
+  char *lib; /* layers of type lib: the lib name ("libc@6"), annotation */
+};
+
+struct reg_oci_manifest
+{
+  struct reg_oci_desc config;
+  struct reg_oci_desc *layers;
+  size_t n_layers;
+  char *template_ref; /* annotation "name@version" */
+};
+
+/* Parse and check a manifest; `what` names it in errors (the reference). */
+int reg_oci_manifest_parse (const char *text, size_t len, const char *what,
+                            struct reg_oci_manifest **out, struct reg_error **err);
+/* Serialize (compact JSON, sorted keys: the same manifest, the same bytes). */
+char *reg_oci_manifest_build (const struct reg_oci_manifest *m);
+void reg_oci_manifest_free (struct reg_oci_manifest *m);
+
+/* "sha256:<hex>" -> hex (65 bytes); false when malformed. */
+bool reg_oci_digest_parse (const char *s, char hex[65]);
+
+#endif

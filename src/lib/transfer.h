@@ -1,0 +1,50 @@
+/* transfer: `reg push` and `reg pull` — templates to and from an OCI
+ * registry or image-layout directory (docs/registry.md).
+ *
+ * Push uploads a template and, recursively, the templates it requires (each
+ * to its sibling repository, oci.h), moving only what is missing: a blob the
+ * destination has is not sent (HEAD), a blob this engine pushed to another
+ * repository of the same registry is mounted from there when the registry
+ * offers it. Pull fetches a template and everything it requires,
+ * recursively (cycles and depth bounded), downloading only blobs whose
+ * objects the local store lacks. Blob transfers run concurrently.
+ *
+ * A pull is a transaction: every blob is checked against its digest and
+ * size as it arrives, every unpacked file against its name, and staged in
+ * store/tmp; only then, under the engine's import lock, objects enter the
+ * store and templates the template list. On any failure both are returned
+ * to what they were and the staging directory is removed. A template that
+ * exists locally with another digest is refused, never overwritten.
+ */
+#ifndef REG_TRANSFER_H
+#define REG_TRANSFER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine.h"
+#include "error.h"
+
+/* One progress event ({"Id", "Status", "Current"?, "Total"?}); borrowed. */
+typedef void (*reg_transfer_event_fn) (void *data, json_t *event);
+
+struct reg_transfer_options
+{
+  const char *ref;             /* [HOST/]REPO[:TAG] */
+  const char *tmpl;            /* push: name@version */
+  const char *layout;          /* layout directory; NULL: <root>/layout */
+  bool insecure;               /* plain HTTP */
+  const char *user, *password; /* or NULL: anonymous */
+  reg_transfer_event_fn event;
+  void *data;
+};
+
+int reg_transfer_push (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
+                       struct reg_error **err);
+int reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
+                       struct reg_error **err);
+/* Tags of the reference's repository, sorted as the source gives them. */
+int reg_transfer_tags (struct reg_engine *e, const struct reg_transfer_options *o, char ***tags,
+                       struct reg_error **err);
+
+#endif
