@@ -115,6 +115,16 @@ limits_map (struct ctx *c, yaml_node_t *n, struct reg_limits *l)
       const char *k = scalar_of (c, p->key), *v = scalar_of (c, p->value);
       if (k == NULL || v == NULL)
         return bad (c, "limits", "each entry must be name: value");
+      /* A key given twice is a mistake, not an override (and found by
+       * fuzz_project: a second cpuset_cpus leaked the first). */
+      for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++)
+        if (strcmp (scalar_of (c, q->key), k) == 0)
+          {
+            _cleanup_free_ char *what = NULL;
+            return bad (c, "limits",
+                        asprintf (&what, "\"%s\" given twice", k) < 0 ? "a limit given twice"
+                                                                      : what);
+          }
       int64_t size = 0;
       char *end = NULL;
       bool ok = true;

@@ -91,6 +91,9 @@ test_bad (void **state)
   /* Found by fuzz_project: a huge value was cast to int64 (UB) before the
    * range check refused it. */
   bad ("templates: [a@1]\nlimits: {cpus: 1.11111e+125}\n", "cpus: bad value");
+  /* Found by fuzz_project: a second cpuset_cpus leaked the first. */
+  bad ("templates: [a@1]\nlimits: {cpuset_cpus: '0', cpuset_cpus: '1'}\n",
+       "\"cpuset_cpus\" given twice");
   bad ("templates: [a@1]\nlimits: {swap: 1g}\n", "unknown limit \"swap\"");
   bad ("templates: [a@1]\nlimits: {memory: 1k}\n", "below the minimum");
   bad ("templates: [a@1]\nrestart: sometimes\n", "restart policy \"sometimes\"");
