@@ -364,6 +364,8 @@ print(os.readlink('/opt/d/file'))"
   run_cmd ls -A "$T/vsym/host"
   expect_eq "$out" "" "host directory behind the file symlink"
   "$REG" rm -f vsym-file >/dev/null
+  # Removing the containers removed their symlinks, not what they point to.
+  [ -d "$T/vsym/host" ] || fail "rm -f of a container with a symlink to $T/vsym/host removed it"
 }
 
 t_escape_install_symlink () {
