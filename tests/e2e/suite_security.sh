@@ -482,6 +482,103 @@ found []"
   "$REG" rm -f upper-a >/dev/null
 }
 
+# ---- noisy neighbours ----
+
+. "$HERE/neighbours_jobs.sh"
+
+# cg_file CONTROLLER FILE ID: a container's cgroup file (v1 or v2).
+cg_file () {
+  if [ -d /sys/fs/cgroup/memory ]; then
+    echo "/sys/fs/cgroup/$1/reg/$3/$2"
+  else
+    echo "/sys/fs/cgroup/reg/$3/$2"
+  fi
+}
+
+# counter FILE KEY: the value of "KEY N" in a flat-keyed cgroup file.
+counter () { awk -v k="$2" '$1 == k {print $2}' "$1" 2>/dev/null; }
+
+full_id () { "$REG" inspect "$1" | sed -n 's/.*"Id": *"\([0-9a-f]*\)".*/\1/p' | head -1; }
+
+# B's fixed job next to a running bomb: it must finish with the right
+# result (within a generous bound; its time is measured by
+# bench/neighbours.sh, not asserted here).
+run_victim () {
+  run_cmd timeout 300 "$REG" run --rm --name neighbour-b -t py@3.11 -- "$PY" -c "$1"
+  expect_rc 0
+  expect_out_has "$2"
+  "$REG" rm -f neighbour-b >/dev/null 2>&1
+}
+
+# remove_bomb NAME PROCS [EXE]: rm -f, then A's cgroup (its cgroup.procs
+# file PROCS) is gone and, if EXE is given, no process of EXE is left on
+# the host.
+remove_bomb () {
+  local id=$1 procs=$2 exe=${3:-} left
+  run_cmd "$REG" rm -f "$id"
+  expect_rc 0
+  for _ in $(seq 240); do
+    left=$( (cat "$procs" 2>/dev/null
+      [ -z "$exe" ] || for p in /proc/[0-9]*; do [ "$(readlink "$p/exe" 2>/dev/null)" = "$exe" ] && echo "$p"; done) | wc -l)
+    [ "$left" = 0 ] && break
+    sleep 0.5
+  done
+  expect_eq "$left" "0" "processes of $id left after rm -f"
+  [ -e "$procs" ] && fail "the cgroup of $id is left after rm -f: $procs"
+}
+
+t_neighbour_fork_bomb () {
+  # A fork bomb in A under the default pids limit (4096) while B runs a
+  # CPU-bound job: B finishes with its result; A was held at the limit the
+  # whole time (forks refused, A still running) and rm -f ends it all.
+  printf '%s\n' "$FORK_BOMB_C" >"$T/forkbomb.c"
+  ${CC:-cc} -O2 -o "$T/forkbomb" "$T/forkbomb.c" || { fail "cannot build the fork bomb"; return; }
+  "$REG" template create forkbomb@1 "$T/forkbomb" >/dev/null || fail "create forkbomb@1"
+  local a pids
+  a=$("$REG" run -d --name bomb-fork -t forkbomb@1 -- "$T/forkbomb")
+  a=$(full_id "$a")
+  pids=$(cg_file pids pids.current "$a")
+  expect_eq "$(cat "$(cg_file pids pids.max "$a")")" "4096" "A's pids limit"
+  for _ in $(seq 600); do [ "$(cat "$pids" 2>/dev/null || echo 0)" -ge 4000 ] && break; sleep 0.2; done
+  [ "$(cat "$pids")" -ge 4000 ] || fail "the fork bomb did not reach 4000 processes: $(cat "$pids")"
+  run_victim "$CPU_JOB_PY" "$CPU_JOB_OUT"
+  [ "$(cat "$pids")" -le 4096 ] || fail "A has $(cat "$pids") processes, above its limit"
+  local refused
+  refused=$(counter "$(cg_file pids pids.events "$a")" max)
+  [ "${refused:-0}" -gt 0 ] || fail "no fork of A was refused (pids.events max: '$refused')"
+  run_cmd "$REG" inspect bomb-fork
+  expect_out_has '"Status": "running"'
+  remove_bomb bomb-fork "$(cg_file pids cgroup.procs "$a")" "$T/forkbomb"
+  "$REG" template rm forkbomb@1 >/dev/null
+}
+
+t_neighbour_malloc_bomb () {
+  # A malloc bomb in A with --memory 64m while B touches 200 MiB twice and
+  # copies it 60 times: B finishes with its result; A's children are
+  # OOM-killed again and again inside A's limit, A itself keeps running.
+  local a oom usage
+  a=$("$REG" run -d --name bomb-malloc -m 64m -t py@3.11 -- "$PY" -c "$MALLOC_BOMB_PY")
+  a=$(full_id "$a")
+  if [ -d /sys/fs/cgroup/memory ]; then
+    oom=$(cg_file memory memory.oom_control "$a")
+  else
+    oom=$(cg_file memory memory.events "$a")
+  fi
+  for _ in $(seq 600); do [ "$(counter "$oom" oom_kill)" -ge 1 ] 2>/dev/null && break; sleep 0.2; done
+  local before_b
+  before_b=$(counter "$oom" oom_kill)
+  [ "${before_b:-0}" -ge 1 ] || fail "the malloc bomb was never OOM-killed (oom_kill '$before_b')"
+  run_victim "$MEMORY_JOB_PY" "$MEMORY_JOB_OUT"
+  [ "$(counter "$oom" oom_kill)" -gt "${before_b:-0}" ] || fail "A was not OOM-killed while B ran: oom_kill $before_b -> $(counter "$oom" oom_kill)"
+  if [ -d /sys/fs/cgroup/memory ]; then
+    usage=$(cat "$(cg_file memory memory.max_usage_in_bytes "$a")")
+    [ "$usage" -le $((64 << 20)) ] || fail "A used $usage bytes, above its 64 MiB limit"
+  fi
+  run_cmd "$REG" inspect bomb-malloc
+  expect_out_has '"Status": "running"'
+  remove_bomb bomb-malloc "$(cg_file memory cgroup.procs "$a")"
+}
+
 ALL="$ALL t_escape_mount t_escape_pivot_root t_escape_sysrq t_escape_kernel_module t_escape_ptrace
   t_escape_open_by_handle t_escape_mknod t_escape_store_write t_escape_volume_symlink
-  t_escape_install_symlink t_escape_other_container"
+  t_escape_install_symlink t_escape_other_container t_neighbour_fork_bomb t_neighbour_malloc_bomb"
