@@ -515,10 +515,11 @@ run_victim () {
 # until none is left (at most 60 s). The safety net of the bomb tests, so
 # that a failed removal cannot leave a bomb on the machine.
 kill_cgroup () {
-  local p
+  local p left
   for _ in $(seq 60); do
-    [ -s "$1" ] || return 0
-    for p in $(cat "$1" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    left=$(cat "$1" 2>/dev/null)   # (cgroup files have no size: not -s)
+    [ -n "$left" ] || return 0
+    for p in $left; do kill -KILL "$p" 2>/dev/null; done
     sleep 1
   done
 }
