@@ -29,7 +29,11 @@ expect_out () {
   [ "$out" = "$1" ] || fail "expected stdout '$1', got '${out:0:500}' (stderr: ${err:0:300})"
 }
 expect_out_has () {
-  case "$out" in *"$1"*) ;; *) fail "stdout lacks '$1': '$(echo "$out" | grep -E '"(Name|Status|ExitCode|Error|MonitorPid)"' | tr -s ' ' | tr '\n' ' ' || echo "${out:0:500}")' (stderr: ${err:0:300})" ;; esac
+  local shown
+  # Long JSON (inspect): only the fields that tell what happened.
+  shown=$(echo "$out" | grep -E '"(Name|Status|ExitCode|Error|MonitorPid)"' | tr -s ' ' | tr '\n' ' ')
+  [ -n "$shown" ] || shown=${out:0:500}
+  case "$out" in *"$1"*) ;; *) fail "stdout lacks '$1': '$shown' (stderr: ${err:0:300})" ;; esac
 }
 expect_err_has () {
   case "$err" in *"$1"*) ;; *) fail "stderr lacks '$1': '${err:0:500}'" ;; esac
