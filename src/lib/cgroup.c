@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -674,4 +675,43 @@ reg_cgroup_read_stats (const struct reg_cgroup *cg, struct reg_cgroup_stats *out
   io_bytes (dir, "io.stat", true, &out->blk_read, &out->blk_write);
   (void)err;
   return 0;
+}
+
+int
+reg_cgroup_kill_all (const char *fs, const char *id, int timeout_ms, struct reg_error **err)
+{
+  enum reg_cgroup_version v;
+  if (reg_cgroup_detect (fs, &v, err) < 0)
+    return -1;
+  _cleanup_free_ char *dir = NULL, *procs = NULL;
+  if ((v == REG_CGROUP_V1 ? asprintf (&dir, "%s/pids/%s/%s", fs, PARENT, id)
+                          : asprintf (&dir, "%s/%s/%s", fs, PARENT, id))
+          < 0
+      || asprintf (&procs, "%s/cgroup.procs", dir) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (v == REG_CGROUP_V2)
+    put (dir, "cgroup.kill", "1", "kill", NULL); /* absent before Linux 5.14 */
+  for (int waited = 0;; waited += 10)
+    {
+      _cleanup_free_ char *text = NULL;
+      if (reg_util_read_file (procs, 1 << 22, &text, NULL, NULL) < 0)
+        return 0; /* the cgroup is gone: nothing left */
+      int left = 0;
+      for (char *p = text, *end; *p; p = end)
+        {
+          long pid = strtol (p, &end, 10);
+          if (end == p)
+            break;
+          if (pid > 0 && kill ((pid_t)pid, SIGKILL) == 0)
+            left++;
+        }
+      if (left == 0)
+        return 0;
+      if (waited >= timeout_ms)
+        return reg_error_set (err, ETIMEDOUT,
+                              "container %.12s: %d processes still there %d ms after SIGKILL", id,
+                              left, waited);
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
 }

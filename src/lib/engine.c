@@ -662,9 +662,11 @@ kill_and_wait (const struct reg_container *c, int first_signal, int timeout_s,
   /* A paused container takes its signal once thawed. */
   if (c->state == REG_STATE_PAUSED)
     reg_cgroup_freeze (REG_CGROUP_FS, c->id, false, NULL);
-  if (wait_monitor (pidfd, timeout_s))
+  if (first_signal != SIGKILL && wait_monitor (pidfd, timeout_s))
     return 0;
+  /* Every process of the container, not only its first (cgroup.h). */
   kill (c->pid, SIGKILL);
+  reg_cgroup_kill_all (REG_CGROUP_FS, c->id, KILL_WAIT_S * 1000, NULL);
   if (wait_monitor (pidfd, KILL_WAIT_S))
     return 0;
   return reg_error_set (err, ETIMEDOUT, "container %.12s: still running %d s after SIGKILL", c->id,
