@@ -53,7 +53,11 @@ source_open (struct reg_engine *e, const struct reg_transfer_options *o,
                               "reference %s names registry %s; --layout takes a reference "
                               "without a registry host",
                               o->ref, ref->host);
-      return reg_registry_open (ref->host, o->insecure, o->user, o->password, &s->registry, err);
+      _cleanup_free_ char *certs = NULL;
+      if (asprintf (&certs, "%s/certs.d", e->root) < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      return reg_registry_open (ref->host, o->insecure, certs, o->user, o->password, &s->registry,
+                                err);
     }
   _cleanup_free_ char *dir = NULL;
   if (o->layout == NULL && asprintf (&dir, "%s/layout", e->root) < 0)
