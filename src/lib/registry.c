@@ -160,6 +160,66 @@ challenge_param (const char *h, const char *key)
 
 static int perform (struct reg_registry *r, struct exchange *x, bool auth, struct reg_error **err);
 
+/* Append "&scope=S" (escaped) to *url unless S is there already. */
+static bool
+add_scope (CURL *c, char **url, const char *scope, size_t len)
+{
+  _cleanup_free_ char *one = strndup (scope, len);
+  char *esc = one ? curl_easy_escape (c, one, 0) : NULL;
+  if (esc == NULL)
+    return false;
+  size_t el = strlen (esc);
+  bool ok = true;
+  for (const char *p = *url; (p = strstr (p, "scope=")) != NULL; p += 6)
+    if (strncmp (p + 6, esc, el) == 0 && (p[6 + el] == '&' || p[6 + el] == '\0'))
+      goto done;
+  char *grown = NULL;
+  ok = asprintf (&grown, "%s&scope=%s", *url, esc) >= 0;
+  if (ok)
+    {
+      free (*url);
+      *url = grown;
+    }
+done:
+  curl_free (esc);
+  return ok;
+}
+
+/* realm?service=S&scope=A&scope=B…: a challenge may name several scopes,
+ * space-separated (a mount: the target and the source); each is its own
+ * parameter, as the token protocol wants. */
+static char *
+token_url (const char *realm, const char *service, const char *scope, const char *extra_scope)
+{
+  CURL *c = curl_easy_init ();
+  if (c == NULL)
+    return NULL;
+  char *s = service ? curl_easy_escape (c, service, 0) : NULL;
+  char *url = NULL;
+  bool ok
+      = asprintf (&url, "%s%sservice=%s", realm, strchr (realm, '?') ? "&" : "?", s ? s : "") >= 0;
+  if (!ok)
+    url = NULL;
+  curl_free (s);
+  const char *lists[] = { scope, extra_scope };
+  for (size_t i = 0; ok && i < 2; i++)
+    for (const char *p = lists[i]; ok && p && *p;)
+      {
+        size_t n = strcspn (p, " ");
+        if (n > 0)
+          ok = add_scope (c, &url, p, n);
+        p += n;
+        p += strspn (p, " ");
+      }
+  curl_easy_cleanup (c);
+  if (!ok)
+    {
+      free (url);
+      return NULL;
+    }
+  return url;
+}
+
 /* Answer a Bearer challenge: GET realm?service=&scope= (with the
  * credentials when there are any). The token is this exchange's (*out) and
  * the registry's default for later ones: concurrent exchanges asking for
@@ -174,21 +234,8 @@ fetch_token (struct reg_registry *r, const char *challenge, const char *extra_sc
   if (realm == NULL || (strncmp (realm, "https://", 8) != 0 && strncmp (realm, "http://", 7) != 0))
     return reg_error_set (err, EACCES, "registry %s: bearer challenge without a usable realm",
                           r->host);
-  CURL *c = curl_easy_init ();
-  if (c == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  _cleanup_free_ char *url = NULL;
-  char *s = service ? curl_easy_escape (c, service, 0) : NULL;
-  char *sc = scope ? curl_easy_escape (c, scope, 0) : NULL;
-  char *xs = extra_scope ? curl_easy_escape (c, extra_scope, 0) : NULL;
-  int n
-      = asprintf (&url, "%s%sservice=%s%s%s%s%s", realm, strchr (realm, '?') ? "&" : "?",
-                  s ? s : "", sc ? "&scope=" : "", sc ? sc : "", xs ? "&scope=" : "", xs ? xs : "");
-  curl_free (s);
-  curl_free (sc);
-  curl_free (xs);
-  curl_easy_cleanup (c);
-  if (n < 0)
+  _cleanup_free_ char *url = token_url (realm, service, scope, extra_scope);
+  if (url == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   struct exchange x = { .method = "GET", .url = url, .sink_fd = -1 };
   int ret = perform (r, &x, false, err);
