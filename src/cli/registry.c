@@ -335,10 +335,15 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
     {
       size_t k;
       json_t *t;
-      json_array_foreach (json_object_get (result, "Templates"), k, t)
+      json_t *pulled = json_object_get (result, "Templates");
+      const char *root = json_string_value (json_object_get (result, "Template"));
+      json_array_foreach (pulled, k, t)
       {
         printf ("%s\n", json_string_value (t));
       }
+      /* Nothing new: still name the template, so `reg pull -q` always does. */
+      if (json_array_size (pulled) == 0 && root)
+        printf (o.quiet ? "%s\n" : "%s: already present\n", root);
       if (!o.quiet)
         printf ("downloaded %lld blobs (%lld bytes)\n",
                 json_integer_value (json_object_get (result, "Downloaded")),

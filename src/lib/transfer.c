@@ -168,7 +168,8 @@ job_progress (void *data, int64_t now, int64_t total)
   if (t - j->last < 0.2)
     return;
   j->last = t;
-  event (j->s, j->hex, j->unpack || !j->path ? "downloading" : "uploading", now,
+  /* Only a push names a template to send. */
+  event (j->s, j->hex, j->s->o->tmpl != NULL ? "uploading" : "downloading", now,
          total > 0 ? total : j->size);
 }
 
@@ -542,6 +543,7 @@ struct pull
   size_t n;
   struct job *jobs;
   size_t n_jobs;
+  char *root; /* name@version of the template the reference names */
 };
 
 /* Copy a layout blob into dst, checking size and digest. */
@@ -760,6 +762,8 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
       return -1;
     }
   int ret = asprintf (&name, "%s@%s", t->name, t->version) < 0 ? -1 : 0;
+  if (ret == 0 && depth == 0 && (p->root = strdup (name)) == NULL)
+    ret = -1;
   if (ret < 0)
     ret = reg_error_set (err, ENOMEM, "out of memory");
   struct reg_template *local = NULL;
@@ -985,6 +989,7 @@ pull_free (struct pull *p)
       reg_template_free (p->list[i].t);
     }
   free (p->list);
+  free (p->root);
   jobs_free (p->jobs, p->n_jobs);
   source_close (&p->s);
 }
@@ -1011,8 +1016,9 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       json_t *names = json_array ();
       for (size_t i = 0; i < p.n; i++)
         json_array_append_new (names, json_string (p.list[i].name));
-      *result = json_pack ("{s:s, s:o, s:i, s:I}", "Ref", o->ref, "Templates", names, "Downloaded",
-                           p.s.moved, "Bytes", (json_int_t)p.s.bytes);
+      *result
+          = json_pack ("{s:s, s:s, s:o, s:i, s:I}", "Ref", o->ref, "Template", p.root, "Templates",
+                       names, "Downloaded", p.s.moved, "Bytes", (json_int_t)p.s.bytes);
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);
