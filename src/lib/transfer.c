@@ -493,6 +493,12 @@ reg_transfer_push (struct reg_engine *e, const struct reg_transfer_options *o, j
   struct reg_oci_ref *ref = NULL;
   if (o->tmpl == NULL || reg_oci_ref_parse (o->ref, &ref, err) < 0)
     return o->tmpl ? -1 : reg_error_set (err, EINVAL, "push: NAME@VERSION is required");
+  if (ref->digest != NULL)
+    {
+      reg_oci_ref_free (ref);
+      return reg_error_set (err, EINVAL,
+                            "push %s: a push needs a tag to name, not a digest (REPO:TAG)", o->ref);
+    }
   struct reg_template *check = NULL;
   if (reg_template_load (e->root, o->tmpl, &check, err) < 0)
     {
@@ -692,12 +698,29 @@ static int
 get_manifest (struct pull *p, const struct reg_oci_ref *ref, const char *what, char **text,
               size_t *len, struct reg_error **err)
 {
+  /* A layout checks a manifest against the digest it finds it by. */
   if (p->s.layout)
-    return reg_layout_get_manifest (p->s.layout, ref->repo, ref->tag, text, len, err);
+    return reg_layout_get_manifest (p->s.layout, ref->repo, reg_oci_ref_reference (ref), text, len,
+                                    err);
   _cleanup_free_ char *media_type = NULL;
-  if (reg_registry_manifest_get (p->s.registry, ref->repo, ref->tag, text, len, &media_type, err)
+  if (reg_registry_manifest_get (p->s.registry, ref->repo, reg_oci_ref_reference (ref), text, len,
+                                 &media_type, err)
       < 0)
     return -1;
+  if (ref->digest)
+    {
+      unsigned char raw[32];
+      char got[65];
+      SHA256 ((const unsigned char *)*text, *len, raw);
+      reg_util_hex (raw, 32, got);
+      if (strcmp (got, ref->digest + 7) != 0)
+        {
+          free (*text);
+          *text = NULL;
+          return reg_error_set (
+              err, EIO, "%s: digest mismatch: the registry's manifest has sha256:%s", what, got);
+        }
+    }
   if (media_type
       && strncmp (media_type, REG_OCI_MANIFEST_TYPE, strlen (REG_OCI_MANIFEST_TYPE)) != 0)
     {

@@ -1,5 +1,5 @@
 /* Unit tests of the OCI mapping: references (layout vs registry host,
- * ports, tags, digests refused), sibling references, digests, and image
+ * ports, tags, digests), sibling references, digests, and image
  * manifests — build/parse round trip and every refusal of a manifest that
  * is not a reg template or is malformed or oversized. */
 #include "oci.h"
@@ -94,10 +94,39 @@ test_ref_bad (void **state)
   expect_bad_ref ("bad_host.example/x", "malformed registry host \"bad_host.example\"");
   expect_bad_ref ("-bad.example/x", "malformed registry host");
   expect_bad_ref ("localhost:/x", "malformed registry host");
-  /* Digest references: refused with a message saying so. */
-  expect_bad_ref ("localhost:5000/t/app@sha256:" HEX_A,
-                  "digest references are not supported; name a tag");
-  expect_bad_ref ("t/app:1@sha256:" HEX_A, "digest references are not supported");
+  /* Digest references: only sha256 with 64 lower-case hex digits. */
+  expect_bad_ref ("localhost:5000/t/app@sha256:abc", "malformed digest \"sha256:abc\"");
+  expect_bad_ref ("t/app@md5:" HEX_A, "malformed digest \"md5:" HEX_A "\"");
+  expect_bad_ref ("t/app@", "malformed digest \"\"");
+  expect_bad_ref ("t/app@sha256:" HEX_A "@sha256:" HEX_A, "malformed digest");
+  expect_bad_ref ("t/APP@sha256:" HEX_A, "malformed repository \"t/APP\"");
+}
+
+static void
+test_ref_digest (void **state)
+{
+  struct reg_oci_ref *r = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_oci_ref_parse ("localhost:5000/t/app@sha256:" HEX_A, &r, &err), 0);
+  assert_string_equal (r->host, "localhost:5000");
+  assert_string_equal (r->repo, "t/app");
+  assert_string_equal (r->digest, "sha256:" HEX_A);
+  /* The manifests endpoint is asked for the digest, not a tag. */
+  assert_string_equal (reg_oci_ref_reference (r), "sha256:" HEX_A);
+  char *text = reg_oci_ref_string (r);
+  assert_string_equal (text, "localhost:5000/t/app@sha256:" HEX_A);
+  free (text);
+  reg_oci_ref_free (r);
+  /* A tag given with a digest is ignored for the lookup, as Docker does. */
+  assert_int_equal (reg_oci_ref_parse ("t/app:1@sha256:" HEX_B, &r, &err), 0);
+  assert_null (r->host);
+  assert_string_equal (reg_oci_ref_reference (r), "sha256:" HEX_B);
+  reg_oci_ref_free (r);
+  /* A tag reference has no digest. */
+  assert_int_equal (reg_oci_ref_parse ("t/app:1", &r, &err), 0);
+  assert_null (r->digest);
+  assert_string_equal (reg_oci_ref_reference (r), "1");
+  reg_oci_ref_free (r);
 }
 
 static void
@@ -354,6 +383,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_ref_layout_and_host),
     cmocka_unit_test (test_ref_bad),
+    cmocka_unit_test (test_ref_digest),
     cmocka_unit_test (test_ref_string_and_sibling),
     cmocka_unit_test (test_digest_parse),
     cmocka_unit_test (test_manifest_round_trip),
