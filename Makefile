@@ -8,7 +8,7 @@
 #   make bench        benchmarks (bench/README.md)
 
 PREFIX ?= /usr/local
-PKGS := yaml-0.1 jansson libmicrohttpd libcurl libcrypto libelf libcap libseccomp libarchive
+PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive
 CC ?= cc
 
 ifeq ($(SAN),1)
@@ -22,7 +22,7 @@ endif
 CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) \
   -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
 LDFLAGS_ALL := $(OPT) $(LDFLAGS)
-LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libcrypto libelf libcap libseccomp libarchive libcurl)
+LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libssl libcrypto libelf libcap libseccomp libarchive libcurl)
 LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 LIBS_CLI := $(shell pkg-config --libs libcurl jansson)
 

@@ -12,7 +12,8 @@ if [ "${1:-}" = "--fuzz" ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   PKGS="$PKGS libcmocka-dev cppcheck clang-format openssl curl util-linux
-  golang-github-containers-common docker-registry skopeo"
+  golang-github-containers-common docker-registry skopeo apache2-utils python3-jwt
+  python3-cryptography"
 fi
 missing=""
 for p in $PKGS; do

@@ -335,10 +335,15 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
     {
       size_t k;
       json_t *t;
-      json_array_foreach (json_object_get (result, "Templates"), k, t)
+      json_t *pulled = json_object_get (result, "Templates");
+      const char *root = json_string_value (json_object_get (result, "Template"));
+      json_array_foreach (pulled, k, t)
       {
         printf ("%s\n", json_string_value (t));
       }
+      /* Nothing new: still name the template, so `reg pull -q` always does. */
+      if (json_array_size (pulled) == 0 && root)
+        printf (o.quiet ? "%s\n" : "%s: already present\n", root);
       if (!o.quiet)
         printf ("downloaded %lld blobs (%lld bytes)\n",
                 json_integer_value (json_object_get (result, "Downloaded")),
@@ -381,20 +386,21 @@ cli_template_tags (struct reg_client *c, int argc, char **argv)
 int
 cmd_login (struct reg_client *c, int argc, char **argv)
 {
-  const char *user = NULL;
-  bool password_stdin = false;
-  for (int i = 1; i < argc; i++)
+  const char *user = NULL, *host = NULL;
+  bool password_stdin = false, usage = false;
+  /* Options and the one HOST in any order (docker login HOST -u U ...). */
+  for (int i = 1; i < argc && !usage; i++)
     if ((strcmp (argv[i], "-u") == 0 || strcmp (argv[i], "--username") == 0) && i + 1 < argc)
       user = argv[++i];
     else if (strcmp (argv[i], "--password-stdin") == 0)
       password_stdin = true;
     else if (strcmp (argv[i], "--insecure") == 0)
       ; /* credentials do not depend on the scheme */
-    else if (argv[i][0] != '-' && i == argc - 1)
-      break;
+    else if (argv[i][0] != '-' && host == NULL)
+      host = argv[i];
     else
-      user = NULL, password_stdin = false, argc = 0;
-  if (argc < 2 || user == NULL || !password_stdin || argv[argc - 1][0] == '-')
+      usage = true;
+  if (usage || host == NULL || user == NULL || !password_stdin)
     {
       fprintf (stderr, "usage: reg login -u USER --password-stdin [--insecure] HOST\n");
       return 2;
@@ -406,20 +412,20 @@ cmd_login (struct reg_client *c, int argc, char **argv)
     password[--n] = '\0';
   if (n == 0)
     {
-      fprintf (stderr, "reg: login %s: no password on standard input\n", argv[argc - 1]);
+      fprintf (stderr, "reg: login %s: no password on standard input\n", host);
       return 1;
     }
   _cleanup_free_ char *path = config_path ();
   if (path == NULL)
     return 1;
   json_t *cfg = config_load (path);
-  json_object_set_new (json_object_get (cfg, "auths"), argv[argc - 1],
+  json_object_set_new (json_object_get (cfg, "auths"), host,
                        json_pack ("{s:s, s:s}", "Username", user, "Password", password));
   explicit_bzero (password, sizeof password);
   int ret = config_save (path, cfg);
   json_decref (cfg);
   if (ret == 0)
-    printf ("credentials for %s stored in %s\n", argv[argc - 1], path);
+    printf ("credentials for %s stored in %s\n", host, path);
   return ret;
 }
 

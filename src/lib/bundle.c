@@ -131,13 +131,14 @@ unpack_entry (struct archive *a, struct archive_entry *e, int dir_fd, const char
   char hex[65];
   EVP_DigestFinal_ex (md, raw, NULL);
   EVP_MD_CTX_free (md);
-  if (ret < 0)
-    return -1;
   reg_util_hex (raw, 32, hex);
-  if (strncmp (hex, name, 64) != 0)
-    return reg_error_set (err, EINVAL, "entry %s: content has digest sha256:%s, not its name", name,
-                          hex);
-  return 0;
+  if (ret == 0 && strncmp (hex, name, 64) != 0)
+    ret = reg_error_set (err, EINVAL, "entry %s: content has digest sha256:%s, not its name", name,
+                         hex);
+  /* A partial or unverified file never stays under an object name. */
+  if (ret < 0)
+    (void)unlinkat (dir_fd, name, 0);
+  return ret;
 }
 
 static int
@@ -163,7 +164,8 @@ unpack (struct archive *a, int dir_fd, const struct reg_bundle_limits *limits, c
                               "directories are refused)",
                               path);
       if ((int64_t)n >= limits->max_entries)
-        return reg_error_set (err, EFBIG, "over %lld entries", (long long)limits->max_entries);
+        return reg_error_set (err, EFBIG, "entry %s: over the bound of %lld entries", path,
+                              (long long)limits->max_entries);
       if (unpack_entry (a, e, dir_fd, name, limits, &total, err) < 0)
         return -1;
       char **grown = realloc (*objects, (n + 2) * sizeof *grown);
@@ -199,12 +201,15 @@ reg_bundle_unpack (const char *archive_path, const char *dest_dir,
            || archive_read_support_filter_gzip (a) != ARCHIVE_OK
            || archive_read_support_filter_zstd (a) < ARCHIVE_WARN
            || archive_read_open_filename (a, archive_path, 65536) != ARCHIVE_OK)
-    ret = reg_error_set (err, EINVAL, "%s", archive_error_string (a));
+    ret = reg_error_set (err, EINVAL, "malformed or truncated archive: %s",
+                         archive_error_string (a));
   else
     ret = unpack (a, dir_fd, limits, &list, err);
   archive_read_free (a);
   if (ret < 0)
     {
+      for (size_t i = 0; list && list[i]; i++)
+        (void)unlinkat (dir_fd, list[i], 0);
       reg_strv_free (list);
       return -1;
     }

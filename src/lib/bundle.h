@@ -37,7 +37,7 @@ int reg_bundle_pack (const struct reg_store *store, char *const *objects, const 
                      struct reg_error **err);
 /* Unpack archive_path into dest_dir (an empty directory) as files named
  * "hex" / "hex+x", each verified; *objects lists them (NULL-terminated).
- * On error dest_dir may hold verified files; the caller removes it. */
+ * On error nothing it wrote is left in dest_dir. */
 int reg_bundle_unpack (const char *archive_path, const char *dest_dir,
                        const struct reg_bundle_limits *limits, char ***objects,
                        struct reg_error **err);

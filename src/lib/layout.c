@@ -171,25 +171,33 @@ int
 reg_layout_get_manifest (const struct reg_layout *l, const char *repo, const char *tag, char **text,
                          size_t *len, struct reg_error **err)
 {
+  /* tag may be a digest ("sha256:<hex>"): a manifest of that digest tagged
+   * in this repository. */
+  bool by_digest = strncmp (tag, "sha256:", 7) == 0;
   _cleanup_free_ char *ref = NULL;
-  if (asprintf (&ref, "%s:%s", repo, tag) < 0)
+  if (asprintf (&ref, "%s%s%s", repo, by_digest ? "@" : ":", tag) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   json_t *j = NULL;
   if (load_index (l, &j, err) < 0)
     return -1;
   char hex[65] = "";
+  size_t rl = strlen (repo);
   json_t *m;
   size_t i;
   json_array_foreach (json_object_get (j, "manifests"), i, m)
   {
     const char *r = entry_ref (m);
-    if (r && strcmp (r, ref) == 0
-        && !reg_oci_digest_parse (json_string_value (json_object_get (m, "digest")), hex))
+    const char *digest = json_string_value (json_object_get (m, "digest"));
+    bool match = by_digest ? r && strncmp (r, repo, rl) == 0 && r[rl] == ':' && digest
+                                 && strcmp (digest, tag) == 0
+                           : r && strcmp (r, ref) == 0;
+    if (match && !reg_oci_digest_parse (digest, hex))
       hex[0] = '\0';
   }
   json_decref (j);
   if (hex[0] == '\0')
-    return reg_error_set (err, ENOENT, "%s: no such tag in layout %s", ref, l->dir);
+    return reg_error_set (err, ENOENT, "%s: no such %s in layout %s", ref,
+                          by_digest ? "manifest" : "tag", l->dir);
   _cleanup_free_ char *path = reg_layout_blob_path (l, hex);
   if (path == NULL || reg_util_read_file (path, REG_OCI_MAX_MANIFEST, text, len, err) < 0)
     return reg_error_prefix (err, "%s: layout %s", ref, l->dir);

@@ -38,6 +38,7 @@ reg_oci_ref_free (struct reg_oci_ref *r)
   free (r->host);
   free (r->repo);
   free (r->tag);
+  free (r->digest);
   free (r);
 }
 
@@ -63,9 +64,18 @@ reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error 
       else
         *slash = '/';
     }
-  if (strchr (rest, '@') != NULL)
-    return reg_error_set (
-        err, EINVAL, "reference \"%s\": digest references are not supported; name a tag", text);
+  const char *digest = NULL;
+  char *at = strchr (rest, '@');
+  char hex[65];
+  if (at != NULL)
+    {
+      *at = '\0';
+      digest = at + 1;
+      if (!reg_oci_digest_parse (digest, hex))
+        return reg_error_set (err, EINVAL,
+                              "reference \"%s\": malformed digest \"%s\" (want sha256:<64 hex>)",
+                              text, digest);
+    }
   const char *tag = "latest";
   char *colon = strrchr (rest, ':');
   if (colon != NULL)
@@ -86,7 +96,7 @@ reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error 
     return reg_error_set (err, EINVAL, "reference \"%s\": malformed tag \"%s\"", text, tag);
   struct reg_oci_ref *r = calloc (1, sizeof *r);
   if (r == NULL || (host && (r->host = strdup (host)) == NULL) || (r->repo = strdup (rest)) == NULL
-      || (r->tag = strdup (tag)) == NULL)
+      || (r->tag = strdup (tag)) == NULL || (digest && (r->digest = strdup (digest)) == NULL))
     {
       reg_oci_ref_free (r);
       return reg_error_set (err, ENOMEM, "out of memory");
@@ -99,9 +109,17 @@ char *
 reg_oci_ref_string (const struct reg_oci_ref *r)
 {
   char *s = NULL;
-  if (asprintf (&s, "%s%s%s:%s", r->host ? r->host : "", r->host ? "/" : "", r->repo, r->tag) < 0)
+  if (asprintf (&s, "%s%s%s%s%s", r->host ? r->host : "", r->host ? "/" : "", r->repo,
+                r->digest ? "@" : ":", reg_oci_ref_reference (r))
+      < 0)
     return NULL;
   return s;
+}
+
+const char *
+reg_oci_ref_reference (const struct reg_oci_ref *r)
+{
+  return r->digest ? r->digest : r->tag;
 }
 
 int

@@ -29,20 +29,26 @@
 #define REG_OCI_MAX_BLOB ((int64_t)4 << 30)
 #define REG_OCI_MAX_LAYERS 100000
 
-/* [HOST/]PATH[:TAG]. HOST is the first component when it has a '.' or a
- * ':' or is "localhost" (Docker's rule); without one the reference names a
- * repository of a local OCI image layout. TAG defaults to "latest". */
+/* [HOST/]PATH[:TAG] or [HOST/]PATH@sha256:<64 hex>. HOST is the first
+ * component when it has a '.' or a ':' or is "localhost" (Docker's rule);
+ * without one the reference names a repository of a local OCI image
+ * layout. TAG defaults to "latest". A digest reference names one manifest
+ * (its bytes must hash to it); a tag given with it is ignored, as Docker
+ * does. */
 struct reg_oci_ref
 {
-  char *host; /* NULL: local layout */
-  char *repo; /* "templates/python" */
-  char *tag;  /* "3.11.2" */
+  char *host;   /* NULL: local layout */
+  char *repo;   /* "templates/python" */
+  char *tag;    /* "3.11.2" */
+  char *digest; /* "sha256:<hex>" of a digest reference, or NULL */
 };
 
 int reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error **err);
 void reg_oci_ref_free (struct reg_oci_ref *r);
-/* "HOST/REPO:TAG" (or "REPO:TAG"); allocated. */
+/* "HOST/REPO:TAG" or "HOST/REPO@sha256:…" (HOST/ when there is one); allocated. */
 char *reg_oci_ref_string (const struct reg_oci_ref *r);
+/* What the manifests endpoint takes: the digest, or else the tag. */
+const char *reg_oci_ref_reference (const struct reg_oci_ref *r);
 /* The repository a required template name@version lives in: the same host,
  * the same parent path, the template's name as last component and its
  * version as tag ('+' becomes '_', tags allow no '+'). */

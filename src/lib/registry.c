@@ -3,9 +3,13 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +41,7 @@ struct exchange
   char *location, *challenge, *content_type_reply;
   reg_registry_progress_fn progress;
   void *data;
+  char *token; /* the token fetched for this exchange's own challenge */
 };
 
 static void
@@ -155,10 +160,72 @@ challenge_param (const char *h, const char *key)
 
 static int perform (struct reg_registry *r, struct exchange *x, bool auth, struct reg_error **err);
 
+/* Append "&scope=S" (escaped) to *url unless S is there already. */
+static bool
+add_scope (CURL *c, char **url, const char *scope, size_t len)
+{
+  _cleanup_free_ char *one = strndup (scope, len);
+  char *esc = one ? curl_easy_escape (c, one, 0) : NULL;
+  if (esc == NULL)
+    return false;
+  size_t el = strlen (esc);
+  bool ok = true;
+  for (const char *p = *url; (p = strstr (p, "scope=")) != NULL; p += 6)
+    if (strncmp (p + 6, esc, el) == 0 && (p[6 + el] == '&' || p[6 + el] == '\0'))
+      goto done;
+  char *grown = NULL;
+  ok = asprintf (&grown, "%s&scope=%s", *url, esc) >= 0;
+  if (ok)
+    {
+      free (*url);
+      *url = grown;
+    }
+done:
+  curl_free (esc);
+  return ok;
+}
+
+/* realm?service=S&scope=A&scope=B…: a challenge may name several scopes,
+ * space-separated (a mount: the target and the source); each is its own
+ * parameter, as the token protocol wants. */
+static char *
+token_url (const char *realm, const char *service, const char *scope, const char *extra_scope)
+{
+  CURL *c = curl_easy_init ();
+  if (c == NULL)
+    return NULL;
+  char *s = service ? curl_easy_escape (c, service, 0) : NULL;
+  char *url = NULL;
+  bool ok
+      = asprintf (&url, "%s%sservice=%s", realm, strchr (realm, '?') ? "&" : "?", s ? s : "") >= 0;
+  if (!ok)
+    url = NULL;
+  curl_free (s);
+  const char *lists[] = { scope, extra_scope };
+  for (size_t i = 0; ok && i < 2; i++)
+    for (const char *p = lists[i]; ok && p && *p;)
+      {
+        size_t n = strcspn (p, " ");
+        if (n > 0)
+          ok = add_scope (c, &url, p, n);
+        p += n;
+        p += strspn (p, " ");
+      }
+  curl_easy_cleanup (c);
+  if (!ok)
+    {
+      free (url);
+      return NULL;
+    }
+  return url;
+}
+
 /* Answer a Bearer challenge: GET realm?service=&scope= (with the
- * credentials when there are any) and keep the token. */
+ * credentials when there are any). The token is this exchange's (*out) and
+ * the registry's default for later ones: concurrent exchanges asking for
+ * other scopes cannot take it from under each other. */
 static int
-fetch_token (struct reg_registry *r, const char *challenge, const char *extra_scope,
+fetch_token (struct reg_registry *r, const char *challenge, const char *extra_scope, char **out,
              struct reg_error **err)
 {
   _cleanup_free_ char *realm = challenge_param (challenge, "realm");
@@ -167,33 +234,24 @@ fetch_token (struct reg_registry *r, const char *challenge, const char *extra_sc
   if (realm == NULL || (strncmp (realm, "https://", 8) != 0 && strncmp (realm, "http://", 7) != 0))
     return reg_error_set (err, EACCES, "registry %s: bearer challenge without a usable realm",
                           r->host);
-  CURL *c = curl_easy_init ();
-  if (c == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  _cleanup_free_ char *url = NULL;
-  char *s = service ? curl_easy_escape (c, service, 0) : NULL;
-  char *sc = scope ? curl_easy_escape (c, scope, 0) : NULL;
-  char *xs = extra_scope ? curl_easy_escape (c, extra_scope, 0) : NULL;
-  int n
-      = asprintf (&url, "%s%sservice=%s%s%s%s%s", realm, strchr (realm, '?') ? "&" : "?",
-                  s ? s : "", sc ? "&scope=" : "", sc ? sc : "", xs ? "&scope=" : "", xs ? xs : "");
-  curl_free (s);
-  curl_free (sc);
-  curl_free (xs);
-  curl_easy_cleanup (c);
-  if (n < 0)
+  _cleanup_free_ char *url = token_url (realm, service, scope, extra_scope);
+  if (url == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   struct exchange x = { .method = "GET", .url = url, .sink_fd = -1 };
   int ret = perform (r, &x, false, err);
   if (ret == 0 && x.status != 200)
-    ret = reg_error_set (err, EACCES, "registry %s: token server %s refused (HTTP %ld)%s", r->host,
-                         realm, x.status, r->user ? "" : "; run reg login");
+    ret = reg_error_set (
+        err, EACCES, "registry %s: token server %s refused (HTTP %ld); %s %s", r->host, realm,
+        x.status, r->user ? "check the user and password given to reg login" : "run reg login",
+        r->host);
   json_t *j = ret == 0 ? json_loadb (x.buf ? x.buf : "", x.len, 0, NULL) : NULL;
   const char *tok = json_string_value (json_object_get (j, "token"));
   if (tok == NULL)
     tok = json_string_value (json_object_get (j, "access_token"));
   if (ret == 0 && tok == NULL)
     ret = reg_error_set (err, EACCES, "registry %s: token server %s sent no token", r->host, realm);
+  if (ret == 0 && (*out = strdup (tok)) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
   if (ret == 0)
     {
       pthread_mutex_lock (&r->lock);
@@ -204,6 +262,28 @@ fetch_token (struct reg_registry *r, const char *challenge, const char *extra_sc
   json_decref (j);
   exchange_reset (&x);
   return ret;
+}
+
+/* curl has loaded the system CAs into the context; add the host's own. */
+static CURLcode
+add_cas (CURL *c, void *ssl_ctx, void *p)
+{
+  struct reg_registry *r = p;
+  X509_STORE *store = SSL_CTX_get_cert_store (ssl_ctx);
+  for (int i = 0; i < sk_X509_num (r->cas); i++)
+    (void)X509_STORE_add_cert (store, sk_X509_value (r->cas, i)); /* 0: already there */
+  return CURLE_OK;
+}
+
+static int
+transport_error (struct reg_registry *r, const struct exchange *x, CURLcode rc, const char *detail,
+                 struct reg_error **err)
+{
+  const char *hint = "";
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+    hint = "; if the registry uses its own CA, put it in <root>/certs.d/HOST[:PORT]/ca.crt";
+  return reg_error_set (err, EHOSTUNREACH, "registry %s: %s %s: %s%s", r->host, x->method, x->url,
+                        *detail ? detail : curl_easy_strerror (rc), hint);
 }
 
 static int
@@ -221,8 +301,9 @@ perform_once (struct reg_registry *r, struct exchange *x, bool auth, struct reg_
     snprintf (line, sizeof line, "Content-Type: %s", x->content_type),
         h = curl_slist_append (h, line);
   pthread_mutex_lock (&r->lock);
-  if (auth && r->token
-      && snprintf (line, sizeof line, "Authorization: Bearer %s", r->token) < (int)sizeof line)
+  const char *token = x->token ? x->token : r->token;
+  if (auth && token
+      && snprintf (line, sizeof line, "Authorization: Bearer %s", token) < (int)sizeof line)
     h = curl_slist_append (h, line);
   bool basic = auth && r->basic && r->user;
   pthread_mutex_unlock (&r->lock);
@@ -231,6 +312,13 @@ perform_once (struct reg_registry *r, struct exchange *x, bool auth, struct reg_
       curl_easy_setopt (c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
       curl_easy_setopt (c, CURLOPT_USERNAME, r->user);
       curl_easy_setopt (c, CURLOPT_PASSWORD, r->password ? r->password : "");
+    }
+  char detail[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, detail);
+  if (r->cas)
+    {
+      curl_easy_setopt (c, CURLOPT_SSL_CTX_FUNCTION, add_cas);
+      curl_easy_setopt (c, CURLOPT_SSL_CTX_DATA, r);
     }
   curl_easy_setopt (c, CURLOPT_URL, x->url);
   curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, x->method);
@@ -272,8 +360,7 @@ perform_once (struct reg_registry *r, struct exchange *x, bool auth, struct reg_
   if (rc == CURLE_WRITE_ERROR && x->sink_fd >= 0 && x->got > x->max)
     return 0; /* reported by the caller as over its declared size */
   if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x->overflow))
-    return reg_error_set (err, EHOSTUNREACH, "registry %s: %s %s: %s", r->host, x->method, x->url,
-                          curl_easy_strerror (rc));
+    return transport_error (r, x, rc, detail, err);
   if (x->overflow)
     return reg_error_set (err, EFBIG, "registry %s: %s %s: reply over %d bytes", r->host, x->method,
                           x->url, MAX_BODY);
@@ -290,9 +377,10 @@ perform (struct reg_registry *r, struct exchange *x, bool auth, struct reg_error
   _cleanup_free_ char *challenge = strdup (x->challenge);
   if (challenge == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_free_ char *token = NULL;
   if (strncasecmp (challenge, "Bearer", 6) == 0)
     {
-      if (fetch_token (r, challenge, x->extra_scope, err) < 0)
+      if (fetch_token (r, challenge, x->extra_scope, &token, err) < 0)
         return -1;
     }
   else if (strncasecmp (challenge, "Basic", 5) == 0)
@@ -306,7 +394,10 @@ perform (struct reg_registry *r, struct exchange *x, bool auth, struct reg_error
   else
     return 0;
   exchange_reset (x);
-  return perform_once (r, x, auth, err);
+  x->token = token;
+  int ret = perform_once (r, x, auth, err);
+  x->token = NULL;
+  return ret;
 }
 
 /* The registry's own words from an error body ({"errors":[{"message"}]}). */
@@ -329,10 +420,10 @@ status_error (struct reg_registry *r, const struct exchange *x, const char *what
   char msg[512];
   registry_message (x, msg, sizeof msg);
   if (x->status == 401 || x->status == 403)
-    return reg_error_set (err, EACCES, "registry %s: %s: access denied (HTTP %ld%s%s)%s", r->host,
-                          what, x->status, *msg ? ", " : "", msg,
-                          r->user ? "; check the credentials of reg login"
-                                  : "; run reg login for this registry");
+    return reg_error_set (
+        err, EACCES, "registry %s: %s: access denied (HTTP %ld%s%s); %s %s", r->host, what,
+        x->status, *msg ? ", " : "", msg,
+        r->user ? "check the user and password given to reg login" : "run reg login", r->host);
   if (x->status == 404)
     return reg_error_set (err, ENOENT, "registry %s: %s: not found (HTTP 404%s%s)", r->host, what,
                           *msg ? ", " : "", msg);
@@ -346,9 +437,68 @@ global_init (void)
   curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
+static int
+load_ca_file (struct reg_registry *r, const char *path, struct reg_error **err)
+{
+  _cleanup_fclose_ FILE *f = fopen (path, "re");
+  if (f == NULL)
+    return reg_error_sys (err, errno, "registry %s: CA file %s", r->host, path);
+  int n = 0;
+  X509 *cert;
+  while ((cert = PEM_read_X509 (f, NULL, NULL, NULL)) != NULL)
+    {
+      if (r->cas == NULL && (r->cas = sk_X509_new_null ()) == NULL)
+        {
+          X509_free (cert);
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      if (sk_X509_push (r->cas, cert) <= 0)
+        {
+          X509_free (cert);
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      n++;
+    }
+  if (n == 0)
+    return reg_error_set (err, EINVAL, "registry %s: CA file %s holds no PEM certificate", r->host,
+                          path);
+  return 0;
+}
+
+/* CERTS_DIR/HOST/ *.crt; no such directory: no extra CAs. */
+static int
+load_cas (struct reg_registry *r, const char *certs_dir, struct reg_error **err)
+{
+  _cleanup_free_ char *dir = NULL;
+  if (asprintf (&dir, "%s/%s", certs_dir, r->host) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  struct dirent **names = NULL;
+  int n = scandir (dir, &names, NULL, alphasort);
+  if (n < 0)
+    return errno == ENOENT
+               ? 0
+               : reg_error_sys (err, errno, "registry %s: CA directory %s", r->host, dir);
+  int ret = 0;
+  for (int i = 0; i < n; i++)
+    {
+      size_t len = strlen (names[i]->d_name);
+      _cleanup_free_ char *path = NULL;
+      if (ret == 0 && len > 4 && strcmp (names[i]->d_name + len - 4, ".crt") == 0)
+        {
+          if (asprintf (&path, "%s/%s", dir, names[i]->d_name) < 0)
+            ret = reg_error_set (err, ENOMEM, "out of memory");
+          else
+            ret = load_ca_file (r, path, err);
+        }
+      free (names[i]);
+    }
+  free (names);
+  return ret;
+}
+
 int
-reg_registry_open (const char *host, bool insecure, const char *user, const char *password,
-                   struct reg_registry **out, struct reg_error **err)
+reg_registry_open (const char *host, bool insecure, const char *certs_dir, const char *user,
+                   const char *password, struct reg_registry **out, struct reg_error **err)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once (&once, global_init);
@@ -364,6 +514,11 @@ reg_registry_open (const char *host, bool insecure, const char *user, const char
       return reg_error_set (err, ENOMEM, "out of memory");
     }
   pthread_mutex_init (&r->lock, NULL);
+  if (!insecure && certs_dir != NULL && load_cas (r, certs_dir, err) < 0)
+    {
+      reg_registry_free (r);
+      return -1;
+    }
   *out = r;
   return 0;
 }
@@ -381,6 +536,7 @@ reg_registry_free (struct reg_registry *r)
     explicit_bzero (r->password, strlen (r->password));
   free (r->password);
   free (r->token);
+  sk_X509_pop_free (r->cas, X509_free);
   free (r);
 }
 

@@ -1,11 +1,12 @@
 /* registry: a client of the OCI Distribution API v2 (libcurl).
  *
  * Owns the conversation with one registry host: HTTPS (plain HTTP only when
- * `insecure`), authentication by following the WWW-Authenticate challenge
- * of a 401 (anonymous, Basic with the given credentials, or Bearer tokens
- * fetched from the challenge's realm for its service and scope, with the
- * credentials when there are any), blob HEAD/GET, upload by POST + PUT,
- * cross-repository mount (`?mount=&from=`), manifests and tags/list.
+ * `insecure`) verified with the system CAs plus the host's own CAs from
+ * CERTS_DIR/HOST[:PORT]/ *.crt (Docker's certs.d layout), authentication by following the
+ * WWW-Authenticate challenge of a 401 (anonymous, Basic with the given credentials, or Bearer
+ * tokens fetched from the challenge's realm for its service and scope, with the credentials when
+ * there are any), blob HEAD/GET, upload by POST + PUT, cross-repository mount (`?mount=&from=`),
+ * manifests and tags/list.
  *
  * It never trusts what it gets: a downloaded blob is hashed while it
  * arrives and must match its digest and its declared size, or the call
@@ -28,15 +29,18 @@ struct reg_registry
   char *base; /* "https://HOST" */
   char *user, *password;
   pthread_mutex_t lock;
-  char *token; /* bearer token from the last challenge */
-  bool basic;  /* the registry asked for Basic */
+  char *token;               /* bearer token from the last challenge */
+  bool basic;                /* the registry asked for Basic */
+  struct stack_st_X509 *cas; /* extra CAs for this host, or NULL */
 };
 
 /* Progress of one transfer: bytes so far of total (0: unknown). */
 typedef void (*reg_registry_progress_fn) (void *data, int64_t now, int64_t total);
 
-int reg_registry_open (const char *host, bool insecure, const char *user, const char *password,
-                       struct reg_registry **out, struct reg_error **err);
+/* certs_dir: where HOST[:PORT]/ *.crt are looked up (NULL: none); a CA file
+ * that cannot be read or holds no certificate fails the open. */
+int reg_registry_open (const char *host, bool insecure, const char *certs_dir, const char *user,
+                       const char *password, struct reg_registry **out, struct reg_error **err);
 void reg_registry_free (struct reg_registry *r);
 
 int reg_registry_blob_exists (struct reg_registry *r, const char *repo, const char *hex,

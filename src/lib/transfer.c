@@ -53,7 +53,11 @@ source_open (struct reg_engine *e, const struct reg_transfer_options *o,
                               "reference %s names registry %s; --layout takes a reference "
                               "without a registry host",
                               o->ref, ref->host);
-      return reg_registry_open (ref->host, o->insecure, o->user, o->password, &s->registry, err);
+      _cleanup_free_ char *certs = NULL;
+      if (asprintf (&certs, "%s/certs.d", e->root) < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      return reg_registry_open (ref->host, o->insecure, certs, o->user, o->password, &s->registry,
+                                err);
     }
   _cleanup_free_ char *dir = NULL;
   if (o->layout == NULL && asprintf (&dir, "%s/layout", e->root) < 0)
@@ -164,7 +168,8 @@ job_progress (void *data, int64_t now, int64_t total)
   if (t - j->last < 0.2)
     return;
   j->last = t;
-  event (j->s, j->hex, j->unpack || !j->path ? "downloading" : "uploading", now,
+  /* Only a push names a template to send. */
+  event (j->s, j->hex, j->s->o->tmpl != NULL ? "uploading" : "downloading", now,
          total > 0 ? total : j->size);
 }
 
@@ -488,6 +493,12 @@ reg_transfer_push (struct reg_engine *e, const struct reg_transfer_options *o, j
   struct reg_oci_ref *ref = NULL;
   if (o->tmpl == NULL || reg_oci_ref_parse (o->ref, &ref, err) < 0)
     return o->tmpl ? -1 : reg_error_set (err, EINVAL, "push: NAME@VERSION is required");
+  if (ref->digest != NULL)
+    {
+      reg_oci_ref_free (ref);
+      return reg_error_set (err, EINVAL,
+                            "push %s: a push needs a tag to name, not a digest (REPO:TAG)", o->ref);
+    }
   struct reg_template *check = NULL;
   if (reg_template_load (e->root, o->tmpl, &check, err) < 0)
     {
@@ -538,6 +549,7 @@ struct pull
   size_t n;
   struct job *jobs;
   size_t n_jobs;
+  char *root; /* name@version of the template the reference names */
 };
 
 /* Copy a layout blob into dst, checking size and digest. */
@@ -686,12 +698,29 @@ static int
 get_manifest (struct pull *p, const struct reg_oci_ref *ref, const char *what, char **text,
               size_t *len, struct reg_error **err)
 {
+  /* A layout checks a manifest against the digest it finds it by. */
   if (p->s.layout)
-    return reg_layout_get_manifest (p->s.layout, ref->repo, ref->tag, text, len, err);
+    return reg_layout_get_manifest (p->s.layout, ref->repo, reg_oci_ref_reference (ref), text, len,
+                                    err);
   _cleanup_free_ char *media_type = NULL;
-  if (reg_registry_manifest_get (p->s.registry, ref->repo, ref->tag, text, len, &media_type, err)
+  if (reg_registry_manifest_get (p->s.registry, ref->repo, reg_oci_ref_reference (ref), text, len,
+                                 &media_type, err)
       < 0)
     return -1;
+  if (ref->digest)
+    {
+      unsigned char raw[32];
+      char got[65];
+      SHA256 ((const unsigned char *)*text, *len, raw);
+      reg_util_hex (raw, 32, got);
+      if (strcmp (got, ref->digest + 7) != 0)
+        {
+          free (*text);
+          *text = NULL;
+          return reg_error_set (
+              err, EIO, "%s: digest mismatch: the registry's manifest has sha256:%s", what, got);
+        }
+    }
   if (media_type
       && strncmp (media_type, REG_OCI_MANIFEST_TYPE, strlen (REG_OCI_MANIFEST_TYPE)) != 0)
     {
@@ -756,6 +785,8 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
       return -1;
     }
   int ret = asprintf (&name, "%s@%s", t->name, t->version) < 0 ? -1 : 0;
+  if (ret == 0 && depth == 0 && (p->root = strdup (name)) == NULL)
+    ret = -1;
   if (ret < 0)
     ret = reg_error_set (err, ENOMEM, "out of memory");
   struct reg_template *local = NULL;
@@ -981,6 +1012,7 @@ pull_free (struct pull *p)
       reg_template_free (p->list[i].t);
     }
   free (p->list);
+  free (p->root);
   jobs_free (p->jobs, p->n_jobs);
   source_close (&p->s);
 }
@@ -1007,8 +1039,9 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       json_t *names = json_array ();
       for (size_t i = 0; i < p.n; i++)
         json_array_append_new (names, json_string (p.list[i].name));
-      *result = json_pack ("{s:s, s:o, s:i, s:I}", "Ref", o->ref, "Templates", names, "Downloaded",
-                           p.s.moved, "Bytes", (json_int_t)p.s.bytes);
+      *result
+          = json_pack ("{s:s, s:s, s:o, s:i, s:I}", "Ref", o->ref, "Template", p.root, "Templates",
+                       names, "Downloaded", p.s.moved, "Bytes", (json_int_t)p.s.bytes);
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);

@@ -1116,6 +1116,10 @@ else
   run_tests $ALL
 fi
 stop_regd
+# Suites' own end checks (e.g. sanitizer reports of the daemons they start).
+for f in ${FINISH:-}; do
+  "$f"
+done
 if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/regd.log" >/dev/null; then
   echo "FAIL sanitizers reported errors in regd:" >&2
   cat "$T/regd.log" >&2

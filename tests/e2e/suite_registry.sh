@@ -69,7 +69,12 @@ CFG
 registry_cleanup () {
   [ -n "$REGD2_PID" ] && { kill -TERM "$REGD2_PID" 2>/dev/null; wait "$REGD2_PID" 2>/dev/null; }
   [ -n "$REGISTRY_PID" ] && { kill -TERM "$REGISTRY_PID" 2>/dev/null; wait "$REGISTRY_PID" 2>/dev/null; }
-  REGD2_PID= REGISTRY_PID=
+  local p
+  for p in $AUX_PIDS; do
+    kill -TERM "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  REGD2_PID= REGISTRY_PID= AUX_PIDS=
 }
 
 # Blob file in the registry's storage.
@@ -295,8 +300,378 @@ t_registry_login () {
   expect_err_has "not logged in"
 }
 
+# ---- HTTPS, Basic and Bearer authentication ----
+#
+# A throwaway CA signs the registries' certificate; each engine trusts it
+# through its own <root>/certs.d/HOST:PORT/ca.crt, never the host's store.
+
+AUX_PIDS=
+AUX_PORT=
+
+make_pki () {
+  local d=$T/pki
+  [ -f "$d/server.crt" ] && return 0
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=reg e2e CA" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>>"$d/log" &&
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>>"$d/log" &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$d/server.ext" &&
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/server.ext" -out "$d/server.crt" 2>>"$d/log" ||
+    { fail "openssl could not make the test PKI: $(cat "$d/log")"; return 1; }
+}
+
+trust_ca () { # ROOT HOST:PORT
+  mkdir -p "$1/certs.d/$2" && cp "$T/pki/ca.crt" "$1/certs.d/$2/ca.crt"
+}
+
+# docker-registry over TLS with the given auth section; sets AUX_PORT.
+start_aux_registry () { # NAME AUTH-YAML
+  command -v docker-registry >/dev/null || { fail "docker-registry not installed (scripts/deps.sh --test)"; return 1; }
+  AUX_PORT=$(free_port)
+  mkdir -p "$T/$1-data"
+  cat >"$T/$1.yml" <<CFG
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $T/$1-data}}
+http:
+  addr: 127.0.0.1:$AUX_PORT
+  tls: {certificate: $T/pki/server.crt, key: $T/pki/server.key}
+auth: $2
+CFG
+  docker-registry serve "$T/$1.yml" >>"$T/$1.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  for _ in $(seq 100); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/pki/ca.crt" \
+      "https://127.0.0.1:$AUX_PORT/v2/")" = 401 ] && return 0
+    sleep 0.1
+  done
+  fail "docker-registry $1 did not come up: $(cat "$T/$1.log")"
+  return 1
+}
+
+login () { # CONFIG HOST PASSWORD
+  printf '%s\n' "$3" | REG_CONFIG=$1 "$REG" login "$2" -u alice --password-stdin >/dev/null ||
+    fail "reg login $2"
+}
+
+t_registry_tls_basic () {
+  make_pki || return
+  command -v htpasswd >/dev/null || { fail "htpasswd not installed (apache2-utils, scripts/deps.sh --test)"; return; }
+  htpasswd -Bbn alice s3cret >"$T/htpasswd"
+  start_aux_registry basic "{htpasswd: {realm: reg-e2e, path: $T/htpasswd}}" || return
+  local host=127.0.0.1:$AUX_PORT cfg=$T/basic-auth.json nobody=$T/nobody.json
+  "$REG" template create tls@1 /bin/echo >/dev/null || fail "create tls@1"
+  # The registry's CA is not trusted yet.
+  REG_CONFIG=$nobody run_cmd "$REG" push tls@1 "$host/s/tls:1"
+  expect_rc 1
+  expect_err_has "registry $host"
+  expect_err_has "certificate"
+  expect_err_has "certs.d/HOST[:PORT]/ca.crt"
+  trust_ca "$ROOT" "$host"
+  # Trusted, but no credentials: a 401 naming the registry and reg login.
+  REG_CONFIG=$nobody run_cmd "$REG" push tls@1 "$host/s/tls:1"
+  expect_rc 1
+  expect_err_has "registry $host"
+  expect_err_has "access denied (HTTP 401"
+  expect_err_has "run reg login $host"
+  # A wrong password.
+  login "$cfg" "$host" wrong
+  REG_CONFIG=$cfg run_cmd "$REG" push tls@1 "$host/s/tls:1"
+  expect_rc 1
+  expect_err_has "access denied (HTTP 401"
+  expect_err_has "check the user and password given to reg login $host"
+  # The right one: the file is private, the push goes through.
+  login "$cfg" "$host" s3cret
+  expect_eq "$(stat -c %a "$cfg")" 600 "credentials file mode"
+  REG_CONFIG=$cfg run_cmd "$REG" push tls@1 "$host/s/tls:1"
+  expect_rc 0
+  expect_out_has "$host/s/tls:1 sha256:"
+  run_cmd curl -fs --cacert "$T/pki/ca.crt" -u alice:s3cret \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "https://$host/v2/s/tls/manifests/1"
+  expect_out_has '"org.reg.template":"tls@1"'
+  # Pull into the second engine, which trusts the CA through its own root.
+  reset_regd2
+  trust_ca "$ROOT2" "$host"
+  local before
+  before=$(snapshot2)
+  REG_CONFIG=$nobody run_cmd reg2 pull "$host/s/tls:1"
+  expect_rc 1
+  expect_err_has "registry $host"
+  expect_err_has "run reg login $host"
+  expect_eq "$(snapshot2)" "$before" "a denied pull changed the store"
+  # A CA file that is not one: named.
+  echo "not a certificate" >"$ROOT2/certs.d/$host/broken.crt"
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/s/tls:1"
+  expect_rc 1
+  expect_err_has "CA file $ROOT2/certs.d/$host/broken.crt holds no PEM certificate"
+  rm "$ROOT2/certs.d/$host/broken.crt"
+  expect_eq "$(snapshot2)" "$before" "a pull with a broken CA file changed the store"
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/s/tls:1"
+  expect_rc 0
+  expect_out_has "tls@1"
+  run_cmd reg2 run --rm -t tls@1 -- /bin/echo over-tls
+  expect_rc 0
+  expect_out "over-tls"
+  # After logout: 401 again, nothing changes.
+  REG_CONFIG=$cfg run_cmd "$REG" logout "$host"
+  expect_rc 0
+  grep -q alice "$cfg" && fail "credentials kept after logout"
+  before=$(snapshot2)
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/s/tls:1"
+  expect_rc 1
+  expect_err_has "access denied (HTTP 401"
+  expect_err_has "run reg login $host"
+  expect_eq "$(snapshot2)" "$before" "a pull after logout changed the store"
+}
+
+# A token server (Distribution's token auth): checks Basic credentials
+# (alice/s3cret) and issues RS256 JWTs for the scopes asked for — none to
+# anonymous callers. Logs "USER SERVICE SCOPE..." per request.
+write_token_server () {
+  cat >"$T/token_server.py" <<'PY'
+import base64, http.server, json, ssl, sys, time, urllib.parse, uuid
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+port, cert, key, sign_cert, sign_key, log = sys.argv[1:7]
+signer = open(sign_key).read()
+chain = [base64.b64encode(x509.load_pem_x509_certificate(open(sign_cert, "rb").read())
+                          .public_bytes(Encoding.DER)).decode()]
+class H(http.server.BaseHTTPRequestHandler):
+    def reply(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        service, scopes, user = q.get("service", [""])[0], q.get("scope", []), ""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            if (name, password) != ("alice", "s3cret"):
+                with open(log, "a") as f:
+                    print("denied", name, file=f)
+                return self.reply(401, {"details": "wrong user or password"})
+            user = name
+        with open(log, "a") as f:
+            print(user or "-", service, *scopes, file=f)
+        access = []
+        for s in scopes if user else []:
+            kind, _, rest = s.partition(":")
+            name, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        claims = {"iss": "reg-e2e-issuer", "sub": user, "aud": service, "iat": now,
+                  "nbf": now - 10, "exp": now + 300, "jti": uuid.uuid4().hex, "access": access}
+        token = jwt.encode(claims, signer, algorithm="RS256", headers={"x5c": chain})
+        self.reply(200, {"token": token, "expires_in": 300})
+    def log_message(self, *a):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PY
+}
+
+t_registry_bearer () {
+  make_pki || return
+  # Debian's python3 (python3-jwt, python3-cryptography), whatever PATH says.
+  local py=/usr/bin/python3
+  "$py" -c 'import jwt, cryptography' 2>/dev/null ||
+    { fail "python3-jwt / python3-cryptography not installed (scripts/deps.sh --test)"; return; }
+  local d=$T/pki
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=reg e2e token signer" \
+    -keyout "$d/token.key" -out "$d/token.crt" 2>>"$d/log" || { fail "token signing key"; return; }
+  write_token_server
+  local tport tlog=$T/token.log
+  tport=$(free_port)
+  "$py" "$T/token_server.py" "$tport" "$d/server.crt" "$d/server.key" "$d/token.crt" \
+    "$d/token.key" "$tlog" >>"$T/token_server.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  local realm=https://127.0.0.1:$tport/token
+  for _ in $(seq 100); do
+    curl -fs --cacert "$d/ca.crt" "$realm?service=probe" >/dev/null && break
+    sleep 0.1
+  done
+  start_aux_registry bearer "{token: {realm: \"$realm\", service: reg-e2e, issuer: reg-e2e-issuer, rootcertbundle: $d/token.crt}}" || return
+  local host=127.0.0.1:$AUX_PORT cfg=$T/bearer-auth.json nobody=$T/nobody.json
+  trust_ca "$ROOT" "$host"
+  "$REG" template create bsrc@1 /bin/cat >/dev/null && "$REG" template create bdst@1 /bin/ls >/dev/null ||
+    fail "create bearer templates"
+  local libc
+  libc=$(libc_digest bsrc@1)
+  # Anonymous: the challenge is followed, the token grants nothing, the
+  # registry says no.
+  REG_CONFIG=$nobody run_cmd "$REG" push bsrc@1 "$host/b/src:1"
+  expect_rc 1
+  expect_err_has "access denied (HTTP 401"
+  expect_err_has "run reg login $host"
+  grep -q "^- reg-e2e repository:b/src:" "$tlog" || fail "no anonymous token request: $(cat "$tlog")"
+  # A wrong password: the token server refuses.
+  login "$cfg" "$host" wrong
+  REG_CONFIG=$cfg run_cmd "$REG" push bsrc@1 "$host/b/src:1"
+  expect_rc 1
+  expect_err_has "token server $realm refused (HTTP 401)"
+  expect_err_has "check the user and password given to reg login $host"
+  # Logged in: push, then a second repository gets libc by a mount, with a
+  # token whose scope includes pull access to the source repository.
+  login "$cfg" "$host" s3cret
+  REG_CONFIG=$cfg run_cmd "$REG" push bsrc@1 "$host/b/src:1"
+  expect_rc 0
+  expect_out_has "$host/b/src:1 sha256:"
+  REG_CONFIG=$cfg run_cmd "$REG" push bdst@1 "$host/b/dst:1"
+  expect_rc 0
+  expect_out_has "${libc:0:12}: mounted"
+  grep -Eq "^alice reg-e2e repository:b/dst:[a-z,]*push[a-z,]* repository:b/src:pull$" "$tlog" ||
+    fail "no mount token with the source repository's scope: $(cat "$tlog")"
+  # Pull: anonymous denied with nothing changed, then with the login.
+  reset_regd2
+  trust_ca "$ROOT2" "$host"
+  local before
+  before=$(snapshot2)
+  REG_CONFIG=$nobody run_cmd reg2 pull "$host/b/dst:1"
+  expect_rc 1
+  expect_err_has "run reg login $host"
+  expect_eq "$(snapshot2)" "$before" "a denied pull changed the store"
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/b/dst:1"
+  expect_rc 0
+  expect_out_has "bdst@1"
+  run_cmd reg2 run --rm -t bdst@1 -- /bin/ls /bin/ls
+  expect_rc 0
+  expect_out "/bin/ls"
+  # Logged out: denied again.
+  REG_CONFIG=$cfg run_cmd "$REG" logout "$host"
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/b/src:1"
+  expect_rc 1
+  expect_err_has "run reg login $host"
+}
+
+# ---- output: bars on a terminal, lines otherwise, the result alone with -q ----
+
+t_registry_progress () {
+  start_registry || return
+  run_cmd "$REG" push --insecure -q base@1 "$REGISTRY/p/base:1"
+  expect_rc 0
+  # A terminal (script(1) gives reg a pty): one bar per blob with bytes,
+  # total and rate, then the result.
+  reset_regd2
+  run_cmd script -qec "REG_HOST=unix://$SOCK2 $REG pull --insecure $REGISTRY/p/base:1" /dev/null
+  expect_rc 0
+  local esc=$'\033' cr=$'\r'
+  case "$out" in *"$esc[2K"*) ;; *) fail "no bar redrawn on a terminal: ${out:0:300}" ;; esac
+  # The bars as lines, cursor movements and line erasures taken out.
+  local bars
+  bars=$(echo "$out" | tr '\r' '\n' | sed 's/\x1b\[[0-9]*[A-Z]//g')
+  echo "$bars" |
+    grep -Eq "^[0-9a-f]{12}: downloaded +\[=+\] [0-9.]+ [kMG]?B/[0-9.]+ [kMG]?B [0-9.]+ [kMG]?B/s$" ||
+    fail "no bar with bytes/total/rate: $(echo "$bars" | head -c 600)"
+  case "$bars" in *": uploading"*) fail "a pull shows uploads: $(echo "$bars" | head -c 300)" ;; esac
+  local nbars
+  nbars=$(echo "$bars" | grep -Eo "^[0-9a-f]{12}: " | sort -u | wc -l)
+  local nlayers
+  nlayers=$(curl -fs -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$REGISTRY/v2/p/base/manifests/1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["layers"]))')
+  [ "$nbars" -ge "$nlayers" ] || fail "$nbars bars for $nlayers blobs"
+  local last
+  last=$(echo "$out" | tr -d '\r' | grep -v '^$' | tail -n 2)
+  case "$last" in *"base@1"*"downloaded "*" blobs"*) ;; *) fail "output does not end with the result: '$last'" ;; esac
+  # Not a terminal: plain lines, no escapes, no carriage returns.
+  reset_regd2
+  run_cmd reg2 pull --insecure "$REGISTRY/p/base:1"
+  expect_rc 0
+  case "$out" in *"$esc"* | *"$cr"*) fail "terminal control in non-TTY output" ;; esac
+  local bad
+  bad=$(echo "$out" | grep -Ev '^[0-9a-f]{12}: (downloaded|present)$|^[a-z0-9.-]+@[^ ]+: saved$|^base@1$|^downloaded [0-9]+ blobs \([0-9]+ bytes\)$')
+  expect_eq "$bad" "" "unexpected non-TTY lines"
+  expect_out_has "downloaded"
+  # -q: the result only.
+  reset_regd2
+  run_cmd reg2 pull -q --insecure "$REGISTRY/p/base:1"
+  expect_rc 0
+  expect_out "base@1"
+  # Already present: still named, with -q on a terminal too.
+  run_cmd reg2 pull --insecure "$REGISTRY/p/base:1"
+  expect_rc 0
+  expect_out_has "base@1: already present"
+  expect_out_has "downloaded 0 blobs"
+  reset_regd2
+  run_cmd script -qec "REG_HOST=unix://$SOCK2 $REG pull -q --insecure $REGISTRY/p/base:1" /dev/null
+  expect_rc 0
+  expect_eq "$(echo "$out" | tr -d '\r')" "base@1" "-q on a terminal"
+  run_cmd script -qec "REG_HOST=unix://$SOCK2 $REG pull -q --insecure $REGISTRY/p/base:1" /dev/null
+  expect_rc 0
+  expect_eq "$(echo "$out" | tr -d '\r')" "base@1" "-q on a terminal, already present"
+}
+
+t_registry_digest () {
+  start_registry || return
+  run_cmd "$REG" push --insecure -q base@1 "$REGISTRY/g/base:1"
+  expect_rc 0
+  local digest
+  digest=$(echo "$out" | awk -v r="$REGISTRY/g/base:1" '$1 == r {print $2}')
+  case "$digest" in sha256:????????????????????????????????????????????????????????????????) ;;
+    *) fail "no manifest digest in '$out'"; return ;; esac
+  reset_regd2
+  local before
+  before=$(snapshot2)
+  # A digest no manifest of the repository has: not found, nothing changes.
+  local other=sha256:$(printf other | sha256sum | cut -c1-64)
+  run_cmd reg2 pull --insecure "$REGISTRY/g/base@$other"
+  expect_rc 1
+  expect_err_has "$REGISTRY/g/base@$other"
+  expect_err_has "not found"
+  run_cmd reg2 pull --insecure "$REGISTRY/g/base@sha256:1234"
+  expect_rc 1
+  expect_err_has 'malformed digest "sha256:1234"'
+  expect_eq "$(snapshot2)" "$before" "a bad digest pull changed the store"
+  # The pushed digest: the same template.
+  run_cmd reg2 pull --insecure "$REGISTRY/g/base@$digest"
+  expect_rc 0
+  expect_out_has "base@1"
+  expect_eq "$(reg2 template inspect base@1 | sha256sum)" "$("$REG" template inspect base@1 | sha256sum)" \
+    "template pulled by digest differs"
+  # A push names a tag.
+  run_cmd "$REG" push --insecure base@1 "$REGISTRY/g/base@$digest"
+  expect_rc 1
+  expect_err_has "a push needs a tag"
+  # A layout too: found by digest within its repository only.
+  local dir=$T/digest-layout
+  run_cmd "$REG" push -q --layout "$dir" base@1 one/base:1
+  expect_rc 0
+  digest=$(echo "$out" | awk '$1 == "one/base:1" {print $2}')
+  reset_regd2
+  before=$(snapshot2)
+  run_cmd reg2 pull --layout "$dir" "two/base@$digest"
+  expect_rc 1
+  expect_err_has "two/base@$digest: no such manifest in layout $dir"
+  expect_eq "$(snapshot2)" "$before" "a pull of a digest of another repository changed the store"
+  run_cmd reg2 pull -q --layout "$dir" "one/base@$digest"
+  expect_rc 0
+  expect_out "base@1"
+}
+
+# The second regd's sanitizer reports fail the run, as the main regd's do
+# (run.sh calls this after the tests).
+registry_finish () {
+  registry_cleanup
+  if [ -f "$T/regd2.log" ] &&
+    grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/regd2.log" >/dev/null; then
+    echo "FAIL sanitizers reported errors in the second regd (suite_registry):" >&2
+    cat "$T/regd2.log" >&2
+    FAILED=$((FAILED + 1))
+  fi
+}
+FINISH="${FINISH:-} registry_finish"
+
 # run.sh's own cleanup stops the main regd; this stops ours too, whichever
-# tests ran.
+# tests ran, also when the run is interrupted.
 trap 'registry_cleanup; cleanup' EXIT
 
-ALL="$ALL t_registry_layout_roundtrip t_registry_remote_roundtrip t_registry_dedup t_registry_tamper t_registry_bad_input t_registry_login"
+ALL="$ALL t_registry_layout_roundtrip t_registry_remote_roundtrip t_registry_dedup t_registry_tamper t_registry_bad_input t_registry_login t_registry_tls_basic t_registry_bearer t_registry_progress t_registry_digest"
