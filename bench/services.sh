@@ -84,7 +84,7 @@ engine_roots () {
     bare) echo "$BARE_PIDS" ;;
     reg) python3 -c 'import glob, json, sys
 for f in glob.glob(sys.argv[1] + "/*/state.json"):
-    print(json.load(open(f)).get("MonitorPid", 0))' "$T/root/containers" ;;
+    print(json.load(open(f)).get("State", {}).get("MonitorPid", 0))' "$T/root/containers" ;;
     docker) for id in $(docker ps -q --filter label=reg-bench); do
               pid=$(docker inspect -f '{{.State.Pid}}' "$id")
               awk '{print $4}' "/proc/$pid/stat"   # its containerd-shim-runc-v2
@@ -104,7 +104,7 @@ run_engine () {
     port=$((PORT_BASE + 100 * n + k))
     argv=$(svc_argv "$e" "$s" "$port" "$seen")
     case $e in
-      bare) eval "setsid $argv" >"$dir/$s.log" 2>&1 </dev/null &
+      bare) eval "exec setsid $argv" >"$dir/$s.log" 2>&1 </dev/null &
             BARE_PIDS="$BARE_PIDS $!" ;;
       reg) eval "\"\$REG\" run -d --name bench-$s -t $(svc_template "$s") -v \"\$dir:/bench\" -- $argv" >/dev/null ;;
       docker) eval "docker run -d --label reg-bench --name reg-bench-$s --network host -v \"\$dir:/bench\" reg-bench/$(svc_pkg "$s") $argv" >/dev/null ;;
@@ -121,7 +121,7 @@ run_engine () {
   # Part 5: nginx (the third service) with all five up.
   wrk -t1 -c32 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$((PORT_BASE + 100 * n + 3))/index.html" >"$R/wrk-$e.txt"
   case $e in
-    bare) for p in $BARE_PIDS; do kill -- "-$p" 2>/dev/null; done
+    bare) for p in $BARE_PIDS; do kill -- "-$p" 2>/dev/null || true; done
           for p in $BARE_PIDS; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
           BARE_PIDS="" ;;
     reg) for s in $SERVICES; do "$REG" rm -f "bench-$s" >/dev/null; done ;;

@@ -82,10 +82,12 @@ PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 NODE=$(readlink -f "$(command -v node)")
 NODEVER=$("$NODE" --version | tr -d v)
 NGINXVER=$(dpkg-query -W -f='${Version}' nginx | sed 's/[-+~].*//')
-REDIS=$(readlink -f /usr/bin/redis-server)
+# redis-server is a link to redis-check-rdb, which looks at its argv[0].
+REDIS=/usr/bin/redis-server
 REDISVER=$(dpkg-query -W -f='${Version}' redis-server | sed 's/^[0-9]*://; s/[-+~].*//')
 MARIADBVER=$(dpkg-query -W -f='${Version}' mariadb-server | sed 's/^[0-9]*://; s/[-+~].*//')
 MARIADB_PLUGIN=$(/usr/sbin/mariadbd --no-defaults --help --verbose 2>/dev/null | awk '$1=="plugin-dir" {print $2}')
+MARIADB_PLUGIN=${MARIADB_PLUGIN%/}
 [ -n "$MARIADB_PLUGIN" ] || MARIADB_PLUGIN=/usr/lib/mysql/plugin
 
 "$REG" template create true@1 /bin/true >/dev/null
@@ -94,16 +96,17 @@ MARIADB_PLUGIN=$(/usr/sbin/mariadbd --no-defaults --help --verbose 2>/dev/null |
 # libpython of pythonX.Y-dev, which the Docker image does not have either).
 mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
 "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
+# (Debian's nodejs keeps its bundled modules in /usr/share/nodejs; npm is
+# another package, in neither the image nor the template.)
 NODE_DATA=()
 [ -d /usr/share/nodejs ] && NODE_DATA+=(/usr/share/nodejs)
-[ -d /usr/lib/node_modules ] && NODE_DATA+=(/usr/lib/node_modules)
 "$REG" template create "node@$NODEVER" "$NODE" "${NODE_DATA[@]}" --entrypoint "$NODE" >/dev/null
 # nginx looks its worker user up: /etc/passwd and /etc/group go with it.
 NGINX_DATA=(/etc/nginx /etc/passwd /etc/group)
 for d in /usr/lib/nginx /usr/share/nginx; do [ -d "$d" ] && NGINX_DATA+=("$d"); done
 "$REG" template create "nginx@$NGINXVER" /usr/sbin/nginx "${NGINX_DATA[@]}" --entrypoint /usr/sbin/nginx >/dev/null
-"$REG" template create "redis@$REDISVER" "$REDIS" --entrypoint "$REDIS" >/dev/null
-"$REG" template create "mariadb@$MARIADBVER" /usr/sbin/mariadbd /usr/share/mariadb "$MARIADB_PLUGIN" \
+"$REG" template create "redis@$REDISVER" "$REDIS" "$(readlink -f "$REDIS")" --entrypoint "$REDIS" >/dev/null
+"$REG" template create "mariadb@$MARIADBVER" /usr/sbin/mariadbd /usr/share/mysql "$MARIADB_PLUGIN" \
   /etc/passwd /etc/group --entrypoint /usr/sbin/mariadbd >/dev/null
 TEMPLATES="python@$PYVER node@$NODEVER nginx@$NGINXVER redis@$REDISVER mariadb@$MARIADBVER"
 "$REG" run --rm -t true@1 -- /bin/true # generate the environment once
