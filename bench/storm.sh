@@ -23,7 +23,7 @@ storm_seq () {
 # storm_par ENGINE FILE: CONCURRENT starts at once, one "index µs" line each,
 # and the wall time of the whole batch in FILE.wall.
 storm_par () {
-  local engine=$1 out=$2 i t0 t1
+  local engine=$1 out=$2 i t0 t1 pids=""
   : >"$out"
   t0=$(now_ns)
   for i in $(seq "$CONCURRENT"); do
@@ -37,8 +37,9 @@ storm_par () {
       e=$(now_ns)
       echo "$i $(((e - s) / 1000))" >>"$out"
     ) &
+    pids="$pids $!"
   done
-  wait
+  wait $pids # not a bare `wait`: regd is a child of this shell too
   t1=$(now_ns)
   echo $(((t1 - t0) / 1000)) >"$out.wall"
 }
