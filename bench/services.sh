@@ -110,12 +110,17 @@ run_engine () {
       docker) eval "docker run -d --label reg-bench --name reg-bench-$s --network host -v \"\$dir:/bench\" reg-bench/$(svc_pkg "$s") $argv" >/dev/null ;;
     esac
     wait_port "$port"
+    # A port answered by someone else (a leftover on it) must not pass.
+    if [ "$e" = bare ] && ! kill -0 "$!" 2>/dev/null; then
+      echo "bench: bare $s exited (see $dir/$s.log)" >&2
+      return 1
+    fi
     sleep 1 # let it settle after its first answer
     # shellcheck disable=SC2046
     echo "$k $s $(python3 "$REPO/bench/pss.py" $(engine_roots "$e"))" >>"$R/memory-$e.dat"
   done
   case $e in
-    reg) echo "regd $(python3 "$REPO/bench/pss.py" "$REGD_PID")" >"$R/daemon-reg.dat" ;;
+    reg) echo "regd $(awk '/^Pss:/ {print $2}' "/proc/$REGD_PID/smaps_rollup") 1" >"$R/daemon-reg.dat" ;;
     docker) echo "dockerd+containerd $(python3 "$REPO/bench/pss.py" $(pgrep -x dockerd) $(pgrep -x containerd))" >"$R/daemon-docker.dat" ;;
   esac
   # Part 5: nginx (the third service) with all five up.
