@@ -1,0 +1,125 @@
+# Sourced by bench/run.sh: packages, dockerd, Docker images from debootstrap
+# rootfs trees, the runc bundle, a private regd and the reg templates.
+# Defines REG, REGD_PID, T (temporary root), R (results), WORK.
+
+export DEBIAN_FRONTEND=noninteractive
+HOST_PKGS="hyperfine runc docker.io debootstrap python3 gnuplot-nox wrk curl nginx redis-server mariadb-server nodejs"
+need=""
+for p in $HOST_PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+  # Installing nginx, redis and mariadb must not start their services:
+  # policy-rc.d refuses every start during the install only.
+  had_policy=0
+  [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $need || { [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
+fi
+# Anything a package started anyway (no systemd here: their pid files).
+for pf in /run/nginx.pid /run/redis/redis-server.pid /run/mysqld/mysqld.pid; do
+  [ -s "$pf" ] && kill "$(cat "$pf")" 2>/dev/null || true
+done
+scripts/deps.sh
+make -s -j"$(nproc)"
+REG=$REPO/build/reg REGD=$REPO/build/regd
+
+mkdir -p "$WORK"
+if ! docker info >/dev/null 2>&1; then
+  (dockerd >"$WORK/dockerd.log" 2>&1 &)
+  for _ in $(seq 200); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
+fi
+
+# One Docker image per package, each a Debian bookworm minbase + that
+# package (the paper's non-homologous images: nothing shared between them).
+# PACKAGES: the Debian package of each service; the image is reg-bench/PKG.
+PACKAGES="python3 nodejs nginx redis-server mariadb-server"
+for pkg in $PACKAGES; do
+  rootfs=$WORK/rootfs-$pkg
+  if [ ! -f "$rootfs/.bench-done" ]; then
+    rm -rf "$rootfs"
+    debootstrap --variant=minbase --include="$pkg" bookworm "$rootfs" http://deb.debian.org/debian >"$WORK/debootstrap-$pkg.log"
+    touch "$rootfs/.bench-done"
+  fi
+  if ! docker image inspect "reg-bench/$pkg" >/dev/null 2>&1; then
+    tar -C "$rootfs" --exclude=./.bench-done -c . | docker import - "reg-bench/$pkg" >/dev/null
+  fi
+done
+ROOTFS=$WORK/rootfs-python3
+
+# runc bundle on the python3 rootfs.
+BUNDLE=$WORK/bundle
+if [ ! -f "$BUNDLE/config.json" ]; then
+  mkdir -p "$BUNDLE"
+  (cd "$BUNDLE" && runc spec)
+  python3 - "$BUNDLE/config.json" "$ROOTFS" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["root"]["path"] = sys.argv[2]
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"]["readonly"] = True
+json.dump(c, open(p, "w"), indent=2)
+PY
+fi
+
+# A private regd on a temporary root: the bench never touches /var/lib/reg.
+T=$(mktemp -d /var/tmp/reg-bench-root.XXXXXX)
+R=$WORK/results
+rm -rf "$R"; mkdir -p "$R"
+"$REGD" --root "$T/root" --socket "$T/reg.sock" >"$T/regd.log" 2>&1 &
+REGD_PID=$!
+export REG_HOST=unix://$T/reg.sock
+for _ in $(seq 200); do "$REG" version >/dev/null 2>&1 && break; sleep 0.05; done
+
+# reg templates of the same software, from the host's installed packages.
+# The ELF closure is found by reg; data files are listed explicitly.
+PY=$(readlink -f /usr/bin/python3)
+PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+NODE=$(readlink -f "$(command -v node)")
+NODEVER=$("$NODE" --version | tr -d v)
+NGINXVER=$(dpkg-query -W -f='${Version}' nginx | sed 's/[-+~].*//')
+# redis-server is a link to redis-check-rdb, which looks at its argv[0].
+REDIS=/usr/bin/redis-server
+REDISVER=$(dpkg-query -W -f='${Version}' redis-server | sed 's/^[0-9]*://; s/[-+~].*//')
+MARIADBVER=$(dpkg-query -W -f='${Version}' mariadb-server | sed 's/^[0-9]*://; s/[-+~].*//')
+MARIADB_PLUGIN=$(/usr/sbin/mariadbd --no-defaults --help --verbose 2>/dev/null | awk '$1=="plugin-dir" {print $2}')
+MARIADB_PLUGIN=${MARIADB_PLUGIN%/}
+[ -n "$MARIADB_PLUGIN" ] || MARIADB_PLUGIN=/usr/lib/mysql/plugin
+
+"$REG" template create true@1 /bin/true >/dev/null
+"$REG" template create sleep@1 /bin/sleep >/dev/null
+# python: the binary and its standard library, without config-* (the static
+# libpython of pythonX.Y-dev, which the Docker image does not have either).
+mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
+"$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
+# (Debian's nodejs keeps its bundled modules in /usr/share/nodejs; npm is
+# another package, in neither the image nor the template.)
+NODE_DATA=()
+[ -d /usr/share/nodejs ] && NODE_DATA+=(/usr/share/nodejs)
+"$REG" template create "node@$NODEVER" "$NODE" "${NODE_DATA[@]}" --entrypoint "$NODE" >/dev/null
+# nginx looks its worker user up: /etc/passwd and /etc/group go with it.
+NGINX_DATA=(/etc/nginx /etc/passwd /etc/group)
+for d in /usr/lib/nginx /usr/share/nginx; do [ -d "$d" ] && NGINX_DATA+=("$d"); done
+"$REG" template create "nginx@$NGINXVER" /usr/sbin/nginx "${NGINX_DATA[@]}" --entrypoint /usr/sbin/nginx >/dev/null
+"$REG" template create "redis@$REDISVER" "$REDIS" "$(readlink -f "$REDIS")" --entrypoint "$REDIS" >/dev/null
+"$REG" template create "mariadb@$MARIADBVER" /usr/sbin/mariadbd /usr/share/mysql "$MARIADB_PLUGIN" \
+  /etc/passwd /etc/group --entrypoint /usr/sbin/mariadbd >/dev/null
+TEMPLATES="python@$PYVER node@$NODEVER nginx@$NGINXVER redis@$REDISVER mariadb@$MARIADBVER"
+"$REG" run --rm -t true@1 -- /bin/true # generate the environment once
+
+# Stops what the bench started: reg containers (private regd), Docker
+# containers labelled reg-bench, bare services, the regd.
+bench_cleanup () {
+  set +e
+  for id in $("$REG" ps -aq 2>/dev/null); do "$REG" rm -f "$id" >/dev/null 2>&1; done
+  docker ps -aq --filter label=reg-bench | xargs -r docker rm -f >/dev/null 2>&1
+  [ -n "${BARE_PIDS:-}" ] && kill $BARE_PIDS 2>/dev/null
+  kill "$REGD_PID" 2>/dev/null
+  wait "$REGD_PID" 2>/dev/null
+  rm -rf "$T"
+  true
+}
