@@ -5,7 +5,8 @@
 #   make install      install reg and regd into $(PREFIX)/bin
 #   make test         unit + end-to-end tests, sanitizer build
 #   make lint         cppcheck + clang-format check
-#   make bench        benchmarks (bench/README.md)
+#   make bench        benchmarks against unshare, runc and Docker (docs/benchmarks.md)
+#   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
 
 PREFIX ?= /usr/local
 PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive
@@ -43,7 +44,7 @@ MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install test unit e2e lint format clean bench fuzz
+.PHONY: all install test unit e2e lint format clean bench bench-neighbours fuzz
 all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
 
 $(BUILD)/%.o: %.c
@@ -94,6 +95,10 @@ format:
 
 bench: all
 	bench/run.sh
+
+# Separate: it runs fork and malloc bombs, and loads the machine for minutes.
+bench-neighbours: all
+	bench/neighbours.sh
 
 # Fuzzing (docs/security.md): libFuzzer targets in fuzz/, built with clang
 # against the library compiled with the fuzzer's coverage, ASan and UBSan.
