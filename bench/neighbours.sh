@@ -1,7 +1,7 @@
 #!/bin/bash
 # Noisy neighbours (issue 6): container B runs a fixed job alone, then next
 # to container A running a bomb; B's time with the bomb against B alone.
-#   fork bomb in A (default pids limit, 4096)   B: CPU-bound python loop
+#   fork bomb in A (default pids limit)         B: CPU-bound python loop
 #   malloc bomb in A (--memory 64m)             B: memory-bound 200 MiB copies
 # Goals: <= 1.3x with the fork bomb, <= 1.15x with the malloc bomb (the
 # study: LXC did not finish; VMs 1.3x and 1.11x). Writes docs/neighbours.md.
@@ -86,7 +86,7 @@ measure () {
     echo "$label run $i: $(tail -1 "$T/samples")" >&2
   done
 }
-# uptime at each stage. (Not ps: listing 4096 processes stuck on their
+# uptime at each stage. (Not ps: listing thousands of processes stuck on their
 # mm's locks stalls ps itself and feeds the pile-up described in the doc.)
 load () { echo "$1: $(uptime | sed 's/.*load average/load average/')" >>"$T/loads"; }
 
@@ -98,7 +98,8 @@ measure cpu-alone "$CPU_JOB_PY" "$CPU_JOB_OUT"
 measure mem-alone "$MEMORY_JOB_PY" "$MEMORY_JOB_OUT"
 
 A=$(full_id "$("$REG" run -d --name bomb-fork -t forkbomb@1 -- "$T/forkbomb")")
-for _ in $(seq 600); do [ "$(cat "$(cgdir pids "$A")/pids.current")" -ge 4000 ] && break; sleep 0.2; done
+FORK_LIMIT=$(cat "$(cgdir pids "$A")/pids.max")
+for _ in $(seq 600); do [ "$(cat "$(cgdir pids "$A")/pids.current")" -ge $((FORK_LIMIT * 97 / 100)) ] && break; sleep 0.2; done
 FORK_PIDS=$(cat "$(cgdir pids "$A")/pids.current")
 load "fork bomb running ($FORK_PIDS processes in A)"
 measure cpu-forkbomb "$CPU_JOB_PY" "$CPU_JOB_OUT"
@@ -127,10 +128,10 @@ measure mem-alone-after "$MEMORY_JOB_PY" "$MEMORY_JOB_OUT"
 load "end"
 
 python3 - "$T/samples" "$T/loads" "$OUT" "$REPS" "$FORK_PIDS" "${FORK_REFUSED:-0}" "$FORK_RM" "$MALLOC_RM" "$B_TIMEOUT" "$BUSIEST" \
-  "$((OOM1 - OOM0))" "$PYVER" <<'PY'
+  "$((OOM1 - OOM0))" "$PYVER" "$FORK_LIMIT" <<'PY'
 import datetime, platform, statistics, subprocess, sys
 samples, loads, out, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-fork_pids, fork_refused = sys.argv[5], sys.argv[6]
+fork_pids, fork_refused, fork_limit = sys.argv[5], sys.argv[6], sys.argv[13]
 fork_rm, malloc_rm = sys.argv[7].split(), sys.argv[8].split()
 b_timeout, busiest, ooms, pyver = sys.argv[9], sys.argv[10], sys.argv[11], sys.argv[12]
 S, DNF = {}, {}
@@ -163,7 +164,7 @@ def ratio(alone, case, i):
     return med(case, i) / statistics.median(x[i] for x in both) if S[case] else nan
 R = {}
 for name, alone, bomb, goal, study in (
-        ("fork bomb in A (pids limit 4096), B CPU-bound", "cpu", "cpu-forkbomb", 1.3, "LXC did not finish; VM 1.3×"),
+        (f"fork bomb in A (pids limit {fork_limit}), B CPU-bound", "cpu", "cpu-forkbomb", 1.3, "LXC did not finish; VM 1.3×"),
         ("malloc bomb in A (--memory 64m), B memory-bound", "mem", "mem-mallocbomb", 1.15, "VM 1.11×")):
     r_job = R[bomb] = ratio(alone, bomb, 0)
     L.append(f"| {name} | {med(alone + '-alone', 0):.2f} / {med(alone + '-alone-after', 0):.2f} | {med(bomb, 0):.2f} | "
@@ -183,7 +184,7 @@ dnf = sum(DNF.values())
 rm_text = lambda r: (f"took {float(r[0]):.1f} s" if r[1] == "0"
                      else f"**failed** (exit {r[1]} after {float(r[0]):.1f} s; what was left was SIGKILLed by the bench)")
 L.append(("B finished every run. " if not dnf else f"**B did not finish {dnf} run(s) within {b_timeout} s** (not counted in the medians). ")
-         + f"The fork bomb held {fork_pids} processes in A (its limit is 4096) and had "
+         + f"The fork bomb held {fork_pids} processes in A (its limit is {fork_limit}) and had "
          f"{fork_refused} forks refused by the pids controller; `reg rm -f` of A {rm_text(fork_rm)}. "
          f"The malloc bomb's children were OOM-killed {ooms} times while B ran; A itself kept running; "
          f"`reg rm -f` of it {rm_text(malloc_rm)}.\n")
@@ -196,7 +197,7 @@ for k, v in S.items():
 L.append("")
 L.append("## Load on the machine during the run\n")
 L.append("The machine is shared with other builds and tests; `uptime` at each stage (a running fork bomb "
-         "counts its 4096 runnable processes in the load average itself):\n")
+         f"counts its {fork_limit} runnable processes in the load average itself):\n")
 L.append("```")
 L += [l.rstrip() for l in open(loads)]
 L.append("```\n")

@@ -25,7 +25,7 @@
 
 #include "error.h"
 
-#define REG_DEFAULT_PIDS_LIMIT 4096
+#define REG_DEFAULT_PIDS_LIMIT 512
 #define REG_CGROUP_FS "/sys/fs/cgroup"
 
 struct reg_limits
