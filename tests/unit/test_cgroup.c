@@ -82,7 +82,7 @@ test_v2_limits (void **state)
   assert_null (cg->dirs[1]);
   const char *want[][2] = {
     { "memory.max", "67108864" },      { "memory.low", "16777216" },
-    { "memory.swap.max", "67108864" }, { "pids.max", "4096" },
+    { "memory.swap.max", "67108864" }, { "pids.max", "512" },
     { "cpu.max", "150000 100000" },    { "cpu.weight", "39" },
     { "cpuset.cpus", "0-1" },          { "io.weight", "default 5000" },
   };
