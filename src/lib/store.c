@@ -60,6 +60,14 @@ reg_store_open (const char *root, struct reg_store **out, struct reg_error **err
       reg_store_free (s);
       return reg_error_prefix (err, "open store at %s", root);
     }
+  struct stat st;
+  if (stat (s->objects_dir, &st) < 0)
+    {
+      int e = errno;
+      reg_store_free (s);
+      return reg_error_sys (err, e, "open store at %s", root);
+    }
+  s->dev = st.st_dev;
   *out = s;
   return 0;
 }
@@ -139,27 +147,17 @@ reg_store_hash_file (const char *path, char digest[65], struct reg_error **err)
   return hash_fd (fd, -1, digest, path, err);
 }
 
-/* Move the finished temp file into place, unless the object already exists. */
+/* Rename the temp file `tmp` into place as the object (digest, exec). */
 static int
-commit_object (struct reg_store *store, const char *tmp, int fd, const char *digest, bool exec,
-               bool *created, const char *what, struct reg_error **err)
+place_object (struct reg_store *store, const char *tmp, const char *digest, bool exec,
+              bool *created, const char *what, struct reg_error **err)
 {
-  if (created)
-    *created = false;
   _cleanup_free_ char *path = reg_store_object_path (store, digest, exec);
   _cleanup_free_ char *dir = NULL;
   if (path == NULL || asprintf (&dir, "%s/%.2s", store->objects_dir, digest) < 0)
-    return reg_error_set (err, ENOMEM, "store %s: out of memory", what);
-  if (reg_store_has (store, digest, exec))
     {
       unlink (tmp);
-      return 0;
-    }
-  if (fchmod (fd, exec ? 0555 : 0444) < 0 || fsync (fd) < 0)
-    {
-      int e = errno;
-      unlink (tmp);
-      return reg_error_sys (err, e, "store %s", what);
+      return reg_error_set (err, ENOMEM, "store %s: out of memory", what);
     }
   if (mkdir (dir, 0700) < 0 && errno != EEXIST)
     {
@@ -180,6 +178,27 @@ commit_object (struct reg_store *store, const char *tmp, int fd, const char *dig
   return 0;
 }
 
+/* Move the finished copy into place, unless the object already exists. */
+static int
+commit_object (struct reg_store *store, const char *tmp, int fd, const char *digest, bool exec,
+               bool *created, const char *what, struct reg_error **err)
+{
+  if (created)
+    *created = false;
+  if (reg_store_has (store, digest, exec))
+    {
+      unlink (tmp);
+      return 0;
+    }
+  if (fchmod (fd, exec ? 0555 : 0444) < 0 || fsync (fd) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return reg_error_sys (err, e, "store %s", what);
+    }
+  return place_object (store, tmp, digest, exec, created, what, err);
+}
+
 static int
 open_temp (struct reg_store *store, char **tmp, struct reg_error **err)
 {
@@ -191,10 +210,58 @@ open_temp (struct reg_store *store, char **tmp, struct reg_error **err)
   return fd;
 }
 
+/* May the host file behind `st` become the object itself? (store.h) */
+static bool
+linkable (const struct reg_store *store, const struct stat *st, bool exec)
+{
+  mode_t m = st->st_mode;
+  return store->link_host && S_ISREG (m) && st->st_dev == store->dev && st->st_uid == 0
+         && (m & (S_ISUID | S_ISGID | S_ISVTX | S_IWGRP | S_IWOTH)) == 0 && (m & 0444) == 0444
+         && (m & 0111) == (exec ? 0111 : 0);
+}
+
+static bool
+same_version (const struct stat *a, const struct stat *b)
+{
+  return a->st_ino == b->st_ino && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+         && a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Hash `in` and hard-link it into the store. Returns 1 when done (linked or
+ * already there), 0 when the file must be copied instead (it changed while
+ * it was hashed, or the link was refused), -1 on error. */
+static int
+put_link (struct reg_store *store, int in, const struct stat *before, const char *host_path,
+          bool exec, char digest[65], bool *created, struct reg_error **err)
+{
+  if (hash_fd (in, -1, digest, host_path, err) < 0)
+    return -1;
+  struct stat after;
+  if (fstat (in, &after) < 0)
+    return reg_error_sys (err, errno, "store %s", host_path);
+  if (!same_version (before, &after))
+    return 0;
+  if (reg_store_has (store, digest, exec))
+    return 1;
+  /* A fresh unique name (mkostemp), freed again for the link. */
+  _cleanup_free_ char *tmp = NULL;
+  int fd = open_temp (store, &tmp, err);
+  if (fd < 0)
+    return -1;
+  close (fd);
+  unlink (tmp);
+  if (linkat (in, "", AT_FDCWD, tmp, AT_EMPTY_PATH) < 0)
+    return 0; /* e.g. no CAP_DAC_READ_SEARCH: copy instead */
+  return place_object (store, tmp, digest, exec, created, host_path, err) < 0 ? -1 : 1;
+}
+
 int
 reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, char digest[65],
                     bool *created, struct reg_error **err)
 {
+  if (created)
+    *created = false;
   _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC);
   if (in < 0)
     return reg_error_sys (err, errno, "store %s", host_path);
@@ -203,6 +270,14 @@ reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, c
     return reg_error_sys (err, errno, "store %s", host_path);
   if (!S_ISREG (st.st_mode))
     return reg_error_set (err, EINVAL, "store %s: not a regular file", host_path);
+  if (linkable (store, &st, exec))
+    {
+      int r = put_link (store, in, &st, host_path, exec, digest, created, err);
+      if (r != 0)
+        return r < 0 ? -1 : 0;
+      if (lseek (in, 0, SEEK_SET) < 0)
+        return reg_error_sys (err, errno, "store %s", host_path);
+    }
   _cleanup_free_ char *tmp = NULL;
   _cleanup_close_ int fd = open_temp (store, &tmp, err);
   if (fd < 0)

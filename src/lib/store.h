@@ -1,12 +1,30 @@
 /* store: the content-addressed object store.
  *
  * Owns <root>/store/objects/sha256/<aa>/<62 hex>[.x]. An object is a file's
- * content keyed by its SHA-256. Objects are immutable: mode 0444 (0555 for the
- * ".x" executable variant, because hard links share one inode and so one mode)
- * in root-only (0700) directories. Writes are atomic: temp file in
- * store/tmp, fsync, rename; putting the same content twice stores it once and
- * returns the same digest. The store never deletes an object on its own
- * (only reg_store_unput, the undo of a failed import, removes one).
+ * content keyed by its SHA-256, in root-only (0700) directories. Objects are
+ * immutable. Writes are atomic (a temp name in store/tmp, then rename);
+ * putting the same content twice stores it once and returns the same digest.
+ * The store never deletes an object on its own (only reg_store_unput, the
+ * undo of a failed import, removes one).
+ *
+ * An object is one of two things:
+ *   - a copy: written by the store, fsync'ed, mode 0444 (0555 for the ".x"
+ *     executable variant: hard links share one inode and so one mode);
+ *   - the host's own file, hard-linked (reg_store_put_file, only when
+ *     `link_host` is set: regd --link-host-files): when the file is on the
+ *     store's filesystem, owned by root, writable by nobody else, readable
+ *     by all, not set-ID, and its execute bits match the variant (all three
+ *     or none). Then a container's libc is the very inode the host's
+ *     processes map: one copy on disk and in the page cache for the host and
+ *     every container. The file is linked through the descriptor that was
+ *     hashed (linkat AT_EMPTY_PATH), and only if it did not change while it
+ *     was hashed, so the object is what was hashed. Package managers replace
+ *     files by rename, which leaves the object intact; an in-place write to
+ *     such a host file (cp onto it) changes the object too, which `reg store
+ *     verify` reports. Off by default: sharing an inode with the host also
+ *     shares its kernel locks, and a fork bomb in a container convoys on
+ *     libc's i_mmap lock (docs/security.md), which would then stall the
+ *     host's own process starts, not only other containers'.
  *
  * Hard links from envs/ into the store need one filesystem: reg_store_open
  * checks that <root>/envs and the store share st_dev.
@@ -25,14 +43,17 @@ struct reg_store
   char *root;        /* the engine root, e.g. /var/lib/reg */
   char *objects_dir; /* <root>/store/objects/sha256 */
   char *tmp_dir;     /* <root>/store/tmp */
+  dev_t dev;         /* the store's filesystem */
+  bool link_host;    /* hard-link qualifying host files (see above) */
 };
 
 int reg_store_open (const char *root, struct reg_store **out, struct reg_error **err);
 void reg_store_free (struct reg_store *store);
 
-/* Import the regular file at host_path. `exec` selects the 0555 variant.
- * *created (may be NULL) tells whether this call added the object, so a
- * failed import can take back exactly what it added (reg_store_unput). */
+/* Import the regular file at host_path: hard-linked when link_host is set
+ * and it qualifies (see above), else copied. `exec` selects the executable variant. *created (may
+ * be NULL) tells whether this call added the object, so a failed import can take back exactly what
+ * it added (reg_store_unput). */
 int reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, char digest[65],
                         bool *created, struct reg_error **err);
 int reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool exec,

@@ -24,10 +24,12 @@ static void
 usage (FILE *out)
 {
   fprintf (out,
-           "usage: regd [--root DIR] [--socket PATH]\n"
+           "usage: regd [--root DIR] [--socket PATH] [--link-host-files]\n"
            "            [--tls-listen ADDR:PORT --tls-cert FILE --tls-key FILE --token-file FILE]\n"
            "  --root DIR           engine root (default " DEFAULT_ROOT ")\n"
            "  --socket PATH        API socket (default " DEFAULT_SOCKET ")\n"
+           "  --link-host-files    hard-link the host's own (root-owned, read-only) files\n"
+           "                       into the store instead of copying them (docs/architecture.md)\n"
            "  --tls-listen A:P     also serve the API over TLS (remote management); every\n"
            "                       request must carry \"Authorization: Bearer TOKEN\"\n"
            "  --tls-cert/--tls-key PEM certificate and key; --token-file: the token\n");
@@ -96,9 +98,11 @@ main (int argc, char **argv)
                                         { "tls-cert", required_argument, NULL, 'C' },
                                         { "tls-key", required_argument, NULL, 'K' },
                                         { "token-file", required_argument, NULL, 'T' },
+                                        { "link-host-files", no_argument, NULL, 'l' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct regd_tls_options tls = { 0 };
+  bool link_host = false;
   int c;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
@@ -108,6 +112,9 @@ main (int argc, char **argv)
         break;
       case 's':
         socket_path = optarg;
+        break;
+      case 'l':
+        link_host = true;
         break;
       case 'L':
         tls.listen = optarg;
@@ -153,8 +160,10 @@ main (int argc, char **argv)
   _cleanup_error_ struct reg_error *err = NULL;
   struct regd d = { 0 };
   int listen_fd = -1;
-  if (reg_engine_open (root, &d.engine, &err) < 0 || lock_root (root, &err) < 0
-      || reg_engine_sweep (d.engine, &err) < 0 || reg_engine_restore (d.engine, &err) < 0
+  if (reg_engine_open (root, &d.engine, &err) == 0)
+    d.engine->store->link_host = link_host;
+  if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
+      || reg_engine_restore (d.engine, &err) < 0
       || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0
       || (tls.listen && regd_start_tls (&d, &tls, &err) < 0))
     {

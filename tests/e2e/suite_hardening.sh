@@ -191,4 +191,46 @@ wrote"
   case "$added" in *subgid*) sed -i '/^reg:300000:65536$/d' /etc/subgid ;; esac
 }
 
-ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile t_userns"
+t_link_host_files () {
+  # regd --link-host-files: root-owned, read-only host files become store
+  # objects themselves (one inode for host and containers); anything else is
+  # still copied; taking the engine root away leaves the host's files alone.
+  local root3=$T/root3 sock3=$T/reg3.sock pid3 true_bin libc private
+  true_bin=$(readlink -f /bin/true)
+  libc=$(readlink -f /usr/lib/x86_64-linux-gnu/libc.so.6)
+  private=$T/private-tool
+  printf '#!/bin/sh\necho private %s\n' "$$" >"$private"
+  chmod 0700 "$private"   # not readable by all: must be copied
+  local nlink_before sum_before
+  nlink_before=$(stat -c %h "$libc")
+  sum_before=$(sha256sum <"$libc")
+  "$REGD" --root "$root3" --socket "$sock3" --link-host-files >>"$T/regd3.log" 2>&1 &
+  pid3=$!
+  local reg3="env REG_HOST=unix://$sock3 $REG"
+  for _ in $(seq 200); do $reg3 version >/dev/null 2>&1 && break; sleep 0.05; done
+  run_cmd $reg3 template create lh@1 /bin/true /bin/ls "$private"
+  expect_rc 0
+  local obj_true obj_libc obj_private
+  obj_true=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$true_bin" | cut -c3-64)".x)
+  obj_libc=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$libc" | cut -c3-64)"*)
+  obj_private=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$private" | cut -c3-64)".x)
+  if [ "$(stat -c %d "$root3")" = "$(stat -c %d "$libc")" ]; then
+    expect_eq "$(stat -c %i "$obj_true")" "$(stat -c %i "$true_bin")" "store object of /bin/true is the host's inode"
+    expect_eq "$(stat -c %i "$obj_libc")" "$(stat -c %i "$libc")" "store object of libc is the host's inode"
+    run_cmd $reg3 run --rm -t lh@1 -- /bin/ls -iL /usr/lib/x86_64-linux-gnu/libc.so.6
+    expect_rc 0
+    case "$out" in "$(stat -c %i "$libc")"*) ;; *) fail "container's libc inode '$out' is not the host's $(stat -c %i "$libc")" ;; esac
+  fi
+  expect_ne "$(stat -c %i "$obj_private")" "$(stat -c %i "$private")" "a private file is copied"
+  expect_eq "$(stat -c %a "$obj_private")" "555" "mode of the copied executable"
+  run_cmd $reg3 store verify
+  expect_out_has " 0 corrupt"
+  kill -TERM "$pid3"
+  wait "$pid3" 2>/dev/null
+  grep -q "ERROR: .*Sanitizer" "$T/regd3.log" && fail "regd --link-host-files: $(grep -m1 'ERROR: ' "$T/regd3.log")"
+  rm -rf "$root3"
+  expect_eq "$(stat -c %h "$libc")" "$nlink_before" "links of the host's libc after the root is gone"
+  expect_eq "$(sha256sum <"$libc")" "$sum_before" "host libc's content"
+}
+
+ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile t_userns t_link_host_files"

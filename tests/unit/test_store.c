@@ -1,5 +1,6 @@
 /* Unit tests of the content-addressed store: dedup, immutability, atomic
- * writes leaving no temp files, the executable variant, verify, unput. */
+ * writes leaving no temp files, the executable variant, verify, unput, and
+ * which host files are hard-linked rather than copied. */
 #include "store.h"
 #include "util.h"
 
@@ -90,9 +91,26 @@ test_put_bytes_digest_and_dedup (void **state)
 }
 
 static void
+collect_corrupt (const char *path, const char *actual, void *data)
+{
+  int *n = data;
+  (*n)++;
+  assert_non_null (strstr (path, "store/objects/sha256/"));
+  assert_true (reg_util_is_sha256_hex (actual));
+}
+
+static ino_t
+inode_of (const char *path)
+{
+  struct stat st;
+  assert_int_equal (stat (path, &st), 0);
+  return st.st_ino;
+}
+
+static void
 test_put_file_modes_and_variants (void **state)
 {
-  struct fixture *f = *state;
+  struct fixture *f = *state; /* link_host off: the default */
   char src[128], d[65], dx[65];
   snprintf (src, sizeof src, "%s/input", f->dir);
   write_file (src, "#!/bin/sh\necho hi\n");
@@ -110,6 +128,7 @@ test_put_file_modes_and_variants (void **state)
   assert_int_equal (st.st_mode & 07777, 0444);
   assert_int_equal (stx.st_mode & 07777, 0555);
   assert_true (st.st_ino != stx.st_ino);
+  assert_true (st.st_ino != inode_of (src));
   /* Layout: objects/sha256/<aa>/<62 hex> */
   char want[256];
   snprintf (want, sizeof want, "%s/store/objects/sha256/%.2s/%s", f->dir, d, d + 2);
@@ -121,6 +140,85 @@ test_put_file_modes_and_variants (void **state)
   assert_int_equal (st.st_mode & 0077, 0);
   free (p);
   free (px);
+}
+
+/* Put src (given mode) as variant exec; is the object src's own inode? */
+static bool
+put_links (struct fixture *f, const char *name, const char *text, mode_t mode, bool exec)
+{
+  char src[128], d[65];
+  snprintf (src, sizeof src, "%s/%s", f->dir, name);
+  write_file (src, text);
+  assert_int_equal (chmod (src, mode), 0);
+  struct reg_error *err = NULL;
+  bool created = false;
+  assert_int_equal (reg_store_put_file (f->store, src, exec, d, &created, &err), 0);
+  assert_true (created);
+  char *p = reg_store_object_path (f->store, d, exec);
+  bool linked = inode_of (p) == inode_of (src);
+  free (p);
+  assert_int_equal (count_entries (f->store->tmp_dir), 0);
+  return linked;
+}
+
+static void
+test_put_file_links_host_files (void **state)
+{
+  struct fixture *f = *state;
+  if (geteuid () != 0)
+    skip (); /* only root-owned files are linked */
+  f->store->link_host = true;
+  /* Root-owned, read-only to others, execute bits matching the variant. */
+  assert_true (put_links (f, "lib", "a library", 0644, false));
+  assert_true (put_links (f, "bin", "a program", 0755, true));
+  assert_true (put_links (f, "ro", "read-only", 0444, false));
+  /* Anything else is copied. */
+  assert_false (put_links (f, "gw", "group-writable", 0664, false));
+  assert_false (put_links (f, "ow", "other-writable", 0646, false));
+  assert_false (put_links (f, "private", "not readable by all", 0600, false));
+  assert_false (put_links (f, "suid", "set-user-ID", 04755, true));
+  assert_false (put_links (f, "sgid", "set-group-ID", 02755, true));
+  assert_false (put_links (f, "xmismatch", "exec variant of a 0644 file", 0644, true));
+  assert_false (put_links (f, "ymismatch", "plain variant of a 0755 file", 0755, false));
+  assert_false (put_links (f, "partialx", "execute for the owner only", 0744, true));
+  f->store->link_host = false;
+  assert_false (put_links (f, "default", "link_host off", 0644, false));
+}
+
+static void
+test_linked_object_dedup_unput_verify (void **state)
+{
+  struct fixture *f = *state;
+  if (geteuid () != 0)
+    skip ();
+  f->store->link_host = true;
+  char src[128], d1[65], d2[65];
+  snprintf (src, sizeof src, "%s/lib", f->dir);
+  write_file (src, "shared bytes");
+  struct reg_error *err = NULL;
+  bool created = false;
+  assert_int_equal (reg_store_put_file (f->store, src, false, d1, &created, &err), 0);
+  assert_true (created);
+  /* The same content again, from a copy or the same file: stored once. */
+  assert_int_equal (reg_store_put_bytes (f->store, "shared bytes", 12, false, d2, &created, &err),
+                    0);
+  assert_false (created);
+  assert_string_equal (d1, d2);
+  assert_int_equal (reg_store_put_file (f->store, src, false, d2, &created, &err), 0);
+  assert_false (created);
+  uint64_t checked = 0;
+  int n = 0;
+  assert_int_equal (reg_store_verify (f->store, collect_corrupt, &n, &checked, &err), 0);
+  assert_int_equal (checked, 1);
+  /* The host changing its file in place is corruption verify reports. */
+  write_file (src, "changed in place");
+  assert_int_equal (reg_store_verify (f->store, collect_corrupt, &n, &checked, &err), 1);
+  /* Taking the object back leaves the host's file alone. */
+  assert_int_equal (reg_store_unput (f->store, d1, false), 0);
+  assert_false (reg_store_has (f->store, d1, false));
+  struct stat st;
+  assert_int_equal (stat (src, &st), 0);
+  assert_int_equal (st.st_nlink, 1);
 }
 
 static void
@@ -139,15 +237,6 @@ test_put_missing_and_non_regular (void **state)
   assert_non_null (strstr (err->msg, "/tmp"));
   reg_error_free (err);
   assert_int_equal (count_entries (f->store->tmp_dir), 0);
-}
-
-static void
-collect_corrupt (const char *path, const char *actual, void *data)
-{
-  int *n = data;
-  (*n)++;
-  assert_non_null (strstr (path, "store/objects/sha256/"));
-  assert_true (reg_util_is_sha256_hex (actual));
 }
 
 static void
@@ -204,6 +293,8 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_put_bytes_digest_and_dedup, setup, teardown),
     cmocka_unit_test_setup_teardown (test_put_file_modes_and_variants, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_put_file_links_host_files, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_linked_object_dedup_unput_verify, setup, teardown),
     cmocka_unit_test_setup_teardown (test_put_missing_and_non_regular, setup, teardown),
     cmocka_unit_test_setup_teardown (test_verify_detects_corruption, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unput_takes_back, setup, teardown),
