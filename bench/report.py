@@ -135,8 +135,10 @@ plot '{R}/storm-reg.dat' using 1:($2/1000) with points pt 7 ps 0.4 title 'reg ru
 # ---- 4. memory, 5. web ----
 if has("memory-reg.dat"):
     m = {}
-    for e in ["bare", "reg", "docker"]:
+    engines = ["bare", "reg", "docker"] + (["reglink"] if has("memory-reglink.dat") else [])
+    for e in engines:
         m[e] = [l.split() for l in open(f"{R}/memory-{e}.dat")]
+    linked = "reglink" in m
     L.append("## 4. Memory of five services started one after another\n")
     L.append("python `http.server`, a node `http` server, nginx (1 worker), redis, mariadb: started in that order; "
              "after each one answers on its TCP port (and 1 s), the sum of `Pss` from `/proc/PID/smaps_rollup` of every "
@@ -144,16 +146,23 @@ if has("memory-reg.dat"):
              "alone. reg: each container's `reg-monitor` and everything under it (the service). Docker: each "
              "container's `containerd-shim-runc-v2` and everything under it, with one image per service "
              "(non-homologous images). Daemons (regd; dockerd + containerd) are not in the ratio and are listed "
-             "below it.\n")
-    L.append("| moment | bare kB | reg kB | Docker kB | reg / bare | Docker / bare |")
-    L.append("|---|---:|---:|---:|---:|---:|")
+             "below it."
+             + (" *reg, linked*: a second regd started with `--link-host-files`, whose store objects are the "
+                "host's own files where they qualify (root's, read-only; docs/architecture.md), so its containers "
+                "map the very inodes the bare services map; the default regd copies them." if linked else "")
+             + "\n")
+    L.append("| moment | bare kB | reg kB | Docker kB | reg / bare | Docker / bare |"
+             + (" reg, linked kB | linked / bare |" if linked else ""))
+    L.append("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if linked else ""))
     rows = []
     for i in range(len(m["bare"])):
         b, r, d = (int(m[e][i][2]) for e in ("bare", "reg", "docker"))
-        rows.append((i + 1, b, r, d))
-        L.append(f"| +{m['bare'][i][1]} | {b} | {r} | {d} | {r/b:.3f} | {d/b:.3f} |")
+        k = int(m["reglink"][i][2]) if linked else 0
+        rows.append((i + 1, b, r, d) + ((k,) if linked else ()))
+        L.append(f"| +{m['bare'][i][1]} | {b} | {r} | {d} | {r/b:.3f} | {d/b:.3f} |"
+                 + (f" {k} | {k/b:.3f} |" if linked else ""))
     L.append("")
-    for f in ("daemon-reg.dat", "daemon-docker.dat"):
+    for f in ("daemon-reg.dat", "daemon-reglink.dat", "daemon-docker.dat"):
         if has(f):
             x = open(f"{R}/{f}").read().split()
             L.append(f"* daemon {x[0]}: {x[1]} kB Pss ({x[2]} processes)")
@@ -167,11 +176,14 @@ set title 'Memory (sum of Pss) as five services start one after another'
 set xlabel 'services running'; set ylabel 'MiB'; set key top left; set xtics 1
 plot '{R}/memory.dat' using 1:2 with linespoints title 'bare', \\
      '' using 1:3 with linespoints title 'reg (services + reg-monitor)', \\
-     '' using 1:4 with linespoints title 'Docker (services + containerd-shim)'
-""")
+     '' using 1:4 with linespoints title 'Docker (services + containerd-shim)'""" + (""", \\
+     '' using 1:5 with linespoints title 'reg --link-host-files'""" if linked else "") + "\n")
     L.append("![memory](img/memory.png)\n")
-    b, r, d = rows[-1][1:]
+    b, r, d = rows[-1][1:4]
     target("Memory with all five running ≤ 1.03× bare", r / b <= 1.03, f"{r/b:.3f}× (Docker {d/b:.3f}×)")
+    if linked:
+        k = rows[-1][4]
+        target("Memory with all five running ≤ 1.03× bare, regd --link-host-files", k / b <= 1.03, f"{k/b:.3f}×")
 
 if has("wrk-reg.txt"):
     def unit(x):
@@ -183,7 +195,7 @@ if has("wrk-reg.txt"):
     L.append("| engine | requests/s | vs bare | latency p50 ms | p99 ms |")
     L.append("|---|---:|---:|---:|---:|")
     w = {}
-    for e in ["bare", "reg", "docker"]:
+    for e in ["bare", "reg", "docker"] + (["reglink"] if has("wrk-reglink.txt") else []):
         t = open(f"{R}/wrk-{e}.txt").read()
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
         p50 = unit(re.search(r"50%\s+(\S+)", t).group(1)); p99 = unit(re.search(r"99%\s+(\S+)", t).group(1))

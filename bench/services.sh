@@ -1,5 +1,6 @@
 # Sourced by bench/run.sh. Parts 4 and 5: the five services started one after
-# another directly on the host (bare), under reg and under Docker; after each
+# another directly on the host (bare), under reg (default, and a second regd
+# with --link-host-files: "reglink") and under Docker; after each
 # one answers, the sum of Pss of every process the engine added. With all
 # five up, nginx throughput and latency with wrk from the host.
 #
@@ -82,9 +83,11 @@ wait_port () {
 engine_roots () {
   case $1 in
     bare) echo "$BARE_PIDS" ;;
-    reg) python3 -c 'import glob, json, sys
+    reg|reglink) local root=$T/root
+        [ "$1" = reglink ] && root=$T/rootlink
+        python3 -c 'import glob, json, sys
 for f in glob.glob(sys.argv[1] + "/*/state.json"):
-    print(json.load(open(f)).get("State", {}).get("MonitorPid", 0))' "$T/root/containers" ;;
+    print(json.load(open(f)).get("State", {}).get("MonitorPid", 0))' "$root/containers" ;;
     docker) for id in $(docker ps -q --filter label=reg-bench); do
               pid=$(docker inspect -f '{{.State.Pid}}' "$id")
               awk '{print $4}' "/proc/$pid/stat"   # its containerd-shim-runc-v2
@@ -93,7 +96,7 @@ for f in glob.glob(sys.argv[1] + "/*/state.json"):
 }
 
 run_engine () {
-  local e=$1 n=$2 dir=$WORK/svc-$1 seen k=0 s port argv
+  local e=$1 n=$2 dir=$WORK/svc-$1 seen k=0 s port argv host
   seen=$dir
   [ "$e" = bare ] || seen=/bench
   prepare_dir "$dir" "$seen" $((PORT_BASE + 100 * n + 3))
@@ -106,7 +109,9 @@ run_engine () {
     case $e in
       bare) eval "exec setsid $argv" >"$dir/$s.log" 2>&1 </dev/null &
             BARE_PIDS="$BARE_PIDS $!" ;;
-      reg) eval "\"\$REG\" run -d --name bench-$s -t $(svc_template "$s") -v \"\$dir:/bench\" -- $argv" >/dev/null ;;
+      reg|reglink) host=$REG_HOST
+           [ "$e" = reglink ] && host=$REGLINK_HOST
+           eval "REG_HOST=\"\$host\" \"\$REG\" run -d --name bench-$s -t $(svc_template "$s") -v \"\$dir:/bench\" -- $argv" >/dev/null ;;
       docker) eval "docker run -d --label reg-bench --name reg-bench-$s --network host -v \"\$dir:/bench\" reg-bench/$(svc_pkg "$s") $argv" >/dev/null ;;
     esac
     wait_port "$port"
@@ -121,6 +126,7 @@ run_engine () {
   done
   case $e in
     reg) echo "regd $(awk '/^Pss:/ {print $2}' "/proc/$REGD_PID/smaps_rollup") 1" >"$R/daemon-reg.dat" ;;
+    reglink) echo "regd-linked $(awk '/^Pss:/ {print $2}' "/proc/$REGDLINK_PID/smaps_rollup") 1" >"$R/daemon-reglink.dat" ;;
     docker) echo "dockerd+containerd $(python3 "$REPO/bench/pss.py" $(pgrep -x dockerd) $(pgrep -x containerd))" >"$R/daemon-docker.dat" ;;
   esac
   # Part 5: nginx (the third service) with all five up.
@@ -130,6 +136,7 @@ run_engine () {
           for p in $BARE_PIDS; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
           BARE_PIDS="" ;;
     reg) for s in $SERVICES; do "$REG" rm -f "bench-$s" >/dev/null; done ;;
+    reglink) for s in $SERVICES; do REG_HOST=$REGLINK_HOST "$REG" rm -f "bench-$s" >/dev/null; done ;;
     docker) docker ps -aq --filter label=reg-bench | xargs -r docker rm -f >/dev/null ;;
   esac
 }
@@ -137,3 +144,4 @@ run_engine () {
 run_engine bare 0
 run_engine reg 1
 run_engine docker 2
+run_engine reglink 3

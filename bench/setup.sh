@@ -69,11 +69,20 @@ fi
 # A private regd on a temporary root: the bench never touches /var/lib/reg.
 T=$(mktemp -d /var/tmp/reg-bench-root.XXXXXX)
 R=$WORK/results
-rm -rf "$R"; mkdir -p "$R"
+# A run of every part starts from nothing; a subset (PARTS=...) keeps the
+# other parts' results of the previous run, so the document stays whole.
+case "$PARTS" in "volume startup storm services") rm -rf "$R" ;; esac
+mkdir -p "$R"
 "$REGD" --root "$T/root" --socket "$T/reg.sock" >"$T/regd.log" 2>&1 &
 REGD_PID=$!
 export REG_HOST=unix://$T/reg.sock
-for _ in $(seq 200); do "$REG" version >/dev/null 2>&1 && break; sleep 0.05; done
+# A second regd, same binaries, with --link-host-files: its store objects are
+# the host's own files where they qualify (docs/architecture.md). Used by the
+# memory part only, as the engine's other mode.
+"$REGD" --root "$T/rootlink" --socket "$T/reglink.sock" --link-host-files >"$T/regdlink.log" 2>&1 &
+REGDLINK_PID=$!
+REGLINK_HOST=unix://$T/reglink.sock
+for _ in $(seq 200); do "$REG" version >/dev/null 2>&1 && REG_HOST=$REGLINK_HOST "$REG" version >/dev/null 2>&1 && break; sleep 0.05; done
 
 # reg templates of the same software, from the host's installed packages.
 # The ELF closure is found by reg; data files are listed explicitly.
@@ -90,6 +99,8 @@ MARIADB_PLUGIN=$(/usr/sbin/mariadbd --no-defaults --help --verbose 2>/dev/null |
 MARIADB_PLUGIN=${MARIADB_PLUGIN%/}
 [ -n "$MARIADB_PLUGIN" ] || MARIADB_PLUGIN=/usr/lib/mysql/plugin
 
+# make_templates: every template of the bench, in the engine REG_HOST names.
+make_templates () {
 "$REG" template create true@1 /bin/true >/dev/null
 "$REG" template create sleep@1 /bin/sleep >/dev/null
 # python: the binary and its standard library, without config-* (the static
@@ -108,18 +119,23 @@ for d in /usr/lib/nginx /usr/share/nginx; do [ -d "$d" ] && NGINX_DATA+=("$d"); 
 "$REG" template create "redis@$REDISVER" "$REDIS" "$(readlink -f "$REDIS")" --entrypoint "$REDIS" >/dev/null
 "$REG" template create "mariadb@$MARIADBVER" /usr/sbin/mariadbd /usr/share/mysql "$MARIADB_PLUGIN" \
   /etc/passwd /etc/group --entrypoint /usr/sbin/mariadbd >/dev/null
-TEMPLATES="python@$PYVER node@$NODEVER nginx@$NGINXVER redis@$REDISVER mariadb@$MARIADBVER"
 "$REG" run --rm -t true@1 -- /bin/true # generate the environment once
+}
+TEMPLATES="python@$PYVER node@$NODEVER nginx@$NGINXVER redis@$REDISVER mariadb@$MARIADBVER"
+make_templates
+REG_HOST=$REGLINK_HOST make_templates
 
 # Stops what the bench started: reg containers (private regd), Docker
 # containers labelled reg-bench, bare services, the regd.
 bench_cleanup () {
   set +e
-  for id in $("$REG" ps -aq 2>/dev/null); do "$REG" rm -f "$id" >/dev/null 2>&1; done
+  for h in "$REG_HOST" "$REGLINK_HOST"; do
+    for id in $(REG_HOST=$h "$REG" ps -aq 2>/dev/null); do REG_HOST=$h "$REG" rm -f "$id" >/dev/null 2>&1; done
+  done
   docker ps -aq --filter label=reg-bench | xargs -r docker rm -f >/dev/null 2>&1
   [ -n "${BARE_PIDS:-}" ] && kill $BARE_PIDS 2>/dev/null
-  kill "$REGD_PID" 2>/dev/null
-  wait "$REGD_PID" 2>/dev/null
+  kill "$REGD_PID" "$REGDLINK_PID" 2>/dev/null
+  wait "$REGD_PID" "$REGDLINK_PID" 2>/dev/null
   rm -rf "$T"
   true
 }
