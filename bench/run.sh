@@ -31,6 +31,7 @@ trap bench_cleanup EXIT
 uptime >"$R/uptime-start.txt"
 for part in $PARTS; do
   echo "bench: $part" >&2
+  echo "$(date '+%F %T') ($(uptime | sed 's/.*load average/load average/'))" >"$R/when-$part.txt"
   source "bench/$part.sh"
 done
 uptime >"$R/uptime-end.txt"
