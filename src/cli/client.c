@@ -185,6 +185,22 @@ parse_reply (const struct buffer *b)
   return b->len ? json_loadb (b->data, b->len, 0, NULL) : NULL;
 }
 
+/* Run the prepared request on c->curl, handing the response body to
+ * write_fn. Returns the HTTP status, or -1 after reporting a transport
+ * failure. */
+static long
+perform (struct reg_client *c, curl_write_callback write_fn, void *write_data)
+{
+  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, write_fn);
+  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, write_data);
+  CURLcode rc = curl_easy_perform (c->curl);
+  if (rc != CURLE_OK)
+    return report_transport (c, rc);
+  long status = -1;
+  curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
 long
 client_call (struct reg_client *c, const char *method, const char *path, json_t *body,
              json_t **reply)
@@ -192,16 +208,9 @@ client_call (struct reg_client *c, const char *method, const char *path, json_t 
   char *body_text = NULL;
   struct curl_slist *headers = prepare (c, method, path, body, &body_text);
   struct buffer b = { 0 };
-  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &b);
-  CURLcode rc = curl_easy_perform (c->curl);
-  long status = -1;
-  if (rc != CURLE_OK)
-    report_transport (c, rc);
-  else
-    curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  long status = perform (c, collect, &b);
   if (reply)
-    *reply = rc == CURLE_OK ? parse_reply (&b) : NULL;
+    *reply = status >= 0 ? parse_reply (&b) : NULL;
   free (b.data);
   free (body_text);
   curl_slist_free_all (headers);
@@ -263,16 +272,9 @@ client_stream (struct reg_client *c, const char *method, const char *path, json_
   struct curl_slist *headers = prepare (c, method, path, body, &body_text);
   struct stream_state s = { .c = c, .h = c->curl, .exit_code = exit_code };
   *exit_code = -1;
-  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, on_stream);
-  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &s);
-  CURLcode rc = curl_easy_perform (c->curl);
-  long status = -1;
-  if (rc != CURLE_OK)
-    report_transport (c, rc);
-  else
-    curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  long status = perform (c, on_stream, &s);
   if (reply)
-    *reply = rc == CURLE_OK ? parse_reply (&s.body) : NULL;
+    *reply = status >= 0 ? parse_reply (&s.body) : NULL;
   free (s.body.data);
   free (s.frame);
   free (body_text);
@@ -321,16 +323,9 @@ client_lines (struct reg_client *c, const char *path, json_t *body, client_line_
   char *body_text = NULL;
   struct curl_slist *headers = prepare (c, "POST", path, body, &body_text);
   struct lines_state s = { .h = c->curl, .fn = fn, .data = data };
-  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, on_lines);
-  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, &s);
-  CURLcode rc = curl_easy_perform (c->curl);
-  long status = -1;
-  if (rc != CURLE_OK)
-    report_transport (c, rc);
-  else
-    curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  long status = perform (c, on_lines, &s);
   if (reply)
-    *reply = rc == CURLE_OK && status != 200 ? parse_reply (&s.buf) : NULL;
+    *reply = status >= 0 && status != 200 ? parse_reply (&s.buf) : NULL;
   free (s.buf.data);
   free (body_text);
   curl_slist_free_all (headers);

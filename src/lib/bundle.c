@@ -178,8 +178,7 @@ unpack (struct archive *a, int dir_fd, const struct reg_bundle_limits *limits, c
       n++;
     }
   if (r != ARCHIVE_EOF)
-    return reg_error_set (err, EINVAL, "malformed or truncated archive: %s",
-                          archive_error_string (a));
+    return reg_error_set (err, EINVAL, "malformed or truncated: %s", archive_error_string (a));
   return 0;
 }
 
@@ -201,10 +200,10 @@ reg_bundle_unpack (const char *archive_path, const char *dest_dir,
            || archive_read_support_filter_gzip (a) != ARCHIVE_OK
            || archive_read_support_filter_zstd (a) < ARCHIVE_WARN
            || archive_read_open_filename (a, archive_path, 65536) != ARCHIVE_OK)
-    ret = reg_error_set (err, EINVAL, "malformed or truncated archive: %s",
+    ret = reg_error_set (err, EINVAL, "archive %s: malformed or truncated: %s", archive_path,
                          archive_error_string (a));
-  else
-    ret = unpack (a, dir_fd, limits, &list, err);
+  else if ((ret = unpack (a, dir_fd, limits, &list, err)) < 0)
+    reg_error_prefix (err, "archive %s", archive_path);
   archive_read_free (a);
   if (ret < 0)
     {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +14,39 @@
 #define HOST_RE "^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$"
 #define TAG_RE "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
-static bool
-matches (const char *pattern, const char *s)
+enum
 {
-  regex_t re;
-  if (regcomp (&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-    return false;
-  bool ok = regexec (&re, s, 0, NULL, 0) == 0;
-  regfree (&re);
-  return ok;
+  RE_REPO,
+  RE_HOST,
+  RE_TAG,
+  RE_COUNT
+};
+/* Compiled once per process (regexec on one regex_t is thread-safe in glibc)
+ * and kept for its life. */
+static regex_t compiled[RE_COUNT];
+static bool compiled_ok;
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+static void
+compile_all (void)
+{
+  static const char *const patterns[RE_COUNT] = { REPO_RE, HOST_RE, TAG_RE };
+  compiled_ok = true;
+  for (int i = 0; i < RE_COUNT; i++)
+    compiled_ok = regcomp (&compiled[i], patterns[i], REG_EXTENDED | REG_NOSUB) == 0 && compiled_ok;
+}
+
+static bool
+matches (int which, const char *s)
+{
+  pthread_once (&compile_once, compile_all);
+  return compiled_ok && regexec (&compiled[which], s, 0, NULL, 0) == 0;
 }
 
 bool
 reg_oci_tag_ok (const char *tag)
 {
-  return matches (TAG_RE, tag);
+  return matches (RE_TAG, tag);
 }
 
 void
@@ -83,10 +102,10 @@ reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error 
       *colon = '\0';
       tag = colon + 1;
     }
-  if (host != NULL && !matches (HOST_RE, host))
+  if (host != NULL && !matches (RE_HOST, host))
     return reg_error_set (err, EINVAL, "reference \"%s\": malformed registry host \"%s\"", text,
                           host);
-  if (!matches (REPO_RE, rest))
+  if (!matches (RE_REPO, rest))
     return reg_error_set (
         err, EINVAL,
         "reference \"%s\": malformed repository \"%s\" (lower-case letters, digits, "

@@ -653,6 +653,19 @@ reg_registry_blob_mount (struct reg_registry *r, const char *repo, const char *h
   return start_upload (r, repo, hex, from, mounted, &location, err);
 }
 
+/* Perform x (with auth) and require HTTP `want`; resets x. For requests
+ * whose reply carries nothing but the status. */
+static int
+perform_expect (struct reg_registry *r, struct exchange *x, long want, const char *what,
+                struct reg_error **err)
+{
+  int ret = perform (r, x, true, err);
+  if (ret == 0 && x->status != want)
+    ret = status_error (r, x, what, err);
+  exchange_reset (x);
+  return ret;
+}
+
 int
 reg_registry_blob_put (struct reg_registry *r, const char *repo, const char *hex, const char *path,
                        reg_registry_progress_fn progress, void *data, struct reg_error **err)
@@ -678,11 +691,7 @@ reg_registry_blob_put (struct reg_registry *r, const char *repo, const char *hex
                         .content_type = "application/octet-stream",
                         .progress = progress,
                         .data = data };
-  int ret = perform (r, &x, true, err);
-  if (ret == 0 && x.status != 201)
-    ret = status_error (r, &x, what, err);
-  exchange_reset (&x);
-  return ret;
+  return perform_expect (r, &x, 201, what, err);
 }
 
 int
@@ -699,11 +708,7 @@ reg_registry_manifest_put (struct reg_registry *r, const char *repo, const char 
                         .body = text,
                         .body_len = len,
                         .content_type = REG_OCI_MANIFEST_TYPE };
-  int ret = perform (r, &x, true, err);
-  if (ret == 0 && x.status != 201)
-    ret = status_error (r, &x, what, err);
-  exchange_reset (&x);
-  return ret;
+  return perform_expect (r, &x, 201, what, err);
 }
 
 int

@@ -51,7 +51,11 @@ run_tests () {
     CURRENT=$t
     TEST_FAILED=0
     local start=$SECONDS
-    "$t"
+    if declare -F "$t" >/dev/null; then
+      "$t"
+    else
+      fail "no such test: $t"
+    fi
     if [ "$TEST_FAILED" = 0 ]; then
       echo "ok   $t ($((SECONDS - start))s)"
     else

@@ -379,11 +379,11 @@ test_truncated_and_garbage (void **state)
   /* Cut right after the gzip header: nothing to name but the archive. */
   write_archive (f->archive, GZIP, &e, 1);
   assert_int_equal (truncate (f->archive, 20), 0);
-  expect_refused (f, &defaults, EINVAL, "", "malformed or truncated archive");
+  expect_refused (f, &defaults, EINVAL, f->archive, "malformed or truncated");
   /* Cut inside the header: no entry to name, the archive is refused. */
   write_archive (f->archive, PLAIN, &e, 1);
   assert_int_equal (truncate (f->archive, 300), 0);
-  expect_refused (f, &defaults, EINVAL, "", "malformed or truncated archive");
+  expect_refused (f, &defaults, EINVAL, f->archive, "malformed or truncated");
   FILE *fp = fopen (f->archive, "w");
   fputs ("this is not a tar archive at all, not even gzip", fp);
   fclose (fp);
