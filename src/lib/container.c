@@ -360,7 +360,10 @@ reg_container_load (const char *root, const char *id, struct reg_container **out
     {
       json_decref (j);
       reg_container_free (c);
-      return reg_error_set (err, EIO, "container %.12s: state file %s is damaged", id, path);
+      return reg_error_set (err, EBADMSG,
+                            "container %.12s: state file %s is damaged (`reg rm -f` removes the "
+                            "container)",
+                            id, path);
     }
   json_decref (j);
   *out = c;
@@ -524,6 +527,27 @@ reg_container_update (const char *root, const char *id, reg_container_update_fn 
   return ret; /* closing fd drops the lock */
 }
 
+/* Remove every name link that points at id. */
+static void
+unlink_names_of (const char *root, const char *id)
+{
+  _cleanup_free_ char *dir = NULL;
+  if (asprintf (&dir, "%s/containers/.names", root) < 0)
+    return;
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while ((de = readdir (d)) != NULL)
+    {
+      char target[80];
+      ssize_t n = readlinkat (dirfd (d), de->d_name, target, sizeof target - 1);
+      if (n == 64 && strncmp (target, id, 64) == 0)
+        unlinkat (dirfd (d), de->d_name, 0);
+    }
+  closedir (d);
+}
+
 int
 reg_container_destroy (const char *root, const char *id, struct reg_error **err)
 {
@@ -548,6 +572,8 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
       if (n == 64 && strncmp (target, id, 64) == 0)
         unlink (link);
     }
+  else
+    unlink_names_of (root, id); /* its state is gone or damaged: look */
   if (reg_util_rm_rf (grave, err) < 0)
     return reg_error_prefix (err, "container %.12s: remove", id);
   return 0;

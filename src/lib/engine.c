@@ -1057,13 +1057,44 @@ reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code
   return ret;
 }
 
+/* rm -f of a container whose state file cannot be read: nothing about it is
+ * trusted but its id. Whatever runs in its cgroups is killed, and its
+ * cgroups, name links and directory are removed. */
+static int
+remove_damaged (struct reg_engine *e, const char *id, struct reg_error **err)
+{
+  struct reg_error *kill_err = NULL;
+  if (reg_cgroup_kill_all (REG_CGROUP_FS, id, KILL_WAIT_S * 1000, &kill_err) < 0)
+    {
+      reg_error_free (kill_err);
+      return reg_error_set (err, EBUSY, "container %.12s: processes still running in its cgroups",
+                            id);
+    }
+  reg_cgroup_remove_by_id (REG_CGROUP_FS, id);
+  return reg_container_destroy (e->root, id, err);
+}
+
 int
 reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                              struct reg_error **err)
 {
   struct reg_container *c = NULL;
-  if (reg_engine_container_get (e, ref, &c, err) < 0)
-    return -1;
+  struct reg_error *get_err = NULL;
+  if (reg_engine_container_get (e, ref, &c, &get_err) < 0)
+    {
+      char id[65];
+      bool damaged = get_err->code == EBADMSG;
+      if (force && damaged && reg_container_find (e->root, ref, id, NULL) == 0)
+        {
+          reg_error_free (get_err);
+          return remove_damaged (e, id, err);
+        }
+      if (err)
+        *err = get_err;
+      else
+        reg_error_free (get_err);
+      return -1;
+    }
   int ret = 0;
   if (reg_state_live (c->state) && !force)
     ret = reg_error_set (err, EBUSY,

@@ -48,8 +48,16 @@ list (struct regd *d, struct request *r)
   for (size_t i = 0; ids[i]; i++)
     {
       struct reg_container *c = NULL;
-      if (reg_engine_container_get (d->engine, ids[i], &c, NULL) < 0)
-        continue; /* removed meanwhile */
+      struct reg_error *get_err = NULL;
+      if (reg_engine_container_get (d->engine, ids[i], &c, &get_err) < 0)
+        {
+          /* Removed meanwhile, or damaged: listed as dead, so rm -f can find it. */
+          if (get_err->code == EBADMSG && show_all)
+            json_array_append_new (arr, json_pack ("{s:s, s:{s:s, s:s}}", "Id", ids[i], "State",
+                                                   "Status", "dead", "Error", get_err->msg));
+          reg_error_free (get_err);
+          continue;
+        }
       if (show_all || reg_state_live (c->state))
         json_array_append_new (arr, reg_container_to_json (c));
       reg_container_free (c);

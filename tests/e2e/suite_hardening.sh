@@ -233,4 +233,43 @@ t_link_host_files () {
   expect_eq "$(sha256sum <"$libc")" "$sum_before" "host libc's content"
 }
 
-ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile t_userns t_link_host_files"
+t_damaged_state () {
+  # A container whose state file is damaged (a crash, a disk error, a hand
+  # edit) is listed as dead, refuses everything with a message that says
+  # how out, and rm -f removes it: its processes, cgroups, name and files.
+  local id cg
+  id=$("$REG" run -d --name dmg -t base@1 -- /bin/sleep 300)
+  [ ${#id} = 64 ] || fail "run -d printed '$id'"
+  sleep 0.3
+  cg=/sys/fs/cgroup/pids/reg/$id
+  [ -d /sys/fs/cgroup/pids ] || cg=/sys/fs/cgroup/reg/$id
+  [ -n "$(cat "$cg/cgroup.procs" 2>/dev/null)" ] || fail "no process in $cg"
+  local mon
+  mon=$("$REG" inspect dmg | "$PY" -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d["State"]["MonitorPid"])')
+  printf '{"Id": "%s", "State": ' "$id" >"$ROOT/containers/$id/state.json"
+  run_cmd "$REG" ps -a
+  expect_out_has "${id:0:12}"
+  expect_out_has "dead"
+  run_cmd "$REG" inspect dmg
+  expect_rc 1
+  expect_err_has "state file"
+  expect_err_has "is damaged (\`reg rm -f\` removes the container)"
+  run_cmd "$REG" rm dmg
+  expect_rc 1
+  expect_err_has "damaged"
+  [ -d "$ROOT/containers/$id" ] || fail "rm without -f removed a damaged container"
+  run_cmd "$REG" rm -f dmg
+  expect_rc 0
+  [ -e "$ROOT/containers/$id" ] && fail "the damaged container's directory is still there"
+  [ -e "$ROOT/containers/.names/dmg" ] && fail "the damaged container's name is still taken"
+  [ -d "$cg" ] && fail "its cgroup $cg is still there"
+  for _ in $(seq 50); do kill -0 "$mon" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$mon" 2>/dev/null && fail "its monitor $mon still runs"
+  run_cmd "$REG" ps -a
+  expect_rc 0
+  case "$out" in *"${id:0:12}"*) fail "still listed: $out" ;; esac
+  run_cmd "$REG" run --rm --name dmg -t base@1 -- /bin/true
+  expect_rc 0
+}
+
+ALL="$ALL t_cap_add_drop t_user t_read_only t_seccomp_profile t_userns t_link_host_files t_damaged_state"
