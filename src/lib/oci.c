@@ -64,8 +64,12 @@ reg_oci_ref_free (struct reg_oci_ref *r)
 int
 reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error **err)
 {
-  if (text == NULL || *text == '\0' || strlen (text) > 255)
-    return reg_error_set (err, EINVAL, "reference \"%s\": empty or longer than 255 characters",
+  /* Docker's bound is on the name (host and repository): 255. The whole
+   * text adds at most a tag (128) and a digest (71), so 512 bounds it; a
+   * bound on the text alone would refuse the printed form (":latest"
+   * added) of a name it accepted (found by fuzz_oci_ref). */
+  if (text == NULL || *text == '\0' || strlen (text) > 512)
+    return reg_error_set (err, EINVAL, "reference \"%s\": empty or longer than 512 characters",
                           text ? text : "");
   _cleanup_free_ char *copy = strdup (text);
   if (copy == NULL)
@@ -113,6 +117,11 @@ reg_oci_ref_parse (const char *text, struct reg_oci_ref **out, struct reg_error 
         text, rest);
   if (!reg_oci_tag_ok (tag))
     return reg_error_set (err, EINVAL, "reference \"%s\": malformed tag \"%s\"", text, tag);
+  if ((host ? strlen (host) + 1 : 0) + strlen (rest) > 255)
+    return reg_error_set (err, EINVAL,
+                          "reference \"%s\": name (registry host and repository) longer than "
+                          "255 characters",
+                          text);
   struct reg_oci_ref *r = calloc (1, sizeof *r);
   if (r == NULL || (host && (r->host = strdup (host)) == NULL) || (r->repo = strdup (rest)) == NULL
       || (r->tag = strdup (tag)) == NULL || (digest && (r->digest = strdup (digest)) == NULL))

@@ -75,11 +75,15 @@ test_ref_layout_and_host (void **state)
 static void
 test_ref_bad (void **state)
 {
-  expect_bad_ref ("", "empty or longer than 255");
+  expect_bad_ref ("", "empty or longer than 512");
   char longer[300];
   memset (longer, 'a', sizeof longer - 1);
   longer[sizeof longer - 1] = '\0';
-  expect_bad_ref (longer, "empty or longer than 255");
+  expect_bad_ref (longer, "name (registry host and repository) longer than 255");
+  char longest[600];
+  memset (longest, 'a', sizeof longest - 1);
+  longest[sizeof longest - 1] = '\0';
+  expect_bad_ref (longest, "empty or longer than 512");
   expect_bad_ref ("Templates/Python:1", "malformed repository \"Templates/Python\"");
   expect_bad_ref ("localhost:5000/UPPER:1", "malformed repository \"UPPER\"");
   expect_bad_ref ("a//b", "malformed repository");
@@ -100,6 +104,35 @@ test_ref_bad (void **state)
   expect_bad_ref ("t/app@", "malformed digest \"\"");
   expect_bad_ref ("t/app@sha256:" HEX_A "@sha256:" HEX_A, "malformed digest");
   expect_bad_ref ("t/APP@sha256:" HEX_A, "malformed repository \"t/APP\"");
+}
+
+/* A name at the bound prints (":latest" added) to a text that parses to
+ * the same reference; one character more is refused. Regression test of a
+ * fuzz_oci_ref finding: the bound was on the text, so the printed form of
+ * an accepted 249-character name was refused. */
+static void
+test_ref_name_bound (void **state)
+{
+  char text[300];
+  memset (text, 0, sizeof text);
+  strcpy (text, "y.l1113");
+  memset (text + 7, '1', 255 - 7 - 2);
+  strcat (text, "/p");
+  assert_int_equal (strlen (text), 255);
+  struct reg_oci_ref *r = NULL, *again = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_oci_ref_parse (text, &r, &err), 0);
+  char *s = reg_oci_ref_string (r);
+  assert_int_equal (strlen (s), 255 + strlen (":latest"));
+  assert_int_equal (reg_oci_ref_parse (s, &again, &err), 0);
+  char *s2 = reg_oci_ref_string (again);
+  assert_string_equal (s, s2);
+  free (s);
+  free (s2);
+  reg_oci_ref_free (r);
+  reg_oci_ref_free (again);
+  strcat (text, "q");
+  expect_bad_ref (text, "longer than 255");
 }
 
 static void
@@ -383,6 +416,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_ref_layout_and_host),
     cmocka_unit_test (test_ref_bad),
+    cmocka_unit_test (test_ref_name_bound),
     cmocka_unit_test (test_ref_digest),
     cmocka_unit_test (test_ref_string_and_sibling),
     cmocka_unit_test (test_digest_parse),
