@@ -23,8 +23,9 @@ reg_store_free (struct reg_store *store)
   free (store);
 }
 
+/* Are a and b on one filesystem? *dev: a's. */
 static int
-same_filesystem (const char *a, const char *b, struct reg_error **err)
+same_filesystem (const char *a, const char *b, dev_t *dev, struct reg_error **err)
 {
   struct stat sa, sb;
   if (stat (a, &sa) < 0)
@@ -36,6 +37,7 @@ same_filesystem (const char *a, const char *b, struct reg_error **err)
                           "store: %s and %s are on different filesystems; hard links from "
                           "environments to store objects need one filesystem",
                           a, b);
+  *dev = sa.st_dev;
   return 0;
 }
 
@@ -55,19 +57,11 @@ reg_store_open (const char *root, struct reg_store **out, struct reg_error **err
     }
   if (reg_util_mkdir_p (s->objects_dir, 0700, err) < 0
       || reg_util_mkdir_p (s->tmp_dir, 0700, err) < 0 || reg_util_mkdir_p (envs, 0755, err) < 0
-      || same_filesystem (s->objects_dir, envs, err) < 0)
+      || same_filesystem (s->objects_dir, envs, &s->dev, err) < 0)
     {
       reg_store_free (s);
       return reg_error_prefix (err, "open store at %s", root);
     }
-  struct stat st;
-  if (stat (s->objects_dir, &st) < 0)
-    {
-      int e = errno;
-      reg_store_free (s);
-      return reg_error_sys (err, e, "open store at %s", root);
-    }
-  s->dev = st.st_dev;
   *out = s;
   return 0;
 }
