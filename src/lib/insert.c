@@ -15,11 +15,30 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The helper is forked from regd, which has threads: between fork and
+ * _exit it makes system calls only (a lock another thread held at the fork,
+ * malloc's or the sanitizer's, would be held forever). Everything that
+ * allocates happens before the fork: object paths, the fd array, and this
+ * log of what was made, sized for the worst case. */
+struct made_log
+{
+  char *text;
+  size_t len, cap;
+};
+
+static void
+note (struct made_log *log, char kind, const char *path)
+{
+  int n = snprintf (log->text + log->len, log->cap - log->len, "%c:%s\n", kind, path);
+  if (n > 0 && (size_t)n < log->cap - log->len)
+    log->len += (size_t)n;
+}
+
 /* Open the directory `dir` (container-absolute) component by component,
  * never following a symlink; with create, missing ones are made and noted
  * in `made` as "d:PATH". */
 static int
-open_dir_nofollow (const char *dir, bool create, FILE *made)
+open_dir_nofollow (const char *dir, bool create, struct made_log *made)
 {
   int fd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   char path[4096];
@@ -34,7 +53,7 @@ open_dir_nofollow (const char *dir, bool create, FILE *made)
       if (next < 0 && errno == ENOENT && create)
         {
           if (mkdirat (fd, c, 0755) == 0 && made)
-            fprintf (made, "d:%s\n", so_far);
+            note (made, 'd', so_far);
           next = openat (fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
       close (fd);
@@ -109,36 +128,30 @@ enter_mounts (pid_t target)
 }
 
 static _Noreturn void
-apply_child (const struct reg_store *store, pid_t target, const struct reg_entry *e, size_t n,
-             int out)
+apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *objs, int *trees,
+             struct made_log *made, int out)
 {
-  char *log = NULL;
-  size_t log_len = 0;
-  FILE *made = open_memstream (&log, &log_len);
   struct rlimit rl = { n + 64, n + 64 };
   setrlimit (RLIMIT_NOFILE, &rl);
-  int *trees = calloc (n ? n : 1, sizeof *trees);
   const char *fail = NULL;
   char why[1200] = "";
-  for (size_t i = 0; trees && i < n && !fail; i++)
+  for (size_t i = 0; i < n && !fail; i++)
     {
       trees[i] = -1;
       if (e[i].kind != REG_ENTRY_FILE && e[i].kind != REG_ENTRY_EXEC)
         continue;
-      char *obj = reg_store_object_path (store, e[i].value, e[i].kind == REG_ENTRY_EXEC);
-      trees[i] = obj ? open_tree (AT_FDCWD, obj, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) : -1;
+      trees[i] = open_tree (AT_FDCWD, objs[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
       struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
       if (trees[i] < 0 || mount_setattr (trees[i], "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
         {
           snprintf (why, sizeof why, "%s: object %.16s: %s", e[i].path, e[i].value,
-                    strerror (errno));
+                    reg_errdesc (errno));
           fail = why;
         }
-      free (obj);
     }
   if (!fail && enter_mounts (target) < 0)
     {
-      snprintf (why, sizeof why, "enter the container's mount namespace: %s", strerror (errno));
+      snprintf (why, sizeof why, "enter the container's mount namespace: %s", reg_errdesc (errno));
       fail = why;
     }
   for (size_t i = 0; !fail && i < n; i++)
@@ -150,7 +163,7 @@ apply_child (const struct reg_store *store, pid_t target, const struct reg_entry
           int d = open_dir_nofollow (e[i].path, true, made);
           if (d < 0)
             {
-              snprintf (why, sizeof why, "%s: %s", e[i].path, strerror (errno));
+              snprintf (why, sizeof why, "%s: %s", e[i].path, reg_errdesc (errno));
               fail = why;
             }
           else
@@ -164,7 +177,7 @@ apply_child (const struct reg_store *store, pid_t target, const struct reg_entry
         {
           ok = symlinkat (e[i].value, d, base) == 0;
           if (ok)
-            fprintf (made, "l:%s\n", e[i].path);
+            note (made, 'l', e[i].path);
         }
       else if (ok)
         {
@@ -174,71 +187,114 @@ apply_child (const struct reg_store *store, pid_t target, const struct reg_entry
           if (ok)
             {
               close (f);
-              fprintf (made, "m:%s\n", e[i].path);
+              note (made, 'm', e[i].path);
               ok = move_mount (trees[i], "", d, base, MOVE_MOUNT_F_EMPTY_PATH) == 0;
             }
         }
       if (!ok)
         {
           snprintf (why, sizeof why, "%s: %s", e[i].path,
-                    errno == EEXIST ? "something is already there" : strerror (errno));
+                    errno == EEXIST ? "something is already there" : reg_errdesc (errno));
           fail = why;
         }
       if (d >= 0)
         close (d);
     }
-  fclose (made);
   if (fail)
     {
-      if (log)
-        undo_all (log);
+      undo_all (made->text);
       dprintf (out, "error %s\n", fail);
       _exit (1);
     }
-  if (write (out, "ok\n", 3) < 0 || (log_len && write (out, log, log_len) < 0))
+  if (write (out, "ok\n", 3) < 0 || (made->len && write (out, made->text, made->len) < 0))
     _exit (1);
   _exit (0);
+}
+
+/* The worst case of what apply_child notes: every entry and every
+ * directory above it. */
+static size_t
+log_size (const struct reg_entry *e, size_t n)
+{
+  size_t size = 1;
+  for (size_t i = 0; i < n; i++)
+    for (const char *c = e[i].path; *c; c++)
+      if (*c == '/')
+        size += (size_t)(c - e[i].path) + 4;
+  for (size_t i = 0; i < n; i++)
+    size += strlen (e[i].path) + 4;
+  return size;
 }
 
 static int
 run_helper (const struct reg_store *store, pid_t target, const struct reg_entry *e, size_t n,
             char *const *made_in, char ***made, struct reg_error **err)
 {
-  int p[2];
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return reg_error_sys (err, errno, "install: pipe");
-  pid_t pid = fork ();
-  if (pid < 0)
+  /* All allocation before the fork. */
+  struct made_log log = { NULL, 0, 0 };
+  char **objs = NULL;
+  _cleanup_free_ int *trees = NULL;
+  int ret = 0;
+  if (made_in)
     {
-      close (p[0]);
-      close (p[1]);
-      return reg_error_sys (err, errno, "install: fork");
+      log.cap = 1;
+      for (size_t i = 0; made_in[i]; i++)
+        log.cap += strlen (made_in[i]) + 1;
+      log.text = calloc (log.cap, 1);
+      for (size_t i = 0; log.text && made_in[i]; i++)
+        if (made_in[i][0] && made_in[i][1] == ':')
+          note (&log, made_in[i][0], made_in[i] + 2);
     }
+  else
+    {
+      log.cap = log_size (e, n);
+      log.text = calloc (log.cap, 1);
+      objs = calloc (n + 1, sizeof *objs);
+      trees = calloc (n ? n : 1, sizeof *trees);
+      for (size_t i = 0; store && objs && i < n && ret == 0; i++)
+        if (e[i].kind == REG_ENTRY_FILE || e[i].kind == REG_ENTRY_EXEC)
+          if ((objs[i] = reg_store_object_path (store, e[i].value, e[i].kind == REG_ENTRY_EXEC))
+              == NULL)
+            ret = -1;
+      if (objs == NULL || trees == NULL)
+        ret = -1;
+    }
+  int p[2] = { -1, -1 };
+  if (log.text == NULL || ret < 0)
+    ret = reg_error_set (err, ENOMEM, "install: out of memory");
+  else if (pipe2 (p, O_CLOEXEC) < 0)
+    ret = reg_error_sys (err, errno, "install: pipe");
+  pid_t pid = ret == 0 ? fork () : -1;
+  if (ret == 0 && pid < 0)
+    ret = reg_error_sys (err, errno, "install: fork");
   if (pid == 0)
     {
       close (p[0]);
-      if (made_in)
+      if (!made_in)
+        apply_child (target, e, n, objs, trees, &log, p[1]);
+      /* Uninstall: undo the recorded steps. */
+      if (enter_mounts (target) < 0)
         {
-          /* Uninstall: undo the recorded steps. */
-          size_t len = 0;
-          for (size_t i = 0; made_in[i]; i++)
-            len += strlen (made_in[i]) + 1;
-          char *text = calloc (len + 1, 1);
-          for (size_t i = 0; text && made_in[i]; i++)
-            strcat (strcat (text, made_in[i]), "\n");
-          if (text == NULL || enter_mounts (target) < 0)
-            {
-              dprintf (p[1], "error enter the container's mount namespace: %s\n", strerror (errno));
-              _exit (1);
-            }
-          undo_all (text);
-          if (write (p[1], "ok\n", 3) < 0)
-            _exit (1);
-          _exit (0);
+          dprintf (p[1], "error enter the container's mount namespace: %s\n", reg_errdesc (errno));
+          _exit (1);
         }
-      apply_child (store, target, e, n, p[1]);
+      undo_all (log.text);
+      if (write (p[1], "ok\n", 3) < 0)
+        _exit (1);
+      _exit (0);
     }
-  close (p[1]);
+  free (log.text);
+  for (size_t i = 0; objs && i < n; i++)
+    free (objs[i]);
+  free (objs);
+  if (p[1] >= 0)
+    close (p[1]);
+  if (ret < 0)
+    {
+      if (p[0] >= 0)
+        close (p[0]);
+      return ret;
+    }
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream (&text, &len);
@@ -253,7 +309,6 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  int ret = 0;
   if (text == NULL || strncmp (text, "ok\n", 3) != 0)
     {
       char *msg = text && strncmp (text, "error ", 6) == 0 ? text + 6 : NULL;

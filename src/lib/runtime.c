@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
-#include <seccomp.h>
-#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
@@ -25,7 +23,8 @@ struct child
 {
   const struct reg_runtime_spec *spec;
   int report_fd;
-  int userns_fd; /* --userns=private: the namespace to join last; else -1 */
+  int userns_fd;                      /* --userns=private: the namespace to join last; else -1 */
+  const struct reg_confinement *conf; /* prepared before the fork */
 };
 
 /* What exec_command needs: argv and env (shared by run and exec). */
@@ -41,7 +40,7 @@ child_fail (struct child *ch, int code, int errnum, const char *fmt, const char 
   char msg[1024];
   int n = snprintf (msg, sizeof msg, fmt, arg);
   if (errnum && n > 0 && (size_t)n < sizeof msg)
-    snprintf (msg + n, sizeof msg - (size_t)n, ": %s", strerror (errnum));
+    snprintf (msg + n, sizeof msg - (size_t)n, ": %s", reg_errdesc (errnum));
   if (write (ch->report_fd, msg, strlen (msg)) < 0)
     _exit (code);
   _exit (code);
@@ -240,14 +239,12 @@ static int send_fd (int sock, int fd);
 
 /* The security.h steps, last before exec; a failure names the step. */
 static void
-confine (struct child *ch, const struct reg_security *sec)
+confine (struct child *ch)
 {
   const char *what = "";
   if (ch->userns_fd >= 0 && reg_security_userns_enter (ch->userns_fd, &what) < 0)
     child_fail (ch, 125, errno, "%s", what);
-  if (sec->privileged)
-    return;
-  if (reg_security_drop (sec, &what) < 0 || reg_security_seccomp_load (sec, &what) < 0)
+  if (reg_security_apply (ch->conf, &what) < 0)
     child_fail (ch, 125, errno, "%s", what);
 }
 
@@ -302,7 +299,7 @@ child_main (struct child *ch)
     setup_tty (ch);
   else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
-  confine (ch, s->security);
+  confine (ch);
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);
 }
@@ -311,6 +308,9 @@ int
 reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err)
 {
   int report[2], userns = -1;
+  _cleanup_confinement_ struct reg_confinement conf = { 0 };
+  if (reg_security_prepare (spec->security, &conf, err) < 0)
+    return -1;
   if (spec->security->userns && reg_security_userns_create (spec->security, &userns, err) < 0)
     return -1;
   if (pipe2 (report, O_CLOEXEC) < 0)
@@ -333,7 +333,7 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
   if (child == 0)
     {
       close (report[0]);
-      struct child ch = { spec, report[1], userns };
+      struct child ch = { spec, report[1], userns, &conf };
       child_main (&ch);
     }
   close (report[1]);
@@ -414,8 +414,10 @@ say (int fd, const char *fmt, int code, const char *msg)
     _exit (125);
 }
 
+/* Forked from regd, which has threads: system calls only from here on
+ * (see reg_confinement in security.h). */
 static _Noreturn void
-exec_helper (const struct reg_exec_spec *s)
+exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
 {
   char msg[1024];
   sigset_t none;
@@ -439,7 +441,7 @@ exec_helper (const struct reg_exec_spec *s)
       int fd = open (s->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
       if (fd < 0 || write (fd, "0", 1) != 1)
         {
-          snprintf (msg, sizeof msg, "join cgroup %s: %s", s->cgroup_procs[i], strerror (errno));
+          snprintf (msg, sizeof msg, "join cgroup %s: %s", s->cgroup_procs[i], reg_errdesc (errno));
           say (s->control_fd, "error %d %s\n", 125, msg);
           _exit (125);
         }
@@ -452,7 +454,8 @@ exec_helper (const struct reg_exec_spec *s)
       snprintf (path, sizeof path, "/proc/%d/ns/user", (int)s->target);
       if ((userns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
         {
-          snprintf (msg, sizeof msg, "open the container's user namespace: %s", strerror (errno));
+          snprintf (msg, sizeof msg, "open the container's user namespace: %s",
+                    reg_errdesc (errno));
           say (s->control_fd, "error %d %s\n", 125, msg);
           _exit (125);
         }
@@ -460,7 +463,7 @@ exec_helper (const struct reg_exec_spec *s)
   int pidfd = (int)syscall (SYS_pidfd_open, s->target, 0);
   if (pidfd < 0 || setns (pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
     {
-      snprintf (msg, sizeof msg, "enter the container's namespaces: %s", strerror (errno));
+      snprintf (msg, sizeof msg, "enter the container's namespaces: %s", reg_errdesc (errno));
       say (s->control_fd, "error %d %s\n", 125, msg);
       _exit (125);
     }
@@ -475,7 +478,7 @@ exec_helper (const struct reg_exec_spec *s)
           || (term = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0
           || send_fd (s->control_fd, master) < 0)
         {
-          snprintf (msg, sizeof msg, "allocate a terminal: %s", strerror (errno));
+          snprintf (msg, sizeof msg, "allocate a terminal: %s", reg_errdesc (errno));
           say (s->control_fd, "error %d %s\n", 125, msg);
           _exit (125);
         }
@@ -496,7 +499,7 @@ exec_helper (const struct reg_exec_spec *s)
   if (pid == 0)
     {
       close (report[0]);
-      struct child ch = { NULL, report[1], userns };
+      struct child ch = { NULL, report[1], userns, conf };
       setsid ();
       if (term >= 0)
         {
@@ -510,7 +513,7 @@ exec_helper (const struct reg_exec_spec *s)
       const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
       if (chdir (wd) < 0)
         child_fail (&ch, 125, errno, "working directory %s", wd);
-      confine (&ch, s->security);
+      confine (&ch);
       struct command cmd = { s->argv, s->env };
       exec_command (&ch, &cmd);
     }
@@ -541,11 +544,14 @@ exec_helper (const struct reg_exec_spec *s)
 int
 reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err)
 {
+  _cleanup_confinement_ struct reg_confinement conf = { 0 };
+  if (reg_security_prepare (spec->security, &conf, err) < 0)
+    return -1;
   pid_t pid = fork ();
   if (pid < 0)
     return reg_error_sys (err, errno, "exec: fork");
   if (pid == 0)
-    exec_helper (spec);
+    exec_helper (spec, &conf);
   *helper = pid;
   return 0;
 }

@@ -59,7 +59,10 @@ int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct r
  * forked (it must be single-threaded to enter a mount namespace); it joins
  * the container's cgroups, then its mount, PID, IPC and UTS namespaces
  * through a pidfd of the container's first process, and forks the command
- * there, with the container's root and environment.
+ * there, with the container's root and environment. regd has threads, so
+ * between that fork and the command's exec only system calls are made: the
+ * confinement (capabilities, seccomp BPF) is prepared before the fork
+ * (reg_security_prepare); a bad profile is an error returned here.
  *
  * Without a tty the command gets stdin/stdout/stderr_fd. With a tty the
  * helper opens a pseudo-terminal from the container's own /dev/pts, gives

@@ -6,12 +6,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -825,81 +829,99 @@ reg_security_confine_mounts (void)
 }
 
 int
-reg_security_drop (const struct reg_security *s, const char **what)
+reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
+                      struct reg_error **err)
 {
-  uint64_t caps = 0;
-  *what = "compute the capability set";
-  if (reg_security_caps (s, &caps, NULL) < 0)
+  memset (c, 0, sizeof *c);
+  c->privileged = s->privileged;
+  if (s->privileged)
+    return 0;
+  if (reg_security_caps (s, &c->caps, err) < 0)
+    return -1;
+  c->has_user = s->has_user;
+  c->uid = s->uid;
+  c->gid = s->gid;
+  if (s->seccomp_unconfined)
+    return 0;
+  scmp_filter_ctx ctx = NULL;
+  int r;
+  if (s->seccomp_profile)
     {
-      errno = EINVAL;
-      return -1;
+      if (profile_build (s->seccomp_profile, c->caps, &ctx, err) < 0)
+        return -1;
     }
+  else if ((r = default_build (c->caps, &ctx)) < 0)
+    return reg_error_sys (err, -r, "seccomp: build the default filter");
+  /* libseccomp 2.5 exports BPF only to an fd. */
+  int fd = memfd_create ("reg-seccomp", MFD_CLOEXEC);
+  r = fd < 0 ? -errno : seccomp_export_bpf (ctx, fd);
+  seccomp_release (ctx);
+  off_t size = r == 0 ? lseek (fd, 0, SEEK_END) : -1;
+  if (size <= 0 || size % (off_t)sizeof (struct sock_filter) != 0
+      || size / (off_t)sizeof (struct sock_filter) > USHRT_MAX)
+    {
+      int e = r < 0 ? -r : EINVAL;
+      if (fd >= 0)
+        close (fd);
+      return reg_error_sys (err, e, "seccomp: export the filter");
+    }
+  c->filter = malloc ((size_t)size);
+  if (c->filter == NULL || pread (fd, c->filter, (size_t)size, 0) != size)
+    {
+      int e = c->filter ? EIO : ENOMEM;
+      close (fd);
+      reg_confinement_clear (c);
+      return reg_error_sys (err, e, "seccomp: read the exported filter");
+    }
+  close (fd);
+  c->filter_len = (unsigned short)(size / (off_t)sizeof (struct sock_filter));
+  return 0;
+}
+
+void
+reg_confinement_clear (struct reg_confinement *c)
+{
+  free (c->filter);
+  c->filter = NULL;
+  c->filter_len = 0;
+}
+
+int
+reg_security_apply (const struct reg_confinement *c, const char **what)
+{
+  if (c->privileged)
+    return 0;
   *what = "cut the capability bounding set";
-  for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-    if (!(caps & BIT (c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+  for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+    if (!(c->caps & BIT (cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
       return -1;
-  if (s->has_user)
+  if (c->has_user)
     {
       /* A non-zero UID clears the effective and permitted sets (no
        * PR_SET_KEEPCAPS): the process keeps only what setuid binaries
        * could give back, and no_new_privs stops those. */
       *what = "switch to the user";
-      if (setgroups (1, &s->gid) < 0 || setresgid (s->gid, s->gid, s->gid) < 0
-          || setresuid (s->uid, s->uid, s->uid) < 0)
+      if (setgroups (1, &c->gid) < 0 || setresgid (c->gid, c->gid, c->gid) < 0
+          || setresuid (c->uid, c->uid, c->uid) < 0)
         return -1;
     }
   *what = "set the capabilities";
-  cap_t set = cap_init ();
-  if (set == NULL)
-    return -1;
-  if (!s->has_user || s->uid == 0)
-    for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
-      if (caps & BIT (c))
-        {
-          cap_value_t one[1] = { c };
-          cap_set_flag (set, CAP_EFFECTIVE, 1, one, CAP_SET);
-          cap_set_flag (set, CAP_PERMITTED, 1, one, CAP_SET);
-          cap_set_flag (set, CAP_INHERITABLE, 1, one, CAP_SET);
-        }
-  int r = cap_set_proc (set);
-  cap_free (set);
-  if (r < 0)
+  uint64_t keep = !c->has_user || c->uid == 0 ? c->caps : 0;
+  struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2];
+  for (int i = 0; i < 2; i++)
+    {
+      uint32_t word = (uint32_t)(keep >> (32 * i));
+      data[i] = (struct __user_cap_data_struct){ word, word, word };
+    }
+  if (syscall (SYS_capset, &hdr, data) < 0)
     return -1;
   *what = "set no_new_privs";
-  return prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
-
-int
-reg_security_seccomp_load (const struct reg_security *s, const char **what)
-{
-  uint64_t caps = 0;
-  *what = "build the seccomp filter";
-  if (s->privileged || s->seccomp_unconfined)
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return -1;
+  if (c->filter == NULL)
     return 0;
-  if (reg_security_caps (s, &caps, NULL) < 0)
-    {
-      errno = EINVAL;
-      return -1;
-    }
-  scmp_filter_ctx ctx = NULL;
-  int r = 0;
-  if (s->seccomp_profile)
-    {
-      if (profile_build (s->seccomp_profile, caps, &ctx, NULL) < 0)
-        {
-          errno = EINVAL;
-          return -1;
-        }
-    }
-  else if ((r = default_build (caps, &ctx)) < 0)
-    {
-      errno = -r;
-      return -1;
-    }
   *what = "load the seccomp filter";
-  r = seccomp_load (ctx);
-  seccomp_release (ctx);
-  if (r < 0)
-    errno = -r;
-  return r < 0 ? -1 : 0;
+  struct sock_fprog prog = { c->filter_len, c->filter };
+  return (int)syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }

@@ -10,15 +10,16 @@
  *
  *   reg_security_confine_mounts   mask Docker's /proc paths, make the
  *                                 system knobs and /sys read-only
- *   reg_security_drop             bounding set cut to the container's
+ *   reg_security_apply            bounding set cut to the container's
  *                                 capabilities; with --user, switch to
  *                                 UID:GID (its effective and permitted
  *                                 sets are then empty, as in Docker);
- *                                 no_new_privs
- *   reg_security_seccomp_load     the default filter, or the user's
- *                                 Docker-format profile, or none
+ *                                 no_new_privs; then the default filter,
+ *                                 or the user's Docker-format profile, or
+ *                                 none (compiled beforehand by
+ *                                 reg_security_prepare)
  *
- * --privileged skips all three. The default capability set is Docker's
+ * --privileged skips them. The default capability set is Docker's
  * less CAP_MKNOD (there is no devices cgroup here to make a hand-made
  * block device useless); --cap-add MKNOD gives it back.
  *
@@ -88,7 +89,7 @@ int reg_security_caps (const struct reg_security *s, uint64_t *out, struct reg_e
  * store files owned by host root appear owned by the container's root
  * while staying untouched on disk. Every mount is made by host root, and
  * the process joins the namespace last (reg_security_userns_enter, before
- * reg_security_drop): its mount, PID, IPC and UTS namespaces stay owned by
+ * reg_security_apply): its mount, PID, IPC and UTS namespaces stay owned by
  * the host's user namespace, so even its root cannot mount anything. If
  * the filesystem cannot be idmapped, the environment stays as it is: its
  * files then appear owned by nobody (65534), still readable and
@@ -97,10 +98,38 @@ int reg_security_userns_create (const struct reg_security *s, int *fd, struct re
 int reg_security_idmap (int userns_fd, const char *dir, const char **what);
 int reg_security_userns_enter (int userns_fd, const char **what);
 
-/* In the container, after pivot_root. They return -1 with errno set and,
- * for the last two, a short description of the step in *what. */
+/* What confining a process takes, computed before any fork: the
+ * capability mask, the user, and the seccomp filter compiled to BPF. The
+ * steps applied in the child are then system calls only. This matters for
+ * `reg exec`, whose helper is forked from regd: in a fork of a
+ * multi-threaded process a lock another thread held (malloc's, the
+ * sanitizer allocator's, a library's) stays held forever, so allocating
+ * there (libcap, libseccomp and jansson all do) can hang the child. It
+ * also turns a filter that does not compile into an error for the caller
+ * instead of a child's exit. */
+struct sock_filter;
+struct reg_confinement
+{
+  bool privileged;
+  uint64_t caps; /* bit n = capability n */
+  bool has_user;
+  uid_t uid;
+  gid_t gid;
+  struct sock_filter *filter; /* NULL: no seccomp filter */
+  unsigned short filter_len;
+};
+
+int reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
+                          struct reg_error **err);
+void reg_confinement_clear (struct reg_confinement *c);
+#define _cleanup_confinement_ __attribute__ ((cleanup (reg_confinement_clear)))
+
+/* In the container, after pivot_root. reg_security_confine_mounts masks
+ * and write-protects /proc and /sys paths. reg_security_apply (system
+ * calls only, safe after fork) cuts the bounding set, switches user, sets
+ * the capabilities and no_new_privs, loads the filter; -1 with errno set
+ * and the step in *what. */
 void reg_security_confine_mounts (void);
-int reg_security_drop (const struct reg_security *s, const char **what);
-int reg_security_seccomp_load (const struct reg_security *s, const char **what);
+int reg_security_apply (const struct reg_confinement *c, const char **what);
 
 #endif

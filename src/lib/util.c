@@ -13,6 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+const char *
+reg_errdesc (int errnum)
+{
+  const char *d = strerrordesc_np (errnum);
+  return d ? d : "unknown error";
+}
+
 void
 reg_closep (int *fd)
 {

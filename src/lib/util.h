@@ -40,6 +40,10 @@ void reg_strvfreep (char ***v);
 
 #define SHA256_HEX_LEN 64
 
+/* strerror without locale or locks (strerrordesc_np): for a child forked
+ * from a multi-threaded process, where only system calls are safe. */
+const char *reg_errdesc (int errnum);
+
 /* Write `len` bytes to `path` atomically: temp file in the same directory,
  * fsync, rename over `path`, fsync of the directory. */
 int reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mode,

@@ -882,6 +882,30 @@ b"
   "$REG" rm box >/dev/null
 }
 
+# Many execs at once: regd forks each exec's helper while its other threads
+# run (allocating, logging). The helper once allocated after that fork
+# (libcap, libseccomp, jansson) and could hang on a lock held at the fork:
+# 3 of 20 such execs hung under the sanitizers. Each exec must answer.
+t_exec_concurrent () {
+  local i r pids
+  "$REG" template create tr@1 /usr/bin/tr /bin/sleep >/dev/null || fail "create tr@1"
+  "$REG" run -d --name many -t tr@1 -- /bin/sleep 1000 >/dev/null || fail "run many"
+  for r in 1 2 3; do
+    pids=()
+    for i in $(seq 16); do
+      ( echo "abc$i" | timeout 60 "$REG" exec -i many /usr/bin/tr a-z A-Z >"$T/conc.$r.$i" 2>&1
+        echo "rc=$?" >>"$T/conc.$r.$i" ) &
+      pids+=($!)
+    done
+    wait "${pids[@]}"
+    for i in $(seq 16); do
+      expect_eq "$(cat "$T/conc.$r.$i")" "ABC$i
+rc=0" "concurrent exec $r.$i"
+    done
+  done
+  "$REG" rm -f many >/dev/null
+}
+
 t_tls_remote () {
   # Remote management: the API over TLS on 127.0.0.1 with a token, a
   # self-signed certificate made here.
@@ -1109,7 +1133,7 @@ ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_exec_concurrent t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
 
 # More suites, one file per area (tests/e2e/suite_*.sh): each defines its
 # t_* functions and appends their names to ALL.

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -273,13 +277,119 @@ test_request (void **state)
     }
 }
 
+/* Apply `c` in a forked child and run `probe` there; its exit code. */
+static int
+in_child (const struct reg_confinement *c, int (*probe) (void))
+{
+  pid_t pid = fork ();
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      const char *what = "";
+      if (reg_security_apply (c, &what) < 0)
+        _exit (100);
+      _exit (probe ());
+    }
+  int status = 0;
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static int
+effective_caps (uint64_t *out)
+{
+  struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2];
+  if (syscall (SYS_capget, &hdr, data) < 0)
+    return -1;
+  *out = data[0].effective | ((uint64_t)data[1].effective << 32);
+  return 0;
+}
+
+/* The default confinement: no_new_privs, the bounding set and effective
+ * set cut to Docker's less MKNOD, and the filter loaded (clone3 answers
+ * ENOSYS only under it). */
+static int
+probe_default (void)
+{
+  uint64_t eff = 0;
+  if (prctl (PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    return 1;
+  if (prctl (PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0
+      || prctl (PR_CAPBSET_READ, CAP_CHOWN, 0, 0, 0) != 1)
+    return 2;
+  if (effective_caps (&eff) < 0 || eff != 0xa00425fb)
+    return 3;
+  if (syscall (SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
+    return 4;
+  return 0;
+}
+
+static int
+probe_unconfined (void)
+{
+  /* No filter: the kernel itself judges clone3's missing arguments. */
+  return syscall (SYS_clone3, NULL, 0) == -1 && errno != ENOSYS ? 0 : 1;
+}
+
+static int
+probe_user (void)
+{
+  uint64_t eff = 1;
+  if (getuid () != 1000 || getgid () != 1000 || effective_caps (&eff) < 0 || eff != 0)
+    return 1;
+  return prctl (PR_CAPBSET_READ, CAP_CHOWN, 0, 0, 0) == 1 ? 0 : 2;
+}
+
+/* reg_security_prepare does all the allocating work before the fork;
+ * reg_security_apply is then system calls only. Applied for real in a
+ * child (as root, as the tests run). */
+static void
+test_prepare_apply (void **state)
+{
+  struct reg_confinement c;
+  struct reg_error *err = NULL;
+  struct reg_security def = { 0 };
+  assert_int_equal (reg_security_prepare (&def, &c, &err), 0);
+  assert_non_null (c.filter);
+  assert_true (c.filter_len > 10);
+  assert_int_equal (c.caps, 0xa00425fb);
+  if (geteuid () != 0)
+    skip ();
+  assert_int_equal (in_child (&c, probe_default), 0);
+  reg_confinement_clear (&c);
+  assert_null (c.filter);
+
+  struct reg_security unconfined = { .seccomp_unconfined = true };
+  assert_int_equal (reg_security_prepare (&unconfined, &c, &err), 0);
+  assert_null (c.filter);
+  assert_int_equal (in_child (&c, probe_unconfined), 0);
+  reg_confinement_clear (&c);
+
+  struct reg_security user = { .has_user = true, .uid = 1000, .gid = 1000 };
+  assert_int_equal (reg_security_prepare (&user, &c, &err), 0);
+  assert_int_equal (in_child (&c, probe_user), 0);
+  reg_confinement_clear (&c);
+
+  struct reg_security priv = { .privileged = true };
+  assert_int_equal (reg_security_prepare (&priv, &c, &err), 0);
+  assert_true (c.privileged);
+  assert_null (c.filter);
+  assert_int_equal (in_child (&c, probe_unconfined), 0);
+
+  struct reg_security bad = { .seccomp_profile = (char *)"{" };
+  expect_error (reg_security_prepare (&bad, &c, &err), err, "seccomp profile: malformed JSON");
+  assert_null (c.filter);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_caps),     cmocka_unit_test (test_user),
     cmocka_unit_test (test_profiles), cmocka_unit_test (test_userns_range),
-    cmocka_unit_test (test_request),
+    cmocka_unit_test (test_request),  cmocka_unit_test (test_prepare_apply),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
