@@ -509,12 +509,23 @@ reg_cgroup_freeze (const char *fs, const char *id, bool frozen, struct reg_error
     return -1;
   if (!frozen)
     return 0;
-  /* v1 goes through FREEZING; v2 says "frozen 1" in cgroup.events. */
-  for (int i = 0; i < 200; i++)
+  /* v1 goes through FREEZING; v2 says "frozen 1" in cgroup.events. A v1
+   * cgroup can stay FREEZING while a task is caught mid-fork or in an
+   * uninterruptible sleep: writing FROZEN again retries the stragglers,
+   * and a short thaw now and then lets one caught in vfork move on (what
+   * runc does too). Under load this took more than 1 s (a CI failure of
+   * t_pause), so the wait is 5 s. */
+  for (int i = 0; i < 1000; i++)
     {
       _cleanup_free_ char *state = NULL;
       if (v == REG_CGROUP_V1)
-        state = get (dir, file);
+        {
+          if (i % 100 == 99)
+            put (dir, file, "THAWED", "unpause", NULL);
+          if (i > 0)
+            put (dir, file, "FROZEN", "pause", NULL);
+          state = get (dir, file);
+        }
       else
         {
           _cleanup_free_ char *path = NULL;
@@ -529,7 +540,7 @@ reg_cgroup_freeze (const char *fs, const char *id, bool frozen, struct reg_error
       nanosleep (&ts, NULL);
     }
   put (dir, file, v == REG_CGROUP_V1 ? "THAWED" : "0", "unpause", NULL);
-  return reg_error_set (err, ETIMEDOUT, "container %.12s: processes did not freeze within 1 s", id);
+  return reg_error_set (err, ETIMEDOUT, "container %.12s: processes did not freeze within 5 s", id);
 }
 
 int
