@@ -172,10 +172,13 @@ place_object (struct reg_store *store, const char *tmp, const char *digest, bool
   return 0;
 }
 
-/* Move the finished copy into place, unless the object already exists. */
+/* Move the finished copy into place, unless the object already exists.
+ * With `mtime`, the object keeps the source's modification time (store.h:
+ * Python checks its .pyc files against their source's mtime). */
 static int
 commit_object (struct reg_store *store, const char *tmp, int fd, const char *digest, bool exec,
-               bool *created, const char *what, struct reg_error **err)
+               const struct timespec *mtime, bool *created, const char *what,
+               struct reg_error **err)
 {
   if (created)
     *created = false;
@@ -184,7 +187,10 @@ commit_object (struct reg_store *store, const char *tmp, int fd, const char *dig
       unlink (tmp);
       return 0;
     }
-  if (fchmod (fd, exec ? 0555 : 0444) < 0 || fsync (fd) < 0)
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+  if (mtime)
+    times[1] = *mtime;
+  if ((mtime && futimens (fd, times) < 0) || fchmod (fd, exec ? 0555 : 0444) < 0 || fsync (fd) < 0)
     {
       int e = errno;
       unlink (tmp);
@@ -281,7 +287,7 @@ reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, c
       unlink (tmp);
       return -1;
     }
-  return commit_object (store, tmp, fd, digest, exec, created, host_path, err);
+  return commit_object (store, tmp, fd, digest, exec, &st.st_mtim, created, host_path, err);
 }
 
 int
@@ -314,7 +320,7 @@ reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool
         }
       off += (size_t)w;
     }
-  return commit_object (store, tmp, fd, digest, exec, created, digest, err);
+  return commit_object (store, tmp, fd, digest, exec, NULL, created, digest, err);
 }
 
 int

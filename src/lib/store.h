@@ -9,7 +9,13 @@
  *
  * An object is one of two things:
  *   - a copy: written by the store, fsync'ed, mode 0444 (0555 for the ".x"
- *     executable variant: hard links share one inode and so one mode);
+ *     executable variant: hard links share one inode and so one mode),
+ *     with the modification time of the file it was first made from
+ *     (reg_store_put_file). Python validates a .pyc by its source's mtime
+ *     and size: with the copy's own time, every container recompiled every
+ *     module it imported and wrote new .pyc files into its upper layer.
+ *     Identical contents with different times share the first one's (an
+ *     empty __init__.py of another package then recompiles: nothing);
  *   - the host's own file, hard-linked (reg_store_put_file, only when
  *     `link_host` is set: regd --link-host-files): when the file is on the
  *     store's filesystem, owned by root, writable by nobody else, readable

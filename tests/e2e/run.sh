@@ -241,6 +241,16 @@ t_python () {
   expect_out_has "hello from 3.11"
   run_cmd "$REG" run --rm -t py@3.11 -c "$PY -c 'import os; print(sorted(os.listdir(\"/\")))'"
   expect_rc 0
+  # The stdlib's .pyc files are valid inside: each source keeps the host's
+  # mtime, so Python neither recompiles nor writes new .pyc files into the
+  # container's upper layer (it did: 69 files, 2 MB, 2.5x slower imports).
+  local id src=/usr/lib/python3.11/http/server.py
+  id=$("$REG" run -d -t py@3.11 -- "$PY" -c "import http.server, json, email; print(int(__import__('os').stat('$src').st_mtime))")
+  "$REG" wait "$id" >/dev/null
+  run_cmd "$REG" logs "$id"
+  expect_out "$(stat -c %Y "$src")"
+  expect_eq "$(find "$ROOT/containers/$id/upper" -name '*.pyc' | wc -l)" 0 ".pyc files written in the container"
+  "$REG" rm -f "$id" >/dev/null
 }
 
 t_project_and_volumes () {

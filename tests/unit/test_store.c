@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +141,34 @@ test_put_file_modes_and_variants (void **state)
   assert_int_equal (st.st_mode & 0077, 0);
   free (p);
   free (px);
+}
+
+/* A copy keeps the mtime of the file it was first made from (Python's .pyc
+ * check); the same content from a file with another time keeps the first. */
+static void
+test_put_file_keeps_mtime (void **state)
+{
+  struct fixture *f = *state;
+  char src[128], other[128], d[65], d2[65];
+  snprintf (src, sizeof src, "%s/mod.py", f->dir);
+  snprintf (other, sizeof other, "%s/copy.py", f->dir);
+  write_file (src, "x = 1\n");
+  write_file (other, "x = 1\n");
+  struct timespec t1[2] = { { 0, UTIME_OMIT }, { 1745849508, 123456789 } };
+  struct timespec t2[2] = { { 0, UTIME_OMIT }, { 1600000000, 0 } };
+  assert_int_equal (utimensat (AT_FDCWD, src, t1, 0), 0);
+  assert_int_equal (utimensat (AT_FDCWD, other, t2, 0), 0);
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_put_file (f->store, src, false, d, NULL, &err), 0);
+  assert_int_equal (reg_store_put_file (f->store, other, false, d2, NULL, &err), 0);
+  assert_string_equal (d, d2);
+  char *p = reg_store_object_path (f->store, d, false);
+  struct stat st;
+  assert_int_equal (stat (p, &st), 0);
+  assert_true (st.st_ino != inode_of (src)); /* a copy */
+  assert_int_equal (st.st_mtim.tv_sec, 1745849508);
+  assert_int_equal (st.st_mtim.tv_nsec, 123456789);
+  free (p);
 }
 
 /* Put src (given mode) as variant exec; is the object src's own inode? */
@@ -293,6 +322,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_put_bytes_digest_and_dedup, setup, teardown),
     cmocka_unit_test_setup_teardown (test_put_file_modes_and_variants, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_put_file_keeps_mtime, setup, teardown),
     cmocka_unit_test_setup_teardown (test_put_file_links_host_files, setup, teardown),
     cmocka_unit_test_setup_teardown (test_linked_object_dedup_unput_verify, setup, teardown),
     cmocka_unit_test_setup_teardown (test_put_missing_and_non_regular, setup, teardown),
