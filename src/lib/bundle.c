@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ add_object (struct archive *a, const struct reg_store *store, const char *name,
   archive_entry_set_filetype (e, AE_IFREG);
   archive_entry_set_perm (e, exec ? 0555 : 0444);
   archive_entry_set_size (e, st.st_size);
+  archive_entry_set_mtime (e, st.st_mtim.tv_sec, 0); /* bundle.h: Python's .pyc check */
   int ret = archive_write_header (a, e) == ARCHIVE_OK ? 0 : -1;
   archive_entry_free (e);
   if (ret < 0)
@@ -135,6 +137,15 @@ unpack_entry (struct archive *a, struct archive_entry *e, int dir_fd, const char
   if (ret == 0 && strncmp (hex, name, 64) != 0)
     ret = reg_error_set (err, EINVAL, "entry %s: content has digest sha256:%s, not its name", name,
                          hex);
+  /* The object's mtime, when it is a sane one (seconds since 1970, before
+   * 2106 as in a .pyc header); otherwise the file keeps the time of now. */
+  time_t mtime = archive_entry_mtime (e);
+  if (ret == 0 && archive_entry_mtime_is_set (e) && mtime > 0 && mtime <= (time_t)UINT32_MAX)
+    {
+      struct timespec times[2] = { { 0, UTIME_OMIT }, { mtime, 0 } };
+      if (futimens (fd, times) < 0)
+        ret = reg_error_sys (err, errno, "entry %s: set its time", name);
+    }
   /* A partial or unverified file never stays under an object name. */
   if (ret < 0)
     (void)unlinkat (dir_fd, name, 0);

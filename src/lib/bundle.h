@@ -5,8 +5,11 @@
  * or "sha256/<64 hex>+x". The RET file is the only map from paths to
  * objects, so an archive cannot place anything anywhere by itself.
  *
- * Packing is reproducible (sorted entries, zero times and owners, no gzip
- * timestamp): the same objects give the same blob digest. Unpacking treats
+ * Packing is reproducible (sorted entries, zero owners, no gzip timestamp,
+ * each entry's time the object's mtime in seconds): the same objects give
+ * the same blob digest. The mtime travels so that a pulled template's
+ * Python sources still match their .pyc files (store.h); unpacking gives
+ * each file its entry's time when it is between 1970 and 2106. Unpacking treats
  * the archive as hostile: only regular-file entries with such a name are
  * accepted, each entry's content must hash to its name, entries and the
  * total are bounded, and anything else (.., absolute paths, links, devices,

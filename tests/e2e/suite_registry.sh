@@ -112,6 +112,9 @@ t_registry_layout_roundtrip () {
   run_cmd reg2 run --rm -t base@1 -- /bin/echo pulled-from-layout
   expect_rc 0
   expect_out "pulled-from-layout"
+  # A file keeps its mtime through push and pull (Python's .pyc check).
+  run_cmd reg2 run --rm -t base@1 -- /usr/bin/stat -c %Y /bin/echo
+  expect_out "$(stat -c %Y /bin/echo)"
   expect_eq "$(reg2 template inspect base@1 | sha256sum)" "$("$REG" template inspect base@1 | sha256sum)" \
     "pulled RET differs from pushed"
   # Pulling again downloads nothing and changes nothing.

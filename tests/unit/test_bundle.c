@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -80,6 +82,7 @@ struct entry
   unsigned type; /* AE_IFREG when 0 */
   const char *data;
   const char *symlink, *hardlink;
+  long long mtime; /* set when not 0 */
 };
 
 enum compression
@@ -111,6 +114,8 @@ write_archive (const char *path, enum compression c, const struct entry *entries
         archive_entry_set_hardlink (e, en->hardlink);
       size_t len = en->data ? strlen (en->data) : 0;
       archive_entry_set_size (e, len);
+      if (en->mtime)
+        archive_entry_set_mtime (e, (time_t)en->mtime, 0);
       assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
       if (len)
         assert_int_equal (archive_write_data (a, en->data, len), (la_ssize_t)len);
@@ -167,6 +172,11 @@ test_pack_unpack_round_trip (void **state)
   bool created;
   assert_int_equal (reg_store_put_bytes (store, "data one\n", 9, false, d1, &created, &err), 0);
   assert_int_equal (reg_store_put_bytes (store, "#!/bin/sh\n", 10, true, d2, &created, &err), 0);
+  /* The object's mtime travels (Python's .pyc check, bundle.h). */
+  char *obj1 = reg_store_object_path (store, d1, false);
+  struct timespec t[2] = { { 0, UTIME_OMIT }, { 1745849508, 0 } };
+  assert_int_equal (utimensat (AT_FDCWD, obj1, t, 0), 0);
+  free (obj1);
   char x2[67];
   snprintf (x2, sizeof x2, "%s+x", d2);
   char *objects[] = { strcmp (d1, x2) < 0 ? d1 : x2, strcmp (d1, x2) < 0 ? x2 : d1, NULL };
@@ -197,12 +207,50 @@ test_pack_unpack_round_trip (void **state)
   assert_int_equal (len, 9);
   assert_memory_equal (content, "data one\n", 9);
   free (content);
+  struct stat st;
+  assert_int_equal (stat (path, &st), 0);
+  assert_int_equal (st.st_mtim.tv_sec, 1745849508);
   /* A malformed object name is refused on pack too. */
   char *bad[] = { "sha256:x", NULL };
   assert_int_equal (reg_bundle_pack (store, bad, again, &err), -1);
   assert_non_null (strstr (err->msg, "malformed object name \"sha256:x\""));
   reg_error_free (err);
   reg_store_free (store);
+}
+
+/* An entry's time is taken only when it is sane (1970 to 2106). */
+static void
+test_entry_times (void **state)
+{
+  struct fixture *f = *state;
+  char *good = object_entry ("good\n", ""), *neg = object_entry ("negative\n", "");
+  char *huge = object_entry ("huge\n", "");
+  struct entry entries[] = {
+    { good, 0, "good\n", NULL, NULL, 1600000000 },
+    { neg, 0, "negative\n", NULL, NULL, -5 },
+    { huge, 0, "huge\n", NULL, NULL, 1LL << 40 },
+  };
+  write_archive (f->archive, GZIP, entries, 3);
+  char **got = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_bundle_unpack (f->archive, f->dest, &defaults, &got, &err), 0);
+  reg_strv_free (got);
+  time_t now = time (NULL);
+  const char *names[] = { good, neg, huge };
+  for (int i = 0; i < 3; i++)
+    {
+      char path[200];
+      struct stat st;
+      snprintf (path, sizeof path, "%s/%s", f->dest, names[i] + 7);
+      assert_int_equal (stat (path, &st), 0);
+      if (i == 0)
+        assert_int_equal (st.st_mtim.tv_sec, 1600000000);
+      else
+        assert_true (st.st_mtim.tv_sec >= now - 60);
+    }
+  free (good);
+  free (neg);
+  free (huge);
 }
 
 static void
@@ -402,6 +450,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_pack_unpack_round_trip, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_entry_times, setup, teardown),
     cmocka_unit_test_setup_teardown (test_path_escapes, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_object_names, setup, teardown),
     cmocka_unit_test_setup_teardown (test_links_devices_fifos_dirs, setup, teardown),
