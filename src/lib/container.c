@@ -527,7 +527,17 @@ reg_container_update (const char *root, const char *id, reg_container_update_fn 
   return ret; /* closing fd drops the lock */
 }
 
-/* Remove every name link that points at id. */
+/* Does the name link `path` (relative to dirfd) point at container id? */
+static bool
+link_points_at (int dirfd, const char *path, const char *id)
+{
+  char target[80];
+  ssize_t n = readlinkat (dirfd, path, target, sizeof target - 1);
+  return n == 64 && strncmp (target, id, 64) == 0;
+}
+
+/* Remove every name link that points at id: for a container whose state
+ * (and so its name) cannot be read. One scan of the name index. */
 static void
 unlink_names_of (const char *root, const char *id)
 {
@@ -539,12 +549,8 @@ unlink_names_of (const char *root, const char *id)
     return;
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
-    {
-      char target[80];
-      ssize_t n = readlinkat (dirfd (d), de->d_name, target, sizeof target - 1);
-      if (n == 64 && strncmp (target, id, 64) == 0)
-        unlinkat (dirfd (d), de->d_name, 0);
-    }
+    if (link_points_at (dirfd (d), de->d_name, id))
+      unlinkat (dirfd (d), de->d_name, 0);
   closedir (d);
 }
 
@@ -557,7 +563,8 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
   struct reg_container *c = NULL;
   _cleanup_free_ char *name = NULL;
-  if (reg_container_load (root, id, &c, NULL) == 0 && c->name)
+  bool loaded = reg_container_load (root, id, &c, NULL) == 0;
+  if (loaded && c->name)
     name = strdup (c->name);
   reg_container_free (c);
   /* Rename first so the container disappears at once, even if the removal
@@ -567,12 +574,10 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
   if (name)
     {
       _cleanup_free_ char *link = name_link (root, name);
-      char target[80];
-      ssize_t n = link ? readlink (link, target, sizeof target - 1) : -1;
-      if (n == 64 && strncmp (target, id, 64) == 0)
+      if (link && link_points_at (AT_FDCWD, link, id))
         unlink (link);
     }
-  else
+  else if (!loaded)
     unlink_names_of (root, id); /* its state is gone or damaged: look */
   if (reg_util_rm_rf (grave, err) < 0)
     return reg_error_prefix (err, "container %.12s: remove", id);

@@ -242,8 +242,7 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
         log.cap += strlen (made_in[i]) + 1;
       log.text = calloc (log.cap, 1);
       for (size_t i = 0; log.text && made_in[i]; i++)
-        if (made_in[i][0] && made_in[i][1] == ':')
-          note (&log, made_in[i][0], made_in[i] + 2);
+        log.len += (size_t)sprintf (log.text + log.len, "%s\n", made_in[i]);
     }
   else
     {

@@ -414,6 +414,17 @@ say (int fd, const char *fmt, int code, const char *msg)
     _exit (125);
 }
 
+/* The exec helper's setup failed: "error 125 WHAT[ ARG]: <errno text>". */
+static _Noreturn void
+helper_fail (int control_fd, const char *what, const char *arg)
+{
+  char msg[1024];
+  snprintf (msg, sizeof msg, "%s%s%s: %s", what, arg ? " " : "", arg ? arg : "",
+            reg_errdesc (errno));
+  say (control_fd, "error %d %s\n", 125, msg);
+  _exit (125);
+}
+
 /* Forked from regd, which has threads: system calls only from here on
  * (see reg_confinement in security.h). */
 static _Noreturn void
@@ -440,11 +451,7 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
     {
       int fd = open (s->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
       if (fd < 0 || write (fd, "0", 1) != 1)
-        {
-          snprintf (msg, sizeof msg, "join cgroup %s: %s", s->cgroup_procs[i], reg_errdesc (errno));
-          say (s->control_fd, "error %d %s\n", 125, msg);
-          _exit (125);
-        }
+        helper_fail (s->control_fd, "join cgroup", s->cgroup_procs[i]);
       close (fd);
     }
   int userns = -1;
@@ -453,20 +460,11 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
       char path[64];
       snprintf (path, sizeof path, "/proc/%d/ns/user", (int)s->target);
       if ((userns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
-        {
-          snprintf (msg, sizeof msg, "open the container's user namespace: %s",
-                    reg_errdesc (errno));
-          say (s->control_fd, "error %d %s\n", 125, msg);
-          _exit (125);
-        }
+        helper_fail (s->control_fd, "open the container's user namespace", NULL);
     }
   int pidfd = (int)syscall (SYS_pidfd_open, s->target, 0);
   if (pidfd < 0 || setns (pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-    {
-      snprintf (msg, sizeof msg, "enter the container's namespaces: %s", reg_errdesc (errno));
-      say (s->control_fd, "error %d %s\n", 125, msg);
-      _exit (125);
-    }
+    helper_fail (s->control_fd, "enter the container's namespaces", NULL);
   close (pidfd);
   int term = -1;
   if (s->tty)
@@ -477,11 +475,7 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
       if (master < 0 || ioctl (master, TIOCSPTLCK, &unlock) < 0
           || (term = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0
           || send_fd (s->control_fd, master) < 0)
-        {
-          snprintf (msg, sizeof msg, "allocate a terminal: %s", reg_errdesc (errno));
-          say (s->control_fd, "error %d %s\n", 125, msg);
-          _exit (125);
-        }
+        helper_fail (s->control_fd, "allocate a terminal", NULL);
       close (master);
       struct winsize ws = { .ws_row = s->rows, .ws_col = s->cols };
       if (s->rows && s->cols)

@@ -895,7 +895,7 @@ b"
 # Many execs at once: regd forks each exec's helper while its other threads
 # run (allocating, logging). The helper once allocated after that fork
 # (libcap, libseccomp, jansson) and could hang on a lock held at the fork:
-# 3 of 20 such execs hung under the sanitizers. Each exec must answer.
+# 7 of 135 such execs hung under the sanitizers. Each exec must answer.
 t_exec_concurrent () {
   local i r pids
   "$REG" template create tr@1 /usr/bin/tr /bin/sleep >/dev/null || fail "create tr@1"
