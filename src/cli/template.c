@@ -1,5 +1,8 @@
 /* reg template: create NAME@VERSION PATH... | add FILE.ret | ls | inspect REF | rm REF...
  *
+ * `create` and `add` refuse an installed NAME@VERSION unless --force (and
+ * even then while a container uses it).
+ *
  * `create` imports host files and directories (paths are made absolute here:
  * regd runs elsewhere, as root, and reads them itself) with their ELF
  * dependency closure. `add` installs a RET file whose objects are already in
@@ -15,8 +18,8 @@
 
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
-  " [--env KEY=VALUE]\n"                                                                           \
-  "       reg template add FILE.ret\n"                                                             \
+  " [--env KEY=VALUE] [--force]\n"                                                                 \
+  "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
   "       reg template inspect NAME@VERSION\n"                                                     \
   "       reg template rm NAME@VERSION...\n"
@@ -46,6 +49,7 @@ create (struct reg_client *c, int argc, char **argv)
   static const struct option opts[] = { { "entrypoint", required_argument, NULL, 'E' },
                                         { "requires", required_argument, NULL, 'r' },
                                         { "env", required_argument, NULL, 'e' },
+                                        { "force", no_argument, NULL, 'f' },
                                         { NULL, 0, NULL, 0 } };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *body = json_object ();
@@ -57,9 +61,12 @@ create (struct reg_client *c, int argc, char **argv)
   opterr = 0;
   /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint
    * ...`. */
-  while ((opt = getopt_long (argc, argv, "E:r:e:", opts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, "E:r:e:f", opts, NULL)) != -1)
     switch (opt)
       {
+      case 'f':
+        json_object_set_new (body, "Force", json_true ());
+        break;
       case 'E':
         json_object_set_new (body, "Entrypoint", json_string (optarg));
         break;
@@ -106,7 +113,7 @@ create (struct reg_client *c, int argc, char **argv)
 }
 
 static int
-add (struct reg_client *c, const char *file)
+add (struct reg_client *c, const char *file, bool force)
 {
   FILE *f = fopen (file, "re");
   if (f == NULL)
@@ -133,6 +140,8 @@ add (struct reg_client *c, const char *file)
     }
   json_t *body = json_pack ("{s:s%}", "Ret", text ? text : "", len);
   free (text);
+  if (body && force)
+    json_object_set_new (body, "Force", json_true ());
   if (body == NULL)
     {
       fprintf (stderr, "reg template add: %s is not UTF-8 text\n", file);
@@ -189,7 +198,10 @@ cmd_template (struct reg_client *c, int argc, char **argv)
   if (strcmp (sub, "create") == 0)
     return create (c, argc - 1, argv + 1);
   if (strcmp (sub, "add") == 0)
-    return argc == 3 ? add (c, argv[2]) : usage ();
+    {
+      bool force = argc == 4 && strcmp (argv[2], "--force") == 0;
+      return argc == 3 || force ? add (c, argv[argc - 1], force) : usage ();
+    }
   if (strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0)
     return argc == 2 ? list (c) : cli_template_tags (c, argc - 1, argv + 1);
   if (strcmp (sub, "inspect") == 0 && argc == 3)

@@ -1,5 +1,6 @@
 #include "engine.h"
 #include "envgen.h"
+#include "gc.h"
 #include "insert.h"
 #include "monitor.h"
 #include "util.h"
@@ -185,12 +186,63 @@ reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
 
 /* ---- templates ---- */
 
+/* The short id of a container using `ref`, directly or through the
+ * requires of its templates, in out; 1 if there is one. */
 static int
-save_template (struct reg_engine *e, struct reg_template *t, struct reg_template **out,
+template_user (struct reg_engine *e, const char *ref, char out[13], struct reg_error **err)
+{
+  struct reg_gc_refs *r = NULL;
+  if (reg_gc_refs_templates (e->root, false, &r, err) < 0
+      || reg_gc_refs_containers (e->root, r, false, err) < 0)
+    {
+      reg_gc_refs_free (r);
+      return -1;
+    }
+  const char *user = reg_gc_template_user (r, ref);
+  if (user)
+    snprintf (out, 13, "%s", user);
+  reg_gc_refs_free (r);
+  return user != NULL;
+}
+
+/* An installed name@version is replaced only when asked to, and never while
+ * a container uses it: its environment would no longer match its templates,
+ * and its next start or install would pick up different files. */
+static int
+check_replace (struct reg_engine *e, const struct reg_template *t, bool replace,
                struct reg_error **err)
 {
+  _cleanup_free_ char *ref = NULL;
+  if (asprintf (&ref, "%s@%s", t->name, t->version) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  struct reg_template *old = NULL;
+  struct reg_error *load_err = NULL;
+  int found = reg_template_load (e->root, ref, &old, &load_err) == 0 || load_err->code != ENOENT;
+  reg_template_free (old);
+  reg_error_free (load_err);
+  if (!found)
+    return 0;
+  if (!replace)
+    return reg_error_set (err, EEXIST,
+                          "template %s: already exists (remove it first, or use --force to "
+                          "replace it)",
+                          ref);
+  char user[13];
+  int used = template_user (e, ref, user, err);
+  if (used > 0)
+    return reg_error_set (err, EBUSY, "template %s: cannot replace it: in use by container %s", ref,
+                          user);
+  return used;
+}
+
+static int
+save_template (struct reg_engine *e, struct reg_template *t, bool replace,
+               struct reg_template **out, struct reg_error **err)
+{
   pthread_mutex_lock (&e->lock);
-  int ret = reg_template_save (e->root, e->store, t, err);
+  int ret = check_replace (e, t, replace, err);
+  if (ret == 0)
+    ret = reg_template_save (e->root, e->store, t, err);
   if (ret == 0)
     cache_clear (e);
   pthread_mutex_unlock (&e->lock);
@@ -202,15 +254,26 @@ save_template (struct reg_engine *e, struct reg_template *t, struct reg_template
 }
 
 int
-reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *o,
+reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *o, bool replace,
                             struct reg_template **out, struct reg_error **err)
 {
   struct reg_template *t = NULL;
   char **added = NULL;
   pthread_mutex_lock (&e->import_lock);
-  int ret = reg_import_template (e->store, o, &t, &added, err);
+  /* Refused before any file is hashed; checked again when saving. */
+  struct reg_template probe = { .name = (char *)o->name, .version = (char *)o->version };
+  int ret = 0;
+  if (o->name && o->version && reg_template_name_ok (o->name)
+      && reg_template_version_ok (o->version))
+    {
+      pthread_mutex_lock (&e->lock);
+      ret = check_replace (e, &probe, replace, err);
+      pthread_mutex_unlock (&e->lock);
+    }
   if (ret == 0)
-    ret = save_template (e, t, out, err);
+    ret = reg_import_template (e->store, o, &t, &added, err);
+  if (ret == 0)
+    ret = save_template (e, t, replace, out, err);
   if (ret < 0)
     reg_import_undo (e->store, reg_steal (&added));
   pthread_mutex_unlock (&e->import_lock);
@@ -219,7 +282,7 @@ reg_engine_template_create (struct reg_engine *e, const struct reg_import_option
 }
 
 int
-reg_engine_template_add (struct reg_engine *e, const char *text, size_t len,
+reg_engine_template_add (struct reg_engine *e, const char *text, size_t len, bool replace,
                          struct reg_template **out, struct reg_error **err)
 {
   struct reg_template *t = NULL;
@@ -228,41 +291,9 @@ reg_engine_template_add (struct reg_engine *e, const char *text, size_t len,
   /* Under the import lock: a failed import's undo must not remove an object
    * a RET file added meanwhile names. */
   pthread_mutex_lock (&e->import_lock);
-  int ret = save_template (e, t, out, err);
+  int ret = save_template (e, t, replace, out, err);
   pthread_mutex_unlock (&e->import_lock);
   return ret;
-}
-
-static bool
-strv_contains (char *const *v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
-/* The first container (short id) whose closure includes `ref`, if any. */
-static int
-container_using (struct reg_engine *e, const char *ref, char out[13], struct reg_error **err)
-{
-  _cleanup_strv_ char **ids = NULL;
-  if (reg_container_list (e->root, &ids, err) < 0)
-    return -1;
-  for (size_t i = 0; ids[i]; i++)
-    {
-      struct reg_container *c = NULL;
-      if (reg_container_load (e->root, ids[i], &c, NULL) < 0)
-        continue;
-      bool uses = strv_contains (c->templates, ref);
-      reg_container_free (c);
-      if (uses)
-        {
-          snprintf (out, 13, "%.12s", ids[i]);
-          return 1;
-        }
-    }
-  return 0;
 }
 
 int
@@ -270,7 +301,7 @@ reg_engine_template_remove (struct reg_engine *e, const char *ref, struct reg_er
 {
   pthread_mutex_lock (&e->lock);
   char user[13];
-  int used = container_using (e, ref, user, err);
+  int used = template_user (e, ref, user, err);
   int ret = used;
   if (used > 0)
     ret = reg_error_set (err, EBUSY, "template %s: in use by container %s", ref, user);

@@ -69,10 +69,12 @@ int reg_engine_sweep (struct reg_engine *e, struct reg_error **err);
 int reg_engine_restore (struct reg_engine *e, struct reg_error **err);
 void reg_engine_free (struct reg_engine *e);
 
-/* Templates */
+/* Templates. An installed name@version is refused (EEXIST) unless
+ * `replace`, and refused even then (EBUSY) while a container uses it,
+ * directly or through the requires of its templates. */
 int reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *o,
-                                struct reg_template **out, struct reg_error **err);
-int reg_engine_template_add (struct reg_engine *e, const char *text, size_t len,
+                                bool replace, struct reg_template **out, struct reg_error **err);
+int reg_engine_template_add (struct reg_engine *e, const char *text, size_t len, bool replace,
                              struct reg_template **out, struct reg_error **err);
 int reg_engine_template_remove (struct reg_engine *e, const char *ref, struct reg_error **err);
 

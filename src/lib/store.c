@@ -330,12 +330,9 @@ reg_store_unput (struct reg_store *store, const char *digest, bool exec)
   return path ? unlink (path) : -1;
 }
 
-/* Call fn for every object file: (path, digest-from-name, exec). */
-typedef int (*object_fn) (const char *path, const char *digest, bool exec, const struct stat *st,
-                          void *data, struct reg_error **err);
-
-static int
-walk_objects (const struct reg_store *store, object_fn fn, void *data, struct reg_error **err)
+int
+reg_store_walk (const struct reg_store *store, reg_store_object_fn fn, void *data,
+                struct reg_error **err)
 {
   DIR *top = opendir (store->objects_dir);
   if (top == NULL)
@@ -389,7 +386,7 @@ int
 reg_store_stats (const struct reg_store *store, struct reg_store_stats *out, struct reg_error **err)
 {
   memset (out, 0, sizeof *out);
-  return walk_objects (store, count_object, out, err);
+  return reg_store_walk (store, count_object, out, err);
 }
 
 struct verify_ctx
@@ -424,7 +421,7 @@ reg_store_verify (const struct reg_store *store, reg_store_corrupt_fn corrupt, v
                   uint64_t *checked, struct reg_error **err)
 {
   struct verify_ctx v = { corrupt, data, 0, 0 };
-  if (walk_objects (store, verify_object, &v, err) < 0)
+  if (reg_store_walk (store, verify_object, &v, err) < 0)
     return -1;
   if (checked)
     *checked = v.checked;

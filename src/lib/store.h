@@ -4,8 +4,9 @@
  * content keyed by its SHA-256, in root-only (0700) directories. Objects are
  * immutable. Writes are atomic (a temp name in store/tmp, then rename);
  * putting the same content twice stores it once and returns the same digest.
- * The store never deletes an object on its own (only reg_store_unput, the
- * undo of a failed import, removes one).
+ * The store never deletes an object on its own: reg_store_unput (the undo
+ * of a failed import) and garbage collection (gc.h, through the engine's
+ * prune, which unlinks what no template names) are the only deletions.
  *
  * An object is one of two things:
  *   - a copy: written by the store, fsync'ed, mode 0444 (0555 for the ".x"
@@ -83,6 +84,14 @@ struct reg_store_stats
 };
 int reg_store_stats (const struct reg_store *store, struct reg_store_stats *out,
                      struct reg_error **err);
+
+/* Call fn for every object file: its path, digest (from its name), variant
+ * and lstat. A non-zero return stops the walk and is returned. */
+struct stat;
+typedef int (*reg_store_object_fn) (const char *path, const char *digest, bool exec,
+                                    const struct stat *st, void *data, struct reg_error **err);
+int reg_store_walk (const struct reg_store *store, reg_store_object_fn fn, void *data,
+                    struct reg_error **err);
 
 /* Re-hash every object; call `corrupt` for each whose content does not match
  * its name. Returns the number of corrupt objects (>= 0) or -1 on error. */

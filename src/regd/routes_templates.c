@@ -36,10 +36,11 @@ list (struct regd *d, struct request *r)
 }
 
 static int
-create_from_paths (struct regd *d, json_t *body, struct reg_template **t, struct reg_error **err)
+create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_template **t,
+                   struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Name", "Version", "Paths", "Entrypoint", "Requires", "Env", NULL };
+      = { "Name", "Version", "Paths", "Entrypoint", "Requires", "Env", "Force", NULL };
   const char *what = "create template";
   struct reg_import_options o = { 0 };
   _cleanup_strv_ char **paths = NULL, **requires = NULL, **env = NULL;
@@ -60,7 +61,7 @@ create_from_paths (struct regd *d, json_t *body, struct reg_template **t, struct
   o.paths = paths;
   o.requires = requires;
   o.env = env;
-  return reg_engine_template_create (d->engine, &o, t, err);
+  return reg_engine_template_create (d->engine, &o, replace, t, err);
 }
 
 static enum MHD_Result
@@ -72,12 +73,17 @@ create (struct regd *d, struct request *r)
     return regd_reply_error (r, err);
   struct reg_template *t = NULL;
   json_t *ret_text = json_object_get (body, "Ret");
-  int ret;
-  if (ret_text != NULL && json_object_size (body) == 1 && json_is_string (ret_text))
+  json_t *force = json_object_get (body, "Force");
+  int ret = 0;
+  if (force && !json_is_boolean (force))
+    ret = reg_error_set (&err, EINVAL, "create template: \"Force\" must be a boolean");
+  bool replace = json_is_true (force);
+  size_t keys = json_object_size (body) - (force ? 1 : 0);
+  if (ret == 0 && ret_text != NULL && keys == 1 && json_is_string (ret_text))
     ret = reg_engine_template_add (d->engine, json_string_value (ret_text),
-                                   json_string_length (ret_text), &t, &err);
-  else
-    ret = create_from_paths (d, body, &t, &err);
+                                   json_string_length (ret_text), replace, &t, &err);
+  else if (ret == 0)
+    ret = create_from_paths (d, body, replace, &t, &err);
   json_decref (body);
   if (ret < 0)
     return regd_reply_error (r, err);

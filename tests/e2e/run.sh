@@ -351,7 +351,8 @@ bad_ret () {
   local name=$1 want=$2 text=$3 before
   before=$(snapshot)
   printf '%s\n' "$text" >"$T/bad.ret"
-  run_cmd "$REG" template add "$T/bad.ret"
+  # --force: a bad replacement of an installed template is refused for its fault.
+  run_cmd "$REG" template add --force "$T/bad.ret"
   [ "$rc" != 0 ] || fail "$name: accepted"
   expect_err_has "$want"
   expect_eq "$(snapshot)" "$before" "$name: engine state changed"
