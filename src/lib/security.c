@@ -26,11 +26,12 @@
 
 #define BIT(c) (UINT64_C (1) << (c))
 
-/* Docker's default capabilities less CAP_MKNOD (see security.h). */
+/* Docker's default capabilities less CAP_MKNOD and CAP_NET_RAW (see
+ * security.h). */
 static const cap_value_t default_caps[]
-    = { CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FSETID,     CAP_FOWNER,  CAP_NET_RAW,
-        CAP_SETGID,     CAP_SETUID,       CAP_SETFCAP,    CAP_SETPCAP, CAP_NET_BIND_SERVICE,
-        CAP_SYS_CHROOT, CAP_KILL,         CAP_AUDIT_WRITE };
+    = { CAP_CHOWN,  CAP_DAC_OVERRIDE,     CAP_FSETID,     CAP_FOWNER,
+        CAP_SETGID, CAP_SETUID,           CAP_SETFCAP,    CAP_SETPCAP,
+        CAP_KILL,   CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_AUDIT_WRITE };
 
 static uint64_t
 all_caps (void)

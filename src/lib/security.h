@@ -21,7 +21,9 @@
  *
  * --privileged skips them. The default capability set is Docker's
  * less CAP_MKNOD (there is no devices cgroup here to make a hand-made
- * block device useless); --cap-add MKNOD gives it back.
+ * block device useless) and less CAP_NET_RAW, as in Podman (with the host
+ * network a raw or AF_PACKET socket sees the host's traffic); --cap-add
+ * MKNOD and --cap-add NET_RAW give them back.
  *
  * Seccomp profiles use Docker's JSON format (defaultAction,
  * defaultErrnoRet, syscalls[] with names/name, action, errnoRet, args with

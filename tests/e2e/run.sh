@@ -1089,8 +1089,8 @@ t_confinement () {
   # /sys read-only, dangerous /proc files masked or read-only.
   local status='while read k v rest; do case "$k" in CapEff:|CapBnd:|NoNewPrivs:) echo "$k $v";; esac; done < /proc/self/status'
   run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c "$status"
-  expect_out "CapEff: 00000000a00425fb
-CapBnd: 00000000a00425fb
+  expect_out "CapEff: 00000000a00405fb
+CapBnd: 00000000a00405fb
 NoNewPrivs: 1"
   # (This kernel may lack sysrq-trigger and kcore: each is checked where it exists.)
   if [ -e /proc/sysrq-trigger ]; then
@@ -1115,7 +1115,7 @@ NoNewPrivs: 1"
   local id
   id=$("$REG" run -d -t base@1 -- /bin/sleep 100)
   run_cmd "$REG" exec "$id" /bin/sh -c "$status"
-  expect_out_has "CapEff: 00000000a00425fb"
+  expect_out_has "CapEff: 00000000a00405fb"
   expect_out_has "NoNewPrivs: 1"
   "$REG" rm -f "$id" >/dev/null
   # seccomp: new user namespaces (allowed without capabilities otherwise),
@@ -1136,7 +1136,7 @@ for name, call in (("unshare-user", lambda: libc.unshare(0x10000000)),
   expect_err_has 'security option "apparmor=x"'
   # --privileged keeps root's capabilities.
   run_cmd "$REG" run --rm --privileged -t base@1 -- /bin/sh -c "$status"
-  case "$out" in *"CapEff: 00000000a00425fb"*) fail "--privileged was confined" ;; esac
+  case "$out" in *"CapEff: 00000000a00405fb"*) fail "--privileged was confined" ;; esac
   expect_out_has "NoNewPrivs: 0"
 }
 

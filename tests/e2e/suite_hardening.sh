@@ -11,12 +11,12 @@ print("mount", r, ctypes.get_errno())'
 
 t_cap_add_drop () {
   run_cmd "$REG" run --rm --cap-drop CHOWN -t base@1 -- /bin/sh -c "$CAPS_PROBE"
-  expect_out "CapEff: 00000000a00425fa
-CapBnd: 00000000a00425fa
+  expect_out "CapEff: 00000000a00405fa
+CapBnd: 00000000a00405fa
 NoNewPrivs: 1"
   # Docker's spelling and ours: with or without CAP_, any case.
   run_cmd "$REG" run --rm --cap-add cap_mknod -t base@1 -- /bin/sh -c "$CAPS_PROBE"
-  expect_out_has "CapEff: 00000000a80425fb"
+  expect_out_has "CapEff: 00000000a80405fb"
   run_cmd "$REG" run --rm --cap-drop ALL --cap-add NET_BIND_SERVICE -t base@1 -- /bin/sh -c "$CAPS_PROBE"
   expect_out_has "CapEff: 0000000000000400"
   expect_out_has "CapBnd: 0000000000000400"
@@ -54,7 +54,7 @@ t_user () {
   expect_out "1000
 1001
 CapEff: 0000000000000000
-CapBnd: 00000000a00425fb
+CapBnd: 00000000a00405fb
 NoNewPrivs: 1"
   # Not root: the lower layer (store objects) and / cannot be written.
   run_cmd "$REG" run --rm --user 1000 -t base@1 -- /bin/sh -c 'touch /bin/sh'

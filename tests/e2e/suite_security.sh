@@ -280,6 +280,57 @@ mem made"
   "$REG" rm -f "$id" >/dev/null
 }
 
+# Sniffs the host's loopback for a marker sent from the host: prints
+# "packet ERRNO" and "icmp ERRNO" when the sockets are refused, "captured"
+# when the marker was seen (bounded: 10 s).
+SNIFF_PY='import socket, sys, time
+marker = sys.argv[1].encode()
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    print("icmp 0")
+except OSError as e:
+    print("icmp", e.errno)
+try:
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+except OSError as e:
+    print("packet", e.errno)
+    sys.exit(0)
+s.bind(("lo", 0))
+s.settimeout(0.5)
+end = time.time() + 10
+while time.time() < end:
+    try:
+        if marker in s.recv(65535):
+            print("captured")
+            break
+    except socket.timeout:
+        pass'
+
+t_escape_sniff () {
+  # A default container on the host network cannot open raw or AF_PACKET
+  # sockets (no CAP_NET_RAW, as in Podman); with --cap-add NET_RAW the same
+  # probe captures a UDP datagram the host sends on its loopback.
+  local marker="reg-sniff-$RANDOM$RANDOM" port=$((20000 + RANDOM % 20000))
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
+  expect_rc 0
+  expect_out "icmp 1
+packet 1"
+  # The guard run: the host sends the marker to an unused loopback port
+  # (bounded: 100 datagrams over 10 s) while the container listens.
+  python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(100):
+    s.sendto(sys.argv[1].encode(), ("127.0.0.1", int(sys.argv[2])))
+    time.sleep(0.1)' "$marker" "$port" &
+  local sender=$!
+  run_cmd "$REG" run --rm --cap-add NET_RAW -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
+  kill "$sender" 2>/dev/null
+  wait "$sender" 2>/dev/null
+  expect_rc 0
+  expect_out "icmp 0
+captured"
+}
+
 t_escape_store_write () {
   # libc is one store object shared by every template. Writing it through
   # /proc/self/root, a hard link, a re-open of a read-only fd through
@@ -601,5 +652,5 @@ t_neighbour_malloc_bomb () {
 }
 
 ALL="$ALL t_escape_mount t_escape_pivot_root t_escape_sysrq t_escape_kernel_module t_escape_ptrace
-  t_escape_open_by_handle t_escape_mknod t_escape_store_write t_escape_volume_symlink
+  t_escape_open_by_handle t_escape_mknod t_escape_sniff t_escape_store_write t_escape_volume_symlink
   t_escape_install_symlink t_escape_other_container t_neighbour_fork_bomb t_neighbour_malloc_bomb"
