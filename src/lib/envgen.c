@@ -12,10 +12,29 @@ static const struct
 {
   const char *path;
   mode_t mode;
+  bool covered; /* the runtime mounts over it: entries below are hidden */
 } skeleton[] = {
-  { "proc", 0555 }, { "dev", 0755 }, { "sys", 0555 },  { "tmp", 01777 },
-  { "app", 0755 },  { "etc", 0755 }, { "root", 0700 }, { "run", 0755 },
+  { "proc", 0555, true }, { "dev", 0755, true },  { "sys", 0555, true },   { "tmp", 01777, false },
+  { "app", 0755, false }, { "etc", 0755, false }, { "root", 0700, false }, { "run", 0755, false },
 };
+
+const char *
+reg_env_skeleton_clash (const char *path, bool is_dir)
+{
+  if (path[0] != '/')
+    return NULL;
+  for (size_t i = 0; i < sizeof skeleton / sizeof skeleton[0]; i++)
+    {
+      size_t n = strlen (skeleton[i].path);
+      if (strncmp (path + 1, skeleton[i].path, n) != 0)
+        continue;
+      if (path[n + 1] == '\0' && !is_dir)
+        return "is a directory in every container, so it cannot be a file or symlink";
+      if (path[n + 1] == '/' && skeleton[i].covered)
+        return "would be hidden: the container mounts its own filesystem there";
+    }
+  return NULL;
+}
 
 /* mkdir -p of the parents of `rel` below dfd. */
 static int

@@ -10,14 +10,24 @@
  * rename of a complete tree.
  *
  * Every environment also has the skeleton directories a container needs as
- * mount points: /proc /dev /sys /tmp /app /etc /root /run.
+ * mount points: /proc /dev /sys /tmp /app /etc /root /run. A template
+ * cannot put anything else at those paths, nor anything below the mount
+ * points that cover what is there (/proc, /dev, /sys): reg_env_skeleton_clash
+ * says why, and templates are refused on it when they are made or added, so
+ * generation never meets such a clash.
  */
 #ifndef REG_ENVGEN_H
 #define REG_ENVGEN_H
 
+#include <stdbool.h>
+
 #include "closure.h"
 #include "error.h"
 #include "store.h"
+
+/* Why an entry at `path` (a directory entry when is_dir) cannot be in an
+ * environment, or NULL when it can. A static string. */
+const char *reg_env_skeleton_clash (const char *path, bool is_dir);
 
 /* Path of the generated environment (allocated) in *out_path. */
 int reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,

@@ -135,7 +135,7 @@ normalize_path (char *path)
   *out = '\0';
 }
 
-static int import_path (struct importer *im, const char *path, int hops, bool explicit_path,
+static int import_path (struct importer *im, const char *path, int hops, bool link_target,
                         struct reg_error **err);
 
 static int
@@ -180,7 +180,7 @@ import_symlink (struct importer *im, const char *path, int hops, struct reg_erro
   struct stat st;
   if (hops >= MAX_LINK_HOPS || stat (full, &st) < 0 || S_ISDIR (st.st_mode))
     return 0; /* dangling, looping or a directory: keep the link only */
-  return import_path (im, full, hops + 1, false, err);
+  return import_path (im, full, hops + 1, true, err);
 }
 
 static int
@@ -216,8 +216,27 @@ import_dir (struct importer *im, const char *path, int hops, struct reg_error **
   return ret;
 }
 
+static const char *
+kind_name (mode_t mode)
+{
+  if (S_ISFIFO (mode))
+    return "a FIFO";
+  if (S_ISSOCK (mode))
+    return "a socket";
+  if (S_ISCHR (mode))
+    return "a character device";
+  if (S_ISBLK (mode))
+    return "a block device";
+  return "of an unknown type";
+}
+
+/* Regular files, directories and symlinks are content; anything else (a
+ * FIFO, a socket, a device) is refused wherever it is met, given directly
+ * or found inside an imported directory. Only the target of a symlink is
+ * let go: the link is content (e.g. one to /dev/null), what it points at is
+ * the container's business. */
 static int
-import_path (struct importer *im, const char *path, int hops, bool explicit_path,
+import_path (struct importer *im, const char *path, int hops, bool link_target,
              struct reg_error **err)
 {
   struct stat st;
@@ -233,10 +252,11 @@ import_path (struct importer *im, const char *path, int hops, bool explicit_path
     return import_dir (im, path, hops, err);
   if (S_ISREG (st.st_mode))
     return import_file (im, path, &st, err);
-  if (explicit_path)
-    return reg_error_set (
-        err, EINVAL, "template %s: %s is not a regular file, directory or symlink", im->ref, path);
-  return 0; /* sockets, fifos and devices inside a directory are not content */
+  if (link_target)
+    return 0;
+  return reg_error_set (err, EINVAL,
+                        "template %s: %s is not a regular file, directory or symlink (it is %s)",
+                        im->ref, path, kind_name (st.st_mode));
 }
 
 static bool
@@ -344,7 +364,7 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
     return reg_error_set (err, ENOMEM, "template %s: out of memory", ref);
   int ret = reg_elf_resolver_new ("", &im.elf, err);
   for (size_t i = 0; ret == 0 && o->paths[i]; i++)
-    ret = import_path (&im, o->paths[i], 0, true, err);
+    ret = import_path (&im, o->paths[i], 0, false, err);
   if (ret == 0)
     ret = add_libs (&im, err);
   if (ret == 0)

@@ -262,7 +262,9 @@ reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, c
 {
   if (created)
     *created = false;
-  _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a file swapped for a FIFO after the caller's lstat must
+   * not hang the daemon (the type is checked below). */
+  _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (in < 0)
     return reg_error_sys (err, errno, "store %s", host_path);
   struct stat st;

@@ -10,6 +10,7 @@
  * Writing uses libyaml's emitter; the digest is OpenSSL's SHA-256 of the
  * written text. */
 #include "template.h"
+#include "envgen.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -802,6 +803,9 @@ check_dests (const struct reg_template *t, struct dest *d, size_t total, struct 
       return reg_error_set (err, EINVAL, "template %s@%s: two entries for \"%s\"", n, v, d[i].path);
   for (size_t i = 0; i < total; i++)
     {
+      const char *why = reg_env_skeleton_clash (d[i].path, d[i].kind == REG_ENTRY_DIR);
+      if (why)
+        return reg_error_set (err, EINVAL, "template %s@%s: \"%s\" %s", n, v, d[i].path, why);
       _cleanup_free_ char *buf = strdup (d[i].path);
       if (buf == NULL)
         return reg_error_set (err, ENOMEM, "out of memory");

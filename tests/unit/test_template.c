@@ -196,6 +196,12 @@ test_parse_minimal (void **state)
   assert_string_equal (t->env[1], "B=");
   assert_string_equal (t->env[2], "C=null");
   reg_template_free (t);
+  /* Next to the skeleton: its directories as directories, files below /tmp
+   * and /app (not mounted over), names that only start like it. */
+  t = parse_ok ("name: a\nversion: 1\nfiles:\n  /tmp: dir\n  /app/main.py: sha256:" HEX_A
+                "\n  /tmp/x: sha256:" HEX_A "\n  /procs: sha256:" HEX_A "\n  /devices/x: dir\n");
+  assert_int_equal (t->n_files, 5);
+  reg_template_free (t);
 }
 
 /* Each fault gives its exact message. */
@@ -259,8 +265,25 @@ test_bad_inputs (void **state)
   parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x, object: sha256:" HEX_A
                   "}\n  liby@1: {path: /lib/x, object: sha256:" HEX_B "}\n",
              "template a@1: two entries for \"/lib/x\"");
-  parse_bad (HEAD "files:\n  /etc: -> /host\n  /etc/x: sha256:" HEX_A "\n",
-             "template a@1: \"/etc/x\" is inside \"/etc\", which is not a directory");
+  parse_bad (HEAD "files:\n  /opt: -> /host\n  /opt/x: sha256:" HEX_A "\n",
+             "template a@1: \"/opt/x\" is inside \"/opt\", which is not a directory");
+  /* The container skeleton: its directories stay directories, and nothing
+   * goes below the mount points that would hide it. */
+  parse_bad (HEAD "files:\n  /tmp: sha256:" HEX_A "\n",
+             "template a@1: \"/tmp\" is a directory in every container, so it cannot be a file "
+             "or symlink");
+  parse_bad (HEAD "files:\n  /app: -> /etc\n",
+             "template a@1: \"/app\" is a directory in every container, so it cannot be a file "
+             "or symlink");
+  parse_bad (HEAD "libs:\n  libx@1: {path: /etc, object: sha256:" HEX_A "}\n",
+             "template a@1: \"/etc\" is a directory in every container, so it cannot be a file "
+             "or symlink");
+  parse_bad (HEAD "files:\n  /proc/x: sha256:" HEX_A "\n",
+             "template a@1: \"/proc/x\" would be hidden: the container mounts its own "
+             "filesystem there");
+  parse_bad (HEAD "files:\n  /dev/sub: dir\n",
+             "template a@1: \"/dev/sub\" would be hidden: the container mounts its own "
+             "filesystem there");
   /* Libs. */
   parse_bad (HEAD "libs:\n  libx@1: {path: /lib/x}\n",
              "template a@1: lib libx@1: missing \"object\"");
