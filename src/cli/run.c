@@ -4,6 +4,8 @@
  *
  *   reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] [-e K=V]
  *           [-w DIR] [--project DIR] [-v HOST:CTR[:ro]] [-c "CMD"] [-- CMD ARGS...]
+ *           [--network MODE] [--hostname NAME] [--dns IP] [--dns-search DOMAIN]
+ *           [--add-host NAME:IP]
  *
  * Exit status: the container's, or 125 when reg or regd failed, 126 when the
  * command cannot be run, 127 when it was not found (as docker run).
@@ -95,7 +97,9 @@ usage_error (const char *msg, const char *arg)
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
                    "[--userns private] "
-                   "[-p [IP:]HOST:CTR] [--restart POLICY] "
+                   "[-p [IP:]HOST:CTR] [--network host|none|container:ID] "
+                   "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
+                   "[--restart POLICY] "
                    "[--log-max-size SIZE] [-m "
                    "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
                    "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
@@ -332,6 +336,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "userns", required_argument, NULL, 'N' },
     { "restart", required_argument, NULL, 'r' },
     { "volume", required_argument, NULL, 'v' },
+    { "network", required_argument, NULL, 'W' },
+    { "net", required_argument, NULL, 'W' },
+    { "hostname", required_argument, NULL, 'H' },
+    { "dns", required_argument, NULL, 'Z' },
+    { "dns-search", required_argument, NULL, 'Q' },
+    { "add-host", required_argument, NULL, 'a' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -390,6 +400,21 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'r':
         json_object_set_new (body, "RestartPolicy", json_pack ("{s:s}", "Name", optarg));
+        break;
+      case 'W':
+        json_object_set_new (body, "NetworkMode", json_string (optarg));
+        break;
+      case 'H':
+        json_object_set_new (body, "Hostname", json_string (optarg));
+        break;
+      case 'Z':
+        append_string (body, "Dns", optarg);
+        break;
+      case 'Q':
+        append_string (body, "DnsSearch", optarg);
+        break;
+      case 'a':
+        append_string (body, "ExtraHosts", optarg);
         break;
       case 'i':
         interactive = true;

@@ -104,6 +104,11 @@ reg_container_free (struct reg_container *c)
   free (c->error);
   free (c->limits.cpuset_cpus);
   reg_strv_free (c->ports);
+  free (c->network_mode);
+  free (c->hostname);
+  reg_strv_free (c->dns);
+  reg_strv_free (c->dns_search);
+  reg_strv_free (c->extra_hosts);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
   free (c);
@@ -235,6 +240,12 @@ reg_container_to_json (const struct reg_container *c)
                        json_pack ("{s:s, s:i}", "Name", reg_restart_name (c->restart.mode),
                                   "MaximumRetryCount", c->restart.max_retries));
   json_object_set_new (j, "Ports", strv_to_json (c->ports));
+  json_object_set_new (j, "NetworkMode", json_string (c->network_mode ? c->network_mode : "host"));
+  if (c->hostname)
+    json_object_set_new (j, "Hostname", json_string (c->hostname));
+  json_object_set_new (j, "Dns", strv_to_json (c->dns));
+  json_object_set_new (j, "DnsSearch", strv_to_json (c->dns_search));
+  json_object_set_new (j, "ExtraHosts", strv_to_json (c->extra_hosts));
   json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
   json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
   json_object_set_new (j, "Tty", json_boolean (c->tty));
@@ -280,6 +291,13 @@ mounts_from_json (struct reg_container *c, json_t *a)
   return 0;
 }
 
+/* An empty or absent list is NULL. */
+static char **
+optional_strv (json_t *a)
+{
+  return json_is_array (a) && json_array_size (a) ? strv_from_json (a) : NULL;
+}
+
 static int
 container_from_json (json_t *j, struct reg_container *c)
 {
@@ -308,6 +326,13 @@ container_from_json (json_t *j, struct reg_container *c)
     c->restart.max_retries = (int)json_integer_value (json_object_get (rp, "MaximumRetryCount"));
   json_t *ports = json_object_get (j, "Ports");
   c->ports = json_is_array (ports) ? strv_from_json (ports) : NULL;
+  /* State written before networking: those containers ran on the host's. */
+  const char *mode = json_string_value (json_object_get (j, "NetworkMode"));
+  c->network_mode = strdup (mode ? mode : "host");
+  c->hostname = dup_json_string (j, "Hostname");
+  c->dns = optional_strv (json_object_get (j, "Dns"));
+  c->dns_search = optional_strv (json_object_get (j, "DnsSearch"));
+  c->extra_hosts = optional_strv (json_object_get (j, "ExtraHosts"));
   c->restart_count = (int)json_integer_value (json_object_get (st, "RestartCount"));
   c->open_stdin = json_is_true (json_object_get (j, "OpenStdin"));
   json_t *ins = json_object_get (j, "Inserted");
@@ -329,7 +354,8 @@ container_from_json (json_t *j, struct reg_container *c)
   c->limits.blkio_weight = json_integer_value (json_object_get (l, "BlkioWeight"));
   if (state_from_name (json_string_value (json_object_get (st, "Status")), &c->state) < 0)
     return -1;
-  if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL || c->env == NULL)
+  if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL || c->env == NULL
+      || c->network_mode == NULL)
     return -1;
   return mounts_from_json (c, json_object_get (j, "Mounts"));
 }

@@ -84,6 +84,10 @@ struct reg_container
   struct reg_security security; /* --privileged, --cap-add, seccomp, --user, --read-only */
   unsigned short rows, cols;    /* its first size */
   char **ports;                 /* "HOST:CONTAINER[/proto]" as declared; recorded for networking */
+  char *network_mode;           /* "host", "none", "bridge", "container:<full id>" */
+  char *hostname;               /* --hostname; NULL: the short id */
+  char **dns, **dns_search;     /* --dns, --dns-search (etcfiles.h) */
+  char **extra_hosts;           /* --add-host NAME:IP */
   /* What live installs made in the running container, "REF\tk:PATH"
    * (insert.h); cleared at the next start. */
   char **inserted;

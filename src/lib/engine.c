@@ -517,7 +517,14 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   c->name = o->name && *o->name ? strdup (o->name) : NULL;
   c->templates = reg_strv_dup (o->templates);
   c->argv = reg_strv_dup (o->cmd && o->cmd[0] ? o->cmd : cl->entrypoint);
-  c->env = build_env (cl, o->env, host);
+  c->env = build_env (cl, o->env, o->hostname ? o->hostname : host);
+  c->hostname = o->hostname ? strdup (o->hostname) : NULL;
+  c->dns = reg_strv_dup (o->dns);
+  c->dns_search = reg_strv_dup (o->dns_search);
+  c->extra_hosts = reg_strv_dup (o->extra_hosts);
+  if ((o->hostname && !c->hostname) || (o->dns && !c->dns) || (o->dns_search && !c->dns_search)
+      || (o->extra_hosts && !c->extra_hosts))
+    return reg_error_set (err, ENOMEM, "out of memory");
   c->workdir = strdup (o->workdir && *o->workdir ? o->workdir : o->project ? "/app" : "/");
   c->project = o->project ? strdup (o->project) : NULL;
   c->auto_remove = o->auto_remove;
@@ -553,6 +560,8 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   const struct reg_closure *cl = ret == 0 ? closure_for (e, o->templates, err) : NULL;
   if (ret == 0 && cl == NULL)
     ret = -1;
+  if (ret == 0)
+    ret = reg_network_resolve (e->root, o, &c->network_mode, err);
   if (ret == 0)
     ret = reg_util_random_id (c->id, err);
   if (ret == 0)
@@ -639,6 +648,8 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
   if (ret == 0)
     reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
+  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c, err)) < 0)
+    *exit_code = 125;
   if (ret == 0)
     ret = reg_monitor_start (e->root, c, attach_fd, exit_code, err);
   pthread_mutex_unlock (&e->lock);

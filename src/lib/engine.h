@@ -23,6 +23,7 @@
 #include "container.h"
 #include "error.h"
 #include "import.h"
+#include "network.h"
 #include "store.h"
 #include "template.h"
 
@@ -31,6 +32,7 @@ struct reg_closure_cache;
 struct reg_engine
 {
   char *root;
+  struct reg_net_config net; /* network.h; regd's options */
   struct reg_store *store;
   pthread_mutex_t lock;
   pthread_mutex_t import_lock; /* serialises template imports and adds */
@@ -55,6 +57,11 @@ struct reg_create_options
   struct reg_security security;
   unsigned short rows, cols;
   char *const *ports; /* "[IP:]HOST:CONTAINER[/tcp|udp]", recorded */
+  /* "host" (the default), "none", or "container:REF" (another container's
+   * network namespace; resolved to its id at create). */
+  const char *network_mode;
+  const char *hostname;                                      /* NULL: the short id */
+  char *const *dns, *const *dns_search, *const *extra_hosts; /* etcfiles.h */
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);

@@ -1,5 +1,6 @@
 #include "monitor.h"
 #include "envgen.h"
+#include "network.h"
 #include "insert.h"
 #include "runtime.h"
 #include "util.h"
@@ -19,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -387,6 +389,49 @@ exit_code_of (int status)
   return 255;
 }
 
+/* What the runtime needs of the container's network mode (network.h). */
+struct net_spec
+{
+  int netns_fd; /* container:ID: a pidfd of that container's first process */
+  bool new_netns;
+  char hostname[65];
+  char *etc[3]; /* hosts, hostname, resolv.conf: whose directory they are in */
+};
+
+static int
+net_spec_of (const char *root, const struct reg_container *c, struct net_spec *n,
+             struct reg_error **e)
+{
+  const char *joined = reg_network_joined (c->network_mode);
+  const char *owner = joined ? joined : c->id;
+  snprintf (n->hostname, sizeof n->hostname, "%s", c->hostname ? c->hostname : "");
+  if (c->hostname == NULL)
+    snprintf (n->hostname, sizeof n->hostname, "%.12s", c->id);
+  if (joined)
+    {
+      struct reg_container *t = NULL;
+      if (reg_container_load (root, joined, &t, NULL) < 0 || !reg_state_live (t->state)
+          || (n->netns_fd = (int)syscall (SYS_pidfd_open, t->pid, 0)) < 0)
+        {
+          reg_container_free (t);
+          return reg_error_set (e, EBUSY,
+                                "cannot join the network of container %.12s: it is not "
+                                "running",
+                                joined);
+        }
+      snprintf (n->hostname, sizeof n->hostname, "%s", t->hostname ? t->hostname : "");
+      if (t->hostname == NULL)
+        snprintf (n->hostname, sizeof n->hostname, "%.12s", t->id);
+      reg_container_free (t);
+    }
+  n->new_netns = strcmp (c->network_mode, "none") == 0;
+  static const char *const names[3] = { "hosts", "hostname", "resolv.conf" };
+  for (size_t i = 0; i < 3; i++)
+    if ((n->etc[i] = reg_container_file (root, owner, names[i])) == NULL)
+      return reg_error_set (e, ENOMEM, "out of memory");
+  return 0;
+}
+
 static int
 spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_error **e)
 {
@@ -398,8 +443,18 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   _cleanup_free_ char *upper = reg_container_file (m->root, c->id, "upper");
   _cleanup_free_ char *work = reg_container_file (m->root, c->id, "work");
   _cleanup_free_ char *merged = reg_container_file (m->root, c->id, "merged");
-  char hostname[13];
-  snprintf (hostname, sizeof hostname, "%.12s", c->id);
+  struct net_spec net = { -1, false, "", { NULL, NULL, NULL } };
+  if (net_spec_of (m->root, c, &net, e) < 0)
+    {
+      close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
+      if (net.netns_fd >= 0)
+        close (net.netns_fd);
+      for (size_t i = 0; i < 3; i++)
+        free (net.etc[i]);
+      return -1;
+    }
+  _cleanup_close_ int netns = net.netns_fd;
+  _cleanup_free_ char *hosts = net.etc[0], *hostname_file = net.etc[1], *resolv = net.etc[2];
   _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
   /* Live installs left placeholders in the upper layer; the files now come
    * from the environment (the closure includes them). */
@@ -435,7 +490,10 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .argv = c->argv,
     .env = c->env,
     .workdir = c->workdir,
-    .hostname = hostname,
+    .hostname = net.hostname,
+    .netns_fd = netns,
+    .new_netns = net.new_netns,
+    .etc_files = { hosts, hostname_file, resolv },
     .project = c->project,
     .mounts = c->mounts,
     .n_mounts = c->n_mounts,

@@ -199,11 +199,14 @@ parse_root (struct ctx *c, yaml_node_t *root, struct reg_project *p)
         ret = strings (c, k, v, false, &p->ports);
       else if (strcmp (k, "limits") == 0)
         ret = limits_map (c, v, &p->limits);
-      else if (strcmp (k, "workdir") == 0 || strcmp (k, "restart") == 0)
+      else if (strcmp (k, "workdir") == 0 || strcmp (k, "restart") == 0
+               || strcmp (k, "network") == 0)
         {
           const char *s = scalar_of (c, a->value);
           if (s == NULL)
             ret = bad (c, k, "must be a string");
+          else if (strcmp (k, "network") == 0)
+            ret = *s ? ((p->network = strdup (s)) ? 0 : -1) : bad (c, k, "must not be empty");
           else if (strcmp (k, "workdir") == 0)
             ret = s[0] == '/' ? ((p->workdir = strdup (s)) ? 0 : -1)
                               : bad (c, k, "must be an absolute path");
@@ -216,7 +219,7 @@ parse_root (struct ctx *c, yaml_node_t *root, struct reg_project *p)
         {
           ret = reg_error_set (c->err, EINVAL,
                                "reg.yaml %s: unknown field \"%s\" (known: templates, command, env, "
-                               "workdir, ports, limits, restart)",
+                               "workdir, ports, network, limits, restart)",
                                c->origin, k);
         }
       if (ret < 0)
@@ -272,6 +275,7 @@ reg_project_free (struct reg_project *p)
   reg_strv_free (p->command);
   reg_strv_free (p->env);
   reg_strv_free (p->ports);
+  free (p->network);
   free (p->workdir);
   free (p->limits.cpuset_cpus);
   free (p);

@@ -7,7 +7,8 @@
  *   command: [/usr/bin/python3.11, app.py]   or a string, split at blanks
  *   env: {GREETING: hello}
  *   workdir: /app                     default /app
- *   ports: ["8080:8000"]              recorded for the networking work
+ *   ports: ["8080:8000"]              published ports (-p)
+ *   network: host                     --network (checked by the engine)
  *   limits: {memory: 256m, memory_reservation: 128m, memory_swap: 512m,
  *            cpus: 1.5, cpu_shares: 512, cpuset_cpus: "0-1",
  *            pids_limit: 100, blkio_weight: 500}
@@ -33,6 +34,7 @@ struct reg_project
   char **env;     /* "KEY=VALUE" */
   char *workdir;
   char **ports;
+  char *network; /* NULL: the engine's default */
   struct reg_limits limits;
   struct reg_restart restart;
 };

@@ -30,6 +30,11 @@ reg_create_request_free (struct reg_create_request *r)
   reg_strv_free (r->cmd);
   reg_strv_free (r->env);
   reg_strv_free (r->ports);
+  reg_strv_free (r->dns);
+  reg_strv_free (r->dns_search);
+  reg_strv_free (r->extra_hosts);
+  free (r->network_mode);
+  free (r->hostname);
   free (r->name);
   free (r->workdir);
   free (r->project);
@@ -138,6 +143,8 @@ apply_project_file (json_t *body, struct reg_create_request *r, struct reg_error
       reg_strv_free (r->cmd);
       r->cmd = reg_strv_dup (p->command);
     }
+  if (r->network_mode == NULL && p->network && (r->network_mode = strdup (p->network)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_strv_len (r->ports) == 0 && p->ports)
     {
       reg_strv_free (r->ports);
@@ -230,17 +237,23 @@ static int
 parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Name",          "Templates",      "Cmd",         "Env",       "WorkingDir",
-          "Project",       "Mounts",         "AutoRemove",  "Limits",    "LogMaxSize",
-          "RestartPolicy", "Ports",          "ProjectFile", "OpenStdin", "Tty",
-          "ConsoleSize",   "Privileged",     "SecurityOpt", "CapAdd",    "CapDrop",
-          "User",          "ReadonlyRootfs", "UsernsMode",  NULL };
+      = { "Name",          "Templates",      "Cmd",         "Env",         "WorkingDir",
+          "Project",       "Mounts",         "AutoRemove",  "Limits",      "LogMaxSize",
+          "RestartPolicy", "Ports",          "ProjectFile", "OpenStdin",   "Tty",
+          "ConsoleSize",   "Privileged",     "SecurityOpt", "CapAdd",      "CapDrop",
+          "User",          "ReadonlyRootfs", "UsernsMode",  "NetworkMode", "Hostname",
+          "Dns",           "DnsSearch",      "ExtraHosts",  NULL };
   struct reg_create_options *o = &r->o;
   if (reg_json_only_keys (body, keys, WHAT, err) < 0
       || reg_json_strv (body, "Templates", WHAT, &r->templates, err) < 0
       || reg_json_strv (body, "Cmd", WHAT, &r->cmd, err) < 0
       || reg_json_strv (body, "Env", WHAT, &r->env, err) < 0
       || reg_json_strv (body, "Ports", WHAT, &r->ports, err) < 0
+      || reg_json_strv (body, "Dns", WHAT, &r->dns, err) < 0
+      || reg_json_strv (body, "DnsSearch", WHAT, &r->dns_search, err) < 0
+      || reg_json_strv (body, "ExtraHosts", WHAT, &r->extra_hosts, err) < 0
+      || dup_string (body, "NetworkMode", &r->network_mode, err) < 0
+      || dup_string (body, "Hostname", &r->hostname, err) < 0
       || dup_string (body, "Name", &r->name, err) < 0
       || dup_string (body, "WorkingDir", &r->workdir, err) < 0
       || dup_string (body, "Project", &r->project, err) < 0 || parse_mounts (body, r, err) < 0
@@ -292,6 +305,11 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   o->mounts = r->mounts;
   o->n_mounts = r->n_mounts;
   o->ports = r->ports;
+  o->network_mode = r->network_mode;
+  o->hostname = r->hostname;
+  o->dns = r->dns;
+  o->dns_search = r->dns_search;
+  o->extra_hosts = r->extra_hosts;
   return 0;
 }
 

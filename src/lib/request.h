@@ -16,8 +16,8 @@
 struct reg_create_request
 {
   struct reg_create_options o; /* points into the fields below */
-  char **templates, **cmd, **env, **ports;
-  char *name, *workdir, *project, *cpuset_cpus;
+  char **templates, **cmd, **env, **ports, **dns, **dns_search, **extra_hosts;
+  char *name, *workdir, *project, *cpuset_cpus, *network_mode, *hostname;
   struct reg_mount *mounts;
   size_t n_mounts;
   struct reg_project *project_file;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
@@ -181,6 +182,31 @@ build_root (struct child *ch)
     bind_mount (ch, s->project, "/app", false);
   for (size_t i = 0; i < s->n_mounts; i++)
     bind_mount (ch, s->mounts[i].source, s->mounts[i].target, s->mounts[i].readonly);
+  static const char *const etc[3] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
+  for (size_t i = 0; i < 3; i++)
+    if (s->etc_files[i])
+      bind_mount (ch, s->etc_files[i], etc[i], false);
+}
+
+/* The network namespace: the one given (a sidecar's), or a new one whose
+ * loopback is brought up (an ioctl: no allocation, no netlink library). */
+static void
+setup_network (struct child *ch)
+{
+  const struct reg_runtime_spec *s = ch->spec;
+  if (s->netns_fd >= 0 && setns (s->netns_fd, CLONE_NEWNET) < 0)
+    child_fail (ch, 125, errno, "join the network namespace%s", "");
+  if (!s->new_netns)
+    return;
+  int sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr = { 0 };
+  memcpy (ifr.ifr_name, "lo", 3);
+  if (sock < 0 || ioctl (sock, SIOCGIFFLAGS, &ifr) < 0)
+    child_fail (ch, 125, errno, "bring up lo%s", "");
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl (sock, SIOCSIFFLAGS, &ifr) < 0)
+    child_fail (ch, 125, errno, "bring up lo%s", "");
+  close (sock);
 }
 
 static void
@@ -280,6 +306,7 @@ child_main (struct child *ch)
         child_fail (ch, 125, errno, "join cgroup %s", s->cgroup_procs[i]);
       close (fd);
     }
+  setup_network (ch);
   build_root (ch);
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     child_fail (ch, 125, errno, "sethostname %s", s->hostname);
@@ -319,7 +346,8 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
         close (userns);
       return reg_error_sys (err, errno, "spawn: pipe");
     }
-  const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD
+                              | (spec->new_netns ? CLONE_NEWNET : 0);
   pid_t child = (pid_t)syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (child < 0)
     {
@@ -463,7 +491,8 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
         helper_fail (s->control_fd, "open the container's user namespace", NULL);
     }
   int pidfd = (int)syscall (SYS_pidfd_open, s->target, 0);
-  if (pidfd < 0 || setns (pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+  if (pidfd < 0
+      || setns (pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0)
     helper_fail (s->control_fd, "enter the container's namespaces", NULL);
   close (pidfd);
   int term = -1;

@@ -1,14 +1,17 @@
 /* runtime: the steps from a generated environment to a running process.
  *
  * reg_runtime_spawn clones a child in new mount, PID, IPC and UTS namespaces
- * (host network, as in the paper) and, in the child, reads top to bottom:
+ * (and a new network namespace for --network none) and, in the child, reads
+ * top to bottom:
  *   join the container's cgroups (so everything after is accounted)
+ *   join the network namespace it is given (container:ID), or bring up
+ *     `lo` in its new one
  *   make every mount private
  *   mount OverlayFS: lower = the shared env, upper/work = the container's
  *   mount a fresh /proc, a minimal /dev (null zero full random urandom tty,
  *     devpts at /dev/pts, tmpfs at /dev/shm)
  *   bind the project at /app and every -v mount (never following symlinks
- *     inside the container tree)
+ *     inside the container tree), then the /etc files (etcfiles.h)
  *   set the hostname, pivot_root into the merged root, detach the old root
  *   chdir to the working directory, exec the command with its environment
  * The overlay and every other mount live only in the container's mount
@@ -21,6 +24,7 @@
 #ifndef REG_RUNTIME_H
 #define REG_RUNTIME_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "container.h"
@@ -44,6 +48,12 @@ struct reg_runtime_spec
   int tty_sock; /* -1: no terminal */
   unsigned short rows, cols;
   const struct reg_security *security;
+  /* Network: -1 and false is the caller's network namespace (host). */
+  int netns_fd;   /* a namespace to join (an nsfd or a pidfd), or -1 */
+  bool new_netns; /* a namespace of its own with only lo */
+  /* Host files bound over /etc/hosts, /etc/hostname, /etc/resolv.conf;
+   * NULL: none. */
+  const char *etc_files[3];
 };
 
 /* Unless privileged, after pivot_root and right before exec (for `reg

@@ -32,7 +32,11 @@ usage (FILE *out)
            "                       into the store instead of copying them (docs/architecture.md)\n"
            "  --tls-listen A:P     also serve the API over TLS (remote management); every\n"
            "                       request must carry \"Authorization: Bearer TOKEN\"\n"
-           "  --tls-cert/--tls-key PEM certificate and key; --token-file: the token\n");
+           "  --tls-cert/--tls-key PEM certificate and key; --token-file: the token\n"
+           "  --resolv-conf FILE   the host's resolver file containers' /etc/resolv.conf\n"
+           "                       derive from (default /etc/resolv.conf)\n"
+           "  --resolv-conf-upstream FILE  the servers behind a loopback resolver (default\n"
+           "                       /run/systemd/resolve/resolv.conf)\n");
 }
 
 static int
@@ -99,10 +103,13 @@ main (int argc, char **argv)
                                         { "tls-key", required_argument, NULL, 'K' },
                                         { "token-file", required_argument, NULL, 'T' },
                                         { "link-host-files", no_argument, NULL, 'l' },
+                                        { "resolv-conf", required_argument, NULL, 'R' },
+                                        { "resolv-conf-upstream", required_argument, NULL, 'U' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct regd_tls_options tls = { 0 };
   bool link_host = false;
+  struct reg_net_config net = { NULL, NULL };
   int c;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
@@ -115,6 +122,12 @@ main (int argc, char **argv)
         break;
       case 'l':
         link_host = true;
+        break;
+      case 'R':
+        net.resolv_conf = optarg;
+        break;
+      case 'U':
+        net.resolv_upstream = optarg;
         break;
       case 'L':
         tls.listen = optarg;
@@ -161,7 +174,10 @@ main (int argc, char **argv)
   struct regd d = { 0 };
   int listen_fd = -1;
   if (reg_engine_open (root, &d.engine, &err) == 0)
-    d.engine->store->link_host = link_host;
+    {
+      d.engine->store->link_host = link_host;
+      d.engine->net = net;
+    }
   if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
       || reg_engine_restore (d.engine, &err) < 0
       || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0

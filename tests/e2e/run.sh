@@ -30,8 +30,14 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 REGD_PID=
 
+# The host's resolver as containers see it (tests/e2e/suite_network.sh):
+# a systemd-resolved style loopback stub and its upstream server.
+printf '# test\nnameserver 127.0.0.53\noptions edns0 ndots:2\nsearch e2e.test\n' >"$T/resolv.conf"
+printf 'nameserver 192.0.2.53\n' >"$T/resolv.upstream"
+
 start_regd () {
-  "$REGD" --root "$ROOT" --socket "$SOCK" "$@" >>"$T/regd.log" 2>&1 &
+  "$REGD" --root "$ROOT" --socket "$SOCK" --resolv-conf "$T/resolv.conf" \
+    --resolv-conf-upstream "$T/resolv.upstream" "$@" >>"$T/regd.log" 2>&1 &
   REGD_PID=$!
   for _ in $(seq 200); do
     [ -S "$SOCK" ] && "$REG" version >/dev/null 2>&1 && return 0

@@ -45,7 +45,9 @@ test_full (void **state)
                               "limits: {memory: 256m, memory_reservation: 128m, memory_swap: -1,\n"
                               "         cpus: 1.5, cpu_shares: 512, cpuset_cpus: \"0-1\",\n"
                               "         pids_limit: 100, blkio_weight: 500}\n"
-                              "restart: on-failure:3\n");
+                              "restart: on-failure:3\n"
+                              "network: none\n");
+  assert_string_equal (p->network, "none");
   assert_string_equal (p->templates[1], "tools@1");
   assert_string_equal (p->command[1], "app.py");
   assert_string_equal (p->env[0], "GREETING=hello");
@@ -84,6 +86,8 @@ test_bad (void **state)
   bad ("templates: []\n", "must not be empty");
   bad ("templates: a@1\n", "must be a list of strings");
   bad ("templates: [a@1]\nenv: [X]\n", "env: must be a mapping");
+  bad ("templates: [a@1]\nnetwork: [x]\n", "network: must be a string");
+  bad ("templates: [a@1]\nnetwork: \"\"\n", "network: must not be empty");
   bad ("templates: [a@1]\nenv: {1X: y}\n", "variable name");
   bad ("templates: [a@1]\nworkdir: app\n", "workdir: must be an absolute path");
   bad ("templates: [a@1]\nlimits: {memory: 12XB}\n", "memory: bad value \"12XB\"");
