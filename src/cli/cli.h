@@ -29,6 +29,9 @@ int cmd_inspect (struct reg_client *c, int argc, char **argv);
 int cmd_template (struct reg_client *c, int argc, char **argv);
 int cmd_store (struct reg_client *c, int argc, char **argv);
 int cmd_system (struct reg_client *c, int argc, char **argv);
+int cmd_container (struct reg_client *c, int argc, char **argv);
+/* POST /v1/system/prune and print what went (system.c); exit status. */
+int cli_prune (struct reg_client *c, bool containers, bool templates, bool data);
 int cmd_version (struct reg_client *c, int argc, char **argv);
 int cmd_push (struct reg_client *c, int argc, char **argv);
 int cmd_pull (struct reg_client *c, int argc, char **argv);

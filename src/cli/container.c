@@ -1,4 +1,4 @@
-/* reg start, stop, restart, kill, wait, rm, inspect: commands on existing
+/* reg start, stop, restart, kill, wait, rm, inspect, container prune: commands on existing
  * containers, each taking one or more ID|NAME (an id may be abbreviated to a
  * unique prefix). */
 #include "cli.h"
@@ -329,4 +329,15 @@ int
 cmd_uninstall (struct reg_client *c, int argc, char **argv)
 {
   return install_cmd (c, argc, argv, true);
+}
+
+int
+cmd_container (struct reg_client *c, int argc, char **argv)
+{
+  if (argc != 2 || strcmp (argv[1], "prune") != 0)
+    {
+      fprintf (stderr, "usage: reg container prune\n");
+      return 2;
+    }
+  return cli_prune (c, true, false, false);
 }

@@ -42,7 +42,8 @@ static const struct
   { "login", cmd_login, "store credentials for a registry" },
   { "logout", cmd_logout, "remove the credentials of a registry" },
   { "store", cmd_store, "verify the content-addressed store" },
-  { "system", cmd_system, "engine-wide information (df)" },
+  { "system", cmd_system, "engine-wide information (df) and clean-up (prune)" },
+  { "container", cmd_container, "remove stopped containers (prune)" },
   { "version", cmd_version, "client and daemon versions" },
 };
 

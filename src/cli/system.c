@@ -1,4 +1,5 @@
-/* reg store verify, reg system df, reg version: engine-wide commands. */
+/* reg store verify, reg system df, reg system prune, reg version:
+ * engine-wide commands. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -38,28 +39,33 @@ cmd_store (struct reg_client *c, int argc, char **argv)
       return r;
     }
   json_t *corrupt = json_object_get (reply, "Corrupt");
+  json_t *unref = json_object_get (reply, "Unreferenced");
   size_t i;
   json_t *o;
   for (i = 0; i < json_array_size (corrupt) && (o = json_array_get (corrupt, i)) != NULL; i++)
     printf ("corrupt: %s (content hashes to %s)\n",
             json_string_value (json_object_get (o, "Object")),
             json_string_value (json_object_get (o, "Actual")));
-  printf ("%lld objects checked, %zu corrupt\n",
+  for (i = 0; i < json_array_size (unref) && (o = json_array_get (unref, i)) != NULL; i++)
+    printf ("unreferenced: %s\n", json_string_value (o));
+  printf ("%lld objects checked, %zu corrupt, %zu unreferenced%s\n",
           (long long)json_integer_value (json_object_get (reply, "Checked")),
-          json_array_size (corrupt));
+          json_array_size (corrupt), json_array_size (unref),
+          json_array_size (unref) ? " (reg system prune removes them)" : "");
   int ret = json_array_size (corrupt) ? 1 : 0;
   json_decref (reply);
   return ret;
 }
 
-int
-cmd_system (struct reg_client *c, int argc, char **argv)
+static long long
+field (json_t *o, const char *key)
 {
-  if (argc != 2 || strcmp (argv[1], "df") != 0)
-    {
-      fprintf (stderr, "usage: reg system df\n");
-      return 2;
-    }
+  return (long long)json_integer_value (json_object_get (o, key));
+}
+
+static int
+df (struct reg_client *c)
+{
   json_t *reply = NULL;
   long status = client_call (c, "GET", "/v1/system/df", NULL, &reply);
   if (status != 200)
@@ -68,19 +74,62 @@ cmd_system (struct reg_client *c, int argc, char **argv)
       json_decref (reply);
       return r;
     }
-  char bytes[32];
-  human ((double)json_integer_value (json_object_get (reply, "UniqueBytes")), bytes, sizeof bytes);
-  printf ("%-14s %lld (%s unique)\n",
-          "Objects:", (long long)json_integer_value (json_object_get (reply, "Objects")), bytes);
-  printf ("%-14s %lld\n",
-          "Templates:", (long long)json_integer_value (json_object_get (reply, "Templates")));
-  printf ("%-14s %lld\n",
-          "Environments:", (long long)json_integer_value (json_object_get (reply, "Environments")));
-  printf ("%-14s %lld (%lld running)\n",
-          "Containers:", (long long)json_integer_value (json_object_get (reply, "Containers")),
-          (long long)json_integer_value (json_object_get (reply, "Running")));
+  json_t *rec = json_object_get (reply, "Reclaimable");
+  char bytes[32], free_bytes[32];
+  human ((double)field (reply, "UniqueBytes"), bytes, sizeof bytes);
+  human ((double)field (rec, "Bytes"), free_bytes, sizeof free_bytes);
+  printf ("%-14s %lld (%s unique; %lld unreferenced, %s reclaimable)\n",
+          "Objects:", field (reply, "Objects"), bytes, field (rec, "Objects"), free_bytes);
+  printf ("%-14s %lld (%ld unused)\n", "Templates:", field (reply, "Templates"),
+          (long)field (rec, "Templates"));
+  printf ("%-14s %lld (%lld unused)\n", "Environments:", field (reply, "Environments"),
+          field (rec, "Environments"));
+  printf ("%-14s %lld (%lld running, %lld stopped)\n", "Containers:", field (reply, "Containers"),
+          field (reply, "Running"), field (rec, "Containers"));
   json_decref (reply);
   return 0;
+}
+
+int
+cli_prune (struct reg_client *c, bool containers, bool templates, bool data)
+{
+  json_t *body = json_pack ("{s:b, s:b, s:b}", "Containers", containers, "Templates", templates,
+                            "Data", data);
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", "/v1/system/prune", body, &reply);
+  json_decref (body);
+  if (status != 200)
+    {
+      int r = client_fail ("prune", status, reply);
+      json_decref (reply);
+      return r;
+    }
+  json_t *ids = json_object_get (reply, "Containers"), *refs = json_object_get (reply, "Templates");
+  for (size_t i = 0; i < json_array_size (ids); i++)
+    printf ("deleted container %.12s\n", json_string_value (json_array_get (ids, i)));
+  for (size_t i = 0; i < json_array_size (refs); i++)
+    printf ("deleted template %s\n", json_string_value (json_array_get (refs, i)));
+  char bytes[32];
+  human ((double)field (reply, "Bytes"), bytes, sizeof bytes);
+  printf ("Deleted %zu containers, %zu templates, %lld environments, %lld objects; reclaimed "
+          "%s\n",
+          json_array_size (ids), json_array_size (refs), field (reply, "Environments"),
+          field (reply, "Objects"), bytes);
+  json_decref (reply);
+  return 0;
+}
+
+int
+cmd_system (struct reg_client *c, int argc, char **argv)
+{
+  if (argc == 2 && strcmp (argv[1], "df") == 0)
+    return df (c);
+  /* Stopped containers, unused environments, unreferenced objects; -a:
+   * templates no container uses too. */
+  if ((argc == 2 || (argc == 3 && strcmp (argv[2], "-a") == 0)) && strcmp (argv[1], "prune") == 0)
+    return cli_prune (c, true, argc == 3, true);
+  fprintf (stderr, "usage: reg system df\n       reg system prune [-a]\n");
+  return 2;
 }
 
 int

@@ -1,7 +1,8 @@
 /* reg template: create NAME@VERSION PATH... | add FILE.ret | ls | inspect REF | rm REF...
  *
  * `create` and `add` refuse an installed NAME@VERSION unless --force (and
- * even then while a container uses it).
+ * even then while a container uses it). `rm` leaves the objects in the
+ * store; `prune` removes what nothing references.
  *
  * `create` imports host files and directories (paths are made absolute here:
  * regd runs elsewhere, as root, and reads them itself) with their ELF
@@ -22,7 +23,8 @@
   "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
   "       reg template inspect NAME@VERSION\n"                                                     \
-  "       reg template rm NAME@VERSION...\n"
+  "       reg template rm NAME@VERSION...\n"                                                       \
+  "       reg template prune [-a]\n"
 
 static int
 usage (void)
@@ -216,6 +218,9 @@ cmd_template (struct reg_client *c, int argc, char **argv)
       json_decref (reply);
       return ret;
     }
+  /* Unused environments and unreferenced objects; -a: unused templates too. */
+  if (strcmp (sub, "prune") == 0 && (argc == 2 || (argc == 3 && strcmp (argv[2], "-a") == 0)))
+    return cli_prune (c, false, argc == 3, true);
   if (strcmp (sub, "rm") == 0 && argc >= 3)
     {
       int ret = 0;

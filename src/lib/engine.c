@@ -179,7 +179,8 @@ reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
       || asprintf (&envs, "%s/envs", e->root) < 0 || asprintf (&tmp, "%s/store/tmp", e->root) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (sweep_dir (containers, ".removing-", err) < 0 || sweep_dir (envs, ".gen-", err) < 0
-      || sweep_dir (tmp, "", err) < 0 || sweep_state_tmp (containers, err) < 0)
+      || sweep_dir (envs, ".prune-", err) < 0 || sweep_dir (tmp, "", err) < 0
+      || sweep_state_tmp (containers, err) < 0)
     return reg_error_prefix (err, "regd: clean up after an earlier crash");
   return 0;
 }
@@ -1180,11 +1181,38 @@ count_dir (const char *root, const char *sub)
   return n;
 }
 
+/* What a prune would take (reg_df). Not strict: an unreadable template's
+ * objects count as reclaimable, which a prune would refuse. */
+static int
+df_reclaimable (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
+{
+  struct reg_gc_refs *r = NULL;
+  struct reg_gc_objects o = { 0 };
+  int ret = reg_gc_refs_templates (e->root, false, &r, err);
+  if (ret == 0)
+    ret = reg_gc_refs_containers (e->root, r, false, err);
+  if (ret == 0)
+    ret = reg_gc_objects (e->store, r, false, NULL, NULL, &o, err);
+  out->unreferenced_objects = o.objects;
+  out->reclaimable_bytes = o.bytes;
+  for (size_t i = 0; ret == 0 && r->templates[i]; i++)
+    out->unused_templates += reg_gc_template_user (r, r->templates[i]) == NULL;
+  _cleanup_free_ char *envs = NULL;
+  DIR *d = ret == 0 && asprintf (&envs, "%s/envs", e->root) > 0 ? opendir (envs) : NULL;
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    out->unused_envs += de->d_name[0] != '.' && !reg_gc_env_used (r, de->d_name);
+  if (d)
+    closedir (d);
+  reg_gc_refs_free (r);
+  return ret;
+}
+
 int
 reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
 {
   memset (out, 0, sizeof *out);
-  if (reg_store_stats (e->store, &out->store, err) < 0)
+  if (reg_store_stats (e->store, &out->store, err) < 0 || df_reclaimable (e, out, err) < 0)
     return -1;
   _cleanup_strv_ char **refs = NULL;
   if (reg_template_list (e->root, &refs, err) < 0)
@@ -1201,8 +1229,138 @@ reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
       if (reg_container_load (e->root, ids[i], &c, NULL) == 0)
         {
           out->running += reg_state_live (c->state) && reg_container_monitor_alive (c);
+          out->stopped += c->state == REG_STATE_STOPPED;
           reg_container_free (c);
         }
     }
   return 0;
+}
+
+/* ---- garbage collection ---- */
+
+void
+reg_prune_report_clear (struct reg_prune_report *r)
+{
+  reg_strv_free (r->containers);
+  reg_strv_free (r->templates);
+  memset (r, 0, sizeof *r);
+}
+
+static int
+push_id (char ***v, const char *s)
+{
+  size_t n = reg_strv_len (*v);
+  char **grown = realloc (*v, (n + 2) * sizeof *grown);
+  if (grown == NULL)
+    return -1;
+  *v = grown;
+  grown[n + 1] = NULL;
+  return (grown[n] = strdup (s)) ? 0 : -1;
+}
+
+/* Remove stopped containers, one by one, as `reg rm` would. */
+static int
+prune_containers (struct reg_engine *e, char ***removed, struct reg_error **err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (e->root, &ids, err) < 0)
+    return -1;
+  if (*removed == NULL && (*removed = calloc (1, sizeof (char *))) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      if (reg_container_load (e->root, ids[i], &c, NULL) < 0)
+        continue;
+      bool stopped = c->state == REG_STATE_STOPPED;
+      reg_container_free (c);
+      struct reg_error *re = NULL;
+      if (!stopped)
+        continue;
+      if (reg_engine_container_remove (e, ids[i], false, &re) == 0)
+        {
+          if (push_id (removed, ids[i]) < 0)
+            return reg_error_set (err, ENOMEM, "out of memory");
+          continue;
+        }
+      /* Started or removed by someone else meanwhile: not ours to take. */
+      bool skip = re->code == EBUSY || re->code == ENOENT;
+      if (!skip && err && *err == NULL)
+        *err = re;
+      else
+        reg_error_free (re);
+      if (!skip)
+        return reg_error_prefix (err, "prune");
+    }
+  return 0;
+}
+
+/* Templates (when asked), environments and objects nothing references; the
+ * locking is described in engine.h. */
+static int
+prune_data (struct reg_engine *e, bool templates, struct reg_prune_report *out,
+            struct reg_error **err)
+{
+  struct reg_gc_refs *r = NULL;
+  struct reg_gc_objects o = { 0 };
+  pthread_mutex_lock (&e->import_lock);
+  int ret = reg_gc_refs_templates (e->root, true, &r, err);
+  pthread_mutex_lock (&e->lock);
+  if (ret == 0)
+    ret = reg_gc_refs_containers (e->root, r, true, err);
+  if (ret == 0 && templates)
+    {
+      ret = reg_gc_templates (e->root, r, &out->templates, err);
+      cache_clear (e);
+    }
+  if (ret == 0)
+    ret = reg_gc_envs_detach (e->root, r, &out->envs, err);
+  pthread_mutex_unlock (&e->lock);
+  if (ret == 0)
+    ret = reg_gc_objects (e->store, r, true, NULL, NULL, &o, err);
+  pthread_mutex_unlock (&e->import_lock);
+  out->objects = o.objects;
+  out->bytes = o.bytes;
+  reg_gc_refs_free (r);
+  if (reg_gc_envs_delete (e->root, ret == 0 ? err : NULL) < 0)
+    ret = -1;
+  return ret < 0 ? reg_error_prefix (err, "prune") : 0;
+}
+
+int
+reg_engine_prune (struct reg_engine *e, const struct reg_prune_options *o,
+                  struct reg_prune_report *out, struct reg_error **err)
+{
+  memset (out, 0, sizeof *out);
+  int ret = 0;
+  if (o->containers)
+    ret = prune_containers (e, &out->containers, err);
+  if (ret == 0 && (o->templates || o->data))
+    ret = prune_data (e, o->templates, out, err);
+  if (ret == 0 && out->containers == NULL
+      && (out->containers = calloc (1, sizeof (char *))) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
+  if (ret == 0 && out->templates == NULL && (out->templates = calloc (1, sizeof (char *))) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
+  return ret;
+}
+
+int
+reg_engine_store_verify (struct reg_engine *e, reg_store_corrupt_fn corrupt,
+                         void (*unreferenced) (const char *path, void *data), void *data,
+                         uint64_t *checked, uint64_t *n_unreferenced, struct reg_error **err)
+{
+  int bad = reg_store_verify (e->store, corrupt, data, checked, err);
+  if (bad < 0)
+    return -1;
+  struct reg_gc_refs *r = NULL;
+  struct reg_gc_objects o = { 0 };
+  pthread_mutex_lock (&e->import_lock);
+  int ret = reg_gc_refs_templates (e->root, false, &r, err);
+  if (ret == 0)
+    ret = reg_gc_objects (e->store, r, false, unreferenced, data, &o, err);
+  pthread_mutex_unlock (&e->import_lock);
+  reg_gc_refs_free (r);
+  *n_unreferenced = o.objects;
+  return ret < 0 ? -1 : bad;
 }

@@ -6,6 +6,9 @@
  * Template imports take a second lock, held while files are hashed into the
  * store, so a slow import does not hold up containers; it makes a failed
  * import's undo safe (no other template can name an object it added).
+ * Lock order: import_lock before lock, never the other way. Every template
+ * save (create, add, pull) holds both; template removal holds lock only.
+ * Prune holds both for its decisions (see reg_engine_prune).
  * Reads (list, inspect, logs) take no lock: state files are replaced
  * atomically, so a reader sees the old or the new one.
  *
@@ -66,9 +69,9 @@ struct reg_create_options
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);
 /* Remove what an engine that crashed mid-operation left behind: half-removed
- * containers (containers/.removing-*), half-generated environments
- * (envs/.gen-*), unfinished store writes (in store/tmp) and state temp files.
- * Only with the root lock held (regd), so no operation is in flight. */
+ * containers (containers/.removing-*), half-pruned environments (envs/.prune-*), half-generated
+ * environments (envs/.gen-*), unfinished store writes (in store/tmp) and state temp files. Only
+ * with the root lock held (regd), so no operation is in flight. */
 int reg_engine_sweep (struct reg_engine *e, struct reg_error **err);
 /* After a host reboot (or every monitor killed): containers whose monitor
  * is gone are marked stopped, and those with restart policy "always" (or
@@ -128,7 +131,46 @@ struct reg_df
 {
   struct reg_store_stats store;
   uint64_t templates, envs, containers, running;
+  /* What a prune would remove: objects no template names (and their
+   * bytes), environments no container uses, stopped containers, templates
+   * no container uses (only `system prune -a` removes those). */
+  uint64_t unreferenced_objects, reclaimable_bytes, unused_envs, stopped, unused_templates;
 };
 int reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err);
+
+/* Garbage collection (gc.h): what nothing references goes.
+ *   containers: stopped containers, each through reg_engine_container_remove
+ *               (one started meanwhile is skipped);
+ *   templates:  templates no container uses, directly or through requires;
+ *   data:       environments no container uses, objects no template names.
+ * Locking: the import lock is held from reading the templates until the
+ * objects are unlinked, so no import, add or pull adds a template or an
+ * object meanwhile; the engine lock is held while the containers' references
+ * are read and unused templates and environments are detached (renamed to
+ * envs/.prune-*), so no container is created on one meanwhile. Environments
+ * are deleted after both locks are released. Creates, starts and runs go on
+ * during the object phase: their templates keep their objects. A template or
+ * container that cannot be read refuses the prune (its references are
+ * unknown), naming it. */
+struct reg_prune_options
+{
+  bool containers, templates, data;
+};
+struct reg_prune_report
+{
+  char **containers; /* ids removed */
+  char **templates;  /* refs removed */
+  uint64_t envs, objects, bytes;
+};
+int reg_engine_prune (struct reg_engine *e, const struct reg_prune_options *o,
+                      struct reg_prune_report *out, struct reg_error **err);
+void reg_prune_report_clear (struct reg_prune_report *r);
+
+/* reg_store_verify, plus `unreferenced` for every object no template names
+ * (counted in *n_unreferenced; under the import lock, so an import in
+ * progress is not reported). Returns the number of corrupt objects. */
+int reg_engine_store_verify (struct reg_engine *e, reg_store_corrupt_fn corrupt,
+                             void (*unreferenced) (const char *path, void *data), void *data,
+                             uint64_t *checked, uint64_t *n_unreferenced, struct reg_error **err);
 
 #endif

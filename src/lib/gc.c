@@ -270,8 +270,17 @@ reg_gc_templates (const char *root, struct reg_gc_refs *r, char ***removed, stru
           if (r->loaded[i] == NULL || reg_gc_template_user (r, r->templates[i])
               || required (r, r->templates[i], i))
             continue;
-          if (reg_template_remove (root, r->templates[i], err) < 0)
-            return -1;
+          struct reg_error *e = NULL;
+          if (reg_template_remove (root, r->templates[i], &e) < 0 && e->code != ENOENT)
+            {
+              /* (ENOENT: removed meanwhile by reg template rm.) */
+              if (err && *err == NULL)
+                *err = e;
+              else
+                reg_error_free (e);
+              return -1;
+            }
+          reg_error_free (e);
           if (push (removed, &n, strdup (r->templates[i])) < 0)
             return reg_error_set (err, ENOMEM, "out of memory");
           reg_template_free (r->loaded[i]);
