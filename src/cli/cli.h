@@ -27,6 +27,7 @@ int cmd_stop (struct reg_client *c, int argc, char **argv);
 int cmd_rm (struct reg_client *c, int argc, char **argv);
 int cmd_inspect (struct reg_client *c, int argc, char **argv);
 int cmd_template (struct reg_client *c, int argc, char **argv);
+int cmd_volume (struct reg_client *c, int argc, char **argv);
 int cmd_store (struct reg_client *c, int argc, char **argv);
 int cmd_system (struct reg_client *c, int argc, char **argv);
 int cmd_container (struct reg_client *c, int argc, char **argv);
@@ -43,6 +44,12 @@ int cli_template_tags (struct reg_client *c, int argc, char **argv);
 /* Attached output with optional input and terminal (exec.c; run uses it). */
 int cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
                 const char *resize_path, bool tty);
+
+/* The mount options of run and generate (mounts.c): -v, --mount, --tmpfs
+ * into one API Mounts entry; NULL and *why (allocated) when malformed. */
+json_t *cli_mount_volume (const char *spec, char **why);
+json_t *cli_mount_option (const char *spec, char **why);
+json_t *cli_mount_tmpfs (const char *spec, char **why);
 
 /* Shared helpers (main.c). */
 void cli_print_json (json_t *j);

@@ -3,7 +3,8 @@
  * id is printed and output goes to `reg logs`).
  *
  *   reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] [-e K=V]
- *           [-w DIR] [--project DIR] [-v HOST:CTR[:ro]] [-c "CMD"] [-- CMD ARGS...]
+ *           [-w DIR] [--project DIR] [-v HOST|VOLUME:CTR[:ro]] [--mount ...]
+ *           [--tmpfs PATH[:OPTS]] [-c "CMD"] [-- CMD ARGS...]
  *           [--network MODE] [--hostname NAME] [--dns IP] [--dns-search DOMAIN]
  *           [--add-host NAME:IP]
  *
@@ -93,7 +94,9 @@ usage_error (const char *msg, const char *arg)
 {
   fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
   fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
-                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST:CONTAINER[:ro]] "
+                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST|VOLUME:CONTAINER[:ro]] "
+                   "[--mount type=bind|volume|tmpfs,source=S,target=T[,readonly]] "
+                   "[--tmpfs PATH[:size=SIZE,mode=OCTAL]] "
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
                    "[--userns private] "
@@ -139,44 +142,6 @@ security_opt (json_t *body, const char *opt)
   free (word);
   free (text);
   return 0;
-}
-
-/* "-v HOST:CONTAINER[:ro|rw]" -> {Source, Destination, ReadOnly}. The host
- * path is made absolute here, since regd does not share our directory. */
-static json_t *
-parse_volume (const char *spec)
-{
-  char *copy = strdup (spec);
-  char *first = copy ? strchr (copy, ':') : NULL;
-  if (first == NULL)
-    {
-      free (copy);
-      return NULL;
-    }
-  *first = '\0';
-  char *dst = first + 1;
-  char *mode = strchr (dst, ':');
-  bool ro = false;
-  if (mode)
-    {
-      *mode++ = '\0';
-      if (strcmp (mode, "ro") == 0)
-        ro = true;
-      else if (strcmp (mode, "rw") != 0)
-        {
-          free (copy);
-          return NULL;
-        }
-    }
-  char abs[PATH_MAX];
-  const char *src = copy;
-  if (copy[0] != '/' && realpath (copy, abs) != NULL)
-    src = abs;
-  json_t *m = *copy && *dst
-                  ? json_pack ("{s:s, s:s, s:b}", "Source", src, "Destination", dst, "ReadOnly", ro)
-                  : NULL;
-  free (copy);
-  return m;
 }
 
 /* The resource-limit options of run, generate and update (limit_option). */
@@ -342,6 +307,8 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "dns", required_argument, NULL, 'Z' },
     { "dns-search", required_argument, NULL, 'Q' },
     { "add-host", required_argument, NULL, 'a' },
+    { "mount", required_argument, NULL, 'K' },
+    { "tmpfs", required_argument, NULL, 'F' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -449,12 +416,18 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
           break;
         }
       case 'v':
+      case 'K':
+      case 'F':
         {
-          json_t *m = parse_volume (optarg);
+          char *why = NULL;
+          json_t *m = opt == 'v'   ? cli_mount_volume (optarg, &why)
+                      : opt == 'K' ? cli_mount_option (optarg, &why)
+                                   : cli_mount_tmpfs (optarg, &why);
           if (m == NULL)
-            ret = usage_error ("bad volume, want HOST:CONTAINER[:ro]", optarg);
+            ret = usage_error (why ? why : "out of memory", NULL);
           else
             json_array_append_new (mounts, m);
+          free (why);
           break;
         }
       case 'm':

@@ -97,6 +97,7 @@ reg_container_free (struct reg_container *c)
   free (c->project);
   for (size_t i = 0; i < c->n_mounts; i++)
     {
+      free (c->mounts[i].volume);
       free (c->mounts[i].source);
       free (c->mounts[i].target);
     }
@@ -208,14 +209,46 @@ security_from_json (json_t *j, struct reg_security *s)
   s->userns_size = (uint32_t)json_integer_value (json_object_get (r, "Size"));
 }
 
+static const char *const mount_types[] = { "bind", "volume", "tmpfs" };
+
+int
+reg_mount_type_parse (const char *s)
+{
+  for (size_t i = 0; i < sizeof mount_types / sizeof mount_types[0]; i++)
+    if (s && strcmp (s, mount_types[i]) == 0)
+      return (int)i;
+  return -1;
+}
+
+const char *
+reg_mount_type_name (enum reg_mount_type t)
+{
+  return (size_t)t < sizeof mount_types / sizeof mount_types[0] ? mount_types[t] : "?";
+}
+
+json_t *
+reg_mount_to_json (const struct reg_mount *m)
+{
+  json_t *j = json_pack ("{s:s, s:s?, s:s, s:b}", "Type", reg_mount_type_name (m->type), "Source",
+                         m->source, "Destination", m->target, "ReadOnly", m->readonly);
+  if (j && m->type == REG_MOUNT_VOLUME)
+    json_object_set_new (j, "Name", json_string (m->volume));
+  if (j && m->type == REG_MOUNT_TMPFS)
+    {
+      json_object_set_new (j, "TmpfsOptions",
+                           json_pack ("{s:I, s:i}", "SizeBytes", (json_int_t)m->tmpfs_size, "Mode",
+                                      (int)m->tmpfs_mode));
+      json_object_set_new (j, "NoExec", json_boolean (m->noexec));
+    }
+  return j;
+}
+
 json_t *
 reg_container_to_json (const struct reg_container *c)
 {
   json_t *mounts = json_array ();
   for (size_t i = 0; i < c->n_mounts; i++)
-    json_array_append_new (mounts, json_pack ("{s:s, s:s, s:b}", "Source", c->mounts[i].source,
-                                              "Destination", c->mounts[i].target, "ReadOnly",
-                                              c->mounts[i].readonly));
+    json_array_append_new (mounts, reg_mount_to_json (&c->mounts[i]));
   json_t *state = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s?}", "Status",
                              reg_state_name (c->state), "Pid", (int)c->pid, "MonitorPid",
                              (int)c->monitor_pid, "MonitorStart", (json_int_t)c->monitor_start,
@@ -281,11 +314,21 @@ mounts_from_json (struct reg_container *c, json_t *a)
   for (size_t i = 0; i < n; i++)
     {
       json_t *m = json_array_get (a, i);
-      c->mounts[i].source = dup_json_string (m, "Source");
-      c->mounts[i].target = dup_json_string (m, "Destination");
-      c->mounts[i].readonly = json_is_true (json_object_get (m, "ReadOnly"));
+      struct reg_mount *mt = &c->mounts[i];
+      const char *type = json_string_value (json_object_get (m, "Type"));
+      int t = type ? reg_mount_type_parse (type) : REG_MOUNT_BIND;
+      mt->type = t < 0 ? REG_MOUNT_BIND : (enum reg_mount_type)t;
+      mt->source = dup_json_string (m, "Source");
+      mt->target = dup_json_string (m, "Destination");
+      mt->volume = dup_json_string (m, "Name");
+      mt->readonly = json_is_true (json_object_get (m, "ReadOnly"));
+      mt->noexec = json_is_true (json_object_get (m, "NoExec"));
+      json_t *tmpfs = json_object_get (m, "TmpfsOptions");
+      mt->tmpfs_size = json_integer_value (json_object_get (tmpfs, "SizeBytes"));
+      mt->tmpfs_mode = (unsigned)json_integer_value (json_object_get (tmpfs, "Mode"));
       c->n_mounts++;
-      if (!c->mounts[i].source || !c->mounts[i].target)
+      if (t < 0 || (!mt->source && mt->type != REG_MOUNT_TMPFS) || !mt->target
+          || (mt->type == REG_MOUNT_VOLUME && !mt->volume))
         return -1;
     }
   return 0;

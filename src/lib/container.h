@@ -13,6 +13,7 @@
 #define REG_CONTAINER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -56,12 +57,32 @@ reg_state_live (enum reg_state s)
          || s == REG_STATE_INSERTING;
 }
 
+enum reg_mount_type
+{
+  REG_MOUNT_BIND,   /* a host path */
+  REG_MOUNT_VOLUME, /* a named volume (volume.h) */
+  REG_MOUNT_TMPFS,  /* a fresh tmpfs, gone with the container's mount namespace */
+};
+
 struct reg_mount
 {
-  char *source; /* host path */
+  enum reg_mount_type type;
+  char *source; /* host path: a bind's own, a volume's _data; NULL for tmpfs */
   char *target; /* container path */
+  char *volume; /* the volume's name (REG_MOUNT_VOLUME) */
   bool readonly;
+  bool noexec;         /* tmpfs: mounted noexec (--tmpfs's default, as Docker's) */
+  int64_t tmpfs_size;  /* bytes; 0: the kernel's default (half of RAM) */
+  unsigned tmpfs_mode; /* permission bits of its root; 0: 01777 */
 };
+
+/* "bind", "volume", "tmpfs"; -1 for anything else. */
+int reg_mount_type_parse (const char *s);
+const char *reg_mount_type_name (enum reg_mount_type t);
+/* The JSON of one mount, as in the state file and the API:
+ * {"Type", "Source"?, "Destination", "ReadOnly", "Name"?, "TmpfsOptions"?:
+ * {"SizeBytes", "Mode"}, "NoExec"?}. */
+struct json_t *reg_mount_to_json (const struct reg_mount *m);
 
 struct reg_container
 {

@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "volume.h"
 #include "envgen.h"
 #include "gc.h"
 #include "insert.h"
@@ -180,7 +181,7 @@ reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (sweep_dir (containers, ".removing-", err) < 0 || sweep_dir (envs, ".gen-", err) < 0
       || sweep_dir (envs, ".prune-", err) < 0 || sweep_dir (tmp, "", err) < 0
-      || sweep_state_tmp (containers, err) < 0)
+      || sweep_state_tmp (containers, err) < 0 || reg_volume_sweep (e->root, err) < 0)
     return reg_error_prefix (err, "regd: clean up after an earlier crash");
   return 0;
 }
@@ -438,17 +439,8 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
         return reg_error_set (err, EINVAL, "project %s: not an existing absolute directory",
                               o->project);
     }
-  for (size_t i = 0; i < o->n_mounts; i++)
-    {
-      struct stat st;
-      if (o->mounts[i].source[0] != '/' || stat (o->mounts[i].source, &st) < 0)
-        return reg_error_set (err, EINVAL, "volume %s: source does not exist (must be absolute)",
-                              o->mounts[i].source);
-      if (!reg_util_path_is_clean (o->mounts[i].target))
-        return reg_error_set (err, EINVAL,
-                              "volume %s:%s: target must be an absolute path without \"..\"",
-                              o->mounts[i].source, o->mounts[i].target);
-    }
+  if (reg_engine_mounts_check (o->mounts, o->n_mounts, err) < 0)
+    return -1;
   if (o->workdir && *o->workdir && !reg_util_path_is_clean (o->workdir))
     return reg_error_set (err, EINVAL, "working directory %s: must be an absolute path",
                           o->workdir);
@@ -538,10 +530,11 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
     return reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; i < o->n_mounts; i++, c->n_mounts++)
     {
-      c->mounts[i].source = strdup (o->mounts[i].source);
+      c->mounts[i] = o->mounts[i];
+      c->mounts[i].source = o->mounts[i].source ? strdup (o->mounts[i].source) : NULL;
       c->mounts[i].target = strdup (o->mounts[i].target);
-      c->mounts[i].readonly = o->mounts[i].readonly;
-      if (!c->mounts[i].source || !c->mounts[i].target)
+      c->mounts[i].volume = NULL;
+      if ((!c->mounts[i].source && o->mounts[i].source) || !c->mounts[i].target)
         return reg_error_set (err, ENOMEM, "out of memory");
     }
   if (!c->templates || !c->env || !c->workdir || (o->project && !c->project))
@@ -570,8 +563,13 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   _cleanup_free_ char *env_path = reg_env_path (e->root, cl ? cl->digest : "");
   bool generated = env_path && access (env_path, F_OK) == 0;
   c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
+  _cleanup_strv_ char **made = NULL;
+  if (ret == 0)
+    ret = reg_engine_mounts_resolve (e, c, &made, err);
   if (ret == 0)
     ret = reg_container_create (e->root, c, err);
+  if (ret < 0)
+    reg_engine_volumes_unmake (e, made);
   pthread_mutex_unlock (&e->lock);
   if (ret == 0 && !generated)
     {

@@ -127,6 +127,33 @@ int reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_
 int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                                  struct reg_error **err);
 
+/* Volumes (engine_volume.c). Create and remove hold the engine lock, so a
+ * volume cannot be removed while a container that names it is created. */
+int reg_engine_volume_create (struct reg_engine *e, const char *name, struct json_t **out,
+                              struct reg_error **err);
+/* The volume's record (volume.h) with "UsedBy": the ids of the containers
+ * (any state) that mount it. */
+int reg_engine_volume_inspect (struct reg_engine *e, const char *name, struct json_t **out,
+                               struct reg_error **err);
+/* Every volume's record, with UsedBy. */
+int reg_engine_volume_list (struct reg_engine *e, struct json_t **out, struct reg_error **err);
+/* EBUSY, naming the containers, while any container mounts it (Docker's
+ * rule: even a stopped one, which would fail at its next start). */
+int reg_engine_volume_remove (struct reg_engine *e, const char *name, struct reg_error **err);
+/* Remove every volume no container mounts: {"VolumesDeleted": [...],
+ * "SpaceReclaimed": bytes}. */
+int reg_engine_volume_prune (struct reg_engine *e, struct json_t **out, struct reg_error **err);
+/* Create-time checks of a container's mounts (targets clean and distinct,
+ * bind sources absolute and existing, volume names valid). */
+int reg_engine_mounts_check (const struct reg_mount *m, size_t n, struct reg_error **err);
+/* With the engine lock held: create the volumes c's mounts name that do
+ * not exist yet (their names into *made) and point each volume mount at
+ * its data directory. */
+int reg_engine_mounts_resolve (struct reg_engine *e, struct reg_container *c, char ***made,
+                               struct reg_error **err);
+/* Take back the volumes a failed create made. */
+void reg_engine_volumes_unmake (struct reg_engine *e, char **made);
+
 struct reg_df
 {
   struct reg_store_stats store;

@@ -17,6 +17,7 @@ free_mounts (struct reg_mount *m, size_t n)
     {
       free (m[i].source);
       free (m[i].target);
+      free (m[i].volume);
     }
   free (m);
 }
@@ -45,6 +46,66 @@ reg_create_request_free (struct reg_create_request *r)
   free (r);
 }
 
+/* TmpfsOptions {"SizeBytes", "Mode"}: both optional. */
+static int
+parse_tmpfs_options (json_t *o, struct reg_mount *m, struct reg_error **err)
+{
+  json_t *t = json_object_get (o, "TmpfsOptions");
+  if (t == NULL || json_is_null (t))
+    return 0;
+  json_t *size = json_object_get (t, "SizeBytes"), *mode = json_object_get (t, "Mode");
+  if (!json_is_object (t) || (size && !json_is_integer (size)) || (mode && !json_is_integer (mode))
+      || json_integer_value (size) < 0 || json_integer_value (mode) < 0
+      || json_integer_value (mode) > 07777)
+    return reg_error_set (err, EINVAL,
+                          WHAT ": mount %s: TmpfsOptions wants integer SizeBytes >= 0 and Mode "
+                               "0..07777",
+                          m->target);
+  m->tmpfs_size = json_integer_value (size);
+  m->tmpfs_mode = (unsigned)json_integer_value (mode);
+  return 0;
+}
+
+/* One mount: {"Type": "bind" (default) | "volume" | "tmpfs", "Source" (the
+ * host path, or the volume's name; none for tmpfs), "Destination",
+ * "ReadOnly", "TmpfsOptions", "NoExec"}. */
+static int
+parse_mount (json_t *o, struct reg_mount *m, struct reg_error **err)
+{
+  static const char *const keys[]
+      = { "Type", "Source", "Destination", "ReadOnly", "TmpfsOptions", "NoExec", NULL };
+  if (!json_is_object (o))
+    return reg_error_set (err, EINVAL, WHAT ": each mount must be an object");
+  if (reg_json_only_keys (o, keys, WHAT ": mount", err) < 0)
+    return -1;
+  json_t *type = json_object_get (o, "Type");
+  int t = type ? reg_mount_type_parse (json_string_value (type)) : REG_MOUNT_BIND;
+  if (t < 0)
+    return reg_error_set (err, EINVAL, WHAT ": mount type \"%s\": want bind, volume or tmpfs",
+                          json_string_value (type) ? json_string_value (type) : "(not a string)");
+  m->type = (enum reg_mount_type)t;
+  json_t *src = json_object_get (o, "Source"), *dst = json_object_get (o, "Destination");
+  if (!json_is_string (dst))
+    return reg_error_set (err, EINVAL, WHAT ": each mount needs a string Destination");
+  if ((m->target = strdup (json_string_value (dst))) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (m->type == REG_MOUNT_TMPFS && src && !json_is_null (src))
+    return reg_error_set (err, EINVAL, WHAT ": tmpfs mount %s takes no Source", m->target);
+  if (m->type != REG_MOUNT_TMPFS && !json_is_string (src))
+    return reg_error_set (err, EINVAL, WHAT ": %s mount %s needs a string Source (%s)",
+                          reg_mount_type_name (m->type), m->target,
+                          m->type == REG_MOUNT_BIND ? "a host path" : "the volume's name");
+  if (m->type != REG_MOUNT_TMPFS && (m->source = strdup (json_string_value (src))) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  m->readonly = json_is_true (json_object_get (o, "ReadOnly"));
+  m->noexec = json_is_true (json_object_get (o, "NoExec"));
+  if (m->type != REG_MOUNT_TMPFS
+      && (json_object_get (o, "TmpfsOptions") || json_object_get (o, "NoExec")))
+    return reg_error_set (
+        err, EINVAL, WHAT ": TmpfsOptions and NoExec are for tmpfs mounts only (%s)", m->target);
+  return parse_tmpfs_options (o, m, err);
+}
+
 static int
 parse_mounts (json_t *body, struct reg_create_request *r, struct reg_error **err)
 {
@@ -59,17 +120,9 @@ parse_mounts (json_t *body, struct reg_create_request *r, struct reg_error **err
     return reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; i < count; i++)
     {
-      json_t *o = json_array_get (a, i);
-      const char *src = json_string_value (json_object_get (o, "Source"));
-      const char *dst = json_string_value (json_object_get (o, "Destination"));
-      if (!json_is_object (o) || src == NULL || dst == NULL)
-        return reg_error_set (err, EINVAL, WHAT ": each mount needs string Source and Destination");
       r->n_mounts = i + 1;
-      r->mounts[i].source = strdup (src);
-      r->mounts[i].target = strdup (dst);
-      r->mounts[i].readonly = json_is_true (json_object_get (o, "ReadOnly"));
-      if (r->mounts[i].source == NULL || r->mounts[i].target == NULL)
-        return reg_error_set (err, ENOMEM, "out of memory");
+      if (parse_mount (json_array_get (a, i), &r->mounts[i], err) < 0)
+        return -1;
     }
   return 0;
 }

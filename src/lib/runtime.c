@@ -158,6 +158,34 @@ bind_mount (struct child *ch, const char *source, const char *target, bool reado
   close (fd);
 }
 
+/* A new tmpfs, configured and attached at the target fd (fsopen/fsmount:
+ * no path is looked up again). nosuid and nodev always, as Docker's. */
+static void
+tmpfs_mount (struct child *ch, const struct reg_mount *m)
+{
+  int fd = open_target (ch, m->target, true);
+  int fs = fsopen ("tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0)
+    child_fail (ch, 125, errno, "tmpfs on %s", m->target);
+  char size[32], mode[16];
+  snprintf (size, sizeof size, "%lld", (long long)m->tmpfs_size);
+  snprintf (mode, sizeof mode, "%o", m->tmpfs_mode ? m->tmpfs_mode : 01777);
+  if ((m->tmpfs_size > 0 && fsconfig (fs, FSCONFIG_SET_STRING, "size", size, 0) < 0)
+      || fsconfig (fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0
+      || fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    child_fail (ch, 125, errno, "tmpfs on %s: bad size or mode", m->target);
+  unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0)
+                   | (m->noexec ? MOUNT_ATTR_NOEXEC : 0);
+  int mnt = fsmount (fs, FSMOUNT_CLOEXEC, attrs);
+  if (mnt < 0)
+    child_fail (ch, 125, errno, "tmpfs on %s", m->target);
+  if (move_mount (mnt, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    child_fail (ch, 125, errno, "tmpfs mount on %s", m->target);
+  close (mnt);
+  close (fs);
+  close (fd);
+}
+
 static void
 build_root (struct child *ch)
 {
@@ -181,7 +209,10 @@ build_root (struct child *ch)
   if (s->project)
     bind_mount (ch, s->project, "/app", false);
   for (size_t i = 0; i < s->n_mounts; i++)
-    bind_mount (ch, s->mounts[i].source, s->mounts[i].target, s->mounts[i].readonly);
+    if (s->mounts[i].type == REG_MOUNT_TMPFS)
+      tmpfs_mount (ch, &s->mounts[i]);
+    else
+      bind_mount (ch, s->mounts[i].source, s->mounts[i].target, s->mounts[i].readonly);
   static const char *const etc[3] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
   for (size_t i = 0; i < 3; i++)
     if (s->etc_files[i])

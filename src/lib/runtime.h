@@ -10,7 +10,8 @@
  *   mount OverlayFS: lower = the shared env, upper/work = the container's
  *   mount a fresh /proc, a minimal /dev (null zero full random urandom tty,
  *     devpts at /dev/pts, tmpfs at /dev/shm)
- *   bind the project at /app and every -v mount (never following symlinks
+ *   bind the project at /app and every -v mount (a host path or a
+ *     volume's directory) and mount every tmpfs (never following symlinks
  *     inside the container tree), then the /etc files (etcfiles.h)
  *   set the hostname, pivot_root into the merged root, detach the old root
  *   chdir to the working directory, exec the command with its environment

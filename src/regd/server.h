@@ -75,6 +75,8 @@ enum MHD_Result regd_route_containers (struct regd *d, struct request *r, const 
 enum MHD_Result regd_route_templates (struct regd *d, struct request *r, const char *arg);
 /* /v1/templates/push, /pull, /tags (routes_registry.c). */
 enum MHD_Result regd_route_registry (struct regd *d, struct request *r, const char *what);
+/* /v1/volumes (routes_volumes.c). */
+enum MHD_Result regd_route_volumes (struct regd *d, struct request *r, const char *name);
 enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);
 enum MHD_Result regd_route_exec (struct regd *d, struct request *r, const char *eid,
                                  const char *action);

@@ -72,7 +72,7 @@ trap cleanup EXIT
 # and containers, and no temporary files left behind.
 snapshot () {
   (cd "$ROOT" && find store/objects templates envs containers -mindepth 1 -maxdepth 3 \
-     ! -name 'log.jsonl' ! -name lock | sort; ls -A store/tmp) | sha256sum
+     ! -name 'log.jsonl' ! -name lock | sort; ls -A store/tmp; ls -A volumes 2>/dev/null) | sha256sum
 }
 
 ids () { "$REG" ps -a -q | sort; }
