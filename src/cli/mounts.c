@@ -41,11 +41,10 @@ bind_or_volume (const char *src, const char *dst, bool ro)
                     "ReadOnly", ro);
 }
 
-json_t *
-cli_mount_volume (const char *spec, char **why)
+static json_t *
+volume_fields (char *copy, const char *spec, char **why)
 {
-  _cleanup_free_ char *copy = strdup (spec);
-  char *first = copy ? strchr (copy, ':') : NULL;
+  char *first = strchr (copy, ':');
   if (first == NULL)
     return bad (why, "-v %s: want HOST-PATH:CONTAINER-PATH[:ro] or VOLUME:CONTAINER-PATH[:ro]",
                 spec),
@@ -65,6 +64,15 @@ cli_mount_volume (const char *spec, char **why)
   if (*copy == '\0' || *dst == '\0')
     return bad (why, "-v %s: the source and the container path must not be empty", spec), NULL;
   return bind_or_volume (copy, dst, ro);
+}
+
+json_t *
+cli_mount_volume (const char *spec, char **why)
+{
+  char *copy = strdup (spec);
+  json_t *m = copy ? volume_fields (copy, spec, why) : NULL;
+  free (copy);
+  return m;
 }
 
 /* "1777" -> 01777; false unless octal and at most 07777. */

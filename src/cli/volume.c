@@ -130,10 +130,10 @@ prune (struct reg_client *c, int argc, char **argv)
     }
   json_t *deleted = json_object_get (reply, "VolumesDeleted");
   size_t i, n = json_array_size (deleted);
-  json_t *v;
   if (n > 0)
     printf ("Deleted Volumes:\n");
-  json_array_foreach (deleted, i, v) printf ("%s\n", json_string_value (v));
+  for (i = 0; i < n; i++)
+    printf ("%s\n", json_string_value (json_array_get (deleted, i)));
   double bytes = (double)json_integer_value (json_object_get (reply, "SpaceReclaimed"));
   printf ("%sTotal reclaimed space: %.1f kB (%zu volume%s)\n", n ? "\n" : "", bytes / 1024, n,
           n == 1 ? "" : "s");
