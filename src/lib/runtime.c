@@ -493,7 +493,8 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-  signal (SIGCHLD, SIG_DFL); /* regd ignores it; we wait for the command */
+  signal (SIGCHLD, SIG_DFL);  /* regd ignores it; we wait for the command */
+  reg_util_nofile_restore (); /* regd's raised file limit is its own */
   signal (SIGPIPE, SIG_DFL);
   /* Keep only our four fds: regd's other ends of these pipes must not stay
    * open here (the command would never see the end of its input). */

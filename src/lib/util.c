@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -440,4 +441,48 @@ reg_util_write_all (int fd, const void *buf, size_t len)
       len -= (size_t)n;
     }
   return 0;
+}
+
+/* ---- RLIMIT_NOFILE ---- */
+
+static struct rlimit nofile_given; /* regd's, before the raise */
+static bool nofile_raised;
+
+unsigned long
+reg_util_nofile_raise (void)
+{
+  struct rlimit r;
+  if (getrlimit (RLIMIT_NOFILE, &r) < 0)
+    return 0;
+  nofile_given = r;
+  nofile_raised = true;
+  char text[32];
+  snprintf (text, sizeof text, "%llu", (unsigned long long)r.rlim_cur);
+  setenv ("REG_NOFILE_SOFT", text, 1);
+  r.rlim_cur = r.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &r) < 0)
+    return (unsigned long)nofile_given.rlim_cur;
+  return (unsigned long)r.rlim_cur;
+}
+
+void
+reg_util_nofile_restore (void)
+{
+  struct rlimit r;
+  if (getrlimit (RLIMIT_NOFILE, &r) < 0)
+    return;
+  if (nofile_raised)
+    r.rlim_cur = nofile_given.rlim_cur;
+  else
+    {
+      const char *text = getenv ("REG_NOFILE_SOFT");
+      char *end = NULL;
+      unsigned long long v = text ? strtoull (text, &end, 10) : 0;
+      if (v == 0 || *end != '\0')
+        return;
+      r.rlim_cur = v;
+    }
+  if (r.rlim_cur > r.rlim_max)
+    r.rlim_cur = r.rlim_max;
+  setrlimit (RLIMIT_NOFILE, &r);
 }

@@ -86,6 +86,16 @@ int reg_util_write_all (int fd, const void *buf, size_t len);
  * Docker's). false when malformed or not positive. */
 bool reg_util_parse_size (const char *s, int64_t *out);
 
+/* RLIMIT_NOFILE. regd polls, never selects, so it raises its soft limit
+ * to the hard one (reg_util_nofile_raise, once, before any thread); what
+ * it starts gets back the soft limit regd was given, as systemd advises:
+ * reg_util_nofile_restore in a child forked from regd before exec (a
+ * system call, no allocation), and at reg-monitor's start (from the
+ * REG_NOFILE_SOFT variable regd exports), so containers see the limit
+ * they would have seen without it. Returns the new soft limit. */
+unsigned long reg_util_nofile_raise (void);
+void reg_util_nofile_restore (void);
+
 /* "KILL", "SIGKILL", "kill" or "9" -> 9; 0 when not a signal. */
 int reg_signal_number (const char *name);
 

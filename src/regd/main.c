@@ -36,7 +36,28 @@ usage (FILE *out)
            "  --resolv-conf FILE   the host's resolver file containers' /etc/resolv.conf\n"
            "                       derive from (default /etc/resolv.conf)\n"
            "  --resolv-conf-upstream FILE  the servers behind a loopback resolver (default\n"
-           "                       /run/systemd/resolve/resolv.conf)\n");
+           "                       /run/systemd/resolve/resolv.conf)\n"
+           "  --tls-max-connections N  TLS connections at once (default %d)\n"
+           "  --tls-max-per-client N   from one client address (default %d)\n"
+           "  --tls-timeout S          close a TLS connection idle for S seconds, or\n"
+           "                           not past its handshake and headers in S (default %d)\n",
+           REGD_TLS_MAX_CONNECTIONS, REGD_TLS_MAX_PER_CLIENT, REGD_TLS_TIMEOUT_S);
+}
+
+/* A positive count for a --tls-* option; false (and a message) otherwise. */
+static bool
+parse_count (const char *opt, const char *text, unsigned max, unsigned *out)
+{
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = strtoul (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v == 0 || v > max)
+    {
+      fprintf (stderr, "regd: %s %s: want a whole number from 1 to %u\n", opt, text, max);
+      return false;
+    }
+  *out = (unsigned)v;
+  return true;
 }
 
 static int
@@ -102,6 +123,9 @@ main (int argc, char **argv)
                                         { "tls-cert", required_argument, NULL, 'C' },
                                         { "tls-key", required_argument, NULL, 'K' },
                                         { "token-file", required_argument, NULL, 'T' },
+                                        { "tls-max-connections", required_argument, NULL, 'M' },
+                                        { "tls-max-per-client", required_argument, NULL, 'P' },
+                                        { "tls-timeout", required_argument, NULL, 't' },
                                         { "link-host-files", no_argument, NULL, 'l' },
                                         { "resolv-conf", required_argument, NULL, 'R' },
                                         { "resolv-conf-upstream", required_argument, NULL, 'U' },
@@ -141,6 +165,18 @@ main (int argc, char **argv)
       case 'T':
         tls.token_file = optarg;
         break;
+      case 'M':
+        if (!parse_count ("--tls-max-connections", optarg, 100000, &tls.max_connections))
+          return 2;
+        break;
+      case 'P':
+        if (!parse_count ("--tls-max-per-client", optarg, 100000, &tls.max_per_client))
+          return 2;
+        break;
+      case 't':
+        if (!parse_count ("--tls-timeout", optarg, 3600, &tls.timeout_s))
+          return 2;
+        break;
       case 'h':
         usage (stdout);
         return 0;
@@ -148,6 +184,12 @@ main (int argc, char **argv)
         usage (stderr);
         return 2;
       }
+  if ((tls.max_connections || tls.max_per_client || tls.timeout_s) && !tls.listen)
+    {
+      fprintf (stderr, "regd: --tls-max-connections, --tls-max-per-client and --tls-timeout "
+                       "need --tls-listen\n");
+      return 2;
+    }
   if ((tls.listen || tls.cert_file || tls.key_file || tls.token_file)
       && !(tls.listen && tls.cert_file && tls.key_file && tls.token_file))
     {
@@ -160,6 +202,9 @@ main (int argc, char **argv)
       fprintf (stderr, "regd: must run as root (it creates namespaces and mounts)\n");
       return 1;
     }
+  /* Many clients and streams each hold a descriptor; regd polls, so it
+   * can use all the hard limit allows (what it starts gets the old one). */
+  reg_util_nofile_raise ();
   /* Monitors are our children; the kernel reaps them so none lingers as a
    * zombie. Each monitor resets this before it waits for its container. */
   signal (SIGCHLD, SIG_IGN);
@@ -195,6 +240,7 @@ main (int argc, char **argv)
   MHD_stop_daemon (d.httpd);
   if (d.tls)
     MHD_stop_daemon (d.tls);
+  regd_tls_watchdog_stop (&d);
   free (d.token);
   free (d.tls_cert);
   free (d.tls_key);

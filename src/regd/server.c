@@ -218,11 +218,23 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
       r->conn = conn;
       r->method = method;
       r->sink_fd = -1;
+      if (tls)
+        regd_tls_headers_done (d, conn);
       if (tls && !token_ok (d, conn))
         {
-          r->denied = true; /* read nothing of the body; reply when it is over */
+          /* Answered now, before any of the body is read: libmicrohttpd
+           * then closes the connection instead of taking the body in. */
+          r->denied = true;
           *con_cls = r;
-          return MHD_YES;
+          return regd_reply_message (r, MHD_HTTP_UNAUTHORIZED,
+                                     "unauthorized: this regd wants \"Authorization: Bearer "
+                                     "TOKEN\" (reg --token T, or REG_TOKEN)");
+        }
+      if (tls)
+        {
+          /* Trusted from here: a wait or a log stream may be idle for long. */
+          r->tls_authed = true;
+          MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
         }
       /* POST /v1/exec/{eid}/stdin streams its body into the process. */
       const char *p = "/" REGD_API_VERSION "/exec/";
@@ -251,12 +263,8 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
     }
   if (r->denied)
     {
-      *upload_data_size = 0;
-      if (upload_data != NULL)
-        return MHD_YES;
-      return regd_reply_message (r, MHD_HTTP_UNAUTHORIZED,
-                                 "unauthorized: this regd wants \"Authorization: Bearer TOKEN\" "
-                                 "(reg --token T, or REG_TOKEN)");
+      *upload_data_size = 0; /* not reached: the reply is queued, the body never read */
+      return MHD_NO;
     }
   if (*upload_data_size > 0 && r->streaming)
     {
@@ -318,6 +326,12 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   struct request *r = *con_cls;
   if (r == NULL)
     return;
+  if (r->tls_authed)
+    {
+      /* Idle again between requests: the timeout applies once more. */
+      const struct regd *d = cls;
+      MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, d->tls_timeout_s);
+    }
   if (r->sink_fd >= 0)
     close (r->sink_fd);
   if (r->streaming && r->eid[0])
@@ -330,8 +344,9 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
 int
 regd_start (struct regd *d, int listen_fd, struct reg_error **err)
 {
+  /* poll, not select: a descriptor above FD_SETSIZE is served too. */
   d->httpd = MHD_start_daemon (
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
       NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED,
       on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
   if (d->httpd == NULL)
@@ -379,12 +394,23 @@ regd_start_tls (struct regd *d, const struct regd_tls_options *o, struct reg_err
     return reg_error_set (err, EINVAL, "regd --tls-listen %s: not a numeric ADDR:PORT", o->listen);
   d->token = reg_steal (&token);
 
+  unsigned max_conn = o->max_connections ? o->max_connections : REGD_TLS_MAX_CONNECTIONS;
+  unsigned per_client = o->max_per_client ? o->max_per_client : REGD_TLS_MAX_PER_CLIENT;
+  d->tls_timeout_s = o->timeout_s ? o->timeout_s : REGD_TLS_TIMEOUT_S;
+  if (regd_tls_watchdog_start (d, err) < 0)
+    {
+      freeaddrinfo (ai);
+      return -1;
+    }
   d->tls = MHD_start_daemon (
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
-          | MHD_USE_TLS | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-      0, NULL, NULL, on_request_tls, d, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-      MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TLS
+          | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+      0, NULL, NULL, on_request_tls, d, MHD_OPTION_EXTERNAL_LOGGER, regd_tls_log, d,
+      MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
+      key, MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_NOTIFY_CONNECTION,
+      regd_tls_on_connection, d, MHD_OPTION_CONNECTION_LIMIT, max_conn,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client, MHD_OPTION_CONNECTION_TIMEOUT,
+      d->tls_timeout_s, MHD_OPTION_END);
   freeaddrinfo (ai);
   if (d->tls == NULL)
     return reg_error_set (err, EIO,

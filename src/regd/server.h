@@ -1,14 +1,29 @@
 /* server: regd's HTTP/JSON layer on libmicrohttpd. It accumulates request
  * bodies (bounded), dispatches /v1 routes to the engine and renders replies.
- * One thread per connection, so a streaming route (attach, logs -f) may
- * block on its source; it also watches the client's socket so a client that
- * hangs up ends the stream and frees the thread.
+ * One thread per connection, so a route may block (wait, stop, attach,
+ * logs -f, pull progress); a streaming route also watches the client's
+ * socket so a client that hangs up ends the stream and frees the thread.
+ *
+ * Two daemons that share nothing but the process: the UNIX socket (local,
+ * root-only, unbounded, no timeout) and the TLS port (remote, anyone can
+ * connect). The TLS daemon is bounded so that nothing done to it can take
+ * the local socket down: at most max_connections connections (so threads)
+ * in all and max_per_client from one address, each closed after timeout_s
+ * of inactivity and when its TLS handshake and request headers are not
+ * done within timeout_s of the connect; a request without the token is
+ * answered 401 at once and its body is never read. Both daemons poll
+ * (no select, so no FD_SETSIZE ceiling). An authenticated request has no
+ * timeout while it runs (a wait or a log stream may be idle for long);
+ * the connection gets it back once the request is over.
  */
 #ifndef REGD_SERVER_H
 #define REGD_SERVER_H
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 
 #include "engine.h"
 #include "jsonutil.h"
@@ -25,13 +40,25 @@ struct regd
    * "Authorization: Bearer TOKEN". */
   struct MHD_Daemon *tls;
   char *token, *tls_cert, *tls_key;
+  unsigned tls_timeout_s;
+  /* Connections of the TLS daemon still in their handshake or headers,
+   * closed by a watchdog past their deadline (server.c). */
+  pthread_mutex_t pending_lock;
+  struct regd_pending *pending;
+  pthread_t watchdog;
+  bool watchdog_running, stopping;
 };
 
 struct regd_tls_options
 {
   const char *listen; /* ADDR:PORT */
   const char *cert_file, *key_file, *token_file;
+  unsigned max_connections, max_per_client, timeout_s; /* 0: the defaults below */
 };
+
+#define REGD_TLS_MAX_CONNECTIONS 64
+#define REGD_TLS_MAX_PER_CLIENT 8
+#define REGD_TLS_TIMEOUT_S 10
 
 struct request
 {
@@ -40,9 +67,10 @@ struct request
   char *body;
   size_t body_len;
   bool too_big;
-  bool streaming; /* the body goes to sink_fd as it comes (exec stdin) */
-  bool denied;    /* TLS request without the right token */
-  int sink_fd;    /* -1: no input to write to; -2: no such exec */
+  bool streaming;  /* the body goes to sink_fd as it comes (exec stdin) */
+  bool denied;     /* TLS request without the right token */
+  bool tls_authed; /* TLS request with it: its timeout is lifted while it runs */
+  int sink_fd;     /* -1: no input to write to; -2: no such exec */
   char eid[65];
 };
 
@@ -91,5 +119,14 @@ int regd_container_stdin_fd (struct regd *d, const char *ref);
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
 /* Serve the API over TLS too (plain-text TCP is never offered). */
 int regd_start_tls (struct regd *d, const struct regd_tls_options *o, struct reg_error **err);
+
+/* The TLS daemon's guards (tls_guard.c): the handshake-and-headers
+ * deadline and the bounded log. */
+int regd_tls_watchdog_start (struct regd *d, struct reg_error **err);
+void regd_tls_watchdog_stop (struct regd *d);
+void regd_tls_on_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code);
+void regd_tls_headers_done (struct regd *d, struct MHD_Connection *conn);
+void regd_tls_log (void *cls, const char *fmt, va_list ap);
 
 #endif

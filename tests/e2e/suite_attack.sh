@@ -70,4 +70,177 @@ t_import_fifo () {
   rm -rf "$d"
 }
 
-ALL="$ALL t_skeleton_clash t_import_fifo"
+# Opens N idle TCP connections to PORT from K loopback addresses
+# (127.0.0.1..K), says "up" in FILE, holds them HOLD seconds, then counts
+# those the server closed (bounded: N sockets, HOLD seconds).
+FLOOD_PY='import socket, sys, time
+port, n, k, hold, up = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+socks = []
+for i in range(n):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (1 + i % k), 0))
+    s.settimeout(2)
+    try:
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+    except OSError:
+        s.close()
+open(up, "w").close()
+time.sleep(hold)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        while s.recv(4096):
+            pass
+        closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+print("connected", len(socks), "held", len(socks) - closed)'
+
+# A slow TLS client: one byte of a ClientHello every second; prints after
+# how many bytes the server hung up (bounded: 60 bytes).
+SLOW_HELLO_PY='import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(1)
+for i in range(60):
+    try:
+        s.send(b"\x16" if i == 0 else b"\x03")
+        if not s.recv(4096) or True:
+            print("closed"); break
+    except socket.timeout:
+        continue
+    except OSError:
+        print("closed"); break
+else:
+    print("open")'
+
+# POST of a body of SIZE bytes over TLS without a token, sent as fast as
+# the server takes it; prints the status and how many MiB went out.
+BIG_BODY_PY='import socket, ssl, sys
+port, ca, total = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+s.settimeout(60)
+s.sendall(b"POST /v1/templates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\n\r\n" % total)
+chunk, sent = b"\0" * (1 << 20), 0
+try:
+    while sent < total:
+        s.sendall(chunk)
+        sent += len(chunk)
+except OSError:
+    pass
+reply = b""
+try:
+    while True:
+        got = s.recv(4096)
+        if not got:
+            break
+        reply += got
+except OSError:
+    pass
+print(reply.split(b" ")[1].decode() if reply.startswith(b"HTTP/") else "none", sent >> 20)'
+
+proc_count () { # threads|fds PID
+  if [ "$1" = threads ]; then
+    sed -n 's/^Threads:[[:space:]]*//p' "/proc/$2/status"
+  else
+    ls "/proc/$2/fd" | wc -l
+  fi
+}
+
+t_tls_flood () {
+  # 300 idle connections from 20 addresses against a TLS port allowing 16
+  # (4 per address): regd holds at most 16, closes them after the timeout,
+  # and the local socket answers throughout. Before: 1,100 such
+  # connections gave regd 1,017 threads and 1,024 fds, and `reg version`
+  # on the UNIX socket failed.
+  local port=$((20000 + RANDOM % 20000))
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/fkey.pem" -out "$T/fcert.pem" 2>/dev/null \
+    || { fail "openssl could not make a certificate"; return; }
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/ftoken"
+  local token remote="tcp://127.0.0.1:$port"
+  token=$(cat "$T/ftoken")
+  stop_regd
+  start_regd --tls-listen "127.0.0.1:$port" --tls-cert "$T/fcert.pem" --tls-key "$T/fkey.pem" \
+    --token-file "$T/ftoken" --tls-max-connections 16 --tls-max-per-client 4 --tls-timeout 5
+  local threads0 fds0 threads fds
+  threads0=$(proc_count threads "$REGD_PID")
+  fds0=$(proc_count fds "$REGD_PID")
+  rm -f "$T/flood.up"
+  python3 -c "$FLOOD_PY" "$port" 300 20 9 "$T/flood.up" >"$T/flood.out" &
+  local flood=$!
+  for _ in $(seq 100); do [ -f "$T/flood.up" ] && break; sleep 0.1; done
+  threads=$(proc_count threads "$REGD_PID")
+  fds=$(proc_count fds "$REGD_PID")
+  # Each held connection: one thread, its socket and the watchdog's
+  # duplicate while in the handshake.
+  [ "$threads" -le $((threads0 + 16)) ] || fail "regd has $threads threads under the flood (was $threads0, limit 16 connections)"
+  [ "$fds" -le $((fds0 + 32)) ] || fail "regd has $fds fds under the flood (was $fds0, limit 16 connections)"
+  for _ in 1 2 3; do
+    run_cmd timeout 10 "$REG" version
+    expect_rc 0
+    expect_out_has "Server: regd"
+  done
+  run_cmd timeout 10 "$REG" ps -a
+  expect_rc 0
+  wait "$flood"
+  run_cmd cat "$T/flood.out"
+  expect_out "connected 300 held 0"
+  echo "  flood: threads $threads0 -> $threads, fds $fds0 -> $fds" >&2
+  # Once the flood is gone the port serves authenticated clients again.
+  run_cmd env -u REG_HOST "$REG" -H "$remote" --tls-ca "$T/fcert.pem" --token "$token" version
+  expect_rc 0
+  # An authenticated request is not cut by the timeout while it runs: an
+  # attached run silent for longer than it.
+  run_cmd env -u REG_HOST "$REG" -H "$remote" --tls-ca "$T/fcert.pem" --token "$token" \
+    run --rm -t base@1 -- /bin/sh -c 'sleep 7; echo late'
+  expect_rc 0
+  expect_out "late"
+  # Per address: 4 of 10 connections from one address are kept (held 1 s,
+  # less than the timeout).
+  rm -f "$T/flood.up"
+  run_cmd python3 -c "$FLOOD_PY" "$port" 10 1 1 "$T/flood.up"
+  expect_out "connected 10 held 4"
+  # A handshake dribbled a byte a second is cut at the deadline although
+  # it is never idle for the timeout.
+  run_cmd timeout 90 python3 -c "$SLOW_HELLO_PY" "$port"
+  expect_out "closed"
+  # A 300 MB body without a token: 401 before it is read (the socket
+  # buffers take a few MiB); before, all of it was read first.
+  run_cmd timeout 120 python3 -c "$BIG_BODY_PY" "$port" "$T/fcert.pem" 300000000
+  set -- $out
+  expect_eq "${1:-}" 401 "status of an unauthenticated 300 MB body"
+  [ "${2:-300}" -lt 64 ] || fail "the server took ${2:-?} MiB of an unauthenticated body before refusing it"
+  echo "  unauthenticated 300 MB body: ${2:-?} MiB sent before the 401" >&2
+  stop_regd
+  start_regd
+}
+
+t_nofile_limit () {
+  # regd raises its own RLIMIT_NOFILE soft limit to the hard one; its
+  # containers and execs get the limit regd was started with.
+  local given=1000 hard id
+  hard=$(ulimit -Hn)
+  [ "$hard" != unlimited ] && [ "$hard" -gt "$given" ] || { echo "  (hard limit $hard: skipped)" >&2; return; }
+  stop_regd
+  ulimit -Sn "$given"
+  start_regd
+  ulimit -Sn "$hard"
+  run_cmd sed -n 's/^Max open files *\([0-9]*\) *\([0-9]*\).*/\1 \2/p' "/proc/$REGD_PID/limits"
+  expect_out "$hard $hard"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'ulimit -n'
+  expect_out "$given"
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 100)
+  run_cmd "$REG" exec "$id" /bin/sh -c 'ulimit -n'
+  expect_out "$given"
+  "$REG" rm -f "$id" >/dev/null
+  stop_regd
+  start_regd
+}
+
+ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit"
