@@ -9,7 +9,7 @@
 #   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
 
 PREFIX ?= /usr/local
-PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive
+PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive sqlite3
 CC ?= cc
 
 ifeq ($(SAN),1)
@@ -26,10 +26,12 @@ LDFLAGS_ALL := $(OPT) $(LDFLAGS)
 LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libssl libcrypto libelf libcap libseccomp libarchive libcurl)
 LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 LIBS_CLI := $(shell pkg-config --libs libcurl jansson)
+LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto) -lpthread
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
 REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
+HUB_SRC := $(sort $(wildcard src/hub/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
 MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -37,6 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 REGD_OBJ := $(REGD_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+HUB_OBJ := $(HUB_SRC:%.c=$(BUILD)/%.o)
 MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 # Linked into reg-monitor statically: their pages are then shared by every
 # monitor as part of one file, instead of each monitor dirtying its own
@@ -45,7 +48,7 @@ MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all install test unit e2e lint format clean bench bench-neighbours fuzz
-all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
+all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-hub
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,6 +66,12 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
+# reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
+$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB)
+
+$(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'
+
 $(BUILD)/reg-monitor: $(MON_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MON_LIBS)
 
@@ -70,7 +79,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libreg.a $(LIBS_LIB) -lcmocka
 
-install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
+install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-hub
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
 	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd
 	install -D -m 0755 $(BUILD)/reg-monitor $(DESTDIR)$(PREFIX)/bin/reg-monitor
@@ -78,7 +87,7 @@ install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor
+e2e: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-hub
 	REG_BIN=$(abspath $(BUILD)) tests/e2e/run.sh
 
 test:
@@ -130,4 +139,4 @@ fuzz:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/monitor/main.d
+-include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d

@@ -1,5 +1,7 @@
-/* /v1/version, /v1/system/df, /v1/system/prune, /v1/store/verify */
+/* /v1/version, /v1/system/df, /v1/system/info, /v1/system/stats, /v1/system/prune,
+ * /v1/store/verify */
 #include "server.h"
+#include "hostinfo.h"
 #include "util.h"
 
 #include <errno.h>
@@ -114,6 +116,39 @@ prune (struct regd *d, struct request *r)
   return regd_reply_json (r, MHD_HTTP_OK, j);
 }
 
+/* The whole device, for remote management (reg-hub): what it is ... */
+static enum MHD_Result
+info (struct regd *d, struct request *r)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_hostinfo h;
+  if (reg_hostinfo_read (d->engine->root, &h, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_OK,
+                          json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "Arch", h.arch,
+                                     "OS", h.os, "Kernel", h.kernel, "Hostname", h.hostname, "CPUs",
+                                     (json_int_t)h.cpus, "MemTotal", (json_int_t)h.mem_total,
+                                     "DiskTotal", (json_int_t)h.disk_total, "Version",
+                                     REG_VERSION));
+}
+
+/* ... and how busy it is. */
+static enum MHD_Result
+host_stats (struct regd *d, struct request *r)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_hoststats s;
+  if (reg_hoststats_read (d->engine->root, &s, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (
+      r, MHD_HTTP_OK,
+      json_pack ("{s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "Read", reg_util_now (),
+                 "CpuBusyNs", (json_int_t)s.cpu_busy_ns, "CpuTotalNs", (json_int_t)s.cpu_total_ns,
+                 "MemTotal", (json_int_t)s.mem_total, "MemAvailable", (json_int_t)s.mem_available,
+                 "DiskTotal", (json_int_t)s.disk_total, "DiskFree", (json_int_t)s.disk_free,
+                 "Load1", s.load1, "Uptime", s.uptime));
+}
+
 enum MHD_Result
 regd_route_system (struct regd *d, struct request *r, const char *what)
 {
@@ -124,6 +159,10 @@ regd_route_system (struct regd *d, struct request *r, const char *what)
                                        REGD_API_VERSION, "Root", d->engine->root));
   if (strcmp (what, "df") == 0 && get)
     return df (d, r);
+  if (strcmp (what, "info") == 0 && get)
+    return info (d, r);
+  if (strcmp (what, "stats") == 0 && get)
+    return host_stats (d, r);
   if (strcmp (what, "verify") == 0 && strcmp (r->method, "POST") == 0)
     return verify (d, r);
   if (strcmp (what, "prune") == 0 && strcmp (r->method, "POST") == 0)

@@ -1,0 +1,520 @@
+/* http: reg-hub's HTTPS server — request bodies (bounded), who is asking
+ * (session cookie or API token), CSRF, static files and dispatch. */
+#include "auth.h"
+#include "hub.h"
+#include "jsonutil.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COOKIE "reghub_session"
+
+int64_t
+hub_now (void)
+{
+  return (int64_t)time (NULL);
+}
+
+static void
+headers (struct hub_req *r, struct MHD_Response *resp)
+{
+  MHD_add_response_header (resp, "Cache-Control", "no-store");
+  MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header (resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header (resp, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header (resp, "Strict-Transport-Security", "max-age=31536000");
+  MHD_add_response_header (resp, "Content-Security-Policy",
+                           "default-src 'self'; script-src 'self' blob:; style-src 'self' "
+                           "'unsafe-inline'; img-src 'self' "
+                           "data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  if (r->set_cookie)
+    MHD_add_response_header (resp, "Set-Cookie", r->set_cookie);
+}
+
+static enum MHD_Result
+queue (struct hub_req *r, unsigned status, struct MHD_Response *resp)
+{
+  if (resp == NULL)
+    return MHD_NO;
+  headers (r, resp);
+  enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
+  MHD_destroy_response (resp);
+  return ret;
+}
+
+enum MHD_Result
+hub_reply_json (struct hub_req *r, unsigned status, json_t *j)
+{
+  char *text = j ? json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  json_decref (j);
+  if (text == NULL)
+    return MHD_NO;
+  struct MHD_Response *resp
+      = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_FREE);
+  MHD_add_response_header (resp, "Content-Type", "application/json");
+  return queue (r, status, resp);
+}
+
+enum MHD_Result
+hub_reply_empty (struct hub_req *r, unsigned status)
+{
+  return queue (r, status, MHD_create_response_from_buffer (0, (void *)"", MHD_RESPMEM_PERSISTENT));
+}
+
+static unsigned
+http_status (int code)
+{
+  switch (code)
+    {
+    case EINVAL:
+    case ENAMETOOLONG:
+      return MHD_HTTP_BAD_REQUEST;
+    case EACCES:
+    case EPERM:
+      return MHD_HTTP_FORBIDDEN;
+    case ENOENT:
+      return MHD_HTTP_NOT_FOUND;
+    case EEXIST:
+    case EBUSY:
+      return MHD_HTTP_CONFLICT;
+    case ETIMEDOUT:
+    case ECONNREFUSED:
+    case EPROTO:
+    case EIO:
+      return MHD_HTTP_BAD_GATEWAY;
+    default:
+      return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+enum MHD_Result
+hub_reply_error (struct hub_req *r, const struct reg_error *err)
+{
+  const char *msg = err && err->msg ? err->msg : "internal error";
+  return hub_reply_json (r, http_status (err ? err->code : EIO),
+                         json_pack ("{s:s}", "message", msg));
+}
+
+enum MHD_Result
+hub_reply_message (struct hub_req *r, unsigned status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  _cleanup_free_ char *msg = NULL;
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  return hub_reply_json (r, status, json_pack ("{s:s}", "message", msg ? msg : "error"));
+}
+
+json_t *
+hub_body (struct hub_req *r, const char *const *allowed, struct reg_error **err)
+{
+  json_t *o = reg_json_object_parse (r->body, r->body_len, "request body", err);
+  if (o == NULL)
+    return NULL;
+  const char *key;
+  json_t *v;
+  json_object_foreach (o, key, v)
+  {
+    bool known = false;
+    for (size_t i = 0; allowed && allowed[i]; i++)
+      known = known || strcmp (key, allowed[i]) == 0;
+    if (!known)
+      {
+        reg_error_set (err, EINVAL, "request body: unknown field \"%s\"", key);
+        json_decref (o);
+        return NULL;
+      }
+  }
+  return o;
+}
+
+const char *
+hub_query (struct hub_req *r, const char *key)
+{
+  return MHD_lookup_connection_value (r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int
+hub_client_fd (struct hub_req *r)
+{
+  const union MHD_ConnectionInfo *ci
+      = MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return ci ? ci->connect_fd : -1;
+}
+
+bool
+hub_is_admin (const struct hub_req *r)
+{
+  const char *role = json_string_value (json_object_get (r->user, "Role"));
+  return role && strcmp (role, "admin") == 0;
+}
+
+int64_t
+hub_user_id (const struct hub_req *r)
+{
+  return json_integer_value (json_object_get (r->user, "Id"));
+}
+
+const char *
+hub_user_name (const struct hub_req *r)
+{
+  const char *n = json_string_value (json_object_get (r->user, "Name"));
+  return n ? n : "-";
+}
+
+void
+hub_audit (struct hub_req *r, int64_t device, const char *action, const char *target,
+           const char *result)
+{
+  hub_store_audit (r->hub->store, hub_user_name (r), device, action, target, result);
+}
+
+/* ---- server-sent events ---- */
+
+struct event_stream
+{
+  int fd, client_fd;
+};
+
+static ssize_t
+event_reader (void *cls, uint64_t pos, char *buf, size_t max)
+{
+  struct event_stream *s = cls;
+  for (;;)
+    {
+      struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->client_fd, POLLRDHUP, 0 } };
+      int n = poll (p, s->client_fd >= 0 ? 2 : 1, 15000);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+      if (n == 0) /* keep-alive comment: proxies and browsers see life */
+        {
+          memcpy (buf, ":\n\n", 3);
+          return 3;
+        }
+      ssize_t got = read (s->fd, buf, max);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+      return got;
+    }
+}
+
+static void
+event_free (void *cls)
+{
+  struct event_stream *s = cls;
+  close (s->fd);
+  free (s);
+}
+
+enum MHD_Result
+hub_reply_events (struct hub_req *r, int fd)
+{
+  struct event_stream *s = malloc (sizeof *s);
+  if (s == NULL)
+    {
+      close (fd);
+      return MHD_NO;
+    }
+  s->fd = fd;
+  s->client_fd = hub_client_fd (r);
+  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                 event_reader, s, event_free);
+  MHD_add_response_header (resp, "Content-Type", "text/event-stream");
+  return queue (r, MHD_HTTP_OK, resp);
+}
+
+/* ---- static files ---- */
+
+static const char *
+content_type (const char *path)
+{
+  static const char *const types[][2] = { { ".html", "text/html; charset=utf-8" },
+                                          { ".js", "text/javascript; charset=utf-8" },
+                                          { ".mjs", "text/javascript; charset=utf-8" },
+                                          { ".css", "text/css; charset=utf-8" },
+                                          { ".png", "image/png" },
+                                          { ".svg", "image/svg+xml" },
+                                          { ".map", "application/json" },
+                                          { ".ico", "image/x-icon" } };
+  const char *dot = strrchr (path, '.');
+  for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+    if (strcmp (dot, types[i][0]) == 0)
+      return types[i][1];
+  return "application/octet-stream";
+}
+
+/* Only the libraries the UI uses are served: Debian's, under /vendor/. */
+static const char *const vendor_libs[][2] = {
+  { "bootstrap5/", NULL },
+  { "chart.js/", NULL },
+  { "xterm/", NULL },
+  /* Debian 12's libjs-xterm ships a browser file that only require()s the
+   * CommonJS modules of node-xterm (same source package): the UI loads
+   * those (web/js/cjs.js). */
+  { "xterm-lib/", "/usr/share/nodejs/xterm/lib" },
+};
+
+static enum MHD_Result
+serve_file (struct hub_req *r, const char *url)
+{
+  char rel[PATH_MAX];
+  const char *root = r->hub->cfg.web_dir;
+  bool vendor = strncmp (url, "/vendor/", 8) == 0;
+  if (vendor)
+    {
+      url += 7;
+      root = NULL;
+      for (size_t i = 0; i < sizeof vendor_libs / sizeof vendor_libs[0]; i++)
+        if (strncmp (url + 1, vendor_libs[i][0], strlen (vendor_libs[i][0])) == 0)
+          {
+            root = vendor_libs[i][1] ? vendor_libs[i][1] : r->hub->cfg.vendor_dir;
+            if (vendor_libs[i][1])
+              url += strlen (vendor_libs[i][0]);
+          }
+      if (root == NULL)
+        return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "not found: %s", url);
+    }
+  if (strcmp (url, "/") == 0)
+    url = "/index.html";
+  snprintf (rel, sizeof rel, "%s", url + 1);
+  if (!reg_util_path_is_clean (url) || strstr (url, "/.") != NULL)
+    return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "not found: %s", url);
+  int dir = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = dir < 0 ? -1 : openat (dir, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir >= 0)
+    close (dir);
+  struct stat st;
+  if (fd < 0 && errno == ELOOP)
+    {
+      /* Debian's libjs packages link some files elsewhere under
+       * /usr/share: follow those, only for the vendor tree. */
+      _cleanup_free_ char *full = NULL;
+      char *real
+          = vendor && asprintf (&full, "%s/%s", root, rel) > 0 ? realpath (full, NULL) : NULL;
+      if (real && strncmp (real, "/usr/share/", 11) == 0)
+        fd = open (real, O_RDONLY | O_CLOEXEC);
+      free (real);
+    }
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      if (fd >= 0)
+        close (fd);
+      return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "not found: %s", url);
+    }
+  struct MHD_Response *resp = MHD_create_response_from_fd ((uint64_t)st.st_size, fd);
+  MHD_add_response_header (resp, "Content-Type", content_type (rel));
+  return queue (r, MHD_HTTP_OK, resp);
+}
+
+/* ---- who is asking ---- */
+
+static const char *
+cookie_secret (struct hub_req *r)
+{
+  return MHD_lookup_connection_value (r->conn, MHD_COOKIE_KIND, COOKIE);
+}
+
+static void
+authenticate (struct hub_req *r)
+{
+  struct hub *h = r->hub;
+  const char *auth = MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, "Authorization");
+  char key[65];
+  if (auth && strncmp (auth, "Bearer ", 7) == 0)
+    {
+      hub_auth_key (auth + 7, key);
+      r->user = hub_store_token_get (h->store, key, hub_now ());
+      return;
+    }
+  const char *secret = cookie_secret (r);
+  if (secret == NULL)
+    return;
+  hub_auth_key (secret, key);
+  r->user = hub_store_session_get (h->store, key, hub_now ());
+  if (r->user)
+    {
+      r->by_cookie = true;
+      snprintf (r->session_key, sizeof r->session_key, "%s", key);
+    }
+}
+
+static bool
+state_changing (const char *method)
+{
+  return strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0;
+}
+
+static bool
+csrf_ok (struct hub_req *r)
+{
+  if (!r->by_cookie || !state_changing (r->method))
+    return true;
+  const char *sent = MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+  const char *want = json_string_value (json_object_get (r->user, "Csrf"));
+  return sent && want && hub_auth_equal (sent, want);
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result
+api (struct hub_req *r)
+{
+  char path[1024];
+  snprintf (path, sizeof path, "%s", r->url + strlen (HUB_API "/"));
+  char *parts[8] = { NULL };
+  size_t n = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r (path, "/", &save); tok && n < 8; tok = strtok_r (NULL, "/", &save))
+    parts[n++] = tok;
+  if (n == 0)
+    return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, r->url);
+  if (strcmp (parts[0], "login") == 0 && n == 1)
+    return hub_api_login (r);
+  authenticate (r);
+  if (r->user == NULL)
+    return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
+                              "not logged in (or the session expired): log in again, or send "
+                              "\"Authorization: Bearer TOKEN\"");
+  if (!csrf_ok (r))
+    return hub_reply_message (r, MHD_HTTP_FORBIDDEN,
+                              "CSRF token missing or wrong: send the session's token in "
+                              "X-CSRF-Token");
+  if (strcmp (parts[0], "devices") == 0)
+    return hub_api_devices (r, parts, n);
+  if (strcmp (parts[0], "terminals") == 0)
+    return hub_api_terminals (r, parts, n);
+  return hub_api_auth (r, parts, n);
+}
+
+static enum MHD_Result
+dispatch (struct hub_req *r)
+{
+  if (r->too_big)
+    return hub_reply_message (r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %d bytes",
+                              HUB_MAX_BODY);
+  if (strncmp (r->url, HUB_API "/", strlen (HUB_API "/")) == 0)
+    return api (r);
+  if (strcmp (r->method, "GET") != 0 && strcmp (r->method, "HEAD") != 0)
+    return hub_reply_message (r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: only GET", r->method, r->url);
+  return serve_file (r, r->url);
+}
+
+static void
+client_addr (struct hub_req *r)
+{
+  const union MHD_ConnectionInfo *ci
+      = MHD_get_connection_info (r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  snprintf (r->addr, sizeof r->addr, "?");
+  if (ci && ci->client_addr)
+    getnameinfo (ci->client_addr,
+                 ci->client_addr->sa_family == AF_INET6 ? sizeof (struct sockaddr_in6)
+                                                        : sizeof (struct sockaddr_in),
+                 r->addr, sizeof r->addr, NULL, 0, NI_NUMERICHOST);
+}
+
+static enum MHD_Result
+on_request (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+  struct hub_req *r = *con_cls;
+  if (r == NULL)
+    {
+      r = calloc (1, sizeof *r);
+      if (r == NULL)
+        return MHD_NO;
+      r->hub = cls;
+      r->conn = conn;
+      r->method = method;
+      r->url = url;
+      client_addr (r);
+      *con_cls = r;
+      return MHD_YES;
+    }
+  if (*upload_data_size > 0)
+    {
+      size_t n = *upload_data_size;
+      *upload_data_size = 0;
+      if (r->too_big || r->body_len + n > HUB_MAX_BODY)
+        {
+          r->too_big = true; /* the rest is read and dropped */
+          return MHD_YES;
+        }
+      char *nb = realloc (r->body, r->body_len + n + 1);
+      if (nb == NULL)
+        return MHD_NO;
+      memcpy (nb + r->body_len, upload_data, n);
+      r->body = nb;
+      r->body_len += n;
+      r->body[r->body_len] = '\0';
+      return MHD_YES;
+    }
+  return dispatch (r);
+}
+
+static void
+on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+  struct hub_req *r = *con_cls;
+  if (r == NULL)
+    return;
+  json_decref (r->user);
+  free (r->body);
+  free (r->set_cookie);
+  free (r);
+  *con_cls = NULL;
+}
+
+int
+hub_http_start (struct hub *h, struct reg_error **err)
+{
+  _cleanup_free_ char *host = strdup (h->cfg.listen);
+  char *colon = host ? strrchr (host, ':') : NULL;
+  if (colon == NULL)
+    // cppcheck-suppress memleak ; host has a cleanup attribute
+    return reg_error_set (err, EINVAL, "reg-hub --listen %s: want ADDR:PORT", h->cfg.listen);
+  *colon = '\0';
+  char *addr = host;
+  if (addr[0] == '[' && addr[strlen (addr) - 1] == ']')
+    {
+      addr[strlen (addr) - 1] = '\0';
+      addr++;
+    }
+  struct addrinfo hints
+      = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+  struct addrinfo *ai = NULL;
+  if (getaddrinfo (addr, colon + 1, &hints, &ai) != 0 || ai == NULL)
+    return reg_error_set (err, EINVAL, "reg-hub --listen %s: not a numeric ADDR:PORT",
+                          h->cfg.listen);
+  h->httpd = MHD_start_daemon (
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
+          | MHD_USE_TLS | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+      0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_HTTPS_MEM_CERT,
+      h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+      h, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)120, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+  freeaddrinfo (ai);
+  if (h->httpd == NULL)
+    return reg_error_set (err, EIO,
+                          "reg-hub --listen %s: cannot serve HTTPS there (address in use, or a "
+                          "bad certificate or key)",
+                          h->cfg.listen);
+  return 0;
+}

@@ -1,0 +1,112 @@
+/* reg-hub: fleet management for regd devices — a web UI and a JSON REST API
+ * (/api/v1, docs/hub-api.md) over HTTPS (libmicrohttpd), data in the store
+ * module (SQLite), devices driven through regd's remote API only
+ * (regd_client). The hub owns no container logic.
+ *
+ * Threads: libmicrohttpd runs one per connection (streams — logs, terminal
+ * output — block on their source); the prober runs liveness rounds and
+ * samples utilisation (probe.c); each terminal has one thread driving its
+ * regd transfers (api_stream.c).
+ */
+#ifndef REG_HUB_H
+#define REG_HUB_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+#define HUB_API "/api/v1"
+#define HUB_MAX_BODY (1 << 20)
+#define HUB_VERSION "0.1.0"
+
+struct hub_config
+{
+  const char *data_dir, *listen, *tls_cert, *tls_key, *web_dir, *vendor_dir;
+  unsigned iterations;      /* PBKDF2 */
+  unsigned session_ttl;     /* s */
+  unsigned probe_interval;  /* ms */
+  unsigned probe_timeout;   /* ms */
+  unsigned sample_interval; /* s */
+  unsigned retention;       /* s of history kept */
+  unsigned max_connections;
+};
+
+struct hub
+{
+  struct hub_config cfg;
+  struct hub_store *store;
+  struct MHD_Daemon *httpd;
+  char *cert_pem, *key_pem;
+  pthread_t prober;
+  bool prober_started;
+  volatile bool stopping;
+  pthread_mutex_t wake_lock;
+  pthread_cond_t wake;
+};
+
+struct hub_req
+{
+  struct hub *hub;
+  struct MHD_Connection *conn;
+  const char *method, *url;
+  char *body;
+  size_t body_len;
+  bool too_big;
+  json_t *user; /* {"Id", "Name", "Role", "Csrf"?}: who is asking */
+  bool by_cookie;
+  char session_key[65];
+  char addr[64];
+  char *set_cookie; /* a Set-Cookie header for the reply */
+};
+
+/* Replies (j is stolen). Errors are {"message": "..."}; an error's code
+ * maps to the status: EINVAL 400, EACCES/EPERM 403, ENOENT 404,
+ * EEXIST/EBUSY 409, ETIMEDOUT/ECONNREFUSED/EPROTO/EIO from a device 502. */
+enum MHD_Result hub_reply_json (struct hub_req *r, unsigned status, json_t *j);
+enum MHD_Result hub_reply_error (struct hub_req *r, const struct reg_error *err);
+enum MHD_Result hub_reply_message (struct hub_req *r, unsigned status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+enum MHD_Result hub_reply_empty (struct hub_req *r, unsigned status);
+/* The body as a JSON object whose keys are all in `allowed` (NULL-ended). */
+json_t *hub_body (struct hub_req *r, const char *const *allowed, struct reg_error **err);
+const char *hub_query (struct hub_req *r, const char *key);
+int hub_client_fd (struct hub_req *r);
+bool hub_is_admin (const struct hub_req *r);
+int64_t hub_user_id (const struct hub_req *r);
+const char *hub_user_name (const struct hub_req *r);
+int64_t hub_now (void);
+/* Audit an action by the requester. */
+void hub_audit (struct hub_req *r, int64_t device, const char *action, const char *target,
+                const char *result);
+
+/* Route groups: parts[] are the path segments after /api/v1/. */
+enum MHD_Result hub_api_login (struct hub_req *r);
+enum MHD_Result hub_api_auth (struct hub_req *r, char **parts, size_t n);
+enum MHD_Result hub_api_devices (struct hub_req *r, char **parts, size_t n);
+enum MHD_Result hub_api_containers (struct hub_req *r, json_t *dev, char **parts, size_t n);
+enum MHD_Result hub_api_logs (struct hub_req *r, json_t *dev, const char *container);
+enum MHD_Result hub_api_terminal_new (struct hub_req *r, json_t *dev, const char *container);
+enum MHD_Result hub_api_terminals (struct hub_req *r, char **parts, size_t n);
+
+/* Who may see device `id`: its owner and admins. The row (with secrets
+ * when asked) or NULL after replying 404. */
+json_t *hub_device_for (struct hub_req *r, int64_t id, bool secrets);
+
+/* A reply of server-sent events read from fd (closed when done). */
+enum MHD_Result hub_reply_events (struct hub_req *r, int fd);
+
+int hub_http_start (struct hub *h, struct reg_error **err);
+int hub_tls_ensure (struct hub *h, struct reg_error **err);
+int hub_probe_start (struct hub *h, struct reg_error **err);
+void hub_probe_stop (struct hub *h);
+/* Probe one device now (after add or edit): its row with secrets. Fills
+ * err and returns -1 when it answered wrongly (TLS or token refused);
+ * returns 0 and sets *online otherwise. */
+int hub_probe_one (struct hub *h, json_t *dev, bool *online, struct reg_error **err);
+
+#endif

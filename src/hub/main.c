@@ -1,0 +1,314 @@
+/* reg-hub: the command line — serve (the default), and user management on
+ * the hub's database. See docs/hub.md. */
+#include "auth.h"
+#include "hub.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef HUB_WEB_DIR
+#define HUB_WEB_DIR "/usr/local/share/reg-hub/web"
+#endif
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+           "usage: reg-hub [serve] [options]       serve the web UI and API\n"
+           "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
+           "options:\n"
+           "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
+           "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
+           "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
+           "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
+           "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
+           "  --probe-interval T       liveness round every T (default 5s)\n"
+           "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
+           "  --sample-interval T      utilisation history every T (default 30s)\n"
+           "  --retention T            history kept for T (default 7d)\n"
+           "  --session-ttl T          a login lasts T (default 8h)\n"
+           "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
+           "  --admin-password-stdin   first start: the admin's password from stdin\n"
+           "T: a number with ms, s, m, h or d.\n");
+}
+
+/* "500ms", "5s", "2m", "1h", "7d" -> milliseconds; -1 when bad. */
+static long long
+duration_ms (const char *s)
+{
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll (s, &end, 10);
+  if (errno || end == s || v <= 0 || v > 1000000000LL)
+    return -1;
+  if (strcmp (end, "ms") == 0)
+    return v;
+  if (strcmp (end, "s") == 0 || *end == '\0')
+    return v * 1000;
+  if (strcmp (end, "m") == 0)
+    return v * 60000;
+  if (strcmp (end, "h") == 0)
+    return v * 3600000;
+  if (strcmp (end, "d") == 0)
+    return v * 86400000;
+  return -1;
+}
+
+static int
+read_password (char *buf, size_t size, const char *who)
+{
+  if (fgets (buf, (int)size, stdin) == NULL)
+    {
+      fprintf (stderr, "reg-hub: %s: no password on stdin\n", who);
+      return -1;
+    }
+  buf[strcspn (buf, "\r\n")] = '\0';
+  if (strlen (buf) < 8)
+    {
+      fprintf (stderr, "reg-hub: %s: the password must have at least 8 characters\n", who);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+user_add (struct hub *h, const char *name, const char *role)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  char pw[1100];
+  if (strcmp (role, "admin") != 0 && strcmp (role, "viewer") != 0)
+    {
+      fprintf (stderr, "reg-hub: user %s: role \"%s\": admin or viewer\n", name, role);
+      return 2;
+    }
+  if (read_password (pw, sizeof pw, name) < 0)
+    return 1;
+  _cleanup_free_ char *hash = hub_auth_hash (pw, h->cfg.iterations, &err);
+  if (hash == NULL || hub_store_user_add (h->store, name, role, hash, NULL, &err) < 0)
+    {
+      fprintf (stderr, "reg-hub: %s\n", err->msg);
+      return 1;
+    }
+  hub_store_audit (h->store, "(command line)", 0, "user add", name, "ok");
+  printf ("user %s (%s) added\n", name, role);
+  return 0;
+}
+
+/* The first start makes an admin, with a password from stdin or a
+ * generated one printed once. */
+static int
+first_admin (struct hub *h, bool from_stdin)
+{
+  if (hub_store_user_count (h->store) != 0)
+    return 0;
+  _cleanup_error_ struct reg_error *err = NULL;
+  char pw[1100];
+  if (from_stdin && read_password (pw, sizeof pw, "admin") < 0)
+    return -1;
+  if (!from_stdin && hub_auth_secret (NULL, pw, &err) < 0)
+    return fprintf (stderr, "reg-hub: %s\n", err->msg), -1;
+  _cleanup_free_ char *hash = hub_auth_hash (pw, h->cfg.iterations, &err);
+  if (hash == NULL || hub_store_user_add (h->store, "admin", "admin", hash, NULL, &err) < 0)
+    return fprintf (stderr, "reg-hub: %s\n", err->msg), -1;
+  if (!from_stdin)
+    fprintf (stderr,
+             "reg-hub: first start: made user \"admin\" with password %s\n"
+             "reg-hub: (shown once; add users with `reg-hub user add NAME`)\n",
+             pw);
+  return 0;
+}
+
+static int
+serve (struct hub *h, bool admin_stdin)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (h->cfg.probe_timeout >= h->cfg.probe_interval)
+    {
+      fprintf (stderr, "reg-hub: --probe-timeout must be shorter than --probe-interval\n");
+      return 2;
+    }
+  _cleanup_free_ char *index = NULL;
+  if (asprintf (&index, "%s/index.html", h->cfg.web_dir) < 0 || access (index, R_OK) != 0)
+    {
+      fprintf (stderr, "reg-hub --web %s: no index.html there (the UI's files)\n", h->cfg.web_dir);
+      return 2;
+    }
+  if (first_admin (h, admin_stdin) < 0)
+    return 1;
+  if (hub_tls_ensure (h, &err) < 0 || hub_http_start (h, &err) < 0 || hub_probe_start (h, &err) < 0)
+    {
+      fprintf (stderr, "%s\n", err->msg);
+      return 1;
+    }
+  fprintf (stderr, "reg-hub: serving https://%s/ (data %s)\n", h->cfg.listen, h->cfg.data_dir);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGTERM);
+  int sig = 0;
+  sigwait (&set, &sig);
+  fprintf (stderr, "reg-hub: stopping\n");
+  hub_probe_stop (h);
+  MHD_stop_daemon (h->httpd);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct hub h = { .cfg = { .data_dir = "/var/lib/reg-hub",
+                            .listen = "127.0.0.1:8443",
+                            .web_dir = HUB_WEB_DIR,
+                            .vendor_dir = "/usr/share/javascript",
+                            .iterations = HUB_PBKDF2_MIN_ITERATIONS,
+                            .session_ttl = 8 * 3600,
+                            .probe_interval = 5000,
+                            .probe_timeout = 2000,
+                            .sample_interval = 30,
+                            .retention = 7 * 86400,
+                            .max_connections = 512 } };
+  static const struct option opts[] = { { "data", required_argument, NULL, 'd' },
+                                        { "listen", required_argument, NULL, 'l' },
+                                        { "tls-cert", required_argument, NULL, 'c' },
+                                        { "tls-key", required_argument, NULL, 'k' },
+                                        { "web", required_argument, NULL, 'w' },
+                                        { "vendor", required_argument, NULL, 'V' },
+                                        { "probe-interval", required_argument, NULL, 'i' },
+                                        { "probe-timeout", required_argument, NULL, 't' },
+                                        { "sample-interval", required_argument, NULL, 's' },
+                                        { "retention", required_argument, NULL, 'r' },
+                                        { "session-ttl", required_argument, NULL, 'S' },
+                                        { "pbkdf2-iterations", required_argument, NULL, 'I' },
+                                        { "admin-password-stdin", no_argument, NULL, 'a' },
+                                        { "role", required_argument, NULL, 'R' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  bool admin_stdin = false;
+  const char *role = "viewer";
+  int c;
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1 || optind < argc)
+    {
+      if (c == -1)
+        {
+          /* A subcommand word; options may follow it. */
+          optind++;
+          continue;
+        }
+      long long ms = 0;
+      if (strchr ("itsrS", c) && (ms = duration_ms (optarg)) < 0)
+        {
+          fprintf (stderr, "reg-hub: \"%s\" is not a duration (500ms, 5s, 2m, 1h, 7d)\n", optarg);
+          return 2;
+        }
+      switch (c)
+        {
+        case 'd':
+          h.cfg.data_dir = optarg;
+          break;
+        case 'l':
+          h.cfg.listen = optarg;
+          break;
+        case 'c':
+          h.cfg.tls_cert = optarg;
+          break;
+        case 'k':
+          h.cfg.tls_key = optarg;
+          break;
+        case 'w':
+          h.cfg.web_dir = optarg;
+          break;
+        case 'V':
+          h.cfg.vendor_dir = optarg;
+          break;
+        case 'i':
+          h.cfg.probe_interval = (unsigned)ms;
+          break;
+        case 't':
+          h.cfg.probe_timeout = (unsigned)ms;
+          break;
+        case 's':
+          h.cfg.sample_interval = (unsigned)(ms < 1000 ? 1 : ms / 1000);
+          break;
+        case 'r':
+          h.cfg.retention = (unsigned)(ms / 1000);
+          break;
+        case 'S':
+          h.cfg.session_ttl = (unsigned)(ms < 1000 ? 1 : ms / 1000);
+          break;
+        case 'a':
+          admin_stdin = true;
+          break;
+        case 'R':
+          role = optarg;
+          break;
+        case 'I':
+          {
+            char *end = NULL;
+            unsigned long n = strtoul (optarg, &end, 10);
+            if (*end != '\0' || n < HUB_PBKDF2_MIN_ITERATIONS || n > 100000000)
+              {
+                fprintf (stderr, "reg-hub: --pbkdf2-iterations: %d to 100000000\n",
+                         HUB_PBKDF2_MIN_ITERATIONS);
+                return 2;
+              }
+            h.cfg.iterations = (unsigned)n;
+            break;
+          }
+        case 'h':
+          usage (stdout);
+          return 0;
+        default:
+          usage (stderr);
+          return 2;
+        }
+    }
+  /* Words left after the options, in order. */
+  char *words[4] = { NULL };
+  int nw = 0;
+  for (int i = 1; i < argc && nw < 4; i++)
+    {
+      if (argv[i][0] == '-')
+        {
+          const struct option *o = opts;
+          while (o->name && strncmp (argv[i] + 2, o->name, strlen (o->name)) != 0)
+            o++;
+          if (o->name && o->has_arg == required_argument && strchr (argv[i], '=') == NULL)
+            i++;
+          continue;
+        }
+      words[nw++] = argv[i];
+    }
+  bool user_cmd = nw >= 1 && strcmp (words[0], "user") == 0;
+  if (!(nw == 0 || (nw == 1 && strcmp (words[0], "serve") == 0)
+        || (user_cmd && nw == 3 && strcmp (words[1], "add") == 0)))
+    {
+      usage (stderr);
+      return 2;
+    }
+  signal (SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGTERM);
+  pthread_sigmask (SIG_BLOCK, &set, NULL); /* for sigwait; threads inherit it */
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (hub_store_open (h.cfg.data_dir, &h.store, &err) < 0)
+    {
+      fprintf (stderr, "reg-hub: %s\n", err->msg);
+      return 1;
+    }
+  int rc = user_cmd ? user_add (&h, words[2], role) : serve (&h, admin_stdin);
+  hub_store_close (h.store);
+  free (h.cert_pem);
+  free (h.key_pem);
+  curl_global_cleanup ();
+  return rc;
+}

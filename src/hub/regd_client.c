@@ -1,0 +1,340 @@
+#include "regd_client.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REPLY (8 << 20)
+
+int
+hub_device_name_check (const char *name, struct reg_error **err)
+{
+  size_t n = name ? strlen (name) : 0;
+  if (n == 0 || n > 64)
+    return reg_error_set (err, EINVAL, "device name: 1 to 64 characters wanted");
+  for (const char *p = name; *p; p++)
+    if (!isalnum ((unsigned char)*p) && !strchr ("._-", *p))
+      return reg_error_set (err, EINVAL,
+                            "device name \"%s\": only letters, digits, '.', '_' and '-'", name);
+  return 0;
+}
+
+/* tcp://HOST:PORT with HOST an IPv4 address, [IPv6] or a DNS name. */
+int
+hub_device_url_parse (const char *url, char *base, size_t size, struct reg_error **err)
+{
+  const char *bad = "device URL \"%s\": want tcp://HOST:PORT (regd --tls-listen)";
+  if (url == NULL || strncmp (url, "tcp://", 6) != 0 || strlen (url) > 260)
+    return reg_error_set (err, EINVAL, bad, url ? url : "");
+  const char *host = url + 6, *colon = strrchr (host, ':');
+  if (colon == NULL || colon == host)
+    return reg_error_set (err, EINVAL, bad, url);
+  char h[256];
+  snprintf (h, sizeof h, "%.*s", (int)(colon - host), host);
+  char *end = NULL;
+  long port = strtol (colon + 1, &end, 10);
+  if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+    return reg_error_set (err, EINVAL, "device URL \"%s\": the port must be 1 to 65535", url);
+  unsigned char addr[16];
+  size_t hl = strlen (h);
+  if (h[0] == '[' && h[hl - 1] == ']')
+    {
+      char v6[256];
+      snprintf (v6, sizeof v6, "%.*s", (int)hl - 2, h + 1);
+      if (inet_pton (AF_INET6, v6, addr) != 1)
+        return reg_error_set (err, EINVAL, "device URL \"%s\": bad IPv6 address", url);
+    }
+  else
+    for (const char *p = h; *p; p++)
+      if (!isalnum ((unsigned char)*p) && *p != '.' && *p != '-')
+        return reg_error_set (err, EINVAL, bad, url);
+  snprintf (base, size, "https://%s:%ld", h, port);
+  return 0;
+}
+
+int
+hub_device_ca_check (const char *pem, struct reg_error **err)
+{
+  if (pem == NULL || *pem == '\0')
+    return reg_error_set (err, EINVAL, "device CA: a PEM certificate is required");
+  if (strlen (pem) > 64 * 1024)
+    return reg_error_set (err, EINVAL, "device CA: over 64 KiB");
+  BIO *b = BIO_new_mem_buf (pem, -1);
+  X509 *x = b ? PEM_read_bio_X509 (b, NULL, NULL, NULL) : NULL;
+  bool ok = x != NULL;
+  X509_free (x);
+  BIO_free (b);
+  if (!ok)
+    return reg_error_set (err, EINVAL,
+                          "device CA: not a PEM certificate (\"-----BEGIN CERTIFICATE-----\")");
+  return 0;
+}
+
+int
+hub_device_token_check (const char *token, struct reg_error **err)
+{
+  size_t n = token ? strlen (token) : 0;
+  if (n < 16 || n > 4096)
+    return reg_error_set (err, EINVAL,
+                          "device token: 16 to 4096 characters wanted (regd's "
+                          "--token-file)");
+  for (const char *p = token; *p; p++)
+    if (*p <= ' ' || *p == 0x7f)
+      return reg_error_set (err, EINVAL, "device token: no spaces or control characters");
+  return 0;
+}
+
+int
+hub_target_init (struct hub_target *t, json_t *dev, struct reg_error **err)
+{
+  memset (t, 0, sizeof *t);
+  t->id = json_integer_value (json_object_get (dev, "Id"));
+  snprintf (t->name, sizeof t->name, "%s", json_string_value (json_object_get (dev, "Name")));
+  t->ca = (char *)json_string_value (json_object_get (dev, "Ca"));
+  const char *token = json_string_value (json_object_get (dev, "Token"));
+  snprintf (t->auth, sizeof t->auth, "Authorization: Bearer %s", token ? token : "");
+  if (hub_device_url_parse (json_string_value (json_object_get (dev, "Url")), t->base,
+                            sizeof t->base, err)
+      < 0)
+    return reg_error_prefix (err, "device %s", t->name);
+  return 0;
+}
+
+CURL *
+hub_target_easy (const struct hub_target *t, const char *method, const char *path,
+                 struct curl_slist **headers)
+{
+  CURL *h = curl_easy_init ();
+  if (h == NULL)
+    return NULL;
+  char url[1024];
+  snprintf (url, sizeof url, "%s%s", t->base, path);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  if (t->ca)
+    {
+      struct curl_blob blob = { t->ca, strlen (t->ca), CURL_BLOB_COPY };
+      curl_easy_setopt (h, CURLOPT_CAINFO_BLOB, &blob);
+    }
+  *headers = curl_slist_append (NULL, t->auth);
+  *headers = curl_slist_append (*headers, "Content-Type: application/json");
+  *headers = curl_slist_append (*headers, "Expect:");
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);
+  return h;
+}
+
+struct buffer
+{
+  char *data;
+  size_t len;
+};
+
+static size_t
+collect (char *ptr, size_t size, size_t n, void *data)
+{
+  struct buffer *b = data;
+  size_t len = size * n;
+  if (b->len + len > MAX_REPLY)
+    return 0;
+  char *nd = realloc (b->data, b->len + len + 1);
+  if (nd == NULL)
+    return 0;
+  memcpy (nd + b->len, ptr, len);
+  b->data = nd;
+  b->len += len;
+  b->data[b->len] = '\0';
+  return len;
+}
+
+int
+hub_regd_fail (const struct hub_target *t, CURLcode rc, long status, json_t *reply,
+               struct reg_error **err)
+{
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+    return reg_error_set (err, EPROTO,
+                          "device %s: TLS verification failed (%s): is the CA the one that "
+                          "signed regd's certificate, for this host?",
+                          t->name, curl_easy_strerror (rc));
+  if (rc == CURLE_OPERATION_TIMEDOUT)
+    return reg_error_set (err, ETIMEDOUT, "device %s: no answer from %s in time", t->name,
+                          t->base + 8);
+  if (rc == CURLE_COULDNT_CONNECT)
+    return reg_error_set (err, ECONNREFUSED, "device %s: cannot connect to %s", t->name,
+                          t->base + 8);
+  if (rc != CURLE_OK)
+    return reg_error_set (err, EIO, "device %s: %s", t->name, curl_easy_strerror (rc));
+  if (status == 401)
+    return reg_error_set (err, EACCES, "device %s: regd refused the token", t->name);
+  const char *msg = json_string_value (json_object_get (reply, "message"));
+  return reg_error_set (err,
+                        status == 404   ? ENOENT
+                        : status == 409 ? EBUSY
+                                        : EINVAL,
+                        "device %s: %s", t->name, msg ? msg : "unexpected reply");
+}
+
+long
+hub_regd_call (const struct hub_target *t, const char *method, const char *path, json_t *body,
+               long timeout_ms, json_t **reply, struct reg_error **err)
+{
+  struct curl_slist *headers = NULL;
+  CURL *h = hub_target_easy (t, method, path, &headers);
+  if (h == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_free_ char *text = body ? json_dumps (body, JSON_COMPACT) : NULL;
+  if (text)
+    curl_easy_setopt (h, CURLOPT_POSTFIELDS, text);
+  else if (strcmp (method, "POST") == 0)
+    curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, 0L);
+  struct buffer b = { NULL, 0 };
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  CURLcode rc = curl_easy_perform (h);
+  long status = -1;
+  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup (h);
+  curl_slist_free_all (headers);
+  json_t *j = b.len ? json_loadb (b.data, b.len, 0, NULL) : NULL;
+  free (b.data);
+  if (rc != CURLE_OK || status == 401)
+    {
+      hub_regd_fail (t, rc, status, j, err);
+      json_decref (j);
+      return -1;
+    }
+  if (reply)
+    *reply = j;
+  else
+    json_decref (j);
+  return status;
+}
+
+/* ---- many at once ---- */
+
+struct hub_multi
+{
+  CURLM *multi;
+};
+
+struct hub_multi *
+hub_multi_new (void)
+{
+  struct hub_multi *m = calloc (1, sizeof *m);
+  if (m == NULL || (m->multi = curl_multi_init ()) == NULL)
+    {
+      free (m);
+      return NULL;
+    }
+  /* Keep a connection per device between rounds. */
+  curl_multi_setopt (m->multi, CURLMOPT_MAXCONNECTS, 20000L);
+  return m;
+}
+
+void
+hub_multi_free (struct hub_multi *m)
+{
+  if (m == NULL)
+    return;
+  curl_multi_cleanup (m->multi);
+  free (m);
+}
+
+struct one
+{
+  CURL *h;
+  struct curl_slist *headers;
+  struct buffer b;
+};
+
+void
+hub_regd_get_many (struct hub_multi *m, struct hub_target *t, size_t n, const char *path,
+                   long timeout_ms, json_t **replies, char **errors)
+{
+  const char **paths = calloc (n ? n : 1, sizeof *paths);
+  for (size_t i = 0; paths && i < n; i++)
+    paths[i] = path;
+  if (paths)
+    hub_regd_get_each (m, t, n, paths, timeout_ms, replies, errors);
+  else
+    for (size_t i = 0; i < n; i++)
+      {
+        replies[i] = NULL;
+        errors[i] = strdup ("out of memory");
+      }
+  free (paths);
+}
+
+void
+hub_regd_get_each (struct hub_multi *m, struct hub_target *t, size_t n, const char *const *paths,
+                   long timeout_ms, json_t **replies, char **errors)
+{
+  struct one *all = calloc (n ? n : 1, sizeof *all);
+  for (size_t i = 0; i < n; i++)
+    {
+      replies[i] = NULL;
+      errors[i] = NULL;
+      if (all == NULL
+          || (all[i].h = hub_target_easy (&t[i], "GET", paths[i], &all[i].headers)) == NULL)
+        continue;
+      curl_easy_setopt (all[i].h, CURLOPT_WRITEFUNCTION, collect);
+      curl_easy_setopt (all[i].h, CURLOPT_WRITEDATA, &all[i].b);
+      curl_easy_setopt (all[i].h, CURLOPT_TIMEOUT_MS, timeout_ms);
+      curl_easy_setopt (all[i].h, CURLOPT_PRIVATE, (char *)&all[i]);
+      curl_multi_add_handle (m->multi, all[i].h);
+    }
+  int running = 1;
+  while (running > 0)
+    {
+      if (curl_multi_perform (m->multi, &running) != CURLM_OK)
+        break;
+      if (running > 0)
+        curl_multi_poll (m->multi, NULL, 0, 200, NULL);
+    }
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read (m->multi, &left)) != NULL)
+    {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      char *priv = NULL;
+      curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      struct one *o = (struct one *)priv;
+      size_t i = (size_t)(o - all);
+      long status = -1;
+      curl_easy_getinfo (msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+      json_t *j = o->b.len ? json_loadb (o->b.data, o->b.len, 0, NULL) : NULL;
+      if (msg->data.result == CURLE_OK && status == 200 && j)
+        {
+          replies[i] = j;
+          continue;
+        }
+      _cleanup_error_ struct reg_error *err = NULL;
+      hub_regd_fail (&t[i], msg->data.result, status, j, &err);
+      errors[i] = strdup (err ? err->msg : "failed");
+      json_decref (j);
+    }
+  for (size_t i = 0; all && i < n; i++)
+    {
+      if (all[i].h == NULL)
+        {
+          errors[i] = strdup ("out of memory");
+          continue;
+        }
+      if (replies[i] == NULL && errors[i] == NULL)
+        errors[i] = strdup ("no answer");
+      curl_multi_remove_handle (m->multi, all[i].h);
+      curl_easy_cleanup (all[i].h);
+      curl_slist_free_all (all[i].headers);
+      free (all[i].b.data);
+    }
+  free (all);
+}

@@ -1,0 +1,726 @@
+/* store: the SQLite backend (see store.h for the contract). */
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct hub_store
+{
+  sqlite3 *db;
+  pthread_mutex_t lock;
+};
+
+/* Append-only: a released migration is never edited; a change is a new
+ * entry. Issue 20 (deployments) adds its tables as the next one. */
+static const char *const migrations[] = {
+  /* 1: users, sessions, tokens, devices, history, audit */
+  "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+  "  role TEXT NOT NULL CHECK (role IN ('admin','viewer')), hash TEXT NOT NULL,"
+  "  created INTEGER NOT NULL);"
+  "CREATE TABLE sessions (key TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+  "  csrf TEXT NOT NULL, expires INTEGER NOT NULL);"
+  "CREATE TABLE tokens (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+  "  name TEXT NOT NULL, key TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,"
+  "  last_used INTEGER);"
+  "CREATE TABLE devices (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL REFERENCES users(id),"
+  "  name TEXT NOT NULL UNIQUE, url TEXT NOT NULL, ca TEXT NOT NULL, token TEXT NOT NULL,"
+  "  created INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'unknown', last_seen INTEGER,"
+  "  error TEXT, info TEXT);"
+  "CREATE TABLE samples (device INTEGER NOT NULL, t INTEGER NOT NULL, cpu REAL,"
+  "  mem_used INTEGER, mem_total INTEGER, disk_used INTEGER, disk_total INTEGER);"
+  "CREATE INDEX samples_by_device ON samples (device, t);"
+  "CREATE TABLE container_samples (device INTEGER NOT NULL, t INTEGER NOT NULL,"
+  "  container TEXT NOT NULL, name TEXT, cpu REAL, mem INTEGER);"
+  "CREATE INDEX container_samples_by_device ON container_samples (device, container, t);"
+  "CREATE TABLE audit (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, user TEXT NOT NULL,"
+  "  device INTEGER, device_name TEXT, action TEXT NOT NULL, target TEXT, result TEXT NOT NULL);"
+  "CREATE INDEX audit_by_device ON audit (device, id);",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int64_t
+now_s (void)
+{
+  return (int64_t)time (NULL);
+}
+
+static int
+db_fail (struct hub_store *s, struct reg_error **err, const char *what)
+{
+  int rc = sqlite3_extended_errcode (s->db);
+  int code = (rc & 0xff) == SQLITE_CONSTRAINT ? EEXIST : EIO;
+  return reg_error_set (err, code, "hub database: %s: %s", what, sqlite3_errmsg (s->db));
+}
+
+/* Bind values from `fmt`: i = int64, I = int64 or NULL when negative, t =
+ * text (NULL binds NULL), d = double. */
+static sqlite3_stmt *
+prepare_v (struct hub_store *s, const char *sql, const char *fmt, va_list ap)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    return NULL;
+  for (int i = 0; fmt && fmt[i]; i++)
+    {
+      if (fmt[i] == 'i')
+        sqlite3_bind_int64 (st, i + 1, va_arg (ap, int64_t));
+      else if (fmt[i] == 'I') /* NULL when negative */
+        {
+          int64_t v = va_arg (ap, int64_t);
+          if (v >= 0)
+            sqlite3_bind_int64 (st, i + 1, v);
+          else
+            sqlite3_bind_null (st, i + 1);
+        }
+      else if (fmt[i] == 'd')
+        sqlite3_bind_double (st, i + 1, va_arg (ap, double));
+      else
+        {
+          const char *t = va_arg (ap, const char *);
+          if (t)
+            sqlite3_bind_text (st, i + 1, t, -1, SQLITE_TRANSIENT);
+          else
+            sqlite3_bind_null (st, i + 1);
+        }
+    }
+  return st;
+}
+
+/* Run a statement without rows; returns sqlite3_changes or -1. */
+static int
+run (struct hub_store *s, struct reg_error **err, const char *what, const char *sql,
+     const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  sqlite3_stmt *st = prepare_v (s, sql, fmt, ap);
+  va_end (ap);
+  if (st == NULL)
+    return db_fail (s, err, what);
+  int rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc != SQLITE_DONE)
+    return db_fail (s, err, what);
+  return sqlite3_changes (s->db);
+}
+
+static json_t *
+row_object (sqlite3_stmt *st)
+{
+  json_t *o = json_object ();
+  for (int c = 0; c < sqlite3_column_count (st); c++)
+    {
+      const char *key = sqlite3_column_name (st, c);
+      switch (sqlite3_column_type (st, c))
+        {
+        case SQLITE_INTEGER:
+          json_object_set_new (o, key, json_integer (sqlite3_column_int64 (st, c)));
+          break;
+        case SQLITE_FLOAT:
+          json_object_set_new (o, key, json_real (sqlite3_column_double (st, c)));
+          break;
+        case SQLITE_NULL:
+          json_object_set_new (o, key, json_null ());
+          break;
+        default:
+          json_object_set_new (o, key, json_string ((const char *)sqlite3_column_text (st, c)));
+        }
+    }
+  /* Columns holding JSON text come back as JSON. */
+  json_t *info = json_object_get (o, "Info");
+  if (json_is_string (info))
+    {
+      json_t *parsed = json_loads (json_string_value (info), 0, NULL);
+      json_object_set_new (o, "Info", parsed ? parsed : json_null ());
+    }
+  return o;
+}
+
+/* Rows as an array of objects (column aliases are the keys). */
+static json_t *
+query (struct hub_store *s, const char *sql, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  sqlite3_stmt *st = prepare_v (s, sql, fmt, ap);
+  va_end (ap);
+  if (st == NULL)
+    return NULL;
+  json_t *rows = json_array ();
+  while (sqlite3_step (st) == SQLITE_ROW)
+    json_array_append_new (rows, row_object (st));
+  sqlite3_finalize (st);
+  return rows;
+}
+
+static json_t *
+first (json_t *rows)
+{
+  json_t *o = json_array_size (rows) ? json_incref (json_array_get (rows, 0)) : NULL;
+  json_decref (rows);
+  return o;
+}
+
+#define LOCK(s) pthread_mutex_lock (&(s)->lock)
+#define UNLOCK(s) pthread_mutex_unlock (&(s)->lock)
+
+static int
+migrate (struct hub_store *s, struct reg_error **err)
+{
+  sqlite3_stmt *st = NULL;
+  int version = 0;
+  if (sqlite3_prepare_v2 (s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK
+      && sqlite3_step (st) == SQLITE_ROW)
+    version = sqlite3_column_int (st, 0);
+  sqlite3_finalize (st);
+  if (version > N_MIGRATIONS)
+    return reg_error_set (err, EINVAL,
+                          "hub database: schema version %d is newer than this reg-hub (%d)",
+                          version, N_MIGRATIONS);
+  for (int v = version; v < N_MIGRATIONS; v++)
+    {
+      char *msg = NULL;
+      _cleanup_free_ char *sql = NULL;
+      if (asprintf (&sql, "BEGIN; %s PRAGMA user_version = %d; COMMIT;", migrations[v], v + 1) < 0)
+        return reg_error_set (err, ENOMEM, "hub database: out of memory");
+      if (sqlite3_exec (s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        {
+          reg_error_set (err, EIO, "hub database: migration %d: %s", v + 1, msg ? msg : "?");
+          sqlite3_free (msg);
+          sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+          return -1;
+        }
+    }
+  return 0;
+}
+
+int
+hub_store_open (const char *dir, struct hub_store **out, struct reg_error **err)
+{
+  if (reg_util_mkdir_p (dir, 0700, err) < 0)
+    return reg_error_prefix (err, "hub data directory %s", dir);
+  _cleanup_free_ char *path = NULL;
+  if (asprintf (&path, "%s/hub.db", dir) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  struct hub_store *s = calloc (1, sizeof *s);
+  if (s == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  pthread_mutex_init (&s->lock, NULL);
+  mode_t old = umask (077);
+  int rc = sqlite3_open_v2 (
+      path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+  umask (old);
+  if (rc != SQLITE_OK)
+    {
+      reg_error_set (err, EIO, "hub database %s: %s", path,
+                     s->db ? sqlite3_errmsg (s->db) : "cannot open");
+      hub_store_close (s);
+      return -1;
+    }
+  sqlite3_busy_timeout (s->db, 5000);
+  sqlite3_exec (s->db,
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                "PRAGMA foreign_keys = ON;",
+                NULL, NULL, NULL);
+  if (migrate (s, err) < 0)
+    {
+      reg_error_prefix (err, "%s", path);
+      hub_store_close (s);
+      return -1;
+    }
+  *out = s;
+  return 0;
+}
+
+void
+hub_store_close (struct hub_store *s)
+{
+  if (s == NULL)
+    return;
+  sqlite3_close (s->db);
+  pthread_mutex_destroy (&s->lock);
+  free (s);
+}
+
+int
+hub_store_schema_version (struct hub_store *s)
+{
+  LOCK (s);
+  json_t *r = first (query (s, "PRAGMA user_version", NULL));
+  UNLOCK (s);
+  int v = r ? (int)json_integer_value (json_object_get (r, "user_version")) : -1;
+  json_decref (r);
+  return v;
+}
+
+/* ---- users ---- */
+
+#define USER_COLS "id AS Id, name AS Name, role AS Role, created AS Created"
+
+int
+hub_store_user_add (struct hub_store *s, const char *name, const char *role, const char *hash,
+                    int64_t *id, struct reg_error **err)
+{
+  LOCK (s);
+  int rc
+      = run (s, err, "add user", "INSERT INTO users (name, role, hash, created) VALUES (?,?,?,?)",
+             "ttti", name, role, hash, now_s ());
+  if (rc >= 0 && id)
+    *id = sqlite3_last_insert_rowid (s->db);
+  UNLOCK (s);
+  if (rc < 0 && (*err)->code == EEXIST)
+    {
+      reg_error_free (*err);
+      *err = NULL;
+      return reg_error_set (err, EEXIST, "user %s already exists", name);
+    }
+  return rc < 0 ? -1 : 0;
+}
+
+json_t *
+hub_store_user_get (struct hub_store *s, const char *name)
+{
+  LOCK (s);
+  json_t *r = first (
+      query (s, "SELECT " USER_COLS ", hash AS Hash FROM users WHERE name = ?", "t", name));
+  UNLOCK (s);
+  return r;
+}
+
+json_t *
+hub_store_user_by_id (struct hub_store *s, int64_t id)
+{
+  LOCK (s);
+  json_t *r = first (query (s, "SELECT " USER_COLS " FROM users WHERE id = ?", "i", id));
+  UNLOCK (s);
+  return r;
+}
+
+json_t *
+hub_store_user_list (struct hub_store *s)
+{
+  LOCK (s);
+  json_t *r = query (s,
+                     "SELECT " USER_COLS ", (SELECT count(*) FROM devices d WHERE d.owner_id = "
+                     "users.id) AS Devices FROM users ORDER BY name",
+                     NULL);
+  UNLOCK (s);
+  return r;
+}
+
+int
+hub_store_user_count (struct hub_store *s)
+{
+  LOCK (s);
+  json_t *r = first (query (s, "SELECT count(*) AS n FROM users", NULL));
+  UNLOCK (s);
+  int n = r ? (int)json_integer_value (json_object_get (r, "n")) : -1;
+  json_decref (r);
+  return n;
+}
+
+int
+hub_store_user_set_hash (struct hub_store *s, int64_t id, const char *hash, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = run (s, err, "set password", "UPDATE users SET hash = ? WHERE id = ?", "ti", hash, id);
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+int
+hub_store_user_set_role (struct hub_store *s, int64_t id, const char *role, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = run (s, err, "set role", "UPDATE users SET role = ? WHERE id = ?", "ti", role, id);
+  UNLOCK (s);
+  if (rc == 0)
+    return reg_error_set (err, ENOENT, "no user with id %lld", (long long)id);
+  return rc < 0 ? -1 : 0;
+}
+
+int
+hub_store_user_delete (struct hub_store *s, int64_t id, struct reg_error **err)
+{
+  LOCK (s);
+  json_t *r = first (query (s, "SELECT count(*) AS n FROM devices WHERE owner_id = ?", "i", id));
+  int owned = r ? (int)json_integer_value (json_object_get (r, "n")) : 0;
+  json_decref (r);
+  int rc = -1;
+  if (owned > 0)
+    reg_error_set (err, EBUSY, "the user owns %d device(s): give them to another user first",
+                   owned);
+  else if (sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+    {
+      rc = run (s, err, "remove sessions", "DELETE FROM sessions WHERE user_id = ?", "i", id);
+      if (rc >= 0)
+        rc = run (s, err, "remove tokens", "DELETE FROM tokens WHERE user_id = ?", "i", id);
+      if (rc >= 0)
+        rc = run (s, err, "remove user", "DELETE FROM users WHERE id = ?", "i", id);
+      if (rc == 0)
+        rc = reg_error_set (err, ENOENT, "no user with id %lld", (long long)id);
+      sqlite3_exec (s->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    }
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+/* ---- sessions ---- */
+
+int
+hub_store_session_add (struct hub_store *s, const char *key, int64_t user_id, const char *csrf,
+                       int64_t expires, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = run (s, err, "add session",
+                "INSERT INTO sessions (key, user_id, csrf, expires) VALUES (?,?,?,?)", "titi", key,
+                user_id, csrf, expires);
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+json_t *
+hub_store_session_get (struct hub_store *s, const char *key, int64_t now)
+{
+  LOCK (s);
+  json_t *r = first (query (s,
+                            "SELECT u.id AS Id, u.name AS Name, u.role AS Role, s.csrf AS Csrf, "
+                            "s.expires AS Expires FROM sessions s JOIN users u ON u.id = "
+                            "s.user_id WHERE s.key = ? AND s.expires > ?",
+                            "ti", key, now));
+  UNLOCK (s);
+  return r;
+}
+
+void
+hub_store_session_delete (struct hub_store *s, const char *key)
+{
+  LOCK (s);
+  run (s, NULL, "remove session", "DELETE FROM sessions WHERE key = ?", "t", key);
+  UNLOCK (s);
+}
+
+void
+hub_store_session_purge (struct hub_store *s, int64_t now)
+{
+  LOCK (s);
+  run (s, NULL, "purge sessions", "DELETE FROM sessions WHERE expires <= ?", "i", now);
+  UNLOCK (s);
+}
+
+/* ---- API tokens ---- */
+
+int
+hub_store_token_add (struct hub_store *s, int64_t user_id, const char *name, const char *key,
+                     int64_t *id, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = run (s, err, "add token",
+                "INSERT INTO tokens (user_id, name, key, created) VALUES (?,?,?,?)", "itti",
+                user_id, name, key, now_s ());
+  if (rc >= 0 && id)
+    *id = sqlite3_last_insert_rowid (s->db);
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+json_t *
+hub_store_token_list (struct hub_store *s, int64_t user_id)
+{
+  LOCK (s);
+  json_t *r = query (s,
+                     "SELECT id AS Id, name AS Name, created AS Created, last_used AS LastUsed "
+                     "FROM tokens WHERE user_id = ? ORDER BY id",
+                     "i", user_id);
+  UNLOCK (s);
+  return r;
+}
+
+json_t *
+hub_store_token_get (struct hub_store *s, const char *key, int64_t now)
+{
+  LOCK (s);
+  json_t *r = first (query (s,
+                            "SELECT u.id AS Id, u.name AS Name, u.role AS Role, t.id AS TokenId "
+                            "FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.key = ?",
+                            "t", key));
+  if (r)
+    run (s, NULL, "token use", "UPDATE tokens SET last_used = ? WHERE key = ?", "it", now, key);
+  UNLOCK (s);
+  return r;
+}
+
+int
+hub_store_token_delete (struct hub_store *s, int64_t user_id, int64_t id, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = run (s, err, "revoke token", "DELETE FROM tokens WHERE id = ? AND user_id = ?", "ii", id,
+                user_id);
+  UNLOCK (s);
+  if (rc == 0)
+    return reg_error_set (err, ENOENT, "token %lld: no such token of yours", (long long)id);
+  return rc < 0 ? -1 : 0;
+}
+
+/* ---- devices ---- */
+
+#define DEVICE_COLS                                                                                \
+  "d.id AS Id, d.name AS Name, d.url AS Url, d.owner_id AS OwnerId, u.name AS Owner, "             \
+  "d.created AS Created, d.state AS State, d.last_seen AS LastSeen, d.error AS Error, "            \
+  "d.info AS Info"
+#define DEVICE_SECRETS ", d.ca AS Ca, d.token AS Token"
+
+static int
+name_taken (struct hub_store *s, struct reg_error **err, const char *name)
+{
+  reg_error_free (*err);
+  *err = NULL;
+  return reg_error_set (err, EEXIST, "device %s: the name is taken", name);
+}
+
+int
+hub_store_device_add (struct hub_store *s, int64_t owner_id, const char *name, const char *url,
+                      const char *ca, const char *token, int64_t *id, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = run (s, err, "add device",
+                "INSERT INTO devices (owner_id, name, url, ca, token, created) VALUES "
+                "(?,?,?,?,?,?)",
+                "itttti", owner_id, name, url, ca, token, now_s ());
+  if (rc >= 0 && id)
+    *id = sqlite3_last_insert_rowid (s->db);
+  UNLOCK (s);
+  if (rc < 0 && (*err)->code == EEXIST)
+    return name_taken (s, err, name);
+  return rc < 0 ? -1 : 0;
+}
+
+json_t *
+hub_store_device_get (struct hub_store *s, int64_t id, int with_secrets)
+{
+  LOCK (s);
+  json_t *r = first (query (s,
+                            with_secrets ? "SELECT " DEVICE_COLS DEVICE_SECRETS
+                                           " FROM devices d JOIN users u ON u.id = d.owner_id "
+                                           "WHERE d.id = ?"
+                                         : "SELECT " DEVICE_COLS
+                                           " FROM devices d JOIN users u ON u.id = d.owner_id "
+                                           "WHERE d.id = ?",
+                            "i", id));
+  UNLOCK (s);
+  return r;
+}
+
+json_t *
+hub_store_device_list (struct hub_store *s, int64_t owner_id, int with_secrets)
+{
+  const char *sql = with_secrets ? "SELECT " DEVICE_COLS DEVICE_SECRETS
+                                   " FROM devices d JOIN users u ON u.id = d.owner_id WHERE "
+                                   "(? = 0 OR d.owner_id = ?) ORDER BY d.name"
+                                 : "SELECT " DEVICE_COLS
+                                   " FROM devices d JOIN users u ON u.id = d.owner_id WHERE "
+                                   "(? = 0 OR d.owner_id = ?) ORDER BY d.name";
+  LOCK (s);
+  json_t *r = query (s, sql, "ii", owner_id, owner_id);
+  UNLOCK (s);
+  return r;
+}
+
+int
+hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields, struct reg_error **err)
+{
+  static const char *const cols[][2] = { { "Name", "name" },
+                                         { "Url", "url" },
+                                         { "Ca", "ca" },
+                                         { "Token", "token" },
+                                         { "OwnerId", "owner_id" } };
+  LOCK (s);
+  int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+  for (size_t i = 0; rc >= 0 && i < sizeof cols / sizeof cols[0]; i++)
+    {
+      json_t *v = json_object_get (fields, cols[i][0]);
+      if (v == NULL)
+        continue;
+      char sql[128];
+      snprintf (sql, sizeof sql, "UPDATE devices SET %s = ? WHERE id = ?", cols[i][1]);
+      if (json_is_integer (v))
+        rc = run (s, err, "update device", sql, "ii", (int64_t)json_integer_value (v), id);
+      else
+        rc = run (s, err, "update device", sql, "ti", json_string_value (v), id);
+      if (rc == 0)
+        rc = reg_error_set (err, ENOENT, "no device with id %lld", (long long)id);
+    }
+  /* A changed address or credential: the state is unknown until probed. */
+  if (rc >= 0
+      && (json_object_get (fields, "Url") || json_object_get (fields, "Ca")
+          || json_object_get (fields, "Token")))
+    rc = run (s, err, "update device", "UPDATE devices SET state = 'unknown' WHERE id = ?", "i",
+              id);
+  sqlite3_exec (s->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  UNLOCK (s);
+  if (rc < 0 && (*err)->code == EEXIST)
+    return name_taken (s, err, json_string_value (json_object_get (fields, "Name")));
+  return rc < 0 ? -1 : 0;
+}
+
+int
+hub_store_device_delete (struct hub_store *s, int64_t id, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+  if (rc >= 0)
+    rc = run (s, err, "remove device", "DELETE FROM devices WHERE id = ?", "i", id);
+  if (rc == 0)
+    rc = reg_error_set (err, ENOENT, "no device with id %lld", (long long)id);
+  if (rc >= 0)
+    rc = run (s, err, "remove history", "DELETE FROM samples WHERE device = ?", "i", id);
+  if (rc >= 0)
+    rc = run (s, err, "remove history", "DELETE FROM container_samples WHERE device = ?", "i", id);
+  sqlite3_exec (s->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+int
+hub_store_device_states (struct hub_store *s, json_t *results, struct reg_error **err)
+{
+  LOCK (s);
+  int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+  size_t i;
+  json_t *r;
+  json_array_foreach (results, i, r)
+  {
+    if (rc < 0)
+      break;
+    int64_t id = json_integer_value (json_object_get (r, "Id"));
+    json_t *seen = json_object_get (r, "LastSeen");
+    json_t *info = json_object_get (r, "Info");
+    _cleanup_free_ char *info_text = info ? json_dumps (info, JSON_COMPACT) : NULL;
+    rc = run (s, err, "device state",
+              "UPDATE devices SET state = ?, error = ?, last_seen = coalesce(?, last_seen), "
+              "info = coalesce(?, info) WHERE id = ?",
+              "ttIti", json_string_value (json_object_get (r, "State")),
+              json_string_value (json_object_get (r, "Error")),
+              seen ? (int64_t)json_integer_value (seen) : (int64_t)-1, info_text, id);
+  }
+  sqlite3_exec (s->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+/* ---- history ---- */
+
+static int64_t
+iv (json_t *o, const char *k)
+{
+  return (int64_t)json_integer_value (json_object_get (o, k));
+}
+
+int
+hub_store_samples_add (struct hub_store *s, json_t *device_samples, json_t *container_samples,
+                       struct reg_error **err)
+{
+  LOCK (s);
+  int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+  size_t i;
+  json_t *o;
+  json_array_foreach (device_samples, i, o)
+  {
+    if (rc < 0)
+      break;
+    rc = run (s, err, "add sample",
+              "INSERT INTO samples (device, t, cpu, mem_used, mem_total, disk_used, disk_total) "
+              "VALUES (?,?,?,?,?,?,?)",
+              "iidiiii", iv (o, "Device"), iv (o, "T"),
+              json_number_value (json_object_get (o, "Cpu")), iv (o, "MemUsed"), iv (o, "MemTotal"),
+              iv (o, "DiskUsed"), iv (o, "DiskTotal"));
+  }
+  json_array_foreach (container_samples, i, o)
+  {
+    if (rc < 0)
+      break;
+    rc = run (s, err, "add sample",
+              "INSERT INTO container_samples (device, t, container, name, cpu, mem) VALUES "
+              "(?,?,?,?,?,?)",
+              "iittdi", iv (o, "Device"), iv (o, "T"),
+              json_string_value (json_object_get (o, "Container")),
+              json_string_value (json_object_get (o, "Name")),
+              json_number_value (json_object_get (o, "Cpu")), iv (o, "Mem"));
+  }
+  sqlite3_exec (s->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+json_t *
+hub_store_samples (struct hub_store *s, int64_t device, int64_t since)
+{
+  LOCK (s);
+  json_t *r = query (s,
+                     "SELECT t AS T, cpu AS Cpu, mem_used AS MemUsed, mem_total AS MemTotal, "
+                     "disk_used AS DiskUsed, disk_total AS DiskTotal FROM samples WHERE device = ? "
+                     "AND t >= ? ORDER BY t",
+                     "ii", device, since);
+  UNLOCK (s);
+  return r;
+}
+
+json_t *
+hub_store_container_samples (struct hub_store *s, int64_t device, const char *container,
+                             int64_t since)
+{
+  LOCK (s);
+  json_t *r
+      = query (s,
+               "SELECT t AS T, cpu AS Cpu, mem AS Mem FROM container_samples WHERE device = ? "
+               "AND (container = ? OR name = ?) AND t >= ? ORDER BY t",
+               "itti", device, container, container, since);
+  UNLOCK (s);
+  return r;
+}
+
+void
+hub_store_samples_prune (struct hub_store *s, int64_t before)
+{
+  LOCK (s);
+  run (s, NULL, "prune", "DELETE FROM samples WHERE t < ?", "i", before);
+  run (s, NULL, "prune", "DELETE FROM container_samples WHERE t < ?", "i", before);
+  UNLOCK (s);
+}
+
+/* ---- audit ---- */
+
+void
+hub_store_audit (struct hub_store *s, const char *user, int64_t device, const char *action,
+                 const char *target, const char *result)
+{
+  LOCK (s);
+  run (s, NULL, "audit",
+       "INSERT INTO audit (t, user, device, device_name, action, target, result) VALUES "
+       "(?, ?, ?, (SELECT name FROM devices WHERE id = ?), ?, ?, ?)",
+       "itIittt", now_s (), user, device > 0 ? device : (int64_t)-1, device, action, target,
+       result);
+  UNLOCK (s);
+}
+
+json_t *
+hub_store_audit_list (struct hub_store *s, int64_t owner_id, int64_t device, int limit)
+{
+  LOCK (s);
+  json_t *r = query (s,
+                     "SELECT a.id AS Id, a.t AS T, a.user AS User, a.device AS Device, "
+                     "a.device_name AS DeviceName, a.action AS Action, a.target AS Target, "
+                     "a.result AS Result FROM audit a LEFT JOIN devices d ON d.id = a.device "
+                     "WHERE (? = 0 OR d.owner_id = ?) AND (? = 0 OR a.device = ?) "
+                     "ORDER BY a.id DESC LIMIT ?",
+                     "iiiii", owner_id, owner_id, device, device, (int64_t)limit);
+  UNLOCK (s);
+  return r;
+}
