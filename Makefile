@@ -33,7 +33,7 @@ REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HUB_SRC := $(sort $(wildcard src/hub/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c)
+MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -48,7 +48,7 @@ MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all install test unit e2e lint format clean bench bench-neighbours fuzz
-all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-hub
+all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,10 +60,10 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: libcurl, jansson and the error and
-# util helpers, no engine code,
+# The client links only what it uses: libcurl, jansson and the error,
+# util and ulimit (--ulimit's parser) helpers, no engine code,
 # so its start-up stays short (see docs/benchmarks.md).
-$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
@@ -75,19 +75,27 @@ $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/w
 $(BUILD)/reg-monitor: $(MON_OBJ)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MON_LIBS)
 
+# --init's PID 1, bound into containers: static (a container may have any
+# libc, or none), and without the sanitizers, whose runtime needs /proc
+# mappings and a dynamic loader it cannot count on there.
+$(BUILD)/reg-init: src/init/main.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE -static -o $@ $<
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libreg.a $(LIBS_LIB) -lcmocka
 
-install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-hub
+install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
 	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd
 	install -D -m 0755 $(BUILD)/reg-monitor $(DESTDIR)$(PREFIX)/bin/reg-monitor
+	install -D -m 0755 $(BUILD)/reg-init $(DESTDIR)$(PREFIX)/bin/reg-init
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-hub
+e2e: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
 	REG_BIN=$(abspath $(BUILD)) tests/e2e/run.sh
 
 test:

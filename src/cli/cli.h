@@ -51,7 +51,13 @@ json_t *cli_mount_volume (const char *spec, char **why);
 json_t *cli_mount_option (const char *spec, char **why);
 json_t *cli_mount_tmpfs (const char *spec, char **why);
 
+/* Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to
+ * container `id` from now on (sigproxy.c); -1 when it cannot. */
+int cli_sigproxy_start (struct reg_client *c, const char *id);
+
 /* Shared helpers (main.c). */
+/* A second connection to the same regd, for another thread. */
+struct reg_client *cli_client_open_again (void);
 void cli_print_json (json_t *j);
 /* "3 minutes" style age of an RFC 3339 timestamp. */
 void cli_age (const char *rfc3339, char *out, size_t size);

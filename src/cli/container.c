@@ -150,6 +150,7 @@ cmd_start (struct reg_client *c, int argc, char **argv)
   free (ref);
   json_t *reply = NULL;
   int exit_code = -1;
+  cli_sigproxy_start (c, argv[optind]);
   long status = client_stream (c, "POST", path, NULL, &exit_code, &reply);
   if (status != 200)
     {
@@ -168,7 +169,7 @@ cmd_start (struct reg_client *c, int argc, char **argv)
 int
 cmd_restart (struct reg_client *c, int argc, char **argv)
 {
-  long t = 10;
+  long t = -1; /* the container's --stop-timeout, else 10 s */
   int opt;
   optind = 1;
   opterr = 0;
@@ -192,7 +193,10 @@ cmd_restart (struct reg_client *c, int argc, char **argv)
     {
       char *ref = client_escape (c, argv[i]);
       char path[512];
-      snprintf (path, sizeof path, "/v1/containers/%s/stop?t=%ld", ref ? ref : "", t);
+      if (t >= 0)
+        snprintf (path, sizeof path, "/v1/containers/%s/stop?t=%ld", ref ? ref : "", t);
+      else
+        snprintf (path, sizeof path, "/v1/containers/%s/stop", ref ? ref : "");
       json_t *reply = NULL;
       long status = client_call (c, "POST", path, NULL, &reply);
       /* 409: it was not running; restart then just starts it. */

@@ -59,6 +59,14 @@ usage (FILE *out)
                 "); REG_TLS_CA and REG_TOKEN the TLS CA and token.\n");
 }
 
+static const char *client_host, *client_ca, *client_token;
+
+struct reg_client *
+cli_client_open_again (void)
+{
+  return client_open (client_host, client_ca, client_token);
+}
+
 void
 cli_print_json (json_t *j)
 {
@@ -124,8 +132,10 @@ main (int argc, char **argv)
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
     if (strcmp (argv[i], commands[k].name) == 0)
       {
-        struct reg_client *c
-            = client_open (host && *host ? host : REG_DEFAULT_HOST, ca_file, token);
+        client_host = host && *host ? host : REG_DEFAULT_HOST;
+        client_ca = ca_file;
+        client_token = token;
+        struct reg_client *c = client_open (client_host, client_ca, client_token);
         if (c == NULL)
           return 1;
         int ret = commands[k].fn (c, argc - i, argv + i);

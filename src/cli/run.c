@@ -15,6 +15,7 @@
  * environment generated, state "generated"), printing its id; `reg start`
  * runs it later. */
 #include "cli.h"
+#include "ulimit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -99,7 +100,8 @@ usage_error (const char *msg, const char *arg)
                    "[--tmpfs PATH[:size=SIZE,mode=OCTAL]] "
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
-                   "[--userns private] "
+                   "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
+                   "[--ulimit NAME=SOFT[:HARD]] "
                    "[-p [IP:]HOST:CTR] [--network host|none|container:ID] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
                    "[--restart POLICY] "
@@ -142,6 +144,16 @@ security_opt (json_t *body, const char *opt)
   free (word);
   free (text);
   return 0;
+}
+
+static void
+append_ulimit (json_t *body, const struct reg_ulimit *u)
+{
+  if (json_object_get (body, "Ulimits") == NULL)
+    json_object_set_new (body, "Ulimits", json_array ());
+  json_array_append_new (json_object_get (body, "Ulimits"),
+                         json_pack ("{s:s, s:I, s:I}", "Name", reg_ulimit_name (u->resource),
+                                    "Soft", (json_int_t)u->soft, "Hard", (json_int_t)u->hard));
 }
 
 /* The resource-limit options of run, generate and update (limit_option). */
@@ -221,6 +233,40 @@ limit_option (json_t *limits, int opt, const char *arg)
              && !json_object_set_new (limits, "BlkioWeight", json_integer (v));
     default:
       return false;
+    }
+}
+
+/* --init, --stop-signal, --stop-timeout and --ulimit into the body (regd
+ * checks the signal and the ulimit; they are parsed here for a clear
+ * message before anything is sent). */
+static int
+process_option (json_t *body, int opt, const char *arg)
+{
+  json_int_t v = 0;
+  switch (opt)
+    {
+    case 'I':
+      json_object_set_new (body, "Init", json_true ());
+      return 0;
+    case 'g':
+      if (reg_signal_number (arg) <= 0)
+        return usage_error ("unknown signal for --stop-signal (SIGTERM, SIGQUIT, 15, ...)", arg);
+      json_object_set_new (body, "StopSignal", json_string (arg));
+      return 0;
+    case 'G':
+      if (!parse_int (arg, 0, &v) || v > 86400)
+        return usage_error ("--stop-timeout wants 0-86400 seconds", arg);
+      json_object_set_new (body, "StopTimeout", json_integer (v));
+      return 0;
+    default:
+      {
+        struct reg_ulimit u;
+        _cleanup_error_ struct reg_error *err = NULL;
+        if (reg_ulimit_parse (arg, &u, &err) < 0)
+          return usage_error (err->msg, NULL);
+        append_ulimit (body, &u);
+        return 0;
+      }
     }
 }
 
@@ -309,6 +355,10 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "add-host", required_argument, NULL, 'a' },
     { "mount", required_argument, NULL, 'K' },
     { "tmpfs", required_argument, NULL, 'F' },
+    { "init", no_argument, NULL, 'I' },
+    { "stop-signal", required_argument, NULL, 'g' },
+    { "stop-timeout", required_argument, NULL, 'G' },
+    { "ulimit", required_argument, NULL, 'l' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -407,6 +457,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'N':
         json_object_set_new (body, "UsernsMode", json_string (optarg));
+        break;
+      case 'I':
+      case 'g':
+      case 'G':
+      case 'l':
+        ret = process_option (body, opt, optarg);
         break;
       case 'J':
         {
@@ -523,6 +579,8 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     }
 
   char path[256];
+  if (!detach)
+    cli_sigproxy_start (c, id);
   if (!detach && (interactive || tty))
     {
       char input[256], size[256];

@@ -19,7 +19,7 @@
 
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
-  " [--env KEY=VALUE] [--force]\n"                                                                 \
+  " [--env KEY=VALUE] [--force] [--stop-signal SIG]\n"                                             \
   "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
   "       reg template inspect NAME@VERSION\n"                                                     \
@@ -48,11 +48,11 @@ print_created (long status, json_t *reply, const char *what)
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = { { "entrypoint", required_argument, NULL, 'E' },
-                                        { "requires", required_argument, NULL, 'r' },
-                                        { "env", required_argument, NULL, 'e' },
-                                        { "force", no_argument, NULL, 'f' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = {
+    { "entrypoint", required_argument, NULL, 'E' },  { "requires", required_argument, NULL, 'r' },
+    { "env", required_argument, NULL, 'e' },         { "force", no_argument, NULL, 'f' },
+    { "stop-signal", required_argument, NULL, 'K' }, { NULL, 0, NULL, 0 }
+  };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *body = json_object ();
   json_object_set_new (body, "Paths", paths);
@@ -77,6 +77,9 @@ create (struct reg_client *c, int argc, char **argv)
         break;
       case 'e':
         json_array_append_new (env, json_string (optarg));
+        break;
+      case 'K':
+        json_object_set_new (body, "StopSignal", json_string (optarg));
         break;
       default:
         json_decref (body);

@@ -165,6 +165,8 @@ add_template_entries (struct resolver *r, const struct reg_template *t, const ch
   if (r->c->entrypoint == NULL && t->entrypoint != NULL
       && (r->c->entrypoint = reg_strv_dup (t->entrypoint)) == NULL)
     return reg_error_set (err, ENOMEM, "resolve: out of memory");
+  if (r->c->stop_signal == 0)
+    r->c->stop_signal = t->stop_signal;
   if (merge_env (r->c, t->env) < 0)
     return reg_error_set (err, ENOMEM, "resolve: out of memory");
   return 0;
@@ -319,6 +321,8 @@ reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **o
           reg_strv_free (r.c->entrypoint);
           r.c->entrypoint = reg_strv_dup (first->entrypoint);
         }
+      if (ret == 0 && first->stop_signal > 0)
+        r.c->stop_signal = first->stop_signal;
       reg_template_free (first);
     }
   if (ret == 0)

@@ -23,6 +23,7 @@ struct reg_closure
   char digest[65];
   char **templates;  /* every template in the closure, resolution order */
   char **entrypoint; /* may be NULL */
+  int stop_signal;   /* from the same template as the entrypoint; 0: none */
   char **env;        /* "KEY=VALUE" */
 };
 

@@ -80,7 +80,10 @@ reg_container_new (void)
 {
   struct reg_container *c = calloc (1, sizeof *c);
   if (c)
-    c->exit_code = -1;
+    {
+      c->exit_code = -1;
+      c->stop_timeout = -1;
+    }
   return c;
 }
 
@@ -243,6 +246,46 @@ reg_mount_to_json (const struct reg_mount *m)
   return j;
 }
 
+/* Docker's names: StopSignal, StopTimeout (null: the default), Init,
+ * Ulimits [{Name, Soft, Hard}]. */
+static void
+process_to_json (json_t *j, const struct reg_container *c)
+{
+  char sig[REG_SIGNAL_NAME_MAX];
+  json_object_set_new (
+      j, "StopSignal",
+      json_string (reg_signal_name (c->stop_signal ? c->stop_signal : SIGTERM, sig)));
+  json_object_set_new (j, "StopTimeout",
+                       c->stop_timeout >= 0 ? json_integer (c->stop_timeout) : json_null ());
+  json_object_set_new (j, "Init", json_boolean (c->init));
+  json_t *u = json_array ();
+  for (size_t i = 0; i < c->n_ulimits; i++)
+    json_array_append_new (
+        u, json_pack ("{s:s, s:I, s:I}", "Name", reg_ulimit_name (c->ulimits[i].resource), "Soft",
+                      (json_int_t)c->ulimits[i].soft, "Hard", (json_int_t)c->ulimits[i].hard));
+  json_object_set_new (j, "Ulimits", u);
+}
+
+/* Older state files lack these: SIGTERM, the default timeout, no init. */
+static void
+process_from_json (json_t *j, struct reg_container *c)
+{
+  c->stop_signal = reg_signal_number (json_string_value (json_object_get (j, "StopSignal")));
+  json_t *t = json_object_get (j, "StopTimeout");
+  c->stop_timeout = json_is_integer (t) ? (int)json_integer_value (t) : -1;
+  c->init = json_is_true (json_object_get (j, "Init"));
+  json_t *u = json_object_get (j, "Ulimits");
+  for (size_t i = 0; i < json_array_size (u) && c->n_ulimits < REG_ULIMIT_MAX; i++)
+    {
+      json_t *o = json_array_get (u, i);
+      int r = reg_ulimit_resource (json_string_value (json_object_get (o, "Name")) ?: "");
+      if (r >= 0)
+        c->ulimits[c->n_ulimits++]
+            = (struct reg_ulimit){ r, json_integer_value (json_object_get (o, "Soft")),
+                                   json_integer_value (json_object_get (o, "Hard")) };
+    }
+}
+
 json_t *
 reg_container_to_json (const struct reg_container *c)
 {
@@ -284,6 +327,7 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (j, "Tty", json_boolean (c->tty));
   security_to_json (j, &c->security);
   json_object_set_new (j, "ConsoleSize", json_pack ("[i, i]", c->rows, c->cols));
+  process_to_json (j, c);
   json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
   json_object_set_new (state, "StopRequested", json_boolean (c->stop_requested));
   return j;
@@ -382,6 +426,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->inserted = json_is_array (ins) && json_array_size (ins) ? strv_from_json (ins) : NULL;
   c->tty = json_is_true (json_object_get (j, "Tty"));
   security_from_json (j, &c->security);
+  process_from_json (j, c);
   json_t *cs = json_object_get (j, "ConsoleSize");
   c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));
   c->cols = (unsigned short)json_integer_value (json_array_get (cs, 1));

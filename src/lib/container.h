@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "error.h"
 #include "security.h"
+#include "ulimit.h"
 
 enum reg_state
 {
@@ -109,6 +110,11 @@ struct reg_container
   char *hostname;               /* --hostname; NULL: the short id */
   char **dns, **dns_search;     /* --dns, --dns-search (etcfiles.h) */
   char **extra_hosts;           /* --add-host NAME:IP */
+  int stop_signal;              /* what `reg stop` sends first; 0: SIGTERM */
+  int stop_timeout;             /* seconds before SIGKILL; -1: REG_STOP_TIMEOUT */
+  bool init;                    /* --init: reg-init is PID 1, the command its child */
+  struct reg_ulimit ulimits[REG_ULIMIT_MAX]; /* --ulimit */
+  size_t n_ulimits;
   /* What live installs made in the running container, "REF\tk:PATH"
    * (insert.h); cleared at the next start. */
   char **inserted;
@@ -124,6 +130,9 @@ struct reg_container
   char created[40], started[40], finished[40];
   char *error; /* why the last start failed, if it did */
 };
+
+/* `reg stop`'s wait between the stop signal and SIGKILL, by default. */
+#define REG_STOP_TIMEOUT 10
 
 /* Default size at which log.jsonl is rotated to log.jsonl.1 (one kept). */
 #define REG_LOG_MAX_SIZE (10 * 1024 * 1024)

@@ -487,7 +487,28 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   if (o->log_max_size < 0 || (o->log_max_size > 0 && o->log_max_size < 4096))
     return reg_error_set (err, EINVAL, "create container: log-max-size must be at least 4 KiB");
   c->log_max_size = o->log_max_size;
+  if (o->auto_remove && o->restart.mode != REG_RESTART_NO)
+    return reg_error_set (err, EINVAL,
+                          "create container: --rm and --restart %s conflict (a container removed "
+                          "when it exits cannot be restarted)",
+                          reg_restart_name (o->restart.mode));
   c->restart = o->restart;
+  c->stop_signal = o->stop_signal > 0 ? o->stop_signal : cl->stop_signal;
+  if (o->stop_timeout < -1 || o->stop_timeout > 86400)
+    return reg_error_set (err, EINVAL, "create container: stop timeout %d is not 0-86400 seconds",
+                          o->stop_timeout);
+  c->stop_timeout = o->stop_timeout;
+  c->init = o->init;
+  if (o->n_ulimits > REG_ULIMIT_MAX)
+    return reg_error_set (err, EINVAL, "create container: more than %d ulimits", REG_ULIMIT_MAX);
+  for (size_t i = 0; i < o->n_ulimits; i++)
+    {
+      for (size_t k = 0; k < i; k++)
+        if (o->ulimits[k].resource == o->ulimits[i].resource)
+          return reg_error_set (err, EINVAL, "create container: ulimit %s given twice",
+                                reg_ulimit_name (o->ulimits[i].resource));
+      c->ulimits[c->n_ulimits++] = o->ulimits[i];
+    }
   c->open_stdin = o->open_stdin;
   c->tty = o->tty;
   if (reg_security_check (&o->security, err) < 0
@@ -721,14 +742,18 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
   struct reg_container *c = NULL;
   if (reg_engine_container_get (e, ref, &c, err) < 0)
     return -1;
-  int ret = 0;
+  /* Stopping what is not running is done already (as in Docker). */
   if (!reg_state_live (c->state))
-    ret = reg_error_set (err, EBUSY, "container %.12s: cannot stop: it is %s", c->id,
-                         reg_state_name (c->state));
+    {
+      reg_container_free (c);
+      return 0;
+    }
+  int ret = set_stop_requested (e, c->id, true, err);
+  int sig = c->stop_signal > 0 ? c->stop_signal : SIGTERM;
+  if (timeout_s < 0)
+    timeout_s = c->stop_timeout >= 0 ? c->stop_timeout : REG_STOP_TIMEOUT;
   if (ret == 0)
-    ret = set_stop_requested (e, c->id, true, err);
-  if (ret == 0)
-    ret = kill_and_wait (c, SIGTERM, timeout_s, err);
+    ret = kill_and_wait (c, sig, timeout_s, err);
   reg_container_free (c);
   return ret;
 }

@@ -65,6 +65,11 @@ struct reg_create_options
   const char *network_mode;
   const char *hostname;                                      /* NULL: the short id */
   char *const *dns, *const *dns_search, *const *extra_hosts; /* etcfiles.h */
+  int stop_signal;                                           /* 0: the templates', else SIGTERM */
+  int stop_timeout;                                          /* -1: REG_STOP_TIMEOUT */
+  bool init;                                                 /* reg-init as PID 1 */
+  const struct reg_ulimit *ulimits;
+  size_t n_ulimits;
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);
@@ -96,6 +101,10 @@ int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_
                               struct reg_error **err);
 int reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
                                 int *exit_code, struct reg_error **err);
+/* Send the container's stop signal (SIGTERM unless --stop-signal or a
+ * template said otherwise), wait timeout_s (-1: the container's
+ * --stop-timeout, else REG_STOP_TIMEOUT), then SIGKILL. A container that is
+ * not running is stopped already: success, as in Docker. */
 int reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
                                struct reg_error **err);
 /* Send a signal to the container's first process (409 unless running). */

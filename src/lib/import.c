@@ -299,6 +299,7 @@ set_fields (struct importer *im, const struct reg_import_options *o, struct reg_
   t->version = strdup (o->version);
   t->requires = reg_strv_dup (o->requires);
   t->env = reg_strv_dup (o->env);
+  t->stop_signal = o->stop_signal;
   if (o->entrypoint)
     {
       t->entrypoint = calloc (2, sizeof (char *));

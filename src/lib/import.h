@@ -30,6 +30,7 @@ struct reg_import_options
   char *const *requires;  /* "name@version", may be NULL */
   char *const *env;       /* "KEY=VALUE", may be NULL */
   const char *entrypoint; /* container path, optional */
+  int stop_signal;        /* 0: none */
 };
 
 int reg_import_template (struct reg_store *store, const struct reg_import_options *opts,

@@ -58,8 +58,9 @@ struct monitor
   bool conn_stdin;
   char conn_line[64];
   size_t conn_len;
-  int input_fd; /* where input goes: the stdin pipe or the terminal */
-  int term_fd;  /* the terminal's other side, for resize */
+  int input_fd;    /* where input goes: the stdin pipe or the terminal */
+  int term_fd;     /* the terminal's other side, for resize */
+  char *init_path; /* --init: reg-init on the host */
 };
 
 void
@@ -352,7 +353,9 @@ mark_stopped (struct reg_container *c, void *data, struct reg_error **err)
                && (p->mode == REG_RESTART_ALWAYS || p->mode == REG_RESTART_UNLESS_STOPPED
                    || (p->mode == REG_RESTART_ON_FAILURE && u->code != 0
                        && (p->max_retries == 0 || c->restart_count < p->max_retries)));
-  if (reg_state_live (c->state))
+  /* A start that failed ends the same way: a generated container whose
+   * command was not found has exited (127), as in Docker. */
+  if (reg_state_live (c->state) || u->error != NULL)
     c->state = u->restart ? REG_STATE_RESTARTING : REG_STATE_STOPPED;
   if (u->restart)
     c->restart_count++;
@@ -432,6 +435,44 @@ net_spec_of (const char *root, const struct reg_container *c, struct net_spec *n
   return 0;
 }
 
+/* The command; with --init, reg-init (next to this program, unless
+ * REG_INIT says where) runs it as its child. */
+static char **
+init_argv (struct monitor *m, const struct reg_container *c, struct reg_error **e)
+{
+  size_t n = reg_strv_len (c->argv), k = 0;
+  char **argv = calloc (n + 3, sizeof *argv);
+  if (argv == NULL)
+    {
+      reg_error_set (e, ENOMEM, "out of memory");
+      return NULL;
+    }
+  if (c->init && m->init_path == NULL)
+    m->init_path = reg_util_sibling_program ("REG_INIT", "reg-init");
+  if (c->init && (m->init_path == NULL || access (m->init_path, X_OK) < 0))
+    {
+      reg_error_set (e, EINVAL, "--init: no reg-init program at %s (install it next to %s)",
+                     m->init_path ? m->init_path : "?", "reg-monitor");
+      free (argv);
+      return NULL;
+    }
+  if (c->init)
+    {
+      argv[k++] = strdup (REG_INIT_PATH);
+      argv[k++] = strdup ("--");
+    }
+  for (size_t i = 0; i < n; i++)
+    argv[k++] = strdup (c->argv[i]);
+  for (size_t i = 0; i < k; i++)
+    if (argv[i] == NULL)
+      {
+        reg_strv_free (argv);
+        reg_error_set (e, ENOMEM, "out of memory");
+        return NULL;
+      }
+  return argv;
+}
+
 static int
 spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_error **e)
 {
@@ -456,6 +497,12 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   _cleanup_close_ int netns = net.netns_fd;
   _cleanup_free_ char *hosts = net.etc[0], *hostname_file = net.etc[1], *resolv = net.etc[2];
   _cleanup_close_ int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  _cleanup_strv_ char **argv = init_argv (m, c, e);
+  if (argv == NULL)
+    {
+      close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
+      return -1;
+    }
   /* Live installs left placeholders in the upper layer; the files now come
    * from the environment (the closure includes them). */
   for (size_t i = 0; c->inserted && c->inserted[i]; i++)
@@ -487,7 +534,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .upper = upper,
     .work = work,
     .merged = merged,
-    .argv = c->argv,
+    .argv = argv,
     .env = c->env,
     .workdir = c->workdir,
     .hostname = net.hostname,
@@ -505,6 +552,9 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .security = &c->security,
     .rows = c->rows,
     .cols = c->cols,
+    .ulimits = c->ulimits,
+    .n_ulimits = c->n_ulimits,
+    .init = c->init ? m->init_path : NULL,
   };
   int ret = reg_runtime_spawn (&spec, &m->pid, e);
   close (po[1]);
@@ -575,7 +625,7 @@ static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
   struct monitor m
-      = { root, c, -1, attach ? FD_ATTACH : -1, 0, NULL, -1, -1, false, "", 0, -1, -1 };
+      = { root, c, -1, attach ? FD_ATTACH : -1, 0, NULL, -1, -1, false, "", 0, -1, -1, NULL };
   if (c->open_stdin || c->tty)
     m.listen_fd = listen_input (root, c->id);
   char name[16];
@@ -745,31 +795,12 @@ read_report (int fd, char *buf, size_t size)
   return (int)got;
 }
 
-/* reg-monitor next to the running program (regd), unless REG_MONITOR says
- * where; resolved before the fork. */
-static char *
-find_monitor (void)
-{
-  const char *env = getenv ("REG_MONITOR");
-  if (env && *env)
-    return strdup (env);
-  char self[4096];
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
-    return strdup ("/usr/local/bin/reg-monitor");
-  self[n] = '\0';
-  char *slash = strrchr (self, '/');
-  char *path = NULL;
-  if (slash == NULL || asprintf (&path, "%.*s/reg-monitor", (int)(slash - self), self) < 0)
-    return NULL;
-  return path;
-}
-
 int
 reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int *exit_code,
                    struct reg_error **err)
 {
-  _cleanup_free_ char *monitor_path = find_monitor ();
+  /* Next to regd, unless REG_MONITOR says where; resolved before the spawn. */
+  _cleanup_free_ char *monitor_path = reg_util_sibling_program ("REG_MONITOR", "reg-monitor");
   if (monitor_path == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   int status[2];

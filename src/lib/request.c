@@ -275,6 +275,61 @@ parse_security (json_t *body, struct reg_security *s, struct reg_error **err)
   return 0;
 }
 
+/* Ulimits: [{Name, Soft, Hard}] (Docker's HostConfig.Ulimits). */
+static int
+parse_ulimits (json_t *body, struct reg_create_request *r, struct reg_error **err)
+{
+  json_t *a = json_object_get (body, "Ulimits");
+  if (a == NULL || json_is_null (a))
+    return 0;
+  if (!json_is_array (a) || json_array_size (a) > REG_ULIMIT_MAX)
+    return reg_error_set (err, EINVAL, WHAT ": \"Ulimits\" must be an array of at most %d",
+                          REG_ULIMIT_MAX);
+  for (size_t i = 0; i < json_array_size (a); i++)
+    {
+      json_t *o = json_array_get (a, i);
+      const char *name = json_string_value (json_object_get (o, "Name"));
+      json_t *soft = json_object_get (o, "Soft"), *hard = json_object_get (o, "Hard");
+      if (!json_is_object (o) || name == NULL || !json_is_integer (soft) || !json_is_integer (hard))
+        return reg_error_set (err, EINVAL,
+                              WHAT ": each ulimit needs a string Name and integer Soft and Hard");
+      char spec[96];
+      snprintf (spec, sizeof spec, "%.32s=%lld:%lld", name, (long long)json_integer_value (soft),
+                (long long)json_integer_value (hard));
+      if (reg_ulimit_parse (spec, &r->ulimits[i], err) < 0)
+        return reg_error_prefix (err, WHAT);
+      r->o.n_ulimits = i + 1;
+    }
+  r->o.ulimits = r->ulimits;
+  return 0;
+}
+
+/* StopSignal, StopTimeout, Init, Ulimits. */
+static int
+parse_process (json_t *body, struct reg_create_request *r, struct reg_error **err)
+{
+  struct reg_create_options *o = &r->o;
+  const char *sig = NULL;
+  if (reg_json_string (body, "StopSignal", WHAT, &sig, err) < 0)
+    return -1;
+  if (sig && (o->stop_signal = reg_signal_number (sig)) <= 0)
+    return reg_error_set (
+        err, EINVAL, WHAT ": stop signal \"%s\" is not a signal (SIGTERM, SIGQUIT, 15, ...)", sig);
+  json_t *t = json_object_get (body, "StopTimeout");
+  o->stop_timeout = -1;
+  if (t && !json_is_null (t))
+    {
+      if (!json_is_integer (t) || json_integer_value (t) < 0 || json_integer_value (t) > 86400)
+        return reg_error_set (err, EINVAL, WHAT ": StopTimeout must be 0-86400 seconds");
+      o->stop_timeout = (int)json_integer_value (t);
+    }
+  json_t *init = json_object_get (body, "Init");
+  if (init && !json_is_null (init) && !json_is_boolean (init))
+    return reg_error_set (err, EINVAL, WHAT ": Init must be true or false");
+  o->init = json_is_true (init);
+  return parse_ulimits (body, r, err);
+}
+
 static int
 dup_string (json_t *body, const char *key, char **out, struct reg_error **err)
 {
@@ -295,7 +350,8 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
           "RestartPolicy", "Ports",          "ProjectFile", "OpenStdin",   "Tty",
           "ConsoleSize",   "Privileged",     "SecurityOpt", "CapAdd",      "CapDrop",
           "User",          "ReadonlyRootfs", "UsernsMode",  "NetworkMode", "Hostname",
-          "Dns",           "DnsSearch",      "ExtraHosts",  NULL };
+          "Dns",           "DnsSearch",      "ExtraHosts",  "StopSignal",  "StopTimeout",
+          "Init",          "Ulimits",        NULL };
   struct reg_create_options *o = &r->o;
   if (reg_json_only_keys (body, keys, WHAT, err) < 0
       || reg_json_strv (body, "Templates", WHAT, &r->templates, err) < 0
@@ -336,7 +392,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
     if (strchr (r->env[i], '=') == NULL || r->env[i][0] == '=')
       return reg_error_set (err, EINVAL, WHAT ": environment entry \"%s\" is not KEY=VALUE",
                             r->env[i]);
-  if (parse_security (body, &o->security, err) < 0)
+  if (parse_security (body, &o->security, err) < 0 || parse_process (body, r, err) < 0)
     return -1;
   o->auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
   o->open_stdin = json_is_true (json_object_get (body, "OpenStdin"));

@@ -21,6 +21,7 @@ struct reg_create_request
   struct reg_mount *mounts;
   size_t n_mounts;
   struct reg_project *project_file;
+  struct reg_ulimit ulimits[REG_ULIMIT_MAX];
 };
 
 int reg_create_request_parse (const char *body, size_t len, struct reg_create_request **out,

@@ -217,6 +217,8 @@ build_root (struct child *ch)
   for (size_t i = 0; i < 3; i++)
     if (s->etc_files[i])
       bind_mount (ch, s->etc_files[i], etc[i], false);
+  if (s->init)
+    bind_mount (ch, s->init, REG_INIT_PATH, true);
 }
 
 /* The network namespace: the one given (a sidecar's), or a new one whose
@@ -294,10 +296,32 @@ exec_command (struct child *ch, const struct command *s)
 
 static int send_fd (int sock, int fd);
 
-/* The security.h steps, last before exec; a failure names the step. */
-static void
-confine (struct child *ch)
+/* Every signal's disposition back to the default and an empty mask, as a
+ * program expects to start (and as Docker starts it): ignored signals stay
+ * ignored across exec, and the monitor (SIGPIPE) and whatever started regd
+ * (nohup, a shell's `&`: SIGHUP, SIGINT, SIGQUIT, ...) ignore some. Raw
+ * system calls: glibc refuses its two internal real-time signals, which
+ * can be inherited ignored too; and this runs where nothing may allocate.
+ * An all-zero kernel sigaction is SIG_DFL, no flags, an empty mask, on
+ * every layout of that struct. */
+void
+reg_runtime_reset_signals (void)
 {
+  const unsigned long none[4] = { 0, 0, 0, 0 };
+  for (int sig = 1; sig < 65; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      syscall (SYS_rt_sigaction, sig, none, NULL, 8);
+  syscall (SYS_rt_sigprocmask, SIG_SETMASK, none, NULL, 8);
+}
+
+/* --ulimit, then the security.h steps, last before exec; a failure names
+ * the step. */
+static void
+confine (struct child *ch, const struct reg_ulimit *ulimits, size_t n_ulimits)
+{
+  const struct reg_ulimit *bad = NULL;
+  if (reg_ulimit_apply (ulimits, n_ulimits, &bad) < 0)
+    child_fail (ch, 125, errno, "ulimit %s", reg_ulimit_name (bad->resource));
   const char *what = "";
   if (ch->userns_fd >= 0 && reg_security_userns_enter (ch->userns_fd, &what) < 0)
     child_fail (ch, 125, errno, "%s", what);
@@ -357,7 +381,8 @@ child_main (struct child *ch)
     setup_tty (ch);
   else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
-  confine (ch);
+  confine (ch, s->ulimits, s->n_ulimits);
+  reg_runtime_reset_signals ();
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);
 }
@@ -568,7 +593,8 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
       const char *wd = s->workdir && *s->workdir ? s->workdir : "/";
       if (chdir (wd) < 0)
         child_fail (&ch, 125, errno, "working directory %s", wd);
-      confine (&ch);
+      confine (&ch, s->ulimits, s->n_ulimits);
+      reg_runtime_reset_signals ();
       struct command cmd = { s->argv, s->env };
       exec_command (&ch, &cmd);
     }

@@ -31,6 +31,7 @@
 #include "container.h"
 #include "error.h"
 #include "security.h"
+#include "ulimit.h"
 
 struct reg_runtime_spec
 {
@@ -55,7 +56,16 @@ struct reg_runtime_spec
   /* Host files bound over /etc/hosts, /etc/hostname, /etc/resolv.conf;
    * NULL: none. */
   const char *etc_files[3];
+  const struct reg_ulimit *ulimits; /* set before the confinement */
+  size_t n_ulimits;
+  /* --init: the host path of reg-init, bound read-only at REG_INIT_PATH
+   * (argv then starts with REG_INIT_PATH); NULL: none. */
+  const char *init;
 };
+
+/* Where --init's program is in the container; it runs the command as its
+ * child (see src/init/main.c). */
+#define REG_INIT_PATH "/.reg-init"
 
 /* Unless privileged, after pivot_root and right before exec (for `reg
  * exec` too), the steps of security.h: masked and read-only /proc paths,
@@ -95,9 +105,15 @@ struct reg_exec_spec
   int stdin_fd, stdout_fd, stderr_fd; /* without a tty */
   int control_fd;
   const struct reg_security *security;
+  const struct reg_ulimit *ulimits;
+  size_t n_ulimits;
 };
 
 int reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct reg_error **err);
+/* Default dispositions for every signal and an empty signal mask: what a
+ * container's process (and every exec) starts with. System calls only. */
+void reg_runtime_reset_signals (void);
+
 /* Receive the terminal fd the helper sent; -1 on error. */
 int reg_runtime_recv_fd (int control_fd);
 

@@ -630,6 +630,17 @@ parse_entrypoint (struct parse *p, yaml_node_t *n)
 }
 
 static int
+parse_stop_signal (struct parse *p, yaml_node_t *n)
+{
+  const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+  if (v == NULL)
+    return fail (p, "\"stop-signal\" must be a signal name");
+  if ((p->t->stop_signal = reg_signal_number (v)) <= 0)
+    return fail (p, "\"stop-signal\": \"%s\" is not a signal (SIGTERM, SIGQUIT, SIGINT, ...)", v);
+  return 0;
+}
+
+static int
 parse_field (struct parse *p, const char *k, yaml_node_t *v)
 {
   if (strcmp (k, "name") == 0 || strcmp (k, "version") == 0)
@@ -638,6 +649,8 @@ parse_field (struct parse *p, const char *k, yaml_node_t *v)
     return parse_requires (p, v);
   if (strcmp (k, "entrypoint") == 0)
     return parse_entrypoint (p, v);
+  if (strcmp (k, "stop-signal") == 0)
+    return parse_stop_signal (p, v);
   if (strcmp (k, "env") == 0)
     return parse_env (p, v);
   if (strcmp (k, "files") == 0)
@@ -1113,6 +1126,12 @@ emit_template (struct emit *em, const struct reg_template *t)
     emit_list (em, "requires", t->requires);
   if (reg_strv_len (t->entrypoint) > 0)
     emit_list (em, "entrypoint", t->entrypoint);
+  if (t->stop_signal > 0)
+    {
+      char name[REG_SIGNAL_NAME_MAX];
+      emit_scalar (em, "stop-signal");
+      emit_scalar (em, reg_signal_name (t->stop_signal, name));
+    }
   emit_env (em, t->env);
   emit_files (em, t);
   emit_libs (em, t);

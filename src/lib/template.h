@@ -5,6 +5,7 @@
  *   name, version                   required strings
  *   requires: [name@version, ...]   other templates, resolved recursively
  *   entrypoint: [argv...]           optional
+ *   stop-signal: SIGNAL             optional (SIGQUIT, SIGINT, ...)
  *   env: {KEY: VALUE}               optional
  *   files: {container-path: value}  value is one of
  *        "sha256:<hex>"             regular file, object mode 0444
@@ -59,6 +60,7 @@ struct reg_template
   char *version;
   char **requires;   /* NULL-terminated "name@version" */
   char **entrypoint; /* NULL-terminated, may be NULL */
+  int stop_signal;   /* "stop-signal": what `reg stop` sends first; 0 = not set */
   char **env;        /* NULL-terminated "KEY=VALUE", sorted by key */
   struct reg_entry *files;
   size_t n_files;

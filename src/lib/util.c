@@ -379,6 +379,22 @@ reg_signal_number (const char *name)
     return n > 0 && n < NSIG ? (int)n : 0;
   if (strncasecmp (name, "SIG", 3) == 0)
     name += 3;
+  /* RTMIN+N and RTMAX-N, as kill(1) and Docker spell real-time signals. */
+  if (strncasecmp (name, "RTMIN", 5) == 0 || strncasecmp (name, "RTMAX", 5) == 0)
+    {
+      bool min = strncasecmp (name, "RTMIN", 5) == 0;
+      long off = 0;
+      if (name[5] != '\0')
+        {
+          if (name[5] != (min ? '+' : '-') || name[6] < '0' || name[6] > '9')
+            return 0;
+          off = strtol (name + 6, &end, 10);
+          if (*end != '\0')
+            return 0;
+        }
+      long sig = min ? SIGRTMIN + off : SIGRTMAX - off;
+      return sig >= SIGRTMIN && sig <= SIGRTMAX ? (int)sig : 0;
+    }
   for (int sig = 1; sig < NSIG; sig++)
     {
       const char *abbrev = sigabbrev_np (sig);
@@ -386,6 +402,37 @@ reg_signal_number (const char *name)
         return sig;
     }
   return 0;
+}
+
+char *
+reg_util_sibling_program (const char *env_name, const char *name)
+{
+  const char *env = getenv (env_name);
+  if (env && *env)
+    return strdup (env);
+  char self[4096];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  char *path = NULL;
+  if (n <= 0)
+    return asprintf (&path, "/usr/local/bin/%s", name) < 0 ? NULL : path;
+  self[n] = '\0';
+  char *slash = strrchr (self, '/');
+  if (slash == NULL || asprintf (&path, "%.*s/%s", (int)(slash - self), self, name) < 0)
+    return NULL;
+  return path;
+}
+
+const char *
+reg_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX])
+{
+  const char *abbrev = sig > 0 && sig < NSIG ? sigabbrev_np (sig) : NULL;
+  if (abbrev)
+    snprintf (buf, REG_SIGNAL_NAME_MAX, "SIG%s", abbrev);
+  else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    snprintf (buf, REG_SIGNAL_NAME_MAX, "SIGRTMIN+%d", sig - SIGRTMIN);
+  else
+    snprintf (buf, REG_SIGNAL_NAME_MAX, "%d", sig);
+  return buf;
 }
 
 bool

@@ -98,6 +98,13 @@ void reg_util_nofile_restore (void);
 
 /* "KILL", "SIGKILL", "kill" or "9" -> 9; 0 when not a signal. */
 int reg_signal_number (const char *name);
+/* A program installed next to the running one (reg-monitor next to regd,
+ * reg-init next to reg-monitor), unless the environment variable env_name
+ * names it; allocated, NULL when out of memory. */
+char *reg_util_sibling_program (const char *env_name, const char *name);
+/* 15 -> "SIGTERM", 36 -> "SIGRTMIN+2" (what reg_signal_number reads back). */
+#define REG_SIGNAL_NAME_MAX 24
+const char *reg_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX]);
 
 size_t reg_strv_len (char *const *v);
 void reg_strv_free (char **v);

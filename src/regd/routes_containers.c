@@ -114,7 +114,7 @@ stop (struct regd *d, struct request *r, const char *ref)
 {
   const char *t = regd_query (r, "t");
   char *end = NULL;
-  long timeout = t ? strtol (t, &end, 10) : 10;
+  long timeout = t ? strtol (t, &end, 10) : -1; /* -1: the container's own */
   _cleanup_error_ struct reg_error *err = NULL;
   if (t && (*t == '\0' || *end != '\0' || timeout < 0 || timeout > 86400))
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST,

@@ -320,6 +320,8 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
         .stderr_fd = errp[1],
         .control_fd = ctl[1],
         .security = &c->security,
+        .ulimits = c->ulimits,
+        .n_ulimits = c->n_ulimits,
       };
       ret = reg_runtime_exec (&spec, &s->helper, &err);
     }

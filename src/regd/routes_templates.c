@@ -39,10 +39,11 @@ static int
 create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_template **t,
                    struct reg_error **err)
 {
-  static const char *const keys[]
-      = { "Name", "Version", "Paths", "Entrypoint", "Requires", "Env", "Force", NULL };
+  static const char *const keys[] = { "Name", "Version", "Paths",      "Entrypoint", "Requires",
+                                      "Env",  "Force",   "StopSignal", NULL };
   const char *what = "create template";
   struct reg_import_options o = { 0 };
+  const char *sig = NULL;
   _cleanup_strv_ char **paths = NULL, **requires = NULL, **env = NULL;
   if (regd_json_only_keys (body, keys, what, err) < 0
       || regd_json_string (body, "Name", what, &o.name, err) < 0
@@ -50,10 +51,16 @@ create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_templa
       || regd_json_string (body, "Entrypoint", what, &o.entrypoint, err) < 0
       || regd_json_strv (body, "Paths", what, &paths, err) < 0
       || regd_json_strv (body, "Requires", what, &requires, err) < 0
-      || regd_json_strv (body, "Env", what, &env, err) < 0)
+      || regd_json_strv (body, "Env", what, &env, err) < 0
+      || regd_json_string (body, "StopSignal", what, &sig, err) < 0)
     return -1;
   if (o.name == NULL || o.version == NULL)
     return reg_error_set (err, EINVAL, "%s: NAME@VERSION is required", what);
+  if (sig && (o.stop_signal = reg_signal_number (sig)) <= 0)
+    return reg_error_set (err, EINVAL,
+                          "template %s@%s: stop signal \"%s\" is not a signal (SIGTERM, SIGQUIT, "
+                          "15, ...)",
+                          o.name, o.version, sig);
   for (size_t i = 0; env && env[i]; i++)
     if (strchr (env[i], '=') == NULL || env[i][0] == '=')
       return reg_error_set (err, EINVAL, "template %s@%s: env entry \"%s\" is not KEY=VALUE",

@@ -4,12 +4,15 @@
 #include "container.h"
 #include "util.h"
 
+#include <jansson.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,11 +109,59 @@ test_names_and_lookups (void **state)
   reg_container_free (d);
 }
 
+/* Stop signal, stop timeout, --init and ulimits survive a save and load;
+ * a record without them (an older regd's) loads with the defaults. */
+static void
+test_process_fields (void **state)
+{
+  struct reg_container *c = reg_container_new ();
+  snprintf (c->id, sizeof c->id, "%s", A);
+  char *one[] = { (char *)"x", NULL };
+  c->templates = reg_strv_dup (one);
+  c->argv = reg_strv_dup (one);
+  c->env = reg_strv_dup (one);
+  assert_int_equal (c->stop_timeout, -1);
+  c->stop_signal = SIGQUIT;
+  c->stop_timeout = 3;
+  c->init = true;
+  c->ulimits[0] = (struct reg_ulimit){ RLIMIT_NOFILE, 10, -1 };
+  c->n_ulimits = 1;
+  assert_int_equal (reg_container_create (root, c, NULL), 0);
+  struct reg_container *back = NULL;
+  assert_int_equal (reg_container_load (root, A, &back, NULL), 0);
+  assert_int_equal (back->stop_signal, SIGQUIT);
+  assert_int_equal (back->stop_timeout, 3);
+  assert_true (back->init);
+  assert_int_equal (back->n_ulimits, 1);
+  assert_int_equal (back->ulimits[0].resource, RLIMIT_NOFILE);
+  assert_int_equal (back->ulimits[0].soft, 10);
+  assert_int_equal (back->ulimits[0].hard, -1);
+  reg_container_free (back);
+  /* Without the fields. */
+  json_t *j = reg_container_to_json (c);
+  json_object_del (j, "StopSignal");
+  json_object_del (j, "StopTimeout");
+  json_object_del (j, "Init");
+  json_object_del (j, "Ulimits");
+  char path[256];
+  snprintf (path, sizeof path, "%s/containers/" A "/state.json", root);
+  assert_int_equal (json_dump_file (j, path, 0), 0);
+  json_decref (j);
+  assert_int_equal (reg_container_load (root, A, &back, NULL), 0);
+  assert_int_equal (back->stop_signal, 0);
+  assert_int_equal (back->stop_timeout, -1);
+  assert_false (back->init);
+  assert_int_equal (back->n_ulimits, 0);
+  reg_container_free (back);
+  reg_container_free (c);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_names_and_lookups, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_process_fields, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -116,6 +116,7 @@ assert_template_equal (const struct reg_template *a, const struct reg_template *
   assert_string_equal (a->version, b->version);
   assert_strv_equal (a->requires, b->requires);
   assert_strv_equal (a->entrypoint, b->entrypoint);
+  assert_int_equal (a->stop_signal, b->stop_signal);
   assert_strv_equal (a->env, b->env);
   assert_int_equal (a->n_files, b->n_files);
   for (size_t i = 0; i < a->n_files; i++)
@@ -173,6 +174,41 @@ test_parse_good (void **state)
   assert_string_equal (t->libs[0].entry.path, "/usr/lib/libc.so.6");
   assert_int_equal (t->libs[0].entry.kind, REG_ENTRY_FILE);
   assert_string_equal (t->libs[0].entry.value, HEX_A);
+  reg_template_free (t);
+}
+
+/* A stop signal in any spelling is kept as its number and written back as
+ * SIGNAME, after the entrypoint; a file without one has none. */
+static void
+test_stop_signal (void **state)
+{
+  static const char *const spellings[] = { "quit", "SIGQUIT", "3", "QUIT" };
+  for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++)
+    {
+      char text[256];
+      snprintf (text, sizeof text, HEAD "entrypoint: [/bin/sh]\nstop-signal: %s\n", spellings[i]);
+      struct reg_template *t = parse_ok (text);
+      assert_int_equal (t->stop_signal, SIGQUIT);
+      char *out = reg_template_serialize (t);
+      assert_string_equal (out, "name: a\nversion: '1'\nentrypoint: [/bin/sh]\nstop-signal: "
+                                "SIGQUIT\n");
+      struct reg_template *back = parse_ok (out);
+      assert_template_equal (t, back);
+      free (out);
+      reg_template_free (back);
+      reg_template_free (t);
+    }
+  struct reg_template *t = parse_ok (HEAD "stop-signal: RTMIN+2\n");
+  assert_int_equal (t->stop_signal, SIGRTMIN + 2);
+  char *out = reg_template_serialize (t);
+  assert_non_null (strstr (out, "stop-signal: SIGRTMIN+2\n"));
+  free (out);
+  reg_template_free (t);
+  t = parse_ok (HEAD);
+  assert_int_equal (t->stop_signal, 0);
+  out = reg_template_serialize (t);
+  assert_null (strstr (out, "stop-signal"));
+  free (out);
   reg_template_free (t);
 }
 
@@ -312,6 +348,14 @@ test_bad_inputs (void **state)
   parse_bad (HEAD "requires: [b@1, b@1]\n", "template a@1: requires: b@1 listed twice");
   parse_bad (HEAD "requires: b@1\n", "template a@1: \"requires\" must be a list of strings");
   parse_bad (HEAD "requires: [[b@1]]\n", "template a@1: \"requires\" must be a list of strings");
+  /* stop-signal. */
+  parse_bad (HEAD "stop-signal: SIGNOPE\n",
+             "template a@1: \"stop-signal\": \"SIGNOPE\" is not a signal (SIGTERM, SIGQUIT, "
+             "SIGINT, ...)");
+  parse_bad (HEAD "stop-signal: 0\n",
+             "template a@1: \"stop-signal\": \"0\" is not a signal (SIGTERM, SIGQUIT, SIGINT, "
+             "...)");
+  parse_bad (HEAD "stop-signal: [TERM]\n", "template a@1: \"stop-signal\" must be a signal name");
   /* entrypoint. */
   const char *ep = "template a@1: \"entrypoint\" must be a non-empty list of strings";
   parse_bad (HEAD "entrypoint: []\n", ep);
@@ -1121,6 +1165,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_parse_good),
     cmocka_unit_test (test_parse_minimal),
+    cmocka_unit_test (test_stop_signal),
     cmocka_unit_test (test_bad_inputs),
     cmocka_unit_test (test_bad_yaml),
     cmocka_unit_test (test_deep_nesting_is_cheap),
