@@ -395,6 +395,11 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   if (parse_security (body, &o->security, err) < 0 || parse_process (body, r, err) < 0)
     return -1;
   o->auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
+  /* reg.yaml's restart policy is for the service; a one-off `reg run --rm`
+   * of the project does not take it (asked for in the request, the two
+   * conflict: the engine refuses). */
+  if (o->auto_remove && json_object_get (body, "RestartPolicy") == NULL)
+    o->restart = (struct reg_restart){ REG_RESTART_NO, 0 };
   o->open_stdin = json_is_true (json_object_get (body, "OpenStdin"));
   o->tty = json_is_true (json_object_get (body, "Tty"));
   json_t *cs = json_object_get (body, "ConsoleSize");
