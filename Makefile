@@ -61,9 +61,11 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
 # The client links only what it uses: libcurl, jansson and the error,
-# util and ulimit (--ulimit's parser) helpers, no engine code,
+# util, ulimit and detach (--ulimit's and --detach-keys' parsers) helpers,
+# no engine code,
 # so its start-up stays short (see docs/benchmarks.md).
-$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
+  $(BUILD)/src/lib/detach.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.

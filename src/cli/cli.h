@@ -14,6 +14,7 @@ int cmd_kill (struct reg_client *c, int argc, char **argv);
 int cmd_wait (struct reg_client *c, int argc, char **argv);
 int cmd_pause (struct reg_client *c, int argc, char **argv);
 int cmd_exec (struct reg_client *c, int argc, char **argv);
+int cmd_attach (struct reg_client *c, int argc, char **argv);
 int cmd_install (struct reg_client *c, int argc, char **argv);
 int cmd_uninstall (struct reg_client *c, int argc, char **argv);
 int cmd_update (struct reg_client *c, int argc, char **argv);
@@ -41,9 +42,14 @@ int cmd_logout (struct reg_client *c, int argc, char **argv);
 /* `reg template ls REF` (registry.c). */
 int cli_template_tags (struct reg_client *c, int argc, char **argv);
 
-/* Attached output with optional input and terminal (exec.c; run uses it). */
+/* Attached output with optional input and terminal (exec.c; run and
+ * attach use it). With detach keys (detach.h), typing them ends reg's
+ * side only: 0, the container goes on. */
+struct reg_detach;
+/* Parse --detach-keys (NULL: Ctrl-P Ctrl-Q); -1 after saying what is wrong. */
+int cli_detach_keys (const char *cmd, const char *spec, struct reg_detach *d);
 int cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
-                const char *resize_path, bool tty);
+                const char *resize_path, bool tty, struct reg_detach *detach);
 
 /* The mount options of run and generate (mounts.c): -v, --mount, --tmpfs
  * into one API Mounts entry; NULL and *why (allocated) when malformed. */

@@ -6,6 +6,7 @@
  * window size changes follow. reg exits with CMD's exit code (125 when it
  * could not be started, 126 not executable, 127 not found). */
 #include "cli.h"
+#include "detach.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,8 @@ struct input
 {
   bool eof;
   bool paused;
+  struct reg_detach *detach; /* NULL: no detach keys */
+  bool detached;             /* the keys were typed */
 };
 
 static volatile sig_atomic_t winch = 1; /* send the size once at the start */
@@ -37,7 +40,27 @@ static size_t
 read_input (char *buf, size_t size, size_t n, void *data)
 {
   struct input *in = data;
-  ssize_t got = read (0, buf, size * n);
+  if (in->detached)
+    return CURL_READFUNC_ABORT;
+  size_t room = size * n;
+  if (in->detach && room <= REG_DETACH_MAX)
+    {
+      in->paused = true;
+      return CURL_READFUNC_PAUSE;
+    }
+  unsigned char raw[16384];
+  size_t want = in->detach ? room - REG_DETACH_MAX : room;
+  ssize_t got = read (0, in->detach ? (char *)raw : buf, want < sizeof raw ? want : sizeof raw);
+  if (got > 0 && in->detach)
+    {
+      /* The keys are held back, the rest goes on. */
+      size_t out = 0;
+      in->detached = reg_detach_feed (in->detach, raw, (size_t)got, (unsigned char *)buf, &out);
+      if (out > 0 || in->detached)
+        return out > 0 ? out : CURL_READFUNC_ABORT;
+      in->paused = true; /* a partial match: wait for more */
+      return CURL_READFUNC_PAUSE;
+    }
   if (got > 0)
     return (size_t)got;
   if (got < 0 && (errno == EAGAIN || errno == EINTR))
@@ -138,7 +161,7 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
   snprintf (start, sizeof start, "/v1/exec/%s/start", eid);
   snprintf (input, sizeof input, "/v1/exec/%s/stdin", eid);
   snprintf (size, sizeof size, "/v1/exec/%s/resize", eid);
-  return cli_attach (c, start, interactive ? input : NULL, size, tty);
+  return cli_attach (c, start, interactive ? input : NULL, size, tty, NULL);
 }
 
 /* Stream the output of `start_path` (attach frames) to ours while, with
@@ -147,7 +170,7 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
  * the process's, or 125..127 when it could not start. */
 int
 cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
-            const char *resize_path, bool tty)
+            const char *resize_path, bool tty, struct reg_detach *detach)
 {
   bool interactive = input_path != NULL;
   const char *resize = resize_path;
@@ -160,7 +183,7 @@ cli_attach (struct reg_client *c, const char *start_path, const char *input_path
       return 125;
     }
   curl_multi_add_handle (multi, client_stream_easy (out));
-  struct input in = { 0 };
+  struct input in = { .detach = detach };
   struct curl_slist *up_headers = NULL;
   CURL *up = NULL;
   if (interactive)
@@ -207,7 +230,7 @@ cli_attach (struct reg_client *c, const char *start_path, const char *input_path
               up = NULL;
             }
         }
-      if (out_done)
+      if (out_done || in.detached)
         break;
       if (winch)
         {
@@ -226,6 +249,21 @@ cli_attach (struct reg_client *c, const char *start_path, const char *input_path
     }
   if (raw)
     tcsetattr (0, TCSANOW, &saved);
+  if (in.detached)
+    {
+      /* Leave the container running: drop both requests unfinished. */
+      if (up)
+        {
+          curl_multi_remove_handle (multi, up);
+          curl_easy_cleanup (up);
+        }
+      curl_slist_free_all (up_headers);
+      curl_multi_remove_handle (multi, client_stream_easy (out));
+      client_stream_finish (out, CURLE_OK, NULL);
+      curl_multi_cleanup (multi);
+      fprintf (stderr, "\r\nreg: detached (the container goes on running)\n");
+      return 0;
+    }
   if (up)
     {
       curl_multi_remove_handle (multi, up);

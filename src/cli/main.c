@@ -25,6 +25,7 @@ static const struct
   { "pause", cmd_pause, "freeze every process of containers" },
   { "unpause", cmd_unpause, "thaw paused containers" },
   { "exec", cmd_exec, "run a command in a running container" },
+  { "attach", cmd_attach, "attach to a running container's input and output" },
   { "install", cmd_install, "add a template's files to a container, even running" },
   { "uninstall", cmd_uninstall, "take an installed template's files away" },
   { "update", cmd_update, "change the resource limits of containers" },

@@ -15,6 +15,7 @@
  * environment generated, state "generated"), printing its id; `reg start`
  * runs it later. */
 #include "cli.h"
+#include "detach.h"
 #include "ulimit.h"
 #include "util.h"
 
@@ -101,7 +102,7 @@ usage_error (const char *msg, const char *arg)
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
                    "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
-                   "[--ulimit NAME=SOFT[:HARD]] "
+                   "[--ulimit NAME=SOFT[:HARD]] [--detach-keys KEYS] "
                    "[-p [IP:]HOST:CTR] [--network host|none|container:ID] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
                    "[--restart POLICY] "
@@ -359,11 +360,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "stop-signal", required_argument, NULL, 'g' },
     { "stop-timeout", required_argument, NULL, 'G' },
     { "ulimit", required_argument, NULL, 'l' },
+    { "detach-keys", required_argument, NULL, 'k' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   bool detach = false, auto_remove = false, interactive = false, tty = false;
-  const char *command = NULL;
+  const char *command = NULL, *detach_keys = NULL;
   json_t *body = json_object ();
   json_t *templates = json_array (), *env = json_array (), *mounts = json_array ();
   json_object_set_new (body, "Templates", templates);
@@ -435,6 +437,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'i':
         interactive = true;
+        break;
+      case 'k':
+        detach_keys = optarg;
         break;
       case 'T':
         tty = true;
@@ -535,6 +540,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         ret = 125;
       free (text);
     }
+  struct reg_detach keys;
+  if (ret == 0 && cli_detach_keys ("run", detach_keys, &keys) < 0)
+    ret = 125;
   json_t *cmd = json_array ();
   json_object_set_new (body, "Cmd", cmd);
   if (ret == 0 && command && optind < argc)
@@ -587,7 +595,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       snprintf (path, sizeof path, "/v1/containers/%s/start?attach=1", id);
       snprintf (input, sizeof input, "/v1/containers/%s/stdin", id);
       snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
-      int rc = cli_attach (c, path, interactive ? input : NULL, size, tty);
+      /* Ctrl-P Ctrl-Q (--detach-keys) leaves it running, in a terminal. */
+      int rc = cli_attach (c, path, interactive ? input : NULL, size, tty,
+                           tty && interactive ? &keys : NULL);
       if (rc >= 125 && auto_remove)
         remove_quietly (c, id);
       return rc;

@@ -43,21 +43,34 @@ struct stream
   size_t len;
 };
 
+/* A connection to attach.sock (protocol in monitor.h). */
+enum client_kind
+{
+  CLIENT_FREE,
+  CLIENT_LINE,   /* its first line is still coming */
+  CLIENT_STDIN,  /* input for the container */
+  CLIENT_ATTACH, /* takes output frames */
+};
+
+struct client
+{
+  int fd;
+  enum client_kind kind;
+  bool keep; /* "stdin keep": its end does not close the container's input */
+  char line[64];
+  size_t len;
+};
+
 struct monitor
 {
   const char *root;
   const struct reg_container *c;
   int log_fd;
-  int attach_fd;
+  int attach_fd; /* the attached start's frames (regd's pipe), or -1 */
   pid_t pid;
   struct reg_cgroup *cg;
-  /* -i / --tty: input arrives on attach.sock ("stdin\n" then the bytes, or
-   * "resize ROWS COLS\n") and goes to the container's stdin pipe or its
-   * terminal. */
-  int listen_fd, conn_fd;
-  bool conn_stdin;
-  char conn_line[64];
-  size_t conn_len;
+  int listen_fd; /* containers/<id>/attach.sock */
+  struct client clients[REG_MONITOR_CLIENTS];
   int input_fd;    /* where input goes: the stdin pipe or the terminal */
   int term_fd;     /* the terminal's other side, for resize */
   char *init_path; /* --init: reg-init on the host */
@@ -74,20 +87,36 @@ reg_frame_header (unsigned char hdr[8], int stream, unsigned len)
   hdr[7] = (unsigned char)len;
 }
 
+/* A frame to one fd; false when the reader has gone. */
+static bool
+write_frame (int fd, int stream, const void *data, size_t len)
+{
+  unsigned char hdr[8];
+  reg_frame_header (hdr, stream, (unsigned)len);
+  return reg_util_write_all (fd, hdr, 8) == 0 && reg_util_write_all (fd, data, len) == 0;
+}
+
+static void
+drop_client (struct client *cl)
+{
+  close (cl->fd);
+  cl->fd = -1;
+  cl->kind = CLIENT_FREE;
+}
+
+/* To the attached start and to every `reg attach`. A client that went away
+ * is dropped; the container keeps running and logging. */
 static void
 send_frame (struct monitor *m, int stream, const void *data, size_t len)
 {
-  if (m->attach_fd < 0)
-    return;
-  unsigned char hdr[8];
-  reg_frame_header (hdr, stream, (unsigned)len);
-  if (reg_util_write_all (m->attach_fd, hdr, 8) < 0
-      || reg_util_write_all (m->attach_fd, data, len) < 0)
+  if (m->attach_fd >= 0 && !write_frame (m->attach_fd, stream, data, len))
     {
-      /* The client went away: keep running and logging, stop forwarding. */
       close (m->attach_fd);
       m->attach_fd = -1;
     }
+  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+    if (m->clients[i].kind == CLIENT_ATTACH && !write_frame (m->clients[i].fd, stream, data, len))
+      drop_client (&m->clients[i]);
 }
 
 /* Log lines must be valid UTF-8 JSON strings: replace bytes that are not. */
@@ -185,70 +214,89 @@ pump (struct monitor *m, struct stream *s)
   return true;
 }
 
-/* One client at a time feeds the input; a newer one replaces it. */
+/* A new connection takes a free slot; with none free it is closed. */
 static void
-accept_input (struct monitor *m)
+accept_client (struct monitor *m)
 {
   int fd = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
   if (fd < 0)
     return;
-  if (m->conn_fd >= 0)
-    close (m->conn_fd);
-  m->conn_fd = fd;
-  m->conn_len = 0;
-  m->conn_stdin = false;
+  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+    if (m->clients[i].kind == CLIENT_FREE)
+      {
+        m->clients[i] = (struct client){ .fd = fd, .kind = CLIENT_LINE };
+        return;
+      }
+  close (fd);
 }
 
 static void
-end_input (struct monitor *m)
+end_client (struct monitor *m, struct client *cl)
 {
-  close (m->conn_fd);
-  m->conn_fd = -1;
   /* The end of a stdin stream is the container's end of file (a terminal
-   * has no end of file: it stays). */
-  if (m->conn_stdin && m->term_fd < 0 && m->input_fd >= 0)
+   * has no end of file: it stays), unless it was "stdin keep" (reg attach,
+   * which may come back). */
+  if (cl->kind == CLIENT_STDIN && !cl->keep && m->term_fd < 0 && m->input_fd >= 0)
     {
       close (m->input_fd);
       m->input_fd = -1;
     }
+  drop_client (cl);
+}
+
+/* The first line says what the connection is for; false to drop it. */
+static bool
+client_line (struct monitor *m, struct client *cl)
+{
+  unsigned rows = 0, cols = 0;
+  if (strcmp (cl->line, "stdin") == 0 || strcmp (cl->line, "stdin keep") == 0)
+    {
+      cl->kind = CLIENT_STDIN;
+      cl->keep = cl->line[5] != '\0';
+      return true;
+    }
+  if (strcmp (cl->line, "attach") == 0)
+    {
+      cl->kind = CLIENT_ATTACH;
+      return true;
+    }
+  if (sscanf (cl->line, "resize %u %u", &rows, &cols) == 2 && m->term_fd >= 0)
+    {
+      struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+      ioctl (m->term_fd, TIOCSWINSZ, &ws);
+    }
+  return false;
 }
 
 static void
-pump_input (struct monitor *m)
+pump_client (struct monitor *m, struct client *cl)
 {
   char buf[CHUNK];
-  ssize_t n = read (m->conn_fd, buf, sizeof buf);
+  ssize_t n = read (cl->fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return;
   if (n <= 0)
     {
-      end_input (m);
+      end_client (m, cl);
       return;
     }
   size_t off = 0;
-  if (!m->conn_stdin)
+  if (cl->kind == CLIENT_LINE)
     {
-      /* The command line, then (for stdin) data. */
-      while (off < (size_t)n && m->conn_len < sizeof m->conn_line - 1 && buf[off] != '\n')
-        m->conn_line[m->conn_len++] = buf[off++];
+      while (off < (size_t)n && cl->len < sizeof cl->line - 1 && buf[off] != '\n')
+        cl->line[cl->len++] = buf[off++];
       if (off == (size_t)n)
         return; /* more of the line to come */
       off++;
-      m->conn_line[m->conn_len] = '\0';
-      unsigned rows = 0, cols = 0;
-      if (strcmp (m->conn_line, "stdin") == 0)
-        m->conn_stdin = true;
-      else if (sscanf (m->conn_line, "resize %u %u", &rows, &cols) == 2 && m->term_fd >= 0)
+      cl->line[cl->len] = '\0';
+      if (!client_line (m, cl))
         {
-          struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
-          ioctl (m->term_fd, TIOCSWINSZ, &ws);
-        }
-      if (!m->conn_stdin)
-        {
-          end_input (m);
+          drop_client (cl);
           return;
         }
     }
+  if (cl->kind != CLIENT_STDIN)
+    return; /* an attach client sends nothing after its line */
   if (m->input_fd >= 0 && reg_util_write_all (m->input_fd, buf + off, (size_t)n - off) < 0)
     {
       close (m->input_fd); /* the container closed its input */
@@ -256,7 +304,7 @@ pump_input (struct monitor *m)
     }
 }
 
-/* containers/<id>/attach.sock, for -i and --tty. */
+/* containers/<id>/attach.sock: input, resize and reg attach. */
 static int
 listen_input (const char *root, const char *id)
 {
@@ -285,11 +333,12 @@ pump_until_eof (struct monitor *m, struct stream *out, struct stream *err)
 {
   while (out->fd >= 0 || err->fd >= 0)
     {
-      struct pollfd p[4] = { { out->fd, POLLIN, 0 },
-                             { err->fd, POLLIN, 0 },
-                             { m->listen_fd, POLLIN, 0 },
-                             { m->conn_fd, POLLIN, 0 } };
-      if (poll (p, 4, -1) < 0)
+      struct pollfd p[3 + REG_MONITOR_CLIENTS]
+          = { { out->fd, POLLIN, 0 }, { err->fd, POLLIN, 0 }, { m->listen_fd, POLLIN, 0 } };
+      for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+        p[3 + i] = (struct pollfd){ m->clients[i].kind == CLIENT_FREE ? -1 : m->clients[i].fd,
+                                    POLLIN, 0 };
+      if (poll (p, 3 + REG_MONITOR_CLIENTS, -1) < 0)
         {
           if (errno == EINTR)
             continue;
@@ -299,10 +348,11 @@ pump_until_eof (struct monitor *m, struct stream *out, struct stream *err)
         pump (m, out);
       if (p[1].revents && err->fd >= 0)
         pump (m, err);
+      for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+        if (p[3 + i].revents && m->clients[i].kind != CLIENT_FREE)
+          pump_client (m, &m->clients[i]);
       if (p[2].revents && m->listen_fd >= 0)
-        accept_input (m);
-      if (p[3].revents && m->conn_fd >= 0)
-        pump_input (m);
+        accept_client (m);
     }
   if (m->term_fd >= 0)
     m->term_fd = -1; /* closed with the output stream */
@@ -624,10 +674,15 @@ spawn_again (struct monitor *m, const struct reg_container *now, struct stream *
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
-  struct monitor m
-      = { root, c, -1, attach ? FD_ATTACH : -1, 0, NULL, -1, -1, false, "", 0, -1, -1, NULL };
-  if (c->open_stdin || c->tty)
-    m.listen_fd = listen_input (root, c->id);
+  struct monitor m = { .root = root,
+                       .c = c,
+                       .log_fd = -1,
+                       .attach_fd = attach ? FD_ATTACH : -1,
+                       .listen_fd = listen_input (root, c->id),
+                       .input_fd = -1,
+                       .term_fd = -1 };
+  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+    m.clients[i].fd = -1;
   char name[16];
   snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
   prctl (PR_SET_NAME, name);
@@ -708,6 +763,9 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
                             (unsigned char)(u.code >> 8), (unsigned char)u.code };
   send_frame (&m, REG_FRAME_EXIT, code, 4);
+  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+    if (m.clients[i].kind != CLIENT_FREE)
+      drop_client (&m.clients[i]);
   if (c->auto_remove)
     reg_container_destroy (root, c->id, NULL);
   _exit (0);

@@ -12,6 +12,18 @@
  *   - records the exit status (128+signal for a signal) in the state file;
  *   - removes the container when it was started with --rm.
  *
+ * containers/<id>/attach.sock (0600) takes up to REG_MONITOR_CLIENTS
+ * connections at once, each opened with one line that says what it is:
+ *   "stdin\n"          then bytes: the container's input (its stdin pipe or
+ *                      terminal); the connection's end closes a pipe (run -i)
+ *   "stdin keep\n"     the same, but its end leaves the input open
+ *                      (reg attach, which may detach and come back)
+ *   "resize ROWS COLS\n" the terminal's size; the monitor then closes it
+ *   "attach\n"         the monitor sends it every output frame from now on
+ *                      and the exit frame at the end (reg attach)
+ * One connection ending never touches another: a resize while input
+ * streams, or a second attach, leaves the first as it was.
+ *
  * Attach frames: 8-byte header {stream, 0, 0, 0, length as big-endian u32}
  * then `length` bytes. stream 1 = stdout, 2 = stderr, 3 = exit (payload: the
  * exit code as big-endian i32; always the last frame).
@@ -21,6 +33,8 @@
 
 #include "container.h"
 #include "error.h"
+
+#define REG_MONITOR_CLIENTS 16
 
 enum
 {

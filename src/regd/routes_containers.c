@@ -268,22 +268,24 @@ wait_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:i}", "StatusCode", code));
 }
 
-/* A connection to the container's monitor input socket, the command line
- * already sent; -2 when there is no such container, -1 when it takes no
- * input (not -i/--tty, or not running). Waits a little for a starting one. */
+/* A connection to the container's monitor socket (monitor.h), the first
+ * line already sent; -2 when there is no such container, -1 when its
+ * monitor does not answer, or it takes no input when `input` (not
+ * -i/--tty). Waits a little for a starting one (run -i sends its input
+ * while the start is under way). */
 static int
-monitor_input (struct regd *d, const char *ref, const char *line)
+monitor_connect (struct regd *d, const char *ref, const char *line, bool input)
 {
   struct reg_container *c = NULL;
   if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
     return -2;
-  bool takes = c->open_stdin || c->tty;
+  bool ok = !input || c->open_stdin || c->tty;
   _cleanup_free_ char *dir = reg_container_dir (d->engine->root, c->id);
   reg_container_free (c);
   /* Through a directory fd: the full path may be longer than sun_path. */
   _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (!takes || dfd < 0)
+  if (!ok || dfd < 0)
     return -1;
   snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
   for (int i = 0; i < 500; i++)
@@ -304,9 +306,34 @@ monitor_input (struct regd *d, const char *ref, const char *line)
 }
 
 int
-regd_container_stdin_fd (struct regd *d, const char *ref)
+regd_container_stdin_fd (struct regd *d, const char *ref, bool keep)
 {
-  return monitor_input (d, ref, "stdin\n");
+  return monitor_connect (d, ref, keep ? "stdin keep\n" : "stdin\n", true);
+}
+
+/* POST /attach: the container's output (and exit) frames from now on. */
+static enum MHD_Result
+attach (struct regd *d, struct request *r, const char *ref)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (d->engine, ref, &c, &err) < 0)
+    return regd_reply_error (r, err);
+  bool live = reg_state_live (c->state);
+  char id[13];
+  snprintf (id, sizeof id, "%.12s", c->id);
+  const char *state = reg_state_name (c->state);
+  reg_container_free (c);
+  if (!live)
+    return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: cannot attach: it is %s", id,
+                               state);
+  int fd = monitor_connect (d, id, "attach\n", false);
+  if (fd < 0)
+    return regd_reply_message (r, MHD_HTTP_CONFLICT,
+                               "container %s: cannot attach: its monitor does not answer (it has "
+                               "just exited, or was started by an older reg-monitor)",
+                               id);
+  return regd_reply_stream (r, MHD_HTTP_OK, fd);
 }
 
 static enum MHD_Result
@@ -318,7 +345,7 @@ resize (struct regd *d, struct request *r, const char *ref)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "resize %s: want h=ROWS&w=COLS", ref);
   char line[64];
   snprintf (line, sizeof line, "resize %d %d\n", rows, cols);
-  int fd = monitor_input (d, ref, line);
+  int fd = monitor_connect (d, ref, line, true);
   if (fd == -2)
     return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
   if (fd < 0)
@@ -353,6 +380,8 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return install (d, r, arg, true);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "resize") == 0)
     return resize (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "attach") == 0)
+    return attach (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stdin") == 0)
     {
       if (r->sink_fd == -2)

@@ -256,7 +256,8 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
           char ref[128];
           snprintf (ref, sizeof ref, "%.*s", (int)(n - 6 - strlen (pc)), url + strlen (pc));
           r->streaming = true;
-          r->sink_fd = regd_container_stdin_fd (d, ref);
+          const char *keep = MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, "keep");
+          r->sink_fd = regd_container_stdin_fd (d, ref, keep && strcmp (keep, "1") == 0);
         }
       *con_cls = r;
       return MHD_YES;

@@ -113,8 +113,9 @@ enum MHD_Result regd_exec_create (struct regd *d, struct request *r, const char 
 int regd_exec_stdin_fd (const char *eid);
 /* The client's input stream ended. */
 void regd_exec_stdin_done (const char *eid);
-/* Input for a container started with -i: a connection to its monitor. */
-int regd_container_stdin_fd (struct regd *d, const char *ref);
+/* Input for a container started with -i: a connection to its monitor;
+ * with keep, the end of the input does not close the container's. */
+int regd_container_stdin_fd (struct regd *d, const char *ref, bool keep);
 
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
 /* Serve the API over TLS too (plain-text TCP is never offered). */

@@ -250,4 +250,127 @@ nofile 1024 2048"
   expect_eq "$(snapshot)" "$before" "bad ulimits changed the engine"
 }
 
-ALL="$ALL t_signals_default t_stop_signal_timeout t_stop_signal_bad t_init t_sig_proxy t_lifecycle_rough_edges t_ulimit"
+# Wait until a file has a line.
+wait_file () {
+  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  fail "$1 never had '$2': $(cat "$1" 2>/dev/null | head -c 300)"
+}
+
+t_attach () {
+  local id p1 p2
+  # Two clients attached at once both get the output; input sent meanwhile
+  # (here straight through the API) reaches the program.
+  id=$("$REG" run -d -i --name att -t base@1 -- /bin/cat)
+  "$REG" attach --no-stdin att >"$T/att1" 2>&1 &
+  p1=$!
+  "$REG" attach --no-stdin att >"$T/att2" 2>&1 &
+  p2=$!
+  sleep 0.5
+  curl -s --unix-socket "$SOCK" -X POST --data-binary $'hello attach\n' "http://regd/v1/containers/$id/stdin?keep=1" >/dev/null
+  wait_file "$T/att1" "hello attach"
+  wait_file "$T/att2" "hello attach"
+  # The input stayed open (keep=1): cat still runs, and more gets through.
+  run_cmd "$REG" ps
+  expect_out_has "att"
+  curl -s --unix-socket "$SOCK" -X POST --data-binary $'second\n' "http://regd/v1/containers/$id/stdin?keep=1" >/dev/null
+  wait_file "$T/att1" "second"
+  # When the container ends, every attached reg exits with its code.
+  "$REG" kill att >/dev/null
+  wait "$p1"
+  expect_eq "$?" 137 "exit status of reg attach when the container is killed"
+  wait "$p2"
+  expect_eq "$?" 137 "exit status of the second reg attach"
+  "$REG" rm att >/dev/null
+  # A terminal: attach, type, detach with Ctrl-P Ctrl-Q; it goes on running.
+  id=$("$REG" run -d -i --tty --name tt -t base@1 -- /bin/sh)
+  run_cmd sh -c "(sleep 0.5; printf 'echo hi-\$((6*7))\n'; sleep 1; printf '\020\021'; sleep 1) | script -qec '$REG attach tt' /dev/null"
+  expect_rc 0
+  expect_out_has "hi-42"
+  expect_out_has "detached"
+  run_cmd "$REG" inspect tt
+  expect_out_has '"Status": "running"'
+  # Docker's spelling of other keys; a lone first key is not a detach.
+  run_cmd sh -c "(sleep 0.5; printf 'echo again\n'; sleep 1; printf '\001d'; sleep 1) | script -qec '$REG attach --detach-keys ctrl-a,d tt' /dev/null"
+  expect_rc 0
+  expect_out_has "again"
+  run_cmd "$REG" inspect tt
+  expect_out_has '"Status": "running"'
+  "$REG" rm -f tt >/dev/null
+  # reg run -i --tty detaches the same way, and can be attached again.
+  run_cmd sh -c "(sleep 0.5; printf 'echo in-run\n'; sleep 1; printf '\020\021'; sleep 1) | script -qec '$REG run -i --tty --name rt -t base@1 -- /bin/sh' /dev/null"
+  expect_rc 0
+  expect_out_has "in-run"
+  run_cmd "$REG" inspect rt
+  expect_out_has '"Status": "running"'
+  run_cmd sh -c "(sleep 0.5; printf 'exit 7\n'; sleep 2) | script -qec '$REG attach rt' /dev/null"
+  run_cmd "$REG" inspect rt
+  expect_out_has '"ExitCode": 7'
+  "$REG" rm -f rt >/dev/null
+  # Any running container can be attached to for its output, -i or not.
+  "$REG" run -d --name plain -t base@1 -- /bin/sh -c 'sleep 1; echo late; exit 3' >/dev/null
+  run_cmd "$REG" attach plain
+  expect_rc 3
+  expect_out "late"
+  "$REG" rm plain >/dev/null
+}
+
+t_attach_resize_keeps_input () {
+  # Resizing the terminal while input streams in: the resize is a second
+  # connection to the monitor, which no longer replaces the first.
+  local id cpid
+  id=$("$REG" run -d -i --tty --name rz -t base@1 -- /bin/sh)
+  mkfifo "$T/rz.in"
+  curl -s --unix-socket "$SOCK" -X POST -H 'Transfer-Encoding: chunked' -T - "http://regd/v1/containers/$id/stdin" <"$T/rz.in" >/dev/null &
+  cpid=$!
+  exec 8>"$T/rz.in"
+  printf 'echo one > /tmp/a\n' >&8
+  sleep 0.5
+  run_cmd curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST "http://regd/v1/containers/$id/resize?h=30&w=100"
+  expect_out 204
+  sleep 0.3
+  printf 'echo two >> /tmp/a; stty size >> /tmp/a\n' >&8
+  for _ in $(seq 100); do
+    "$REG" exec rz /bin/cat /tmp/a 2>/dev/null | grep -q "30 100" && break
+    sleep 0.05
+  done
+  run_cmd "$REG" exec rz /bin/cat /tmp/a
+  expect_out "one
+two
+30 100"
+  exec 8>&-
+  wait "$cpid"
+  "$REG" rm -f rz >/dev/null
+}
+
+t_attach_bad () {
+  local id before
+  id=$("$REG" run -d -i --tty --name ab -t base@1 -- /bin/sh)
+  before=$(snapshot)
+  run_cmd "$REG" attach --detach-keys ctrl-pp ab
+  expect_rc 1
+  expect_err_has 'detach keys "ctrl-pp": "ctrl-pp" is not a key (a single character, or ctrl-a .. ctrl-z'
+  run_cmd "$REG" attach --detach-keys "" ab
+  expect_rc 1
+  expect_err_has 'detach keys "": "" is not a key'
+  run_cmd "$REG" attach --detach-keys "ctrl-p,,ctrl-q" ab
+  expect_rc 1
+  expect_err_has 'is not a key'
+  run_cmd "$REG" run --rm -i --tty --detach-keys ctrl-1 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has 'detach keys "ctrl-1": "ctrl-1" is not a key'
+  run_cmd "$REG" attach nosuch
+  expect_rc 1
+  expect_err_has "nosuch"
+  run_cmd "$REG" attach ab extra
+  expect_rc 1
+  expect_err_has "usage: reg attach"
+  expect_eq "$(snapshot)" "$before" "bad attaches changed the engine"
+  "$REG" rm -f ab >/dev/null
+  id=$("$REG" generate -t base@1 -- /bin/true)
+  run_cmd "$REG" attach "$id"
+  expect_rc 1
+  expect_err_has "cannot attach: it is generated (start it first)"
+  "$REG" rm "$id" >/dev/null
+}
+
+ALL="$ALL t_signals_default t_stop_signal_timeout t_stop_signal_bad t_init t_sig_proxy t_lifecycle_rough_edges t_ulimit t_attach t_attach_resize_keeps_input t_attach_bad"

@@ -1,0 +1,108 @@
+/* reg attach [--detach-keys KEYS] [--no-stdin] ID|NAME
+ *
+ * Attach to a running container: its output from now on, and, when it was
+ * started with -i, our input as its input; with --tty our terminal is raw
+ * and follows window size changes. Typing the detach keys (Ctrl-P Ctrl-Q,
+ * or --detach-keys in Docker's spelling) leaves it running; so does the end
+ * of our input (its input stays open for the next attach). Several clients
+ * may be attached at once. reg exits with the container's exit code when it
+ * ends, 0 when detached. As `reg run`, signals sent to reg go to the
+ * container. */
+#include "cli.h"
+#include "detach.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static int
+usage (void)
+{
+  fprintf (stderr, "usage: reg attach [--detach-keys KEYS] [--no-stdin] ID|NAME\n");
+  return 1;
+}
+
+int
+cli_detach_keys (const char *cmd, const char *spec, struct reg_detach *d)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (reg_detach_parse (spec ? spec : REG_DETACH_DEFAULT, d, &err) == 0)
+    return 0;
+  fprintf (stderr, "reg %s: --detach-keys: %s\n", cmd, err->msg);
+  return -1;
+}
+
+int
+cmd_attach (struct reg_client *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "detach-keys", required_argument, NULL, 'k' },
+    { "no-stdin", no_argument, NULL, 'n' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *keys = NULL;
+  bool no_stdin = false;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+    {
+      if (opt == 'k')
+        keys = optarg;
+      else if (opt == 'n')
+        no_stdin = true;
+      else
+        return usage ();
+    }
+  struct reg_detach detach;
+  if (optind != argc - 1)
+    return usage ();
+  if (cli_detach_keys ("attach", keys, &detach) < 0)
+    return 1;
+  char *ref = client_escape (c, argv[optind]);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");
+  json_t *reply = NULL;
+  long status = client_call (c, "GET", path, NULL, &reply);
+  if (status != 200)
+    {
+      free (ref);
+      int rc = client_fail ("attach", status, reply);
+      json_decref (reply);
+      return rc;
+    }
+  const char *state
+      = json_string_value (json_object_get (json_object_get (reply, "State"), "Status"));
+  if (state == NULL || (strcmp (state, "running") != 0 && strcmp (state, "paused") != 0))
+    {
+      fprintf (stderr, "reg: container %s: cannot attach: it is %s (start it first)\n",
+               argv[optind], state ? state : "?");
+      json_decref (reply);
+      free (ref);
+      return 1;
+    }
+  bool tty = json_is_true (json_object_get (reply, "Tty"));
+  bool input = !no_stdin && json_is_true (json_object_get (reply, "OpenStdin"));
+  char id[65];
+  snprintf (id, sizeof id, "%s", json_string_value (json_object_get (reply, "Id")) ?: "");
+  json_decref (reply);
+  free (ref);
+  char start[256], in[256], size[256];
+  snprintf (start, sizeof start, "/v1/containers/%s/attach", id);
+  snprintf (in, sizeof in, "/v1/containers/%s/stdin?keep=1", id);
+  snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
+  /* Our terminal's size now: the program redraws for it. */
+  struct winsize ws;
+  if (tty && ioctl (0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+    {
+      char p[320];
+      snprintf (p, sizeof p, "%s?h=%u&w=%u", size, ws.ws_row, ws.ws_col);
+      client_call (c, "POST", p, NULL, NULL);
+    }
+  cli_sigproxy_start (c, id);
+  /* As Docker: the keys are looked for in a terminal's input only. */
+  return cli_attach (c, start, input ? in : NULL, size, tty, tty && input ? &detach : NULL);
+}
