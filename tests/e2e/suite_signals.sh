@@ -152,6 +152,16 @@ t_sig_proxy () {
   run_cmd "$REG" inspect proxied
   expect_out_has '"Status": "stopped"'
   "$REG" rm proxied >/dev/null
+  # Python (PID 1, its own SIGINT handler) gets KeyboardInterrupt: it used
+  # to start with SIGINT ignored, and then installs no handler at all.
+  "$REG" run --name pyint -t py@3.11 -- "$PY" -c 'import time; print("ready", flush=True); time.sleep(100)' >"$T/pyint.out" 2>&1 &
+  pid=$!
+  wait_log pyint ready
+  kill -INT "$pid"
+  wait "$pid"
+  expect_eq "$?" 130 "exit status of python after Ctrl-C"
+  grep -q KeyboardInterrupt "$T/pyint.out" || fail "no KeyboardInterrupt from python: $(cat "$T/pyint.out")"
+  "$REG" rm pyint >/dev/null
   # SIGTERM to a foreground --init sleep: the container ends, 143.
   "$REG" run --rm --name proxied2 --init -t base@1 -- /bin/sleep 1000 >/dev/null 2>&1 &
   pid=$!
