@@ -1,5 +1,7 @@
-/* Unit tests of --ulimit's parser (every error message) and of signal
- * names both ways (--stop-signal, the RET file's stop-signal). */
+/* Unit tests of --ulimit's parser (every error message), of signal names
+ * both ways (--stop-signal, the RET file's stop-signal), and of the create
+ * request's process fields (StopSignal, StopTimeout, Init, Ulimits). */
+#include "request.h"
 #include "ulimit.h"
 #include "util.h"
 
@@ -105,12 +107,68 @@ test_signal_names (void **state)
   assert_int_equal (reg_signal_number (""), 0);
 }
 
+static void
+request_bad (const char *body, const char *want)
+{
+  struct reg_create_request *r = NULL;
+  struct reg_error *err = NULL;
+  if (reg_create_request_parse (body, strlen (body), &r, &err) == 0)
+    fail_msg ("accepted: %s", body);
+  assert_null (r);
+  assert_int_equal (err->code, EINVAL);
+  if (strstr (err->msg, want) == NULL)
+    fail_msg ("for %s\ngot  \"%s\"\nwant \"%s\"", body, err->msg, want);
+  reg_error_free (err);
+}
+
+static void
+test_request_process (void **state)
+{
+  const char *body = "{\"Templates\": [\"a@1\"], \"StopSignal\": \"quit\", \"StopTimeout\": 0, "
+                     "\"Init\": true, \"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 10, "
+                     "\"Hard\": -1}, {\"Name\": \"core\", \"Soft\": 0, \"Hard\": 0}]}";
+  struct reg_create_request *r = NULL;
+  assert_int_equal (reg_create_request_parse (body, strlen (body), &r, NULL), 0);
+  assert_int_equal (r->o.stop_signal, SIGQUIT);
+  assert_int_equal (r->o.stop_timeout, 0);
+  assert_true (r->o.init);
+  assert_int_equal (r->o.n_ulimits, 2);
+  assert_int_equal (r->o.ulimits[0].resource, RLIMIT_NOFILE);
+  assert_int_equal (r->o.ulimits[0].hard, -1);
+  assert_int_equal (r->o.ulimits[1].resource, RLIMIT_CORE);
+  reg_create_request_free (r);
+  /* Absent: the defaults. */
+  body = "{\"Templates\": [\"a@1\"], \"StopTimeout\": null}";
+  assert_int_equal (reg_create_request_parse (body, strlen (body), &r, NULL), 0);
+  assert_int_equal (r->o.stop_signal, 0);
+  assert_int_equal (r->o.stop_timeout, -1);
+  assert_false (r->o.init);
+  assert_int_equal (r->o.n_ulimits, 0);
+  reg_create_request_free (r);
+  request_bad ("{\"StopSignal\": \"NOPE\"}", "stop signal \"NOPE\" is not a signal");
+  request_bad ("{\"StopSignal\": 15}", "\"StopSignal\" must be a string");
+  request_bad ("{\"StopTimeout\": -1}", "StopTimeout must be 0-86400 seconds");
+  request_bad ("{\"StopTimeout\": 86401}", "StopTimeout must be 0-86400 seconds");
+  request_bad ("{\"StopTimeout\": \"10\"}", "StopTimeout must be 0-86400 seconds");
+  request_bad ("{\"Init\": 1}", "Init must be true or false");
+  request_bad ("{\"Ulimits\": {}}", "\"Ulimits\" must be an array of at most 16");
+  request_bad ("{\"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 1}]}",
+               "each ulimit needs a string Name and integer Soft and Hard");
+  request_bad ("{\"Ulimits\": [{\"Name\": \"nofle\", \"Soft\": 1, \"Hard\": 1}]}",
+               "unknown limit \"nofle\"");
+  request_bad ("{\"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 2, \"Hard\": 1}]}",
+               "the soft limit is above the hard limit");
+  request_bad ("{\"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": -5, \"Hard\": 1}]}",
+               "values must be whole numbers");
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_ulimit_parse),
     cmocka_unit_test (test_signal_names),
+    cmocka_unit_test (test_request_process),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
