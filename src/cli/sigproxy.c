@@ -46,13 +46,13 @@ cli_sigproxy_start (struct reg_client *c, const char *id)
   free (ref);
   sigemptyset (&proxy_set);
   for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
-    {
-      /* A shell's `&` starts us with SIGINT and SIGQUIT ignored: take them
-       * anyway, as a user who sends one means it. */
-      signal (proxied[i], SIG_DFL);
-      sigaddset (&proxy_set, proxied[i]);
-    }
+    sigaddset (&proxy_set, proxied[i]);
+  /* Blocked first, so none can end us in between. A shell's `&` starts us
+   * with SIGINT and SIGQUIT ignored, which would discard them: take them
+   * anyway, as a user who sends one means it. */
   pthread_sigmask (SIG_BLOCK, &proxy_set, NULL);
+  for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
+    signal (proxied[i], SIG_DFL);
   pthread_t t;
   if (pthread_create (&t, NULL, proxy_main, NULL) != 0)
     {
