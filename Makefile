@@ -9,7 +9,7 @@
 #   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
 
 PREFIX ?= /usr/local
-PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive sqlite3
+PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive sqlite3 libmnl libnftables
 CC ?= cc
 
 ifeq ($(SAN),1)
@@ -23,7 +23,8 @@ endif
 CFLAGS_ALL := -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter $(OPT) \
   -D_GNU_SOURCE -Isrc/lib $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
 LDFLAGS_ALL := $(OPT) $(LDFLAGS)
-LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libssl libcrypto libelf libcap libseccomp libarchive libcurl)
+# libnftables is loaded with dlopen (src/lib/nft.h): only its header is used here.
+LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libssl libcrypto libelf libcap libseccomp libarchive libcurl libmnl)
 LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 LIBS_CLI := $(shell pkg-config --libs libcurl jansson)
 LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto) -lpthread
@@ -33,7 +34,7 @@ REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HUB_SRC := $(sort $(wildcard src/hub/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c)
+MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -6,12 +6,13 @@
 set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential pkg-config libyaml-dev libjansson-dev libmicrohttpd-dev
-  libcurl4-openssl-dev libssl-dev libelf-dev libcap-dev libseccomp-dev libarchive-dev libsqlite3-dev python3"
+  libcurl4-openssl-dev libssl-dev libelf-dev libcap-dev libseccomp-dev libarchive-dev libsqlite3-dev libmnl-dev
+  libnftables-dev python3"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi
 if [ "${1:-}" = "--test" ]; then
-  PKGS="$PKGS libcmocka-dev cppcheck clang-format openssl curl util-linux
+  PKGS="$PKGS nftables libcmocka-dev cppcheck clang-format openssl curl util-linux
   golang-github-containers-common docker-registry skopeo apache2-utils python3-jwt
   python3-cryptography jq sqlite3 iproute2 chromium chromium-driver python3-selenium
   libjs-bootstrap5 libjs-chart.js libjs-xterm node-xterm"

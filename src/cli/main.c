@@ -37,6 +37,7 @@ static const struct
   { "stop", cmd_stop, "stop a running container" },
   { "rm", cmd_rm, "remove containers" },
   { "inspect", cmd_inspect, "show a container's record as JSON" },
+  { "port", cmd_port, "list a container's published ports" },
   { "template", cmd_template, "create, list, inspect and remove templates" },
   { "push", cmd_push, "upload a template to an OCI registry or layout" },
   { "pull", cmd_pull, "download a template and what it requires" },

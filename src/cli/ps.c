@@ -1,4 +1,5 @@
-/* reg ps [-a] [-q]: list containers (running ones, or all with -a). */
+/* reg ps [-a] [-q]: list containers (running ones, or all with -a), with
+ * their published ports. */
 #include "cli.h"
 
 #include <getopt.h>
@@ -59,8 +60,8 @@ cmd_ps (struct reg_client *c, int argc, char **argv)
       return r;
     }
   if (!quiet)
-    printf ("%-12s  %-16s  %-24s  %-28s  %-16s  %s\n", "CONTAINER ID", "NAME", "TEMPLATES",
-            "COMMAND", "STATUS", "CREATED");
+    printf ("%-12s  %-16s  %-24s  %-28s  %-16s  %-16s  %s\n", "CONTAINER ID", "NAME", "TEMPLATES",
+            "COMMAND", "STATUS", "CREATED", "PORTS");
   size_t i;
   json_t *ct;
   for (i = 0; i < json_array_size (reply) && (ct = json_array_get (reply, i)) != NULL; i++)
@@ -74,7 +75,8 @@ cmd_ps (struct reg_client *c, int argc, char **argv)
       json_t *st = json_object_get (ct, "State");
       const char *name = json_string_value (json_object_get (ct, "Name"));
       const char *state = json_string_value (json_object_get (st, "Status"));
-      char templates[25], command[29], status_text[64], age[32], since[32];
+      char templates[25], command[29], status_text[64], age[32], since[32], ports[256];
+      cli_ports_summary (ct, ports, sizeof ports);
       join (json_object_get (ct, "Templates"), ",", templates, sizeof templates);
       join (json_object_get (ct, "Cmd"), " ", command, sizeof command);
       cli_age (json_string_value (json_object_get (ct, "Created")), age, sizeof age);
@@ -90,8 +92,10 @@ cmd_ps (struct reg_client *c, int argc, char **argv)
                   (int)json_integer_value (json_object_get (st, "ExitCode")));
       else
         snprintf (status_text, sizeof status_text, "%s", state ? state : "?");
-      printf ("%-12.12s  %-16s  %-24s  %-28s  %-16s  %s ago\n", id ? id : "", name ? name : "",
-              templates, command, status_text, age);
+      char created[48];
+      snprintf (created, sizeof created, "%s ago", age);
+      printf ("%-12.12s  %-16s  %-24s  %-28s  %-16s  %-16s  %s\n", id ? id : "", name ? name : "",
+              templates, command, status_text, created, ports);
     }
   json_decref (reply);
   return 0;

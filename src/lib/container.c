@@ -113,6 +113,7 @@ reg_container_free (struct reg_container *c)
   reg_strv_free (c->dns);
   reg_strv_free (c->dns_search);
   reg_strv_free (c->extra_hosts);
+  reg_net_state_clear (&c->net);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
   free (c);
@@ -286,6 +287,94 @@ process_from_json (json_t *j, struct reg_container *c)
     }
 }
 
+static char *
+dup_json_string (json_t *o, const char *key)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  return s ? strdup (s) : NULL;
+}
+
+static void
+copy_json_string (json_t *o, const char *key, char *dst, size_t size)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  snprintf (dst, size, "%s", s ? s : "");
+}
+
+void
+reg_net_state_clear (struct reg_net_state *n)
+{
+  free (n->ports);
+  memset (n, 0, sizeof *n);
+}
+
+/* Docker's NetworkSettings: Ports as {"80/tcp": [{"HostIp", "HostPort"}]}. */
+static json_t *
+net_to_json (const struct reg_net_state *n)
+{
+  json_t *ports = json_object ();
+  for (size_t i = 0; i < n->n_ports; i++)
+    {
+      const struct reg_port_binding *b = &n->ports[i];
+      char key[16], host_port[8];
+      snprintf (key, sizeof key, "%u/%s", b->container_port, b->udp ? "udp" : "tcp");
+      snprintf (host_port, sizeof host_port, "%u", b->host_port);
+      if (json_object_get (ports, key) == NULL)
+        json_object_set_new (ports, key, json_array ());
+      json_array_append_new (json_object_get (ports, key),
+                             json_pack ("{s:s, s:s}", "HostIp",
+                                        *b->host_ip ? b->host_ip : "0.0.0.0", "HostPort",
+                                        host_port));
+    }
+  json_t *networks = json_object ();
+  if (n->ip[0])
+    json_object_set_new (networks, n->network,
+                         json_pack ("{s:s, s:i, s:s, s:s}", "IPAddress", n->ip, "IPPrefixLen",
+                                    n->prefix, "Gateway", n->gateway, "MacAddress", n->mac));
+  return json_pack ("{s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "Bridge", n->bridge, "IPAddress", n->ip,
+                    "IPPrefixLen", n->prefix, "Gateway", n->gateway, "MacAddress", n->mac, "Ports",
+                    ports, "Networks", networks);
+}
+
+static void
+net_from_json (json_t *j, struct reg_net_state *n)
+{
+  copy_json_string (j, "Bridge", n->bridge, sizeof n->bridge);
+  copy_json_string (j, "IPAddress", n->ip, sizeof n->ip);
+  copy_json_string (j, "Gateway", n->gateway, sizeof n->gateway);
+  copy_json_string (j, "MacAddress", n->mac, sizeof n->mac);
+  n->prefix = (int)json_integer_value (json_object_get (j, "IPPrefixLen"));
+  void *it = json_object_iter (json_object_get (j, "Networks"));
+  if (it)
+    snprintf (n->network, sizeof n->network, "%s", json_object_iter_key (it));
+  json_t *ports = json_object_get (j, "Ports");
+  size_t total = 0;
+  for (it = json_object_iter (ports); it; it = json_object_iter_next (ports, it))
+    total += json_array_size (json_object_iter_value (it));
+  if (total == 0 || (n->ports = calloc (total, sizeof *n->ports)) == NULL)
+    return;
+  for (it = json_object_iter (ports); it; it = json_object_iter_next (ports, it))
+    {
+      json_t *v = json_object_iter_value (it);
+      unsigned cport = 0;
+      char proto[4] = "";
+      if (sscanf (json_object_iter_key (it), "%5u/%3s", &cport, proto) != 2)
+        continue;
+      for (size_t i = 0; i < json_array_size (v); i++)
+        {
+          struct reg_port_binding *b = &n->ports[n->n_ports++];
+          json_t *o = json_array_get (v, i);
+          const char *ip = json_string_value (json_object_get (o, "HostIp"));
+          const char *hp = json_string_value (json_object_get (o, "HostPort"));
+          snprintf (b->host_ip, sizeof b->host_ip, "%s",
+                    ip && strcmp (ip, "0.0.0.0") != 0 ? ip : "");
+          b->host_port = (unsigned short)(hp ? strtoul (hp, NULL, 10) : 0);
+          b->container_port = (unsigned short)cport;
+          b->udp = strcmp (proto, "udp") == 0;
+        }
+    }
+}
+
 json_t *
 reg_container_to_json (const struct reg_container *c)
 {
@@ -322,6 +411,7 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (j, "Dns", strv_to_json (c->dns));
   json_object_set_new (j, "DnsSearch", strv_to_json (c->dns_search));
   json_object_set_new (j, "ExtraHosts", strv_to_json (c->extra_hosts));
+  json_object_set_new (j, "NetworkSettings", net_to_json (&c->net));
   json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
   json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
   json_object_set_new (j, "Tty", json_boolean (c->tty));
@@ -331,20 +421,6 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (state, "RestartCount", json_integer (c->restart_count));
   json_object_set_new (state, "StopRequested", json_boolean (c->stop_requested));
   return j;
-}
-
-static char *
-dup_json_string (json_t *o, const char *key)
-{
-  const char *s = json_string_value (json_object_get (o, key));
-  return s ? strdup (s) : NULL;
-}
-
-static void
-copy_json_string (json_t *o, const char *key, char *dst, size_t size)
-{
-  const char *s = json_string_value (json_object_get (o, key));
-  snprintf (dst, size, "%s", s ? s : "");
 }
 
 static int
@@ -420,6 +496,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->dns = optional_strv (json_object_get (j, "Dns"));
   c->dns_search = optional_strv (json_object_get (j, "DnsSearch"));
   c->extra_hosts = optional_strv (json_object_get (j, "ExtraHosts"));
+  net_from_json (json_object_get (j, "NetworkSettings"), &c->net);
   c->restart_count = (int)json_integer_value (json_object_get (st, "RestartCount"));
   c->open_stdin = json_is_true (json_object_get (j, "OpenStdin"));
   json_t *ins = json_object_get (j, "Inserted");

@@ -84,6 +84,26 @@ const char *reg_mount_type_name (enum reg_mount_type t);
  * {"Type", "Source"?, "Destination", "ReadOnly", "Name"?, "TmpfsOptions"?:
  * {"SizeBytes", "Mode"}, "NoExec"?}. */
 struct json_t *reg_mount_to_json (const struct reg_mount *m);
+/* A published port (-p), resolved: the host port is chosen at start when
+ * the request left it to the kernel. */
+struct reg_port_binding
+{
+  char host_ip[16]; /* "" = every address of the host */
+  unsigned short host_port, container_port;
+  bool udp;
+};
+
+/* The container's place on its bridge while it runs (network.h); empty
+ * (ip[0] == 0) otherwise. Shown by inspect as Docker's NetworkSettings. */
+struct reg_net_state
+{
+  char network[32]; /* "bridge" */
+  char bridge[16];  /* the host's bridge interface */
+  char ip[16], gateway[16], mac[18];
+  int prefix;
+  struct reg_port_binding *ports;
+  size_t n_ports;
+};
 
 struct reg_container
 {
@@ -115,6 +135,7 @@ struct reg_container
   bool init;                    /* --init: reg-init is PID 1, the command its child */
   struct reg_ulimit ulimits[REG_ULIMIT_MAX]; /* --ulimit */
   size_t n_ulimits;
+  struct reg_net_state net;
   /* What live installs made in the running container, "REF\tk:PATH"
    * (insert.h); cleared at the next start. */
   char **inserted;
@@ -169,6 +190,9 @@ int reg_container_index_name (const char *root, const char *name, const char *id
 int reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err);
 /* All container ids (allocated strv). */
 int reg_container_list (const char *root, char ***ids, struct reg_error **err);
+
+/* Empty the network state (frees its ports). */
+void reg_net_state_clear (struct reg_net_state *n);
 
 /* JSON of the whole record (jansson json_t*, caller decrefs). */
 struct json_t;

@@ -4,6 +4,7 @@
 #include "gc.h"
 #include "insert.h"
 #include "monitor.h"
+#include "netrelease.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -447,33 +448,6 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
   return 0;
 }
 
-static bool
-port_number_ok (const char *s, size_t n)
-{
-  if (n == 0 || n > 5 || strspn (s, "0123456789") < n)
-    return false;
-  long v = strtol (s, NULL, 10);
-  return v >= 1 && v <= 65535;
-}
-
-/* "80", "8080:80", "127.0.0.1:8080:80", each with an optional /tcp or /udp. */
-static bool
-port_ok (const char *spec)
-{
-  const char *proto = strchr (spec, '/');
-  if (proto && strcmp (proto, "/tcp") != 0 && strcmp (proto, "/udp") != 0)
-    return false;
-  size_t len = proto ? (size_t)(proto - spec) : strlen (spec);
-  const char *last = memrchr (spec, ':', len);
-  if (last == NULL)
-    return port_number_ok (spec, len);
-  if (!port_number_ok (last + 1, len - (size_t)(last - spec) - 1))
-    return false;
-  const char *first = memchr (spec, ':', (size_t)(last - spec));
-  const char *host = first ? first + 1 : spec;
-  return port_number_ok (host, (size_t)(last - host));
-}
-
 static int
 fill_container (struct reg_container *c, const struct reg_create_options *o,
                 const struct reg_closure *cl, struct reg_error **err)
@@ -518,11 +492,6 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
     return reg_error_prefix (err, "create container");
   c->rows = o->rows;
   c->cols = o->cols;
-  for (size_t i = 0; o->ports && o->ports[i]; i++)
-    if (!port_ok (o->ports[i]))
-      return reg_error_set (err, EINVAL,
-                            "create container: port \"%s\" is not [IP:]HOST:CONTAINER[/tcp|udp]",
-                            o->ports[i]);
   if (o->ports && (c->ports = reg_strv_dup (o->ports)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   c->limits.cpuset_cpus = NULL;
@@ -576,7 +545,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   if (ret == 0 && cl == NULL)
     ret = -1;
   if (ret == 0)
-    ret = reg_network_resolve (e->root, o, &c->network_mode, err);
+    ret = reg_network_resolve (e->root, &e->net, o, &c->network_mode, err);
   if (ret == 0)
     ret = reg_util_random_id (c->id, err);
   if (ret == 0)
@@ -614,6 +583,31 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
 }
 
 static int
+clear_network (struct reg_container *c, void *data, struct reg_error **err)
+{
+  reg_net_state_clear (&c->net);
+  return 0;
+}
+
+/* What a container whose monitor is gone still holds on its bridge. Its
+ * processes, unsupervised now, are killed: they hold its network
+ * namespace, and so its veth, and its address is given back. */
+static void
+release_network (const char *root, const char *id)
+{
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, NULL) < 0)
+    return;
+  if (c->net.ip[0] && !reg_container_monitor_alive (c))
+    {
+      reg_cgroup_kill_all (REG_CGROUP_FS, id, KILL_WAIT_S * 1000, NULL);
+      reg_netrelease (root, id, &c->net);
+      reg_container_update (root, id, clear_network, NULL, NULL);
+    }
+  reg_container_free (c);
+}
+
+static int
 mark_lost (struct reg_container *c, void *data, struct reg_error **err)
 {
   if (reg_state_live (c->state) && !reg_container_monitor_alive (c))
@@ -642,8 +636,10 @@ reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_cont
     {
       reg_container_free (c);
       c = NULL;
-      if (reg_container_update (e->root, id, mark_lost, NULL, err) < 0
-          || reg_container_load (e->root, id, &c, err) < 0)
+      if (reg_container_update (e->root, id, mark_lost, NULL, err) < 0)
+        return -1;
+      release_network (e->root, id);
+      if (reg_container_load (e->root, id, &c, err) < 0)
         return -1;
     }
   *out = c;
@@ -668,10 +664,15 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
   if (ret == 0)
     reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
-  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c, err)) < 0)
+  int netns = -1;
+  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, err)) < 0)
     *exit_code = 125;
   if (ret == 0)
-    ret = reg_monitor_start (e->root, c, attach_fd, exit_code, err);
+    ret = reg_monitor_start (e->root, c, attach_fd, netns, exit_code, err);
+  if (netns >= 0)
+    close (netns); /* the monitor holds its own */
+  if (ret < 0 && netns >= 0)
+    release_network (e->root, c->id);
   pthread_mutex_unlock (&e->lock);
   reg_container_free (c);
   return ret;
@@ -1176,6 +1177,7 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
     {
       /* Normally gone with the monitor; left only if a monitor was killed. */
       reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
+      release_network (e->root, c->id);
       _cleanup_free_ char *dir = reg_container_dir (e->root, c->id);
       if (dir && access (dir, F_OK) == 0)
         ret = reg_container_destroy (e->root, c->id, err);

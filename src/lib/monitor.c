@@ -1,5 +1,6 @@
 #include "monitor.h"
 #include "envgen.h"
+#include "netrelease.h"
 #include "network.h"
 #include "insert.h"
 #include "runtime.h"
@@ -32,6 +33,7 @@ enum
 {
   FD_STATUS = 3,
   FD_ATTACH = 4,
+  FD_NETNS = 5, /* a bridged container's network namespace (network.h) */
 };
 
 struct stream
@@ -74,6 +76,7 @@ struct monitor
   int input_fd;    /* where input goes: the stdin pipe or the terminal */
   int term_fd;     /* the terminal's other side, for resize */
   char *init_path; /* --init: reg-init on the host */
+  int netns_fd;    /* bridged: its network namespace, held for its life */
 };
 
 void
@@ -452,9 +455,12 @@ struct net_spec
 };
 
 static int
-net_spec_of (const char *root, const struct reg_container *c, struct net_spec *n,
+net_spec_of (const char *root, const struct reg_container *c, int netns_fd, struct net_spec *n,
              struct reg_error **e)
 {
+  if (strcmp (c->network_mode, "bridge") == 0
+      && (netns_fd < 0 || (n->netns_fd = fcntl (netns_fd, F_DUPFD_CLOEXEC, 3)) < 0))
+    return reg_error_set (e, EIO, "no network namespace from regd for the bridge");
   const char *joined = reg_network_joined (c->network_mode);
   const char *owner = joined ? joined : c->id;
   snprintf (n->hostname, sizeof n->hostname, "%s", c->hostname ? c->hostname : "");
@@ -535,7 +541,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   _cleanup_free_ char *work = reg_container_file (m->root, c->id, "work");
   _cleanup_free_ char *merged = reg_container_file (m->root, c->id, "merged");
   struct net_spec net = { -1, false, "", { NULL, NULL, NULL } };
-  if (net_spec_of (m->root, c, &net, e) < 0)
+  if (net_spec_of (m->root, c, m->netns_fd, &net, e) < 0)
     {
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
       if (net.netns_fd >= 0)
@@ -671,6 +677,29 @@ spawn_again (struct monitor *m, const struct reg_container *now, struct stream *
   return ret;
 }
 
+static int
+clear_net (struct reg_container *c, void *data, struct reg_error **err)
+{
+  reg_net_state_clear (&c->net);
+  return 0;
+}
+
+/* Stopped for good: give back its published ports and its address (its
+ * veth goes with the namespace when we exit). */
+static void
+release_network (const char *root, const char *id)
+{
+  struct reg_container *now = NULL;
+  if (reg_container_load (root, id, &now, NULL) < 0)
+    return;
+  if (now->net.ip[0])
+    {
+      reg_netrelease (root, id, &now->net);
+      reg_container_update (root, id, clear_net, NULL, NULL);
+    }
+  reg_container_free (now);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -680,9 +709,15 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
                        .attach_fd = attach ? FD_ATTACH : -1,
                        .listen_fd = listen_input (root, c->id),
                        .input_fd = -1,
-                       .term_fd = -1 };
+                       .term_fd = -1,
+                       .netns_fd = -1 };
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     m.clients[i].fd = -1;
+  if (strcmp (c->network_mode, "bridge") == 0 && fcntl (FD_NETNS, F_GETFD) >= 0)
+    {
+      m.netns_fd = FD_NETNS;
+      fcntl (FD_NETNS, F_SETFD, FD_CLOEXEC);
+    }
   char name[16];
   snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
   prctl (PR_SET_NAME, name);
@@ -701,6 +736,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       struct exit_update u = { code, e->msg, false, false, 0 };
       reg_cgroup_destroy (m.cg);
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
+      release_network (root, c->id);
       report ("error %d %s", code, e->msg);
       if (c->auto_remove)
         reg_container_destroy (root, c->id, NULL);
@@ -762,6 +798,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
     }
   unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
                             (unsigned char)(u.code >> 8), (unsigned char)u.code };
+  release_network (root, c->id);
   send_frame (&m, REG_FRAME_EXIT, code, 4);
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     if (m.clients[i].kind != CLIENT_FREE)
@@ -780,7 +817,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
  * stacks); reg-monitor keeps well under 256 kB (docs/benchmarks.md). */
 static int
 spawn_monitor (const char *monitor_path, const char *root, const struct reg_container *c,
-               int status_fd, int attach_fd, pid_t *pid)
+               int status_fd, int attach_fd, int netns_fd, pid_t *pid)
 {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -795,12 +832,18 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
   posix_spawn_file_actions_adddup2 (&fa, status_fd, 100);
   if (attach_fd >= 0)
     posix_spawn_file_actions_adddup2 (&fa, attach_fd, 101);
+  if (netns_fd >= 0)
+    posix_spawn_file_actions_adddup2 (&fa, netns_fd, 102);
   posix_spawn_file_actions_adddup2 (&fa, 100, FD_STATUS);
   if (attach_fd >= 0)
     posix_spawn_file_actions_adddup2 (&fa, 101, FD_ATTACH);
+  if (netns_fd >= 0)
+    posix_spawn_file_actions_adddup2 (&fa, 102, FD_NETNS);
   for (int fd = 0; fd < 3; fd++)
     posix_spawn_file_actions_addopen (&fa, fd, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_addclosefrom_np (&fa, attach_fd >= 0 ? FD_ATTACH + 1 : FD_STATUS + 1);
+  posix_spawn_file_actions_addclosefrom_np (&fa, netns_fd >= 0    ? FD_NETNS + 1
+                                                 : attach_fd >= 0 ? FD_ATTACH + 1
+                                                                  : FD_STATUS + 1);
   posix_spawnattr_setflags (&attr,
                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setsigmask (&attr, &none);
@@ -854,8 +897,8 @@ read_report (int fd, char *buf, size_t size)
 }
 
 int
-reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int *exit_code,
-                   struct reg_error **err)
+reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
+                   int *exit_code, struct reg_error **err)
 {
   /* Next to regd, unless REG_MONITOR says where; resolved before the spawn. */
   _cleanup_free_ char *monitor_path = reg_util_sibling_program ("REG_MONITOR", "reg-monitor");
@@ -865,7 +908,7 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   if (pipe2 (status, O_CLOEXEC) < 0)
     return reg_error_sys (err, errno, "container %.12s: pipe", c->id);
   pid_t pid;
-  int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, &pid);
+  int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
   close (status[1]);
   if (r != 0)
     {

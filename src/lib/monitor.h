@@ -44,15 +44,17 @@ enum
 };
 
 /* Start container `c` (state generated or stopped) under a new monitor.
- * attach_fd (or -1) receives frames; the monitor takes its own copy. On a
+ * attach_fd (or -1) receives frames; the monitor takes its own copy, and
+ * of netns_fd (or -1): a bridged container's network namespace, which it
+ * holds for the container's life and releases (netrelease.h) at the end. On a
  * start failure the error carries the would-be exit code in *exit_code
  * (125 setup, 126 not executable, 127 not found). */
-int reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd,
+int reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
                        int *exit_code, struct reg_error **err);
 
 /* main() of the reg-monitor program regd starts for each container:
- * reg-monitor ROOT ID ATTACH(0|1), with the status pipe on fd 3 and the
- * attach fd on fd 4. */
+ * reg-monitor ROOT ID ATTACH(0|1), with the status pipe on fd 3, the
+ * attach fd on fd 4 and the network namespace on fd 5. */
 int reg_monitor_main (int argc, char **argv);
 
 /* Encode a frame header. */

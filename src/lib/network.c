@@ -1,12 +1,74 @@
 #include "network.h"
 #include "engine.h"
 #include "etcfiles.h"
+#include "netrelease.h"
+#include "nft.h"
+#include "rtnl.h"
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_container *c,
+                          int *netns_fd, struct reg_error **err);
+static void bridge_detach (const char *root, const char *id, int *netns_fd);
+
+/* ---- -p ---- */
+
+static bool
+port_number (const char *s, size_t n, bool zero_ok, unsigned short *out)
+{
+  if (n == 0 && zero_ok)
+    {
+      *out = 0;
+      return true;
+    }
+  if (n == 0 || n > 5 || strspn (s, "0123456789") < n)
+    return false;
+  long v = strtol (s, NULL, 10);
+  *out = (unsigned short)v;
+  return v >= 1 && v <= 65535;
+}
+
+bool
+reg_network_port_parse (const char *spec, struct reg_port_binding *b)
+{
+  memset (b, 0, sizeof *b);
+  const char *proto = strchr (spec, '/');
+  if (proto && strcmp (proto, "/tcp") != 0 && strcmp (proto, "/udp") != 0)
+    return false;
+  b->udp = proto && strcmp (proto, "/udp") == 0;
+  size_t len = proto ? (size_t)(proto - spec) : strlen (spec);
+  const char *last = memrchr (spec, ':', len);
+  if (last == NULL)
+    return port_number (spec, len, false, &b->container_port);
+  if (!port_number (last + 1, len - (size_t)(last - spec) - 1, false, &b->container_port))
+    return false;
+  const char *first = memchr (spec, ':', (size_t)(last - spec));
+  const char *host = first ? first + 1 : spec;
+  if (first)
+    {
+      struct in_addr a;
+      if ((size_t)(first - spec) >= sizeof b->host_ip)
+        return false;
+      snprintf (b->host_ip, sizeof b->host_ip, "%.*s", (int)(first - spec), spec);
+      if (inet_pton (AF_INET, b->host_ip, &a) != 1)
+        return false;
+      if (a.s_addr == htonl (INADDR_ANY))
+        b->host_ip[0] = '\0';
+    }
+  /* "IP::80" leaves the host port to the kernel; "8080:" alone is no form. */
+  return port_number (host, (size_t)(last - host), first != NULL, &b->host_port);
+}
 
 /* Options a sidecar takes from the container it joins. */
 static int
@@ -26,9 +88,44 @@ check_joined (const struct reg_create_options *o, const char *mode, struct reg_e
   return 0;
 }
 
+static int claim_port (struct reg_port_binding *p, struct reg_error **err);
+static const char *bridge_name (const struct reg_net_config *cfg);
+
+/* A host port another container publishes already (reg's table). */
+static int
+check_published (const struct reg_net_config *cfg, const struct reg_port_binding *b,
+                 struct reg_error **err)
+{
+  char cmd[128];
+  snprintf (cmd, sizeof cmd, "get element ip %s publish { %s . %u }\n", bridge_name (cfg),
+            b->udp ? "udp" : "tcp", b->host_port);
+  if (!cfg->ready || reg_nft_run (cmd, NULL, NULL) < 0)
+    return 0; /* no table yet, or no such element */
+  return reg_error_set (err, EBUSY, "port %u/%s: already published by another container",
+                        b->host_port, b->udp ? "udp" : "tcp");
+}
+
+/* Before anything is made: every fixed host port must be free. */
+static int
+check_ports (const struct reg_net_config *cfg, char *const *ports, struct reg_error **err)
+{
+  for (size_t i = 0; ports && ports[i]; i++)
+    {
+      struct reg_port_binding b;
+      if (!reg_network_port_parse (ports[i], &b))
+        return reg_error_set (err, EINVAL,
+                              "create container: port \"%s\" is not "
+                              "[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]",
+                              ports[i]);
+      if (b.host_port && (claim_port (&b, err) < 0 || check_published (cfg, &b, err) < 0))
+        return reg_error_prefix (err, "create container: -p %s", ports[i]);
+    }
+  return 0;
+}
+
 int
-reg_network_resolve (const char *root, const struct reg_create_options *o, char **mode,
-                     struct reg_error **err)
+reg_network_resolve (const char *root, const struct reg_net_config *cfg,
+                     const struct reg_create_options *o, char **mode, struct reg_error **err)
 {
   const char *m = o->network_mode && *o->network_mode ? o->network_mode : NULL;
   if (reg_etcfiles_check (o->hostname, o->dns, o->dns_search, o->extra_hosts, err) < 0)
@@ -44,10 +141,21 @@ reg_network_resolve (const char *root, const struct reg_create_options *o, char 
       return asprintf (mode, "container:%s", id) < 0 ? reg_error_set (err, ENOMEM, "out of memory")
                                                      : 0;
     }
-  if (m && strcmp (m, "host") != 0 && strcmp (m, "none") != 0)
-    return reg_error_set (err, ENOENT,
-                          "network \"%s\": no such network (use host, none or container:ID)", m);
-  if (m && reg_strv_len (o->ports) > 0)
+  if (m && strcmp (m, "host") != 0 && strcmp (m, "none") != 0 && strcmp (m, "bridge") != 0)
+    return reg_error_set (
+        err, ENOENT, "network \"%s\": no such network (use bridge, host, none or container:ID)", m);
+  for (size_t i = 0; o->ports && o->ports[i]; i++)
+    {
+      struct reg_port_binding b;
+      if (!reg_network_port_parse (o->ports[i], &b))
+        return reg_error_set (err, EINVAL,
+                              "create container: port \"%s\" is not "
+                              "[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]",
+                              o->ports[i]);
+    }
+  if (m && strcmp (m, "bridge") == 0 && check_ports (cfg, o->ports, err) < 0)
+    return -1;
+  if (m && strcmp (m, "bridge") != 0 && reg_strv_len (o->ports) > 0)
     return reg_error_set (err, EINVAL, "-p %s: ports cannot be published with --network %s (%s)",
                           o->ports[0], m,
                           strcmp (m, "host") == 0 ? "the container uses the host's ports already"
@@ -56,9 +164,35 @@ reg_network_resolve (const char *root, const struct reg_create_options *o, char 
   return *mode ? 0 : reg_error_set (err, ENOMEM, "out of memory");
 }
 
+static int write_etc (const char *root, const struct reg_net_config *cfg,
+                      const struct reg_container *c, struct reg_error **err);
+
 int
-reg_network_prepare (const char *root, const struct reg_net_config *cfg,
-                     const struct reg_container *c, struct reg_error **err)
+reg_network_prepare (const char *root, struct reg_net_config *cfg, const char *id, int *netns_fd,
+                     struct reg_error **err)
+{
+  *netns_fd = -1;
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, err) < 0)
+    return -1;
+  int ret = 0;
+  if (strcmp (c->network_mode, "bridge") == 0)
+    {
+      ret = bridge_attach (root, cfg, c, netns_fd, err);
+      reg_container_free (c);
+      c = NULL;
+      if (ret == 0 && (ret = reg_container_load (root, id, &c, err)) < 0)
+        bridge_detach (root, id, netns_fd);
+    }
+  if (ret == 0 && (ret = write_etc (root, cfg, c, err)) < 0 && *netns_fd >= 0)
+    bridge_detach (root, id, netns_fd);
+  reg_container_free (c);
+  return ret;
+}
+
+static int
+write_etc (const char *root, const struct reg_net_config *cfg, const struct reg_container *c,
+           struct reg_error **err)
 {
   const char *joined = reg_network_joined (c->network_mode);
   if (joined)
@@ -87,6 +221,7 @@ reg_network_prepare (const char *root, const struct reg_net_config *cfg,
     .extra_hosts = c->extra_hosts,
     .dns = c->dns,
     .dns_search = c->dns_search,
+    .address = c->net.ip[0] ? c->net.ip : NULL,
     .keep_loopback_dns = strcmp (c->network_mode, "host") == 0,
     .host_resolv = cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf",
     .upstream_resolv
@@ -97,5 +232,490 @@ reg_network_prepare (const char *root, const struct reg_net_config *cfg,
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_etcfiles_write (dir, &spec, err) < 0)
     return reg_error_prefix (err, "container %.12s", c->id);
+  return 0;
+}
+
+/* ---- the bridge ---- */
+
+static const char *
+bridge_name (const struct reg_net_config *cfg)
+{
+  return cfg->bridge ? cfg->bridge : "reg0";
+}
+
+/* Also an nft table name: letters, digits and '_', a letter first. */
+static bool
+bridge_name_ok (const char *s)
+{
+  size_t n = strlen (s);
+  if (n == 0 || n > 15 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+    return false;
+  return strspn (s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n;
+}
+
+static char *
+subnet_text (const struct reg_net_config *cfg)
+{
+  char ip[INET_ADDRSTRLEN], *out = NULL;
+  inet_ntop (AF_INET, &cfg->net, ip, sizeof ip);
+  return asprintf (&out, "%s/%d", ip, cfg->prefix) < 0 ? NULL : out;
+}
+
+/* The table, made again from nothing in one batch (all or nothing). */
+static char *
+base_cmds (const struct reg_net_config *cfg)
+{
+  const char *b = bridge_name (cfg);
+  _cleanup_free_ char *sub = subnet_text (cfg);
+  char *out = NULL;
+  if (sub == NULL
+      || asprintf (
+             &out,
+             "add table ip %s\n"
+             "delete table ip %s\n"
+             "add table ip %s\n"
+             "add map ip %s publish { type inet_proto . inet_service : verdict; }\n"
+             "add chain ip %s prerouting { type nat hook prerouting priority dstnat; }\n"
+             "add rule ip %s prerouting fib daddr type local meta l4proto . th dport vmap "
+             "@publish\n"
+             "add chain ip %s output { type nat hook output priority -100; }\n"
+             "add rule ip %s output fib daddr type local meta l4proto . th dport vmap @publish\n"
+             "add chain ip %s postrouting { type nat hook postrouting priority srcnat; }\n"
+             "add rule ip %s postrouting ip saddr %s oifname != \"%s\" masquerade\n"
+             "add rule ip %s postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n"
+             "add rule ip %s postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade\n",
+             b, b, b, b, b, b, b, b, b, b, sub, b, b, b, b, b, sub)
+             < 0)
+    return NULL;
+  return out;
+}
+
+/* Published ports of container `id` at address `ip`. */
+static void
+publish_cmds (FILE *f, const char *bridge, const char *id, const struct reg_net_state *n)
+{
+  if (n->n_ports == 0)
+    return;
+  fprintf (f, "add chain ip %s c_%.12s\n", bridge, id);
+  for (size_t i = 0; i < n->n_ports; i++)
+    {
+      const struct reg_port_binding *p = &n->ports[i];
+      const char *proto = p->udp ? "udp" : "tcp";
+      fprintf (f, "add rule ip %s c_%.12s ", bridge, id);
+      if (p->host_ip[0])
+        fprintf (f, "ip daddr %s ", p->host_ip);
+      fprintf (f, "%s dport %u dnat to %s:%u\n", proto, p->host_port, n->ip, p->container_port);
+      bool seen = false;
+      for (size_t k = 0; k < i; k++)
+        seen = seen || (n->ports[k].host_port == p->host_port && n->ports[k].udp == p->udp);
+      if (!seen)
+        fprintf (f, "create element ip %s publish { %s . %u : jump c_%.12s }\n", bridge, proto,
+                 p->host_port, id);
+    }
+}
+
+static int
+write_sysctl (const char *path, struct reg_error **err)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, "1", 1) != 1)
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return reg_error_sys (err, e, "set %s", path);
+    }
+  close (fd);
+  return 0;
+}
+
+/* The bridge, forwarding, and the table: once per regd (first bridged
+ * start), and again if the bridge went away. */
+static int
+ensure_ready (struct reg_net_config *cfg, struct reg_error **err)
+{
+  const char *b = bridge_name (cfg);
+  if (cfg->ready && if_nametoindex (b) != 0)
+    return 0;
+  char localnet[128];
+  snprintf (localnet, sizeof localnet, "/proc/sys/net/ipv4/conf/%s/route_localnet", b);
+  _cleanup_free_ char *cmds = base_cmds (cfg);
+  if (cmds == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_rtnl_bridge_ensure (b, cfg->gw, cfg->prefix, err) < 0
+      || write_sysctl ("/proc/sys/net/ipv4/ip_forward", err) < 0
+      || write_sysctl (localnet, err) < 0)
+    return -1;
+  /* The table is kept when it exists: containers may be publishing. */
+  char probe[128];
+  snprintf (probe, sizeof probe, "list table ip %s\n", b);
+  if (reg_nft_run (probe, NULL, NULL) < 0 && reg_nft_run (cmds, NULL, err) < 0)
+    return reg_error_prefix (err, "bridge %s: make table ip %s", b, b);
+  cfg->ready = true;
+  return 0;
+}
+
+/* ---- addresses: one file per allocated address ---- */
+
+static int
+ipam_alloc (const char *root, struct reg_net_config *cfg, const char *id, struct in_addr *out,
+            struct reg_error **err)
+{
+  const char *b = bridge_name (cfg);
+  _cleanup_free_ char *dir = NULL;
+  if (asprintf (&dir, "%s/networks/%s", root, b) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_util_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  uint32_t size = 1u << (32 - cfg->prefix), count = size - 3; /* not net, gateway, broadcast */
+  for (uint32_t k = 0; k < count; k++)
+    {
+      uint32_t host = 2 + (cfg->next_host + k) % count;
+      struct in_addr a = { htonl (ntohl (cfg->net.s_addr) + host) };
+      char ip[INET_ADDRSTRLEN];
+      inet_ntop (AF_INET, &a, ip, sizeof ip);
+      _cleanup_free_ char *path = reg_netrelease_ip_file (root, b, ip);
+      if (path == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0 && errno == EEXIST)
+        continue;
+      if (fd < 0 || reg_util_write_all (fd, id, 64) < 0)
+        {
+          int e = errno;
+          if (fd >= 0)
+            close (fd), unlink (path);
+          return reg_error_sys (err, e, "allocate an address: %s", path);
+        }
+      close (fd);
+      cfg->next_host = (host - 2 + 1) % count;
+      *out = a;
+      return 0;
+    }
+  _cleanup_free_ char *sub = subnet_text (cfg);
+  return reg_error_set (err, ENOSPC, "bridge %s: no free address left in %s", b, sub ? sub : "");
+}
+
+/* ---- host ports ---- */
+
+/* A host port must be free on the host (nothing listens on it); -p
+ * CONTAINERPORT takes a free one from the kernel. */
+static int
+claim_port (struct reg_port_binding *p, struct reg_error **err)
+{
+  int fd = socket (AF_INET, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (p->host_port) };
+  if (p->host_ip[0])
+    inet_pton (AF_INET, p->host_ip, &a.sin_addr);
+  socklen_t len = sizeof a;
+  int ret = 0;
+  if (fd < 0 || bind (fd, (struct sockaddr *)&a, sizeof a) < 0)
+    {
+      int e = errno;
+      const char *proto = p->udp ? "udp" : "tcp";
+      const char *ip = p->host_ip[0] ? p->host_ip : "0.0.0.0";
+      if (e == EADDRINUSE)
+        ret = reg_error_set (err, EBUSY, "port %s:%u/%s: already in use on the host", ip,
+                             p->host_port, proto);
+      else if (e == EADDRNOTAVAIL)
+        ret = reg_error_set (err, EINVAL, "port %s:%u/%s: %s is not an address of this host", ip,
+                             p->host_port, proto, ip);
+      else
+        ret = reg_error_sys (err, e, "port %s:%u/%s", ip, p->host_port, proto);
+    }
+  else if (p->host_port == 0 && getsockname (fd, (struct sockaddr *)&a, &len) == 0)
+    p->host_port = ntohs (a.sin_port);
+  if (fd >= 0)
+    close (fd);
+  return ret;
+}
+
+static int
+resolve_ports (const struct reg_container *c, struct reg_net_state *n, struct reg_error **err)
+{
+  size_t count = reg_strv_len (c->ports);
+  if (count == 0)
+    return 0;
+  if ((n->ports = calloc (count, sizeof *n->ports)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < count; i++, n->n_ports++)
+    {
+      if (!reg_network_port_parse (c->ports[i], &n->ports[i]))
+        return reg_error_set (err, EINVAL, "port \"%s\" is not valid", c->ports[i]);
+      for (size_t k = 0; k < i; k++)
+        if (n->ports[k].host_port && n->ports[k].host_port == n->ports[i].host_port
+            && n->ports[k].udp == n->ports[i].udp)
+          return reg_error_set (err, EINVAL, "port \"%s\": host port %u is published twice",
+                                c->ports[i], n->ports[i].host_port);
+      if (claim_port (&n->ports[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* ---- attach and detach ---- */
+
+static int
+set_net (struct reg_container *c, void *data, struct reg_error **err)
+{
+  const struct reg_net_state *n = data;
+  reg_net_state_clear (&c->net);
+  c->net = *n;
+  if (n->n_ports && (c->net.ports = calloc (n->n_ports, sizeof *n->ports)) == NULL)
+    {
+      memset (&c->net, 0, sizeof c->net);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  if (n->n_ports)
+    memcpy (c->net.ports, n->ports, n->n_ports * sizeof *n->ports);
+  return 0;
+}
+
+static int
+clear_net (struct reg_container *c, void *data, struct reg_error **err)
+{
+  reg_net_state_clear (&c->net);
+  return 0;
+}
+
+static void
+bridge_detach (const char *root, const char *id, int *netns_fd)
+{
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, NULL) == 0)
+    {
+      reg_netrelease (root, id, &c->net);
+      reg_container_update (root, id, clear_net, NULL, NULL);
+      reg_container_free (c);
+    }
+  if (*netns_fd >= 0)
+    close (*netns_fd);
+  *netns_fd = -1; /* the veth goes with the namespace */
+}
+
+static void
+fill_state (const struct reg_net_config *cfg, struct in_addr a, struct reg_net_state *n)
+{
+  snprintf (n->network, sizeof n->network, "bridge");
+  snprintf (n->bridge, sizeof n->bridge, "%s", bridge_name (cfg));
+  inet_ntop (AF_INET, &a, n->ip, sizeof n->ip);
+  inet_ntop (AF_INET, &cfg->gw, n->gateway, sizeof n->gateway);
+  n->prefix = cfg->prefix;
+  const unsigned char *b = (const unsigned char *)&a.s_addr;
+  snprintf (n->mac, sizeof n->mac, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
+}
+
+static int
+bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_container *c, int *netns_fd,
+               struct reg_error **err)
+{
+  struct reg_net_state n = { 0 };
+  struct in_addr addr;
+  if (resolve_ports (c, &n, err) < 0 || ensure_ready (cfg, err) < 0
+      || ipam_alloc (root, cfg, c->id, &addr, err) < 0)
+    {
+      free (n.ports);
+      return reg_error_prefix (err, "container %.12s", c->id);
+    }
+  fill_state (cfg, addr, &n);
+  /* Recorded first: whatever fails next, release finds it. */
+  int ret = reg_container_update (root, c->id, set_net, &n, err);
+  struct reg_rtnl_endpoint ep = { bridge_name (cfg), NULL, -1, addr, cfg->gw, cfg->prefix, { 0 } };
+  char host_name[16];
+  unsigned short rnd = 0;
+  if (getrandom (&rnd, sizeof rnd, 0) < 0)
+    rnd = (unsigned short)getpid ();
+  snprintf (host_name, sizeof host_name, "rv%.6s%04x", c->id, rnd);
+  ep.host_name = host_name;
+  sscanf (n.mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &ep.mac[0], &ep.mac[1], &ep.mac[2], &ep.mac[3],
+          &ep.mac[4], &ep.mac[5]);
+  if (ret == 0)
+    ret = reg_rtnl_netns_new (netns_fd, err);
+  if (ret == 0)
+    {
+      ep.netns_fd = *netns_fd;
+      ret = reg_rtnl_endpoint_create (&ep, err);
+    }
+  char *cmds = NULL;
+  size_t len = 0;
+  FILE *f = ret == 0 && n.n_ports ? open_memstream (&cmds, &len) : NULL;
+  if (f)
+    {
+      publish_cmds (f, bridge_name (cfg), c->id, &n);
+      fclose (f);
+      if (reg_nft_run (cmds, NULL, err) < 0)
+        {
+          if ((*err)->code == EEXIST)
+            {
+              reg_error_free (*err);
+              *err = NULL;
+              reg_error_set (err, EBUSY,
+                             "a host port of -p is already published by another "
+                             "container");
+            }
+          ret = reg_error_prefix (err, "publish ports");
+          /* The failed batch made nothing: only the address to give back. */
+          struct reg_net_state bare = n;
+          bare.n_ports = 0;
+          _cleanup_free_ char *ip_file = reg_netrelease_ip_file (root, bare.bridge, bare.ip);
+          if (ip_file)
+            unlink (ip_file);
+          reg_container_update (root, c->id, clear_net, NULL, NULL);
+          close (*netns_fd);
+          *netns_fd = -1;
+          free (cmds);
+          free (n.ports);
+          return reg_error_prefix (err, "container %.12s", c->id);
+        }
+    }
+  free (cmds);
+  free (n.ports);
+  if (ret < 0)
+    {
+      bridge_detach (root, c->id, netns_fd);
+      return reg_error_prefix (err, "container %.12s", c->id);
+    }
+  return 0;
+}
+
+/* ---- regd start ---- */
+
+static int
+choose_subnet (const char *root, struct reg_net_config *cfg, struct reg_error **err)
+{
+  const char *b = bridge_name (cfg);
+  _cleanup_free_ char *record = NULL, *text = NULL;
+  if (asprintf (&record, "%s/networks/%s.subnet", root, b) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  const char *want = cfg->subnet;
+  if (want == NULL && reg_util_read_file (record, 64, &text, NULL, NULL) == 0)
+    {
+      text[strcspn (text, "\n")] = '\0';
+      want = text;
+    }
+  char what[128];
+  if (want)
+    {
+      if (!reg_rtnl_parse_cidr (want, &cfg->net, &cfg->prefix) || cfg->prefix < 8
+          || cfg->prefix > 28)
+        return reg_error_set (err, EINVAL,
+                              "bridge subnet \"%s\": want an IPv4 network A.B.C.D/N with N from 8 "
+                              "to 28 and no host bits set",
+                              want);
+      int used = reg_rtnl_subnet_in_use (cfg->net, cfg->prefix, b, what, err);
+      if (used < 0)
+        return -1;
+      if (used)
+        return reg_error_set (err, EEXIST,
+                              "bridge subnet %s overlaps the host's route to %s: choose another "
+                              "with --bridge-subnet",
+                              want, what);
+    }
+  else
+    {
+      bool found = false;
+      for (int i = 0; !found && i < 24; i++)
+        {
+          char cand[32];
+          snprintf (cand, sizeof cand, i < 12 ? "10.%d.0.0/16" : "172.%d.0.0/16",
+                    i < 12 ? 88 + i : 16 + (i - 12));
+          reg_rtnl_parse_cidr (cand, &cfg->net, &cfg->prefix);
+          int used = reg_rtnl_subnet_in_use (cfg->net, cfg->prefix, b, what, err);
+          if (used < 0)
+            return -1;
+          found = !used;
+        }
+      if (!found)
+        return reg_error_set (err, EEXIST,
+                              "bridge %s: every default subnet overlaps a host route: choose one "
+                              "with --bridge-subnet",
+                              b);
+    }
+  cfg->gw.s_addr = htonl (ntohl (cfg->net.s_addr) + 1);
+  _cleanup_free_ char *sub = subnet_text (cfg);
+  _cleanup_free_ char *dir = NULL;
+  if (sub == NULL || asprintf (&dir, "%s/networks", root) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_util_mkdir_p (dir, 0700, err) < 0
+      || reg_util_write_atomic (record, sub, strlen (sub), 0600, err) < 0)
+    return -1;
+  return 0;
+}
+
+static bool
+running_on (const char *root, const char *id, struct reg_container **out)
+{
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, NULL) < 0)
+    return false;
+  if (reg_state_live (c->state) && reg_container_monitor_alive (c) && c->net.ip[0])
+    {
+      *out = c;
+      return true;
+    }
+  reg_container_free (c);
+  return false;
+}
+
+/* Free the addresses no running container holds; collect the table. */
+static int
+reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
+{
+  const char *b = bridge_name (cfg);
+  _cleanup_free_ char *dir = NULL, *cmds = NULL;
+  if (asprintf (&dir, "%s/networks/%s", root, b) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  size_t len = 0;
+  FILE *f = open_memstream (&cmds, &len);
+  _cleanup_free_ char *base = base_cmds (cfg);
+  if (f == NULL || base == NULL)
+    {
+      if (f)
+        fclose (f);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  fputs (base, f);
+  DIR *d = opendir (dir);
+  struct dirent *de;
+  while (d && (de = readdir (d)) != NULL)
+    {
+      if (de->d_name[0] == '.')
+        continue;
+      char owner[65] = "";
+      int fd = openat (dirfd (d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      ssize_t got = fd >= 0 ? read (fd, owner, 64) : -1;
+      if (fd >= 0)
+        close (fd);
+      struct reg_container *c = NULL;
+      if (got == 64 && running_on (root, owner, &c) && strcmp (c->net.ip, de->d_name) == 0)
+        publish_cmds (f, b, c->id, &c->net);
+      else
+        unlinkat (dirfd (d), de->d_name, 0);
+      reg_container_free (c);
+    }
+  if (d)
+    closedir (d);
+  fclose (f);
+  /* The table only where the bridge exists: a regd that never made one
+   * (or a reboot that took it) has nothing to rebuild. */
+  if (if_nametoindex (b) == 0)
+    return 0;
+  if (reg_nft_run (cmds, NULL, err) < 0)
+    return reg_error_prefix (err, "bridge %s: rebuild table ip %s", b, b);
+  cfg->ready = true;
+  return 0;
+}
+
+int
+reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error **err)
+{
+  const char *b = bridge_name (cfg);
+  if (!bridge_name_ok (b))
+    return reg_error_set (err, EINVAL,
+                          "bridge name \"%s\": use at most 15 letters, digits and '_', starting "
+                          "with a letter",
+                          b);
+  if (choose_subnet (root, cfg, err) < 0 || reconcile (root, cfg, err) < 0)
+    return -1;
   return 0;
 }

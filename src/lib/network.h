@@ -1,9 +1,10 @@
 /* network: a container's network mode, from the create options to what
- * the runtime needs at start.
+ * the runtime needs at start, and the default bridge.
  *
  * Modes (--network, reg.yaml `network:`):
  *   host          the host's network namespace (the default for now);
  *   none          a network namespace of its own with only `lo`, up;
+ *   bridge        a network namespace of its own on regd's bridge (below);
  *   container:REF another container's network namespace (a sidecar): the
  *                 reference is resolved to that container's id at create,
  *                 and at start it must be running. The sidecar shares that
@@ -13,6 +14,30 @@
  *                 conflict with it and are refused.
  * -p with host or none is refused: there is nothing to publish.
  *
+ * The bridge (regd --bridge NAME, default reg0; --bridge-subnet CIDR, else
+ * the one recorded under the root, else the first of 10.88.0.0/16 ...
+ * that no host route overlaps) is made at the first bridged start, with
+ * the subnet's first address as the gateway, net.ipv4.ip_forward on and
+ * route_localnet on the bridge (127.0.0.1 reaches published ports). reg's
+ * nft table, `table ip NAME`, holds the masquerade for outbound traffic
+ * and one chain per container with published ports, reached through the
+ * `publish` verdict map keyed by protocol and host port.
+ *
+ * A bridged start (regd, under the engine lock): choose the host ports
+ * (-p CONTAINERPORT: a free one from the kernel) and check each is free
+ * on the host, allocate an address (a file <root>/networks/<bridge>/<ip>
+ * holding the container id, made with O_EXCL: crash-safe, no index to
+ * repair), make a network namespace and a veth pair into it (eth0 with the
+ * address, lo, the default route), add the published ports, record it
+ * all in the state (NetworkSettings). The namespace's fd goes to the
+ * monitor, which holds it for the container's life: when the monitor and
+ * the container are gone, the kernel removes the namespace and the veth
+ * with it, whoever died. The monitor releases the ports and the address
+ * when the container stops for good (netrelease.h); regd releases them
+ * for a container whose monitor was killed, and at its start rebuilds its
+ * nft table from the running containers and frees every address no
+ * running container holds (after a crash or a reboot).
+ *
  * At every start regd writes the container's /etc files (etcfiles.h) into
  * containers/<id>/, which the runtime binds over /etc/{hosts,hostname,
  * resolv.conf}.
@@ -20,6 +45,8 @@
 #ifndef REG_NETWORK_H
 #define REG_NETWORK_H
 
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "container.h"
@@ -29,19 +56,38 @@ struct reg_net_config
 {
   const char *resolv_conf;     /* the host's; default /etc/resolv.conf */
   const char *resolv_upstream; /* default /run/systemd/resolve/resolv.conf */
+  const char *bridge;          /* default reg0 */
+  const char *subnet;          /* --bridge-subnet, or NULL */
+  /* Set by reg_network_init. */
+  struct in_addr net, gw;
+  int prefix;
+  bool ready;         /* the bridge and the table exist */
+  unsigned next_host; /* where the next address search starts */
 };
+
+/* regd start: check the bridge name and subnet (a collision with a host
+ * route is an error naming the route), record the subnet, and reconcile:
+ * free the addresses no running container holds, and rebuild the nft
+ * table (when the bridge exists) from the running containers. */
+int reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error **err);
+
+/* "80", "8080:80", "127.0.0.1:8080:80", "127.0.0.1::80", each with an
+ * optional /tcp or /udp. */
+bool reg_network_port_parse (const char *spec, struct reg_port_binding *b);
 
 struct reg_create_options;
 
 /* Check the network options of a create request (with the other
  * containers under root); *mode is the mode to record (allocated). */
-int reg_network_resolve (const char *root, const struct reg_create_options *o, char **mode,
-                         struct reg_error **err);
+int reg_network_resolve (const char *root, const struct reg_net_config *cfg,
+                         const struct reg_create_options *o, char **mode, struct reg_error **err);
 
-/* Before a start: a container: mode needs its container running; the /etc
- * files are written. */
-int reg_network_prepare (const char *root, const struct reg_net_config *cfg,
-                         const struct reg_container *c, struct reg_error **err);
+/* Before a start: a container: mode needs its container running; a
+ * bridged one gets its place on the bridge (*netns_fd: its namespace, for
+ * the monitor; else -1); the /etc files are written. On failure nothing is
+ * left. */
+int reg_network_prepare (const char *root, struct reg_net_config *cfg, const char *id,
+                         int *netns_fd, struct reg_error **err);
 
 /* "container:<id>" -> the id (a pointer into mode), else NULL. Inline:
  * reg-monitor uses it without linking this module. */

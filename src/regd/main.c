@@ -33,6 +33,9 @@ usage (FILE *out)
            "  --tls-listen A:P     also serve the API over TLS (remote management); every\n"
            "                       request must carry \"Authorization: Bearer TOKEN\"\n"
            "  --tls-cert/--tls-key PEM certificate and key; --token-file: the token\n"
+           "  --bridge NAME        the default bridge, and reg's nft table (default reg0)\n"
+           "  --bridge-subnet CIDR its IPv4 subnet (default: the one recorded, else the first\n"
+           "                       of 10.88.0.0/16, 10.89.0.0/16, ... no host route overlaps)\n"
            "  --resolv-conf FILE   the host's resolver file containers' /etc/resolv.conf\n"
            "                       derive from (default /etc/resolv.conf)\n"
            "  --resolv-conf-upstream FILE  the servers behind a loopback resolver (default\n"
@@ -128,12 +131,14 @@ main (int argc, char **argv)
                                         { "tls-timeout", required_argument, NULL, 't' },
                                         { "link-host-files", no_argument, NULL, 'l' },
                                         { "resolv-conf", required_argument, NULL, 'R' },
+                                        { "bridge", required_argument, NULL, 'b' },
+                                        { "bridge-subnet", required_argument, NULL, 'B' },
                                         { "resolv-conf-upstream", required_argument, NULL, 'U' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct regd_tls_options tls = { 0 };
   bool link_host = false;
-  struct reg_net_config net = { NULL, NULL };
+  struct reg_net_config net = { 0 };
   int c;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
@@ -149,6 +154,12 @@ main (int argc, char **argv)
         break;
       case 'R':
         net.resolv_conf = optarg;
+        break;
+      case 'b':
+        net.bridge = optarg;
+        break;
+      case 'B':
+        net.subnet = optarg;
         break;
       case 'U':
         net.resolv_upstream = optarg;
@@ -224,6 +235,7 @@ main (int argc, char **argv)
       d.engine->net = net;
     }
   if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
+      || reg_network_init (root, &d.engine->net, &err) < 0
       || reg_engine_restore (d.engine, &err) < 0
       || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0
       || (tls.listen && regd_start_tls (&d, &tls, &err) < 0))

@@ -35,9 +35,33 @@ REGD_PID=
 printf '# test\nnameserver 127.0.0.53\noptions edns0 ndots:2\nsearch e2e.test\n' >"$T/resolv.conf"
 printf 'nameserver 192.0.2.53\n' >"$T/resolv.upstream"
 
+# Every regd of this run gets a bridge (and nft table) of its own and a
+# random /24 no host route uses: other test runs share this machine. All
+# are removed at the end. net_opts N: the options of the Nth regd (0-3).
+NET_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+for _ in $(seq 50); do
+  NET_BASE="10.$((128 + RANDOM % 127)).$((RANDOM % 64 * 4))"
+  ip -4 route | grep -q "^${NET_BASE%.*}[.]" || break # nothing in that /16
+done
+net_opts () {
+  echo "--bridge rt${NET_ID}n$1 --bridge-subnet ${NET_BASE%.*}.$((${NET_BASE##*.} + $1)).0/24"
+}
+BRIDGE=rt${NET_ID}n0
+BRIDGE_NET=${NET_BASE%.*}.${NET_BASE##*.}
+net_cleanup () {
+  local b
+  for b in $(ip -br link 2>/dev/null | awk '{print $1}' | grep "^rt${NET_ID}n"); do
+    ip link del "$b" 2>/dev/null
+  done
+  for b in $(nft list tables 2>/dev/null | awk '{print $3}' | grep "^rt${NET_ID}n"); do
+    nft delete table ip "$b" 2>/dev/null
+  done
+}
+
 start_regd () {
+  # shellcheck disable=SC2046
   "$REGD" --root "$ROOT" --socket "$SOCK" --resolv-conf "$T/resolv.conf" \
-    --resolv-conf-upstream "$T/resolv.upstream" "$@" >>"$T/regd.log" 2>&1 &
+    --resolv-conf-upstream "$T/resolv.upstream" $(net_opts 0) "$@" >>"$T/regd.log" 2>&1 &
   REGD_PID=$!
   for _ in $(seq 200); do
     [ -S "$SOCK" ] && "$REG" version >/dev/null 2>&1 && return 0
@@ -64,6 +88,7 @@ cleanup () {
     [ -n "$pid" ] && [ "$pid" != 0 ] && kill -KILL "$pid" 2>/dev/null
   done
   umount -R "$ROOT"/containers/*/merged 2>/dev/null
+  net_cleanup
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -88,7 +113,7 @@ t_no_daemon () {
 }
 
 t_second_regd_refused () {
-  run_cmd timeout 10 "$REGD" --root "$ROOT" --socket "$T/other.sock"
+  run_cmd timeout 10 "$REGD" --root "$ROOT" --socket "$T/other.sock" $(net_opts 0)
   expect_ne "$rc" 0 "second regd on one root exit status"
   expect_err_has "another regd is already serving root $ROOT"
 }
@@ -957,7 +982,7 @@ t_tls_remote () {
   run_cmd env -u REG_HOST "$REG" -H "$remote" version
   expect_rc 1
   expect_err_has "needs a token"
-  run_cmd "$REGD" --root "$T/other" --tls-listen "127.0.0.1:$port"
+  run_cmd "$REGD" --root "$T/other" $(net_opts 3) --tls-listen "127.0.0.1:$port"
   expect_rc 2
   expect_err_has "no plain-text TCP"
   stop_regd

@@ -204,7 +204,7 @@ t_link_host_files () {
   local nlink_before sum_before
   nlink_before=$(stat -c %h "$libc")
   sum_before=$(sha256sum <"$libc")
-  "$REGD" --root "$root3" --socket "$sock3" --link-host-files >>"$T/regd3.log" 2>&1 &
+  "$REGD" --root "$root3" --socket "$sock3" $(net_opts 2) --link-host-files >>"$T/regd3.log" 2>&1 &
   pid3=$!
   local reg3="env REG_HOST=unix://$sock3 $REG"
   for _ in $(seq 200); do $reg3 version >/dev/null 2>&1 && break; sleep 0.05; done

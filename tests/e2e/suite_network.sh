@@ -147,3 +147,233 @@ t_net_bad_inputs () {
 }
 
 ALL="$ALL t_net_modes t_net_etc_files t_net_bad_inputs"
+
+# ---- the bridge (opt-in with --network bridge until it is the default) ----
+
+# A tiny HTTP server on port 80 that answers with its hostname, and a UDP
+# echo server on port 53.
+HTTP80='import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(s):
+        s.send_response(200); s.end_headers()
+        s.wfile.write(("hello from " + open("/etc/hostname").read().strip() + " peer " + s.client_address[0]).encode())
+    def log_message(*a): pass
+http.server.HTTPServer(("0.0.0.0", 80), H).serve_forever()'
+UDP53='import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 53))
+while True:
+    d, a = s.recvfrom(2048); s.sendto(b"echo " + d, a)'
+
+# A free TCP port on the host (and the same number free for UDP).
+net_free_port () {
+  "$PY" -c 'import socket
+while True:
+    t = socket.socket(); t.bind(("", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("", p)); print(p); break
+    except OSError: pass'
+}
+
+# get URL: the body, retried for up to 5 s while the server starts.
+get () {
+  local i
+  for i in $(seq 50); do
+    curl -s -m 2 "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+udp_ask () {
+  "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.5)
+for _ in range(20):
+    s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recvfrom(100)[0].decode()); break
+    except socket.timeout: pass' "$1" "$2"
+}
+
+# What a container leaves on the host: its veth, its nft chain, its address.
+net_leftovers () {
+  local id=$1
+  ip -br link | awk '{print $1}' | grep "^rv${id:0:6}"
+  nft list table ip "$BRIDGE" 2>/dev/null | grep "c_${id:0:12}"
+  grep -l "$id" "$ROOT/networks/$BRIDGE"/* 2>/dev/null
+}
+
+t_net_bridge_publish () {
+  local p1 p2 pu a b u host_ip
+  p1=$(net_free_port) p2=$(net_free_port) pu=$(net_free_port)
+  a=$("$REG" run -d --name weba --network bridge -p "$p1:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  b=$("$REG" run -d --name webb --network bridge -p "127.0.0.1:$p2:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  u=$("$REG" run -d --name udp --network bridge -p "$pu:53/udp" -t py@3.11 -- "$PY" -c "$UDP53")
+  # Both on port 80 inside; each answers on its own host port, through
+  # 127.0.0.1 and through the host's own address.
+  run_cmd get "http://127.0.0.1:$p1/"
+  expect_out_has "hello from ${a:0:12}"
+  run_cmd get "http://127.0.0.1:$p2/"
+  expect_out_has "hello from ${b:0:12}"
+  host_ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+  run_cmd get "http://$host_ip:$p1/"
+  expect_out_has "hello from ${a:0:12}"
+  # 127.0.0.1:PORT binds only there.
+  run_cmd curl -s -m 2 "http://$host_ip:$p2/"
+  expect_ne "$rc" 0 "a port published on 127.0.0.1 answered on $host_ip"
+  run_cmd udp_ask 127.0.0.1 "$pu"
+  expect_out "echo ping"
+  # inspect, port, ps
+  run_cmd "$REG" inspect weba
+  expect_out_has "\"HostPort\": \"$p1\""
+  expect_out_has "\"Bridge\": \"$BRIDGE\""
+  expect_out_has "\"IPAddress\": \"$BRIDGE_NET."
+  expect_out_has "\"Gateway\": \"$BRIDGE_NET.1\""
+  expect_out_has '"MacAddress": "02:42:'
+  run_cmd "$REG" port webb
+  expect_out "80/tcp -> 127.0.0.1:$p2"
+  run_cmd "$REG" port udp 53/udp
+  expect_out "0.0.0.0:$pu"
+  run_cmd "$REG" ps
+  expect_out_has "0.0.0.0:$p1->80/tcp"
+  # -p CONTAINERPORT: a free host port, shown by reg port.
+  local r rp
+  r=$("$REG" run -d --network bridge -p 80 -t py@3.11 -- "$PY" -c "$HTTP80")
+  rp=$("$REG" port "$r" 80 | cut -d: -f2)
+  case "$rp" in [1-9]*) ;; *) fail "-p 80: no host port ($rp)" ;; esac
+  run_cmd get "http://127.0.0.1:$rp/"
+  expect_out_has "hello from ${r:0:12}"
+  # The container's own /etc/hosts names its address.
+  run_cmd "$REG" exec weba "$PY" -c "print(open('/etc/hosts').read())"
+  expect_out_has "$BRIDGE_NET."
+  "$REG" rm -f weba webb udp "$r" >/dev/null
+  for id in $a $b $u $r; do
+    expect_eq "$(net_leftovers "$id")" "" "left behind by ${id:0:12}"
+  done
+}
+
+# An "outside" host: a network namespace of the test's own, linked to the
+# host by a veth pair on a /24 of this run.
+t_net_bridge_outside () {
+  local ns=rt${NET_ID}o oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 3)) p id srv
+  ip netns add "$ns" || { fail "cannot make netns $ns"; return; }
+  ip link add "rt${NET_ID}h" type veth peer name "rt${NET_ID}p" netns "$ns"
+  ip addr add "$oip.1/24" dev "rt${NET_ID}h" && ip link set "rt${NET_ID}h" up
+  ip -n "$ns" addr add "$oip.2/24" dev "rt${NET_ID}p"
+  ip -n "$ns" link set "rt${NET_ID}p" up && ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via "$oip.1"
+  # Outbound: a container reaches a server outside, masqueraded as the host.
+  ip netns exec "$ns" "$PY" -c "$(echo "$HTTP80" | sed 's/open("\/etc\/hostname").read().strip()/"outside"/')" &
+  srv=$!
+  run_cmd "$REG" run --rm --network bridge -t py@3.11 -- "$PY" -c "
+import time, urllib.request
+for _ in range(50):
+    try:
+        print(urllib.request.urlopen('http://$oip.2/', timeout=2).read().decode()); break
+    except OSError: time.sleep(0.1)"
+  expect_rc 0
+  expect_out "hello from outside peer $oip.1"
+  # Inbound from the other host to a published port.
+  p=$(net_free_port)
+  id=$("$REG" run -d --network bridge -p "$p:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  run_cmd ip netns exec "$ns" sh -c "for i in \$(seq 50); do curl -s -m 2 http://$oip.1:$p/ && exit 0; sleep 0.1; done; exit 1"
+  expect_out_has "hello from ${id:0:12} peer $oip.2"
+  "$REG" rm -f "$id" >/dev/null
+  kill "$srv" 2>/dev/null
+  wait "$srv" 2>/dev/null
+  ip netns del "$ns"
+  ip link del "rt${NET_ID}h" 2>/dev/null
+}
+
+t_net_bridge_teardown () {
+  local a b p
+  p=$(net_free_port)
+  a=$("$REG" run -d --network bridge -p "$p:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  b=$("$REG" run -d --network bridge -t base@1 -- /bin/sleep 1000)
+  run_cmd get "http://127.0.0.1:$p/"
+  expect_out_has "hello from ${a:0:12}"
+  expect_ne "$(net_leftovers "$a")" "" "no veth, chain or address for a running container"
+  # regd killed: containers and their network stay; a new regd keeps them.
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  run_cmd get "http://127.0.0.1:$p/"
+  expect_out_has "hello from ${a:0:12}"
+  start_regd
+  run_cmd get "http://127.0.0.1:$p/"
+  expect_out_has "hello from ${a:0:12}"
+  # A killed monitor: regd notices, kills the orphan and gives all back.
+  kill -KILL "$("$REG" inspect "$b" | sed -n 's/.*"MonitorPid": \([0-9]*\).*/\1/p')"
+  sleep 0.2
+  run_cmd "$REG" ps -a
+  local i
+  for i in $(seq 50); do
+    [ -z "$(net_leftovers "$b")" ] && break
+    sleep 0.1
+  done
+  expect_eq "$(net_leftovers "$b")" "" "left behind by a container whose monitor was killed"
+  # A stopped container gives its port back; starting it again takes it.
+  "$REG" stop -t 1 "$a" >/dev/null
+  expect_eq "$(net_leftovers "$a")" "" "left behind by a stopped container"
+  run_cmd "$REG" start "$a"
+  expect_rc 0
+  run_cmd get "http://127.0.0.1:$p/"
+  expect_out_has "hello from ${a:0:12}"
+  "$REG" rm -f "$a" "$b" >/dev/null
+  for i in $(seq 50); do
+    [ -z "$(net_leftovers "$a")" ] && break
+    sleep 0.1
+  done
+  expect_eq "$(net_leftovers "$a")" "" "left behind after rm"
+  # Stale allocations of a lost root (a reboot) go at the next start.
+  echo 0000000000000000000000000000000000000000000000000000000000000000 >"$ROOT/networks/$BRIDGE/$BRIDGE_NET.250"
+  stop_regd
+  start_regd
+  [ -e "$ROOT/networks/$BRIDGE/$BRIDGE_NET.250" ] && fail "a stale address survived regd's start"
+}
+
+t_net_bridge_bad_inputs () {
+  local before p spec listener
+  p=$(net_free_port)
+  "$PY" -c "import socket, time
+s = socket.socket(); s.bind(('', $p)); s.listen(); time.sleep(30)" &
+  listener=$!
+  sleep 0.3
+  before=$(snapshot)
+  run_cmd "$REG" run --rm --network bridge -p "$p:80" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "port 0.0.0.0:$p/tcp: already in use on the host"
+  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80"; do
+    run_cmd "$REG" run --rm --network bridge -p "$spec" -t base@1 -- /bin/true
+    expect_rc 125
+    expect_err_has "port \"$spec\" is not [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"
+  done
+  run_cmd "$REG" run --rm --network bridge -p "192.0.2.254:$p:80" -t base@1 -- /bin/true
+  expect_err_has "is not an address of this host"
+  expect_eq "$(snapshot)" "$before" "bad ports changed the engine"
+  kill "$listener" 2>/dev/null
+  wait "$listener" 2>/dev/null
+  # Published by another container: refused at create, nothing made.
+  local a
+  a=$("$REG" run -d --network bridge -p "$p:80" -t base@1 -- /bin/sleep 1000)
+  before=$(snapshot)
+  run_cmd "$REG" run --rm --network bridge -p "$p:80" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "port $p/tcp: already published by another container"
+  expect_eq "$(snapshot)" "$before" "a port conflict changed the engine"
+  "$REG" rm -f "$a" >/dev/null
+  # regd's own options: a bad subnet or bridge name stops it with the cause.
+  run_cmd timeout 10 "$REGD" --root "$T/badnet" --socket "$T/badnet.sock" --bridge "rt${NET_ID}n3" --bridge-subnet 10.1.2.3/24
+  expect_rc 1
+  expect_err_has 'bridge subnet "10.1.2.3/24": want an IPv4 network'
+  local eth
+  eth=$(ip -4 route | awk '$1 != "default" && /proto kernel/ {print $1; exit}')
+  run_cmd timeout 10 "$REGD" --root "$T/badnet" --socket "$T/badnet.sock" --bridge "rt${NET_ID}n3" --bridge-subnet "$eth"
+  expect_rc 1
+  expect_err_has "bridge subnet $eth overlaps the host's route to"
+  run_cmd timeout 10 "$REGD" --root "$T/badnet" --socket "$T/badnet.sock" --bridge "bad-name"
+  expect_rc 1
+  expect_err_has 'bridge name "bad-name"'
+}
+
+ALL="$ALL t_net_bridge_publish t_net_bridge_outside t_net_bridge_teardown t_net_bridge_bad_inputs"

@@ -13,7 +13,7 @@ REGDATA=$T/registry
 
 start_regd2 () {
   [ -n "$REGD2_PID" ] && return 0
-  "$REGD" --root "$ROOT2" --socket "$SOCK2" >>"$T/regd2.log" 2>&1 &
+  "$REGD" --root "$ROOT2" --socket "$SOCK2" $(net_opts 1) >>"$T/regd2.log" 2>&1 &
   REGD2_PID=$!
   for _ in $(seq 200); do
     [ -S "$SOCK2" ] && REG_HOST=unix://$SOCK2 "$REG" version >/dev/null 2>&1 && return 0

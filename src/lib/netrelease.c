@@ -1,0 +1,69 @@
+#include "netrelease.h"
+#include "nft.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *
+reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip)
+{
+  char *p = NULL;
+  return asprintf (&p, "%s/networks/%s/%s", root, bridge, ip) < 0 ? NULL : p;
+}
+
+char *
+reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n)
+{
+  if (n->n_ports == 0 || n->bridge[0] == '\0')
+    return NULL;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&text, &len);
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; i < n->n_ports; i++)
+    {
+      bool seen = false;
+      for (size_t k = 0; k < i; k++)
+        seen = seen
+               || (n->ports[k].host_port == n->ports[i].host_port
+                   && n->ports[k].udp == n->ports[i].udp);
+      if (!seen)
+        fprintf (f, "delete element ip %s publish { %s . %u }\n", n->bridge,
+                 n->ports[i].udp ? "udp" : "tcp", n->ports[i].host_port);
+    }
+  fprintf (f, "flush chain ip %s c_%.12s\ndelete chain ip %s c_%.12s\n", n->bridge, id, n->bridge,
+           id);
+  fclose (f);
+  return text;
+}
+
+/* Remove the allocation file if it is still this container's. */
+static void
+release_ip (const char *root, const char *id, const struct reg_net_state *n)
+{
+  _cleanup_free_ char *path = reg_netrelease_ip_file (root, n->bridge, n->ip);
+  char owner[65] = "";
+  int fd = path ? open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+  if (fd < 0)
+    return;
+  ssize_t got = read (fd, owner, 64);
+  close (fd);
+  if (got == 64 && strncmp (owner, id, 64) == 0)
+    unlink (path);
+}
+
+void
+reg_netrelease (const char *root, const char *id, const struct reg_net_state *n)
+{
+  if (n->ip[0] == '\0' || n->bridge[0] == '\0')
+    return;
+  _cleanup_free_ char *cmds = reg_netrelease_unpublish_cmds (id, n);
+  if (cmds)
+    reg_nft_run (cmds, NULL, NULL); /* gone already: nothing to do */
+  release_ip (root, id, n);
+}

@@ -1,0 +1,25 @@
+/* netrelease: give back what a bridged container held while it ran — its
+ * published ports (its chain and map entries in reg's nft table) and its
+ * address (the allocation file under the engine root). Its veth pair needs
+ * nothing: it lives in the container's network namespace and goes with it.
+ *
+ * Linked into reg-monitor (which releases when its container stops for
+ * good) and regd (rm of a container whose monitor was killed, and the
+ * reconciliation at start), so it holds only what both need. Safe to call
+ * twice: what is already gone is skipped.
+ */
+#ifndef REG_NETRELEASE_H
+#define REG_NETRELEASE_H
+
+#include "container.h"
+
+/* <root>/networks/<bridge>/<ip>: the allocation file of an address. */
+char *reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip);
+
+/* nft commands that remove c's published ports (NULL: none to remove). */
+char *reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n);
+
+/* Release c->net (then the caller clears it in the state). */
+void reg_netrelease (const char *root, const char *id, const struct reg_net_state *n);
+
+#endif
