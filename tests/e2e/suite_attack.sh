@@ -3,9 +3,10 @@
 # bounds, templates that clash with the container skeleton. Sourced by
 # run.sh; figures in docs/reliability.md.
 
-# api METHOD PATH [BODY]: a raw request on the UNIX socket; $out is the
+# regd_api METHOD PATH [BODY]: a raw request on the UNIX socket (not `api`:
+# suite_hub.sh's function of that name, sourced later, would replace it); $out is the
 # body, $code the HTTP status.
-api () {
+regd_api () {
   local o
   o=$(mktemp)
   code=$(curl -s -o "$o" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
@@ -31,7 +32,7 @@ t_skeleton_clash () {
     expect_rc 1
     expect_err_has "template clash@1: ${spec#*|}"
     body=$(python3 -c 'import json, sys; print(json.dumps({"Ret": open(sys.argv[1]).read()}))' "$T/clash.ret")
-    api POST /v1/templates "$body"
+    regd_api POST /v1/templates "$body"
     expect_eq "$code" 400 "HTTP status of a skeleton clash (${spec%%|*})"
   done
   expect_eq "$(snapshot)" "$before" "engine changed by templates clashing with the skeleton"
