@@ -510,7 +510,7 @@ bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_containe
                struct reg_error **err)
 {
   struct reg_net_state n = { 0 };
-  struct in_addr addr;
+  struct in_addr addr = { 0 };
   if (resolve_ports (c, &n, err) < 0 || ensure_ready (cfg, err) < 0
       || ipam_alloc (root, cfg, c->id, &addr, err) < 0)
     {
