@@ -111,7 +111,7 @@ run_engine () {
             BARE_PIDS="$BARE_PIDS $!" ;;
       reg|reglink) host=$REG_HOST
            [ "$e" = reglink ] && host=$REGLINK_HOST
-           eval "REG_HOST=\"\$host\" \"\$REG\" run -d --name bench-$s -t $(svc_template "$s") -v \"\$dir:/bench\" -- $argv" >/dev/null ;;
+           eval "REG_HOST=\"\$host\" \"\$REG\" run -d --name bench-$s --network host -t $(svc_template "$s") -v \"\$dir:/bench\" -- $argv" >/dev/null ;;
       docker) eval "docker run -d --label reg-bench --name reg-bench-$s --network host -v \"\$dir:/bench\" reg-bench/$(svc_pkg "$s") $argv" >/dev/null ;;
     esac
     wait_port "$port"

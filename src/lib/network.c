@@ -153,14 +153,16 @@ reg_network_resolve (const char *root, const struct reg_net_config *cfg,
                               "[IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]",
                               o->ports[i]);
     }
-  if (m && strcmp (m, "bridge") == 0 && check_ports (cfg, o->ports, err) < 0)
+  if (m == NULL)
+    m = "bridge"; /* the default, as in Docker and Podman */
+  if (strcmp (m, "bridge") == 0 && check_ports (cfg, o->ports, err) < 0)
     return -1;
-  if (m && strcmp (m, "bridge") != 0 && reg_strv_len (o->ports) > 0)
+  if (strcmp (m, "bridge") != 0 && reg_strv_len (o->ports) > 0)
     return reg_error_set (err, EINVAL, "-p %s: ports cannot be published with --network %s (%s)",
                           o->ports[0], m,
                           strcmp (m, "host") == 0 ? "the container uses the host's ports already"
                                                   : "it has no network");
-  *mode = strdup (m ? m : "host");
+  *mode = strdup (m);
   return *mode ? 0 : reg_error_set (err, ENOMEM, "out of memory");
 }
 

@@ -2,9 +2,10 @@
  * the runtime needs at start, and the default bridge.
  *
  * Modes (--network, reg.yaml `network:`):
- *   host          the host's network namespace (the default for now);
+ *   bridge        (the default) a network namespace of its own on regd's
+ *                 bridge (below);
+ *   host          the host's network namespace;
  *   none          a network namespace of its own with only `lo`, up;
- *   bridge        a network namespace of its own on regd's bridge (below);
  *   container:REF another container's network namespace (a sidecar): the
  *                 reference is resolved to that container's id at create,
  *                 and at start it must be running. The sidecar shares that

@@ -838,10 +838,13 @@ run"
 }
 
 t_project_file () {
-  local p=$T/proj id
+  local p=$T/proj id port
   mkdir -p "$p"
   cp "$HERE/../../examples/hello-python/app.py" "$p/"
-  sed "s|python@3.11|py@3.11|; s|/usr/bin/python3.11|$PY|" "$HERE/../../examples/hello-python/reg.yaml" >"$p/reg.yaml"
+  # Its port, published on the bridge, is one this run has to itself.
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
+  sed "s|python@3.11|py@3.11|; s|/usr/bin/python3.11|$PY|; s|8000:8000|$port:8000|" \
+    "$HERE/../../examples/hello-python/reg.yaml" >"$p/reg.yaml"
   run_cmd sh -c "cd '$p' && '$REG' run --name projrun"
   expect_rc 0
   expect_out_has "Hello from 3.11"
@@ -849,7 +852,7 @@ t_project_file () {
   run_cmd "$REG" inspect projrun
   expect_out_has '"Memory": 134217728'
   expect_out_has '"PidsLimit": 64'
-  expect_out_has '"8000:8000"'
+  expect_out_has "\"$port:8000\""
   expect_out_has '"Name": "on-failure"'
   expect_out_has '"MaximumRetryCount": 3'
   expect_out_has "\"Project\": \"$p\""

@@ -311,7 +311,7 @@ t_escape_sniff () {
   # sockets (no CAP_NET_RAW, as in Podman); with --cap-add NET_RAW the same
   # probe captures a UDP datagram the host sends on its loopback.
   local marker="reg-sniff-$RANDOM$RANDOM" port=$((20000 + RANDOM % 20000))
-  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
+  run_cmd "$REG" run --rm --network host -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
   expect_rc 0
   expect_out "icmp 1
 packet 1"
@@ -323,7 +323,7 @@ for _ in range(100):
     s.sendto(sys.argv[1].encode(), ("127.0.0.1", int(sys.argv[2])))
     time.sleep(0.1)' "$marker" "$port" &
   local sender=$!
-  run_cmd "$REG" run --rm --cap-add NET_RAW -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
+  run_cmd "$REG" run --rm --network host --cap-add NET_RAW -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
   kill "$sender" 2>/dev/null
   wait "$sender" 2>/dev/null
   expect_rc 0
