@@ -19,7 +19,7 @@
 
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
-  " [--env KEY=VALUE] [--force] [--stop-signal SIG]\n"                                             \
+  " [--env KEY=VALUE] [--user NAME] [--group NAME] [--force] [--stop-signal SIG]\n"             \
   "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
   "       reg template inspect NAME@VERSION\n"                                                     \
@@ -51,10 +51,14 @@ create (struct reg_client *c, int argc, char **argv)
   static const struct option opts[] = {
     { "entrypoint", required_argument, NULL, 'E' },  { "requires", required_argument, NULL, 'r' },
     { "env", required_argument, NULL, 'e' },         { "force", no_argument, NULL, 'f' },
-    { "stop-signal", required_argument, NULL, 'K' }, { NULL, 0, NULL, 0 }
+    { "stop-signal", required_argument, NULL, 'K' }, { "user", required_argument, NULL, 'u' },
+    { "group", required_argument, NULL, 'g' },       { NULL, 0, NULL, 0 }
   };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
+  json_t *users = json_array (), *groups = json_array ();
   json_t *body = json_object ();
+  json_object_set_new (body, "Users", users);
+  json_object_set_new (body, "Groups", groups);
   json_object_set_new (body, "Paths", paths);
   json_object_set_new (body, "Requires", requires);
   json_object_set_new (body, "Env", env);
@@ -63,11 +67,17 @@ create (struct reg_client *c, int argc, char **argv)
   opterr = 0;
   /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint
    * ...`. */
-  while ((opt = getopt_long (argc, argv, "E:r:e:f", opts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, "E:r:e:fu:g:", opts, NULL)) != -1)
     switch (opt)
       {
       case 'f':
         json_object_set_new (body, "Force", json_true ());
+        break;
+      case 'u':
+        json_array_append_new (users, json_string (optarg));
+        break;
+      case 'g':
+        json_array_append_new (groups, json_string (optarg));
         break;
       case 'E':
         json_object_set_new (body, "Entrypoint", json_string (optarg));

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bumped when the generated layout (skeleton directories) changes. */
-#define CLOSURE_LAYOUT "reg-closure-v1"
+/* Bumped when the generated layout changes (v2: /etc/passwd and /etc/group
+ * generated from the accounts). */
+#define CLOSURE_LAYOUT "reg-closure-v2"
 #define MAX_DEPTH 64
 
 struct resolver
@@ -19,6 +20,7 @@ struct resolver
   char *stack[MAX_DEPTH];
   size_t depth;
   char **done;
+  char **user_origin, **group_origin; /* template of each account line */
 };
 
 void
@@ -35,6 +37,8 @@ reg_closure_free (struct reg_closure *c)
   reg_strv_free (c->templates);
   reg_strv_free (c->entrypoint);
   reg_strv_free (c->env);
+  reg_strv_free (c->users);
+  reg_strv_free (c->groups);
   free (c);
 }
 
@@ -152,10 +156,36 @@ check_cycle (struct resolver *r, const char *ref, struct reg_error **err)
   return 0;
 }
 
+/* Add `lines` to *into, once per account name; the same name with another
+ * line is a conflict. `origins` parallels *into. */
+static int
+merge_accounts (char ***into, char ***origins, char *const *lines, const char *ref,
+                const char *what, struct reg_error **err)
+{
+  for (size_t i = 0; lines && lines[i]; i++)
+    {
+      size_t n = strcspn (lines[i], ":");
+      const char *same = NULL;
+      size_t k;
+      for (k = 0; *into && (*into)[k] && same == NULL; k++)
+        if (strncmp ((*into)[k], lines[i], n + 1) == 0)
+          same = (*into)[k];
+      if (same && strcmp (same, lines[i]) != 0)
+        return reg_error_set (err, EINVAL, "templates %s and %s define %s %.*s differently",
+                              (*origins)[k - 1], ref, what, (int)n, lines[i]);
+      if (same == NULL && (strv_push (into, lines[i]) < 0 || strv_push (origins, ref) < 0))
+        return reg_error_set (err, ENOMEM, "resolve: out of memory");
+    }
+  return 0;
+}
+
 static int
 add_template_entries (struct resolver *r, const struct reg_template *t, const char *ref,
                       struct reg_error **err)
 {
+  if (merge_accounts (&r->c->users, &r->user_origin, t->users, ref, "user", err) < 0
+      || merge_accounts (&r->c->groups, &r->group_origin, t->groups, ref, "group", err) < 0)
+    return -1;
   for (size_t i = 0; i < t->n_files; i++)
     if (add_entry (r, &t->files[i], ref, err) < 0)
       return -1;
@@ -290,6 +320,17 @@ compute_digest (struct reg_closure *c, struct reg_error **err)
         EVP_DigestUpdate (ctx, e->value, strlen (e->value));
       EVP_DigestUpdate (ctx, "\n", 1);
     }
+  /* Accounts after a NUL line: no entry line is empty. */
+  for (int g = 0; g < 2; g++)
+    {
+      char *const *v = g ? c->groups : c->users;
+      EVP_DigestUpdate (ctx, "\0", 1);
+      for (size_t i = 0; v && v[i]; i++)
+        {
+          EVP_DigestUpdate (ctx, v[i], strlen (v[i]));
+          EVP_DigestUpdate (ctx, "\n", 1);
+        }
+    }
   unsigned char md[32];
   EVP_DigestFinal_ex (ctx, md, NULL);
   EVP_MD_CTX_free (ctx);
@@ -331,6 +372,8 @@ reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **o
     ret = compute_digest (r.c, err);
   free (r.origin);
   reg_strv_free (r.done);
+  reg_strv_free (r.user_origin);
+  reg_strv_free (r.group_origin);
   if (ret < 0)
     {
       reg_closure_free (r.c);

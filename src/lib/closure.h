@@ -9,6 +9,9 @@
  * and a layout version, so equal closures share one generated environment.
  * Entrypoint: the first given template's (else the first that has one).
  * Env: merged in resolution order, later templates override earlier keys.
+ * Accounts (users, groups): the union in resolution order; one name defined
+ * differently by two templates is an error naming both. They are part of
+ * the digest: envgen writes them as /etc/passwd and /etc/group.
  */
 #ifndef REG_CLOSURE_H
 #define REG_CLOSURE_H
@@ -25,6 +28,8 @@ struct reg_closure
   char **entrypoint; /* may be NULL */
   int stop_signal;   /* from the same template as the entrypoint; 0: none */
   char **env;        /* "KEY=VALUE" */
+  char **users;      /* passwd lines of the templates, resolution order, one per name */
+  char **groups;     /* group lines, likewise */
 };
 
 int reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **out,

@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "accounts.h"
 #include "volume.h"
 #include "envgen.h"
 #include "gc.h"
@@ -490,6 +491,16 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
       || (c->security.userns
           && reg_security_userns_range (&c->security, "/etc/subuid", "/etc/subgid", err) < 0))
     return reg_error_prefix (err, "create container");
+  if (o->user && o->user[0])
+    {
+      uid_t uid;
+      gid_t gid;
+      if (reg_accounts_resolve (cl->users, cl->groups, o->user, &uid, &gid, err) < 0)
+        return reg_error_prefix (err, "create container");
+      c->security.has_user = true;
+      c->security.uid = uid;
+      c->security.gid = gid;
+    }
   c->rows = o->rows;
   c->cols = o->cols;
   if (o->ports && (c->ports = reg_strv_dup (o->ports)) == NULL)

@@ -70,6 +70,9 @@ struct reg_create_options
   bool init;                                                 /* reg-init as PID 1 */
   const struct reg_ulimit *ulimits;
   size_t n_ulimits;
+  /* "NAME[:GROUP]" resolved through the templates' accounts (accounts.h)
+   * into security's uid and gid; numeric users are already there. */
+  const char *user;
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);

@@ -1,4 +1,5 @@
 #include "envgen.h"
+#include "accounts.h"
 #include "util.h"
 
 #include <errno.h>
@@ -91,6 +92,37 @@ place_entry (const struct reg_store *store, int dfd, const struct reg_entry *e,
   return 0;
 }
 
+static bool
+closure_has (const struct reg_closure *c, const char *path)
+{
+  for (size_t i = 0; i < c->n_entries; i++)
+    if (strcmp (c->entries[i].path, path) == 0)
+      return true;
+  return false;
+}
+
+/* /etc/passwd and /etc/group from the accounts (accounts.h), unless a
+ * template provides the file itself. */
+static int
+write_accounts (const struct reg_closure *c, int dfd, struct reg_error **err)
+{
+  for (int g = 0; g < 2; g++)
+    {
+      const char *path = g ? "/etc/group" : "/etc/passwd";
+      if (closure_has (c, path))
+        continue;
+      _cleanup_free_ char *text
+          = g ? reg_accounts_group_text (c->groups) : reg_accounts_passwd_text (c->users);
+      if (text == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      _cleanup_close_ int fd
+          = openat (dfd, path + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd < 0 || fchmod (fd, 0644) < 0 || reg_util_write_all (fd, text, strlen (text)) < 0)
+        return reg_error_sys (err, errno, "write %s", path);
+    }
+  return 0;
+}
+
 static int
 build_tree (const struct reg_store *store, const struct reg_closure *c, const char *dir,
             struct reg_error **err)
@@ -107,6 +139,8 @@ build_tree (const struct reg_store *store, const struct reg_closure *c, const ch
   for (size_t i = 0; i < c->n_entries; i++)
     if (place_entry (store, dfd, &c->entries[i], err) < 0)
       return -1;
+  if (write_accounts (c, dfd, err) < 0)
+    return -1;
   if (fchmod (dfd, 0755) < 0)
     return reg_error_sys (err, errno, "chmod %s", dir);
   return 0;

@@ -10,7 +10,9 @@
  * rename of a complete tree.
  *
  * Every environment also has the skeleton directories a container needs as
- * mount points: /proc /dev /sys /tmp /app /etc /root /run. A template
+ * mount points: /proc /dev /sys /tmp /app /etc /root /run, and /etc/passwd
+ * and /etc/group made from the closure's accounts (accounts.h) unless a
+ * template provides them. A template
  * cannot put anything else at those paths, nor anything below the mount
  * points that cover what is there (/proc, /dev, /sys): reg_env_skeleton_clash
  * says why, and templates are refused on it when they are made or added, so

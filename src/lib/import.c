@@ -1,4 +1,5 @@
 #include "import.h"
+#include "accounts.h"
 #include "elfdeps.h"
 #include "util.h"
 
@@ -360,9 +361,19 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
     return reg_error_set (err, ENOMEM, "out of memory");
   if (check_options (o, ref, err) < 0 || check_paths (o, ref, err) < 0)
     return -1;
+  _cleanup_strv_ char **users = NULL, **groups = NULL;
+  if (reg_accounts_from_host (o->passwd_file ? o->passwd_file : "/etc/passwd",
+                              o->group_file ? o->group_file : "/etc/group", o->users, o->groups,
+                              &users, &groups, err)
+      < 0)
+    return reg_error_prefix (err, "template %s", ref);
   struct importer im = { .store = store, .ref = ref };
   if ((im.t = calloc (1, sizeof *im.t)) == NULL)
     return reg_error_set (err, ENOMEM, "template %s: out of memory", ref);
+  if (reg_strv_len (users) > 0)
+    im.t->users = reg_steal (&users);
+  if (reg_strv_len (groups) > 0)
+    im.t->groups = reg_steal (&groups);
   int ret = reg_elf_resolver_new ("", &im.elf, err);
   for (size_t i = 0; ret == 0 && o->paths[i]; i++)
     ret = import_path (&im, o->paths[i], 0, false, err);

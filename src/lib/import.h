@@ -7,7 +7,9 @@
  * ELF dependency closure of every imported ELF file — executables and the
  * modules inside imported directories alike — is added as `libs`.
  *
- * Every named path is checked to exist before anything is stored. On any
+ * Accounts named with `users` and `groups` are copied from the host's
+ * passwd and group files (accounts.h). Every named path and account is
+ * checked to exist before anything is stored. On any
  * failure the objects this import added are taken out of the store again,
  * so a failed import changes nothing. On success *added lists them ("hex"
  * or "hex+x"), so the caller can undo the import with reg_import_undo when
@@ -31,6 +33,9 @@ struct reg_import_options
   char *const *env;       /* "KEY=VALUE", may be NULL */
   const char *entrypoint; /* container path, optional */
   int stop_signal;        /* 0: none */
+  char *const *users;  /* host account names, may be NULL: their passwd lines and primary groups */
+  char *const *groups; /* host group names, may be NULL */
+  const char *passwd_file, *group_file; /* where to look them up; NULL: /etc/passwd, /etc/group */
 };
 
 int reg_import_template (struct reg_store *store, const struct reg_import_options *opts,

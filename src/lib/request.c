@@ -40,6 +40,7 @@ reg_create_request_free (struct reg_create_request *r)
   free (r->workdir);
   free (r->project);
   free (r->cpuset_cpus);
+  free (r->user);
   free_mounts (r->mounts, r->n_mounts);
   reg_project_free (r->project_file);
   reg_security_clear (&r->o.security);
@@ -244,7 +245,7 @@ parse_restart (json_t *body, struct reg_restart *out, struct reg_error **err)
 }
 
 static int
-parse_security (json_t *body, struct reg_security *s, struct reg_error **err)
+parse_security (json_t *body, struct reg_security *s, char **user_name, struct reg_error **err)
 {
   json_t *so = json_object_get (body, "SecurityOpt");
   if (so && !json_is_null (so) && !json_is_array (so))
@@ -268,7 +269,11 @@ parse_security (json_t *body, struct reg_security *s, struct reg_error **err)
     return -1;
   if (userns && reg_security_set_userns (s, userns, err) < 0)
     return reg_error_prefix (err, WHAT);
-  if (user && *user && reg_security_set_user (s, user, err) < 0)
+  /* A name is resolved through the templates' accounts at create. */
+  bool named = user && strspn (user, "0123456789:") != strlen (user);
+  if (named && (*user_name = strdup (user)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (!named && user && *user && reg_security_set_user (s, user, err) < 0)
     return reg_error_prefix (err, WHAT);
   if (reg_security_check (s, err) < 0)
     return reg_error_prefix (err, WHAT);
@@ -392,8 +397,9 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
     if (strchr (r->env[i], '=') == NULL || r->env[i][0] == '=')
       return reg_error_set (err, EINVAL, WHAT ": environment entry \"%s\" is not KEY=VALUE",
                             r->env[i]);
-  if (parse_security (body, &o->security, err) < 0 || parse_process (body, r, err) < 0)
+  if (parse_security (body, &o->security, &r->user, err) < 0 || parse_process (body, r, err) < 0)
     return -1;
+  o->user = r->user;
   o->auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
   /* reg.yaml's restart policy is for the service; a one-off `reg run --rm`
    * of the project does not take it (asked for in the request, the two

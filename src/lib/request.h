@@ -17,7 +17,7 @@ struct reg_create_request
 {
   struct reg_create_options o; /* points into the fields below */
   char **templates, **cmd, **env, **ports, **dns, **dns_search, **extra_hosts;
-  char *name, *workdir, *project, *cpuset_cpus, *network_mode, *hostname;
+  char *name, *workdir, *project, *cpuset_cpus, *network_mode, *hostname, *user;
   struct reg_mount *mounts;
   size_t n_mounts;
   struct reg_project *project_file;

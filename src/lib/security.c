@@ -133,8 +133,8 @@ reg_security_set_user (struct reg_security *s, const char *user, struct reg_erro
     }
   if (!ok || *end != '\0')
     return reg_error_set (err, EINVAL,
-                          "--user \"%s\": must be UID or UID:GID in numbers (a template's "
-                          "environment has no user database)",
+                          "--user \"%s\": must be UID or UID:GID in numbers, or NAME[:GROUP] "
+                          "from the templates' accounts",
                           user);
   s->has_user = true;
   s->uid = (uid_t)uid;

@@ -3,8 +3,10 @@
  * struct reg_security holds the user's choices in Docker's words
  * (--privileged, --cap-add/--cap-drop, --security-opt seccomp=...,
  * --read-only, --user). It is checked when the container is created (a bad
- * capability name, a profile that does not compile, a user that is not
- * numeric: an error naming it, nothing created), kept in state.json, and
+ * capability name, a profile that does not compile, a malformed numeric
+ * user: an error naming it, nothing created; a user by name is resolved
+ * by the engine through the templates' accounts, accounts.h), kept in
+ * state.json, and
  * applied by the runtime in the container's first process and in every
  * `reg exec`, in this order, right before exec:
  *
@@ -67,7 +69,7 @@ int reg_security_copy (struct reg_security *dst, const struct reg_security *src,
  * text>" (the client reads the file, as Docker's does), "no-new-privileges"
  * or "no-new-privileges:true" (always the case here: accepted). */
 int reg_security_add_opt (struct reg_security *s, const char *opt, struct reg_error **err);
-/* "UID" or "UID:GID" (numbers: a minimal environment has no user database). */
+/* "UID" or "UID:GID" in numbers (names: accounts.h, at create). */
 int reg_security_set_user (struct reg_security *s, const char *user, struct reg_error **err);
 /* "private" (a user namespace), "host" or "" (none). */
 int reg_security_set_userns (struct reg_security *s, const char *mode, struct reg_error **err);

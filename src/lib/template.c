@@ -10,6 +10,7 @@
  * Writing uses libyaml's emitter; the digest is OpenSSL's SHA-256 of the
  * written text. */
 #include "template.h"
+#include "accounts.h"
 #include "envgen.h"
 #include "util.h"
 
@@ -140,6 +141,8 @@ reg_template_free (struct reg_template *t)
   reg_strv_free (t->requires);
   reg_strv_free (t->entrypoint);
   reg_strv_free (t->env);
+  reg_strv_free (t->users);
+  reg_strv_free (t->groups);
   for (size_t i = 0; i < t->n_files; i++)
     entry_clear (&t->files[i]);
   free (t->files);
@@ -338,6 +341,7 @@ struct parse
   const char *who; /* "template a@1", or "RET file ORIGIN" while the name is unknown */
   struct reg_template *t;
   struct reg_error **err;
+  const char *format; /* the `format` key's value, NULL when absent */
 };
 
 static int fail (struct parse *p, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -629,6 +633,32 @@ parse_entrypoint (struct parse *p, yaml_node_t *n)
   return 0;
 }
 
+/* users: / groups: lists of passwd(5) / group(5) lines. */
+static int
+parse_accounts (struct parse *p, yaml_node_t *n, bool users)
+{
+  const char *what = users ? "users" : "groups";
+  char ***out = users ? &p->t->users : &p->t->groups;
+  if (string_list (p, n, what, out) < 0)
+    return -1;
+  for (size_t i = 0; (*out)[i]; i++)
+    if (users ? !reg_accounts_passwd_ok ((*out)[i]) : !reg_accounts_group_ok ((*out)[i]))
+      return fail (
+          p, "%s: \"%s\" is not a %s line (%s)", what, (*out)[i], users ? "passwd(5)" : "group(5)",
+          users ? "name:password:uid:gid:gecos:home:shell" : "name:password:gid:member,...");
+  return 0;
+}
+
+static int
+parse_format (struct parse *p, yaml_node_t *n)
+{
+  const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+  if (v == NULL || (strcmp (v, "1") != 0 && strcmp (v, "2") != 0))
+    return fail (p, "format \"%s\": this engine reads formats 1 and 2", v ? v : "");
+  p->format = v;
+  return 0;
+}
+
 static int
 parse_stop_signal (struct parse *p, yaml_node_t *n)
 {
@@ -645,6 +675,10 @@ parse_field (struct parse *p, const char *k, yaml_node_t *v)
 {
   if (strcmp (k, "name") == 0 || strcmp (k, "version") == 0)
     return 0; /* done first */
+  if (strcmp (k, "format") == 0)
+    return parse_format (p, v);
+  if (strcmp (k, "users") == 0 || strcmp (k, "groups") == 0)
+    return parse_accounts (p, v, k[0] == 'u');
   if (strcmp (k, "requires") == 0)
     return parse_requires (p, v);
   if (strcmp (k, "entrypoint") == 0)
@@ -727,6 +761,10 @@ parse_document (struct parse *p, const char *origin)
     if (parse_field (p, text_of (p, a->key), node (p, a->value)) < 0)
       return -1;
   struct reg_template *t = p->t;
+  bool accounts = reg_strv_len (t->users) + reg_strv_len (t->groups) > 0;
+  if (accounts && (p->format == NULL || strcmp (p->format, "2") != 0))
+    return fail (p, "\"users\" and \"groups\" need format: '2' (an older engine would refuse "
+                    "them)");
   if (t->requires == NULL && (t->requires = calloc (1, sizeof (char *))) == NULL)
     return oom (p);
   if (t->env == NULL && (t->env = calloc (1, sizeof (char *))) == NULL)
@@ -857,6 +895,10 @@ reg_template_normalize (struct reg_template *t, struct reg_error **err)
         return reg_error_set (err, EINVAL, "template %s@%s: env \"%.*s\" set twice", n, v,
                               (int)env_key_len (t->env[i]), t->env[i]);
     }
+  const char *dup = NULL;
+  if (reg_accounts_sort (t->users, &dup) < 0 || reg_accounts_sort (t->groups, &dup) < 0)
+    return reg_error_set (err, EINVAL, "template %s@%s: account \"%.*s\" listed twice", n, v,
+                          (int)strcspn (dup, ":"), dup);
   for (size_t i = 1; i < t->n_libs; i++)
     if (strcmp (t->libs[i - 1].name, t->libs[i].name) == 0)
       return reg_error_set (err, EINVAL, "template %s@%s: lib %s listed twice", n, v,
@@ -1122,6 +1164,12 @@ emit_template (struct emit *em, const struct reg_template *t)
   emit_scalar (em, t->name);
   emit_scalar (em, "version");
   emit_scalar (em, t->version);
+  bool accounts = reg_strv_len (t->users) + reg_strv_len (t->groups) > 0;
+  if (accounts)
+    {
+      emit_scalar (em, "format");
+      emit_scalar (em, "2");
+    }
   if (reg_strv_len (t->requires) > 0)
     emit_list (em, "requires", t->requires);
   if (reg_strv_len (t->entrypoint) > 0)
@@ -1133,6 +1181,10 @@ emit_template (struct emit *em, const struct reg_template *t)
       emit_scalar (em, reg_signal_name (t->stop_signal, name));
     }
   emit_env (em, t->env);
+  if (reg_strv_len (t->users) > 0)
+    emit_list (em, "users", t->users);
+  if (reg_strv_len (t->groups) > 0)
+    emit_list (em, "groups", t->groups);
   emit_files (em, t);
   emit_libs (em, t);
   emit_end (em, true);

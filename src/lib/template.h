@@ -13,6 +13,11 @@
  *        "-> TARGET"                symbolic link to TARGET
  *        "dir"                      (empty) directory
  *   libs: {name@soversion: {path: container-path, object: "sha256:<hex>[+x]"}}
+ *   format: '2'                     needed by (and only written with) the next two
+ *   users: [passwd(5) line, ...]    accounts for the container's /etc/passwd
+ *   groups: [group(5) line, ...]    and /etc/group (accounts.h)
+ * A file without `format` is format 1, which every older engine reads; the
+ * canonical form of a template without accounts is unchanged.
  *
  * Parsing rejects, naming the template and the fault: unknown keys, missing
  * or malformed name/version, a path that is not absolute and normalized (no
@@ -66,6 +71,10 @@ struct reg_template
   size_t n_files;
   struct reg_lib *libs;
   size_t n_libs;
+  /* Format 2 (accounts.h): passwd(5) and group(5) lines, sorted by name;
+   * NULL or empty when none. */
+  char **users;
+  char **groups;
 };
 
 /* `origin` names the input in errors (a file path or "request"). */

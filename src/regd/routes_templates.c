@@ -39,12 +39,13 @@ static int
 create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_template **t,
                    struct reg_error **err)
 {
-  static const char *const keys[] = { "Name", "Version", "Paths",      "Entrypoint", "Requires",
-                                      "Env",  "Force",   "StopSignal", NULL };
+  static const char *const keys[] = { "Name",  "Version",    "Paths", "Entrypoint", "Requires", "Env",
+                                      "Force", "StopSignal", "Users", "Groups",     NULL };
   const char *what = "create template";
   struct reg_import_options o = { 0 };
   const char *sig = NULL;
-  _cleanup_strv_ char **paths = NULL, **requires = NULL, **env = NULL;
+  _cleanup_strv_ char **paths = NULL, **requires = NULL, **env = NULL, **users = NULL,
+                      **groups = NULL;
   if (regd_json_only_keys (body, keys, what, err) < 0
       || regd_json_string (body, "Name", what, &o.name, err) < 0
       || regd_json_string (body, "Version", what, &o.version, err) < 0
@@ -52,7 +53,9 @@ create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_templa
       || regd_json_strv (body, "Paths", what, &paths, err) < 0
       || regd_json_strv (body, "Requires", what, &requires, err) < 0
       || regd_json_strv (body, "Env", what, &env, err) < 0
-      || regd_json_string (body, "StopSignal", what, &sig, err) < 0)
+      || regd_json_string (body, "StopSignal", what, &sig, err) < 0
+      || regd_json_strv (body, "Users", what, &users, err) < 0
+      || regd_json_strv (body, "Groups", what, &groups, err) < 0)
     return -1;
   if (o.name == NULL || o.version == NULL)
     return reg_error_set (err, EINVAL, "%s: NAME@VERSION is required", what);
@@ -68,6 +71,8 @@ create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_templa
   o.paths = paths;
   o.requires = requires;
   o.env = env;
+  o.users = users;
+  o.groups = groups;
   return reg_engine_template_create (d->engine, &o, replace, t, err);
 }
 

@@ -67,11 +67,20 @@ NoNewPrivs: 1"
   "$REG" rm -f "$id" >/dev/null
   local before
   before=$(snapshot)
-  for bad in www 1000:x -1 ':5' 99999999999; do
+  for bad in ':5' 99999999999 1:; do
     run_cmd "$REG" run --rm -u "$bad" -t base@1 -- /bin/true
     expect_rc 125
     expect_err_has "--user \"$bad\": must be UID or UID:GID"
   done
+  # Names resolve through the templates' accounts (base@1 has none).
+  for bad in www -1; do
+    run_cmd "$REG" run --rm -u "$bad" -t base@1 -- /bin/true
+    expect_rc 125
+    expect_err_has "--user \"$bad\": no user \"$bad\" in the templates' accounts"
+  done
+  run_cmd "$REG" run --rm -u 1000:x -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--user \"1000:x\": no group \"x\" in the templates' accounts"
   expect_eq "$(snapshot)" "$before" "engine changed by a bad --user"
 }
 

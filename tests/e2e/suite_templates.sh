@@ -174,3 +174,68 @@ t_prune_concurrent () {
 }
 
 ALL="$ALL t_prune t_prune_bad t_prune_concurrent"
+
+# Accounts: templates carry the host's passwd/group lines; a container's
+# /etc/passwd and /etc/group are root, nobody and its templates' accounts;
+# -u NAME[:GROUP] resolves through them.
+t_template_users () {
+  run_cmd "$REG" template create acc@1 /bin/sh /bin/cat /usr/bin/id --user www-data --group daemon
+  expect_rc 0
+  run_cmd "$REG" template inspect acc@1
+  expect_out_has "format: '2'"
+  expect_out_has "users: ['www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin']"
+  expect_out_has "groups: ['daemon:x:1:', 'www-data:x:33:']"
+  run_cmd "$REG" run --rm -t acc@1 -- /bin/cat /etc/passwd /etc/group
+  expect_out "root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin
+root:x:0:
+nogroup:x:65534:
+daemon:x:1:
+www-data:x:33:"
+  run_cmd "$REG" run --rm -u www-data -t acc@1 -- /usr/bin/id
+  expect_out "uid=33(www-data) gid=33(www-data) groups=33(www-data)"
+  run_cmd "$REG" run --rm -u www-data:daemon -t acc@1 -- /usr/bin/id
+  expect_out "uid=33(www-data) gid=1(daemon) groups=1(daemon)"
+  run_cmd "$REG" run --rm -u nobody -t acc@1 -- /usr/bin/id -un
+  expect_out "nobody"
+  # Every environment has root and nobody.
+  run_cmd "$REG" run --rm -t base@1 -- /usr/bin/id
+  expect_out "uid=0(root) gid=0(root) groups=0(root)"
+  # Bad accounts: named, nothing left behind.
+  local before
+  before=$(snapshot)
+  run_cmd "$REG" template create accbad@1 /bin/cat --user no-such-user-$$
+  expect_rc 1
+  expect_err_has "template accbad@1: user no-such-user-$$: not in /etc/passwd"
+  run_cmd "$REG" template create accbad@1 /bin/cat --group no-such-group-$$
+  expect_rc 1
+  expect_err_has "template accbad@1: group no-such-group-$$: not in /etc/group"
+  run_cmd "$REG" run --rm -u www-data:nogroup-x -t acc@1 -- /usr/bin/id
+  expect_rc 125
+  expect_err_has "no group \"nogroup-x\" in the templates' accounts"
+  bad_ret no-format "\"users\" and \"groups\" need format: '2'" 'name: accbad
+version: "1"
+users: ["a:x:1:1::/:/bin/sh"]'
+  bad_ret bad-line 'users: "a:x:one:1::/:/bin/sh" is not a passwd(5) line' "name: accbad
+version: \"1\"
+format: '2'
+users: ['a:x:one:1::/:/bin/sh']"
+  bad_ret bad-format 'format "3": this engine reads formats 1 and 2' "name: accbad
+version: \"1\"
+format: '3'"
+  bad_ret twice 'account "a" listed twice' "name: accbad
+version: \"1\"
+format: '2'
+groups: ['a:x:1:', 'a:x:2:']"
+  expect_eq "$(snapshot)" "$before" "bad accounts changed the engine"
+  # Two templates that define one account differently cannot run together.
+  printf "name: acc2\nversion: '1'\nformat: '2'\nusers: ['www-data:x:34:34::/:/bin/sh']\n" >"$T/acc2.ret"
+  "$REG" template add "$T/acc2.ret" >/dev/null || fail "add acc2@1"
+  run_cmd "$REG" run --rm -t acc@1 -t acc2@1 -- /usr/bin/id
+  expect_rc 125
+  expect_err_has "templates acc@1 and acc2@1 define user www-data differently"
+  "$REG" template rm acc@1 acc2@1 >/dev/null
+}
+
+ALL="$ALL t_template_users"

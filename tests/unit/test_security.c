@@ -235,6 +235,12 @@ test_request (void **state)
   assert_int_equal (r->o.security.uid, 7);
   assert_string_equal (r->o.security.cap_add[0], "NET_ADMIN");
   assert_int_equal (r->o.rows, 24);
+  assert_null (r->o.user);
+  reg_create_request_free (r);
+  /* A name is kept for the engine to resolve through the accounts. */
+  r = parse_ok ("{\"User\": \"www-data:adm\"}");
+  assert_string_equal (r->o.user, "www-data:adm");
+  assert_false (r->o.security.has_user);
   reg_create_request_free (r);
   /* reg.yaml's values under the body's. */
   r = parse_ok ("{\"Project\": \"/srv/p\", \"Env\": [\"B=2\"], \"ProjectFile\": \"templates: "
@@ -273,7 +279,7 @@ test_request (void **state)
       "only goes with the on-failure policy" },
     { "{\"Env\": [\"=x\"]}", "is not KEY=VALUE" },
     { "{\"CapAdd\": [\"NOPE\"]}", "--cap-add NOPE: unknown capability" },
-    { "{\"User\": \"root\"}", "--user \"root\"" },
+    { "{\"User\": \":5\"}", "--user \":5\"" },
     { "{\"SecurityOpt\": \"seccomp=unconfined\"}", "\"SecurityOpt\" must be an array" },
     { "{\"SecurityOpt\": [\"seccomp={\"]}", "seccomp profile: malformed JSON" },
     { "{\"ProjectFile\": \"x: 1\"}", "ProjectFile must be a string, with Project" },

@@ -118,6 +118,8 @@ assert_template_equal (const struct reg_template *a, const struct reg_template *
   assert_strv_equal (a->entrypoint, b->entrypoint);
   assert_int_equal (a->stop_signal, b->stop_signal);
   assert_strv_equal (a->env, b->env);
+  assert_strv_equal (a->users, b->users);
+  assert_strv_equal (a->groups, b->groups);
   assert_int_equal (a->n_files, b->n_files);
   for (size_t i = 0; i < a->n_files; i++)
     assert_entry_equal (&a->files[i], &b->files[i]);
@@ -495,6 +497,43 @@ test_serialize_exact (void **state)
   assert_string_equal (text, good_canonical);
   free (text);
   reg_template_free (t);
+}
+
+/* Format 2: accounts, sorted by name, written after env with format: '2';
+ * a format-1 file keeps its exact bytes (no format key). */
+static void
+test_format2_accounts (void **state)
+{
+  struct reg_template *t
+      = parse_ok ("name: a\nversion: '1'\nformat: 2\ngroups: ['www-data:x:33:', 'adm:x:4:syslog']\n"
+                  "users: ['www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin']\n");
+  char *text = reg_template_serialize (t);
+  assert_string_equal (text, "name: a\nversion: '1'\nformat: '2'\n"
+                             "users: ['www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin']\n"
+                             "groups: ['adm:x:4:syslog', 'www-data:x:33:']\n");
+  struct reg_template *back = parse_ok (text);
+  assert_template_equal (t, back);
+  free (text);
+  reg_template_free (back);
+  reg_template_free (t);
+  t = parse_ok ("name: a\nversion: '1'\nformat: '1'\n");
+  text = reg_template_serialize (t);
+  assert_string_equal (text, "name: a\nversion: '1'\n");
+  free (text);
+  reg_template_free (t);
+  parse_bad ("name: a\nversion: '1'\nusers: ['a:x:1:1:::']\n",
+             "template a@1: \"users\" and \"groups\" need format: '2' (an older engine would "
+             "refuse them)");
+  parse_bad ("name: a\nversion: '1'\nformat: '1'\ngroups: ['a:x:1:']\n",
+             "template a@1: \"users\" and \"groups\" need format: '2' (an older engine would "
+             "refuse them)");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\n",
+             "template a@1: format \"3\": this engine reads formats 1 and 2");
+  parse_bad ("name: a\nversion: '1'\nformat: '2'\ngroups: ['a:x:1']\n",
+             "template a@1: groups: \"a:x:1\" is not a group(5) line "
+             "(name:password:gid:member,...)");
+  parse_bad ("name: a\nversion: '1'\nformat: '2'\nusers: ['a:x:1:1:::', 'a:x:2:2:::']\n",
+             "template a@1: account \"a\" listed twice");
 }
 
 static void
@@ -1172,6 +1211,7 @@ main (void)
     cmocka_unit_test (test_names),
     cmocka_unit_test (test_serialize_exact),
     cmocka_unit_test (test_round_trip),
+    cmocka_unit_test (test_format2_accounts),
     cmocka_unit_test (test_digest),
     cmocka_unit_test (test_digest_changes),
     cmocka_unit_test (test_normalize),
