@@ -569,6 +569,14 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
     ret = reg_engine_mounts_resolve (e, c, &made, err);
   if (ret == 0)
     ret = reg_container_create (e->root, c, err);
+  /* The cached closure may be freed (a template saved) once the lock is
+   * released: generation works on a copy. */
+  struct reg_closure *own = NULL;
+  if (ret == 0 && !generated && (own = reg_closure_copy (cl)) == NULL)
+    {
+      reg_container_destroy (e->root, c->id, NULL);
+      ret = reg_error_set (err, ENOMEM, "out of memory");
+    }
   if (ret < 0)
     reg_engine_volumes_unmake (e, made);
   pthread_mutex_unlock (&e->lock);
@@ -577,13 +585,14 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       /* Generating outside the lock: other containers go on meanwhile;
        * envgen itself is safe against a concurrent generation. */
       _cleanup_free_ char *path = NULL;
-      ret = reg_env_generate (e->store, cl, &path, err);
+      ret = reg_env_generate (e->store, own, &path, err);
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);
       if (ret < 0)
         reg_container_destroy (e->root, c->id, NULL);
     }
+  reg_closure_free (own);
   if (ret < 0)
     {
       reg_container_free (c);
