@@ -20,6 +20,7 @@
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
   " [--env KEY=VALUE] [--user NAME] [--group NAME] [--force] [--stop-signal SIG]\n"             \
+  "       reg template create -f RECIPE.yaml [--force]\n"                                          \
   "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
   "       reg template inspect NAME@VERSION\n"                                                     \
@@ -45,14 +46,17 @@ print_created (long status, json_t *reply, const char *what)
   return 0;
 }
 
+static int create_recipe (struct reg_client *c, const char *file, bool force);
+
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
   static const struct option opts[] = {
     { "entrypoint", required_argument, NULL, 'E' },  { "requires", required_argument, NULL, 'r' },
-    { "env", required_argument, NULL, 'e' },         { "force", no_argument, NULL, 'f' },
+    { "env", required_argument, NULL, 'e' },         { "force", no_argument, NULL, 'X' },
     { "stop-signal", required_argument, NULL, 'K' }, { "user", required_argument, NULL, 'u' },
-    { "group", required_argument, NULL, 'g' },       { NULL, 0, NULL, 0 }
+    { "group", required_argument, NULL, 'g' },       { "file", required_argument, NULL, 'f' },
+    { NULL, 0, NULL, 0 }
   };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *users = json_array (), *groups = json_array ();
@@ -63,14 +67,15 @@ create (struct reg_client *c, int argc, char **argv)
   json_object_set_new (body, "Requires", requires);
   json_object_set_new (body, "Env", env);
   int opt;
+  const char *recipe = NULL;
   optind = 1;
   opterr = 0;
   /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint
    * ...`. */
-  while ((opt = getopt_long (argc, argv, "E:r:e:fu:g:", opts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, "E:r:e:u:g:f:", opts, NULL)) != -1)
     switch (opt)
       {
-      case 'f':
+      case 'X':
         json_object_set_new (body, "Force", json_true ());
         break;
       case 'u':
@@ -78,6 +83,9 @@ create (struct reg_client *c, int argc, char **argv)
         break;
       case 'g':
         json_array_append_new (groups, json_string (optarg));
+        break;
+      case 'f':
+        recipe = optarg;
         break;
       case 'E':
         json_object_set_new (body, "Entrypoint", json_string (optarg));
@@ -96,6 +104,20 @@ create (struct reg_client *c, int argc, char **argv)
         fprintf (stderr, "reg template create: unknown option %s\n", argv[optind - 1]);
         return usage ();
       }
+  if (recipe)
+    {
+      /* The recipe says everything; only --force goes with it. */
+      bool force = json_object_get (body, "Force") != NULL;
+      size_t given = json_array_size (requires) + json_array_size (env) + json_array_size (users)
+                     + json_array_size (groups) + (json_object_get (body, "Entrypoint") != NULL);
+      json_decref (body);
+      if (argc != optind || given > 0)
+        {
+          fprintf (stderr, "reg template create: -f RECIPE takes no other argument but --force\n");
+          return 2;
+        }
+      return create_recipe (c, recipe, force);
+    }
   if (argc - optind < 2)
     {
       json_decref (body);
@@ -127,14 +149,15 @@ create (struct reg_client *c, int argc, char **argv)
   return ret;
 }
 
-static int
-add (struct reg_client *c, const char *file, bool force)
+/* A file's text as a JSON body {key: text}; NULL (reported) on failure. */
+static json_t *
+file_body (const char *what, const char *key, const char *file)
 {
   FILE *f = fopen (file, "re");
   if (f == NULL)
     {
-      fprintf (stderr, "reg template add: cannot open %s: %s\n", file, strerror (errno));
-      return 1;
+      fprintf (stderr, "reg template %s: cannot open %s: %s\n", what, file, strerror (errno));
+      return NULL;
     }
   char *text = NULL;
   size_t len = 0;
@@ -149,19 +172,43 @@ add (struct reg_client *c, const char *file, bool force)
     fclose (mem);
   if (failed)
     {
-      fprintf (stderr, "reg template add: cannot read %s\n", file);
+      fprintf (stderr, "reg template %s: cannot read %s\n", what, file);
       free (text);
-      return 1;
+      return NULL;
     }
-  json_t *body = json_pack ("{s:s%}", "Ret", text ? text : "", len);
+  json_t *body = json_pack ("{s:s%}", key, text ? text : "", len);
   free (text);
+  if (body == NULL)
+    fprintf (stderr, "reg template %s: %s is not UTF-8 text\n", what, file);
+  return body;
+}
+
+static int
+create_recipe (struct reg_client *c, const char *file, bool force)
+{
+  json_t *body = file_body ("create", "Recipe", file);
+  if (body == NULL)
+    return 1;
+  const char *base = strrchr (file, '/');
+  json_object_set_new (body, "Origin", json_string (base ? base + 1 : file));
+  if (force)
+    json_object_set_new (body, "Force", json_true ());
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", "/v1/templates", body, &reply);
+  json_decref (body);
+  int ret = print_created (status, reply, NULL);
+  json_decref (reply);
+  return ret;
+}
+
+static int
+add (struct reg_client *c, const char *file, bool force)
+{
+  json_t *body = file_body ("add", "Ret", file);
   if (body && force)
     json_object_set_new (body, "Force", json_true ());
   if (body == NULL)
-    {
-      fprintf (stderr, "reg template add: %s is not UTF-8 text\n", file);
-      return 1;
-    }
+    return 1;
   json_t *reply = NULL;
   long status = client_call (c, "POST", "/v1/templates", body, &reply);
   json_decref (body);

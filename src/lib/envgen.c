@@ -60,9 +60,26 @@ make_parents (int dfd, const char *rel, struct reg_error **err)
   return 0;
 }
 
+/* "MODE [USER[:GROUP]]" (template.h): the owner through the closure's
+ * accounts, so a service's own user can write its directory. */
 static int
-place_entry (const struct reg_store *store, int dfd, const struct reg_entry *e,
-             struct reg_error **err)
+dir_attrs (const struct reg_closure *c, int dfd, const struct reg_entry *e, struct reg_error **err)
+{
+  const char *rel = e->path + 1;
+  mode_t mode = (mode_t)strtoul (e->value, NULL, 8);
+  const char *owner = strchr (e->value, ' ');
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (owner && reg_accounts_resolve (c->users, c->groups, owner + 1, &uid, &gid, err) < 0)
+    return reg_error_prefix (err, "%s: owner", e->path);
+  if (fchownat (dfd, rel, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat (dfd, rel, mode, 0) < 0)
+    return reg_error_sys (err, errno, "%s: set owner and mode", e->path);
+  return 0;
+}
+
+static int
+place_entry (const struct reg_store *store, const struct reg_closure *c, int dfd,
+             const struct reg_entry *e, struct reg_error **err)
 {
   const char *rel = e->path + 1;
   if (make_parents (dfd, rel, err) < 0)
@@ -87,7 +104,7 @@ place_entry (const struct reg_store *store, int dfd, const struct reg_entry *e,
     case REG_ENTRY_DIR:
       if (mkdirat (dfd, rel, 0755) < 0 && errno != EEXIST)
         return reg_error_sys (err, errno, "mkdir %s", e->path);
-      return 0;
+      return e->value ? dir_attrs (c, dfd, e, err) : 0;
     }
   return 0;
 }
@@ -137,7 +154,7 @@ build_tree (const struct reg_store *store, const struct reg_closure *c, const ch
       fchmodat (dfd, skeleton[i].path, skeleton[i].mode, 0); /* umask-proof */
     }
   for (size_t i = 0; i < c->n_entries; i++)
-    if (place_entry (store, dfd, &c->entries[i], err) < 0)
+    if (place_entry (store, c, dfd, &c->entries[i], err) < 0)
       return -1;
   if (write_accounts (c, dfd, err) < 0)
     return -1;

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,7 +27,17 @@ struct importer
   void *seen;   /* tsearch tree of imported container paths */
   char **added; /* objects this import put into the store: "hex" or "hex+x" */
   size_t n_added;
+  char *const *exclude;
 };
+
+static bool
+excluded (const struct importer *im, const char *path)
+{
+  for (size_t i = 0; im->exclude && im->exclude[i]; i++)
+    if (fnmatch (im->exclude[i], path, 0) == 0)
+      return true;
+  return false;
+}
 
 /* Put a host file into the store, remembering it when it is new. */
 static int
@@ -205,9 +216,11 @@ import_dir (struct importer *im, const char *path, int hops, struct reg_error **
           _cleanup_free_ char *child = NULL;
           if (asprintf (&child, "%s/%s", strcmp (path, "/") == 0 ? "" : path, name) < 0)
             ret = reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
-          else
-            ret = import_path (im, child, hops, false, err);
-          children++;
+          else if (!excluded (im, child))
+            {
+              ret = import_path (im, child, hops, false, err);
+              children++;
+            }
         }
       free (list[i]);
     }
@@ -301,15 +314,30 @@ set_fields (struct importer *im, const struct reg_import_options *o, struct reg_
   t->requires = reg_strv_dup (o->requires);
   t->env = reg_strv_dup (o->env);
   t->stop_signal = o->stop_signal;
-  if (o->entrypoint)
+  if (o->argv)
+    t->entrypoint = reg_strv_dup (o->argv);
+  else if (o->entrypoint)
     {
       t->entrypoint = calloc (2, sizeof (char *));
       if (t->entrypoint)
         t->entrypoint[0] = strdup (o->entrypoint);
     }
+  if (reg_strv_len (o->expose) > 0 && (t->expose = reg_strv_dup (o->expose)) == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
   if (!t->name || !t->version || !t->requires || !t->env
       || (o->entrypoint && (!t->entrypoint || !t->entrypoint[0])))
     return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  for (size_t i = 0; o->dirs && o->dirs[i]; i++)
+    {
+      /* "PATH [MODE [USER[:GROUP]]]" */
+      _cleanup_free_ char *path = strndup (o->dirs[i], strcspn (o->dirs[i], " "));
+      const char *attrs = strchr (o->dirs[i], ' ');
+      if (path == NULL)
+        return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+      if (!has_path (im, path)
+          && push_entry (im, path, REG_ENTRY_DIR, attrs ? attrs + 1 : NULL, err) < 0)
+        return -1;
+    }
   return 0;
 }
 
@@ -348,6 +376,25 @@ check_paths (const struct reg_import_options *o, const char *ref, struct reg_err
                                 o->paths[i]);
         return reg_error_sys (err, errno, "template %s: %s", ref, o->paths[i]);
       }
+  struct importer probe = { .exclude = o->exclude };
+  for (size_t i = 0; o->paths[i]; i++)
+    if (excluded (&probe, o->paths[i]))
+      return reg_error_set (err, EINVAL, "template %s: path %s is both named and excluded", ref,
+                            o->paths[i]);
+  for (size_t i = 0; o->dirs && o->dirs[i]; i++)
+    {
+      _cleanup_free_ char *path = strndup (o->dirs[i], strcspn (o->dirs[i], " "));
+      const char *attrs = strchr (o->dirs[i], ' ');
+      if (path == NULL || !reg_util_path_is_clean (path))
+        return reg_error_set (err, EINVAL,
+                              "template %s: directory \"%s\" is not an absolute, normalized path",
+                              ref, o->dirs[i]);
+      if (attrs && !reg_template_dir_attrs_ok (attrs + 1))
+        return reg_error_set (err, EINVAL,
+                              "template %s: directory \"%s\": want PATH [MODE [USER[:GROUP]]] "
+                              "(MODE four octal digits, no set-ID bits)",
+                              ref, o->dirs[i]);
+    }
   return 0;
 }
 
@@ -367,7 +414,7 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
                               &users, &groups, err)
       < 0)
     return reg_error_prefix (err, "template %s", ref);
-  struct importer im = { .store = store, .ref = ref };
+  struct importer im = { .store = store, .ref = ref, .exclude = o->exclude };
   if ((im.t = calloc (1, sizeof *im.t)) == NULL)
     return reg_error_set (err, ENOMEM, "template %s: out of memory", ref);
   if (reg_strv_len (users) > 0)

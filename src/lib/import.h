@@ -7,6 +7,9 @@
  * ELF dependency closure of every imported ELF file — executables and the
  * modules inside imported directories alike — is added as `libs`.
  *
+ * A path met while walking `paths` that matches an `exclude` pattern is left
+ * out (a directory with everything below it); an excluded path named
+ * directly is an error. `dirs` are added as empty directories.
  * Accounts named with `users` and `groups` are copied from the host's
  * passwd and group files (accounts.h). Every named path and account is
  * checked to exist before anything is stored. On any
@@ -36,6 +39,10 @@ struct reg_import_options
   char *const *users;  /* host account names, may be NULL: their passwd lines and primary groups */
   char *const *groups; /* host group names, may be NULL */
   const char *passwd_file, *group_file; /* where to look them up; NULL: /etc/passwd, /etc/group */
+  char *const *argv;    /* the whole entrypoint (argv[0] == entrypoint), may be NULL */
+  char *const *exclude; /* fnmatch patterns ('*' matches '/' too): host paths left out */
+  char *const *dirs;    /* empty directories to add (container paths) */
+  char *const *expose;  /* "PORT/tcp|udp", recorded in the template */
 };
 
 int reg_import_template (struct reg_store *store, const struct reg_import_options *opts,

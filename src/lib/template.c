@@ -143,6 +143,7 @@ reg_template_free (struct reg_template *t)
   reg_strv_free (t->env);
   reg_strv_free (t->users);
   reg_strv_free (t->groups);
+  reg_strv_free (t->expose);
   for (size_t i = 0; i < t->n_files; i++)
     entry_clear (&t->files[i]);
   free (t->files);
@@ -170,8 +171,8 @@ struct loader
 static int
 load_fail (struct loader *l, const yaml_mark_t *m, struct reg_error **err, const char *what)
 {
-  return reg_error_set (err, EINVAL, "RET file %s: line %zu, column %zu: %s", l->origin,
-                        m->line + 1, m->column + 1, what);
+  return reg_error_set (err, EINVAL, "%s: line %zu, column %zu: %s", l->origin, m->line + 1,
+                        m->column + 1, what);
 }
 
 #define STR(x) #x
@@ -183,10 +184,10 @@ syntax_error (const yaml_parser_t *parser, const char *origin, struct reg_error 
   if (parser->error == YAML_MEMORY_ERROR)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (parser->error == YAML_READER_ERROR)
-    return reg_error_set (err, EINVAL, "RET file %s: YAML error at byte %zu: %s", origin,
+    return reg_error_set (err, EINVAL, "%s: YAML error at byte %zu: %s", origin,
                           parser->problem_offset, parser->problem ? parser->problem : "bad input");
-  return reg_error_set (err, EINVAL, "RET file %s: YAML error at line %zu, column %zu: %s%s%s",
-                        origin, parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+  return reg_error_set (err, EINVAL, "%s: YAML error at line %zu, column %zu: %s%s%s", origin,
+                        parser->problem_mark.line + 1, parser->problem_mark.column + 1,
                         parser->problem ? parser->problem : "syntax error",
                         parser->context ? " " : "", parser->context ? parser->context : "");
 }
@@ -270,7 +271,7 @@ load_event (struct loader *l, const yaml_event_t *ev, bool *have_doc, struct reg
       return 1;
     case YAML_DOCUMENT_START_EVENT:
       if (*have_doc)
-        return reg_error_set (err, EINVAL, "RET file %s: more than one YAML document", l->origin);
+        return reg_error_set (err, EINVAL, "%s: more than one YAML document", l->origin);
       if (!yaml_document_initialize (l->doc, NULL, NULL, NULL, 1, 1))
         return reg_error_set (err, ENOMEM, "out of memory");
       *have_doc = true;
@@ -294,9 +295,10 @@ load_event (struct loader *l, const yaml_event_t *ev, bool *have_doc, struct reg
     }
 }
 
-/* Parse `text` into `doc` (initialised only on success). */
-static int
-load_document (const char *text, size_t len, const char *origin, yaml_document_t *doc,
+/* Parse `text` into `doc` (initialised only on success); `origin` is the
+ * whole label errors start with ("RET file X", "recipe X"). */
+int
+reg_yaml_load (const char *text, size_t len, const char *origin, yaml_document_t *doc,
                struct reg_error **err)
 {
   yaml_parser_t parser;
@@ -328,7 +330,7 @@ load_document (const char *text, size_t len, const char *origin, yaml_document_t
     {
       if (have_doc)
         yaml_document_delete (doc);
-      return reg_error_set (err, EINVAL, "RET file %s: empty", origin);
+      return reg_error_set (err, EINVAL, "%s: empty", origin);
     }
   return 0;
 }
@@ -342,6 +344,7 @@ struct parse
   struct reg_template *t;
   struct reg_error **err;
   const char *format; /* the `format` key's value, NULL when absent */
+  bool v2;            /* a format-2 file value was met */
 };
 
 static int fail (struct parse *p, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -473,6 +476,15 @@ parse_file_value (struct parse *p, const char *what, const char *v, struct reg_e
     {
       e->kind = REG_ENTRY_DIR;
       return 0;
+    }
+  if (strncmp (v, "dir ", 4) == 0)
+    {
+      if (!reg_template_dir_attrs_ok (v + 4))
+        return fail (p, "%s: \"%s\" is not dir MODE [USER[:GROUP]] (MODE octal, no set-ID bits)",
+                     what, v);
+      e->kind = REG_ENTRY_DIR;
+      p->v2 = true;
+      return (e->value = strdup (v + 4)) == NULL ? oom (p) : 0;
     }
   if (strncmp (v, "-> ", 3) == 0)
     {
@@ -649,6 +661,48 @@ parse_accounts (struct parse *p, yaml_node_t *n, bool users)
   return 0;
 }
 
+/* "MODE" or "MODE OWNER" with OWNER "USER" or "USER:GROUP" (names or
+ * numbers): MODE exactly four octal digits, no set-ID bits. */
+bool
+reg_template_dir_attrs_ok (const char *attrs)
+{
+  if (strlen (attrs) < 4 || strspn (attrs, "01234567") != 4 || attrs[0] > '1')
+    return false;
+  if (attrs[4] == '\0')
+    return true;
+  const char *owner = attrs + 5;
+  size_t n = strlen (owner);
+  if (attrs[4] != ' ' || n == 0 || n > 65 || owner[0] == ':' || owner[n - 1] == ':')
+    return false;
+  return strspn (owner, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-$:") == n
+         && strchr (owner, ':') == strrchr (owner, ':');
+}
+
+bool
+reg_template_port_ok (const char *port)
+{
+  size_t n = strspn (port, "0123456789");
+  if (n == 0 || n > 5 || port[0] == '0' || strtol (port, NULL, 10) > 65535)
+    return false;
+  return strcmp (port + n, "/tcp") == 0 || strcmp (port + n, "/udp") == 0;
+}
+
+static int
+parse_expose (struct parse *p, yaml_node_t *n)
+{
+  if (string_list (p, n, "expose", &p->t->expose) < 0)
+    return -1;
+  for (size_t i = 0; p->t->expose[i]; i++)
+    {
+      if (!reg_template_port_ok (p->t->expose[i]))
+        return fail (p, "expose: \"%s\" is not PORT/tcp or PORT/udp", p->t->expose[i]);
+      for (size_t j = 0; j < i; j++)
+        if (strcmp (p->t->expose[i], p->t->expose[j]) == 0)
+          return fail (p, "expose: %s listed twice", p->t->expose[i]);
+    }
+  return 0;
+}
+
 static int
 parse_format (struct parse *p, yaml_node_t *n)
 {
@@ -679,6 +733,8 @@ parse_field (struct parse *p, const char *k, yaml_node_t *v)
     return parse_format (p, v);
   if (strcmp (k, "users") == 0 || strcmp (k, "groups") == 0)
     return parse_accounts (p, v, k[0] == 'u');
+  if (strcmp (k, "expose") == 0)
+    return parse_expose (p, v);
   if (strcmp (k, "requires") == 0)
     return parse_requires (p, v);
   if (strcmp (k, "entrypoint") == 0)
@@ -761,10 +817,10 @@ parse_document (struct parse *p, const char *origin)
     if (parse_field (p, text_of (p, a->key), node (p, a->value)) < 0)
       return -1;
   struct reg_template *t = p->t;
-  bool accounts = reg_strv_len (t->users) + reg_strv_len (t->groups) > 0;
-  if (accounts && (p->format == NULL || strcmp (p->format, "2") != 0))
-    return fail (p, "\"users\" and \"groups\" need format: '2' (an older engine would refuse "
-                    "them)");
+  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0;
+  if ((v2 || p->v2) && (p->format == NULL || strcmp (p->format, "2") != 0))
+    return fail (p, "\"users\", \"groups\", \"expose\" and \"dir MODE\" need format: '2' (an "
+                    "older engine would refuse them)");
   if (t->requires == NULL && (t->requires = calloc (1, sizeof (char *))) == NULL)
     return oom (p);
   if (t->env == NULL && (t->env = calloc (1, sizeof (char *))) == NULL)
@@ -786,7 +842,10 @@ reg_template_parse (const char *text, size_t len, const char *origin, struct reg
   if (memchr (text, '\0', len) != NULL)
     return reg_error_set (err, EINVAL, "RET file %s: contains a NUL byte", origin);
   yaml_document_t doc;
-  if (load_document (text, len, origin, &doc, err) < 0)
+  _cleanup_free_ char *label = NULL;
+  if (asprintf (&label, "RET file %s", origin) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_yaml_load (text, len, label, &doc, err) < 0)
     return -1;
   struct parse p = { .doc = &doc, .err = err };
   int ret = -1;
@@ -899,6 +958,19 @@ reg_template_normalize (struct reg_template *t, struct reg_error **err)
   if (reg_accounts_sort (t->users, &dup) < 0 || reg_accounts_sort (t->groups, &dup) < 0)
     return reg_error_set (err, EINVAL, "template %s@%s: account \"%.*s\" listed twice", n, v,
                           (int)strcspn (dup, ":"), dup);
+  for (size_t i = 0; i < t->n_files; i++)
+    if (t->files[i].kind == REG_ENTRY_DIR && t->files[i].value && strchr (t->files[i].value, ' '))
+      {
+        /* The owner must resolve wherever the template is used. */
+        const char *owner = strchr (t->files[i].value, ' ') + 1;
+        uid_t uid;
+        gid_t gid;
+        if (reg_accounts_resolve (t->users, t->groups, owner, &uid, &gid, NULL) < 0)
+          return reg_error_set (err, EINVAL,
+                                "template %s@%s: files \"%s\": owner \"%s\" is not root, nobody "
+                                "or an account of the template (--user, --group, users:, groups:)",
+                                n, v, t->files[i].path, owner);
+      }
   for (size_t i = 1; i < t->n_libs; i++)
     if (strcmp (t->libs[i - 1].name, t->libs[i].name) == 0)
       return reg_error_set (err, EINVAL, "template %s@%s: lib %s listed twice", n, v,
@@ -1046,6 +1118,8 @@ entry_value (const struct reg_entry *e)
 {
   char *s = NULL;
   int r = -1;
+  if (e->kind == REG_ENTRY_DIR && e->value)
+    return asprintf (&s, "dir %s", e->value) < 0 ? NULL : s;
   if (e->kind == REG_ENTRY_DIR)
     return strdup ("dir");
   if (e->value == NULL)
@@ -1164,8 +1238,10 @@ emit_template (struct emit *em, const struct reg_template *t)
   emit_scalar (em, t->name);
   emit_scalar (em, "version");
   emit_scalar (em, t->version);
-  bool accounts = reg_strv_len (t->users) + reg_strv_len (t->groups) > 0;
-  if (accounts)
+  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0;
+  for (size_t i = 0; i < t->n_files && !v2; i++)
+    v2 = t->files[i].kind == REG_ENTRY_DIR && t->files[i].value;
+  if (v2)
     {
       emit_scalar (em, "format");
       emit_scalar (em, "2");
@@ -1185,6 +1261,8 @@ emit_template (struct emit *em, const struct reg_template *t)
     emit_list (em, "users", t->users);
   if (reg_strv_len (t->groups) > 0)
     emit_list (em, "groups", t->groups);
+  if (reg_strv_len (t->expose) > 0)
+    emit_list (em, "expose", t->expose);
   emit_files (em, t);
   emit_libs (em, t);
   emit_end (em, true);

@@ -11,11 +11,13 @@
  *        "sha256:<hex>"             regular file, object mode 0444
  *        "sha256:<hex>+x"           executable file, object mode 0555
  *        "-> TARGET"                symbolic link to TARGET
- *        "dir"                      (empty) directory
+ *        "dir"                      (empty) directory, root's, 0755
+ *        "dir MODE [USER[:GROUP]]"  the same with a mode and owner (format 2)
  *   libs: {name@soversion: {path: container-path, object: "sha256:<hex>[+x]"}}
  *   format: '2'                     needed by (and only written with) the next two
  *   users: [passwd(5) line, ...]    accounts for the container's /etc/passwd
  *   groups: [group(5) line, ...]    and /etc/group (accounts.h)
+ *   expose: ['80/tcp', ...]         ports the service listens on (recorded)
  * A file without `format` is format 1, which every older engine reads; the
  * canonical form of a template without accounts is unchanged.
  *
@@ -43,7 +45,7 @@ enum reg_entry_kind
   REG_ENTRY_FILE,    /* value: digest hex, object mode 0444 */
   REG_ENTRY_EXEC,    /* value: digest hex, object mode 0555 */
   REG_ENTRY_SYMLINK, /* value: link target */
-  REG_ENTRY_DIR,     /* value: NULL */
+  REG_ENTRY_DIR,     /* value: NULL, or "MODE [USER[:GROUP]]" (format 2) */
 };
 
 struct reg_entry
@@ -75,7 +77,15 @@ struct reg_template
    * NULL or empty when none. */
   char **users;
   char **groups;
+  char **expose; /* format 2: "PORT/tcp" or "PORT/udp", given order; NULL when none */
 };
+
+/* The hardened YAML loader of RET files, for other strict YAML inputs
+ * (recipes): nesting, node count and size bounded, aliases, tags and NUL
+ * refused, every scalar text. Errors start with `label`. */
+struct yaml_document_s;
+int reg_yaml_load (const char *text, size_t len, const char *label, struct yaml_document_s *doc,
+                   struct reg_error **err);
 
 /* `origin` names the input in errors (a file path or "request"). */
 int reg_template_parse (const char *text, size_t len, const char *origin, struct reg_template **out,
@@ -97,6 +107,11 @@ int reg_template_check_objects (const struct reg_template *t, const struct reg_s
 /* Name and version syntax: name [a-z0-9][a-z0-9._-]{0,127},
  * version [A-Za-z0-9][A-Za-z0-9._+-]{0,127}. */
 bool reg_template_name_ok (const char *name);
+/* The attributes of a "dir MODE [USER[:GROUP]]" entry (format 2), e.g.
+ * "0700 postgres:postgres": four octal digits, no set-ID bits. */
+bool reg_template_dir_attrs_ok (const char *attrs);
+/* "PORT/tcp" or "PORT/udp", PORT 1-65535 without leading zeros. */
+bool reg_template_port_ok (const char *port);
 bool reg_template_version_ok (const char *version);
 /* Split "name@version"; both outputs allocated. */
 int reg_template_split_ref (const char *ref, char **name, char **version, struct reg_error **err);

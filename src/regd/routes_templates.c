@@ -1,5 +1,6 @@
 /* /v1/templates: list, create from host paths, add a RET file, inspect,
  * remove. */
+#include "recipe.h"
 #include "server.h"
 #include "util.h"
 
@@ -76,6 +77,29 @@ create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_templa
   return reg_engine_template_create (d->engine, &o, replace, t, err);
 }
 
+/* {"Recipe": text, "Origin"?: file name for errors, "Force"?} */
+static int
+create_from_recipe (struct regd *d, json_t *body, bool replace, struct reg_template **t,
+                    struct reg_error **err)
+{
+  static const char *const keys[] = { "Recipe", "Origin", "Force", NULL };
+  const char *text = NULL, *origin = NULL;
+  if (regd_json_only_keys (body, keys, "create template", err) < 0
+      || regd_json_string (body, "Recipe", "create template", &text, err) < 0
+      || regd_json_string (body, "Origin", "create template", &origin, err) < 0)
+    return -1;
+  struct reg_recipe *rc = NULL;
+  if (reg_recipe_parse (text, json_string_length (json_object_get (body, "Recipe")), origin, &rc,
+                        err)
+      < 0)
+    return -1;
+  struct reg_import_options o;
+  reg_recipe_options (rc, &o);
+  int ret = reg_engine_template_create (d->engine, &o, replace, t, err);
+  reg_recipe_free (rc);
+  return ret;
+}
+
 static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
@@ -94,6 +118,8 @@ create (struct regd *d, struct request *r)
   if (ret == 0 && ret_text != NULL && keys == 1 && json_is_string (ret_text))
     ret = reg_engine_template_add (d->engine, json_string_value (ret_text),
                                    json_string_length (ret_text), replace, &t, &err);
+  else if (ret == 0 && json_object_get (body, "Recipe"))
+    ret = create_from_recipe (d, body, replace, &t, &err);
   else if (ret == 0)
     ret = create_from_paths (d, body, replace, &t, &err);
   json_decref (body);

@@ -214,7 +214,7 @@ www-data:x:33:"
   run_cmd "$REG" run --rm -u www-data:nogroup-x -t acc@1 -- /usr/bin/id
   expect_rc 125
   expect_err_has "no group \"nogroup-x\" in the templates' accounts"
-  bad_ret no-format "\"users\" and \"groups\" need format: '2'" 'name: accbad
+  bad_ret no-format "\"users\", \"groups\", \"expose\" and \"dir MODE\" need format: '2'" 'name: accbad
 version: "1"
 users: ["a:x:1:1::/:/bin/sh"]'
   bad_ret bad-line 'users: "a:x:one:1::/:/bin/sh" is not a passwd(5) line' "name: accbad
@@ -239,3 +239,160 @@ groups: ['a:x:1:', 'a:x:2:']"
 }
 
 ALL="$ALL t_template_users"
+
+# ---- recipes (examples/templates/, docs/recipes.md) ----
+
+RECIPES=$HERE/../../examples/templates
+
+# Poll `cmd` until it succeeds: at most 60 tries, 0.25 s apart.
+retry () {
+  local i
+  for i in $(seq 60); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.25
+  done
+  return 1
+}
+
+recipe_create () {
+  run_cmd "$REG" template create -f "$RECIPES/$1.yaml"
+  expect_rc 0
+  expect_out_has "$2"
+}
+
+t_recipe_nginx () {
+  recipe_create nginx nginx@1.22
+  local port id web=$T/recipe-nginx
+  port=$(free_port)
+  mkdir -p "$web/html"
+  echo "served by nginx $$" >"$web/html/index.html"
+  cat >"$web/nginx.conf" <<CONF
+user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+events { worker_connections 64; }
+http {
+  include /etc/nginx/mime.types;
+  server { listen 127.0.0.1:$port; root /app/html; }
+}
+CONF
+  id=$("$REG" run -d --project "$web" -t nginx@1.22 -- /usr/sbin/nginx -c /app/nginx.conf -g 'daemon off;')
+  retry curl -fs "http://127.0.0.1:$port/" || fail "nginx did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd curl -fs "http://127.0.0.1:$port/"
+  expect_out "served by nginx $$"
+  # The workers run as www-data (user www-data; in nginx.conf).
+  local pid user worker=""
+  for pid in $("$REG" top "$id" | awk 'NR > 1 {print $1}'); do
+    user=$(ps -o user= -p "$pid" 2>/dev/null)
+    case "$(ps -o args= -p "$pid" 2>/dev/null)" in *"worker process"*) worker=$user ;; esac
+  done
+  expect_eq "$worker" "www-data" "user of nginx's worker"
+  "$REG" rm -f "$id" >/dev/null
+}
+
+t_recipe_redis () {
+  recipe_create redis redis@7.0
+  local port id
+  port=$(free_port)
+  id=$("$REG" run -d -u redis -t redis@7.0 -- /usr/bin/redis-server --port "$port" --bind 127.0.0.1 --save '' --dir /var/lib/redis)
+  retry redis-cli -p "$port" ping || fail "redis did not answer: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd redis-cli -p "$port" set recipe "$$"
+  expect_out "OK"
+  run_cmd redis-cli -p "$port" get recipe
+  expect_out "$$"
+  "$REG" rm -f "$id" >/dev/null
+}
+
+t_recipe_postgresql () {
+  recipe_create postgresql postgresql@15
+  local port id
+  port=$(free_port)
+  id=$("$REG" run -d -u postgres -t postgresql@15 -- /bin/sh -c "initdb -D /var/lib/postgresql/data -A trust -U postgres --no-locale -E UTF8 >/dev/null && exec postgres -D /var/lib/postgresql/data -h 127.0.0.1 -p $port -k /run/postgresql")
+  retry psql -h 127.0.0.1 -p "$port" -U postgres -Atc 'select 1' ||
+    fail "postgres did not answer: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd psql -h 127.0.0.1 -p "$port" -U postgres -Atc "select sum(v) from (values (40), (2)) as t (v)"
+  expect_out "42"
+  "$REG" rm -f "$id" >/dev/null
+}
+
+t_recipe_python () {
+  recipe_create python python@3.11
+  local port id
+  port=$(free_port)
+  run_cmd "$REG" run --rm -t python@3.11 -- /usr/bin/python3.11 -c 'import json, sqlite3, ssl, decimal; print(json.dumps(sqlite3.connect(":memory:").execute("select 6*7").fetchone()))'
+  expect_out "[42]"
+  id=$("$REG" run -d -t python@3.11 -- /usr/bin/python3.11 -m http.server --bind 127.0.0.1 "$port" --directory /usr/lib/python3.11/json)
+  retry curl -fs "http://127.0.0.1:$port/__init__.py" || fail "python did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd curl -fs "http://127.0.0.1:$port/__init__.py"
+  expect_out_has "JSON (JavaScript Object Notation)"
+  "$REG" rm -f "$id" >/dev/null
+}
+
+t_recipe_node () {
+  recipe_create node node@20
+  local port id
+  port=$(free_port)
+  id=$("$REG" run -d -t node@20 -- /usr/bin/node -e "require('http').createServer((q, s) => s.end(new Intl.NumberFormat('de-DE').format(1234.5))).listen($port, '127.0.0.1')")
+  retry curl -fs "http://127.0.0.1:$port/" || fail "node did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd curl -fs "http://127.0.0.1:$port/"
+  expect_out "1.234,5"
+  "$REG" rm -f "$id" >/dev/null
+}
+
+bad_recipe () {
+  local name=$1 want=$2 text=$3 before
+  before=$(snapshot)
+  printf '%s\n' "$text" >"$T/bad-recipe.yaml"
+  run_cmd "$REG" template create -f "$T/bad-recipe.yaml"
+  [ "$rc" = 1 ] || fail "$name: exit $rc, want 1"
+  expect_err_has "$want"
+  expect_eq "$(snapshot)" "$before" "$name: engine state changed"
+}
+
+t_recipe_bad () {
+  echo "unique $$ $RANDOM" >"$T/recipe-new-file"
+  bad_recipe unknown-key 'recipe bad-recipe.yaml: unknown key "file" (known: name, version, paths,' 'name: r
+version: "1"
+file: [/bin/true]'
+  bad_recipe missing-path "template r@1: path /no/such/thing does not exist" "name: r
+version: '1'
+paths: [$T/recipe-new-file, /no/such/thing]"
+  bad_recipe outside-root 'recipe bad-recipe.yaml: paths: "/usr/../../etc/shadow" is not an absolute, normalized host path' 'name: r
+version: "1"
+paths: [/usr/../../etc/shadow]'
+  bad_recipe relative 'paths: "etc/passwd" is not an absolute, normalized host path' 'name: r
+version: "1"
+paths: [etc/passwd]'
+  bad_recipe no-paths '"paths" must name at least one host file or directory' 'name: r
+version: "1"'
+  bad_recipe no-version 'recipe bad-recipe.yaml: missing "version"' 'name: r
+paths: [/bin/true]'
+  bad_recipe not-a-list '"paths" must be a list of strings' 'name: r
+version: "1"
+paths: /bin/true'
+  bad_recipe bad-port 'expose: "99999/tcp" is not PORT[/tcp|udp]' 'name: r
+version: "1"
+paths: [/bin/true]
+expose: [99999]'
+  bad_recipe bad-dir "directory \"/var/x 4755 root\": want PATH [MODE [USER[:GROUP]]]" 'name: r
+version: "1"
+paths: [/bin/true]
+dirs: [/var/x 4755 root]'
+  bad_recipe bad-owner 'template r@1: files "/var/x": owner "nosuch" is not root, nobody or an account of the template' 'name: r
+version: "1"
+paths: [/bin/true]
+dirs: [/var/x 0750 nosuch]'
+  bad_recipe excluded-named "path /bin/true is both named and excluded" 'name: r
+version: "1"
+paths: [/bin/true]
+exclude: ["/bin/*"]'
+  bad_recipe yaml 'recipe bad-recipe.yaml: YAML error at line' 'name: [r'
+  run_cmd "$REG" template create -f "$T/no-such-recipe.yaml"
+  expect_rc 1
+  expect_err_has "cannot open $T/no-such-recipe.yaml"
+  run_cmd "$REG" template create -f "$RECIPES/node.yaml" node@1 /bin/true
+  expect_rc 2
+  expect_err_has "-f RECIPE takes no other argument but --force"
+}
+
+ALL="$ALL t_recipe_nginx t_recipe_redis t_recipe_postgresql t_recipe_python t_recipe_node t_recipe_bad"

@@ -522,11 +522,11 @@ test_format2_accounts (void **state)
   free (text);
   reg_template_free (t);
   parse_bad ("name: a\nversion: '1'\nusers: ['a:x:1:1:::']\n",
-             "template a@1: \"users\" and \"groups\" need format: '2' (an older engine would "
-             "refuse them)");
+             "template a@1: \"users\", \"groups\", \"expose\" and \"dir MODE\" need "
+             "format: '2' (an older engine would refuse them)");
   parse_bad ("name: a\nversion: '1'\nformat: '1'\ngroups: ['a:x:1:']\n",
-             "template a@1: \"users\" and \"groups\" need format: '2' (an older engine would "
-             "refuse them)");
+             "template a@1: \"users\", \"groups\", \"expose\" and \"dir MODE\" need "
+             "format: '2' (an older engine would refuse them)");
   parse_bad ("name: a\nversion: '1'\nformat: '3'\n",
              "template a@1: format \"3\": this engine reads formats 1 and 2");
   parse_bad ("name: a\nversion: '1'\nformat: '2'\ngroups: ['a:x:1']\n",
