@@ -241,6 +241,8 @@ groups: ['a:x:1:', 'a:x:2:']"
 ALL="$ALL t_template_users"
 
 # ---- recipes (examples/templates/, docs/recipes.md) ----
+# The servers run on the host network, so that the test reaches them on
+# loopback.
 
 RECIPES=$HERE/../../examples/templates
 
@@ -276,7 +278,7 @@ http {
   server { listen 127.0.0.1:$port; root /app/html; }
 }
 CONF
-  id=$("$REG" run -d --project "$web" -t nginx@1.22 -- /usr/sbin/nginx -c /app/nginx.conf -g 'daemon off;')
+  id=$("$REG" run -d --network host --project "$web" -t nginx@1.22 -- /usr/sbin/nginx -c /app/nginx.conf -g 'daemon off;')
   retry curl -fs "http://127.0.0.1:$port/" || fail "nginx did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
   run_cmd curl -fs "http://127.0.0.1:$port/"
   expect_out "served by nginx $$"
@@ -294,7 +296,7 @@ t_recipe_redis () {
   recipe_create redis redis@7.0
   local port id
   port=$(free_port)
-  id=$("$REG" run -d -u redis -t redis@7.0 -- /usr/bin/redis-server --port "$port" --bind 127.0.0.1 --save '' --dir /var/lib/redis)
+  id=$("$REG" run -d --network host -u redis -t redis@7.0 -- /usr/bin/redis-server --port "$port" --bind 127.0.0.1 --save '' --dir /var/lib/redis)
   retry redis-cli -p "$port" ping || fail "redis did not answer: $("$REG" logs "$id" 2>&1 | tail -5)"
   run_cmd redis-cli -p "$port" set recipe "$$"
   expect_out "OK"
@@ -307,7 +309,7 @@ t_recipe_postgresql () {
   recipe_create postgresql postgresql@15
   local port id
   port=$(free_port)
-  id=$("$REG" run -d -u postgres -t postgresql@15 -- /bin/sh -c "initdb -D /var/lib/postgresql/data -A trust -U postgres --no-locale -E UTF8 >/dev/null && exec postgres -D /var/lib/postgresql/data -h 127.0.0.1 -p $port -k /run/postgresql")
+  id=$("$REG" run -d --network host -u postgres -t postgresql@15 -- /bin/sh -c "initdb -D /var/lib/postgresql/data -A trust -U postgres --no-locale -E UTF8 >/dev/null && exec postgres -D /var/lib/postgresql/data -h 127.0.0.1 -p $port -k /run/postgresql")
   retry psql -h 127.0.0.1 -p "$port" -U postgres -Atc 'select 1' ||
     fail "postgres did not answer: $("$REG" logs "$id" 2>&1 | tail -5)"
   run_cmd psql -h 127.0.0.1 -p "$port" -U postgres -Atc "select sum(v) from (values (40), (2)) as t (v)"
@@ -321,7 +323,7 @@ t_recipe_python () {
   port=$(free_port)
   run_cmd "$REG" run --rm -t python@3.11 -- /usr/bin/python3.11 -c 'import json, sqlite3, ssl, decimal; print(json.dumps(sqlite3.connect(":memory:").execute("select 6*7").fetchone()))'
   expect_out "[42]"
-  id=$("$REG" run -d -t python@3.11 -- /usr/bin/python3.11 -m http.server --bind 127.0.0.1 "$port" --directory /usr/lib/python3.11/json)
+  id=$("$REG" run -d --network host -t python@3.11 -- /usr/bin/python3.11 -m http.server --bind 127.0.0.1 "$port" --directory /usr/lib/python3.11/json)
   retry curl -fs "http://127.0.0.1:$port/__init__.py" || fail "python did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
   run_cmd curl -fs "http://127.0.0.1:$port/__init__.py"
   expect_out_has "JSON (JavaScript Object Notation)"
@@ -332,7 +334,7 @@ t_recipe_node () {
   recipe_create node node@20
   local port id
   port=$(free_port)
-  id=$("$REG" run -d -t node@20 -- /usr/bin/node -e "require('http').createServer((q, s) => s.end(new Intl.NumberFormat('de-DE').format(1234.5))).listen($port, '127.0.0.1')")
+  id=$("$REG" run -d --network host -t node@20 -- /usr/bin/node -e "require('http').createServer((q, s) => s.end(new Intl.NumberFormat('de-DE').format(1234.5))).listen($port, '127.0.0.1')")
   retry curl -fs "http://127.0.0.1:$port/" || fail "node did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
   run_cmd curl -fs "http://127.0.0.1:$port/"
   expect_out "1.234,5"
