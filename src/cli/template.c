@@ -19,7 +19,7 @@
 
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
-  " [--env KEY=VALUE] [--user NAME] [--group NAME] [--force] [--stop-signal SIG]\n"             \
+  " [--env KEY=VALUE] [--user NAME] [--group NAME] [--force] [--stop-signal SIG]\n"                \
   "       reg template create -f RECIPE.yaml [--force]\n"                                          \
   "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
@@ -51,13 +51,15 @@ static int create_recipe (struct reg_client *c, const char *file, bool force);
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "entrypoint", required_argument, NULL, 'E' },  { "requires", required_argument, NULL, 'r' },
-    { "env", required_argument, NULL, 'e' },         { "force", no_argument, NULL, 'X' },
-    { "stop-signal", required_argument, NULL, 'K' }, { "user", required_argument, NULL, 'u' },
-    { "group", required_argument, NULL, 'g' },       { "file", required_argument, NULL, 'f' },
-    { NULL, 0, NULL, 0 }
-  };
+  static const struct option opts[] = { { "entrypoint", required_argument, NULL, 'E' },
+                                        { "requires", required_argument, NULL, 'r' },
+                                        { "env", required_argument, NULL, 'e' },
+                                        { "force", no_argument, NULL, 'X' },
+                                        { "stop-signal", required_argument, NULL, 'K' },
+                                        { "user", required_argument, NULL, 'u' },
+                                        { "group", required_argument, NULL, 'g' },
+                                        { "file", required_argument, NULL, 'f' },
+                                        { NULL, 0, NULL, 0 } };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *users = json_array (), *groups = json_array ();
   json_t *body = json_object ();

@@ -40,8 +40,9 @@ static int
 create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_template **t,
                    struct reg_error **err)
 {
-  static const char *const keys[] = { "Name",  "Version",    "Paths", "Entrypoint", "Requires", "Env",
-                                      "Force", "StopSignal", "Users", "Groups",     NULL };
+  static const char *const keys[]
+      = { "Name",  "Version",    "Paths", "Entrypoint", "Requires", "Env",
+          "Force", "StopSignal", "Users", "Groups",     NULL };
   const char *what = "create template";
   struct reg_import_options o = { 0 };
   const char *sig = NULL;
