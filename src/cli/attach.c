@@ -7,7 +7,10 @@
  * of our input (its input stays open for the next attach). Several clients
  * may be attached at once. reg exits with the container's exit code when it
  * ends, 0 when detached. As `reg run`, signals sent to reg go to the
- * container. */
+ * container.
+ *
+ * reg start -i ID|NAME starts a generated or stopped container attached the
+ * same way (Docker's `start -ai`), for `reg generate -i [--tty]`. */
 #include "cli.h"
 #include "detach.h"
 
@@ -33,6 +36,54 @@ cli_detach_keys (const char *cmd, const char *spec, struct reg_detach *d)
     return 0;
   fprintf (stderr, "reg %s: --detach-keys: %s\n", cmd, err->msg);
   return -1;
+}
+
+/* GET the container: its id, whether it takes input and has a terminal,
+ * and its state; 0, or the exit status after saying what went wrong. */
+static int
+container_io (struct reg_client *c, const char *ref, char id[65], bool *input, bool *tty,
+              char state[32])
+{
+  char *esc = client_escape (c, ref);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/containers/%s", esc ? esc : "");
+  free (esc);
+  json_t *reply = NULL;
+  long status = client_call (c, "GET", path, NULL, &reply);
+  if (status != 200)
+    {
+      int rc = client_fail (NULL, status, reply);
+      json_decref (reply);
+      return rc;
+    }
+  *tty = json_is_true (json_object_get (reply, "Tty"));
+  *input = json_is_true (json_object_get (reply, "OpenStdin"));
+  snprintf (id, 65, "%s", json_string_value (json_object_get (reply, "Id")) ?: "");
+  snprintf (state, 32, "%s",
+            json_string_value (json_object_get (json_object_get (reply, "State"), "Status"))
+                ?: "?");
+  json_decref (reply);
+  return 0;
+}
+
+int
+cli_start_interactive (struct reg_client *c, const char *ref, const char *keys)
+{
+  struct reg_detach detach;
+  char id[65], state[32];
+  bool input = false, tty = false;
+  int rc;
+  if (cli_detach_keys ("start", keys, &detach) < 0)
+    return 125;
+  if ((rc = container_io (c, ref, id, &input, &tty, state)) != 0)
+    return rc;
+  char start[256], in[256], size[256];
+  snprintf (start, sizeof start, "/v1/containers/%s/start?attach=1", id);
+  snprintf (in, sizeof in, "/v1/containers/%s/stdin", id);
+  snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
+  cli_sigproxy_start (c, id);
+  /* The end of our input is its end of file, as for run -i. */
+  return cli_attach (c, start, input ? in : NULL, size, tty, tty && input ? &detach : NULL);
 }
 
 int
@@ -62,34 +113,18 @@ cmd_attach (struct reg_client *c, int argc, char **argv)
     return usage ();
   if (cli_detach_keys ("attach", keys, &detach) < 0)
     return 1;
-  char *ref = client_escape (c, argv[optind]);
-  char path[512];
-  snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");
-  json_t *reply = NULL;
-  long status = client_call (c, "GET", path, NULL, &reply);
-  if (status != 200)
-    {
-      free (ref);
-      int rc = client_fail ("attach", status, reply);
-      json_decref (reply);
-      return rc;
-    }
-  const char *state
-      = json_string_value (json_object_get (json_object_get (reply, "State"), "Status"));
-  if (state == NULL || (strcmp (state, "running") != 0 && strcmp (state, "paused") != 0))
+  char id[65], state[32];
+  bool input = false, tty = false;
+  int rc = container_io (c, argv[optind], id, &input, &tty, state);
+  if (rc != 0)
+    return rc;
+  if (strcmp (state, "running") != 0 && strcmp (state, "paused") != 0)
     {
       fprintf (stderr, "reg: container %s: cannot attach: it is %s (start it first)\n",
-               argv[optind], state ? state : "?");
-      json_decref (reply);
-      free (ref);
+               argv[optind], state);
       return 1;
     }
-  bool tty = json_is_true (json_object_get (reply, "Tty"));
-  bool input = !no_stdin && json_is_true (json_object_get (reply, "OpenStdin"));
-  char id[65];
-  snprintf (id, sizeof id, "%s", json_string_value (json_object_get (reply, "Id")) ?: "");
-  json_decref (reply);
-  free (ref);
+  input = input && !no_stdin;
   char start[256], in[256], size[256];
   snprintf (start, sizeof start, "/v1/containers/%s/attach", id);
   snprintf (in, sizeof in, "/v1/containers/%s/stdin?keep=1", id);

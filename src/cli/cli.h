@@ -51,6 +51,8 @@ int cli_template_tags (struct reg_client *c, int argc, char **argv);
 struct reg_detach;
 /* Parse --detach-keys (NULL: Ctrl-P Ctrl-Q); -1 after saying what is wrong. */
 int cli_detach_keys (const char *cmd, const char *spec, struct reg_detach *d);
+/* reg start -i: start `ref` attached, our input as its input (attach.c). */
+int cli_start_interactive (struct reg_client *c, const char *ref, const char *keys);
 int cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
                 const char *resize_path, bool tty, struct reg_detach *detach);
 

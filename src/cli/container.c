@@ -122,26 +122,34 @@ cmd_inspect (struct reg_client *c, int argc, char **argv)
 int
 cmd_start (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "attach", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 } };
-  bool attach = false;
+  static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
+                                        { "interactive", no_argument, NULL, 'i' },
+                                        { "detach-keys", required_argument, NULL, 'k' },
+                                        { NULL, 0, NULL, 0 } };
+  bool attach = false, interactive = false;
+  const char *keys = NULL;
   int opt;
   optind = 1;
   opterr = 0;
-  while ((opt = getopt_long (argc, argv, "a", opts, NULL)) != -1)
+  while ((opt = getopt_long (argc, argv, "ai", opts, NULL)) != -1)
     {
-      if (opt != 'a')
+      if (opt != 'a' && opt != 'i' && opt != 'k')
         {
-          fprintf (stderr, "usage: reg start [-a] ID|NAME...\n");
+          fprintf (stderr, "usage: reg start [-a] [-i] [--detach-keys KEYS] ID|NAME...\n");
           return 2;
         }
-      attach = true;
+      attach = attach || opt == 'a';
+      interactive = interactive || opt == 'i';
+      keys = opt == 'k' ? optarg : keys;
     }
-  if (optind == argc || (attach && argc - optind != 1))
+  if (optind == argc || ((attach || interactive) && argc - optind != 1))
     {
-      fprintf (stderr, "usage: reg start [-a] ID|NAME...  (-a takes one container)\n");
+      fprintf (stderr, "usage: reg start [-a] [-i] [--detach-keys KEYS] ID|NAME...  (-a and -i "
+                       "take one container)\n");
       return 2;
     }
+  if (interactive)
+    return cli_start_interactive (c, argv[optind], keys);
   if (!attach)
     return each (c, "start", "POST", "/start", optind, argc, argv);
   char *ref = client_escape (c, argv[optind]);

@@ -316,6 +316,19 @@ t_attach () {
   run_cmd "$REG" inspect rt
   expect_out_has '"ExitCode": 7'
   "$REG" rm -f rt >/dev/null
+  # reg start -i: a generated -i container started with our input (the
+  # end of it is its end of file, as for run -i), with a terminal too.
+  "$REG" generate -i --name gi -t base@1 -- /bin/cat >/dev/null
+  run_cmd sh -c "printf 'from start\n' | '$REG' start -i gi"
+  expect_rc 0
+  expect_out "from start"
+  "$REG" rm gi >/dev/null
+  "$REG" generate -i --tty --name gt -t base@1 -- /bin/sh >/dev/null
+  run_cmd sh -c "(sleep 0.5; printf 'echo from-tty; exit 4\n'; sleep 2) | script -qec '$REG start -a -i gt' /dev/null"
+  expect_out_has "from-tty"
+  run_cmd "$REG" inspect gt
+  expect_out_has '"ExitCode": 4'
+  "$REG" rm gt >/dev/null
   # Any running container can be attached to for its output, -i or not.
   "$REG" run -d --name plain -t base@1 -- /bin/sh -c 'sleep 1; echo late; exit 3' >/dev/null
   run_cmd "$REG" attach plain
@@ -368,6 +381,9 @@ t_attach_bad () {
   run_cmd "$REG" run --rm -i --tty --detach-keys ctrl-1 -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has 'detach keys "ctrl-1": "ctrl-1" is not a key'
+  run_cmd "$REG" start -i --detach-keys ctrl ab
+  expect_rc 125
+  expect_err_has 'detach keys "ctrl": "ctrl" is not a key'
   run_cmd "$REG" attach nosuch
   expect_rc 1
   expect_err_has "nosuch"
