@@ -26,7 +26,7 @@ LDFLAGS_ALL := $(OPT) $(LDFLAGS)
 # libnftables is loaded with dlopen (src/lib/nft.h): only its header is used here.
 LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libssl libcrypto libelf libcap libseccomp libarchive libcurl libmnl)
 LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
-LIBS_CLI := $(shell pkg-config --libs libcurl jansson)
+LIBS_CLI := $(shell pkg-config --libs libcurl jansson libarchive)
 LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto) -lpthread
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
@@ -61,12 +61,12 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: libcurl, jansson and the error,
-# util, ulimit and detach (--ulimit's and --detach-keys' parsers) helpers,
-# no engine code,
+# The client links only what it uses: libcurl, jansson, libarchive and the
+# error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
+# copy (reg cp's tar walk and safe extraction) helpers, no engine code,
 # so its start-up stays short (see docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
-  $(BUILD)/src/lib/detach.o
+  $(BUILD)/src/lib/detach.o $(BUILD)/src/lib/copy.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.

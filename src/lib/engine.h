@@ -166,6 +166,24 @@ int reg_engine_mounts_resolve (struct reg_engine *e, struct reg_container *c, ch
 /* Take back the volumes a failed create made. */
 void reg_engine_volumes_unmake (struct reg_engine *e, char **made);
 
+/* reg cp (engine_copy.c): the container's tree as its processes see it,
+ * as a directory fd for copy.h. Running: /proc/PID/root (its mounts
+ * included). Not running: a detached overlay of its layers (read-only, or
+ * writable while the engine lock is held until the close, so it cannot
+ * start meanwhile); a path on one of its mounts is then EBUSY. */
+struct reg_container_tree
+{
+  int root_fd;
+  bool locked;
+  struct reg_engine *e;
+};
+int reg_engine_container_tree (struct reg_engine *e, const char *ref, const char *path,
+                               bool writable, struct reg_container_tree *t, struct reg_error **err);
+void reg_engine_container_tree_close (struct reg_container_tree *t);
+/* reg diff: the changes of its upper layer (copy.h), in any state. */
+int reg_engine_container_changes (struct reg_engine *e, const char *ref, struct json_t **out,
+                                  struct reg_error **err);
+
 struct reg_df
 {
   struct reg_store_stats store;

@@ -408,6 +408,11 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return wait_container (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "logs") == 0)
     return regd_reply_logs (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (action, "archive") == 0
+      && (strcmp (m, "GET") == 0 || strcmp (m, "POST") == 0))
+    return regd_container_archive (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "changes") == 0)
+    return regd_container_changes (d, r, arg);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,
                              arg ? arg : "", action ? "/" : "", action ? action : "");
 }

@@ -103,6 +103,9 @@ enum MHD_Result regd_route_containers (struct regd *d, struct request *r, const 
 enum MHD_Result regd_route_templates (struct regd *d, struct request *r, const char *arg);
 /* /v1/templates/push, /pull, /tags (routes_registry.c). */
 enum MHD_Result regd_route_registry (struct regd *d, struct request *r, const char *what);
+/* /v1/containers/{id}/archive (GET, POST) and /changes (routes_copy.c). */
+enum MHD_Result regd_container_archive (struct regd *d, struct request *r, const char *ref);
+enum MHD_Result regd_container_changes (struct regd *d, struct request *r, const char *ref);
 /* /v1/volumes (routes_volumes.c). */
 enum MHD_Result regd_route_volumes (struct regd *d, struct request *r, const char *name);
 enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);

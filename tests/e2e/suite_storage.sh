@@ -165,3 +165,122 @@ t_bad_mounts () {
 }
 
 ALL="$ALL t_volumes t_bad_volumes t_mount_tmpfs t_bad_mounts"
+
+# reg cp in both directions, running and stopped; the escapes refused.
+t_cp () {
+  local id h=$T/cp
+  rm -rf "$h"; mkdir -p "$h/in/sub" "$h/outdir"
+  echo hostdata >"$h/in/sub/f"
+  echo single >"$h/single"
+  id=$("$REG" run -d --name cpw -t base@1 -- /bin/sh -c \
+    'mkdir -p /srv/d; echo one > /srv/d/a; ln -s a /srv/d/l; ln -s ../../../../../etc /srv/esc; ln -s /etc /srv/abs; touch /srv/ready; sleep 100')
+  for _ in $(seq 100); do "$REG" cp cpw:/srv/ready - >/dev/null 2>&1 && break; sleep 0.05; done
+  # Out: a directory to a new name, a file into an existing directory.
+  run_cmd "$REG" cp cpw:/srv/d "$h/out"
+  expect_rc 0
+  expect_eq "$(cat "$h/out/a" 2>&1)" "one" "cp out: file content"
+  expect_eq "$(readlink "$h/out/l")" "a" "cp out: a symlink stays a symlink"
+  run_cmd "$REG" cp cpw:/srv/d/a "$h/outdir"
+  expect_rc 0
+  expect_eq "$(cat "$h/outdir/a" 2>&1)" "one" "cp out into a directory"
+  # "-": a tar archive on stdout.
+  run_cmd sh -c "'$REG' cp cpw:/srv/d/a - | tar -xOf -"
+  expect_rc 0
+  expect_out "one"
+  # In: a directory to a new name, a file into an existing directory.
+  run_cmd "$REG" cp "$h/in" cpw:/srv/copied
+  expect_rc 0
+  run_cmd "$REG" cp "$h/single" cpw:/srv/d/
+  expect_rc 0
+  run_cmd "$REG" exec cpw /bin/cat /srv/copied/sub/f /srv/d/single
+  expect_out "hostdata
+single"
+  # Escapes: through "..", through a relative symlink that climbs out,
+  # through an absolute one; in both directions. Nothing on the host moves.
+  local probe=reg-cp-probe-$$
+  for p in /../etc/passwd /srv/esc/passwd /srv/abs/passwd; do
+    run_cmd "$REG" cp "cpw:$p" "$h/leak"
+    expect_rc 1
+    expect_err_has "escapes the container's root"
+    [ -e "$h/leak" ] && fail "cp out of $p wrote $h/leak"
+  done
+  echo bad >"$h/$probe"
+  for p in /srv/esc/ /srv/abs/ /srv/esc/$probe; do
+    run_cmd "$REG" cp "$h/$probe" "cpw:$p"
+    expect_rc 1
+    expect_err_has "escapes the container's root"
+  done
+  [ -e "/etc/$probe" ] && { rm -f "/etc/$probe"; fail "cp into the container wrote the host's /etc"; }
+  # A crafted archive: "..", and a file through a symlink it made.
+  "$PY" -c 'import tarfile, io, sys
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w|")
+i = tarfile.TarInfo("../evil"); i.size = 1; t.addfile(i, io.BytesIO(b"x")); t.close()' >"$h/dotdot.tar"
+  "$PY" -c 'import tarfile, io, sys
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w|")
+l = tarfile.TarInfo("lnk"); l.type = tarfile.SYMTYPE; l.linkname = "/etc"; t.addfile(l)
+i = tarfile.TarInfo("lnk/'"$probe"'"); i.size = 1; t.addfile(i, io.BytesIO(b"x")); t.close()' >"$h/through.tar"
+  run_cmd sh -c "'$REG' cp - cpw:/srv < '$h/dotdot.tar'"
+  expect_rc 1
+  expect_err_has '".." is refused'
+  run_cmd sh -c "'$REG' cp - cpw:/srv < '$h/through.tar'"
+  expect_rc 1
+  expect_err_has "its directory is a symlink or not a directory: refused"
+  [ -e "/etc/$probe" ] && { rm -f "/etc/$probe"; fail "a crafted archive wrote the host's /etc"; }
+  # Stopped: copies work on its layers; its mounts are not there.
+  "$REG" stop -t 0 cpw >/dev/null
+  run_cmd "$REG" cp "$h/single" cpw:/srv/after-stop
+  expect_rc 0
+  run_cmd sh -c "'$REG' cp cpw:/srv/after-stop - | tar -xOf -"
+  expect_rc 0
+  expect_out "single"
+  # ... and the container starts again over the layers the copy wrote.
+  "$REG" start cpw >/dev/null
+  run_cmd "$REG" exec cpw /bin/cat /srv/after-stop
+  expect_out "single"
+  # Bad input: clear errors.
+  run_cmd "$REG" cp "$h/single" "$h/other"
+  expect_rc 2
+  expect_err_has "give exactly one CONTAINER:PATH"
+  run_cmd "$REG" cp nosuchctr:/x -
+  expect_rc 1
+  expect_err_has "nosuchctr"
+  run_cmd "$REG" cp cpw:relative -
+  expect_rc 1
+  expect_err_has "must be absolute"
+  run_cmd "$REG" cp cpw:/no/such -
+  expect_rc 1
+  expect_err_has "no such file or directory in the container: /no/such"
+  "$REG" rm -f "$id" >/dev/null
+}
+
+t_cp_stopped_mounts () {
+  local id
+  id=$("$REG" generate --tmpfs /scratch -t base@1 -- /bin/true)
+  run_cmd "$REG" cp "$id:/scratch/f" -
+  expect_rc 1
+  expect_err_has "/scratch/f is on its mount /scratch, which exists only while it runs"
+  "$REG" rm "$id" >/dev/null
+}
+
+t_diff () {
+  local id lib=/usr/lib/python3.11
+  id=$("$REG" run -d -t py@3.11 -- "$PY" -c "import os
+open('$lib/added_by_test.py', 'w').write('x')
+open('$lib/antigravity.py', 'a').write('# changed')
+os.remove('$lib/this.py')")
+  "$REG" wait "$id" >/dev/null
+  run_cmd "$REG" diff "$id"
+  expect_rc 0
+  expect_out_has "C $lib
+"
+  expect_out_has "A $lib/added_by_test.py"
+  expect_out_has "C $lib/antigravity.py"
+  expect_out_has "D $lib/this.py"
+  case "$out" in *"/proc"* | *"/dev"*) fail "diff shows the runtime's mount points" ;; esac
+  run_cmd "$REG" diff nosuchctr
+  expect_rc 1
+  expect_err_has "nosuchctr"
+  "$REG" rm "$id" >/dev/null
+}
+
+ALL="$ALL t_cp t_cp_stopped_mounts t_diff"
