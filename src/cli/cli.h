@@ -31,6 +31,7 @@ int cmd_port (struct reg_client *c, int argc, char **argv);
 /* "0.0.0.0:8080->80/tcp, ..." from a container's NetworkSettings (port.c). */
 void cli_ports_summary (json_t *ct, char *out, size_t size);
 int cmd_template (struct reg_client *c, int argc, char **argv);
+int cmd_events (struct reg_client *c, int argc, char **argv);
 int cmd_cp (struct reg_client *c, int argc, char **argv);
 int cmd_diff (struct reg_client *c, int argc, char **argv);
 int cmd_volume (struct reg_client *c, int argc, char **argv);

@@ -43,6 +43,7 @@ static const struct
   { "pull", cmd_pull, "download a template and what it requires" },
   { "login", cmd_login, "store credentials for a registry" },
   { "logout", cmd_logout, "remove the credentials of a registry" },
+  { "events", cmd_events, "the lifecycle of containers, templates and volumes, as it happens" },
   { "cp", cmd_cp, "copy files between a container and the host" },
   { "diff", cmd_diff, "the files a container added, changed or deleted" },
   { "volume", cmd_volume, "create, list, inspect, remove and prune named volumes" },

@@ -1,5 +1,6 @@
 #include "engine.h"
 #include "accounts.h"
+#include "events.h"
 #include "volume.h"
 #include "envgen.h"
 #include "gc.h"
@@ -239,6 +240,14 @@ check_replace (struct reg_engine *e, const struct reg_template *t, bool replace,
   return used;
 }
 
+static void
+template_event (struct reg_engine *e, const char *name, const char *version, const char *action)
+{
+  char ref[512];
+  snprintf (ref, sizeof ref, "%s@%s", name, version);
+  reg_events_emit (e->root, "template", action, ref, NULL);
+}
+
 static int
 save_template (struct reg_engine *e, struct reg_template *t, bool replace,
                struct reg_template **out, struct reg_error **err)
@@ -250,6 +259,8 @@ save_template (struct reg_engine *e, struct reg_template *t, bool replace,
   if (ret == 0)
     cache_clear (e);
   pthread_mutex_unlock (&e->lock);
+  if (ret == 0)
+    template_event (e, t->name, t->version, "create");
   if (ret < 0 || out == NULL)
     reg_template_free (t);
   else
@@ -314,6 +325,8 @@ reg_engine_template_remove (struct reg_engine *e, const char *ref, struct reg_er
   if (ret == 0)
     cache_clear (e);
   pthread_mutex_unlock (&e->lock);
+  if (ret == 0)
+    reg_events_emit (e->root, "template", "delete", ref, NULL);
   return ret;
 }
 
@@ -598,6 +611,9 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       reg_container_free (c);
       return -1;
     }
+  for (size_t i = 0; made && made[i]; i++)
+    reg_events_emit (e->root, "volume", "create", made[i], NULL);
+  reg_events_container (e->root, c, "create", NULL, NULL);
   *out = c;
   return 0;
 }
@@ -694,6 +710,8 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   if (ret < 0 && netns >= 0)
     release_network (e->root, c->id);
   pthread_mutex_unlock (&e->lock);
+  if (ret == 0)
+    reg_events_container (e->root, c, "start", NULL, NULL);
   reg_container_free (c);
   return ret;
 }
@@ -775,6 +793,8 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
     timeout_s = c->stop_timeout >= 0 ? c->stop_timeout : REG_STOP_TIMEOUT;
   if (ret == 0)
     ret = kill_and_wait (c, sig, timeout_s, err);
+  if (ret == 0)
+    reg_events_container (e->root, c, "stop", NULL, NULL);
   reg_container_free (c);
   return ret;
 }
@@ -797,6 +817,10 @@ reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struc
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot kill: it has just exited", c->id);
   else if (syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
     ret = reg_error_sys (err, errno, "container %.12s: send signal %d", c->id, sig);
+  char signal[16];
+  snprintf (signal, sizeof signal, "%d", sig);
+  if (ret == 0)
+    reg_events_container (e->root, c, "kill", "signal", signal);
   reg_container_free (c);
   return ret;
 }
@@ -1110,6 +1134,8 @@ reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
       ret = -1;
     }
   pthread_mutex_unlock (&e->lock);
+  if (ret == 0)
+    reg_events_container (e->root, c, pause ? "pause" : "unpause", NULL, NULL);
   reg_container_free (c);
   return ret;
 }
@@ -1199,8 +1225,9 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
       reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
       release_network (e->root, c->id);
       _cleanup_free_ char *dir = reg_container_dir (e->root, c->id);
-      if (dir && access (dir, F_OK) == 0)
-        ret = reg_container_destroy (e->root, c->id, err);
+      if (dir && access (dir, F_OK) == 0
+          && (ret = reg_container_destroy (e->root, c->id, err)) == 0)
+        reg_events_container (e->root, c, "destroy", NULL, NULL);
     }
   reg_container_free (c);
   return ret;

@@ -2,6 +2,7 @@
  * Which containers use a volume is read from their records, under the
  * engine lock, the same lock container creation holds. */
 #include "engine.h"
+#include "events.h"
 #include "util.h"
 #include "volume.h"
 
@@ -125,7 +126,10 @@ reg_engine_volume_create (struct reg_engine *e, const char *name, json_t **out,
       name = random;
     }
   pthread_mutex_lock (&e->lock);
-  int ret = reg_volume_create (e->root, name, true, NULL, err);
+  bool created = false;
+  int ret = reg_volume_create (e->root, name, true, &created, err);
+  if (ret == 0 && created)
+    reg_events_emit (e->root, "volume", "create", name, NULL);
   if (ret == 0)
     ret = inspect_locked (e, name, out, err);
   pthread_mutex_unlock (&e->lock);
@@ -186,7 +190,10 @@ remove_locked (struct reg_engine *e, const char *name, uint64_t *bytes, struct r
                             name, n == 1 ? "" : "s", list, n == 1 ? "it" : "them");
     }
   json_decref (users);
-  return reg_volume_remove (e->root, name, bytes, err);
+  if (reg_volume_remove (e->root, name, bytes, err) < 0)
+    return -1;
+  reg_events_emit (e->root, "volume", "destroy", name, NULL);
+  return 0;
 }
 
 int

@@ -1,4 +1,5 @@
 #include "monitor.h"
+#include "events.h"
 #include "envgen.h"
 #include "netrelease.h"
 #include "network.h"
@@ -700,6 +701,17 @@ release_network (const char *root, const char *id)
   reg_container_free (now);
 }
 
+/* "oom" when the kernel's OOM killer ended it, then "die" with its code. */
+static void
+exit_events (const char *root, const struct reg_container *c, const struct exit_update *u)
+{
+  char code[16];
+  snprintf (code, sizeof code, "%d", u->code);
+  if (u->oom_killed)
+    reg_events_container (root, c, "oom", NULL, NULL);
+  reg_events_container (root, c, "die", "exitCode", code);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -738,8 +750,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       release_network (root, c->id);
       report ("error %d %s", code, e->msg);
-      if (c->auto_remove)
-        reg_container_destroy (root, c->id, NULL);
+      if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
+        reg_events_container (root, c, "destroy", NULL, NULL);
       _exit (1);
     }
   struct running_update ru = { m.pid };
@@ -763,6 +775,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       reg_cgroup_free (m.cg);
       m.cg = NULL;
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
+      exit_events (root, c, &u);
       if (!u.restart)
         break;
       /* Back-off: 100 ms doubling up to a minute; a run of 10 s or more
@@ -780,6 +793,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
         {
           struct running_update rr = { m.pid };
           reg_container_update (root, c->id, mark_running, &rr, NULL);
+          reg_events_container (root, c, "start", "restartPolicy",
+                                reg_restart_name (c->restart.mode));
           /* A stop that came while it was being started again. */
           if (stop_requested (root, c->id))
             kill (m.pid, SIGKILL);
@@ -789,6 +804,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
           struct exit_update fu = { se && se->code == ENOENT ? 127 : 125,
                                     se ? se->msg : "restart failed", false, false, 0 };
           reg_container_update (root, c->id, mark_stopped, &fu, NULL);
+          exit_events (root, c, &fu);
           u.code = fu.code;
         }
       reg_error_free (se);
@@ -803,8 +819,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     if (m.clients[i].kind != CLIENT_FREE)
       drop_client (&m.clients[i]);
-  if (c->auto_remove)
-    reg_container_destroy (root, c->id, NULL);
+  if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
+    reg_events_container (root, c, "destroy", NULL, NULL);
   _exit (0);
 }
 

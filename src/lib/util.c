@@ -533,3 +533,27 @@ reg_util_nofile_restore (void)
     r.rlim_cur = r.rlim_max;
   setrlimit (RLIMIT_NOFILE, &r);
 }
+
+double
+reg_util_rfc3339_time (const char *t)
+{
+  struct tm tm = { 0 };
+  const char *rest = t ? strptime (t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (rest == NULL)
+    return 0;
+  double frac = *rest == '.' ? strtod (rest, NULL) : 0;
+  return (double)timegm (&tm) + frac;
+}
+
+double
+reg_util_parse_when (const char *v)
+{
+  char *end = NULL;
+  double n = strtod (v, &end);
+  if (end != v && *end == '\0')
+    return n;
+  if (end != v && end[1] == '\0' && strchr ("smh", *end))
+    return reg_util_now () - n * (*end == 's' ? 1 : *end == 'm' ? 60 : 3600);
+  double t = reg_util_rfc3339_time (v);
+  return t > 0 ? t : -1;
+}

@@ -95,6 +95,11 @@ bool reg_util_parse_size (const char *s, int64_t *out);
  * they would have seen without it. Returns the new soft limit. */
 unsigned long reg_util_nofile_raise (void);
 void reg_util_nofile_restore (void);
+/* Seconds since the epoch of an RFC 3339 UTC timestamp; 0 if malformed. */
+double reg_util_rfc3339_time (const char *t);
+/* --since/--until: RFC 3339, seconds since the epoch, or a duration ago
+ * (30s, 10m, 2h). -1 when malformed. */
+double reg_util_parse_when (const char *v);
 
 /* "KILL", "SIGKILL", "kill" or "9" -> 9; 0 when not a signal. */
 int reg_signal_number (const char *name);

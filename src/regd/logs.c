@@ -44,33 +44,6 @@ log_stream_free (void *cls)
   free (s);
 }
 
-/* Seconds since the epoch of our RFC 3339 UTC timestamps; 0 if malformed. */
-static double
-rfc3339_time (const char *t)
-{
-  struct tm tm = { 0 };
-  const char *rest = t ? strptime (t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-  if (rest == NULL)
-    return 0;
-  double frac = *rest == '.' ? strtod (rest, NULL) : 0;
-  return (double)timegm (&tm) + frac;
-}
-
-/* --since: RFC 3339, seconds since the epoch, or a duration ago (30s, 10m,
- * 2h). -1 when malformed. */
-static double
-parse_since (const char *v)
-{
-  char *end = NULL;
-  double n = strtod (v, &end);
-  if (end != v && *end == '\0')
-    return n;
-  if (end != v && end[1] == '\0' && strchr ("smh", *end))
-    return reg_util_now () - n * (*end == 's' ? 1 : *end == 'm' ? 60 : 3600);
-  double t = rfc3339_time (v);
-  return t > 0 ? t : -1;
-}
-
 /* The monitor renamed log.jsonl to log.jsonl.1: go on in the new file. */
 static void
 follow_rotation (struct log_stream *s)
@@ -95,7 +68,8 @@ make_frame (struct log_stream *s, const char *rec)
   json_t *line = json_object_get (j, "line");
   bool partial = json_is_true (json_object_get (j, "partial"));
   const char *t = json_string_value (json_object_get (j, "t"));
-  if (stream == NULL || !json_is_string (line) || (s->since > 0 && rfc3339_time (t) < s->since))
+  if (stream == NULL || !json_is_string (line)
+      || (s->since > 0 && reg_util_rfc3339_time (t) < s->since))
     {
       json_decref (j);
       return false;
@@ -237,7 +211,7 @@ regd_reply_logs (struct regd *d, struct request *r, const char *ref)
   const char *timestamps = regd_query (r, "timestamps");
   s->follow = follow && strcmp (follow, "1") == 0;
   s->timestamps = timestamps && strcmp (timestamps, "1") == 0;
-  s->since = since ? parse_since (since) : 0;
+  s->since = since ? reg_util_parse_when (since) : 0;
   if (s->since < 0)
     {
       log_stream_free (s);
