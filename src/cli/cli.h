@@ -73,7 +73,9 @@ int cli_sigproxy_start (struct reg_client *c, const char *id);
 /* A second connection to the same regd, for another thread. */
 struct reg_client *cli_client_open_again (void);
 void cli_print_json (json_t *j);
-/* "3 minutes" style age of an RFC 3339 timestamp. */
+/* "s" unless n is 1: "%lld file%s", n, cli_s (n). */
+const char *cli_s (long long n);
+/* "3 minutes" style age of an RFC 3339 timestamp ("1 second"). */
 void cli_age (const char *rfc3339, char *out, size_t size);
 
 #endif

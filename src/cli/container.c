@@ -99,6 +99,12 @@ cmd_inspect (struct reg_client *c, int argc, char **argv)
   int ret = 0;
   for (int i = 1; i < argc; i++)
     {
+      if (argv[i][0] == '\0')
+        {
+          fprintf (stderr, "reg: inspect: an empty name is no container\n");
+          ret = 1;
+          continue;
+        }
       char *ref = client_escape (c, argv[i]);
       char path[512];
       snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");
@@ -165,7 +171,7 @@ cmd_start (struct reg_client *c, int argc, char **argv)
       json_t *code = json_object_get (reply, "ExitCode");
       int rc = json_is_integer (code) && json_integer_value (code) >= 125
                    ? (int)json_integer_value (code)
-                   : 1;
+                   : 125; /* attached, as run: 125 when reg or regd failed */
       client_fail ("start", status, reply);
       json_decref (reply);
       return rc;

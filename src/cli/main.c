@@ -81,6 +81,12 @@ cli_print_json (json_t *j)
   free (text);
 }
 
+const char *
+cli_s (long long n)
+{
+  return n == 1 ? "" : "s";
+}
+
 void
 cli_age (const char *rfc3339, char *out, size_t size)
 {
@@ -91,14 +97,12 @@ cli_age (const char *rfc3339, char *out, size_t size)
       return;
     }
   double s = difftime (time (NULL), timegm (&tm));
-  if (s < 60)
-    snprintf (out, size, "%d seconds", (int)s);
-  else if (s < 3600)
-    snprintf (out, size, "%d minutes", (int)(s / 60));
-  else if (s < 86400)
-    snprintf (out, size, "%d hours", (int)(s / 3600));
-  else
-    snprintf (out, size, "%d days", (int)(s / 86400));
+  int n = s < 60      ? (int)s
+          : s < 3600  ? (int)(s / 60)
+          : s < 86400 ? (int)(s / 3600)
+                      : (int)(s / 86400);
+  const char *unit = s < 60 ? "second" : s < 3600 ? "minute" : s < 86400 ? "hour" : "day";
+  snprintf (out, size, "%d %s%s", n, unit, cli_s (n));
 }
 
 int

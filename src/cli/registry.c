@@ -308,9 +308,11 @@ cmd_push (struct reg_client *c, int argc, char **argv)
                 json_string_value (json_object_get (p, "Digest")));
       }
       if (!o.quiet)
-        printf ("uploaded %lld blobs (%lld bytes), mounted %lld, already there %lld\n",
+        printf ("uploaded %lld blob%s (%lld byte%s), mounted %lld, already there %lld\n",
                 json_integer_value (json_object_get (result, "Uploaded")),
+                cli_s (json_integer_value (json_object_get (result, "Uploaded"))),
                 json_integer_value (json_object_get (result, "Bytes")),
+                cli_s (json_integer_value (json_object_get (result, "Bytes"))),
                 json_integer_value (json_object_get (result, "Mounted")),
                 json_integer_value (json_object_get (result, "Existing")));
     }
@@ -345,9 +347,11 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
       if (json_array_size (pulled) == 0 && root)
         printf (o.quiet ? "%s\n" : "%s: already present\n", root);
       if (!o.quiet)
-        printf ("downloaded %lld blobs (%lld bytes)\n",
+        printf ("downloaded %lld blob%s (%lld byte%s)\n",
                 json_integer_value (json_object_get (result, "Downloaded")),
-                json_integer_value (json_object_get (result, "Bytes")));
+                cli_s (json_integer_value (json_object_get (result, "Downloaded"))),
+                json_integer_value (json_object_get (result, "Bytes")),
+                cli_s (json_integer_value (json_object_get (result, "Bytes"))));
     }
   json_decref (result);
   return ret;

@@ -83,6 +83,16 @@ print_table (struct sample *s, size_t n)
   fflush (stdout);
 }
 
+static bool
+live (const char *state)
+{
+  static const char *const states[] = { "running", "paused", "restarting", "inserting" };
+  for (size_t i = 0; state && i < sizeof states / sizeof states[0]; i++)
+    if (strcmp (state, states[i]) == 0)
+      return true;
+  return false;
+}
+
 int
 cmd_stats (struct reg_client *c, int argc, char **argv)
 {
@@ -123,7 +133,15 @@ cmd_stats (struct reg_client *c, int argc, char **argv)
         free (ref);
         json_t *ct = NULL;
         long st = client_call (c, "GET", path, NULL, &ct);
-        if (st == 200)
+        const char *state
+            = json_string_value (json_object_get (json_object_get (ct, "State"), "Status"));
+        if (st == 200 && !live (state))
+          {
+            fprintf (stderr, "reg: stats: container %s is %s: only a running container has stats\n",
+                     argv[i], state ? state : "not running");
+            ret = 1;
+          }
+        else if (st == 200)
           {
             snprintf (s[n].id, sizeof s[n].id, "%s",
                       json_string_value (json_object_get (ct, "Id")));
@@ -146,7 +164,10 @@ cmd_stats (struct reg_client *c, int argc, char **argv)
       }
   json_decref (list);
   for (size_t i = 0; i < n; i++)
-    s[i].b = read_stats (c, s[i].id);
+    if ((s[i].b = read_stats (c, s[i].id)) == NULL)
+      ret = 1;
+  if (n == 0 && ret != 0)
+    stream = false; /* nothing to show: say why (above) and exit 1 */
   do
     {
       struct timespec ts = { stream ? 1 : 0, stream ? 0 : 500 * 1000 * 1000 };
@@ -161,7 +182,8 @@ cmd_stats (struct reg_client *c, int argc, char **argv)
         }
       if (stream && isatty (1))
         fputs ("\033[H\033[J", stdout);
-      print_table (s, n);
+      if (n > 0 || ret == 0)
+        print_table (s, n);
     }
   while (stream);
   for (size_t i = 0; i < n; i++)

@@ -48,8 +48,8 @@ cmd_store (struct reg_client *c, int argc, char **argv)
             json_string_value (json_object_get (o, "Actual")));
   for (i = 0; i < json_array_size (unref) && (o = json_array_get (unref, i)) != NULL; i++)
     printf ("unreferenced: %s\n", json_string_value (o));
-  printf ("%lld objects checked, %zu corrupt, %zu unreferenced%s\n",
-          (long long)json_integer_value (json_object_get (reply, "Checked")),
+  long long checked = (long long)json_integer_value (json_object_get (reply, "Checked"));
+  printf ("%lld object%s checked, %zu corrupt, %zu unreferenced%s\n", checked, cli_s (checked),
           json_array_size (corrupt), json_array_size (unref),
           json_array_size (unref) ? " (reg system prune removes them)" : "");
   int ret = json_array_size (corrupt) ? 1 : 0;
@@ -111,10 +111,12 @@ cli_prune (struct reg_client *c, bool containers, bool templates, bool data)
     printf ("deleted template %s\n", json_string_value (json_array_get (refs, i)));
   char bytes[32];
   human ((double)field (reply, "Bytes"), bytes, sizeof bytes);
-  printf ("Deleted %zu containers, %zu templates, %lld environments, %lld objects; reclaimed "
-          "%s\n",
-          json_array_size (ids), json_array_size (refs), field (reply, "Environments"),
-          field (reply, "Objects"), bytes);
+  printf ("Deleted %zu container%s, %zu template%s, %lld environment%s, %lld object%s; "
+          "reclaimed %s\n",
+          json_array_size (ids), cli_s ((long long)json_array_size (ids)), json_array_size (refs),
+          cli_s ((long long)json_array_size (refs)), field (reply, "Environments"),
+          cli_s (field (reply, "Environments")), field (reply, "Objects"),
+          cli_s (field (reply, "Objects")), bytes);
   json_decref (reply);
   return 0;
 }

@@ -39,10 +39,11 @@ print_created (long status, json_t *reply, const char *what)
 {
   if (status != 201)
     return client_fail (what, status, reply);
-  printf ("%s %s (%lld files, %lld libs)\n", json_string_value (json_object_get (reply, "Ref")),
-          json_string_value (json_object_get (reply, "Digest")),
-          (long long)json_integer_value (json_object_get (reply, "Files")),
-          (long long)json_integer_value (json_object_get (reply, "Libs")));
+  long long files = (long long)json_integer_value (json_object_get (reply, "Files"));
+  long long libs = (long long)json_integer_value (json_object_get (reply, "Libs"));
+  printf ("%s %s (%lld file%s, %lld lib%s)\n", json_string_value (json_object_get (reply, "Ref")),
+          json_string_value (json_object_get (reply, "Digest")), files, cli_s (files), libs,
+          cli_s (libs));
   return 0;
 }
 

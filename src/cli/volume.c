@@ -67,7 +67,7 @@ list (struct reg_client *c, bool quiet)
       }
     size_t users = json_array_size (json_object_get (v, "UsedBy"));
     char used[64];
-    snprintf (used, sizeof used, "%zu container%s", users, users == 1 ? "" : "s");
+    snprintf (used, sizeof used, "%zu container%s", users, cli_s ((long long)users));
     printf ("%-8s  %-30s  %s\n", "local", name, used);
   }
   json_decref (reply);
@@ -136,7 +136,7 @@ prune (struct reg_client *c, int argc, char **argv)
     printf ("%s\n", json_string_value (json_array_get (deleted, i)));
   double bytes = (double)json_integer_value (json_object_get (reply, "SpaceReclaimed"));
   printf ("%sTotal reclaimed space: %.1f kB (%zu volume%s)\n", n ? "\n" : "", bytes / 1024, n,
-          n == 1 ? "" : "s");
+          cli_s ((long long)n));
   json_decref (reply);
   return 0;
 }

@@ -282,6 +282,9 @@ transport_error (struct reg_registry *r, const struct exchange *x, CURLcode rc, 
   const char *hint = "";
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
     hint = "; if the registry uses its own CA, put it in <root>/certs.d/HOST[:PORT]/ca.crt";
+  else if (rc == CURLE_SSL_CONNECT_ERROR && strncmp (x->url, "https://", 8) == 0)
+    hint = " (the TLS handshake failed: the registry may speak plain HTTP; if so, and only on a "
+           "network you trust, use --insecure)";
   return reg_error_set (err, EHOSTUNREACH, "registry %s: %s %s: %s%s", r->host, x->method, x->url,
                         *detail ? detail : curl_easy_strerror (rc), hint);
 }
@@ -496,6 +499,51 @@ load_cas (struct reg_registry *r, const char *certs_dir, struct reg_error **err)
   return ret;
 }
 
+/* localhost, 127.0.0.0/8 or ::1, with or without a port. */
+static bool
+is_loopback (const char *host)
+{
+  char name[256];
+  const char *end = host[0] == '[' ? strchr (host, ']') : strrchr (host, ':');
+  if (host[0] != '[' && end && strchr (host, ':') != end)
+    end = NULL; /* a bare IPv6 address: no port */
+  size_t n = end ? (size_t)(end - host) : strlen (host);
+  snprintf (name, sizeof name, "%.*s", (int)n, host[0] == '[' ? host + 1 : host);
+  if (host[0] == '[' && n > 0)
+    name[n - 1] = '\0';
+  return strcmp (name, "localhost") == 0 || strncmp (name, "127.", 4) == 0
+         || strcmp (name, "::1") == 0;
+}
+
+/* Docker's rule: a loopback registry may speak plain HTTP without
+ * --insecure. One TLS handshake tells: when it fails as a plain-HTTP
+ * server makes it fail, the registry is spoken to in HTTP. */
+static int
+pick_scheme (struct reg_registry *r, struct reg_error **err)
+{
+  _cleanup_free_ char *url = NULL;
+  if (!is_loopback (r->host) || asprintf (&url, "%s/v2/", r->base) < 0)
+    return 0;
+  CURL *c = curl_easy_init ();
+  if (c == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  curl_easy_setopt (c, CURLOPT_URL, url);
+  curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, 0L); /* only whether TLS is spoken */
+  curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, 0L);
+  CURLcode rc = curl_easy_perform (c);
+  curl_easy_cleanup (c);
+  char *http = NULL;
+  if (rc == CURLE_SSL_CONNECT_ERROR && asprintf (&http, "http://%s", r->host) > 0)
+    {
+      free (r->base);
+      r->base = http;
+    }
+  return 0;
+}
+
 int
 reg_registry_open (const char *host, bool insecure, const char *certs_dir, const char *user,
                    const char *password, struct reg_registry **out, struct reg_error **err)
@@ -514,7 +562,8 @@ reg_registry_open (const char *host, bool insecure, const char *certs_dir, const
       return reg_error_set (err, ENOMEM, "out of memory");
     }
   pthread_mutex_init (&r->lock, NULL);
-  if (!insecure && certs_dir != NULL && load_cas (r, certs_dir, err) < 0)
+  if ((!insecure && certs_dir != NULL && load_cas (r, certs_dir, err) < 0)
+      || (!insecure && pick_scheme (r, err) < 0))
     {
       reg_registry_free (r);
       return -1;

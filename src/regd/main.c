@@ -80,6 +80,21 @@ lock_root (const char *root, struct reg_error **err)
   return fd; /* held for the life of the process */
 }
 
+/* Does something accept connections on path? (A live regd, of this root
+ * or another.) */
+static bool
+socket_answers (const struct sockaddr_un *addr)
+{
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool answers = fd >= 0 && connect (fd, (const struct sockaddr *)addr, sizeof *addr) == 0;
+  if (fd >= 0)
+    close (fd);
+  return answers;
+}
+
+/* The socket regd made, to remove at exit only if it is still that one. */
+static struct stat own_socket;
+
 static int
 listen_unix (const char *path, struct reg_error **err)
 {
@@ -97,8 +112,14 @@ listen_unix (const char *path, struct reg_error **err)
       if (reg_util_mkdir_p (dir, 0755, err) < 0)
         return -1;
     }
-  /* The root lock guarantees no other regd of ours owns it: a socket file
-   * left here is stale. */
+  /* The root lock keeps out a regd of this root; a regd of another root
+   * on the same socket is refused here, never taken over. A socket file
+   * nobody answers on is stale. */
+  if (socket_answers (&addr))
+    return reg_error_set (err, EADDRINUSE,
+                          "regd: %s already answers: another regd serves it (regd --socket "
+                          "PATH for a second one)",
+                          path);
   unlink (path);
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -113,7 +134,20 @@ listen_unix (const char *path, struct reg_error **err)
       return reg_error_sys (err, e, "regd: listen on %s", path);
     }
   chmod (path, 0660);
+  if (lstat (path, &own_socket) < 0)
+    own_socket.st_ino = 0;
   return fd;
+}
+
+/* Only our own socket: another regd may have replaced it meanwhile (after
+ * this one's was removed by hand), and its socket is not ours to take. */
+static void
+unlink_own_socket (const char *path)
+{
+  struct stat now;
+  if (own_socket.st_ino && lstat (path, &now) == 0 && now.st_ino == own_socket.st_ino
+      && now.st_dev == own_socket.st_dev)
+    unlink (path);
 }
 
 int
@@ -208,6 +242,18 @@ main (int argc, char **argv)
                        "no plain-text TCP)\n");
       return 2;
     }
+  /* Every file named on the command line, checked before anything is
+   * touched (the root, the socket). */
+  const char *const files[]
+      = { tls.cert_file, tls.key_file, tls.token_file, net.resolv_conf, net.resolv_upstream };
+  const char *const names[]
+      = { "--tls-cert", "--tls-key", "--token-file", "--resolv-conf", "--resolv-conf-upstream" };
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    if (files[i] && access (files[i], R_OK) < 0)
+      {
+        fprintf (stderr, "regd: %s %s: %s\n", names[i], files[i], strerror (errno));
+        return 2;
+      }
   if (geteuid () != 0)
     {
       fprintf (stderr, "regd: must run as root (it creates namespaces and mounts)\n");
@@ -237,10 +283,15 @@ main (int argc, char **argv)
   if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
       || reg_network_init (root, &d.engine->net, &err) < 0
       || reg_engine_restore (d.engine, &err) < 0
-      || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0
-      || (tls.listen && regd_start_tls (&d, &tls, &err) < 0))
+      || (tls.listen && regd_start_tls (&d, &tls, &err) < 0)
+      || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0)
     {
       fprintf (stderr, "regd: %s\n", err->msg);
+      if (d.tls)
+        MHD_stop_daemon (d.tls);
+      if (listen_fd >= 0)
+        close (listen_fd);
+      unlink_own_socket (socket_path);
       reg_engine_free (d.engine);
       return 1;
     }
@@ -257,7 +308,7 @@ main (int argc, char **argv)
   free (d.tls_cert);
   free (d.tls_key);
   close (listen_fd);
-  unlink (socket_path);
+  unlink_own_socket (socket_path);
   reg_engine_free (d.engine);
   return 0;
 }

@@ -169,6 +169,11 @@ dispatch (struct regd *d, struct request *r, const char *url)
   if (strncmp (url, prefix, strlen (prefix)) != 0)
     return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such API: %s (this regd serves /%s)", url,
                                REGD_API_VERSION);
+  /* An empty segment is an empty name ("reg inspect ''"), never "all". */
+  size_t ulen = strlen (url);
+  if (strstr (url, "//") || (ulen > strlen (prefix) && url[ulen - 1] == '/'))
+    return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "%s %s: an empty name or id in the path",
+                               r->method, url);
   char path[1024];
   snprintf (path, sizeof path, "%s", url + strlen (prefix));
   char *parts[4] = { NULL, NULL, NULL, NULL };
