@@ -63,10 +63,11 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 
 # The client links only what it uses: libcurl, jansson, libarchive and the
 # error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
-# copy (reg cp's tar walk and safe extraction) helpers, no engine code,
+# copy (reg cp's tar walk and safe extraction) and format (--format's
+# templates) helpers, no engine code,
 # so its start-up stays short (see docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
-  $(BUILD)/src/lib/detach.o $(BUILD)/src/lib/copy.o
+  $(BUILD)/src/lib/detach.o $(BUILD)/src/lib/copy.o $(BUILD)/src/lib/format.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.

@@ -31,6 +31,7 @@ int cmd_port (struct reg_client *c, int argc, char **argv);
 /* "0.0.0.0:8080->80/tcp, ..." from a container's NetworkSettings (port.c). */
 void cli_ports_summary (json_t *ct, char *out, size_t size);
 int cmd_template (struct reg_client *c, int argc, char **argv);
+int cmd_rename (struct reg_client *c, int argc, char **argv);
 int cmd_events (struct reg_client *c, int argc, char **argv);
 int cmd_cp (struct reg_client *c, int argc, char **argv);
 int cmd_diff (struct reg_client *c, int argc, char **argv);
@@ -68,6 +69,9 @@ json_t *cli_mount_tmpfs (const char *spec, char **why);
 /* Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to
  * container `id` from now on (sigproxy.c); -1 when it cannot. */
 int cli_sigproxy_start (struct reg_client *c, const char *id);
+
+/* --env-file FILE into env (envfile.c); -1 (reported) on a bad file. */
+int cli_env_file (const char *path, json_t *env);
 
 /* Shared helpers (main.c). */
 /* A second connection to the same regd, for another thread. */

@@ -2,6 +2,8 @@
  * containers, each taking one or more ID|NAME (an id may be abbreviated to a
  * unique prefix). */
 #include "cli.h"
+#include "format.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -87,41 +89,113 @@ cmd_rm (struct reg_client *c, int argc, char **argv)
   return each (c, "rm", "DELETE", force ? "?force=1" : "", optind, argc, argv);
 }
 
+/* Docker's Config, for templates written for it ({{json .Config}}): the
+ * record's own fields under that name. */
+static void
+add_config (json_t *ct)
+{
+  static const char *const keys[]
+      = { "Cmd", "Env", "WorkingDir", "Tty", "OpenStdin", "User", "Templates" };
+  if (json_object_get (ct, "Config"))
+    return;
+  json_t *config = json_object ();
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (json_object_get (ct, keys[i]))
+      json_object_set (config, keys[i], json_object_get (ct, keys[i]));
+  json_object_set_new (ct, "Config", config);
+}
+
+/* One container's record through the -f template, or into `all`. */
+static int
+inspect_one (struct reg_client *c, const char *name, const struct reg_format *f, json_t *all)
+{
+  if (name[0] == '\0')
+    {
+      fprintf (stderr, "reg: inspect: an empty name is no container\n");
+      return 1;
+    }
+  char *ref = client_escape (c, name);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");
+  free (ref);
+  json_t *reply = NULL;
+  long status = client_call (c, "GET", path, NULL, &reply);
+  int ret = status < 0 ? -1 : 0;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (status != 200)
+    ret = ret < 0 ? -1 : client_fail ("inspect", status, reply);
+  else if (f == NULL)
+    json_array_append (all, reply);
+  else
+    {
+      add_config (reply);
+      if (reg_format_render (f, reply, stdout, &err) < 0)
+        ret = fprintf (stderr, "\nreg: inspect %s: %s\n", name, err->msg) > 0;
+      else
+        putchar ('\n');
+    }
+  json_decref (reply);
+  return ret;
+}
+
 int
 cmd_inspect (struct reg_client *c, int argc, char **argv)
 {
-  if (argc < 2 || argv[1][0] == '-')
+  static const struct option opts[]
+      = { { "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
+  const char *format = NULL;
+  int opt;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long (argc, argv, "f:", opts, NULL)) != -1)
+    if (opt == 'f')
+      format = optarg;
+    else
+      optind = argc + 1; /* usage */
+  if (optind >= argc)
     {
-      fprintf (stderr, "usage: reg inspect ID|NAME...\n");
+      fprintf (stderr, "usage: reg inspect [-f TEMPLATE] ID|NAME...\n");
       return 2;
+    }
+  struct reg_format *f = NULL;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (format && reg_format_parse (format, &f, &err) < 0)
+    {
+      fprintf (stderr, "reg: inspect: %s\n", err->msg);
+      return 1;
     }
   json_t *all = json_array ();
   int ret = 0;
-  for (int i = 1; i < argc; i++)
+  for (int i = optind; i < argc; i++)
     {
-      if (argv[i][0] == '\0')
-        {
-          fprintf (stderr, "reg: inspect: an empty name is no container\n");
-          ret = 1;
-          continue;
-        }
-      char *ref = client_escape (c, argv[i]);
-      char path[512];
-      snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");
-      free (ref);
-      json_t *reply = NULL;
-      long status = client_call (c, "GET", path, NULL, &reply);
-      if (status == 200)
-        json_array_append (all, reply);
-      else
-        ret = client_fail ("inspect", status, reply);
-      json_decref (reply);
-      if (status < 0)
+      int r = inspect_one (c, argv[i], f, all);
+      ret = r ? 1 : ret;
+      if (r < 0)
         break;
     }
-  if (json_array_size (all) > 0)
+  if (f == NULL && json_array_size (all) > 0)
     cli_print_json (all);
   json_decref (all);
+  reg_format_free (f);
+  return ret;
+}
+
+int
+cmd_rename (struct reg_client *c, int argc, char **argv)
+{
+  if (argc != 3 || argv[1][0] == '-' || argv[1][0] == '\0')
+    {
+      fprintf (stderr, "usage: reg rename CONTAINER NEW-NAME\n");
+      return 2;
+    }
+  _cleanup_free_ char *ref = client_escape (c, argv[1]), *name = client_escape (c, argv[2]);
+  char path[1024];
+  snprintf (path, sizeof path, "/v1/containers/%s/rename?name=%s", ref ? ref : "",
+            name ? name : "");
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", path, NULL, &reply);
+  int ret = status == 204 ? 0 : client_fail ("rename", status, reply);
+  json_decref (reply);
   return ret;
 }
 

@@ -43,6 +43,7 @@ static const struct
   { "pull", cmd_pull, "download a template and what it requires" },
   { "login", cmd_login, "store credentials for a registry" },
   { "logout", cmd_logout, "remove the credentials of a registry" },
+  { "rename", cmd_rename, "give a container a new name" },
   { "events", cmd_events, "the lifecycle of containers, templates and volumes, as it happens" },
   { "cp", cmd_cp, "copy files between a container and the host" },
   { "diff", cmd_diff, "the files a container added, changed or deleted" },

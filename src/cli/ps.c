@@ -1,9 +1,19 @@
-/* reg ps [-a] [-q]: list containers (running ones, or all with -a), with
- * their published ports. */
+/* reg ps [-a] [-q] [-n N] [-l] [-s] [--filter KEY=VALUE]... [--format TEMPLATE]:
+ * list containers, newest first (running ones, or all with -a, -n or -l).
+ *
+ * Filters (Docker's): status=generated|created|running|paused|restarting|
+ * stopped|exited, name=SUBSTRING, id=PREFIX, template=NAME@VERSION (or
+ * ancestor=), exited=CODE; values of one key are alternatives, keys all
+ * apply. --format is a template (format.h) over one row per container:
+ * .ID .Names .Templates .Command .CreatedAt .RunningFor .Status .State
+ * .Ports .Mounts .Size; "table TEMPLATE" prints a header first. */
 #include "cli.h"
+#include "format.h"
+#include "util.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -27,76 +37,329 @@ join (json_t *arr, const char *sep, char *out, size_t size)
     }
 }
 
-int
-cmd_ps (struct reg_client *c, int argc, char **argv)
+static void
+human_size (double bytes, char *out, size_t size)
 {
-  static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
-                                        { "quiet", no_argument, NULL, 'q' },
-                                        { NULL, 0, NULL, 0 } };
-  bool all = false, quiet = false;
+  const char *units[] = { "B", "kB", "MB", "GB", "TB" };
+  int u = 0;
+  while (bytes >= 1000 && u < 4)
+    bytes /= 1000, u++;
+  snprintf (out, size, u ? "%.1f%s" : "%.0f%s", bytes, units[u]);
+}
+
+static void
+status_text (json_t *ct, char *out, size_t size)
+{
+  json_t *st = json_object_get (ct, "State");
+  const char *state = json_string_value (json_object_get (st, "Status"));
+  char since[32];
+  if (state && strcmp (state, "running") == 0)
+    {
+      cli_age (json_string_value (json_object_get (st, "StartedAt")), since, sizeof since);
+      snprintf (out, size, "running %s", since);
+    }
+  else if (state && strcmp (state, "stopped") == 0)
+    snprintf (out, size, "exited (%d)", (int)json_integer_value (json_object_get (st, "ExitCode")));
+  else
+    snprintf (out, size, "%s", state ? state : "?");
+}
+
+/* The row a --format template sees. */
+static json_t *
+row_of (json_t *ct)
+{
+  const char *id = json_string_value (json_object_get (ct, "Id")) ?: "";
+  const char *name = json_string_value (json_object_get (ct, "Name"));
+  char templates[4096], command[4096], status[64], age[32], size[32] = "";
+  join (json_object_get (ct, "Templates"), ",", templates, sizeof templates);
+  join (json_object_get (ct, "Cmd"), " ", command, sizeof command);
+  status_text (ct, status, sizeof status);
+  cli_age (json_string_value (json_object_get (ct, "Created")), age, sizeof age);
+  char ports[256];
+  cli_ports_summary (ct, ports, sizeof ports);
+  json_t *sz = json_object_get (ct, "SizeRw");
+  if (sz)
+    human_size ((double)json_integer_value (sz), size, sizeof size);
+  json_t *mounts = json_array ();
+  for (size_t i = 0; i < json_array_size (json_object_get (ct, "Mounts")); i++)
+    json_array_append (mounts, json_object_get (json_array_get (json_object_get (ct, "Mounts"), i),
+                                                "Destination"));
+  strcat (age, " ago");
+  return json_pack ("{s:s%, s:s, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:o, s:s}", "ID", id,
+                    (size_t)(strlen (id) > 12 ? 12 : strlen (id)), "Names", name ? name : "",
+                    "Templates", templates, "Command", command, "CreatedAt",
+                    json_string_value (json_object_get (ct, "Created")), "RunningFor", age,
+                    "Status", status, "State",
+                    json_string_value (json_object_get (json_object_get (ct, "State"), "Status")),
+                    "Ports", ports, "Mounts", mounts, "Size", size);
+}
+
+static const char *const filter_keys[]
+    = { "status", "name", "id", "template", "ancestor", "exited", NULL };
+
+/* Docker's status words, and ours. */
+static bool
+status_is (const char *state, const char *want)
+{
+  if (strcmp (want, "exited") == 0)
+    want = "stopped";
+  else if (strcmp (want, "created") == 0)
+    want = "generated";
+  return state && strcmp (state, want) == 0;
+}
+
+static bool
+one_matches (json_t *ct, const char *key, const char *v)
+{
+  json_t *st = json_object_get (ct, "State");
+  const char *state = json_string_value (json_object_get (st, "Status"));
+  const char *name = json_string_value (json_object_get (ct, "Name"));
+  const char *id = json_string_value (json_object_get (ct, "Id")) ?: "";
+  if (strcmp (key, "status") == 0)
+    return status_is (state, v);
+  if (strcmp (key, "name") == 0)
+    return name && strstr (name, v);
+  if (strcmp (key, "id") == 0)
+    return strncmp (id, v, strlen (v)) == 0;
+  if (strcmp (key, "exited") == 0)
+    return status_is (state, "stopped")
+           && json_integer_value (json_object_get (st, "ExitCode")) == strtol (v, NULL, 10);
+  json_t *t;
+  size_t i;
+  json_array_foreach (json_object_get (ct, "Templates"), i, t)
+  {
+    if (strcmp (json_string_value (t) ?: "", v) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* filters: {"key": ["v", ...]}: any value of a key, every key. */
+static bool
+matches (json_t *ct, json_t *filters)
+{
+  const char *key;
+  json_t *values;
+  json_object_foreach (filters, key, values)
+  {
+    bool any = false;
+    for (size_t i = 0; !any && i < json_array_size (values); i++)
+      any = one_matches (ct, key, json_string_value (json_array_get (values, i)));
+    if (!any)
+      return false;
+  }
+  return true;
+}
+
+static int
+add_filter (json_t *filters, const char *kv)
+{
+  const char *eq = strchr (kv, '=');
+  char key[32];
+  snprintf (key, sizeof key, "%.*s", eq ? (int)(eq - kv) : 0, kv);
+  if (eq == NULL || eq[1] == '\0' || !reg_strv_contains (filter_keys, key))
+    {
+      fprintf (stderr,
+               "reg ps: bad filter \"%s\": want KEY=VALUE with KEY one of status, name, id, "
+               "template (or ancestor), exited\n",
+               kv);
+      return -1;
+    }
+  static const char *const states[]
+      = { "generated", "created", "running", "paused",     "restarting",
+          "inserting", "stopped", "exited",  "generating", NULL };
+  if (strcmp (key, "status") == 0 && !reg_strv_contains (states, eq + 1))
+    {
+      fprintf (stderr, "reg ps: bad filter \"%s\": no such status\n", kv);
+      return -1;
+    }
+  json_t *values = json_object_get (filters, key);
+  if (values == NULL)
+    json_object_set_new (filters, key, values = json_array ());
+  json_array_append_new (values, json_string (eq + 1));
+  return 0;
+}
+
+static int
+compare_created (const void *a, const void *b)
+{
+  const char *x = json_string_value (json_object_get (*(json_t *const *)a, "Created")) ?: "";
+  const char *y = json_string_value (json_object_get (*(json_t *const *)b, "Created")) ?: "";
+  return strcmp (y, x); /* newest first */
+}
+
+struct ps_options
+{
+  bool all, quiet, size;
+  long last; /* -n N, -l: the N newest, in any state; 0: no limit */
+  const char *format;
+  json_t *filters;
+};
+
+static int
+parse_options (int argc, char **argv, struct ps_options *o)
+{
+  static const struct option opts[] = {
+    { "all", no_argument, NULL, 'a' },          { "quiet", no_argument, NULL, 'q' },
+    { "last", required_argument, NULL, 'n' },   { "latest", no_argument, NULL, 'l' },
+    { "size", no_argument, NULL, 's' },         { "filter", required_argument, NULL, 'f' },
+    { "format", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
+  };
   int opt;
   optind = 1;
   opterr = 0;
-  while ((opt = getopt_long (argc, argv, "aq", opts, NULL)) != -1)
-    switch (opt)
-      {
-      case 'a':
-        all = true;
-        break;
-      case 'q':
-        quiet = true;
-        break;
-      default:
-        fprintf (stderr, "reg ps: unknown option %s\nusage: reg ps [-a] [-q]\n", argv[optind - 1]);
-        return 2;
-      }
+  while ((opt = getopt_long (argc, argv, "aqn:lsf:", opts, NULL)) != -1)
+    {
+      char *end = NULL;
+      switch (opt)
+        {
+        case 'a':
+          o->all = true;
+          break;
+        case 'q':
+          o->quiet = true;
+          break;
+        case 'n':
+          o->last = strtol (optarg, &end, 10);
+          if (end == optarg || *end || o->last < 1)
+            {
+              fprintf (stderr, "reg ps: -n %s: want a count of 1 or more\n", optarg);
+              return -1;
+            }
+          break;
+        case 'l':
+          o->last = 1;
+          break;
+        case 's':
+          o->size = true;
+          break;
+        case 'f':
+          if (add_filter (o->filters, optarg) < 0)
+            return -1;
+          break;
+        case 'F':
+          o->format = optarg;
+          break;
+        default:
+          fprintf (stderr, "reg ps: unknown option %s\n", argv[optind - 1]);
+          return -1;
+        }
+    }
+  if (optind < argc)
+    {
+      fprintf (stderr, "reg ps: unexpected argument %s\n", argv[optind]);
+      return -1;
+    }
+  return 0;
+}
+
+static void
+print_default (json_t *row, bool size, bool header)
+{
+  if (header)
+    {
+      printf ("%-12s  %-16s  %-24s  %-28s  %-16s  %-16s  %s%s\n", "CONTAINER ID", "NAME",
+              "TEMPLATES", "COMMAND", "STATUS", "CREATED", "PORTS", size ? "  SIZE" : "");
+      return;
+    }
+  char templates[25], command[29];
+  snprintf (templates, sizeof templates, "%s",
+            json_string_value (json_object_get (row, "Templates")));
+  snprintf (command, sizeof command, "%s", json_string_value (json_object_get (row, "Command")));
+  printf ("%-12s  %-16s  %-24s  %-28s  %-16s  %-16s  %s%s%s\n",
+          json_string_value (json_object_get (row, "ID")),
+          json_string_value (json_object_get (row, "Names")), templates, command,
+          json_string_value (json_object_get (row, "Status")),
+          json_string_value (json_object_get (row, "RunningFor")),
+          json_string_value (json_object_get (row, "Ports")), size ? "  " : "",
+          size ? json_string_value (json_object_get (row, "Size")) : "");
+}
+
+/* "table T": a header (T over the column names), then T per row. */
+static int
+print_rows (json_t *list, const struct ps_options *o)
+{
+  const char *tmpl = o->format;
+  bool table = tmpl && strncmp (tmpl, "table", 5) == 0 && (tmpl[5] == ' ' || tmpl[5] == '\0');
+  if (table)
+    tmpl = tmpl[5] ? tmpl + 6 : NULL;
+  struct reg_format *f = NULL;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (tmpl && reg_format_parse (tmpl, &f, &err) < 0)
+    {
+      fprintf (stderr, "reg ps: %s\n", err->msg);
+      return 1;
+    }
+  int ret = 0;
+  if (f && table)
+    {
+      json_t *head = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID",
+                                "CONTAINER ID", "Names", "NAMES", "Templates", "TEMPLATES",
+                                "Command", "COMMAND", "CreatedAt", "CREATED AT", "RunningFor",
+                                "CREATED", "Status", "STATUS", "State", "STATE", "Ports", "PORTS",
+                                "Mounts", "MOUNTS", "Size", "SIZE");
+      ret = reg_format_render (f, head, stdout, &err) < 0 ? 1 : (putchar ('\n'), 0);
+      json_decref (head);
+    }
+  else if (f == NULL && !o->quiet)
+    print_default (NULL, o->size, true);
+  for (size_t i = 0; ret == 0 && i < json_array_size (list); i++)
+    {
+      json_t *row = row_of (json_array_get (list, i));
+      if (o->quiet)
+        printf ("%s\n", json_string_value (json_object_get (row, "ID")));
+      else if (f == NULL)
+        print_default (row, o->size, false);
+      else if (reg_format_render (f, row, stdout, &err) < 0)
+        ret = 1;
+      else
+        putchar ('\n');
+      json_decref (row);
+    }
+  if (ret)
+    fprintf (stderr, "\nreg ps: %s\n", err ? err->msg : "format failed");
+  reg_format_free (f);
+  return ret;
+}
+
+int
+cmd_ps (struct reg_client *c, int argc, char **argv)
+{
+  struct ps_options o = { .filters = json_object () };
+  if (parse_options (argc, argv, &o) < 0)
+    {
+      fprintf (stderr, "usage: reg ps [-a] [-q] [-n N] [-l] [-s] [--filter KEY=VALUE]... "
+                       "[--format TEMPLATE]\n");
+      json_decref (o.filters);
+      return 2;
+    }
+  char path[64];
+  /* Filters and -n/-l look at every container, as Docker's. */
+  bool all = o.all || o.last || json_object_size (o.filters);
+  snprintf (path, sizeof path, "/v1/containers?all=%d%s", all, o.size ? "&size=1" : "");
   json_t *reply = NULL;
-  long status
-      = client_call (c, "GET", all ? "/v1/containers?all=1" : "/v1/containers", NULL, &reply);
+  long status = client_call (c, "GET", path, NULL, &reply);
   if (status != 200 || !json_is_array (reply))
     {
       int r = client_fail ("ps", status, reply);
       json_decref (reply);
+      json_decref (o.filters);
       return r;
     }
-  if (!quiet)
-    printf ("%-12s  %-16s  %-24s  %-28s  %-16s  %-16s  %s\n", "CONTAINER ID", "NAME", "TEMPLATES",
-            "COMMAND", "STATUS", "CREATED", "PORTS");
-  size_t i;
-  json_t *ct;
-  for (i = 0; i < json_array_size (reply) && (ct = json_array_get (reply, i)) != NULL; i++)
-    {
-      const char *id = json_string_value (json_object_get (ct, "Id"));
-      if (quiet)
-        {
-          printf ("%.12s\n", id ? id : "");
-          continue;
-        }
-      json_t *st = json_object_get (ct, "State");
-      const char *name = json_string_value (json_object_get (ct, "Name"));
-      const char *state = json_string_value (json_object_get (st, "Status"));
-      char templates[25], command[29], status_text[64], age[32], since[32], ports[256];
-      cli_ports_summary (ct, ports, sizeof ports);
-      join (json_object_get (ct, "Templates"), ",", templates, sizeof templates);
-      join (json_object_get (ct, "Cmd"), " ", command, sizeof command);
-      cli_age (json_string_value (json_object_get (ct, "Created")), age, sizeof age);
-      if (state && strcmp (state, "running") == 0)
-        {
-          cli_age (json_string_value (json_object_get (st, "StartedAt")), since, sizeof since);
-          snprintf (status_text, sizeof status_text, "running %s", since);
-        }
-      else if (state && strcmp (state, "paused") == 0)
-        snprintf (status_text, sizeof status_text, "paused");
-      else if (state && strcmp (state, "stopped") == 0)
-        snprintf (status_text, sizeof status_text, "exited (%d)",
-                  (int)json_integer_value (json_object_get (st, "ExitCode")));
-      else
-        snprintf (status_text, sizeof status_text, "%s", state ? state : "?");
-      char created[48];
-      snprintf (created, sizeof created, "%s ago", age);
-      printf ("%-12.12s  %-16s  %-24s  %-28s  %-16s  %-16s  %s\n", id ? id : "", name ? name : "",
-              templates, command, status_text, created, ports);
-    }
+  size_t n = json_array_size (reply);
+  json_t **v = calloc (n ? n : 1, sizeof *v);
+  for (size_t i = 0; v && i < n; i++)
+    v[i] = json_array_get (reply, i);
+  if (v)
+    qsort (v, n, sizeof *v, compare_created);
+  json_t *list = json_array ();
+  for (size_t i = 0; v && i < n && (!o.last || (long)json_array_size (list) < o.last); i++)
+    if (matches (v[i], o.filters))
+      json_array_append (list, v[i]);
+  free (v);
+  int ret = print_rows (list, &o);
+  json_decref (list);
   json_decref (reply);
-  return 0;
+  json_decref (o.filters);
+  return ret;
 }

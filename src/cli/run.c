@@ -361,6 +361,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "stop-timeout", required_argument, NULL, 'G' },
     { "ulimit", required_argument, NULL, 'l' },
     { "detach-keys", required_argument, NULL, 'k' },
+    { "env-file", required_argument, NULL, 1001 },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -410,6 +411,10 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
           }
         else
           json_array_append_new (env, json_string (optarg));
+        break;
+      case 1001:
+        if (cli_env_file (optarg, env) < 0)
+          ret = 125;
         break;
       case 'w':
         json_object_set_new (body, "WorkingDir", json_string (optarg));

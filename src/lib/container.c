@@ -2,6 +2,7 @@
 #include "envgen.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -635,6 +636,44 @@ name_release (const char *root, const char *name, const char *id)
   _cleanup_free_ char *link = name_link (root, name);
   if (link && name_lookup (root, name, other) && strcmp (other, id) == 0)
     unlink (link);
+}
+
+bool
+reg_container_name_ok (const char *name)
+{
+  size_t n = name ? strlen (name) : 0;
+  if (n == 0 || n > 128 || !isalnum ((unsigned char)name[0]))
+    return false;
+  return strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static int
+set_name (struct reg_container *c, void *data, struct reg_error **err)
+{
+  char *name = strdup (data);
+  if (name == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  free (c->name);
+  c->name = name;
+  return 0;
+}
+
+int
+reg_container_rename (const char *root, const char *id, const char *name, struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_container_load (root, id, &c, err) < 0)
+    return -1;
+  int ret = name_reserve (root, name, id, err);
+  if (ret == 0 && reg_container_update (root, id, set_name, (void *)name, err) < 0)
+    {
+      name_release (root, name, id);
+      ret = -1;
+    }
+  if (ret == 0 && c->name && *c->name)
+    name_release (root, c->name, id);
+  reg_container_free (c);
+  return ret < 0 ? reg_error_prefix (err, "rename %.12s", id) : 0;
 }
 
 int

@@ -187,6 +187,12 @@ int reg_container_destroy (const char *root, const char *id, struct reg_error **
  * roots written before the index existed). */
 int reg_container_index_name (const char *root, const char *name, const char *id,
                               struct reg_error **err);
+/* Letters, digits, '_', '.' and '-', starting with a letter or digit, at
+ * most 128 characters. */
+bool reg_container_name_ok (const char *name);
+/* Reserve `name` for id, record it in the state, release the old name. */
+int reg_container_rename (const char *root, const char *id, const char *name,
+                          struct reg_error **err);
 int reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err);
 /* All container ids (allocated strv). */
 int reg_container_list (const char *root, char ***ids, struct reg_error **err);

@@ -433,13 +433,7 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
     return reg_error_set (err, EINVAL, "create container: no template given (use -t NAME@VERSION)");
   if (o->name && *o->name)
     {
-      const char *p = o->name;
-      bool ok
-          = strlen (p) <= 128
-            && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'));
-      for (; ok && *p; p++)
-        ok = strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p);
-      if (!ok)
+      if (!reg_container_name_ok (o->name))
         return reg_error_set (
             err, EINVAL, "container name \"%s\": use letters, digits, '_', '.' and '-'", o->name);
       char existing[65];
@@ -616,6 +610,34 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   reg_events_container (e->root, c, "create", NULL, NULL);
   *out = c;
   return 0;
+}
+
+int
+reg_engine_container_rename (struct reg_engine *e, const char *ref, const char *name,
+                             struct reg_error **err)
+{
+  if (!reg_container_name_ok (name))
+    return reg_error_set (err, EINVAL,
+                          "rename: container name \"%s\": use letters, digits, '_', '.' and '-'",
+                          name ? name : "");
+  pthread_mutex_lock (&e->lock);
+  struct reg_container *c = NULL;
+  int ret = reg_engine_container_get (e, ref, &c, err);
+  _cleanup_free_ char *old = ret == 0 && c->name ? strdup (c->name) : NULL;
+  if (ret == 0 && old && strcmp (old, name) == 0)
+    ret = reg_error_set (err, EINVAL, "rename: container %.12s is already named \"%s\"", c->id,
+                         name);
+  if (ret == 0)
+    ret = reg_container_rename (e->root, c->id, name, err);
+  pthread_mutex_unlock (&e->lock);
+  if (ret == 0)
+    {
+      free (c->name);
+      c->name = strdup (name);
+      reg_events_container (e->root, c, "rename", "oldName", old ? old : "");
+    }
+  reg_container_free (c);
+  return ret;
 }
 
 static int

@@ -129,6 +129,10 @@ int reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pi
  * their next start. The container's template list says the truth after. */
 int reg_engine_container_install (struct reg_engine *e, const char *ref, const char *tmpl,
                                   bool uninstall, struct reg_error **err);
+/* Give the container a new name (Docker's rename): EEXIST when another
+ * container has it; the old name is free at once. */
+int reg_engine_container_rename (struct reg_engine *e, const char *ref, const char *name,
+                                 struct reg_error **err);
 /* Freeze (pause) or thaw (unpause) every process of the container. */
 int reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
                                 struct reg_error **err);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,4 +557,22 @@ reg_util_parse_when (const char *v)
     return reg_util_now () - n * (*end == 's' ? 1 : *end == 'm' ? 60 : 3600);
   double t = reg_util_rfc3339_time (v);
   return t > 0 ? t : -1;
+}
+
+static __thread uint64_t du_total;
+
+static int
+du_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  du_total += (uint64_t)st->st_blocks * 512;
+  return 0;
+}
+
+uint64_t
+reg_util_disk_usage (const char *path)
+{
+  du_total = 0;
+  if (nftw (path, du_one, 16, FTW_PHYS | FTW_MOUNT) < 0)
+    return 0;
+  return du_total;
 }

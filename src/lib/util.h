@@ -95,6 +95,10 @@ bool reg_util_parse_size (const char *s, int64_t *out);
  * they would have seen without it. Returns the new soft limit. */
 unsigned long reg_util_nofile_raise (void);
 void reg_util_nofile_restore (void);
+/* Bytes the files below path take on disk (st_blocks; one file system,
+ * symlinks not followed); 0 when it cannot be read. */
+uint64_t reg_util_disk_usage (const char *path);
+
 /* Seconds since the epoch of an RFC 3339 UTC timestamp; 0 if malformed. */
 double reg_util_rfc3339_time (const char *t);
 /* --since/--until: RFC 3339, seconds since the epoch, or a duration ago

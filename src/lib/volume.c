@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,15 +195,6 @@ reg_volume_list (const char *root, char ***names, struct reg_error **err)
   return 0;
 }
 
-static __thread uint64_t du_total;
-
-static int
-du_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  du_total += (uint64_t)st->st_blocks * 512;
-  return 0;
-}
-
 int
 reg_volume_remove (const char *root, const char *name, uint64_t *bytes, struct reg_error **err)
 {
@@ -225,11 +215,7 @@ reg_volume_remove (const char *root, const char *name, uint64_t *bytes, struct r
       return reg_error_sys (err, e, "volume %s: remove", name);
     }
   if (bytes)
-    {
-      du_total = 0;
-      nftw (gone, du_one, 16, FTW_PHYS | FTW_MOUNT);
-      *bytes = du_total;
-    }
+    *bytes = reg_util_disk_usage (gone);
   return reg_util_rm_rf (gone, err) < 0 ? reg_error_prefix (err, "volume %s", name) : 0;
 }
 

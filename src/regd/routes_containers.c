@@ -40,6 +40,8 @@ list (struct regd *d, struct request *r)
 {
   const char *all = regd_query (r, "all");
   bool show_all = all && (strcmp (all, "1") == 0 || strcmp (all, "true") == 0);
+  const char *size_q = regd_query (r, "size");
+  bool size = size_q && (strcmp (size_q, "1") == 0 || strcmp (size_q, "true") == 0);
   _cleanup_error_ struct reg_error *err = NULL;
   _cleanup_strv_ char **ids = NULL;
   if (reg_container_list (d->engine->root, &ids, &err) < 0)
@@ -59,7 +61,15 @@ list (struct regd *d, struct request *r)
           continue;
         }
       if (show_all || reg_state_live (c->state))
-        json_array_append_new (arr, reg_container_to_json (c));
+        {
+          json_t *j = reg_container_to_json (c);
+          _cleanup_free_ char *upper
+              = size ? reg_container_file (d->engine->root, c->id, "upper") : NULL;
+          if (upper) /* ps -s: what the container wrote */
+            json_object_set_new (j, "SizeRw",
+                                 json_integer ((json_int_t)reg_util_disk_usage (upper)));
+          json_array_append_new (arr, j);
+        }
       reg_container_free (c);
     }
   return regd_reply_json (r, MHD_HTTP_OK, arr);
@@ -144,6 +154,17 @@ kill_container (struct regd *d, struct request *r, const char *ref)
   if (signum <= 0)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "kill %s: unknown signal \"%s\"", ref, sig);
   if (reg_engine_container_kill (d->engine, ref, signum, &err) < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+/* POST /rename?name=NEW */
+static enum MHD_Result
+rename_container (struct regd *d, struct request *r, const char *ref)
+{
+  const char *name = regd_query (r, "name");
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (reg_engine_container_rename (d->engine, ref, name, &err) < 0)
     return regd_reply_error (r, err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
@@ -411,6 +432,8 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
   if (arg != NULL && action != NULL && strcmp (action, "archive") == 0
       && (strcmp (m, "GET") == 0 || strcmp (m, "POST") == 0))
     return regd_container_archive (d, r, arg);
+  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "rename") == 0)
+    return rename_container (d, r, arg);
   if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "changes") == 0)
     return regd_container_changes (d, r, arg);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,

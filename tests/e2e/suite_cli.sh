@@ -100,4 +100,123 @@ t_second_regd_socket () {
   true
 }
 
-ALL="$ALL t_stats_stopped t_inspect_empty t_plurals t_registry_loopback t_second_regd_socket"
+t_inspect_format () {
+  local id
+  id=$("$REG" generate --name fmt1 -e A=1 -t base@1 -- /bin/true)
+  run_cmd "$REG" inspect -f '{{.State.Status}}' fmt1
+  expect_rc 0
+  expect_out "generated"
+  run_cmd "$REG" inspect --format '{{json .Config.Cmd}} {{.Name}}' fmt1 "$id"
+  expect_out '["/bin/true"] fmt1
+["/bin/true"] fmt1'
+  run_cmd "$REG" inspect -f '{{range .Config.Env}}{{.}};{{end}}' fmt1
+  expect_out_has "A=1;"
+  run_cmd "$REG" inspect -f '{{if .Tty}}tty{{else}}no tty{{end}} {{len .Mounts}}' fmt1
+  expect_out "no tty 0"
+  # A bad template: an error naming what is wrong, and no output.
+  run_cmd "$REG" inspect -f '{{.State' fmt1
+  expect_rc 1
+  expect_err_has '"{{" without "}}"'
+  expect_out ""
+  run_cmd "$REG" inspect -f '{{.State.Nope}}' fmt1
+  expect_rc 1
+  expect_err_has '.State has no field "Nope"'
+  run_cmd "$REG" inspect -f '{{bogus .Name}}' fmt1
+  expect_rc 1
+  expect_err_has "unknown function"
+  "$REG" rm "$id" >/dev/null
+}
+
+t_ps_options () {
+  local a b c
+  a=$("$REG" generate --name ps1 -t base@1 -- /bin/true)
+  b=$("$REG" run -d --name ps2 -t base@1 -- /bin/sh -c 'echo x > /f; exit 3')
+  "$REG" wait ps2 >/dev/null
+  c=$("$REG" run -d --name ps3 -t base@1 -- /bin/sleep 60)
+  run_cmd "$REG" ps -l -q
+  expect_out "${c:0:12}"
+  run_cmd "$REG" ps -n 2 --format '{{.Names}}'
+  expect_out "ps3
+ps2"
+  run_cmd "$REG" ps --filter status=exited --filter name=ps --format '{{.Names}} {{.Status}}'
+  expect_out "ps2 exited (3)"
+  run_cmd "$REG" ps --filter name=ps --filter status=running --filter status=created --format '{{.Names}}'
+  expect_out "ps3
+ps1"
+  run_cmd "$REG" ps --filter exited=3 -q
+  expect_out "${b:0:12}"
+  run_cmd "$REG" ps -s --filter id="${b:0:10}"
+  expect_rc 0
+  expect_out_has "SIZE"
+  expect_out_has "kB"
+  run_cmd "$REG" ps --format 'table {{.ID}}\t{{.Names}}' --filter name=ps1
+  expect_out "$(printf 'CONTAINER ID\tNAMES\n%s\tps1' "${a:0:12}")"
+  # Bad input: clear errors.
+  run_cmd "$REG" ps --filter bogus=1
+  expect_rc 2
+  expect_err_has 'bad filter "bogus=1"'
+  run_cmd "$REG" ps --filter status=nope
+  expect_rc 2
+  expect_err_has "no such status"
+  run_cmd "$REG" ps -n 0
+  expect_rc 2
+  run_cmd "$REG" ps --format '{{.Nope}}'
+  expect_rc 1
+  expect_err_has 'has no field "Nope"'
+  "$REG" rm -f "$a" "$b" "$c" >/dev/null
+}
+
+t_env_file () {
+  local f=$T/envfile before
+  printf '# a comment\n\nA=1\nB=two words=and equals\nFROM_CLIENT\nUNSET_HERE\n' >"$f"
+  run_cmd env FROM_CLIENT=yes "$REG" run --rm --env-file "$f" -t base@1 -- /usr/bin/env
+  expect_rc 0
+  expect_out_has "A=1"
+  expect_out_has "B=two words=and equals"
+  expect_out_has "FROM_CLIENT=yes"
+  case "$out" in *UNSET_HERE*) fail "an unset variable was passed" ;; esac
+  before=$(snapshot)
+  printf 'OK=1\nBAD KEY=1\n' >"$f"
+  run_cmd "$REG" run --rm --env-file "$f" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "$f:2: \"BAD KEY=1\" is not KEY=VALUE or KEY"
+  run_cmd "$REG" run --rm --env-file "$T/no-such-envfile" -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "no-such-envfile: No such file or directory"
+  expect_eq "$(snapshot)" "$before" "a bad --env-file changed the engine"
+}
+
+t_rename () {
+  local id other t0
+  t0=$(date +%s.%N)
+  id=$("$REG" generate --name old1 -t base@1 -- /bin/true)
+  other=$("$REG" generate --name taken1 -t base@1 -- /bin/true)
+  run_cmd "$REG" rename old1 new1
+  expect_rc 0
+  run_cmd "$REG" inspect -f '{{.Name}}' new1
+  expect_out "new1"
+  run_cmd "$REG" inspect old1
+  expect_rc 1
+  # The old name is free at once.
+  run_cmd "$REG" generate --name old1 -t base@1 -- /bin/true
+  expect_rc 0
+  "$REG" rm old1 >/dev/null
+  run_cmd "$REG" events --since "$t0" --until "$(date +%s.%N)" --filter event=rename
+  expect_out_has "container rename $id (name=new1, template=base@1, oldName=old1)"
+  # Bad input: nothing renamed.
+  run_cmd "$REG" rename new1 taken1
+  expect_rc 1
+  expect_err_has 'container name "taken1" is already in use'
+  run_cmd "$REG" rename new1 "a b"
+  expect_rc 1
+  expect_err_has 'container name "a b"'
+  run_cmd "$REG" rename nosuchctr x1
+  expect_rc 1
+  expect_err_has "nosuchctr"
+  run_cmd "$REG" inspect -f '{{.Name}}' "$id"
+  expect_out "new1"
+  "$REG" rm "$id" "$other" >/dev/null
+}
+
+ALL="$ALL t_stats_stopped t_inspect_empty t_plurals t_registry_loopback t_second_regd_socket
+  t_inspect_format t_ps_options t_env_file t_rename"

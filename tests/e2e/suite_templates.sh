@@ -79,14 +79,14 @@ t_prune () {
   run_cmd reg2 container prune
   expect_rc 0
   expect_out_has "deleted container ${stopped:0:12}"
-  expect_out_has "Deleted 1 containers, 0 templates, 0 environments, 0 objects"
+  expect_out_has "Deleted 1 container, 0 templates, 0 environments, 0 objects"
   run_cmd reg2 inspect "$stopped"
   expect_rc 1
   # template prune: the unused environments and the unreferenced object.
   [ -e "$obj" ] || fail "gc@1's own object is gone too early"
   run_cmd reg2 template prune
   expect_rc 0
-  expect_out_has "Deleted 0 containers, 0 templates, 2 environments, 1 objects"
+  expect_out_has "Deleted 0 containers, 0 templates, 2 environments, 1 object;"
   run_cmd reg2 store verify
   expect_out_has "0 corrupt, 0 unreferenced"
   # prune -a: templates no container uses, dependents first; gcbase@1 is
