@@ -26,7 +26,10 @@ LDFLAGS_ALL := $(OPT) $(LDFLAGS)
 # libnftables is loaded with dlopen (src/lib/nft.h): only its header is used here.
 LIBS_LIB := $(shell pkg-config --libs yaml-0.1 jansson libssl libcrypto libelf libcap libseccomp libarchive libcurl libmnl)
 LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
-LIBS_CLI := $(shell pkg-config --libs libcurl jansson libarchive)
+# http-parser has no pkg-config file in Debian 12. libcurl is not linked
+# into reg: src/cli/tls.c loads it with dlopen for tcp:// only (docs/build.md).
+LIBS_HTTP := -lhttp_parser
+LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson libarchive)
 LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto) -lpthread
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
@@ -61,11 +64,11 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: libcurl, jansson, libarchive and the
-# error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
+# The client links only what it uses: http-parser, jansson, libarchive and
+# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
 # copy (reg cp's tar walk and safe extraction) and format (--format's
-# templates) helpers, no engine code,
-# so its start-up stays short (see docs/benchmarks.md).
+# templates) helpers, no engine code, so its start-up stays short (see
+# docs/build.md and docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
   $(BUILD)/src/lib/detach.o $(BUILD)/src/lib/copy.o $(BUILD)/src/lib/format.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
@@ -90,6 +93,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libreg.a $(LIBS_LIB) -lcmocka
 
+# The client's HTTP is the client's, not the engine's.
+$(BUILD)/tests/test_http: tests/unit/test_http.c $(BUILD)/src/cli/http.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc/cli -o $@ $^ $(LIBS_HTTP) -lcmocka
+
 install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
 	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd
@@ -108,7 +116,7 @@ test:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib src tests/unit fuzz
+	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib -Isrc/cli src tests/unit fuzz
 	clang-format --dry-run --Werror src/*/*.[ch] tests/unit/*.c fuzz/*.c
 
 format:
@@ -142,6 +150,9 @@ $(FUZZ_BUILD)/libreg.a: $(FUZZ_LIB_OBJ)
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libreg.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libreg.a $(LIBS_LIB)
+
+$(FUZZ_BUILD)/fuzz_http: fuzz/fuzz_http.c $(FUZZ_BUILD)/src/cli/http.o
+	clang $(FUZZ_CFLAGS) -Isrc/cli -fsanitize=fuzzer -o $@ $^ $(LIBS_HTTP)
 
 fuzz:
 	scripts/deps.sh --fuzz

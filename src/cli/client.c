@@ -1,20 +1,33 @@
 #include "client.h"
+#include "http.h"
+#include "tls.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+/* The largest reply body kept whole (JSON replies, error replies). */
+#define CLIENT_MAX_REPLY ((size_t)256 << 20)
 
 struct reg_client
 {
-  CURL *curl;
-  char *socket_path; /* unix:// */
-  char *base;        /* "http://regd" or "https://HOST:PORT" */
-  char *ca_file;     /* tcp://: the CA that signed regd's certificate */
-  char *auth;        /* tcp://: "Authorization: Bearer TOKEN" */
+  char *address; /* the socket's path, or "HOST:PORT" for tcp:// */
+  bool tls;
+  char *ca_file; /* tcp://: the CA that signed regd's certificate */
+  char *auth;    /* tcp://: "Authorization: Bearer TOKEN" */
+};
+
+/* One connection: the UNIX socket, or TLS through libcurl. */
+struct conn
+{
+  int fd;
+  struct reg_tls *tls;
 };
 
 struct buffer
@@ -23,15 +36,13 @@ struct buffer
   size_t len;
 };
 
-struct stream_state
+/* One request on its own connection, its reply parsed as it arrives. */
+struct request
 {
   struct reg_client *c;
-  CURL *h;
-  struct buffer body;   /* error replies */
-  unsigned char *frame; /* partial frame */
-  size_t frame_len, frame_cap;
-  int *exit_code;
-  long status;
+  struct conn k;
+  struct reg_http_response *resp;
+  bool failed;
 };
 
 struct reg_client *
@@ -50,14 +61,15 @@ client_open (const char *host, const char *ca_file, const char *token)
       return NULL;
     }
   struct reg_client *c = calloc (1, sizeof *c);
-  bool ok = c && (c->curl = curl_easy_init ()) != NULL;
+  bool ok = c != NULL;
   if (ok && tcp)
-    ok = asprintf (&c->base, "https://%s", host + 6) > 0
+    ok = (c->address = strdup (host + 6)) != NULL
          && asprintf (&c->auth, "Authorization: Bearer %s", token) > 0
-         && (ca_file == NULL || (c->ca_file = strdup (ca_file)) != NULL)
-         && (c->socket_path = strdup (host)) != NULL;
+         && (ca_file == NULL || (c->ca_file = strdup (ca_file)) != NULL);
   else if (ok)
-    ok = (c->base = strdup ("http://regd")) != NULL && (c->socket_path = strdup (host + 7)) != NULL;
+    ok = (c->address = strdup (host + 7)) != NULL;
+  if (ok && tcp)
+    c->tls = true;
   if (!ok)
     {
       fprintf (stderr, "reg: out of memory\n");
@@ -67,33 +79,12 @@ client_open (const char *host, const char *ca_file, const char *token)
   return c;
 }
 
-/* Where and how: the UNIX socket, or TLS with the CA and the token. */
-static struct curl_slist *
-connect_opts (struct reg_client *c, CURL *h, const char *path, struct curl_slist *headers)
-{
-  char url[2048];
-  snprintf (url, sizeof url, "%s%s", c->base, path);
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  if (c->auth == NULL)
-    {
-      curl_easy_setopt (h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
-      return headers;
-    }
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https"); /* never plain text */
-  if (c->ca_file)
-    curl_easy_setopt (h, CURLOPT_CAINFO, c->ca_file);
-  return curl_slist_append (headers, c->auth);
-}
-
 void
 client_close (struct reg_client *c)
 {
   if (c == NULL)
     return;
-  if (c->curl)
-    curl_easy_cleanup (c->curl);
-  free (c->socket_path);
-  free (c->base);
+  free (c->address);
   free (c->ca_file);
   free (c->auth);
   free (c);
@@ -102,81 +93,236 @@ client_close (struct reg_client *c)
 char *
 client_escape (struct reg_client *c, const char *segment)
 {
-  char *e = curl_easy_escape (c->curl, segment, 0);
-  char *out = e ? strdup (e) : NULL;
-  curl_free (e);
-  return out;
+  return reg_http_escape (segment);
 }
 
-static size_t
-discard (char *ptr, size_t size, size_t n, void *data)
-{
-  return size * n;
-}
+/* ---- connections ---- */
 
-static size_t
-collect (char *ptr, size_t size, size_t n, void *data)
+static int
+unix_connect (const char *path)
 {
-  struct buffer *b = data;
-  size_t len = size * n;
-  char *nd = realloc (b->data, b->len + len + 1);
-  if (nd == NULL)
-    return 0;
-  memcpy (nd + b->len, ptr, len);
-  b->data = nd;
-  b->len += len;
-  b->data[b->len] = '\0';
-  return len;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof addr.sun_path)
+    {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+  strcpy (addr.sun_path, path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (connect (fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+    {
+      int e = errno;
+      close (fd);
+      errno = e;
+      return -1;
+    }
+  return fd;
 }
 
 static int
-report_transport (struct reg_client *c, CURLcode rc)
+conn_open (struct reg_client *c, struct conn *k)
 {
-  long os_errno = 0;
-  curl_easy_getinfo (c->curl, CURLINFO_OS_ERRNO, &os_errno);
-  if (rc == CURLE_COULDNT_CONNECT && c->auth)
-    fprintf (stderr, "reg: cannot reach regd at %s (%s). Is it started with --tls-listen?\n",
-             c->socket_path, os_errno ? strerror ((int)os_errno) : "connection refused");
-  else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR
-           || rc == CURLE_SSL_CACERT_BADFILE)
-    fprintf (stderr, "reg: TLS with %s failed: %s (is --tls-ca the CA of regd's certificate?)\n",
-             c->socket_path, curl_easy_strerror (rc));
-  else if (rc == CURLE_COULDNT_CONNECT)
-    fprintf (stderr,
-             "reg: cannot reach regd at %s (%s). Is regd running? Start it as root with "
-             "`regd &` (or `regd --root DIR --socket PATH &`), or point reg at it with "
-             "-H unix:///PATH or REG_HOST.\n",
-             c->socket_path, os_errno ? strerror ((int)os_errno) : "connection refused");
-  else
-    fprintf (stderr, "reg: request to regd at %s failed: %s\n", c->socket_path,
-             curl_easy_strerror (rc));
-  return -1;
-}
-
-static struct curl_slist *
-prepare_on (struct reg_client *c, CURL *h, const char *method, const char *path, json_t *body,
-            char **body_text)
-{
-  curl_easy_reset (h);
-  curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
-  headers = curl_slist_append (headers, "Expect:"); /* no 100-continue round trip */
-  headers = connect_opts (c, h, path, headers);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, headers);
-  *body_text = body ? json_dumps (body, JSON_COMPACT) : NULL;
-  if (*body_text)
+  k->fd = -1;
+  k->tls = NULL;
+  if (!c->tls)
     {
-      curl_easy_setopt (h, CURLOPT_POSTFIELDS, *body_text);
-      curl_easy_setopt (h, CURLOPT_POSTFIELDSIZE, (long)strlen (*body_text));
+      k->fd = unix_connect (c->address);
+      if (k->fd >= 0)
+        return 0;
+      fprintf (stderr,
+               "reg: cannot reach regd at %s (%s). Is regd running? Start it as root with "
+               "`regd &` (or `regd --root DIR --socket PATH &`), or point reg at it with "
+               "-H unix:///PATH or REG_HOST.\n",
+               c->address, strerror (errno));
+      return -1;
     }
-  return headers;
+  char *err = NULL;
+  k->tls = reg_tls_connect (c->address, c->ca_file, &err);
+  if (k->tls == NULL)
+    {
+      fprintf (stderr, "reg: %s\n", err ? err : "out of memory");
+      free (err);
+      return -1;
+    }
+  k->fd = reg_tls_fd (k->tls);
+  return 0;
 }
 
-static struct curl_slist *
-prepare (struct reg_client *c, const char *method, const char *path, json_t *body, char **body_text)
+static void
+conn_close (struct conn *k)
 {
-  return prepare_on (c, c->curl, method, path, body, body_text);
+  if (k->tls)
+    reg_tls_close (k->tls); /* closes its socket */
+  else if (k->fd >= 0)
+    close (k->fd);
+  k->tls = NULL;
+  k->fd = -1;
+}
+
+/* What has arrived, without waiting: > 0, 0 at the end, -1 with errno
+ * (EAGAIN: nothing now). */
+static ssize_t
+conn_recv (struct conn *k, void *buf, size_t len)
+{
+  if (k->tls)
+    return reg_tls_recv (k->tls, buf, len);
+  ssize_t n;
+  do
+    n = recv (k->fd, buf, len, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+static int
+conn_wait (struct conn *k, short events)
+{
+  struct pollfd p = { .fd = k->fd, .events = events };
+  int n;
+  do
+    n = poll (&p, 1, -1);
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? -1 : 0;
+}
+
+static int
+conn_send_all (struct conn *k, const void *buf, size_t len)
+{
+  const char *p = buf;
+  while (len > 0)
+    {
+      ssize_t n = k->tls ? reg_tls_send (k->tls, p, len) : send (k->fd, p, len, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN && conn_wait (k, POLLOUT) == 0)
+        continue;
+      if (n <= 0)
+        return -1;
+      p += n;
+      len -= (size_t)n;
+    }
+  return 0;
+}
+
+/* ---- requests ---- */
+
+static void
+report (struct request *q, const char *what)
+{
+  if (!q->failed)
+    fprintf (stderr, "reg: request to regd at %s%s failed: %s\n", q->c->tls ? "tcp://" : "",
+             q->c->address, what);
+  q->failed = true;
+}
+
+/* Connect and send the head and the body (chunks follow when body_len is
+ * REG_HTTP_CHUNKED). -1 after reporting. */
+static int
+request_open (struct request *q, struct reg_client *c, const char *method, const char *path,
+              const char *content_type, const char *body, size_t body_len, reg_http_body_fn fn,
+              void *data)
+{
+  *q = (struct request){ .c = c, .k = { .fd = -1 } };
+  q->resp = reg_http_response_new (fn, data);
+  const char *headers[3] = { content_type, c->auth, NULL };
+  if (content_type == NULL)
+    headers[0] = c->auth, headers[1] = NULL;
+  size_t head_len = 0;
+  char *head = reg_http_request_head (method, path, c->tls ? c->address : "regd", headers, body_len,
+                                      &head_len);
+  int ret = -1;
+  if (q->resp == NULL || head == NULL)
+    {
+      fprintf (stderr, "reg: request %s %s: %s\n", method, path,
+               errno == EINVAL ? "not a valid request" : strerror (errno));
+      q->failed = true;
+    }
+  else if (conn_open (c, &q->k) < 0)
+    q->failed = true;
+  else if (conn_send_all (&q->k, head, head_len) < 0
+           || (body_len != REG_HTTP_CHUNKED && body_len > 0
+               && conn_send_all (&q->k, body, body_len) < 0))
+    report (q, strerror (errno));
+  else
+    ret = 0;
+  free (head);
+  return ret;
+}
+
+/* Take in what has arrived: 1 when the reply is complete, 0 when more is to
+ * come, -1 after a failure (reported). */
+static int
+request_pump (struct request *q)
+{
+  if (q->failed)
+    return -1;
+  char buf[64 * 1024];
+  for (;;)
+    {
+      if (reg_http_response_done (q->resp))
+        return 1;
+      ssize_t n = conn_recv (&q->k, buf, sizeof buf);
+      if (n < 0 && errno == EAGAIN)
+        return 0;
+      if (n < 0)
+        {
+          report (q, strerror (errno));
+          return -1;
+        }
+      char *err = NULL;
+      if (reg_http_response_feed (q->resp, buf, (size_t)n, &err) < 0)
+        {
+          report (q, err ? err : "out of memory");
+          free (err);
+          return -1;
+        }
+    }
+}
+
+/* Until the reply is complete: its status, or -1. */
+static long
+request_wait (struct request *q)
+{
+  int r;
+  while ((r = request_pump (q)) == 0)
+    if (conn_wait (&q->k, POLLIN) < 0)
+      {
+        report (q, strerror (errno));
+        return -1;
+      }
+  return r < 0 ? -1 : reg_http_response_status (q->resp);
+}
+
+static void
+request_close (struct request *q)
+{
+  conn_close (&q->k);
+  reg_http_response_free (q->resp);
+  q->resp = NULL;
+}
+
+/* ---- reply bodies ---- */
+
+static int
+collect (struct buffer *b, const char *at, size_t len)
+{
+  if (b->len + len > CLIENT_MAX_REPLY)
+    return -1;
+  char *nd = realloc (b->data, b->len + len + 1);
+  if (nd == NULL)
+    return -1;
+  memcpy (nd + b->len, at, len);
+  b->data = nd;
+  b->len += len;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+static int
+on_collect (void *data, int status, const char *at, size_t len)
+{
+  return collect (data, at, len);
 }
 
 static json_t *
@@ -185,19 +331,28 @@ parse_reply (const struct buffer *b)
   return b->len ? json_loadb (b->data, b->len, 0, NULL) : NULL;
 }
 
-/* Run the prepared request on c->curl, handing the response body to
- * write_fn. Returns the HTTP status, or -1 after reporting a transport
- * failure. */
-static long
-perform (struct reg_client *c, curl_write_callback write_fn, void *write_data)
+static char *
+dump (json_t *body, size_t *len)
 {
-  curl_easy_setopt (c->curl, CURLOPT_WRITEFUNCTION, write_fn);
-  curl_easy_setopt (c->curl, CURLOPT_WRITEDATA, write_data);
-  CURLcode rc = curl_easy_perform (c->curl);
-  if (rc != CURLE_OK)
-    return report_transport (c, rc);
-  long status = -1;
-  curl_easy_getinfo (c->curl, CURLINFO_RESPONSE_CODE, &status);
+  char *text = body ? json_dumps (body, JSON_COMPACT) : NULL;
+  *len = text ? strlen (text) : 0;
+  return text;
+}
+
+static long
+exchange (struct reg_client *c, const char *method, const char *path, json_t *body,
+          reg_http_body_fn fn, void *data)
+{
+  size_t len = 0;
+  char *text = dump (body, &len);
+  struct request q;
+  long status = request_open (&q, c, method, path, text ? "Content-Type: application/json" : NULL,
+                              text, len, fn, data)
+                        < 0
+                    ? -1
+                    : request_wait (&q);
+  request_close (&q);
+  free (text);
   return status;
 }
 
@@ -205,21 +360,27 @@ long
 client_call (struct reg_client *c, const char *method, const char *path, json_t *body,
              json_t **reply)
 {
-  char *body_text = NULL;
-  struct curl_slist *headers = prepare (c, method, path, body, &body_text);
   struct buffer b = { 0 };
-  long status = perform (c, collect, &b);
+  long status = exchange (c, method, path, body, on_collect, &b);
   if (reply)
     *reply = status >= 0 ? parse_reply (&b) : NULL;
   free (b.data);
-  free (body_text);
-  curl_slist_free_all (headers);
   return status;
 }
 
+/* ---- attach frames ---- */
+
+struct frames
+{
+  struct buffer body; /* error replies */
+  unsigned char *frame;
+  size_t frame_len, frame_cap;
+  int *exit_code;
+};
+
 /* Deliver every complete frame in s->frame; keep the incomplete tail. */
 static void
-drain_frames (struct stream_state *s)
+drain_frames (struct frames *s)
 {
   size_t off = 0;
   while (s->frame_len - off >= 8)
@@ -240,67 +401,58 @@ drain_frames (struct stream_state *s)
   s->frame_len -= off;
 }
 
-static size_t
-on_stream (char *ptr, size_t size, size_t n, void *data)
+static int
+on_frames (void *data, int status, const char *at, size_t len)
 {
-  struct stream_state *s = data;
-  size_t len = size * n;
-  if (s->status == 0)
-    curl_easy_getinfo (s->h, CURLINFO_RESPONSE_CODE, &s->status);
-  if (s->status != 200)
-    return collect (ptr, size, n, &s->body);
+  struct frames *s = data;
+  if (status != 200)
+    return collect (&s->body, at, len);
   if (s->frame_len + len > s->frame_cap)
     {
       size_t cap = (s->frame_len + len) * 2;
       unsigned char *nf = realloc (s->frame, cap);
       if (nf == NULL)
-        return 0;
+        return -1;
       s->frame = nf;
       s->frame_cap = cap;
     }
-  memcpy (s->frame + s->frame_len, ptr, len);
+  memcpy (s->frame + s->frame_len, at, len);
   s->frame_len += len;
   drain_frames (s);
-  return len;
+  return 0;
 }
 
 long
 client_stream (struct reg_client *c, const char *method, const char *path, json_t *body,
                int *exit_code, json_t **reply)
 {
-  char *body_text = NULL;
-  struct curl_slist *headers = prepare (c, method, path, body, &body_text);
-  struct stream_state s = { .c = c, .h = c->curl, .exit_code = exit_code };
+  struct frames s = { .exit_code = exit_code };
   *exit_code = -1;
-  long status = perform (c, on_stream, &s);
+  long status = exchange (c, method, path, body, on_frames, &s);
   if (reply)
     *reply = status >= 0 ? parse_reply (&s.body) : NULL;
   free (s.body.data);
   free (s.frame);
-  free (body_text);
-  curl_slist_free_all (headers);
   return status;
 }
 
-struct lines_state
+/* ---- JSON lines ---- */
+
+struct lines
 {
-  CURL *h;
-  long status;
   struct buffer buf;
   client_line_fn fn;
   void *data;
 };
 
-static size_t
-on_lines (char *ptr, size_t size, size_t n, void *data)
+static int
+on_lines (void *data, int status, const char *at, size_t len)
 {
-  struct lines_state *s = data;
-  if (s->status == 0)
-    curl_easy_getinfo (s->h, CURLINFO_RESPONSE_CODE, &s->status);
-  if (collect (ptr, size, n, &s->buf) != size * n)
+  struct lines *s = data;
+  if (collect (&s->buf, at, len) < 0)
+    return -1;
+  if (status != 200)
     return 0;
-  if (s->status != 200)
-    return size * n;
   char *nl;
   size_t off = 0;
   while ((nl = memchr (s->buf.data + off, '\n', s->buf.len - off)) != NULL)
@@ -313,22 +465,18 @@ on_lines (char *ptr, size_t size, size_t n, void *data)
     }
   memmove (s->buf.data, s->buf.data + off, s->buf.len - off);
   s->buf.len -= off;
-  return size * n;
+  return 0;
 }
 
 long
 client_lines (struct reg_client *c, const char *path, json_t *body, client_line_fn fn, void *data,
               json_t **reply)
 {
-  char *body_text = NULL;
-  struct curl_slist *headers = prepare (c, "POST", path, body, &body_text);
-  struct lines_state s = { .h = c->curl, .fn = fn, .data = data };
-  long status = perform (c, on_lines, &s);
+  struct lines s = { .fn = fn, .data = data };
+  long status = exchange (c, "POST", path, body, on_lines, &s);
   if (reply)
     *reply = status >= 0 && status != 200 ? parse_reply (&s.buf) : NULL;
   free (s.buf.data);
-  free (body_text);
-  curl_slist_free_all (headers);
   return status;
 }
 
@@ -346,77 +494,99 @@ client_fail (const char *context, long status, json_t *reply)
   return 1;
 }
 
-/* ---- concurrent streams (reg exec) ---- */
+/* ---- concurrent requests (reg exec, run -i) ---- */
 
 struct client_stream
 {
-  struct stream_state st;
-  struct curl_slist *headers;
-  char *body_text;
+  struct request q;
+  struct frames frames;
 };
+
+static int
+on_discard (void *data, int status, const char *at, size_t len)
+{
+  return 0;
+}
 
 struct client_stream *
 client_stream_new (struct reg_client *c, const char *method, const char *path, json_t *body,
                    int *exit_code)
 {
   struct client_stream *s = calloc (1, sizeof *s);
-  CURL *h = s ? curl_easy_init () : NULL;
-  if (h == NULL)
+  if (s == NULL)
     {
-      free (s);
+      fprintf (stderr, "reg: out of memory\n");
       return NULL;
     }
-  s->st.c = c;
-  s->st.h = h;
-  s->st.exit_code = exit_code;
+  s->frames.exit_code = exit_code;
   *exit_code = -1;
-  s->headers = prepare_on (c, h, method, path, body, &s->body_text);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, on_stream);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, &s->st);
+  size_t len = 0;
+  char *text = dump (body, &len);
+  int r = request_open (&s->q, c, method, path, text ? "Content-Type: application/json" : NULL,
+                        text, len, on_frames, &s->frames);
+  free (text);
+  if (r < 0)
+    {
+      client_stream_finish (s, NULL);
+      return NULL;
+    }
   return s;
 }
 
-CURL *
-client_stream_easy (struct client_stream *s)
+struct client_stream *
+client_upload_new (struct reg_client *c, const char *path)
 {
-  return s->st.h;
+  struct client_stream *s = calloc (1, sizeof *s);
+  if (s == NULL)
+    {
+      fprintf (stderr, "reg: out of memory\n");
+      return NULL;
+    }
+  if (request_open (&s->q, c, "POST", path, "Content-Type: application/octet-stream", NULL,
+                    REG_HTTP_CHUNKED, on_discard, NULL)
+      < 0)
+    {
+      client_stream_finish (s, NULL);
+      return NULL;
+    }
+  return s;
+}
+
+int
+client_stream_fd (const struct client_stream *s)
+{
+  return s->q.k.fd;
+}
+
+int
+client_stream_pump (struct client_stream *s)
+{
+  return request_pump (&s->q);
+}
+
+int
+client_upload_send (struct client_stream *s, const void *buf, size_t len)
+{
+  size_t n = 0;
+  char *chunk = reg_http_chunk (buf, len, &n);
+  int r = chunk ? conn_send_all (&s->q.k, chunk, n) : -1;
+  if (r < 0)
+    report (&s->q, chunk ? strerror (errno) : "out of memory");
+  free (chunk);
+  return r;
 }
 
 long
-client_stream_finish (struct client_stream *s, CURLcode rc, json_t **reply)
+client_stream_finish (struct client_stream *s, json_t **reply)
 {
   long status = -1;
-  if (rc != CURLE_OK)
-    report_transport (s->st.c, rc);
-  else
-    curl_easy_getinfo (s->st.h, CURLINFO_RESPONSE_CODE, &status);
+  if (!s->q.failed && s->q.resp && reg_http_response_done (s->q.resp))
+    status = reg_http_response_status (s->q.resp);
   if (reply)
-    *reply = rc == CURLE_OK ? parse_reply (&s->st.body) : NULL;
-  curl_easy_cleanup (s->st.h);
-  free (s->st.body.data);
-  free (s->st.frame);
-  free (s->body_text);
-  curl_slist_free_all (s->headers);
+    *reply = status >= 0 ? parse_reply (&s->frames.body) : NULL;
+  request_close (&s->q);
+  free (s->frames.body.data);
+  free (s->frames.frame);
   free (s);
   return status;
-}
-
-CURL *
-client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn, void *data,
-                   struct curl_slist **headers)
-{
-  CURL *h = curl_easy_init ();
-  if (h == NULL)
-    return NULL;
-  curl_easy_setopt (h, CURLOPT_POST, 1L);
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_READFUNCTION, fn);
-  curl_easy_setopt (h, CURLOPT_READDATA, data);
-  /* Chunked: the input is sent as it is typed, without a known length. */
-  *headers = curl_slist_append (NULL, "Transfer-Encoding: chunked");
-  *headers = curl_slist_append (*headers, "Expect:");
-  *headers = connect_opts (c, h, path, *headers);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, discard);
-  return h;
 }

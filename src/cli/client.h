@@ -1,11 +1,14 @@
-/* client: reg's side of the API — HTTP/JSON to regd over its UNIX socket,
- * through libcurl. Every command is one or more requests made here. */
+/* client: reg's side of the API — HTTP/JSON to regd. Every command is one
+ * or more requests made here, each on a connection of its own: the local
+ * UNIX socket, or TLS to tcp://HOST:PORT (tls.c, which loads libcurl only
+ * then). The HTTP is http.c's, so a reg on the local socket loads no HTTP
+ * library but Debian's small http-parser (docs/build.md). */
 #ifndef REG_CLI_CLIENT_H
 #define REG_CLI_CLIENT_H
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define REG_DEFAULT_HOST "unix:///run/reg/reg.sock"
 
@@ -18,7 +21,8 @@ struct reg_client *client_open (const char *host, const char *ca_file, const cha
 void client_close (struct reg_client *c);
 
 /* One JSON request. Returns the HTTP status, or -1 when regd cannot be
- * reached (already reported). *reply gets the parsed body (may be NULL). */
+ * reached or its reply is broken (already reported). *reply gets the
+ * parsed body (may be NULL). */
 long client_call (struct reg_client *c, const char *method, const char *path, json_t *body,
                   json_t **reply);
 
@@ -28,18 +32,24 @@ long client_call (struct reg_client *c, const char *method, const char *path, js
 long client_stream (struct reg_client *c, const char *method, const char *path, json_t *body,
                     int *exit_code, json_t **reply);
 
-/* Several requests at once (reg exec: output and input): a stream request
- * whose easy handle the caller drives with a curl multi handle, then
- * finishes with the transfer's result. */
+/* Several requests at once (reg exec, run -i: output and input), driven
+ * by the caller's poll loop. A stream request (as client_stream) or an
+ * upload (a chunked POST whose reply is discarded); NULL when it could not
+ * be sent (already reported). */
 struct client_stream;
 struct client_stream *client_stream_new (struct reg_client *c, const char *method, const char *path,
                                          json_t *body, int *exit_code);
-CURL *client_stream_easy (struct client_stream *s);
-long client_stream_finish (struct client_stream *s, CURLcode rc, json_t **reply);
-/* A POST whose body comes from fn as it becomes available (chunked);
- * *headers is the caller's to free after the transfer. */
-CURL *client_upload_new (struct reg_client *c, const char *path, curl_read_callback fn, void *data,
-                         struct curl_slist **headers);
+struct client_stream *client_upload_new (struct reg_client *c, const char *path);
+/* The connection's fd, to poll for input. */
+int client_stream_fd (const struct client_stream *s);
+/* Take in what has arrived: 1 when the reply is complete, 0 when more is
+ * to come, -1 when the connection or the reply failed (reported). */
+int client_stream_pump (struct client_stream *s);
+/* Send len bytes of an upload's body; len 0 ends it. 0, or -1 (reported). */
+int client_upload_send (struct client_stream *s, const void *buf, size_t len);
+/* The HTTP status (-1 after a failure); a non-2xx reply parsed into *reply
+ * (may be NULL). Frees s. */
+long client_stream_finish (struct client_stream *s, json_t **reply);
 
 /* A POST whose 200 reply is JSON lines: fn gets each (borrowed) as it
  * arrives. A non-200 reply is parsed into *reply. The HTTP status or -1. */

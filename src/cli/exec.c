@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,57 +20,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-struct input
-{
-  bool eof;
-  bool paused;
-  struct reg_detach *detach; /* NULL: no detach keys */
-  bool detached;             /* the keys were typed */
-};
-
 static volatile sig_atomic_t winch = 1; /* send the size once at the start */
 
 static void
 on_winch (int sig)
 {
   winch = 1;
-}
-
-/* libcurl asks for more input: what stdin has now, or pause until it has. */
-static size_t
-read_input (char *buf, size_t size, size_t n, void *data)
-{
-  struct input *in = data;
-  if (in->detached)
-    return CURL_READFUNC_ABORT;
-  size_t room = size * n;
-  if (in->detach && room <= REG_DETACH_MAX)
-    {
-      in->paused = true;
-      return CURL_READFUNC_PAUSE;
-    }
-  unsigned char raw[16384];
-  size_t want = in->detach ? room - REG_DETACH_MAX : room;
-  ssize_t got = read (0, in->detach ? (char *)raw : buf, want < sizeof raw ? want : sizeof raw);
-  if (got > 0 && in->detach)
-    {
-      /* The keys are held back, the rest goes on. */
-      size_t out = 0;
-      in->detached = reg_detach_feed (in->detach, raw, (size_t)got, (unsigned char *)buf, &out);
-      if (out > 0 || in->detached)
-        return out > 0 ? out : CURL_READFUNC_ABORT;
-      in->paused = true; /* a partial match: wait for more */
-      return CURL_READFUNC_PAUSE;
-    }
-  if (got > 0)
-    return (size_t)got;
-  if (got < 0 && (errno == EAGAIN || errno == EINTR))
-    {
-      in->paused = true;
-      return CURL_READFUNC_PAUSE;
-    }
-  in->eof = true;
-  return 0; /* end of input */
 }
 
 static void
@@ -164,116 +120,112 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
   return cli_attach (c, start, interactive ? input : NULL, size, tty, NULL);
 }
 
+/* Our stdin, while it lasts, goes to the upload; detach keys (when given)
+ * are held back, and typing them ends the attachment. */
+struct input
+{
+  struct client_stream *up;
+  struct reg_detach *detach; /* NULL: no detach keys */
+  bool open;                 /* still reading stdin */
+  bool detached;             /* the keys were typed */
+};
+
+/* Our stdin is readable: send what it has, or end the upload at its end. */
+static void
+forward_input (struct input *in)
+{
+  unsigned char buf[16 * 1024], kept[sizeof buf + REG_DETACH_MAX];
+  ssize_t n = read (0, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
+    {
+      client_upload_send (in->up, NULL, 0); /* end of input: the last chunk */
+      in->open = false;
+      return;
+    }
+  const unsigned char *send = buf;
+  size_t len = (size_t)n;
+  if (in->detach)
+    {
+      in->detached = reg_detach_feed (in->detach, buf, (size_t)n, kept, &len);
+      send = kept; /* what came before the keys, or a partial match given back */
+    }
+  if (len > 0 && client_upload_send (in->up, send, len) < 0)
+    in->open = false;
+}
+
+static void
+set_raw (bool tty, struct termios *saved, bool *raw)
+{
+  *raw = false;
+  winch = 0; /* the first size went with the request */
+  if (!tty || !isatty (0) || tcgetattr (0, saved) < 0)
+    return;
+  struct termios t = *saved;
+  cfmakeraw (&t);
+  *raw = tcsetattr (0, TCSANOW, &t) == 0;
+  signal (SIGWINCH, on_winch);
+}
+
 /* Stream the output of `start_path` (attach frames) to ours while, with
  * input_path, our stdin goes there as a chunked upload; with a tty our
- * terminal is raw and size changes go to resize_path. The exit status is
- * the process's, or 125..127 when it could not start. */
+ * terminal is raw and size changes go to resize_path. With detach keys,
+ * typing them leaves the container running and returns 0. The exit status
+ * is the process's, or 125..127 when it could not start. */
 int
 cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
             const char *resize_path, bool tty, struct reg_detach *detach)
 {
-  bool interactive = input_path != NULL;
-  const char *resize = resize_path;
   int exit_code = -1;
   struct client_stream *out = client_stream_new (c, "POST", start_path, NULL, &exit_code);
-  CURLM *multi = curl_multi_init ();
-  if (out == NULL || multi == NULL)
-    {
-      fprintf (stderr, "reg: out of memory\n");
-      return 125;
-    }
-  curl_multi_add_handle (multi, client_stream_easy (out));
+  if (out == NULL)
+    return 125;
   struct input in = { .detach = detach };
-  struct curl_slist *up_headers = NULL;
-  CURL *up = NULL;
-  if (interactive)
-    {
-      fcntl (0, F_SETFL, fcntl (0, F_GETFL) | O_NONBLOCK);
-      up = client_upload_new (c, input_path, read_input, &in, &up_headers);
-      if (up)
-        curl_multi_add_handle (multi, up);
-    }
+  in.up = input_path ? client_upload_new (c, input_path) : NULL;
+  in.open = in.up != NULL;
   struct termios saved;
-  bool raw = false;
-  if (tty && isatty (0) && tcgetattr (0, &saved) == 0)
-    {
-      struct termios t = saved;
-      cfmakeraw (&t);
-      raw = tcsetattr (0, TCSANOW, &t) == 0;
-      signal (SIGWINCH, on_winch);
-    }
-  else
-    winch = 0;
-  winch = 0; /* the first size went with the request */
+  bool raw;
+  set_raw (tty, &saved, &raw);
 
-  CURLcode out_rc = CURLE_OK;
-  bool out_done = false;
-  while (!out_done)
+  int done = 0;
+  while (done == 0 && !in.detached)
     {
-      int running = 0;
-      curl_multi_perform (multi, &running);
-      CURLMsg *m;
-      int left;
-      while ((m = curl_multi_info_read (multi, &left)) != NULL)
-        {
-          if (m->msg != CURLMSG_DONE)
-            continue;
-          if (m->easy_handle == client_stream_easy (out))
-            {
-              out_rc = m->data.result;
-              out_done = true;
-            }
-          else if (m->easy_handle == up)
-            {
-              curl_multi_remove_handle (multi, up);
-              curl_easy_cleanup (up);
-              up = NULL;
-            }
-        }
-      if (out_done || in.detached)
+      /* The output; our stdin while it lasts; then the upload's reply. */
+      struct pollfd p[2]
+          = { { .fd = client_stream_fd (out), .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+      if (in.up)
+        p[1].fd = in.open ? 0 : client_stream_fd (in.up);
+      if (poll (p, 2, -1) < 0 && errno != EINTR)
         break;
       if (winch)
         {
           winch = 0;
-          send_size (c, resize);
+          send_size (c, resize_path);
         }
-      /* Wake for our stdin too, when the upload waits for it. */
-      struct curl_waitfd extra = { 0, CURL_WAIT_POLLIN, 0 };
-      bool watch = up && in.paused;
-      curl_multi_poll (multi, watch ? &extra : NULL, watch ? 1 : 0, 200, NULL);
-      if (watch && (extra.revents & CURL_WAIT_POLLIN))
+      if (p[0].revents)
+        done = client_stream_pump (out);
+      if (in.up && in.open && p[1].revents)
+        forward_input (&in);
+      else if (in.up && p[1].revents && client_stream_pump (in.up) != 0)
         {
-          in.paused = false;
-          curl_easy_pause (up, CURLPAUSE_CONT);
+          client_stream_finish (in.up, NULL);
+          in.up = NULL;
         }
     }
   if (raw)
     tcsetattr (0, TCSANOW, &saved);
+  if (in.up)
+    client_stream_finish (in.up, NULL);
   if (in.detached)
     {
-      /* Leave the container running: drop both requests unfinished. */
-      if (up)
-        {
-          curl_multi_remove_handle (multi, up);
-          curl_easy_cleanup (up);
-        }
-      curl_slist_free_all (up_headers);
-      curl_multi_remove_handle (multi, client_stream_easy (out));
-      client_stream_finish (out, CURLE_OK, NULL);
-      curl_multi_cleanup (multi);
+      /* Leave the container running: the output request dropped unfinished. */
+      client_stream_finish (out, NULL);
       fprintf (stderr, "\r\nreg: detached (the container goes on running)\n");
       return 0;
     }
-  if (up)
-    {
-      curl_multi_remove_handle (multi, up);
-      curl_easy_cleanup (up);
-    }
-  curl_slist_free_all (up_headers);
-  curl_multi_remove_handle (multi, client_stream_easy (out));
   json_t *err_reply = NULL;
-  long status = client_stream_finish (out, out_rc, &err_reply);
-  curl_multi_cleanup (multi);
+  long status = client_stream_finish (out, &err_reply);
   if (status != 200)
     {
       json_t *code = json_object_get (err_reply, "ExitCode");

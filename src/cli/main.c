@@ -1,7 +1,6 @@
 /* reg: the client of regd. `reg [-H unix:///PATH] COMMAND ...` */
 #include "cli.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
