@@ -42,6 +42,8 @@ struct request
   struct reg_client *c;
   struct conn k;
   struct reg_http_response *resp;
+  int send_errno; /* sending failed: regd may still have replied, and closed */
+  bool received;  /* any byte of a reply */
   bool failed;
 };
 
@@ -210,6 +212,9 @@ conn_send_all (struct conn *k, const void *buf, size_t len)
 static void
 report (struct request *q, const char *what)
 {
+  /* Without a reply, what went wrong first is the sending. */
+  if (q->send_errno && !q->received)
+    what = strerror (q->send_errno);
   if (!q->failed)
     fprintf (stderr, "reg: request to regd at %s%s failed: %s\n", q->c->tls ? "tcp://" : "",
              q->c->address, what);
@@ -240,12 +245,14 @@ request_open (struct request *q, struct reg_client *c, const char *method, const
     }
   else if (conn_open (c, &q->k) < 0)
     q->failed = true;
-  else if (conn_send_all (&q->k, head, head_len) < 0
-           || (body_len != REG_HTTP_CHUNKED && body_len > 0
-               && conn_send_all (&q->k, body, body_len) < 0))
-    report (q, strerror (errno));
   else
-    ret = 0;
+    {
+      if (conn_send_all (&q->k, head, head_len) < 0
+          || (body_len != REG_HTTP_CHUNKED && body_len > 0
+              && conn_send_all (&q->k, body, body_len) < 0))
+        q->send_errno = errno;
+      ret = 0;
+    }
   free (head);
   return ret;
 }
@@ -271,6 +278,7 @@ request_pump (struct request *q)
           return -1;
         }
       char *err = NULL;
+      q->received |= n > 0;
       if (reg_http_response_feed (q->resp, buf, (size_t)n, &err) < 0)
         {
           report (q, err ? err : "out of memory");

@@ -112,6 +112,50 @@ t_no_daemon () {
   expect_err_has "regd"
 }
 
+# Serve one reply, given as bytes, on a UNIX socket: what reg gets from
+# something that is not a (working) regd. Prints the socket's path.
+fake_server () {
+  local sock=$T/fake.$RANDOM.sock
+  "$PY" - "$sock" "$1" >/dev/null 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+s.settimeout(20)
+c, _ = s.accept()
+c.settimeout(5)
+try:
+    c.recv(65536)
+except OSError:
+    pass
+c.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+c.close()
+PY
+  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+  echo "$sock"
+}
+
+# A broken reply is reported for what it is, never taken as an answer.
+t_client_bad_reply () {
+  local sock
+  sock=$(fake_server 'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"Version"')
+  REG_HOST=unix://$sock run_cmd "$REG" version
+  expect_rc 1
+  expect_err_has "request to regd at $sock failed: regd closed the connection before its reply was complete"
+  sock=$(fake_server 'SSH-2.0-OpenSSH_9.2\r\n')
+  REG_HOST=unix://$sock run_cmd "$REG" ps
+  expect_rc 1
+  expect_err_has "failed: malformed reply from regd"
+  sock=$(fake_server 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n')
+  REG_HOST=unix://$sock run_cmd "$REG" run --rm -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "regd switched protocols (HTTP 101), which reg does not speak"
+  sock=$(fake_server 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc')
+  REG_HOST=unix://$sock run_cmd "$REG" version
+  expect_rc 1
+  expect_err_has "malformed reply from regd"
+}
+
 t_second_regd_refused () {
   run_cmd timeout 10 "$REGD" --root "$ROOT" --socket "$T/other.sock" $(net_opts 0)
   expect_ne "$rc" 0 "second regd on one root exit status"
@@ -1174,7 +1218,7 @@ for name, call in (("unshare-user", lambda: libc.unshare(0x10000000)),
   expect_out_has "NoNewPrivs: 0"
 }
 
-ALL="t_no_daemon t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
+ALL="t_no_daemon t_client_bad_reply t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
