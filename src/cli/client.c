@@ -348,19 +348,44 @@ dump (json_t *body, size_t *len)
 }
 
 static long
+exchange_raw (struct reg_client *c, const char *method, const char *path, const char *content_type,
+              const char *body, size_t len, reg_http_body_fn fn, void *data)
+{
+  struct request q;
+  long status = request_open (&q, c, method, path, content_type, body, len, fn, data) < 0
+                    ? -1
+                    : request_wait (&q);
+  request_close (&q);
+  return status;
+}
+
+static long
 exchange (struct reg_client *c, const char *method, const char *path, json_t *body,
           reg_http_body_fn fn, void *data)
 {
   size_t len = 0;
   char *text = dump (body, &len);
-  struct request q;
-  long status = request_open (&q, c, method, path, text ? "Content-Type: application/json" : NULL,
-                              text, len, fn, data)
-                        < 0
-                    ? -1
-                    : request_wait (&q);
-  request_close (&q);
+  long status = exchange_raw (c, method, path, text ? "Content-Type: application/json" : NULL, text,
+                              len, fn, data);
   free (text);
+  return status;
+}
+
+long
+client_post_data (struct reg_client *c, const char *path, const char *content_type,
+                  const void *data, size_t len, json_t **reply)
+{
+  _cleanup_free_ char *header = NULL;
+  if (asprintf (&header, "Content-Type: %s", content_type) < 0)
+    {
+      fprintf (stderr, "reg: out of memory\n");
+      return -1;
+    }
+  struct buffer b = { 0 };
+  long status = exchange_raw (c, "POST", path, header, data, len, on_collect, &b);
+  if (reply)
+    *reply = status >= 0 ? parse_reply (&b) : NULL;
+  free (b.data);
   return status;
 }
 

@@ -26,6 +26,11 @@ void client_close (struct reg_client *c);
 long client_call (struct reg_client *c, const char *method, const char *path, json_t *body,
                   json_t **reply);
 
+/* A POST whose body is len bytes of data (a tar for reg cp). Returns the
+ * HTTP status or -1; *reply gets the parsed JSON reply (may be NULL). */
+long client_post_data (struct reg_client *c, const char *path, const char *content_type,
+                       const void *data, size_t len, json_t **reply);
+
 /* A request whose success reply is a stream of frames: stdout and stderr
  * frames are written to ours; an exit frame sets *exit_code (else it stays
  * -1). A non-2xx reply is parsed into *reply. Returns the HTTP status or -1. */

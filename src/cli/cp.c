@@ -132,7 +132,7 @@ copy_out (struct reg_client *c, const char *ref, const char *path, const char *d
 struct membuf
 {
   char *data;
-  size_t len, cap, off;
+  size_t len, cap;
 };
 
 static int
@@ -151,22 +151,6 @@ append (void *data, const void *buf, size_t len)
   memcpy (m->data + m->len, buf, len);
   m->len += len;
   return 0;
-}
-
-static size_t
-feed (char *out, size_t size, size_t n, void *data)
-{
-  struct membuf *m = data;
-  size_t k = m->len - m->off < size * n ? m->len - m->off : size * n;
-  memcpy (out, m->data + m->off, k);
-  m->off += k;
-  return k;
-}
-
-static size_t
-collect (char *ptr, size_t size, size_t n, void *data)
-{
-  return append (data, ptr, size * n) < 0 ? 0 : size * n;
 }
 
 /* The host source as a tar (or stdin's, for "-"). */
@@ -197,31 +181,17 @@ host_archive (const char *src, struct membuf *m)
 static int
 copy_in (struct reg_client *c, const char *src, const char *ref, const char *path)
 {
-  struct membuf tar = { 0 }, resp = { 0 };
+  struct membuf tar = { 0 };
   _cleanup_free_ char *url = archive_path (c, ref, path);
   if (url == NULL || host_archive (src, &tar) < 0)
     {
       free (tar.data);
       return 1;
     }
-  struct curl_slist *headers = NULL;
-  CURL *h = client_upload_new (c, url, feed, &tar, &headers);
-  long status = -1;
-  if (h)
-    {
-      curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, collect);
-      curl_easy_setopt (h, CURLOPT_WRITEDATA, &resp);
-      if (curl_easy_perform (h) == CURLE_OK)
-        curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &status);
-      else
-        fprintf (stderr, "reg cp: cannot reach regd\n");
-      curl_easy_cleanup (h);
-    }
-  curl_slist_free_all (headers);
-  json_t *reply = resp.data ? json_loadb (resp.data, resp.len, 0, NULL) : NULL;
+  json_t *reply = NULL;
+  long status = client_post_data (c, url, "application/x-tar", tar.data, tar.len, &reply);
   int ret = status == 200 ? 0 : client_fail ("cp", status, reply);
   json_decref (reply);
-  free (resp.data);
   free (tar.data);
   return ret;
 }
