@@ -295,7 +295,7 @@ reg_events_read (const char *root, const struct reg_events_query *q, reg_events_
     }
   *r = (struct reader){ .q = q, .fn = fn, .data = data };
   int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (q->since > 0)
+  if (q->has_since)
     {
       _cleanup_close_ int ofd = open (old, O_RDONLY | O_CLOEXEC);
       if (ofd >= 0)

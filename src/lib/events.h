@@ -34,12 +34,13 @@ void reg_events_emit (const char *root, const char *type, const char *action, co
 void reg_events_container (const char *root, const struct reg_container *c, const char *action,
                            const char *key, const char *value);
 
-/* What to read: events at or after since (0: only new ones, when
- * following) and before until (0: no end); filters as the API's
+/* What to read: events at or after since (when has_since; else only new
+ * ones) and before until (0: no end); filters as the API's
  * {"type": [...], "container": [...], "event": [...], "template": [...],
  * "volume": [...]} (values of one key: any; keys: all). */
 struct reg_events_query
 {
+  bool has_since; /* since given (even 0: every event kept) */
   double since, until;
   struct json_t *filters; /* borrowed */
 };

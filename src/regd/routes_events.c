@@ -63,6 +63,7 @@ parse_query (struct request *r, struct events_job *j, struct reg_error **err)
 {
   const char *since = regd_query (r, "since"), *until = regd_query (r, "until");
   const char *filters = regd_query (r, "filters");
+  j->q.has_since = since != NULL;
   j->q.since = since ? reg_util_parse_when (since) : 0;
   j->q.until = until ? reg_util_parse_when (until) : 0;
   if (j->q.since < 0 || j->q.until < 0)

@@ -21,6 +21,9 @@ t_events () {
     "create start die destroy " "events of run --rm"
   expect_out_has '"exitCode":"3"'
   expect_out_has '"name":"evrun"'
+  # --since 0: from the first event kept.
+  run_cmd "$REG" events --since 0 --until "$t1" --filter container=evrun
+  expect_eq "$(echo "$out" | wc -l)" 4 "events of evrun since 0"
   # Human lines, Docker's shape; filters by event and by id prefix.
   run_cmd "$REG" events --since "$t0" --until "$t1" --filter "container=${id:0:8}"
   expect_out_has "container start $id (name=evw, template=base@1)"
