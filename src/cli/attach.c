@@ -1,4 +1,4 @@
-/* reg attach [--detach-keys KEYS] [--no-stdin] ID|NAME
+/* reg attach [--detach-keys KEYS] [--no-stdin] [--sig-proxy=false] ID|NAME
  *
  * Attach to a running container: its output from now on, and, when it was
  * started with -i, our input as its input; with --tty our terminal is raw
@@ -24,7 +24,8 @@
 static int
 usage (void)
 {
-  fprintf (stderr, "usage: reg attach [--detach-keys KEYS] [--no-stdin] ID|NAME\n");
+  fprintf (stderr,
+           "usage: reg attach [--detach-keys KEYS] [--no-stdin] [--sig-proxy=false] ID|NAME\n");
   return 1;
 }
 
@@ -67,7 +68,7 @@ container_io (struct reg_client *c, const char *ref, char id[65], bool *input, b
 }
 
 int
-cli_start_interactive (struct reg_client *c, const char *ref, const char *keys)
+cli_start_interactive (struct reg_client *c, const char *ref, const char *keys, bool proxy)
 {
   struct reg_detach detach;
   char id[65], state[32];
@@ -81,7 +82,8 @@ cli_start_interactive (struct reg_client *c, const char *ref, const char *keys)
   snprintf (start, sizeof start, "/v1/containers/%s/start?attach=1", id);
   snprintf (in, sizeof in, "/v1/containers/%s/stdin", id);
   snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
-  cli_sigproxy_start (c, id);
+  if (proxy)
+    cli_sigproxy_start (c, id);
   /* The end of our input is its end of file, as for run -i. */
   return cli_attach (c, start, input ? in : NULL, size, tty, tty && input ? &detach : NULL);
 }
@@ -92,10 +94,11 @@ cmd_attach (struct reg_client *c, int argc, char **argv)
   static const struct option opts[] = {
     { "detach-keys", required_argument, NULL, 'k' },
     { "no-stdin", no_argument, NULL, 'n' },
+    { "sig-proxy", optional_argument, NULL, 'y' },
     { NULL, 0, NULL, 0 },
   };
   const char *keys = NULL;
-  bool no_stdin = false;
+  bool no_stdin = false, proxy = true;
   int opt;
   optind = 1;
   opterr = 0;
@@ -105,7 +108,7 @@ cmd_attach (struct reg_client *c, int argc, char **argv)
         keys = optarg;
       else if (opt == 'n')
         no_stdin = true;
-      else
+      else if (opt != 'y' || cli_sig_proxy_option ("attach", optarg, &proxy) < 0)
         return usage ();
     }
   struct reg_detach detach;
@@ -137,7 +140,8 @@ cmd_attach (struct reg_client *c, int argc, char **argv)
       snprintf (p, sizeof p, "%s?h=%u&w=%u", size, ws.ws_row, ws.ws_col);
       client_call (c, "POST", p, NULL, NULL);
     }
-  cli_sigproxy_start (c, id);
+  if (proxy)
+    cli_sigproxy_start (c, id);
   /* As Docker: the keys are looked for in a terminal's input only. */
   return cli_attach (c, start, input ? in : NULL, size, tty, tty && input ? &detach : NULL);
 }

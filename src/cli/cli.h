@@ -56,7 +56,7 @@ struct reg_detach;
 /* Parse --detach-keys (NULL: Ctrl-P Ctrl-Q); -1 after saying what is wrong. */
 int cli_detach_keys (const char *cmd, const char *spec, struct reg_detach *d);
 /* reg start -i: start `ref` attached, our input as its input (attach.c). */
-int cli_start_interactive (struct reg_client *c, const char *ref, const char *keys);
+int cli_start_interactive (struct reg_client *c, const char *ref, const char *keys, bool proxy);
 int cli_attach (struct reg_client *c, const char *start_path, const char *input_path,
                 const char *resize_path, bool tty, struct reg_detach *detach);
 
@@ -69,6 +69,8 @@ json_t *cli_mount_tmpfs (const char *spec, char **why);
 /* Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to
  * container `id` from now on (sigproxy.c); -1 when it cannot. */
 int cli_sigproxy_start (struct reg_client *c, const char *id);
+/* --sig-proxy[=true|false] into *on; -1 after saying what is wrong. */
+int cli_sig_proxy_option (const char *cmd, const char *arg, bool *on);
 
 /* --env-file FILE into env (envfile.c); -1 (reported) on a bad file. */
 int cli_env_file (const char *path, json_t *env);

@@ -205,17 +205,21 @@ cmd_start (struct reg_client *c, int argc, char **argv)
   static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
                                         { "interactive", no_argument, NULL, 'i' },
                                         { "detach-keys", required_argument, NULL, 'k' },
+                                        { "sig-proxy", optional_argument, NULL, 'y' },
                                         { NULL, 0, NULL, 0 } };
-  bool attach = false, interactive = false;
+  bool attach = false, interactive = false, proxy = true;
   const char *keys = NULL;
   int opt;
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long (argc, argv, "ai", opts, NULL)) != -1)
     {
-      if (opt != 'a' && opt != 'i' && opt != 'k')
+      if ((opt != 'a' && opt != 'i' && opt != 'k' && opt != 'y')
+          || (opt == 'y' && cli_sig_proxy_option ("start", optarg, &proxy) < 0))
         {
-          fprintf (stderr, "usage: reg start [-a] [-i] [--detach-keys KEYS] ID|NAME...\n");
+          fprintf (
+              stderr,
+              "usage: reg start [-a] [-i] [--detach-keys KEYS] [--sig-proxy=false] ID|NAME...\n");
           return 2;
         }
       attach = attach || opt == 'a';
@@ -224,12 +228,13 @@ cmd_start (struct reg_client *c, int argc, char **argv)
     }
   if (optind == argc || ((attach || interactive) && argc - optind != 1))
     {
-      fprintf (stderr, "usage: reg start [-a] [-i] [--detach-keys KEYS] ID|NAME...  (-a and -i "
+      fprintf (stderr, "usage: reg start [-a] [-i] [--detach-keys KEYS] [--sig-proxy=false] "
+                       "ID|NAME...  (-a and -i "
                        "take one container)\n");
       return 2;
     }
   if (interactive)
-    return cli_start_interactive (c, argv[optind], keys);
+    return cli_start_interactive (c, argv[optind], keys, proxy);
   if (!attach)
     return each (c, "start", "POST", "/start", optind, argc, argv);
   char *ref = client_escape (c, argv[optind]);
@@ -238,7 +243,8 @@ cmd_start (struct reg_client *c, int argc, char **argv)
   free (ref);
   json_t *reply = NULL;
   int exit_code = -1;
-  cli_sigproxy_start (c, argv[optind]);
+  if (proxy)
+    cli_sigproxy_start (c, argv[optind]);
   long status = client_stream (c, "POST", path, NULL, &exit_code, &reply);
   if (status != 200)
     {

@@ -102,7 +102,7 @@ usage_error (const char *msg, const char *arg)
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
                    "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
-                   "[--ulimit NAME=SOFT[:HARD]] [--detach-keys KEYS] "
+                   "[--ulimit NAME=SOFT[:HARD]] [--detach-keys KEYS] [--sig-proxy=false] "
                    "[-p [IP:]HOST:CTR] [--network host|none|container:ID] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
                    "[--restart POLICY] "
@@ -362,10 +362,11 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "ulimit", required_argument, NULL, 'l' },
     { "detach-keys", required_argument, NULL, 'k' },
     { "env-file", required_argument, NULL, 1001 },
+    { "sig-proxy", optional_argument, NULL, 'y' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  bool detach = false, auto_remove = false, interactive = false, tty = false;
+  bool detach = false, auto_remove = false, interactive = false, tty = false, proxy = true;
   const char *command = NULL, *detach_keys = NULL;
   json_t *body = json_object ();
   json_t *templates = json_array (), *env = json_array (), *mounts = json_array ();
@@ -445,6 +446,10 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'k':
         detach_keys = optarg;
+        break;
+      case 'y':
+        if (cli_sig_proxy_option ("run", optarg, &proxy) < 0)
+          ret = 125;
         break;
       case 'T':
         tty = true;
@@ -592,7 +597,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     }
 
   char path[256];
-  if (!detach)
+  if (!detach && proxy)
     cli_sigproxy_start (c, id);
   if (!detach && (interactive || tty))
     {

@@ -6,7 +6,9 @@
  * The signals are blocked in every thread and taken by one thread with
  * sigwait, which makes the request on a connection of its own: nothing runs
  * in a signal handler, and the attached stream is left alone. A container
- * that has just exited makes the request fail; that is ignored. */
+ * that has just exited makes the request fail; that is ignored.
+ * `--sig-proxy=false` (run, start, attach) leaves the signals to reg: Ctrl-C
+ * then ends only the client, as in Docker. */
 #include "cli.h"
 
 #include <pthread.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const int proxied[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -60,5 +63,20 @@ cli_sigproxy_start (struct reg_client *c, const char *id)
       return -1;
     }
   pthread_detach (t);
+  return 0;
+}
+
+int
+cli_sig_proxy_option (const char *cmd, const char *arg, bool *on)
+{
+  if (arg == NULL || strcasecmp (arg, "true") == 0 || strcmp (arg, "1") == 0)
+    *on = true;
+  else if (strcasecmp (arg, "false") == 0 || strcmp (arg, "0") == 0)
+    *on = false;
+  else
+    {
+      fprintf (stderr, "reg %s: --sig-proxy=%s: want true or false\n", cmd, arg);
+      return -1;
+    }
   return 0;
 }

@@ -169,6 +169,19 @@ t_sig_proxy () {
   kill -TERM "$pid"
   wait "$pid"
   expect_eq "$?" 143 "exit status of reg run --init after SIGTERM"
+  # --sig-proxy=false: the signal ends only the client; the container runs on.
+  "$REG" run --sig-proxy=false --name noproxy -t base@1 -- /bin/sh -c 'trap "exit 3" TERM; echo ready; sleep 1000 & wait' >/dev/null 2>&1 &
+  pid=$!
+  wait_log noproxy ready
+  kill -TERM "$pid"
+  wait "$pid"
+  expect_eq "$?" 143 "exit status of reg run --sig-proxy=false after SIGTERM"
+  run_cmd "$REG" inspect noproxy
+  expect_out_has '"Status": "running"'
+  "$REG" rm -f noproxy >/dev/null
+  run_cmd "$REG" run --rm --sig-proxy=maybe -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--sig-proxy=maybe: want true or false"
   # reg start -a too (SIGHUP).
   "$REG" generate --name proxied3 -t base@1 -- /bin/sh -c 'trap "exit 4" HUP; echo ready; sleep 1000 & wait' >/dev/null
   "$REG" start -a proxied3 >/dev/null 2>&1 &
