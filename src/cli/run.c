@@ -103,7 +103,8 @@ usage_error (const char *msg, const char *arg)
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
                    "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
                    "[--ulimit NAME=SOFT[:HARD]] [--detach-keys KEYS] [--sig-proxy=false] "
-                   "[-p [IP:]HOST:CTR] [--network host|none|container:ID] "
+                   "[-p [IP:]HOST:CTR] [--network bridge|host|none|NAME|container:ID] "
+                   "[--network-alias NAME] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
                    "[--restart POLICY] "
                    "[--log-max-size SIZE] [-m "
@@ -354,6 +355,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "dns", required_argument, NULL, 'Z' },
     { "dns-search", required_argument, NULL, 'Q' },
     { "add-host", required_argument, NULL, 'a' },
+    { "network-alias", required_argument, NULL, 'b' },
     { "mount", required_argument, NULL, 'K' },
     { "tmpfs", required_argument, NULL, 'F' },
     { "init", no_argument, NULL, 'I' },
@@ -440,6 +442,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'a':
         append_string (body, "ExtraHosts", optarg);
+        break;
+      case 'b':
+        append_string (body, "NetworkAliases", optarg);
         break;
       case 'i':
         interactive = true;

@@ -114,6 +114,7 @@ reg_container_free (struct reg_container *c)
   reg_strv_free (c->dns);
   reg_strv_free (c->dns_search);
   reg_strv_free (c->extra_hosts);
+  reg_strv_free (c->aliases);
   reg_net_state_clear (&c->net);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
@@ -412,6 +413,7 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (j, "Dns", strv_to_json (c->dns));
   json_object_set_new (j, "DnsSearch", strv_to_json (c->dns_search));
   json_object_set_new (j, "ExtraHosts", strv_to_json (c->extra_hosts));
+  json_object_set_new (j, "NetworkAliases", strv_to_json (c->aliases));
   json_object_set_new (j, "NetworkSettings", net_to_json (&c->net));
   json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
   json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
@@ -497,6 +499,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->dns = optional_strv (json_object_get (j, "Dns"));
   c->dns_search = optional_strv (json_object_get (j, "DnsSearch"));
   c->extra_hosts = optional_strv (json_object_get (j, "ExtraHosts"));
+  c->aliases = optional_strv (json_object_get (j, "NetworkAliases"));
   net_from_json (json_object_get (j, "NetworkSettings"), &c->net);
   c->restart_count = (int)json_integer_value (json_object_get (st, "RestartCount"));
   c->open_stdin = json_is_true (json_object_get (j, "OpenStdin"));

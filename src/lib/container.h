@@ -97,7 +97,7 @@ struct reg_port_binding
  * (ip[0] == 0) otherwise. Shown by inspect as Docker's NetworkSettings. */
 struct reg_net_state
 {
-  char network[32]; /* "bridge" */
+  char network[64]; /* "bridge", or a user network's name */
   char bridge[16];  /* the host's bridge interface */
   char ip[16], gateway[16], mac[18];
   int prefix;
@@ -130,6 +130,7 @@ struct reg_container
   char *hostname;               /* --hostname; NULL: the short id */
   char **dns, **dns_search;     /* --dns, --dns-search (etcfiles.h) */
   char **extra_hosts;           /* --add-host NAME:IP */
+  char **aliases;               /* --network-alias: more names on a user network */
   int stop_signal;              /* what `reg stop` sends first; 0: SIGTERM */
   int stop_timeout;             /* seconds before SIGKILL; -1: REG_STOP_TIMEOUT */
   bool init;                    /* --init: reg-init is PID 1, the command its child */

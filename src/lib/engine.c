@@ -6,6 +6,7 @@
 #include "gc.h"
 #include "insert.h"
 #include "monitor.h"
+#include "netpeers.h"
 #include "netrelease.h"
 #include "util.h"
 
@@ -523,8 +524,9 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   c->dns = reg_strv_dup (o->dns);
   c->dns_search = reg_strv_dup (o->dns_search);
   c->extra_hosts = reg_strv_dup (o->extra_hosts);
+  c->aliases = reg_strv_dup (o->aliases);
   if ((o->hostname && !c->hostname) || (o->dns && !c->dns) || (o->dns_search && !c->dns_search)
-      || (o->extra_hosts && !c->extra_hosts))
+      || (o->extra_hosts && !c->extra_hosts) || (o->aliases && !c->aliases))
     return reg_error_set (err, ENOMEM, "out of memory");
   c->workdir = strdup (o->workdir && *o->workdir ? o->workdir : o->project ? "/app" : "/");
   c->project = o->project ? strdup (o->project) : NULL;
@@ -661,6 +663,7 @@ release_network (const char *root, const char *id)
       reg_cgroup_kill_all (REG_CGROUP_FS, id, KILL_WAIT_S * 1000, NULL);
       reg_netrelease (root, id, &c->net);
       reg_container_update (root, id, clear_network, NULL, NULL);
+      reg_netpeers_refresh (root, c->net.network);
     }
   reg_container_free (c);
 }

@@ -1,6 +1,7 @@
 #include "monitor.h"
 #include "events.h"
 #include "envgen.h"
+#include "netpeers.h"
 #include "netrelease.h"
 #include "network.h"
 #include "insert.h"
@@ -459,7 +460,7 @@ static int
 net_spec_of (const char *root, const struct reg_container *c, int netns_fd, struct net_spec *n,
              struct reg_error **e)
 {
-  if (strcmp (c->network_mode, "bridge") == 0
+  if (reg_network_on_bridge (c->network_mode)
       && (netns_fd < 0 || (n->netns_fd = fcntl (netns_fd, F_DUPFD_CLOEXEC, 3)) < 0))
     return reg_error_set (e, EIO, "no network namespace from regd for the bridge");
   const char *joined = reg_network_joined (c->network_mode);
@@ -697,6 +698,7 @@ release_network (const char *root, const char *id)
     {
       reg_netrelease (root, id, &now->net);
       reg_container_update (root, id, clear_net, NULL, NULL);
+      reg_netpeers_refresh (root, now->net.network); /* its peers forget it */
     }
   reg_container_free (now);
 }
@@ -725,7 +727,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
                        .netns_fd = -1 };
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     m.clients[i].fd = -1;
-  if (strcmp (c->network_mode, "bridge") == 0 && fcntl (FD_NETNS, F_GETFD) >= 0)
+  if (reg_network_on_bridge (c->network_mode) && fcntl (FD_NETNS, F_GETFD) >= 0)
     {
       m.netns_fd = FD_NETNS;
       fcntl (FD_NETNS, F_SETFD, FD_CLOEXEC);

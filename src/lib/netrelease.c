@@ -15,11 +15,19 @@ reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip)
   return asprintf (&p, "%s/networks/%s/%s", root, bridge, ip) < 0 ? NULL : p;
 }
 
+void
+reg_netrelease_table (const char *bridge, char table[16])
+{
+  snprintf (table, 16, "%.*s", (int)strcspn (bridge, "-"), bridge);
+}
+
 char *
 reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n)
 {
   if (n->n_ports == 0 || n->bridge[0] == '\0')
     return NULL;
+  char t[16];
+  reg_netrelease_table (n->bridge, t);
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream (&text, &len);
@@ -33,11 +41,10 @@ reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n)
                || (n->ports[k].host_port == n->ports[i].host_port
                    && n->ports[k].udp == n->ports[i].udp);
       if (!seen)
-        fprintf (f, "delete element ip %s publish { %s . %u }\n", n->bridge,
+        fprintf (f, "delete element ip %s publish { %s . %u }\n", t,
                  n->ports[i].udp ? "udp" : "tcp", n->ports[i].host_port);
     }
-  fprintf (f, "flush chain ip %s c_%.12s\ndelete chain ip %s c_%.12s\n", n->bridge, id, n->bridge,
-           id);
+  fprintf (f, "flush chain ip %s c_%.12s\ndelete chain ip %s c_%.12s\n", t, id, t, id);
   fclose (f);
   return text;
 }

@@ -16,6 +16,10 @@
 /* <root>/networks/<bridge>/<ip>: the allocation file of an address. */
 char *reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip);
 
+/* reg's nft table of a bridge: the default bridge's name, which a user
+ * network's bridge ("<default>-<n>") starts with. */
+void reg_netrelease_table (const char *bridge, char table[16]);
+
 /* nft commands that remove c's published ports (NULL: none to remove). */
 char *reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n);
 

@@ -1,7 +1,9 @@
 #include "network.h"
 #include "engine.h"
 #include "etcfiles.h"
+#include "netpeers.h"
 #include "netrelease.h"
+#include "netstore.h"
 #include "nft.h"
 #include "rtnl.h"
 #include "util.h"
@@ -79,6 +81,7 @@ check_joined (const struct reg_create_options *o, const char *mode, struct reg_e
                      : reg_strv_len (o->dns_search) > 0  ? "--dns-search"
                      : reg_strv_len (o->extra_hosts) > 0 ? "--add-host"
                      : reg_strv_len (o->ports) > 0       ? "-p"
+                     : reg_strv_len (o->aliases) > 0     ? "--network-alias"
                                                          : NULL;
   if (what)
     return reg_error_set (err, EINVAL,
@@ -141,9 +144,20 @@ reg_network_resolve (const char *root, const struct reg_net_config *cfg,
       return asprintf (mode, "container:%s", id) < 0 ? reg_error_set (err, ENOMEM, "out of memory")
                                                      : 0;
     }
-  if (m && strcmp (m, "host") != 0 && strcmp (m, "none") != 0 && strcmp (m, "bridge") != 0)
-    return reg_error_set (
-        err, ENOENT, "network \"%s\": no such network (use bridge, host, none or container:ID)", m);
+  bool builtin = m == NULL || strcmp (m, "host") == 0 || strcmp (m, "none") == 0
+                 || strcmp (m, "bridge") == 0;
+  struct reg_netstore_net user;
+  if (!builtin && reg_netstore_get (root, m, &user, err) < 0)
+    return -1;
+  if (builtin && reg_strv_len (o->aliases) > 0)
+    return reg_error_set (err, EINVAL,
+                          "--network-alias %s: aliases exist only on a user network (reg network "
+                          "create), not on --network %s",
+                          o->aliases[0], m ? m : "bridge");
+  for (size_t i = 0; o->aliases && o->aliases[i]; i++)
+    if (!reg_etcfiles_hostname_ok (o->aliases[i]))
+      return reg_error_set (err, EINVAL, "--network-alias \"%s\": not a host name (RFC 1123)",
+                            o->aliases[i]);
   for (size_t i = 0; o->ports && o->ports[i]; i++)
     {
       struct reg_port_binding b;
@@ -155,9 +169,10 @@ reg_network_resolve (const char *root, const struct reg_net_config *cfg,
     }
   if (m == NULL)
     m = "bridge"; /* the default, as in Docker and Podman */
-  if (strcmp (m, "bridge") == 0 && check_ports (cfg, o->ports, err) < 0)
+  bool own_stack = strcmp (m, "host") == 0 || strcmp (m, "none") == 0;
+  if (!own_stack && check_ports (cfg, o->ports, err) < 0)
     return -1;
-  if (strcmp (m, "bridge") != 0 && reg_strv_len (o->ports) > 0)
+  if (own_stack && reg_strv_len (o->ports) > 0)
     return reg_error_set (err, EINVAL, "-p %s: ports cannot be published with --network %s (%s)",
                           o->ports[0], m,
                           strcmp (m, "host") == 0 ? "the container uses the host's ports already"
@@ -178,7 +193,7 @@ reg_network_prepare (const char *root, struct reg_net_config *cfg, const char *i
   if (reg_container_load (root, id, &c, err) < 0)
     return -1;
   int ret = 0;
-  if (strcmp (c->network_mode, "bridge") == 0)
+  if (reg_network_on_bridge (c->network_mode))
     {
       ret = bridge_attach (root, cfg, c, netns_fd, err);
       reg_container_free (c);
@@ -188,6 +203,8 @@ reg_network_prepare (const char *root, struct reg_net_config *cfg, const char *i
     }
   if (ret == 0 && (ret = write_etc (root, cfg, c, err)) < 0 && *netns_fd >= 0)
     bridge_detach (root, id, netns_fd);
+  if (ret == 0 && *netns_fd >= 0)
+    reg_netpeers_refresh (root, c->net.network); /* it, and every other member */
   reg_container_free (c);
   return ret;
 }
@@ -224,6 +241,7 @@ write_etc (const char *root, const struct reg_net_config *cfg, const struct reg_
     .dns = c->dns,
     .dns_search = c->dns_search,
     .address = c->net.ip[0] ? c->net.ip : NULL,
+    .aliases = c->aliases,
     .keep_loopback_dns = strcmp (c->network_mode, "host") == 0,
     .host_resolv = cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf",
     .upstream_resolv
@@ -256,38 +274,95 @@ bridge_name_ok (const char *s)
 }
 
 static char *
-subnet_text (const struct reg_net_config *cfg)
+cidr_text (struct in_addr net, int prefix)
 {
   char ip[INET_ADDRSTRLEN], *out = NULL;
-  inet_ntop (AF_INET, &cfg->net, ip, sizeof ip);
-  return asprintf (&out, "%s/%d", ip, cfg->prefix) < 0 ? NULL : out;
+  inet_ntop (AF_INET, &net, ip, sizeof ip);
+  return asprintf (&out, "%s/%d", ip, prefix) < 0 ? NULL : out;
 }
 
-/* The table, made again from nothing in one batch (all or nothing). */
+static char *
+subnet_text (const struct reg_net_config *cfg)
+{
+  return cidr_text (cfg->net, cfg->prefix);
+}
+
+/* A network's bridge: the default one (regd's options) or a user
+ * network's (its record, netstore.h). */
+struct netdef
+{
+  char name[REG_NETWORK_NAME_MAX + 1];
+  char bridge[16];
+  struct in_addr net, gw;
+  int prefix;
+};
+
+static int
+netdef_of (const char *root, const struct reg_net_config *cfg, const char *name, struct netdef *d,
+           struct reg_error **err)
+{
+  memset (d, 0, sizeof *d);
+  if (strcmp (name, "bridge") == 0)
+    {
+      snprintf (d->name, sizeof d->name, "bridge");
+      snprintf (d->bridge, sizeof d->bridge, "%s", bridge_name (cfg));
+      d->net = cfg->net, d->gw = cfg->gw, d->prefix = cfg->prefix;
+      return 0;
+    }
+  struct reg_netstore_net n;
+  if (reg_netstore_get (root, name, &n, err) < 0)
+    return -1;
+  snprintf (d->name, sizeof d->name, "%s", n.name);
+  snprintf (d->bridge, sizeof d->bridge, "%s", n.bridge);
+  d->net = n.net, d->gw = n.gw, d->prefix = n.prefix;
+  return 0;
+}
+
+/* A network's members of the table's sets. */
+static void
+net_elements (FILE *f, const char *table, const struct netdef *d)
+{
+  _cleanup_free_ char *sub = cidr_text (d->net, d->prefix);
+  fprintf (f,
+           "add element ip %s subnets { %s }\n"
+           "add element ip %s bridges { \"%s\" }\n"
+           "add element ip %s samenet { \"%s\" . \"%s\" }\n",
+           table, sub ? sub : "", table, d->bridge, table, d->bridge, d->bridge);
+}
+
+/* The table, made again from nothing in one batch (all or nothing). Every
+ * network is an element of its sets: its subnet, its bridge, and the pair
+ * (bridge . bridge) that may forward to itself; traffic between two of
+ * reg's bridges is dropped unless it was DNATed (a published port). */
 static char *
 base_cmds (const struct reg_net_config *cfg)
 {
   const char *b = bridge_name (cfg);
-  _cleanup_free_ char *sub = subnet_text (cfg);
   char *out = NULL;
-  if (sub == NULL
-      || asprintf (
-             &out,
-             "add table ip %s\n"
-             "delete table ip %s\n"
-             "add table ip %s\n"
-             "add map ip %s publish { type inet_proto . inet_service : verdict; }\n"
-             "add chain ip %s prerouting { type nat hook prerouting priority dstnat; }\n"
-             "add rule ip %s prerouting fib daddr type local meta l4proto . th dport vmap "
-             "@publish\n"
-             "add chain ip %s output { type nat hook output priority -100; }\n"
-             "add rule ip %s output fib daddr type local meta l4proto . th dport vmap @publish\n"
-             "add chain ip %s postrouting { type nat hook postrouting priority srcnat; }\n"
-             "add rule ip %s postrouting ip saddr %s oifname != \"%s\" masquerade\n"
-             "add rule ip %s postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n"
-             "add rule ip %s postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade\n",
-             b, b, b, b, b, b, b, b, b, b, sub, b, b, b, b, b, sub)
-             < 0)
+  if (asprintf (&out,
+                "add table ip %s\n"
+                "delete table ip %s\n"
+                "add table ip %s\n"
+                "add set ip %s subnets { type ipv4_addr; flags interval; }\n"
+                "add set ip %s bridges { type ifname; }\n"
+                "add set ip %s samenet { type ifname . ifname; }\n"
+                "add map ip %s publish { type inet_proto . inet_service : verdict; }\n"
+                "add chain ip %s prerouting { type nat hook prerouting priority dstnat; }\n"
+                "add rule ip %s prerouting fib daddr type local meta l4proto . th dport vmap "
+                "@publish\n"
+                "add chain ip %s output { type nat hook output priority -100; }\n"
+                "add rule ip %s output fib daddr type local meta l4proto . th dport vmap @publish\n"
+                "add chain ip %s postrouting { type nat hook postrouting priority srcnat; }\n"
+                "add rule ip %s postrouting ip saddr @subnets oifname != @bridges masquerade\n"
+                "add rule ip %s postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade\n"
+                "add rule ip %s postrouting oifname @bridges ip saddr @subnets ct status dnat "
+                "masquerade\n"
+                "add chain ip %s forward { type filter hook forward priority filter; }\n"
+                "add rule ip %s forward ct status dnat accept\n"
+                "add rule ip %s forward iifname @bridges oifname @bridges iifname . oifname != "
+                "@samenet drop\n",
+                b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b)
+      < 0)
     return NULL;
   return out;
 }
@@ -331,49 +406,61 @@ write_sysctl (const char *path, struct reg_error **err)
   return 0;
 }
 
-/* The bridge, forwarding, and the table: once per regd (first bridged
- * start), and again if the bridge went away. */
+/* The table (once per regd), and the network's bridge with its sets'
+ * elements (when the bridge is missing: the first start on it). */
 static int
-ensure_ready (struct reg_net_config *cfg, struct reg_error **err)
+ensure_ready (struct reg_net_config *cfg, const struct netdef *d, struct reg_error **err)
 {
-  const char *b = bridge_name (cfg);
-  if (cfg->ready && if_nametoindex (b) != 0)
+  const char *t = bridge_name (cfg);
+  if (!cfg->ready)
+    {
+      char probe[128];
+      snprintf (probe, sizeof probe, "list table ip %s\n", t);
+      _cleanup_free_ char *cmds = base_cmds (cfg);
+      if (cmds == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      /* Kept when it exists: containers may be publishing. */
+      if (reg_nft_run (probe, NULL, NULL) < 0 && reg_nft_run (cmds, NULL, err) < 0)
+        return reg_error_prefix (err, "make table ip %s", t);
+      cfg->ready = true;
+    }
+  if (if_nametoindex (d->bridge) != 0)
     return 0;
   char localnet[128];
-  snprintf (localnet, sizeof localnet, "/proc/sys/net/ipv4/conf/%s/route_localnet", b);
-  _cleanup_free_ char *cmds = base_cmds (cfg);
-  if (cmds == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  if (reg_rtnl_bridge_ensure (b, cfg->gw, cfg->prefix, err) < 0
+  snprintf (localnet, sizeof localnet, "/proc/sys/net/ipv4/conf/%s/route_localnet", d->bridge);
+  if (reg_rtnl_bridge_ensure (d->bridge, d->gw, d->prefix, err) < 0
       || write_sysctl ("/proc/sys/net/ipv4/ip_forward", err) < 0
       || write_sysctl (localnet, err) < 0)
-    return -1;
-  /* The table is kept when it exists: containers may be publishing. */
-  char probe[128];
-  snprintf (probe, sizeof probe, "list table ip %s\n", b);
-  if (reg_nft_run (probe, NULL, NULL) < 0 && reg_nft_run (cmds, NULL, err) < 0)
-    return reg_error_prefix (err, "bridge %s: make table ip %s", b, b);
-  cfg->ready = true;
-  return 0;
+    return reg_error_prefix (err, "network %s", d->name);
+  char *cmds = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&cmds, &len);
+  if (f == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  net_elements (f, t, d);
+  fclose (f);
+  int ret = reg_nft_run (cmds, NULL, err);
+  free (cmds);
+  return ret < 0 ? reg_error_prefix (err, "network %s: table ip %s", d->name, t) : 0;
 }
 
 /* ---- addresses: one file per allocated address ---- */
 
 static int
-ipam_alloc (const char *root, struct reg_net_config *cfg, const char *id, struct in_addr *out,
-            struct reg_error **err)
+ipam_alloc (const char *root, struct reg_net_config *cfg, const struct netdef *d, const char *id,
+            struct in_addr *out, struct reg_error **err)
 {
-  const char *b = bridge_name (cfg);
+  const char *b = d->bridge;
   _cleanup_free_ char *dir = NULL;
   if (asprintf (&dir, "%s/networks/%s", root, b) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_util_mkdir_p (dir, 0700, err) < 0)
     return -1;
-  uint32_t size = 1u << (32 - cfg->prefix), count = size - 3; /* not net, gateway, broadcast */
+  uint32_t size = 1u << (32 - d->prefix), count = size - 3; /* not net, gateway, broadcast */
   for (uint32_t k = 0; k < count; k++)
     {
       uint32_t host = 2 + (cfg->next_host + k) % count;
-      struct in_addr a = { htonl (ntohl (cfg->net.s_addr) + host) };
+      struct in_addr a = { htonl (ntohl (d->net.s_addr) + host) };
       char ip[INET_ADDRSTRLEN];
       inet_ntop (AF_INET, &a, ip, sizeof ip);
       _cleanup_free_ char *path = reg_netrelease_ip_file (root, b, ip);
@@ -394,8 +481,9 @@ ipam_alloc (const char *root, struct reg_net_config *cfg, const char *id, struct
       *out = a;
       return 0;
     }
-  _cleanup_free_ char *sub = subnet_text (cfg);
-  return reg_error_set (err, ENOSPC, "bridge %s: no free address left in %s", b, sub ? sub : "");
+  _cleanup_free_ char *sub = cidr_text (d->net, d->prefix);
+  return reg_error_set (err, ENOSPC, "network %s: no free address left in %s", d->name,
+                        sub ? sub : "");
 }
 
 /* ---- host ports ---- */
@@ -496,13 +584,13 @@ bridge_detach (const char *root, const char *id, int *netns_fd)
 }
 
 static void
-fill_state (const struct reg_net_config *cfg, struct in_addr a, struct reg_net_state *n)
+fill_state (const struct netdef *d, struct in_addr a, struct reg_net_state *n)
 {
-  snprintf (n->network, sizeof n->network, "bridge");
-  snprintf (n->bridge, sizeof n->bridge, "%s", bridge_name (cfg));
+  snprintf (n->network, sizeof n->network, "%s", d->name);
+  snprintf (n->bridge, sizeof n->bridge, "%s", d->bridge);
   inet_ntop (AF_INET, &a, n->ip, sizeof n->ip);
-  inet_ntop (AF_INET, &cfg->gw, n->gateway, sizeof n->gateway);
-  n->prefix = cfg->prefix;
+  inet_ntop (AF_INET, &d->gw, n->gateway, sizeof n->gateway);
+  n->prefix = d->prefix;
   const unsigned char *b = (const unsigned char *)&a.s_addr;
   snprintf (n->mac, sizeof n->mac, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
 }
@@ -513,16 +601,17 @@ bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_containe
 {
   struct reg_net_state n = { 0 };
   struct in_addr addr = { 0 };
-  if (resolve_ports (c, &n, err) < 0 || ensure_ready (cfg, err) < 0
-      || ipam_alloc (root, cfg, c->id, &addr, err) < 0)
+  struct netdef d;
+  if (netdef_of (root, cfg, c->network_mode, &d, err) < 0 || resolve_ports (c, &n, err) < 0
+      || ensure_ready (cfg, &d, err) < 0 || ipam_alloc (root, cfg, &d, c->id, &addr, err) < 0)
     {
       free (n.ports);
       return reg_error_prefix (err, "container %.12s", c->id);
     }
-  fill_state (cfg, addr, &n);
+  fill_state (&d, addr, &n);
   /* Recorded first: whatever fails next, release finds it. */
   int ret = reg_container_update (root, c->id, set_net, &n, err);
-  struct reg_rtnl_endpoint ep = { bridge_name (cfg), NULL, -1, addr, cfg->gw, cfg->prefix, { 0 } };
+  struct reg_rtnl_endpoint ep = { d.bridge, NULL, -1, addr, d.gw, d.prefix, { 0 } };
   char host_name[16];
   unsigned short rnd = 0;
   if (getrandom (&rnd, sizeof rnd, 0) < 0)
@@ -659,24 +748,11 @@ running_on (const char *root, const char *id, struct reg_container **out)
   return false;
 }
 
-/* Free the addresses no running container holds; collect the table. */
-static int
-reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
+/* One IPAM directory: free what no running container holds; collect the
+ * published ports of those that do. */
+static void
+reconcile_dir (const char *root, const char *table, const char *dir, FILE *f)
 {
-  const char *b = bridge_name (cfg);
-  _cleanup_free_ char *dir = NULL, *cmds = NULL;
-  if (asprintf (&dir, "%s/networks/%s", root, b) < 0)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  size_t len = 0;
-  FILE *f = open_memstream (&cmds, &len);
-  _cleanup_free_ char *base = base_cmds (cfg);
-  if (f == NULL || base == NULL)
-    {
-      if (f)
-        fclose (f);
-      return reg_error_set (err, ENOMEM, "out of memory");
-    }
-  fputs (base, f);
   DIR *d = opendir (dir);
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
@@ -690,13 +766,44 @@ reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
         close (fd);
       struct reg_container *c = NULL;
       if (got == 64 && running_on (root, owner, &c) && strcmp (c->net.ip, de->d_name) == 0)
-        publish_cmds (f, b, c->id, &c->net);
+        publish_cmds (f, table, c->id, &c->net);
       else
         unlinkat (dirfd (d), de->d_name, 0);
       reg_container_free (c);
     }
   if (d)
     closedir (d);
+}
+
+/* Every network: its addresses, and (when its bridge exists) its
+ * elements; the table rebuilt in one batch. */
+static int
+reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
+{
+  const char *b = bridge_name (cfg);
+  _cleanup_free_ char *cmds = NULL, *base = base_cmds (cfg);
+  _cleanup_strv_ char **names = NULL;
+  size_t len = 0;
+  FILE *f = base ? open_memstream (&cmds, &len) : NULL;
+  if (f == NULL || reg_netstore_list (root, &names, NULL) < 0)
+    {
+      if (f)
+        fclose (f);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  fputs (base, f);
+  for (size_t i = 0; i == 0 || names[i - 1]; i++)
+    {
+      struct netdef d;
+      if (netdef_of (root, cfg, i == 0 ? "bridge" : names[i - 1], &d, NULL) < 0)
+        continue;
+      _cleanup_free_ char *dir = NULL;
+      if (asprintf (&dir, "%s/networks/%s", root, d.bridge) < 0)
+        continue;
+      reconcile_dir (root, b, dir, f);
+      if (if_nametoindex (d.bridge) != 0)
+        net_elements (f, b, &d);
+    }
   fclose (f);
   /* The table only where the bridge exists: a regd that never made one
    * (or a reboot that took it) has nothing to rebuild. */
@@ -706,6 +813,55 @@ reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
     return reg_error_prefix (err, "bridge %s: rebuild table ip %s", b, b);
   cfg->ready = true;
   return 0;
+}
+
+int
+reg_network_create (const char *root, const struct reg_net_config *cfg, const char *name,
+                    const char *subnet, struct reg_netstore_net *out, struct reg_error **err)
+{
+  return reg_netstore_create (root, name, subnet, bridge_name (cfg), cfg->net, cfg->prefix, out,
+                              err);
+}
+
+int
+reg_network_remove (const char *root, const struct reg_net_config *cfg, const char *name,
+                    struct reg_error **err)
+{
+  struct netdef d;
+  _cleanup_strv_ char **ids = NULL;
+  if (netdef_of (root, cfg, name, &d, err) < 0 || reg_container_list (root, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      if (reg_container_load (root, ids[i], &c, NULL) < 0)
+        continue;
+      bool busy
+          = strcmp (c->network_mode, name) == 0
+            && (c->net.ip[0] || (reg_state_live (c->state) && reg_container_monitor_alive (c)));
+      char id[13];
+      snprintf (id, sizeof id, "%.12s", c->id);
+      reg_container_free (c);
+      if (busy)
+        return reg_error_set (err, EBUSY, "network %s: in use by container %s (stop it first)",
+                              name, id);
+    }
+  char *cmds = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&cmds, &len);
+  if (f)
+    {
+      _cleanup_free_ char *sub = cidr_text (d.net, d.prefix);
+      const char *t = bridge_name (cfg);
+      fprintf (f,
+               "delete element ip %s subnets { %s }\ndelete element ip %s bridges { \"%s\" }\n"
+               "delete element ip %s samenet { \"%s\" . \"%s\" }\n",
+               t, sub ? sub : "", t, d.bridge, t, d.bridge, d.bridge);
+      fclose (f);
+      reg_nft_run (cmds, NULL, NULL); /* not there when its bridge never was */
+      free (cmds);
+    }
+  return reg_netstore_remove (root, name, err);
 }
 
 int

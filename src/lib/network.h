@@ -90,6 +90,23 @@ int reg_network_resolve (const char *root, const struct reg_net_config *cfg,
 int reg_network_prepare (const char *root, struct reg_net_config *cfg, const char *id,
                          int *netns_fd, struct reg_error **err);
 
+/* Is a container of this mode on a bridge (the default one or a user
+ * network's)? */
+static inline bool
+reg_network_on_bridge (const char *mode)
+{
+  return mode && strcmp (mode, "host") != 0 && strcmp (mode, "none") != 0
+         && strncmp (mode, "container:", 10) != 0;
+}
+
+/* User networks (netstore.h): create, with the default bridge's subnet
+ * taken; remove, refused (EBUSY) while a container is on it. */
+struct reg_netstore_net;
+int reg_network_create (const char *root, const struct reg_net_config *cfg, const char *name,
+                        const char *subnet, struct reg_netstore_net *out, struct reg_error **err);
+int reg_network_remove (const char *root, const struct reg_net_config *cfg, const char *name,
+                        struct reg_error **err);
+
 /* "container:<id>" -> the id (a pointer into mode), else NULL. Inline:
  * reg-monitor uses it without linking this module. */
 static inline const char *

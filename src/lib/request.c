@@ -34,6 +34,7 @@ reg_create_request_free (struct reg_create_request *r)
   reg_strv_free (r->dns);
   reg_strv_free (r->dns_search);
   reg_strv_free (r->extra_hosts);
+  reg_strv_free (r->aliases);
   free (r->network_mode);
   free (r->hostname);
   free (r->name);
@@ -349,14 +350,40 @@ dup_string (json_t *body, const char *key, char **out, struct reg_error **err)
 static int
 parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
 {
-  static const char *const keys[]
-      = { "Name",          "Templates",      "Cmd",         "Env",         "WorkingDir",
-          "Project",       "Mounts",         "AutoRemove",  "Limits",      "LogMaxSize",
-          "RestartPolicy", "Ports",          "ProjectFile", "OpenStdin",   "Tty",
-          "ConsoleSize",   "Privileged",     "SecurityOpt", "CapAdd",      "CapDrop",
-          "User",          "ReadonlyRootfs", "UsernsMode",  "NetworkMode", "Hostname",
-          "Dns",           "DnsSearch",      "ExtraHosts",  "StopSignal",  "StopTimeout",
-          "Init",          "Ulimits",        NULL };
+  static const char *const keys[] = { "Name",
+                                      "Templates",
+                                      "Cmd",
+                                      "Env",
+                                      "WorkingDir",
+                                      "Project",
+                                      "Mounts",
+                                      "AutoRemove",
+                                      "Limits",
+                                      "LogMaxSize",
+                                      "RestartPolicy",
+                                      "Ports",
+                                      "ProjectFile",
+                                      "OpenStdin",
+                                      "Tty",
+                                      "ConsoleSize",
+                                      "Privileged",
+                                      "SecurityOpt",
+                                      "CapAdd",
+                                      "CapDrop",
+                                      "User",
+                                      "ReadonlyRootfs",
+                                      "UsernsMode",
+                                      "NetworkMode",
+                                      "Hostname",
+                                      "Dns",
+                                      "DnsSearch",
+                                      "ExtraHosts",
+                                      "NetworkAliases",
+                                      "StopSignal",
+                                      "StopTimeout",
+                                      "Init",
+                                      "Ulimits",
+                                      NULL };
   struct reg_create_options *o = &r->o;
   if (reg_json_only_keys (body, keys, WHAT, err) < 0
       || reg_json_strv (body, "Templates", WHAT, &r->templates, err) < 0
@@ -366,6 +393,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
       || reg_json_strv (body, "Dns", WHAT, &r->dns, err) < 0
       || reg_json_strv (body, "DnsSearch", WHAT, &r->dns_search, err) < 0
       || reg_json_strv (body, "ExtraHosts", WHAT, &r->extra_hosts, err) < 0
+      || reg_json_strv (body, "NetworkAliases", WHAT, &r->aliases, err) < 0
       || dup_string (body, "NetworkMode", &r->network_mode, err) < 0
       || dup_string (body, "Hostname", &r->hostname, err) < 0
       || dup_string (body, "Name", &r->name, err) < 0
@@ -430,6 +458,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   o->dns = r->dns;
   o->dns_search = r->dns_search;
   o->extra_hosts = r->extra_hosts;
+  o->aliases = r->aliases;
   return 0;
 }
 

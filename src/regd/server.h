@@ -108,6 +108,8 @@ enum MHD_Result regd_container_archive (struct regd *d, struct request *r, const
 enum MHD_Result regd_container_changes (struct regd *d, struct request *r, const char *ref);
 /* /v1/events (routes_events.c). */
 enum MHD_Result regd_route_events (struct regd *d, struct request *r);
+/* /v1/networks (routes_networks.c). */
+enum MHD_Result regd_route_networks (struct regd *d, struct request *r, const char *name);
 /* /v1/volumes (routes_volumes.c). */
 enum MHD_Result regd_route_volumes (struct regd *d, struct request *r, const char *name);
 enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);

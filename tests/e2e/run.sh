@@ -37,10 +37,11 @@ printf 'nameserver 192.0.2.53\n' >"$T/resolv.upstream"
 
 # Every regd of this run gets a bridge (and nft table) of its own and a
 # random /24 no host route uses: other test runs share this machine. All
-# are removed at the end. net_opts N: the options of the Nth regd (0-3).
+# are removed at the end. net_opts N: the options of the Nth regd (0-3);
+# NET_BASE.4-6 are for user networks, NET_BASE.7 for an "outside" host.
 NET_ID=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
 for _ in $(seq 50); do
-  NET_BASE="10.$((128 + RANDOM % 127)).$((RANDOM % 64 * 4))"
+  NET_BASE="10.$((128 + RANDOM % 127)).$((RANDOM % 32 * 8))"
   ip -4 route | grep -q "^${NET_BASE%.*}[.]" || break # nothing in that /16
 done
 net_opts () {

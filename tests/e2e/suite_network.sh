@@ -255,7 +255,7 @@ t_net_bridge_publish () {
 # An "outside" host: a network namespace of the test's own, linked to the
 # host by a veth pair on a /24 of this run.
 t_net_bridge_outside () {
-  local ns=rt${NET_ID}o oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 3)) p id srv
+  local ns=rt${NET_ID}o oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 7)) p id srv
   ip netns add "$ns" || { fail "cannot make netns $ns"; return; }
   ip link add "rt${NET_ID}h" type veth peer name "rt${NET_ID}p" netns "$ns"
   ip addr add "$oip.1/24" dev "rt${NET_ID}h" && ip link set "rt${NET_ID}h" up
@@ -376,4 +376,114 @@ s = socket.socket(); s.bind(('', $p)); s.listen(); time.sleep(30)" &
   expect_err_has 'bridge name "bad-name"'
 }
 
-ALL="$ALL t_net_bridge_publish t_net_bridge_outside t_net_bridge_teardown t_net_bridge_bad_inputs"
+# ---- user networks ----
+
+# The Nth /24 of this run's user networks (0-2).
+user_subnet () { echo "${NET_BASE%.*}.$((${NET_BASE##*.} + 4 + $1)).0/24"; }
+
+# Inside a container of network $1: "NAME ADDRESS" or "NAME unknown" for
+# each name, then a GET of http://$2/ ("body ..." or "refused ..."): tried
+# for 3 s while the server may be starting; a 1 s silence (dropped) ends it.
+probe () {
+  "$REG" run --rm --network "$1" -t py@3.11 -- "$PY" -c '
+import socket, sys, time, urllib.request
+for n in sys.argv[2:]:
+    try:
+        print(n, socket.gethostbyname(n))
+    except OSError:
+        print(n, "unknown")
+end = time.time() + 3
+while True:
+    try:
+        print("body", urllib.request.urlopen("http://%s/" % sys.argv[1], timeout=1).read().decode()); break
+    except OSError as e:
+        if time.time() > end or "timed out" in str(e):
+            print("refused", e); break
+        time.sleep(0.1)' "$2" "${@:3}"
+}
+
+t_net_user_networks () {
+  local front back web webip before
+  front=$("$REG" network create --subnet "$(user_subnet 0)" front) || fail "network create front"
+  back=$("$REG" network create --subnet "$(user_subnet 1)" back) || fail "network create back"
+  run_cmd "$REG" network ls
+  expect_out_has "front"
+  expect_out_has "$(user_subnet 0)"
+  expect_out_has "${BRIDGE}-"
+  run_cmd "$REG" network inspect front
+  expect_out_has "\"Subnet\": \"$(user_subnet 0)\""
+  expect_out_has "\"Gateway\": \"${NET_BASE%.*}.$((${NET_BASE##*.} + 4)).1\""
+  web=$("$REG" run -d --name netweb --network front --network-alias www -t py@3.11 -- "$PY" -c "$HTTP80")
+  webip=$("$REG" inspect netweb | sed -n 's/.*"IPAddress": "\([0-9.]*\)".*/\1/p' | head -1)
+  case "$webip" in "${NET_BASE%.*}.$((${NET_BASE##*.} + 4))."*) ;; *) fail "netweb's address $webip is not in front's subnet" ;; esac
+  # By name and by alias, from a container started after it.
+  run_cmd probe front netweb netweb www
+  expect_out_has "netweb $webip"
+  expect_out_has "www $webip"
+  expect_out_has "body hello from ${web:0:12}"
+  # ... and the server sees its later peers by name too.
+  "$REG" run -d --name netlater --network front -t base@1 -- /bin/sleep 1000 >/dev/null
+  run_cmd "$REG" exec netweb "$PY" -c 'import socket; print(socket.gethostbyname("netlater"))'
+  expect_out_has "${NET_BASE%.*}.$((${NET_BASE##*.} + 4))."
+  # Another network and the default bridge: no name, no route.
+  run_cmd probe back "$webip" netweb
+  expect_out_has "netweb unknown"
+  expect_out_has "refused"
+  run_cmd probe bridge "$webip"
+  expect_out_has "refused"
+  # A container that goes leaves its peers' /etc/hosts.
+  "$REG" rm -f netlater >/dev/null
+  run_cmd "$REG" exec netweb "$PY" -c 'print(open("/etc/hosts").read())'
+  case "$out" in *netlater*) fail "netlater still in netweb's /etc/hosts" ;; esac
+  # rm is refused while a container is on it; nothing changes.
+  before=$(snapshot)
+  run_cmd "$REG" network rm front
+  expect_rc 1
+  expect_err_has "network front: in use by container ${web:0:12}"
+  expect_eq "$(snapshot)" "$before" "a refused network rm changed the engine"
+  "$REG" rm -f netweb >/dev/null
+  run_cmd "$REG" network rm front back
+  expect_rc 0
+  expect_eq "$(ip -br link | awk '{print $1}' | grep -c "^${BRIDGE}-")" 0 "a removed network's bridge is left"
+  run_cmd "$REG" network ls -q
+  expect_out "bridge"
+}
+
+t_net_user_bad_inputs () {
+  local before
+  "$REG" network create --subnet "$(user_subnet 2)" taken >/dev/null || fail "network create taken"
+  before=$(snapshot)
+  run_cmd "$REG" network create --subnet 10.1.2.3/24 n1
+  expect_rc 1
+  expect_err_has 'subnet "10.1.2.3/24": want an IPv4 network'
+  run_cmd "$REG" network create --subnet nonsense n1
+  expect_err_has 'subnet "nonsense"'
+  run_cmd "$REG" network create --subnet "$(user_subnet 2)" n1
+  expect_err_has "network n1: subnet $(user_subnet 2) overlaps network taken"
+  run_cmd "$REG" network create --subnet "${BRIDGE_NET}.0/25" n1
+  expect_err_has "overlaps the default bridge $BRIDGE"
+  run_cmd "$REG" network create --subnet "$(user_subnet 1)" taken
+  expect_err_has "network taken: already exists"
+  local name
+  for name in host bridge none _x "a/b" "a b" "$(printf 'n%.0s' $(seq 64))"; do
+    run_cmd "$REG" network create "$name"
+    expect_rc 1
+    expect_err_has "network name"
+  done
+  run_cmd "$REG" run --rm --network nosuch -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has 'network "nosuch": no such network'
+  run_cmd "$REG" run --rm --network-alias x -t base@1 -- /bin/true
+  expect_err_has "aliases exist only on a user network"
+  run_cmd "$REG" run --rm --network taken --network-alias "a b" -t base@1 -- /bin/true
+  expect_err_has '--network-alias "a b": not a host name'
+  run_cmd "$REG" network rm nosuch
+  expect_err_has 'network "nosuch": no such network'
+  run_cmd "$REG" network rm bridge
+  expect_err_has "the default network cannot be removed"
+  expect_eq "$(snapshot)" "$before" "bad network input changed the engine"
+  "$REG" network rm taken >/dev/null
+}
+
+ALL="$ALL t_net_bridge_publish t_net_bridge_outside t_net_bridge_teardown t_net_bridge_bad_inputs
+  t_net_user_networks t_net_user_bad_inputs"

@@ -1,0 +1,27 @@
+/* netpeers: name resolution on a user network, through /etc/hosts.
+ *
+ * Every container holding an address on a user network has a line in the
+ * /etc/hosts of every other one: "IP NAME ALIAS... HOSTNAME SHORTID". The
+ * files are rewritten in place (the container sees its bind-mounted file
+ * change; a rename would leave it the old inode) whenever a member comes
+ * (regd, at its start) or goes (its monitor, when it stops for good), so
+ * containers started later are found by name, as with Docker's embedded
+ * DNS. glibc reads /etc/hosts at every lookup; docs/networking.md says
+ * where this differs from a DNS server. The default bridge has no name
+ * resolution (as in Docker).
+ *
+ * Linked into reg-monitor: it needs only container state and etcfiles.
+ */
+#ifndef REG_NETPEERS_H
+#define REG_NETPEERS_H
+
+#include "container.h"
+#include "etcfiles.h"
+
+/* The /etc/hosts fields of c's spec (hostname: 13 bytes for the short id). */
+void reg_netpeers_spec (const struct reg_container *c, char hostname[13], struct reg_etc_spec *s);
+
+/* Rewrite the /etc/hosts of every member of `network`. */
+void reg_netpeers_refresh (const char *root, const char *network);
+
+#endif

@@ -1,0 +1,100 @@
+/* /v1/networks: list (GET), create (POST {"Name", "Subnet"?}), inspect
+ * (GET /NAME), remove (DELETE /NAME: 409 while a container is on it).
+ * Under the engine lock: a network is not removed while a container
+ * starts on it. */
+#include "network.h"
+#include "netstore.h"
+#include "server.h"
+#include "util.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The default bridge, as a network of the list. */
+static json_t *
+default_network (struct regd *d)
+{
+  const struct reg_net_config *cfg = &d->engine->net;
+  struct reg_netstore_net n = { .net = cfg->net, .gw = cfg->gw, .prefix = cfg->prefix };
+  snprintf (n.name, sizeof n.name, "bridge");
+  snprintf (n.bridge, sizeof n.bridge, "%s", cfg->bridge ? cfg->bridge : "reg0");
+  return reg_netstore_to_json (&n);
+}
+
+static int
+list (struct regd *d, json_t **out, struct reg_error **err)
+{
+  _cleanup_strv_ char **names = NULL;
+  if (reg_netstore_list (d->engine->root, &names, err) < 0)
+    return -1;
+  *out = json_array ();
+  json_array_append_new (*out, default_network (d));
+  for (size_t i = 0; names[i]; i++)
+    {
+      struct reg_netstore_net n;
+      if (reg_netstore_get (d->engine->root, names[i], &n, NULL) == 0)
+        json_array_append_new (*out, reg_netstore_to_json (&n));
+    }
+  return 0;
+}
+
+static enum MHD_Result
+create (struct regd *d, struct request *r)
+{
+  static const char *const keys[] = { "Name", "Subnet", NULL };
+  _cleanup_error_ struct reg_error *err = NULL;
+  const char *name = NULL, *subnet = NULL;
+  json_t *body = regd_body_object (r, "create network", &err);
+  struct reg_netstore_net n;
+  int ret = -1;
+  if (body && regd_json_only_keys (body, keys, "create network", &err) == 0
+      && regd_json_string (body, "Name", "create network", &name, &err) == 0
+      && regd_json_string (body, "Subnet", "create network", &subnet, &err) == 0)
+    {
+      pthread_mutex_lock (&d->engine->lock);
+      ret = reg_network_create (d->engine->root, &d->engine->net, name ? name : "", subnet, &n,
+                                &err);
+      pthread_mutex_unlock (&d->engine->lock);
+    }
+  json_decref (body);
+  if (ret < 0)
+    return regd_reply_error (r, err);
+  return regd_reply_json (r, MHD_HTTP_CREATED, reg_netstore_to_json (&n));
+}
+
+enum MHD_Result
+regd_route_networks (struct regd *d, struct request *r, const char *name)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *out = NULL;
+  bool get = strcmp (r->method, "GET") == 0;
+  if (name == NULL && get)
+    return list (d, &out, &err) < 0 ? regd_reply_error (r, err)
+                                    : regd_reply_json (r, MHD_HTTP_OK, out);
+  if (name == NULL && strcmp (r->method, "POST") == 0)
+    return create (d, r);
+  if (name && get)
+    {
+      struct reg_netstore_net n;
+      if (strcmp (name, "bridge") == 0)
+        return regd_reply_json (r, MHD_HTTP_OK, default_network (d));
+      return reg_netstore_get (d->engine->root, name, &n, &err) < 0
+                 ? regd_reply_error (r, err)
+                 : regd_reply_json (r, MHD_HTTP_OK, reg_netstore_to_json (&n));
+    }
+  if (name && strcmp (r->method, "DELETE") == 0)
+    {
+      pthread_mutex_lock (&d->engine->lock);
+      int ret = strcmp (name, "bridge") == 0
+                    ? reg_error_set (&err, EINVAL,
+                                     "network bridge: the default network cannot "
+                                     "be removed")
+                    : reg_network_remove (d->engine->root, &d->engine->net, name, &err);
+      pthread_mutex_unlock (&d->engine->lock);
+      if (ret < 0)
+        return regd_reply_error (r, err);
+      return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:s}", "Removed", name));
+    }
+  return regd_reply_message (r, MHD_HTTP_METHOD_NOT_ALLOWED, "no such route: %s /v1/networks%s%s",
+                             r->method, name ? "/" : "", name ? name : "");
+}
