@@ -52,7 +52,7 @@ MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all install test unit e2e lint format clean bench bench-neighbours fuzz
-all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
+all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,6 +89,12 @@ $(BUILD)/reg-init: src/init/main.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE -static -o $@ $<
 
+# reg-trace: the sandbox and seccomp tracer of `reg template create --trace`,
+# a program of its own because it sets up namespaces after fork.
+TRACE_SRC := src/trace/main.c src/lib/util.c src/lib/error.c
+$(BUILD)/reg-trace: $(TRACE_SRC:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libseccomp)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libreg.a $(LIBS_LIB) -lcmocka
@@ -98,16 +104,17 @@ $(BUILD)/tests/test_http: tests/unit/test_http.c $(BUILD)/src/cli/http.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc/cli -o $@ $^ $(LIBS_HTTP) -lcmocka
 
-install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
+install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
 	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd
 	install -D -m 0755 $(BUILD)/reg-monitor $(DESTDIR)$(PREFIX)/bin/reg-monitor
 	install -D -m 0755 $(BUILD)/reg-init $(DESTDIR)$(PREFIX)/bin/reg-init
+	install -D -m 0755 $(BUILD)/reg-trace $(DESTDIR)$(PREFIX)/bin/reg-trace
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub
+e2e: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 	REG_BIN=$(abspath $(BUILD)) tests/e2e/run.sh
 
 test:
@@ -162,4 +169,4 @@ fuzz:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d
+-include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d $(BUILD)/src/trace/main.d

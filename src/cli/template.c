@@ -20,6 +20,9 @@
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
   " [--env KEY=VALUE] [--user NAME] [--group NAME] [--force] [--stop-signal SIG]\n"                \
+  "       reg template create NAME@VERSION [PATH...] --trace [--trace-timeout S]"                  \
+  " [--trace-stop-signal SIG] [--trace-answer HOST:PORT [--trace-send TEXT]] [options] -- CMD"     \
+  " [ARG...]\n"                                                                                    \
   "       reg template create -f RECIPE.yaml [--force]\n"                                          \
   "       reg template add [--force] FILE.ret\n"                                                   \
   "       reg template ls\n"                                                                       \
@@ -49,6 +52,53 @@ print_created (long status, json_t *reply, const char *what)
 
 static int create_recipe (struct reg_client *c, const char *file, bool force);
 
+/* "\r", "\n", "\t" and "\\" in --trace-send, in place. */
+static char *
+unescape (char *s)
+{
+  char *out = s;
+  for (const char *p = s; *p; p++)
+    {
+      if (*p == '\\' && p[1])
+        {
+          p++;
+          *out++ = *p == 'r' ? '\r' : *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+        }
+      else
+        *out++ = *p;
+    }
+  *out = '\0';
+  return s;
+}
+
+/* Body "Trace": {"Cmd": [...], ...} from --trace and the words after "--"
+ * (cmd: at "--", or NULL). Takes `trace`. */
+static int
+set_trace (json_t *body, json_t *trace, bool tracing, char **cmd, int no_cmd)
+{
+  if (!tracing)
+    {
+      bool options = json_object_size (trace) > 0;
+      json_decref (trace);
+      if (options)
+        fprintf (stderr, "reg template create: --trace-* options need --trace\n");
+      return options ? -1 : 0;
+    }
+  json_t *argv = json_array ();
+  for (size_t i = 1; !no_cmd && cmd[i]; i++)
+    json_array_append_new (argv, json_string (cmd[i]));
+  if (json_array_size (argv) == 0)
+    {
+      json_decref (argv);
+      json_decref (trace);
+      fprintf (stderr, "reg template create: --trace needs the command after \"--\"\n");
+      return -1;
+    }
+  json_object_set_new (trace, "Cmd", argv);
+  json_object_set_new (body, "Trace", trace);
+  return 0;
+}
+
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
@@ -60,6 +110,11 @@ create (struct reg_client *c, int argc, char **argv)
                                         { "user", required_argument, NULL, 'u' },
                                         { "group", required_argument, NULL, 'g' },
                                         { "file", required_argument, NULL, 'f' },
+                                        { "trace", no_argument, NULL, 'T' },
+                                        { "trace-timeout", required_argument, NULL, 1 },
+                                        { "trace-stop-signal", required_argument, NULL, 2 },
+                                        { "trace-answer", required_argument, NULL, 3 },
+                                        { "trace-send", required_argument, NULL, 4 },
                                         { NULL, 0, NULL, 0 } };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *users = json_array (), *groups = json_array ();
@@ -71,6 +126,17 @@ create (struct reg_client *c, int argc, char **argv)
   json_object_set_new (body, "Env", env);
   int opt;
   const char *recipe = NULL;
+  json_t *trace = json_object ();
+  bool tracing = false;
+  /* --trace ... -- CMD [ARGS]: the command is what follows "--". */
+  int cmd_at = argc, all = argc;
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--") == 0)
+      {
+        cmd_at = i;
+        break;
+      }
+  argc = cmd_at;
   optind = 1;
   opterr = 0;
   /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint
@@ -80,6 +146,21 @@ create (struct reg_client *c, int argc, char **argv)
       {
       case 'X':
         json_object_set_new (body, "Force", json_true ());
+        break;
+      case 'T':
+        tracing = true;
+        break;
+      case 1:
+        json_object_set_new (trace, "Timeout", json_integer (atoi (optarg)));
+        break;
+      case 2:
+        json_object_set_new (trace, "StopSignal", json_string (optarg));
+        break;
+      case 3:
+        json_object_set_new (trace, "Answer", json_string (optarg));
+        break;
+      case 4:
+        json_object_set_new (trace, "Send", json_string_nocheck (unescape (strdupa (optarg))));
         break;
       case 'u':
         json_array_append_new (users, json_string (optarg));
@@ -104,9 +185,15 @@ create (struct reg_client *c, int argc, char **argv)
         break;
       default:
         json_decref (body);
+        json_decref (trace);
         fprintf (stderr, "reg template create: unknown option %s\n", argv[optind - 1]);
         return usage ();
       }
+  if (set_trace (body, trace, tracing, argv + cmd_at, cmd_at == all) < 0)
+    {
+      json_decref (body);
+      return 2;
+    }
   if (recipe)
     {
       /* The recipe says everything; only --force goes with it. */
@@ -121,7 +208,7 @@ create (struct reg_client *c, int argc, char **argv)
         }
       return create_recipe (c, recipe, force);
     }
-  if (argc - optind < 2)
+  if (argc - optind < (tracing ? 1 : 2))
     {
       json_decref (body);
       return usage ();

@@ -269,31 +269,60 @@ save_template (struct reg_engine *e, struct reg_template *t, bool replace,
   return ret;
 }
 
+/* Refuse an installed name@version before a trace runs or a file is hashed
+ * (save_template checks again). */
+static int
+check_replace_early (struct reg_engine *e, const struct reg_import_options *o, bool replace,
+                     struct reg_error **err)
+{
+  struct reg_template probe = { .name = (char *)o->name, .version = (char *)o->version };
+  if (!(o->name && o->version && reg_template_name_ok (o->name)
+        && reg_template_version_ok (o->version)))
+    return 0;
+  pthread_mutex_lock (&e->lock);
+  int ret = check_replace (e, &probe, replace, err);
+  pthread_mutex_unlock (&e->lock);
+  return ret;
+}
+
+/* Run the trace of a create, outside every lock (it takes seconds), and
+ * give the import what it found. */
+static int
+run_trace (const struct reg_import_options *o, struct reg_import_options *with,
+           struct reg_trace_result *res, struct reg_error **err)
+{
+  *with = *o;
+  if (o->trace == NULL)
+    return 0;
+  if (reg_trace_run (o->trace, res, err) < 0)
+    return reg_error_prefix (err, "template %s@%s", o->name ? o->name : "",
+                             o->version ? o->version : "");
+  with->traced = res->read;
+  with->traced_written = res->written;
+  return 0;
+}
+
 int
-reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *o, bool replace,
-                            struct reg_template **out, struct reg_error **err)
+reg_engine_template_create (struct reg_engine *e, const struct reg_import_options *given,
+                            bool replace, struct reg_template **out, struct reg_error **err)
 {
   struct reg_template *t = NULL;
   char **added = NULL;
-  pthread_mutex_lock (&e->import_lock);
-  /* Refused before any file is hashed; checked again when saving. */
-  struct reg_template probe = { .name = (char *)o->name, .version = (char *)o->version };
-  int ret = 0;
-  if (o->name && o->version && reg_template_name_ok (o->name)
-      && reg_template_version_ok (o->version))
-    {
-      pthread_mutex_lock (&e->lock);
-      ret = check_replace (e, &probe, replace, err);
-      pthread_mutex_unlock (&e->lock);
-    }
+  struct reg_import_options o;
+  struct reg_trace_result res = { 0 };
+  int ret = check_replace_early (e, given, replace, err);
   if (ret == 0)
-    ret = reg_import_template (e->store, o, &t, &added, err);
+    ret = run_trace (given, &o, &res, err);
+  pthread_mutex_lock (&e->import_lock);
+  if (ret == 0)
+    ret = reg_import_template (e->store, &o, &t, &added, err);
   if (ret == 0)
     ret = save_template (e, t, replace, out, err);
   if (ret < 0)
     reg_import_undo (e->store, reg_steal (&added));
   pthread_mutex_unlock (&e->import_lock);
   reg_strv_free (added);
+  reg_trace_result_clear (&res);
   return ret;
 }
 

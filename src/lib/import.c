@@ -305,6 +305,101 @@ add_libs (struct importer *im, struct reg_error **err)
   return 0;
 }
 
+/* Paths a trace met that the template must not take from the host. */
+static bool
+trace_skips (const char *path)
+{
+  static const char *const trees[] = { "/proc", "/sys", "/dev", NULL };
+  static const char *const files[] = { "/",
+                                       "/etc/ld.so.cache",
+                                       "/etc/ld.so.preload",
+                                       "/etc/passwd",
+                                       "/etc/group",
+                                       "/etc/shadow",
+                                       "/etc/gshadow",
+                                       "/etc/hosts",
+                                       "/etc/hostname",
+                                       "/etc/resolv.conf",
+                                       "/etc/mtab",
+                                       "/proc",
+                                       "/dev",
+                                       "/sys",
+                                       "/tmp",
+                                       "/app",
+                                       "/etc",
+                                       "/root",
+                                       "/run",
+                                       NULL };
+  for (size_t i = 0; trees[i]; i++)
+    {
+      size_t n = strlen (trees[i]);
+      if (strncmp (path, trees[i], n) == 0 && path[n] == '/')
+        return true;
+    }
+  return reg_strv_contains (files, path) || !reg_util_path_is_clean (path);
+}
+
+static int
+add_dir (struct importer *im, const char *path, struct reg_error **err)
+{
+  struct stat st;
+  if (trace_skips (path) || excluded (im, path) || has_path (im, path) || lstat (path, &st) < 0
+      || !S_ISDIR (st.st_mode))
+    return 0;
+  return push_entry (im, path, REG_ENTRY_DIR, NULL, err);
+}
+
+/* A path the traced command used: a file, or a symlink to one, comes with
+ * its content; a directory as an empty directory; the rest is skipped. */
+static int
+import_traced (struct importer *im, const char *path, struct reg_error **err)
+{
+  struct stat st, target;
+  if (trace_skips (path) || excluded (im, path) || has_path (im, path))
+    return 0;
+  if (lstat (path, &st) < 0)
+    {
+      /* Looked for and missing: the directory it was looked for in stays
+       * (a server may create the file there). */
+      _cleanup_free_ char *dir = strdup (path);
+      if (dir == NULL)
+        return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+      *strrchr (dir, '/') = '\0';
+      return *dir ? add_dir (im, dir, err) : 0;
+    }
+  if (S_ISDIR (st.st_mode))
+    return add_dir (im, path, err);
+  if (S_ISLNK (st.st_mode) && (stat (path, &target) < 0 || !S_ISREG (target.st_mode)))
+    return 0; /* to a directory or nowhere: its users come through the real path */
+  if (!S_ISREG (st.st_mode) && !S_ISLNK (st.st_mode))
+    return 0;
+  return import_path (im, path, 0, true, err);
+}
+
+static int
+import_trace (struct importer *im, const struct reg_import_options *o, struct reg_error **err)
+{
+  for (size_t i = 0; o->traced_written && o->traced_written[i]; i++)
+    {
+      _cleanup_free_ char *dir = strdup (o->traced_written[i]);
+      if (dir == NULL)
+        return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+      *strrchr (dir, '/') = '\0';
+      if (*dir && add_dir (im, dir, err) < 0)
+        return -1;
+    }
+  for (size_t i = 0; o->traced && o->traced[i]; i++)
+    if (!reg_strv_contains ((const char *const *)o->traced_written, o->traced[i])
+        && import_traced (im, o->traced[i], err) < 0)
+      return -1;
+  if (o->traced && im->t->n_files == 0)
+    return reg_error_set (err, EINVAL,
+                          "template %s: the trace found no file of the host (did the command "
+                          "run?)",
+                          im->ref);
+  return 0;
+}
+
 static int
 set_fields (struct importer *im, const struct reg_import_options *o, struct reg_error **err)
 {
@@ -348,9 +443,9 @@ check_options (const struct reg_import_options *o, const char *ref, struct reg_e
     return reg_error_set (err, EINVAL, "template %s: invalid name \"%s\"", ref, o->name);
   if (!reg_template_version_ok (o->version))
     return reg_error_set (err, EINVAL, "template %s: invalid version \"%s\"", ref, o->version);
-  if (o->paths == NULL || o->paths[0] == NULL)
+  if ((o->paths == NULL || o->paths[0] == NULL) && o->traced == NULL)
     return reg_error_set (err, EINVAL, "template %s: no path to import", ref);
-  for (size_t i = 0; o->paths[i]; i++)
+  for (size_t i = 0; o->paths && o->paths[i]; i++)
     if (o->paths[i][0] != '/'
         || (strcmp (o->paths[i], "/") != 0 && !reg_util_path_is_clean (o->paths[i])))
       return reg_error_set (err, EINVAL,
@@ -368,7 +463,7 @@ static int
 check_paths (const struct reg_import_options *o, const char *ref, struct reg_error **err)
 {
   struct stat st;
-  for (size_t i = 0; o->paths[i]; i++)
+  for (size_t i = 0; o->paths && o->paths[i]; i++)
     if (lstat (o->paths[i], &st) < 0)
       {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -377,7 +472,7 @@ check_paths (const struct reg_import_options *o, const char *ref, struct reg_err
         return reg_error_sys (err, errno, "template %s: %s", ref, o->paths[i]);
       }
   struct importer probe = { .exclude = o->exclude };
-  for (size_t i = 0; o->paths[i]; i++)
+  for (size_t i = 0; o->paths && o->paths[i]; i++)
     if (excluded (&probe, o->paths[i]))
       return reg_error_set (err, EINVAL, "template %s: path %s is both named and excluded", ref,
                             o->paths[i]);
@@ -422,8 +517,10 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
   if (reg_strv_len (groups) > 0)
     im.t->groups = reg_steal (&groups);
   int ret = reg_elf_resolver_new ("", &im.elf, err);
-  for (size_t i = 0; ret == 0 && o->paths[i]; i++)
+  for (size_t i = 0; ret == 0 && o->paths && o->paths[i]; i++)
     ret = import_path (&im, o->paths[i], 0, false, err);
+  if (ret == 0)
+    ret = import_trace (&im, o, err);
   if (ret == 0)
     ret = add_libs (&im, err);
   if (ret == 0)

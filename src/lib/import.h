@@ -10,6 +10,11 @@
  * A path met while walking `paths` that matches an `exclude` pattern is left
  * out (a directory with everything below it); an excluded path named
  * directly is an error. `dirs` are added as empty directories.
+ * Traced paths (`traced`) are taken as found: one the host lacks is
+ * skipped, and so are pseudo-filesystems (/proc, /sys, /dev), what the
+ * engine makes itself (the skeleton, /etc/passwd and /etc/group, /etc/hosts,
+ * /etc/hostname, /etc/resolv.conf), the loader's cache and preload list
+ * (the ELF closure places every library) and excluded paths.
  * Accounts named with `users` and `groups` are copied from the host's
  * passwd and group files (accounts.h). Every named path and account is
  * checked to exist before anything is stored. On any
@@ -26,6 +31,7 @@
 #include "error.h"
 #include "store.h"
 #include "template.h"
+#include "trace.h"
 
 struct reg_import_options
 {
@@ -43,6 +49,13 @@ struct reg_import_options
   char *const *exclude; /* fnmatch patterns ('*' matches '/' too): host paths left out */
   char *const *dirs;    /* empty directories to add (container paths) */
   char *const *expose;  /* "PORT/tcp|udp", recorded in the template */
+  /* From a trace (trace.h): host paths the command used, imported when they
+   * exist as files or symlinks to files (directories as empty directories),
+   * and paths it wrote, whose directories are added. No need for `paths`. */
+  char *const *traced, *const *traced_written;
+  /* Set: the engine runs this trace first and fills traced/traced_written
+   * (reg_engine_template_create); the import never runs anything. */
+  const struct reg_trace_options *trace;
 };
 
 int reg_import_template (struct reg_store *store, const struct reg_import_options *opts,

@@ -127,6 +127,69 @@ check_paths (struct rparse *p, char *const *v, const char *key, bool host)
   return 0;
 }
 
+/* trace: {command, timeout, stop_signal, answer, send} */
+static int
+parse_trace (struct rparse *p, yaml_node_t *n)
+{
+  struct reg_recipe *r = p->r;
+  if (r->traced)
+    return rfail (p, "duplicate key \"trace\"");
+  if (n->type != YAML_MAPPING_NODE)
+    return rfail (p, "\"trace\" must be a mapping (command, timeout, stop_signal, answer, send)");
+  r->traced = true;
+  for (yaml_node_pair_t *a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++)
+    {
+      const char *k = scalar (p, a->key);
+      yaml_node_t *v = yaml_document_get_node (p->doc, a->value);
+      int ret;
+      if (k && strcmp (k, "command") == 0)
+        ret = string_list (p, v, "trace: command", &r->trace_command);
+      else if (k && strcmp (k, "timeout") == 0)
+        ret = one_string (p, v, "trace: timeout", &r->trace_timeout);
+      else if (k && strcmp (k, "stop_signal") == 0)
+        ret = one_string (p, v, "trace: stop_signal", &r->trace_stop_signal);
+      else if (k && strcmp (k, "answer") == 0)
+        ret = one_string (p, v, "trace: answer", &r->trace_answer);
+      else if (k && strcmp (k, "send") == 0)
+        ret = one_string (p, v, "trace: send", &r->trace_send);
+      else
+        ret = rfail (p,
+                     "trace: unknown key \"%s\" (known: command, timeout, stop_signal, "
+                     "answer, send)",
+                     k ? k : "");
+      if (ret < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+check_trace (struct rparse *p)
+{
+  struct reg_recipe *r = p->r;
+  if (!r->traced)
+    return 0;
+  if (reg_strv_len (r->trace_command) == 0)
+    return rfail (p, "trace: \"command\" must be a non-empty list");
+  char *end = NULL;
+  long t = r->trace_timeout ? strtol (r->trace_timeout, &end, 10) : 0;
+  if (r->trace_timeout && (*end || t < 1 || t > 3600))
+    return rfail (p, "trace: timeout \"%s\" must be 1 to 3600 (seconds)", r->trace_timeout);
+  r->trace = (struct reg_trace_options){ .argv = r->trace_command,
+                                         .timeout_s = (int)t,
+                                         .stop_signal = r->trace_stop_signal,
+                                         .answer = r->trace_answer,
+                                         .send = r->trace_send };
+  struct reg_error *e = NULL;
+  if (reg_trace_check (&r->trace, &e) < 0)
+    {
+      rfail (p, "%s", e->msg);
+      reg_error_free (e);
+      return -1;
+    }
+  return 0;
+}
+
 static int
 parse_key (struct rparse *p, const char *k, yaml_node_t *v)
 {
@@ -149,9 +212,13 @@ parse_key (struct rparse *p, const char *k, yaml_node_t *v)
     return one_string (p, v, k, &r->version);
   if (strcmp (k, "env") == 0)
     return parse_env (p, v);
+  if (strcmp (k, "stop_signal") == 0)
+    return one_string (p, v, k, &r->stop_signal);
+  if (strcmp (k, "trace") == 0)
+    return parse_trace (p, v);
   return rfail (p,
                 "unknown key \"%s\" (known: name, version, paths, exclude, dirs, users, "
-                "groups, requires, entrypoint, env, expose)",
+                "groups, requires, entrypoint, env, expose, stop_signal, trace)",
                 k);
 }
 
@@ -161,8 +228,14 @@ check_recipe (struct rparse *p)
   struct reg_recipe *r = p->r;
   if (r->name == NULL || r->version == NULL)
     return rfail (p, "missing \"%s\"", r->name == NULL ? "name" : "version");
-  if (reg_strv_len (r->paths) == 0)
-    return rfail (p, "\"paths\" must name at least one host file or directory");
+  if (reg_strv_len (r->paths) == 0 && !r->traced)
+    return rfail (p, "\"paths\" must name at least one host file or directory (or give "
+                     "\"trace\")");
+  if (r->stop_signal && reg_signal_number (r->stop_signal) <= 0)
+    return rfail (p, "stop_signal \"%s\" is not a signal (SIGTERM, SIGQUIT, SIGINT, ...)",
+                  r->stop_signal);
+  if (check_trace (p) < 0)
+    return -1;
   if (r->entrypoint && (r->entrypoint[0] == NULL || r->entrypoint[0][0] != '/'))
     return rfail (p, "\"entrypoint\" must be a list starting with an absolute program path");
   for (size_t i = 0; r->exclude && r->exclude[i]; i++)
@@ -233,6 +306,8 @@ reg_recipe_options (const struct reg_recipe *r, struct reg_import_options *o)
   o->exclude = r->exclude;
   o->dirs = r->dirs;
   o->expose = r->expose;
+  o->stop_signal = r->stop_signal ? reg_signal_number (r->stop_signal) : 0;
+  o->trace = r->traced ? &r->trace : NULL;
 }
 
 void
@@ -246,5 +321,11 @@ reg_recipe_free (struct reg_recipe *r)
                      r->requires, r->entrypoint, r->env,  r->expose };
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
     reg_strv_free (lists[i]);
+  reg_strv_free (r->trace_command);
+  free (r->stop_signal);
+  free (r->trace_timeout);
+  free (r->trace_stop_signal);
+  free (r->trace_answer);
+  free (r->trace_send);
   free (r);
 }

@@ -17,6 +17,14 @@
  *   entrypoint: [/usr/sbin/nginx, -g, 'daemon off;']
  *   env: {KEY: value}
  *   expose: ['80/tcp']               ports the service listens on (recorded)
+ *   stop_signal: SIGQUIT             what `reg stop` sends first
+ *   trace:                           run once in a sandbox, add what it used
+ *     command: [/usr/sbin/nginx, -g, 'daemon off;']    (trace.h)
+ *     timeout: 10                    seconds (1-3600; default 10)
+ *     stop_signal: SIGQUIT           how to end it once it answered
+ *     answer: '127.0.0.1:8080'       wait for a server to answer here
+ *     send: "GET / HTTP/1.0\r\n\r\n"   the request to send it
+ * With `trace`, `paths` may be left out.
  *
  * Parsing is strict, with the RET loader's limits (template.h,
  * reg_yaml_load): unknown keys, wrong types, relative or unnormalized paths
@@ -29,17 +37,25 @@
 
 #include "error.h"
 #include "import.h"
+#include "trace.h"
+
+#include <stdbool.h>
 
 struct reg_recipe
 {
   char *name, *version;
   char **paths, **exclude, **dirs, **users, **groups, **requires, **entrypoint, **env, **expose;
+  char *stop_signal;
+  bool traced;
+  struct reg_trace_options trace; /* when `traced`; strings owned here */
+  char **trace_command;
+  char *trace_timeout, *trace_stop_signal, *trace_answer, *trace_send;
 };
 
 /* `origin` names the recipe in errors (its file name). */
 int reg_recipe_parse (const char *text, size_t len, const char *origin, struct reg_recipe **out,
                       struct reg_error **err);
-/* Import options that point into the recipe. */
+/* Import options that point into the recipe (o->trace: into r too). */
 void reg_recipe_options (const struct reg_recipe *r, struct reg_import_options *o);
 void reg_recipe_free (struct reg_recipe *r);
 

@@ -36,13 +36,37 @@ list (struct regd *d, struct request *r)
   return regd_reply_json (r, MHD_HTTP_OK, arr);
 }
 
+/* "Trace": {"Cmd": [...], "Timeout"?, "StopSignal"?, "Answer"?, "Send"?} */
+static int
+trace_from_json (json_t *tj, struct reg_trace_options *t, char ***cmd, struct reg_error **err)
+{
+  static const char *const keys[] = { "Cmd", "Timeout", "StopSignal", "Answer", "Send", NULL };
+  const char *what = "create template: Trace";
+  json_t *timeout = json_is_object (tj) ? json_object_get (tj, "Timeout") : NULL;
+  if (!json_is_object (tj))
+    return reg_error_set (err, EINVAL, "%s must be an object", what);
+  if (regd_json_only_keys (tj, keys, what, err) < 0
+      || regd_json_strv (tj, "Cmd", what, cmd, err) < 0
+      || regd_json_string (tj, "StopSignal", what, &t->stop_signal, err) < 0
+      || regd_json_string (tj, "Answer", what, &t->answer, err) < 0
+      || regd_json_string (tj, "Send", what, &t->send, err) < 0)
+    return -1;
+  if (timeout
+      && (!json_is_integer (timeout) || json_integer_value (timeout) < 1
+          || json_integer_value (timeout) > 3600))
+    return reg_error_set (err, EINVAL, "%s: Timeout must be 1 to 3600 (seconds)", what);
+  t->timeout_s = timeout ? (int)json_integer_value (timeout) : 0;
+  t->argv = *cmd;
+  return reg_trace_check (t, err);
+}
+
 static int
 create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_template **t,
                    struct reg_error **err)
 {
   static const char *const keys[]
       = { "Name",  "Version",    "Paths", "Entrypoint", "Requires", "Env",
-          "Force", "StopSignal", "Users", "Groups",     NULL };
+          "Force", "StopSignal", "Users", "Groups",     "Trace",    NULL };
   const char *what = "create template";
   struct reg_import_options o = { 0 };
   const char *sig = NULL;
@@ -75,6 +99,13 @@ create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_templa
   o.env = env;
   o.users = users;
   o.groups = groups;
+  _cleanup_strv_ char **cmd = NULL;
+  struct reg_trace_options trace = { 0 };
+  json_t *tj = json_object_get (body, "Trace");
+  if (tj && trace_from_json (tj, &trace, &cmd, err) < 0)
+    return -1;
+  if (tj)
+    o.trace = &trace;
   return reg_engine_template_create (d->engine, &o, replace, t, err);
 }
 

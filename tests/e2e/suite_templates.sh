@@ -398,3 +398,115 @@ exclude: ["/bin/*"]'
 }
 
 ALL="$ALL t_recipe_nginx t_recipe_redis t_recipe_postgresql t_recipe_python t_recipe_node t_recipe_bad"
+
+# ---- traced templates (docs/trace.md) ----
+
+t_trace_nginx () {
+  local port id www=$T/trace-www conf=$T/trace-nginx.conf
+  port=$(free_port)
+  mkdir -p "$www"
+  echo "traced nginx $$" >"$www/index.html"
+  cat >"$conf" <<CONF
+user www-data;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  include /etc/nginx/mime.types;
+  server { listen 127.0.0.1:$port; root $www; }
+}
+CONF
+  # The plain closure, with the configuration and the site: nginx still
+  # misses what its configuration names and where it logs.
+  "$REG" template create nginxplain@1 /usr/sbin/nginx "$conf" "$www" --user www-data >/dev/null ||
+    fail "create nginxplain@1"
+  run_cmd timeout 60 "$REG" run --rm --network host -t nginxplain@1 -- /usr/sbin/nginx -c "$conf" -g 'daemon off;'
+  expect_ne "$rc" 0 "nginx from the plain closure"
+  expect_err_has 'open() "/etc/nginx/mime.types" failed'
+  # Traced until it served one request.
+  run_cmd "$REG" template create nginxtr@1 --user www-data --trace --trace-timeout 30 \
+    --trace-answer "127.0.0.1:$port" --trace-send 'GET / HTTP/1.0\r\n\r\n' --trace-stop-signal SIGQUIT \
+    -- /usr/sbin/nginx -c "$conf" -g 'daemon off;'
+  expect_rc 0
+  run_cmd "$REG" template inspect nginxtr@1
+  expect_out_has "/etc/nginx/mime.types: sha256:"
+  expect_out_has "$www/index.html: sha256:"
+  expect_out_has "/var/log/nginx: dir"
+  expect_out_has "/var/lib/nginx: dir"
+  id=$("$REG" run -d --network host -t nginxtr@1 -- /usr/sbin/nginx -c "$conf" -g 'daemon off;')
+  retry curl -fs "http://127.0.0.1:$port/" || fail "traced nginx did not serve: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd curl -fs "http://127.0.0.1:$port/"
+  expect_out "traced nginx $$"
+  "$REG" rm -f "$id" >/dev/null
+  "$REG" template rm nginxplain@1 nginxtr@1 >/dev/null
+}
+
+t_trace_redis () {
+  local port id
+  port=$(free_port)
+  local cmd=(/usr/bin/redis-server /etc/redis/redis.conf --port "$port" --bind 127.0.0.1 --daemonize no --supervised no)
+  "$REG" template create redisplain@1 /usr/bin/redis-server /etc/redis/redis.conf >/dev/null ||
+    fail "create redisplain@1"
+  run_cmd timeout 60 "$REG" run --rm --network host -t redisplain@1 -- "${cmd[@]}"
+  expect_ne "$rc" 0 "redis from the plain closure"
+  run_cmd "$REG" template create redistr@1 --trace --trace-answer "127.0.0.1:$port" --trace-send 'PING\r\n' -- "${cmd[@]}"
+  expect_rc 0
+  id=$("$REG" run -d --network host -t redistr@1 -- "${cmd[@]}")
+  retry redis-cli -p "$port" ping || fail "traced redis did not answer: $("$REG" logs "$id" 2>&1 | tail -5)"
+  run_cmd redis-cli -p "$port" ping
+  expect_out "PONG"
+  "$REG" rm -f "$id" >/dev/null
+  # The traced recipe, on a free port.
+  port=$(free_port)
+  sed "s/6399/$port/g" "$RECIPES/redis-traced.yaml" >"$T/redis-traced.yaml"
+  recipe_create_file "$T/redis-traced.yaml" redis-traced@7.0
+  id=$("$REG" run -d --network host -t redis-traced@7.0 -- /usr/bin/redis-server /etc/redis/redis.conf --port "$port" --bind 127.0.0.1 --daemonize no --supervised no)
+  retry redis-cli -p "$port" ping || fail "redis-traced did not answer: $("$REG" logs "$id" 2>&1 | tail -5)"
+  "$REG" rm -f "$id" >/dev/null
+  "$REG" template rm redisplain@1 redistr@1 redis-traced@7.0 >/dev/null
+}
+
+recipe_create_file () {
+  run_cmd "$REG" template create -f "$1"
+  expect_rc 0
+  expect_out_has "$2"
+}
+
+bad_trace () {
+  local name=$1 want=$2 before
+  shift 2
+  before=$(snapshot)
+  run_cmd "$REG" template create trbad@1 --trace "$@"
+  expect_rc 1
+  expect_err_has "$want"
+  expect_eq "$(snapshot)" "$before" "$name: engine state changed"
+}
+
+t_trace_bad () {
+  local port
+  port=$(free_port)
+  bad_trace fails 'template trbad@1: trace: /bin/false failed (exit status 1)' -- /bin/false
+  bad_trace hangs 'template trbad@1: trace: /bin/sleep did not finish within 1 s' --trace-timeout 1 -- /bin/sleep 30
+  bad_trace no-answer "/bin/sleep did not answer on 127.0.0.1:$port within 1 s" \
+    --trace-timeout 1 --trace-answer "127.0.0.1:$port" -- /bin/sleep 30
+  bad_trace exits-first "/bin/true exited (status 0) before answering on 127.0.0.1:$port" \
+    --trace-answer "127.0.0.1:$port" -- /bin/true
+  bad_trace missing 'trace: /no/such/command failed (exit status 127) (its output ended: reg-trace: /no/such/command: No such file or directory)' -- /no/such/command
+  bad_trace bad-answer 'trace: answer address "nowhere" is not HOST:PORT' --trace-answer nowhere -- /bin/true
+  bad_trace bad-signal 'trace: stop signal "NOPE" is not a signal' --trace-stop-signal NOPE -- /bin/true
+  run_cmd "$REG" template create trbad@1 --trace
+  expect_rc 2
+  expect_err_has '--trace needs the command after "--"'
+  run_cmd "$REG" template create trbad@1 /bin/true --trace-timeout 3
+  expect_rc 2
+  expect_err_has "--trace-* options need --trace"
+  # A recipe whose trace hangs past its limit leaves nothing either.
+  local before
+  before=$(snapshot)
+  printf 'name: trbad\nversion: "1"\ntrace: {command: [/bin/sleep, "30"], timeout: 1}\n' >"$T/trbad.yaml"
+  run_cmd "$REG" template create -f "$T/trbad.yaml"
+  expect_rc 1
+  expect_err_has "template trbad@1: trace: /bin/sleep did not finish within 1 s"
+  expect_eq "$(snapshot)" "$before" "a recipe with a hanging trace changed the engine"
+}
+
+ALL="$ALL t_trace_nginx t_trace_redis t_trace_bad"

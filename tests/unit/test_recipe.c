@@ -56,6 +56,19 @@ test_good (void **state)
   assert_string_equal (o.users[0], "www-data");
   assert_string_equal (o.exclude[0], "*.bak");
   reg_recipe_free (r);
+  /* trace: paths may be left out. */
+  r = parse_ok (
+      "name: r\nversion: '7'\nstop_signal: SIGQUIT\ntrace:\n  command: [/usr/bin/redis-server]"
+      "\n  timeout: 5\n  answer: '127.0.0.1:6379'\n  send: \"PING\\r\\n\"\n");
+  reg_recipe_options (r, &o);
+  assert_null (o.paths);
+  assert_non_null (o.trace);
+  assert_int_equal (o.trace->timeout_s, 5);
+  assert_string_equal (o.trace->argv[0], "/usr/bin/redis-server");
+  assert_string_equal (o.trace->answer, "127.0.0.1:6379");
+  assert_string_equal (o.trace->send, "PING\r\n");
+  assert_int_equal (o.stop_signal, 3);
+  reg_recipe_free (r);
 }
 
 static void
@@ -81,6 +94,18 @@ test_bad (void **state)
              "\"env\" must be a mapping of NAME to value");
   parse_bad ("name: [a\n", "recipe r.yaml: YAML error at line");
   parse_bad ("- a\n", "recipe r.yaml: top level must be a mapping");
+  parse_bad ("name: a\nversion: '1'\nstop_signal: NOPE\npaths: [/x]\n",
+             "stop_signal \"NOPE\" is not a signal");
+  parse_bad ("name: a\nversion: '1'\ntrace: {cmd: [x]}\n",
+             "trace: unknown key \"cmd\" (known: command, timeout, stop_signal, answer, send)");
+  parse_bad ("name: a\nversion: '1'\ntrace: {timeout: 5}\n",
+             "trace: \"command\" must be a non-empty list");
+  parse_bad ("name: a\nversion: '1'\ntrace: {command: [x], timeout: 0}\n",
+             "trace: timeout \"0\" must be 1 to 3600");
+  parse_bad ("name: a\nversion: '1'\ntrace: {command: [x], send: PING}\n",
+             "trace: a request to send needs an answer address");
+  parse_bad ("name: a\nversion: '1'\ntrace: {command: [x], answer: 'localhost'}\n",
+             "trace: answer address \"localhost\" is not HOST:PORT");
   parse_bad ("name: &x a\nversion: *x\npaths: [/x]\n", "YAML aliases are not allowed");
 }
 
