@@ -565,6 +565,29 @@ reg_container_load (const char *root, const char *id, struct reg_container **out
   return 0;
 }
 
+/* Space held for the state of a container on a full disk: operations that
+ * stop processes or free space (stop, kill, rm -f) must still record what
+ * they did. A save that finds no space gives the reserve back and tries
+ * again; each later save frees the old file's blocks as it renames the new
+ * one into place. */
+#define STATE_RESERVE (64 * 1024)
+
+static void
+reserve_make (const char *root, const char *id)
+{
+  _cleanup_free_ char *path = reg_container_file (root, id, "reserve");
+  _cleanup_close_ int fd = path ? open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+  if (fd >= 0 && posix_fallocate (fd, 0, STATE_RESERVE) != 0)
+    unlink (path); /* not even that much space: nothing held */
+}
+
+static bool
+reserve_release (const char *root, const char *id)
+{
+  _cleanup_free_ char *path = reg_container_file (root, id, "reserve");
+  return path && unlink (path) == 0;
+}
+
 int
 reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
 {
@@ -574,8 +597,20 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
   json_decref (j);
   if (path == NULL || text == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
-  if (reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, err) < 0)
-    return reg_error_prefix (err, "container %.12s: save state", c->id);
+  struct reg_error *first = NULL;
+  int r = reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, &first);
+  if (r < 0 && (first->code == ENOSPC || first->code == EDQUOT) && reserve_release (root, c->id))
+    {
+      reg_error_free (reg_steal (&first));
+      r = reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, &first);
+    }
+  if (r < 0)
+    {
+      if (err)
+        *err = reg_steal (&first);
+      reg_error_free (first);
+      return reg_error_prefix (err, "container %.12s: save state", c->id);
+    }
   return 0;
 }
 
@@ -724,6 +759,7 @@ reg_container_create (const char *root, struct reg_container *c, struct reg_erro
         }
     }
   reg_util_now_rfc3339 (c->created);
+  reserve_make (root, c->id);
   if (reg_container_save (root, c, err) < 0)
     {
       reg_util_rm_rf (dir, NULL);
@@ -800,10 +836,18 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
   if (loaded && c->name)
     name = strdup (c->name);
   reg_container_free (c);
+  /* Under the state lock: a concurrent read-modify-write (the monitor's, or
+   * regd's) finishes first, or finds the container gone (ENOENT), instead
+   * of failing to rename its new state into a directory moved away. */
+  _cleanup_free_ char *lock_path = reg_container_file (root, id, "lock");
+  _cleanup_close_ int lock_fd
+      = lock_path ? open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+  if (lock_fd >= 0)
+    flock (lock_fd, LOCK_EX);
   /* Rename first so the container disappears at once, even if the removal
    * of a large upper layer is interrupted. */
   if (rename (dir, grave) < 0)
-    return reg_error_sys (err, errno, "container %.12s: remove", id);
+    return reg_error_sys (err, errno == ENOENT ? ENOENT : errno, "container %.12s: remove", id);
   if (name)
     {
       _cleanup_free_ char *link = name_link (root, name);

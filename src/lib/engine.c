@@ -5,6 +5,8 @@
 #include "envgen.h"
 #include "gc.h"
 #include "insert.h"
+#include "jsonutil.h"
+#include "lockset.h"
 #include "monitor.h"
 #include "netpeers.h"
 #include "netrelease.h"
@@ -27,25 +29,53 @@
 
 /* Resolved closures by the exact template list asked for. Resolution
  * parses RET files; caching it keeps the start path free of YAML. Cleared
- * whenever a template changes. */
+ * whenever a template changes. An entry in use outside e->lock (during an
+ * environment generation) is counted, and one cleared meanwhile is freed by
+ * its last user. */
 struct reg_closure_cache
 {
   char *key;
   struct reg_closure *closure;
+  unsigned refs;
   struct reg_closure_cache *next;
 };
 
+static void
+cache_entry_free (struct reg_closure_cache *c)
+{
+  free (c->key);
+  reg_closure_free (c->closure);
+  free (c);
+}
+
+/* Called with e->lock held. */
 static void
 cache_clear (struct reg_engine *e)
 {
   while (e->cache)
     {
       struct reg_closure_cache *n = e->cache->next;
-      free (e->cache->key);
-      reg_closure_free (e->cache->closure);
-      free (e->cache);
+      if (e->cache->refs == 0)
+        cache_entry_free (e->cache);
+      else
+        e->cache->next = NULL; /* unlinked: its last user frees it */
       e->cache = n;
     }
+}
+
+/* Drop a reference taken by closure_hold. */
+static void
+closure_release (struct reg_engine *e, struct reg_closure_cache *c)
+{
+  if (c == NULL)
+    return;
+  pthread_mutex_lock (&e->lock);
+  bool stale = true;
+  for (struct reg_closure_cache *k = e->cache; k; k = k->next)
+    stale = stale && k != c;
+  if (--c->refs == 0 && stale)
+    cache_entry_free (c);
+  pthread_mutex_unlock (&e->lock);
 }
 
 void
@@ -54,6 +84,7 @@ reg_engine_free (struct reg_engine *e)
   if (e == NULL)
     return;
   cache_clear (e);
+  reg_lockset_free (e->ops);
   reg_store_free (e->store);
   pthread_mutex_destroy (&e->lock);
   pthread_mutex_destroy (&e->import_lock);
@@ -72,6 +103,11 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
     }
   pthread_mutex_init (&e->lock, NULL);
   pthread_mutex_init (&e->import_lock, NULL);
+  if ((e->ops = reg_lockset_new ()) == NULL)
+    {
+      reg_engine_free (e);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
   _cleanup_free_ char *containers = NULL, *templates = NULL;
   if (asprintf (&containers, "%s/containers", root) < 0
       || asprintf (&templates, "%s/templates", root) < 0)
@@ -137,42 +173,6 @@ sweep_state_tmp (const char *containers, struct reg_error **err)
         closedir (c);
     }
   closedir (d);
-  return 0;
-}
-
-int
-reg_engine_restore (struct reg_engine *e, struct reg_error **err)
-{
-  _cleanup_strv_ char **ids = NULL;
-  if (reg_container_list (e->root, &ids, err) < 0)
-    return -1;
-  for (size_t i = 0; ids[i]; i++)
-    {
-      struct reg_container *c = NULL;
-      if (reg_container_load (e->root, ids[i], &c, NULL) < 0)
-        continue;
-      struct reg_error *ie = NULL;
-      if (c->name && *c->name && reg_container_index_name (e->root, c->name, c->id, &ie) < 0)
-        {
-          fprintf (stderr, "regd: %s\n", ie->msg);
-          reg_error_free (ie);
-        }
-      bool lost = reg_state_live (c->state) && !reg_container_monitor_alive (c);
-      bool again = lost
-                   && (c->restart.mode == REG_RESTART_ALWAYS
-                       || (c->restart.mode == REG_RESTART_UNLESS_STOPPED && !c->stop_requested));
-      reg_container_free (c);
-      c = NULL;
-      if (lost && reg_engine_container_get (e, ids[i], &c, NULL) == 0) /* marks it stopped */
-        reg_container_free (c);
-      int code = 0;
-      struct reg_error *se = NULL;
-      if (again && reg_engine_container_start (e, ids[i], -1, &code, &se) < 0)
-        {
-          fprintf (stderr, "regd: restart policy: %s\n", se->msg);
-          reg_error_free (se);
-        }
-    }
   return 0;
 }
 
@@ -377,9 +377,10 @@ join_refs (char *const *refs)
   return key;
 }
 
-/* Called with e->lock held. The returned closure belongs to the cache. */
-static const struct reg_closure *
-closure_for (struct reg_engine *e, char *const *refs, struct reg_error **err)
+/* Called with e->lock held. The entry is held for the caller: give it
+ * back with closure_release (which takes e->lock). */
+static struct reg_closure_cache *
+closure_hold (struct reg_engine *e, char *const *refs, struct reg_error **err)
 {
   _cleanup_free_ char *key = join_refs (refs);
   if (key == NULL)
@@ -387,24 +388,27 @@ closure_for (struct reg_engine *e, char *const *refs, struct reg_error **err)
       reg_error_set (err, ENOMEM, "out of memory");
       return NULL;
     }
-  for (struct reg_closure_cache *c = e->cache; c; c = c->next)
-    if (strcmp (c->key, key) == 0)
-      return c->closure;
-  struct reg_closure *closure = NULL;
-  if (reg_closure_resolve (e->root, refs, &closure, err) < 0)
-    return NULL;
-  struct reg_closure_cache *entry = calloc (1, sizeof *entry);
+  struct reg_closure_cache *entry = e->cache;
+  while (entry && strcmp (entry->key, key) != 0)
+    entry = entry->next;
   if (entry == NULL)
     {
-      reg_closure_free (closure);
-      reg_error_set (err, ENOMEM, "out of memory");
-      return NULL;
+      struct reg_closure *closure = NULL;
+      if (reg_closure_resolve (e->root, refs, &closure, err) < 0)
+        return NULL;
+      if ((entry = calloc (1, sizeof *entry)) == NULL)
+        {
+          reg_closure_free (closure);
+          reg_error_set (err, ENOMEM, "out of memory");
+          return NULL;
+        }
+      entry->key = reg_steal (&key);
+      entry->closure = closure;
+      entry->next = e->cache;
+      e->cache = entry;
     }
-  entry->key = reg_steal (&key);
-  entry->closure = closure;
-  entry->next = e->cache;
-  e->cache = entry;
-  return closure;
+  entry->refs++;
+  return entry;
 }
 
 static int
@@ -581,6 +585,38 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   return 0;
 }
 
+static struct reg_lock *
+op_lock (struct reg_engine *e, const char *id, const char *verb, struct reg_error **err)
+{
+  struct reg_lock *l = reg_lockset_lock (e->ops, id, REG_ENGINE_OP_WAIT_S * 1000);
+  if (l == NULL && errno == ETIMEDOUT)
+    reg_error_set (err, EBUSY,
+                   "container %.12s: cannot %s: another operation on it has not finished in %d s",
+                   id, verb, REG_ENGINE_OP_WAIT_S);
+  else if (l == NULL)
+    reg_error_set (err, ENOMEM, "container %.12s: %s: out of memory", id, verb);
+  return l;
+}
+
+/* Find `ref`, hold its operation lock and load it (a stale live state
+ * corrected). The caller unlocks with reg_lockset_unlock. */
+static struct reg_lock *
+op_begin (struct reg_engine *e, const char *ref, const char *verb, struct reg_container **c,
+          struct reg_error **err)
+{
+  char id[65];
+  *c = NULL;
+  if (reg_container_find (e->root, ref, id, err) < 0)
+    return NULL;
+  struct reg_lock *l = op_lock (e, id, verb, err);
+  if (l && reg_engine_container_get (e, id, c, err) < 0)
+    {
+      reg_lockset_unlock (e->ops, l);
+      return NULL;
+    }
+  return l;
+}
+
 int
 reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
                              struct reg_container **out, struct reg_error **err)
@@ -588,49 +624,49 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   struct reg_container *c = reg_container_new ();
   if (c == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  pthread_mutex_lock (&e->lock);
-  int ret = check_create_options (e, o, err);
-  const struct reg_closure *cl = ret == 0 ? closure_for (e, o->templates, err) : NULL;
-  if (ret == 0 && cl == NULL)
+  int ret = reg_util_random_id (c->id, err);
+  /* Held from before the container exists until its environment is
+   * generated: no other operation sees it half made. */
+  struct reg_lock *op = ret == 0 ? op_lock (e, c->id, "create", err) : NULL;
+  if (op == NULL)
     ret = -1;
+  struct reg_closure_cache *held = NULL;
+  _cleanup_strv_ char **made = NULL; /* volumes this create made */
   if (ret == 0)
-    ret = reg_network_resolve (e->root, &e->net, o, &c->network_mode, err);
-  if (ret == 0)
-    ret = reg_util_random_id (c->id, err);
-  if (ret == 0)
-    ret = fill_container (c, o, cl, err);
-  _cleanup_free_ char *env_path = reg_env_path (e->root, cl ? cl->digest : "");
-  bool generated = env_path && access (env_path, F_OK) == 0;
-  c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
-  _cleanup_strv_ char **made = NULL;
-  if (ret == 0)
-    ret = reg_engine_mounts_resolve (e, c, &made, err);
-  if (ret == 0)
-    ret = reg_container_create (e->root, c, err);
-  /* The cached closure may be freed (a template saved) once the lock is
-   * released: generation works on a copy. */
-  struct reg_closure *own = NULL;
-  if (ret == 0 && !generated && (own = reg_closure_copy (cl)) == NULL)
     {
-      reg_container_destroy (e->root, c->id, NULL);
-      ret = reg_error_set (err, ENOMEM, "out of memory");
+      pthread_mutex_lock (&e->lock);
+      ret = check_create_options (e, o, err);
+      if (ret == 0 && (held = closure_hold (e, o->templates, err)) == NULL)
+        ret = -1;
+      if (ret == 0)
+        ret = reg_network_resolve (e->root, &e->net, o, &c->network_mode, err);
+      if (ret == 0)
+        ret = fill_container (c, o, held->closure, err);
+      _cleanup_free_ char *env_path = reg_env_path (e->root, held ? held->closure->digest : "");
+      bool generated = env_path && access (env_path, F_OK) == 0;
+      c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
+      if (ret == 0)
+        ret = reg_engine_mounts_resolve (e, c, &made, err);
+      if (ret == 0)
+        ret = reg_container_create (e->root, c, err);
+      if (ret < 0)
+        reg_engine_volumes_unmake (e, made);
+      pthread_mutex_unlock (&e->lock);
     }
-  if (ret < 0)
-    reg_engine_volumes_unmake (e, made);
-  pthread_mutex_unlock (&e->lock);
-  if (ret == 0 && !generated)
+  if (ret == 0 && c->state == REG_STATE_GENERATING)
     {
-      /* Generating outside the lock: other containers go on meanwhile;
+      /* Outside the engine's lock: other containers go on meanwhile;
        * envgen itself is safe against a concurrent generation. */
       _cleanup_free_ char *path = NULL;
-      ret = reg_env_generate (e->store, own, &path, err);
+      ret = reg_env_generate (e->store, held->closure, &path, err);
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);
       if (ret < 0)
         reg_container_destroy (e->root, c->id, NULL);
     }
-  reg_closure_free (own);
+  closure_release (e, held);
+  reg_lockset_unlock (e->ops, op);
   if (ret < 0)
     {
       reg_container_free (c);
@@ -671,6 +707,13 @@ reg_engine_container_rename (struct reg_engine *e, const char *ref, const char *
   return ret;
 }
 
+struct lost
+{
+  pid_t monitor_pid;
+  bool killed; /* processes were left in its cgroups and are gone now */
+  bool left;   /* processes are still there */
+};
+
 static int
 clear_network (struct reg_container *c, void *data, struct reg_error **err)
 {
@@ -700,16 +743,70 @@ release_network (const char *root, const char *id)
 static int
 mark_lost (struct reg_container *c, void *data, struct reg_error **err)
 {
+  const struct lost *l = data;
   if (reg_state_live (c->state) && !reg_container_monitor_alive (c))
     {
       c->state = REG_STATE_STOPPED;
       c->pid = c->monitor_pid = 0;
       c->exit_code = -1;
       free (c->error);
-      c->error = strdup ("monitor exited without recording an exit status");
+      c->error = NULL;
+      if (asprintf (&c->error, "its monitor (pid %d) died without recording an exit status%s",
+                    (int)l->monitor_pid,
+                    l->left     ? "; processes are still left in its cgroups"
+                    : l->killed ? "; the processes it left were killed"
+                                : "")
+          < 0)
+        c->error = NULL;
       reg_util_now_rfc3339 (c->finished);
     }
   return 0;
+}
+
+/* A live state whose monitor is gone (killed, or the host rebooted): the
+ * container's processes, reparented, would run untracked. Kill whatever
+ * is left in its cgroups, remove them, and record the loss. When the
+ * record cannot be written (a full disk), the corrected state is still
+ * what the caller sees. */
+static int
+settle_lost (struct reg_engine *e, struct reg_container **cp, struct reg_error **err)
+{
+  struct reg_container *c = *cp;
+  struct lost l = { c->monitor_pid, false, false };
+  struct reg_cgroup *cg = NULL;
+  if (reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, NULL) == 0)
+    {
+      struct reg_error *kill_err = NULL;
+      l.killed = true;
+      if (reg_cgroup_kill_all (REG_CGROUP_FS, c->id, KILL_WAIT_S * 1000, &kill_err) < 0)
+        {
+          fprintf (stderr, "regd: container %.12s: %s\n", c->id, kill_err->msg);
+          reg_error_free (kill_err);
+          l.left = true;
+        }
+      else
+        reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
+      reg_cgroup_free (cg);
+    }
+  struct reg_error *save_err = NULL;
+  if (reg_container_update (e->root, c->id, mark_lost, &l, &save_err) == 0)
+    {
+      release_network (e->root, c->id);
+      struct reg_container *now = NULL;
+      if (reg_container_load (e->root, c->id, &now, err) < 0)
+        return -1;
+      reg_container_free (c);
+      *cp = now;
+      return 0;
+    }
+  if (save_err->code == ENOENT)
+    {
+      reg_error_free (save_err);
+      return reg_error_set (err, ENOENT, "container %.12s: not found", c->id);
+    }
+  fprintf (stderr, "regd: container %.12s: record a lost monitor: %s\n", c->id, save_err->msg);
+  reg_error_free (save_err);
+  return mark_lost (c, &l, err);
 }
 
 int
@@ -722,15 +819,10 @@ reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_cont
   struct reg_container *c = NULL;
   if (reg_container_load (e->root, id, &c, err) < 0)
     return -1;
-  if (reg_state_live (c->state) && !reg_container_monitor_alive (c))
+  if (reg_state_live (c->state) && !reg_container_monitor_alive (c) && settle_lost (e, &c, err) < 0)
     {
       reg_container_free (c);
-      c = NULL;
-      if (reg_container_update (e->root, id, mark_lost, NULL, err) < 0)
-        return -1;
-      release_network (e->root, id);
-      if (reg_container_load (e->root, id, &c, err) < 0)
-        return -1;
+      return -1;
     }
   *out = c;
   return 0;
@@ -743,9 +835,9 @@ int
 reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd, int *exit_code,
                             struct reg_error **err)
 {
-  pthread_mutex_lock (&e->lock);
   struct reg_container *c = NULL;
-  int ret = reg_engine_container_get (e, ref, &c, err);
+  struct reg_lock *op = op_begin (e, ref, "start", &c, err);
+  int ret = op ? 0 : -1;
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
                          reg_state_name (c->state));
@@ -757,15 +849,17 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   int netns = -1;
   if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, err)) < 0)
     *exit_code = 125;
+  /* Until the monitor has recorded "running" (or the failure), every other
+   * operation on this container waits. */
   if (ret == 0)
     ret = reg_monitor_start (e->root, c, attach_fd, netns, exit_code, err);
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
     release_network (e->root, c->id);
-  pthread_mutex_unlock (&e->lock);
   if (ret == 0)
     reg_events_container (e->root, c, "start", NULL, NULL);
+  reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -833,11 +927,13 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
                            struct reg_error **err)
 {
   struct reg_container *c = NULL;
-  if (reg_engine_container_get (e, ref, &c, err) < 0)
+  struct reg_lock *op = op_begin (e, ref, "stop", &c, err);
+  if (op == NULL)
     return -1;
   /* Stopping what is not running is done already (as in Docker). */
   if (!reg_state_live (c->state))
     {
+      reg_lockset_unlock (e->ops, op);
       reg_container_free (c);
       return 0;
     }
@@ -849,6 +945,7 @@ reg_engine_container_stop (struct reg_engine *e, const char *ref, int timeout_s,
     ret = kill_and_wait (c, sig, timeout_s, err);
   if (ret == 0)
     reg_events_container (e->root, c, "stop", NULL, NULL);
+  reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -857,7 +954,8 @@ int
 reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struct reg_error **err)
 {
   struct reg_container *c = NULL;
-  if (reg_engine_container_get (e, ref, &c, err) < 0)
+  struct reg_lock *op = op_begin (e, ref, "kill", &c, err);
+  if (op == NULL)
     return -1;
   int ret = 0;
   _cleanup_close_ int pidfd = -1;
@@ -875,6 +973,7 @@ reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struc
   snprintf (signal, sizeof signal, "%d", sig);
   if (ret == 0)
     reg_events_container (e->root, c, "kill", "signal", signal);
+  reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -917,9 +1016,9 @@ int
 reg_engine_container_update (struct reg_engine *e, const char *ref, const struct reg_limits *l,
                              struct reg_error **err)
 {
-  pthread_mutex_lock (&e->lock);
   struct reg_container *c = NULL;
-  int ret = reg_engine_container_get (e, ref, &c, err);
+  struct reg_lock *op = op_begin (e, ref, "update", &c, err);
+  int ret = op ? 0 : -1;
   if (ret == 0 && reg_limits_check (l, err) < 0)
     ret = reg_error_prefix (err, "update %.12s", c->id);
   struct reg_cgroup *cg = NULL;
@@ -932,7 +1031,7 @@ reg_engine_container_update (struct reg_engine *e, const char *ref, const struct
   if (ret == 0)
     ret = reg_container_update (e->root, c->id, store_limits, (void *)l, err);
   reg_cgroup_free (cg);
-  pthread_mutex_unlock (&e->lock);
+  reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -1046,16 +1145,149 @@ added_entries (const struct reg_closure *a, const struct reg_closure *b, size_t 
   return out;
 }
 
+/* ---- the install journal ----
+ * A live install changes a running container's mount namespace and upper
+ * layer step by step; a regd killed meanwhile must not leave it torn. Before
+ * the first step, install.json records the intent (the operation, the
+ * template, the template list and closure it leads to, and for an uninstall
+ * the steps to take away); the helper appends each step it makes to
+ * install.made as it makes it. The journal goes once the state records the
+ * outcome. At regd's start (install_recover): an install not recorded is
+ * rolled back (its steps undone), an uninstall is rolled forward. */
+
+static int
+journal_begin (struct reg_engine *e, const char *id, bool uninstall, const char *tmpl,
+               char *const *templates, const char *closure, char *const *lines, int *fd,
+               struct reg_error **err)
+{
+  _cleanup_free_ char *intent = reg_container_file (e->root, id, "install.json");
+  _cleanup_free_ char *made = reg_container_file (e->root, id, "install.made");
+  json_t *j = json_pack ("{s:s, s:s, s:o, s:s, s:o}", "op", uninstall ? "uninstall" : "install",
+                         "template", tmpl, "templates", reg_json_from_strv (templates), "closure",
+                         closure, "steps", reg_json_from_strv (lines));
+  _cleanup_free_ char *text = j ? json_dumps (j, JSON_COMPACT) : NULL;
+  json_decref (j);
+  if (intent == NULL || made == NULL || text == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_util_write_atomic (intent, text, strlen (text), 0600, err) < 0)
+    return reg_error_prefix (err, "container %.12s: install journal", id);
+  *fd = open (made, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (*fd < 0)
+    {
+      reg_error_sys (err, errno, "container %.12s: install journal %s", id, made);
+      unlink (intent);
+      return -1;
+    }
+  return 0;
+}
+
+static void
+journal_end (const char *root, const char *id)
+{
+  _cleanup_free_ char *intent = reg_container_file (root, id, "install.json");
+  _cleanup_free_ char *made = reg_container_file (root, id, "install.made");
+  if (intent)
+    unlink (intent);
+  if (made)
+    unlink (made);
+}
+
+/* The steps install.made recorded, as "k:PATH" lines. */
+static char **
+journal_steps (const char *root, const char *id)
+{
+  _cleanup_free_ char *path = reg_container_file (root, id, "install.made");
+  _cleanup_free_ char *text = NULL;
+  if (path == NULL || reg_util_read_file (path, 64 << 20, &text, NULL, NULL) < 0)
+    return calloc (1, sizeof (char *));
+  size_t n = 0;
+  for (char *p = text; *p; p++)
+    n += *p == '\n';
+  char **v = calloc (n + 1, sizeof *v);
+  char *save = NULL;
+  size_t k = 0;
+  for (char *line = v ? strtok_r (text, "\n", &save) : NULL; line && k < n;
+       line = strtok_r (NULL, "\n", &save))
+    if (line[0] && line[1] == ':') /* a torn last line is not a step */
+      v[k++] = strdup (line);
+  return v;
+}
+
+/* Take steps away: in the live container's mount namespace, or, when it
+ * has stopped since, the placeholders left in its upper layer. */
+static void
+undo_steps (struct reg_engine *e, const struct reg_container *c, char *const *steps)
+{
+  struct reg_error *ue = NULL;
+  if (reg_state_live (c->state) && reg_container_monitor_alive (c) && c->pid > 0)
+    {
+      if (reg_insert_remove (c->pid, steps, &ue) < 0)
+        {
+          fprintf (stderr, "regd: container %.12s: undo an interrupted install: %s\n", c->id,
+                   ue->msg);
+          reg_error_free (ue);
+        }
+      return;
+    }
+  _cleanup_free_ char *upper = reg_container_file (e->root, c->id, "upper");
+  if (upper)
+    reg_insert_clean_upper (upper, steps);
+}
+
+static void
+install_recover (struct reg_engine *e, struct reg_container *c)
+{
+  _cleanup_free_ char *path = reg_container_file (e->root, c->id, "install.json");
+  _cleanup_free_ char *text = NULL;
+  json_t *j = NULL;
+  if (path && reg_util_read_file (path, 1 << 24, &text, NULL, NULL) == 0)
+    j = json_loads (text, 0, NULL);
+  const char *op = j ? json_string_value (json_object_get (j, "op")) : NULL;
+  const char *tmpl = j ? json_string_value (json_object_get (j, "template")) : NULL;
+  const char *closure = j ? json_string_value (json_object_get (j, "closure")) : NULL;
+  bool uninstall = op && strcmp (op, "uninstall") == 0;
+  bool has = tmpl && reg_strv_contains (c->templates, tmpl);
+  enum reg_state running = REG_STATE_RUNNING;
+  if (tmpl && closure && (uninstall ? has : !has)) /* not recorded: not done */
+    {
+      _cleanup_strv_ char **made = journal_steps (e->root, c->id);
+      _cleanup_strv_ char **steps = NULL, **templates = NULL;
+      reg_json_strv (j, "steps", "install journal", &steps, NULL);
+      reg_json_strv (j, "templates", "install journal", &templates, NULL);
+      undo_steps (e, c, uninstall ? steps : made);
+      fprintf (stderr, "regd: container %.12s: interrupted %s of %s %s\n", c->id, op, tmpl,
+               uninstall ? "finished" : "rolled back");
+      if (uninstall && templates)
+        {
+          struct install_update u = { templates, closure, NULL, tmpl, REG_STATE_RUNNING };
+          reg_container_update (e->root, c->id, apply_install, &u, NULL);
+        }
+    }
+  if (c->state == REG_STATE_INSERTING)
+    reg_container_update (e->root, c->id, set_state_if_live, &running, NULL);
+  json_decref (j);
+  journal_end (e->root, c->id);
+  struct reg_container *now = NULL;
+  if (reg_container_load (e->root, c->id, &now, NULL) == 0)
+    {
+      /* the caller's copy, refreshed in place */
+      struct reg_container tmp = *c;
+      *c = *now;
+      *now = tmp;
+      reg_container_free (now);
+    }
+}
+
 int
 reg_engine_container_install (struct reg_engine *e, const char *ref, const char *tmpl,
                               bool uninstall, struct reg_error **err)
 {
   const char *verb = uninstall ? "uninstall" : "install";
-  pthread_mutex_lock (&e->lock);
   struct reg_container *c = NULL;
   struct reg_template *t = NULL;
   _cleanup_strv_ char **refs = NULL, **made = NULL, **lines = NULL;
-  int ret = reg_engine_container_get (e, ref, &c, err);
+  struct reg_lock *op = op_begin (e, ref, verb, &c, err);
+  int ret = op ? 0 : -1;
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED
       && c->state != REG_STATE_RUNNING)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id, verb,
@@ -1092,11 +1324,17 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
       refs[k++] = strdup (c->templates[i]);
   if (ret == 0 && !uninstall)
     refs[nt] = strdup (tmpl);
-  const struct reg_closure *now = NULL, *next = NULL;
-  if (ret == 0
-      && ((now = closure_for (e, c->templates, err)) == NULL
-          || (next = closure_for (e, refs, err)) == NULL))
-    ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
+  struct reg_closure_cache *held_now = NULL, *held_next = NULL;
+  if (ret == 0)
+    {
+      pthread_mutex_lock (&e->lock);
+      if ((held_now = closure_hold (e, c->templates, err)) == NULL
+          || (held_next = closure_hold (e, refs, err)) == NULL)
+        ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
+      pthread_mutex_unlock (&e->lock);
+    }
+  const struct reg_closure *now = held_now ? held_now->closure : NULL;
+  const struct reg_closure *next = held_next ? held_next->closure : NULL;
   _cleanup_free_ char *env = NULL;
   if (ret == 0 && reg_env_generate (e->store, next, &env, err) < 0)
     ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
@@ -1115,6 +1353,9 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
                              "container to uninstall it",
                              c->id, tmpl);
     }
+  _cleanup_close_ int journal_fd = -1;
+  if (live && ret == 0)
+    ret = journal_begin (e, c->id, uninstall, tmpl, refs, next->digest, lines, &journal_fd, err);
   if (live && ret == 0)
     {
       enum reg_state inserting = REG_STATE_INSERTING;
@@ -1123,7 +1364,7 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
         {
           size_t n = 0;
           struct reg_entry *add = added_entries (now, next, &n);
-          ret = add ? reg_insert_apply (e->store, c->pid, add, n, &made, err)
+          ret = add ? reg_insert_apply (e->store, c->pid, add, n, journal_fd, &made, err)
                     : reg_error_set (err, ENOMEM, "out of memory");
           free (add);
           for (size_t i = 0; ret == 0 && made && made[i]; i++)
@@ -1150,7 +1391,11 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
           = { refs, next->digest, made, uninstall ? tmpl : NULL, REG_STATE_RUNNING };
       ret = reg_container_update (e->root, c->id, apply_install, &u, err);
     }
-  pthread_mutex_unlock (&e->lock);
+  if (journal_fd >= 0)
+    journal_end (e->root, c->id); /* done, or undone above */
+  closure_release (e, held_now);
+  closure_release (e, held_next);
+  reg_lockset_unlock (e->ops, op);
   reg_template_free (t);
   reg_container_free (c);
   return ret;
@@ -1171,9 +1416,9 @@ int
 reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
                             struct reg_error **err)
 {
-  pthread_mutex_lock (&e->lock);
   struct reg_container *c = NULL;
-  int ret = reg_engine_container_get (e, ref, &c, err);
+  struct reg_lock *op = op_begin (e, ref, pause ? "pause" : "unpause", &c, err);
+  int ret = op ? 0 : -1;
   if (ret == 0 && c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
                          pause ? "pause" : "unpause", reg_state_name (c->state));
@@ -1187,9 +1432,9 @@ reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
         reg_cgroup_freeze (REG_CGROUP_FS, c->id, false, NULL);
       ret = -1;
     }
-  pthread_mutex_unlock (&e->lock);
   if (ret == 0)
     reg_events_container (e->root, c, pause ? "pause" : "unpause", NULL, NULL);
+  reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -1245,24 +1490,29 @@ int
 reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                              struct reg_error **err)
 {
+  char id[65];
+  if (reg_container_find (e->root, ref, id, err) < 0)
+    return -1;
+  struct reg_lock *op = op_lock (e, id, "remove", err);
+  if (op == NULL)
+    return -1;
   struct reg_container *c = NULL;
   struct reg_error *get_err = NULL;
-  if (reg_engine_container_get (e, ref, &c, &get_err) < 0)
-    {
-      char id[65];
-      bool damaged = get_err->code == EBADMSG;
-      if (force && damaged && reg_container_find (e->root, ref, id, NULL) == 0)
-        {
-          reg_error_free (get_err);
-          return remove_damaged (e, id, err);
-        }
-      if (err)
-        *err = get_err;
-      else
-        reg_error_free (get_err);
-      return -1;
-    }
   int ret = 0;
+  if (reg_engine_container_get (e, id, &c, &get_err) < 0)
+    {
+      if (force && get_err->code == EBADMSG)
+        ret = remove_damaged (e, id, err);
+      else
+        {
+          ret = -1;
+          if (err)
+            *err = reg_steal (&get_err);
+        }
+      reg_error_free (get_err);
+      reg_lockset_unlock (e->ops, op);
+      return ret;
+    }
   if (reg_state_live (c->state) && !force)
     ret = reg_error_set (err, EBUSY,
                          "container %.12s: cannot remove: it is running (stop it first, or use "
@@ -1283,6 +1533,7 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
           && (ret = reg_container_destroy (e->root, c->id, err)) == 0)
         reg_events_container (e->root, c, "destroy", NULL, NULL);
     }
+  reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -1489,4 +1740,67 @@ reg_engine_store_verify (struct reg_engine *e, reg_store_corrupt_fn corrupt,
   reg_gc_refs_free (r);
   *n_unreferenced = o.objects;
   return ret < 0 ? -1 : bad;
+}
+
+/* ---- restore ---- */
+
+/* What a crash of regd left half done, settled for one container, under
+ * its operation lock:
+ *   generating  the create never answered: rolled back (removed);
+ *   --rm and not live: it ran or was about to, removed as Docker does;
+ *   inserting, or an install journal: rolled back or forward (journal);
+ *   live with its monitor gone: its processes killed (settle_lost), and
+ *   started again when its restart policy says so. */
+static void
+restore_one (struct reg_engine *e, const char *id)
+{
+  struct reg_lock *op = op_lock (e, id, "restore", NULL);
+  struct reg_container *c = NULL;
+  if (op == NULL || reg_container_load (e->root, id, &c, NULL) < 0)
+    {
+      reg_lockset_unlock (e->ops, op);
+      return;
+    }
+  struct reg_error *ie = NULL;
+  if (c->name && *c->name && reg_container_index_name (e->root, c->name, c->id, &ie) < 0)
+    {
+      fprintf (stderr, "regd: %s\n", ie->msg);
+      reg_error_free (ie);
+    }
+  install_recover (e, c);
+  bool lost = reg_state_live (c->state) && !reg_container_monitor_alive (c);
+  bool again = lost
+               && (c->restart.mode == REG_RESTART_ALWAYS
+                   || (c->restart.mode == REG_RESTART_UNLESS_STOPPED && !c->stop_requested));
+  if (lost && settle_lost (e, &c, NULL) < 0)
+    again = false;
+  bool drop = c->state == REG_STATE_GENERATING || (c->auto_remove && !reg_state_live (c->state));
+  if (drop)
+    {
+      fprintf (stderr, "regd: container %.12s: %s, removed\n", c->id,
+               c->state == REG_STATE_GENERATING ? "its creation was interrupted"
+                                                : "--rm and not running");
+      reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
+      reg_container_destroy (e->root, c->id, NULL);
+    }
+  reg_container_free (c);
+  reg_lockset_unlock (e->ops, op);
+  int code = 0;
+  struct reg_error *se = NULL;
+  if (again && !drop && reg_engine_container_start (e, id, -1, &code, &se) < 0)
+    {
+      fprintf (stderr, "regd: restart policy: %s\n", se->msg);
+      reg_error_free (se);
+    }
+}
+
+int
+reg_engine_restore (struct reg_engine *e, struct reg_error **err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (e->root, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; ids[i]; i++)
+    restore_one (e, ids[i]);
+  return 0;
 }

@@ -1,14 +1,24 @@
 /* engine: the operations regd exposes, composed from the modules. Owns the
  * engine root and the closure cache; every regd route is one call here.
  *
- * Thread-safe: one mutex serialises operations that change containers or
- * templates (name uniqueness, state checks before start/stop/remove).
- * Template imports take a second lock, held while files are hashed into the
- * store, so a slow import does not hold up containers; it makes a failed
- * import's undo safe (no other template can name an object it added).
- * Lock order: import_lock before lock, never the other way. Every template
- * save (create, add, pull) holds both; template removal holds lock only.
- * Prune holds both for its decisions (see reg_engine_prune).
+ * Locking (thread-safe; lock order top to bottom, never the reverse):
+ *  1. The per-container operation lock (lockset.h), keyed by container id.
+ *     create (through environment generation), start, stop, kill, pause,
+ *     update, install and remove of one container are mutually exclusive:
+ *     each takes it, then loads the state, checks it and makes the
+ *     transition while holding it. Waiting on a monitor (stop, rm -f) and
+ *     generating an environment happen under this lock only. A second
+ *     operation waits up to REG_ENGINE_OP_WAIT_S, then gets EBUSY (409).
+ *  2. import_lock: template imports and adds, held while files are hashed
+ *     into the store, so a failed import's undo is safe (no other template
+ *     can name an object it added). Every template save (create, add,
+ *     pull) holds it and then lock; prune holds both for its decisions
+ *     (see reg_engine_prune).
+ *  3. lock, the engine's short lock: name uniqueness at create, the template
+ *     list (create, remove, in-use checks), the closure cache. Never held
+ *     across a wait on a monitor or an environment generation.
+ *  The container's state file has its own flock (container.h), shared with
+ *  the monitors, taken last and only for one read-modify-write.
  * Reads (list, inspect, logs) take no lock: state files are replaced
  * atomically, so a reader sees the old or the new one.
  *
@@ -31,6 +41,9 @@
 #include "template.h"
 
 struct reg_closure_cache;
+struct reg_lockset;
+
+#define REG_ENGINE_OP_WAIT_S 60
 
 struct reg_engine
 {
@@ -40,6 +53,7 @@ struct reg_engine
   pthread_mutex_t lock;
   pthread_mutex_t import_lock; /* serialises template imports and adds */
   struct reg_closure_cache *cache;
+  struct reg_lockset *ops; /* per-container operation locks */
 };
 
 struct reg_create_options

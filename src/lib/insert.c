@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,6 +26,7 @@ struct made_log
 {
   char *text;
   size_t len, cap;
+  int journal; /* or -1: each step is also appended here, as it is made */
 };
 
 static void
@@ -31,7 +34,11 @@ note (struct made_log *log, char kind, const char *path)
 {
   int n = snprintf (log->text + log->len, log->cap - log->len, "%c:%s\n", kind, path);
   if (n > 0 && (size_t)n < log->cap - log->len)
-    log->len += (size_t)n;
+    {
+      if (log->journal >= 0 && write (log->journal, log->text + log->len, (size_t)n) < 0)
+        log->journal = -1; /* the undo in this run still has the memory log */
+      log->len += (size_t)n;
+    }
 }
 
 /* Open the directory `dir` (container-absolute) component by component,
@@ -127,6 +134,15 @@ enter_mounts (pid_t target)
   return r;
 }
 
+/* Has regd died (PR_SET_PDEATHSIG's SIGTERM, blocked so that it waits for
+ * the end of the current step)? */
+static bool
+regd_gone (void)
+{
+  sigset_t pending;
+  return sigpending (&pending) == 0 && sigismember (&pending, SIGTERM);
+}
+
 static _Noreturn void
 apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *objs, int *trees,
              struct made_log *made, int out)
@@ -158,6 +174,8 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
     {
       char dir[4096];
       const char *base;
+      if (regd_gone ())
+        _exit (1);
       if (e[i].kind == REG_ENTRY_DIR)
         {
           int d = open_dir_nofollow (e[i].path, true, made);
@@ -228,10 +246,11 @@ log_size (const struct reg_entry *e, size_t n)
 
 static int
 run_helper (const struct reg_store *store, pid_t target, const struct reg_entry *e, size_t n,
-            char *const *made_in, char ***made, struct reg_error **err)
+            char *const *made_in, int journal_fd, char ***made, struct reg_error **err)
 {
   /* All allocation before the fork. */
-  struct made_log log = { NULL, 0, 0 };
+  struct made_log log = { NULL, 0, 0, journal_fd };
+  pid_t parent = getpid ();
   char **objs = NULL;
   _cleanup_free_ int *trees = NULL;
   int ret = 0;
@@ -268,6 +287,15 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
     ret = reg_error_sys (err, errno, "install: fork");
   if (pid == 0)
     {
+      /* regd killed: stop, but only between two steps, each one made and
+       * journaled; the journal tells the next regd what was made. */
+      sigset_t term;
+      sigemptyset (&term);
+      sigaddset (&term, SIGTERM);
+      sigprocmask (SIG_BLOCK, &term, NULL);
+      prctl (PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid () != parent)
+        _exit (1);
       close (p[0]);
       if (!made_in)
         apply_child (target, e, n, objs, trees, &log, p[1]);
@@ -336,10 +364,10 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
 
 int
 reg_insert_apply (const struct reg_store *store, pid_t target, const struct reg_entry *entries,
-                  size_t n, char ***made, struct reg_error **err)
+                  size_t n, int journal_fd, char ***made, struct reg_error **err)
 {
   *made = NULL;
-  return run_helper (store, target, entries, n, NULL, made, err);
+  return run_helper (store, target, entries, n, NULL, journal_fd, made, err);
 }
 
 int
@@ -347,5 +375,5 @@ reg_insert_remove (pid_t target, char *const *made, struct reg_error **err)
 {
   if (made == NULL || made[0] == NULL)
     return 0;
-  return run_helper (NULL, target, NULL, 0, made, NULL, err);
+  return run_helper (NULL, target, NULL, 0, made, -1, NULL, err);
 }

@@ -12,6 +12,9 @@
  *   file       an empty placeholder created, the object's mount moved onto
  *              it: the container sees the store's inode, shared with every
  *              other container, read-only
+ * Each step is also appended to journal_fd (if >= 0) as soon as it is made,
+ * so that a regd killed meanwhile leaves a record of it (the engine's
+ * install journal, engine.h); the helper dies with regd.
  * Any failure undoes every step taken, in reverse: all or nothing. What was
  * made is returned as "d:PATH", "l:PATH", "m:PATH" so that uninstall can
  * take exactly that away, and so that the placeholders (empty files in the
@@ -28,7 +31,7 @@
 #include "template.h"
 
 int reg_insert_apply (const struct reg_store *store, pid_t target, const struct reg_entry *entries,
-                      size_t n, char ***made, struct reg_error **err);
+                      size_t n, int journal_fd, char ***made, struct reg_error **err);
 /* Take away what reg_insert_apply made (in reverse order). */
 int reg_insert_remove (pid_t target, char *const *made, struct reg_error **err);
 /* Before a start: remove the placeholders and symlinks of live installs

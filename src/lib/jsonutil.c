@@ -80,3 +80,12 @@ reg_json_strv (json_t *obj, const char *key, const char *what, char ***out, stru
   *out = s;
   return 0;
 }
+
+json_t *
+reg_json_from_strv (char *const *v)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; a && v && v[i]; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}

@@ -21,5 +21,7 @@ int reg_json_string (json_t *obj, const char *key, const char *what, const char 
 /* A list of strings, copied (NULL-terminated); absent or null: *out = NULL. */
 int reg_json_strv (json_t *obj, const char *key, const char *what, char ***out,
                    struct reg_error **err);
+/* A JSON array of the strings of v (NULL: an empty array); new reference. */
+json_t *reg_json_from_strv (char *const *v);
 
 #endif

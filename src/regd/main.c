@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -150,6 +151,18 @@ unlink_own_socket (const char *path)
     unlink (path);
 }
 
+static void *
+restore_thread (void *engine)
+{
+  struct reg_error *err = NULL;
+  if (reg_engine_restore (engine, &err) < 0)
+    {
+      fprintf (stderr, "regd: restore containers: %s\n", err->msg);
+      reg_error_free (err);
+    }
+  return NULL;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -282,7 +295,6 @@ main (int argc, char **argv)
     }
   if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
       || reg_network_init (root, &d.engine->net, &err) < 0
-      || reg_engine_restore (d.engine, &err) < 0
       || (tls.listen && regd_start_tls (&d, &tls, &err) < 0)
       || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0)
     {
@@ -295,11 +307,20 @@ main (int argc, char **argv)
       reg_engine_free (d.engine);
       return 1;
     }
+  /* The socket is served first; what a crash left (lost monitors, restart
+   * policies, interrupted installs) is settled meanwhile, each container
+   * under its operation lock (engine.h). */
+  pthread_t restorer;
+  bool restoring = pthread_create (&restorer, NULL, restore_thread, d.engine) == 0;
+  if (!restoring)
+    restore_thread (d.engine);
   fprintf (stderr, "regd: serving root %s on unix://%s%s%s\n", root, socket_path,
            tls.listen ? " and tls://" : "", tls.listen ? tls.listen : "");
   int sig = 0;
   sigwait (&stop, &sig);
   fprintf (stderr, "regd: %s, shutting down (containers keep running)\n", strsignal (sig));
+  if (restoring)
+    pthread_join (restorer, NULL);
   MHD_stop_daemon (d.httpd);
   if (d.tls)
     MHD_stop_daemon (d.tls);

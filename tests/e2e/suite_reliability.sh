@@ -1,0 +1,205 @@
+# Reliability (issue 13): operations racing each other, crashes of regd and
+# of monitors, a full disk. Sourced by run.sh. Processes are found by a
+# sleep length unique to this run, so other test runs on the machine do not
+# count.
+
+TAG=$((7000 + $$ % 1000))
+
+# Host pids of processes running `sleep $1`.
+sleepers () { pgrep -f "^/bin/sleep $1\$" | sort; }
+
+# Every tracked live container's processes, from its cgroup (v1 pids, else v2).
+tracked_pids () {
+  local id dir fs=/sys/fs/cgroup/pids/reg
+  [ -d "$fs" ] || fs=/sys/fs/cgroup/unified/reg
+  for id in $("$REG" ps -q 2>/dev/null); do
+    for dir in "$fs/$id"*; do cat "$dir/cgroup.procs" 2>/dev/null; done
+  done | sort
+}
+
+# No process of `sleep $1` runs outside a container that ps lists.
+expect_none_untracked () {
+  local p untracked=""
+  local tracked
+  tracked=$(tracked_pids)
+  for p in $(sleepers "$1"); do
+    echo "$tracked" | grep -qx "$p" || untracked="$untracked $p"
+  done
+  expect_eq "$untracked" "" "untracked processes of sleep $1"
+}
+
+t_rm_races_start () {
+  # The issue's repro, 8 rounds with different gaps: rm -f while start runs.
+  local i gap rc_rm
+  for i in 1 2 3 4 5 6 7 8; do
+    "$REG" generate --name race$i -t base@1 -- /bin/sleep $TAG >/dev/null
+    gap=$(( (i - 1) * 5 ))
+    "$REG" start race$i >/dev/null 2>&1 &
+    local starter=$!
+    sleep "0.0$gap"
+    run_cmd "$REG" rm -f race$i
+    rc_rm=$rc
+    wait $starter
+    expect_eq "$rc_rm" 0 "rm -f race$i exit status ($err)"
+    run_cmd "$REG" inspect race$i
+    expect_rc 1
+  done
+  sleep 0.2
+  expect_eq "$(sleepers $TAG)" "" "processes left by rm -f racing start"
+  expect_none_untracked $TAG
+}
+
+t_concurrent_ops_clean () {
+  # Many clients on one container: every answer is success or a clean 409/404,
+  # never a 500 ("save state ... rename into place").
+  local id i errs
+  id=$("$REG" generate --name busy -t base@1 -- /bin/sleep $TAG)
+  errs=$T/busy.err
+  : >"$errs"
+  local pids=""
+  for i in $(seq 6); do
+    (for _ in 1 2; do
+       for op in start "stop -t 1" "kill" pause unpause "rm"; do
+         "$REG" $op busy >/dev/null 2>>"$errs"
+       done
+     done) &
+    pids="$pids $!"
+  done
+  wait $pids
+  if grep -E "rename into place|No such file|HTTP 500|internal" "$errs" >/dev/null; then
+    fail "500-class errors under concurrency: $(grep -E 'rename|No such|500|internal' "$errs" | head -3)"
+  fi
+  "$REG" rm -f busy >/dev/null 2>&1
+  sleep 0.2
+  expect_none_untracked $TAG
+  expect_eq "$(sleepers $TAG)" "" "processes left after rm -f busy"
+}
+
+monitor_pid_of () { "$REG" inspect "$1" | sed -n 's/.*"MonitorPid": \([0-9]*\).*/\1/p' | head -1; }
+
+t_monitor_killed () {
+  # A killed reg-monitor: its container's processes are killed and it is
+  # recorded as exited, with the reason; start and rm -f work after.
+  local id mon cg
+  id=$("$REG" run -d --name orphan -t base@1 -- /bin/sh -c "/bin/sleep $TAG & /bin/sleep $TAG")
+  mon=$(monitor_pid_of orphan)
+  [ -n "$mon" ] || { fail "no monitor pid"; return; }
+  kill -KILL "$mon"
+  sleep 0.2
+  run_cmd "$REG" ps -a
+  expect_out_has "orphan"
+  expect_out_has "exited (-1)"
+  run_cmd "$REG" inspect orphan
+  expect_out_has "monitor (pid $mon) died"
+  expect_out_has "processes it left were killed"
+  expect_eq "$(sleepers $TAG)" "" "processes left by a killed monitor"
+  cg=/sys/fs/cgroup/pids/reg/$id
+  [ -d /sys/fs/cgroup/pids ] || cg=/sys/fs/cgroup/unified/reg/$id
+  [ -e "$cg" ] && fail "cgroup $cg left behind"
+  # stop and kill of the exited container: no processes to find
+  run_cmd "$REG" start orphan
+  expect_rc 0
+  run_cmd "$REG" ps
+  expect_out_has "orphan"
+  run_cmd "$REG" rm -f orphan
+  expect_rc 0
+  expect_eq "$(sleepers $TAG)" "" "processes after rm -f"
+}
+
+t_restore_settles_crash_states () {
+  # States a crash of regd leaves, made by hand (the crash matrix below makes
+  # them by killing regd): generating, and a --rm container never started.
+  local gen rmc keep
+  gen=$("$REG" generate -t base@1 -- /bin/true)
+  rmc=$("$REG" generate --rm -t base@1 -- /bin/true)
+  keep=$("$REG" generate -t base@1 -- /bin/true)
+  stop_regd
+  sed -i 's/"Status": *"generated"/"Status":"generating"/; s/"Status":"generated"/"Status":"generating"/' \
+    "$ROOT/containers/$gen/state.json"
+  grep -q generating "$ROOT/containers/$gen/state.json" || fail "could not fake a generating state"
+  start_regd
+  for _ in $(seq 50); do [ -d "$ROOT/containers/$gen" ] || break; sleep 0.1; done
+  for _ in $(seq 50); do [ -d "$ROOT/containers/$rmc" ] || break; sleep 0.1; done
+  [ -d "$ROOT/containers/$gen" ] && fail "a container stuck in generating survived regd's restart"
+  [ -d "$ROOT/containers/$rmc" ] && fail "a --rm container created but never started survived regd's restart"
+  [ -d "$ROOT/containers/$keep" ] || fail "a plain generated container was removed at restart"
+  "$REG" rm "$keep" >/dev/null
+}
+
+t_install_crash () {
+  # kill -9 regd in the middle of a live install: all or nothing.
+  local id placeholders state
+  id=$("$REG" run -d --name inst -t base@1 -- /bin/sleep $TAG)
+  "$REG" install inst py@3.11 >/dev/null 2>&1 &
+  local installer=$!
+  sleep 0.25
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  wait $installer
+  REGD_PID=
+  start_regd
+  for _ in $(seq 100); do
+    state=$("$REG" inspect inst 2>/dev/null | sed -n 's/.*"Status": "\([a-z]*\)".*/\1/p' | head -1)
+    [ "$state" = running ] && break
+    sleep 0.1
+  done
+  expect_eq "$state" "running" "state after an interrupted install"
+  [ -e "$ROOT/containers/$id/install.json" ] && fail "install journal left behind"
+  run_cmd "$REG" exec inst /bin/sh -c "[ -e $PY ] && echo present || echo absent"
+  if [ "$out" = present ]; then
+    run_cmd "$REG" exec inst "$PY" -c 'print(6*7)'
+    expect_out "42"
+  else
+    expect_out "absent"
+  fi
+  # A restart brings the environment's files, and no placeholder hides one.
+  "$REG" stop -t 1 inst >/dev/null
+  "$REG" install inst py@3.11 >/dev/null 2>&1 # when it was rolled back
+  run_cmd "$REG" start inst
+  expect_rc 0
+  placeholders=$(find "$ROOT/containers/$id/upper" -type f -empty 2>/dev/null | head -3)
+  expect_eq "$placeholders" "" "empty placeholders left in the upper layer"
+  run_cmd "$REG" exec inst "$PY" -c 'print(6*7)'
+  expect_out "42"
+  "$REG" rm -f inst >/dev/null
+}
+
+t_full_disk () {
+  # A root on a small tmpfs, filled by container A: B can still be stopped
+  # and removed, A killed and removed, and ps lists them meanwhile.
+  local mnt=$T/small sock=$T/small.sock pid a b
+  mkdir -p "$mnt"
+  mount -t tmpfs -o size=48m tmpfs "$mnt" || { fail "mount tmpfs"; return; }
+  "$REGD" --root "$mnt/root" --socket "$sock" >>"$T/regd-small.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do REG_HOST=unix://$sock "$REG" version >/dev/null 2>&1 && break; sleep 0.05; done
+  local R="env REG_HOST=unix://$sock $REG"
+  $R template create small@1 /bin/sh /bin/sleep /usr/bin/head /bin/cat >/dev/null || fail "template in the small root"
+  b=$($R run -d --name b -t small@1 -- /bin/sleep $TAG)
+  a=$($R run -d --name a -t small@1 -- /bin/sh -c "/usr/bin/head -c 200000000 /dev/zero > /fill; /bin/sleep $TAG")
+  for _ in $(seq 100); do
+    [ "$(df --output=avail "$mnt" | tail -1)" -lt 200 ] && break
+    sleep 0.1
+  done
+  run_cmd $R ps -a
+  expect_rc 0
+  expect_out_has " a"
+  expect_out_has " b"
+  run_cmd $R stop -t 1 b
+  expect_rc 0
+  run_cmd $R rm b
+  expect_rc 0
+  run_cmd $R inspect a
+  expect_rc 0
+  run_cmd $R rm -f a
+  expect_rc 0
+  run_cmd $R ps -a -q
+  expect_out ""
+  expect_eq "$(sleepers $TAG)" "" "processes left on the full disk"
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null
+  umount "$mnt"
+}
+
+ALL="$ALL t_rm_races_start t_concurrent_ops_clean t_monitor_killed t_restore_settles_crash_states
+  t_install_crash t_full_disk"
