@@ -1246,7 +1246,7 @@ install_recover (struct reg_engine *e, struct reg_container *c)
   const char *tmpl = j ? json_string_value (json_object_get (j, "template")) : NULL;
   const char *closure = j ? json_string_value (json_object_get (j, "closure")) : NULL;
   bool uninstall = op && strcmp (op, "uninstall") == 0;
-  bool has = tmpl && reg_strv_contains (c->templates, tmpl);
+  bool has = tmpl && reg_strv_contains ((const char *const *)c->templates, tmpl);
   enum reg_state running = REG_STATE_RUNNING;
   if (tmpl && closure && (uninstall ? has : !has)) /* not recorded: not done */
     {
