@@ -869,7 +869,12 @@ run"
   done
   sleep 0.3
   start_regd
-  run_cmd "$REG" inspect phoenix
+  # regd serves first and settles its containers in the background.
+  for _ in $(seq 100); do
+    run_cmd "$REG" inspect phoenix
+    case "$out" in *'"Status": "running"'*|*'"Status": "restarting"'*) break ;; esac
+    sleep 0.1
+  done
   case "$out" in *'"Status": "running"'*|*'"Status": "restarting"'*) ;; *) fail "always container did not come back: $(echo "$out" | grep -E "\"(Status|Error|RestartCount|StopRequested|ExitCode)\"" | tr -s " " | tr "\n" " ")" ;; esac
   run_cmd "$REG" inspect plain
   expect_out_has '"Status": "stopped"'

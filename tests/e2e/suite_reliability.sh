@@ -157,7 +157,7 @@ t_install_crash () {
   "$REG" install inst py@3.11 >/dev/null 2>&1 # when it was rolled back
   run_cmd "$REG" start inst
   expect_rc 0
-  placeholders=$(find "$ROOT/containers/$id/upper" -type f -empty 2>/dev/null | head -3)
+  placeholders=$(find "$ROOT/containers/$id/upper/usr" -type f -empty 2>/dev/null | head -3)
   expect_eq "$placeholders" "" "empty placeholders left in the upper layer"
   run_cmd "$REG" exec inst "$PY" -c 'print(6*7)'
   expect_out "42"
