@@ -201,5 +201,108 @@ t_full_disk () {
   umount "$mnt"
 }
 
+# The engine's view and the host's agree: every process of `sleep $TAG`
+# is in a listed container's cgroup, no cgroup is left for an id that ps
+# does not list (ids from $1, a file of ids this test made), and no mount
+# under the root belongs to a container that is not live.
+expect_all_tracked () {
+  local ids_file=$1 id short live cg left="" mounts
+  expect_none_untracked $TAG
+  live=$("$REG" ps -q)
+  for id in $(sort -u "$ids_file"); do
+    short=${id:0:12}
+    echo "$live" | grep -qx "$short" && continue
+    for cg in /sys/fs/cgroup/*/reg/$id /sys/fs/cgroup/unified/reg/$id; do
+      [ -e "$cg" ] && left="$left $cg"
+    done
+  done
+  expect_eq "$left" "" "cgroups of containers no longer listed"
+  mounts=$(grep " $ROOT/containers/" /proc/self/mountinfo | awk '{print $5}' | while read -r m; do
+    id=${m#$ROOT/containers/}; id=${id%%/*}
+    echo "$live" | grep -qx "${id:0:12}" || echo "$m"
+  done)
+  expect_eq "$mounts" "" "mounts of containers no longer listed"
+}
+
+# Wait until regd's background restore has settled every container.
+wait_settled () {
+  local _
+  for _ in $(seq 100); do
+    grep -lE '"Status":"(generating|inserting)"' "$ROOT"/containers/*/state.json >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  fail "containers still generating or inserting after regd's restart: $(grep -lE '"Status":"(generating|inserting)"' "$ROOT"/containers/*/state.json)"
+}
+
+t_soak () {
+  # 20 clients for SOAK_SECONDS (30) of random operations on a few names.
+  local secs=${SOAK_SECONDS:-30} ids=$T/soak.ids pids="" k
+  : >"$ids"
+  for k in $(seq 20); do
+    (end=$((SECONDS + secs))
+     while [ $SECONDS -lt $end ]; do
+       n=soak$((RANDOM % 4))
+       case $((RANDOM % 7)) in
+         0) "$REG" generate --name $n -t base@1 -- /bin/sleep $TAG >>"$ids" 2>/dev/null ;;
+         1) "$REG" start $n ;;
+         2) "$REG" stop -t 1 $n ;;
+         3) "$REG" rm -f $n ;;
+         4) "$REG" install $n py@3.11 ;;
+         5) "$REG" uninstall $n py@3.11 ;;
+         6) "$REG" run -d --rm -t base@1 -- /bin/sleep 0.$((RANDOM % 5)) >>"$ids" 2>/dev/null ;;
+       esac >/dev/null 2>>"$T/soak.err"
+     done) &
+    pids="$pids $!"
+  done
+  wait $pids
+  if grep -E "rename into place|HTTP 500|internal error" "$T/soak.err" >/dev/null; then
+    fail "500-class errors in the soak: $(grep -E 'rename|500|internal' "$T/soak.err" | sort | uniq -c | head -3)"
+  fi
+  sleep 1 # the --rm containers' last seconds
+  expect_all_tracked "$ids"
+  for k in 0 1 2 3; do "$REG" rm -f soak$k >/dev/null 2>&1; done
+  expect_all_tracked "$ids"
+  expect_eq "$(sleepers $TAG)" "" "processes after the soak's clean-up"
+}
+
+t_crash_matrix () {
+  # kill -9 regd at a random point of create, run, install, pull and
+  # template create, CRASH_ROUNDS (50) times; after each restart the store
+  # verifies, no state is stuck, nothing is untracked.
+  local rounds=${CRASH_ROUNDS:-50} i op job ids=$T/crash.ids lost=0
+  : >"$ids"
+  "$REG" template create pulled@1 /bin/cat /usr/bin/head >/dev/null
+  "$REG" push --layout "$T/crash-layout" pulled@1 crash/pulled:1 >/dev/null || fail "push to a layout"
+  "$REG" run -d --name crashbox -t base@1 -- /bin/sleep $TAG >>"$ids"
+  for i in $(seq "$rounds"); do
+    op=$((RANDOM % 6))
+    case $op in
+      0) "$REG" generate -t base@1 -- /bin/sleep $TAG >>"$ids" ;;
+      1) "$REG" run -d -t base@1 -- /bin/sleep $TAG >>"$ids" ;;
+      2) "$REG" run --rm -t base@1 -- /bin/true ;;
+      3) "$REG" start crashbox; "$REG" uninstall crashbox py@3.11; "$REG" install crashbox py@3.11 ;;
+      4) "$REG" template rm pulled@1; "$REG" pull --layout "$T/crash-layout" crash/pulled:1 ;;
+      5) "$REG" template create crash$i@1 /usr/lib/python3.11/email /bin/ls ;;
+    esac >/dev/null 2>&1 &
+    job=$!
+    sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+    kill -KILL "$REGD_PID"
+    wait "$REGD_PID" 2>/dev/null
+    wait "$job" 2>/dev/null
+    REGD_PID=
+    start_regd
+    wait_settled
+    run_cmd "$REG" store verify
+    [ "$rc" = 0 ] || { fail "round $i (op $op): store verify: $out $err"; lost=$((lost + 1)); }
+    expect_none_untracked $TAG
+  done
+  expect_all_tracked "$ids"
+  "$REG" ps -a -q | xargs -r "$REG" rm -f >/dev/null 2>&1
+  "$REG" template ls | awk '/^crash[0-9]*@1/ {print $1}' | xargs -r -n1 "$REG" template rm >/dev/null 2>&1
+  "$REG" template rm pulled@1 >/dev/null 2>&1
+  expect_eq "$(sleepers $TAG)" "" "processes after the crash matrix"
+  echo "  crash matrix: $rounds rounds, $lost with a failed store verify"
+}
+
 ALL="$ALL t_rm_races_start t_concurrent_ops_clean t_monitor_killed t_restore_settles_crash_states
-  t_install_crash t_full_disk"
+  t_install_crash t_full_disk t_soak t_crash_matrix"
