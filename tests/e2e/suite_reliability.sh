@@ -66,6 +66,7 @@ t_concurrent_ops_clean () {
     pids="$pids $!"
   done
   wait $pids
+  [ -s "$T/soak.hung" ] && fail "$(wc -l <"$T/soak.hung") client(s) hung in the soak"
   if grep -E "rename into place|No such file|HTTP 500|internal" "$errs" >/dev/null; then
     fail "500-class errors under concurrency: $(grep -E 'rename|No such|500|internal' "$errs" | head -3)"
   fi
@@ -242,19 +243,23 @@ t_soak () {
     (end=$((SECONDS + secs))
      while [ $SECONDS -lt $end ]; do
        n=soak$((RANDOM % 4))
+       # A client that hangs is a finding: bounded, and reported.
+       R="timeout 100 $REG"
        case $((RANDOM % 7)) in
-         0) "$REG" generate --name $n -t base@1 -- /bin/sleep $TAG >>"$ids" 2>/dev/null ;;
-         1) "$REG" start $n ;;
-         2) "$REG" stop -t 1 $n ;;
-         3) "$REG" rm -f $n ;;
-         4) "$REG" install $n py@3.11 ;;
-         5) "$REG" uninstall $n py@3.11 ;;
-         6) "$REG" run -d --rm -t base@1 -- /bin/sleep 0.$((RANDOM % 5)) >>"$ids" 2>/dev/null ;;
+         0) $R generate --name $n -t base@1 -- /bin/sleep $TAG >>"$ids" 2>/dev/null ;;
+         1) $R start $n ;;
+         2) $R stop -t 1 $n ;;
+         3) $R rm -f $n ;;
+         4) $R install $n py@3.11 ;;
+         5) $R uninstall $n py@3.11 ;;
+         6) $R run -d --rm -t base@1 -- /bin/sleep 0.$((RANDOM % 5)) >>"$ids" 2>/dev/null ;;
        esac >/dev/null 2>>"$T/soak.err"
+       [ $? = 124 ] && echo "a client hung for 100 s" >>"$T/soak.hung"
      done) &
     pids="$pids $!"
   done
   wait $pids
+  [ -s "$T/soak.hung" ] && fail "$(wc -l <"$T/soak.hung") client(s) hung in the soak"
   if grep -E "rename into place|HTTP 500|internal error" "$T/soak.err" >/dev/null; then
     fail "500-class errors in the soak: $(grep -E 'rename|500|internal' "$T/soak.err" | sort | uniq -c | head -3)"
   fi
