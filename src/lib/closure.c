@@ -42,39 +42,6 @@ reg_closure_free (struct reg_closure *c)
   free (c);
 }
 
-struct reg_closure *
-reg_closure_copy (const struct reg_closure *c)
-{
-  struct reg_closure *n = calloc (1, sizeof *n);
-  if (n == NULL)
-    return NULL;
-  memcpy (n->digest, c->digest, sizeof n->digest);
-  n->entries = calloc (c->n_entries ? c->n_entries : 1, sizeof *n->entries);
-  bool ok = n->entries != NULL;
-  for (size_t i = 0; ok && i < c->n_entries; i++, n->n_entries++)
-    {
-      n->entries[i].kind = c->entries[i].kind;
-      n->entries[i].path = strdup (c->entries[i].path);
-      n->entries[i].value = c->entries[i].value ? strdup (c->entries[i].value) : NULL;
-      ok = n->entries[i].path && (!c->entries[i].value || n->entries[i].value);
-    }
-  char **const src[] = { c->templates, c->entrypoint, c->env, c->users, c->groups };
-  char **dst[5] = { NULL };
-  for (size_t i = 0; ok && i < 5; i++)
-    ok = src[i] == NULL || (dst[i] = reg_strv_dup (src[i])) != NULL;
-  n->templates = dst[0];
-  n->entrypoint = dst[1];
-  n->env = dst[2];
-  n->users = dst[3];
-  n->groups = dst[4];
-  if (!ok)
-    {
-      reg_closure_free (n);
-      return NULL;
-    }
-  return n;
-}
-
 static bool
 strv_contains (char *const *v, const char *s)
 {

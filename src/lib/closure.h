@@ -35,8 +35,5 @@ struct reg_closure
 int reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **out,
                          struct reg_error **err);
 void reg_closure_free (struct reg_closure *c);
-/* A deep copy (NULL when out of memory): for use outside the lock that
- * guards a cached closure. */
-struct reg_closure *reg_closure_copy (const struct reg_closure *c);
 
 #endif
