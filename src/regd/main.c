@@ -299,8 +299,14 @@ main (int argc, char **argv)
       || (listen_fd = listen_unix (socket_path, &err)) < 0 || regd_start (&d, listen_fd, &err) < 0)
     {
       fprintf (stderr, "regd: %s\n", err->msg);
+      if (d.httpd)
+        MHD_stop_daemon (d.httpd);
       if (d.tls)
         MHD_stop_daemon (d.tls);
+      regd_tls_watchdog_stop (&d); /* it reads d, which ends with main */
+      free (d.token);
+      free (d.tls_cert);
+      free (d.tls_key);
       if (listen_fd >= 0)
         close (listen_fd);
       unlink_own_socket (socket_path);
