@@ -244,4 +244,73 @@ t_nofile_limit () {
   start_regd
 }
 
-ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit"
+# as_nobody CMD...: CMD as the host's unprivileged user nobody.
+as_nobody () {
+  setpriv --reuid 65534 --regid 65534 --clear-groups "$@"
+}
+
+t_secret_files () {
+  # A mode-600 file from a mode-700 directory: imported with a warning;
+  # the root, the store and the environments are 0700, so the host's
+  # other users cannot read it through them (before: root 0711, envs/
+  # 0755, objects 0444, and nobody read it).
+  local d=$T/private before marker="secret-$RANDOM$RANDOM" f
+  mkdir -p "$d" && chmod 0700 "$d"
+  echo "$marker" >"$d/key.txt" && chmod 0600 "$d/key.txt"
+  run_cmd "$REG" template create secret@1 "$d/key.txt" --requires base@1
+  expect_rc 0
+  expect_err_has "reg: warning: $d/key.txt is kept from other users on the host (it is mode 0600) but readable by every user of the template's containers"
+  # A world-readable file: no warning (its directory is not looked at:
+  # every file of a mktemp -d directory would warn).
+  echo "$marker" >"$d/open.txt" && chmod 0644 "$d/open.txt"
+  run_cmd "$REG" template create secret2@1 "$d/open.txt"
+  expect_rc 0
+  expect_eq "$err" "" "stderr of importing a world-readable file"
+  "$REG" template rm secret2@1 >/dev/null
+  run_cmd "$REG" run --rm -t secret@1 -- /bin/cat "$d/key.txt"
+  expect_out "$marker"
+  for f in "$ROOT" "$ROOT/store" "$ROOT/envs"; do
+    expect_eq "$(stat -c %a "$f")" 700 "mode of $f"
+  done
+  f=$(find "$ROOT/envs" -path "*$d/key.txt" | head -1)
+  [ -n "$f" ] || fail "key.txt not found in an environment"
+  run_cmd as_nobody cat "$f"
+  expect_ne "$rc" 0 "nobody reading $f"
+  run_cmd as_nobody find "$ROOT" -name key.txt
+  case "$out" in *key.txt*) fail "nobody found $out" ;; esac
+  # A container's non-root user still runs (the overlay reaches the
+  # environment as its mounter) and reads the file, as the template says.
+  run_cmd "$REG" run --rm -u 1000:1000 -t secret@1 -- /bin/cat "$d/key.txt"
+  expect_rc 0
+  expect_out "$marker"
+  # A root made by an earlier version is made private at start.
+  chmod 0711 "$ROOT" && chmod 0755 "$ROOT/envs"
+  stop_regd
+  start_regd
+  expect_eq "$(stat -c %a "$ROOT")/$(stat -c %a "$ROOT/envs")" 700/700 "modes after a restart"
+  "$REG" template rm secret@1 >/dev/null
+  # Well-known secret files are refused, nothing stored, unless allowed.
+  before=$(snapshot)
+  run_cmd "$REG" template create shadow@1 /etc/shadow
+  expect_rc 1
+  expect_err_has "template shadow@1: /etc/shadow is a well-known secret file; every container of the template could read it (--allow-secret-files imports it anyway)"
+  mkdir -p "$T/home/.ssh"
+  echo "$marker" >"$T/home/.ssh/id_ed25519"
+  echo "ssh-ed25519 AAAA" >"$T/home/.ssh/id_ed25519.pub"
+  run_cmd "$REG" template create sshkey@1 "$T/home"
+  expect_rc 1
+  expect_err_has "template sshkey@1: $T/home/.ssh/id_ed25519 is a well-known secret file"
+  expect_eq "$(snapshot)" "$before" "engine changed by a refused secret"
+  run_cmd "$REG" template create sshkey@1 "$T/home" --allow-secret-files
+  expect_rc 0
+  run_cmd "$REG" template inspect sshkey@1
+  expect_out_has "$T/home/.ssh/id_ed25519:"
+  "$REG" template rm sshkey@1 >/dev/null
+  # The API field is a boolean.
+  api POST /v1/templates '{"Name":"x","Version":"1","Paths":["/bin/true"],"AllowSecretFiles":"yes"}'
+  expect_eq "$code" 400 "AllowSecretFiles as a string"
+  expect_out_has '"AllowSecretFiles\" must be a boolean'
+  rm -rf "$d" "$T/home"
+}
+
+ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit t_secret_files"
