@@ -1,5 +1,6 @@
 #include "monitor.h"
 #include "events.h"
+#include "logfile.h"
 #include "envgen.h"
 #include "netpeers.h"
 #include "netrelease.h"
@@ -69,7 +70,7 @@ struct monitor
 {
   const char *root;
   const struct reg_container *c;
-  int log_fd;
+  struct reg_logfile *log;
   int attach_fd; /* the attached start's frames (regd's pipe), or -1 */
   pid_t pid;
   struct reg_cgroup *cg;
@@ -124,62 +125,12 @@ send_frame (struct monitor *m, int stream, const void *data, size_t len)
       drop_client (&m->clients[i]);
 }
 
-/* Log lines must be valid UTF-8 JSON strings: replace bytes that are not. */
-static json_t *
-json_line (const char *s, size_t len)
-{
-  json_t *j = json_stringn (s, len);
-  if (j != NULL)
-    return j;
-  _cleanup_free_ char *copy = malloc (len);
-  if (copy == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++)
-    copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-  return json_stringn (copy, len);
-}
-
-/* Size-capped logs: when the next record would pass the cap, log.jsonl
- * becomes log.jsonl.1 (replacing the previous one) and a new log.jsonl is
- * started. At most twice the cap is kept on disk. */
-static void
-rotate_if_full (struct monitor *m, size_t next)
-{
-  int64_t cap = m->c->log_max_size > 0 ? m->c->log_max_size : REG_LOG_MAX_SIZE;
-  struct stat st;
-  if (m->log_fd < 0 || fstat (m->log_fd, &st) < 0 || st.st_size == 0
-      || st.st_size + (off_t)next <= cap)
-    return;
-  _cleanup_free_ char *path = reg_container_file (m->root, m->c->id, "log.jsonl");
-  _cleanup_free_ char *old = reg_container_file (m->root, m->c->id, "log.jsonl.1");
-  if (path == NULL || old == NULL || rename (path, old) < 0)
-    return;
-  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return; /* keep writing to the rotated file rather than lose output */
-  close (m->log_fd);
-  m->log_fd = fd;
-}
-
+/* One record per line, batched per read (logfile.h). */
 static void
 log_line (struct monitor *m, struct stream *s, bool partial)
 {
-  char t[40];
-  reg_util_now_rfc3339 (t);
-  json_t *line = json_line (s->line, s->len);
-  json_t *rec = json_pack ("{s:s, s:s, s:o}", "t", t, "stream", s->name, "line", line);
-  if (partial)
-    json_object_set_new (rec, "partial", json_true ());
-  _cleanup_free_ char *text = rec ? json_dumps (rec, JSON_COMPACT) : NULL;
-  json_decref (rec);
+  reg_logfile_line (m->log, s->name, s->line, s->len, partial);
   s->len = 0;
-  if (text == NULL)
-    return;
-  size_t n = strlen (text);
-  rotate_if_full (m, n + 1);
-  text[n] = '\n'; /* replaces the NUL; write n+1 bytes */
-  reg_util_write_all (m->log_fd, text, n + 1);
-  text[n] = '\0';
 }
 
 static void
@@ -206,16 +157,19 @@ pump (struct monitor *m, struct stream *s)
   ssize_t n = read (s->fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return true; /* (EIO from a terminal whose last user left ends it, below) */
+  reg_logfile_begin (m->log);
   if (n <= 0)
     {
       if (s->len > 0)
         log_line (m, s, true);
+      reg_logfile_flush (m->log);
       close (s->fd);
       s->fd = -1;
       return false;
     }
   send_frame (m, s->frame, buf, (size_t)n);
   log_chunk (m, s, buf, (size_t)n);
+  reg_logfile_flush (m->log);
   return true;
 }
 
@@ -576,7 +530,10 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
       return reg_error_sys (e, errno, "container %.12s: stdin", c->id);
     }
-  if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0)
+  /* The monitor's own work for the container (its log) under the same
+   * CPU limit (cgroup.h). */
+  if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0
+      || reg_cgroup_monitor_join (m->cg, &c->limits, e) < 0)
     {
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
       return -1;
@@ -719,7 +676,6 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
   struct monitor m = { .root = root,
                        .c = c,
-                       .log_fd = -1,
                        .attach_fd = attach ? FD_ATTACH : -1,
                        .listen_fd = listen_input (root, c->id),
                        .input_fd = -1,
@@ -735,13 +691,12 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   char name[16];
   snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
   prctl (PR_SET_NAME, name);
-  _cleanup_free_ char *log_path = reg_container_file (root, c->id, "log.jsonl");
-  m.log_fd = log_path ? open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+  static struct reg_logfile log; /* its batch buffer is large */
+  m.log = &log;
   static struct stream out = { -1, REG_FRAME_STDOUT, "stdout", "", 0 };
   static struct stream err = { -1, REG_FRAME_STDERR, "stderr", "", 0 };
   struct reg_error *e = NULL;
-  if (m.log_fd < 0)
-    reg_error_sys (&e, errno, "container %.12s: open log", c->id);
+  reg_logfile_open (&log, root, c->id, c->log_max_size, 0, &e);
   if (e == NULL && spawn (&m, &out, &err, &e) < 0)
     reg_error_prefix (&e, "container %.12s", c->id);
   if (e != NULL)

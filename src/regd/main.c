@@ -43,7 +43,9 @@ usage (FILE *out)
            "  --tls-max-connections N  TLS connections at once (default %d)\n"
            "  --tls-max-per-client N   from one client address (default %d)\n"
            "  --tls-timeout S          close a TLS connection idle for S seconds, or\n"
-           "                           not past its handshake and headers in S (default %d)\n",
+           "                           not past its handshake and headers in S (default %d)\n"
+           "  --log-total-max SIZE     all containers' logs together (default 1g;\n"
+           "                           docs/reliability.md)\n",
            REGD_TLS_MAX_CONNECTIONS, REGD_TLS_MAX_PER_CLIENT, REGD_TLS_TIMEOUT_S);
 }
 
@@ -60,6 +62,24 @@ parse_count (const char *opt, const char *text, unsigned max, unsigned *out)
       return false;
     }
   *out = (unsigned)v;
+  return true;
+}
+
+/* --log-total-max SIZE: for the monitors, which read REG_LOG_TOTAL_MAX
+ * (logfile.h). */
+static bool
+set_log_total_max (const char *text)
+{
+  int64_t v = 0;
+  char bytes[32];
+  if (!reg_util_parse_size (text, &v) || v < 1024 * 1024)
+    {
+      fprintf (stderr, "regd: --log-total-max %s: want a size of at least 1m (e.g. 512m, 2g)\n",
+               text);
+      return false;
+    }
+  snprintf (bytes, sizeof bytes, "%lld", (long long)v);
+  setenv ("REG_LOG_TOTAL_MAX", bytes, 1);
   return true;
 }
 
@@ -163,6 +183,7 @@ main (int argc, char **argv)
                                         { "tls-max-connections", required_argument, NULL, 'M' },
                                         { "tls-max-per-client", required_argument, NULL, 'P' },
                                         { "tls-timeout", required_argument, NULL, 't' },
+                                        { "log-total-max", required_argument, NULL, 'G' },
                                         { "link-host-files", no_argument, NULL, 'l' },
                                         { "resolv-conf", required_argument, NULL, 'R' },
                                         { "bridge", required_argument, NULL, 'b' },
@@ -220,6 +241,10 @@ main (int argc, char **argv)
         break;
       case 't':
         if (!parse_count ("--tls-timeout", optarg, 3600, &tls.timeout_s))
+          return 2;
+        break;
+      case 'G':
+        if (!set_log_total_max (optarg))
           return 2;
         break;
       case 'h':

@@ -307,10 +307,96 @@ t_secret_files () {
   expect_out_has "$T/home/.ssh/id_ed25519:"
   "$REG" template rm sshkey@1 >/dev/null
   # The API field is a boolean.
-  api POST /v1/templates '{"Name":"x","Version":"1","Paths":["/bin/true"],"AllowSecretFiles":"yes"}'
+  regd_api POST /v1/templates '{"Name":"x","Version":"1","Paths":["/bin/true"],"AllowSecretFiles":"yes"}'
   expect_eq "$code" 400 "AllowSecretFiles as a string"
   expect_out_has '"AllowSecretFiles\" must be a boolean'
   rm -rf "$d" "$T/home"
 }
 
-ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit t_secret_files"
+# The cpu cgroup of process PID: "v1 DIR" or "v2 DIR" under /sys/fs/cgroup.
+cpu_cgroup_of () {
+  local line
+  line=$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' "/proc/$1/cgroup" | head -1)
+  if [ -n "$line" ]; then
+    echo "v1 /sys/fs/cgroup/cpu${line##*:}"
+  else
+    line=$(grep '^0::' "/proc/$1/cgroup")
+    echo "v2 /sys/fs/cgroup${line#0::}"
+  fi
+}
+
+# The CPU quota of a cgroup directory, in microseconds per 100 ms.
+cpu_quota () {
+  if [ "$1" = v1 ]; then cat "$2/cpu.cfs_quota_us"; else cut -d' ' -f1 "$2/cpu.max"; fi
+}
+
+t_monitor_cpu () {
+  # A container with --cpus: its monitor (which reads and logs its output)
+  # runs in <id>.monitor beside the container's cgroup, with the same
+  # quota; update changes both; the cgroup goes with the container. Before:
+  # `run -d --cpus 0.1 -- yes` used 2 ms of CPU in its cgroup and its
+  # monitor 4,910 ms in 5 s, outside any limit.
+  "$REG" template create yes@1 /usr/bin/yes >/dev/null || { fail "template yes@1"; return; }
+  local id mon where v dir
+  id=$(full_id "$("$REG" run -d --cpus 0.1 -t yes@1 -- /usr/bin/yes)")
+  mon=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+  where=$(cpu_cgroup_of "$mon")
+  v=${where%% *} dir=${where#* }
+  expect_eq "${dir##*/}" "$id.monitor" "the monitor's cpu cgroup"
+  expect_eq "$(cpu_quota "$v" "$dir")" 10000 "the monitor's cpu quota (--cpus 0.1)"
+  run_cmd "$REG" update --cpus 0.2 "$id"
+  expect_rc 0
+  expect_eq "$(cpu_quota "$v" "$dir")" 20000 "the monitor's cpu quota after update --cpus 0.2"
+  # Batched: many records share one time (one read of the pipe).
+  sleep 1
+  local records times
+  records=$(head -n 2000 "$ROOT/containers/$id/log.jsonl" | wc -l)
+  times=$(head -n 2000 "$ROOT/containers/$id/log.jsonl" | sed 's/.*"t":"\([^"]*\)".*/\1/' | sort -u | wc -l)
+  [ "$times" -lt "$records" ] || fail "$records records with $times distinct times: not batched"
+  "$REG" rm -f "$id" >/dev/null
+  [ ! -d "$dir" ] || fail "the monitor's cgroup $dir outlived its container"
+  # A container that ends by itself: the monitor leaves its cgroup first.
+  id=$(full_id "$("$REG" run -d --cpus 0.5 -t base@1 -- /bin/true)")
+  run_cmd "$REG" wait "$id"
+  [ ! -d "${dir%/*}/$id.monitor" ] || fail "the monitor's cgroup of an exited container is left"
+  "$REG" rm -f "$id" >/dev/null
+  # Without a CPU limit the monitor stays where regd started it.
+  id=$(full_id "$("$REG" run -d -t base@1 -- /bin/sleep 100)")
+  mon=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+  case "$(cpu_cgroup_of "$mon")" in *.monitor) fail "a monitor without a cpu limit was moved" ;; esac
+  "$REG" rm -f "$id" >/dev/null
+  "$REG" template rm yes@1 >/dev/null
+}
+
+t_log_total_cap () {
+  # regd --log-total-max: all containers' logs together. A chatty
+  # container with the default per-container cap (10 MiB) stops being
+  # logged at the global 2 MiB (within a check of 1 MiB and a batch),
+  # and its log says so; it keeps running.
+  stop_regd
+  start_regd --log-total-max 2m
+  "$REG" template create yes@1 /usr/bin/yes >/dev/null || { fail "template yes@1"; return; }
+  local id total=0
+  id=$(full_id "$("$REG" run -d -t yes@1 -- /usr/bin/yes)")
+  for _ in $(seq 300); do
+    grep -q "reg: output dropped from here" "$ROOT/containers/$id/log.jsonl" 2>/dev/null && break
+    sleep 0.1
+  done
+  run_cmd grep -c "reg: output dropped from here: all containers' logs passed the global cap" "$ROOT/containers/$id/log.jsonl"
+  expect_out 1
+  sleep 1
+  total=$(cat "$ROOT"/containers/*/log.jsonl* 2>/dev/null | wc -c)
+  [ "$total" -le $(( (2 << 20) + (1 << 20) + (128 << 10) )) ] || fail "logs hold $total bytes, over the global cap of 2 MiB"
+  run_cmd "$REG" inspect "$id"
+  expect_out_has '"Status": "running"'
+  "$REG" rm -f "$id" >/dev/null
+  "$REG" template rm yes@1 >/dev/null
+  run_cmd "$REGD" --root "$T/other" --log-total-max 10k
+  expect_rc 2
+  expect_err_has "regd: --log-total-max 10k: want a size of at least 1m"
+  stop_regd
+  start_regd
+}
+
+ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit t_secret_files t_monitor_cpu
+  t_log_total_cap"
