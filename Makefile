@@ -29,7 +29,7 @@ LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 # http-parser has no pkg-config file in Debian 12. libcurl is not linked
 # into reg: src/cli/tls.c loads it with dlopen for tcp:// only (docs/build.md).
 LIBS_HTTP := -lhttp_parser
-LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson libarchive)
+LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson)
 LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto) -lpthread
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
@@ -64,14 +64,20 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: http-parser, jansson, libarchive and
+# The client links only what it uses: http-parser, jansson and
 # the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
 # copy (reg cp's tar walk and safe extraction) and format (--format's
 # templates) helpers, no engine code, so its start-up stays short (see
 # docs/build.md and docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
-  $(BUILD)/src/lib/detach.o $(BUILD)/src/lib/copy.o $(BUILD)/src/lib/format.o
+  $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
+
+# copy.c for the client: its libarchive calls through pointers that
+# src/cli/archive_dl.c fills with dlopen when `reg cp` runs (docs/build.md).
+$(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
 $(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o)
@@ -169,4 +175,4 @@ fuzz:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d $(BUILD)/src/trace/main.d
+-include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/cli/copy-dl.d $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d $(BUILD)/src/trace/main.d
