@@ -7,6 +7,7 @@
 #include "network.h"
 #include "insert.h"
 #include "runtime.h"
+#include "timing.h"
 #include "util.h"
 
 #include <errno.h>
@@ -530,6 +531,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
       return reg_error_sys (e, errno, "container %.12s: stdin", c->id);
     }
+  reg_timing_mark (c->id, "monitor.prepared");
   /* The monitor's own work for the container (its log) under the same
    * CPU limit (cgroup.h). */
   if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0
@@ -571,6 +573,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .n_ulimits = c->n_ulimits,
     .init = c->init ? m->init_path : NULL,
   };
+  reg_timing_mark (c->id, "monitor.cgroups");
   int ret = reg_runtime_spawn (&spec, &m->pid, e);
   close (po[1]);
   close (pe[1]);
@@ -717,6 +720,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   else
     report ("ok %d%s", m.pid, "");
   close (FD_STATUS);
+  reg_timing_mark (c->id, "monitor.running");
 
   struct exit_update u;
   for (int backoff_ms = 100;;)
@@ -726,13 +730,16 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       int status = 0;
       while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
         ;
+      reg_timing_mark (c->id, "monitor.exited");
       u = (struct exit_update){ exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg), false,
                                 reg_util_now () - began };
       reg_cgroup_destroy (m.cg);
       reg_cgroup_free (m.cg);
       m.cg = NULL;
+      reg_timing_mark (c->id, "monitor.cgroups.removed");
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       exit_events (root, c, &u);
+      reg_timing_mark (c->id, "monitor.stopped.saved");
       if (!u.restart)
         break;
       /* Back-off: 100 ms doubling up to a minute; a run of 10 s or more
@@ -772,12 +779,15 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
                             (unsigned char)(u.code >> 8), (unsigned char)u.code };
   release_network (root, c->id);
+  reg_timing_mark (c->id, "monitor.network.released");
   send_frame (&m, REG_FRAME_EXIT, code, 4);
+  reg_timing_mark (c->id, "monitor.exit.sent");
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     if (m.clients[i].kind != CLIENT_FREE)
       drop_client (&m.clients[i]);
   if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
     reg_events_container (root, c, "destroy", NULL, NULL);
+  reg_timing_mark (c->id, "monitor.done");
   _exit (0);
 }
 
@@ -838,6 +848,8 @@ reg_monitor_main (int argc, char **argv)
       fprintf (stderr, "reg-monitor: started by regd, not by hand\n");
       return 2;
     }
+  reg_timing_init ();
+  reg_timing_mark (argv[2], "monitor.main");
   signal (SIGPIPE, SIG_IGN); /* a closed log reader must not kill us */
   /* The container is cloned from us and execs: it must not inherit these. */
   fcntl (FD_STATUS, F_SETFD, FD_CLOEXEC);
@@ -881,6 +893,7 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   if (pipe2 (status, O_CLOEXEC) < 0)
     return reg_error_sys (err, errno, "container %.12s: pipe", c->id);
   pid_t pid;
+  reg_timing_mark (c->id, "regd.monitor.spawn");
   int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
   close (status[1]);
   if (r != 0)

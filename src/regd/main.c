@@ -2,6 +2,7 @@
  * socket (default /run/reg/reg.sock, mode 0660) over an engine root
  * (default /var/lib/reg). One regd per root: a lock file says so. */
 #include "server.h"
+#include "timing.h"
 #include "util.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@ usage (FILE *out)
            "                       derive from (default /etc/resolv.conf)\n"
            "  --resolv-conf-upstream FILE  the servers behind a loopback resolver (default\n"
            "                       /run/systemd/resolve/resolv.conf)\n"
+           "  --debug-timing FILE  append when each phase of each container start was reached\n"
+           "                       (regd, the monitors, a client given REG_DEBUG_TIMING=FILE;\n"
+           "                       bench/phases.py reads it)\n"
            "  --tls-max-connections N  TLS connections at once (default %d)\n"
            "  --tls-max-per-client N   from one client address (default %d)\n"
            "  --tls-timeout S          close a TLS connection idle for S seconds, or\n"
@@ -170,10 +174,34 @@ unlink_own_socket (const char *path)
     unlink (path);
 }
 
+/* --debug-timing FILE: for us and, through the environment, for the
+ * monitors we spawn (timing.h). The file must be writable now. */
+static bool
+debug_timing (const char *path)
+{
+  _cleanup_free_ char *abs = realpath (path, NULL);
+  if (abs == NULL)
+    {
+      int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        close (fd);
+      abs = fd >= 0 ? realpath (path, NULL) : NULL;
+    }
+  if (abs == NULL || access (abs, W_OK) < 0)
+    {
+      fprintf (stderr, "regd: --debug-timing %s: cannot write it: %s\n", path, strerror (errno));
+      return false;
+    }
+  setenv ("REG_DEBUG_TIMING", abs, 1);
+  reg_timing_init ();
+  return true;
+}
+
 int
 main (int argc, char **argv)
 {
   const char *root = DEFAULT_ROOT, *socket_path = DEFAULT_SOCKET;
+  unsetenv ("REG_DEBUG_TIMING"); /* only --debug-timing turns the record on */
   static const struct option opts[] = { { "root", required_argument, NULL, 'r' },
                                         { "socket", required_argument, NULL, 's' },
                                         { "tls-listen", required_argument, NULL, 'L' },
@@ -189,6 +217,7 @@ main (int argc, char **argv)
                                         { "bridge", required_argument, NULL, 'b' },
                                         { "bridge-subnet", required_argument, NULL, 'B' },
                                         { "resolv-conf-upstream", required_argument, NULL, 'U' },
+                                        { "debug-timing", required_argument, NULL, 'D' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct regd_tls_options tls = { 0 };
@@ -241,6 +270,10 @@ main (int argc, char **argv)
         break;
       case 't':
         if (!parse_count ("--tls-timeout", optarg, 3600, &tls.timeout_s))
+          return 2;
+        break;
+      case 'D':
+        if (!debug_timing (optarg))
           return 2;
         break;
       case 'G':
