@@ -161,10 +161,13 @@ reg_engine_restore (struct reg_engine *e, struct reg_error **err)
       bool again = lost
                    && (c->restart.mode == REG_RESTART_ALWAYS
                        || (c->restart.mode == REG_RESTART_UNLESS_STOPPED && !c->stop_requested));
+      bool drop = lost && c->auto_remove; /* --rm: its end was never seen; it goes now */
       reg_container_free (c);
       c = NULL;
       if (lost && reg_engine_container_get (e, ids[i], &c, NULL) == 0) /* marks it stopped */
         reg_container_free (c);
+      if (drop)
+        reg_engine_container_remove (e, ids[i], true, NULL);
       int code = 0;
       struct reg_error *se = NULL;
       if (again && reg_engine_container_start (e, ids[i], -1, &code, &se) < 0)

@@ -785,8 +785,16 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     if (m.clients[i].kind != CLIENT_FREE)
       drop_client (&m.clients[i]);
-  if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
+  /* --rm: gone for every client before the attach stream ends (so a
+   * `reg run --rm` that returns has no container left), its files after. */
+  _cleanup_free_ char *grave = NULL;
+  if (c->auto_remove && reg_container_retire (root, c->id, &grave, NULL) == 0)
     reg_events_container (root, c, "destroy", NULL, NULL);
+  reg_timing_mark (c->id, "monitor.retired");
+  if (m.attach_fd >= 0)
+    close (m.attach_fd);
+  if (grave)
+    reg_util_rm_rf (grave, NULL);
   reg_timing_mark (c->id, "monitor.done");
   _exit (0);
 }

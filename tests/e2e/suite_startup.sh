@@ -37,4 +37,25 @@ t_debug_timing_bad () {
   return 0
 }
 
-ALL="$ALL t_debug_timing t_debug_timing_bad"
+# A --rm container whose end was never seen (its monitor killed with regd,
+# as in a host crash) is removed when regd starts again: its state is not
+# synced, and nothing needs it.
+t_rm_lost_in_crash () {
+  local id mon pid
+  id=$("$REG" run -d --rm --name lostrm -t base@1 -- /bin/sleep 1000)
+  mon=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+  pid=$(sed -n 's/.*"Pid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+  [ -n "$mon" ] && [ -n "$pid" ] || { fail "no monitor or pid in the state of $id"; return; }
+  kill -KILL "$REGD_PID" "$mon" "$pid"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  start_regd
+  run_cmd "$REG" ps -a
+  expect_rc 0
+  case "$out" in *lostrm*) fail "the lost --rm container is still listed: $out" ;; esac
+  [ -e "$ROOT/containers/$id" ] && fail "the lost --rm container's directory is left"
+  [ -e "$ROOT/containers/.names/lostrm" ] && fail "the lost --rm container's name is still taken"
+  return 0
+}
+
+ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash"
