@@ -5,7 +5,8 @@
 #   make install      install reg and regd into $(PREFIX)/bin
 #   make test         unit + end-to-end tests, sanitizer build
 #   make lint         cppcheck + clang-format check
-#   make bench        benchmarks against unshare, runc and Docker (docs/benchmarks.md)
+#   make bench        benchmarks against unshare, bubblewrap, runc and Docker (docs/benchmarks.md)
+#   make bench-quick  the headline ratios in under 3 minutes
 #   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
 
 PREFIX ?= /usr/local
@@ -51,7 +52,7 @@ MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install test unit e2e lint format clean bench bench-neighbours fuzz
+.PHONY: all install test unit e2e lint format clean bench bench-quick bench-neighbours fuzz
 all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 
 $(BUILD)/%.o: %.c
@@ -138,6 +139,11 @@ format:
 
 bench: all
 	bench/run.sh
+
+# The headline ratios (start-up against bubblewrap, phases, marginal memory)
+# in under 3 minutes, printed; no Docker (bench/quick.sh).
+bench-quick:
+	bench/quick.sh
 
 # Separate: it runs fork and malloc bombs, and loads the machine for minutes.
 bench-neighbours: all
