@@ -5,7 +5,8 @@
 #   make install      install reg and regd into $(PREFIX)/bin
 #   make test         unit + end-to-end tests, sanitizer build
 #   make lint         cppcheck + clang-format check
-#   make bench        benchmarks against unshare, runc and Docker (docs/benchmarks.md)
+#   make bench        benchmarks against unshare, bubblewrap, runc and Docker (docs/benchmarks.md)
+#   make bench-quick  the headline ratios in under 3 minutes
 #   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
 
 PREFIX ?= /usr/local
@@ -29,7 +30,7 @@ LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 # http-parser has no pkg-config file in Debian 12. libcurl is not linked
 # into reg: src/cli/tls.c loads it with dlopen for tcp:// only (docs/build.md).
 LIBS_HTTP := -lhttp_parser
-LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson libarchive)
+LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson)
 LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto) -lpthread
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
@@ -37,7 +38,7 @@ REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HUB_SRC := $(sort $(wildcard src/hub/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,monitor.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c)
+MON_SRC := src/monitor/main.c $(addprefix src/lib/,timing.c monitor.c logfile.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -51,7 +52,7 @@ MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install test unit e2e lint format clean bench bench-neighbours fuzz
+.PHONY: all install test unit e2e lint format clean bench bench-quick bench-neighbours fuzz
 all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 
 $(BUILD)/%.o: %.c
@@ -64,14 +65,21 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: http-parser, jansson, libarchive and
+# The client links only what it uses: http-parser, jansson and
 # the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
 # copy (reg cp's tar walk and safe extraction) and format (--format's
 # templates) helpers, no engine code, so its start-up stays short (see
 # docs/build.md and docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
-  $(BUILD)/src/lib/detach.o $(BUILD)/src/lib/copy.o $(BUILD)/src/lib/format.o
+  $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o \
+  $(BUILD)/src/lib/timing.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
+
+# copy.c for the client: its libarchive calls through pointers that
+# src/cli/archive_dl.c fills with dlopen when `reg cp` runs (docs/build.md).
+$(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
 $(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o)
@@ -132,6 +140,11 @@ format:
 bench: all
 	bench/run.sh
 
+# The headline ratios (start-up against bubblewrap, phases, marginal memory)
+# in under 3 minutes, printed; no Docker (bench/quick.sh).
+bench-quick:
+	bench/quick.sh
+
 # Separate: it runs fork and malloc bombs, and loads the machine for minutes.
 bench-neighbours: all
 	bench/neighbours.sh
@@ -169,4 +182,4 @@ fuzz:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d $(BUILD)/src/trace/main.d
+-include $(LIB_OBJ:.o=.d) $(REGD_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/cli/copy-dl.d $(HUB_OBJ:.o=.d) $(BUILD)/src/monitor/main.d $(BUILD)/src/trace/main.d

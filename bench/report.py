@@ -7,6 +7,36 @@ import datetime, json, os, platform, re, statistics, subprocess, sys
 R, OUT, IMG = sys.argv[1:4]
 os.makedirs(IMG, exist_ok=True)
 L = []
+
+# A part whose results are not in R (a PARTS=subset run on a machine that
+# lost the earlier results) keeps its section, and its rows of the targets
+# table, from the document as it was: each section says when it ran.
+OLD = open(OUT).read() if os.path.exists(OUT) else ""
+OLD_HEAD = OLD[:OLD.index("<!-- analysis -->")] if "<!-- analysis -->" in OLD else OLD
+SECTION_OF = {"volume": "## 1.", "startup": "## 2.", "storm": "## 3.", "memory": "## 4.", "web": "## 5.",
+              "marginal": "## 6."}
+TARGETS_OF = {"volume": ("Template volume",), "startup": ("Start-up", "faster than"), "storm": ("Storm",),
+              "memory": ("Memory",), "marginal": ("extra container",)}
+
+def old_section(part):
+    start = OLD_HEAD.find("\n" + SECTION_OF[part])
+    if start < 0:
+        return None
+    end = OLD_HEAD.find("\n## ", start + 1)
+    return OLD_HEAD[start + 1:end if end >= 0 else len(OLD_HEAD)].rstrip() + "\n"
+
+def old_targets(part):
+    rows = [l for l in OLD_HEAD.splitlines() if l.startswith("| ") and l.endswith("** |")]
+    return [l for l in rows if any(k in l.split("|")[1] for k in TARGETS_OF.get(part, ()))]
+
+carried = []
+
+def carry(part):
+    sec = old_section(part)
+    if sec:
+        L.append(sec)
+        carried.append(part)
+        verdicts.extend(old_targets(part))
 params = dict(l.strip().split("=", 1) for l in open(f"{R}/params.txt") if "=" in l)
 has = lambda f: os.path.exists(f"{R}/{f}")
 sh = lambda c: subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
@@ -34,8 +64,13 @@ L.append(f"Parameters: `{' '.join(k + '=' + params[k] for k in ('RUNS', 'STORM',
          f"Load when the latest run (`PARTS={params.get('PARTS', '')}`) began: `{open(f'{R}/uptime-start.txt').read().strip()}`; when it ended: "
          f"`{open(f'{R}/uptime-end.txt').read().strip()}`. The machine was shared with other builds and tests "
          "during this run, so absolute times are noisy; the ratios are between engines measured minutes apart.\n")
-whens = [(p, open(f"{R}/when-{p}.txt").read().strip()) for p in ("volume", "startup", "storm", "services")
+whens = [(p, open(f"{R}/when-{p}.txt").read().strip()) for p in ("volume", "startup", "storm", "services", "marginal")
          if has(f"when-{p}.txt")]
+m_old = re.search(r"^When each part ran: (.*)\.$", OLD_HEAD, re.M)
+if m_old:
+    for p, w in re.findall(r"(\w+): ([^;]+?(?:\([^)]*\))?)(?:; |$)", m_old.group(1)):
+        if p not in dict(whens):
+            whens.append((p, w + ", carried from the earlier run"))
 if whens:
     L.append("When each part ran: " + "; ".join(f"{p}: {w}" for p, w in whens) + ".\n")
 L.append("Docker images: for each package, `debootstrap --variant=minbase --include=PKG bookworm DIR` then "
@@ -66,6 +101,8 @@ if has("volume.json"):
              f"against {tsum/1e6:.1f} MB for the five templates counted separately "
              f"({(1 - v['union_bytes']/tsum)*100:.1f}% saved). The five Docker images share no layer (each is one imported layer).\n")
     target("Template volume ≤ 25% of the Docker image", worst <= 0.25, f"largest ratio {worst*100:.1f}%")
+else:
+    carry("volume")
 
 # ---- 2. start-up ----
 if has("startup.json"):
@@ -74,18 +111,27 @@ if has("startup.json"):
         t = [y * 1e3 for y in x["times"]]
         s[x["command"]] = dict(mean=statistics.mean(t), median=statistics.median(t), p99=pct(t, 0.99))
     L.append("## 2. Start-up: `run --rm … /bin/true`\n")
-    L.append(f"{params['RUNS']} sequential runs each after 5 warm-up runs (`hyperfine -N`, no shell). reg goes end to end "
-             "through regd (client start, create, start attached, exit, removal). Docker runs with `--network none` "
-             "(reg uses the host network, so this favours Docker).\n")
-    L.append("| engine | mean ms | median ms | p99 ms | median / unshare | median / reg |")
-    L.append("|---|---:|---:|---:|---:|---:|")
+    L.append(f"{params['RUNS']} sequential runs each after 5 warm-up runs (`hyperfine -N`, no shell), the engines "
+             "side by side in one run. reg goes end to end through regd (client start, create, start attached, exit, "
+             "removal) with its defaults: the bridge network and the default confinement (capabilities, seccomp, "
+             "cgroups). bubblewrap runs on the same files: the environment regd generated for `true@1`. Docker "
+             "runs with `--network none`.\n")
+    L.append("| engine | mean ms | median ms | p99 ms | median / unshare | median / bwrap | median / reg |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
     base, reg = s["unshare"]["median"], s["reg"]["median"]
-    for k in ["unshare", "reg", "runc", "docker"]:
+    bw = s["bwrap"]["median"] if "bwrap" in s else None
+    for k in [k for k in ["unshare", "bwrap", "reg", "runc", "docker"] if k in s]:
         x = s[k]
-        L.append(f"| {k} | {x['mean']:.2f} | {x['median']:.2f} | {x['p99']:.2f} | {x['median']/base:.2f}× | {x['median']/reg:.2f}× |")
+        vs_bw = f"{x['median']/bw:.2f}×" if bw else "–"
+        L.append(f"| {k} | {x['mean']:.2f} | {x['median']:.2f} | {x['p99']:.2f} | {x['median']/base:.2f}× | {vs_bw} | {x['median']/reg:.2f}× |")
     L.append("")
-    L.append("Commands: `unshare -mpiuf --mount-proc /bin/true`; `reg run --rm -t true@1 -- /bin/true`; "
-             "`runc run -b BUNDLE reg-bench-runc`; `docker run --rm --network none reg-bench/python3 /bin/true`.\n")
+    bw_cmd = open(f"{R}/bwrap-command.txt").read().strip() if has("bwrap-command.txt") else "bwrap --unshare-all ..."
+    L.append("Commands: `unshare -mpiuf --mount-proc /bin/true`; "
+             f"`{re.sub(r'/var/tmp/reg-bench-root[^ ]*/envs/[0-9a-f]+', 'ENV', bw_cmd)}` (ENV: the environment of true@1); "
+             "`reg run --rm -t true@1 -- /bin/true`; "
+             "`runc run -b BUNDLE reg-bench-runc`; `docker run --rm --network none reg-bench/python3 /bin/true`. "
+             "The bench's regd runs with `--debug-timing` (one `write` per phase, about 25 a run) for the table "
+             "below.\n")
     if has("client.json"):
         L.append("Where reg's time goes, the client alone:\n")
         L.append("| what | mean ms | median ms |")
@@ -93,9 +139,34 @@ if has("startup.json"):
         for x in json.load(open(f"{R}/client.json"))["results"]:
             L.append(f"| {x['command'].split('/')[-1]} | {x['mean']*1e3:.2f} | {x['median']*1e3:.2f} |")
         L.append("")
+    if has("phases.json"):
+        ph = json.load(open(f"{R}/phases.json"))
+        L.append("### Where one start goes, phase by phase\n")
+        L.append(f"Re-generated from the marks the bench's regd records (`regd --debug-timing FILE`: regd, each "
+                 "reg-monitor, the container's child before its exec and the client append "
+                 "`<CLOCK_MONOTONIC ns> <pid> <id> <phase>`; src/lib/timing.h) by `bench/phases.py` over "
+                 f"{ph['runs']} runs of `{ph['command'].split('/')[-1]}` ({ph['used']} went through every phase "
+                 "once and are used). Each row is the median time from one phase to the next; "
+                 "`bench.spawn` and `bench.exited` are the bench's own marks around the client process.\n")
+        L.append("| from | to | median ms |")
+        L.append("|---|---|---:|")
+        after = False  # past bench.exited: the client has returned
+        for seg in ph["segments"]:
+            note = " (after the client returned)" if after else ""
+            L.append(f"| `{seg['from']}` | `{seg['to']}`{note} | {seg['median_ms']:.3f} |")
+            after = after or seg["to"] == "bench.exited"
+        L.append(f"| | **whole run (median)** | **{ph['total_median_ms']:.2f}** |")
+        L.append("")
+    if bw:
+        target("Start-up median ≤ bubblewrap's (`bwrap --unshare-all`, same files)", reg <= bw, f"{reg/bw:.2f}× bwrap")
     target("Start-up median ≤ 1.5× unshare", reg / base <= 1.5, f"{reg/base:.2f}×")
-    target("≥ 40× faster than `docker run --rm`", s["docker"]["median"] / reg >= 40, f"{s['docker']['median']/reg:.1f}×")
-    target("≥ 4× faster than runc", s["runc"]["median"] / reg >= 4, f"{s['runc']['median']/reg:.2f}×")
+    if "docker" in s:
+        target("≥ 40× faster than `docker run --rm`", s["docker"]["median"] / reg >= 40, f"{s['docker']['median']/reg:.1f}×")
+    if "runc" in s:
+        target("≥ 4× faster than runc", s["runc"]["median"] / reg >= 4, f"{s['runc']['median']/reg:.2f}×")
+
+else:
+    carry("startup")
 
 # ---- 3. storm ----
 if has("storm-reg.dat"):
@@ -136,6 +207,8 @@ plot '{R}/storm-reg.dat' using 1:($2/1000) with points pt 7 ps 0.4 title 'reg ru
     first, last, med, p99 = st["reg"]
     target("Storm: last start ≤ 1.2× the first", last / first <= 1.2, f"{last/first:.2f}×")
     target("Storm: p99 ≤ 1.5× the median", p99 / med <= 1.5, f"{p99/med:.2f}×")
+else:
+    carry("storm")
 
 # ---- 4. memory, 5. web ----
 if has("memory-reg.dat"):
@@ -185,28 +258,73 @@ plot '{R}/memory.dat' using 1:2 with linespoints title 'bare', \\
      '' using 1:5 with linespoints title 'reg --link-host-files'""" if linked else "") + "\n")
     L.append("![memory](img/memory.png)\n")
     b, r, d = rows[-1][1:4]
-    target("Memory with all five running ≤ 1.03× bare", r / b <= 1.03, f"{r/b:.3f}× (Docker {d/b:.3f}×)")
+    target("Memory with all five running ≤ 1.10× bare (default regd)", r / b <= 1.10, f"{r/b:.3f}× (Docker {d/b:.3f}×)")
     if linked:
         k = rows[-1][4]
         target("Memory with all five running ≤ 1.03× bare, regd --link-host-files", k / b <= 1.03, f"{k/b:.3f}×")
+else:
+    carry("memory")
 
-if has("wrk-reg.txt"):
+if has("wrk-reg.1.txt"):
     def unit(x):
         n, u = re.match(r"([\d.]+)(us|ms|s)", x).groups()
         return float(n) * {"us": 1e-3, "ms": 1, "s": 1e3}[u]
+    import glob
     L.append("## 5. Web server overhead: nginx with wrk\n")
     L.append(f"nginx (1 worker, a 612-byte static page) with all five services up, host network; from the host: "
-             f"`wrk -t1 -c32 -d{params['WRK_SECONDS']}s --latency http://127.0.0.1:PORT/index.html`.\n")
-    L.append("| engine | requests/s | vs bare | latency p50 ms | p99 ms |")
-    L.append("|---|---:|---:|---:|---:|")
+             f"`wrk -t1 -c32 -d{params['WRK_SECONDS']}s --latency http://127.0.0.1:PORT/index.html`, five runs per "
+             "engine one after another; each figure is the median of the five (one run varies by ±15% here).\n")
+    L.append("| engine | requests/s (median of 5) | vs bare | min – max requests/s | latency p50 ms | p99 ms |")
+    L.append("|---|---:|---:|---:|---:|---:|")
     w = {}
-    for e in ["bare", "reg", "docker"] + (["reglink"] if has("wrk-reglink.txt") else []):
-        t = open(f"{R}/wrk-{e}.txt").read()
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-        p50 = unit(re.search(r"50%\s+(\S+)", t).group(1)); p99 = unit(re.search(r"99%\s+(\S+)", t).group(1))
+    for e in ["bare", "reg", "docker"] + (["reglink"] if has("wrk-reglink.1.txt") else []):
+        runs = []
+        for f in sorted(glob.glob(f"{R}/wrk-{e}.*.txt")):
+            t = open(f).read()
+            runs.append((float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
+                         unit(re.search(r"50%\s+(\S+)", t).group(1)), unit(re.search(r"99%\s+(\S+)", t).group(1))))
+        rps = statistics.median(r[0] for r in runs)
+        p50 = statistics.median(r[1] for r in runs); p99 = statistics.median(r[2] for r in runs)
         w[e] = rps
-        L.append(f"| {e} | {rps:.0f} | {rps/w['bare']:.3f} | {p50:.3f} | {p99:.3f} |")
+        L.append(f"| {e} | {rps:.0f} | {rps/w['bare']:.3f} | {min(r[0] for r in runs):.0f} – {max(r[0] for r in runs):.0f} | {p50:.3f} | {p99:.3f} |")
     L.append("")
+
+else:
+    carry("web")
+
+# ---- 6. marginal memory ----
+if has("marginal-reg.dat"):
+    mg = {}
+    for e in ["bare", "reg", "reglink", "docker"]:
+        if has(f"marginal-{e}.dat"):
+            mg[e] = [(int(l.split()[0]), int(l.split()[1])) for l in open(f"{R}/marginal-{e}.dat") if l.strip()]
+    n = min(len(v) for v in mg.values())
+    L.append("## 6. Marginal memory: one more container of the same service\n")
+    L.append(f"1 to {n} python `http.server` started one after another per engine (host network), after each "
+             "answers (and 0.5 s) the sum of `Pss` of every process the engine added, as in part 4 (bare: the "
+             "processes; reg: the monitors and their trees; Docker: the shims and their trees). The marginal cost "
+             f"is (Pss at {n} − Pss at 1) / {n - 1}.\n")
+    names = {"bare": "bare", "reg": "reg", "reglink": "reg, linked", "docker": "Docker"}
+    L.append("| engine | Pss at 1 kB | Pss at " + str(n) + " kB | per extra container kB | more than bare per container kB | total / bare at " + str(n) + " |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    per = {e: (v[n - 1][1] - v[0][1]) / (n - 1) for e, v in mg.items()}
+    for e, v in mg.items():
+        L.append(f"| {names[e]} | {v[0][1]} | {v[n - 1][1]} | {per[e]:.0f} | {per[e] - per['bare']:+.0f} | {v[n - 1][1] / mg['bare'][n - 1][1]:.3f} |")
+    L.append("")
+    with open(f"{R}/marginal.dat", "w") as f:
+        for i in range(n):
+            f.write(" ".join([str(i + 1)] + [f"{mg[e][i][1] / 1024:.2f}" for e in mg]) + "\n")
+    cols = ", \\\n     ".join(f"'' using 1:{j + 2} with linespoints title '{names[e]}'" if j else
+                               f"'{R}/marginal.dat' using 1:2 with linespoints title '{names[e]}'" for j, e in enumerate(mg))
+    gnuplot(f"""set terminal pngcairo size 900,500
+set output '{IMG}/marginal.png'
+set title 'Memory (sum of Pss) of 1..{n} python http.server of the same service'
+set xlabel 'containers (or bare processes) running'; set ylabel 'MiB'; set key top left
+plot {cols}
+""")
+    L.append("![marginal memory](img/marginal.png)\n")
+    target("Each extra container ≤ 300 kB Pss more than the bare process", per["reg"] - per["bare"] <= 300,
+           f"{per['reg'] - per['bare']:+.0f} kB (reg {per['reg']:.0f} kB, bare {per['bare']:.0f} kB per process)")
 
 L.append("## Targets\n")
 L.append("| target | measured | |")

@@ -12,17 +12,21 @@
 #   STORM=1000      containers started back to back per engine
 #   CONCURRENT=100  containers started at once per engine
 #   WRK_SECONDS=10  duration of each wrk run
-#   PARTS="volume startup storm services"   a subset, while developing
+#   MARGINAL_MAX=20 python containers in the marginal-memory series
+#   PARTS="volume startup storm services marginal"   a subset, while developing
 #
-# Parts: volume.sh (1), startup.sh (2), storm.sh (3), services.sh (4: memory,
-# 5: nginx with wrk); report.py writes the document from $WORK/results.
+# Parts: volume.sh (1), startup.sh (2: with the per-phase breakdown from
+# regd --debug-timing), storm.sh (3), services.sh (4: memory, 5: nginx with
+# wrk, median of 5 runs), marginal.sh (6: 1..20 python containers); report.py
+# writes the document from $WORK/results. `make bench-quick` (bench/quick.sh)
+# prints the headline ratios in under 3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
 RUNS=${RUNS:-100}
 STORM=${STORM:-1000}
 CONCURRENT=${CONCURRENT:-100}
-PARTS=${PARTS:-volume startup storm services}
+PARTS=${PARTS:-volume startup storm services marginal}
 WORK=${BENCH_WORK:-/var/tmp/reg-bench}
 OUT=$REPO/docs/benchmarks.md
 
@@ -36,6 +40,6 @@ for part in $PARTS; do
 done
 uptime >"$R/uptime-end.txt"
 printf '%s\n' "RUNS=$RUNS" "STORM=$STORM" "CONCURRENT=$CONCURRENT" "WRK_SECONDS=${WRK_SECONDS:-10}" \
-  "PARTS=$PARTS" "TEMPLATES=$TEMPLATES" "NODE=$NODE" >"$R/params.txt"
+  "PARTS=$PARTS" "TEMPLATES=$TEMPLATES" "NODE=$NODE" "MARGINAL_MAX=${MARGINAL_MAX:-20}" >"$R/params.txt"
 python3 bench/report.py "$R" "$OUT" "$REPO/docs/img"
 echo "wrote $OUT" >&2

@@ -3,7 +3,13 @@
 # Defines REG, REGD_PID, T (temporary root), R (results), WORK.
 
 export DEBIAN_FRONTEND=noninteractive
-HOST_PKGS="hyperfine runc docker.io debootstrap python3 gnuplot-nox wrk curl nginx redis-server mariadb-server nodejs"
+# The five services (their packages, images and templates) only for the
+# parts that use them: volume and services. Start-up, storm and marginal
+# need python3's image and template only.
+SERVICE_PARTS=0
+case " $PARTS " in *" volume "* | *" services "*) SERVICE_PARTS=1 ;; esac
+HOST_PKGS="hyperfine bubblewrap runc docker.io debootstrap python3 gnuplot-nox wrk curl"
+[ $SERVICE_PARTS = 0 ] || HOST_PKGS="$HOST_PKGS nginx redis-server mariadb-server nodejs"
 need=""
 for p in $HOST_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
@@ -36,6 +42,7 @@ fi
 # package (the paper's non-homologous images: nothing shared between them).
 # PACKAGES: the Debian package of each service; the image is reg-bench/PKG.
 PACKAGES="python3 nodejs nginx redis-server mariadb-server"
+[ $SERVICE_PARTS = 1 ] || PACKAGES=python3
 for pkg in $PACKAGES; do
   rootfs=$WORK/rootfs-$pkg
   if [ ! -f "$rootfs/.bench-done" ]; then
@@ -71,9 +78,9 @@ T=$(mktemp -d /var/tmp/reg-bench-root.XXXXXX)
 R=$WORK/results
 # A run of every part starts from nothing; a subset (PARTS=...) keeps the
 # other parts' results of the previous run, so the document stays whole.
-case "$PARTS" in "volume startup storm services") rm -rf "$R" ;; esac
+case "$PARTS" in "volume startup storm services marginal") rm -rf "$R" ;; esac
 mkdir -p "$R"
-"$REGD" --root "$T/root" --socket "$T/reg.sock" >"$T/regd.log" 2>&1 &
+"$REGD" --root "$T/root" --socket "$T/reg.sock" --debug-timing "$R/timing.log" >"$T/regd.log" 2>&1 &
 REGD_PID=$!
 export REG_HOST=unix://$T/reg.sock
 # A second regd, same binaries, with --link-host-files: its store objects are
@@ -88,6 +95,7 @@ for _ in $(seq 200); do "$REG" version >/dev/null 2>&1 && REG_HOST=$REGLINK_HOST
 # The ELF closure is found by reg; data files are listed explicitly.
 PY=$(readlink -f /usr/bin/python3)
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ $SERVICE_PARTS = 1 ]; then
 NODE=$(readlink -f "$(command -v node)")
 NODEVER=$("$NODE" --version | tr -d v)
 NGINXVER=$(dpkg-query -W -f='${Version}' nginx | sed 's/[-+~].*//')
@@ -98,6 +106,7 @@ MARIADBVER=$(dpkg-query -W -f='${Version}' mariadb-server | sed 's/^[0-9]*://; s
 MARIADB_PLUGIN=$(/usr/sbin/mariadbd --no-defaults --help --verbose 2>/dev/null | awk '$1=="plugin-dir" {print $2}')
 MARIADB_PLUGIN=${MARIADB_PLUGIN%/}
 [ -n "$MARIADB_PLUGIN" ] || MARIADB_PLUGIN=/usr/lib/mysql/plugin
+fi
 
 # make_templates: every template of the bench, in the engine REG_HOST names.
 make_templates () {
@@ -107,6 +116,7 @@ make_templates () {
 # libpython of pythonX.Y-dev, which the Docker image does not have either).
 mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
 "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
+if [ $SERVICE_PARTS = 1 ]; then
 # (Debian's nodejs keeps its bundled modules in /usr/share/nodejs; npm is
 # another package, in neither the image nor the template.)
 NODE_DATA=()
@@ -119,9 +129,12 @@ for d in /usr/lib/nginx /usr/share/nginx; do [ -d "$d" ] && NGINX_DATA+=("$d"); 
 "$REG" template create "redis@$REDISVER" "$REDIS" "$(readlink -f "$REDIS")" --entrypoint "$REDIS" >/dev/null
 "$REG" template create "mariadb@$MARIADBVER" /usr/sbin/mariadbd /usr/share/mysql "$MARIADB_PLUGIN" \
   /etc/passwd /etc/group --entrypoint /usr/sbin/mariadbd >/dev/null
+fi
 "$REG" run --rm -t true@1 -- /bin/true # generate the environment once
 }
-TEMPLATES="python@$PYVER node@$NODEVER nginx@$NGINXVER redis@$REDISVER mariadb@$MARIADBVER"
+TEMPLATES="python@$PYVER"
+[ $SERVICE_PARTS = 0 ] || TEMPLATES="python@$PYVER node@$NODEVER nginx@$NGINXVER redis@$REDISVER mariadb@$MARIADBVER"
+NODE=${NODE:-}
 make_templates
 REG_HOST=$REGLINK_HOST make_templates
 
@@ -134,6 +147,7 @@ bench_cleanup () {
   done
   docker ps -aq --filter label=reg-bench | xargs -r docker rm -f >/dev/null 2>&1
   [ -n "${BARE_PIDS:-}" ] && kill $BARE_PIDS 2>/dev/null
+  for p in ${MARGINAL_PIDS:-}; do kill -- "-$p" 2>/dev/null; done
   kill "$REGD_PID" "$REGDLINK_PID" 2>/dev/null
   wait "$REGD_PID" "$REGDLINK_PID" 2>/dev/null
   rm -rf "$T"

@@ -8,6 +8,7 @@
  * writes through a symlink and refuses absolute or ".." entries; regd
  * refuses a container path that escapes the container (through ".." or a
  * symlink). Exit status 0, or 1 with the reason. */
+#include "archive_dl.h"
 #include "cli.h"
 #include "copy.h"
 #include "util.h"
@@ -201,6 +202,8 @@ cmd_cp (struct reg_client *c, int argc, char **argv)
 {
   if (argc != 3)
     return usage ();
+  if (cli_archive_load () < 0)
+    return 1;
   const char *src_path = NULL, *dst_path = NULL;
   _cleanup_free_ char *src_ref = container_part (argv[1], &src_path);
   _cleanup_free_ char *dst_ref = container_part (argv[2], &dst_path);

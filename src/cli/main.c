@@ -1,5 +1,6 @@
 /* reg: the client of regd. `reg [-H unix:///PATH] COMMAND ...` */
 #include "cli.h"
+#include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,8 @@ cli_age (const char *rfc3339, char *out, size_t size)
 int
 main (int argc, char **argv)
 {
+  reg_timing_init ();
+  reg_timing_mark (NULL, "client.main");
   const char *host = getenv ("REG_HOST");
   const char *ca_file = getenv ("REG_TLS_CA"), *token = getenv ("REG_TOKEN");
   int i = 1;

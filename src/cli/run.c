@@ -15,6 +15,7 @@
  * environment generated, state "generated"), printing its id; `reg start`
  * runs it later. */
 #include "cli.h"
+#include "timing.h"
 #include "detach.h"
 #include "ulimit.h"
 #include "util.h"
@@ -584,6 +585,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     json_object_set_new (body, "ConsoleSize", json_pack ("[i, i]", ws.ws_row, ws.ws_col));
 
   json_t *reply = NULL;
+  reg_timing_mark (NULL, "client.create");
   long status = client_call (c, "POST", "/v1/containers", body, &reply);
   json_decref (body);
   if (status != 201)
@@ -595,6 +597,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   char id[65];
   snprintf (id, sizeof id, "%s", json_string_value (json_object_get (reply, "Id")));
   json_decref (reply);
+  reg_timing_mark (id, "client.created");
   if (!start)
     {
       printf ("%s\n", id);
@@ -622,6 +625,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   reply = NULL;
   status = detach ? client_call (c, "POST", path, NULL, &reply)
                   : client_stream (c, "POST", path, NULL, &exit_code, &reply);
+  reg_timing_mark (id, "client.stream.ended");
   if (status < 200 || status > 299)
     {
       json_t *code = json_object_get (reply, "ExitCode");

@@ -19,7 +19,8 @@
 
 #define TEMPLATE_USAGE                                                                             \
   "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
-  " [--env KEY=VALUE] [--user NAME] [--group NAME] [--force] [--stop-signal SIG]\n"                \
+  " [--env KEY=VALUE] [--user NAME] [--group NAME] [--allow-secret-files] [--force] "              \
+  "[--stop-signal SIG]\n"                                                                          \
   "       reg template create NAME@VERSION [PATH...] --trace [--trace-timeout S]"                  \
   " [--trace-stop-signal SIG] [--trace-answer HOST:PORT [--trace-send TEXT]] [options] -- CMD"     \
   " [ARG...]\n"                                                                                    \
@@ -42,6 +43,9 @@ print_created (long status, json_t *reply, const char *what)
 {
   if (status != 201)
     return client_fail (what, status, reply);
+  json_t *warnings = json_object_get (reply, "Warnings");
+  for (size_t i = 0; i < json_array_size (warnings); i++)
+    fprintf (stderr, "reg: warning: %s\n", json_string_value (json_array_get (warnings, i)));
   long long files = (long long)json_integer_value (json_object_get (reply, "Files"));
   long long libs = (long long)json_integer_value (json_object_get (reply, "Libs"));
   printf ("%s %s (%lld file%s, %lld lib%s)\n", json_string_value (json_object_get (reply, "Ref")),
@@ -115,6 +119,7 @@ create (struct reg_client *c, int argc, char **argv)
                                         { "trace-stop-signal", required_argument, NULL, 2 },
                                         { "trace-answer", required_argument, NULL, 3 },
                                         { "trace-send", required_argument, NULL, 4 },
+                                        { "allow-secret-files", no_argument, NULL, 'S' },
                                         { NULL, 0, NULL, 0 } };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *users = json_array (), *groups = json_array ();
@@ -146,6 +151,9 @@ create (struct reg_client *c, int argc, char **argv)
       {
       case 'X':
         json_object_set_new (body, "Force", json_true ());
+        break;
+      case 'S':
+        json_object_set_new (body, "AllowSecretFiles", json_true ());
         break;
       case 'T':
         tracing = true;

@@ -143,6 +143,8 @@ make_dir (const char *path, bool must_be_new, struct reg_error **err)
   return reg_error_sys (err, errno, "cgroup: mkdir %s", path);
 }
 
+static void remove_dir (const char *dir);
+
 /* v1 cpuset groups start empty and take no task until cpus and mems are set. */
 static int
 inherit_cpuset (const char *parent, const char *dir, const char *file, struct reg_error **err)
@@ -274,6 +276,28 @@ v1_apply (const struct reg_cgroup *cg, const struct reg_limits *l, struct reg_er
 }
 
 static int v2_apply (const char *dir, const struct reg_limits *l, struct reg_error **err);
+
+/* The CPU part of the limits, for the monitor's cgroup. */
+static int
+apply_cpu (enum reg_cgroup_version v, const char *dir, const struct reg_limits *l,
+           struct reg_error **err)
+{
+  if (v == REG_CGROUP_V1)
+    {
+      if (l->nano_cpus
+          && (put_i64 (dir, "cpu.cfs_period_us", CFS_PERIOD_US, "cpus", err) < 0
+              || put_i64 (dir, "cpu.cfs_quota_us", l->nano_cpus * CFS_PERIOD_US / 1000000000,
+                          "cpus", err)
+                     < 0))
+        return -1;
+      if (l->cpu_shares && put_i64 (dir, "cpu.shares", l->cpu_shares, "cpu-shares", err) < 0)
+        return -1;
+      return 0;
+    }
+  struct reg_limits cpu
+      = { .nano_cpus = l->nano_cpus, .cpu_shares = l->cpu_shares, .pids_limit = -1 };
+  return v2_apply (dir, &cpu, err);
+}
 
 static int
 v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
@@ -424,6 +448,57 @@ reg_cgroup_procs_paths (const struct reg_cgroup *cg)
   return v;
 }
 
+/* The cgroup (directory) of the calling process in the hierarchy of
+ * `controller` (v1) or in the unified one (v2); allocated. */
+static char *
+own_cgroup (const struct reg_cgroup *cg, const char *controller)
+{
+  _cleanup_free_ char *text = NULL;
+  if (reg_util_read_file ("/proc/self/cgroup", 1 << 16, &text, NULL, NULL) < 0)
+    return NULL;
+  char *save = NULL;
+  for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *c1 = strchr (line, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
+      if (c2 == NULL)
+        continue;
+      *c2 = '\0';
+      char *ctls = c1 + 1, *path = c2 + 1, *out = NULL;
+      if (cg->version == REG_CGROUP_V2 ? (strcmp (line, "0") == 0 && *ctls == '\0') : false)
+        return asprintf (&out, "%s%s", cg->fs, path) < 0 ? NULL : out;
+      char *tsave = NULL;
+      for (char *t = strtok_r (ctls, ",", &tsave); cg->version == REG_CGROUP_V1 && t;
+           t = strtok_r (NULL, ",", &tsave))
+        if (strcmp (t, controller) == 0)
+          return asprintf (&out, "%s/%s%s", cg->fs, controller, path) < 0 ? NULL : out;
+    }
+  return NULL;
+}
+
+int
+reg_cgroup_monitor_join (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
+{
+  if (l->nano_cpus == 0 && l->cpu_shares == 0)
+    return 0;
+  _cleanup_free_ char *dir = NULL, *home = own_cgroup (cg, "cpu");
+  if (cg->version == REG_CGROUP_V1
+          ? asprintf (&dir, "%s/cpu/%s/%s.monitor", cg->fs, PARENT, cg->id) < 0
+          : asprintf (&dir, "%s/%s/%s.monitor", cg->fs, PARENT, cg->id) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (home == NULL)
+    return reg_error_set (err, ENOENT,
+                          "cgroup: the monitor's own cpu cgroup is not in /proc/self/cgroup");
+  if (make_dir (dir, false, err) < 0 || apply_cpu (cg->version, dir, l, err) < 0
+      || put (dir, "cgroup.procs", "0", "the monitor's cpu limit", err) < 0)
+    {
+      remove_dir (dir);
+      return reg_error_prefix (err, "container %.12s", cg->id);
+    }
+  cg->monitor_dir = reg_steal (&dir);
+  cg->monitor_home = reg_steal (&home);
+  return 0;
+}
+
 bool
 reg_cgroup_oom_killed (const struct reg_cgroup *cg)
 {
@@ -464,6 +539,22 @@ reg_cgroup_destroy (struct reg_cgroup *cg)
 {
   if (cg == NULL)
     return;
+  if (cg->monitor_dir && cg->monitor_home)
+    {
+      /* Back where the monitor came from, so its cgroup can go; to the
+       * hierarchy's root when that one is gone (regd's service stopped). */
+      if (put (cg->monitor_home, "cgroup.procs", "0", "the monitor's cpu limit", NULL) < 0)
+        {
+          _cleanup_free_ char *top = NULL;
+          if (cg->version == REG_CGROUP_V1 ? asprintf (&top, "%s/cpu", cg->fs) >= 0
+                                           : (top = strdup (cg->fs)) != NULL)
+            put (top, "cgroup.procs", "0", "the monitor's cpu limit", NULL);
+        }
+      remove_dir (cg->monitor_dir);
+      free (cg->monitor_dir);
+      free (cg->monitor_home);
+      cg->monitor_dir = cg->monitor_home = NULL;
+    }
   for (size_t n = reg_strv_len (cg->dirs); n > 0; n--)
     remove_dir (cg->dirs[n - 1]);
 }
@@ -477,9 +568,14 @@ reg_cgroup_remove_by_id (const char *fs, const char *id)
       if (asprintf (&dir, "%s/%s/%s/%s", fs, v1_controllers[i], PARENT, id) >= 0)
         remove_dir (dir);
     }
-  _cleanup_free_ char *dir = NULL;
+  _cleanup_free_ char *dir = NULL, *mon1 = NULL, *mon2 = NULL;
   if (asprintf (&dir, "%s/%s/%s", fs, PARENT, id) >= 0)
     remove_dir (dir);
+  /* The monitor's cpu cgroup, left by a monitor that died in it. */
+  if (asprintf (&mon1, "%s/cpu/%s/%s.monitor", fs, PARENT, id) >= 0)
+    remove_dir (mon1);
+  if (asprintf (&mon2, "%s/%s/%s.monitor", fs, PARENT, id) >= 0)
+    remove_dir (mon2);
 }
 
 void
@@ -490,6 +586,8 @@ reg_cgroup_free (struct reg_cgroup *cg)
   free (cg->fs);
   free (cg->id);
   reg_strv_free (cg->dirs);
+  free (cg->monitor_dir);
+  free (cg->monitor_home);
   free (cg);
 }
 
@@ -582,6 +680,15 @@ reg_cgroup_open (const char *fs, const char *id, struct reg_cgroup **out, struct
       reg_cgroup_free (cg);
       return reg_error_set (err, ENOENT, "container %.12s: no cgroup (is it running?)", id);
     }
+  char *mon = NULL; /* updated with the container's cpu limit (not joined: no home) */
+  if (cg->version == REG_CGROUP_V1 ? asprintf (&mon, "%s/cpu/%s/%s.monitor", fs, PARENT, id) >= 0
+                                   : asprintf (&mon, "%s/%s/%s.monitor", fs, PARENT, id) >= 0)
+    {
+      if (access (mon, F_OK) == 0)
+        cg->monitor_dir = mon;
+      else
+        free (mon);
+    }
   *out = cg;
   return 0;
 }
@@ -591,6 +698,9 @@ reg_cgroup_update (const struct reg_cgroup *cg, const struct reg_limits *l, stru
 {
   if (reg_limits_check (l, err) < 0)
     return reg_error_prefix (err, "container %.12s", cg->id);
+  if (cg->monitor_dir && (l->nano_cpus || l->cpu_shares)
+      && apply_cpu (cg->version, cg->monitor_dir, l, err) < 0)
+    return reg_error_prefix (err, "container %.12s: the monitor's cgroup", cg->id);
   if (cg->version == REG_CGROUP_V1)
     {
       if (l->cpuset_cpus && v1_dir_of (cg, "cpuset") == NULL)

@@ -16,6 +16,14 @@
  * The container's first process joins its cgroups itself, before anything
  * else (reg_cgroup_procs_paths gives the files to write "0" into), so every
  * process of the container is accounted from the start.
+ *
+ * The monitor's work for a container (reading and logging its output) must
+ * not escape the container's CPU limit: with one, the monitor moves itself
+ * into a sibling cgroup, <...>/reg/<id>.monitor, with the same CPU limit
+ * (reg_cgroup_monitor_join). A sibling and not the container's own group:
+ * the monitor must stay out of the container's pids and memory accounting
+ * and survive reg_cgroup_kill_all. It moves back to where it was before the
+ * cgroups are removed (reg_cgroup_destroy).
  */
 #ifndef REG_CGROUP_H
 #define REG_CGROUP_H
@@ -49,9 +57,11 @@ enum reg_cgroup_version
 struct reg_cgroup
 {
   enum reg_cgroup_version version;
-  char *fs;    /* /sys/fs/cgroup */
-  char *id;    /* container id */
-  char **dirs; /* every cgroup directory created, NULL-terminated */
+  char *fs;           /* /sys/fs/cgroup */
+  char *id;           /* container id */
+  char **dirs;        /* every cgroup directory created, NULL-terminated */
+  char *monitor_dir;  /* the monitor's sibling cgroup (CPU), or NULL */
+  char *monitor_home; /* the cgroup the monitor came from, when it joined */
 };
 
 int reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_error **err);
@@ -65,6 +75,11 @@ int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *
 /* The cgroup.procs files the container's first process writes "0" into;
  * NULL-terminated, allocated. */
 char **reg_cgroup_procs_paths (const struct reg_cgroup *cg);
+/* Move the calling process (the monitor) into <id>.monitor beside the
+ * container's cgroup, with the container's CPU limit (--cpus,
+ * --cpu-shares); nothing when the container has none. */
+int reg_cgroup_monitor_join (struct reg_cgroup *cg, const struct reg_limits *l,
+                             struct reg_error **err);
 /* Did the kernel OOM-kill a process of this container? */
 bool reg_cgroup_oom_killed (const struct reg_cgroup *cg);
 /* Remove the cgroups (waiting briefly for exiting processes); idempotent. */

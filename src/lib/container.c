@@ -588,6 +588,13 @@ reserve_release (const char *root, const char *id)
   return path && unlink (path) == 0;
 }
 
+static int
+write_state (const char *path, const char *text, bool unsynced, struct reg_error **err)
+{
+  return unsynced ? reg_util_write_replace (path, text, strlen (text), 0600, err)
+                  : reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, err);
+}
+
 int
 reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
 {
@@ -597,12 +604,14 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
   json_decref (j);
   if (path == NULL || text == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
+  /* A --rm container is removed after a crash whatever its state says: its
+   * state is never synced (docs/benchmarks.md: the start-up levers). */
   struct reg_error *first = NULL;
-  int r = reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, &first);
+  int r = write_state (path, text, c->auto_remove, &first);
   if (r < 0 && (first->code == ENOSPC || first->code == EDQUOT) && reserve_release (root, c->id))
     {
       reg_error_free (reg_steal (&first));
-      r = reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, &first);
+      r = write_state (path, text, c->auto_remove, &first);
     }
   if (r < 0)
     {
@@ -824,10 +833,11 @@ unlink_names_of (const char *root, const char *id)
 }
 
 int
-reg_container_destroy (const char *root, const char *id, struct reg_error **err)
+reg_container_retire (const char *root, const char *id, char **grave_out, struct reg_error **err)
 {
   _cleanup_free_ char *dir = reg_container_dir (root, id);
   _cleanup_free_ char *grave = NULL;
+  *grave_out = NULL;
   if (dir == NULL || asprintf (&grave, "%s/containers/.removing-%s", root, id) < 0)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
   struct reg_container *c = NULL;
@@ -856,6 +866,17 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
     }
   else if (!loaded)
     unlink_names_of (root, id); /* its state is gone or damaged: look */
+  *grave_out = grave;
+  grave = NULL;
+  return 0;
+}
+
+int
+reg_container_destroy (const char *root, const char *id, struct reg_error **err)
+{
+  _cleanup_free_ char *grave = NULL;
+  if (reg_container_retire (root, id, &grave, err) < 0)
+    return -1;
   if (reg_util_rm_rf (grave, err) < 0)
     return reg_error_prefix (err, "container %.12s: remove", id);
   return 0;

@@ -183,6 +183,13 @@ int reg_container_update (const char *root, const char *id, reg_container_update
 /* Remove the container's directory (upper layer, logs, state). */
 int reg_container_destroy (const char *root, const char *id, struct reg_error **err);
 
+/* The first half of destroy: the container is gone at once for everyone
+ * (its directory renamed to containers/.removing-ID, its name freed); its
+ * files are not. *grave gets that directory (allocated), for the caller to
+ * remove with reg_util_rm_rf when it has time; regd's start sweeps what is
+ * left. */
+int reg_container_retire (const char *root, const char *id, char **grave, struct reg_error **err);
+
 /* Find by full id, name, or unique id prefix. *id_out is 65 bytes. */
 /* Record an existing container's name in the name index (regd start-up:
  * roots written before the index existed). */

@@ -97,7 +97,8 @@ int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error
  * with the root lock held (regd), so no operation is in flight. */
 int reg_engine_sweep (struct reg_engine *e, struct reg_error **err);
 /* After a host reboot (or every monitor killed): containers whose monitor
- * is gone are marked stopped, and those with restart policy "always" (or
+ * is gone are marked stopped, --rm ones removed (their state is never
+ * synced: container.c), and those with restart policy "always" (or
  * "unless-stopped" and not stopped by a user) are started again. */
 int reg_engine_restore (struct reg_engine *e, struct reg_error **err);
 void reg_engine_free (struct reg_engine *e);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fnmatch.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <search.h>
@@ -28,6 +29,8 @@ struct importer
   char **added; /* objects this import put into the store: "hex" or "hex+x" */
   size_t n_added;
   char *const *exclude;
+  const struct reg_import_options *o;
+  size_t n_warnings;
 };
 
 static bool
@@ -150,9 +153,93 @@ normalize_path (char *path)
 static int import_path (struct importer *im, const char *path, int hops, bool link_target,
                         struct reg_error **err);
 
+/* Well-known secret files, as fnmatch patterns on the host path. */
+static const char *const secret_patterns[] = {
+  "/etc/shadow",
+  "/etc/shadow-",
+  "/etc/gshadow",
+  "/etc/gshadow-",
+  "/etc/security/opasswd",
+  "/etc/sudoers",
+  "/etc/krb5.keytab",
+  "/etc/ssh/ssh_host_*_key",
+  "/etc/ssl/private/*",
+  "*/.ssh/id_*",
+  "*/.ssh/authorized_keys",
+  "*/.gnupg/*",
+  "*/.netrc",
+  "*/.pgpass",
+  "*/.git-credentials",
+  "*/.aws/credentials",
+  "*/.docker/config.json",
+  "*/.kube/config",
+};
+
+static bool
+well_known_secret (const char *path)
+{
+  size_t len = strlen (path);
+  if (len > 4 && strcmp (path + len - 4, ".pub") == 0)
+    return false; /* a public key */
+  for (size_t i = 0; i < sizeof secret_patterns / sizeof secret_patterns[0]; i++)
+    if (fnmatch (secret_patterns[i], path, 0) == 0)
+      return true;
+  return false;
+}
+
+static int
+warn (struct importer *im, const char *path, const char *why)
+{
+  if (im->o->warnings == NULL)
+    return 0;
+  if (im->n_warnings > 10)
+    return 0; /* the count is told at the end */
+  char *w = NULL;
+  if (asprintf (&w,
+                "%s is kept from other users on the host (%s) but readable by every user of "
+                "the template's containers",
+                path, why)
+      < 0)
+    return -1;
+  size_t n = reg_strv_len (*im->o->warnings);
+  char **v = realloc (*im->o->warnings, (n + 2) * sizeof *v);
+  if (v == NULL)
+    {
+      free (w);
+      return -1;
+    }
+  v[n] = w;
+  v[n + 1] = NULL;
+  *im->o->warnings = v;
+  return 0;
+}
+
+/* A well-known secret is refused (unless allowed); a file other users of
+ * the host may not read is taken with a warning. (Not its directories:
+ * every file of a mktemp -d directory would warn.) */
+static int
+check_secret (struct importer *im, const char *path, const struct stat *st, struct reg_error **err)
+{
+  if (!im->o->allow_secret_files && well_known_secret (path))
+    return reg_error_set (err, EINVAL,
+                          "template %s: %s is a well-known secret file; every container of the "
+                          "template could read it (--allow-secret-files imports it anyway)",
+                          im->ref, path);
+  if ((st->st_mode & S_IROTH) != 0)
+    return 0;
+  char why[64];
+  snprintf (why, sizeof why, "it is mode %04o", (unsigned)(st->st_mode & 07777));
+  im->n_warnings++;
+  if (warn (im, path, why) < 0)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  return 0;
+}
+
 static int
 import_file (struct importer *im, const char *path, const struct stat *st, struct reg_error **err)
 {
+  if (check_secret (im, path, st, err) < 0)
+    return -1;
   bool exec = (st->st_mode & 0111) != 0;
   char digest[65];
   if (put_object (im, path, exec, digest, err) < 0)
@@ -271,6 +358,24 @@ import_path (struct importer *im, const char *path, int hops, bool link_target,
   return reg_error_set (err, EINVAL,
                         "template %s: %s is not a regular file, directory or symlink (it is %s)",
                         im->ref, path, kind_name (st.st_mode));
+}
+
+static int
+add_warning_count (struct importer *im, struct reg_error **err)
+{
+  char **v = *im->o->warnings;
+  size_t n = reg_strv_len (v);
+  char **nv = realloc (v, (n + 2) * sizeof *nv);
+  if (nv == NULL)
+    return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+  *im->o->warnings = nv;
+  nv[n + 1] = NULL;
+  if (asprintf (&nv[n], "and %zu more such files", im->n_warnings - 10) < 0)
+    {
+      nv[n] = NULL;
+      return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
+    }
+  return 0;
 }
 
 static bool
@@ -509,7 +614,7 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
                               &users, &groups, err)
       < 0)
     return reg_error_prefix (err, "template %s", ref);
-  struct importer im = { .store = store, .ref = ref, .exclude = o->exclude };
+  struct importer im = { .store = store, .ref = ref, .exclude = o->exclude, .o = o };
   if ((im.t = calloc (1, sizeof *im.t)) == NULL)
     return reg_error_set (err, ENOMEM, "template %s: out of memory", ref);
   if (reg_strv_len (users) > 0)
@@ -532,6 +637,8 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
     ret = reg_template_normalize (im.t, err);
   reg_elf_resolver_free (im.elf);
   tdestroy (im.seen, free);
+  if (ret == 0 && im.n_warnings > 10 && o->warnings)
+    ret = add_warning_count (&im, err);
   if (ret < 0)
     {
       reg_template_free (im.t);

@@ -24,9 +24,18 @@
  * saving the template fails. Imports must be serialised (the engine's
  * import lock): the undo relies on no other template naming a new object.
  * The same inputs give the same template digest.
+ *
+ * Secrets: store objects are 0444 and every container of the template, as
+ * any user, reads them. A well-known secret file (/etc/shadow, SSH host and
+ * user keys, /etc/ssl/private, .netrc, cloud credentials, ...: see
+ * import.c) is refused unless allow_secret_files. A file other users of the
+ * host may not read (no read bit for others) is imported with a warning,
+ * appended to *warnings when given.
  */
 #ifndef REG_IMPORT_H
 #define REG_IMPORT_H
+
+#include <stdbool.h>
 
 #include "error.h"
 #include "store.h"
@@ -56,6 +65,8 @@ struct reg_import_options
   /* Set: the engine runs this trace first and fills traced/traced_written
    * (reg_engine_template_create); the import never runs anything. */
   const struct reg_trace_options *trace;
+  bool allow_secret_files;
+  char ***warnings; /* where to append warnings (a strv); NULL: none kept */
 };
 
 int reg_import_template (struct reg_store *store, const struct reg_import_options *opts,

@@ -1,11 +1,13 @@
 #include "monitor.h"
 #include "events.h"
+#include "logfile.h"
 #include "envgen.h"
 #include "netpeers.h"
 #include "netrelease.h"
 #include "network.h"
 #include "insert.h"
 #include "runtime.h"
+#include "timing.h"
 #include "util.h"
 
 #include <errno.h>
@@ -69,7 +71,7 @@ struct monitor
 {
   const char *root;
   const struct reg_container *c;
-  int log_fd;
+  struct reg_logfile *log;
   int attach_fd; /* the attached start's frames (regd's pipe), or -1 */
   pid_t pid;
   struct reg_cgroup *cg;
@@ -124,62 +126,12 @@ send_frame (struct monitor *m, int stream, const void *data, size_t len)
       drop_client (&m->clients[i]);
 }
 
-/* Log lines must be valid UTF-8 JSON strings: replace bytes that are not. */
-static json_t *
-json_line (const char *s, size_t len)
-{
-  json_t *j = json_stringn (s, len);
-  if (j != NULL)
-    return j;
-  _cleanup_free_ char *copy = malloc (len);
-  if (copy == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++)
-    copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-  return json_stringn (copy, len);
-}
-
-/* Size-capped logs: when the next record would pass the cap, log.jsonl
- * becomes log.jsonl.1 (replacing the previous one) and a new log.jsonl is
- * started. At most twice the cap is kept on disk. */
-static void
-rotate_if_full (struct monitor *m, size_t next)
-{
-  int64_t cap = m->c->log_max_size > 0 ? m->c->log_max_size : REG_LOG_MAX_SIZE;
-  struct stat st;
-  if (m->log_fd < 0 || fstat (m->log_fd, &st) < 0 || st.st_size == 0
-      || st.st_size + (off_t)next <= cap)
-    return;
-  _cleanup_free_ char *path = reg_container_file (m->root, m->c->id, "log.jsonl");
-  _cleanup_free_ char *old = reg_container_file (m->root, m->c->id, "log.jsonl.1");
-  if (path == NULL || old == NULL || rename (path, old) < 0)
-    return;
-  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return; /* keep writing to the rotated file rather than lose output */
-  close (m->log_fd);
-  m->log_fd = fd;
-}
-
+/* One record per line, batched per read (logfile.h). */
 static void
 log_line (struct monitor *m, struct stream *s, bool partial)
 {
-  char t[40];
-  reg_util_now_rfc3339 (t);
-  json_t *line = json_line (s->line, s->len);
-  json_t *rec = json_pack ("{s:s, s:s, s:o}", "t", t, "stream", s->name, "line", line);
-  if (partial)
-    json_object_set_new (rec, "partial", json_true ());
-  _cleanup_free_ char *text = rec ? json_dumps (rec, JSON_COMPACT) : NULL;
-  json_decref (rec);
+  reg_logfile_line (m->log, s->name, s->line, s->len, partial);
   s->len = 0;
-  if (text == NULL)
-    return;
-  size_t n = strlen (text);
-  rotate_if_full (m, n + 1);
-  text[n] = '\n'; /* replaces the NUL; write n+1 bytes */
-  reg_util_write_all (m->log_fd, text, n + 1);
-  text[n] = '\0';
 }
 
 static void
@@ -206,16 +158,19 @@ pump (struct monitor *m, struct stream *s)
   ssize_t n = read (s->fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return true; /* (EIO from a terminal whose last user left ends it, below) */
+  reg_logfile_begin (m->log);
   if (n <= 0)
     {
       if (s->len > 0)
         log_line (m, s, true);
+      reg_logfile_flush (m->log);
       close (s->fd);
       s->fd = -1;
       return false;
     }
   send_frame (m, s->frame, buf, (size_t)n);
   log_chunk (m, s, buf, (size_t)n);
+  reg_logfile_flush (m->log);
   return true;
 }
 
@@ -576,7 +531,11 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
       return reg_error_sys (e, errno, "container %.12s: stdin", c->id);
     }
-  if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0)
+  reg_timing_mark (c->id, "monitor.prepared");
+  /* The monitor's own work for the container (its log) under the same
+   * CPU limit (cgroup.h). */
+  if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0
+      || reg_cgroup_monitor_join (m->cg, &c->limits, e) < 0)
     {
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
       return -1;
@@ -614,6 +573,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .n_ulimits = c->n_ulimits,
     .init = c->init ? m->init_path : NULL,
   };
+  reg_timing_mark (c->id, "monitor.cgroups");
   int ret = reg_runtime_spawn (&spec, &m->pid, e);
   close (po[1]);
   close (pe[1]);
@@ -719,7 +679,6 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
   struct monitor m = { .root = root,
                        .c = c,
-                       .log_fd = -1,
                        .attach_fd = attach ? FD_ATTACH : -1,
                        .listen_fd = listen_input (root, c->id),
                        .input_fd = -1,
@@ -735,13 +694,12 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   char name[16];
   snprintf (name, sizeof name, "reg-mon-%.7s", c->id);
   prctl (PR_SET_NAME, name);
-  _cleanup_free_ char *log_path = reg_container_file (root, c->id, "log.jsonl");
-  m.log_fd = log_path ? open (log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+  static struct reg_logfile log; /* its batch buffer is large */
+  m.log = &log;
   static struct stream out = { -1, REG_FRAME_STDOUT, "stdout", "", 0 };
   static struct stream err = { -1, REG_FRAME_STDERR, "stderr", "", 0 };
   struct reg_error *e = NULL;
-  if (m.log_fd < 0)
-    reg_error_sys (&e, errno, "container %.12s: open log", c->id);
+  reg_logfile_open (&log, root, c->id, c->log_max_size, 0, &e);
   if (e == NULL && spawn (&m, &out, &err, &e) < 0)
     reg_error_prefix (&e, "container %.12s", c->id);
   if (e != NULL)
@@ -762,6 +720,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   else
     report ("ok %d%s", m.pid, "");
   close (FD_STATUS);
+  reg_timing_mark (c->id, "monitor.running");
 
   struct exit_update u;
   for (int backoff_ms = 100;;)
@@ -771,13 +730,16 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       int status = 0;
       while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
         ;
+      reg_timing_mark (c->id, "monitor.exited");
       u = (struct exit_update){ exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg), false,
                                 reg_util_now () - began };
       reg_cgroup_destroy (m.cg);
       reg_cgroup_free (m.cg);
       m.cg = NULL;
+      reg_timing_mark (c->id, "monitor.cgroups.removed");
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       exit_events (root, c, &u);
+      reg_timing_mark (c->id, "monitor.stopped.saved");
       if (!u.restart)
         break;
       /* Back-off: 100 ms doubling up to a minute; a run of 10 s or more
@@ -817,12 +779,23 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
                             (unsigned char)(u.code >> 8), (unsigned char)u.code };
   release_network (root, c->id);
+  reg_timing_mark (c->id, "monitor.network.released");
   send_frame (&m, REG_FRAME_EXIT, code, 4);
+  reg_timing_mark (c->id, "monitor.exit.sent");
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     if (m.clients[i].kind != CLIENT_FREE)
       drop_client (&m.clients[i]);
-  if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
+  /* --rm: gone for every client before the attach stream ends (so a
+   * `reg run --rm` that returns has no container left), its files after. */
+  _cleanup_free_ char *grave = NULL;
+  if (c->auto_remove && reg_container_retire (root, c->id, &grave, NULL) == 0)
     reg_events_container (root, c, "destroy", NULL, NULL);
+  reg_timing_mark (c->id, "monitor.retired");
+  if (m.attach_fd >= 0)
+    close (m.attach_fd);
+  if (grave)
+    reg_util_rm_rf (grave, NULL);
+  reg_timing_mark (c->id, "monitor.done");
   _exit (0);
 }
 
@@ -883,6 +856,8 @@ reg_monitor_main (int argc, char **argv)
       fprintf (stderr, "reg-monitor: started by regd, not by hand\n");
       return 2;
     }
+  reg_timing_init ();
+  reg_timing_mark (argv[2], "monitor.main");
   signal (SIGPIPE, SIG_IGN); /* a closed log reader must not kill us */
   /* The container is cloned from us and execs: it must not inherit these. */
   fcntl (FD_STATUS, F_SETFD, FD_CLOEXEC);
@@ -926,6 +901,7 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   if (pipe2 (status, O_CLOEXEC) < 0)
     return reg_error_sys (err, errno, "container %.12s: pipe", c->id);
   pid_t pid;
+  reg_timing_mark (c->id, "regd.monitor.spawn");
   int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
   close (status[1]);
   if (r != 0)

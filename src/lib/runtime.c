@@ -1,4 +1,5 @@
 #include "runtime.h"
+#include "timing.h"
 #include "util.h"
 
 #include <errno.h>
@@ -354,6 +355,7 @@ static _Noreturn void
 child_main (struct child *ch)
 {
   const struct reg_runtime_spec *s = ch->spec;
+  reg_timing_mark (NULL, "child.start");
   for (size_t i = 0; s->cgroup_procs && s->cgroup_procs[i]; i++)
     {
       int fd = open (s->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
@@ -361,6 +363,7 @@ child_main (struct child *ch)
         child_fail (ch, 125, errno, "join cgroup %s", s->cgroup_procs[i]);
       close (fd);
     }
+  reg_timing_mark (NULL, "child.cgroups.joined");
   setup_network (ch);
   build_root (ch);
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
@@ -381,8 +384,10 @@ child_main (struct child *ch)
     setup_tty (ch);
   else if (dup2 (s->stdin_fd, 0) < 0 || dup2 (s->stdout_fd, 1) < 0 || dup2 (s->stderr_fd, 2) < 0)
     child_fail (ch, 125, errno, "set up stdio%s", "");
+  reg_timing_mark (NULL, "child.root.ready");
   confine (ch, s->ulimits, s->n_ulimits);
   reg_runtime_reset_signals ();
+  reg_timing_mark (NULL, "child.exec");
   struct command cmd = { s->argv, s->env };
   exec_command (ch, &cmd);
 }
@@ -402,6 +407,7 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
         close (userns);
       return reg_error_sys (err, errno, "spawn: pipe");
     }
+  reg_timing_mark (NULL, "monitor.confinement.prepared");
   const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD
                               | (spec->new_netns ? CLONE_NEWNET : 0);
   pid_t child = (pid_t)syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);

@@ -41,6 +41,24 @@ same_filesystem (const char *a, const char *b, dev_t *dev, struct reg_error **er
   return 0;
 }
 
+/* Objects are 0444 (an inode is shared by every container, whose users
+ * must read it), so no host user but root may reach them: the root, the
+ * store and the environments are 0700, also in a root made by an earlier
+ * version (0711, envs/ 0755). Containers are unaffected: their overlay
+ * reaches the environment with the credentials of its mounter (root). */
+static int
+make_private (const char *root, const char *envs, struct reg_error **err)
+{
+  _cleanup_free_ char *store = NULL;
+  if (asprintf (&store, "%s/store", root) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  const char *dirs[] = { root, store, envs };
+  for (size_t i = 0; i < 3; i++)
+    if (chmod (dirs[i], 0700) < 0)
+      return reg_error_sys (err, errno, "chmod 0700 %s", dirs[i]);
+  return 0;
+}
+
 int
 reg_store_open (const char *root, struct reg_store **out, struct reg_error **err)
 {
@@ -56,7 +74,8 @@ reg_store_open (const char *root, struct reg_store **out, struct reg_error **err
       return reg_error_set (err, ENOMEM, "store: out of memory");
     }
   if (reg_util_mkdir_p (s->objects_dir, 0700, err) < 0
-      || reg_util_mkdir_p (s->tmp_dir, 0700, err) < 0 || reg_util_mkdir_p (envs, 0755, err) < 0
+      || reg_util_mkdir_p (s->tmp_dir, 0700, err) < 0 || reg_util_mkdir_p (envs, 0700, err) < 0
+      || make_private (root, envs, err) < 0
       || same_filesystem (s->objects_dir, envs, &s->dev, err) < 0)
     {
       reg_store_free (s);

@@ -103,9 +103,33 @@ reg_util_write_atomic (const char *path, const void *data, size_t len, mode_t mo
   return reg_util_write_atomic_ex (path, data, len, mode, true, err);
 }
 
+enum sync_level
+{
+  SYNC_NONE,
+  SYNC_FILE,
+  SYNC_FILE_AND_DIR,
+};
+
+static int write_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                         enum sync_level sync, struct reg_error **err);
+
 int
 reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t mode, bool durable,
                           struct reg_error **err)
+{
+  return write_atomic (path, data, len, mode, durable ? SYNC_FILE_AND_DIR : SYNC_FILE, err);
+}
+
+int
+reg_util_write_replace (const char *path, const void *data, size_t len, mode_t mode,
+                        struct reg_error **err)
+{
+  return write_atomic (path, data, len, mode, SYNC_NONE, err);
+}
+
+static int
+write_atomic (const char *path, const void *data, size_t len, mode_t mode, enum sync_level sync,
+              struct reg_error **err)
 {
   _cleanup_free_ char *tmp = NULL;
   if (asprintf (&tmp, "%s.tmp-XXXXXX", path) < 0)
@@ -129,7 +153,7 @@ reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t
       p += n;
       left -= (size_t)n;
     }
-  if (fchmod (fd, mode) < 0 || fsync (fd) < 0)
+  if (fchmod (fd, mode) < 0 || (sync != SYNC_NONE && fsync (fd) < 0))
     {
       int e = errno;
       unlink (tmp);
@@ -141,7 +165,7 @@ reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t
       unlink (tmp);
       return reg_error_sys (err, e, "write %s: rename into place", path);
     }
-  if (durable && fsync_parent (path) < 0)
+  if (sync == SYNC_FILE_AND_DIR && fsync_parent (path) < 0)
     return reg_error_sys (err, errno, "write %s: sync directory", path);
   return 0;
 }

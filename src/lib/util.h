@@ -56,6 +56,12 @@ int reg_util_write_atomic (const char *path, const void *data, size_t len, mode_
  * engine's time on `run --rm` (docs/benchmarks.md). */
 int reg_util_write_atomic_ex (const char *path, const void *data, size_t len, mode_t mode,
                               bool durable, struct reg_error **err);
+/* Atomic for every reader while the system runs (temp file, rename), with
+ * no fsync at all: for what nothing needs after a crash, such as the state
+ * of a --rm container (after a crash it is removed, whatever its state
+ * file holds). */
+int reg_util_write_replace (const char *path, const void *data, size_t len, mode_t mode,
+                            struct reg_error **err);
 /* Read a whole file (at most `max` bytes; larger is an error). NUL-terminated. */
 int reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
                         struct reg_error **err);

@@ -2,6 +2,7 @@
  * socket (default /run/reg/reg.sock, mode 0660) over an engine root
  * (default /var/lib/reg). One regd per root: a lock file says so. */
 #include "server.h"
+#include "timing.h"
 #include "util.h"
 
 #include <errno.h>
@@ -41,10 +42,15 @@ usage (FILE *out)
            "                       derive from (default /etc/resolv.conf)\n"
            "  --resolv-conf-upstream FILE  the servers behind a loopback resolver (default\n"
            "                       /run/systemd/resolve/resolv.conf)\n"
+           "  --debug-timing FILE  append when each phase of each container start was reached\n"
+           "                       (regd, the monitors, a client given REG_DEBUG_TIMING=FILE;\n"
+           "                       bench/phases.py reads it)\n"
            "  --tls-max-connections N  TLS connections at once (default %d)\n"
            "  --tls-max-per-client N   from one client address (default %d)\n"
            "  --tls-timeout S          close a TLS connection idle for S seconds, or\n"
-           "                           not past its handshake and headers in S (default %d)\n",
+           "                           not past its handshake and headers in S (default %d)\n"
+           "  --log-total-max SIZE     all containers' logs together (default 1g;\n"
+           "                           docs/reliability.md)\n",
            REGD_TLS_MAX_CONNECTIONS, REGD_TLS_MAX_PER_CLIENT, REGD_TLS_TIMEOUT_S);
 }
 
@@ -61,6 +67,24 @@ parse_count (const char *opt, const char *text, unsigned max, unsigned *out)
       return false;
     }
   *out = (unsigned)v;
+  return true;
+}
+
+/* --log-total-max SIZE: for the monitors, which read REG_LOG_TOTAL_MAX
+ * (logfile.h). */
+static bool
+set_log_total_max (const char *text)
+{
+  int64_t v = 0;
+  char bytes[32];
+  if (!reg_util_parse_size (text, &v) || v < 1024 * 1024)
+    {
+      fprintf (stderr, "regd: --log-total-max %s: want a size of at least 1m (e.g. 512m, 2g)\n",
+               text);
+      return false;
+    }
+  snprintf (bytes, sizeof bytes, "%lld", (long long)v);
+  setenv ("REG_LOG_TOTAL_MAX", bytes, 1);
   return true;
 }
 
@@ -163,10 +187,34 @@ restore_thread (void *engine)
   return NULL;
 }
 
+/* --debug-timing FILE: for us and, through the environment, for the
+ * monitors we spawn (timing.h). The file must be writable now. */
+static bool
+debug_timing (const char *path)
+{
+  _cleanup_free_ char *abs = realpath (path, NULL);
+  if (abs == NULL)
+    {
+      int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        close (fd);
+      abs = fd >= 0 ? realpath (path, NULL) : NULL;
+    }
+  if (abs == NULL || access (abs, W_OK) < 0)
+    {
+      fprintf (stderr, "regd: --debug-timing %s: cannot write it: %s\n", path, strerror (errno));
+      return false;
+    }
+  setenv ("REG_DEBUG_TIMING", abs, 1);
+  reg_timing_init ();
+  return true;
+}
+
 int
 main (int argc, char **argv)
 {
   const char *root = DEFAULT_ROOT, *socket_path = DEFAULT_SOCKET;
+  unsetenv ("REG_DEBUG_TIMING"); /* only --debug-timing turns the record on */
   static const struct option opts[] = { { "root", required_argument, NULL, 'r' },
                                         { "socket", required_argument, NULL, 's' },
                                         { "tls-listen", required_argument, NULL, 'L' },
@@ -176,11 +224,13 @@ main (int argc, char **argv)
                                         { "tls-max-connections", required_argument, NULL, 'M' },
                                         { "tls-max-per-client", required_argument, NULL, 'P' },
                                         { "tls-timeout", required_argument, NULL, 't' },
+                                        { "log-total-max", required_argument, NULL, 'G' },
                                         { "link-host-files", no_argument, NULL, 'l' },
                                         { "resolv-conf", required_argument, NULL, 'R' },
                                         { "bridge", required_argument, NULL, 'b' },
                                         { "bridge-subnet", required_argument, NULL, 'B' },
                                         { "resolv-conf-upstream", required_argument, NULL, 'U' },
+                                        { "debug-timing", required_argument, NULL, 'D' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct regd_tls_options tls = { 0 };
@@ -233,6 +283,14 @@ main (int argc, char **argv)
         break;
       case 't':
         if (!parse_count ("--tls-timeout", optarg, 3600, &tls.timeout_s))
+          return 2;
+        break;
+      case 'D':
+        if (!debug_timing (optarg))
+          return 2;
+        break;
+      case 'G':
+        if (!set_log_total_max (optarg))
           return 2;
         break;
       case 'h':

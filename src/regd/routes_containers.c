@@ -3,6 +3,7 @@
 #include "monitor.h"
 #include "request.h"
 #include "server.h"
+#include "timing.h"
 #include "util.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@ create (struct regd *d, struct request *r)
   _cleanup_error_ struct reg_error *err = NULL;
   struct reg_create_request *req = NULL;
   struct reg_container *c = NULL;
+  reg_timing_mark (NULL, "regd.create");
   if (reg_create_request_parse (r->body, r->body_len, &req, &err) < 0
       || reg_engine_container_create (d->engine, &req->o, &c, &err) < 0)
     {
@@ -31,6 +33,7 @@ create (struct regd *d, struct request *r)
     }
   reg_create_request_free (req);
   json_t *reply = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_state_name (c->state));
+  reg_timing_mark (c->id, "regd.created");
   reg_container_free (c);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
 }
@@ -100,7 +103,9 @@ start (struct regd *d, struct request *r, const char *ref)
       return regd_reply_error (r, err);
     }
   int exit_code = 0;
+  reg_timing_mark (ref, "regd.start");
   int ret = reg_engine_container_start (d->engine, ref, p[1], &exit_code, &err);
+  reg_timing_mark (ref, "regd.started");
   if (p[1] >= 0)
     close (p[1]);
   if (ret < 0)

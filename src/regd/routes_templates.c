@@ -62,14 +62,18 @@ trace_from_json (json_t *tj, struct reg_trace_options *t, char ***cmd, struct re
 
 static int
 create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_template **t,
-                   struct reg_error **err)
+                   char ***warnings, struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Name",  "Version",    "Paths", "Entrypoint", "Requires", "Env",
-          "Force", "StopSignal", "Users", "Groups",     "Trace",    NULL };
+      = { "Name",       "Version", "Paths",  "Entrypoint", "Requires",         "Env", "Force",
+          "StopSignal", "Users",   "Groups", "Trace",      "AllowSecretFiles", NULL };
   const char *what = "create template";
-  struct reg_import_options o = { 0 };
+  struct reg_import_options o = { .warnings = warnings };
   const char *sig = NULL;
+  json_t *allow = json_object_get (body, "AllowSecretFiles");
+  if (allow && !json_is_boolean (allow))
+    return reg_error_set (err, EINVAL, "%s: \"AllowSecretFiles\" must be a boolean", what);
+  o.allow_secret_files = json_is_true (allow);
   _cleanup_strv_ char **paths = NULL, **requires = NULL, **env = NULL, **users = NULL,
                       **groups = NULL;
   if (regd_json_only_keys (body, keys, what, err) < 0
@@ -140,6 +144,7 @@ create (struct regd *d, struct request *r)
   if (body == NULL)
     return regd_reply_error (r, err);
   struct reg_template *t = NULL;
+  _cleanup_strv_ char **warnings = NULL;
   json_t *ret_text = json_object_get (body, "Ret");
   json_t *force = json_object_get (body, "Force");
   int ret = 0;
@@ -153,7 +158,7 @@ create (struct regd *d, struct request *r)
   else if (ret == 0 && json_object_get (body, "Recipe"))
     ret = create_from_recipe (d, body, replace, &t, &err);
   else if (ret == 0)
-    ret = create_from_paths (d, body, replace, &t, &err);
+    ret = create_from_paths (d, body, replace, &t, &warnings, &err);
   json_decref (body);
   if (ret < 0)
     return regd_reply_error (r, err);
@@ -162,6 +167,13 @@ create (struct regd *d, struct request *r)
     ref = NULL;
   json_t *reply = summary (ref ? ref : "", t);
   reg_template_free (t);
+  if (warnings)
+    {
+      json_t *w = json_array ();
+      for (size_t i = 0; warnings[i]; i++)
+        json_array_append_new (w, json_string (warnings[i]));
+      json_object_set_new (reply, "Warnings", w);
+    }
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
 }
 

@@ -244,4 +244,159 @@ t_nofile_limit () {
   start_regd
 }
 
-ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit"
+# as_nobody CMD...: CMD as the host's unprivileged user nobody.
+as_nobody () {
+  setpriv --reuid 65534 --regid 65534 --clear-groups "$@"
+}
+
+t_secret_files () {
+  # A mode-600 file from a mode-700 directory: imported with a warning;
+  # the root, the store and the environments are 0700, so the host's
+  # other users cannot read it through them (before: root 0711, envs/
+  # 0755, objects 0444, and nobody read it).
+  local d=$T/private before marker="secret-$RANDOM$RANDOM" f
+  mkdir -p "$d" && chmod 0700 "$d"
+  echo "$marker" >"$d/key.txt" && chmod 0600 "$d/key.txt"
+  run_cmd "$REG" template create secret@1 "$d/key.txt" --requires base@1
+  expect_rc 0
+  expect_err_has "reg: warning: $d/key.txt is kept from other users on the host (it is mode 0600) but readable by every user of the template's containers"
+  # A world-readable file: no warning (its directory is not looked at:
+  # every file of a mktemp -d directory would warn).
+  echo "$marker" >"$d/open.txt" && chmod 0644 "$d/open.txt"
+  run_cmd "$REG" template create secret2@1 "$d/open.txt"
+  expect_rc 0
+  expect_eq "$err" "" "stderr of importing a world-readable file"
+  "$REG" template rm secret2@1 >/dev/null
+  run_cmd "$REG" run --rm -t secret@1 -- /bin/cat "$d/key.txt"
+  expect_out "$marker"
+  for f in "$ROOT" "$ROOT/store" "$ROOT/envs"; do
+    expect_eq "$(stat -c %a "$f")" 700 "mode of $f"
+  done
+  f=$(find "$ROOT/envs" -path "*$d/key.txt" | head -1)
+  [ -n "$f" ] || fail "key.txt not found in an environment"
+  run_cmd as_nobody cat "$f"
+  expect_ne "$rc" 0 "nobody reading $f"
+  run_cmd as_nobody find "$ROOT" -name key.txt
+  case "$out" in *key.txt*) fail "nobody found $out" ;; esac
+  # A container's non-root user still runs (the overlay reaches the
+  # environment as its mounter) and reads the file, as the template says.
+  run_cmd "$REG" run --rm -u 1000:1000 -t secret@1 -- /bin/cat "$d/key.txt"
+  expect_rc 0
+  expect_out "$marker"
+  # A root made by an earlier version is made private at start.
+  chmod 0711 "$ROOT" && chmod 0755 "$ROOT/envs"
+  stop_regd
+  start_regd
+  expect_eq "$(stat -c %a "$ROOT")/$(stat -c %a "$ROOT/envs")" 700/700 "modes after a restart"
+  "$REG" template rm secret@1 >/dev/null
+  # Well-known secret files are refused, nothing stored, unless allowed.
+  before=$(snapshot)
+  run_cmd "$REG" template create shadow@1 /etc/shadow
+  expect_rc 1
+  expect_err_has "template shadow@1: /etc/shadow is a well-known secret file; every container of the template could read it (--allow-secret-files imports it anyway)"
+  mkdir -p "$T/home/.ssh"
+  echo "$marker" >"$T/home/.ssh/id_ed25519"
+  echo "ssh-ed25519 AAAA" >"$T/home/.ssh/id_ed25519.pub"
+  run_cmd "$REG" template create sshkey@1 "$T/home"
+  expect_rc 1
+  expect_err_has "template sshkey@1: $T/home/.ssh/id_ed25519 is a well-known secret file"
+  expect_eq "$(snapshot)" "$before" "engine changed by a refused secret"
+  run_cmd "$REG" template create sshkey@1 "$T/home" --allow-secret-files
+  expect_rc 0
+  run_cmd "$REG" template inspect sshkey@1
+  expect_out_has "$T/home/.ssh/id_ed25519:"
+  "$REG" template rm sshkey@1 >/dev/null
+  # The API field is a boolean.
+  regd_api POST /v1/templates '{"Name":"x","Version":"1","Paths":["/bin/true"],"AllowSecretFiles":"yes"}'
+  expect_eq "$code" 400 "AllowSecretFiles as a string"
+  expect_out_has '"AllowSecretFiles\" must be a boolean'
+  rm -rf "$d" "$T/home"
+}
+
+# The cpu cgroup of process PID: "v1 DIR" or "v2 DIR" under /sys/fs/cgroup.
+cpu_cgroup_of () {
+  local line
+  line=$(grep -E '^[0-9]+:([^:]*,)?cpu(,[^:]*)?:' "/proc/$1/cgroup" | head -1)
+  if [ -n "$line" ]; then
+    echo "v1 /sys/fs/cgroup/cpu${line##*:}"
+  else
+    line=$(grep '^0::' "/proc/$1/cgroup")
+    echo "v2 /sys/fs/cgroup${line#0::}"
+  fi
+}
+
+# The CPU quota of a cgroup directory, in microseconds per 100 ms.
+cpu_quota () {
+  if [ "$1" = v1 ]; then cat "$2/cpu.cfs_quota_us"; else cut -d' ' -f1 "$2/cpu.max"; fi
+}
+
+t_monitor_cpu () {
+  # A container with --cpus: its monitor (which reads and logs its output)
+  # runs in <id>.monitor beside the container's cgroup, with the same
+  # quota; update changes both; the cgroup goes with the container. Before:
+  # `run -d --cpus 0.1 -- yes` used 2 ms of CPU in its cgroup and its
+  # monitor 4,910 ms in 5 s, outside any limit.
+  "$REG" template create yes@1 /usr/bin/yes >/dev/null || { fail "template yes@1"; return; }
+  local id mon where v dir
+  id=$(full_id "$("$REG" run -d --cpus 0.1 -t yes@1 -- /usr/bin/yes)")
+  mon=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+  where=$(cpu_cgroup_of "$mon")
+  v=${where%% *} dir=${where#* }
+  expect_eq "${dir##*/}" "$id.monitor" "the monitor's cpu cgroup"
+  expect_eq "$(cpu_quota "$v" "$dir")" 10000 "the monitor's cpu quota (--cpus 0.1)"
+  run_cmd "$REG" update --cpus 0.2 "$id"
+  expect_rc 0
+  expect_eq "$(cpu_quota "$v" "$dir")" 20000 "the monitor's cpu quota after update --cpus 0.2"
+  # Batched: many records share one time (one read of the pipe).
+  sleep 1
+  local records times
+  records=$(head -n 2000 "$ROOT/containers/$id/log.jsonl" | wc -l)
+  times=$(head -n 2000 "$ROOT/containers/$id/log.jsonl" | sed 's/.*"t":"\([^"]*\)".*/\1/' | sort -u | wc -l)
+  [ "$times" -lt "$records" ] || fail "$records records with $times distinct times: not batched"
+  "$REG" rm -f "$id" >/dev/null
+  [ ! -d "$dir" ] || fail "the monitor's cgroup $dir outlived its container"
+  # A container that ends by itself: the monitor leaves its cgroup first.
+  id=$(full_id "$("$REG" run -d --cpus 0.5 -t base@1 -- /bin/true)")
+  run_cmd "$REG" wait "$id"
+  [ ! -d "${dir%/*}/$id.monitor" ] || fail "the monitor's cgroup of an exited container is left"
+  "$REG" rm -f "$id" >/dev/null
+  # Without a CPU limit the monitor stays where regd started it.
+  id=$(full_id "$("$REG" run -d -t base@1 -- /bin/sleep 100)")
+  mon=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$ROOT/containers/$id/state.json")
+  case "$(cpu_cgroup_of "$mon")" in *.monitor) fail "a monitor without a cpu limit was moved" ;; esac
+  "$REG" rm -f "$id" >/dev/null
+  "$REG" template rm yes@1 >/dev/null
+}
+
+t_log_total_cap () {
+  # regd --log-total-max: all containers' logs together. A chatty
+  # container with the default per-container cap (10 MiB) stops being
+  # logged at the global 2 MiB (within a check of 1 MiB and a batch),
+  # and its log says so; it keeps running.
+  stop_regd
+  start_regd --log-total-max 2m
+  "$REG" template create yes@1 /usr/bin/yes >/dev/null || { fail "template yes@1"; return; }
+  local id total=0
+  id=$(full_id "$("$REG" run -d -t yes@1 -- /usr/bin/yes)")
+  for _ in $(seq 300); do
+    grep -q "reg: output dropped from here" "$ROOT/containers/$id/log.jsonl" 2>/dev/null && break
+    sleep 0.1
+  done
+  run_cmd grep -c "reg: output dropped from here: all containers' logs passed the global cap" "$ROOT/containers/$id/log.jsonl"
+  expect_out 1
+  sleep 1
+  total=$(cat "$ROOT"/containers/*/log.jsonl* 2>/dev/null | wc -c)
+  [ "$total" -le $(( (2 << 20) + (1 << 20) + (128 << 10) )) ] || fail "logs hold $total bytes, over the global cap of 2 MiB"
+  run_cmd "$REG" inspect "$id"
+  expect_out_has '"Status": "running"'
+  "$REG" rm -f "$id" >/dev/null
+  "$REG" template rm yes@1 >/dev/null
+  run_cmd "$REGD" --root "$T/other" --log-total-max 10k
+  expect_rc 2
+  expect_err_has "regd: --log-total-max 10k: want a size of at least 1m"
+  stop_regd
+  start_regd
+}
+
+ALL="$ALL t_skeleton_clash t_import_fifo t_tls_flood t_nofile_limit t_secret_files t_monitor_cpu
+  t_log_total_cap"

@@ -412,4 +412,21 @@ t_attach_bad () {
   "$REG" rm "$id" >/dev/null
 }
 
-ALL="$ALL t_signals_default t_stop_signal_timeout t_stop_signal_bad t_init t_sig_proxy t_lifecycle_rough_edges t_ulimit t_attach t_attach_resize_keeps_input t_attach_bad"
+t_init_combos () {
+  # reg-init with the other options that change the process's setup: a
+  # read-only root (its mount point is made before), another user (it runs
+  # as that user too), --privileged, and a terminal (the command in the
+  # terminal's foreground group).
+  run_cmd "$REG" run --rm --init --read-only -t base@1 -- /bin/echo ro-ok
+  expect_out "ro-ok"
+  run_cmd "$REG" run --rm --init -u 1000:1000 -t base@1 -- /bin/sh -c '/usr/bin/id -u; read -r p c s pp rest </proc/1/stat; echo "$c"'
+  expect_out "1000
+(.reg-init)"
+  run_cmd "$REG" run --rm --init --privileged -t base@1 -- /bin/echo priv-ok
+  expect_out "priv-ok"
+  run_cmd script -qec "'$REG' run --rm --init --tty -t base@1 -- /bin/sh -c 'tty; echo tty-ok'" /dev/null
+  expect_out_has "tty-ok"
+  expect_out_has "/dev/pts/"
+}
+
+ALL="$ALL t_signals_default t_stop_signal_timeout t_stop_signal_bad t_init t_init_combos t_sig_proxy t_lifecycle_rough_edges t_ulimit t_attach t_attach_resize_keeps_input t_attach_bad"
