@@ -103,7 +103,8 @@ usage_error (const char *msg, const char *arg)
                    "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
                    "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
                    "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
-                   "[--ulimit NAME=SOFT[:HARD]] [--detach-keys KEYS] [--sig-proxy=false] "
+                   "[--ulimit NAME=SOFT[:HARD]] [--storage-opt size=SIZE] [--detach-keys KEYS] "
+                   "[--sig-proxy=false] "
                    "[-p [IP:]HOST:CTR] [--network bridge|host|none|NAME|container:ID] "
                    "[--network-alias NAME] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
@@ -261,6 +262,20 @@ process_option (json_t *body, int opt, const char *arg)
         return usage_error ("--stop-timeout wants 0-86400 seconds", arg);
       json_object_set_new (body, "StopTimeout", json_integer (v));
       return 0;
+    case 1002:
+      {
+        /* --storage-opt KEY=VALUE: regd checks the key and the value. */
+        const char *eq = strchr (arg, '=');
+        if (eq == NULL || eq == arg)
+          return usage_error ("--storage-opt wants KEY=VALUE (size=64m)", arg);
+        json_t *so = json_object_get (body, "StorageOpt");
+        if (so == NULL)
+          json_object_set_new (body, "StorageOpt", so = json_object ());
+        char key[64];
+        snprintf (key, sizeof key, "%.*s", (int)(eq - arg), arg);
+        json_object_set_new (so, key, json_string (eq + 1));
+        return 0;
+      }
     default:
       {
         struct reg_ulimit u;
@@ -363,6 +378,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "stop-signal", required_argument, NULL, 'g' },
     { "stop-timeout", required_argument, NULL, 'G' },
     { "ulimit", required_argument, NULL, 'l' },
+    { "storage-opt", required_argument, NULL, 1002 },
     { "detach-keys", required_argument, NULL, 'k' },
     { "env-file", required_argument, NULL, 1001 },
     { "sig-proxy", optional_argument, NULL, 'y' },
@@ -483,6 +499,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       case 'g':
       case 'G':
       case 'l':
+      case 1002:
         ret = process_option (body, opt, optarg);
         break;
       case 'J':

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -407,6 +408,8 @@ reg_container_to_json (const struct reg_container *c)
                        json_pack ("{s:s, s:i}", "Name", reg_restart_name (c->restart.mode),
                                   "MaximumRetryCount", c->restart.max_retries));
   json_object_set_new (j, "Ports", strv_to_json (c->ports));
+  if (c->storage_size)
+    json_object_set_new (j, "StorageSize", json_integer ((json_int_t)c->storage_size));
   json_object_set_new (j, "NetworkMode", json_string (c->network_mode ? c->network_mode : "host"));
   if (c->hostname)
     json_object_set_new (j, "Hostname", json_string (c->hostname));
@@ -487,6 +490,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->exit_code = (int)json_integer_value (json_object_get (st, "ExitCode"));
   c->oom_killed = json_is_true (json_object_get (st, "OOMKilled"));
   c->log_max_size = json_integer_value (json_object_get (j, "LogMaxSize"));
+  c->storage_size = json_integer_value (json_object_get (j, "StorageSize"));
   json_t *rp = json_object_get (j, "RestartPolicy");
   if (reg_restart_parse (json_string_value (json_object_get (rp, "Name")), &c->restart, NULL) == 0)
     c->restart.max_retries = (int)json_integer_value (json_object_get (rp, "MaximumRetryCount"));
@@ -733,11 +737,94 @@ reg_container_index_name (const char *root, const char *name, const char *id,
   return name_reserve (root, name, id, err);
 }
 
+char *
+reg_container_layer_file (const char *root, const struct reg_container *c, const char *name)
+{
+  char *p = NULL;
+  if (asprintf (&p, "%s/containers/%s/%s%s", root, c->id, c->storage_size ? "layer/" : "", name)
+      < 0)
+    return NULL;
+  return p;
+}
+
+/* The upper directory is the root directory of the container (overlay
+ * takes the top layer's mode): 0755, so a --user can walk it. Its parent,
+ * 0700, keeps host users out. */
+static int
+make_layer_dirs (const char *root, const struct reg_container *c)
+{
+  static const char *const subdirs[] = { "upper", "work" };
+  for (size_t i = 0; i < 2; i++)
+    {
+      _cleanup_free_ char *sub = reg_container_layer_file (root, c, subdirs[i]);
+      mode_t mode = i == 0 ? 0755 : 0700;
+      if (sub == NULL || mkdir (sub, mode) < 0 || chmod (sub, mode) < 0
+          || (i == 0 && c->security.userns
+              && chown (sub, c->security.userns_uid, c->security.userns_gid) < 0))
+        return -1;
+    }
+  return 0;
+}
+
+static bool
+is_mount_point (const char *dir)
+{
+  struct stat st, parent;
+  _cleanup_free_ char *up = NULL;
+  return asprintf (&up, "%s/..", dir) >= 0 && stat (dir, &st) == 0 && stat (up, &parent) == 0
+         && st.st_dev != parent.st_dev;
+}
+
+int
+reg_container_layer_ensure (const char *root, const struct reg_container *c, struct reg_error **err)
+{
+  if (c->storage_size <= 0)
+    return 0;
+  _cleanup_free_ char *layer = reg_container_file (root, c->id, "layer");
+  char opts[64];
+  snprintf (opts, sizeof opts, "size=%lld,mode=0700", (long long)c->storage_size);
+  if (layer == NULL)
+    return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
+  if (is_mount_point (layer))
+    return 0;
+  if ((mkdir (layer, 0700) < 0 && errno != EEXIST)
+      || mount ("tmpfs", layer, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+    return reg_error_sys (err, errno, "container %.12s: --storage-opt size: mount a tmpfs at %s",
+                          c->id, layer);
+  if (make_layer_dirs (root, c) < 0)
+    {
+      int e = errno;
+      umount2 (layer, MNT_DETACH);
+      return reg_error_sys (err, e, "container %.12s: --storage-opt size: make the writable layer",
+                            c->id);
+    }
+  return 0;
+}
+
+/* A sized container's tmpfs goes first: removal never crosses a mount. */
+static void
+layer_unmount (const char *dir)
+{
+  _cleanup_free_ char *layer = NULL;
+  if (asprintf (&layer, "%s/layer", dir) >= 0)
+    umount2 (layer, MNT_DETACH | UMOUNT_NOFOLLOW);
+}
+
+static void
+create_undo (const char *root, const struct reg_container *c, const char *dir)
+{
+  layer_unmount (dir);
+  reg_util_rm_rf (dir, NULL);
+  if (c->name && *c->name)
+    name_release (root, c->name, c->id);
+}
+
 int
 reg_container_create (const char *root, struct reg_container *c, struct reg_error **err)
 {
   _cleanup_free_ char *dir = reg_container_dir (root, c->id);
-  if (dir == NULL)
+  _cleanup_free_ char *merged = reg_container_file (root, c->id, "merged");
+  if (dir == NULL || merged == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
   if (c->name && *c->name && name_reserve (root, c->name, c->id, err) < 0)
     return -1;
@@ -748,35 +835,18 @@ reg_container_create (const char *root, struct reg_container *c, struct reg_erro
         name_release (root, c->name, c->id);
       return -1;
     }
-  /* The upper directory is the root directory of the container (overlay
-   * takes the top layer's mode): 0755, so a --user can walk it. Its
-   * parent, 0700, keeps host users out. */
-  static const char *const subdirs[] = { "upper", "work", "merged" };
-  for (size_t i = 0; i < 3; i++)
-    {
-      _cleanup_free_ char *sub = reg_container_file (root, c->id, subdirs[i]);
-      mode_t mode = i == 0 ? 0755 : 0700;
-      if (sub == NULL || mkdir (sub, mode) < 0 || chmod (sub, mode) < 0
-          || (i == 0 && c->security.userns
-              && chown (sub, c->security.userns_uid, c->security.userns_gid) < 0))
-        {
-          reg_error_sys (err, errno, "container %.12s: mkdir %s", c->id, subdirs[i]);
-          reg_util_rm_rf (dir, NULL);
-          if (c->name && *c->name)
-            name_release (root, c->name, c->id);
-          return -1;
-        }
-    }
+  int ret = c->storage_size > 0 ? reg_container_layer_ensure (root, c, err) : 0;
+  if (ret == 0
+      && ((c->storage_size == 0 && make_layer_dirs (root, c) < 0) || mkdir (merged, 0700) < 0))
+    ret = reg_error_sys (err, errno, "container %.12s: make its directories", c->id);
   reg_util_now_rfc3339 (c->created);
-  reserve_make (root, c->id);
-  if (reg_container_save (root, c, err) < 0)
-    {
-      reg_util_rm_rf (dir, NULL);
-      if (c->name && *c->name)
-        name_release (root, c->name, c->id);
-      return -1;
-    }
-  return 0;
+  if (ret == 0)
+    reserve_make (root, c->id);
+  if (ret == 0)
+    ret = reg_container_save (root, c, err);
+  if (ret < 0)
+    create_undo (root, c, dir);
+  return ret;
 }
 
 int
@@ -854,6 +924,7 @@ reg_container_retire (const char *root, const char *id, char **grave_out, struct
       = lock_path ? open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (lock_fd >= 0)
     flock (lock_fd, LOCK_EX);
+  layer_unmount (dir);
   /* Rename first so the container disappears at once, even if the removal
    * of a large upper layer is interrupted. */
   if (rename (dir, grave) < 0)

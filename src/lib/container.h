@@ -120,6 +120,10 @@ struct reg_container
   bool auto_remove;
   struct reg_limits limits; /* cgroup limits; 0 = not set */
   int64_t log_max_size;     /* bytes; 0 = REG_LOG_MAX_SIZE */
+  /* --storage-opt size: the writable layer (upper and work) lives on a tmpfs
+   * of this size at containers/<id>/layer, mounted from create to rm; 0: in
+   * the engine root's filesystem, unbounded. */
+  int64_t storage_size;
   struct reg_restart restart;
   bool open_stdin;              /* -i: input from reg (through the monitor) */
   bool tty;                     /* --tty: a terminal for the first process */
@@ -167,6 +171,14 @@ void reg_container_free (struct reg_container *c);
 /* containers/<id> and files in it; allocated. */
 char *reg_container_dir (const char *root, const char *id);
 char *reg_container_file (const char *root, const char *id, const char *name);
+
+/* The writable layer's directories, "upper" or "work": containers/<id>/NAME,
+ * or containers/<id>/layer/NAME for a container with a storage size. */
+char *reg_container_layer_file (const char *root, const struct reg_container *c, const char *name);
+/* A sized container's tmpfs, mounted again when it is not (after a reboot:
+ * its writable layer was in memory and is empty now). */
+int reg_container_layer_ensure (const char *root, const struct reg_container *c,
+                                struct reg_error **err);
 
 /* Create containers/<id>/{upper,work,merged} and write the first state. */
 int reg_container_create (const char *root, struct reg_container *c, struct reg_error **err);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -144,7 +145,13 @@ sweep_dir (const char *dir, const char *prefix, struct reg_error **err)
       if (asprintf (&path, "%s/%s", dir, de->d_name) < 0)
         ret = reg_error_set (err, ENOMEM, "out of memory");
       else if (strncmp (de->d_name, prefix, strlen (prefix)) == 0)
-        ret = reg_util_rm_rf (path, err);
+        {
+          /* a half-removed container's --storage-opt tmpfs */
+          _cleanup_free_ char *layer = NULL;
+          if (asprintf (&layer, "%s/layer", path) >= 0)
+            umount2 (layer, MNT_DETACH | UMOUNT_NOFOLLOW);
+          ret = reg_util_rm_rf (path, err);
+        }
     }
   closedir (d);
   return ret;
@@ -503,6 +510,10 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   if (o->log_max_size < 0 || (o->log_max_size > 0 && o->log_max_size < 4096))
     return reg_error_set (err, EINVAL, "create container: log-max-size must be at least 4 KiB");
   c->log_max_size = o->log_max_size;
+  if (o->storage_size < 0 || (o->storage_size > 0 && o->storage_size < (1 << 20)))
+    return reg_error_set (err, EINVAL,
+                          "create container: --storage-opt size must be at least 1 MiB");
+  c->storage_size = o->storage_size;
   if (o->auto_remove && o->restart.mode != REG_RESTART_NO)
     return reg_error_set (err, EINVAL,
                           "create container: --rm and --restart %s conflict (a container removed "
@@ -847,6 +858,8 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   if (ret == 0)
     reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
   int netns = -1;
+  if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, err)) < 0)
+    *exit_code = 125;
   if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, err)) < 0)
     *exit_code = 125;
   /* Until the monitor has recorded "running" (or the failure), every other
@@ -1229,7 +1242,7 @@ undo_steps (struct reg_engine *e, const struct reg_container *c, char *const *st
         }
       return;
     }
-  _cleanup_free_ char *upper = reg_container_file (e->root, c->id, "upper");
+  _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
   if (upper)
     reg_insert_clean_upper (upper, steps);
 }

@@ -69,6 +69,7 @@ struct reg_create_options
   bool auto_remove;
   struct reg_limits limits;
   int64_t log_max_size; /* 0: the default */
+  int64_t storage_size; /* --storage-opt size: bytes of the writable layer; 0: no limit */
   struct reg_restart restart;
   bool open_stdin, tty;
   struct reg_security security;

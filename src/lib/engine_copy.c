@@ -35,8 +35,8 @@ static int
 detached_overlay (struct reg_engine *e, const struct reg_container *c, bool writable,
                   struct reg_error **err)
 {
-  _cleanup_free_ char *upper = reg_container_file (e->root, c->id, "upper");
-  _cleanup_free_ char *work = reg_container_file (e->root, c->id, "work");
+  _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
+  _cleanup_free_ char *work = reg_container_layer_file (e->root, c, "work");
   _cleanup_free_ char *lower = reg_env_path (e->root, c->closure), *both = NULL;
   if (!upper || !work || !lower || asprintf (&both, "%s:%s", upper, lower) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -124,7 +124,7 @@ reg_engine_container_changes (struct reg_engine *e, const char *ref, json_t **ou
   struct reg_container *c = NULL;
   if (reg_engine_container_get (e, ref, &c, err) < 0)
     return -1;
-  _cleanup_free_ char *upper = reg_container_file (e->root, c->id, "upper");
+  _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
   _cleanup_free_ char *lower = reg_env_path (e->root, c->closure);
   /* The mount points the runtime made are not the program's changes. */
   char **hide = calloc (c->n_mounts + 5, sizeof *hide);

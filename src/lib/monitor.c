@@ -494,8 +494,8 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   if (pipe2 (po, O_CLOEXEC) < 0 || pipe2 (pe, O_CLOEXEC) < 0)
     return reg_error_sys (e, errno, "container %.12s: pipe", c->id);
   _cleanup_free_ char *lower = reg_env_path (m->root, c->closure);
-  _cleanup_free_ char *upper = reg_container_file (m->root, c->id, "upper");
-  _cleanup_free_ char *work = reg_container_file (m->root, c->id, "work");
+  _cleanup_free_ char *upper = reg_container_layer_file (m->root, c, "upper");
+  _cleanup_free_ char *work = reg_container_layer_file (m->root, c, "work");
   _cleanup_free_ char *merged = reg_container_file (m->root, c->id, "merged");
   struct net_spec net = { -1, false, "", { NULL, NULL, NULL } };
   if (net_spec_of (m->root, c, m->netns_fd, &net, e) < 0)

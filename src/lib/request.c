@@ -281,6 +281,32 @@ parse_security (json_t *body, struct reg_security *s, char **user_name, struct r
   return 0;
 }
 
+/* StorageOpt: {"size": "64m"} (Docker's HostConfig.StorageOpt); size is
+ * the only option. */
+static int
+parse_storage_opt (json_t *body, struct reg_create_options *o, struct reg_error **err)
+{
+  json_t *so = json_object_get (body, "StorageOpt");
+  if (so == NULL || json_is_null (so))
+    return 0;
+  if (!json_is_object (so))
+    return reg_error_set (err, EINVAL, WHAT ": StorageOpt must be an object of strings");
+  const char *key;
+  json_t *v;
+  json_object_foreach (so, key, v)
+  {
+    if (strcmp (key, "size") != 0)
+      return reg_error_set (err, EINVAL,
+                            WHAT ": --storage-opt %s: unknown option (size is the only one)", key);
+    int64_t size = 0;
+    if (!json_is_string (v) || !reg_util_parse_size (json_string_value (v), &size) || size <= 0)
+      return reg_error_set (err, EINVAL, WHAT ": --storage-opt size=%s: not a size (e.g. 64m, 1g)",
+                            json_is_string (v) ? json_string_value (v) : "?");
+    o->storage_size = size;
+  }
+  return 0;
+}
+
 /* Ulimits: [{Name, Soft, Hard}] (Docker's HostConfig.Ulimits). */
 static int
 parse_ulimits (json_t *body, struct reg_create_request *r, struct reg_error **err)
@@ -329,6 +355,8 @@ parse_process (json_t *body, struct reg_create_request *r, struct reg_error **er
         return reg_error_set (err, EINVAL, WHAT ": StopTimeout must be 0-86400 seconds");
       o->stop_timeout = (int)json_integer_value (t);
     }
+  if (parse_storage_opt (body, o, err) < 0)
+    return -1;
   json_t *init = json_object_get (body, "Init");
   if (init && !json_is_null (init) && !json_is_boolean (init))
     return reg_error_set (err, EINVAL, WHAT ": Init must be true or false");
@@ -360,6 +388,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
                                       "AutoRemove",
                                       "Limits",
                                       "LogMaxSize",
+                                      "StorageOpt",
                                       "RestartPolicy",
                                       "Ports",
                                       "ProjectFile",

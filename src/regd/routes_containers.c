@@ -67,7 +67,7 @@ list (struct regd *d, struct request *r)
         {
           json_t *j = reg_container_to_json (c);
           _cleanup_free_ char *upper
-              = size ? reg_container_file (d->engine->root, c->id, "upper") : NULL;
+              = size ? reg_container_layer_file (d->engine->root, c, "upper") : NULL;
           if (upper) /* ps -s: what the container wrote */
             json_object_set_new (j, "SizeRw",
                                  json_integer ((json_int_t)reg_util_disk_usage (upper)));

@@ -202,6 +202,46 @@ t_full_disk () {
   umount "$mnt"
 }
 
+t_storage_size () {
+  # --storage-opt size: the writable layer on a tmpfs of that size, kept
+  # from create to rm (across stop and start), gone with the container.
+  local id before layer
+  id=$("$REG" run -d --name sized --storage-opt size=8m -t base@1 -- /bin/sleep $TAG)
+  layer=$ROOT/containers/$id/layer
+  run_cmd "$REG" exec sized /bin/sh -c 'echo kept > /kept; /usr/bin/head -c 20000000 /dev/zero > /big; echo "rc=$?"; /usr/bin/wc -c < /big'
+  expect_out_has "rc=1"
+  expect_err_has "No space left on device"
+  local written
+  written=$(echo "$out" | tail -1)
+  [ "${written:-99999999}" -le 8388608 ] || fail "wrote $written bytes past an 8 MiB writable layer"
+  "$REG" exec sized /bin/sh -c 'echo > /big' >/dev/null
+  "$REG" stop -t 1 sized >/dev/null
+  "$REG" start sized >/dev/null
+  run_cmd "$REG" exec sized /bin/cat /kept
+  expect_out "kept"
+  run_cmd "$REG" inspect sized
+  expect_out_has '"StorageSize": 8388608'
+  grep -q " $layer " /proc/self/mountinfo || fail "no tmpfs at $layer"
+  "$REG" rm -f sized >/dev/null
+  grep " $ROOT/containers/$id" /proc/self/mountinfo && fail "a mount of the removed container is left"
+  [ -e "$ROOT/containers/$id" ] && fail "the removed container's directory is left"
+  # Bad input: a clear error, nothing made.
+  before=$(snapshot)
+  run_cmd "$REG" run --rm --storage-opt size=lots -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--storage-opt size=lots: not a size"
+  run_cmd "$REG" run --rm --storage-opt quota=1 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--storage-opt quota: unknown option (size is the only one)"
+  run_cmd "$REG" run --rm --storage-opt size=4k -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "at least 1 MiB"
+  run_cmd "$REG" run --rm --storage-opt size -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "KEY=VALUE"
+  expect_eq "$(snapshot)" "$before" "engine changed by bad --storage-opt"
+}
+
 # The engine's view and the host's agree: every process of `sleep $TAG`
 # is in a listed container's cgroup, no cgroup is left for an id that ps
 # does not list (ids from $1, a file of ids this test made), and no mount
@@ -310,4 +350,4 @@ t_crash_matrix () {
 }
 
 ALL="$ALL t_rm_races_start t_concurrent_ops_clean t_monitor_killed t_restore_settles_crash_states
-  t_install_crash t_full_disk t_soak t_crash_matrix"
+  t_install_crash t_full_disk t_storage_size t_soak t_crash_matrix"
