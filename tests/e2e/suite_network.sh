@@ -487,3 +487,28 @@ t_net_user_bad_inputs () {
 
 ALL="$ALL t_net_bridge_publish t_net_bridge_outside t_net_bridge_teardown t_net_bridge_bad_inputs
   t_net_user_networks t_net_user_bad_inputs"
+
+t_net_publish_all () {
+  # -P publishes every port reg.yaml's expose: lists, each on a free host port.
+  local p=$T/exposeproj id hp before
+  mkdir -p "$p"
+  printf 'templates: [py@3.11]\nexpose: [80, "53/udp"]\n' >"$p/reg.yaml"
+  id=$("$REG" run -d -P --project "$p" -- "$PY" -c "$HTTP80")
+  run_cmd "$REG" port "$id"
+  expect_out_has "80/tcp -> 0.0.0.0:"
+  expect_out_has "53/udp -> 0.0.0.0:"
+  hp=$("$REG" port "$id" 80 | cut -d: -f2)
+  run_cmd get "http://127.0.0.1:$hp/"
+  expect_out_has "hello from ${id:0:12}"
+  "$REG" rm -f "$id" >/dev/null
+  # Nothing exposed, or a bad expose entry: refused, nothing made.
+  before=$(snapshot)
+  run_cmd "$REG" run --rm -P -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "-P: no port to publish"
+  printf 'templates: [base@1]\nexpose: ["8080:80"]\n' >"$p/reg.yaml"
+  run_cmd "$REG" run --rm -P --project "$p" -- /bin/true
+  expect_err_has 'exposed port "8080:80" is not PORT[/tcp|udp]'
+  expect_eq "$(snapshot)" "$before" "a refused -P changed the engine"
+}
+ALL="$ALL t_net_publish_all"
