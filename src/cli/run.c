@@ -105,7 +105,7 @@ usage_error (const char *msg, const char *arg)
                    "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
                    "[--ulimit NAME=SOFT[:HARD]] [--storage-opt size=SIZE] [--detach-keys KEYS] "
                    "[--sig-proxy=false] "
-                   "[-p [IP:]HOST:CTR] [--network bridge|host|none|NAME|container:ID] "
+                   "[-p [IP:]HOST:CTR] [-P] [--network bridge|host|none|NAME|container:ID] "
                    "[--network-alias NAME] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
                    "[--restart POLICY] "
@@ -169,7 +169,7 @@ append_ulimit (json_t *body, const struct reg_ulimit *u)
   { "cpus", required_argument, NULL, 'C' },                    \
   { "cpu-shares", required_argument, NULL, 's' },              \
   { "cpuset-cpus", required_argument, NULL, 'U' },             \
-  { "pids-limit", required_argument, NULL, 'P' },              \
+  { "pids-limit", required_argument, NULL, 'E' },              \
   { "blkio-weight", required_argument, NULL, 'B' }
 // clang-format on
 
@@ -229,7 +229,7 @@ limit_option (json_t *limits, int opt, const char *arg)
       return parse_int (arg, 0, &v) && !json_object_set_new (limits, "CpuShares", json_integer (v));
     case 'U':
       return !json_object_set_new (limits, "CpusetCpus", json_string (arg));
-    case 'P':
+    case 'E':
       return parse_int (arg, -1, &v) && v != 0
              && !json_object_set_new (limits, "PidsLimit", json_integer (v));
     case 'B':
@@ -354,6 +354,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "workdir", required_argument, NULL, 'w' },
     { "project", required_argument, NULL, 'J' },
     { "publish", required_argument, NULL, 'p' },
+    { "publish-all", no_argument, NULL, 'P' },
     { "interactive", no_argument, NULL, 'i' },
     { "tty", no_argument, NULL, 'T' },
     { "privileged", no_argument, NULL, 'X' },
@@ -399,7 +400,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   int ret = 0, opt;
   optind = 1;
   opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:iu:", opts, NULL)) != -1)
+  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:Piu:", opts, NULL)) != -1)
     switch (opt)
       {
       case 'd':
@@ -447,6 +448,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'W':
         json_object_set_new (body, "NetworkMode", json_string (optarg));
+        break;
+      case 'P':
+        json_object_set_new (body, "PublishAllPorts", json_true ());
         break;
       case 'H':
         json_object_set_new (body, "Hostname", json_string (optarg));
@@ -530,7 +534,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       case 'C':
       case 's':
       case 'U':
-      case 'P':
+      case 'E':
       case 'B':
         if (!limit_option (limits, opt, optarg))
           ret = usage_error ("bad resource limit", argv[optind - 1]);

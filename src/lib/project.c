@@ -197,6 +197,8 @@ parse_root (struct ctx *c, yaml_node_t *root, struct reg_project *p)
         ret = env_map (c, v, &p->env);
       else if (strcmp (k, "ports") == 0)
         ret = strings (c, k, v, false, &p->ports);
+      else if (strcmp (k, "expose") == 0)
+        ret = strings (c, k, v, false, &p->expose);
       else if (strcmp (k, "limits") == 0)
         ret = limits_map (c, v, &p->limits);
       else if (strcmp (k, "workdir") == 0 || strcmp (k, "restart") == 0
@@ -219,7 +221,7 @@ parse_root (struct ctx *c, yaml_node_t *root, struct reg_project *p)
         {
           ret = reg_error_set (c->err, EINVAL,
                                "reg.yaml %s: unknown field \"%s\" (known: templates, command, env, "
-                               "workdir, ports, network, limits, restart)",
+                               "workdir, ports, expose, network, limits, restart)",
                                c->origin, k);
         }
       if (ret < 0)
@@ -275,6 +277,7 @@ reg_project_free (struct reg_project *p)
   reg_strv_free (p->command);
   reg_strv_free (p->env);
   reg_strv_free (p->ports);
+  reg_strv_free (p->expose);
   free (p->network);
   free (p->workdir);
   free (p->limits.cpuset_cpus);

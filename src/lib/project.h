@@ -8,6 +8,7 @@
  *   env: {GREETING: hello}
  *   workdir: /app                     default /app
  *   ports: ["8080:8000"]              published ports (-p)
+ *   expose: [8000, "53/udp"]          ports -P publishes (on free host ports)
  *   network: host                     --network (checked by the engine)
  *   limits: {memory: 256m, memory_reservation: 128m, memory_swap: 512m,
  *            cpus: 1.5, cpu_shares: 512, cpuset_cpus: "0-1",
@@ -34,6 +35,7 @@ struct reg_project
   char **env;     /* "KEY=VALUE" */
   char *workdir;
   char **ports;
+  char **expose; /* "PORT[/tcp|udp]", checked by the request */
   char *network; /* NULL: the engine's default */
   struct reg_limits limits;
   struct reg_restart restart;

@@ -35,6 +35,7 @@ reg_create_request_free (struct reg_create_request *r)
   reg_strv_free (r->dns_search);
   reg_strv_free (r->extra_hosts);
   reg_strv_free (r->aliases);
+  reg_strv_free (r->exposed);
   free (r->network_mode);
   free (r->hostname);
   free (r->name);
@@ -199,6 +200,9 @@ apply_project_file (json_t *body, struct reg_create_request *r, struct reg_error
       r->cmd = reg_strv_dup (p->command);
     }
   if (r->network_mode == NULL && p->network && (r->network_mode = strdup (p->network)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_strv_len (r->exposed) == 0 && p->expose
+      && (r->exposed = reg_strv_dup (p->expose)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_strv_len (r->ports) == 0 && p->ports)
     {
@@ -375,6 +379,32 @@ dup_string (json_t *body, const char *key, char **out, struct reg_error **err)
   return 0;
 }
 
+/* -P: every exposed port ("PORT[/tcp|udp]") on a free host port. */
+static int
+publish_all (struct reg_create_request *r, struct reg_error **err)
+{
+  size_t n = reg_strv_len (r->exposed), have = reg_strv_len (r->ports);
+  if (n == 0)
+    return reg_error_set (err, EINVAL,
+                          WHAT ": -P: no port to publish (reg.yaml's expose: lists none)");
+  char **ports = realloc (r->ports, (have + n + 1) * sizeof (char *));
+  if (ports == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  r->ports = ports;
+  ports[have] = NULL;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct reg_port_binding b;
+      if (strchr (r->exposed[i], ':') || !reg_network_port_parse (r->exposed[i], &b))
+        return reg_error_set (err, EINVAL, WHAT ": exposed port \"%s\" is not PORT[/tcp|udp]",
+                              r->exposed[i]);
+      if ((ports[have + i] = strdup (r->exposed[i])) == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      ports[have + i + 1] = NULL;
+    }
+  return 0;
+}
+
 static int
 parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
 {
@@ -408,6 +438,8 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
                                       "DnsSearch",
                                       "ExtraHosts",
                                       "NetworkAliases",
+                                      "ExposedPorts",
+                                      "PublishAllPorts",
                                       "StopSignal",
                                       "StopTimeout",
                                       "Init",
@@ -423,6 +455,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
       || reg_json_strv (body, "DnsSearch", WHAT, &r->dns_search, err) < 0
       || reg_json_strv (body, "ExtraHosts", WHAT, &r->extra_hosts, err) < 0
       || reg_json_strv (body, "NetworkAliases", WHAT, &r->aliases, err) < 0
+      || reg_json_strv (body, "ExposedPorts", WHAT, &r->exposed, err) < 0
       || dup_string (body, "NetworkMode", &r->network_mode, err) < 0
       || dup_string (body, "Hostname", &r->hostname, err) < 0
       || dup_string (body, "Name", &r->name, err) < 0
@@ -481,6 +514,8 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   o->project = r->project;
   o->mounts = r->mounts;
   o->n_mounts = r->n_mounts;
+  if (json_is_true (json_object_get (body, "PublishAllPorts")) && publish_all (r, err) < 0)
+    return -1;
   o->ports = r->ports;
   o->network_mode = r->network_mode;
   o->hostname = r->hostname;

@@ -381,25 +381,26 @@ s = socket.socket(); s.bind(('', $p)); s.listen(); time.sleep(30)" &
 # The Nth /24 of this run's user networks (0-2).
 user_subnet () { echo "${NET_BASE%.*}.$((${NET_BASE##*.} + 4 + $1)).0/24"; }
 
-# Inside a container of network $1: "NAME ADDRESS" or "NAME unknown" for
-# each name, then a GET of http://$2/ ("body ..." or "refused ..."): tried
-# for 3 s while the server may be starting; a 1 s silence (dropped) ends it.
+# Inside a container of network $2: "NAME ADDRESS" or "NAME unknown" for
+# each name, then a GET of http://$3/: "body ..." or "refused ...". $1 is
+# "reach" (retried for up to 20 s while the server starts) or "isolated"
+# (one try: dropped packets time out after 2 s).
 probe () {
-  "$REG" run --rm --network "$1" -t py@3.11 -- "$PY" -c '
+  "$REG" run --rm --network "$2" -t py@3.11 -- "$PY" -c '
 import socket, sys, time, urllib.request
-for n in sys.argv[2:]:
+for n in sys.argv[3:]:
     try:
         print(n, socket.gethostbyname(n))
     except OSError:
         print(n, "unknown")
-end = time.time() + 3
+end = time.time() + (20 if sys.argv[1] == "reach" else 0)
 while True:
     try:
-        print("body", urllib.request.urlopen("http://%s/" % sys.argv[1], timeout=1).read().decode()); break
+        print("body", urllib.request.urlopen("http://%s/" % sys.argv[2], timeout=2).read().decode()); break
     except OSError as e:
-        if time.time() > end or "timed out" in str(e):
+        if time.time() > end:
             print("refused", e); break
-        time.sleep(0.1)' "$2" "${@:3}"
+        time.sleep(0.2)' "$1" "$3" "${@:4}"
 }
 
 t_net_user_networks () {
@@ -417,7 +418,7 @@ t_net_user_networks () {
   webip=$("$REG" inspect netweb | sed -n 's/.*"IPAddress": "\([0-9.]*\)".*/\1/p' | head -1)
   case "$webip" in "${NET_BASE%.*}.$((${NET_BASE##*.} + 4))."*) ;; *) fail "netweb's address $webip is not in front's subnet" ;; esac
   # By name and by alias, from a container started after it.
-  run_cmd probe front netweb netweb www
+  run_cmd probe reach front netweb netweb www
   expect_out_has "netweb $webip"
   expect_out_has "www $webip"
   expect_out_has "body hello from ${web:0:12}"
@@ -426,10 +427,10 @@ t_net_user_networks () {
   run_cmd "$REG" exec netweb "$PY" -c 'import socket; print(socket.gethostbyname("netlater"))'
   expect_out_has "${NET_BASE%.*}.$((${NET_BASE##*.} + 4))."
   # Another network and the default bridge: no name, no route.
-  run_cmd probe back "$webip" netweb
+  run_cmd probe isolated back "$webip" netweb
   expect_out_has "netweb unknown"
   expect_out_has "refused"
-  run_cmd probe bridge "$webip"
+  run_cmd probe isolated bridge "$webip"
   expect_out_has "refused"
   # A container that goes leaves its peers' /etc/hosts.
   "$REG" rm -f netlater >/dev/null
@@ -487,3 +488,28 @@ t_net_user_bad_inputs () {
 
 ALL="$ALL t_net_bridge_publish t_net_bridge_outside t_net_bridge_teardown t_net_bridge_bad_inputs
   t_net_user_networks t_net_user_bad_inputs"
+
+t_net_publish_all () {
+  # -P publishes every port reg.yaml's expose: lists, each on a free host port.
+  local p=$T/exposeproj id hp before
+  mkdir -p "$p"
+  printf 'templates: [py@3.11]\nexpose: [80, "53/udp"]\n' >"$p/reg.yaml"
+  id=$("$REG" run -d -P --project "$p" -- "$PY" -c "$HTTP80")
+  run_cmd "$REG" port "$id"
+  expect_out_has "80/tcp -> 0.0.0.0:"
+  expect_out_has "53/udp -> 0.0.0.0:"
+  hp=$("$REG" port "$id" 80 | cut -d: -f2)
+  run_cmd get "http://127.0.0.1:$hp/"
+  expect_out_has "hello from ${id:0:12}"
+  "$REG" rm -f "$id" >/dev/null
+  # Nothing exposed, or a bad expose entry: refused, nothing made.
+  before=$(snapshot)
+  run_cmd "$REG" run --rm -P -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "-P: no port to publish"
+  printf 'templates: [base@1]\nexpose: ["8080:80"]\n' >"$p/reg.yaml"
+  run_cmd "$REG" run --rm -P --project "$p" -- /bin/true
+  expect_err_has 'exposed port "8080:80" is not PORT[/tcp|udp]'
+  expect_eq "$(snapshot)" "$before" "a refused -P changed the engine"
+}
+ALL="$ALL t_net_publish_all"

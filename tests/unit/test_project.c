@@ -46,8 +46,11 @@ test_full (void **state)
                               "         cpus: 1.5, cpu_shares: 512, cpuset_cpus: \"0-1\",\n"
                               "         pids_limit: 100, blkio_weight: 500}\n"
                               "restart: on-failure:3\n"
-                              "network: none\n");
+                              "network: none\n"
+                              "expose: [80, \"53/udp\"]\n");
   assert_string_equal (p->network, "none");
+  assert_string_equal (p->expose[0], "80");
+  assert_string_equal (p->expose[1], "53/udp");
   assert_string_equal (p->templates[1], "tools@1");
   assert_string_equal (p->command[1], "app.py");
   assert_string_equal (p->env[0], "GREETING=hello");
