@@ -382,6 +382,74 @@ resize (struct regd *d, struct request *r, const char *ref)
 
 enum MHD_Result regd_reply_logs (struct regd *d, struct request *r, const char *ref);
 
+static enum MHD_Result
+install_route (struct regd *d, struct request *r, const char *ref)
+{
+  return install (d, r, ref, false);
+}
+
+static enum MHD_Result
+uninstall_route (struct regd *d, struct request *r, const char *ref)
+{
+  return install (d, r, ref, true);
+}
+
+static enum MHD_Result
+pause_route (struct regd *d, struct request *r, const char *ref)
+{
+  return pause_container (d, r, ref, true);
+}
+
+static enum MHD_Result
+unpause_route (struct regd *d, struct request *r, const char *ref)
+{
+  return pause_container (d, r, ref, false);
+}
+
+/* The input itself went to the container's input stream as the body
+ * arrived (server.c opened the sink); this is the reply when it ended. */
+static enum MHD_Result
+stdin_route (struct regd *d, struct request *r, const char *ref)
+{
+  if (r->sink_fd == -2)
+    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
+  if (r->sink_fd == -1)
+    return regd_reply_message (r, MHD_HTTP_CONFLICT,
+                               "container %s: takes no input (run it with -i), or is not running",
+                               ref);
+  return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
+}
+
+/* /v1/containers/ID[/ACTION]: one row per route. */
+static const struct
+{
+  const char *method, *action; /* action NULL: /v1/containers/ID itself */
+  enum MHD_Result (*handler) (struct regd *d, struct request *r, const char *ref);
+} container_routes[] = {
+  { "GET", NULL, inspect },
+  { "DELETE", NULL, remove_container },
+  { "POST", "start", start },
+  { "POST", "stop", stop },
+  { "POST", "kill", kill_container },
+  { "POST", "install", install_route },
+  { "POST", "uninstall", uninstall_route },
+  { "POST", "resize", resize },
+  { "POST", "attach", attach },
+  { "POST", "stdin", stdin_route },
+  { "POST", "exec", regd_exec_create },
+  { "GET", "stats", stats },
+  { "GET", "top", top },
+  { "POST", "update", update },
+  { "POST", "pause", pause_route },
+  { "POST", "unpause", unpause_route },
+  { "POST", "wait", wait_container },
+  { "GET", "logs", regd_reply_logs },
+  { "GET", "archive", regd_container_archive },
+  { "POST", "archive", regd_container_archive },
+  { "POST", "rename", rename_container },
+  { "GET", "changes", regd_container_changes },
+};
+
 enum MHD_Result
 regd_route_containers (struct regd *d, struct request *r, const char *arg, const char *action)
 {
@@ -390,57 +458,12 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return list (d, r);
   if (arg == NULL && strcmp (m, "POST") == 0)
     return create (d, r);
-  if (arg != NULL && action == NULL && strcmp (m, "GET") == 0)
-    return inspect (d, r, arg);
-  if (arg != NULL && action == NULL && strcmp (m, "DELETE") == 0)
-    return remove_container (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "start") == 0)
-    return start (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stop") == 0)
-    return stop (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "kill") == 0)
-    return kill_container (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "install") == 0)
-    return install (d, r, arg, false);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "uninstall") == 0)
-    return install (d, r, arg, true);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "resize") == 0)
-    return resize (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "attach") == 0)
-    return attach (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "stdin") == 0)
-    {
-      if (r->sink_fd == -2)
-        return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", arg);
-      if (r->sink_fd == -1)
-        return regd_reply_message (
-            r, MHD_HTTP_CONFLICT,
-            "container %s: takes no input (run it with -i), or is not running", arg);
-      return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
-    }
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "exec") == 0)
-    return regd_exec_create (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "stats") == 0)
-    return stats (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "top") == 0)
-    return top (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "update") == 0)
-    return update (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "pause") == 0)
-    return pause_container (d, r, arg, true);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "unpause") == 0)
-    return pause_container (d, r, arg, false);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "wait") == 0)
-    return wait_container (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "logs") == 0)
-    return regd_reply_logs (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (action, "archive") == 0
-      && (strcmp (m, "GET") == 0 || strcmp (m, "POST") == 0))
-    return regd_container_archive (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "POST") == 0 && strcmp (action, "rename") == 0)
-    return rename_container (d, r, arg);
-  if (arg != NULL && action != NULL && strcmp (m, "GET") == 0 && strcmp (action, "changes") == 0)
-    return regd_container_changes (d, r, arg);
+  for (size_t i = 0; arg && i < sizeof container_routes / sizeof *container_routes; i++)
+    if (strcmp (m, container_routes[i].method) == 0
+        && (action == NULL
+                ? container_routes[i].action == NULL
+                : container_routes[i].action && strcmp (action, container_routes[i].action) == 0))
+      return container_routes[i].handler (d, r, arg);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,
                              arg ? arg : "", action ? "/" : "", action ? action : "");
 }
