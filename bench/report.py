@@ -66,11 +66,24 @@ L.append(f"Parameters: `{' '.join(k + '=' + params[k] for k in ('RUNS', 'STORM',
          "during this run, so absolute times are noisy; the ratios are between engines measured minutes apart.\n")
 whens = [(p, open(f"{R}/when-{p}.txt").read().strip()) for p in ("volume", "startup", "storm", "services", "marginal")
          if has(f"when-{p}.txt")]
+def split_top(text):
+    """'a: x (y; z); b: w' -> ['a: x (y; z)', 'b: w']: ';' inside parentheses stays."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "(" and 1 or ch == ")" and -1 or 0
+        if ch == ";" and depth == 0:
+            parts.append(cur.strip()); cur = ""
+        else:
+            cur += ch
+    return parts + [cur.strip()] if cur.strip() else parts
+
 m_old = re.search(r"^When each part ran: (.*)\.$", OLD_HEAD, re.M)
 if m_old:
-    for p, w in re.findall(r"(\w+): ([^;]+?(?:\([^)]*\))?)(?:; |$)", m_old.group(1)):
-        if p not in dict(whens):
-            whens.append((p, w + ", carried from the earlier run"))
+    for entry in split_top(m_old.group(1)):
+        p, _, w = entry.partition(": ")
+        if p and p not in dict(whens):
+            note = "" if "carried from an earlier run" in w else ", carried from an earlier run"
+            whens.append((p, w + note))
 if whens:
     L.append("When each part ran: " + "; ".join(f"{p}: {w}" for p, w in whens) + ".\n")
 L.append("Docker images: for each package, `debootstrap --variant=minbase --include=PKG bookworm DIR` then "
@@ -282,7 +295,8 @@ if has("wrk-reg.1.txt"):
         for f in sorted(glob.glob(f"{R}/wrk-{e}.*.txt")):
             t = open(f).read()
             runs.append((float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
-                         unit(re.search(r"50%\s+(\S+)", t).group(1)), unit(re.search(r"99%\s+(\S+)", t).group(1))))
+                         unit(re.search(r"^\s*50%\s+(\S+)", t, re.M).group(1)),
+                         unit(re.search(r"^\s*99%\s+(\S+)", t, re.M).group(1))))
         rps = statistics.median(r[0] for r in runs)
         p50 = statistics.median(r[1] for r in runs); p99 = statistics.median(r[2] for r in runs)
         w[e] = rps
