@@ -136,12 +136,17 @@ t_prune_bad () {
   expect_eq "$(gc_count)" "0" "objects left"
 }
 
-# Prune while runs, template creates and removals go on: nothing in use is
-# lost (every run gives its output), and the store verifies clean after.
+# Prune while runs, template creates, pulls and removals go on: nothing in
+# use is lost (every run gives its output), and the store verifies clean
+# after.
 t_prune_concurrent () {
   reset_regd2
   reg2 template create gcc@1 /bin/sh /bin/cat /bin/echo /bin/true >/dev/null || fail "create gcc@1"
-  local i pids=() failed=$T/gc-failed
+  local i pids=() failed=$T/gc-failed layout=$T/gc-layout
+  printf 'pulled %s\n' "$$" >"$T/gc-pull"
+  "$REG" template create gcpull@1 /bin/cat "$T/gc-pull" >/dev/null || fail "create gcpull@1"
+  "$REG" push --layout "$layout" gcpull@1 gc/pull:1 >/dev/null || fail "push gcpull@1"
+  "$REG" template rm gcpull@1 >/dev/null
   : >"$failed"
   (for i in $(seq 20); do
      o=$(reg2 run --rm -t gcc@1 -- /bin/echo "run $i" 2>&1)
@@ -159,6 +164,15 @@ t_prune_concurrent () {
   pids+=($!)
   (for i in $(seq 10); do
      reg2 system prune >/dev/null 2>>"$failed" || echo "prune $i" >>"$failed"
+   done) &
+  pids+=($!)
+  # Pulls: from an image layout the main engine pushed, again and again,
+  # each pulled template run and removed (so its objects become garbage).
+  (for i in $(seq 4); do
+     reg2 pull --layout "$layout" gc/pull:1 >/dev/null 2>>"$failed" || echo "pull $i" >>"$failed"
+     o=$(reg2 run --rm -t gcpull@1 -- /bin/cat "$T/gc-pull" 2>&1)
+     [ "$o" = "pulled $$" ] || echo "pulled run $i: $o" >>"$failed"
+     reg2 template rm gcpull@1 >/dev/null 2>>"$failed" || echo "rm gcpull@1 $i" >>"$failed"
    done) &
   pids+=($!)
   for i in "${pids[@]}"; do
@@ -264,6 +278,10 @@ recipe_create () {
 
 t_recipe_nginx () {
   recipe_create nginx nginx@1.22
+  run_cmd "$REG" template inspect nginx@1.22
+  expect_out_has "stop-signal: SIGQUIT"
+  expect_out_has "expose: ['80/tcp']"
+  expect_out_has "users: ['www-data:x:33:33:"
   local port id web=$T/recipe-nginx
   port=$(free_port)
   mkdir -p "$web/html"
