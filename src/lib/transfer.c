@@ -636,10 +636,28 @@ pull_job (struct job *j, struct reg_error **err)
   return 0;
 }
 
-static bool
-object_present (const struct reg_store *store, const struct reg_entry *f)
+/* staging/keep-HEX[.x]: where a pull keeps an object it found present. */
+static char *
+kept_path (const struct pull *p, const struct reg_entry *f)
 {
-  return reg_store_has (store, f->value, f->kind == REG_ENTRY_EXEC);
+  char *path = NULL;
+  if (asprintf (&path, "%s/keep-%s%s", p->staging, f->value, f->kind == REG_ENTRY_EXEC ? ".x" : "")
+      < 0)
+    return NULL;
+  return path;
+}
+
+/* Is the object in the store? Then it is hard-linked into the staging
+ * directory, so that a prune running before the commit (the object may be
+ * garbage now: a removed template's) cannot take it away from this pull:
+ * the commit puts it back from there (store_entry). */
+static bool
+object_present (const struct pull *p, const struct reg_entry *f)
+{
+  _cleanup_free_ char *obj
+      = reg_store_object_path (p->e->store, f->value, f->kind == REG_ENTRY_EXEC);
+  _cleanup_free_ char *kept = kept_path (p, f);
+  return obj && kept && (link (obj, kept) == 0 || errno == EEXIST);
 }
 
 static int
@@ -674,7 +692,7 @@ plan_layers (struct pull *p, const struct reg_oci_ref *ref, const struct reg_oci
       if (d == NULL)
         return reg_error_set (err, EINVAL, "%s: lib %s (sha256:%s) has no layer in the manifest",
                               what, l->name, l->entry.value);
-      if (object_present (p->e->store, &l->entry))
+      if (object_present (p, &l->entry))
         event (&p->s, d->digest, "present", 0, 0);
       else if (add_pull_job (p, ref->repo, d, false, err) < 0)
         return -1;
@@ -682,7 +700,7 @@ plan_layers (struct pull *p, const struct reg_oci_ref *ref, const struct reg_oci
   bool missing = false;
   for (size_t i = 0; i < t->n_files && !missing; i++)
     if (t->files[i].kind == REG_ENTRY_FILE || t->files[i].kind == REG_ENTRY_EXEC)
-      missing = !object_present (p->e->store, &t->files[i]);
+      missing = !object_present (p, &t->files[i]);
   for (size_t k = 0; k < m->n_layers; k++)
     if (strcmp (m->layers[k].media_type, REG_OCI_FILES_TYPE) == 0)
       {
@@ -898,6 +916,14 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
     return 0;
   _cleanup_free_ char *src = NULL;
   if (asprintf (&src, "%s/%s", obj_dir, f->value) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (access (src, F_OK) < 0)
+    {
+      /* Present when planned, pruned since: the kept link has it. */
+      free (src);
+      src = kept_path (p, f);
+    }
+  if (src == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (access (src, F_OK) < 0)
     return reg_error_set (err, EINVAL,

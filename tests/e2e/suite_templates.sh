@@ -162,13 +162,13 @@ t_prune_concurrent () {
      reg2 template rm "churn$i@1" >/dev/null 2>>"$failed" || echo "rm churn$i@1" >>"$failed"
    done) &
   pids+=($!)
-  (for i in $(seq 10); do
+  (for i in $(seq 15); do
      reg2 system prune >/dev/null 2>>"$failed" || echo "prune $i" >>"$failed"
    done) &
   pids+=($!)
   # Pulls: from an image layout the main engine pushed, again and again,
   # each pulled template run and removed (so its objects become garbage).
-  (for i in $(seq 4); do
+  (for i in $(seq 6); do
      reg2 pull --layout "$layout" gc/pull:1 >/dev/null 2>>"$failed" || echo "pull $i" >>"$failed"
      o=$(reg2 run --rm -t gcpull@1 -- /bin/cat "$T/gc-pull" 2>&1)
      [ "$o" = "pulled $$" ] || echo "pulled run $i: $o" >>"$failed"
