@@ -150,7 +150,13 @@ sweep_dir (const char *dir, const char *prefix, struct reg_error **err)
           _cleanup_free_ char *layer = NULL;
           if (asprintf (&layer, "%s/layer", path) >= 0)
             umount2 (layer, MNT_DETACH | UMOUNT_NOFOLLOW);
-          ret = reg_util_rm_rf (path, err);
+          /* A --rm container's monitor may be removing its own directory
+           * right now (it outlives regd): what it takes first is not an
+           * error, and nothing here stops regd from serving. */
+          struct reg_error *rm_err = NULL;
+          if (reg_util_rm_rf (path, &rm_err) < 0 && rm_err->code != ENOENT)
+            fprintf (stderr, "regd: clean up after an earlier crash: %s\n", rm_err->msg);
+          reg_error_free (rm_err);
         }
     }
   closedir (d);

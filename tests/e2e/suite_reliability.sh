@@ -118,7 +118,18 @@ t_restore_settles_crash_states () {
   sed -i 's/"Status": *"generated"/"Status":"generating"/; s/"Status":"generated"/"Status":"generating"/' \
     "$ROOT/containers/$gen/state.json"
   grep -q generating "$ROOT/containers/$gen/state.json" || fail "could not fake a generating state"
+  # A half-removed container that cannot be removed (here: an immutable
+  # file) is logged, and regd serves all the same.
+  local stuck=$ROOT/containers/.removing-stuck immutable=0
+  mkdir -p "$stuck/upper" && touch "$stuck/upper/f"
+  chattr +i "$stuck/upper/f" 2>/dev/null && immutable=1
   start_regd
+  if [ "$immutable" = 1 ]; then
+    grep -q "clean up after an earlier crash: .*removing-stuck" "$T/regd.log" \
+      || fail "the failed clean-up was not logged"
+    chattr -i "$stuck/upper/f"
+  fi
+  rm -rf "$stuck"
   for _ in $(seq 50); do [ -d "$ROOT/containers/$gen" ] || break; sleep 0.1; done
   for _ in $(seq 50); do [ -d "$ROOT/containers/$rmc" ] || break; sleep 0.1; done
   [ -d "$ROOT/containers/$gen" ] && fail "a container stuck in generating survived regd's restart"
