@@ -80,6 +80,10 @@ int cli_env_file (const char *path, json_t *env);
 /* A second connection to the same regd, for another thread. */
 struct reg_client *cli_client_open_again (void);
 void cli_print_json (json_t *j);
+/* `-t IMAGE-REF` of reg run: pull the image (nothing moves when the template
+ * made from it is here and unchanged) and give the template's name@version. */
+bool cli_is_image_ref (const char *t);
+int cli_pull_image (struct reg_client *c, const char *ref, char **tmpl);
 /* "s" unless n is 1: "%lld file%s", n, cli_s (n). */
 const char *cli_s (long long n);
 /* "3 minutes" style age of an RFC 3339 timestamp ("1 second"). */

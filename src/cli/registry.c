@@ -320,6 +320,24 @@ cmd_push (struct reg_client *c, int argc, char **argv)
   return ret;
 }
 
+/* What an image's layers held that a template does not carry (layer.h):
+ * said on stderr, so it is never silently lost. */
+static void
+print_dropped (json_t *d, const char *root)
+{
+  json_int_t setid = json_integer_value (json_object_get (d, "SetID"));
+  json_int_t owners = json_integer_value (json_object_get (d, "Owners"));
+  json_int_t xattrs = json_integer_value (json_object_get (d, "Xattrs"));
+  if (setid + owners + xattrs == 0)
+    return;
+  fprintf (stderr,
+           "%s: not carried into the template (docs/images.md): %lld set-ID bit%s, %lld file "
+           "owner%s, %lld entr%s with extended attributes (first: %s)\n",
+           root ? root : "image", (long long)setid, cli_s (setid), (long long)owners,
+           cli_s (owners), (long long)xattrs, xattrs == 1 ? "y" : "ies",
+           json_string_value (json_object_get (d, "Example")));
+}
+
 int
 cmd_pull (struct reg_client *c, int argc, char **argv)
 {
@@ -346,12 +364,43 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
       /* Nothing new: still name the template, so `reg pull -q` always does. */
       if (json_array_size (pulled) == 0 && root)
         printf (o.quiet ? "%s\n" : "%s: already present\n", root);
+      print_dropped (json_object_get (result, "Dropped"), root);
       if (!o.quiet)
         printf ("downloaded %lld blob%s (%lld byte%s)\n",
                 json_integer_value (json_object_get (result, "Downloaded")),
                 cli_s (json_integer_value (json_object_get (result, "Downloaded"))),
                 json_integer_value (json_object_get (result, "Bytes")),
                 cli_s (json_integer_value (json_object_get (result, "Bytes"))));
+    }
+  json_decref (result);
+  return ret;
+}
+
+/* A template is name@version (no '/' or ':'); an image reference has a
+ * repository path or a tag. */
+bool
+cli_is_image_ref (const char *t)
+{
+  return t && (strchr (t, '/') || strchr (t, ':'));
+}
+
+int
+cli_pull_image (struct reg_client *c, const char *ref, char **tmpl)
+{
+  struct opts o = { .quiet = true };
+  json_t *result = NULL;
+  int ret = transfer (c, "pull", "/v1/templates/pull", request_body (ref, NULL, &o), &o, &result);
+  const char *root = json_string_value (json_object_get (result, "Template"));
+  if (ret == 0 && root == NULL)
+    {
+      fprintf (stderr, "reg: pull %s: regd named no template\n", ref);
+      ret = 1;
+    }
+  if (ret == 0)
+    {
+      print_dropped (json_object_get (result, "Dropped"), root);
+      if ((*tmpl = strdup (root)) == NULL)
+        ret = 1;
     }
   json_decref (result);
   return ret;

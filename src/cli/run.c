@@ -555,6 +555,19 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       default:
         ret = usage_error ("unknown or incomplete option", argv[optind - 1]);
       }
+  /* -t IMAGE-REF: the template made from the image, pulled when missing. */
+  for (size_t k = 0; ret == 0 && k < json_array_size (templates); k++)
+    {
+      const char *t = json_string_value (json_array_get (templates, k));
+      char *name = NULL;
+      if (!cli_is_image_ref (t))
+        continue;
+      if (cli_pull_image (c, t, &name) != 0)
+        ret = 125;
+      else
+        json_array_set_new (templates, k, json_string (name));
+      free (name);
+    }
   /* No -t: the project file of the project directory (--project, else the
    * current directory), which is then bound at /app. */
   if (ret == 0 && json_array_size (templates) == 0)

@@ -195,9 +195,9 @@ reg_oci_manifest_free (struct reg_oci_manifest *m)
   free (m);
 }
 
-static int
-parse_desc (json_t *j, const char *what, const char *which, struct reg_oci_desc *d,
-            struct reg_error **err)
+int
+reg_oci_desc_parse (json_t *j, const char *what, const char *which, struct reg_oci_desc *d,
+                    struct reg_error **err)
 {
   const char *mt = json_string_value (json_object_get (j, "mediaType"));
   const char *digest = json_string_value (json_object_get (j, "digest"));
@@ -238,7 +238,7 @@ parse_checked (json_t *j, const char *what, struct reg_oci_manifest *m, struct r
     return reg_error_set (err, EINVAL,
                           "%s: config of media type %s is not a reg template (want %s)", what,
                           config_mt ? config_mt : "(none)", REG_OCI_TEMPLATE_TYPE);
-  if (parse_desc (config, what, "config", &m->config, err) < 0)
+  if (reg_oci_desc_parse (config, what, "config", &m->config, err) < 0)
     return -1;
   if (m->config.size > REG_OCI_MAX_CONFIG)
     return reg_error_set (err, EFBIG, "%s: config of %lld bytes is over the %d byte bound", what,
@@ -257,7 +257,7 @@ parse_checked (json_t *j, const char *what, struct reg_oci_manifest *m, struct r
     char which[32];
     snprintf (which, sizeof which, "layer %zu", i);
     m->n_layers = i + 1;
-    if (parse_desc (l, what, which, &m->layers[i], err) < 0)
+    if (reg_oci_desc_parse (l, what, which, &m->layers[i], err) < 0)
       return -1;
     const char *lt = m->layers[i].media_type;
     if (strcmp (lt, REG_OCI_LIB_TYPE) != 0 && strcmp (lt, REG_OCI_FILES_TYPE) != 0)

@@ -10,6 +10,7 @@
 #ifndef REG_OCI_H
 #define REG_OCI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,9 @@ struct reg_oci_manifest
   char *template_ref; /* annotation "name@version" */
 };
 
+/* One descriptor {mediaType, digest, size} (jansson object); `which` names it. */
+int reg_oci_desc_parse (json_t *j, const char *what, const char *which, struct reg_oci_desc *d,
+                        struct reg_error **err);
 /* Parse and check a manifest; `what` names it in errors (the reference). */
 int reg_oci_manifest_parse (const char *text, size_t len, const char *what,
                             struct reg_oci_manifest **out, struct reg_error **err);

@@ -1,5 +1,7 @@
 #include "transfer.h"
 #include "bundle.h"
+#include "image.h"
+#include "layer.h"
 #include "layout.h"
 #include "oci.h"
 #include "registry.h"
@@ -70,8 +72,8 @@ event (struct source *s, const char *hex, const char *status, int64_t now, int64
 {
   if (s->o->event == NULL)
     return;
-  char id[13];
-  snprintf (id, sizeof id, "%.12s", hex);
+  char id[160]; /* a digest as its first 12 hex digits, a template name in full */
+  snprintf (id, sizeof id, "%.*s", reg_util_is_sha256_hex (hex) ? 12 : 159, hex);
   json_t *j = json_pack ("{s:s, s:s}", "Id", id, "Status", status);
   if (j && total > 0)
     {
@@ -550,6 +552,14 @@ struct pull
   struct job *jobs;
   size_t n_jobs;
   char *root; /* name@version of the template the reference names */
+  /* An image (image.h): its manifest and the template its config began;
+   * the layers become the files after the download (build_image). */
+  struct reg_oci_manifest *image;
+  struct reg_template *image_t;
+  char *image_what;
+  char image_manifest[65]; /* its digest */
+  bool image_present;      /* recorded as the source of the local template */
+  struct reg_layer_dropped dropped;
 };
 
 /* Copy a layout blob into dst, checking size and digest. */
@@ -739,14 +749,19 @@ get_manifest (struct pull *p, const struct reg_oci_ref *ref, const char *what, c
               err, EIO, "%s: digest mismatch: the registry's manifest has sha256:%s", what, got);
         }
     }
-  if (media_type
-      && strncmp (media_type, REG_OCI_MANIFEST_TYPE, strlen (REG_OCI_MANIFEST_TYPE)) != 0)
+  static const char *const types[] = { REG_OCI_MANIFEST_TYPE, REG_OCI_INDEX_TYPE,
+                                       REG_IMAGE_DOCKER_MANIFEST, REG_IMAGE_DOCKER_LIST };
+  bool known = media_type == NULL;
+  for (size_t i = 0; i < 4 && !known; i++)
+    known = strncmp (media_type, types[i], strlen (types[i])) == 0;
+  if (!known)
     {
       free (*text);
       *text = NULL;
       return reg_error_set (err, EINVAL,
-                            "%s: manifest of media type %s is not a reg template (want %s)", what,
-                            media_type, REG_OCI_MANIFEST_TYPE);
+                            "%s: manifest of media type %s is neither a reg template (%s) nor an "
+                            "image",
+                            what, media_type, REG_OCI_MANIFEST_TYPE);
     }
   return 0;
 }
@@ -780,6 +795,190 @@ already_queued (struct pull *p, const char *name)
   return false;
 }
 
+/* A manifest named by digest in the reference's repository (an index's
+ * child): from a registry by digest, from a layout as a blob; either way
+ * its bytes must hash to it. */
+static int
+get_child_manifest (struct pull *p, const struct reg_oci_ref *ref, const char *hex,
+                    const char *what, char **text, size_t *len, struct reg_error **err)
+{
+  struct reg_oci_ref child = *ref;
+  char digest[72];
+  snprintf (digest, sizeof digest, "sha256:%s", hex);
+  child.digest = digest;
+  if (p->s.registry)
+    return get_manifest (p, &child, what, text, len, err);
+  struct job j = { .s = &p->s, .size = REG_OCI_MAX_MANIFEST, .repo = (char *)ref->repo };
+  snprintf (j.hex, sizeof j.hex, "%s", hex);
+  _cleanup_free_ char *src = reg_layout_blob_path (p->s.layout, hex);
+  if (src == NULL || asprintf (&j.path, "%s/manifest-%s", p->staging, hex) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  struct stat st;
+  int ret
+      = stat (src, &st) < 0 ? reg_error_sys (err, errno, "%s: manifest sha256:%s", what, hex) : 0;
+  j.size = ret == 0 ? st.st_size : 0;
+  if (ret == 0 && j.size > REG_OCI_MAX_MANIFEST)
+    ret = reg_error_set (err, EFBIG, "%s: manifest sha256:%s is over %d bytes", what, hex,
+                         REG_OCI_MAX_MANIFEST);
+  if (ret == 0)
+    ret = copy_verified (&j, src, err);
+  if (ret == 0)
+    ret = reg_util_read_file (j.path, REG_OCI_MAX_MANIFEST, text, len, err);
+  free (j.path);
+  return ret;
+}
+
+/* <root>/images/<name@version>: "<manifest hex> <template digest>" of the
+ * image a template was made from, so pulling the same image again (and
+ * `reg run -t IMAGE`) downloads nothing while the template is unchanged. */
+static char *
+image_record_path (const struct pull *p)
+{
+  char *path = NULL;
+  return asprintf (&path, "%s/images/%s", p->e->root, p->root) < 0 ? NULL : path;
+}
+
+static bool
+image_recorded (const struct pull *p)
+{
+  _cleanup_free_ char *path = image_record_path (p), *text = NULL;
+  size_t len;
+  struct reg_template *local = NULL;
+  char digest[65] = "", want[200];
+  if (path == NULL || reg_util_read_file (path, 256, &text, &len, NULL) < 0
+      || reg_template_load (p->e->root, p->root, &local, NULL) < 0)
+    return false;
+  int ret = reg_template_digest (local, digest, NULL);
+  reg_template_free (local);
+  snprintf (want, sizeof want, "%s %s\n", p->image_manifest, digest);
+  return ret == 0 && strcmp (text, want) == 0;
+}
+
+static void
+image_record (const struct pull *p, const struct reg_template *t)
+{
+  _cleanup_free_ char *path = image_record_path (p), *dir = NULL;
+  char digest[65], text[200];
+  if (path == NULL || asprintf (&dir, "%s/images", p->e->root) < 0
+      || reg_template_digest (t, digest, NULL) < 0)
+    return;
+  (void)mkdir (dir, 0700);
+  snprintf (text, sizeof text, "%s %s\n", p->image_manifest, digest);
+  (void)reg_util_write_atomic (path, text, strlen (text), 0600, NULL); /* a cache: best effort */
+}
+
+/* An image manifest: fetch and apply its config, plan its layers. */
+static int
+resolve_image (struct pull *p, const struct reg_oci_ref *ref, const char *text, size_t len,
+               const char *what, struct reg_error **err)
+{
+  struct reg_oci_manifest *m = NULL;
+  if (reg_image_manifest_parse (text, len, what, &m, err) < 0)
+    return -1;
+  p->image = m;
+  struct reg_template *t = p->image_t = calloc (1, sizeof *t);
+  if (t == NULL || (p->image_what = strdup (what)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_image_template_ref (ref, &t->name, &t->version, err) < 0)
+    return -1;
+  struct job j = { .s = &p->s, .size = m->config.size, .repo = (char *)ref->repo };
+  snprintf (j.hex, sizeof j.hex, "%s", m->config.digest);
+  if (asprintf (&j.path, "%s/config-image", p->staging) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_free_ char *config = NULL;
+  size_t clen, n_diff = 0;
+  int ret = fetch_blob (&j, err);
+  if (ret == 0)
+    ret = reg_util_read_file (j.path, REG_OCI_MAX_CONFIG, &config, &clen, err);
+  free (j.path);
+  if (ret == 0)
+    ret = reg_image_config_apply (config, clen, what, t, &n_diff, err);
+  if (ret < 0)
+    return reg_error_prefix (err, "config sha256:%s", m->config.digest);
+  if (n_diff != m->n_layers)
+    return reg_error_set (err, EINVAL, "%s: the config lists %zu layers, the manifest %zu", what,
+                          n_diff, m->n_layers);
+  if (asprintf (&p->root, "%s@%s", t->name, t->version) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  unsigned char raw[32];
+  SHA256 ((const unsigned char *)text, len, raw);
+  reg_util_hex (raw, 32, p->image_manifest);
+  if (image_recorded (p))
+    {
+      event (&p->s, p->image_manifest, "present", 0, 0);
+      p->image_present = true;
+      return 0;
+    }
+  for (size_t i = 0; i < m->n_layers; i++)
+    if (add_pull_job (p, ref->repo, &m->layers[i], false, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* After the download: the layers, in order, become the template's files
+ * (their objects staged in staging/obj); it joins the list to commit
+ * unless the same template is here already. */
+static int
+build_image (struct pull *p, struct reg_error **err)
+{
+  struct reg_template *t = p->image_t;
+  struct reg_layer_tree *tree = NULL;
+  _cleanup_free_ char *obj_dir = NULL;
+  if (asprintf (&obj_dir, "%s/obj", p->staging) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (mkdir (obj_dir, 0700) < 0)
+    return reg_error_sys (err, errno, "staging %s", obj_dir);
+  if (reg_layer_tree_new (&tree, err) < 0)
+    return -1;
+  struct reg_bundle_limits limits = REG_BUNDLE_LIMITS_DEFAULT;
+  int ret = 0;
+  for (size_t i = 0; ret == 0 && i < p->image->n_layers; i++)
+    {
+      const char *hex = p->image->layers[i].digest;
+      _cleanup_free_ char *blob = NULL;
+      if (asprintf (&blob, "%s/blob-%s", p->staging, hex) < 0)
+        ret = reg_error_set (err, ENOMEM, "out of memory");
+      else if (reg_layer_apply (tree, blob, obj_dir, &limits, err) < 0)
+        ret = reg_error_prefix (err, "%s: layer %zu sha256:%s", p->image_what, i, hex);
+      else
+        event (&p->s, hex, "applied", 0, 0);
+    }
+  bool format2;
+  if (ret == 0)
+    ret = reg_layer_tree_entries (tree, &t->files, &t->n_files, &format2, err);
+  if (ret == 0)
+    p->dropped = *reg_layer_tree_dropped (tree);
+  reg_layer_tree_free (tree);
+  if (ret == 0 && reg_template_normalize (t, err) < 0)
+    ret = reg_error_prefix (err, "%s", p->image_what);
+  if (ret < 0)
+    return -1;
+  struct reg_template *local = NULL;
+  if (reg_template_load (p->e->root, p->root, &local, NULL) == 0)
+    {
+      char a[65] = "", b[65] = "";
+      reg_template_digest (local, a, NULL);
+      reg_template_digest (t, b, NULL);
+      reg_template_free (local);
+      if (strcmp (a, b) != 0)
+        return reg_error_set (err, EEXIST,
+                              "%s: template %s exists here with another digest (sha256:%.12s, "
+                              "pulled sha256:%.12s); remove it first",
+                              p->image_what, p->root, a, b);
+      event (&p->s, b, "present", 0, 0);
+      image_record (p, t);
+      return 0;
+    }
+  struct pulled *grown = realloc (p->list, (p->n + 1) * sizeof *grown);
+  if (grown == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  p->list = grown;
+  grown[p->n++]
+      = (struct pulled){ .ref = strdup (p->image_what), .name = strdup (p->root), .t = t };
+  p->image_t = NULL;
+  return 0;
+}
+
 /* Resolve one reference: manifest, RET file, plan; recurse into requires. */
 static int
 resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_error **err)
@@ -795,8 +994,30 @@ resolve (struct pull *p, const struct reg_oci_ref *ref, int depth, struct reg_er
                           MAX_TEMPLATES);
   struct reg_oci_manifest *m = NULL;
   struct reg_template *t = NULL;
+  enum reg_image_kind kind = REG_IMAGE_TEMPLATE;
   if (get_manifest (p, ref, what, &text, &len, err) < 0
-      || reg_oci_manifest_parse (text, len, what, &m, err) < 0
+      || reg_image_kind (text, len, what, &kind, err) < 0)
+    return -1;
+  if (kind == REG_IMAGE_INDEX)
+    {
+      char hex[65];
+      _cleanup_free_ char *child = NULL;
+      if (reg_image_index_select (text, len, what, hex, err) < 0
+          || get_child_manifest (p, ref, hex, what, &child, &len, err) < 0
+          || reg_image_kind (child, len, what, &kind, err) < 0)
+        return -1;
+      if (kind != REG_IMAGE_MANIFEST)
+        return reg_error_set (err, EINVAL, "%s: index entry sha256:%s is not an image manifest",
+                              what, hex);
+      free (text);
+      text = reg_steal (&child);
+    }
+  if (kind == REG_IMAGE_MANIFEST && depth > 0)
+    return reg_error_set (err, EINVAL, "%s: an image, not a template, where a template is required",
+                          what);
+  if (kind == REG_IMAGE_MANIFEST)
+    return resolve_image (p, ref, text, len, what, err);
+  if (reg_oci_manifest_parse (text, len, what, &m, err) < 0
       || get_template (p, ref, m, what, &t, err) < 0)
     {
       reg_oci_manifest_free (m);
@@ -868,9 +1089,9 @@ index_objects (struct pull *p, char **obj_dir, struct reg_error **err)
 {
   if (asprintf (obj_dir, "%s/obj", p->staging) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  if (mkdir (*obj_dir, 0700) < 0)
+  if (mkdir (*obj_dir, 0700) < 0 && errno != EEXIST) /* an image's objects are there already */
     return reg_error_sys (err, errno, "staging %s", *obj_dir);
-  for (size_t i = 0; i < p->n_jobs; i++)
+  for (size_t i = 0; i < p->n_jobs && p->image == NULL; i++)
     {
       struct job *j = &p->jobs[i];
       char dst[4096];
@@ -1039,6 +1260,9 @@ pull_free (struct pull *p)
     }
   free (p->list);
   free (p->root);
+  reg_oci_manifest_free (p->image);
+  reg_template_free (p->image_t);
+  free (p->image_what);
   jobs_free (p->jobs, p->n_jobs);
   source_close (&p->s);
 }
@@ -1058,8 +1282,12 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
     ret = resolve (&p, ref, 0, err);
   if (ret == 0)
     ret = run_jobs (p.jobs, p.n_jobs, pull_job, err);
+  if (ret == 0 && p.image && !p.image_present)
+    ret = build_image (&p, err);
   if (ret == 0)
     ret = commit (&p, err);
+  if (ret == 0 && p.image && p.n == 1)
+    image_record (&p, p.list[0].t);
   if (ret == 0)
     {
       json_t *names = json_array ();
@@ -1068,6 +1296,12 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       *result
           = json_pack ("{s:s, s:s, s:o, s:i, s:I}", "Ref", o->ref, "Template", p.root, "Templates",
                        names, "Downloaded", p.s.moved, "Bytes", (json_int_t)p.s.bytes);
+      if (*result && p.image)
+        json_object_set_new (
+            *result, "Dropped",
+            json_pack ("{s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
+                       (json_int_t)p.dropped.owners, "Xattrs", (json_int_t)p.dropped.xattrs,
+                       "Example", p.dropped.example));
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);

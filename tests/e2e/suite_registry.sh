@@ -278,7 +278,7 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
 PY
   run_cmd reg2 pull --layout "$T/other-layout" other/image:1
   expect_rc 1
-  expect_err_has "config of media type application/vnd.oci.image.config.v1+json is not a reg template"
+  expect_err_has "other/image:1: image for (no os)/(no architecture), not linux/amd64"
   # --layout with a registry host; push of an unknown template.
   run_cmd reg2 pull --layout "$T/usb" "$REGISTRY/t/app:1"
   expect_rc 1

@@ -1,0 +1,160 @@
+# Regular OCI and Docker images (issue 18, docs/images.md): images built on
+# this machine from host files by tests/e2e/mkimage.py (no Docker, no
+# network) into an OCI layout, some pushed to Debian's docker-registry with
+# skopeo (as OCI and as Docker schema 2), pulled into a fresh second engine
+# (suite_registry.sh's regd2), run, and their objects counted. Hostile
+# images are refused with nothing left behind.
+
+IMAGES=$T/images
+MKIMAGE=$HERE/mkimage.py
+
+# Build SCENARIO into $IMAGES; prints the image's distinct object count.
+mkimage () { python3 "$MKIMAGE" "$IMAGES" "$1" || fail "mkimage $1"; }
+
+objects2 () { find "$ROOT2/store/objects" -type f | wc -l; }
+
+t_images_layout () {
+  local n_base n_py before
+  n_base=$(mkimage base)
+  n_py=$(mkimage py)
+  reset_regd2
+  run_cmd reg2 pull --layout "$IMAGES" images/base:1
+  expect_rc 0
+  expect_out_has "images.base@1"
+  expect_out_has "applied"
+  expect_eq "$(objects2)" "$n_base" "objects after the first pull"
+  # The second image shares the base layer: only its new files are stored.
+  run_cmd reg2 pull --layout "$IMAGES" images/py:1
+  expect_rc 0
+  expect_out_has "images.py@1"
+  expect_eq "$(objects2)" "$n_py" "objects after the second pull (base shared)"
+  # Run defaults from the config: Entrypoint + Cmd, Env, ExposedPorts, StopSignal.
+  run_cmd reg2 run --rm -t images.py@1
+  expect_rc 0
+  expect_out "hello from an image"
+  run_cmd reg2 run --rm -t images.py@1 -- /bin/sh -c 'echo "$PYTHONDONTWRITEBYTECODE $LANG"'
+  expect_out "1 C.UTF-8"
+  run_cmd reg2 run --rm -t images.py@1 -- "$(readlink -f /usr/bin/python3)" -I -S -c \
+    'import json; print(json.dumps({"python": "runs"}))'
+  expect_rc 0
+  expect_out '{"python": "runs"}'
+  run_cmd reg2 template inspect images.py@1
+  expect_out_has "stop-signal: SIGINT"
+  expect_out_has "8080/tcp"
+  # Pulling again moves nothing and changes nothing.
+  before=$(snapshot2)
+  run_cmd reg2 pull --layout "$IMAGES" images/py:1
+  expect_rc 0
+  expect_out_has "images.py@1: already present"
+  expect_out_has "downloaded 0 blobs"
+  expect_eq "$(snapshot2)" "$before" "a second pull changed the store"
+  # An index selects linux/amd64 (the arm64 entry comes first).
+  mkimage multiarch >/dev/null
+  run_cmd reg2 pull -q --layout "$IMAGES" images/multiarch:1
+  expect_rc 0
+  run_cmd reg2 run --rm -t images.multiarch@1
+  expect_out "amd64 picked"
+}
+
+# Whiteouts, opaque directories, hard links, symlinks, modes and owners.
+t_images_layers () {
+  mkimage multi >/dev/null
+  reset_regd2
+  run_cmd reg2 pull --layout "$IMAGES" images/multi:1
+  expect_rc 0
+  expect_err_has "images.multi@1: not carried into the template (docs/images.md): 1 set-ID bit, 1 file owner"
+  run_cmd reg2 run --rm -t images.multi@1 -- /bin/sh -c \
+    'cat /data/hl; ls /data; echo ---; ls /opq /data/dir; readlink /data/link; cat /data/abs
+     stat -c "%a %u %n" /data/priv /data/suid /data/owned /tmp'
+  expect_rc 0
+  expect_out "content a
+a.txt
+abs
+dir
+hl
+link
+owned
+priv
+suid
+---
+/data/dir:
+
+/opq:
+new
+a.txt
+content a
+700 1000 /data/priv
+555 0 /data/suid
+444 0 /data/owned
+1777 0 /tmp"
+  # A hard link is the same object as its target.
+  run_cmd reg2 template inspect images.multi@1
+  expect_eq "$(echo "$out" | sed -n 's|^  /data/hl: ||p')" "$(echo "$out" | sed -n 's|^  /data/a.txt: ||p')" \
+    "hard link and target"
+}
+
+# Through docker-registry: OCI and Docker schema 2 manifests; -t IMAGE-REF
+# pulls when missing and combines with a template.
+t_images_registry () {
+  start_registry || return
+  mkimage base >/dev/null
+  mkimage py >/dev/null
+  run_cmd skopeo copy --dest-tls-verify=false "oci:$IMAGES:images/py:1" "docker://$REGISTRY/images/py:1"
+  expect_rc 0
+  run_cmd skopeo copy --format v2s2 --dest-tls-verify=false "oci:$IMAGES:images/base:1" \
+    "docker://$REGISTRY/images/base-docker:1"
+  expect_rc 0
+  run_cmd skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/images/base-docker:1"
+  expect_out_has "application/vnd.docker.distribution.manifest.v2+json"
+  reset_regd2
+  run_cmd reg2 pull "$REGISTRY/images/py:1"
+  expect_rc 0
+  expect_out_has "images.py@1"
+  run_cmd reg2 run --rm -t images.py@1
+  expect_out "hello from an image"
+  # -t IMAGE-REF: pulled (Docker schema 2) on first use, with a template beside it.
+  mkdir -p "$T/tools" && printf '#!/bin/sh\necho tool ran in "$(cat /etc/os-release)"\n' >"$T/tools/tool.sh"
+  chmod +x "$T/tools/tool.sh"
+  reg2 template create tools@1 "$T/tools/tool.sh" >/dev/null || fail "create tools@1"
+  run_cmd reg2 run --rm -t "$REGISTRY/images/base-docker:1" -t tools@1 -- "$T/tools/tool.sh"
+  expect_rc 0
+  expect_out "tool ran in NAME=reg-e2e"
+  run_cmd reg2 template ls
+  expect_out_has "images.base-docker@1"
+  # Second use: nothing moves (the pull finds the template it made).
+  local before
+  before=$(snapshot2)
+  run_cmd reg2 run --rm -t "$REGISTRY/images/base-docker:1" -t tools@1 -- /bin/echo again
+  expect_out "again"
+  expect_eq "$(snapshot2)" "$before" "second run of an image changed the store"
+  run_cmd reg2 run --rm -t "$REGISTRY/images/nosuch:1" -- /bin/true
+  expect_rc 125
+  expect_err_has "not found"
+}
+
+# Hostile images: refused naming the cause, nothing left behind.
+t_images_hostile () {
+  local s before
+  for s in traversal device symlink-escape bad-digest labels; do mkimage "$s" >/dev/null; done
+  reset_regd2
+  before=$(snapshot2)
+  run_cmd reg2 pull --layout "$IMAGES" bad/traversal:1
+  expect_rc 1
+  expect_err_has 'entry "../../evil": path escapes the root'
+  run_cmd reg2 pull --layout "$IMAGES" bad/device:1
+  expect_rc 1
+  expect_err_has "entry /data/null: a device node, FIFO or socket"
+  run_cmd reg2 pull --layout "$IMAGES" bad/symlink:1
+  expect_rc 1
+  expect_err_has "entry /esc/planted: passes through /esc, which is a symlink"
+  run_cmd reg2 pull --layout "$IMAGES" bad/digest:1
+  expect_rc 1
+  expect_err_has "digest mismatch"
+  run_cmd reg2 pull --layout "$IMAGES" bad/labels:1
+  expect_rc 1
+  expect_err_has "config Labels is set"
+  expect_eq "$(snapshot2)" "$before" "a hostile image changed the store"
+  [ ! -e "$ROOT2/tmp/planted" ] || fail "symlink escape planted a file"
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile"
