@@ -27,7 +27,8 @@ struct node
 
 struct reg_layer_tree
 {
-  void *root; /* tsearch tree of struct node, by path */
+  void *root;    /* tsearch tree of struct node, by path */
+  void *parents; /* tsearch set of paths that have (or had) something below them */
   size_t n;
   unsigned layer; /* layers applied so far */
   struct reg_layer_dropped dropped;
@@ -37,6 +38,12 @@ static int
 node_cmp (const void *a, const void *b)
 {
   return strcmp (((const struct node *)a)->path, ((const struct node *)b)->path);
+}
+
+static int
+str_cmp (const void *a, const void *b)
+{
+  return strcmp (a, b);
 }
 
 static void
@@ -62,6 +69,7 @@ reg_layer_tree_free (struct reg_layer_tree *t)
   if (t == NULL)
     return;
   tdestroy (t->root, node_free);
+  tdestroy (t->parents, free);
   free (t);
 }
 
@@ -245,14 +253,40 @@ note_dropped (struct reg_layer_tree *t, size_t *counter, const char *path, const
     snprintf (t->dropped.example, sizeof t->dropped.example, "%s of %s", what, path);
 }
 
-/* Put (or replace) the node for path. */
+/* Record path's ancestors as parents; stop at one known already (its own
+ * ancestors are then known too). */
+static int
+add_parents (struct reg_layer_tree *t, const char *path)
+{
+  for (const char *s = strrchr (path, '/'); s && s != path; s = memrchr (path, '/', s - path))
+    {
+      char *p = strndup (path, s - path);
+      if (p == NULL)
+        return -1;
+      void *hit = tsearch (p, &t->parents, str_cmp);
+      if (hit == NULL)
+        {
+          free (p);
+          return -1;
+        }
+      if (*(char **)hit != p)
+        {
+          free (p);
+          break;
+        }
+    }
+  return 0;
+}
+
+/* Put (or replace) the node for path. A non-directory takes the place of
+ * everything below it (also of a directory only implied by its children). */
 static int
 put (struct apply *ap, const char *path, enum reg_entry_kind kind, char *value, unsigned mode,
      unsigned uid, unsigned gid, struct reg_error **err)
 {
   struct reg_layer_tree *t = ap->t;
   struct node *old = find (t, path);
-  if (old && old->kind == REG_ENTRY_DIR && kind != REG_ENTRY_DIR
+  if (kind != REG_ENTRY_DIR && tfind (path, &t->parents, str_cmp)
       && remove_below (t, path, UINT32_MAX, err) < 0)
     {
       free (value);
@@ -287,8 +321,9 @@ put (struct apply *ap, const char *path, enum reg_entry_kind kind, char *value, 
                       .uid = uid,
                       .gid = gid,
                       .layer = t->layer };
-  if (tsearch (n, &t->root, node_cmp) == NULL)
+  if (tsearch (n, &t->root, node_cmp) == NULL || add_parents (t, path) < 0)
     {
+      tdelete (n, &t->root, node_cmp);
       node_free (n);
       return reg_error_set (err, ENOMEM, "out of memory");
     }
@@ -385,12 +420,11 @@ apply_whiteout (struct apply *ap, const char *path, const char *base, struct reg
   if (asprintf (&victim, "%s/%s", dir_len ? dir : "", name) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   struct node *n = find (ap->t, victim);
+  if (tfind (victim, &ap->t->parents, str_cmp) /* also a directory only implied */
+      && remove_below (ap->t, victim, ap->t->layer, err) < 0)
+    return -1;
   if (n && n->layer < ap->t->layer)
-    {
-      if (remove_below (ap->t, victim, ap->t->layer, err) < 0)
-        return -1;
-      drop (ap->t, n);
-    }
+    drop (ap->t, n);
   return 0;
 }
 
