@@ -149,7 +149,6 @@ listing (struct fixture *f)
   return out;
 }
 
-
 static void
 test_layers_in_order (void **state)
 {
@@ -241,10 +240,11 @@ test_hostile (void **state)
                   "entry /dev0: a device node, FIFO or socket");
   expect_refused (f, (struct e[]){ { 'h', "hl", "nothing", 0, 0 }, { 0 } },
                   "entry /hl: hard link to \"nothing\", which is no regular file");
-  expect_refused (f, (struct e[]){ { 'l', "esc", "/etc", 0, 0 }, { 'f', "esc/passwd", "x", 0, 0 },
-                                   { 0 } },
-                  "entry /esc/passwd: passes through /esc, which is a symlink");
-  expect_refused (f, (struct e[]){ { 'f', "file", "x", 0, 0 }, { 'f', "file/x", "x", 0, 0 }, { 0 } },
+  expect_refused (
+      f, (struct e[]){ { 'l', "esc", "/etc", 0, 0 }, { 'f', "esc/passwd", "x", 0, 0 }, { 0 } },
+      "entry /esc/passwd: passes through /esc, which is a symlink");
+  expect_refused (f,
+                  (struct e[]){ { 'f', "file", "x", 0, 0 }, { 'f', "file/x", "x", 0, 0 }, { 0 } },
                   "passes through /file, which is a file");
   expect_refused (f, (struct e[]){ { 'f', "dev/x", "x", 0, 0 }, { 0 } },
                   "entry /dev/x: below a mount every container has");
@@ -265,8 +265,7 @@ test_hostile (void **state)
                   "over the 1048576 byte bound per entry");
   /* Not a tar at all. */
   FILE *g = fopen (f->layer, "w");
-  fputs ("this is no tar archive, and quite long enough to be looked at: ..................",
-         g);
+  fputs ("this is no tar archive, and quite long enough to be looked at: ..................", g);
   fclose (g);
   struct reg_bundle_limits limits = { 1 << 20, 4 << 20, 100 };
   struct reg_error *err = NULL;
@@ -289,13 +288,14 @@ test_config (void **state)
   (void)state;
   const char *arch = reg_image_host_arch ();
   char *cfg = NULL;
-  assert_true (asprintf (&cfg,
-                         "{\"os\":\"linux\",\"architecture\":\"%s\",\"rootfs\":{\"diff_ids\":[1,2]},"
-                         "\"config\":{\"Entrypoint\":[\"/bin/py\"],\"Cmd\":[\"-c\",\"x\"],"
-                         "\"Env\":[\"PATH=/bin\",\"A=b=c\"],\"ExposedPorts\":{\"80/tcp\":{},"
-                         "\"53\":{}},\"StopSignal\":\"SIGQUIT\",\"WorkingDir\":\"/\"}}",
-                         arch)
-               > 0);
+  assert_true (
+      asprintf (&cfg,
+                "{\"os\":\"linux\",\"architecture\":\"%s\",\"rootfs\":{\"diff_ids\":[1,2]},"
+                "\"config\":{\"Entrypoint\":[\"/bin/py\"],\"Cmd\":[\"-c\",\"x\"],"
+                "\"Env\":[\"PATH=/bin\",\"A=b=c\"],\"ExposedPorts\":{\"80/tcp\":{},"
+                "\"53\":{}},\"StopSignal\":\"SIGQUIT\",\"WorkingDir\":\"/\"}}",
+                arch)
+      > 0);
   struct reg_template t = { 0 };
   size_t n = 0;
   assert_int_equal (reg_image_config_apply (cfg, strlen (cfg), "img", &t, &n, NULL), 0);
