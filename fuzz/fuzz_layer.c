@@ -52,9 +52,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   struct reg_error *err = NULL;
   if (reg_layer_tree_new (&t, NULL) < 0)
     abort ();
-  int ret = reg_layer_apply (t, one, objects, &limits, &err);
+  int ret = reg_layer_apply (t, one, objects, &limits, NULL, &err);
   if (ret == 0 && cut)
-    ret = reg_layer_apply (t, two, objects, &limits, &err);
+    ret = reg_layer_apply (t, two, objects, &limits, NULL, &err);
   reg_error_free (err);
   if (ret == 0)
     {

@@ -243,6 +243,7 @@ struct apply
   const char *objects_dir;
   const struct reg_bundle_limits *limits;
   int64_t total, entries;
+  json_t *ops; /* the entries applied, when recording */
 };
 
 static void
@@ -404,9 +405,23 @@ stage_content (struct apply *ap, struct archive_entry *e, const char *path, char
   return ret;
 }
 
-static int
-apply_whiteout (struct apply *ap, const char *path, const char *base, struct reg_error **err)
+/* One entry of a layer as the tree takes it, from the tar or from a
+ * recorded list (reg_layer_replay). Types: 'w' whiteout (path ends in
+ * .wh.NAME or .wh..wh..opq), 'h' hard link (value: target as written), 'd'
+ * directory, 'l' symlink (value: target), 'f' regular file (value: digest). */
+struct op
 {
+  char type;
+  const char *path;
+  const char *value;
+  unsigned mode, uid, gid;
+  bool xattrs;
+};
+
+static int
+apply_whiteout (struct apply *ap, const char *path, struct reg_error **err)
+{
+  const char *base = strrchr (path, '/') + 1;
   size_t dir_len = (size_t)(base - path) - 1; /* "/a/.wh.x": "/a" */
   _cleanup_free_ char *dir = strndup (path, dir_len ? dir_len : 1);
   if (dir == NULL)
@@ -414,7 +429,7 @@ apply_whiteout (struct apply *ap, const char *path, const char *base, struct reg
   if (strcmp (base, ".wh..wh..opq") == 0)
     return remove_below (ap->t, dir, ap->t->layer, err);
   const char *name = base + 4;
-  if (name[0] == '\0' || strncmp (name, ".wh.", 4) == 0)
+  if (strncmp (base, ".wh.", 4) != 0 || name[0] == '\0' || strncmp (name, ".wh.", 4) == 0)
     return reg_error_set (err, EINVAL, "entry %s: malformed whiteout", path);
   _cleanup_free_ char *victim = NULL;
   if (asprintf (&victim, "%s/%s", dir_len ? dir : "", name) < 0)
@@ -429,8 +444,7 @@ apply_whiteout (struct apply *ap, const char *path, const char *base, struct reg
 }
 
 static int
-apply_hardlink (struct apply *ap, struct archive_entry *e, const char *path, const char *target,
-                struct reg_error **err)
+apply_hardlink (struct apply *ap, const char *path, const char *target, struct reg_error **err)
 {
   bool root;
   _cleanup_free_ char *tp = clean_name (target, &root);
@@ -441,63 +455,115 @@ apply_hardlink (struct apply *ap, struct archive_entry *e, const char *path, con
   char *value = strdup (src->value);
   if (value == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  (void)e;
   return put (ap, path, src->kind, value, src->mode, src->uid, src->gid, err);
 }
 
 static int
+apply_symlink (struct apply *ap, const struct op *o, struct reg_error **err)
+{
+  const char *target = o->value;
+  if (target == NULL || target[0] == '\0' || strchr (target, '\n') || strchr (target, '\r')
+      || strlen (target) > MAX_TARGET)
+    return reg_error_set (err, EINVAL,
+                          "entry %s: symlink target is empty, multi-line or longer than %d bytes",
+                          o->path, MAX_TARGET);
+  char *value = strdup (target);
+  if (value == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  return put (ap, o->path, REG_ENTRY_SYMLINK, value, 0777, 0, 0, err);
+}
+
+static int
+record (struct apply *ap, const struct op *o)
+{
+  if (ap->ops == NULL)
+    return 0;
+  json_t *j = json_pack ("{s:s%, s:s, s:i, s:i, s:i}", "t", &o->type, (size_t)1, "p", o->path, "m",
+                         (int)o->mode, "u", (int)o->uid, "g", (int)o->gid);
+  if (j && o->value)
+    json_object_set_new (j, "v", json_string (o->value));
+  if (j && o->xattrs)
+    json_object_set_new (j, "x", json_true ());
+  return j && json_array_append_new (ap->ops, j) == 0 ? 0 : -1;
+}
+
+/* Apply one op whose path is clean; record it when asked. */
+static int
+apply_op (struct apply *ap, const struct op *o, struct reg_error **err)
+{
+  if (check_parents (ap->t, o->path, err) < 0)
+    return -1;
+  if (record (ap, o) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (o->xattrs)
+    note_dropped (ap->t, &ap->t->dropped.xattrs, o->path, "extended attributes");
+  switch (o->type)
+    {
+    case 'w':
+      return apply_whiteout (ap, o->path, err);
+    case 'h':
+      return apply_hardlink (ap, o->path, o->value, err);
+    case 'd':
+      if (is_kernel_mount (o->path))
+        return 0;
+      if (o->mode & 06000)
+        note_dropped (ap->t, &ap->t->dropped.setid, o->path, "set-ID bit");
+      return put (ap, o->path, REG_ENTRY_DIR, NULL, o->mode & 01777, o->uid, o->gid, err);
+    case 'l':
+    case 'f':
+      break;
+    default:
+      return reg_error_set (err, EINVAL, "entry %s: unknown kind", o->path);
+    }
+  if (is_kernel_mount (o->path))
+    return reg_error_set (
+        err, EINVAL, "entry %s: below a mount every container has (/proc, /dev, /sys)", o->path);
+  if (o->uid != 0 || o->gid != 0)
+    note_dropped (ap->t, &ap->t->dropped.owners, o->path, "owner");
+  if (o->type == 'l')
+    return apply_symlink (ap, o, err);
+  if (o->mode & 06000)
+    note_dropped (ap->t, &ap->t->dropped.setid, o->path, "set-ID bit");
+  char *value = o->value && reg_util_is_sha256_hex (o->value) ? strdup (o->value) : NULL;
+  if (value == NULL)
+    return reg_error_set (err, EINVAL, "entry %s: no content digest", o->path);
+  enum reg_entry_kind kind = (o->mode & 0111) ? REG_ENTRY_EXEC : REG_ENTRY_FILE;
+  return put (ap, o->path, kind, value, o->mode, 0, 0, err);
+}
+
+/* The tar entry e at clean path as an op (a regular file's content staged). */
+static int
 apply_entry (struct apply *ap, struct archive_entry *e, const char *path, struct reg_error **err)
 {
   mode_t type = archive_entry_filetype (e);
-  unsigned mode = archive_entry_perm (e) & 07777;
-  unsigned uid = (unsigned)archive_entry_uid (e), gid = (unsigned)archive_entry_gid (e);
-  const char *hardlink = archive_entry_hardlink (e);
-  if (archive_entry_xattr_count (e) > 0)
-    note_dropped (ap->t, &ap->t->dropped.xattrs, path, "extended attributes");
-  if (hardlink)
-    return apply_hardlink (ap, e, path, hardlink, err);
-  if (type == AE_IFDIR)
-    {
-      if (is_kernel_mount (path))
-        return 0;
-      if (mode & 06000)
-        note_dropped (ap->t, &ap->t->dropped.setid, path, "set-ID bit");
-      return put (ap, path, REG_ENTRY_DIR, NULL, mode & 01777, uid, gid, err);
-    }
-  if (type != AE_IFREG && type != AE_IFLNK)
+  struct op o = { .path = path,
+                  .mode = archive_entry_perm (e) & 07777,
+                  .uid = (unsigned)archive_entry_uid (e),
+                  .gid = (unsigned)archive_entry_gid (e),
+                  .xattrs = archive_entry_xattr_count (e) > 0 };
+  char hex[65];
+  const char *base = strrchr (path, '/') + 1;
+  if (strncmp (base, ".wh.", 4) == 0)
+    o.type = 'w';
+  else if ((o.value = archive_entry_hardlink (e)) != NULL)
+    o.type = 'h';
+  else if (type == AE_IFDIR)
+    o.type = 'd';
+  else if (type == AE_IFLNK)
+    o.type = 'l', o.value = archive_entry_symlink (e);
+  else if (type != AE_IFREG)
     return reg_error_set (err, EINVAL,
                           "entry %s: a device node, FIFO or socket (only files, directories, "
                           "symlinks and hard links are accepted)",
                           path);
-  if (is_kernel_mount (path))
+  else if (is_kernel_mount (path))
     return reg_error_set (err, EINVAL,
                           "entry %s: below a mount every container has (/proc, /dev, /sys)", path);
-  if (uid != 0 || gid != 0)
-    note_dropped (ap->t, &ap->t->dropped.owners, path, "owner");
-  if (type == AE_IFLNK)
-    {
-      const char *target = archive_entry_symlink (e);
-      if (target == NULL || target[0] == '\0' || strchr (target, '\n') || strchr (target, '\r')
-          || strlen (target) > MAX_TARGET)
-        return reg_error_set (err, EINVAL,
-                              "entry %s: symlink target is empty, multi-line or longer than %d "
-                              "bytes",
-                              path, MAX_TARGET);
-      char *value = strdup (target);
-      if (value == NULL)
-        return reg_error_set (err, ENOMEM, "out of memory");
-      return put (ap, path, REG_ENTRY_SYMLINK, value, 0777, 0, 0, err);
-    }
-  if (mode & 06000)
-    note_dropped (ap->t, &ap->t->dropped.setid, path, "set-ID bit");
-  char hex[65];
-  if (stage_content (ap, e, path, hex, err) < 0)
+  else if (check_parents (ap->t, path, err) < 0 || stage_content (ap, e, path, hex, err) < 0)
     return -1;
-  char *value = strdup (hex);
-  if (value == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  enum reg_entry_kind kind = (mode & 0111) ? REG_ENTRY_EXEC : REG_ENTRY_FILE;
-  return put (ap, path, kind, value, mode, 0, 0, err);
+  else
+    o.type = 'f', o.value = hex;
+  return apply_op (ap, &o, err);
 }
 
 static int
@@ -518,17 +584,12 @@ apply_next (struct apply *ap, struct archive_entry *e, struct reg_error **err)
                           "entry \"%s\": path escapes the root or is not clean (\"..\", too long, "
                           "control characters)",
                           name);
-  if (check_parents (ap->t, path, err) < 0)
-    return -1;
-  const char *base = strrchr (path, '/') + 1;
-  if (strncmp (base, ".wh.", 4) == 0)
-    return apply_whiteout (ap, path, base, err);
   return apply_entry (ap, e, path, err);
 }
 
 int
 reg_layer_apply (struct reg_layer_tree *t, const char *path, const char *objects_dir,
-                 const struct reg_bundle_limits *limits, struct reg_error **err)
+                 const struct reg_bundle_limits *limits, json_t **ops, struct reg_error **err)
 {
   struct archive *a = archive_read_new ();
   if (a == NULL)
@@ -536,10 +597,12 @@ reg_layer_apply (struct reg_layer_tree *t, const char *path, const char *objects
   t->layer++;
   struct apply ap = { .t = t, .a = a, .objects_dir = objects_dir, .limits = limits };
   int ret = 0;
-  if (archive_read_support_format_tar (a) != ARCHIVE_OK
-      || archive_read_support_filter_gzip (a) != ARCHIVE_OK
-      || archive_read_support_filter_zstd (a) < ARCHIVE_WARN
-      || archive_read_open_filename (a, path, 65536) != ARCHIVE_OK)
+  if (ops && (ap.ops = json_array ()) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
+  else if (archive_read_support_format_tar (a) != ARCHIVE_OK
+           || archive_read_support_filter_gzip (a) != ARCHIVE_OK
+           || archive_read_support_filter_zstd (a) < ARCHIVE_WARN
+           || archive_read_open_filename (a, path, 65536) != ARCHIVE_OK)
     ret = reg_error_set (err, EINVAL, "malformed or truncated: %s", archive_error_string (a));
   struct archive_entry *e;
   int r = ARCHIVE_OK;
@@ -548,7 +611,41 @@ reg_layer_apply (struct reg_layer_tree *t, const char *path, const char *objects
   if (ret == 0 && r != ARCHIVE_EOF)
     ret = reg_error_set (err, EINVAL, "malformed or truncated: %s", archive_error_string (a));
   archive_read_free (a);
+  if (ret == 0 && ops)
+    *ops = ap.ops;
+  else
+    json_decref (ap.ops);
   return ret;
+}
+
+int
+reg_layer_replay (struct reg_layer_tree *t, json_t *ops, struct reg_error **err)
+{
+  t->layer++;
+  struct apply ap = { .t = t };
+  if (!json_is_array (ops) || json_array_size (ops) > (size_t)MAX_TREE)
+    return reg_error_set (err, EINVAL, "recorded layer: not a list of entries");
+  size_t i;
+  json_t *j;
+  json_array_foreach (ops, i, j)
+  {
+    const char *type = json_string_value (json_object_get (j, "t"));
+    const char *name = json_string_value (json_object_get (j, "p"));
+    bool root;
+    _cleanup_free_ char *path = name ? clean_name (name, &root) : NULL;
+    if (type == NULL || strlen (type) != 1 || path == NULL || strcmp (path, name) != 0)
+      return reg_error_set (err, EINVAL, "recorded layer: entry %zu is malformed", i);
+    struct op o = { .type = type[0],
+                    .path = path,
+                    .value = json_string_value (json_object_get (j, "v")),
+                    .mode = (unsigned)json_integer_value (json_object_get (j, "m")) & 07777,
+                    .uid = (unsigned)json_integer_value (json_object_get (j, "u")),
+                    .gid = (unsigned)json_integer_value (json_object_get (j, "g")),
+                    .xattrs = json_is_true (json_object_get (j, "x")) };
+    if (apply_op (&ap, &o, err) < 0)
+      return -1;
+  }
+  return 0;
 }
 
 /* ---- the tree as template entries ---- */

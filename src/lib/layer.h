@@ -28,6 +28,7 @@
 #ifndef REG_LAYER_H
 #define REG_LAYER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,9 +52,16 @@ void reg_layer_tree_free (struct reg_layer_tree *t);
 
 /* Apply the layer archive at path; limits bound this layer's entries and
  * bytes. On failure the tree is unusable (the caller discards it) and the
- * object files this call wrote may remain in objects_dir (staging). */
+ * object files this call wrote may remain in objects_dir (staging). With
+ * `ops`, *ops gets the layer's entries as applied, a JSON list that
+ * reg_layer_replay applies again without the archive: a layer already
+ * imported, whose objects are in the store, need not be fetched again. */
 int reg_layer_apply (struct reg_layer_tree *t, const char *path, const char *objects_dir,
-                     const struct reg_bundle_limits *limits, struct reg_error **err);
+                     const struct reg_bundle_limits *limits, json_t **ops, struct reg_error **err);
+/* Apply a recorded layer (checked as strictly as a tar: clean paths, known
+ * kinds, content digests well-formed). Its objects are not staged: they are
+ * the store's. */
+int reg_layer_replay (struct reg_layer_tree *t, json_t *ops, struct reg_error **err);
 
 /* The tree as `files` entries, sorted by path: files and executables (value
  * the digest hex), symlinks, and every directory ("dir" when it is root's

@@ -558,6 +558,8 @@ struct pull
   struct reg_template *image_t;
   char *image_what;
   char image_manifest[65]; /* its digest */
+  json_t **layer_ops;      /* per layer: its recorded entries (cached, or as applied) */
+  bool *layer_cached;      /* per layer: replayed from <root>/images/layers, not fetched */
   bool image_present;      /* recorded as the source of the local template */
   struct reg_layer_dropped dropped;
 };
@@ -867,6 +869,61 @@ image_record (const struct pull *p, const struct reg_template *t)
   (void)reg_util_write_atomic (path, text, strlen (text), 0600, NULL); /* a cache: best effort */
 }
 
+/* <root>/images/layers/<blob hex>.json: the entries of a layer this engine
+ * applied (reg_layer_apply's record). A layer whose record is there and
+ * all of whose objects are in the store is replayed, not downloaded. */
+static char *
+layer_cache_path (const struct pull *p, const char *hex)
+{
+  char *path = NULL;
+  return asprintf (&path, "%s/images/layers/%s.json", p->e->root, hex) < 0 ? NULL : path;
+}
+
+static json_t *
+layer_cache_load (const struct pull *p, const char *hex)
+{
+  _cleanup_free_ char *path = layer_cache_path (p, hex);
+  json_t *ops = path ? json_load_file (path, JSON_REJECT_DUPLICATES, NULL) : NULL;
+  size_t i;
+  json_t *j;
+  json_array_foreach (ops, i, j)
+  {
+    const char *t = json_string_value (json_object_get (j, "t"));
+    const char *v = json_string_value (json_object_get (j, "v"));
+    bool exec = json_integer_value (json_object_get (j, "m")) & 0111;
+    if (t && strcmp (t, "f") == 0
+        && (v == NULL || !reg_util_is_sha256_hex (v) || !reg_store_has (p->e->store, v, exec)))
+      {
+        json_decref (ops);
+        return NULL; /* an object went (prune): fetch the layer again */
+      }
+  }
+  if (!json_is_array (ops))
+    {
+      json_decref (ops);
+      return NULL;
+    }
+  return ops;
+}
+
+/* Record the layers this pull applied; a cache, so best effort. */
+static void
+layer_cache_save (const struct pull *p)
+{
+  _cleanup_free_ char *dir = NULL;
+  if (asprintf (&dir, "%s/images/layers", p->e->root) < 0 || reg_util_mkdir_p (dir, 0700, NULL) < 0)
+    return;
+  for (size_t i = 0; i < p->image->n_layers; i++)
+    {
+      if (p->layer_cached[i] || p->layer_ops[i] == NULL)
+        continue;
+      _cleanup_free_ char *path = layer_cache_path (p, p->image->layers[i].digest);
+      _cleanup_free_ char *text = json_dumps (p->layer_ops[i], JSON_COMPACT);
+      if (path && text)
+        (void)reg_util_write_atomic (path, text, strlen (text), 0600, NULL);
+    }
+}
+
 /* An image manifest: fetch and apply its config, plan its layers. */
 static int
 resolve_image (struct pull *p, const struct reg_oci_ref *ref, const char *text, size_t len,
@@ -909,9 +966,25 @@ resolve_image (struct pull *p, const struct reg_oci_ref *ref, const char *text, 
       p->image_present = true;
       return 0;
     }
+  p->layer_ops = calloc (m->n_layers + 1, sizeof *p->layer_ops);
+  p->layer_cached = calloc (m->n_layers + 1, sizeof *p->layer_cached);
+  if (p->layer_ops == NULL || p->layer_cached == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; i < m->n_layers; i++)
-    if (add_pull_job (p, ref->repo, &m->layers[i], false, err) < 0)
-      return -1;
+    {
+      const char *hex = m->layers[i].digest;
+      bool dup = false; /* the same blob twice: one download, applied twice */
+      for (size_t k = 0; k < i && !dup; k++)
+        dup = strcmp (m->layers[k].digest, hex) == 0 && p->layer_cached[k];
+      if ((p->layer_ops[i] = layer_cache_load (p, hex)) != NULL)
+        {
+          p->layer_cached[i] = true;
+          if (!dup)
+            event (&p->s, hex, "present", 0, 0);
+        }
+      else if (add_pull_job (p, ref->repo, &m->layers[i], false, err) < 0)
+        return -1;
+    }
   return 0;
 }
 
@@ -938,7 +1011,9 @@ build_image (struct pull *p, struct reg_error **err)
       _cleanup_free_ char *blob = NULL;
       if (asprintf (&blob, "%s/blob-%s", p->staging, hex) < 0)
         ret = reg_error_set (err, ENOMEM, "out of memory");
-      else if (reg_layer_apply (tree, blob, obj_dir, &limits, err) < 0)
+      else if (p->layer_cached[i]
+                   ? reg_layer_replay (tree, p->layer_ops[i], err) < 0
+                   : reg_layer_apply (tree, blob, obj_dir, &limits, &p->layer_ops[i], err) < 0)
         ret = reg_error_prefix (err, "%s: layer %zu sha256:%s", p->image_what, i, hex);
       else
         event (&p->s, hex, "applied", 0, 0);
@@ -1260,6 +1335,10 @@ pull_free (struct pull *p)
     }
   free (p->list);
   free (p->root);
+  for (size_t i = 0; p->layer_ops && i < p->image->n_layers; i++)
+    json_decref (p->layer_ops[i]);
+  free (p->layer_ops);
+  free (p->layer_cached);
   reg_oci_manifest_free (p->image);
   reg_template_free (p->image_t);
   free (p->image_what);
@@ -1288,6 +1367,8 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
     ret = commit (&p, err);
   if (ret == 0 && p.image && p.n == 1)
     image_record (&p, p.list[0].t);
+  if (ret == 0 && p.image && !p.image_present)
+    layer_cache_save (&p);
   if (ret == 0)
     {
       json_t *names = json_array ();

@@ -23,10 +23,13 @@ t_images_layout () {
   expect_out_has "images.base@1"
   expect_out_has "applied"
   expect_eq "$(objects2)" "$n_base" "objects after the first pull"
-  # The second image shares the base layer: only its new files are stored.
+  # The second image shares the base layer: it is not downloaded again (its
+  # recorded entries are replayed), and only the new files are stored.
   run_cmd reg2 pull --layout "$IMAGES" images/py:1
   expect_rc 0
   expect_out_has "images.py@1"
+  expect_out_has "downloaded 1 blob ("
+  expect_out_has ": present"
   expect_eq "$(objects2)" "$n_py" "objects after the second pull (base shared)"
   # Run defaults from the config: Entrypoint + Cmd, Env, ExposedPorts, StopSignal.
   run_cmd reg2 run --rm -t images.py@1

@@ -119,7 +119,7 @@ apply (struct fixture *f, const struct e *es, struct reg_error **err)
 {
   struct reg_bundle_limits limits = { 1 << 20, 4 << 20, 100 };
   write_layer (f->layer, es);
-  return reg_layer_apply (f->tree, f->layer, f->objects, &limits, err);
+  return reg_layer_apply (f->tree, f->layer, f->objects, &limits, NULL, err);
 }
 
 /* "path=value" lines of the tree ("dir" / "-> t" / "hex[+x]" / "MODE U:G"). */
@@ -204,6 +204,49 @@ test_layers_in_order (void **state)
   free (want);
 }
 
+/* A recorded layer replays to the same tree, and a tampered record is
+ * checked as strictly as a tar. */
+static void
+test_replay (void **state)
+{
+  struct fixture *f = *state;
+  struct e l1[] = { { 'd', "data/", NULL, 0750, 7 },       { 'f', "data/a", "a\n", 04755, 0 },
+                    { 'h', "data/hl", "data/a", 0, 0 },    { 'l', "data/l", "a", 0, 0 },
+                    { 'f', "data/.wh.nothing", "", 0, 0 }, { 0 } };
+  struct reg_bundle_limits limits = { 1 << 20, 4 << 20, 100 };
+  write_layer (f->layer, l1);
+  json_t *ops = NULL;
+  assert_int_equal (reg_layer_apply (f->tree, f->layer, f->objects, &limits, &ops, NULL), 0);
+  assert_int_equal (json_array_size (ops), 5);
+  char *want = listing (f);
+  reg_layer_tree_free (f->tree);
+  assert_int_equal (reg_layer_tree_new (&f->tree, NULL), 0);
+  assert_int_equal (reg_layer_replay (f->tree, ops, NULL), 0);
+  char *got = listing (f);
+  assert_string_equal (got, want);
+  assert_int_equal (reg_layer_tree_dropped (f->tree)->setid, 1);
+  free (got);
+  free (want);
+  static const char *const bad[] = {
+    "[{\"t\":\"f\",\"p\":\"/../x\",\"v\":\"00\"}]",
+    "[{\"t\":\"f\",\"p\":\"/x\",\"v\":\"nothex\"}]",
+    "[{\"t\":\"c\",\"p\":\"/x\"}]",
+    "[{\"t\":\"l\",\"p\":\"/x\"}]",
+    "{}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      json_t *j = json_loads (bad[i], 0, NULL);
+      struct reg_error *err = NULL;
+      assert_non_null (j);
+      assert_int_equal (reg_layer_replay (f->tree, j, &err), -1);
+      assert_non_null (err);
+      reg_error_free (err);
+      json_decref (j);
+    }
+  json_decref (ops);
+}
+
 static void
 test_dir_replaced_by_file (void **state)
 {
@@ -269,7 +312,7 @@ test_hostile (void **state)
   fclose (g);
   struct reg_bundle_limits limits = { 1 << 20, 4 << 20, 100 };
   struct reg_error *err = NULL;
-  assert_int_equal (reg_layer_apply (f->tree, f->layer, f->objects, &limits, &err), -1);
+  assert_int_equal (reg_layer_apply (f->tree, f->layer, f->objects, &limits, NULL, &err), -1);
   assert_non_null (strstr (err->msg, "malformed or truncated"));
   reg_error_free (err);
   /* Nothing half-written is left in staging under an object name. */
@@ -385,6 +428,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_layers_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown (test_dir_replaced_by_file, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_replay, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile, setup, teardown),
     cmocka_unit_test (test_config),
     cmocka_unit_test (test_index),
