@@ -73,6 +73,32 @@ int cli_sigproxy_start (struct reg_client *c, const char *id);
 /* --sig-proxy[=true|false] into *on; -1 after saying what is wrong. */
 int cli_sig_proxy_option (const char *cmd, const char *arg, bool *on);
 
+/* run/generate's health options (health.c): their getopt values, one
+ * option into body.Healthcheck (125 after saying what is wrong), and the
+ * final check of the combination (--no-healthcheck alone). */
+enum
+{
+  CLI_OPT_HEALTH_INTERVAL = 1100, /* then timeout, start period: in this order */
+  CLI_OPT_HEALTH_TIMEOUT,
+  CLI_OPT_HEALTH_START_PERIOD,
+  CLI_OPT_HEALTH_RETRIES,
+  CLI_OPT_HEALTH_CMD,
+  CLI_OPT_HEALTH_HTTP,
+  CLI_OPT_NO_HEALTHCHECK,
+};
+// clang-format off
+#define CLI_HEALTH_OPTIONS                                                         \
+  { "health-cmd", required_argument, NULL, CLI_OPT_HEALTH_CMD },                   \
+  { "health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP },                 \
+  { "health-interval", required_argument, NULL, CLI_OPT_HEALTH_INTERVAL },         \
+  { "health-timeout", required_argument, NULL, CLI_OPT_HEALTH_TIMEOUT },           \
+  { "health-start-period", required_argument, NULL, CLI_OPT_HEALTH_START_PERIOD }, \
+  { "health-retries", required_argument, NULL, CLI_OPT_HEALTH_RETRIES },           \
+  { "no-healthcheck", no_argument, NULL, CLI_OPT_NO_HEALTHCHECK }
+// clang-format on
+int cli_health_option (const char *cmd, json_t *body, int opt, const char *arg);
+int cli_health_finish (const char *cmd, json_t *body);
+
 /* --env-file FILE into env (envfile.c); -1 (reported) on a bad file. */
 int cli_env_file (const char *path, json_t *env);
 

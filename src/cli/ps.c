@@ -56,7 +56,13 @@ status_text (json_t *ct, char *out, size_t size)
   if (state && strcmp (state, "running") == 0)
     {
       cli_age (json_string_value (json_object_get (st, "StartedAt")), since, sizeof since);
-      snprintf (out, size, "running %s", since);
+      /* Docker's health suffix: (healthy), (unhealthy), (health: starting). */
+      const char *h
+          = json_string_value (json_object_get (json_object_get (st, "Health"), "Status"));
+      snprintf (out, size, "running %s%s%s%s", since, h ? " (" : "",
+                h && strcmp (h, "starting") == 0 ? "health: " : "", h ? h : "");
+      if (h)
+        snprintf (out + strlen (out), size - strlen (out), ")");
     }
   else if (state && strcmp (state, "stopped") == 0)
     snprintf (out, size, "exited (%d)", (int)json_integer_value (json_object_get (st, "ExitCode")));

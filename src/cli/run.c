@@ -108,7 +108,9 @@ usage_error (const char *msg, const char *arg)
                    "[-p [IP:]HOST:CTR] [-P] [--network bridge|host|none|NAME|container:ID] "
                    "[--network-alias NAME] "
                    "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
-                   "[--restart POLICY] "
+                   "[--restart POLICY] [--health-cmd CMD | --health-http /PATH[:PORT][=STATUS]] "
+                   "[--health-interval D] [--health-timeout D] [--health-retries N] "
+                   "[--health-start-period D] [--no-healthcheck] "
                    "[--log-max-size SIZE] [-m "
                    "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
                    "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
@@ -383,6 +385,7 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
     { "detach-keys", required_argument, NULL, 'k' },
     { "env-file", required_argument, NULL, 1001 },
     { "sig-proxy", optional_argument, NULL, 'y' },
+    CLI_HEALTH_OPTIONS,
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -548,6 +551,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
             json_object_set_new (body, "LogMaxSize", json_integer (size));
           break;
         }
+      case CLI_OPT_HEALTH_INTERVAL ... CLI_OPT_NO_HEALTHCHECK:
+        ret = cli_health_option (start ? "run" : "generate", body, opt, optarg);
+        break;
       case 'h':
         usage_error ("help", NULL);
         json_decref (body);
@@ -590,6 +596,8 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         ret = 125;
       free (text);
     }
+  if (ret == 0)
+    ret = cli_health_finish (start ? "run" : "generate", body);
   struct reg_detach keys;
   if (ret == 0 && cli_detach_keys ("run", detach_keys, &keys) < 0)
     ret = 125;

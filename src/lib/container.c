@@ -119,6 +119,8 @@ reg_container_free (struct reg_container *c)
   reg_net_state_clear (&c->net);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
+  reg_healthcheck_clear (&c->healthcheck);
+  reg_health_state_clear (&c->health);
   free (c);
 }
 
@@ -262,6 +264,12 @@ process_to_json (json_t *j, const struct reg_container *c)
   json_object_set_new (j, "StopTimeout",
                        c->stop_timeout >= 0 ? json_integer (c->stop_timeout) : json_null ());
   json_object_set_new (j, "Init", json_boolean (c->init));
+  json_t *hc = reg_healthcheck_to_json (&c->healthcheck),
+         *health = reg_health_state_to_json (&c->health);
+  if (hc)
+    json_object_set_new (j, "Healthcheck", hc);
+  if (health)
+    json_object_set_new (json_object_get (j, "State"), "Health", health);
   json_t *u = json_array ();
   for (size_t i = 0; i < c->n_ulimits; i++)
     json_array_append_new (
@@ -278,6 +286,10 @@ process_from_json (json_t *j, struct reg_container *c)
   json_t *t = json_object_get (j, "StopTimeout");
   c->stop_timeout = json_is_integer (t) ? (int)json_integer_value (t) : -1;
   c->init = json_is_true (json_object_get (j, "Init"));
+  json_t *hc = json_object_get (j, "Healthcheck");
+  if (json_is_object (hc))
+    reg_healthcheck_from_json (hc, "state", &c->healthcheck, NULL);
+  reg_health_state_from_json (json_object_get (json_object_get (j, "State"), "Health"), &c->health);
   json_t *u = json_object_get (j, "Ulimits");
   for (size_t i = 0; i < json_array_size (u) && c->n_ulimits < REG_ULIMIT_MAX; i++)
     {

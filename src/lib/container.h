@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "error.h"
+#include "health.h"
 #include "security.h"
 #include "ulimit.h"
 
@@ -144,6 +145,7 @@ struct reg_container
   /* What live installs made in the running container, "REF\tk:PATH"
    * (insert.h); cleared at the next start. */
   char **inserted;
+  struct reg_healthcheck healthcheck; /* --health-*: run by regd (health.h) */
 
   enum reg_state state;
   pid_t pid; /* container init, host pid namespace */
@@ -154,7 +156,8 @@ struct reg_container
   int restart_count;   /* restarts by the policy since the last start */
   bool stop_requested; /* stopped by a user: no restart, not even "always" */
   char created[40], started[40], finished[40];
-  char *error; /* why the last start failed, if it did */
+  char *error;                    /* why the last start failed, if it did */
+  struct reg_health_state health; /* State.Health; reset at each start */
 };
 
 /* `reg stop`'s wait between the stop signal and SIGKILL, by default. */

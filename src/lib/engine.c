@@ -532,6 +532,10 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
                           o->stop_timeout);
   c->stop_timeout = o->stop_timeout;
   c->init = o->init;
+  if (reg_health_check_valid (&o->healthcheck, err) < 0)
+    return reg_error_prefix (err, "create container");
+  if (reg_healthcheck_copy (&c->healthcheck, &o->healthcheck) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
   if (o->n_ulimits > REG_ULIMIT_MAX)
     return reg_error_set (err, EINVAL, "create container: more than %d ulimits", REG_ULIMIT_MAX);
   for (size_t i = 0; i < o->n_ulimits; i++)

@@ -80,10 +80,11 @@ struct reg_create_options
   const char *network_mode;
   const char *hostname;                                      /* NULL: the short id */
   char *const *dns, *const *dns_search, *const *extra_hosts; /* etcfiles.h */
-  char *const *aliases; /* --network-alias: user networks only */
-  int stop_signal;      /* 0: the templates', else SIGTERM */
-  int stop_timeout;     /* -1: REG_STOP_TIMEOUT */
-  bool init;            /* reg-init as PID 1 */
+  char *const *aliases;               /* --network-alias: user networks only */
+  int stop_signal;                    /* 0: the templates', else SIGTERM */
+  int stop_timeout;                   /* -1: REG_STOP_TIMEOUT */
+  bool init;                          /* reg-init as PID 1 */
+  struct reg_healthcheck healthcheck; /* borrowed; test NULL: none (health.h) */
   const struct reg_ulimit *ulimits;
   size_t n_ulimits;
   /* "NAME[:GROUP]" resolved through the templates' accounts (accounts.h)

@@ -341,6 +341,7 @@ mark_running (struct reg_container *c, void *data, struct reg_error **err)
   c->inserted = NULL;
   reg_util_now_rfc3339 (c->started);
   c->finished[0] = '\0';
+  reg_health_state_reset (&c->health, reg_health_enabled (&c->healthcheck));
   return 0;
 }
 

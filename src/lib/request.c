@@ -46,6 +46,7 @@ reg_create_request_free (struct reg_create_request *r)
   free_mounts (r->mounts, r->n_mounts);
   reg_project_free (r->project_file);
   reg_security_clear (&r->o.security);
+  reg_healthcheck_clear (&r->o.healthcheck);
   free (r);
 }
 
@@ -365,6 +366,9 @@ parse_process (json_t *body, struct reg_create_request *r, struct reg_error **er
   if (init && !json_is_null (init) && !json_is_boolean (init))
     return reg_error_set (err, EINVAL, WHAT ": Init must be true or false");
   o->init = json_is_true (init);
+  json_t *hc = json_object_get (body, "Healthcheck");
+  if (hc && !json_is_null (hc) && reg_healthcheck_from_json (hc, WHAT, &o->healthcheck, err) < 0)
+    return -1;
   return parse_ulimits (body, r, err);
 }
 
@@ -444,6 +448,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
                                       "StopTimeout",
                                       "Init",
                                       "Ulimits",
+                                      "Healthcheck",
                                       NULL };
   struct reg_create_options *o = &r->o;
   if (reg_json_only_keys (body, keys, WHAT, err) < 0

@@ -620,7 +620,7 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
       say (s->control_fd, "error %d %s\n", WIFEXITED (status) ? WEXITSTATUS (status) : 125, msg);
       _exit (125);
     }
-  say (s->control_fd, "started%.0d%s\n", 0, "");
+  say (s->control_fd, "started %d%s\n", (int)pid, ""); /* host PID: unreaped till "exit" */
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   int code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);

@@ -90,7 +90,8 @@ int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct r
  * the command the terminal side as its controlling terminal, and sends the
  * other side to the caller over control_fd (SCM_RIGHTS).
  *
- * The helper reports over control_fd, one line each: "started", or
+ * The helper reports over control_fd, one line each: "started PID" (the
+ * command's host PID, valid until the helper reports its exit), or
  * "error CODE MESSAGE" (125 setup, 126 cannot execute, 127 not found), and
  * at the end "exit CODE" (128+signal when killed). */
 struct reg_exec_spec

@@ -378,6 +378,12 @@ main (int argc, char **argv)
   bool restoring = pthread_create (&restorer, NULL, restore_thread, d.engine) == 0;
   if (!restoring)
     restore_thread (d.engine);
+  if (regd_health_start (&d, &err) < 0)
+    {
+      fprintf (stderr, "regd: %s (no health checks)\n", err->msg);
+      reg_error_free (err);
+      err = NULL;
+    }
   fprintf (stderr, "regd: serving root %s on unix://%s%s%s\n", root, socket_path,
            tls.listen ? " and tls://" : "", tls.listen ? tls.listen : "");
   int sig = 0;
@@ -385,6 +391,7 @@ main (int argc, char **argv)
   fprintf (stderr, "regd: %s, shutting down (containers keep running)\n", strsignal (sig));
   if (restoring)
     pthread_join (restorer, NULL);
+  regd_health_stop ();
   MHD_stop_daemon (d.httpd);
   if (d.tls)
     MHD_stop_daemon (d.tls);

@@ -172,7 +172,7 @@ regd_exec_create (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_CREATED, json_pack ("{s:s}", "Id", s->id));
 }
 
-/* One line from the helper: "started", "error CODE MSG", "exit CODE". */
+/* One line from the helper: "started PID", "error CODE MSG", "exit CODE". */
 static int
 read_line (int fd, char *buf, size_t size)
 {
@@ -349,7 +349,7 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
   s->control = ctl[0];         /* from now on input may flow */
   pthread_mutex_unlock (&sessions_lock);
   int code = 125, off = 0;
-  if (ret == 0 && strcmp (line, "started") != 0)
+  if (ret == 0 && strncmp (line, "started ", 8) != 0)
     {
       if (sscanf (line, "error %d %n", &code, &off) < 1 || off == 0)
         snprintf (line, sizeof line, "error 125 exec %.12s: the helper died", s->id), off = 10;

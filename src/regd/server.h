@@ -125,6 +125,10 @@ void regd_exec_stdin_done (const char *eid);
 int regd_container_stdin_fd (struct regd *d, const char *ref, bool keep);
 
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
+/* Health checks (health.c): a thread that runs them for every running
+ * container that has one, until regd_health_stop (which waits for them). */
+int regd_health_start (struct regd *d, struct reg_error **err);
+void regd_health_stop (void);
 /* Serve the API over TLS too (plain-text TCP is never offered). */
 int regd_start_tls (struct regd *d, const struct regd_tls_options *o, struct reg_error **err);
 

@@ -1,0 +1,508 @@
+/* health: regd runs the containers' health checks (health.h).
+ *
+ * A watcher thread looks at the containers every HEALTH_SCAN_MS; each
+ * running container with a check gets a thread of its own that sleeps its
+ * interval, runs the check, and records the result in the container's
+ * state through reg_container_update (so the monitor's writes and ours
+ * never cross, and the results survive regd: a new regd finds the running
+ * containers and resumes their checks). The thread ends when its container
+ * is no longer live; a later start gets a new one.
+ *
+ * Why regd and not the monitor: a command check is a `reg exec` (the
+ * runtime's exec helper, entering the container's namespaces and cgroup
+ * with its confinement), which the monitor does not link and should not
+ * (it stays small, one per container); an HTTP check uses libcurl, also
+ * regd's. The cost: no checks while regd is down (the status stays as it
+ * was; the next regd goes on).
+ *
+ * A command check's output (stdout and stderr) is kept up to 4 KiB. One
+ * that outlives the timeout is killed (its process group, by the PID the
+ * exec helper reports) and recorded as ExitCode -1, as Docker does. An
+ * HTTP check is a GET from a regd thread that has entered the container's
+ * network namespace (setns is per thread for CLONE_NEWNET), so it works on
+ * the bridge, with --network host or none, and for a container that shares
+ * another's namespace, without publishing the port. */
+#include "server.h"
+#include "cgroup.h"
+#include "events.h"
+#include "health.h"
+#include "runtime.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEALTH_SCAN_MS 250
+#define HEALTH_TICK_MS 100 /* how often a waiting thread looks at `stopping` */
+
+struct watched
+{
+  char id[65];
+  struct watched *next;
+};
+
+static pthread_mutex_t watched_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watched_gone = PTHREAD_COND_INITIALIZER;
+static struct watched *watched;
+static volatile bool stopping;
+static pthread_t watcher;
+static bool watcher_running;
+
+static int64_t
+now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+sleep_ms (int ms)
+{
+  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  nanosleep (&ts, NULL);
+}
+
+struct output
+{
+  char buf[REG_HEALTH_OUTPUT_MAX + 1];
+  size_t len;
+};
+
+static void
+output_add (struct output *o, const char *data, size_t n)
+{
+  if (n > REG_HEALTH_OUTPUT_MAX - o->len)
+    n = REG_HEALTH_OUTPUT_MAX - o->len;
+  memcpy (o->buf + o->len, data, n);
+  o->len += n;
+  o->buf[o->len] = '\0';
+}
+
+/* One line from the exec helper, waiting until deadline; -1 on timeout. */
+static int
+read_control (int fd, char *line, size_t size, int64_t deadline)
+{
+  size_t got = 0;
+  while (got < size - 1)
+    {
+      int64_t left = deadline - now_ns ();
+      struct pollfd p = { fd, POLLIN, 0 };
+      if (left <= 0 || stopping)
+        return -1;
+      int n = poll (&p, 1,
+                    (int)(left / 1000000 + 1) > HEALTH_TICK_MS ? HEALTH_TICK_MS
+                                                               : (int)(left / 1000000 + 1));
+      if (n <= 0)
+        continue;
+      ssize_t r = read (fd, line + got, 1);
+      if (r <= 0 || line[got] == '\n')
+        break;
+      got++;
+    }
+  line[got] = '\0';
+  return 0;
+}
+
+/* Read the command's output until it closes it, or the deadline. */
+static bool
+drain_output (int fd, struct output *out, int64_t deadline)
+{
+  char data[4096];
+  for (;;)
+    {
+      int64_t left = deadline - now_ns ();
+      if (left <= 0 || stopping)
+        return false;
+      struct pollfd p = { fd, POLLIN, 0 };
+      int ms = (int)(left / 1000000 + 1);
+      if (poll (&p, 1, ms > HEALTH_TICK_MS ? HEALTH_TICK_MS : ms) <= 0)
+        continue;
+      ssize_t n = read (fd, data, sizeof data);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return true;
+      output_add (out, data, (size_t)n);
+    }
+}
+
+/* Kill a timed-out command: its process group (it is a session leader),
+ * while the helper has not reaped it (the PID is then still its). */
+static void
+kill_command (pid_t helper, pid_t pid)
+{
+  int pidfd = pid > 0 ? (int)syscall (SYS_pidfd_open, pid, 0) : -1;
+  if (pidfd >= 0)
+    {
+      kill (-pid, SIGKILL);
+      syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      close (pidfd);
+    }
+  kill (helper, SIGKILL);
+}
+
+struct exec_fds
+{
+  int fd[5]; /* the output pipe, the control socketpair, /dev/null */
+};
+#define OUT_R 0
+#define OUT_W 1
+#define CTL_R 2
+#define CTL_W 3
+#define DEV_NULL 4
+
+static int
+start_exec (const struct reg_container *c, char *const *argv, struct exec_fds *f, pid_t *helper,
+            struct reg_error **err)
+{
+  struct reg_cgroup *cg = NULL;
+  _cleanup_strv_ char **procs = NULL;
+  if (reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err) == 0)
+    procs = reg_cgroup_procs_paths (cg);
+  reg_cgroup_free (cg);
+  if (procs == NULL)
+    return -1;
+  if (pipe2 (&f->fd[OUT_R], O_CLOEXEC) < 0
+      || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &f->fd[CTL_R]) < 0
+      || (f->fd[DEV_NULL] = open ("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+    return reg_error_sys (err, errno, "pipes");
+  struct reg_exec_spec spec = {
+    .target = c->pid,
+    .cgroup_procs = procs,
+    .argv = argv,
+    .env = c->env,
+    .workdir = c->workdir ? c->workdir : "/",
+    .stdin_fd = f->fd[DEV_NULL],
+    .stdout_fd = f->fd[OUT_W],
+    .stderr_fd = f->fd[OUT_W],
+    .control_fd = f->fd[CTL_W],
+    .security = &c->security,
+    .ulimits = c->ulimits,
+    .n_ulimits = c->n_ulimits,
+  };
+  int ret = reg_runtime_exec (&spec, helper, err);
+  close (f->fd[OUT_W]);
+  close (f->fd[CTL_W]);
+  close (f->fd[DEV_NULL]);
+  f->fd[OUT_W] = f->fd[CTL_W] = f->fd[DEV_NULL] = -1;
+  return ret;
+}
+
+/* A CMD or CMD-SHELL check. */
+static void
+check_command (const struct reg_container *c, int64_t timeout, struct reg_health_result *r,
+               struct output *out)
+{
+  char *shell[] = { "/bin/sh", "-c", c->healthcheck.test[1], NULL };
+  char *const *argv = strcmp (c->healthcheck.test[0], "CMD") == 0 ? c->healthcheck.test + 1 : shell;
+  struct exec_fds f = { { -1, -1, -1, -1, -1 } };
+  _cleanup_error_ struct reg_error *err = NULL;
+  pid_t helper = -1, pid = 0;
+  int64_t deadline = now_ns () + timeout;
+  char line[1200] = "";
+  r->exit_code = -1;
+  if (start_exec (c, argv, &f, &helper, &err) < 0)
+    output_add (out, err->msg, strlen (err->msg));
+  else if (read_control (f.fd[CTL_R], line, sizeof line, deadline) < 0)
+    kill (helper, SIGKILL), output_add (out, "health check exceeded its timeout", 33);
+  else if (sscanf (line, "started %d", &pid) != 1)
+    output_add (out, line, strlen (line)); /* "error CODE MESSAGE" */
+  else if (!drain_output (f.fd[OUT_R], out, deadline)
+           || read_control (f.fd[CTL_R], line, sizeof line, deadline) < 0)
+    {
+      kill_command (helper, pid);
+      char msg[96];
+      snprintf (msg, sizeof msg, "Health check exceeded timeout (%lld ms)",
+                (long long)(timeout / 1000000));
+      out->len = 0;
+      output_add (out, msg, strlen (msg));
+    }
+  else if (sscanf (line, "exit %d", &r->exit_code) != 1)
+    r->exit_code = -1;
+  for (int i = 0; i < 5; i++)
+    if (f.fd[i] >= 0)
+      close (f.fd[i]);
+}
+
+static size_t
+curl_write (char *data, size_t size, size_t n, void *cls)
+{
+  output_add (cls, data, size * n);
+  return size * n;
+}
+
+/* An HTTP-GET check, from this thread moved into the container's network
+ * namespace. */
+static void
+check_http (const struct reg_container *c, int64_t timeout, struct reg_health_result *r,
+            struct output *out)
+{
+  char *const *t = c->healthcheck.test;
+  char path[64], url[4200], msg[512] = "";
+  long want = strtol (t[3], NULL, 10), got = 0;
+  r->exit_code = 1;
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int)c->pid);
+  int ns = open (path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0 || setns (ns, CLONE_NEWNET) < 0)
+    {
+      snprintf (msg, sizeof msg, "enter the network namespace of %d: %s", (int)c->pid,
+                strerror (errno));
+      if (ns >= 0)
+        close (ns);
+      r->exit_code = -1;
+      output_add (out, msg, strlen (msg));
+      return;
+    }
+  close (ns);
+  snprintf (url, sizeof url, "http://127.0.0.1:%s%s", t[2], t[1]);
+  CURL *h = curl_easy_init ();
+  char errbuf[CURL_ERROR_SIZE] = "";
+  struct output body = { .len = 0 };
+  if (h == NULL)
+    return output_add (out, "curl: cannot start", 18);
+  curl_easy_setopt (h, CURLOPT_URL, url);
+  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (h, CURLOPT_PROXY, "");
+  curl_easy_setopt (h, CURLOPT_TIMEOUT_MS, (long)(timeout / 1000000 > 0 ? timeout / 1000000 : 1));
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, curl_write);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
+  CURLcode rc = curl_easy_perform (h);
+  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &got);
+  curl_easy_cleanup (h);
+  if (rc == CURLE_OPERATION_TIMEDOUT)
+    r->exit_code = -1;
+  if (rc != CURLE_OK)
+    snprintf (msg, sizeof msg, "GET %.200s: %.200s\n", url,
+              *errbuf ? errbuf : curl_easy_strerror (rc));
+  else
+    {
+      bool ok = want ? got == want : got >= 200 && got < 400;
+      r->exit_code = ok ? 0 : 1;
+      snprintf (msg, sizeof msg, "GET %.200s: HTTP %ld%s\n", url, got,
+                ok     ? ""
+                : want ? " (want that status)"
+                       : " (want 2xx or 3xx)");
+    }
+  output_add (out, msg, strlen (msg));
+  output_add (out, body.buf, body.len);
+}
+
+struct record
+{
+  const char *started; /* the run the result belongs to */
+  const struct reg_health_result *result;
+  bool changed;
+};
+
+static int
+record_result (struct reg_container *c, void *data, struct reg_error **err)
+{
+  struct record *rec = data;
+  (void)err;
+  if (c->state != REG_STATE_RUNNING || strcmp (c->started, rec->started) != 0)
+    return 0; /* stopped or restarted meanwhile: the result is stale */
+  double since = reg_util_now () - reg_util_rfc3339_time (c->started);
+  bool counted = since * 1e9 >= (double)c->healthcheck.start_period;
+  if (c->health.status == REG_HEALTH_NONE)
+    c->health.status = REG_HEALTH_STARTING;
+  rec->changed = reg_health_state_record (&c->health, rec->result, counted,
+                                          reg_health_retries (&c->healthcheck));
+  return 0;
+}
+
+/* Run the check once and record it. */
+static void
+check_once (struct regd *d, const struct reg_container *c)
+{
+  struct reg_health_result r = { .exit_code = -1 };
+  struct output out = { .len = 0 };
+  int64_t timeout = reg_health_timeout (&c->healthcheck);
+  reg_util_now_rfc3339 (r.start);
+  if (strcmp (c->healthcheck.test[0], "HTTP-GET") == 0)
+    check_http (c, timeout, &r, &out);
+  else
+    check_command (c, timeout, &r, &out);
+  reg_util_now_rfc3339 (r.end);
+  if (stopping)
+    return; /* cut short by regd's stop: not the container's fault */
+  r.output = out.buf;
+  struct record rec = { c->started, &r, false };
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (reg_container_update (d->engine->root, c->id, record_result, &rec, &err) < 0)
+    {
+      fprintf (stderr, "regd: health of %.12s: %s\n", c->id, err->msg);
+      return;
+    }
+  if (!rec.changed)
+    return;
+  struct reg_container *now = NULL;
+  if (reg_container_load (d->engine->root, c->id, &now, NULL) == 0)
+    {
+      char action[64];
+      snprintf (action, sizeof action, "health_status: %s",
+                reg_health_status_name (now->health.status));
+      reg_events_container (d->engine->root, now, action, NULL, NULL);
+    }
+  reg_container_free (now);
+}
+
+struct job
+{
+  struct regd *d;
+  char id[65];
+};
+
+static void
+unwatch (const char *id)
+{
+  pthread_mutex_lock (&watched_lock);
+  for (struct watched **p = &watched; *p; p = &(*p)->next)
+    if (strcmp ((*p)->id, id) == 0)
+      {
+        struct watched *w = *p;
+        *p = w->next;
+        free (w);
+        break;
+      }
+  pthread_cond_broadcast (&watched_gone);
+  pthread_mutex_unlock (&watched_lock);
+}
+
+/* One container's checks, while it is live. */
+static void *
+check_thread (void *arg)
+{
+  struct job *j = arg;
+  char started[40] = "";
+  int64_t next = 0;
+  while (!stopping)
+    {
+      struct reg_container *c = NULL;
+      if (reg_container_load (j->d->engine->root, j->id, &c, NULL) < 0 || !reg_state_live (c->state)
+          || !reg_health_enabled (&c->healthcheck))
+        {
+          reg_container_free (c);
+          break;
+        }
+      if (strcmp (started, c->started) != 0) /* a new run: its first check an interval on */
+        {
+          snprintf (started, sizeof started, "%s", c->started);
+          next = now_ns () + reg_health_interval (&c->healthcheck);
+        }
+      if (c->state == REG_STATE_RUNNING && now_ns () >= next)
+        {
+          check_once (j->d, c);
+          next = now_ns () + reg_health_interval (&c->healthcheck);
+        }
+      reg_container_free (c);
+      int64_t wait = (next - now_ns ()) / 1000000;
+      sleep_ms (wait < 1 ? 1 : wait > HEALTH_TICK_MS ? HEALTH_TICK_MS : (int)wait);
+    }
+  unwatch (j->id);
+  free (j);
+  return NULL;
+}
+
+static bool
+is_watched (const char *id)
+{
+  bool found = false;
+  for (struct watched *w = watched; w && !found; w = w->next)
+    found = strcmp (w->id, id) == 0;
+  return found;
+}
+
+static void
+watch (struct regd *d, const char *id)
+{
+  struct watched *w = calloc (1, sizeof *w);
+  struct job *j = calloc (1, sizeof *j);
+  pthread_t th;
+  if (w == NULL || j == NULL)
+    goto fail;
+  snprintf (w->id, sizeof w->id, "%s", id);
+  snprintf (j->id, sizeof j->id, "%s", id);
+  j->d = d;
+  pthread_mutex_lock (&watched_lock);
+  w->next = watched;
+  watched = w;
+  pthread_mutex_unlock (&watched_lock);
+  if (pthread_create (&th, NULL, check_thread, j) == 0)
+    {
+      pthread_detach (th);
+      return;
+    }
+  unwatch (id);
+  w = NULL;
+fail:
+  free (w);
+  free (j);
+}
+
+static void
+scan (struct regd *d)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (d->engine->root, &ids, NULL) < 0)
+    return;
+  for (size_t i = 0; ids && ids[i] && !stopping; i++)
+    {
+      pthread_mutex_lock (&watched_lock);
+      bool known = is_watched (ids[i]);
+      pthread_mutex_unlock (&watched_lock);
+      struct reg_container *c = NULL;
+      if (!known && reg_container_load (d->engine->root, ids[i], &c, NULL) == 0
+          && c->state == REG_STATE_RUNNING && reg_health_enabled (&c->healthcheck))
+        watch (d, ids[i]);
+      reg_container_free (c);
+    }
+}
+
+static void *
+watcher_thread (void *arg)
+{
+  while (!stopping)
+    {
+      scan (arg);
+      sleep_ms (HEALTH_SCAN_MS);
+    }
+  return NULL;
+}
+
+int
+regd_health_start (struct regd *d, struct reg_error **err)
+{
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  int e = pthread_create (&watcher, NULL, watcher_thread, d);
+  if (e != 0)
+    return reg_error_sys (err, e, "health checks: cannot start a thread");
+  watcher_running = true;
+  return 0;
+}
+
+void
+regd_health_stop (void)
+{
+  stopping = true;
+  if (watcher_running)
+    pthread_join (watcher, NULL);
+  watcher_running = false;
+  pthread_mutex_lock (&watched_lock);
+  while (watched)
+    pthread_cond_wait (&watched_gone, &watched_lock);
+  pthread_mutex_unlock (&watched_lock);
+}
