@@ -54,7 +54,8 @@ t_health_cmd_unhealthy () {
   id=$("$REG" run -d --health-cmd 'echo failing >&2; exit 3' --health-interval 100ms \
     --health-retries 3 -t base@1 -- /bin/sleep 100)
   wait_health "$id" unhealthy
-  expect_eq "$(health_field "$id" FailingStreak)" 3 "failing streak when it turns unhealthy"
+  # (the exact count at the turn is in tests/unit/test_health.c; checks go on)
+  [ "$(health_field "$id" FailingStreak)" -ge 3 ] || fail "unhealthy before 3 failures in a row"
   run_cmd "$REG" inspect "$id"
   expect_out_has '"ExitCode": 3'
   expect_out_has '"Output": "failing\n"'
