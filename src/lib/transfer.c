@@ -891,8 +891,10 @@ layer_cache_load (const struct pull *p, const char *hex)
     const char *t = json_string_value (json_object_get (j, "t"));
     const char *v = json_string_value (json_object_get (j, "v"));
     bool exec = json_integer_value (json_object_get (j, "m")) & 0111;
+    struct reg_entry f = { .value = (char *)v, .kind = exec ? REG_ENTRY_EXEC : REG_ENTRY_FILE };
+    /* object_present keeps it in staging: a prune before the commit cannot take it. */
     if (t && strcmp (t, "f") == 0
-        && (v == NULL || !reg_util_is_sha256_hex (v) || !reg_store_has (p->e->store, v, exec)))
+        && (v == NULL || !reg_util_is_sha256_hex (v) || !object_present (p, &f)))
       {
         json_decref (ops);
         return NULL; /* an object went (prune): fetch the layer again */
