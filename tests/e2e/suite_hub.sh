@@ -5,6 +5,7 @@
 
 HUB_BIN=$REG_BIN/reg-hub
 HUB_DIR=$T/hub
+HUB_HOME=$HUB_DIR/main # the hub's database and log
 HUB_WEB=$HERE/../../src/hub/web
 HUB_PID=
 HUB_URL=
@@ -14,19 +15,19 @@ HUB_ADMIN_PW=admin-pass-$RANDOM$RANDOM
 . "$HERE/../hub/devices.sh"
 
 hub_start () {
-  mkdir -p "$HUB_DIR"
+  mkdir -p "$HUB_DIR" "$HUB_HOME"
   HUB_PORT=$((20000 + RANDOM % 20000))
   HUB_URL=https://127.0.0.1:$HUB_PORT
-  echo "$HUB_ADMIN_PW" | "$HUB_BIN" --data "$HUB_DIR/data" --listen "127.0.0.1:$HUB_PORT" \
+  echo "$HUB_ADMIN_PW" | "$HUB_BIN" --data "$HUB_HOME/data" --listen "127.0.0.1:$HUB_PORT" \
     --web "$HUB_WEB" --admin-password-stdin --probe-interval 2s --probe-timeout 1s \
-    --sample-interval 2s "$@" >>"$HUB_DIR/hub.log" 2>&1 &
+    --sample-interval 2s "$@" >>"$HUB_HOME/hub.log" 2>&1 &
   HUB_PID=$!
   local i
   for i in $(seq 200); do
     curl -sk -o /dev/null --max-time 2 "$HUB_URL/api/v1/version" && return 0
     sleep 0.05
   done
-  fail "reg-hub did not come up: $(cat "$HUB_DIR/hub.log")"
+  fail "reg-hub did not come up: $(cat "$HUB_HOME/hub.log")"
   return 1
 }
 
@@ -182,13 +183,13 @@ t_hub_auth () {
   api GET /api/v1/users
   expect_eq "$(echo "$body" | jq -r '[.[].Name] | join(",")')" "admin,viewer1" "users"
   # The command line adds users too, the password on stdin.
-  run_cmd sh -c "echo cli-pass-123 | '$HUB_BIN' user add cliuser --role viewer --data '$HUB_DIR/data'"
+  run_cmd sh -c "echo cli-pass-123 | '$HUB_BIN' user add cliuser --role viewer --data '$HUB_HOME/data'"
   expect_rc 0
   expect_out_has "user cliuser (viewer) added"
-  run_cmd sh -c "echo short | '$HUB_BIN' user add cliuser2 --data '$HUB_DIR/data'"
+  run_cmd sh -c "echo short | '$HUB_BIN' user add cliuser2 --data '$HUB_HOME/data'"
   expect_rc 1
   expect_err_has "at least 8 characters"
-  run_cmd sh -c "echo cli-pass-123 | '$HUB_BIN' user add cliuser --data '$HUB_DIR/data'"
+  run_cmd sh -c "echo cli-pass-123 | '$HUB_BIN' user add cliuser --data '$HUB_HOME/data'"
   expect_rc 1
   expect_err_has "user cliuser already exists"
   api DELETE /api/v1/users/cliuser
@@ -196,7 +197,7 @@ t_hub_auth () {
   api DELETE /api/v1/users/admin
   expect_code 409 "remove yourself"
   # Passwords: PBKDF2-SHA256, 600000 iterations, the parameters with the hash.
-  expect_eq "$(sqlite3 "$HUB_DIR/data/hub.db" "SELECT substr(hash, 1, 21) FROM users WHERE name = 'viewer1'")" \
+  expect_eq "$(sqlite3 "$HUB_HOME/data/hub.db" "SELECT substr(hash, 1, 21) FROM users WHERE name = 'viewer1'")" \
     'pbkdf2-sha256$600000$' "stored hash"
 }
 
@@ -542,20 +543,20 @@ t_hub_session_expiry_and_rehash () {
   api GET /api/v1/session
   expect_code 200 "fresh session"
   # The hash was raised to the hub's figure at this login.
-  expect_eq "$(sqlite3 "$HUB_DIR/data/hub.db" "SELECT substr(hash, 1, 21) FROM users WHERE name = 'admin'")" \
+  expect_eq "$(sqlite3 "$HUB_HOME/data/hub.db" "SELECT substr(hash, 1, 21) FROM users WHERE name = 'admin'")" \
     'pbkdf2-sha256$700000$' "admin's hash after a login"
   sleep 3
   api GET /api/v1/session
   expect_code 401 "an expired session"
   hub_stop
   # Nonsense options are refused.
-  run_cmd "$HUB_BIN" --data "$HUB_DIR/data" --pbkdf2-iterations 1000
+  run_cmd "$HUB_BIN" --data "$HUB_HOME/data" --pbkdf2-iterations 1000
   expect_rc 2
   expect_err_has "--pbkdf2-iterations: 600000"
-  run_cmd "$HUB_BIN" --data "$HUB_DIR/data" --web "$HUB_WEB" --probe-interval 1s --probe-timeout 2s
+  run_cmd "$HUB_BIN" --data "$HUB_HOME/data" --web "$HUB_WEB" --probe-interval 1s --probe-timeout 2s
   expect_rc 2
   expect_err_has "shorter than --probe-interval"
-  run_cmd "$HUB_BIN" --data "$HUB_DIR/data" --probe-interval soon
+  run_cmd "$HUB_BIN" --data "$HUB_HOME/data" --probe-interval soon
   expect_rc 2
   expect_err_has '"soon" is not a duration'
   hub_start
@@ -566,10 +567,10 @@ ALL="$ALL t_hub_regd_system t_hub_auth t_hub_tokens t_hub_devices t_hub_liveness
 
 hub_finish () {
   hub_stop
-  if [ -f "$HUB_DIR/hub.log" ] \
-    && grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$HUB_DIR/hub.log" >/dev/null; then
+  if [ -f "$HUB_HOME/hub.log" ] \
+    && grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$HUB_HOME/hub.log" >/dev/null; then
     echo "FAIL sanitizers reported errors in reg-hub:" >&2
-    cat "$HUB_DIR/hub.log" >&2
+    cat "$HUB_HOME/hub.log" >&2
     FAILED=$((FAILED + 1))
   fi
   hub_net_down
@@ -581,3 +582,38 @@ cleanup () {
   hub_cleanup
   hub_orig_cleanup
 }
+
+# The browser scenarios (tests/hub/browser.py) against a hub of their own
+# (fresh database) and the same three devices. HUB_SHOTS=DIR keeps the
+# screenshots (docs/img when refreshing docs/hub.md).
+t_hub_browser () {
+  hub_setup || return
+  local main_pid=$HUB_PID main_url=$HUB_URL main_home=$HUB_HOME
+  HUB_PID=
+  HUB_HOME=$HUB_DIR/browser
+  hub_start
+  local shots=${HUB_SHOTS:-$HUB_HOME/shots} devices k
+  mkdir -p "$shots"
+  devices=$(for k in 1 2 3; do
+    jq -nc --arg n "device-$k" --arg u "${HUB_DEV_URL[$k]}" --arg c "${HUB_DEV_CA[$k]}" \
+      --arg t "${HUB_DEV_TOKEN[$k]}" '{Name: $n, Url: $u, CaFile: $c, Token: $t}'
+  done | jq -sc .)
+  export HUB_RUN_ID=$HUB_RUN HUB_NET_PREFIX=$HUB_PREFIX HUB_DIR REGD REG
+  run_cmd env HUB_URL="$HUB_URL" HUB_ADMIN_PW="$HUB_ADMIN_PW" HUB_CTL="$HERE/../hub/ctl.sh" \
+    HUB_DEVICES="$devices" HUB_SHOTS="$shots" HUB_PROBE_S=3 \
+    timeout 300 /usr/bin/python3 "$HERE/../hub/browser.py" main
+  echo "$out" | sed 's/^/    /'
+  [ "$rc" = 0 ] || fail "browser scenarios: $err"
+  hub_stop
+  hub_start --session-ttl 3s
+  run_cmd env HUB_URL="$HUB_URL" HUB_ADMIN_PW="$HUB_ADMIN_PW" HUB_CTL="$HERE/../hub/ctl.sh" \
+    HUB_SHOTS="$shots" HUB_TTL_S=3 timeout 120 /usr/bin/python3 "$HERE/../hub/browser.py" expiry
+  echo "$out" | sed 's/^/    /'
+  [ "$rc" = 0 ] || fail "browser expiry: $err"
+  hub_stop
+  if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$HUB_HOME/hub.log" >/dev/null; then
+    fail "sanitizers in the browser test's reg-hub: $(cat "$HUB_HOME/hub.log")"
+  fi
+  HUB_HOME=$main_home HUB_PID=$main_pid HUB_URL=$main_url
+}
+ALL="$ALL t_hub_browser"

@@ -12,12 +12,14 @@
 #   hub_device_start K      start its regd again
 #   hub_device_reg K ARGS   the reg CLI on device K (its UNIX socket)
 #   hub_net_down            every device's regd, namespace, link; the bridge
-# Per device K: HUB_DEV_URL[K], HUB_DEV_CA[K] (file), HUB_DEV_TOKEN[K].
+# Per device K: HUB_DEV_URL[K], HUB_DEV_CA[K] (file), HUB_DEV_TOKEN[K];
+# its regd's pid in HUB_DIR/devK/regd.pid, so tests/hub/ctl.sh (which the
+# browser test runs) can stop and start it too.
 
 HUB_RUN=
 HUB_BR=
 HUB_PREFIX=
-declare -a HUB_DEV_URL HUB_DEV_CA HUB_DEV_TOKEN HUB_DEV_PID HUB_DEVICES
+declare -a HUB_DEV_URL HUB_DEV_CA HUB_DEV_TOKEN HUB_DEVICES
 
 hub_net_up () {
   [ -n "$HUB_BR" ] && return 0
@@ -65,7 +67,7 @@ hub_device_start () {
   nsenter --net="/run/netns/rhn$HUB_RUN$k" "$REGD" --root "$d/root" --socket "$d/reg.sock" \
     --tls-listen "$ip:7443" --tls-cert "$d/cert.pem" --tls-key "$d/key.pem" \
     --token-file "$d/token" >>"$d/regd.log" 2>&1 &
-  HUB_DEV_PID[$k]=$!
+  echo $! >"$d/regd.pid"
   local i
   for i in $(seq 200); do
     [ -S "$d/reg.sock" ] && hub_device_reg "$k" version >/dev/null 2>&1 \
@@ -79,11 +81,17 @@ hub_device_start () {
 }
 
 hub_device_stop () {
-  local pid=${HUB_DEV_PID[$1]:-}
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null
+  local f=$HUB_DIR/dev$1/regd.pid pid i
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  rm -f "$f"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
   wait "$pid" 2>/dev/null
-  HUB_DEV_PID[$1]=
+  return 0
 }
 
 hub_device_reg () {

@@ -9,7 +9,7 @@ export function lineChart(canvas, label, color, max) {
       maintainAspectRatio: false,
       plugins: { legend: { display: false } },
       scales: {
-        x: { ticks: { maxTicksLimit: 6, maxRotation: 0 } },
+        x: { ticks: { maxTicksLimit: window.innerWidth < 576 ? 3 : 6, maxRotation: 0, autoSkipPadding: 16 } },
         y: { beginAtZero: true, suggestedMax: max, ticks: { maxTicksLimit: 5 } },
       },
     },
@@ -17,7 +17,7 @@ export function lineChart(canvas, label, color, max) {
 }
 
 export function setPoints(chart, samples, value) {
-  chart.data.labels = samples.map((s) => new Date(s.T * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }));
+  chart.data.labels = samples.map((s) => new Date(s.T * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit' }));
   chart.data.datasets[0].data = samples.map(value);
   chart.update();
 }

@@ -83,7 +83,8 @@ async function openTerminal() {
     const cmd = $('#terminal-cmd').value.trim();
     const t = await api('POST', `${base}/terminal`, { Rows: rows, Cols: cols, ...(cmd ? { Cmd: cmd.split(/\s+/) } : {}) });
     box.replaceChildren();
-    const term = new TerminalClass({ cols, rows, cursorBlink: true, fontSize: 14 });
+    // The DOM renderer: text a screen reader (and a test) can read.
+    const term = new TerminalClass({ cols, rows, cursorBlink: true, fontSize: 14, rendererType: 'dom' });
     term.open(box);
     term.focus();
     const decoder = new TextDecoder();

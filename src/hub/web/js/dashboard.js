@@ -21,7 +21,7 @@ function summary(devices) {
 
 function row(d) {
   const info = d.Info || {};
-  const actions = el('div', { class: 'btn-group btn-group-sm' },
+  const actions = el('div', { class: 'btn-group btn-group-sm device-actions' },
     viewerNote(el('button', { class: 'btn btn-outline-secondary', onclick: () => openForm(d) }, 'Edit')),
     viewerNote(el('button', {
       class: 'btn btn-outline-danger',
@@ -64,8 +64,14 @@ function table(devices) {
       el('tbody', {}, devices.map(row))));
 }
 
+let shown = '';
 async function refresh() {
   const devices = await api('GET', '/devices');
+  $('#list-error').replaceChildren();
+  // Re-render only what changed (relative times tick every 2 s anyway).
+  const key = JSON.stringify(devices.map((d) => [d.Id, d.Name, d.State, d.Error, d.Owner, d.Url, d.Info && d.Info.Version, Math.floor((Date.now() / 1000 - (d.LastSeen || 0)) / 10)]));
+  if (key === shown) return;
+  shown = key;
   $('#summary').replaceWith(summary(devices));
   $('#device-list').replaceChildren(table(devices));
   $('#list-error').replaceChildren();

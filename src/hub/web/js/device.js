@@ -56,9 +56,14 @@ function containerRow(c) {
     el('td', { class: 'text-end' }, el('div', { class: 'btn-group btn-group-sm' }, buttons)));
 }
 
+let shownContainers = '';
 async function loadContainers() {
   const list = await api('GET', `/devices/${id}/containers`);
   const box = $('#containers');
+  $('#containers-error').replaceChildren();
+  const key = JSON.stringify(list.map((c) => [c.Id, c.Name, c.State && c.State.Status, c.State && c.State.ExitCode]));
+  if (key === shownContainers) return; // nothing changed: keep the rows (and focus)
+  shownContainers = key;
   box.replaceChildren(list.length === 0
     ? el('div', { class: 'text-secondary p-3', id: 'no-containers' }, 'No containers.')
     : el('div', { class: 'table-responsive' }, el('table', { class: 'table table-hover mb-0', id: 'container-table' },
@@ -68,8 +73,12 @@ async function loadContainers() {
   $('#containers-error').replaceChildren();
 }
 
+let shownTemplates = '';
 async function loadTemplates() {
   const list = await api('GET', `/devices/${id}/templates`);
+  const key = JSON.stringify(list.map((t) => t.Ref));
+  if (key === shownTemplates) return;
+  shownTemplates = key;
   const select = $('#run-template');
   if (select && select.options.length !== list.length)
     select.replaceChildren(...list.map((t) => el('option', { value: t.Ref }, t.Ref)));
