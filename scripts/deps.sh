@@ -7,7 +7,7 @@ set -e
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential pkg-config libyaml-dev libjansson-dev libmicrohttpd-dev
   libcurl4-openssl-dev libhttp-parser-dev libssl-dev libelf-dev libcap-dev libseccomp-dev libarchive-dev
-  libsqlite3-dev libmnl-dev libnftables-dev python3"
+  libsqlite3-dev zlib1g-dev libmnl-dev libnftables-dev python3"
 if [ "${1:-}" = "--fuzz" ]; then
   PKGS="$PKGS clang libclang-rt-14-dev"
 fi

@@ -304,6 +304,8 @@ hub_api_auth (struct hub_req *r, char **parts, size_t n)
     return tokens (r, parts[1]);
   if (strcmp (parts[0], "audit") == 0 && n == 1)
     return audit (r);
+  if (strcmp (parts[0], "probe") == 0 && n == 1 && strcmp (r->method, "GET") == 0)
+    return hub_reply_json (r, MHD_HTTP_OK, hub_probe_status (r->hub));
   if (strcmp (parts[0], "version") == 0 && n == 1)
     return hub_reply_json (r, MHD_HTTP_OK,
                            json_pack ("{s:s, s:s}", "Version", HUB_VERSION, "ApiVersion", "1"));

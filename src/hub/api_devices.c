@@ -4,8 +4,10 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static const char *
 str (json_t *o, const char *k)

@@ -67,6 +67,23 @@ hub_reply_json (struct hub_req *r, unsigned status, json_t *j)
 }
 
 enum MHD_Result
+hub_queue_json (struct hub_req *r, unsigned status, struct MHD_Response *resp)
+{
+  if (resp)
+    MHD_add_response_header (resp, "Content-Type", "application/json");
+  return queue (r, status, resp);
+}
+
+enum MHD_Result
+hub_reply_text (struct hub_req *r, unsigned status, const char *json, size_t len)
+{
+  struct MHD_Response *resp
+      = MHD_create_response_from_buffer (len, (void *)json, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header (resp, "Content-Type", "application/json");
+  return queue (r, status, resp);
+}
+
+enum MHD_Result
 hub_reply_empty (struct hub_req *r, unsigned status)
 {
   return queue (r, status, MHD_create_response_from_buffer (0, (void *)"", MHD_RESPMEM_PERSISTENT));

@@ -47,6 +47,11 @@ struct hub
   volatile bool stopping;
   pthread_mutex_t wake_lock;
   pthread_cond_t wake;
+  /* The last liveness round, under wake_lock: when it started (epoch s),
+   * how long it took, how many devices it probed and found Online. */
+  int64_t round_at;
+  double round_seconds;
+  size_t round_devices, round_online;
 };
 
 struct hub_req
@@ -72,6 +77,10 @@ enum MHD_Result hub_reply_error (struct hub_req *r, const struct reg_error *err)
 enum MHD_Result hub_reply_message (struct hub_req *r, unsigned status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 enum MHD_Result hub_reply_empty (struct hub_req *r, unsigned status);
+/* A response of JSON, with the hub's headers (resp is consumed). */
+enum MHD_Result hub_queue_json (struct hub_req *r, unsigned status, struct MHD_Response *resp);
+/* JSON already rendered (copied). */
+enum MHD_Result hub_reply_text (struct hub_req *r, unsigned status, const char *json, size_t len);
 /* The body as a JSON object whose keys are all in `allowed` (NULL-ended). */
 json_t *hub_body (struct hub_req *r, const char *const *allowed, struct reg_error **err);
 const char *hub_query (struct hub_req *r, const char *key);
@@ -104,6 +113,9 @@ int hub_http_start (struct hub *h, struct reg_error **err);
 int hub_tls_ensure (struct hub *h, struct reg_error **err);
 int hub_probe_start (struct hub *h, struct reg_error **err);
 void hub_probe_stop (struct hub *h);
+/* {"Started", "Seconds", "Devices", "Online", "Interval", "Timeout"} of the
+ * last round. */
+json_t *hub_probe_status (struct hub *h);
 /* Probe one device now (after add or edit): its row with secrets. Fills
  * err and returns -1 when it answered wrongly (TLS or token refused);
  * returns 0 and sets *online otherwise. */

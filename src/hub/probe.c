@@ -131,6 +131,15 @@ probe_round (struct hub *h, struct hub_multi *m, struct round *r)
       free (errors[i]);
     }
   read_info (h, m, r, results);
+  size_t online = 0;
+  for (size_t i = 0; i < r->n; i++)
+    online += strcmp (json_string_value (json_object_get (json_array_get (results, i), "State")),
+                      "online")
+              == 0;
+  pthread_mutex_lock (&h->wake_lock);
+  h->round_devices = r->n;
+  h->round_online = online;
+  pthread_mutex_unlock (&h->wake_lock);
   _cleanup_error_ struct reg_error *err = NULL;
   if (hub_store_device_states (h->store, results, &err) < 0)
     fprintf (stderr, "reg-hub: probe: %s\n", err->msg);
@@ -324,7 +333,12 @@ prober (void *arg)
       struct round r = { 0 };
       if (round_load (h, hub_store_device_list (h->store, 0, 1), &r) == 0)
         {
+          int64_t at = hub_now ();
           probe_round (h, m, &r);
+          pthread_mutex_lock (&h->wake_lock);
+          h->round_at = at;
+          h->round_seconds = mono () - start;
+          pthread_mutex_unlock (&h->wake_lock);
           if (mono () >= next_sample)
             {
               sample_round (h, m, &r);
@@ -349,6 +363,18 @@ prober (void *arg)
   hub_multi_free (m);
   json_decref (previous);
   return NULL;
+}
+
+json_t *
+hub_probe_status (struct hub *h)
+{
+  pthread_mutex_lock (&h->wake_lock);
+  json_t *j = json_pack ("{s:I, s:f, s:I, s:I, s:f, s:f}", "Started", (json_int_t)h->round_at,
+                         "Seconds", h->round_seconds, "Devices", (json_int_t)h->round_devices,
+                         "Online", (json_int_t)h->round_online, "Interval",
+                         h->cfg.probe_interval / 1000.0, "Timeout", h->cfg.probe_timeout / 1000.0);
+  pthread_mutex_unlock (&h->wake_lock);
+  return j;
 }
 
 int

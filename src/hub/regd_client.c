@@ -119,6 +119,10 @@ hub_target_easy (const struct hub_target *t, const char *method, const char *pat
   curl_easy_setopt (h, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "https");
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
+  /* Trust the device's CA only: never the system's bundle (which libcurl
+   * would load as well, for every connection). */
+  curl_easy_setopt (h, CURLOPT_CAINFO, NULL);
+  curl_easy_setopt (h, CURLOPT_CAPATH, NULL);
   if (t->ca)
     {
       struct curl_blob blob = { t->ca, strlen (t->ca), CURL_BLOB_COPY };
@@ -234,8 +238,12 @@ hub_multi_new (void)
       free (m);
       return NULL;
     }
-  /* Keep a connection per device between rounds. */
+  /* Keep a connection per device between rounds, and never more than 4
+   * at once to one address: regd takes 8 per client by default
+   * (--tls-max-per-client), and the hub's other calls (actions, logs,
+   * terminals) need the rest. */
   curl_multi_setopt (m->multi, CURLMOPT_MAXCONNECTS, 20000L);
+  curl_multi_setopt (m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 4L);
   return m;
 }
 
@@ -289,6 +297,8 @@ hub_regd_get_each (struct hub_multi *m, struct hub_target *t, size_t n, const ch
       curl_easy_setopt (all[i].h, CURLOPT_WRITEDATA, &all[i].b);
       curl_easy_setopt (all[i].h, CURLOPT_TIMEOUT_MS, timeout_ms);
       curl_easy_setopt (all[i].h, CURLOPT_PRIVATE, (char *)&all[i]);
+      /* Replies here are small; a round holds every device's handle. */
+      curl_easy_setopt (all[i].h, CURLOPT_BUFFERSIZE, 4096L);
       curl_multi_add_handle (m->multi, all[i].h);
     }
   int running = 1;

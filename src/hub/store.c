@@ -15,6 +15,7 @@ struct hub_store
 {
   sqlite3 *db;
   pthread_mutex_t lock;
+  uint64_t devices_gen;
 };
 
 /* Append-only: a released migration is never edited; a change is a new
@@ -490,6 +491,7 @@ hub_store_device_add (struct hub_store *s, int64_t owner_id, const char *name, c
                       const char *ca, const char *token, int64_t *id, struct reg_error **err)
 {
   LOCK (s);
+  s->devices_gen++;
   int rc = run (s, err, "add device",
                 "INSERT INTO devices (owner_id, name, url, ca, token, created) VALUES "
                 "(?,?,?,?,?,?)",
@@ -542,6 +544,7 @@ hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields, struct
                                          { "Token", "token" },
                                          { "OwnerId", "owner_id" } };
   LOCK (s);
+  s->devices_gen++;
   int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
   for (size_t i = 0; rc >= 0 && i < sizeof cols / sizeof cols[0]; i++)
     {
@@ -574,6 +577,7 @@ int
 hub_store_device_delete (struct hub_store *s, int64_t id, struct reg_error **err)
 {
   LOCK (s);
+  s->devices_gen++;
   int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
   if (rc >= 0)
     rc = run (s, err, "remove device", "DELETE FROM devices WHERE id = ?", "i", id);
@@ -588,10 +592,20 @@ hub_store_device_delete (struct hub_store *s, int64_t id, struct reg_error **err
   return rc < 0 ? -1 : 0;
 }
 
+uint64_t
+hub_store_devices_generation (struct hub_store *s)
+{
+  LOCK (s);
+  uint64_t g = s->devices_gen;
+  UNLOCK (s);
+  return g;
+}
+
 int
 hub_store_device_states (struct hub_store *s, json_t *results, struct reg_error **err)
 {
   LOCK (s);
+  s->devices_gen++;
   int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
   size_t i;
   json_t *r;

@@ -69,6 +69,9 @@ json_t *hub_store_device_list (struct hub_store *s, int64_t owner_id, int with_s
 int hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields,
                              struct reg_error **err);
 int hub_store_device_delete (struct hub_store *s, int64_t id, struct reg_error **err);
+/* Changes with every write to devices (add, edit, remove, probe results):
+ * what a cached rendering of a device list is checked against. */
+uint64_t hub_store_devices_generation (struct hub_store *s);
 /* Probe results, one transaction: [{"Id", "State", "LastSeen"?, "Error"?,
  * "Info"?}] ("Info" a JSON object, kept as text). */
 int hub_store_device_states (struct hub_store *s, json_t *results, struct reg_error **err);

@@ -1,4 +1,4 @@
-# Devices for reg-hub's tests and demo (sourced): real regds, each in a
+# Devices for reg-hub's tests, demo and benchmark (sourced; safe under set -e): real regds, each in a
 # network namespace of its own, with its own engine root, its own TLS
 # certificate and token, and a veth to a bridge made here. Every name
 # (namespaces, links, bridge) carries a per-run id, and the subnet is a
@@ -12,6 +12,7 @@
 #   hub_device_start K      start its regd again
 #   hub_device_reg K ARGS   the reg CLI on device K (its UNIX socket)
 #   hub_net_down            every device's regd, namespace, link; the bridge
+# HUB_REGD_ARGS: more regd options (the benchmark raises the TLS limits).
 # Per device K: HUB_DEV_URL[K], HUB_DEV_CA[K] (file), HUB_DEV_TOKEN[K];
 # its regd's pid in HUB_DIR/devK/regd.pid, so tests/hub/ctl.sh (which the
 # browser test runs) can stop and start it too.
@@ -66,7 +67,7 @@ hub_device_start () {
   # the host's cgroup mounts under it.
   nsenter --net="/run/netns/rhn$HUB_RUN$k" "$REGD" --root "$d/root" --socket "$d/reg.sock" \
     --tls-listen "$ip:7443" --tls-cert "$d/cert.pem" --tls-key "$d/key.pem" \
-    --token-file "$d/token" >>"$d/regd.log" 2>&1 &
+    --token-file "$d/token" ${HUB_REGD_ARGS:-} >>"$d/regd.log" 2>&1 &
   echo $! >"$d/regd.pid"
   local i
   for i in $(seq 200); do
@@ -90,8 +91,7 @@ hub_device_stop () {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
-  wait "$pid" 2>/dev/null
-  return 0
+  wait "$pid" 2>/dev/null || true
 }
 
 hub_device_reg () {
@@ -107,14 +107,14 @@ hub_net_down () {
     for m in "$HUB_DIR/dev$k"/root/containers/*/state.json; do
       [ -f "$m" ] || continue
       pid=$(sed -n 's/.*"MonitorPid": *\([0-9]*\).*/\1/p' "$m")
-      [ -n "$pid" ] && [ "$pid" != 0 ] && kill -KILL "$pid" 2>/dev/null
+      if [ -n "$pid" ] && [ "$pid" != 0 ]; then kill -KILL "$pid" 2>/dev/null || true; fi
     done
     hub_device_stop "$k"
-    umount -R "$HUB_DIR/dev$k"/root/containers/*/merged 2>/dev/null
-    ip link del "rhv$HUB_RUN${k}h" 2>/dev/null
-    ip netns del "rhn$HUB_RUN$k" 2>/dev/null
+    umount -R "$HUB_DIR/dev$k"/root/containers/*/merged 2>/dev/null || true
+    ip link del "rhv$HUB_RUN${k}h" 2>/dev/null || true
+    ip netns del "rhn$HUB_RUN$k" 2>/dev/null || true
   done
   HUB_DEVICES=()
-  [ -n "$HUB_BR" ] && ip link del "$HUB_BR" 2>/dev/null
+  if [ -n "$HUB_BR" ]; then ip link del "$HUB_BR" 2>/dev/null || true; fi
   HUB_BR=
 }

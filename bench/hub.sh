@@ -1,0 +1,95 @@
+#!/bin/bash
+# reg-hub's targets (issue 19), measured; the figures go to
+# docs/benchmarks.md ("reg-hub" in the hand-written analysis). Needs root.
+#
+#   bench/hub.sh
+#   REGDS=10        real regds, each in a network namespace of its own
+#   ENTRIES=1000    devices registered in the hub, spread over the regds
+#   ROUNDS=6        liveness rounds measured
+#   REQUESTS=1000   dashboard API requests per ab run (1 and 4 at a time)
+#
+# Every entry is a device in the hub's database with its own name; several
+# entries point at one regd (its address, CA and token), so the hub makes
+# ENTRIES calls per round, over TLS, to REGDS real regds. The regds' TLS
+# limits are raised to take that many callers from one address.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REGDS=${REGDS:-10} ENTRIES=${ENTRIES:-1000} ROUNDS=${ROUNDS:-6} REQUESTS=${REQUESTS:-1000}
+[ "$(id -u)" = 0 ] || { echo "bench/hub.sh: run as root" >&2; exit 1; }
+make -s build/reg build/regd build/reg-monitor build/reg-hub
+REG=$PWD/build/reg REGD=$PWD/build/regd HUB_BIN=$PWD/build/reg-hub
+HUB_DIR=$(mktemp -d /tmp/reg-hub-bench.XXXXXX)
+HUB_REGD_ARGS="--tls-max-connections 512 --tls-max-per-client 256 --tls-timeout 60"
+HUB_PID=
+. tests/hub/devices.sh
+finish () {
+  if [ -n "$HUB_PID" ]; then kill -TERM "$HUB_PID" 2>/dev/null || true; wait "$HUB_PID" 2>/dev/null || true; fi
+  hub_net_down
+  rm -rf "$HUB_DIR"
+}
+start_hub () {
+  echo "$PASSWORD" | "$HUB_BIN" --data "$HUB_DIR/hub" --listen "127.0.0.1:$PORT" --web src/hub/web \
+    --admin-password-stdin --probe-interval 5s --probe-timeout 4s >>"$HUB_DIR/hub.log" 2>&1 &
+  HUB_PID=$!
+  for _ in $(seq 100); do curl -sk -o /dev/null "$URL/api/v1/version" && break; sleep 0.1; done
+}
+rss () { grep -E 'VmRSS|VmHWM' "/proc/$HUB_PID/status" | tr -s ' \t' ' ' | tr '\n' ' '; }
+# Wait for N new rounds over all entries, printing each.
+rounds () {
+  local seen= n=0 s at
+  for _ in $(seq $(($1 * 30))); do
+    s=$(curl -sk -b "$JAR" "$URL/api/v1/probe")
+    at=$(echo "$s" | jq .Started)
+    if [ "$at" != "$seen" ] && [ "$(echo "$s" | jq .Devices)" = "$ENTRIES" ]; then
+      seen=$at
+      n=$((n + 1))
+      echo "  round $n: $(echo "$s" | jq -r '"\(.Seconds | . * 1000 | round) ms, \(.Online)/\(.Devices) Online"')"
+      [ "$n" -ge "$1" ] && return 0
+    fi
+    sleep 0.5
+  done
+}
+trap finish EXIT
+
+hub_net_up
+for k in $(seq "$REGDS"); do hub_device_up "$k"; done
+PORT=$((20000 + RANDOM % 20000)) URL=
+URL=https://127.0.0.1:$PORT
+PASSWORD=bench-$RANDOM$RANDOM
+start_hub
+JAR=$HUB_DIR/jar
+CSRF=$(curl -sk -c "$JAR" -d "{\"Name\":\"admin\",\"Password\":\"$PASSWORD\"}" "$URL/api/v1/login" | jq -r .Csrf)
+echo "registering $ENTRIES devices over $REGDS regds..."
+start=$(date +%s.%N)
+for i in $(seq "$ENTRIES"); do
+  k=$(((i - 1) % REGDS + 1))
+  jq -nc --arg n "$(printf 'dev-%04d' "$i")" --arg u "${HUB_DEV_URL[$k]}" --rawfile ca "${HUB_DEV_CA[$k]}" \
+    --arg t "${HUB_DEV_TOKEN[$k]}" '{Name: $n, Url: $u, Ca: $ca, Token: $t}'
+done >"$HUB_DIR/bodies"
+while read -r body; do
+  printf '%s' "$body" >"$HUB_DIR/one"
+  code=$(curl -sk -o /dev/null -w '%{http_code}' -b "$JAR" -H "X-CSRF-Token: $CSRF" \
+    --data-binary "@$HUB_DIR/one" "$URL/api/v1/devices")
+  [ "$code" = 201 ] || { echo "add: HTTP $code" >&2; exit 1; }
+done <"$HUB_DIR/bodies"
+echo "registered in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+
+echo "liveness rounds (interval 5 s, timeout 4 s; connections kept between rounds):"
+rounds "$ROUNDS"
+echo "reg-hub memory, idle with $ENTRIES devices: $(rss)"
+
+SECRET=$(awk '$6 == "reghub_session" {print $7}' "$JAR")
+for mode in "1 gzip" "4 gzip" "1 identity"; do
+  set -- $mode
+  echo "dashboard API: GET /api/v1/devices ($ENTRIES devices), $REQUESTS requests, $1 at a time, Accept-Encoding: $2:"
+  ab -q -n "$REQUESTS" -c "$1" -H "Accept-Encoding: $2" -C "reghub_session=$SECRET" "$URL/api/v1/devices" \
+    >"$HUB_DIR/ab" 2>&1 || cat "$HUB_DIR/ab"
+  grep -E "Failed requests|Non-2xx|Time per request:.*mean\)$|Document Length|  50%|  90%|  99%|100%" "$HUB_DIR/ab" | sed 's/^/  /'
+done
+echo "reg-hub memory after the dashboard load: $(rss)"
+echo "a cold start: every connection new (1000 TLS handshakes in the first round):"
+kill -TERM "$HUB_PID"; wait "$HUB_PID" || true
+start_hub
+rounds 2
+echo "reg-hub memory: $(rss)"
+echo "regd count: $REGDS real regds behind $ENTRIES device entries; host: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
