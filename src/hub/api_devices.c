@@ -247,13 +247,115 @@ one_device (struct hub_req *r, int64_t id, char **parts, size_t n)
   return ret;
 }
 
+/* The device list is what every open dashboard asks for every 2 s; it
+ * changes once a probe round. Its rendering (JSON, and gzip of it) is kept
+ * per owner (0: an admin's, all devices) until the devices change. */
+struct list_cache
+{
+  int64_t owner;
+  uint64_t generation;
+  char *text, *gz;
+  size_t len, gz_len;
+  struct list_cache *next;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_cache *cache;
+
+/* gzip (RFC 1952) of text, allocated; NULL on failure. */
+static char *
+gzip_of (const char *text, size_t len, size_t *out_len)
+{
+  z_stream z = { 0 };
+  if (deflateInit2 (&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return NULL;
+  size_t cap = deflateBound (&z, len);
+  char *out = malloc (cap);
+  z.next_in = (Bytef *)text;
+  z.avail_in = (uInt)len;
+  z.next_out = (Bytef *)out;
+  z.avail_out = (uInt)cap;
+  int rc = out ? deflate (&z, Z_FINISH) : Z_MEM_ERROR;
+  *out_len = z.total_out;
+  deflateEnd (&z);
+  if (rc != Z_STREAM_END)
+    {
+      free (out);
+      return NULL;
+    }
+  return out;
+}
+
+static enum MHD_Result
+reply_list (struct hub_req *r, const struct list_cache *c)
+{
+  const char *a = MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, "Accept-Encoding");
+  if (c->gz && a && strstr (a, "gzip"))
+    {
+      struct MHD_Response *resp
+          = MHD_create_response_from_buffer (c->gz_len, c->gz, MHD_RESPMEM_MUST_COPY);
+      MHD_add_response_header (resp, "Content-Encoding", "gzip");
+      MHD_add_response_header (resp, "Vary", "Accept-Encoding");
+      return hub_queue_json (r, MHD_HTTP_OK, resp);
+    }
+  return hub_reply_text (r, MHD_HTTP_OK, c->text, c->len);
+}
+
+static enum MHD_Result
+device_list (struct hub_req *r)
+{
+  int64_t owner = hub_is_admin (r) ? 0 : hub_user_id (r);
+  uint64_t gen = hub_store_devices_generation (r->hub->store);
+  pthread_mutex_lock (&cache_lock);
+  struct list_cache *c = cache;
+  while (c && c->owner != owner)
+    c = c->next;
+  if (c && c->generation == gen)
+    {
+      enum MHD_Result ret = reply_list (r, c);
+      pthread_mutex_unlock (&cache_lock);
+      return ret;
+    }
+  pthread_mutex_unlock (&cache_lock);
+  /* Rendered outside the lock; a write meanwhile bumps the generation, so
+   * what is kept is never newer-labelled than its content. */
+  json_t *list = hub_store_device_list (r->hub->store, owner, 0);
+  struct list_cache fresh = { .owner = owner, .generation = gen };
+  fresh.text = list ? json_dumps (list, JSON_COMPACT) : NULL;
+  json_decref (list);
+  if (fresh.text == NULL)
+    return hub_reply_message (r, MHD_HTTP_INTERNAL_SERVER_ERROR, "devices: cannot list");
+  fresh.len = strlen (fresh.text);
+  fresh.gz = gzip_of (fresh.text, fresh.len, &fresh.gz_len);
+  enum MHD_Result ret = reply_list (r, &fresh);
+  pthread_mutex_lock (&cache_lock);
+  for (c = cache; c && c->owner != owner; c = c->next)
+    ;
+  if (c == NULL && (c = calloc (1, sizeof *c)) != NULL)
+    {
+      c->owner = owner;
+      c->next = cache;
+      cache = c;
+    }
+  if (c && c->generation <= gen)
+    {
+      free (c->text);
+      free (c->gz);
+      fresh.next = c->next;
+      *c = fresh;
+      fresh.text = fresh.gz = NULL;
+    }
+  pthread_mutex_unlock (&cache_lock);
+  free (fresh.text);
+  free (fresh.gz);
+  return ret;
+}
+
 enum MHD_Result
 hub_api_devices (struct hub_req *r, char **parts, size_t n)
 {
   if (n == 1 && strcmp (r->method, "GET") == 0)
-    return hub_reply_json (
-        r, MHD_HTTP_OK,
-        hub_store_device_list (r->hub->store, hub_is_admin (r) ? 0 : hub_user_id (r), 0));
+    return device_list (r);
   if (n == 1 && strcmp (r->method, "POST") == 0)
     return device_add (r);
   if (n == 1)

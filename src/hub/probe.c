@@ -18,6 +18,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -346,6 +347,8 @@ prober (void *arg)
             }
         }
       round_free (&r);
+      /* A round allocates per device and frees it all: give it back. */
+      malloc_trim (0);
       /* Sleep what is left of the interval, or until told to stop. */
       double left = h->cfg.probe_interval / 1000.0 - (mono () - start);
       if (left <= 0)

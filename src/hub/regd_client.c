@@ -96,9 +96,8 @@ hub_target_init (struct hub_target *t, json_t *dev, struct reg_error **err)
   memset (t, 0, sizeof *t);
   t->id = json_integer_value (json_object_get (dev, "Id"));
   snprintf (t->name, sizeof t->name, "%s", json_string_value (json_object_get (dev, "Name")));
-  t->ca = (char *)json_string_value (json_object_get (dev, "Ca"));
-  const char *token = json_string_value (json_object_get (dev, "Token"));
-  snprintf (t->auth, sizeof t->auth, "Authorization: Bearer %s", token ? token : "");
+  t->ca = json_string_value (json_object_get (dev, "Ca"));
+  t->token = json_string_value (json_object_get (dev, "Token"));
   if (hub_device_url_parse (json_string_value (json_object_get (dev, "Url")), t->base,
                             sizeof t->base, err)
       < 0)
@@ -125,10 +124,12 @@ hub_target_easy (const struct hub_target *t, const char *method, const char *pat
   curl_easy_setopt (h, CURLOPT_CAPATH, NULL);
   if (t->ca)
     {
-      struct curl_blob blob = { t->ca, strlen (t->ca), CURL_BLOB_COPY };
+      struct curl_blob blob = { (void *)t->ca, strlen (t->ca), CURL_BLOB_COPY };
       curl_easy_setopt (h, CURLOPT_CAINFO_BLOB, &blob);
     }
-  *headers = curl_slist_append (NULL, t->auth);
+  char auth[4200];
+  snprintf (auth, sizeof auth, "Authorization: Bearer %s", t->token ? t->token : "");
+  *headers = curl_slist_append (NULL, auth);
   *headers = curl_slist_append (*headers, "Content-Type: application/json");
   *headers = curl_slist_append (*headers, "Expect:");
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);

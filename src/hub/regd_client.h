@@ -21,9 +21,9 @@ struct hub_target
 {
   int64_t id;
   char name[128];
-  char base[300]; /* https://HOST:PORT */
-  char *ca;       /* PEM, borrowed from the device row */
-  char auth[4200];
+  char base[300];    /* https://HOST:PORT */
+  const char *ca;    /* PEM, borrowed from the device row */
+  const char *token; /* borrowed too: a round holds one target per device */
 };
 
 /* Validation of what a user registers. */

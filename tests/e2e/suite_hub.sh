@@ -392,6 +392,14 @@ t_hub_containers () {
   api GET "/api/v1/devices/$id/containers/web/stats"
   expect_code 200 "container stats"
   expect_body_has '"Memory":'
+  # The hub samples it (every 2 s here): CPU and memory history.
+  local i
+  for i in $(seq 50); do
+    api GET "/api/v1/devices/$id/history?container=web&since=600"
+    [ "$(echo "$body" | jq length)" -ge 1 ] && break
+    sleep 0.2
+  done
+  expect_body_has '"Mem":'
   # Logs as events (without follow: the log so far).
   run_cmd curl -sk --max-time 20 -b "$HUB_JAR" "$HUB_URL/api/v1/devices/$id/containers/web/logs?follow=0"
   expect_out_has "event: out"

@@ -151,6 +151,8 @@ async function loadHistory() {
   const h = await api('GET', `/devices/${deviceId}/history?since=3600&container=${encodeURIComponent(container.Id)}`);
   setPoints(charts.hcpu, h, (x) => x.Cpu);
   setPoints(charts.hmem, h, (x) => x.Mem / 1048576);
+  $('#history-note').textContent = h.length ? `${h.length} samples in the last hour`
+    : 'No samples yet: the hub samples running containers periodically (--sample-interval).';
 }
 
 function tabs() {
@@ -177,7 +179,8 @@ function tabs() {
       el('div', { class: 'tab-pane', id: 'pane-stats' },
         el('div', { class: 'mb-3 fw-semibold', id: 'stats-now' }, 'Sampling…'),
         el('div', { class: 'row g-3 mb-3' }, chart('cpu', 'CPU % (live, every 2 s)'), chart('mem', 'Memory MiB (live)')),
-        el('div', { class: 'row g-3' }, chart('hcpu', 'CPU % (last hour, sampled by the hub)'), chart('hmem', 'Memory MiB (last hour)')))));
+        el('div', { class: 'row g-3' }, chart('hcpu', 'CPU % (last hour, sampled by the hub)'), chart('hmem', 'Memory MiB (last hour)')),
+        el('div', { class: 'small text-secondary mt-2', id: 'history-note' }))));
 }
 
 async function start() {

@@ -38,17 +38,18 @@ const actionsFor = {
 function containerRow(c) {
   const status = c.State ? c.State.Status : 'unknown';
   const name = c.Name || c.Id.slice(0, 12);
+  const ref = encodeURIComponent(c.Name || c.Id); // names read better in the audit log
   const buttons = (actionsFor[status] || []).map((a) => viewerNote(el('button', {
     class: `btn btn-outline-${a === 'remove' || a === 'stop' ? 'danger' : 'secondary'}`,
     dataset: { action: a },
     onclick: (e) => act(e.currentTarget, async () => {
-      if (a === 'remove') await api('DELETE', `/devices/${id}/containers/${c.Id}`);
-      else await api('POST', `/devices/${id}/containers/${c.Id}/${a}${a === 'stop' || a === 'restart' ? '?t=3' : ''}`);
+      if (a === 'remove') await api('DELETE', `/devices/${id}/containers/${ref}`);
+      else await api('POST', `/devices/${id}/containers/${ref}/${a}${a === 'stop' || a === 'restart' ? '?t=3' : ''}`);
       await loadContainers();
     }, `${name}: ${a} done`),
   }, a)));
   return el('tr', { dataset: { container: name, state: status } },
-    el('td', {}, el('a', { href: `/container.html?device=${id}&id=${encodeURIComponent(c.Id)}`, class: 'fw-semibold' }, name),
+    el('td', {}, el('a', { href: `/container.html?device=${id}&id=${ref}`, class: 'fw-semibold' }, name),
       el('div', { class: 'small text-secondary mono' }, c.Id.slice(0, 12))),
     el('td', {}, badge(status), status === 'stopped' && c.State ? el('span', { class: 'small text-secondary ms-1' }, `exit ${c.State.ExitCode}`) : null),
     el('td', { class: 'small d-none d-md-table-cell' }, (c.Templates || []).join(', ')),
