@@ -570,8 +570,84 @@ t_hub_session_expiry_and_rehash () {
   hub_start
 }
 
+t_hub_more_routes () {
+  hub_setup || return
+  hub_login admin "$HUB_ADMIN_PW"
+  local id tid
+  id=$(hub_dev_id 1)
+  api GET /api/v1/version
+  expect_body_has '"ApiVersion":"1"'
+  # The last liveness round.
+  local i
+  for i in $(seq 60); do
+    api GET /api/v1/probe
+    [ "$(echo "$body" | jq .Devices)" -ge 3 ] && break
+    sleep 0.1
+  done
+  expect_code 200 "probe status"
+  expect_body_has '"Interval":2'
+  [ "$(echo "$body" | jq .Devices)" -ge 3 ] || fail "probe round of $(echo "$body" | jq .Devices) devices"
+  [ "$(echo "$body" | jq .Online)" -ge 3 ] || fail "probe round: $body"
+  api GET "/api/v1/devices/$id/df"
+  expect_body_has '"Templates":'
+  api POST "/api/v1/devices/$id/containers" \
+    '{"Templates": ["base@1"], "Name": "more", "Cmd": ["/bin/sleep", "1000"]}'
+  api GET "/api/v1/devices/$id/containers/more"
+  expect_code 200 "inspect"
+  expect_body_has '"Status":"running"'
+  api GET "/api/v1/devices/$id/containers/more/top"
+  expect_body_has '"Titles":'
+  expect_body_has 'sleep'
+  api GET "/api/v1/devices/$id/containers/nosuch"
+  expect_code 404 "inspect an unknown container"
+  # A terminal's size, and its output taken only once.
+  api POST "/api/v1/devices/$id/containers/more/terminal" '{}'
+  tid=$(echo "$body" | jq -r .Id)
+  api POST "/api/v1/terminals/$tid/resize" '{"Rows": 40, "Cols": 120}'
+  expect_code 204 "resize"
+  api POST "/api/v1/terminals/$tid/resize" '{"Rows": 0, "Cols": 120}'
+  expect_code 400 "resize to nothing"
+  curl -sk -N --max-time 4 -b "$HUB_JAR" "$HUB_URL/api/v1/terminals/$tid/output" >/dev/null &
+  local reader=$!
+  sleep 1
+  run_cmd curl -sk --max-time 5 -b "$HUB_JAR" "$HUB_URL/api/v1/terminals/$tid/output"
+  expect_out_has "its output is taken"
+  wait "$reader"
+  api DELETE "/api/v1/devices/$id/containers/more?force=1"
+  api GET /api/v1/users/admin
+  expect_code 405 "GET one user"
+  api DELETE /api/v1/users/nobody
+  expect_code 404 "remove an unknown user"
+  api GET /api/v1/nosuch
+  expect_code 404 "an unknown route"
+  # Log out: the session is gone, the cookie cleared.
+  api POST /api/v1/logout
+  expect_code 204 "logout"
+  api GET /api/v1/session
+  expect_code 401 "after logout"
+}
+
+t_hub_retention () {
+  hub_setup || return
+  hub_stop
+  hub_start --retention 3s
+  hub_login admin "$HUB_ADMIN_PW"
+  local id
+  id=$(hub_dev_id 1)
+  sleep 8
+  api GET "/api/v1/devices/$id/history?since=3600"
+  [ "$(echo "$body" | jq length)" -ge 1 ] || fail "no samples: $body"
+  local oldest now
+  oldest=$(echo "$body" | jq '[.[].T] | min')
+  now=$(date +%s)
+  [ $((now - oldest)) -le 7 ] || fail "a sample $((now - oldest)) s old with --retention 3s"
+  hub_stop
+  hub_start
+}
+
 ALL="$ALL t_hub_regd_system t_hub_auth t_hub_tokens t_hub_devices t_hub_liveness t_hub_containers
-  t_hub_terminal_api t_hub_viewer t_hub_throttle t_hub_session_expiry_and_rehash"
+  t_hub_terminal_api t_hub_viewer t_hub_throttle t_hub_session_expiry_and_rehash t_hub_more_routes
+  t_hub_retention"
 
 hub_finish () {
   hub_stop
