@@ -56,7 +56,7 @@ def viewport(d, width, height):
 
 
 def click(d, element):
-    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
     element.click()
 
 
@@ -110,9 +110,9 @@ def shot(d, name, at=None):
     if not SHOTS:
         return
     if at:
-        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", css(d, at))
+        d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", css(d, at))
     else:
-        d.execute_script("window.scrollTo(0, 0)")
+        d.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     time.sleep(0.4)
     d.save_screenshot(os.path.join(SHOTS, f"hub-{name}.png"))
 
