@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -864,6 +865,33 @@ reg_network_remove (const char *root, const struct reg_net_config *cfg, const ch
   return reg_netstore_remove (root, name, err);
 }
 
+/* Docker sets the iptables FORWARD policy to drop. reg adds no rule to
+ * another table, so a host where it is dropped gets a warning that names
+ * the cause and the usual remedy (Docker's own DOCKER-USER chain). */
+static void
+warn_forward_drop (const struct reg_net_config *cfg)
+{
+  _cleanup_free_ char *out = NULL;
+  if (reg_nft_run ("list chain ip filter FORWARD\n", &out, NULL) < 0)
+    return; /* no such chain: nothing drops */
+  json_t *j = json_loads (out, 0, NULL);
+  json_t *items = json_object_get (j, "nftables");
+  for (size_t i = 0; i < json_array_size (items); i++)
+    {
+      json_t *chain = json_object_get (json_array_get (items, i), "chain");
+      const char *policy = json_string_value (json_object_get (chain, "policy"));
+      if (policy && strcmp (policy, "drop") == 0)
+        fprintf (stderr,
+                 "regd: warning: the host's iptables FORWARD policy is DROP (as Docker sets it): "
+                 "containers on %s reach nothing outside the host until a rule there accepts "
+                 "them, e.g. iptables -I DOCKER-USER -i %s -j ACCEPT; iptables -I DOCKER-USER -o "
+                 "%s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT (reg changes no table "
+                 "but its own)\n",
+                 bridge_name (cfg), bridge_name (cfg), bridge_name (cfg));
+    }
+  json_decref (j);
+}
+
 int
 reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error **err)
 {
@@ -875,5 +903,6 @@ reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error
                           b);
   if (choose_subnet (root, cfg, err) < 0 || reconcile (root, cfg, err) < 0)
     return -1;
+  warn_forward_drop (cfg);
   return 0;
 }

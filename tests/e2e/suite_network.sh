@@ -513,3 +513,25 @@ t_net_publish_all () {
   expect_eq "$(snapshot)" "$before" "a refused -P changed the engine"
 }
 ALL="$ALL t_net_publish_all"
+
+t_net_forward_drop_warning () {
+  # Docker's FORWARD DROP, in a network namespace of the test's own (the
+  # host's firewall is not touched): a regd started there says so, with
+  # the remedy, and changes no table but its own.
+  local ns=rt${NET_ID}f pid
+  ip netns add "$ns" || { fail "cannot make netns $ns"; return; }
+  ip netns exec "$ns" nft 'add table ip filter; add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }'
+  ip netns exec "$ns" "$REGD" --root "$T/fwd" --socket "$T/fwd.sock" --bridge "rt${NET_ID}n3" \
+    --bridge-subnet "$(user_subnet 2)" >"$T/fwd.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do grep -q "serving root" "$T/fwd.log" && break; sleep 0.05; done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  run_cmd cat "$T/fwd.log"
+  expect_out_has "the host's iptables FORWARD policy is DROP"
+  expect_out_has "iptables -I DOCKER-USER -i rt${NET_ID}n3 -j ACCEPT"
+  run_cmd ip netns exec "$ns" nft list chain ip filter FORWARD
+  expect_out_has "policy drop"
+  ip netns del "$ns"
+}
+ALL="$ALL t_net_forward_drop_warning"
