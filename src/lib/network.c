@@ -749,6 +749,14 @@ running_on (const char *root, const char *id, struct reg_container **out)
   return false;
 }
 
+static int
+clear_stale_net (struct reg_container *c, void *data, struct reg_error **err)
+{
+  if (!reg_state_live (c->state) && strcmp (c->net.ip, (const char *)data) == 0)
+    reg_net_state_clear (&c->net);
+  return 0;
+}
+
 /* One IPAM directory: free what no running container holds; collect the
  * published ports of those that do. */
 static void
@@ -769,7 +777,12 @@ reconcile_dir (const char *root, const char *table, const char *dir, FILE *f)
       if (got == 64 && running_on (root, owner, &c) && strcmp (c->net.ip, de->d_name) == 0)
         publish_cmds (f, table, c->id, &c->net);
       else
-        unlinkat (dirfd (d), de->d_name, 0);
+        {
+          unlinkat (dirfd (d), de->d_name, 0);
+          /* Its state may still name the address (regd died mid-start). */
+          if (got == 64 && c == NULL)
+            reg_container_update (root, owner, clear_stale_net, de->d_name, NULL);
+        }
       reg_container_free (c);
     }
   if (d)

@@ -325,11 +325,24 @@ t_net_bridge_teardown () {
     sleep 0.1
   done
   expect_eq "$(net_leftovers "$a")" "" "left behind after rm"
-  # Stale allocations of a lost root (a reboot) go at the next start.
+  # Stale allocations of a lost root (a reboot) go at the next start, and
+  # so does the address a container's state still names when regd died in
+  # the middle of its start.
   echo 0000000000000000000000000000000000000000000000000000000000000000 >"$ROOT/networks/$BRIDGE/$BRIDGE_NET.250"
+  local g
+  g=$("$REG" generate -t base@1 -- /bin/true)
+  printf '%s' "$g" >"$ROOT/networks/$BRIDGE/$BRIDGE_NET.251"
+  python3 -c 'import json, sys
+p = sys.argv[1]; j = json.load(open(p))
+j["NetworkSettings"].update({"Bridge": sys.argv[2], "IPAddress": sys.argv[3], "IPPrefixLen": 24})
+json.dump(j, open(p, "w"))' "$ROOT/containers/$g/state.json" "$BRIDGE" "$BRIDGE_NET.251"
   stop_regd
   start_regd
   [ -e "$ROOT/networks/$BRIDGE/$BRIDGE_NET.250" ] && fail "a stale address survived regd's start"
+  [ -e "$ROOT/networks/$BRIDGE/$BRIDGE_NET.251" ] && fail "a half-started container's address survived"
+  run_cmd "$REG" inspect "$g"
+  expect_out_has '"IPAddress": ""'
+  "$REG" rm "$g" >/dev/null
 }
 
 t_net_bridge_bad_inputs () {
