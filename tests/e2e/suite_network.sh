@@ -537,7 +537,7 @@ t_net_forward_drop_warning () {
   ip netns exec "$ns" "$REGD" --root "$T/fwd" --socket "$T/fwd.sock" --bridge "rt${NET_ID}n3" \
     --bridge-subnet "$(user_subnet 2)" >"$T/fwd.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do grep -q "serving root" "$T/fwd.log" && break; sleep 0.05; done
+  for _ in $(seq 100); do grep -qs "serving root" "$T/fwd.log" && break; sleep 0.05; done
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   run_cmd cat "$T/fwd.log"
