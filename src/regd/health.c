@@ -44,7 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEALTH_SCAN_MS 250
+#define HEALTH_SCAN_MS 1000
 #define HEALTH_TICK_MS 100 /* how often a waiting thread looks at `stopping` */
 
 struct watched
@@ -382,7 +382,18 @@ unwatch (const char *id)
   pthread_mutex_unlock (&watched_lock);
 }
 
-/* One container's checks, while it is live. */
+/* When the first check of a run is due (monotonic): an interval after the
+ * container started, which may be before this thread (a regd restart). */
+static int64_t
+first_check (const struct reg_container *c)
+{
+  double since = reg_util_now () - reg_util_rfc3339_time (c->started);
+  int64_t wait = reg_health_interval (&c->healthcheck) - (int64_t)(since * 1e9);
+  return now_ns () + (wait > 0 ? wait : 0);
+}
+
+/* One container's checks, while it is live. Its state is read only when a
+ * check is due: in between the thread only sleeps. */
 static void *
 check_thread (void *arg)
 {
@@ -391,6 +402,12 @@ check_thread (void *arg)
   int64_t next = 0;
   while (!stopping)
     {
+      int64_t wait = (next - now_ns ()) / 1000000;
+      if (wait > 0)
+        {
+          sleep_ms (wait > HEALTH_TICK_MS ? HEALTH_TICK_MS : (int)wait);
+          continue;
+        }
       struct reg_container *c = NULL;
       if (reg_container_load (j->d->engine->root, j->id, &c, NULL) < 0 || !reg_state_live (c->state)
           || !reg_health_enabled (&c->healthcheck))
@@ -398,19 +415,18 @@ check_thread (void *arg)
           reg_container_free (c);
           break;
         }
-      if (strcmp (started, c->started) != 0) /* a new run: its first check an interval on */
+      if (strcmp (started, c->started) != 0) /* a new run */
         {
           snprintf (started, sizeof started, "%s", c->started);
-          next = now_ns () + reg_health_interval (&c->healthcheck);
+          next = first_check (c);
         }
-      if (c->state == REG_STATE_RUNNING && now_ns () >= next)
+      else
         {
-          check_once (j->d, c);
+          if (c->state == REG_STATE_RUNNING) /* not while paused or restarting */
+            check_once (j->d, c);
           next = now_ns () + reg_health_interval (&c->healthcheck);
         }
       reg_container_free (c);
-      int64_t wait = (next - now_ns ()) / 1000000;
-      sleep_ms (wait < 1 ? 1 : wait > HEALTH_TICK_MS ? HEALTH_TICK_MS : (int)wait);
     }
   unwatch (j->id);
   free (j);

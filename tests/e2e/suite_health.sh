@@ -26,9 +26,10 @@ health_field () { "$REG" inspect -f "{{.State.Health.$2}}" "$1"; }
 
 t_health_cmd_healthy () {
   local id
+  # Failing for about a second (retries enough to stay "starting"), then passing.
   id=$("$REG" run -d --name hc-ok --health-cmd 'echo alive; test -e /tmp/ready' \
-    --health-interval 200ms --health-timeout 2s --health-retries 2 \
-    -t base@1 -- /bin/sh -c '/bin/touch /tmp/ready; exec /bin/sleep 100')
+    --health-interval 200ms --health-timeout 2s --health-retries 100 \
+    -t base@1 -- /bin/sh -c '/bin/sleep 1; /bin/touch /tmp/ready; exec /bin/sleep 100')
   expect_eq "$?" 0 "run with --health-cmd"
   run_cmd "$REG" ps
   expect_out_has "(health: starting)"
@@ -95,8 +96,8 @@ t_health_start_period () {
   local id
   # Failures inside the start period do not count; after it, they do.
   id=$("$REG" run -d --health-cmd 'exit 1' --health-interval 100ms --health-retries 1 \
-    --health-start-period 1500ms -t base@1 -- /bin/sleep 100)
-  sleep 0.8
+    --health-start-period 2500ms -t base@1 -- /bin/sleep 100)
+  sleep 1.8
   expect_eq "$(health_field "$id" Status)" starting "status inside the start period"
   expect_eq "$(health_field "$id" FailingStreak)" 0 "failures counted inside the start period"
   [ "$("$REG" inspect -f '{{len .State.Health.Log}}' "$id")" -ge 2 ] || fail "no checks ran in the start period"
