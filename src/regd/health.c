@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ struct watched
 static pthread_mutex_t watched_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watched_gone = PTHREAD_COND_INITIALIZER;
 static struct watched *watched;
-static volatile bool stopping;
+static atomic_bool stopping; /* regd_health_stop: every thread ends */
 static pthread_t watcher;
 static bool watcher_running;
 
@@ -244,11 +245,42 @@ curl_write (char *data, size_t size, size_t n, void *cls)
   return size * n;
 }
 
+/* libcurl's progress callback: a regd that stops ends the GET. */
+static int
+curl_progress (void *cls, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+               curl_off_t ulnow)
+{
+  return stopping ? 1 : 0;
+}
+
 /* An HTTP-GET check, from this thread moved into the container's network
  * namespace. */
+static void get_in_netns (const struct reg_container *c, int64_t timeout,
+                          struct reg_health_result *r, struct output *out);
+
+/* The thread goes back to regd's namespace afterwards: it must not keep
+ * the container's alive once the container is gone. */
 static void
 check_http (const struct reg_container *c, int64_t timeout, struct reg_health_result *r,
             struct output *out)
+{
+  int own = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0)
+    {
+      r->exit_code = -1;
+      output_add (out, "open regd's network namespace failed", 36);
+      return;
+    }
+  get_in_netns (c, timeout, r, out);
+  if (setns (own, CLONE_NEWNET) < 0)
+    fprintf (stderr, "regd: health of %.12s: back to regd's network namespace: %s\n", c->id,
+             strerror (errno));
+  close (own);
+}
+
+static void
+get_in_netns (const struct reg_container *c, int64_t timeout, struct reg_health_result *r,
+              struct output *out)
 {
   char *const *t = c->healthcheck.test;
   char path[64], url[4200], msg[512] = "";
@@ -280,6 +312,8 @@ check_http (const struct reg_container *c, int64_t timeout, struct reg_health_re
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, curl_write);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, curl_progress);
   CURLcode rc = curl_easy_perform (h);
   curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &got);
   curl_easy_cleanup (h);
