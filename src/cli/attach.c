@@ -12,22 +12,14 @@
  * reg start -i ID|NAME starts a generated or stopped container attached the
  * same way (Docker's `start -ai`), for `reg generate -i [--tty]`. */
 #include "cli.h"
+#include "options.h"
 #include "detach.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-static int
-usage (void)
-{
-  fprintf (stderr,
-           "usage: reg attach [--detach-keys KEYS] [--no-stdin] [--sig-proxy=false] ID|NAME\n");
-  return 1;
-}
 
 int
 cli_detach_keys (const char *cmd, const char *spec, struct reg_detach *d)
@@ -88,32 +80,42 @@ cli_start_interactive (struct reg_client *c, const char *ref, const char *keys, 
   return cli_attach (c, start, input ? in : NULL, size, tty, tty && input ? &detach : NULL);
 }
 
+static const struct cli_option attach_options[] = {
+  { "detach-keys", 'k' + 256, "KEYS", "the keys that detach (default ctrl-p,ctrl-q)" },
+  { "no-stdin", 'n' + 256, NULL, "do not pass our input" },
+  { "sig-proxy", 'y' + 256, "=BOOL",
+    "pass the signals reg gets to the container (default true; false: a signal ends only reg)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec attach_spec = CLI_SPEC (
+    "attach", "CONTAINER", "Attach to a running container's output (and input, when made with -i).",
+    attach_options);
+const struct cli_spec *const cli_specs_attach[] = { &attach_spec, NULL };
+
 int
 cmd_attach (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "detach-keys", required_argument, NULL, 'k' },
-    { "no-stdin", no_argument, NULL, 'n' },
-    { "sig-proxy", optional_argument, NULL, 'y' },
-    { NULL, 0, NULL, 0 },
-  };
-  const char *keys = NULL;
+  const char *keys = NULL, *arg;
   bool no_stdin = false, proxy = true;
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+  while ((opt = cli_next (&attach_spec, argc, argv, &arg)) != -1)
     {
-      if (opt == 'k')
-        keys = optarg;
-      else if (opt == 'n')
+      if (opt == 'k' + 256)
+        keys = arg;
+      else if (opt == 'n' + 256)
         no_stdin = true;
-      else if (opt != 'y' || cli_sig_proxy_option ("attach", optarg, &proxy) < 0)
-        return usage ();
+      else if (opt == 'y' + 256)
+        {
+          if (cli_sig_proxy_option ("attach", arg, &proxy) < 0)
+            return 2;
+        }
+      else
+        return opt == CLI_HELP ? 0 : 2;
     }
   struct reg_detach detach;
-  if (optind != argc - 1)
-    return usage ();
+  int optind = cli_args (&attach_spec, argc, argv, 1, 1);
+  if (optind <= 0)
+    return -optind;
   if (cli_detach_keys ("attach", keys, &detach) < 0)
     return 1;
   char id[65], state[32];

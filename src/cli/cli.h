@@ -87,15 +87,18 @@ enum
   CLI_OPT_NO_HEALTHCHECK,
 };
 // clang-format off
-#define CLI_HEALTH_OPTIONS                                                         \
-  { "health-cmd", required_argument, NULL, CLI_OPT_HEALTH_CMD },                   \
-  { "health-http", required_argument, NULL, CLI_OPT_HEALTH_HTTP },                 \
-  { "health-interval", required_argument, NULL, CLI_OPT_HEALTH_INTERVAL },         \
-  { "health-timeout", required_argument, NULL, CLI_OPT_HEALTH_TIMEOUT },           \
-  { "health-start-period", required_argument, NULL, CLI_OPT_HEALTH_START_PERIOD }, \
-  { "health-retries", required_argument, NULL, CLI_OPT_HEALTH_RETRIES },           \
-  { "no-healthcheck", no_argument, NULL, CLI_OPT_NO_HEALTHCHECK }
-// clang-format on
+/* Their entries of run's option table (options.h). */
+#define CLI_HEALTH_OPTIONS                                                                         \
+  { "health-cmd", CLI_OPT_HEALTH_CMD, "CMD",                                                       \
+    "the health check: a command in the container, healthy when it exits 0" },                     \
+      { "health-http", CLI_OPT_HEALTH_HTTP, "/PATH[:PORT][=STATUS]",                               \
+        "the health check: an HTTP GET (port 80, any 2xx or 3xx by default)" },                    \
+      { "health-interval", CLI_OPT_HEALTH_INTERVAL, "DURATION", "time between checks (30s)" },    \
+      { "health-timeout", CLI_OPT_HEALTH_TIMEOUT, "DURATION", "how long one check may take" },     \
+      { "health-start-period", CLI_OPT_HEALTH_START_PERIOD, "DURATION",                            \
+        "failures then do not count" },                                                            \
+      { "health-retries", CLI_OPT_HEALTH_RETRIES, "N", "failures in a row that make it unhealthy" }, \
+      { "no-healthcheck", CLI_OPT_NO_HEALTHCHECK, NULL, "no health check, not even its templates'" }
 int cli_health_option (const char *cmd, json_t *body, int opt, const char *arg);
 int cli_health_finish (const char *cmd, json_t *body);
 

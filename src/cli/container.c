@@ -3,9 +3,9 @@
  * unique prefix). */
 #include "cli.h"
 #include "format.h"
+#include "options.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,57 +36,113 @@ each (struct reg_client *c, const char *what, const char *method, const char *su
   return ret;
 }
 
+static const struct cli_option stop_options[] = {
+  { "time", 't', "SECONDS",
+    "wait this long after the stop signal, then SIGKILL (default: the container's "
+    "--stop-timeout, else 10)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec stop_spec
+    = CLI_SPEC ("stop", "CONTAINER...",
+                "Stop running containers: their stop signal, then "
+                "SIGKILL at the deadline. A stopped one is left as it is.",
+                stop_options);
+static const struct cli_option restart_options[] = {
+  { "time", 't', "SECONDS", "as reg stop -t" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec restart_spec = CLI_SPEC (
+    "restart", "CONTAINER...", "Stop (when running) and start containers.", restart_options);
+static const struct cli_option rm_options[] = {
+  { "force", 'f', NULL, "kill a running container first" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec rm_spec = CLI_SPEC (
+    "rm", "CONTAINER...", "Remove containers (their upper layer and logs).", rm_options);
+static const struct cli_option inspect_options[] = {
+  { "format", 'f', "TEMPLATE",
+    "print each container through a Go template: {{.State.Status}}, {{json .Config}} "
+    "(docs/cli.md)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec inspect_spec
+    = CLI_SPEC ("inspect", "CONTAINER...", "Show containers' records as JSON.", inspect_options);
+static const struct cli_option start_options[] = {
+  { "attach", 'a', NULL,
+    "stream its output and exit with its status; signals are passed to it (one container)" },
+  { "interactive", 'i', NULL, "attached, with our input (a container made with -i)" },
+  { "detach-keys", 'k' + 256, "KEYS", "the keys that detach (default ctrl-p,ctrl-q)" },
+  { "sig-proxy", 'y' + 256, "=BOOL",
+    "pass the signals reg gets to the container (default true; false: a signal ends only reg)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec start_spec
+    = CLI_SPEC ("start", "CONTAINER...", "Start generated or stopped containers.", start_options);
+static const struct cli_option kill_options[] = {
+  { "signal", 's', "SIGNAL", "the signal, by name or number (default KILL)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec kill_spec
+    = CLI_SPEC ("kill", "CONTAINER...", "Send a signal to running containers.", kill_options);
+static const struct cli_spec wait_spec = CLI_SPEC (
+    "wait", "CONTAINER...", "Wait for containers to stop; print their exit codes.", NULL);
+static const struct cli_spec pause_spec = CLI_SPEC (
+    "pause", "CONTAINER...", "Freeze every process of containers (cgroup freezer).", NULL);
+static const struct cli_spec unpause_spec
+    = CLI_SPEC ("unpause", "CONTAINER...", "Thaw paused containers.", NULL);
+static const struct cli_spec install_spec
+    = CLI_SPEC ("install", "CONTAINER NAME@VERSION",
+                "Add a template's files to a container, even a "
+                "running one.",
+                NULL);
+static const struct cli_spec uninstall_spec = CLI_SPEC (
+    "uninstall", "CONTAINER NAME@VERSION", "Take an installed template's files away.", NULL);
+static const struct cli_spec rename_spec
+    = CLI_SPEC ("rename", "CONTAINER NEW-NAME", "Give a container a new name (any state).", NULL);
+static const struct cli_spec container_prune_spec
+    = CLI_SPEC ("container prune", NULL, "Remove every stopped container.", NULL);
+
+const struct cli_spec *const cli_specs_container[] = {
+  &start_spec,           &restart_spec, &stop_spec,    &kill_spec,    &wait_spec,      &rm_spec,
+  &inspect_spec,         &pause_spec,   &unpause_spec, &install_spec, &uninstall_spec, &rename_spec,
+  &container_prune_spec, NULL
+};
+
+/* Loop over a spec's options with a handler per key: 0 to go on, else
+ * the exit status. */
+#define PARSE_OPTIONS(spec, key, arg)                                                              \
+  for (int key; (key = cli_next (&(spec), argc, argv, &(arg))) != -1;)                             \
+    if (key == CLI_HELP)                                                                           \
+      return 0;                                                                                    \
+    else if (key == '?')                                                                           \
+      return 2;                                                                                    \
+    else
+
 int
 cmd_stop (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "time", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 } };
   char suffix[64] = "/stop";
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "t:", opts, NULL)) != -1)
-    {
-      char *end;
-      long t = opt == 't' ? strtol (optarg, &end, 10) : -1;
-      if (opt != 't' || *optarg == '\0' || *end != '\0' || t < 0)
-        {
-          fprintf (stderr, "usage: reg stop [-t SECONDS] ID|NAME...\n");
-          return 2;
-        }
-      snprintf (suffix, sizeof suffix, "/stop?t=%ld", t);
-    }
-  if (optind == argc)
-    {
-      fprintf (stderr, "usage: reg stop [-t SECONDS] ID|NAME...\n");
-      return 2;
-    }
-  return each (c, "stop", "POST", suffix, optind, argc, argv);
+  const char *arg;
+  PARSE_OPTIONS (stop_spec, key, arg)
+  {
+    char *end;
+    long t = strtol (arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || t < 0)
+      return cli_usage_error (&stop_spec, "-t %s: want seconds, 0 or more", arg);
+    snprintf (suffix, sizeof suffix, "/stop?t=%ld", t);
+  }
+  int first = cli_args (&stop_spec, argc, argv, 1, -1);
+  return first <= 0 ? -first : each (c, "stop", "POST", suffix, first, argc, argv);
 }
 
 int
 cmd_rm (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
   bool force = false;
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "f", opts, NULL)) != -1)
-    {
-      if (opt != 'f')
-        {
-          fprintf (stderr, "usage: reg rm [-f] ID|NAME...\n");
-          return 2;
-        }
-      force = true;
-    }
-  if (optind == argc)
-    {
-      fprintf (stderr, "usage: reg rm [-f] ID|NAME...\n");
-      return 2;
-    }
-  return each (c, "rm", "DELETE", force ? "?force=1" : "", optind, argc, argv);
+  const char *arg;
+  PARSE_OPTIONS (rm_spec, key, arg) force = true;
+  int first = cli_args (&rm_spec, argc, argv, 1, -1);
+  return first <= 0 ? -first : each (c, "rm", "DELETE", force ? "?force=1" : "", first, argc, argv);
 }
 
 /* Docker's Config, for templates written for it ({{json .Config}}): the
@@ -141,22 +197,11 @@ inspect_one (struct reg_client *c, const char *name, const struct reg_format *f,
 int
 cmd_inspect (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "format", required_argument, NULL, 'f' }, { NULL, 0, NULL, 0 } };
-  const char *format = NULL;
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "f:", opts, NULL)) != -1)
-    if (opt == 'f')
-      format = optarg;
-    else
-      optind = argc + 1; /* usage */
-  if (optind >= argc)
-    {
-      fprintf (stderr, "usage: reg inspect [-f TEMPLATE] ID|NAME...\n");
-      return 2;
-    }
+  const char *format = NULL, *arg;
+  PARSE_OPTIONS (inspect_spec, key, arg) format = arg;
+  int first = cli_args (&inspect_spec, argc, argv, 1, -1);
+  if (first <= 0)
+    return -first;
   struct reg_format *f = NULL;
   _cleanup_error_ struct reg_error *err = NULL;
   if (format && reg_format_parse (format, &f, &err) < 0)
@@ -166,7 +211,7 @@ cmd_inspect (struct reg_client *c, int argc, char **argv)
     }
   json_t *all = json_array ();
   int ret = 0;
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       int r = inspect_one (c, argv[i], f, all);
       ret = r ? 1 : ret;
@@ -183,12 +228,13 @@ cmd_inspect (struct reg_client *c, int argc, char **argv)
 int
 cmd_rename (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 3 || argv[1][0] == '-' || argv[1][0] == '\0')
-    {
-      fprintf (stderr, "usage: reg rename CONTAINER NEW-NAME\n");
-      return 2;
-    }
-  _cleanup_free_ char *ref = client_escape (c, argv[1]), *name = client_escape (c, argv[2]);
+  int first = cli_args (&rename_spec, argc, argv, 2, 2);
+  if (first <= 0)
+    return -first;
+  if (argv[first][0] == '\0')
+    return cli_usage_error (&rename_spec, "an empty name is no container");
+  _cleanup_free_ char *ref = client_escape (c, argv[first]),
+                      *name = client_escape (c, argv[first + 1]);
   char path[1024];
   snprintf (path, sizeof path, "/v1/containers/%s/rename?name=%s", ref ? ref : "",
             name ? name : "");
@@ -202,49 +248,31 @@ cmd_rename (struct reg_client *c, int argc, char **argv)
 int
 cmd_start (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
-                                        { "interactive", no_argument, NULL, 'i' },
-                                        { "detach-keys", required_argument, NULL, 'k' },
-                                        { "sig-proxy", optional_argument, NULL, 'y' },
-                                        { NULL, 0, NULL, 0 } };
   bool attach = false, interactive = false, proxy = true;
-  const char *keys = NULL;
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "ai", opts, NULL)) != -1)
-    {
-      if ((opt != 'a' && opt != 'i' && opt != 'k' && opt != 'y')
-          || (opt == 'y' && cli_sig_proxy_option ("start", optarg, &proxy) < 0))
-        {
-          fprintf (
-              stderr,
-              "usage: reg start [-a] [-i] [--detach-keys KEYS] [--sig-proxy=false] ID|NAME...\n");
-          return 2;
-        }
-      attach = attach || opt == 'a';
-      interactive = interactive || opt == 'i';
-      keys = opt == 'k' ? optarg : keys;
-    }
-  if (optind == argc || ((attach || interactive) && argc - optind != 1))
-    {
-      fprintf (stderr, "usage: reg start [-a] [-i] [--detach-keys KEYS] [--sig-proxy=false] "
-                       "ID|NAME...  (-a and -i "
-                       "take one container)\n");
+  const char *keys = NULL, *arg;
+  PARSE_OPTIONS (start_spec, key, arg)
+  {
+    if (key == 'y' + 256 && cli_sig_proxy_option ("start", arg, &proxy) < 0)
       return 2;
-    }
+    attach = attach || key == 'a';
+    interactive = interactive || key == 'i';
+    keys = key == 'k' + 256 ? arg : keys;
+  }
+  int first = cli_args (&start_spec, argc, argv, 1, attach || interactive ? 1 : -1);
+  if (first <= 0)
+    return -first;
   if (interactive)
-    return cli_start_interactive (c, argv[optind], keys, proxy);
+    return cli_start_interactive (c, argv[first], keys, proxy);
   if (!attach)
-    return each (c, "start", "POST", "/start", optind, argc, argv);
-  char *ref = client_escape (c, argv[optind]);
+    return each (c, "start", "POST", "/start", first, argc, argv);
+  char *ref = client_escape (c, argv[first]);
   char path[512];
   snprintf (path, sizeof path, "/v1/containers/%s/start?attach=1", ref ? ref : "");
   free (ref);
   json_t *reply = NULL;
   int exit_code = -1;
   if (proxy)
-    cli_sigproxy_start (c, argv[optind]);
+    cli_sigproxy_start (c, argv[first]);
   long status = client_stream (c, "POST", path, NULL, &exit_code, &reply);
   if (status != 200)
     {
@@ -264,26 +292,19 @@ int
 cmd_restart (struct reg_client *c, int argc, char **argv)
 {
   long t = -1; /* the container's --stop-timeout, else 10 s */
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt (argc, argv, "t:")) != -1)
-    {
-      char *end;
-      t = opt == 't' ? strtol (optarg, &end, 10) : -1;
-      if (opt != 't' || *optarg == '\0' || *end != '\0' || t < 0)
-        {
-          fprintf (stderr, "usage: reg restart [-t SECONDS] ID|NAME...\n");
-          return 2;
-        }
-    }
-  if (optind == argc)
-    {
-      fprintf (stderr, "usage: reg restart [-t SECONDS] ID|NAME...\n");
-      return 2;
-    }
+  const char *arg;
+  PARSE_OPTIONS (restart_spec, key, arg)
+  {
+    char *end;
+    t = strtol (arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || t < 0)
+      return cli_usage_error (&restart_spec, "-t %s: want seconds, 0 or more", arg);
+  }
+  int first = cli_args (&restart_spec, argc, argv, 1, -1);
+  if (first <= 0)
+    return -first;
   int ret = 0;
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       char *ref = client_escape (c, argv[i]);
       char path[512];
@@ -320,41 +341,25 @@ cmd_restart (struct reg_client *c, int argc, char **argv)
 int
 cmd_kill (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "signal", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
   char suffix[128] = "/kill";
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "s:", opts, NULL)) != -1)
-    {
-      char *sig = opt == 's' ? client_escape (c, optarg) : NULL;
-      if (sig == NULL)
-        {
-          fprintf (stderr, "usage: reg kill [-s SIGNAL] ID|NAME...\n");
-          return 2;
-        }
-      snprintf (suffix, sizeof suffix, "/kill?signal=%s", sig);
-      free (sig);
-    }
-  if (optind == argc)
-    {
-      fprintf (stderr, "usage: reg kill [-s SIGNAL] ID|NAME...\n");
-      return 2;
-    }
-  return each (c, "kill", "POST", suffix, optind, argc, argv);
+  const char *arg;
+  PARSE_OPTIONS (kill_spec, key, arg)
+  {
+    _cleanup_free_ char *sig = client_escape (c, arg);
+    snprintf (suffix, sizeof suffix, "/kill?signal=%s", sig ? sig : "");
+  }
+  int first = cli_args (&kill_spec, argc, argv, 1, -1);
+  return first <= 0 ? -first : each (c, "kill", "POST", suffix, first, argc, argv);
 }
 
 int
 cmd_wait (struct reg_client *c, int argc, char **argv)
 {
-  if (argc < 2 || argv[1][0] == '-')
-    {
-      fprintf (stderr, "usage: reg wait ID|NAME...\n");
-      return 2;
-    }
+  int first = cli_args (&wait_spec, argc, argv, 1, -1);
+  if (first <= 0)
+    return -first;
   int ret = 0;
-  for (int i = 1; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       char *ref = client_escape (c, argv[i]);
       char path[512];
@@ -376,35 +381,25 @@ cmd_wait (struct reg_client *c, int argc, char **argv)
 int
 cmd_pause (struct reg_client *c, int argc, char **argv)
 {
-  if (argc < 2 || argv[1][0] == '-')
-    {
-      fprintf (stderr, "usage: reg pause ID|NAME...\n");
-      return 2;
-    }
-  return each (c, "pause", "POST", "/pause", 1, argc, argv);
+  int first = cli_args (&pause_spec, argc, argv, 1, -1);
+  return first <= 0 ? -first : each (c, "pause", "POST", "/pause", first, argc, argv);
 }
 
 int
 cmd_unpause (struct reg_client *c, int argc, char **argv)
 {
-  if (argc < 2 || argv[1][0] == '-')
-    {
-      fprintf (stderr, "usage: reg unpause ID|NAME...\n");
-      return 2;
-    }
-  return each (c, "unpause", "POST", "/unpause", 1, argc, argv);
+  int first = cli_args (&unpause_spec, argc, argv, 1, -1);
+  return first <= 0 ? -first : each (c, "unpause", "POST", "/unpause", first, argc, argv);
 }
 
 static int
 install_cmd (struct reg_client *c, int argc, char **argv, bool uninstall)
 {
   const char *verb = uninstall ? "uninstall" : "install";
-  if (argc != 3 || argv[1][0] == '-')
-    {
-      fprintf (stderr, "usage: reg %s ID|NAME NAME@VERSION\n", verb);
-      return 2;
-    }
-  char *ref = client_escape (c, argv[1]), *tmpl = client_escape (c, argv[2]);
+  int first = cli_args (uninstall ? &uninstall_spec : &install_spec, argc, argv, 2, 2);
+  if (first <= 0)
+    return -first;
+  char *ref = client_escape (c, argv[first]), *tmpl = client_escape (c, argv[first + 1]);
   char path[512];
   snprintf (path, sizeof path, "/v1/containers/%s/%s?template=%s", ref ? ref : "", verb,
             tmpl ? tmpl : "");
@@ -432,10 +427,10 @@ cmd_uninstall (struct reg_client *c, int argc, char **argv)
 int
 cmd_container (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 2 || strcmp (argv[1], "prune") != 0)
-    {
-      fprintf (stderr, "usage: reg container prune\n");
-      return 2;
-    }
-  return cli_prune (c, true, false, false);
+  static const struct cli_spec *const group[] = { &container_prune_spec, NULL };
+  int status = 0;
+  if (cli_group ("container", group, argc, argv, &status) == NULL)
+    return status;
+  int first = cli_args (&container_prune_spec, argc - 1, argv + 1, 0, 0);
+  return first <= 0 ? -first : cli_prune (c, true, false, false);
 }

@@ -11,6 +11,7 @@
 #include "archive_dl.h"
 #include "cli.h"
 #include "copy.h"
+#include "options.h"
 #include "util.h"
 
 #include <errno.h>
@@ -23,14 +24,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int
-usage (void)
-{
-  fputs ("usage: reg cp CONTAINER:PATH HOST-PATH|-\n"
-         "       reg cp HOST-PATH|- CONTAINER:PATH\n",
-         stderr);
-  return 2;
-}
+static const struct cli_spec cp_spec
+    = CLI_SPEC ("cp", "CONTAINER:PATH HOST-PATH|-  |  HOST-PATH|- CONTAINER:PATH",
+                "Copy files between a container and the host (\"-\": a tar archive on stdout or "
+                "stdin).",
+                NULL);
+static const struct cli_spec diff_spec
+    = CLI_SPEC ("diff", "CONTAINER",
+                "The files a container added (A), changed (C) or deleted (D), from its upper "
+                "layer.",
+                NULL);
+const struct cli_spec *const cli_specs_cp[] = { &cp_spec, &diff_spec, NULL };
 
 /* "web:/etc/hosts" -> ref "web", path "/etc/hosts"; NULL for a host path
  * (a '/' before any ':', or no ':'). */
@@ -200,18 +204,17 @@ copy_in (struct reg_client *c, const char *src, const char *ref, const char *pat
 int
 cmd_cp (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 3)
-    return usage ();
+  int first = cli_args (&cp_spec, argc, argv, 2, 2);
+  if (first <= 0)
+    return -first;
+  argv += first - 1;
   if (cli_archive_load () < 0)
     return 1;
   const char *src_path = NULL, *dst_path = NULL;
   _cleanup_free_ char *src_ref = container_part (argv[1], &src_path);
   _cleanup_free_ char *dst_ref = container_part (argv[2], &dst_path);
   if ((src_ref == NULL) == (dst_ref == NULL))
-    {
-      fprintf (stderr, "reg cp: give exactly one CONTAINER:PATH (the other is a host path)\n");
-      return usage ();
-    }
+    return cli_usage_error (&cp_spec, "give exactly one CONTAINER:PATH (the other is a host path)");
   if ((src_ref ? src_path : dst_path)[0] != '/')
     {
       fprintf (stderr, "reg cp: %s: the container path must be absolute\n",
@@ -225,12 +228,10 @@ cmd_cp (struct reg_client *c, int argc, char **argv)
 int
 cmd_diff (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 2)
-    {
-      fputs ("usage: reg diff CONTAINER\n", stderr);
-      return 2;
-    }
-  _cleanup_free_ char *ref = client_escape (c, argv[1]);
+  int first = cli_args (&diff_spec, argc, argv, 1, 1);
+  if (first <= 0)
+    return -first;
+  _cleanup_free_ char *ref = client_escape (c, argv[first]);
   char path[512];
   snprintf (path, sizeof path, "/v1/containers/%s/changes", ref ? ref : "");
   json_t *reply = NULL;

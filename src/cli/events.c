@@ -7,8 +7,8 @@
  * volume; values of one key are alternatives, keys all apply. Runs until
  * --until, or until interrupted. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,15 +56,25 @@ print_event (void *data, json_t *e)
   fflush (stdout);
 }
 
+static const struct cli_option events_options[] = {
+  { "since", 'S' + 256, "WHEN",
+    "past events from WHEN on first (RFC 3339, epoch seconds, or 30s/10m/2h ago)" },
+  { "until", 'U' + 256, "WHEN", "end the stream at WHEN" },
+  { "filter", 'f', "KEY=VALUE",
+    "type=container|template|volume, container=ID|NAME, event=ACTION, template=REF, "
+    "volume=NAME (repeatable)" },
+  { "format", 'F' + 256, "json", "the API's JSON lines instead of human lines" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec events_spec = CLI_SPEC (
+    "events", NULL, "The lifecycle of containers, templates and volumes, as it happens.",
+    events_options);
+const struct cli_spec *const cli_specs_events[] = { &events_spec, NULL };
+
 static int
 usage (const char *why, const char *arg)
 {
-  if (why)
-    fprintf (stderr, "reg events: %s%s%s\n", why, arg ? ": " : "", arg ? arg : "");
-  fputs ("usage: reg events [--since WHEN] [--until WHEN] [--filter KEY=VALUE]... "
-         "[--format json]\n",
-         stderr);
-  return 2;
+  return cli_usage_error (&events_spec, "%s%s%s", why, arg ? ": " : "", arg ? arg : "");
 }
 
 /* --filter type=container -> filters["type"] += "container". */
@@ -95,41 +105,39 @@ add_query (struct reg_client *c, char *path, size_t size, const char *key, const
 int
 cmd_events (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "since", required_argument, NULL, 'S' },
-    { "until", required_argument, NULL, 'U' },
-    { "filter", required_argument, NULL, 'f' },
-    { "format", required_argument, NULL, 'F' },
-    { NULL, 0, NULL, 0 },
-  };
   char path[4096] = "/v1/events";
   json_t *filters = json_object ();
   bool as_json = false;
   int opt, ret = 0;
-  optind = 1;
-  opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "f:", opts, NULL)) != -1)
+  const char *arg;
+  while (ret == 0 && (opt = cli_next (&events_spec, argc, argv, &arg)) != -1)
     switch (opt)
       {
-      case 'S':
-      case 'U':
-        add_query (c, path, sizeof path, opt == 'S' ? "since" : "until", optarg);
+      case 'S' + 256:
+      case 'U' + 256:
+        add_query (c, path, sizeof path, opt == 'S' + 256 ? "since" : "until", arg);
         break;
       case 'f':
-        if (!add_filter (filters, optarg))
-          ret = usage ("--filter wants KEY=VALUE", optarg);
+        if (!add_filter (filters, arg))
+          ret = usage ("--filter wants KEY=VALUE", arg);
         break;
-      case 'F':
-        if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
+      case 'F' + 256:
+        if (strcmp (arg, "json") == 0 || strcmp (arg, "{{json .}}") == 0)
           as_json = true;
         else
-          ret = usage ("--format: reg events knows json (or {{json .}})", optarg);
+          ret = usage ("--format: reg events knows json (or {{json .}})", arg);
         break;
+      case CLI_HELP:
+        json_decref (filters);
+        return 0;
       default:
-        ret = usage ("unknown or incomplete option", argv[optind - 1]);
+        ret = 2;
       }
-  if (ret == 0 && optind < argc)
-    ret = usage ("unexpected argument", argv[optind]);
+  if (ret == 0)
+    {
+      int first = cli_args (&events_spec, argc, argv, 0, 0);
+      ret = first < 0 ? -first : 0;
+    }
   if (ret == 0 && json_object_size (filters) > 0)
     {
       char *text = json_dumps (filters, JSON_COMPACT);

@@ -6,11 +6,11 @@
  * window size changes follow. reg exits with CMD's exit code (125 when it
  * could not be started, 126 not executable, 127 not found). */
 #include "cli.h"
+#include "options.h"
 #include "detach.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,30 +39,32 @@ send_size (struct reg_client *c, const char *resize_path)
   client_call (c, "POST", path, NULL, NULL);
 }
 
-static int
-usage (void)
-{
-  fprintf (stderr, "usage: reg exec [-i] [-t] [-e KEY=VALUE] [-w DIR] ID|NAME CMD [ARGS...]\n");
-  return 125;
-}
+static const struct cli_option exec_options[] = {
+  { "interactive", 'i', NULL, "pass our input to the command" },
+  { "tty", 't', NULL, "a terminal from the container's /dev/pts" },
+  { "env", 'e', "KEY=VALUE", "set a variable (repeatable)" },
+  { "env-file", 'E' + 256, "FILE", "variables from FILE, Docker's format (docs/cli.md)" },
+  { "workdir", 'w', "DIR", "run in DIR" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec exec_spec
+    = { .name = "exec",
+        .args = "CONTAINER CMD [ARGS...]",
+        .summary = "Run a command in a running container; reg exits with its status (125 when reg "
+                   "or regd failed, 126 not executable, 127 not found).",
+        .options = exec_options,
+        .stop_at_args = true };
+const struct cli_spec *const cli_specs_exec[] = { &exec_spec, NULL };
 
 int
 cmd_exec (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "interactive", no_argument, NULL, 'i' },
-    { "tty", no_argument, NULL, 't' },
-    { "env", required_argument, NULL, 'e' },
-    { "workdir", required_argument, NULL, 'w' },
-    { NULL, 0, NULL, 0 },
-  };
   bool interactive = false, tty = false;
   json_t *body = json_object (), *env = json_array ();
   json_object_set_new (body, "Env", env);
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "+ite:w:", opts, NULL)) != -1)
+  const char *optarg;
+  while ((opt = cli_next (&exec_spec, argc, argv, &optarg)) != -1)
     switch (opt)
       {
       case 'i':
@@ -74,17 +76,28 @@ cmd_exec (struct reg_client *c, int argc, char **argv)
       case 'e':
         json_array_append_new (env, json_string (optarg));
         break;
+      case 'E' + 256:
+        if (cli_env_file (optarg, env) < 0)
+          {
+            json_decref (body);
+            return 125;
+          }
+        break;
       case 'w':
         json_object_set_new (body, "WorkingDir", json_string (optarg));
         break;
+      case CLI_HELP:
+        json_decref (body);
+        return 0;
       default:
         json_decref (body);
-        return usage ();
+        return 125;
       }
-  if (argc - optind < 2)
+  int optind = cli_args (&exec_spec, argc, argv, 2, -1);
+  if (optind <= 0)
     {
       json_decref (body);
-      return usage ();
+      return optind == 0 ? 0 : 125;
     }
   json_t *cmd = json_array ();
   for (int i = optind + 1; i < argc; i++)

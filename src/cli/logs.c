@@ -1,53 +1,53 @@
 /* reg logs [-f] [--tail N] [--since WHEN] [-t] ID|NAME: a container's stdout
  * and stderr, from its log file, on our stdout and stderr. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static const struct cli_option logs_options[] = {
+  { "follow", 'f', NULL, "keep printing what the container writes" },
+  { "tail", 'n', "N", "only the last N lines" },
+  { "since", 256, "WHEN", "only lines since WHEN (RFC 3339, epoch seconds, or 30s/10m/2h ago)" },
+  { "timestamps", 't', NULL, "prefix each line with its time" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec logs_spec = CLI_SPEC (
+    "logs", "CONTAINER", "Show a container's output (stdout and stderr).", logs_options);
+const struct cli_spec *const cli_specs_logs[] = { &logs_spec, NULL };
+
 int
 cmd_logs (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = { { "follow", no_argument, NULL, 'f' },
-                                        { "tail", required_argument, NULL, 'n' },
-                                        { "since", required_argument, NULL, 's' },
-                                        { "timestamps", no_argument, NULL, 't' },
-                                        { NULL, 0, NULL, 0 } };
   bool follow = false, timestamps = false;
-  const char *tail = NULL, *since = NULL;
+  const char *tail = NULL, *since = NULL, *arg;
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "fn:t", opts, NULL)) != -1)
+  while ((opt = cli_next (&logs_spec, argc, argv, &arg)) != -1)
     switch (opt)
       {
       case 'f':
         follow = true;
         break;
       case 'n':
-        tail = optarg;
+        tail = arg;
         break;
-      case 's':
-        since = optarg;
+      case 256:
+        since = arg;
         break;
       case 't':
         timestamps = true;
         break;
+      case CLI_HELP:
+        return 0;
       default:
-        fprintf (stderr,
-                 "reg logs: unknown option %s\nusage: reg logs [-f] [--tail N] [--since WHEN] [-t] "
-                 "ID|NAME\n",
-                 argv[optind - 1]);
         return 2;
       }
-  if (optind + 1 != argc)
-    {
-      fprintf (stderr, "usage: reg logs [-f] [--tail N] [--since WHEN] [-t] ID|NAME\n");
-      return 2;
-    }
-  char *id = client_escape (c, argv[optind]);
+  int first = cli_args (&logs_spec, argc, argv, 1, 1);
+  if (first <= 0)
+    return -first;
+  char *id = client_escape (c, argv[first]);
   char *tail_q = tail ? client_escape (c, tail) : NULL;
   char *since_q = since ? client_escape (c, since) : NULL;
   char path[1024];

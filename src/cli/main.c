@@ -1,6 +1,7 @@
 /* reg: the client of regd. `reg [-H unix:///PATH] COMMAND ...` */
 #include "cli.h"
 #include "timing.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +63,52 @@ usage (FILE *out)
                 "[ARGS...]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf (out, "  %-10s %s\n", "help", "reg help COMMAND: its options (as COMMAND --help)");
   fprintf (out, "\nREG_HOST sets the daemon address (default " REG_DEFAULT_HOST
                 "); REG_TLS_CA and REG_TOKEN the TLS CA and token.\n");
+}
+
+static const struct cli_spec *const *const spec_lists[]
+    = { cli_specs_container, cli_specs_logs,   cli_specs_events,   cli_specs_ps,
+        cli_specs_system,    cli_specs_volume, cli_specs_registry, cli_specs_cp,
+        cli_specs_stats,     cli_specs_exec,   cli_specs_attach,   cli_specs_port,
+        cli_specs_template,  cli_specs_run,    cli_specs_network,  NULL };
+
+/* reg help [COMMAND [SUBCOMMAND]]: the help each command's option table
+ * generates (the same as COMMAND --help). */
+static int
+help (int argc, char **argv)
+{
+  if (argc < 2)
+    {
+      usage (stdout);
+      return 0;
+    }
+  char name[128] = "";
+  for (int i = 1; i < argc; i++)
+    snprintf (name + strlen (name), sizeof name - strlen (name), "%s%s", i > 1 ? " " : "", argv[i]);
+  const struct cli_spec *group[64];
+  size_t n = 0, len = strlen (name);
+  for (size_t l = 0; spec_lists[l]; l++)
+    for (size_t k = 0; spec_lists[l][k]; k++)
+      {
+        const struct cli_spec *spec = spec_lists[l][k];
+        if (strcmp (spec->name, name) == 0)
+          {
+            cli_help (spec, stdout);
+            return 0;
+          }
+        if (strncmp (spec->name, name, len) == 0 && spec->name[len] == ' ' && n < 63)
+          group[n++] = spec;
+      }
+  if (n > 0)
+    {
+      group[n] = NULL;
+      cli_group_help (name, group, stdout);
+      return 0;
+    }
+  fprintf (stderr, "reg help: no command \"%s\" (reg help lists them)\n", name);
+  return 2;
 }
 
 static const char *client_host, *client_ca, *client_token;
@@ -137,6 +182,8 @@ main (int argc, char **argv)
           return 2;
         }
     }
+  if (i < argc && strcmp (argv[i], "help") == 0)
+    return help (argc - i, argv + i);
   if (i == argc)
     {
       usage (stderr);

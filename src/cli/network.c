@@ -6,41 +6,43 @@
  * rm of a network a container is on is refused (409). `bridge` is the
  * default network. */
 #include "cli.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NETWORK_USAGE                                                                              \
-  "usage: reg network create [--subnet CIDR] NAME\n"                                               \
-  "       reg network ls [-q]\n"                                                                   \
-  "       reg network inspect NAME...\n"                                                           \
-  "       reg network rm NAME...\n"
-
-static int
-usage (void)
-{
-  fputs (NETWORK_USAGE, stderr);
-  return 2;
-}
+static const struct cli_option create_options[] = {
+  { "subnet", 's' + 256, "CIDR", "its IPv4 subnet (default: a free /24 of 10.89.0.0/16)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec create_spec = CLI_SPEC (
+    "network create", "NAME", "Create a user network (a bridge of its own).", create_options);
+static const struct cli_option ls_options[] = {
+  { "quiet", 'q', NULL, "names only" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec ls_spec = CLI_SPEC ("network ls", NULL, "List networks.", ls_options);
+static const struct cli_spec inspect_spec
+    = CLI_SPEC ("network inspect", "NAME...", "Show networks as JSON.", NULL);
+static const struct cli_spec rm_spec
+    = CLI_SPEC ("network rm", "NAME...", "Remove networks no container uses.", NULL);
+const struct cli_spec *const cli_specs_network[]
+    = { &create_spec, &ls_spec, &inspect_spec, &rm_spec, NULL };
 
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
-  const char *subnet = NULL, *name = NULL;
-  for (int i = 2; i < argc; i++)
-    {
-      if (strcmp (argv[i], "--subnet") == 0 && i + 1 < argc)
-        subnet = argv[++i];
-      else if (strncmp (argv[i], "--subnet=", 9) == 0)
-        subnet = argv[i] + 9;
-      else if (argv[i][0] != '-' && name == NULL)
-        name = argv[i];
-      else
-        return usage ();
-    }
-  if (name == NULL)
-    return usage ();
+  const char *subnet = NULL, *arg;
+  for (int key; (key = cli_next (&create_spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
+      subnet = arg;
+  int first = cli_args (&create_spec, argc, argv, 1, 1);
+  if (first <= 0)
+    return -first;
+  const char *name = argv[first];
   json_t *body = json_pack ("{s:s}", "Name", name);
   if (subnet)
     json_object_set_new (body, "Subnet", json_string (subnet));
@@ -92,7 +94,10 @@ each (struct reg_client *c, int argc, char **argv, bool remove)
 {
   int ret = 0;
   json_t *all = json_array ();
-  for (int i = 2; i < argc; i++)
+  int first = cli_args (remove ? &rm_spec : &inspect_spec, argc, argv, 1, -1);
+  if (first <= 0)
+    return -first;
+  for (int i = first; i < argc; i++)
     {
       char *name = client_escape (c, argv[i]);
       char path[512];
@@ -116,20 +121,31 @@ each (struct reg_client *c, int argc, char **argv, bool remove)
   return ret;
 }
 
+static int
+list_cmd (struct reg_client *c, int argc, char **argv)
+{
+  bool quiet = false;
+  const char *arg;
+  for (int key; (key = cli_next (&ls_spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
+      quiet = true;
+  int first = cli_args (&ls_spec, argc, argv, 0, 0);
+  return first <= 0 ? -first : list (c, quiet);
+}
+
 int
 cmd_network (struct reg_client *c, int argc, char **argv)
 {
-  const char *sub = argc >= 2 ? argv[1] : "";
-  if (strcmp (sub, "create") == 0)
+  int status = 0;
+  const struct cli_spec *spec = cli_group ("network", cli_specs_network, argc, argv, &status);
+  if (spec == NULL)
+    return status;
+  argc--, argv++;
+  if (spec == &create_spec)
     return create (c, argc, argv);
-  if ((strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0) && argc <= 3)
-    {
-      bool quiet = argc == 3 && (strcmp (argv[2], "-q") == 0 || strcmp (argv[2], "--quiet") == 0);
-      return argc == 3 && !quiet ? usage () : list (c, quiet);
-    }
-  if (strcmp (sub, "inspect") == 0 && argc >= 3)
-    return each (c, argc, argv, false);
-  if ((strcmp (sub, "rm") == 0 || strcmp (sub, "remove") == 0) && argc >= 3)
-    return each (c, argc, argv, true);
-  return usage ();
+  if (spec == &ls_spec)
+    return list_cmd (c, argc, argv);
+  return each (c, argc, argv, spec == &rm_spec);
 }

@@ -2,6 +2,7 @@
  * docker port prints them ("80/tcp -> 0.0.0.0:8080"); and the PORTS column
  * of reg ps. Both read NetworkSettings.Ports of the container's record. */
 #include "cli.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +31,17 @@ cli_ports_summary (json_t *ct, char *out, size_t size)
     }
 }
 
+static const struct cli_spec port_spec = CLI_SPEC ("port", "CONTAINER [PORT[/tcp|udp]]",
+                                                   "The host addresses of published ports.", NULL);
+const struct cli_spec *const cli_specs_port[] = { &port_spec, NULL };
+
 int
 cmd_port (struct reg_client *c, int argc, char **argv)
 {
-  if (argc < 2 || argc > 3 || argv[1][0] == '-')
-    {
-      fprintf (stderr, "usage: reg port CONTAINER [PORT[/tcp|udp]]\n");
-      return 2;
-    }
+  int first = cli_args (&port_spec, argc, argv, 1, 2);
+  if (first <= 0)
+    return -first;
+  argc -= first - 1, argv += first - 1;
   char *ref = client_escape (c, argv[1]);
   char path[512];
   snprintf (path, sizeof path, "/v1/containers/%s", ref ? ref : "");

@@ -8,10 +8,10 @@
  * .ID .Names .Templates .Command .CreatedAt .RunningFor .Status .State
  * .Ports .Mounts .Size; "table TEMPLATE" prints a header first. */
 #include "cli.h"
+#include "options.h"
 #include "format.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,19 +202,30 @@ struct ps_options
   json_t *filters;
 };
 
+static const struct cli_option ps_options[] = {
+  { "all", 'a', NULL, "stopped and generated containers too" },
+  { "quiet", 'q', NULL, "ids only" },
+  { "last", 'n', "N", "the N newest containers, in any state" },
+  { "latest", 'l', NULL, "the newest container, in any state" },
+  { "size", 's', NULL, "what each container wrote (its upper layer)" },
+  { "filter", 'f', "KEY=VALUE",
+    "status=, name=, id=, template= (or ancestor=), exited= (repeatable; docs/cli.md)" },
+  { "format", 'F' + 256, "TEMPLATE",
+    "a Go template per row ({{.ID}} {{.Names}} {{.Status}} ...); \"table TEMPLATE\" adds a "
+    "header" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec ps_spec
+    = CLI_SPEC ("ps", NULL, "List containers, newest first.", ps_options);
+const struct cli_spec *const cli_specs_ps[] = { &ps_spec, NULL };
+
+/* 0, 1 after --help, -1 after an error (reported). */
 static int
 parse_options (int argc, char **argv, struct ps_options *o)
 {
-  static const struct option opts[] = {
-    { "all", no_argument, NULL, 'a' },          { "quiet", no_argument, NULL, 'q' },
-    { "last", required_argument, NULL, 'n' },   { "latest", no_argument, NULL, 'l' },
-    { "size", no_argument, NULL, 's' },         { "filter", required_argument, NULL, 'f' },
-    { "format", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
-  };
   int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "aqn:lsf:", opts, NULL)) != -1)
+  const char *val;
+  while ((opt = cli_next (&ps_spec, argc, argv, &val)) != -1)
     {
       char *end = NULL;
       switch (opt)
@@ -226,10 +237,10 @@ parse_options (int argc, char **argv, struct ps_options *o)
           o->quiet = true;
           break;
         case 'n':
-          o->last = strtol (optarg, &end, 10);
-          if (end == optarg || *end || o->last < 1)
+          o->last = strtol (val, &end, 10);
+          if (end == val || *end || o->last < 1)
             {
-              fprintf (stderr, "reg ps: -n %s: want a count of 1 or more\n", optarg);
+              fprintf (stderr, "reg ps: -n %s: want a count of 1 or more\n", val);
               return -1;
             }
           break;
@@ -240,23 +251,20 @@ parse_options (int argc, char **argv, struct ps_options *o)
           o->size = true;
           break;
         case 'f':
-          if (add_filter (o->filters, optarg) < 0)
+          if (add_filter (o->filters, val) < 0)
             return -1;
           break;
-        case 'F':
-          o->format = optarg;
+        case 'F' + 256:
+          o->format = val;
           break;
+        case CLI_HELP:
+          return 1;
         default:
-          fprintf (stderr, "reg ps: unknown option %s\n", argv[optind - 1]);
           return -1;
         }
     }
-  if (optind < argc)
-    {
-      fprintf (stderr, "reg ps: unexpected argument %s\n", argv[optind]);
-      return -1;
-    }
-  return 0;
+  int first = cli_args (&ps_spec, argc, argv, 0, 0);
+  return first < 0 ? -1 : 0;
 }
 
 static void
@@ -332,12 +340,11 @@ int
 cmd_ps (struct reg_client *c, int argc, char **argv)
 {
   struct ps_options o = { .filters = json_object () };
-  if (parse_options (argc, argv, &o) < 0)
+  int p = parse_options (argc, argv, &o);
+  if (p != 0)
     {
-      fprintf (stderr, "usage: reg ps [-a] [-q] [-n N] [-l] [-s] [--filter KEY=VALUE]... "
-                       "[--format TEMPLATE]\n");
       json_decref (o.filters);
-      return 2;
+      return p > 0 ? 0 : 2;
     }
   char path[64];
   /* Filters and -n/-l look at every container, as Docker's. */

@@ -3,11 +3,11 @@
  * transfers; credentials stay here ($REG_CONFIG or ~/.config/reg/auth.json,
  * mode 0600) and travel to regd in the request body. */
 #include "cli.h"
+#include "options.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,45 +256,77 @@ transfer (struct reg_client *c, const char *what, const char *path, json_t *body
   return ret;
 }
 
+#define TRANSFER_OPTIONS                                                                           \
+  { "layout", 'l' + 256, "DIR", "an OCI image layout directory instead of a registry" },           \
+  {                                                                                                \
+    "insecure", 'k' + 256, NULL,                                                                   \
+        "plain HTTP (a loopback registry is tried in HTTP without it, as Docker's)"                \
+  }
+
+static const struct cli_option push_options[] = {
+  TRANSFER_OPTIONS,
+  { "quiet", 'q', NULL, "print only the pushed references and digests" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_option tags_options[] = { TRANSFER_OPTIONS, { NULL, 0, NULL, NULL } };
+static const struct cli_spec push_spec = CLI_SPEC (
+    "push", "NAME@VERSION [HOST[:PORT]/]REPO:TAG",
+    "Upload a template and what it requires to an OCI registry or layout.", push_options);
+static const struct cli_spec pull_spec = CLI_SPEC (
+    "pull", "[HOST[:PORT]/]REPO:TAG",
+    "Download a template and what it requires from an OCI registry or layout.", push_options);
+const struct cli_spec cli_template_ls_spec
+    = CLI_SPEC ("template ls", "[[HOST[:PORT]/]REPO]",
+                "The installed templates; with a repository, the tags of its templates in the "
+                "registry or layout.",
+                tags_options);
+static const struct cli_option login_options[] = {
+  { "username", 'u', "USER", "the user name" },
+  { "password-stdin", 'p' + 256, NULL, "read the password from standard input (required)" },
+  { "insecure", 'k' + 256, NULL, "accepted for Docker's habit; credentials do not depend on it" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec login_spec = CLI_SPEC (
+    "login", "HOST[:PORT]", "Store credentials for a registry ($REG_CONFIG, 0600).", login_options);
+static const struct cli_spec logout_spec
+    = CLI_SPEC ("logout", "HOST[:PORT]", "Remove the credentials of a registry.", NULL);
+const struct cli_spec *const cli_specs_registry[]
+    = { &push_spec, &pull_spec, &login_spec, &logout_spec, NULL };
+
+/* The index of the first positional argument; 0 after --help, -2 after an
+ * error (both printed). */
 static int
-parse_opts (int argc, char **argv, struct opts *o, bool with_quiet)
+parse_opts (const struct cli_spec *spec, int argc, char **argv, struct opts *o, int n_args)
 {
-  static const struct option long_opts[] = { { "layout", required_argument, NULL, 'l' },
-                                             { "insecure", no_argument, NULL, 'k' },
-                                             { "quiet", no_argument, NULL, 'q' },
-                                             { NULL, 0, NULL, 0 } };
-  optind = 1;
-  int ch;
-  while ((ch = getopt_long (argc, argv, "+q", long_opts, NULL)) != -1)
-    switch (ch)
+  const char *arg;
+  int key;
+  while ((key = cli_next (spec, argc, argv, &arg)) != -1)
+    switch (key)
       {
-      case 'l':
-        o->layout = optarg;
+      case 'l' + 256:
+        o->layout = arg;
         break;
-      case 'k':
+      case 'k' + 256:
         o->insecure = true;
         break;
       case 'q':
-        if (!with_quiet)
-          return -1;
         o->quiet = true;
         break;
+      case CLI_HELP:
+        return 0;
       default:
-        return -1;
+        return -2;
       }
-  return optind;
+  return cli_args (spec, argc, argv, n_args, n_args);
 }
 
 int
 cmd_push (struct reg_client *c, int argc, char **argv)
 {
   struct opts o = { 0 };
-  int i = parse_opts (argc, argv, &o, true);
-  if (i < 0 || argc - i != 2)
-    {
-      fprintf (stderr, "usage: reg push [--layout DIR] [--insecure] [-q] NAME@VERSION REF\n");
-      return 2;
-    }
+  int i = parse_opts (&push_spec, argc, argv, &o, 2);
+  if (i <= 0)
+    return -i;
   json_t *result = NULL;
   int ret = transfer (c, "push", "/v1/templates/push", request_body (argv[i + 1], argv[i], &o), &o,
                       &result);
@@ -342,12 +374,9 @@ int
 cmd_pull (struct reg_client *c, int argc, char **argv)
 {
   struct opts o = { 0 };
-  int i = parse_opts (argc, argv, &o, true);
-  if (i < 0 || argc - i != 1)
-    {
-      fprintf (stderr, "usage: reg pull [--layout DIR] [--insecure] [-q] REF\n");
-      return 2;
-    }
+  int i = parse_opts (&pull_spec, argc, argv, &o, 1);
+  if (i <= 0)
+    return -i;
   json_t *result = NULL;
   int ret
       = transfer (c, "pull", "/v1/templates/pull", request_body (argv[i], NULL, &o), &o, &result);
@@ -411,12 +440,9 @@ int
 cli_template_tags (struct reg_client *c, int argc, char **argv)
 {
   struct opts o = { 0 };
-  int i = parse_opts (argc, argv, &o, false);
-  if (i < 0 || argc - i != 1)
-    {
-      fprintf (stderr, "usage: reg template ls [--layout DIR] [--insecure] [REF]\n");
-      return 2;
-    }
+  int i = parse_opts (&cli_template_ls_spec, argc, argv, &o, 1);
+  if (i <= 0)
+    return -i;
   json_t *reply = NULL, *body = request_body (argv[i], NULL, &o);
   long status = client_call (c, "POST", "/v1/templates/tags", body, &reply);
   json_decref (body);
@@ -439,25 +465,22 @@ cli_template_tags (struct reg_client *c, int argc, char **argv)
 int
 cmd_login (struct reg_client *c, int argc, char **argv)
 {
-  const char *user = NULL, *host = NULL;
-  bool password_stdin = false, usage = false;
-  /* Options and the one HOST in any order (docker login HOST -u U ...). */
-  for (int i = 1; i < argc && !usage; i++)
-    if ((strcmp (argv[i], "-u") == 0 || strcmp (argv[i], "--username") == 0) && i + 1 < argc)
-      user = argv[++i];
-    else if (strcmp (argv[i], "--password-stdin") == 0)
+  const char *user = NULL, *arg;
+  bool password_stdin = false;
+  int key;
+  while ((key = cli_next (&login_spec, argc, argv, &arg)) != -1)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else if (key == 'u')
+      user = arg;
+    else if (key == 'p' + 256)
       password_stdin = true;
-    else if (strcmp (argv[i], "--insecure") == 0)
-      ; /* credentials do not depend on the scheme */
-    else if (argv[i][0] != '-' && host == NULL)
-      host = argv[i];
-    else
-      usage = true;
-  if (usage || host == NULL || user == NULL || !password_stdin)
-    {
-      fprintf (stderr, "usage: reg login -u USER --password-stdin [--insecure] HOST\n");
-      return 2;
-    }
+  int first = cli_args (&login_spec, argc, argv, 1, 1);
+  if (first <= 0)
+    return -first;
+  const char *host = argv[first];
+  if (user == NULL || !password_stdin)
+    return cli_usage_error (&login_spec, "-u USER and --password-stdin are required");
   char password[4096];
   size_t n = fread (password, 1, sizeof password - 1, stdin);
   password[n] = '\0';
@@ -485,11 +508,10 @@ cmd_login (struct reg_client *c, int argc, char **argv)
 int
 cmd_logout (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 2)
-    {
-      fprintf (stderr, "usage: reg logout HOST\n");
-      return 2;
-    }
+  int first = cli_args (&logout_spec, argc, argv, 1, 1);
+  if (first <= 0)
+    return -first;
+  argv += first - 1;
   _cleanup_free_ char *path = config_path ();
   if (path == NULL)
     return 1;

@@ -15,13 +15,13 @@
  * environment generated, state "generated"), printing its id; `reg start`
  * runs it later. */
 #include "cli.h"
+#include "options.h"
 #include "timing.h"
 #include "detach.h"
 #include "ulimit.h"
 #include "util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,29 +92,98 @@ split_command (const char *s, json_t *out)
   return 0;
 }
 
+/* The resource-limit options of run, generate and update (limit_option). */
+#define LIMIT_OPTIONS                                                                              \
+  { "memory", 'm', "SIZE", "memory limit (512m, 1g)" },                                            \
+      { "memory-reservation", 'M' + 256, "SIZE", "soft memory limit" },                            \
+      { "memory-swap", 'S' + 256, "SIZE|-1", "memory plus swap; -1: unlimited swap" },             \
+      { "cpus", 'C' + 256, "N", "CPUs (1.5)" },                                                    \
+      { "cpu-shares", 's' + 256, "N", "relative CPU weight" },                                     \
+      { "cpuset-cpus", 'U' + 256, "LIST", "the CPUs it may use (0-2,4)" },                         \
+      { "pids-limit", 'E' + 256, "N|-1", "most processes at once (default 512; -1: unlimited)" },  \
+  {                                                                                                \
+    "blkio-weight", 'B' + 256, "N", "relative block I/O weight (10-1000)"                          \
+  }
+
+static const struct cli_option run_options[] = {
+  { "template", 't', "NAME@VERSION", "a template of the container (repeatable; none: ./reg.yaml)" },
+  { "detach", 'd', NULL, "run in the background; print the id" },
+  { "rm", 'R' + 256, NULL, "remove the container when it exits" },
+  { "name", 'n', "NAME", "the container's name" },
+  { "command", 'c', "\"CMD ARGS\"", "the command as one string (else after --)" },
+  { "env", 'e', "KEY[=VALUE]", "a variable (KEY alone: reg's own value; repeatable)" },
+  { "env-file", 1001, "FILE", "variables from FILE, Docker's format (docs/cli.md)" },
+  { "workdir", 'w', "DIR", "the working directory" },
+  { "project", 'J' + 256, "DIR", "a project directory, bound at /app (its reg.yaml: defaults)" },
+  { "volume", 'v', "SRC:DST[:ro]", "a host path or a named volume (repeatable; docs/storage.md)" },
+  { "mount", 'K' + 256, "type=...,source=...,target=...",
+    "bind, volume or tmpfs, Docker's keys (repeatable)" },
+  { "tmpfs", 'F' + 256, "PATH[:OPTS]", "a tmpfs (size=, mode=, ro, exec; repeatable)" },
+  { "interactive", 'i', NULL, "pass reg's input to the container" },
+  { "tty", 'T' + 256, NULL, "a terminal (-t is --template)" },
+  { "detach-keys", 'k' + 256, "KEYS", "the keys that detach (default ctrl-p,ctrl-q)" },
+  { "sig-proxy", 'y' + 256, "=BOOL",
+    "pass the signals reg gets to the container (default true; false: a signal ends only reg)" },
+  { "publish", 'p', "[IP:]HOST:CTR[/udp]", "publish a port (repeatable)" },
+  { "publish-all", 'P', NULL, "publish the ports reg.yaml exposes, each on a free host port" },
+  { "network", 'W' + 256, "MODE", "bridge (default), host, none, NAME or container:REF" },
+  { "net", 'W' + 256, "MODE", "as --network" },
+  { "network-alias", 'b' + 256, "NAME", "another name on its user network (repeatable)" },
+  { "hostname", 'h', "NAME", "the container's host name" },
+  { "dns", 'Z' + 256, "IP", "a resolver for /etc/resolv.conf (repeatable)" },
+  { "dns-search", 'Q' + 256, "DOMAIN", "a search domain (repeatable)" },
+  { "add-host", 'a' + 256, "NAME:IP", "a line of /etc/hosts (repeatable)" },
+  { "restart", 'r' + 256, "POLICY", "no, on-failure[:N], always, unless-stopped" },
+  { "privileged", 'X' + 256, NULL, "every capability, no seccomp filter, /sys writable" },
+  { "security-opt", 'Y' + 256, "OPT",
+    "seccomp=unconfined|PROFILE.json, no-new-privileges (repeatable)" },
+  { "cap-add", 'A' + 256, "CAP", "add a capability (repeatable)" },
+  { "cap-drop", 'D' + 256, "CAP", "drop a capability, or ALL (repeatable)" },
+  { "read-only", 'O' + 256, NULL, "a read-only root (mounts keep their own flags)" },
+  { "user", 'u', "USER[:GROUP]", "run as this user (a name from its templates, or UID[:GID])" },
+  { "userns", 'N' + 256, "private|host", "a private user namespace" },
+  { "init", 'I' + 256, NULL, "a minimal init as PID 1 (reaps, passes signals)" },
+  { "stop-signal", 'g' + 256, "SIGNAL", "the signal reg stop sends" },
+  { "stop-timeout", 'G' + 256, "SECONDS", "how long reg stop waits before SIGKILL" },
+  { "ulimit", 'l' + 256, "NAME=SOFT[:HARD]", "a resource limit of its processes (repeatable)" },
+  { "storage-opt", 1002, "size=SIZE", "its writable layer on a tmpfs of that size" },
+  { "log-max-size", 'L' + 256, "SIZE", "rotate its log at this size (default 10m)" },
+  CLI_HEALTH_OPTIONS,
+  LIMIT_OPTIONS,
+  { NULL, 0, NULL, NULL },
+};
+
+#define RUN_MORE                                                                                   \
+  "The command comes after --, or as -c \"CMD ARGS\"; without one, the templates' entrypoint.\n"   \
+  "Exit status: the command's; 125 when reg or regd failed, 126 when the command cannot be\n"      \
+  "executed, 127 when it is not found (as docker run)."
+
+static const struct cli_spec run_spec = { .name = "run",
+                                          .args = "[-t NAME@VERSION]... [-- CMD [ARGS...]]",
+                                          .summary = "Run a container from templates.",
+                                          .options = run_options,
+                                          .stop_at_args = true,
+                                          .more = RUN_MORE };
+static const struct cli_spec generate_spec
+    = { .name = "generate",
+        .args = "[-t NAME@VERSION]... [-- CMD [ARGS...]]",
+        .summary = "Create a container without starting it (its environment generated); print "
+                   "its id.",
+        .options = run_options,
+        .stop_at_args = true,
+        .more = "Takes run's options; reg start runs it later." };
+static const struct cli_option update_options[] = { LIMIT_OPTIONS, { NULL, 0, NULL, NULL } };
+static const struct cli_spec update_spec = CLI_SPEC (
+    "update", "CONTAINER...",
+    "Change the resource limits of containers; a running one gets them at once.", update_options);
+const struct cli_spec *const cli_specs_run[] = { &run_spec, &generate_spec, &update_spec, NULL };
+
+static const struct cli_spec *run_or_generate_spec;
+
 static int
 usage_error (const char *msg, const char *arg)
 {
-  fprintf (stderr, "reg run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-  fprintf (stderr, "usage: reg run [-d] [--rm] [--name NAME] -t NAME@VERSION [-t ...] "
-                   "[-e KEY=VALUE] [-w DIR] [--project DIR] [-v HOST|VOLUME:CONTAINER[:ro]] "
-                   "[--mount type=bind|volume|tmpfs,source=S,target=T[,readonly]] "
-                   "[--tmpfs PATH[:size=SIZE,mode=OCTAL]] "
-                   "[-c \"CMD\"] [-i] [--tty] [--privileged] [--cap-add CAP] [--cap-drop CAP] "
-                   "[--security-opt seccomp=unconfined|FILE.json] [--read-only] [-u UID[:GID]] "
-                   "[--userns private] [--init] [--stop-signal SIG] [--stop-timeout SECONDS] "
-                   "[--ulimit NAME=SOFT[:HARD]] [--storage-opt size=SIZE] [--detach-keys KEYS] "
-                   "[--sig-proxy=false] "
-                   "[-p [IP:]HOST:CTR] [-P] [--network bridge|host|none|NAME|container:ID] "
-                   "[--network-alias NAME] "
-                   "[--hostname NAME] [--dns IP] [--dns-search DOMAIN] [--add-host NAME:IP] "
-                   "[--restart POLICY] [--health-cmd CMD | --health-http /PATH[:PORT][=STATUS]] "
-                   "[--health-interval D] [--health-timeout D] [--health-retries N] "
-                   "[--health-start-period D] [--no-healthcheck] "
-                   "[--log-max-size SIZE] [-m "
-                   "SIZE] [--memory-reservation SIZE] [--memory-swap SIZE|-1] [--cpus N] "
-                   "[--cpu-shares N] [--cpuset-cpus LIST] [--pids-limit N|-1] [--blkio-weight N] "
-                   "[-- CMD ARGS...]\n");
+  cli_usage_error (run_or_generate_spec, "%s%s%s", msg, arg ? ": " : "", arg ? arg : "");
   return 125;
 }
 
@@ -162,19 +231,6 @@ append_ulimit (json_t *body, const struct reg_ulimit *u)
                                     "Soft", (json_int_t)u->soft, "Hard", (json_int_t)u->hard));
 }
 
-/* The resource-limit options of run, generate and update (limit_option). */
-// clang-format off
-#define LIMIT_OPTIONS                                          \
-  { "memory", required_argument, NULL, 'm' },                  \
-  { "memory-reservation", required_argument, NULL, 'M' },      \
-  { "memory-swap", required_argument, NULL, 'S' },             \
-  { "cpus", required_argument, NULL, 'C' },                    \
-  { "cpu-shares", required_argument, NULL, 's' },              \
-  { "cpuset-cpus", required_argument, NULL, 'U' },             \
-  { "pids-limit", required_argument, NULL, 'E' },              \
-  { "blkio-weight", required_argument, NULL, 'B' }
-// clang-format on
-
 /* A size, or "-1" when allowed. */
 static bool
 parse_size (const char *s, bool allow_unlimited, json_int_t *out)
@@ -213,13 +269,13 @@ limit_option (json_t *limits, int opt, const char *arg)
     case 'm':
       return parse_size (arg, false, &v)
              && !json_object_set_new (limits, "Memory", json_integer (v));
-    case 'M':
+    case 'M' + 256:
       return parse_size (arg, false, &v)
              && !json_object_set_new (limits, "MemoryReservation", json_integer (v));
-    case 'S':
+    case 'S' + 256:
       return parse_size (arg, true, &v)
              && !json_object_set_new (limits, "MemorySwap", json_integer (v));
-    case 'C':
+    case 'C' + 256:
       {
         char *end = NULL;
         double cpus = strtod (arg, &end);
@@ -227,14 +283,14 @@ limit_option (json_t *limits, int opt, const char *arg)
           return false;
         return !json_object_set_new (limits, "NanoCpus", json_integer ((json_int_t)(cpus * 1e9)));
       }
-    case 's':
+    case 's' + 256:
       return parse_int (arg, 0, &v) && !json_object_set_new (limits, "CpuShares", json_integer (v));
-    case 'U':
+    case 'U' + 256:
       return !json_object_set_new (limits, "CpusetCpus", json_string (arg));
-    case 'E':
+    case 'E' + 256:
       return parse_int (arg, -1, &v) && v != 0
              && !json_object_set_new (limits, "PidsLimit", json_integer (v));
-    case 'B':
+    case 'B' + 256:
       return parse_int (arg, 0, &v)
              && !json_object_set_new (limits, "BlkioWeight", json_integer (v));
     default:
@@ -251,15 +307,15 @@ process_option (json_t *body, int opt, const char *arg)
   json_int_t v = 0;
   switch (opt)
     {
-    case 'I':
+    case 'I' + 256:
       json_object_set_new (body, "Init", json_true ());
       return 0;
-    case 'g':
+    case 'g' + 256:
       if (reg_signal_number (arg) <= 0)
         return usage_error ("unknown signal for --stop-signal (SIGTERM, SIGQUIT, 15, ...)", arg);
       json_object_set_new (body, "StopSignal", json_string (arg));
       return 0;
-    case 'G':
+    case 'G' + 256:
       if (!parse_int (arg, 0, &v) || v > 86400)
         return usage_error ("--stop-timeout wants 0-86400 seconds", arg);
       json_object_set_new (body, "StopTimeout", json_integer (v));
@@ -344,51 +400,6 @@ cmd_generate (struct reg_client *c, int argc, char **argv)
 static int
 run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
 {
-  static const struct option opts[] = {
-    { "detach", no_argument, NULL, 'd' },
-    LIMIT_OPTIONS,
-    { "log-max-size", required_argument, NULL, 'L' },
-    { "rm", no_argument, NULL, 'R' },
-    { "name", required_argument, NULL, 'n' },
-    { "template", required_argument, NULL, 't' },
-    { "command", required_argument, NULL, 'c' },
-    { "env", required_argument, NULL, 'e' },
-    { "workdir", required_argument, NULL, 'w' },
-    { "project", required_argument, NULL, 'J' },
-    { "publish", required_argument, NULL, 'p' },
-    { "publish-all", no_argument, NULL, 'P' },
-    { "interactive", no_argument, NULL, 'i' },
-    { "tty", no_argument, NULL, 'T' },
-    { "privileged", no_argument, NULL, 'X' },
-    { "security-opt", required_argument, NULL, 'Y' },
-    { "cap-add", required_argument, NULL, 'A' },
-    { "cap-drop", required_argument, NULL, 'D' },
-    { "read-only", no_argument, NULL, 'O' },
-    { "user", required_argument, NULL, 'u' },
-    { "userns", required_argument, NULL, 'N' },
-    { "restart", required_argument, NULL, 'r' },
-    { "volume", required_argument, NULL, 'v' },
-    { "network", required_argument, NULL, 'W' },
-    { "net", required_argument, NULL, 'W' },
-    { "hostname", required_argument, NULL, 'H' },
-    { "dns", required_argument, NULL, 'Z' },
-    { "dns-search", required_argument, NULL, 'Q' },
-    { "add-host", required_argument, NULL, 'a' },
-    { "network-alias", required_argument, NULL, 'b' },
-    { "mount", required_argument, NULL, 'K' },
-    { "tmpfs", required_argument, NULL, 'F' },
-    { "init", no_argument, NULL, 'I' },
-    { "stop-signal", required_argument, NULL, 'g' },
-    { "stop-timeout", required_argument, NULL, 'G' },
-    { "ulimit", required_argument, NULL, 'l' },
-    { "storage-opt", required_argument, NULL, 1002 },
-    { "detach-keys", required_argument, NULL, 'k' },
-    { "env-file", required_argument, NULL, 1001 },
-    { "sig-proxy", optional_argument, NULL, 'y' },
-    CLI_HEALTH_OPTIONS,
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   bool detach = false, auto_remove = false, interactive = false, tty = false, proxy = true;
   const char *command = NULL, *detach_keys = NULL;
   json_t *body = json_object ();
@@ -401,15 +412,15 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
   json_t *ports = json_array ();
   json_object_set_new (body, "Ports", ports);
   int ret = 0, opt;
-  optind = 1;
-  opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "+dn:t:c:e:w:v:hm:p:Piu:", opts, NULL)) != -1)
+  const char *optarg;
+  run_or_generate_spec = start ? &run_spec : &generate_spec;
+  while (ret == 0 && (opt = cli_next (run_or_generate_spec, argc, argv, &optarg)) != -1)
     switch (opt)
       {
       case 'd':
         detach = true;
         break;
-      case 'R':
+      case 'R' + 256:
         auto_remove = true;
         break;
       case 'n':
@@ -446,70 +457,70 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       case 'p':
         json_array_append_new (ports, json_string (optarg));
         break;
-      case 'r':
+      case 'r' + 256:
         json_object_set_new (body, "RestartPolicy", json_pack ("{s:s}", "Name", optarg));
         break;
-      case 'W':
+      case 'W' + 256:
         json_object_set_new (body, "NetworkMode", json_string (optarg));
         break;
       case 'P':
         json_object_set_new (body, "PublishAllPorts", json_true ());
         break;
-      case 'H':
+      case 'h':
         json_object_set_new (body, "Hostname", json_string (optarg));
         break;
-      case 'Z':
+      case 'Z' + 256:
         append_string (body, "Dns", optarg);
         break;
-      case 'Q':
+      case 'Q' + 256:
         append_string (body, "DnsSearch", optarg);
         break;
-      case 'a':
+      case 'a' + 256:
         append_string (body, "ExtraHosts", optarg);
         break;
-      case 'b':
+      case 'b' + 256:
         append_string (body, "NetworkAliases", optarg);
         break;
       case 'i':
         interactive = true;
         break;
-      case 'k':
+      case 'k' + 256:
         detach_keys = optarg;
         break;
-      case 'y':
+      case 'y' + 256:
         if (cli_sig_proxy_option ("run", optarg, &proxy) < 0)
           ret = 125;
         break;
-      case 'T':
+      case 'T' + 256:
         tty = true;
         break;
-      case 'X':
+      case 'X' + 256:
         json_object_set_new (body, "Privileged", json_true ());
         break;
-      case 'Y':
+      case 'Y' + 256:
         ret = security_opt (body, optarg);
         break;
-      case 'A':
-      case 'D':
-        append_string (body, opt == 'A' ? "CapAdd" : "CapDrop", optarg);
+      case 'A' + 256:
+      case 'D' + 256:
+        append_string (body, opt == 'A' + 256 ? "CapAdd" : "CapDrop", optarg);
         break;
-      case 'O':
+      case 'O' + 256:
         json_object_set_new (body, "ReadonlyRootfs", json_true ());
         break;
       case 'u':
         json_object_set_new (body, "User", json_string (optarg));
         break;
-      case 'N':
+      case 'N' + 256:
         json_object_set_new (body, "UsernsMode", json_string (optarg));
         break;
-      case 'I':
-      case 'g':
-      case 'G':
-      case 'l':
+      case 'I' + 256:
+      case 'g' + 256:
+      case 'G' + 256:
+      case 'l' + 256:
       case 1002:
         ret = process_option (body, opt, optarg);
         break;
-      case 'J':
+      case 'J' + 256:
         {
           char abs[PATH_MAX];
           json_object_set_new (body, "Project",
@@ -517,13 +528,13 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
           break;
         }
       case 'v':
-      case 'K':
-      case 'F':
+      case 'K' + 256:
+      case 'F' + 256:
         {
           char *why = NULL;
-          json_t *m = opt == 'v'   ? cli_mount_volume (optarg, &why)
-                      : opt == 'K' ? cli_mount_option (optarg, &why)
-                                   : cli_mount_tmpfs (optarg, &why);
+          json_t *m = opt == 'v'         ? cli_mount_volume (optarg, &why)
+                      : opt == 'K' + 256 ? cli_mount_option (optarg, &why)
+                                         : cli_mount_tmpfs (optarg, &why);
           if (m == NULL)
             ret = usage_error (why ? why : "out of memory", NULL);
           else
@@ -532,17 +543,17 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
           break;
         }
       case 'm':
-      case 'M':
-      case 'S':
-      case 'C':
-      case 's':
-      case 'U':
-      case 'E':
-      case 'B':
+      case 'M' + 256:
+      case 'S' + 256:
+      case 'C' + 256:
+      case 's' + 256:
+      case 'U' + 256:
+      case 'E' + 256:
+      case 'B' + 256:
         if (!limit_option (limits, opt, optarg))
-          ret = usage_error ("bad resource limit", argv[optind - 1]);
+          ret = usage_error ("bad resource limit", optarg);
         break;
-      case 'L':
+      case 'L' + 256:
         {
           json_int_t size = 0;
           if (!parse_size (optarg, false, &size))
@@ -554,12 +565,11 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       case CLI_OPT_HEALTH_INTERVAL ... CLI_OPT_NO_HEALTHCHECK:
         ret = cli_health_option (start ? "run" : "generate", body, opt, optarg);
         break;
-      case 'h':
-        usage_error ("help", NULL);
+      case CLI_HELP:
         json_decref (body);
         return 0;
       default:
-        ret = usage_error ("unknown or incomplete option", argv[optind - 1]);
+        ret = 125; /* said by cli_next */
       }
   /* -t IMAGE-REF: the template made from the image, pulled when missing. */
   for (size_t k = 0; ret == 0 && k < json_array_size (templates); k++)
@@ -702,28 +712,27 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
 int
 cmd_update (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    LIMIT_OPTIONS,
-    { NULL, 0, NULL, 0 },
-  };
   json_t *body = json_object ();
   int opt, ret = 0;
-  optind = 1;
-  opterr = 0;
-  while (ret == 0 && (opt = getopt_long (argc, argv, "m:", opts, NULL)) != -1)
-    if (opt == '?' || !limit_option (body, opt, optarg))
-      {
-        fprintf (stderr, "reg update: bad option or value: %s\n", argv[optind - 1]);
-        ret = 2;
-      }
-  if (ret == 0 && (optind == argc || json_object_size (body) == 0))
-    {
-      fprintf (stderr, "usage: reg update [--memory SIZE] [--memory-reservation SIZE] "
-                       "[--memory-swap SIZE|-1] [--cpus N] [--cpu-shares N] [--cpuset-cpus LIST] "
-                       "[--pids-limit N|-1] [--blkio-weight N] ID|NAME...\n");
+  const char *arg;
+  while (ret == 0 && (opt = cli_next (&update_spec, argc, argv, &arg)) != -1)
+    if (opt == CLI_HELP)
+      ret = -1;
+    else if (opt == '?')
       ret = 2;
+    else if (!limit_option (body, opt, arg))
+      ret = cli_usage_error (&update_spec, "bad value for a limit: %s", arg);
+  int first = ret == 0 ? cli_args (&update_spec, argc, argv, 1, -1) : 0;
+  if (ret == 0 && first <= 0)
+    ret = first == 0 ? -1 : 2;
+  if (ret == 0 && json_object_size (body) == 0)
+    ret = cli_usage_error (&update_spec, "give at least one limit");
+  if (ret < 0)
+    {
+      json_decref (body);
+      return 0; /* --help */
     }
-  for (int i = optind; ret != 2 && i < argc; i++)
+  for (int i = first; ret != 2 && i < argc; i++)
     {
       char *ref = client_escape (c, argv[i]);
       char path[512];

@@ -3,8 +3,8 @@
  * used between two samples over the wall time between them (100% = one
  * CPU), as docker stats shows it. */
 #include "cli.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,24 +93,31 @@ live (const char *state)
   return false;
 }
 
+static const struct cli_option stats_options[] = {
+  { "no-stream", 'n' + 256, NULL, "one reading, then exit" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec stats_spec
+    = CLI_SPEC ("stats", "[CONTAINER...]",
+                "CPU, memory, PIDs and block I/O of running containers (all of them by default).",
+                stats_options);
+static const struct cli_spec top_spec
+    = CLI_SPEC ("top", "CONTAINER", "The processes of a running container.", NULL);
+const struct cli_spec *const cli_specs_stats[] = { &stats_spec, &top_spec, NULL };
+
 int
 cmd_stats (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "no-stream", no_argument, NULL, 'n' }, { NULL, 0, NULL, 0 } };
   bool stream = true;
-  int opt;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long (argc, argv, "", opts, NULL)) != -1)
-    {
-      if (opt != 'n')
-        {
-          fprintf (stderr, "usage: reg stats [--no-stream] [ID|NAME...]\n");
-          return 2;
-        }
+  const char *arg;
+  for (int key; (key = cli_next (&stats_spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
       stream = false;
-    }
+  int optind = cli_args (&stats_spec, argc, argv, 0, -1);
+  if (optind <= 0)
+    return -optind;
   /* Which containers: those named, else every running one. */
   json_t *list = NULL;
   long status = client_call (c, "GET", "/v1/containers", NULL, &list);
@@ -198,12 +205,10 @@ cmd_stats (struct reg_client *c, int argc, char **argv)
 int
 cmd_top (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 2 || argv[1][0] == '-')
-    {
-      fprintf (stderr, "usage: reg top ID|NAME\n");
-      return 2;
-    }
-  char *ref = client_escape (c, argv[1]);
+  int first = cli_args (&top_spec, argc, argv, 1, 1);
+  if (first <= 0)
+    return -first;
+  char *ref = client_escape (c, argv[first]);
   char path[512];
   snprintf (path, sizeof path, "/v1/containers/%s/top", ref ? ref : "");
   free (ref);

@@ -1,6 +1,7 @@
 /* reg store verify, reg system df, reg system prune, reg version:
  * engine-wide commands. */
 #include "cli.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,14 +23,34 @@ human (double bytes, char *out, size_t size)
   snprintf (out, size, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
+static const struct cli_spec store_verify_spec = CLI_SPEC (
+    "store verify", NULL,
+    "Check every object of the store against its digest; list unreferenced ones.", NULL);
+static const struct cli_spec system_df_spec = CLI_SPEC (
+    "system df", NULL, "Disk use of the store, templates, environments, containers.", NULL);
+static const struct cli_option prune_options[] = {
+  { "all", 'a', NULL, "templates no container uses too" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec system_prune_spec = CLI_SPEC (
+    "system prune", NULL,
+    "Remove stopped containers, unused environments and unreferenced objects.", prune_options);
+static const struct cli_spec version_spec
+    = CLI_SPEC ("version", NULL, "The client's and the daemon's versions.", NULL);
+static const struct cli_spec *const store_specs[] = { &store_verify_spec, NULL };
+static const struct cli_spec *const system_specs[] = { &system_df_spec, &system_prune_spec, NULL };
+const struct cli_spec *const cli_specs_system[]
+    = { &store_verify_spec, &system_df_spec, &system_prune_spec, &version_spec, NULL };
+
 int
 cmd_store (struct reg_client *c, int argc, char **argv)
 {
-  if (argc != 2 || strcmp (argv[1], "verify") != 0)
-    {
-      fprintf (stderr, "usage: reg store verify\n");
-      return 2;
-    }
+  int exit_status = 0;
+  if (cli_group ("store", store_specs, argc, argv, &exit_status) == NULL)
+    return exit_status;
+  int first = cli_args (&store_verify_spec, argc - 1, argv + 1, 0, 0);
+  if (first <= 0)
+    return -first;
   json_t *reply = NULL;
   long status = client_call (c, "POST", "/v1/store/verify", NULL, &reply);
   if (status != 200)
@@ -124,19 +145,31 @@ cli_prune (struct reg_client *c, bool containers, bool templates, bool data)
 int
 cmd_system (struct reg_client *c, int argc, char **argv)
 {
-  if (argc == 2 && strcmp (argv[1], "df") == 0)
-    return df (c);
+  int status = 0;
+  const struct cli_spec *spec = cli_group ("system", system_specs, argc, argv, &status);
+  if (spec == NULL)
+    return status;
+  bool all = false;
+  const char *arg;
+  for (int key; (key = cli_next (spec, argc - 1, argv + 1, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
+      all = true;
+  int first = cli_args (spec, argc - 1, argv + 1, 0, 0);
+  if (first <= 0)
+    return -first;
   /* Stopped containers, unused environments, unreferenced objects; -a:
    * templates no container uses too. */
-  if ((argc == 2 || (argc == 3 && strcmp (argv[2], "-a") == 0)) && strcmp (argv[1], "prune") == 0)
-    return cli_prune (c, true, argc == 3, true);
-  fprintf (stderr, "usage: reg system df\n       reg system prune [-a]\n");
-  return 2;
+  return spec == &system_df_spec ? df (c) : cli_prune (c, true, all, true);
 }
 
 int
 cmd_version (struct reg_client *c, int argc, char **argv)
 {
+  int first = cli_args (&version_spec, argc, argv, 0, 0);
+  if (first <= 0)
+    return -first;
   printf ("Client: reg %s\n", REG_VERSION);
   json_t *reply = NULL;
   long status = client_call (c, "GET", "/v1/version", NULL, &reply);

@@ -9,34 +9,58 @@
  * dependency closure. `add` installs a RET file whose objects are already in
  * the store. `inspect` prints the canonical RET file. */
 #include "cli.h"
+#include "options.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TEMPLATE_USAGE                                                                             \
-  "usage: reg template create NAME@VERSION PATH... [--entrypoint PATH] [--requires NAME@VERSION]"  \
-  " [--env KEY=VALUE] [--user NAME] [--group NAME] [--allow-secret-files] [--force] "              \
-  "[--stop-signal SIG]\n"                                                                          \
-  "       reg template create NAME@VERSION [PATH...] --trace [--trace-timeout S]"                  \
-  " [--trace-stop-signal SIG] [--trace-answer HOST:PORT [--trace-send TEXT]] [options] -- CMD"     \
-  " [ARG...]\n"                                                                                    \
-  "       reg template create -f RECIPE.yaml [--force]\n"                                          \
-  "       reg template add [--force] FILE.ret\n"                                                   \
-  "       reg template ls\n"                                                                       \
-  "       reg template inspect NAME@VERSION\n"                                                     \
-  "       reg template rm NAME@VERSION...\n"                                                       \
-  "       reg template prune [-a]\n"
-
-static int
-usage (void)
-{
-  fputs (TEMPLATE_USAGE, stderr);
-  return 2;
-}
+static const struct cli_option create_options[] = {
+  { "entrypoint", 'E' + 256, "PATH", "the default command of containers made from it" },
+  { "requires", 'r' + 256, "NAME@VERSION", "a template it needs (repeatable)" },
+  { "env", 'e' + 256, "KEY=VALUE", "a variable its containers get (repeatable)" },
+  { "user", 'u' + 256, "NAME", "a host user account it carries (repeatable)" },
+  { "group", 'g' + 256, "NAME", "a host group it carries (repeatable)" },
+  { "stop-signal", 'K' + 256, "SIGNAL", "the signal reg stop sends its containers" },
+  { "allow-secret-files", 'S' + 256, NULL, "import files that look like secrets (keys, shadow)" },
+  { "file", 'f', "RECIPE.yaml", "everything from a recipe (then only --force goes with it)" },
+  { "force", 'X' + 256, NULL, "replace an installed NAME@VERSION no container uses" },
+  { "trace", 'T' + 256, NULL,
+    "run -- CMD [ARGS] in a sandbox and take the files it opens (docs/templates)" },
+  { "trace-timeout", 1 + 512, "SECONDS", "how long the traced command may run" },
+  { "trace-stop-signal", 2 + 512, "SIGNAL", "how the traced command is stopped" },
+  { "trace-answer", 3 + 512, "HOST:PORT", "wait for the traced service to answer there" },
+  { "trace-send", 4 + 512, "TEXT", "what to send it when it answers (\\r\\n escapes)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec create_spec = CLI_SPEC (
+    "template create", "NAME@VERSION PATH... [-- CMD [ARGS...]]  |  -f RECIPE.yaml",
+    "Make a template from host files and directories, with their ELF dependency closure.",
+    create_options);
+static const struct cli_option add_options[] = {
+  { "force", 'X' + 256, NULL, "replace an installed NAME@VERSION no container uses" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec add_spec
+    = CLI_SPEC ("template add", "FILE.ret",
+                "Install a RET file whose objects are already in the store.", add_options);
+static const struct cli_spec inspect_spec
+    = CLI_SPEC ("template inspect", "NAME@VERSION", "Print a template's RET file.", NULL);
+static const struct cli_spec rm_spec = CLI_SPEC (
+    "template rm", "NAME@VERSION...", "Remove templates (their objects stay in the store).", NULL);
+static const struct cli_option prune_options[] = {
+  { "all", 'a', NULL, "templates no container uses too" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec prune_spec = CLI_SPEC (
+    "template prune", NULL, "Remove unused environments and unreferenced objects.", prune_options);
+extern const struct cli_spec cli_template_ls_spec;
+const struct cli_spec *const cli_specs_template[] = {
+  &create_spec, &add_spec, &cli_template_ls_spec, &inspect_spec, &rm_spec, &prune_spec, NULL
+};
 
 static int
 print_created (long status, json_t *reply, const char *what)
@@ -106,21 +130,6 @@ set_trace (json_t *body, json_t *trace, bool tracing, char **cmd, int no_cmd)
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
-  static const struct option opts[] = { { "entrypoint", required_argument, NULL, 'E' },
-                                        { "requires", required_argument, NULL, 'r' },
-                                        { "env", required_argument, NULL, 'e' },
-                                        { "force", no_argument, NULL, 'X' },
-                                        { "stop-signal", required_argument, NULL, 'K' },
-                                        { "user", required_argument, NULL, 'u' },
-                                        { "group", required_argument, NULL, 'g' },
-                                        { "file", required_argument, NULL, 'f' },
-                                        { "trace", no_argument, NULL, 'T' },
-                                        { "trace-timeout", required_argument, NULL, 1 },
-                                        { "trace-stop-signal", required_argument, NULL, 2 },
-                                        { "trace-answer", required_argument, NULL, 3 },
-                                        { "trace-send", required_argument, NULL, 4 },
-                                        { "allow-secret-files", no_argument, NULL, 'S' },
-                                        { NULL, 0, NULL, 0 } };
   json_t *paths = json_array (), *requires = json_array (), *env = json_array ();
   json_t *users = json_array (), *groups = json_array ();
   json_t *body = json_object ();
@@ -142,60 +151,62 @@ create (struct reg_client *c, int argc, char **argv)
         break;
       }
   argc = cmd_at;
-  optind = 1;
-  opterr = 0;
   /* Options may come before or after the paths, as in `create py@3 /usr/bin/python3 --entrypoint
    * ...`. */
-  while ((opt = getopt_long (argc, argv, "E:r:e:u:g:f:", opts, NULL)) != -1)
+  const char *optarg;
+  while ((opt = cli_next (&create_spec, argc, argv, &optarg)) != -1)
     switch (opt)
       {
-      case 'X':
+      case 'X' + 256:
         json_object_set_new (body, "Force", json_true ());
         break;
-      case 'S':
+      case 'S' + 256:
         json_object_set_new (body, "AllowSecretFiles", json_true ());
         break;
-      case 'T':
+      case 'T' + 256:
         tracing = true;
         break;
-      case 1:
+      case 1 + 512:
         json_object_set_new (trace, "Timeout", json_integer (atoi (optarg)));
         break;
-      case 2:
+      case 2 + 512:
         json_object_set_new (trace, "StopSignal", json_string (optarg));
         break;
-      case 3:
+      case 3 + 512:
         json_object_set_new (trace, "Answer", json_string (optarg));
         break;
-      case 4:
+      case 4 + 512:
         json_object_set_new (trace, "Send", json_string_nocheck (unescape (strdupa (optarg))));
         break;
-      case 'u':
+      case 'u' + 256:
         json_array_append_new (users, json_string (optarg));
         break;
-      case 'g':
+      case 'g' + 256:
         json_array_append_new (groups, json_string (optarg));
         break;
       case 'f':
         recipe = optarg;
         break;
-      case 'E':
+      case 'E' + 256:
         json_object_set_new (body, "Entrypoint", json_string (optarg));
         break;
-      case 'r':
+      case 'r' + 256:
         json_array_append_new (requires, json_string (optarg));
         break;
-      case 'e':
+      case 'e' + 256:
         json_array_append_new (env, json_string (optarg));
         break;
-      case 'K':
+      case 'K' + 256:
         json_object_set_new (body, "StopSignal", json_string (optarg));
         break;
+      case CLI_HELP:
+        json_decref (body);
+        json_decref (trace);
+        return 0;
       default:
         json_decref (body);
         json_decref (trace);
-        fprintf (stderr, "reg template create: unknown option %s\n", argv[optind - 1]);
-        return usage ();
+        return 2;
       }
   if (set_trace (body, trace, tracing, argv + cmd_at, cmd_at == all) < 0)
     {
@@ -219,7 +230,7 @@ create (struct reg_client *c, int argc, char **argv)
   if (argc - optind < (tracing ? 1 : 2))
     {
       json_decref (body);
-      return usage ();
+      return cli_usage_error (&create_spec, "too few arguments");
     }
   const char *ref = argv[optind];
   const char *at = strchr (ref, '@');
@@ -349,52 +360,54 @@ one (struct reg_client *c, const char *method, const char *ref, json_t **reply)
   return (int)client_call (c, method, path, NULL, reply);
 }
 
+/* The subcommands that take references, after their options. */
+static int
+refs_cmd (struct reg_client *c, const struct cli_spec *spec, int argc, char **argv)
+{
+  bool flag = false;
+  const char *arg;
+  for (int key; (key = cli_next (spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
+      flag = true;
+  int min = spec == &prune_spec ? 0 : 1, max = spec == &rm_spec ? -1 : min;
+  int first = cli_args (spec, argc, argv, min, max);
+  if (first <= 0)
+    return -first;
+  if (spec == &add_spec)
+    return add (c, argv[first], flag);
+  if (spec == &prune_spec) /* unused environments, unreferenced objects; -a: templates */
+    return cli_prune (c, false, flag, true);
+  int ret = 0;
+  for (int i = first; i < argc; i++)
+    {
+      json_t *reply = NULL;
+      int status = one (c, spec == &rm_spec ? "DELETE" : "GET", argv[i], &reply);
+      if (status == 204 && spec == &rm_spec)
+        printf ("%s\n", argv[i]);
+      else if (status == 200 && spec == &inspect_spec)
+        fputs (json_string_value (json_object_get (reply, "Ret")), stdout);
+      else
+        ret = client_fail (spec == &rm_spec ? "template rm" : "template inspect", status, reply);
+      json_decref (reply);
+      if (status < 0)
+        break;
+    }
+  return ret;
+}
+
 int
 cmd_template (struct reg_client *c, int argc, char **argv)
 {
-  if (argc < 2)
-    return usage ();
-  const char *sub = argv[1];
-  if (strcmp (sub, "create") == 0)
-    return create (c, argc - 1, argv + 1);
-  if (strcmp (sub, "add") == 0)
-    {
-      bool force = argc == 4 && strcmp (argv[2], "--force") == 0;
-      return argc == 3 || force ? add (c, argv[argc - 1], force) : usage ();
-    }
-  if (strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0)
-    return argc == 2 ? list (c) : cli_template_tags (c, argc - 1, argv + 1);
-  if (strcmp (sub, "inspect") == 0 && argc == 3)
-    {
-      json_t *reply = NULL;
-      int status = one (c, "GET", argv[2], &reply);
-      int ret = 0;
-      if (status == 200)
-        fputs (json_string_value (json_object_get (reply, "Ret")), stdout);
-      else
-        ret = client_fail ("template inspect", status, reply);
-      json_decref (reply);
-      return ret;
-    }
-  /* Unused environments and unreferenced objects; -a: unused templates too. */
-  if (strcmp (sub, "prune") == 0 && (argc == 2 || (argc == 3 && strcmp (argv[2], "-a") == 0)))
-    return cli_prune (c, false, argc == 3, true);
-  if (strcmp (sub, "rm") == 0 && argc >= 3)
-    {
-      int ret = 0;
-      for (int i = 2; i < argc; i++)
-        {
-          json_t *reply = NULL;
-          int status = one (c, "DELETE", argv[i], &reply);
-          if (status == 204)
-            printf ("%s\n", argv[i]);
-          else
-            ret = client_fail ("template rm", status, reply);
-          json_decref (reply);
-          if (status < 0)
-            break;
-        }
-      return ret;
-    }
-  return usage ();
+  int status = 0;
+  const struct cli_spec *spec = cli_group ("template", cli_specs_template, argc, argv, &status);
+  if (spec == NULL)
+    return status;
+  argc--, argv++;
+  if (spec == &create_spec)
+    return create (c, argc, argv);
+  if (spec == &cli_template_ls_spec)
+    return argc == 1 ? list (c) : cli_template_tags (c, argc, argv);
+  return refs_cmd (c, spec, argc, argv);
 }

@@ -4,32 +4,45 @@
  * with `-v NAME:/path` or `--mount type=volume,src=NAME,dst=/path`. rm of a
  * volume a container mounts is refused (409), naming the containers. */
 #include "cli.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define VOLUME_USAGE                                                                               \
-  "usage: reg volume create [NAME]\n"                                                              \
-  "       reg volume ls [-q]\n"                                                                    \
-  "       reg volume inspect NAME...\n"                                                            \
-  "       reg volume rm NAME...\n"                                                                 \
-  "       reg volume prune [-f]\n"
-
-static int
-usage (void)
-{
-  fputs (VOLUME_USAGE, stderr);
-  return 2;
-}
+static const struct cli_spec create_spec
+    = CLI_SPEC ("volume create", "[NAME]",
+                "Create a named volume (a random name when none is given); an existing one is "
+                "fine.",
+                NULL);
+static const struct cli_option ls_options[] = {
+  { "quiet", 'q', NULL, "names only" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec ls_spec
+    = CLI_SPEC ("volume ls", NULL, "List volumes and how many containers use each.", ls_options);
+static const struct cli_spec inspect_spec = CLI_SPEC (
+    "volume inspect", "NAME...", "Show volumes as JSON, with the containers that use them.", NULL);
+static const struct cli_spec rm_spec
+    = CLI_SPEC ("volume rm", "NAME...",
+                "Remove volumes and their data; refused while a container uses one.", NULL);
+static const struct cli_option prune_options[] = {
+  { "force", 'f', NULL, "do not ask" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec prune_spec = CLI_SPEC (
+    "volume prune", NULL, "Remove every volume no container uses, with its data.", prune_options);
+const struct cli_spec *const cli_specs_volume[]
+    = { &create_spec, &ls_spec, &inspect_spec, &rm_spec, &prune_spec, NULL };
 
 static int
 create (struct reg_client *c, int argc, char **argv)
 {
-  if (argc > 3 || (argc == 3 && argv[2][0] == '-'))
-    return usage ();
-  json_t *body = argc == 3 ? json_pack ("{s:s}", "Name", argv[2]) : json_object ();
+  int first = cli_args (&create_spec, argc, argv, 0, 1);
+  if (first <= 0)
+    return -first;
+  json_t *body = first < argc ? json_pack ("{s:s}", "Name", argv[first]) : json_object ();
   json_t *reply = NULL;
   long status = client_call (c, "POST", "/v1/volumes", body, &reply);
   json_decref (body);
@@ -77,9 +90,12 @@ list (struct reg_client *c, bool quiet)
 static int
 each (struct reg_client *c, int argc, char **argv, bool remove)
 {
+  int first = cli_args (remove ? &rm_spec : &inspect_spec, argc, argv, 1, -1);
+  if (first <= 0)
+    return -first;
   int ret = 0;
   json_t *all = json_array ();
-  for (int i = 2; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       char *name = client_escape (c, argv[i]);
       char path[512];
@@ -106,9 +122,16 @@ each (struct reg_client *c, int argc, char **argv, bool remove)
 static int
 prune (struct reg_client *c, int argc, char **argv)
 {
-  bool force = argc == 3 && (strcmp (argv[2], "-f") == 0 || strcmp (argv[2], "--force") == 0);
-  if (argc > 3 || (argc == 3 && !force))
-    return usage ();
+  bool force = false;
+  const char *arg;
+  for (int key; (key = cli_next (&prune_spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
+      force = true;
+  int first = cli_args (&prune_spec, argc, argv, 0, 0);
+  if (first <= 0)
+    return -first;
   if (!force)
     {
       fprintf (stderr, "WARNING! This will remove every volume no container uses, with its data.\n"
@@ -141,22 +164,33 @@ prune (struct reg_client *c, int argc, char **argv)
   return 0;
 }
 
+static int
+list_cmd (struct reg_client *c, int argc, char **argv)
+{
+  bool quiet = false;
+  const char *arg;
+  for (int key; (key = cli_next (&ls_spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      return key == CLI_HELP ? 0 : 2;
+    else
+      quiet = true;
+  int first = cli_args (&ls_spec, argc, argv, 0, 0);
+  return first <= 0 ? -first : list (c, quiet);
+}
+
 int
 cmd_volume (struct reg_client *c, int argc, char **argv)
 {
-  const char *sub = argc >= 2 ? argv[1] : "";
-  if (strcmp (sub, "create") == 0)
+  int status = 0;
+  const struct cli_spec *spec = cli_group ("volume", cli_specs_volume, argc, argv, &status);
+  if (spec == NULL)
+    return status;
+  argc--, argv++;
+  if (spec == &create_spec)
     return create (c, argc, argv);
-  if ((strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0) && argc <= 3)
-    {
-      bool quiet = argc == 3 && (strcmp (argv[2], "-q") == 0 || strcmp (argv[2], "--quiet") == 0);
-      return argc == 3 && !quiet ? usage () : list (c, quiet);
-    }
-  if (strcmp (sub, "inspect") == 0 && argc >= 3)
-    return each (c, argc, argv, false);
-  if ((strcmp (sub, "rm") == 0 || strcmp (sub, "remove") == 0) && argc >= 3)
-    return each (c, argc, argv, true);
-  if (strcmp (sub, "prune") == 0)
+  if (spec == &ls_spec)
+    return list_cmd (c, argc, argv);
+  if (spec == &prune_spec)
     return prune (c, argc, argv);
-  return usage ();
+  return each (c, argc, argv, spec == &rm_spec);
 }

@@ -175,6 +175,11 @@ t_env_file () {
   expect_out_has "B=two words=and equals"
   expect_out_has "FROM_CLIENT=yes"
   case "$out" in *UNSET_HERE*) fail "an unset variable was passed" ;; esac
+  local id
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 30)
+  run_cmd "$REG" exec --env-file "$f" "$id" /usr/bin/env
+  expect_out_has "B=two words=and equals"
+  "$REG" rm -f "$id" >/dev/null
   before=$(snapshot)
   printf 'OK=1\nBAD KEY=1\n' >"$f"
   run_cmd "$REG" run --rm --env-file "$f" -t base@1 -- /bin/true
@@ -219,4 +224,54 @@ t_rename () {
 }
 
 ALL="$ALL t_stats_stopped t_inspect_empty t_plurals t_registry_loopback t_second_regd_socket
-  t_inspect_format t_ps_options t_env_file t_rename"
+  t_inspect_format t_ps_options t_env_file t_rename t_help"
+
+# --help and reg help come from the table that drives each command's
+# parser: every command has both, they agree, and every option they list
+# is one the parser knows. Options go after the arguments too.
+t_help () {
+  local cmds cmd opt arg h1 h2 n=0
+  cmds=$("$REG" help | sed -n 's/^  \([a-z]*\) .*/\1/p' | grep -v '^help$')
+  [ "$(echo "$cmds" | wc -l)" -ge 30 ] || fail "reg help lists only: $cmds"
+  for cmd in $cmds; do
+    h1=$("$REG" help "$cmd" 2>&1) || fail "reg help $cmd: exit $?"
+    h2=$("$REG" "$cmd" --help 2>&1) || fail "reg $cmd --help: exit $?"
+    expect_eq "$h2" "$h1" "reg $cmd --help and reg help $cmd"
+    case "$h1" in usage:*) ;; *) fail "reg help $cmd: no usage: ${h1:0:200}" ;; esac
+    # Every option listed is known to the parser (given before --help, so
+    # nothing runs).
+    while read -r opt arg; do
+      [ -n "$opt" ] || continue
+      n=$((n + 1))
+      if [ -n "$arg" ]; then
+        run_cmd "$REG" "$cmd" "$opt" 1 --help
+      else
+        run_cmd "$REG" "$cmd" "$opt" --help
+      fi
+      case "$err" in *"unknown option"*) fail "reg $cmd: $opt is in the help, not in the parser" ;; esac
+    done < <(echo "$h1" | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z-]*\)\( [^ ]*\)\{0,1\}\( .*\)\{0,1\}$/\2 \3/p')
+  done
+  [ "$n" -ge 60 ] || fail "only $n options checked"
+  # Subcommands of the groups.
+  run_cmd "$REG" help volume create
+  expect_out_has "usage: reg volume create [NAME]"
+  run_cmd "$REG" volume ls --help
+  expect_out_has "--quiet"
+  run_cmd "$REG" help nosuchcommand
+  expect_rc 2
+  expect_err_has 'no command "nosuchcommand"'
+  run_cmd "$REG" stop --bogus x
+  expect_rc 2
+  expect_err_has "unknown option --bogus"
+  expect_err_has "usage: reg stop"
+  # Options after the positional arguments, as Docker takes them.
+  run_cmd "$REG" ps --filter name=nothing-here -a --format '{{.Names}}'
+  expect_rc 0
+  local id
+  id=$("$REG" generate -t base@1 -- /bin/true)
+  run_cmd "$REG" rm "$id" -f
+  expect_rc 0
+  run_cmd "$REG" push base@1 t/base:1 --layout "$T/layout-after"
+  expect_rc 0
+  [ -d "$T/layout-after" ] || fail "push ... --layout DIR (after the arguments) was not taken"
+}

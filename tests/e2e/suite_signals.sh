@@ -401,7 +401,7 @@ t_attach_bad () {
   expect_rc 1
   expect_err_has "nosuch"
   run_cmd "$REG" attach ab extra
-  expect_rc 1
+  expect_rc 2
   expect_err_has "usage: reg attach"
   expect_eq "$(snapshot)" "$before" "bad attaches changed the engine"
   "$REG" rm -f ab >/dev/null
