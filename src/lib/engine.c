@@ -708,16 +708,22 @@ reg_engine_container_rename (struct reg_engine *e, const char *ref, const char *
     return reg_error_set (err, EINVAL,
                           "rename: container name \"%s\": use letters, digits, '_', '.' and '-'",
                           name ? name : "");
-  pthread_mutex_lock (&e->lock);
+  /* Its operation lock (not removed meanwhile), then the engine's short
+   * lock (names, as at create). */
   struct reg_container *c = NULL;
-  int ret = reg_engine_container_get (e, ref, &c, err);
-  _cleanup_free_ char *old = ret == 0 && c->name ? strdup (c->name) : NULL;
-  if (ret == 0 && old && strcmp (old, name) == 0)
+  struct reg_lock *op = op_begin (e, ref, "rename", &c, err);
+  if (op == NULL)
+    return -1;
+  pthread_mutex_lock (&e->lock);
+  int ret = 0;
+  _cleanup_free_ char *old = c->name ? strdup (c->name) : NULL;
+  if (old && strcmp (old, name) == 0)
     ret = reg_error_set (err, EINVAL, "rename: container %.12s is already named \"%s\"", c->id,
                          name);
   if (ret == 0)
     ret = reg_container_rename (e->root, c->id, name, err);
   pthread_mutex_unlock (&e->lock);
+  reg_lockset_unlock (e->ops, op);
   if (ret == 0)
     {
       free (c->name);

@@ -161,8 +161,10 @@ int reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_
 int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                                  struct reg_error **err);
 
-/* Volumes (engine_volume.c). Create and remove hold the engine lock, so a
- * volume cannot be removed while a container that names it is created. */
+/* Volumes (engine_volume.c). Volume create and remove hold the engine's
+ * short lock, as container create does while it resolves its mounts and
+ * records the container, so a volume cannot be removed while a container
+ * that names it is created. */
 int reg_engine_volume_create (struct reg_engine *e, const char *name, struct json_t **out,
                               struct reg_error **err);
 /* The volume's record (volume.h) with "UsedBy": the ids of the containers
@@ -191,12 +193,13 @@ void reg_engine_volumes_unmake (struct reg_engine *e, char **made);
 /* reg cp (engine_copy.c): the container's tree as its processes see it,
  * as a directory fd for copy.h. Running: /proc/PID/root (its mounts
  * included). Not running: a detached overlay of its layers (read-only, or
- * writable while the engine lock is held until the close, so it cannot
- * start meanwhile); a path on one of its mounts is then EBUSY. */
+ * writable while the container's operation lock is held until the close,
+ * so it cannot start meanwhile); a path on one of its mounts is then
+ * EBUSY. */
 struct reg_container_tree
 {
   int root_fd;
-  bool locked;
+  struct reg_lock *op; /* the container's operation lock, while held */
   struct reg_engine *e;
 };
 int reg_engine_container_tree (struct reg_engine *e, const char *ref, const char *path,

@@ -3,6 +3,7 @@
 #include "copy.h"
 #include "engine.h"
 #include "envgen.h"
+#include "lockset.h"
 #include "util.h"
 
 #include <errno.h>
@@ -30,7 +31,8 @@ on_mount (const struct reg_container *c, const char *path)
 
 /* A detached overlay of a container that is not running: read-only over
  * upper:lower, or writable with its own upper and work directories (the
- * caller holds the engine lock, so it cannot start meanwhile). */
+ * caller holds the container's operation lock, so it cannot start
+ * meanwhile). */
 static int
 detached_overlay (struct reg_engine *e, const struct reg_container *c, bool writable,
                   struct reg_error **err)
@@ -91,17 +93,35 @@ reg_engine_container_tree (struct reg_engine *e, const char *ref, const char *pa
 {
   struct reg_container *c = NULL;
   t->e = e;
-  t->locked = false;
+  t->op = NULL;
   t->root_fd = -1;
-  pthread_mutex_lock (&e->lock);
-  if (reg_engine_container_get (e, ref, &c, err) == 0)
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  if (writable)
     {
-      t->root_fd = open_tree_of (e, c, path, writable, err);
-      /* Only a writable overlay of a stopped container keeps the lock. */
-      t->locked = t->root_fd >= 0 && writable && !reg_state_live (c->state);
+      /* The container's operation lock (engine.h): it cannot start (or be
+       * removed) while its layers are written from here; then its state
+       * again, as it is now. */
+      char id[65];
+      snprintf (id, sizeof id, "%s", c->id);
+      reg_container_free (c);
+      c = NULL;
+      t->op = reg_lockset_lock (e->ops, id, REG_ENGINE_OP_WAIT_S * 1000);
+      if (t->op == NULL)
+        return reg_error_set (err, EBUSY, "container %.12s is busy with another operation", id);
+      if (reg_engine_container_get (e, id, &c, err) < 0)
+        {
+          reg_engine_container_tree_close (t);
+          return -1;
+        }
     }
-  if (!t->locked)
-    pthread_mutex_unlock (&e->lock);
+  t->root_fd = open_tree_of (e, c, path, writable, err);
+  /* Only a writable overlay of a container that is not running keeps it. */
+  if (t->op && (t->root_fd < 0 || reg_state_live (c->state)))
+    {
+      reg_lockset_unlock (e->ops, t->op);
+      t->op = NULL;
+    }
   reg_container_free (c);
   return t->root_fd < 0 ? -1 : 0;
 }
@@ -112,9 +132,9 @@ reg_engine_container_tree_close (struct reg_container_tree *t)
   if (t->root_fd >= 0)
     close (t->root_fd);
   t->root_fd = -1;
-  if (t->locked)
-    pthread_mutex_unlock (&t->e->lock);
-  t->locked = false;
+  if (t->op)
+    reg_lockset_unlock (t->e->ops, t->op);
+  t->op = NULL;
 }
 
 int
