@@ -8,6 +8,7 @@
 #   make bench        benchmarks against unshare, bubblewrap, runc and Docker (docs/benchmarks.md)
 #   make bench-quick  the headline ratios in under 3 minutes
 #   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
+#   make bench-fidelity     CPython's OS-facing tests, host against container (docs/fidelity.md)
 
 PREFIX ?= /usr/local
 PKGS := yaml-0.1 jansson libmicrohttpd libcurl libssl libcrypto libelf libcap libseccomp libarchive sqlite3 libmnl libnftables
@@ -52,7 +53,7 @@ MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 MON_LIBS := -Wl,-Bstatic -ljansson -lcap -lseccomp -Wl,-Bdynamic
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install test unit e2e lint format clean bench bench-quick bench-neighbours fuzz
+.PHONY: all install test unit e2e lint format clean bench bench-quick bench-neighbours bench-fidelity fuzz
 all: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 
 $(BUILD)/%.o: %.c
@@ -153,6 +154,11 @@ bench-quick:
 # Separate: it runs fork and malloc bombs, and loads the machine for minutes.
 bench-neighbours: all
 	bench/neighbours.sh
+
+# CPython's regression tests for the OS-facing modules, on the host and in a
+# container (issue 21, fidelity); minutes, not a CI gate.
+bench-fidelity: all
+	bench/fidelity.sh
 
 # Fuzzing (docs/security.md): libFuzzer targets in fuzz/, built with clang
 # against the library compiled with the fuzzer's coverage, ASan and UBSan.
