@@ -49,6 +49,10 @@ struct reg_elf_resolver
   void *interps;  /* tsearch tree of dep names placed at a PT_INTERP path */
 };
 
+/* The library glibc (GLIBC_SONAME) loads with dlopen() for unwinding. */
+#define GLIBC_SONAME "libc.so.6"
+#define GLIBC_UNWINDER "libgcc_s.so.1"
+
 /* What an ELF object says about its dependencies. */
 struct object
 {
@@ -794,11 +798,19 @@ analyse (struct reg_elf_resolver *r, const char *real, const struct object **cha
   /* The chain holds this object only while its dependencies are walked. */
   // cppcheck-suppress autoVariables
   chain[depth] = &o;
-  for (size_t i = 0; ret == 0 && i < o.n_needed; i++)
+  /* glibc dlopen()s libgcc_s.so.1 to unwind in pthread_exit and
+   * pthread_cancel (and aborts without it): an implicit, optional need of
+   * libc.so.6, searched for like a DT_NEEDED of libc. */
+  bool glibc = o.soname && strcmp (o.soname, GLIBC_SONAME) == 0;
+  size_t n_needed = o.n_needed + (glibc ? 1 : 0);
+  for (size_t i = 0; ret == 0 && i < n_needed; i++)
     {
-      const char *needed = o.needed[i];
+      bool implicit = i == o.n_needed;
+      const char *needed = implicit ? GLIBC_UNWINDER : o.needed[i];
       _cleanup_free_ char *dir = NULL, *file = NULL;
-      if (!find_library (r, &o, chain, depth, needed, &dir, &file))
+      if (!find_library (r, &o, chain, depth, needed, &dir, &file) && implicit)
+        break; /* absent on the host too: the program behaves the same */
+      if (file == NULL)
         {
           ret = reg_error_set (err, ENOENT,
                                "%s: needs %s, not found in RPATH/RUNPATH, ld.so.cache or the "

@@ -7,6 +7,10 @@
  * executable that loaded it, DT_RUNPATH of the object, /etc/ld.so.cache,
  * then the default directories. $ORIGIN, $LIB and $PLATFORM are expanded.
  * Candidates of another ELF class or machine are skipped, as ld.so does.
+ * glibc's libc.so.6 also brings libgcc_s.so.1 when it is found the same way:
+ * glibc dlopen()s it in pthread_exit and pthread_cancel and aborts without it
+ * ("libgcc_s.so.1 must be installed for pthread_exit to work"); where it is
+ * absent, that is not an error.
  *
  * Each library is reported once, by soname, as name@soversion
  * ("libc.so.6" -> "libc@6", "libpython3.11.so.1.0" -> "libpython3.11@1.0"),

@@ -317,6 +317,22 @@ t_shared_inode () {
   expect_ne "$a" "$obj" "container libc must be the store's copy, not the host file"
 }
 
+# glibc dlopen()s libgcc_s.so.1 in pthread_exit (no DT_NEEDED names it):
+# without it in the template, a thread's pthread_exit aborted the program
+# ("libgcc_s.so.1 must be installed for pthread_exit to work"; CPython's
+# test_threading, docs/fidelity.md).
+t_pthread_exit () {
+  [ -e /lib/x86_64-linux-gnu/libgcc_s.so.1 ] || { echo "  (skipped: no libgcc_s.so.1 on the host)"; return 0; }
+  run_cmd "$REG" template inspect base@1
+  expect_out_has "libgcc_s@1"
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c '
+import ctypes, os, threading, time
+t = threading.Thread(target=lambda: ctypes.CDLL("libc.so.6").pthread_exit(None))
+t.start(); time.sleep(0.5); print("thread exited", flush=True); os._exit(0)'
+  expect_rc 0
+  expect_out "thread exited"
+}
+
 t_python () {
   run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c 'import json, zlib, ssl, sys; print("hello from", sys.version.split()[0])'
   expect_rc 0
@@ -1232,7 +1248,7 @@ for name, call in (("unshare-user", lambda: libc.unshare(0x10000000)),
 
 ALL="t_no_daemon t_client_bad_reply t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
   t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
-  t_python t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
+  t_python t_pthread_exit t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
   t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_exec_concurrent t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
 

@@ -225,6 +225,14 @@ test_host_program (void **state)
     assert_true (strcmp (d[i - 1].name, d[i].name) < 0);
   add_ok (r, "/bin/ls");
   assert_int_equal (n_deps (r), n);
+  /* glibc's dlopen()ed unwinder comes with libc, though no DT_NEEDED names it. */
+  if (access ("/lib/x86_64-linux-gnu/libgcc_s.so.1", R_OK) == 0)
+    {
+      const struct reg_elf_dep *gcc = dep (r, "libgcc_s@1");
+      assert_non_null (gcc);
+      assert_non_null (realpath ("/lib/x86_64-linux-gnu/libgcc_s.so.1", real));
+      assert_string_equal (gcc->host_path, real);
+    }
   if (access ("/usr/bin/python3.11", X_OK) == 0)
     {
       add_ok (r, "/usr/bin/python3.11");
