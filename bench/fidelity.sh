@@ -13,6 +13,7 @@
 #   TEST_TIMEOUT=120             regrtest's per-test timeout (seconds)
 #   MODULE_TIMEOUT=900           hard limit on one module's run (seconds)
 #   NETWORK=bridge               the container's network (bridge|host|none)
+#   IGNORE='*VSOCK*'             tests left out on both sides (regrtest -i)
 #
 # Needs root and Debian 12. Builds reg (build/) and uses a private regd on a
 # temporary root, so it never touches /var/lib/reg. No test resource that
@@ -27,6 +28,11 @@ MODULES=${MODULES:-test_os test_subprocess test_signal test_socket test_posix te
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 MODULE_TIMEOUT=${MODULE_TIMEOUT:-900}
 NETWORK=${NETWORK:-bridge}
+# Tests left out on both sides (regrtest -i patterns). The VSOCK stream test:
+# on a host with a vsock device but no loopback transport (a Firecracker
+# guest, as here) its accept() never returns, and the per-test timeout then
+# kills the whole module; in a container it is skipped (no /dev/vsock).
+IGNORE=${IGNORE:-*VSOCK*}
 OUT=$REPO/docs/fidelity.md
 PY=/usr/bin/python3.11
 
@@ -67,7 +73,10 @@ mapfile -t COREUTILS < <(dpkg -L coreutils | grep -E '^/(usr/)?s?bin/.' | while 
 # a line), bounded by the per-test and the per-module timeout.
 run_module () {
   local where=$1 mod=$2 rc=0
-  local args=(-m test -v --timeout "$TEST_TIMEOUT" "$mod")
+  local args=(-m test -v --timeout "$TEST_TIMEOUT") pats pat
+  read -ra pats <<<"$IGNORE"
+  for pat in "${pats[@]}"; do args+=(-i "$pat"); done
+  args+=("$mod")
   if [ "$where" = host ]; then
     (cd "$T" && timeout -k 10 "$MODULE_TIMEOUT" "$PY" "${args[@]}") >"$R/$where-$mod.log" 2>&1 || rc=$?
   else
@@ -87,6 +96,7 @@ uname -r >"$R/kernel.txt"
 "$PY" --version >"$R/python.txt"
 date -u '+%F %H:%M UTC' >"$R/when.txt"
 echo "$NETWORK" >"$R/network.txt"
+echo "$IGNORE" >"$R/ignore.txt"
 python3 bench/fidelity_report.py "$R" "$OUT" $MODULES
 if [ -n "${FIDELITY_LOGS:-}" ]; then mkdir -p "$FIDELITY_LOGS" && cp "$R"/* "$FIDELITY_LOGS"/; fi
 echo "wrote $OUT" >&2

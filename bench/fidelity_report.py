@@ -83,7 +83,7 @@ def cell(r):
 def main():
     rdir, out, modules = sys.argv[1], sys.argv[2], sys.argv[3:]
     meta = {}
-    for k in ("kernel", "python", "when", "network"):
+    for k in ("kernel", "python", "when", "network", "ignore"):
         p = os.path.join(rdir, k + ".txt")
         meta[k] = open(p).read().strip() if os.path.exists(p) else "?"
     res = {(w, m): parse(os.path.join(rdir, "%s-%s.log" % (w, m)),
@@ -101,7 +101,9 @@ def main():
              % (meta["when"], meta["python"], meta["kernel"], meta["network"]))
     o.append("each module is `python3.11 -m test -v --timeout 120 MODULE` from Debian's")
     o.append("`libpython3.11-testsuite`, as root on both sides, no `-u` resources")
-    o.append("(nothing reaches beyond loopback).\n")
+    o.append("(nothing reaches beyond loopback); tests matching `%s` left out on both"
+             % meta["ignore"])
+    o.append("sides (see below).\n")
     o.append("Cells: tests run / failures+errors / skipped.\n")
     o.append("| module | host | container | same outcome |")
     o.append("|---|---|---|---|")
