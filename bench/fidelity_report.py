@@ -28,6 +28,11 @@ SUMMARY = re.compile(r"^(OK|FAILED)(?: \((.*)\))?$")
 MODSKIP = re.compile(r"^(test_\w+) skipped -- (.*)$")
 
 
+def short(test_id):
+    """test.test_os.Class.test_x -> Class.test_x"""
+    return ".".join(test_id.split(".")[-2:])
+
+
 def parse(path, rc_path):
     res = {"run": 0, "failures": 0, "errors": 0, "skipped": 0, "failed": set(),
            "skips": {}, "note": ""}
@@ -41,7 +46,7 @@ def parse(path, rc_path):
         named, prev = prev, NAME.match(line)
         m = SKIP_DOC.match(line)
         if named and m:
-            res["skips"][named.group(2).split(".")[-1] + "." + named.group(1)] = m.group(1)
+            res["skips"][short(named.group(2))] = m.group(1)
             continue
         m = RAN.match(line)
         if m:
@@ -56,11 +61,11 @@ def parse(path, rc_path):
             continue
         m = FAILED.match(line)
         if m:
-            res["failed"].add(m.group(3).split(".")[-1] + "." + m.group(2))
+            res["failed"].add(short(m.group(3)))
             continue
         m = SKIP.match(line)
         if m:
-            res["skips"][m.group(2).split(".")[-1] + "." + m.group(1)] = m.group(3)
+            res["skips"][short(m.group(2))] = m.group(3)
             continue
         m = MODSKIP.match(line)
         if m:
