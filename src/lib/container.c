@@ -1006,6 +1006,12 @@ reg_container_list (const char *root, char ***ids, struct reg_error **err)
 
 /* Docker's order: a full id, a name, then an id prefix (unique). No state
  * file is read: a lookup costs the same with 1 or 1000 containers. */
+bool
+reg_container_name_taken (const char *root, const char *name, char id_out[65])
+{
+  return name_lookup (root, name, id_out);
+}
+
 int
 reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err)
 {

@@ -217,6 +217,9 @@ bool reg_container_name_ok (const char *name);
 int reg_container_rename (const char *root, const char *id, const char *name,
                           struct reg_error **err);
 int reg_container_find (const char *root, const char *ref, char id_out[65], struct reg_error **err);
+/* Does a container hold this name (the name index only: a name that is
+ * also the prefix of another container's id is free, as in Docker)? */
+bool reg_container_name_taken (const char *root, const char *name, char id_out[65]);
 /* All container ids (allocated strv). */
 int reg_container_list (const char *root, char ***ids, struct reg_error **err);
 

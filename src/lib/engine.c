@@ -484,7 +484,7 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
         return reg_error_set (
             err, EINVAL, "container name \"%s\": use letters, digits, '_', '.' and '-'", o->name);
       char existing[65];
-      if (reg_container_find (e->root, o->name, existing, NULL) == 0)
+      if (reg_container_name_taken (e->root, o->name, existing))
         return reg_error_set (err, EEXIST, "container name \"%s\" is already in use by %.12s",
                               o->name, existing);
     }
