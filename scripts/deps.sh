@@ -16,8 +16,9 @@ if [ "${1:-}" = "--test" ]; then
   golang-github-containers-common docker-registry skopeo apache2-utils python3-jwt
   python3-cryptography jq sqlite3 iproute2 chromium chromium-driver python3-selenium
   libjs-bootstrap5 libjs-chart.js libjs-xterm node-xterm
-  nginx redis-server postgresql-15 python3.11 nodejs"
-  # (the last five: examples/templates/ recipes are tested end to end; the
+  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs"
+  # (procps: pgrep; e2fsprogs: chattr, in the reliability tests. The last
+  # five: examples/templates/ recipes are tested end to end; the
   # tests start their own servers on free loopback ports)
 fi
 missing=""
