@@ -109,6 +109,11 @@ int cli_env_file (const char *path, json_t *env);
 /* A second connection to the same regd, for another thread. */
 struct reg_client *cli_client_open_again (void);
 void cli_print_json (json_t *j);
+/* `reg KIND inspect|rm NAME...` on /v1/COLLECTION/NAME, from argv[first]
+ * on: inspect prints the replies as one JSON array, rm each removed name.
+ * The exit status: 0, or client_fail's for the last failure. */
+int cli_each_named (struct reg_client *c, const char *kind, const char *collection, bool remove,
+                    int first, int argc, char **argv);
 /* `-t IMAGE-REF` of reg run: pull the image (nothing moves when the template
  * made from it is here and unchanged) and give the template's name@version. */
 bool cli_is_image_ref (const char *t);

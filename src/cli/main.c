@@ -128,6 +128,38 @@ cli_print_json (json_t *j)
   free (text);
 }
 
+int
+cli_each_named (struct reg_client *c, const char *kind, const char *collection, bool remove,
+                int first, int argc, char **argv)
+{
+  int ret = 0;
+  json_t *all = json_array ();
+  char what[64];
+  snprintf (what, sizeof what, "%s %s", kind, remove ? "rm" : "inspect");
+  for (int i = first; i < argc; i++)
+    {
+      char *name = client_escape (c, argv[i]);
+      char path[512];
+      snprintf (path, sizeof path, "/v1/%s/%s", collection, name ? name : "");
+      free (name);
+      json_t *reply = NULL;
+      long status = client_call (c, remove ? "DELETE" : "GET", path, NULL, &reply);
+      if (status == 200 && remove)
+        printf ("%s\n", argv[i]);
+      else if (status == 200)
+        json_array_append (all, reply);
+      else
+        ret = client_fail (what, status, reply);
+      json_decref (reply);
+      if (status < 0)
+        break;
+    }
+  if (!remove)
+    cli_print_json (all);
+  json_decref (all);
+  return ret;
+}
+
 const char *
 cli_s (long long n)
 {

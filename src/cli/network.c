@@ -92,33 +92,8 @@ list (struct reg_client *c, bool quiet)
 static int
 each (struct reg_client *c, int argc, char **argv, bool remove)
 {
-  int ret = 0;
-  json_t *all = json_array ();
   int first = cli_args (remove ? &rm_spec : &inspect_spec, argc, argv, 1, -1);
-  if (first <= 0)
-    return -first;
-  for (int i = first; i < argc; i++)
-    {
-      char *name = client_escape (c, argv[i]);
-      char path[512];
-      snprintf (path, sizeof path, "/v1/networks/%s", name ? name : "");
-      free (name);
-      json_t *reply = NULL;
-      long status = client_call (c, remove ? "DELETE" : "GET", path, NULL, &reply);
-      if (status == 200 && remove)
-        printf ("%s\n", argv[i]);
-      else if (status == 200)
-        json_array_append (all, reply);
-      else
-        ret = client_fail (remove ? "network rm" : "network inspect", status, reply);
-      json_decref (reply);
-      if (status < 0)
-        break;
-    }
-  if (!remove)
-    cli_print_json (all);
-  json_decref (all);
-  return ret;
+  return first <= 0 ? -first : cli_each_named (c, "network", "networks", remove, first, argc, argv);
 }
 
 static int
