@@ -588,7 +588,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   if (ret == 0 && tty[0] >= 0)
     {
       /* All output comes through the terminal: the pipes stay silent. */
-      int term = reg_runtime_recv_fd (tty[0]);
+      int term = reg_util_recv_fd (tty[0]);
       if (term >= 0)
         {
           close (po[0]);

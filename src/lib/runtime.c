@@ -295,8 +295,6 @@ exec_command (struct child *ch, const struct command *s)
   child_fail (ch, first_err == ENOENT ? 127 : 126, first_err, "exec %s (searched PATH)", cmd);
 }
 
-static int send_fd (int sock, int fd);
-
 /* Every signal's disposition back to the default and an empty mask, as a
  * program expects to start (and as Docker starts it): ignored signals stay
  * ignored across exec, and the monitor (SIGPIPE) and whatever started regd
@@ -339,7 +337,7 @@ setup_tty (struct child *ch)
   int unlock = 0, term = -1;
   if (master < 0 || ioctl (master, TIOCSPTLCK, &unlock) < 0
       || (term = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0
-      || send_fd (s->tty_sock, master) < 0)
+      || reg_util_send_fd (s->tty_sock, master) < 0)
     child_fail (ch, 125, errno, "allocate a terminal%s", "");
   close (master);
   struct winsize ws = { .ws_row = s->rows, .ws_col = s->cols };
@@ -450,51 +448,6 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
   return 0;
 }
 
-static int
-send_fd (int sock, int fd)
-{
-  char byte = 't';
-  struct iovec iov = { &byte, 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  memset (&u, 0, sizeof u);
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &fd, sizeof fd);
-  return sendmsg (sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
-int
-reg_runtime_recv_fd (int sock)
-{
-  char byte;
-  struct iovec iov = { &byte, 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  ssize_t n;
-  do
-    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR (&msg) : NULL;
-  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-    return -1;
-  int fd;
-  memcpy (&fd, CMSG_DATA (c), sizeof fd);
-  return fd;
-}
-
 static void
 say (int fd, const char *fmt, int code, const char *msg)
 {
@@ -566,7 +519,7 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
       int unlock = 0;
       if (master < 0 || ioctl (master, TIOCSPTLCK, &unlock) < 0
           || (term = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0
-          || send_fd (s->control_fd, master) < 0)
+          || reg_util_send_fd (s->control_fd, master) < 0)
         helper_fail (s->control_fd, "allocate a terminal", NULL);
       close (master);
       struct winsize ws = { .ws_row = s->rows, .ws_col = s->cols };

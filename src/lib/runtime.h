@@ -115,7 +115,4 @@ int reg_runtime_exec (const struct reg_exec_spec *spec, pid_t *helper, struct re
  * container's process (and every exec) starts with. System calls only. */
 void reg_runtime_reset_signals (void);
 
-/* Receive the terminal fd the helper sent; -1 on error. */
-int reg_runtime_recv_fd (int control_fd);
-
 #endif

@@ -65,6 +65,11 @@ int reg_util_write_replace (const char *path, const void *data, size_t len, mode
 /* Read a whole file (at most `max` bytes; larger is an error). NUL-terminated. */
 int reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
                         struct reg_error **err);
+/* Pass a descriptor over a UNIX socket (SCM_RIGHTS, one byte of data);
+ * system calls only, so a child of a threaded process may use them. Send:
+ * 0 or -1; receive: the new descriptor (O_CLOEXEC) or -1. */
+int reg_util_send_fd (int sock, int fd);
+int reg_util_recv_fd (int sock);
 /* mkdir -p with `mode` for created directories. */
 int reg_util_mkdir_p (const char *path, mode_t mode, struct reg_error **err);
 /* rm -rf that never follows symlinks and never crosses mount points. */

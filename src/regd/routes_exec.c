@@ -340,7 +340,7 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
   char line[1200] = "";
   int term = -1;
   if (ret == 0 && s->tty)
-    term = reg_runtime_recv_fd (ctl[0]);
+    term = reg_util_recv_fd (ctl[0]);
   if (ret == 0)
     read_line (ctl[0], line, sizeof line);
   pthread_mutex_lock (&sessions_lock);

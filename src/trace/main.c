@@ -135,27 +135,6 @@ static const int traced_calls[]
         SCMP_SYS (readlink), SCMP_SYS (readlinkat), SCMP_SYS (chdir),     SCMP_SYS (mkdir),
         SCMP_SYS (mkdirat) };
 
-static void
-send_fd (int sock, int fd)
-{
-  char c = 0;
-  struct iovec iov = { &c, 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cm), &fd, sizeof fd);
-  if (sendmsg (sock, &msg, 0) < 0)
-    child_fail (sock, "send the notification fd");
-}
-
 static volatile pid_t command_pid;
 
 static void
@@ -181,7 +160,7 @@ static void __attribute__ ((noreturn)) run_child (int sock, char **argv)
   int fd = seccomp_notify_fd (ctx);
   if (fd < 0)
     child_fail (sock, "seccomp_notify_fd");
-  send_fd (sock, fd);
+  reg_util_send_fd (sock, fd);
   close (fd);
   close (sock);
   /* This process stays PID 1 and passes signals on: the namespace's init
@@ -205,28 +184,6 @@ static void __attribute__ ((noreturn)) run_child (int sock, char **argv)
     if (errno != EINTR)
       _exit (126);
   _exit (WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
-}
-
-static int
-recv_fd (int sock)
-{
-  char c;
-  struct iovec iov = { &c, 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-  if (recvmsg (sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-    return -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&msg);
-  if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
-    return -1;
-  int fd;
-  memcpy (&fd, CMSG_DATA (cm), sizeof fd);
-  return fd;
 }
 
 /* ---- the tracer ---- */
@@ -554,7 +511,7 @@ main (int argc, char **argv)
       run_child (sv[1], o.argv);
     }
   close (sv[1]);
-  int notify_fd = recv_fd (sv[0]);
+  int notify_fd = reg_util_recv_fd (sv[0]);
   close (sv[0]);
   int status = 0;
   if (notify_fd < 0)
