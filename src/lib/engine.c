@@ -38,6 +38,7 @@ struct reg_closure_cache
   char *key;
   struct reg_closure *closure;
   unsigned refs;
+  bool cleared; /* out of the cache: its last user frees it */
   struct reg_closure_cache *next;
 };
 
@@ -59,7 +60,7 @@ cache_clear (struct reg_engine *e)
       if (e->cache->refs == 0)
         cache_entry_free (e->cache);
       else
-        e->cache->next = NULL; /* unlinked: its last user frees it */
+        e->cache->cleared = true;
       e->cache = n;
     }
 }
@@ -71,10 +72,7 @@ closure_release (struct reg_engine *e, struct reg_closure_cache *c)
   if (c == NULL)
     return;
   pthread_mutex_lock (&e->lock);
-  bool stale = true;
-  for (struct reg_closure_cache *k = e->cache; k; k = k->next)
-    stale = stale && k != c;
-  if (--c->refs == 0 && stale)
+  if (--c->refs == 0 && c->cleared)
     cache_entry_free (c);
   pthread_mutex_unlock (&e->lock);
 }
@@ -1263,14 +1261,17 @@ undo_steps (struct reg_engine *e, const struct reg_container *c, char *const *st
     reg_insert_clean_upper (upper, steps);
 }
 
+/* *cp is reloaded when the journal changed it. */
 static void
-install_recover (struct reg_engine *e, struct reg_container *c)
+install_recover (struct reg_engine *e, struct reg_container **cp)
 {
+  struct reg_container *c = *cp;
   _cleanup_free_ char *path = reg_container_file (e->root, c->id, "install.json");
   _cleanup_free_ char *text = NULL;
-  json_t *j = NULL;
-  if (path && reg_util_read_file (path, 1 << 24, &text, NULL, NULL) == 0)
-    j = json_loads (text, 0, NULL);
+  bool journaled = path && reg_util_read_file (path, 1 << 24, &text, NULL, NULL) == 0;
+  if (!journaled && c->state != REG_STATE_INSERTING)
+    return; /* no install was in flight */
+  json_t *j = journaled ? json_loads (text, 0, NULL) : NULL;
   const char *op = j ? json_string_value (json_object_get (j, "op")) : NULL;
   const char *tmpl = j ? json_string_value (json_object_get (j, "template")) : NULL;
   const char *closure = j ? json_string_value (json_object_get (j, "closure")) : NULL;
@@ -1299,11 +1300,8 @@ install_recover (struct reg_engine *e, struct reg_container *c)
   struct reg_container *now = NULL;
   if (reg_container_load (e->root, c->id, &now, NULL) == 0)
     {
-      /* the caller's copy, refreshed in place */
-      struct reg_container tmp = *c;
-      *c = *now;
-      *now = tmp;
-      reg_container_free (now);
+      reg_container_free (c);
+      *cp = now;
     }
 }
 
@@ -1796,7 +1794,7 @@ restore_one (struct reg_engine *e, const char *id)
       fprintf (stderr, "regd: %s\n", ie->msg);
       reg_error_free (ie);
     }
-  install_recover (e, c);
+  install_recover (e, &c);
   bool lost = reg_state_live (c->state) && !reg_container_monitor_alive (c);
   bool again = lost
                && (c->restart.mode == REG_RESTART_ALWAYS
