@@ -8,7 +8,6 @@
 #include "jsonutil.h"
 #include "lockset.h"
 #include "monitor.h"
-#include "netpeers.h"
 #include "netrelease.h"
 #include "util.h"
 
@@ -739,13 +738,6 @@ struct lost
   bool left;   /* processes are still there */
 };
 
-static int
-clear_network (struct reg_container *c, void *data, struct reg_error **err)
-{
-  reg_net_state_clear (&c->net);
-  return 0;
-}
-
 /* What a container whose monitor is gone still holds on its bridge. Its
  * processes, unsupervised now, are killed: they hold its network
  * namespace, and so its veth, and its address is given back. */
@@ -758,9 +750,7 @@ release_network (const char *root, const char *id)
   if (c->net.ip[0] && !reg_container_monitor_alive (c))
     {
       reg_cgroup_kill_all (REG_CGROUP_FS, id, KILL_WAIT_S * 1000, NULL);
-      reg_netrelease (root, id, &c->net);
-      reg_container_update (root, id, clear_network, NULL, NULL);
-      reg_netpeers_refresh (root, c->net.network);
+      reg_netrelease_recorded (root, c);
     }
   reg_container_free (c);
 }

@@ -2,7 +2,6 @@
 #include "events.h"
 #include "logfile.h"
 #include "envgen.h"
-#include "netpeers.h"
 #include "netrelease.h"
 #include "network.h"
 #include "insert.h"
@@ -640,27 +639,14 @@ spawn_again (struct monitor *m, const struct reg_container *now, struct stream *
   return ret;
 }
 
-static int
-clear_net (struct reg_container *c, void *data, struct reg_error **err)
-{
-  reg_net_state_clear (&c->net);
-  return 0;
-}
-
 /* Stopped for good: give back its published ports and its address (its
  * veth goes with the namespace when we exit). */
 static void
 release_network (const char *root, const char *id)
 {
   struct reg_container *now = NULL;
-  if (reg_container_load (root, id, &now, NULL) < 0)
-    return;
-  if (now->net.ip[0])
-    {
-      reg_netrelease (root, id, &now->net);
-      reg_container_update (root, id, clear_net, NULL, NULL);
-      reg_netpeers_refresh (root, now->net.network); /* its peers forget it */
-    }
+  if (reg_container_load (root, id, &now, NULL) == 0)
+    reg_netrelease_recorded (root, now);
   reg_container_free (now);
 }
 

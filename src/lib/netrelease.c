@@ -1,4 +1,5 @@
 #include "netrelease.h"
+#include "netpeers.h"
 #include "nft.h"
 #include "util.h"
 
@@ -73,4 +74,21 @@ reg_netrelease (const char *root, const char *id, const struct reg_net_state *n)
   if (cmds)
     reg_nft_run (cmds, NULL, NULL); /* gone already: nothing to do */
   release_ip (root, id, n);
+}
+
+static int
+clear_net (struct reg_container *c, void *data, struct reg_error **err)
+{
+  reg_net_state_clear (&c->net);
+  return 0;
+}
+
+void
+reg_netrelease_recorded (const char *root, const struct reg_container *c)
+{
+  if (c->net.ip[0] == '\0')
+    return;
+  reg_netrelease (root, c->id, &c->net);
+  reg_container_update (root, c->id, clear_net, NULL, NULL);
+  reg_netpeers_refresh (root, c->net.network);
 }

@@ -25,5 +25,8 @@ char *reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state 
 
 /* Release c->net (then the caller clears it in the state). */
 void reg_netrelease (const char *root, const char *id, const struct reg_net_state *n);
+/* What c's state records it holds, released and cleared in its state; its
+ * network's peers forget it. Nothing when it holds no address. */
+void reg_netrelease_recorded (const char *root, const struct reg_container *c);
 
 #endif
