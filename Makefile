@@ -32,7 +32,7 @@ LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 # into reg: src/cli/tls.c loads it with dlopen for tcp:// only (docs/build.md).
 LIBS_HTTP := -lhttp_parser
 LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson)
-LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto zlib) -lpthread
+LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto zlib) -lpthread -lm
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
 REGD_SRC := $(sort $(wildcard src/regd/*.c))
@@ -82,9 +82,10 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
-# reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
-$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB)
+# reg-hub (docs/hub.md): a remote client of regds, with an engine root of
+# its own for the app templates it deploys (src/hub/apps.h): libreg.
+$(BUILD)/reg-hub: $(HUB_OBJ) $(BUILD)/libreg.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB) $(LIBS_LIB)
 
 $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'
 

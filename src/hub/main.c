@@ -1,6 +1,8 @@
 /* reg-hub: the command line — serve (the default), and user management on
  * the hub's database. See docs/hub.md. */
+#include "apps.h"
 #include "auth.h"
+#include "deploy.h"
 #include "hub.h"
 #include "util.h"
 
@@ -37,6 +39,10 @@ usage (FILE *f)
            "  --session-ttl T          a login lasts T (default 8h)\n"
            "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
            "  --admin-password-stdin   first start: the admin's password from stdin\n"
+           "  --registry HOST[:PORT]/PREFIX   the registry deployments go through\n"
+           "  --registry-insecure      plain HTTP to it (test registries only)\n"
+           "  --registry-user NAME --registry-password-file F   its push credentials\n"
+           "  --deploy-max-size SIZE   an upload, and what it expands to (default 256m)\n"
            "T: a number with ms, s, m, h or d.\n");
 }
 
@@ -60,6 +66,47 @@ duration_ms (const char *s)
   if (strcmp (end, "d") == 0)
     return v * 86400000;
   return -1;
+}
+
+/* --registry HOST[:PORT]/PREFIX: a registry host (with "." or ":" or
+ * "localhost", Docker's rule) and at least one repository component. */
+static int
+registry_check (const char *s)
+{
+  const char *slash = strchr (s, '/');
+  size_t hl = slash ? (size_t)(slash - s) : 0;
+  bool host = slash && hl > 0
+              && (memchr (s, '.', hl) || memchr (s, ':', hl)
+                  || (hl == 9 && strncmp (s, "localhost", 9) == 0));
+  bool ok = host && slash[1] != '\0' && s[strlen (s) - 1] != '/' && strstr (s, "://") == NULL
+            && strlen (s) < 200;
+  for (const char *p = slash ? slash + 1 : s; ok && *p; p++)
+    ok = strchr ("abcdefghijklmnopqrstuvwxyz0123456789._-/", *p) != NULL;
+  if (!ok)
+    fprintf (stderr,
+             "reg-hub: --registry \"%s\": want HOST[:PORT]/PREFIX (e.g. "
+             "registry.example:5000/apps; lower-case repository names)\n",
+             s);
+  return ok ? 0 : -1;
+}
+
+static int
+read_secret_file (const char *path, char **out)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  size_t len = 0;
+  if (reg_util_read_file (path, 4096, out, &len, &err) < 0)
+    {
+      fprintf (stderr, "reg-hub: --registry-password-file: %s\n", err->msg);
+      return -1;
+    }
+  (*out)[strcspn (*out, "\r\n")] = '\0';
+  if ((*out)[0] == '\0')
+    {
+      fprintf (stderr, "reg-hub: --registry-password-file %s: empty\n", path);
+      return -1;
+    }
+  return 0;
 }
 
 static int
@@ -143,6 +190,12 @@ serve (struct hub *h, bool admin_stdin)
     }
   if (first_admin (h, admin_stdin) < 0)
     return 1;
+  if (hub_apps_open (h, &err) < 0)
+    {
+      fprintf (stderr, "%s\n", err->msg);
+      return 1;
+    }
+  hub_store_deployments_interrupted (h->store);
   if (hub_tls_ensure (h, &err) < 0 || hub_http_start (h, &err) < 0 || hub_probe_start (h, &err) < 0)
     {
       fprintf (stderr, "%s\n", err->msg);
@@ -156,8 +209,10 @@ serve (struct hub *h, bool admin_stdin)
   int sig = 0;
   sigwait (&set, &sig);
   fprintf (stderr, "reg-hub: stopping\n");
+  h->stopping = true;
   hub_probe_stop (h);
   MHD_stop_daemon (h->httpd);
+  hub_deploy_wait (h);
   return 0;
 }
 
@@ -174,7 +229,9 @@ main (int argc, char **argv)
                             .probe_timeout = 2000,
                             .sample_interval = 30,
                             .retention = 7 * 86400,
-                            .max_connections = 512 } };
+                            .max_connections = 512,
+                            .deploy_max_size = 256LL << 20,
+                            .deploy_max_entries = 100000 } };
   static const struct option opts[] = { { "data", required_argument, NULL, 'd' },
                                         { "listen", required_argument, NULL, 'l' },
                                         { "tls-cert", required_argument, NULL, 'c' },
@@ -189,6 +246,11 @@ main (int argc, char **argv)
                                         { "pbkdf2-iterations", required_argument, NULL, 'I' },
                                         { "admin-password-stdin", no_argument, NULL, 'a' },
                                         { "role", required_argument, NULL, 'R' },
+                                        { "registry", required_argument, NULL, 'g' },
+                                        { "registry-insecure", no_argument, NULL, 'G' },
+                                        { "registry-user", required_argument, NULL, 'u' },
+                                        { "registry-password-file", required_argument, NULL, 'P' },
+                                        { "deploy-max-size", required_argument, NULL, 'z' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   bool admin_stdin = false;
@@ -249,6 +311,30 @@ main (int argc, char **argv)
         case 'R':
           role = optarg;
           break;
+        case 'g':
+          if (registry_check (optarg) < 0)
+            return 2;
+          h.cfg.registry = optarg;
+          break;
+        case 'G':
+          h.cfg.registry_insecure = true;
+          break;
+        case 'u':
+          h.cfg.registry_user = optarg;
+          break;
+        case 'P':
+          if (read_secret_file (optarg, &h.cfg.registry_password) < 0)
+            return 2;
+          break;
+        case 'z':
+          if (!reg_util_parse_size (optarg, &h.cfg.deploy_max_size) || h.cfg.deploy_max_size < 1024)
+            {
+              fprintf (stderr,
+                       "reg-hub: --deploy-max-size \"%s\": a size of at least 1k (256m, 1g)\n",
+                       optarg);
+              return 2;
+            }
+          break;
         case 'I':
           {
             char *end = NULL;
@@ -270,6 +356,16 @@ main (int argc, char **argv)
           return 2;
         }
     }
+  if ((h.cfg.registry_user == NULL) != (h.cfg.registry_password == NULL))
+    {
+      fprintf (stderr, "reg-hub: --registry-user and --registry-password-file go together\n");
+      return 2;
+    }
+  if ((h.cfg.registry_insecure || h.cfg.registry_user) && h.cfg.registry == NULL)
+    {
+      fprintf (stderr, "reg-hub: --registry-insecure and --registry-user need --registry\n");
+      return 2;
+    }
   /* Words left after the options, in order. */
   char *words[4] = { NULL };
   int nw = 0;
@@ -278,7 +374,8 @@ main (int argc, char **argv)
       if (argv[i][0] == '-')
         {
           const struct option *o = opts;
-          while (o->name && strncmp (argv[i] + 2, o->name, strlen (o->name)) != 0)
+          size_t len = strcspn (argv[i] + 2, "=");
+          while (o->name && (strlen (o->name) != len || strncmp (argv[i] + 2, o->name, len) != 0))
             o++;
           if (o->name && o->has_arg == required_argument && strchr (argv[i], '=') == NULL)
             i++;
@@ -310,7 +407,9 @@ main (int argc, char **argv)
       return 1;
     }
   int rc = user_cmd ? user_add (&h, words[2], role) : serve (&h, admin_stdin);
+  hub_apps_close (&h);
   hub_store_close (h.store);
+  free (h.cfg.registry_password);
   free (h.cert_pem);
   free (h.key_pem);
   curl_global_cleanup ();

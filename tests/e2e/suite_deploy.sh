@@ -1,0 +1,301 @@
+# reg-hub deployments (issue 20, docs/hub.md "Deploying an app"): a hub of
+# its own (its own data directory and port) with Debian's docker-registry
+# as its registry, on the devices of the hub suite (tests/hub/devices.sh:
+# three real regds, each in a network namespace of its own). The app is
+# examples/hello-web on a Python base pushed to the registry first.
+# Driven with curl and an API token, as a CI pipeline would.
+
+DEP_DIR=$T/deploy
+DEP_PID=
+DEP_URL=
+DEP_TOKEN=
+DEP_REG=
+DEP_REG_PID=
+DEP_BASE=pybase@3.11
+DEP_PORT=18080
+
+# The hub suite's hub, kept aside while this suite's runs (HUB_* are shared).
+dep_swap_in () {
+  DEP_SAVED="$HUB_PID|$HUB_URL|$HUB_HOME|$HUB_JAR|$HUB_CSRF"
+  HUB_PID=$DEP_PID HUB_URL=$DEP_URL HUB_HOME=$DEP_DIR/hub HUB_JAR=$DEP_DIR/cookies HUB_CSRF=
+}
+dep_swap_out () {
+  DEP_PID=$HUB_PID DEP_URL=$HUB_URL
+  IFS='|' read -r HUB_PID HUB_URL HUB_HOME HUB_JAR HUB_CSRF <<<"$DEP_SAVED"
+}
+
+dep_registry_start () {
+  command -v docker-registry >/dev/null || { fail "docker-registry not installed (scripts/deps.sh --test)"; return 1; }
+  local port=$((20000 + RANDOM % 20000))
+  mkdir -p "$DEP_DIR/registry"
+  cat >"$DEP_DIR/registry.yml" <<CFG
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $DEP_DIR/registry}, delete: {enabled: true}}
+http: {addr: $HUB_PREFIX.1:$port}
+CFG
+  docker-registry serve "$DEP_DIR/registry.yml" >>"$DEP_DIR/registry.log" 2>&1 &
+  DEP_REG_PID=$!
+  DEP_REG=$HUB_PREFIX.1:$port
+  for _ in $(seq 100); do
+    curl -fs "http://$DEP_REG/v2/" >/dev/null && return 0
+    sleep 0.1
+  done
+  fail "docker-registry did not come up: $(cat "$DEP_DIR/registry.log")"
+  return 1
+}
+
+# dapi METHOD PATH [curl args]: $code and $body, with the API token.
+dapi () {
+  local m=$1 p=$2
+  shift 2
+  code=$(curl -sk --max-time 60 -o "$DEP_DIR/body" -w '%{http_code}' -X "$m" \
+    -H "Authorization: Bearer $DEP_TOKEN" "$@" "$DEP_URL$p")
+  body=$(cat "$DEP_DIR/body")
+}
+
+deploy_setup () {
+  [ -n "$DEP_PID" ] && return 0
+  hub_setup || return 1
+  mkdir -p "$DEP_DIR"
+  dep_registry_start || return 1
+  # The base: Python from the recipe, in the registry as REGISTRY/apps/pybase:3.11.
+  if ! "$REG" template inspect "$DEP_BASE" >/dev/null 2>&1; then
+    sed 's/^name: python/name: pybase/' "$HERE/../../examples/templates/python.yaml" >"$DEP_DIR/pybase.yaml"
+    "$REG" template create -f "$DEP_DIR/pybase.yaml" >/dev/null || { fail "base template"; return 1; }
+  fi
+  "$REG" push -q "$DEP_BASE" "$DEP_REG/apps/pybase:3.11" --insecure >/dev/null \
+    || { fail "push the base to $DEP_REG"; return 1; }
+  dep_swap_in
+  hub_start --registry "$DEP_REG/apps" --registry-insecure --deploy-max-size 2m
+  local ok=$?
+  hub_login admin "$HUB_ADMIN_PW"
+  api POST /api/v1/tokens '{"Name": "ci"}'
+  DEP_TOKEN=$(echo "$body" | jq -r .Token)
+  local k
+  for k in 1 2 3; do
+    api POST /api/v1/devices "$(device_body "d$k" "$k")"
+    expect_code 201 "add device d$k"
+    api PATCH "/api/v1/devices/$(echo "$body" | jq -r .Id)" '{"Group": "edge"}'
+    expect_code 200 "group of d$k"
+  done
+  dep_swap_out
+  [ "$ok" = 0 ] && [ -n "$DEP_TOKEN" ] && [ "$DEP_TOKEN" != null ]
+}
+
+# An app directory: examples/hello-web with message.txt saying $2.
+dep_app () { # DIR MESSAGE [broken]
+  rm -rf "$1"
+  cp -r "$HERE/../../examples/hello-web" "$1"
+  rm -f "$1/deploy.json"
+  echo "$2" >"$1/message.txt"
+  [ -z "${3:-}" ] || touch "$1/broken"
+  tar -C "$1" -czf "$1.tar.gz" .
+}
+
+dep_config () { # [jq filter over the example's deploy.json]
+  jq -c "(.Bases = [\"$DEP_BASE\"]) | (.Ports = [\"$DEP_PORT:8000\"]) | ${1:-.}" \
+    "$HERE/../../examples/hello-web/deploy.json"
+}
+
+# POST an app: $code, $body, $dep_id.
+dep_post () { # APP FILE CONFIG
+  dapi POST "/api/v1/apps/$1/deployments" -F "file=@$2" -F "config=$3"
+  dep_id=$(echo "$body" | jq -r '.Id // empty' 2>/dev/null)
+}
+
+# Until deployment $1 is over: its final JSON in $body.
+# A deployment's step times and bytes, for the log (never asserted).
+dep_show () {
+  echo "$body" | jq -r '"    \(.Template) \(.State): make \(.MakeSeconds // "-")s push \(.PushSeconds // "-")s \(.PushBytes // 0) B" + ([.Devices[] | " | \(.DeviceName) \(.State) \(.Mode // "") pull \(.PullSeconds // "-")s \(.PullBytes // 0) B create \(.CreateSeconds // "-")s start \(.StartSeconds // "-")s healthy \(.HealthySeconds // "-")s"] | join(""))'
+}
+
+dep_wait () {
+  local i state
+  [ -n "$1" ] || { fail "no deployment to wait for"; return 1; }
+  for i in $(seq 600); do
+    dapi GET "/api/v1/deployments/$1"
+    state=$(echo "$body" | jq -r .State)
+    case "$state" in succeeded | failed) dep_show; return 0 ;; esac
+    sleep 0.25
+  done
+  fail "deployment $1 did not finish: $body"
+  return 1
+}
+
+dep_get () { # K: GET / of the app through its published port, in device K's namespace
+  nsenter --net="/run/netns/rhn$HUB_RUN$1" curl -s --max-time 5 "http://127.0.0.1:$DEP_PORT/"
+}
+
+t_deploy_first () {
+  deploy_setup || return
+  dep_app "$DEP_DIR/v1" "hello from version 1"
+  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Parallel = 3')"
+  expect_code 202 "deploy v1"
+  expect_body_has '"Version":"1"'
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v1: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
+  expect_eq "$(echo "$body" | jq -r '[.Devices[].State] | join(",")')" "healthy,healthy,healthy" "v1 devices"
+  # Every step's time is recorded.
+  local steps
+  steps=$(echo "$body" | jq -r '[.MakeSeconds, .PushSeconds, (.Devices[] | .PullSeconds, .CreateSeconds, .StartSeconds, .HealthySeconds)] | map(select(. != null and . >= 0)) | length')
+  expect_eq "$steps" 14 "step times: $(echo "$body" | jq -c .)"
+  expect_eq "$(echo "$body" | jq -r .Template)" "web@1" "template"
+  local k
+  for k in 1 2 3; do
+    expect_eq "$(dep_get "$k")" "hello from version 1" "device $k answers"
+    run_cmd hub_device_reg "$k" ps --format '{{.Names}} {{.Status}}'
+    expect_out_has "web running"
+    expect_out_has "(healthy)"
+  done
+  # The first pull brought the base: megabytes.
+  local first
+  first=$(echo "$body" | jq '.Devices[0].PullBytes')
+  [ "$first" -gt 5000000 ] || fail "first pull moved only $first bytes"
+  # Without the token: 401, and nothing was made.
+  run_cmd curl -sk -o /dev/null -w '%{http_code}' -F "file=@$DEP_DIR/v1.tar.gz" \
+    -F "config=$(dep_config)" "$DEP_URL/api/v1/apps/web/deployments"
+  expect_out 401
+  run_cmd curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer rht_wrong" \
+    -F "file=@$DEP_DIR/v1.tar.gz" -F "config=$(dep_config)" "$DEP_URL/api/v1/apps/web/deployments"
+  expect_out 401
+  dapi GET /api/v1/deployments
+  expect_eq "$(echo "$body" | jq length)" 1 "one deployment listed"
+}
+
+t_deploy_changed () {
+  deploy_setup || return
+  dep_app "$DEP_DIR/v2" "hello from version 2"
+  dep_post web "$DEP_DIR/v2.tar.gz" "$(dep_config '.Parallel = 3')"
+  expect_code 202 "deploy v2"
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v2: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
+  expect_eq "$(echo "$body" | jq -r '[.Devices[].Mode] | join(",")')" "replace,replace,replace" "v2 mode (ports: replace)"
+  local k bytes app
+  app=$(stat -c %s "$DEP_DIR/v2.tar.gz")
+  for k in 0 1 2; do
+    bytes=$(echo "$body" | jq ".Devices[$k].PullBytes")
+    # Only the app's blob (its files, compressed) and the manifest and
+    # config moved: not the base.
+    [ "$bytes" -gt 0 ] && [ "$bytes" -lt $((app + 8192)) ] \
+      || fail "device $k: v2 pulled $bytes bytes (the app is $app bytes compressed)"
+  done
+  for k in 1 2 3; do
+    expect_eq "$(dep_get "$k")" "hello from version 2" "device $k answers v2"
+    run_cmd hub_device_reg "$k" ps -a --format '{{.Names}}'
+    expect_out "web"
+  done
+}
+
+t_deploy_rollback () {
+  deploy_setup || return
+  dep_app "$DEP_DIR/v3" "hello from version 3" broken
+  # One device: the broken version fails its health check and is rolled back.
+  dep_post web "$DEP_DIR/v3.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Timeout = 30')"
+  expect_code 202 "deploy broken v3"
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" failed "v3 failed"
+  expect_eq "$(echo "$body" | jq -r '.Devices[0].State')" "rolled back" "v3 rolled back"
+  case "$(echo "$body" | jq -r .Error)" in *unhealthy*) ;; *) fail "v3's reason: $(echo "$body" | jq -r .Error)" ;; esac
+  expect_eq "$(dep_get 1)" "hello from version 2" "device 1 answers v2 again"
+  run_cmd hub_device_reg 1 ps -a --format '{{.Names}} {{.Status}}'
+  expect_out_has "web running"
+  case "$out" in *web-old* | *web-next*) fail "left behind: $out" ;; esac
+  # A rolling update over the group, one at a time: stops at the first.
+  dep_app "$DEP_DIR/v4" "hello from version 4" broken
+  dep_post web "$DEP_DIR/v4.tar.gz" "$(dep_config '.Timeout = 30')"
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" failed "v4 failed"
+  expect_eq "$(echo "$body" | jq -r '[.Devices[].State] | join(",")')" "rolled back,skipped,skipped" "rolling update stopped"
+  local k
+  for k in 1 2 3; do
+    expect_eq "$(dep_get "$k")" "hello from version 2" "device $k still answers v2"
+  done
+}
+
+t_deploy_bad_uploads () {
+  deploy_setup || return
+  local before after d=$DEP_DIR/bad
+  mkdir -p "$d"
+  snap () {
+    dapi GET /api/v1/deployments
+    echo "$body" | jq -c '[.[].Id]'
+    find "$DEP_DIR/hub/data/engine/store" "$DEP_DIR/hub/data/engine/templates" "$DEP_DIR/hub/data/deploy" | sort | sha256sum
+  }
+  before=$(snap)
+  # Path traversal, an absolute name, a symlink out, a hard link (tar, by python3's tarfile).
+  /usr/bin/python3 - "$d" <<'PY'
+import io, sys, tarfile, zipfile
+d = sys.argv[1]
+def tar(name, members):
+    with tarfile.open(f"{d}/{name}", "w:gz") as t:
+        for m, data in members:
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+def reg(n, data=b"x"):
+    m = tarfile.TarInfo(n); m.size = len(data); return (m, data)
+def link(n, target, kind=tarfile.SYMTYPE):
+    m = tarfile.TarInfo(n); m.type = kind; m.linkname = target; return (m, None)
+tar("traversal.tar.gz", [reg("app.py"), reg("../../etc/evil")])
+tar("absolute.tar.gz", [reg("app.py"), reg("/etc/evil")])
+tar("symlink.tar.gz", [reg("app.py"), link("conf", "../../../etc/shadow")])
+tar("symlink-abs.tar.gz", [reg("app.py"), link("conf", "/etc/shadow")])
+tar("hardlink.tar.gz", [reg("app.py"), link("h", "app.py", tarfile.LNKTYPE)])
+tar("device.tar.gz", [reg("app.py"), link("dev", "", tarfile.CHRTYPE)])
+# A zip bomb: 64 MiB of zeros in a few kB (the hub here takes 2 MiB).
+with zipfile.ZipFile(f"{d}/bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("app.py", b"\0" * (64 << 20))
+# Over the size limit itself.
+open(f"{d}/big.bin", "wb").write(b"y" * (3 << 20))
+PY
+  local f want
+  for f in "traversal.tar.gz|not a relative path inside the app" "absolute.tar.gz|not a relative path inside the app" \
+    "symlink.tar.gz|points out of the app" "symlink-abs.tar.gz|points out of the app" \
+    "hardlink.tar.gz|hard links are not accepted" "device.tar.gz|only files, directories and symlinks" \
+    "bomb.zip|expands to more than 2097152 bytes" "big.bin|over 2097152 bytes"; do
+    want=${f#*|}
+    f=${f%%|*}
+    dep_post web "$d/$f" "$(dep_config)"
+    case "$f" in big.bin) expect_code 413 "$f" ;; bomb.zip) expect_code 413 "$f" ;; *) expect_code 400 "$f" ;; esac
+    expect_body_has "$want" "$f"
+  done
+  # Bad configs: each refused, naming what is wrong.
+  dep_post web "$DEP_DIR/v1.tar.gz" '{"Bases": ["pybase@3.11"]}'
+  expect_code 400 "no Cmd"
+  expect_body_has "Cmd must be a list"
+  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Devices = ["nope"] | del(.Group)')"
+  expect_code 404 "unknown device"
+  expect_body_has 'no device \"nope\"'
+  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Colour = 1')"
+  expect_code 400 "unknown field"
+  expect_body_has 'unknown field \"Colour\"'
+  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Health = {"Tcp": 8000}')"
+  expect_code 400 "tcp check"
+  dep_post Web_Bad "$DEP_DIR/v1.tar.gz" "$(dep_config)"
+  expect_code 400 "bad app name"
+  dep_post web "$DEP_DIR/v1.tar.gz" 'not json'
+  expect_code 400 "broken config"
+  dapi POST /api/v1/apps/web/deployments -H 'Content-Type: application/json' --data '{}'
+  expect_code 400 "not multipart"
+  expect_body_has "multipart/form-data"
+  after=$(snap)
+  expect_eq "$after" "$before" "nothing left behind by refused uploads"
+}
+
+deploy_finish () {
+  if [ -n "$DEP_PID" ]; then
+    dep_swap_in
+    hub_stop
+    if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$DEP_DIR/hub/hub.log" >/dev/null; then
+      echo "FAIL sanitizers in the deploy suite's reg-hub:" >&2
+      cat "$DEP_DIR/hub/hub.log" >&2
+      FAILED=$((FAILED + 1))
+    fi
+    dep_swap_out
+    DEP_PID=
+  fi
+  [ -n "$DEP_REG_PID" ] && { kill "$DEP_REG_PID" 2>/dev/null; wait "$DEP_REG_PID" 2>/dev/null; }
+  DEP_REG_PID=
+}
+FINISH="deploy_finish ${FINISH:-}"
+
+ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_bad_uploads"
