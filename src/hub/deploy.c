@@ -353,6 +353,7 @@ hub_deploy_check (struct hub *h, const char *app, const char *config, int64_t ow
           && (health = health_check (json_object_get (spec, "Health"), err)) == NULL)
       || (t = targets (h, spec, owner, err)) == NULL)
     {
+      json_decref (health);
       json_decref (spec);
       return NULL;
     }

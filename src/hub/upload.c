@@ -90,7 +90,7 @@ iterate (void *cls, enum MHD_ValueKind kind, const char *key, const char *filena
         }
       return file_part (u, filename, off, data, size);
     }
-  if (strcmp (key, "config") == 0 && filename == NULL)
+  if (strcmp (key, "config") == 0) /* a field, or a file (curl -F config=@deploy.json) */
     return text_part (u, key, data, size);
   fail (u, "upload: unknown form field \"%.64s\" (want \"file\" and \"config\")", key);
   return MHD_YES;

@@ -166,13 +166,20 @@ t_deploy_first () {
 t_deploy_changed () {
   deploy_setup || return
   dep_app "$DEP_DIR/v2" "hello from version 2"
-  dep_post web "$DEP_DIR/v2.tar.gz" "$(dep_config '.Parallel = 3')"
-  expect_code 202 "deploy v2"
+  # As a CI job does it: examples/ci/deploy.sh (curl and the token).
+  dep_config '.Parallel = 3' >"$DEP_DIR/v2.json"
+  run_cmd env REG_HUB_URL="$DEP_URL" REG_HUB_TOKEN="$DEP_TOKEN" REG_HUB_CA="$DEP_DIR/hub/data/tls/cert.pem" \
+    "$HERE/../../examples/ci/deploy.sh" web "$DEP_DIR/v2" "$DEP_DIR/v2.json"
+  expect_rc 0
+  expect_out_has "deployment "
+  expect_out_has ": succeeded"
+  dep_id=$(echo "$out" | sed -n '1s/^deployment \([0-9]*\):.*/\1/p')
   dep_wait "$dep_id" || return
   expect_eq "$(echo "$body" | jq -r .State)" succeeded "v2: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
   expect_eq "$(echo "$body" | jq -r '[.Devices[].Mode] | join(",")')" "replace,replace,replace" "v2 mode (ports: replace)"
   local k bytes app
   app=$(stat -c %s "$DEP_DIR/v2.tar.gz")
+  expect_eq "$(echo "$body" | jq -r .Template)" "web@2" "template"
   for k in 0 1 2; do
     bytes=$(echo "$body" | jq ".Devices[$k].PullBytes")
     # Only the app's blob (its files, compressed) and the manifest and
@@ -217,6 +224,7 @@ t_deploy_bad_uploads () {
   deploy_setup || return
   local before after d=$DEP_DIR/bad
   mkdir -p "$d"
+  [ -f "$DEP_DIR/v1.tar.gz" ] || dep_app "$DEP_DIR/v1" "hello from version 1"
   snap () {
     dapi GET /api/v1/deployments
     echo "$body" | jq -c '[.[].Id]'
@@ -274,6 +282,12 @@ PY
   expect_code 400 "bad app name"
   dep_post web "$DEP_DIR/v1.tar.gz" 'not json'
   expect_code 400 "broken config"
+  dapi POST /api/v1/apps/web/deployments -F "file=@$DEP_DIR/v1.tar.gz" -F "config=$(dep_config)" -F colour=blue
+  expect_code 400 "unknown part"
+  expect_body_has 'unknown form field \"colour\"'
+  dapi POST /api/v1/apps/web/deployments -F "config=$(dep_config)"
+  expect_code 400 "no file"
+  expect_body_has 'no \"file\" part'
   dapi POST /api/v1/apps/web/deployments -H 'Content-Type: application/json' --data '{}'
   expect_code 400 "not multipart"
   expect_body_has "multipart/form-data"
