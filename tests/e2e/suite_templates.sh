@@ -249,7 +249,7 @@ www-data:x:33:"
   expect_rc 125
   expect_err_has "--group-add \"nogroup-x\": no such group in the templates' accounts"
   expect_eq "$(snapshot)" "$before" "bad accounts: engine state changed"
-  bad_ret no-format "\"users\", \"groups\", \"expose\" and \"dir MODE\" need format: '2'" 'name: accbad
+  bad_ret no-format "\"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need format: '2'" 'name: accbad
 version: "1"
 users: ["a:x:1:1::/:/bin/sh"]'
   bad_ret bad-line 'users: "a:x:one:1::/:/bin/sh" is not a passwd(5) line' "name: accbad
