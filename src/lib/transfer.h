@@ -35,6 +35,7 @@ struct reg_transfer_options
   const char *layout;          /* layout directory; NULL: <root>/layout */
   bool insecure;               /* plain HTTP */
   const char *user, *password; /* or NULL: anonymous */
+  const char *ca_pem;          /* CAs trusted for the registry besides certs.d, or NULL */
   reg_transfer_event_fn event;
   void *data;
 };

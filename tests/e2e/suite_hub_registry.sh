@@ -181,19 +181,37 @@ t_hub_registry () {
   run_cmd "$HUB_BIN" registry credential no-such-device --data "$data"
   expect_rc 1
   expect_err_has "device no-such-device: no such device"
+  # The hub's CA travels with the request (--ca, "Ca" in regd's API: a
+  # remote client cannot write the device's certs.d).
   reset_regd2
-  mkdir -p "$ROOT2/certs.d/$host" && cp "$data/tls/cert.pem" "$ROOT2/certs.d/$host/ca.crt"
   before=$(snapshot2)
+  local ca=$data/tls/cert.pem
   REG_CONFIG=$nobody run_cmd reg2 pull "$host/templates/hregapp:1"
   expect_rc 1
+  expect_err_has "certificate"
+  REG_CONFIG=$nobody run_cmd reg2 pull --ca "$ca" "$host/templates/hregapp:1"
+  expect_rc 1
   expect_err_has "run reg login $host"
+  echo "not a certificate" >"$T/hreg-bad.pem"
+  REG_CONFIG=$nobody run_cmd reg2 pull --ca "$T/hreg-bad.pem" "$host/templates/hregapp:1"
+  expect_rc 1
+  expect_err_has "registry $host: the CA given holds no PEM certificate"
+  REG_CONFIG=$nobody run_cmd reg2 pull --ca "$T/no-such.pem" "$host/templates/hregapp:1"
+  expect_rc 2
+  expect_err_has "--ca $T/no-such.pem"
+  REG_CONFIG=$nobody run_cmd reg2 pull --ca "$ca" --insecure "$host/templates/hregapp:1"
+  expect_rc 1
+  expect_err_has "a CA was given with --insecure"
+  REG_CONFIG=$nobody run_cmd reg2 pull --ca "$ca" templates/hregapp:1
+  expect_rc 1
+  expect_err_has "names a layout, not a registry"
   printf '%s\n' "${cred_pw}x" | REG_CONFIG=$cfg "$REG" login "$host" -u "$cred_user" --password-stdin >/dev/null
-  REG_CONFIG=$cfg run_cmd reg2 pull "$host/templates/hregapp:1"
+  REG_CONFIG=$cfg run_cmd reg2 pull --ca "$ca" "$host/templates/hregapp:1"
   expect_rc 1
   expect_err_has "refused (HTTP 401)"
   expect_eq "$(snapshot2)" "$before" "a refused pull changed the store"
   printf '%s\n' "$cred_pw" | REG_CONFIG=$cfg "$REG" login "$host" -u "$cred_user" --password-stdin >/dev/null
-  REG_CONFIG=$cfg run_cmd reg2 pull "$host/templates/hregapp:1"
+  REG_CONFIG=$cfg run_cmd reg2 pull --ca "$ca" "$host/templates/hregapp:1"
   expect_rc 0
   expect_out_has "hregapp@1"
   expect_out_has "hregbase@1"
