@@ -1,6 +1,7 @@
 #include "transfer.h"
 #include "bundle.h"
 #include "image.h"
+#include "imgarchive.h"
 #include "layer.h"
 #include "layout.h"
 #include "oci.h"
@@ -1391,6 +1392,46 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
   pull_free (&p);
   reg_oci_ref_free (ref);
   return ret;
+}
+
+int
+reg_transfer_load (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
+                   struct reg_error **err)
+{
+  if (o->archive == NULL || o->archive[0] != '/')
+    return reg_error_set (err, EINVAL, "load: the archive must be an absolute path");
+  _cleanup_free_ char *staging = NULL, *dir = NULL;
+  _cleanup_strv_ char **refs = NULL;
+  if (make_staging (e, "load", &staging, err) < 0)
+    return reg_error_prefix (err, "load %s", o->archive);
+  int ret = asprintf (&dir, "%s/layout", staging) < 0 ? reg_error_set (err, ENOMEM, "out of memory")
+                                                      : 0;
+  if (ret == 0 && mkdir (dir, 0700) < 0)
+    ret = reg_error_sys (err, errno, "staging %s", dir);
+  if (ret == 0)
+    ret = reg_imgarchive_unpack (o->archive, dir, &refs, err);
+  json_t *loaded = json_array (), *names = json_array ();
+  for (size_t i = 0; ret == 0 && refs[i]; i++)
+    {
+      struct reg_transfer_options one = *o;
+      one.ref = refs[i];
+      one.layout = dir;
+      one.archive = NULL;
+      json_t *r = NULL;
+      ret = reg_transfer_pull (e, &one, &r, err);
+      if (ret == 0)
+        {
+          json_array_append (names, json_object_get (r, "Template"));
+          json_array_append_new (loaded, r);
+        }
+    }
+  reg_util_rm_rf (staging, NULL);
+  if (ret == 0)
+    *result = json_pack ("{s:s, s:O, s:O}", "Archive", o->archive, "Templates", names, "Loaded",
+                         loaded);
+  json_decref (loaded);
+  json_decref (names);
+  return ret < 0 ? reg_error_prefix (err, "load %s", o->archive) : 0;
 }
 
 int

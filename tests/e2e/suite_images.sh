@@ -168,4 +168,70 @@ t_images_hostile () {
   [ ! -e "$ROOT2/tmp/planted" ] || fail "symlink escape planted a file"
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile"
+# reg image load -i FILE: docker save archives (legacy and Docker 25+) and
+# OCI archives, made by mkarchive.py from the layout images; the same
+# verification and dedup as a pull; hostile archives leave nothing.
+t_images_load () {
+  local n_py before a=$T/archives
+  mkimage base >/dev/null
+  n_py=$(mkimage py)
+  mkdir -p "$a"
+  python3 "$HERE/mkarchive.py" "$IMAGES" legacy "$a/legacy.tar" images/base:1=base-e2e:1 \
+    images/py:1=images/py:1 || fail "mkarchive legacy"
+  python3 "$HERE/mkarchive.py" "$IMAGES" docker25 "$a/d25.tar" images/py:1=images/py:1 || fail "mkarchive docker25"
+  python3 "$HERE/mkarchive.py" "$IMAGES" oci "$a/oci.tar" images/py:1=oci/py:2 || fail "mkarchive oci"
+  python3 "$HERE/mkarchive.py" "$IMAGES" evil "$a/evil.tar" images/base:1=evil:1 || fail "mkarchive evil"
+  python3 "$HERE/mkarchive.py" "$IMAGES" tampered "$a/tampered.tar" images/base:1=t:1 || fail "mkarchive tampered"
+  reset_regd2
+  # Legacy docker save, two images sharing the base layer (linked by a
+  # symlink in the archive); a short name is Docker Hub's library/.
+  run_cmd reg2 image load -i "$a/legacy.tar"
+  expect_rc 0
+  expect_out_has "library.base-e2e@1"
+  expect_out_has "images.py@1"
+  expect_eq "$(objects2)" "$n_py" "objects after loading both images (base shared)"
+  run_cmd reg2 run --rm -t images.py@1
+  expect_out "hello from an image"
+  run_cmd reg2 run --rm -t library.base-e2e@1 -- /bin/cat /etc/os-release
+  expect_out "NAME=reg-e2e"
+  before=$(snapshot2)
+  run_cmd reg2 image load -i "$a/legacy.tar"
+  expect_rc 0
+  expect_out_has "images.py@1: already present"
+  expect_eq "$(snapshot2)" "$before" "loading again changed the store"
+  # Docker 25+ (an OCI layout with manifest.json) and an OCI archive.
+  reset_regd2
+  run_cmd reg2 image load -q -i "$a/d25.tar"
+  expect_rc 0
+  expect_out "images.py@1"
+  run_cmd reg2 run --rm -t images.py@1
+  expect_out "hello from an image"
+  run_cmd reg2 image load -i "$a/oci.tar"
+  expect_rc 0
+  expect_out_has "oci.py@2"
+  expect_eq "$(objects2)" "$n_py" "an OCI archive of the same image added objects"
+  run_cmd reg2 run --rm -t oci.py@2
+  expect_out "hello from an image"
+  # Hostile or broken archives: refused, nothing left behind.
+  before=$(snapshot2)
+  run_cmd reg2 image load -i "$a/evil.tar"
+  expect_rc 1
+  expect_err_has 'entry "../evil": path escapes the archive'
+  run_cmd reg2 image load -i "$a/tampered.tar"
+  expect_rc 1
+  expect_err_has "the config's diff_id is sha256:"
+  expect_err_has "(corrupt or tampered)"
+  run_cmd reg2 image load -i "$MKIMAGE"
+  expect_rc 1
+  expect_err_has "not a tar archive"
+  run_cmd reg2 image load -i "$a/nosuch.tar"
+  expect_rc 1
+  expect_err_has "nosuch.tar: No such file or directory"
+  run_cmd reg2 image load
+  expect_rc 2
+  expect_err_has "-i FILE is required"
+  expect_eq "$(snapshot2)" "$before" "a refused archive changed the store"
+  [ ! -e "$ROOT2/store/evil" ] && [ ! -e "$ROOT2/store/tmp/evil" ] || fail "../evil was written"
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load"
