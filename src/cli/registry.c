@@ -19,7 +19,7 @@
 struct opts
 {
   const char *layout;
-  bool insecure, quiet;
+  bool insecure, quiet, as_image;
 };
 
 static char *
@@ -90,6 +90,8 @@ request_body (const char *ref, const char *tmpl, const struct opts *o)
   json_t *body = json_pack ("{s:s, s:b}", "Ref", ref, "Insecure", o->insecure);
   if (tmpl)
     json_object_set_new (body, "Template", json_string (tmpl));
+  if (o->as_image)
+    json_object_set_new (body, "AsImage", json_true ());
   if (o->layout)
     {
       char *abs = realpath (o->layout, NULL);
@@ -267,6 +269,13 @@ transfer (struct reg_client *c, const char *what, const char *path, json_t *body
 static const struct cli_option push_options[] = {
   TRANSFER_OPTIONS,
   { "quiet", 'q', NULL, "print only the pushed references and digests" },
+  { "as-image", 'a' + 256, NULL,
+    "a regular OCI image that Docker and Podman run (one layer: the generated environment)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_option pull_options[] = {
+  TRANSFER_OPTIONS,
+  { "quiet", 'q', NULL, "print only the pulled templates" },
   { NULL, 0, NULL, NULL },
 };
 static const struct cli_option tags_options[] = { TRANSFER_OPTIONS, { NULL, 0, NULL, NULL } };
@@ -275,7 +284,7 @@ static const struct cli_spec push_spec = CLI_SPEC (
     "Upload a template and what it requires to an OCI registry or layout.", push_options);
 static const struct cli_spec pull_spec = CLI_SPEC (
     "pull", "[HOST[:PORT]/]REPO:TAG",
-    "Download a template and what it requires from an OCI registry or layout.", push_options);
+    "Download a template and what it requires from an OCI registry or layout.", pull_options);
 const struct cli_spec cli_template_ls_spec
     = CLI_SPEC ("template ls", "[[HOST[:PORT]/]REPO]",
                 "The installed templates; with a repository, the tags of its templates in the "
@@ -322,6 +331,9 @@ parse_opts (const struct cli_spec *spec, int argc, char **argv, struct opts *o, 
         break;
       case 'q':
         o->quiet = true;
+        break;
+      case 'a' + 256:
+        o->as_image = true;
         break;
       case CLI_HELP:
         return 0;

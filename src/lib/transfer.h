@@ -34,12 +34,16 @@ struct reg_transfer_options
   const char *tmpl;            /* push: name@version */
   const char *layout;          /* layout directory; NULL: <root>/layout */
   const char *archive;         /* load: a docker save or OCI archive (imgarchive.h) */
+  bool as_image;               /* push: a regular OCI image (imgexport.h), not an artifact */
   bool insecure;               /* plain HTTP */
   const char *user, *password; /* or NULL: anonymous */
   reg_transfer_event_fn event;
   void *data;
 };
 
+/* Push: o->tmpl and what it requires, each as a reg artifact to its
+ * sibling repository; with o->as_image, o->tmpl as one runnable OCI image
+ * (imgexport.h) to o->ref. */
 int reg_transfer_push (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
                        struct reg_error **err);
 int reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,

@@ -21,7 +21,7 @@ struct job
   struct regd *d;
   bool push, load;
   char *ref, *tmpl, *layout, *archive, *user, *password;
-  bool insecure;
+  bool insecure, as_image;
   int fd; /* write end */
 };
 
@@ -67,6 +67,7 @@ options (struct job *j, struct reg_transfer_options *o)
                                       .tmpl = j->tmpl,
                                       .layout = j->layout,
                                       .archive = j->archive,
+                                      .as_image = j->as_image,
                                       .insecure = j->insecure,
                                       .user = j->user,
                                       .password = j->password };
@@ -105,7 +106,7 @@ static int
 parse (struct request *r, struct job *j, const char *what, struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Ref", "Template", "Layout", "Archive", "Insecure", "Auth", NULL };
+      = { "Ref", "Template", "Layout", "Archive", "Insecure", "Auth", "AsImage", NULL };
   json_t *body = regd_body_object (r, what, err);
   if (body == NULL)
     return -1;
@@ -125,6 +126,11 @@ parse (struct request *r, struct job *j, const char *what, struct reg_error **er
     ret = reg_error_set (err, EINVAL, "%s: Auth must be {\"Username\", \"Password\"}", what);
   else if (j->load && (archive == NULL || archive[0] != '/'))
     ret = reg_error_set (err, EINVAL, "%s: Archive (an absolute path) is required", what);
+  else if (json_object_get (body, "AsImage")
+           && !json_is_boolean (json_object_get (body, "AsImage")))
+    ret = reg_error_set (err, EINVAL, "%s: AsImage must be true or false", what);
+  else if (json_is_true (json_object_get (body, "AsImage")) && !j->push)
+    ret = reg_error_set (err, EINVAL, "%s: AsImage is for /v1/templates/push", what);
   else if (!j->load && archive != NULL)
     ret = reg_error_set (err, EINVAL, "%s: Archive is for /v1/templates/load", what);
   else if (ref == NULL && !j->load)
@@ -134,6 +140,7 @@ parse (struct request *r, struct job *j, const char *what, struct reg_error **er
   if (ret == 0)
     {
       j->insecure = json_is_true (json_object_get (body, "Insecure"));
+      j->as_image = json_is_true (json_object_get (body, "AsImage"));
       j->ref = strdup (ref ? ref : "");
       j->archive = archive ? strdup (archive) : NULL;
       j->tmpl = tmpl ? strdup (tmpl) : NULL;

@@ -234,4 +234,54 @@ t_images_load () {
   [ ! -e "$ROOT2/store/evil" ] && [ ! -e "$ROOT2/store/tmp/evil" ] || fail "../evil was written"
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load"
+# reg push --as-image: a template and what it requires as a regular OCI
+# image, pulled and run by a private Docker engine (lib.sh) from a second
+# docker-registry inside its network namespace that serves the same
+# storage as the one reg pushed to.
+t_images_export () {
+  start_registry || return
+  docker_private_start || return
+  mkdir -p "$T/exp"
+  printf '#!%s\nimport os, sys\nprint("python runs in docker:", os.environ["GREETING"], *sys.argv[1:])\n' \
+    "$PY" >"$T/exp/hello.py"
+  chmod +x "$T/exp/hello.py"
+  run_cmd "$REG" template create exp@1 "$T/exp/hello.py" --requires py@3.11 --env GREETING=hi \
+    --entrypoint "$T/exp/hello.py" --stop-signal SIGINT
+  expect_rc 0
+  run_cmd "$REG" push --as-image exp@1 "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  expect_out_has "$REGISTRY/exp/hello:1 sha256:"
+  local digest=${out##*sha256:}
+  digest=${digest%%$'\n'*}
+  # The same template again: the same blobs, nothing uploaded.
+  run_cmd "$REG" push --as-image exp@1 "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  expect_out_has "uploaded 0 blobs"
+  expect_out_has "sha256:$digest"
+  run_cmd skopeo inspect --tls-verify=false "docker://$REGISTRY/exp/hello:1"
+  expect_out_has '"org.reg.template": "exp@1"'
+  nsenter -t "$DOCKER_NETNS_PID" -n docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  local _
+  for _ in $(seq 100); do
+    nsenter -t "$DOCKER_NETNS_PID" -n curl -fs "http://$REGISTRY/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  run_cmd dock pull "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  run_cmd dock run --rm --network none "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  expect_out "python runs in docker: hi"
+  # A command replaces the whole argv, as with reg run.
+  run_cmd dock run --rm --network none "$REGISTRY/exp/hello:1" "$T/exp/hello.py" more
+  expect_out "python runs in docker: hi more"
+  run_cmd dock image inspect -f '{{.Config.StopSignal}} {{index .Config.Labels "org.reg.template"}}' \
+    "$REGISTRY/exp/hello:1"
+  expect_out "SIGINT exp@1"
+  run_cmd "$REG" push --as-image nosuch@1 "$REGISTRY/exp/nosuch:1"
+  expect_rc 1
+  expect_err_has "template nosuch@1: not found"
+  "$REG" template rm exp@1 >/dev/null
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export"
