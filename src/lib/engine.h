@@ -75,6 +75,11 @@ struct reg_create_options
   struct reg_security security;
   unsigned short rows, cols;
   char *const *ports; /* "[IP:]HOST:CONTAINER[/tcp|udp]", recorded */
+  /* -P: also publish, each on a free host port, every port `exposed`
+   * lists (reg.yaml's expose:, "PORT[/tcp|udp]") and every port the
+   * templates declare (their expose:, an image's ExposedPorts). */
+  bool publish_all;
+  char *const *exposed;
   /* "host" (the default), "none", or "container:REF" (another container's
    * network namespace; resolved to its id at create). */
   const char *network_mode;

@@ -515,6 +515,27 @@ t_net_publish_all () {
   run_cmd get "http://127.0.0.1:$hp/"
   expect_out_has "hello from ${id:0:12}"
   "$REG" rm -f "$id" >/dev/null
+  # ... and every port its templates declare (a recipe's expose:), once
+  # each: 80/tcp is both reg.yaml's and the template's.
+  printf 'name: exposer\nversion: "1"\npaths: [/bin/true]\nrequires: [py@3.11]\nexpose: ["80/tcp", "8125/udp"]\n' >"$T/exposer.yaml"
+  "$REG" template create -f "$T/exposer.yaml" >/dev/null || fail "template create exposer@1"
+  printf 'templates: [exposer@1]\nexpose: [80, "53/udp"]\n' >"$p/reg.yaml"
+  id=$("$REG" run -d -P --project "$p" -- "$PY" -c "$HTTP80")
+  run_cmd "$REG" port "$id"
+  expect_out_has "8125/udp -> 0.0.0.0:"
+  expect_out_has "53/udp -> 0.0.0.0:"
+  expect_eq "$(echo "$out" | grep -c '^80/tcp')" 1 "80/tcp published twice"
+  hp=$("$REG" port "$id" 80 | cut -d: -f2)
+  run_cmd get "http://127.0.0.1:$hp/"
+  expect_out_has "hello from ${id:0:12}"
+  "$REG" rm -f "$id" >/dev/null
+  # Without a project: the template's ports alone, next to -p.
+  id=$("$REG" run -d -P -p 8126/udp -t exposer@1 -- "$PY" -c 'import time; time.sleep(1000)')
+  run_cmd "$REG" port "$id"
+  expect_out_has "80/tcp -> 0.0.0.0:"
+  expect_out_has "8125/udp -> 0.0.0.0:"
+  expect_out_has "8126/udp -> 0.0.0.0:"
+  "$REG" rm -f "$id" >/dev/null
   # Nothing exposed, or a bad expose entry: refused, nothing made.
   before=$(snapshot)
   run_cmd "$REG" run --rm -P -t base@1 -- /bin/true
@@ -524,6 +545,7 @@ t_net_publish_all () {
   run_cmd "$REG" run --rm -P --project "$p" -- /bin/true
   expect_err_has 'exposed port "8080:80" is not PORT[/tcp|udp]'
   expect_eq "$(snapshot)" "$before" "a refused -P changed the engine"
+  "$REG" template rm exposer@1 >/dev/null
 }
 ALL="$ALL t_net_publish_all"
 
