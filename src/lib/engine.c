@@ -757,6 +757,45 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   return 0;
 }
 
+static int
+network_link (struct reg_engine *e, const char *network, const char *ref, char *const *aliases,
+              bool connect, struct reg_error **err)
+{
+  const char *verb = connect ? "connect" : "disconnect";
+  struct reg_container *c = NULL;
+  struct reg_lock *op = op_begin (e, ref, verb, &c, err);
+  if (op == NULL)
+    return -1;
+  int ret = 0;
+  if (!reg_state_live (c->state) || !reg_container_monitor_alive (c))
+    ret = reg_error_set (err, EBUSY, "%s container %.12s: it is not running", verb, c->id);
+  pthread_mutex_lock (&e->lock);
+  if (ret == 0 && connect)
+    ret = reg_network_connect (e->root, &e->net, network, c, aliases, err);
+  else if (ret == 0)
+    ret = reg_network_disconnect (e->root, network, c, err);
+  pthread_mutex_unlock (&e->lock);
+  reg_lockset_unlock (e->ops, op);
+  if (ret == 0)
+    reg_events_emit (e->root, "network", verb, network, json_pack ("{s:s}", "container", c->id));
+  reg_container_free (c);
+  return ret;
+}
+
+int
+reg_engine_network_connect (struct reg_engine *e, const char *network, const char *ref,
+                            char *const *aliases, struct reg_error **err)
+{
+  return network_link (e, network, ref, aliases, true, err);
+}
+
+int
+reg_engine_network_disconnect (struct reg_engine *e, const char *network, const char *ref,
+                               struct reg_error **err)
+{
+  return network_link (e, network, ref, NULL, false, err);
+}
+
 int
 reg_engine_container_rename (struct reg_engine *e, const char *ref, const char *name,
                              struct reg_error **err)
