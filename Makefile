@@ -83,7 +83,8 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
 # reg-hub (docs/hub.md): a remote client of regds, with an engine root of
-# its own for the app templates it deploys (src/hub/apps.h): libreg.
+# its own for the app templates it deploys (src/hub/apps.h) and an embedded
+# registry serving an OCI layout (src/hub/registry.h): libreg.
 $(BUILD)/reg-hub: $(HUB_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB) $(LIBS_LIB)
 

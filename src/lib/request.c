@@ -36,6 +36,7 @@ reg_create_request_free (struct reg_create_request *r)
   reg_strv_free (r->extra_hosts);
   reg_strv_free (r->aliases);
   reg_strv_free (r->exposed);
+  reg_strv_free (r->group_add);
   free (r->network_mode);
   free (r->hostname);
   free (r->name);
@@ -383,32 +384,6 @@ dup_string (json_t *body, const char *key, char **out, struct reg_error **err)
   return 0;
 }
 
-/* -P: every exposed port ("PORT[/tcp|udp]") on a free host port. */
-static int
-publish_all (struct reg_create_request *r, struct reg_error **err)
-{
-  size_t n = reg_strv_len (r->exposed), have = reg_strv_len (r->ports);
-  if (n == 0)
-    return reg_error_set (err, EINVAL,
-                          WHAT ": -P: no port to publish (reg.yaml's expose: lists none)");
-  char **ports = realloc (r->ports, (have + n + 1) * sizeof (char *));
-  if (ports == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  r->ports = ports;
-  ports[have] = NULL;
-  for (size_t i = 0; i < n; i++)
-    {
-      struct reg_port_binding b;
-      if (strchr (r->exposed[i], ':') || !reg_network_port_parse (r->exposed[i], &b))
-        return reg_error_set (err, EINVAL, WHAT ": exposed port \"%s\" is not PORT[/tcp|udp]",
-                              r->exposed[i]);
-      if ((ports[have + i] = strdup (r->exposed[i])) == NULL)
-        return reg_error_set (err, ENOMEM, "out of memory");
-      ports[have + i + 1] = NULL;
-    }
-  return 0;
-}
-
 static int
 parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
 {
@@ -434,6 +409,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
                                       "CapAdd",
                                       "CapDrop",
                                       "User",
+                                      "GroupAdd",
                                       "ReadonlyRootfs",
                                       "UsernsMode",
                                       "NetworkMode",
@@ -495,6 +471,9 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   if (parse_security (body, &o->security, &r->user, err) < 0 || parse_process (body, r, err) < 0)
     return -1;
   o->user = r->user;
+  if (reg_json_strv (body, "GroupAdd", WHAT, &r->group_add, err) < 0)
+    return -1;
+  o->group_add = r->group_add;
   o->auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
   /* reg.yaml's restart policy is for the service; a one-off `reg run --rm`
    * of the project does not take it (asked for in the request, the two
@@ -519,8 +498,8 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   o->project = r->project;
   o->mounts = r->mounts;
   o->n_mounts = r->n_mounts;
-  if (json_is_true (json_object_get (body, "PublishAllPorts")) && publish_all (r, err) < 0)
-    return -1;
+  o->publish_all = json_is_true (json_object_get (body, "PublishAllPorts"));
+  o->exposed = r->exposed;
   o->ports = r->ports;
   o->network_mode = r->network_mode;
   o->hostname = r->hostname;
