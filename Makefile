@@ -120,6 +120,11 @@ $(BUILD)/tests/test_hub: tests/unit/test_hub.c $(BUILD)/src/hub/auth.o $(BUILD)/
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc/hub -o $@ $^ $(LIBS_HUB) -lcmocka
 
+# reg-hub's uploaded apps (src/hub/appfiles.c), against the engine's store.
+$(BUILD)/tests/test_appfiles: tests/unit/test_appfiles.c $(BUILD)/src/hub/appfiles.o $(BUILD)/libreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc/hub -o $@ $^ $(LIBS_LIB) -lcmocka
+
 install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg
 	install -D -m 0755 $(BUILD)/regd $(DESTDIR)$(PREFIX)/bin/regd

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "hub.h"
 #include "import.h"
+#include "registry.h"
 #include "template.h"
 #include "transfer.h"
 #include "util.h"
@@ -43,17 +44,33 @@ hub_apps_close (struct hub *h)
   pthread_cond_destroy (&h->deploys_done);
 }
 
-char *
-hub_apps_ref (struct hub *h, const char *tmpl)
+/* "name:version" of name@version ("+" in a version becomes "_": tags
+ * allow no "+"). */
+static char *
+name_tag (const char *tmpl)
 {
   _cleanup_free_ char *name = NULL, *version = NULL;
-  if (h->cfg.registry == NULL || reg_template_split_ref (tmpl, &name, &version, NULL) < 0)
+  if (reg_template_split_ref (tmpl, &name, &version, NULL) < 0)
     return NULL;
   for (char *p = version; *p; p++)
     if (*p == '+')
       *p = '_';
+  char *out = NULL;
+  return asprintf (&out, "%s:%s", name, version) < 0 ? NULL : out;
+}
+
+char *
+hub_apps_ref (struct hub *h, const char *tmpl)
+{
+  _cleanup_free_ char *nt = name_tag (tmpl);
   char *ref = NULL;
-  return asprintf (&ref, "%s/%s:%s", h->cfg.registry, name, version) < 0 ? NULL : ref;
+  if (nt == NULL)
+    return NULL;
+  if (h->cfg.registry)
+    return asprintf (&ref, "%s/%s", h->cfg.registry, nt) < 0 ? NULL : ref;
+  if (h->cfg.registry_address == NULL)
+    return NULL;
+  return asprintf (&ref, "%s/" HUB_APPS_REPO "/%s", h->cfg.registry_address, nt) < 0 ? NULL : ref;
 }
 
 static int
@@ -61,7 +78,34 @@ no_registry (struct reg_error **err)
 {
   return reg_error_set (err, EINVAL,
                         "reg-hub has no registry to deploy through: start it with --registry "
-                        "HOST[:PORT]/PREFIX");
+                        "HOST[:PORT]/PREFIX, or with --registry-address HOST:PORT (where devices "
+                        "reach its own)");
+}
+
+/* Where the hub's engine pushes and pulls: the external registry, or the
+ * embedded one's layout (the "templates/" repositories). */
+static int
+transfer_target (struct hub *h, const char *tmpl, struct reg_transfer_options *o, char **ref,
+                 struct reg_error **err)
+{
+  if (h->cfg.registry == NULL && (h->registry == NULL || h->cfg.registry_address == NULL))
+    return no_registry (err);
+  _cleanup_free_ char *nt = name_tag (tmpl);
+  if (nt == NULL)
+    return reg_error_set (err, EINVAL, "%s is not name@version", tmpl);
+  *o = (struct reg_transfer_options){ .insecure = h->cfg.registry_insecure,
+                                      .user = h->cfg.registry_user,
+                                      .password = h->cfg.registry_password };
+  if (h->cfg.registry)
+    *ref = hub_apps_ref (h, tmpl);
+  else if (asprintf (ref, HUB_APPS_REPO "/%s", nt) < 0)
+    *ref = NULL;
+  else
+    o->layout = hub_registry_dir (h->registry);
+  if (*ref == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  o->ref = *ref;
+  return 0;
 }
 
 static bool
@@ -74,34 +118,21 @@ installed (struct hub *h, const char *tmpl)
   return true;
 }
 
-static void
-transfer_options (struct hub *h, struct reg_transfer_options *o, const char *ref, const char *tmpl)
-{
-  *o = (struct reg_transfer_options){ .ref = ref,
-                                      .tmpl = tmpl,
-                                      .insecure = h->cfg.registry_insecure,
-                                      .user = h->cfg.registry_user,
-                                      .password = h->cfg.registry_password };
-}
-
 int
 hub_apps_bases (struct hub *h, char *const *bases, int64_t *bytes, struct reg_error **err)
 {
   *bytes = 0;
-  if (h->cfg.registry == NULL)
-    return no_registry (err);
   int ret = 0;
   pthread_mutex_lock (&h->engine_lock);
   for (size_t i = 0; ret == 0 && bases && bases[i]; i++)
     {
       if (installed (h, bases[i]))
         continue;
-      _cleanup_free_ char *ref = hub_apps_ref (h, bases[i]);
+      _cleanup_free_ char *ref = NULL;
       struct reg_transfer_options o;
-      transfer_options (h, &o, ref, NULL);
       json_t *result = NULL;
-      if (ref == NULL)
-        ret = reg_error_set (err, EINVAL, "base %s: not name@version", bases[i]);
+      if (transfer_target (h, bases[i], &o, &ref, err) < 0)
+        ret = -1;
       else if (reg_transfer_pull (h->engine, &o, &result, err) < 0)
         ret = reg_error_prefix (err, "base %s: not in the registry as %s", bases[i], ref);
       else
@@ -186,28 +217,37 @@ int
 hub_apps_publish (struct hub *h, const char *tmpl, int64_t *bytes, struct reg_error **err)
 {
   *bytes = 0;
-  if (h->cfg.registry == NULL)
-    return no_registry (err);
-  _cleanup_free_ char *ref = hub_apps_ref (h, tmpl);
-  if (ref == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_free_ char *ref = NULL;
   struct reg_transfer_options o;
-  transfer_options (h, &o, ref, tmpl);
+  if (transfer_target (h, tmpl, &o, &ref, err) < 0)
+    return -1;
+  o.tmpl = tmpl;
   json_t *result = NULL;
+  /* The embedded registry's layout is written in place (layout.c
+   * serialises its writers): a base it has is found there and skipped. */
   if (reg_transfer_push (h->engine, &o, &result, err) < 0)
-    return reg_error_prefix (err, "push %s to %s", tmpl, ref);
+    return reg_error_prefix (err, "push %s to %s%s", tmpl, o.layout ? "the hub's registry as " : "",
+                             ref);
   *bytes = json_integer_value (json_object_get (result, "Bytes"));
   json_decref (result);
   return 0;
 }
 
 json_t *
-hub_apps_pull_body (struct hub *h, const char *tmpl)
+hub_apps_pull_body (struct hub *h, const char *tmpl, json_t *device, struct reg_error **err)
 {
   _cleanup_free_ char *ref = hub_apps_ref (h, tmpl);
   if (ref == NULL)
+    return no_registry (err), NULL;
+  if (h->cfg.registry)
+    return json_pack ("{s:s, s:b}", "Ref", ref, "Insecure", h->cfg.registry_insecure);
+  /* The embedded registry: the device's own pull credential, and the hub's
+   * certificate to verify it by. */
+  _cleanup_free_ char *user = NULL, *password = NULL;
+  if (hub_registry_device_credential (h->registry, device, &user, &password, err) < 0)
     return NULL;
-  return json_pack ("{s:s, s:b}", "Ref", ref, "Insecure", h->cfg.registry_insecure);
+  return json_pack ("{s:s, s:{s:s, s:s}, s:s}", "Ref", ref, "Auth", "Username", user, "Password",
+                    password, "Ca", h->cert_pem);
 }
 
 json_t *

@@ -96,7 +96,7 @@ seconds_ns (json_t *h, const char *key, int64_t *ns, struct reg_error **err)
   return 0;
 }
 
-/* {"Http": "/path", "Port": N, "Status"?: N} | {"Cmd": "shell command"},
+/* {"Http": "/path", "Port": N, "Status"?: N} | {"Tcp": PORT} | {"Cmd": "shell command"},
  * with "Interval", "Timeout", "StartPeriod", "Retries": Docker's
  * Healthcheck for regd. */
 static json_t *
@@ -121,10 +121,7 @@ health_check (json_t *h, struct reg_error **err)
   int n
       = !!json_object_get (h, "Http") + !!json_object_get (h, "Cmd") + !!json_object_get (h, "Tcp");
   if (n != 1)
-    return reg_error_set (err, EINVAL, "deploy: Health needs one of Http (with Port) or Cmd"), NULL;
-  if (json_object_get (h, "Tcp"))
-    return reg_error_set (err, EINVAL,
-                          "deploy: Health.Tcp: regd has no TCP check yet; use Http or Cmd"),
+    return reg_error_set (err, EINVAL, "deploy: Health needs one of Http (with Port), Tcp or Cmd"),
            NULL;
   if (str (h, "Http"))
     {
@@ -141,6 +138,16 @@ health_check (json_t *h, struct reg_error **err)
       snprintf (ps, sizeof ps, "%d", (int)p);
       snprintf (ss, sizeof ss, "%d", (int)s);
       test = json_pack ("[s, s, s, s]", "HTTP-GET", path, ps, ss);
+    }
+  else if (json_object_get (h, "Tcp"))
+    {
+      json_t *tcp = json_object_get (h, "Tcp");
+      if (!json_is_integer (tcp) || json_integer_value (tcp) < 1
+          || json_integer_value (tcp) > 65535)
+        return reg_error_set (err, EINVAL, "deploy: Health.Tcp must be a port (1-65535)"), NULL;
+      char ps[16];
+      snprintf (ps, sizeof ps, "%d", (int)json_integer_value (tcp));
+      test = json_pack ("[s, s]", "TCP-CONNECT", ps);
     }
   else if (str (h, "Cmd"))
     test = json_pack ("[s, s]", "CMD-SHELL", str (h, "Cmd"));
@@ -509,9 +516,9 @@ pull (struct device_job *j, struct reg_error **err)
 {
   double t0 = now_mono ();
   set_target (j, json_pack ("{s:s}", "State", "pulling"));
-  json_t *body = hub_apps_pull_body (j->run->h, j->run->tmpl), *reply = NULL;
-  long status = body ? call (j, "POST", "/v1/templates/pull", body, PULL_TIMEOUT_MS, &reply, err)
-                     : reg_error_set (err, ENOMEM, "out of memory");
+  json_t *body = hub_apps_pull_body (j->run->h, j->run->tmpl, j->dev, err), *reply = NULL;
+  long status
+      = body ? call (j, "POST", "/v1/templates/pull", body, PULL_TIMEOUT_MS, &reply, err) : -1;
   json_decref (body);
   json_t *result = json_object_get (reply, "Result");
   if (status >= 0 && !json_is_object (result))

@@ -35,12 +35,13 @@ struct hub_config
   unsigned retention;       /* s of history kept */
   unsigned max_connections;
   /* Deployments (deploy.h, apps.h) */
-  const char *registry;      /* HOST[:PORT]/PREFIX, or NULL */
-  bool registry_insecure;    /* plain HTTP (test registries only) */
-  const char *registry_user; /* push credentials, or NULL */
-  char *registry_password;   /* read from --registry-password-file */
-  int64_t deploy_max_size;   /* an upload, and what it expands to */
-  size_t deploy_max_entries; /* entries in an uploaded archive */
+  const char *registry;         /* HOST[:PORT]/PREFIX, or NULL: the embedded one */
+  const char *registry_address; /* HOST:PORT where devices reach the embedded one */
+  bool registry_insecure;       /* plain HTTP (test registries only) */
+  const char *registry_user;    /* push credentials, or NULL */
+  char *registry_password;      /* read from --registry-password-file */
+  int64_t deploy_max_size;      /* an upload, and what it expands to */
+  size_t deploy_max_entries;    /* entries in an uploaded archive */
 };
 
 struct reg_engine;

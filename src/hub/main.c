@@ -25,28 +25,30 @@ static void
 usage (FILE *f)
 {
   fprintf (
-      f, "usage: reg-hub [serve] [options]       serve the web UI and API\n"
-         "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
-         "       reg-hub registry import LAYOUT [--data DIR]   templates into the hub's registry\n"
-         "       reg-hub registry credential DEVICE [--data DIR]   a device's pull credential\n"
-         "options:\n"
-         "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
-         "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
-         "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
-         "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
-         "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
-         "  --probe-interval T       liveness round every T (default 5s)\n"
-         "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
-         "  --sample-interval T      utilisation history every T (default 30s)\n"
-         "  --retention T            history kept for T (default 7d)\n"
-         "  --session-ttl T          a login lasts T (default 8h)\n"
-         "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
-         "  --admin-password-stdin   first start: the admin's password from stdin\n"
-         "  --registry HOST[:PORT]/PREFIX   deploy through this registry (docs/hub.md)\n"
-         "  --registry-insecure      plain HTTP to it (test registries only)\n"
-         "  --registry-user NAME --registry-password-file F   its push credentials\n"
-         "  --deploy-max-size SIZE   an upload, and what it expands to (default 256m)\n"
-         "T: a number with ms, s, m, h or d.\n");
+      f,
+      "usage: reg-hub [serve] [options]       serve the web UI and API\n"
+      "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
+      "       reg-hub registry import LAYOUT [--data DIR]   templates into the hub's registry\n"
+      "       reg-hub registry credential DEVICE [--data DIR]   a device's pull credential\n"
+      "options:\n"
+      "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
+      "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
+      "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
+      "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
+      "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
+      "  --probe-interval T       liveness round every T (default 5s)\n"
+      "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
+      "  --sample-interval T      utilisation history every T (default 30s)\n"
+      "  --retention T            history kept for T (default 7d)\n"
+      "  --session-ttl T          a login lasts T (default 8h)\n"
+      "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
+      "  --admin-password-stdin   first start: the admin's password from stdin\n"
+      "  --registry HOST[:PORT]/PREFIX   deploy through this registry (docs/hub.md)\n"
+      "  --registry-insecure      plain HTTP to it (test registries only)\n"
+      "  --registry-address H:P   where devices reach the hub's own registry (default --listen)\n"
+      "  --registry-user NAME --registry-password-file F   its push credentials\n"
+      "  --deploy-max-size SIZE   an upload, and what it expands to (default 256m)\n"
+      "T: a number with ms, s, m, h or d.\n");
 }
 
 /* "500ms", "5s", "2m", "1h", "7d" -> milliseconds; -1 when bad. */
@@ -300,6 +302,7 @@ main (int argc, char **argv)
                                         { "role", required_argument, NULL, 'R' },
                                         { "registry", required_argument, NULL, 'g' },
                                         { "registry-insecure", no_argument, NULL, 'G' },
+                                        { "registry-address", required_argument, NULL, 'A' },
                                         { "registry-user", required_argument, NULL, 'u' },
                                         { "registry-password-file", required_argument, NULL, 'P' },
                                         { "deploy-max-size", required_argument, NULL, 'z' },
@@ -371,6 +374,14 @@ main (int argc, char **argv)
         case 'G':
           h.cfg.registry_insecure = true;
           break;
+        case 'A':
+          if (strchr (optarg, '/') || strrchr (optarg, ':') == NULL || strlen (optarg) > 200)
+            {
+              fprintf (stderr, "reg-hub: --registry-address \"%s\": want HOST:PORT\n", optarg);
+              return 2;
+            }
+          h.cfg.registry_address = optarg;
+          break;
         case 'u':
           h.cfg.registry_user = optarg;
           break;
@@ -418,6 +429,17 @@ main (int argc, char **argv)
       fprintf (stderr, "reg-hub: --registry-insecure and --registry-user need --registry\n");
       return 2;
     }
+  if (h.cfg.registry_address && h.cfg.registry)
+    {
+      fprintf (stderr, "reg-hub: --registry-address is the embedded registry's; --registry names "
+                       "another\n");
+      return 2;
+    }
+  /* Devices reach the embedded registry where the hub listens, unless
+   * that is every address (then they must be told). */
+  if (h.cfg.registry == NULL && h.cfg.registry_address == NULL
+      && strncmp (h.cfg.listen, "0.0.0.0:", 8) != 0 && strncmp (h.cfg.listen, "[::]:", 5) != 0)
+    h.cfg.registry_address = h.cfg.listen;
   /* Words left after the options, in order. */
   char *words[4] = { NULL };
   int nw = 0;

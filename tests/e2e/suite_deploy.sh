@@ -130,7 +130,7 @@ dep_get () { # K: GET / of the app through its published port, in device K's nam
 t_deploy_first () {
   deploy_setup || return
   dep_app "$DEP_DIR/v1" "hello from version 1"
-  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Parallel = 3')"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Parallel = 3')"
   expect_code 202 "deploy v1"
   expect_body_has '"Version":"1"'
   dep_wait "$dep_id" || return
@@ -140,12 +140,12 @@ t_deploy_first () {
   local steps
   steps=$(echo "$body" | jq -r '[.MakeSeconds, .PushSeconds, (.Devices[] | .PullSeconds, .CreateSeconds, .StartSeconds, .HealthySeconds)] | map(select(. != null and . >= 0)) | length')
   expect_eq "$steps" 14 "step times: $(echo "$body" | jq -c .)"
-  expect_eq "$(echo "$body" | jq -r .Template)" "web@1" "template"
+  expect_eq "$(echo "$body" | jq -r .Template)" "hello@1" "template"
   local k
   for k in 1 2 3; do
     expect_eq "$(dep_get "$k")" "hello from version 1" "device $k answers"
     run_cmd hub_device_reg "$k" ps --format '{{.Names}} {{.Status}}'
-    expect_out_has "web running"
+    expect_out_has "hello running"
     expect_out_has "(healthy)"
   done
   # The first pull brought the base: megabytes.
@@ -154,10 +154,10 @@ t_deploy_first () {
   [ "$first" -gt 5000000 ] || fail "first pull moved only $first bytes"
   # Without the token: 401, and nothing was made.
   run_cmd curl -sk -o /dev/null -w '%{http_code}' -F "file=@$DEP_DIR/v1.tar.gz" \
-    -F "config=$(dep_config)" "$DEP_URL/api/v1/apps/web/deployments"
+    -F "config=$(dep_config)" "$DEP_URL/api/v1/apps/hello/deployments"
   expect_out 401
   run_cmd curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer rht_wrong" \
-    -F "file=@$DEP_DIR/v1.tar.gz" -F "config=$(dep_config)" "$DEP_URL/api/v1/apps/web/deployments"
+    -F "file=@$DEP_DIR/v1.tar.gz" -F "config=$(dep_config)" "$DEP_URL/api/v1/apps/hello/deployments"
   expect_out 401
   dapi GET /api/v1/deployments
   expect_eq "$(echo "$body" | jq length)" 1 "one deployment listed"
@@ -167,9 +167,9 @@ t_deploy_changed () {
   deploy_setup || return
   dep_app "$DEP_DIR/v2" "hello from version 2"
   # As a CI job does it: examples/ci/deploy.sh (curl and the token).
-  dep_config '.Parallel = 3' >"$DEP_DIR/v2.json"
+  dep_config '.Parallel = 3 | .Health = {"Tcp": 8000, "Interval": "1s"}' >"$DEP_DIR/v2.json"
   run_cmd env REG_HUB_URL="$DEP_URL" REG_HUB_TOKEN="$DEP_TOKEN" REG_HUB_CA="$DEP_DIR/hub/data/tls/cert.pem" \
-    "$HERE/../../examples/ci/deploy.sh" web "$DEP_DIR/v2" "$DEP_DIR/v2.json"
+    "$HERE/../../examples/ci/deploy.sh" hello "$DEP_DIR/v2" "$DEP_DIR/v2.json"
   expect_rc 0
   expect_out_has "deployment "
   expect_out_has ": succeeded"
@@ -179,7 +179,7 @@ t_deploy_changed () {
   expect_eq "$(echo "$body" | jq -r '[.Devices[].Mode] | join(",")')" "replace,replace,replace" "v2 mode (ports: replace)"
   local k bytes app
   app=$(stat -c %s "$DEP_DIR/v2.tar.gz")
-  expect_eq "$(echo "$body" | jq -r .Template)" "web@2" "template"
+  expect_eq "$(echo "$body" | jq -r .Template)" "hello@2" "template"
   for k in 0 1 2; do
     bytes=$(echo "$body" | jq ".Devices[$k].PullBytes")
     # Only the app's blob (its files, compressed) and the manifest and
@@ -190,7 +190,7 @@ t_deploy_changed () {
   for k in 1 2 3; do
     expect_eq "$(dep_get "$k")" "hello from version 2" "device $k answers v2"
     run_cmd hub_device_reg "$k" ps -a --format '{{.Names}}'
-    expect_out "web"
+    expect_out "hello"
   done
 }
 
@@ -198,7 +198,7 @@ t_deploy_rollback () {
   deploy_setup || return
   dep_app "$DEP_DIR/v3" "hello from version 3" broken
   # One device: the broken version fails its health check and is rolled back.
-  dep_post web "$DEP_DIR/v3.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Timeout = 30')"
+  dep_post hello "$DEP_DIR/v3.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Timeout = 30')"
   expect_code 202 "deploy broken v3"
   dep_wait "$dep_id" || return
   expect_eq "$(echo "$body" | jq -r .State)" failed "v3 failed"
@@ -206,11 +206,11 @@ t_deploy_rollback () {
   case "$(echo "$body" | jq -r .Error)" in *unhealthy*) ;; *) fail "v3's reason: $(echo "$body" | jq -r .Error)" ;; esac
   expect_eq "$(dep_get 1)" "hello from version 2" "device 1 answers v2 again"
   run_cmd hub_device_reg 1 ps -a --format '{{.Names}} {{.Status}}'
-  expect_out_has "web running"
-  case "$out" in *web-old* | *web-next*) fail "left behind: $out" ;; esac
+  expect_out_has "hello running"
+  case "$out" in *hello-old* | *hello-next*) fail "left behind: $out" ;; esac
   # A rolling update over the group, one at a time: stops at the first.
   dep_app "$DEP_DIR/v4" "hello from version 4" broken
-  dep_post web "$DEP_DIR/v4.tar.gz" "$(dep_config '.Timeout = 30')"
+  dep_post hello "$DEP_DIR/v4.tar.gz" "$(dep_config '.Timeout = 30')"
   dep_wait "$dep_id" || return
   expect_eq "$(echo "$body" | jq -r .State)" failed "v4 failed"
   expect_eq "$(echo "$body" | jq -r '[.Devices[].State] | join(",")')" "rolled back,skipped,skipped" "rolling update stopped"
@@ -262,40 +262,164 @@ PY
     "bomb.zip|expands to more than 2097152 bytes" "big.bin|over 2097152 bytes"; do
     want=${f#*|}
     f=${f%%|*}
-    dep_post web "$d/$f" "$(dep_config)"
+    dep_post hello "$d/$f" "$(dep_config)"
     case "$f" in big.bin) expect_code 413 "$f" ;; bomb.zip) expect_code 413 "$f" ;; *) expect_code 400 "$f" ;; esac
     expect_body_has "$want" "$f"
   done
   # Bad configs: each refused, naming what is wrong.
-  dep_post web "$DEP_DIR/v1.tar.gz" '{"Bases": ["pybase@3.11"]}'
+  dep_post hello "$DEP_DIR/v1.tar.gz" '{"Bases": ["pybase@3.11"]}'
   expect_code 400 "no Cmd"
   expect_body_has "Cmd must be a list"
-  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Devices = ["nope"] | del(.Group)')"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Devices = ["nope"] | del(.Group)')"
   expect_code 404 "unknown device"
   expect_body_has 'no device \"nope\"'
-  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Colour = 1')"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Colour = 1')"
   expect_code 400 "unknown field"
   expect_body_has 'unknown field \"Colour\"'
-  dep_post web "$DEP_DIR/v1.tar.gz" "$(dep_config '.Health = {"Tcp": 8000}')"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Health = {"Tcp": 0}')"
   expect_code 400 "tcp check"
+  expect_body_has "Health.Tcp must be a port"
   dep_post Web_Bad "$DEP_DIR/v1.tar.gz" "$(dep_config)"
   expect_code 400 "bad app name"
-  dep_post web "$DEP_DIR/v1.tar.gz" 'not json'
+  dep_post hello "$DEP_DIR/v1.tar.gz" 'not json'
   expect_code 400 "broken config"
-  dapi POST /api/v1/apps/web/deployments -F "file=@$DEP_DIR/v1.tar.gz" -F "config=$(dep_config)" -F colour=blue
+  dapi POST /api/v1/apps/hello/deployments -F "file=@$DEP_DIR/v1.tar.gz" -F "config=$(dep_config)" -F colour=blue
   expect_code 400 "unknown part"
   expect_body_has 'unknown form field \"colour\"'
-  dapi POST /api/v1/apps/web/deployments -F "config=$(dep_config)"
+  dapi POST /api/v1/apps/hello/deployments -F "config=$(dep_config)"
   expect_code 400 "no file"
   expect_body_has 'no \"file\" part'
-  dapi POST /api/v1/apps/web/deployments -H 'Content-Type: application/json' --data '{}'
+  dapi POST /api/v1/apps/hello/deployments -H 'Content-Type: application/json' --data '{}'
   expect_code 400 "not multipart"
   expect_body_has "multipart/form-data"
   after=$(snap)
   expect_eq "$after" "$before" "nothing left behind by refused uploads"
 }
 
+dep_hub_log_check () {
+  if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$DEP_DIR/hub/hub.log" >/dev/null; then
+    fail "sanitizers in the deploy suite's reg-hub: $(cat "$DEP_DIR/hub/hub.log")"
+  fi
+}
+
+# The deploy form and pages in headless Chromium (tests/hub/deploy_browser.py):
+# the suite's hub, stopped and started again on its data in a network
+# namespace of its own on the devices' bridge, with Chromium (as
+# t_hub_browser does, and for the same reason).
+t_deploy_browser () {
+  deploy_setup || return
+  local ns=rhn${HUB_RUN}c k v
+  ip netns add "$ns" && ip link add "rhv${HUB_RUN}ch" type veth peer name "rhv${HUB_RUN}cd" \
+    && ip link set "rhv${HUB_RUN}cd" netns "$ns" && ip link set "rhv${HUB_RUN}ch" master "$HUB_BR" up \
+    && ip netns exec "$ns" ip link set lo up \
+    && ip netns exec "$ns" ip addr add "$HUB_PREFIX.52/24" dev "rhv${HUB_RUN}cd" \
+    && ip netns exec "$ns" ip link set "rhv${HUB_RUN}cd" up \
+    || { fail "cannot make the browser's namespace"; return; }
+  mkdir -p "$DEP_DIR/ui"
+  for v in 1 2 3; do
+    dep_app "$DEP_DIR/ui/web-v$v" "hello from the form, version $v" $([ "$v" = 3 ] && echo broken)
+  done
+  dep_swap_in
+  hub_stop
+  HUB_IN="nsenter --net=/run/netns/$ns"
+  hub_start --registry "$DEP_REG/apps" --registry-insecure --deploy-max-size 2m
+  local shots=${HUB_SHOTS:-$DEP_DIR/shots}
+  mkdir -p "$shots"
+  export HUB_RUN_ID=$HUB_RUN HUB_NET_PREFIX=$HUB_PREFIX HUB_DIR REGD REG
+  run_cmd env HUB_URL="$HUB_URL" HUB_ADMIN_PW="$HUB_ADMIN_PW" HUB_CTL="$HERE/../hub/ctl.sh" \
+    HUB_SHOTS="$shots" DEP_APPS="$DEP_DIR/ui" DEP_BASE="$DEP_BASE" DEP_PORT=18081 \
+    DEP_DEVICES='["d1", "d2", "d3"]' PYTHONPATH="$HERE/../hub" \
+    timeout 400 $HUB_IN /usr/bin/python3 "$HERE/../hub/deploy_browser.py"
+  echo "$out" | sed 's/^/    /'
+  [ "$rc" = 0 ] || fail "deploy browser scenarios: $err"
+  hub_stop
+  HUB_IN=
+  dep_hub_log_check
+  hub_start --registry "$DEP_REG/apps" --registry-insecure --deploy-max-size 2m
+  dep_swap_out
+  ip link del "rhv${HUB_RUN}ch" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  # The old version still answers everywhere, through its published port.
+  for k in 1 2 3; do
+    v=$(nsenter --net="/run/netns/rhn$HUB_RUN$k" curl -s --max-time 5 "http://127.0.0.1:18081/")
+    expect_eq "$v" "hello from the form, version 2" "device $k answers webui@2"
+  done
+  dep_clean_devices
+}
+
+# The hub's embedded registry instead of docker-registry: the base imported
+# into it (reg-hub registry import), the app pushed into its layout by the
+# pipeline, and the device pulling from the hub over TLS with its own pull
+# credential. This hub listens on the bridge (where devices reach it), with
+# a certificate for that address.
+t_deploy_embedded () {
+  deploy_setup || return
+  local d=$DEP_DIR/emb port=$((20000 + RANDOM % 20000)) ip=$HUB_PREFIX.1 pid url i token dev
+  mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$ip" \
+    -addext "subjectAltName=IP:$ip" -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null \
+    || { fail "certificate"; return; }
+  "$REG" push -q --layout "$d/layout" "$DEP_BASE" templates/pybase:3.11 >/dev/null || fail "push to a layout"
+  run_cmd "$HUB_BIN" registry import "$d/layout" --data "$d/data"
+  expect_rc 0
+  expect_out_has "templates/pybase:3.11"
+  echo "$HUB_ADMIN_PW" | "$HUB_BIN" --data "$d/data" --listen "$ip:$port" --tls-cert "$d/cert.pem" \
+    --tls-key "$d/key.pem" --web "$HUB_WEB" --admin-password-stdin --probe-interval 2s \
+    --probe-timeout 1s >>"$d/hub.log" 2>&1 &
+  pid=$!
+  url=https://$ip:$port
+  for i in $(seq 200); do
+    curl -sf -o /dev/null --cacert "$d/cert.pem" "$url/api/v1/version" && break
+    sleep 0.05
+  done
+  curl -sf -c "$d/jar" --cacert "$d/cert.pem" -H 'Content-Type: application/json' \
+    -d "$(jq -nc --arg p "$HUB_ADMIN_PW" '{Name: "admin", Password: $p}')" "$url/api/v1/login" >"$d/login" \
+    || fail "login to the embedded hub: $(cat "$d/hub.log")"
+  token=$(curl -sf -b "$d/jar" --cacert "$d/cert.pem" -H "X-CSRF-Token: $(jq -r .Csrf "$d/login")" \
+    -H 'Content-Type: application/json' -d '{"Name": "ci"}' "$url/api/v1/tokens" | jq -r .Token)
+  dev=$(curl -sf --cacert "$d/cert.pem" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "$(device_body e1 1)" "$url/api/v1/devices" | jq -r .Id)
+  [ -n "$dev" ] && [ "$dev" != null ] || fail "device on the embedded hub"
+  dep_app "$d/app" "hello through the hub's registry"
+  run_cmd curl -s --cacert "$d/cert.pem" -H "Authorization: Bearer $token" -F "file=@$d/app.tar.gz" \
+    -F "config=$(dep_config '.Devices = ["e1"] | del(.Group) | .Name = "emb" | .Ports = ["18082:8000"]')" \
+    "$url/api/v1/apps/emb/deployments"
+  expect_out_has '"Template":"emb@1"'
+  local id=$(echo "$out" | jq -r .Id)
+  for i in $(seq 600); do
+    body=$(curl -s --cacert "$d/cert.pem" -H "Authorization: Bearer $token" "$url/api/v1/deployments/$id")
+    case "$(echo "$body" | jq -r .State)" in succeeded | failed) break ;; esac
+    sleep 0.25
+  done
+  dep_show
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "through the embedded registry: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
+  v=$(nsenter --net="/run/netns/rhn${HUB_RUN}1" curl -s --max-time 5 "http://127.0.0.1:18082/")
+  expect_eq "$v" "hello through the hub's registry" "device 1 answers emb@1"
+  # The app is in the hub's registry; the device pulled with its credential.
+  [ -d "$d/data/registry" ] && grep -rq '"templates/emb:1"\|templates/emb' "$d/data/registry" \
+    || fail "emb@1 not in the hub's registry"
+  hub_device_reg 1 rm -f emb >/dev/null
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null
+  if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$d/hub.log" >/dev/null; then
+    fail "sanitizers in the embedded hub: $(cat "$d/hub.log")"
+  fi
+}
+
+# What the suite ran on the devices goes (the hub suite uses the same
+# devices after it): the apps' containers, including a left-over -old or -next.
+dep_clean_devices () {
+  local k c
+  for k in 1 2 3; do
+    [ -S "$HUB_DIR/dev$k/reg.sock" ] || continue
+    for c in hello hello-old hello-next webui webui-old webui-next emb; do
+      hub_device_reg "$k" rm -f "$c" >/dev/null 2>&1
+    done
+  done
+}
+
 deploy_finish () {
+  [ -n "$DEP_PID" ] && dep_clean_devices
   if [ -n "$DEP_PID" ]; then
     dep_swap_in
     hub_stop
@@ -312,4 +436,5 @@ deploy_finish () {
 }
 FINISH="deploy_finish ${FINISH:-}"
 
-ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_bad_uploads"
+ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_bad_uploads t_deploy_embedded
+  t_deploy_browser"
