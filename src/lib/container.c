@@ -1,5 +1,5 @@
 #include "container.h"
-#include "envgen.h"
+#include "root.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -122,20 +122,6 @@ reg_container_free (struct reg_container *c)
   reg_healthcheck_clear (&c->healthcheck);
   reg_health_state_clear (&c->health);
   free (c);
-}
-
-char *
-reg_container_dir (const char *root, const char *id)
-{
-  char *p = NULL;
-  return asprintf (&p, "%s/containers/%s", root, id) < 0 ? NULL : p;
-}
-
-char *
-reg_container_file (const char *root, const char *id, const char *name)
-{
-  char *p = NULL;
-  return asprintf (&p, "%s/containers/%s/%s", root, id, name) < 0 ? NULL : p;
 }
 
 static json_t *
@@ -549,7 +535,7 @@ int
 reg_container_load (const char *root, const char *id, struct reg_container **out,
                     struct reg_error **err)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "state.json");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "state.json");
   _cleanup_free_ char *text = NULL;
   if (path == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
@@ -591,7 +577,7 @@ reg_container_load (const char *root, const char *id, struct reg_container **out
 static void
 reserve_make (const char *root, const char *id)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "reserve");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "reserve");
   _cleanup_close_ int fd = path ? open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (fd >= 0 && posix_fallocate (fd, 0, STATE_RESERVE) != 0)
     unlink (path); /* not even that much space: nothing held */
@@ -600,7 +586,7 @@ reserve_make (const char *root, const char *id)
 static bool
 reserve_release (const char *root, const char *id)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "reserve");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "reserve");
   return path && unlink (path) == 0;
 }
 
@@ -614,7 +600,7 @@ write_state (const char *path, const char *text, bool unsynced, struct reg_error
 int
 reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
 {
-  _cleanup_free_ char *path = reg_container_file (root, c->id, "state.json");
+  _cleanup_free_ char *path = reg_root_container_file (root, c->id, "state.json");
   json_t *j = reg_container_to_json (c);
   _cleanup_free_ char *text = j ? json_dumps (j, JSON_COMPACT) : NULL;
   json_decref (j);
@@ -645,8 +631,7 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
 static char *
 name_link (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/containers/.names/%s", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_NAME, name, NULL);
 }
 
 /* The id a name points to, when that container still exists. */
@@ -661,7 +646,7 @@ name_lookup (const char *root, const char *name, char id[65])
   if (n != 64)
     return false;
   target[n] = '\0';
-  _cleanup_free_ char *dir = reg_container_dir (root, target);
+  _cleanup_free_ char *dir = reg_root_container (root, target);
   if (!reg_util_is_sha256_hex (target) || dir == NULL || access (dir, F_OK) < 0)
     return false;
   memcpy (id, target, 65);
@@ -671,9 +656,9 @@ name_lookup (const char *root, const char *name, char id[65])
 static int
 name_reserve (const char *root, const char *name, const char *id, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = NULL;
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NAMES, NULL, NULL);
   _cleanup_free_ char *link = name_link (root, name);
-  if (link == NULL || asprintf (&dir, "%s/containers/.names", root) < 0)
+  if (link == NULL || dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (mkdir (dir, 0700) < 0 && errno != EEXIST)
     return reg_error_sys (err, errno, "container name \"%s\": mkdir %s", name, dir);
@@ -752,11 +737,10 @@ reg_container_index_name (const char *root, const char *name, const char *id,
 char *
 reg_container_layer_file (const char *root, const struct reg_container *c, const char *name)
 {
-  char *p = NULL;
-  if (asprintf (&p, "%s/containers/%s/%s%s", root, c->id, c->storage_size ? "layer/" : "", name)
-      < 0)
+  char rel[64];
+  if (snprintf (rel, sizeof rel, "%s%s", c->storage_size ? "layer/" : "", name) >= (int)sizeof rel)
     return NULL;
-  return p;
+  return reg_root_container_file (root, c->id, rel);
 }
 
 /* The upper directory is the root directory of the container (overlay
@@ -792,7 +776,7 @@ reg_container_layer_ensure (const char *root, const struct reg_container *c, str
 {
   if (c->storage_size <= 0)
     return 0;
-  _cleanup_free_ char *layer = reg_container_file (root, c->id, "layer");
+  _cleanup_free_ char *layer = reg_root_container_file (root, c->id, "layer");
   char opts[64];
   snprintf (opts, sizeof opts, "size=%lld,mode=0700", (long long)c->storage_size);
   if (layer == NULL)
@@ -811,6 +795,60 @@ reg_container_layer_ensure (const char *root, const struct reg_container *c, str
                             c->id);
     }
   return 0;
+}
+
+/* The upper layer is the container's to change while it runs: any of the
+ * placeholder's directories may have been replaced by a symlink to a host
+ * path. So the path is walked one component at a time below the upper
+ * directory, each opened with O_NOFOLLOW, and the last is looked at and
+ * unlinked relative to its parent: nothing outside the upper layer is
+ * reached (nor through ".."). Returns the parent's fd and leaves the last component in *name,
+ * or -1 (a component is missing, or is not a real directory). */
+static int
+open_parent (const char *upper, char *rel, char **name)
+{
+  int dfd = open (upper, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  char *part = rel;
+  while (dfd >= 0 && *part == '/')
+    part++;
+  for (char *slash; dfd >= 0 && (slash = strchr (part, '/')) != NULL;)
+    {
+      *slash = '\0';
+      int next = strcmp (part, "..") == 0
+                     ? -1
+                     : openat (dfd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close (dfd);
+      dfd = next;
+      for (part = slash + 1; *part == '/'; part++)
+        ;
+    }
+  *name = part;
+  return dfd;
+}
+
+void
+reg_container_layer_clean (const char *upper, char *const *made)
+{
+  for (size_t i = 0; made && made[i]; i++)
+    {
+      if (made[i][0] != 'm' && made[i][0] != 'l')
+        continue;
+      char rel[4096];
+      if (snprintf (rel, sizeof rel, "%s", made[i] + 2) >= (int)sizeof rel)
+        continue;
+      char *name = NULL;
+      int dfd = open_parent (upper, rel, &name);
+      if (dfd < 0)
+        continue;
+      struct stat st;
+      /* Only what we made: an empty placeholder, or a symlink. */
+      if (*name && strcmp (name, "..") != 0 && strcmp (name, ".") != 0
+          && fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && ((S_ISREG (st.st_mode) && st.st_size == 0 && made[i][0] == 'm')
+              || (S_ISLNK (st.st_mode) && made[i][0] == 'l')))
+        unlinkat (dfd, name, 0);
+      close (dfd);
+    }
 }
 
 /* A sized container's tmpfs goes first: removal never crosses a mount. */
@@ -834,8 +872,8 @@ create_undo (const char *root, const struct reg_container *c, const char *dir)
 int
 reg_container_create (const char *root, struct reg_container *c, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = reg_container_dir (root, c->id);
-  _cleanup_free_ char *merged = reg_container_file (root, c->id, "merged");
+  _cleanup_free_ char *dir = reg_root_container (root, c->id);
+  _cleanup_free_ char *merged = reg_root_container_file (root, c->id, "merged");
   if (dir == NULL || merged == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
   if (c->name && *c->name && name_reserve (root, c->name, c->id, err) < 0)
@@ -865,7 +903,7 @@ int
 reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,
                       struct reg_error **err)
 {
-  _cleanup_free_ char *lock_path = reg_container_file (root, id, "lock");
+  _cleanup_free_ char *lock_path = reg_root_container_file (root, id, "lock");
   if (lock_path == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
   _cleanup_close_ int fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -901,8 +939,8 @@ link_points_at (int dirfd, const char *path, const char *id)
 static void
 unlink_names_of (const char *root, const char *id)
 {
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/containers/.names", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NAMES, NULL, NULL);
+  if (dir == NULL)
     return;
   DIR *d = opendir (dir);
   if (d == NULL)
@@ -917,10 +955,10 @@ unlink_names_of (const char *root, const char *id)
 int
 reg_container_retire (const char *root, const char *id, char **grave_out, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = reg_container_dir (root, id);
-  _cleanup_free_ char *grave = NULL;
+  _cleanup_free_ char *dir = reg_root_container (root, id);
+  _cleanup_free_ char *grave = reg_root_path (root, REG_ROOT_CONTAINER_GRAVE, id, NULL);
   *grave_out = NULL;
-  if (dir == NULL || asprintf (&grave, "%s/containers/.removing-%s", root, id) < 0)
+  if (dir == NULL || grave == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
   struct reg_container *c = NULL;
   _cleanup_free_ char *name = NULL;
@@ -931,7 +969,7 @@ reg_container_retire (const char *root, const char *id, char **grave_out, struct
   /* Under the state lock: a concurrent read-modify-write (the monitor's, or
    * regd's) finishes first, or finds the container gone (ENOENT), instead
    * of failing to rename its new state into a directory moved away. */
-  _cleanup_free_ char *lock_path = reg_container_file (root, id, "lock");
+  _cleanup_free_ char *lock_path = reg_root_container_file (root, id, "lock");
   _cleanup_close_ int lock_fd
       = lock_path ? open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (lock_fd >= 0)
@@ -968,8 +1006,8 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
 int
 reg_container_list (const char *root, char ***ids, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/containers", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_CONTAINERS, NULL, NULL);
+  if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   DIR *d = opendir (dir);
   if (d == NULL)
@@ -1019,7 +1057,7 @@ reg_container_find (const char *root, const char *ref, char id_out[65], struct r
     return reg_error_set (err, EINVAL, "no container given");
   if (reg_util_is_sha256_hex (ref))
     {
-      _cleanup_free_ char *dir = reg_container_dir (root, ref);
+      _cleanup_free_ char *dir = reg_root_container (root, ref);
       if (dir && access (dir, F_OK) == 0)
         {
           memcpy (id_out, ref, 65);
@@ -1078,13 +1116,4 @@ reg_container_monitor_alive (const struct reg_container *c)
   if (c->monitor_pid <= 0)
     return false;
   return reg_proc_starttime (c->monitor_pid) == c->monitor_start;
-}
-
-char *
-reg_env_path (const char *root, const char *digest)
-{
-  char *p = NULL;
-  if (asprintf (&p, "%s/envs/%s", root, digest) < 0)
-    return NULL;
-  return p;
 }

@@ -171,10 +171,6 @@ const char *reg_state_name (enum reg_state s);
 struct reg_container *reg_container_new (void);
 void reg_container_free (struct reg_container *c);
 
-/* containers/<id> and files in it; allocated. */
-char *reg_container_dir (const char *root, const char *id);
-char *reg_container_file (const char *root, const char *id, const char *name);
-
 /* The writable layer's directories, "upper" or "work": containers/<id>/NAME,
  * or containers/<id>/layer/NAME for a container with a storage size. */
 char *reg_container_layer_file (const char *root, const struct reg_container *c, const char *name);
@@ -182,6 +178,12 @@ char *reg_container_layer_file (const char *root, const struct reg_container *c,
  * its writable layer was in memory and is empty now). */
 int reg_container_layer_ensure (const char *root, const struct reg_container *c,
                                 struct reg_error **err);
+/* Before a start: remove from the upper layer the placeholders and
+ * symlinks that live installs made (`made`: insert.h's journal entries,
+ * "m PATH" or "l PATH"; others are skipped); the new lower layer has the
+ * real files. Only what install made, and only below `upper`, whatever
+ * the container did to its upper layer meanwhile. */
+void reg_container_layer_clean (const char *upper, char *const *made);
 
 /* Create containers/<id>/{upper,work,merged} and write the first state. */
 int reg_container_create (const char *root, struct reg_container *c, struct reg_error **err);

@@ -1,6 +1,7 @@
 #include "engine.h"
 #include "accounts.h"
 #include "events.h"
+#include "root.h"
 #include "volume.h"
 #include "envgen.h"
 #include "gc.h"
@@ -106,9 +107,9 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
       reg_engine_free (e);
       return reg_error_set (err, ENOMEM, "out of memory");
     }
-  _cleanup_free_ char *containers = NULL, *templates = NULL;
-  if (asprintf (&containers, "%s/containers", root) < 0
-      || asprintf (&templates, "%s/templates", root) < 0)
+  _cleanup_free_ char *containers = reg_root_path (root, REG_ROOT_CONTAINERS, NULL, NULL);
+  _cleanup_free_ char *templates = reg_root_path (root, REG_ROOT_TEMPLATES, NULL, NULL);
+  if (containers == NULL || templates == NULL)
     {
       reg_engine_free (e);
       return reg_error_set (err, ENOMEM, "out of memory");
@@ -189,9 +190,10 @@ sweep_state_tmp (const char *containers, struct reg_error **err)
 int
 reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
 {
-  _cleanup_free_ char *containers = NULL, *envs = NULL, *tmp = NULL;
-  if (asprintf (&containers, "%s/containers", e->root) < 0
-      || asprintf (&envs, "%s/envs", e->root) < 0 || asprintf (&tmp, "%s/store/tmp", e->root) < 0)
+  _cleanup_free_ char *containers = reg_root_path (e->root, REG_ROOT_CONTAINERS, NULL, NULL);
+  _cleanup_free_ char *envs = reg_root_path (e->root, REG_ROOT_ENVS, NULL, NULL);
+  _cleanup_free_ char *tmp = reg_root_path (e->root, REG_ROOT_STORE_TMP, NULL, NULL);
+  if (containers == NULL || envs == NULL || tmp == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (sweep_dir (containers, ".removing-", err) < 0 || sweep_dir (envs, ".gen-", err) < 0
       || sweep_dir (envs, ".prune-", err) < 0 || sweep_dir (tmp, "", err) < 0
@@ -660,7 +662,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
         ret = reg_network_resolve (e->root, &e->net, o, &c->network_mode, err);
       if (ret == 0)
         ret = fill_container (c, o, held->closure, err);
-      _cleanup_free_ char *env_path = reg_env_path (e->root, held ? held->closure->digest : "");
+      _cleanup_free_ char *env_path = reg_root_env (e->root, held ? held->closure->digest : "");
       bool generated = env_path && access (env_path, F_OK) == 0;
       c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
       if (ret == 0)
@@ -1177,8 +1179,8 @@ journal_begin (struct reg_engine *e, const char *id, bool uninstall, const char 
                char *const *templates, const char *closure, char *const *lines, int *fd,
                struct reg_error **err)
 {
-  _cleanup_free_ char *intent = reg_container_file (e->root, id, "install.json");
-  _cleanup_free_ char *made = reg_container_file (e->root, id, "install.made");
+  _cleanup_free_ char *intent = reg_root_container_file (e->root, id, "install.json");
+  _cleanup_free_ char *made = reg_root_container_file (e->root, id, "install.made");
   json_t *j = json_pack ("{s:s, s:s, s:o, s:s, s:o}", "op", uninstall ? "uninstall" : "install",
                          "template", tmpl, "templates", reg_json_from_strv (templates), "closure",
                          closure, "steps", reg_json_from_strv (lines));
@@ -1201,8 +1203,8 @@ journal_begin (struct reg_engine *e, const char *id, bool uninstall, const char 
 static void
 journal_end (const char *root, const char *id)
 {
-  _cleanup_free_ char *intent = reg_container_file (root, id, "install.json");
-  _cleanup_free_ char *made = reg_container_file (root, id, "install.made");
+  _cleanup_free_ char *intent = reg_root_container_file (root, id, "install.json");
+  _cleanup_free_ char *made = reg_root_container_file (root, id, "install.made");
   if (intent)
     unlink (intent);
   if (made)
@@ -1213,7 +1215,7 @@ journal_end (const char *root, const char *id)
 static char **
 journal_steps (const char *root, const char *id)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "install.made");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "install.made");
   _cleanup_free_ char *text = NULL;
   if (path == NULL || reg_util_read_file (path, 64 << 20, &text, NULL, NULL) < 0)
     return calloc (1, sizeof (char *));
@@ -1248,7 +1250,7 @@ undo_steps (struct reg_engine *e, const struct reg_container *c, char *const *st
     }
   _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
   if (upper)
-    reg_insert_clean_upper (upper, steps);
+    reg_container_layer_clean (upper, steps);
 }
 
 /* *cp is reloaded when the journal changed it. */
@@ -1256,7 +1258,7 @@ static void
 install_recover (struct reg_engine *e, struct reg_container **cp)
 {
   struct reg_container *c = *cp;
-  _cleanup_free_ char *path = reg_container_file (e->root, c->id, "install.json");
+  _cleanup_free_ char *path = reg_root_container_file (e->root, c->id, "install.json");
   _cleanup_free_ char *text = NULL;
   bool journaled = path && reg_util_read_file (path, 1 << 24, &text, NULL, NULL) == 0;
   if (!journaled && c->state != REG_STATE_INSERTING)
@@ -1545,7 +1547,7 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
       /* Normally gone with the monitor; left only if a monitor was killed. */
       reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
       release_network (e->root, c->id);
-      _cleanup_free_ char *dir = reg_container_dir (e->root, c->id);
+      _cleanup_free_ char *dir = reg_root_container (e->root, c->id);
       if (dir && access (dir, F_OK) == 0
           && (ret = reg_container_destroy (e->root, c->id, err)) == 0)
         reg_events_container (e->root, c, "destroy", NULL, NULL);
@@ -1558,10 +1560,10 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
 /* ---- system ---- */
 
 static uint64_t
-count_dir (const char *root, const char *sub)
+count_dir (const char *root, enum reg_root_place place)
 {
-  _cleanup_free_ char *path = NULL;
-  if (asprintf (&path, "%s/%s", root, sub) < 0)
+  _cleanup_free_ char *path = reg_root_path (root, place, NULL, NULL);
+  if (path == NULL)
     return 0;
   DIR *d = opendir (path);
   if (d == NULL)
@@ -1591,8 +1593,8 @@ df_reclaimable (struct reg_engine *e, struct reg_df *out, struct reg_error **err
   out->reclaimable_bytes = o.bytes;
   for (size_t i = 0; ret == 0 && r->templates[i]; i++)
     out->unused_templates += reg_gc_template_user (r, r->templates[i]) == NULL;
-  _cleanup_free_ char *envs = NULL;
-  DIR *d = ret == 0 && asprintf (&envs, "%s/envs", e->root) > 0 ? opendir (envs) : NULL;
+  _cleanup_free_ char *envs = reg_root_path (e->root, REG_ROOT_ENVS, NULL, NULL);
+  DIR *d = ret == 0 && envs ? opendir (envs) : NULL;
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
     out->unused_envs += de->d_name[0] != '.' && !reg_gc_env_used (r, de->d_name);
@@ -1612,7 +1614,7 @@ reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
   if (reg_template_list (e->root, &refs, err) < 0)
     return -1;
   out->templates = reg_strv_len (refs);
-  out->envs = count_dir (e->root, "envs");
+  out->envs = count_dir (e->root, REG_ROOT_ENVS);
   _cleanup_strv_ char **ids = NULL;
   if (reg_container_list (e->root, &ids, err) < 0)
     return -1;

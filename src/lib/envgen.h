@@ -34,8 +34,5 @@ const char *reg_env_skeleton_clash (const char *path, bool is_dir);
 /* Path of the generated environment (allocated) in *out_path. */
 int reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
                       struct reg_error **err);
-/* envs/<digest> path, allocated; NULL on OOM (defined in container.c, so
- * the monitor links without the store). */
-char *reg_env_path (const char *root, const char *digest);
 
 #endif

@@ -1,4 +1,5 @@
 #include "netpeers.h"
+#include "root.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -48,7 +49,7 @@ write_in_place (const char *root, const struct reg_container *c, char *const *pe
   reg_netpeers_spec (c, hostname, &s);
   s.peers = peers;
   _cleanup_free_ char *text = reg_etcfiles_hosts (&s);
-  _cleanup_free_ char *path = reg_container_file (root, c->id, "hosts");
+  _cleanup_free_ char *path = reg_root_container_file (root, c->id, "hosts");
   int fd = text && path ? open (path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW) : -1;
   if (fd < 0)
     return;

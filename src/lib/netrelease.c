@@ -1,6 +1,7 @@
 #include "netrelease.h"
 #include "netpeers.h"
 #include "nft.h"
+#include "root.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -12,8 +13,7 @@
 char *
 reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/networks/%s/%s", root, bridge, ip) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_ADDRESS, bridge, ip);
 }
 
 void

@@ -5,6 +5,7 @@
 #include "netrelease.h"
 #include "netstore.h"
 #include "nft.h"
+#include "root.h"
 #include "rtnl.h"
 #include "util.h"
 
@@ -248,7 +249,7 @@ write_etc (const char *root, const struct reg_net_config *cfg, const struct reg_
     .upstream_resolv
     = cfg->resolv_upstream ? cfg->resolv_upstream : "/run/systemd/resolve/resolv.conf",
   };
-  _cleanup_free_ char *dir = reg_container_dir (root, c->id);
+  _cleanup_free_ char *dir = reg_root_container (root, c->id);
   if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_etcfiles_write (dir, &spec, err) < 0)
@@ -452,8 +453,8 @@ ipam_alloc (const char *root, struct reg_net_config *cfg, const struct netdef *d
             struct in_addr *out, struct reg_error **err)
 {
   const char *b = d->bridge;
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/networks/%s", root, b) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_ADDRESSES, b, NULL);
+  if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_util_mkdir_p (dir, 0700, err) < 0)
     return -1;
@@ -676,8 +677,8 @@ static int
 choose_subnet (const char *root, struct reg_net_config *cfg, struct reg_error **err)
 {
   const char *b = bridge_name (cfg);
-  _cleanup_free_ char *record = NULL, *text = NULL;
-  if (asprintf (&record, "%s/networks/%s.subnet", root, b) < 0)
+  _cleanup_free_ char *record = reg_root_path (root, REG_ROOT_SUBNET, b, NULL), *text = NULL;
+  if (record == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   const char *want = cfg->subnet;
   if (want == NULL && reg_util_read_file (record, 64, &text, NULL, NULL) == 0)
@@ -725,8 +726,8 @@ choose_subnet (const char *root, struct reg_net_config *cfg, struct reg_error **
     }
   cfg->gw.s_addr = htonl (ntohl (cfg->net.s_addr) + 1);
   _cleanup_free_ char *sub = subnet_text (cfg);
-  _cleanup_free_ char *dir = NULL;
-  if (sub == NULL || asprintf (&dir, "%s/networks", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NETWORKS, NULL, NULL);
+  if (sub == NULL || dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_util_mkdir_p (dir, 0700, err) < 0
       || reg_util_write_atomic (record, sub, strlen (sub), 0600, err) < 0)
@@ -811,8 +812,8 @@ reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
       struct netdef d;
       if (netdef_of (root, cfg, i == 0 ? "bridge" : names[i - 1], &d, NULL) < 0)
         continue;
-      _cleanup_free_ char *dir = NULL;
-      if (asprintf (&dir, "%s/networks/%s", root, d.bridge) < 0)
+      _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_ADDRESSES, d.bridge, NULL);
+      if (dir == NULL)
         continue;
       reconcile_dir (root, b, dir, f);
       if (if_nametoindex (d.bridge) != 0)

@@ -9,6 +9,7 @@
  * Every scalar is text, taken as written ("version: 3.10" is "3.10").
  * Writing uses libyaml's emitter; the digest is OpenSSL's SHA-256 of the
  * written text. */
+#include "root.h"
 #include "template.h"
 #include "accounts.h"
 #include "envgen.h"
@@ -1348,15 +1349,13 @@ reg_template_check_objects (const struct reg_template *t, const struct reg_store
 static char *
 name_dir (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/templates/%s", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_TEMPLATE, name, NULL);
 }
 
 static char *
 ret_path (const char *root, const char *name, const char *version)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/templates/%s/%s.ret", root, name, version) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_TEMPLATE_FILE, name, version);
 }
 
 /* Hand a local error to the caller, who may not want it. */
@@ -1581,9 +1580,10 @@ static int
 write_ret (const char *root, const struct reg_template *t, const char *ref, const char *text,
            struct reg_error **err)
 {
-  _cleanup_free_ char *top = NULL, *dir = name_dir (root, t->name);
+  _cleanup_free_ char *top = reg_root_path (root, REG_ROOT_TEMPLATES, NULL, NULL);
+  _cleanup_free_ char *dir = name_dir (root, t->name);
   _cleanup_free_ char *path = ret_path (root, t->name, t->version);
-  if (dir == NULL || path == NULL || asprintf (&top, "%s/templates", root) < 0)
+  if (dir == NULL || path == NULL || top == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   bool made_top = false, made_dir = false;
   int ret = make_dir (top, &made_top, err);
@@ -1720,8 +1720,8 @@ int
 reg_template_list (const char *root, char ***refs, struct reg_error **err)
 {
   *refs = NULL;
-  _cleanup_free_ char *top = NULL;
-  if (asprintf (&top, "%s/templates", root) < 0)
+  _cleanup_free_ char *top = reg_root_path (root, REG_ROOT_TEMPLATES, NULL, NULL);
+  if (top == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   DIR *d = opendir (top);
   if (d == NULL && errno != ENOENT)

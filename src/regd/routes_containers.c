@@ -2,6 +2,7 @@
  * stop, remove, logs. */
 #include "monitor.h"
 #include "request.h"
+#include "root.h"
 #include "server.h"
 #include "timing.h"
 #include "util.h"
@@ -306,7 +307,7 @@ monitor_connect (struct regd *d, const char *ref, const char *line, bool input)
   if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
     return -2;
   bool ok = !input || c->open_stdin || c->tty;
-  _cleanup_free_ char *dir = reg_container_dir (d->engine->root, c->id);
+  _cleanup_free_ char *dir = reg_root_container (d->engine->root, c->id);
   reg_container_free (c);
   /* Through a directory fd: the full path may be longer than sun_path. */
   _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;

@@ -3,6 +3,7 @@
  * store, atomic and race-safe generation. */
 #include "closure.h"
 #include "envgen.h"
+#include "root.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -193,7 +194,7 @@ test_generate_hard_links (void **state)
   char *path = NULL, *again = NULL;
   assert_int_equal (reg_closure_resolve (f->root, refs, &c, &err), 0);
   assert_int_equal (reg_env_generate (f->store, c, &path, &err), 0);
-  char *want = reg_env_path (f->root, c->digest);
+  char *want = reg_root_env (f->root, c->digest);
   assert_string_equal (path, want);
   char p[512];
   struct stat in_env, in_store;
