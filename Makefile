@@ -64,13 +64,15 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
 # The client links only what it uses: http-parser, jansson and
-# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
+# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers),
+# limits (the limits table: the options' names and parsers) and jsonutil,
 # copy (reg cp's tar walk and safe extraction) and format (--format's
 # templates) helpers, no engine code, so its start-up stays short (see
 # docs/build.md and docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
   $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o \
-  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o
+  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o \
+  $(BUILD)/src/lib/limit.o $(BUILD)/src/lib/jsonutil.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # copy.c for the client: its libarchive calls through pointers that
@@ -87,8 +89,9 @@ $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/w
 
 # reg-monitor links libreg.a, so the linker takes only the modules the
 # monitor reaches (by symbol, one object file per module): today monitor,
-# runtime, container, cgroup, security, logfile, events, health, netrelease,
-# netpeers, nft, etcfiles, ulimit, timing, root, util, error. One runs per
+# runtime, container, cgroup, limit, security, logfile, events, health,
+# netrelease, netpeers, nft, etcfiles, ulimit, timing, root, jsonutil, util,
+# error. One runs per
 # container, so it stays small; and since only the libraries below are on
 # its line, a monitor that came to reach the store, templates or the
 # registry (libcrypto, libyaml, libelf, libcurl) fails to link instead of

@@ -18,6 +18,7 @@
 #include "options.h"
 #include "timing.h"
 #include "detach.h"
+#include "limit.h"
 #include "ulimit.h"
 #include "util.h"
 
@@ -231,22 +232,6 @@ append_ulimit (json_t *body, const struct reg_ulimit *u)
                                     "Soft", (json_int_t)u->soft, "Hard", (json_int_t)u->hard));
 }
 
-/* A size, or "-1" when allowed. */
-static bool
-parse_size (const char *s, bool allow_unlimited, json_int_t *out)
-{
-  if (allow_unlimited && strcmp (s, "-1") == 0)
-    {
-      *out = -1;
-      return true;
-    }
-  int64_t v = 0;
-  if (!reg_util_parse_size (s, &v))
-    return false;
-  *out = v;
-  return true;
-}
-
 static bool
 parse_int (const char *s, json_int_t min, json_int_t *out)
 {
@@ -259,43 +244,20 @@ parse_int (const char *s, json_int_t min, json_int_t *out)
   return true;
 }
 
-/* One resource-limit option into body.Limits; false on a bad value. */
+/* One resource-limit option into body.Limits; false on a bad value. The
+ * option's name is the limit's in the limits table (limit.h), which
+ * parses it as reg.yaml's and regd's readers do. */
 static bool
 limit_option (json_t *limits, int opt, const char *arg)
 {
-  json_int_t v = 0;
-  switch (opt)
-    {
-    case 'm':
-      return parse_size (arg, false, &v)
-             && !json_object_set_new (limits, "Memory", json_integer (v));
-    case 'M' + 256:
-      return parse_size (arg, false, &v)
-             && !json_object_set_new (limits, "MemoryReservation", json_integer (v));
-    case 'S' + 256:
-      return parse_size (arg, true, &v)
-             && !json_object_set_new (limits, "MemorySwap", json_integer (v));
-    case 'C' + 256:
-      {
-        char *end = NULL;
-        double cpus = strtod (arg, &end);
-        if (end == arg || *end != '\0' || cpus <= 0 || cpus > 1e6)
-          return false;
-        return !json_object_set_new (limits, "NanoCpus", json_integer ((json_int_t)(cpus * 1e9)));
-      }
-    case 's' + 256:
-      return parse_int (arg, 0, &v) && !json_object_set_new (limits, "CpuShares", json_integer (v));
-    case 'U' + 256:
-      return !json_object_set_new (limits, "CpusetCpus", json_string (arg));
-    case 'E' + 256:
-      return parse_int (arg, -1, &v) && v != 0
-             && !json_object_set_new (limits, "PidsLimit", json_integer (v));
-    case 'B' + 256:
-      return parse_int (arg, 0, &v)
-             && !json_object_set_new (limits, "BlkioWeight", json_integer (v));
-    default:
-      return false;
-    }
+  const struct reg_limit_def *d = NULL;
+  for (const struct cli_option *o = update_options; d == NULL && o->name; o++)
+    if (o->key == opt)
+      d = reg_limit_by_name (o->name);
+  struct reg_limits l = { 0 };
+  bool ok = d && reg_limit_parse (d, arg, &l, NULL) == 0 && reg_limit_to_json (d, &l, limits) == 0;
+  free (l.cpuset_cpus);
+  return ok;
 }
 
 /* --init, --stop-signal, --stop-timeout and --ulimit into the body (regd
@@ -555,8 +517,8 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'L' + 256:
         {
-          json_int_t size = 0;
-          if (!parse_size (optarg, false, &size))
+          int64_t size = 0;
+          if (!reg_util_parse_size (optarg, &size))
             ret = usage_error ("bad --log-max-size", optarg);
           else
             json_object_set_new (body, "LogMaxSize", json_integer (size));

@@ -295,6 +295,34 @@ dup_json_string (json_t *o, const char *key)
   return s ? strdup (s) : NULL;
 }
 
+/* The limits as Docker's HostConfig names them (the limits table); the
+ * pids limit as it is applied, the default when none was given. */
+static json_t *
+limits_to_json (const struct reg_limits *l)
+{
+  json_t *o = json_object ();
+  for (size_t i = 0; o && i < REG_LIMIT_COUNT; i++)
+    reg_limit_to_json (&reg_limit_table[i], l, o);
+  if (o && l->pids_limit == 0)
+    json_object_set_new (o, reg_limit_table[REG_LIMIT_PIDS].field,
+                         json_integer (REG_DEFAULT_PIDS_LIMIT));
+  return o;
+}
+
+/* A state file is ours: read leniently (a missing field is "not set"). */
+static void
+limits_from_json (json_t *o, struct reg_limits *l)
+{
+  for (size_t i = 0; i < REG_LIMIT_COUNT; i++)
+    {
+      const struct reg_limit_def *d = &reg_limit_table[i];
+      if (d->kind == REG_LIMIT_CPU_LIST)
+        l->cpuset_cpus = dup_json_string (o, d->field);
+      else
+        reg_limit_set (l, d, json_integer_value (json_object_get (o, d->field)));
+    }
+}
+
 static void
 copy_json_string (json_t *o, const char *key, char *dst, size_t size)
 {
@@ -387,14 +415,7 @@ reg_container_to_json (const struct reg_container *c)
                              (int)c->monitor_pid, "MonitorStart", (json_int_t)c->monitor_start,
                              "ExitCode", c->exit_code, "OOMKilled", c->oom_killed, "StartedAt",
                              c->started, "FinishedAt", c->finished, "Error", c->error);
-  const struct reg_limits *l = &c->limits;
-  json_t *limits
-      = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:s?, s:I, s:I}", "Memory", (json_int_t)l->memory,
-                   "MemoryReservation", (json_int_t)l->memory_reservation, "MemorySwap",
-                   (json_int_t)l->memory_swap, "NanoCpus", (json_int_t)l->nano_cpus, "CpuShares",
-                   (json_int_t)l->cpu_shares, "CpusetCpus", l->cpuset_cpus, "PidsLimit",
-                   (json_int_t)(l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT),
-                   "BlkioWeight", (json_int_t)l->blkio_weight);
+  json_t *limits = limits_to_json (&c->limits);
   json_t *j = json_pack (
       "{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:I, s:s, s:o}", "Id", c->id,
       "Name", c->name, "Templates", strv_to_json (c->templates), "Closure", c->closure, "Cmd",
@@ -514,15 +535,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));
   c->cols = (unsigned short)json_integer_value (json_array_get (cs, 1));
   c->stop_requested = json_is_true (json_object_get (st, "StopRequested"));
-  json_t *l = json_object_get (j, "Limits");
-  c->limits.memory = json_integer_value (json_object_get (l, "Memory"));
-  c->limits.memory_reservation = json_integer_value (json_object_get (l, "MemoryReservation"));
-  c->limits.memory_swap = json_integer_value (json_object_get (l, "MemorySwap"));
-  c->limits.nano_cpus = json_integer_value (json_object_get (l, "NanoCpus"));
-  c->limits.cpu_shares = json_integer_value (json_object_get (l, "CpuShares"));
-  c->limits.cpuset_cpus = dup_json_string (l, "CpusetCpus");
-  c->limits.pids_limit = json_integer_value (json_object_get (l, "PidsLimit"));
-  c->limits.blkio_weight = json_integer_value (json_object_get (l, "BlkioWeight"));
+  limits_from_json (json_object_get (j, "Limits"), &c->limits);
   if (state_from_name (json_string_value (json_object_get (st, "Status")), &c->state) < 0)
     return -1;
   if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL || c->env == NULL

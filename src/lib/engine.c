@@ -507,7 +507,7 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
                 const struct reg_closure *cl, struct reg_error **err)
 {
   char host[13];
-  if (reg_limits_check (&o->limits, err) < 0)
+  if (reg_limit_check (&o->limits, err) < 0)
     return reg_error_prefix (err, "create container");
   snprintf (host, sizeof host, "%.12s", c->id);
   memcpy (c->closure, cl->digest, sizeof c->closure);
@@ -1038,7 +1038,7 @@ reg_engine_container_update (struct reg_engine *e, const char *ref, const struct
   struct reg_container *c = NULL;
   struct reg_lock *op = op_begin (e, ref, "update", &c, err);
   int ret = op ? 0 : -1;
-  if (ret == 0 && reg_limits_check (l, err) < 0)
+  if (ret == 0 && reg_limit_check (l, err) < 0)
     ret = reg_error_prefix (err, "update %.12s", c->id);
   struct reg_cgroup *cg = NULL;
   if (ret == 0 && reg_state_live (c->state))

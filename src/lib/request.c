@@ -1,5 +1,6 @@
 #include "request.h"
 #include "jsonutil.h"
+#include "limit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -128,44 +129,6 @@ parse_mounts (json_t *body, struct reg_create_request *r, struct reg_error **err
       if (parse_mount (json_array_get (a, i), &r->mounts[i], err) < 0)
         return -1;
     }
-  return 0;
-}
-
-int
-reg_limits_from_json (json_t *o, const char *what, struct reg_limits *l, struct reg_error **err)
-{
-  static const struct
-  {
-    const char *key;
-    size_t offset;
-  } ints[] = {
-    { "Memory", offsetof (struct reg_limits, memory) },
-    { "MemoryReservation", offsetof (struct reg_limits, memory_reservation) },
-    { "MemorySwap", offsetof (struct reg_limits, memory_swap) },
-    { "NanoCpus", offsetof (struct reg_limits, nano_cpus) },
-    { "CpuShares", offsetof (struct reg_limits, cpu_shares) },
-    { "PidsLimit", offsetof (struct reg_limits, pids_limit) },
-    { "BlkioWeight", offsetof (struct reg_limits, blkio_weight) },
-  };
-  static const char *const keys[]
-      = { "Memory",     "MemoryReservation", "MemorySwap",  "NanoCpus", "CpuShares",
-          "CpusetCpus", "PidsLimit",         "BlkioWeight", NULL };
-  if (reg_json_only_keys (o, keys, what, err) < 0)
-    return -1;
-  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-    {
-      json_t *v = json_object_get (o, ints[i].key);
-      if (v == NULL || json_is_null (v))
-        continue;
-      if (!json_is_integer (v))
-        return reg_error_set (err, EINVAL, "%s: %s must be an integer", what, ints[i].key);
-      *(int64_t *)((char *)l + ints[i].offset) = json_integer_value (v);
-    }
-  const char *cpus = NULL;
-  if (reg_json_string (o, "CpusetCpus", what, &cpus, err) < 0)
-    return -1;
-  if (cpus)
-    l->cpuset_cpus = (char *)cpus;
   return 0;
 }
 
@@ -473,7 +436,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
     {
       if (!json_is_object (limits))
         return reg_error_set (err, EINVAL, WHAT ": \"Limits\" must be an object");
-      if (reg_limits_from_json (limits, WHAT ": Limits", &o->limits, err) < 0)
+      if (reg_limit_from_json (limits, WHAT ": Limits", &o->limits, err) < 0)
         return -1;
       if (o->limits.cpuset_cpus && (r->cpuset_cpus = strdup (o->limits.cpuset_cpus)) == NULL)
         return reg_error_set (err, ENOMEM, "out of memory");

@@ -28,10 +28,4 @@ int reg_create_request_parse (const char *body, size_t len, struct reg_create_re
                               struct reg_error **err);
 void reg_create_request_free (struct reg_create_request *r);
 
-/* Docker's HostConfig limit names ("Memory", "NanoCpus", "CpusetCpus",
- * ...); only the keys present change *l. l->cpuset_cpus is borrowed from
- * o. */
-int reg_limits_from_json (json_t *o, const char *what, struct reg_limits *l,
-                          struct reg_error **err);
-
 #endif

@@ -221,7 +221,7 @@ update (struct regd *d, struct request *r, const char *ref)
   if (ret == 0)
     {
       l = c->limits;
-      ret = reg_limits_from_json (body, "update", &l, &err);
+      ret = reg_limit_from_json (body, "update", &l, &err);
     }
   if (ret == 0)
     ret = reg_engine_container_update (d->engine, c->id, &l, &err);
