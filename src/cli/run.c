@@ -142,6 +142,7 @@ static const struct cli_option run_options[] = {
   { "cap-drop", 'D' + 256, "CAP", "drop a capability, or ALL (repeatable)" },
   { "read-only", 'O' + 256, NULL, "a read-only root (mounts keep their own flags)" },
   { "user", 'u', "USER[:GROUP]", "run as this user (a name from its templates, or UID[:GID])" },
+  { "group-add", 'g' + 512, "GROUP", "an extra supplementary group (name or GID; repeatable)" },
   { "userns", 'N' + 256, "private|host", "a private user namespace" },
   { "init", 'I' + 256, NULL, "a minimal init as PID 1 (reaps, passes signals)" },
   { "stop-signal", 'g' + 256, "SIGNAL", "the signal reg stop sends" },
@@ -421,6 +422,7 @@ field_option (json_t *body, int opt, const char *arg)
     { 'Z' + 256, "Dns" },        { 'Q' + 256, "DnsSearch" },
     { 'a' + 256, "ExtraHosts" }, { 'b' + 256, "NetworkAliases" },
     { 'A' + 256, "CapAdd" },     { 'D' + 256, "CapDrop" },
+    { 'g' + 512, "GroupAdd" },
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
     if (fields[i].opt == opt)
