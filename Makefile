@@ -64,15 +64,15 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
 # The client links only what it uses: http-parser, jansson and
-# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers),
-# limits (the limits table: the options' names and parsers) and jsonutil,
+# the error, util (and strv), ulimit, detach (--ulimit's and --detach-keys' parsers),
+# limits (the limits table: the options' names and parsers) and json,
 # copy (reg cp's tar walk and safe extraction) and format (--format's
 # templates) helpers, no engine code, so its start-up stays short (see
 # docs/build.md and docs/benchmarks.md).
-$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/strv.o $(BUILD)/src/lib/ulimit.o \
   $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o \
   $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o \
-  $(BUILD)/src/lib/limit.o $(BUILD)/src/lib/jsonutil.o
+  $(BUILD)/src/lib/limit.o $(BUILD)/src/lib/json.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # copy.c for the client: its libarchive calls through pointers that
@@ -82,7 +82,7 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
-$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o)
+$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o strv.o json.o)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB)
 
 $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'
@@ -90,8 +90,8 @@ $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/w
 # reg-monitor links libreg.a, so the linker takes only the modules the
 # monitor reaches (by symbol, one object file per module): today monitor,
 # runtime, container, cgroup, limit, security, logfile, events, health,
-# netrelease, netpeers, nft, etcfiles, ulimit, timing, root, jsonutil, util,
-# error. One runs per
+# netrelease, netpeers, nft, etcfiles, ulimit, timing, root, json, util,
+# strv, error. One runs per
 # container, so it stays small; and since only the libraries below are on
 # its line, a monitor that came to reach the store, templates or the
 # registry (libcrypto, libyaml, libelf, libcurl) fails to link instead of
@@ -108,7 +108,7 @@ $(BUILD)/reg-init: src/init/main.c
 
 # reg-trace: the sandbox and seccomp tracer of `reg template create --trace`,
 # a program of its own because it sets up namespaces after fork.
-TRACE_SRC := src/trace/main.c src/lib/util.c src/lib/error.c
+TRACE_SRC := src/trace/main.c src/lib/util.c src/lib/strv.c src/lib/error.c
 $(BUILD)/reg-trace: $(TRACE_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libseccomp)
 

@@ -274,7 +274,7 @@ process_option (json_t *body, int opt, const char *arg)
       json_object_set_new (body, "Init", json_true ());
       return 0;
     case 'g' + 256:
-      if (reg_signal_number (arg) <= 0)
+      if (reg_util_signal_number (arg) <= 0)
         return usage_error ("unknown signal for --stop-signal (SIGTERM, SIGQUIT, 15, ...)", arg);
       json_object_set_new (body, "StopSignal", json_string (arg));
       return 0;

@@ -2,7 +2,7 @@
  * (session cookie or API token), CSRF, static files and dispatch. */
 #include "auth.h"
 #include "hub.h"
-#include "jsonutil.h"
+#include "json.h"
 #include "util.h"
 
 #include <arpa/inet.h>

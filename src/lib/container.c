@@ -22,13 +22,13 @@ static const char *const state_names[]
 static const char *const restart_names[] = { "no", "on-failure", "always", "unless-stopped" };
 
 const char *
-reg_restart_name (enum reg_restart_mode m)
+reg_container_restart_name (enum reg_restart_mode m)
 {
   return (unsigned)m < sizeof restart_names / sizeof restart_names[0] ? restart_names[m] : "no";
 }
 
 int
-reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err)
+reg_container_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err)
 {
   *out = (struct reg_restart){ REG_RESTART_NO, 0 };
   if (s == NULL || *s == '\0')
@@ -60,7 +60,7 @@ reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **er
 }
 
 const char *
-reg_state_name (enum reg_state s)
+reg_container_state_name (enum reg_state s)
 {
   return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
 }
@@ -116,10 +116,10 @@ reg_container_free (struct reg_container *c)
   reg_strv_free (c->dns_search);
   reg_strv_free (c->extra_hosts);
   reg_strv_free (c->aliases);
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
-  reg_healthcheck_clear (&c->healthcheck);
+  reg_health_check_clear (&c->healthcheck);
   reg_health_state_clear (&c->health);
   free (c);
 }
@@ -214,7 +214,7 @@ security_from_json (json_t *j, struct reg_security *s)
 static const char *const mount_types[] = { "bind", "volume", "tmpfs" };
 
 int
-reg_mount_type_parse (const char *s)
+reg_container_mount_type_parse (const char *s)
 {
   for (size_t i = 0; i < sizeof mount_types / sizeof mount_types[0]; i++)
     if (s && strcmp (s, mount_types[i]) == 0)
@@ -223,16 +223,16 @@ reg_mount_type_parse (const char *s)
 }
 
 const char *
-reg_mount_type_name (enum reg_mount_type t)
+reg_container_mount_type_name (enum reg_mount_type t)
 {
   return (size_t)t < sizeof mount_types / sizeof mount_types[0] ? mount_types[t] : "?";
 }
 
 json_t *
-reg_mount_to_json (const struct reg_mount *m)
+reg_container_mount_to_json (const struct reg_mount *m)
 {
-  json_t *j = json_pack ("{s:s, s:s?, s:s, s:b}", "Type", reg_mount_type_name (m->type), "Source",
-                         m->source, "Destination", m->target, "ReadOnly", m->readonly);
+  json_t *j = json_pack ("{s:s, s:s?, s:s, s:b}", "Type", reg_container_mount_type_name (m->type),
+                         "Source", m->source, "Destination", m->target, "ReadOnly", m->readonly);
   if (j && m->type == REG_MOUNT_VOLUME)
     json_object_set_new (j, "Name", json_string (m->volume));
   if (j && m->type == REG_MOUNT_TMPFS)
@@ -253,11 +253,11 @@ process_to_json (json_t *j, const struct reg_container *c)
   char sig[REG_SIGNAL_NAME_MAX];
   json_object_set_new (
       j, "StopSignal",
-      json_string (reg_signal_name (c->stop_signal ? c->stop_signal : SIGTERM, sig)));
+      json_string (reg_util_signal_name (c->stop_signal ? c->stop_signal : SIGTERM, sig)));
   json_object_set_new (j, "StopTimeout",
                        c->stop_timeout >= 0 ? json_integer (c->stop_timeout) : json_null ());
   json_object_set_new (j, "Init", json_boolean (c->init));
-  json_t *hc = reg_healthcheck_to_json (&c->healthcheck),
+  json_t *hc = reg_health_check_to_json (&c->healthcheck),
          *health = reg_health_state_to_json (&c->health);
   if (hc)
     json_object_set_new (j, "Healthcheck", hc);
@@ -275,13 +275,13 @@ process_to_json (json_t *j, const struct reg_container *c)
 static void
 process_from_json (json_t *j, struct reg_container *c)
 {
-  c->stop_signal = reg_signal_number (json_string_value (json_object_get (j, "StopSignal")));
+  c->stop_signal = reg_util_signal_number (json_string_value (json_object_get (j, "StopSignal")));
   json_t *t = json_object_get (j, "StopTimeout");
   c->stop_timeout = json_is_integer (t) ? (int)json_integer_value (t) : -1;
   c->init = json_is_true (json_object_get (j, "Init"));
   json_t *hc = json_object_get (j, "Healthcheck");
   if (json_is_object (hc))
-    reg_healthcheck_from_json (hc, "state", &c->healthcheck, NULL);
+    reg_health_check_from_json (hc, "state", &c->healthcheck, NULL);
   reg_health_state_from_json (json_object_get (json_object_get (j, "State"), "Health"), &c->health);
   json_t *u = json_object_get (j, "Ulimits");
   for (size_t i = 0; i < json_array_size (u) && c->n_ulimits < REG_ULIMIT_MAX; i++)
@@ -338,7 +338,7 @@ copy_json_string (json_t *o, const char *key, char *dst, size_t size)
 }
 
 void
-reg_net_state_clear (struct reg_net_state *n)
+reg_container_net_clear (struct reg_net_state *n)
 {
   free (n->ports);
   memset (n, 0, sizeof *n);
@@ -416,9 +416,9 @@ reg_container_to_json (const struct reg_container *c)
 {
   json_t *mounts = json_array ();
   for (size_t i = 0; i < c->n_mounts; i++)
-    json_array_append_new (mounts, reg_mount_to_json (&c->mounts[i]));
+    json_array_append_new (mounts, reg_container_mount_to_json (&c->mounts[i]));
   json_t *state = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s?}", "Status",
-                             reg_state_name (c->state), "Pid", (int)c->pid, "MonitorPid",
+                             reg_container_state_name (c->state), "Pid", (int)c->pid, "MonitorPid",
                              (int)c->monitor_pid, "MonitorStart", (json_int_t)c->monitor_start,
                              "ExitCode", c->exit_code, "OOMKilled", c->oom_killed, "StartedAt",
                              c->started, "FinishedAt", c->finished, "Error", c->error);
@@ -431,8 +431,9 @@ reg_container_to_json (const struct reg_container *c)
       (json_int_t)(c->log_max_size ? c->log_max_size : REG_LOG_MAX_SIZE), "Created", c->created,
       "State", state);
   json_object_set_new (j, "RestartPolicy",
-                       json_pack ("{s:s, s:i}", "Name", reg_restart_name (c->restart.mode),
-                                  "MaximumRetryCount", c->restart.max_retries));
+                       json_pack ("{s:s, s:i}", "Name",
+                                  reg_container_restart_name (c->restart.mode), "MaximumRetryCount",
+                                  c->restart.max_retries));
   json_object_set_new (j, "Ports", strv_to_json (c->ports));
   if (c->storage_size)
     json_object_set_new (j, "StorageSize", json_integer ((json_int_t)c->storage_size));
@@ -468,7 +469,7 @@ mounts_from_json (struct reg_container *c, json_t *a)
       json_t *m = json_array_get (a, i);
       struct reg_mount *mt = &c->mounts[i];
       const char *type = json_string_value (json_object_get (m, "Type"));
-      int t = type ? reg_mount_type_parse (type) : REG_MOUNT_BIND;
+      int t = type ? reg_container_mount_type_parse (type) : REG_MOUNT_BIND;
       mt->type = t < 0 ? REG_MOUNT_BIND : (enum reg_mount_type)t;
       mt->source = dup_json_string (m, "Source");
       mt->target = dup_json_string (m, "Destination");
@@ -518,7 +519,9 @@ container_from_json (json_t *j, struct reg_container *c)
   c->log_max_size = json_integer_value (json_object_get (j, "LogMaxSize"));
   c->storage_size = json_integer_value (json_object_get (j, "StorageSize"));
   json_t *rp = json_object_get (j, "RestartPolicy");
-  if (reg_restart_parse (json_string_value (json_object_get (rp, "Name")), &c->restart, NULL) == 0)
+  if (reg_container_restart_parse (json_string_value (json_object_get (rp, "Name")), &c->restart,
+                                   NULL)
+      == 0)
     c->restart.max_retries = (int)json_integer_value (json_object_get (rp, "MaximumRetryCount"));
   json_t *ports = json_object_get (j, "Ports");
   c->ports = json_is_array (ports) ? strv_from_json (ports) : NULL;
@@ -1102,38 +1105,10 @@ reg_container_find (const char *root, const char *ref, char id_out[65], struct r
   return 0;
 }
 
-unsigned long long
-reg_proc_starttime (pid_t pid)
-{
-  char path[64], buf[1024];
-  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* comm may contain spaces: fields resume after the last ')'. */
-  char *p = strrchr (buf, ')');
-  if (p == NULL)
-    return 0;
-  unsigned long long start = 0;
-  char state = '?';
-  /* field 3 is the state, field 22 starttime; after ") " come fields 3.. */
-  if (sscanf (p + 2,
-              "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-              &state, &start)
-      != 2)
-    return 0;
-  /* A zombie has exited: it only waits for a parent to reap it. */
-  return state == 'Z' || state == 'X' ? 0 : start;
-}
-
 bool
 reg_container_monitor_alive (const struct reg_container *c)
 {
   if (c->monitor_pid <= 0)
     return false;
-  return reg_proc_starttime (c->monitor_pid) == c->monitor_start;
+  return reg_util_proc_starttime (c->monitor_pid) == c->monitor_start;
 }

@@ -6,7 +6,7 @@
 #include "envgen.h"
 #include "gc.h"
 #include "insert.h"
-#include "jsonutil.h"
+#include "json.h"
 #include "lockset.h"
 #include "monitor.h"
 #include "netrelease.h"
@@ -552,7 +552,7 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
     return reg_error_set (err, EINVAL,
                           "create container: --rm and --restart %s conflict (a container removed "
                           "when it exits cannot be restarted)",
-                          reg_restart_name (o->restart.mode));
+                          reg_container_restart_name (o->restart.mode));
   c->restart = o->restart;
   c->stop_signal = o->stop_signal > 0 ? o->stop_signal : cl->stop_signal;
   if (o->stop_timeout < -1 || o->stop_timeout > 86400)
@@ -562,7 +562,7 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   c->init = o->init;
   if (reg_health_check_valid (&o->healthcheck, err) < 0)
     return reg_error_prefix (err, "create container");
-  if (reg_healthcheck_copy (&c->healthcheck, &o->healthcheck) < 0)
+  if (reg_health_check_copy (&c->healthcheck, &o->healthcheck) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (o->n_ulimits > REG_ULIMIT_MAX)
     return reg_error_set (err, EINVAL, "create container: more than %d ulimits", REG_ULIMIT_MAX);
@@ -709,7 +709,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       /* Outside the engine's lock: other containers go on meanwhile;
        * envgen itself is safe against a concurrent generation. */
       _cleanup_free_ char *path = NULL;
-      ret = reg_env_generate (e->store, held->closure, &path, err);
+      ret = reg_envgen_generate (e->store, held->closure, &path, err);
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);
@@ -888,7 +888,7 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   int ret = op ? 0 : -1;
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0 && (c->stop_requested || c->restart_count))
     ret = set_stop_requested (e, c->id, false, err);
   /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
@@ -1011,7 +1011,7 @@ reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struc
   _cleanup_close_ int pidfd = -1;
   if (c->state != REG_STATE_RUNNING)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot kill: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   /* The monitor is the container's parent: while it lives, the pid is the
    * container's and not a recycled one. */
   else if ((pidfd = (int)syscall (SYS_pidfd_open, c->pid, 0)) < 0
@@ -1039,7 +1039,7 @@ reg_engine_container_stats (struct reg_engine *e, const char *ref, struct reg_cg
   struct reg_cgroup *cg = NULL;
   if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: no stats: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
   if (ret == 0)
@@ -1099,7 +1099,7 @@ reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, 
   struct reg_cgroup *cg = NULL;
   if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: no processes: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
   _cleanup_free_ char *path = NULL, *text = NULL;
@@ -1341,7 +1341,7 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED
       && c->state != REG_STATE_RUNNING)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id, verb,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_template_load (e->root, tmpl, &t, err);
   size_t nt = ret == 0 ? reg_strv_len (c->templates) : 0;
@@ -1386,7 +1386,7 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
   const struct reg_closure *now = held_now ? held_now->closure : NULL;
   const struct reg_closure *next = held_next ? held_next->closure : NULL;
   _cleanup_free_ char *env = NULL;
-  if (ret == 0 && reg_env_generate (e->store, next, &env, err) < 0)
+  if (ret == 0 && reg_envgen_generate (e->store, next, &env, err) < 0)
     ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
   bool live = ret == 0 && c->state == REG_STATE_RUNNING;
   if (live && uninstall)
@@ -1457,7 +1457,7 @@ set_paused (struct reg_container *c, void *data, struct reg_error **err)
   bool pause = *(bool *)data;
   if (c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
     return reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
-                          pause ? "pause" : "unpause", reg_state_name (c->state));
+                          pause ? "pause" : "unpause", reg_container_state_name (c->state));
   c->state = pause ? REG_STATE_PAUSED : REG_STATE_RUNNING;
   return 0;
 }
@@ -1471,7 +1471,7 @@ reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
   int ret = op ? 0 : -1;
   if (ret == 0 && c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
-                         pause ? "pause" : "unpause", reg_state_name (c->state));
+                         pause ? "pause" : "unpause", reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_freeze (REG_CGROUP_FS, c->id, pause, err);
   if (ret == 0 && reg_container_update (e->root, c->id, set_paused, &pause, err) < 0)
@@ -1514,7 +1514,7 @@ reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code
     *exit_code = c->exit_code;
   else
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot wait: it is %s and was never started",
-                         c->id, reg_state_name (c->state));
+                         c->id, reg_container_state_name (c->state));
   reg_container_free (c);
   return ret;
 }
@@ -1666,7 +1666,7 @@ reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
 /* ---- garbage collection ---- */
 
 void
-reg_prune_report_clear (struct reg_prune_report *r)
+reg_engine_prune_report_clear (struct reg_prune_report *r)
 {
   reg_strv_free (r->containers);
   reg_strv_free (r->templates);

@@ -249,7 +249,7 @@ struct reg_prune_report
 };
 int reg_engine_prune (struct reg_engine *e, const struct reg_prune_options *o,
                       struct reg_prune_report *out, struct reg_error **err);
-void reg_prune_report_clear (struct reg_prune_report *r);
+void reg_engine_prune_report_clear (struct reg_prune_report *r);
 
 /* reg_store_verify, plus `unreferenced` for every object no template names
  * (counted in *n_unreferenced; under the import lock, so an import in

@@ -64,7 +64,7 @@ open_tree_of (struct reg_engine *e, const struct reg_container *c, const char *p
 {
   if (c->state == REG_STATE_GENERATING || (reg_state_live (c->state) && c->pid <= 0))
     return reg_error_set (err, EBUSY, "container %.12s is %s: try again in a moment", c->id,
-                          reg_state_name (c->state));
+                          reg_container_state_name (c->state));
   if (!reg_state_live (c->state))
     {
       const char *m = on_mount (c, path);

@@ -21,7 +21,7 @@ static const struct
 };
 
 const char *
-reg_env_skeleton_clash (const char *path, bool is_dir)
+reg_envgen_skeleton_clash (const char *path, bool is_dir)
 {
   if (path[0] != '/')
     return NULL;
@@ -165,8 +165,8 @@ build_tree (const struct reg_store *store, const struct reg_closure *c, const ch
 }
 
 int
-reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
-                  struct reg_error **err)
+reg_envgen_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
+                     struct reg_error **err)
 {
   _cleanup_free_ char *final = reg_root_env (store->root, c->digest);
   _cleanup_free_ char *tmp = reg_root_path (store->root, REG_ROOT_ENV_STAGING, c->digest, NULL);

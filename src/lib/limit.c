@@ -1,6 +1,6 @@
 /* limit: see limit.h. */
 #include "limit.h"
-#include "jsonutil.h"
+#include "json.h"
 #include "util.h"
 
 #include <errno.h>

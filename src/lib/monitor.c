@@ -332,7 +332,7 @@ mark_running (struct reg_container *c, void *data, struct reg_error **err)
   c->state = REG_STATE_RUNNING;
   c->pid = u->pid;
   c->monitor_pid = getpid ();
-  c->monitor_start = reg_proc_starttime (c->monitor_pid);
+  c->monitor_start = reg_util_proc_starttime (c->monitor_pid);
   c->exit_code = -1;
   free (c->error);
   c->error = NULL;
@@ -745,7 +745,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
           struct running_update rr = { m.pid };
           reg_container_update (root, c->id, mark_running, &rr, NULL);
           reg_events_container (root, c, "start", "restartPolicy",
-                                reg_restart_name (c->restart.mode));
+                                reg_container_restart_name (c->restart.mode));
           /* A stop that came while it was being started again. */
           if (stop_requested (root, c->id))
             kill (m.pid, SIGKILL);

@@ -79,7 +79,7 @@ reg_netrelease (const char *root, const char *id, const struct reg_net_state *n)
 static int
 clear_net (struct reg_container *c, void *data, struct reg_error **err)
 {
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   return 0;
 }
 

@@ -551,7 +551,7 @@ static int
 set_net (struct reg_container *c, void *data, struct reg_error **err)
 {
   const struct reg_net_state *n = data;
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   c->net = *n;
   if (n->n_ports && (c->net.ports = calloc (n->n_ports, sizeof *n->ports)) == NULL)
     {
@@ -566,7 +566,7 @@ set_net (struct reg_container *c, void *data, struct reg_error **err)
 static int
 clear_net (struct reg_container *c, void *data, struct reg_error **err)
 {
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   return 0;
 }
 
@@ -754,7 +754,7 @@ static int
 clear_stale_net (struct reg_container *c, void *data, struct reg_error **err)
 {
   if (!reg_state_live (c->state) && strcmp (c->net.ip, (const char *)data) == 0)
-    reg_net_state_clear (&c->net);
+    reg_container_net_clear (&c->net);
   return 0;
 }
 

@@ -184,7 +184,7 @@ parse_root (struct ctx *c, yaml_node_t *root, struct reg_project *p)
             ret = s[0] == '/' ? ((p->workdir = strdup (s)) ? 0 : -1)
                               : bad (c, k, "must be an absolute path");
           else
-            ret = reg_restart_parse (s, &p->restart, c->err) < 0
+            ret = reg_container_restart_parse (s, &p->restart, c->err) < 0
                       ? reg_error_prefix (c->err, "reg.yaml %s", c->origin)
                       : 0;
         }

@@ -25,8 +25,8 @@ struct reg_create_request
   struct reg_ulimit ulimits[REG_ULIMIT_MAX];
 };
 
-int reg_create_request_parse (const char *body, size_t len, struct reg_create_request **out,
+int reg_request_create_parse (const char *body, size_t len, struct reg_create_request **out,
                               struct reg_error **err);
-void reg_create_request_free (struct reg_create_request *r);
+void reg_request_create_free (struct reg_create_request *r);
 
 #endif

@@ -299,8 +299,8 @@ load_event (struct loader *l, const yaml_event_t *ev, bool *have_doc, struct reg
 /* Parse `text` into `doc` (initialised only on success); `origin` is the
  * whole label errors start with ("RET file X", "recipe X"). */
 int
-reg_yaml_load (const char *text, size_t len, const char *origin, yaml_document_t *doc,
-               struct reg_error **err)
+reg_template_yaml_load (const char *text, size_t len, const char *origin, yaml_document_t *doc,
+                        struct reg_error **err)
 {
   yaml_parser_t parser;
   if (!yaml_parser_initialize (&parser))
@@ -720,7 +720,7 @@ parse_stop_signal (struct parse *p, yaml_node_t *n)
   const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
   if (v == NULL)
     return fail (p, "\"stop-signal\" must be a signal name");
-  if ((p->t->stop_signal = reg_signal_number (v)) <= 0)
+  if ((p->t->stop_signal = reg_util_signal_number (v)) <= 0)
     return fail (p, "\"stop-signal\": \"%s\" is not a signal (SIGTERM, SIGQUIT, SIGINT, ...)", v);
   return 0;
 }
@@ -847,7 +847,7 @@ reg_template_parse (const char *text, size_t len, const char *origin, struct reg
   _cleanup_free_ char *label = NULL;
   if (asprintf (&label, "RET file %s", origin) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  if (reg_yaml_load (text, len, label, &doc, err) < 0)
+  if (reg_template_yaml_load (text, len, label, &doc, err) < 0)
     return -1;
   struct parse p = { .doc = &doc, .err = err };
   int ret = -1;
@@ -915,7 +915,7 @@ check_dests (const struct reg_template *t, struct dest *d, size_t total, struct 
       return reg_error_set (err, EINVAL, "template %s@%s: two entries for \"%s\"", n, v, d[i].path);
   for (size_t i = 0; i < total; i++)
     {
-      const char *why = reg_env_skeleton_clash (d[i].path, d[i].kind == REG_ENTRY_DIR);
+      const char *why = reg_envgen_skeleton_clash (d[i].path, d[i].kind == REG_ENTRY_DIR);
       if (why)
         return reg_error_set (err, EINVAL, "template %s@%s: \"%s\" %s", n, v, d[i].path, why);
       _cleanup_free_ char *buf = strdup (d[i].path);
@@ -1257,7 +1257,7 @@ emit_template (struct emit *em, const struct reg_template *t)
     {
       char name[REG_SIGNAL_NAME_MAX];
       emit_scalar (em, "stop-signal");
-      emit_scalar (em, reg_signal_name (t->stop_signal, name));
+      emit_scalar (em, reg_util_signal_name (t->stop_signal, name));
     }
   emit_env (em, t->env);
   if (reg_strv_len (t->users) > 0)
