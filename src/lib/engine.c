@@ -102,6 +102,7 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
     }
   pthread_mutex_init (&e->lock, NULL);
   pthread_mutex_init (&e->import_lock, NULL);
+  e->monitor_start = reg_monitor_start;
   if ((e->ops = reg_lockset_new ()) == NULL)
     {
       reg_engine_free (e);
@@ -902,7 +903,7 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   /* Until the monitor has recorded "running" (or the failure), every other
    * operation on this container waits. */
   if (ret == 0)
-    ret = reg_monitor_start (e->root, c, attach_fd, netns, exit_code, err);
+    ret = e->monitor_start (e->root, c, attach_fd, netns, exit_code, err);
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
