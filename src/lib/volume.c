@@ -1,3 +1,4 @@
+#include "root.h"
 #include "volume.h"
 #include "util.h"
 
@@ -23,22 +24,19 @@ reg_volume_name_ok (const char *name)
 static char *
 volumes_dir (const char *root)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/volumes", root) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_VOLUMES, NULL, NULL);
 }
 
 static char *
 volume_dir (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/volumes/%s", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_VOLUME, name, NULL);
 }
 
 char *
 reg_volume_data_path (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/volumes/%s/_data", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_VOLUME_DATA, name, NULL);
 }
 
 static int
@@ -54,10 +52,12 @@ check_name (const char *name, struct reg_error **err)
 
 /* Build the volume under a temporary name, then rename it into place. */
 static int
-build_volume (const char *dir, const char *name, const char *final, struct reg_error **err)
+build_volume (const char *root, const char *dir, const char *name, const char *final,
+              struct reg_error **err)
 {
-  _cleanup_free_ char *tmp = NULL, *data = NULL, *meta = NULL, *text = NULL;
-  if (asprintf (&tmp, "%s/.new-%s-XXXXXX", dir, name) < 0)
+  _cleanup_free_ char *tmp = reg_root_path (root, REG_ROOT_VOLUME_STAGING, name, NULL);
+  _cleanup_free_ char *data = NULL, *meta = NULL, *text = NULL;
+  if (tmp == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (mkdtemp (tmp) == NULL)
     return reg_error_sys (err, errno, "volume %s: create %s", name, dir);
@@ -104,7 +104,7 @@ reg_volume_create (const char *root, const char *name, bool exist_ok, bool *crea
       return reg_error_set (err, EEXIST, "volume %s already exists", name);
     }
   struct reg_error *e = NULL;
-  int ret = build_volume (dir, name, final, &e);
+  int ret = build_volume (root, dir, name, final, &e);
   if (ret < 0 && exist_ok && e->code == EEXIST)
     {
       /* Made by someone else meanwhile: as good as ours. */
@@ -200,8 +200,9 @@ reg_volume_remove (const char *root, const char *name, uint64_t *bytes, struct r
 {
   if (check_name (name, err) < 0)
     return -1;
-  _cleanup_free_ char *dir = volume_dir (root, name), *gone = NULL;
-  if (dir == NULL || asprintf (&gone, "%s/volumes/.removing-%s-XXXXXX", root, name) < 0)
+  _cleanup_free_ char *dir = volume_dir (root, name);
+  _cleanup_free_ char *gone = reg_root_path (root, REG_ROOT_VOLUME_GRAVE, name, NULL);
+  if (dir == NULL || gone == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   struct stat st;
   if (lstat (dir, &st) < 0 || !S_ISDIR (st.st_mode))
