@@ -191,7 +191,7 @@ check_limits (json_t *spec, struct reg_error **err)
   const char *restart = str (spec, "Restart");
   struct reg_restart rp;
   if (json_object_get (spec, "Restart")
-      && (restart == NULL || reg_restart_parse (restart, &rp, err) < 0))
+      && (restart == NULL || reg_container_restart_parse (restart, &rp, err) < 0))
     return restart ? reg_error_prefix (err, "deploy: Restart")
                    : reg_error_set (err, EINVAL, "deploy: Restart must be a string");
   return 0;
@@ -402,9 +402,9 @@ hub_deploy_create_body (json_t *spec, const char *tmpl, const char *name)
     json_object_set (b, "Limits", limits);
   json_decref (limits);
   struct reg_restart rp;
-  if (str (spec, "Restart") && reg_restart_parse (str (spec, "Restart"), &rp, NULL) == 0)
+  if (str (spec, "Restart") && reg_container_restart_parse (str (spec, "Restart"), &rp, NULL) == 0)
     json_object_set_new (b, "RestartPolicy",
-                         json_pack ("{s:s, s:i}", "Name", reg_restart_name (rp.mode),
+                         json_pack ("{s:s, s:i}", "Name", reg_container_restart_name (rp.mode),
                                     "MaximumRetryCount", rp.max_retries));
   return b;
 }

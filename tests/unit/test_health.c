@@ -113,7 +113,7 @@ test_healthcheck_json (void **state)
              "test \"X\" is not CMD-SHELL, CMD, HTTP-GET, TCP-CONNECT or NONE");
   assert_int_equal (parse ("{\"Test\": [\"TCP-CONNECT\", \"5432\"]}", &h, &err), 0);
   assert_true (reg_health_enabled (&h));
-  reg_healthcheck_clear (&h);
+  reg_health_check_clear (&h);
   check_bad ("{\"Test\": [\"TCP-CONNECT\"]}", "TCP-CONNECT wants");
   check_bad ("{\"Test\": [\"TCP-CONNECT\", \"80\", \"x\"]}", "TCP-CONNECT wants");
   check_bad ("{\"Test\": [\"TCP-CONNECT\", \"65536\"]}", "PORT 1-65535");
