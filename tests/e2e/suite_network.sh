@@ -655,3 +655,26 @@ t_net_pool_exhausted () {
   rm -rf "$root"
 }
 ALL="$ALL t_net_pool t_net_pool_exhausted"
+
+# regd holds ~100 descriptors (idle client connections here, a concurrent
+# storm in the bench): the pooled namespace's and the pipes' numbers pass
+# 100, where spawn_monitor once parked its descriptors (and clobbered a
+# source numbered 100: "join the network namespace: Invalid argument").
+t_net_pool_high_fds () {
+  run_cmd "$PY" - "$SOCK" "$REG" <<'PY'
+import socket, subprocess, sys
+held, bad = [], []
+for k in range(130):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+    r = subprocess.run([sys.argv[2], "run", "--rm", "-t", "base@1", "--", "/bin/true"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        bad.append("%d: rc %d %s" % (k, r.returncode, r.stderr.strip()))
+print("failed", len(bad), bad[:3])
+PY
+  expect_rc 0
+  expect_out "failed 0 []"
+}
+ALL="$ALL t_net_pool_high_fds"
