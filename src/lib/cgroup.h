@@ -75,8 +75,8 @@ int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *
 /* The files the container's first process (or an exec helper) writes "0"
  * into, to join: v2's cgroup.procs; v1's `tasks`, which moves the calling
  * thread only. The caller is single-threaded, so that is the whole
- * process, and the kernel then skips the cgroup_threadgroup_rwsem write
- * lock a cgroup.procs write takes per hierarchy (an RCU grace period each
+ * process, and the kernel (6.18 here) then skips the cgroup_threadgroup_rwsem
+ * write lock a cgroup.procs write takes per hierarchy (an RCU grace period each
  * on a busy machine: 5-8 ms for six hierarchies, 0.1-0.2 ms through
  * `tasks`; docs/benchmarks.md). NULL-terminated, allocated. */
 char **reg_cgroup_procs_paths (const struct reg_cgroup *cg);
