@@ -89,6 +89,14 @@ reg_netrelease_recorded (const char *root, const struct reg_container *c)
   if (c->net.ip[0] == '\0')
     return;
   reg_netrelease (root, c->id, &c->net);
-  reg_container_update (root, c->id, clear_net, NULL, NULL);
+  if (!reg_netrelease_record_unneeded (c))
+    reg_container_update (root, c->id, clear_net, NULL, NULL);
   reg_netpeers_refresh (root, c->net.network);
+}
+
+bool
+reg_netrelease_record_unneeded (const struct reg_container *c)
+{
+  return c->auto_remove && !reg_state_live (c->state) && c->net.n_ports == 0
+         && strcmp (c->net.network, "bridge") == 0;
 }
