@@ -91,8 +91,9 @@ make_templates () {
 "$REG" template create true@1 /bin/true >/dev/null
 "$REG" template create sleep@1 /bin/sleep >/dev/null
 # python: the binary and its standard library, without config-* (the static
-# libpython of pythonX.Y-dev, which the Docker image does not have either).
-mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
+# libpython of pythonX.Y-dev) and test/ (CPython's own test suite, from
+# libpythonX.Y-testsuite), which the Docker image does not have either.
+mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' ! -name test | sort)
 "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
 if [ $SERVICE_PARTS = 1 ]; then
 # (Debian's nodejs keeps its bundled modules in /usr/share/nodejs; npm is
