@@ -1,6 +1,7 @@
 #include "netrelease.h"
 #include "netpeers.h"
 #include "nft.h"
+#include "root.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -12,8 +13,7 @@
 char *
 reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/networks/%s/%s", root, bridge, ip) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_ADDRESS, bridge, ip);
 }
 
 void
@@ -51,10 +51,10 @@ reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n)
 }
 
 /* Remove the allocation file if it is still this container's. */
-static void
-release_ip (const char *root, const char *id, const struct reg_net_state *n)
+void
+reg_netrelease_ip (const char *root, const char *id, const char *bridge, const char *ip)
 {
-  _cleanup_free_ char *path = reg_netrelease_ip_file (root, n->bridge, n->ip);
+  _cleanup_free_ char *path = reg_netrelease_ip_file (root, bridge, ip);
   char owner[65] = "";
   int fd = path ? open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
   if (fd < 0)
@@ -73,13 +73,15 @@ reg_netrelease (const char *root, const char *id, const struct reg_net_state *n)
   _cleanup_free_ char *cmds = reg_netrelease_unpublish_cmds (id, n);
   if (cmds)
     reg_nft_run (cmds, NULL, NULL); /* gone already: nothing to do */
-  release_ip (root, id, n);
+  reg_netrelease_ip (root, id, n->bridge, n->ip);
+  for (size_t i = 0; i < n->n_links; i++)
+    reg_netrelease_ip (root, id, n->links[i].bridge, n->links[i].ip);
 }
 
 static int
 clear_net (struct reg_container *c, void *data, struct reg_error **err)
 {
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   return 0;
 }
 
@@ -92,11 +94,13 @@ reg_netrelease_recorded (const char *root, const struct reg_container *c)
   if (!reg_netrelease_record_unneeded (c))
     reg_container_update (root, c->id, clear_net, NULL, NULL);
   reg_netpeers_refresh (root, c->net.network);
+  for (size_t i = 0; i < c->net.n_links; i++)
+    reg_netpeers_refresh (root, c->net.links[i].network);
 }
 
 bool
 reg_netrelease_record_unneeded (const struct reg_container *c)
 {
-  return c->auto_remove && !reg_state_live (c->state) && c->net.n_ports == 0
+  return c->auto_remove && !reg_state_live (c->state) && c->net.n_ports == 0 && c->net.n_links == 0
          && strcmp (c->net.network, "bridge") == 0;
 }
