@@ -16,10 +16,12 @@ if [ "${1:-}" = "--test" ]; then
   golang-github-containers-common docker-registry skopeo apache2-utils python3-jwt
   python3-cryptography jq sqlite3 iproute2 chromium chromium-driver python3-selenium
   libjs-bootstrap5 libjs-chart.js libjs-xterm node-xterm
-  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs"
-  # (procps: pgrep; e2fsprogs: chattr, in the reliability tests. The last
-  # five: examples/templates/ recipes are tested end to end; the
-  # tests start their own servers on free loopback ports)
+  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs docker.io iptables"
+  # (procps: pgrep; e2fsprogs: chattr, in the reliability tests.
+  # nginx ... nodejs: examples/templates/ recipes are tested end to end; the
+  # tests start their own servers on free loopback ports. docker.io:
+  # t_net_docker_forward_drop runs a private dockerd in namespaces of its
+  # own, never the host's; iptables: its FORWARD policy, as Docker sets it)
 fi
 missing=""
 for p in $PKGS; do

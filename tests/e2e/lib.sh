@@ -63,3 +63,44 @@ run_tests () {
     fi
   done
 }
+
+# A private dockerd for tests that need Docker next to reg: in a network
+# and mount namespace of its own, with its own paths (never the host's
+# network, never /var/run/docker.sock). Sets DOCKER_DIR, DOCKER_PID (enter
+# its network namespace with nsenter -t "$DOCKER_PID" -n) and DOCKER_SOCK
+# (docker -H "unix://$DOCKER_SOCK"). Returns 1 (with its log) when it does
+# not answer within 30 s.
+docker_private_start () {
+  DOCKER_DIR=$(mktemp -d /tmp/reg-docker.XXXXXX)
+  DOCKER_SOCK=$DOCKER_DIR/docker.sock
+  cat >"$DOCKER_DIR/start.sh" <<EOS
+ip link set lo up
+exec dockerd --host unix://$DOCKER_SOCK --data-root $DOCKER_DIR/data --exec-root $DOCKER_DIR/exec \
+  --pidfile $DOCKER_DIR/docker.pid >$DOCKER_DIR/log 2>&1
+EOS
+  unshare -n -m --propagation private sh "$DOCKER_DIR/start.sh" &
+  DOCKER_PID=$!
+  local i
+  for i in $(seq 300); do
+    docker -H "unix://$DOCKER_SOCK" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "private dockerd did not answer; its log:" >&2
+  tail -20 "$DOCKER_DIR/log" >&2
+  return 1
+}
+
+# Stop it; its namespaces, and everything in them, go with it.
+docker_private_stop () {
+  [ -n "${DOCKER_DIR:-}" ] || return 0
+  kill -TERM "$DOCKER_PID" 2>/dev/null
+  local i
+  for i in $(seq 100); do
+    kill -0 "$DOCKER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$DOCKER_PID" 2>/dev/null
+  wait "$DOCKER_PID" 2>/dev/null
+  rm -rf "$DOCKER_DIR"
+  DOCKER_DIR= DOCKER_PID= DOCKER_SOCK=
+}
