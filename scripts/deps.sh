@@ -19,9 +19,10 @@ if [ "${1:-}" = "--test" ]; then
   procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs docker.io iptables"
   # (procps: pgrep; e2fsprogs: chattr, in the reliability tests.
   # nginx ... nodejs: examples/templates/ recipes are tested end to end; the
-  # tests start their own servers on free loopback ports. docker.io:
-  # t_net_docker_forward_drop runs a private dockerd in namespaces of its
-  # own, never the host's; iptables: its FORWARD policy, as Docker sets it)
+  # tests start their own servers on free loopback ports. docker.io: the
+  # image tests and t_net_docker_forward_drop run a private dockerd in its
+  # own namespaces, never on the host's network (lib.sh); iptables: the
+  # latter sets its FORWARD policy, as Docker does)
 fi
 missing=""
 for p in $PKGS; do

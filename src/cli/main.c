@@ -42,6 +42,7 @@ static const struct
   { "template", cmd_template, "create, list, inspect and remove templates" },
   { "push", cmd_push, "upload a template to an OCI registry or layout" },
   { "pull", cmd_pull, "download a template and what it requires" },
+  { "image", cmd_image, "load images from a docker save or OCI archive" },
   { "login", cmd_login, "store credentials for a registry" },
   { "logout", cmd_logout, "remove the credentials of a registry" },
   { "rename", cmd_rename, "give a container a new name" },

@@ -64,43 +64,45 @@ run_tests () {
   done
 }
 
-# A private dockerd for tests that need Docker next to reg: in a network
-# and mount namespace of its own, with its own paths (never the host's
-# network, never /var/run/docker.sock). Sets DOCKER_DIR, DOCKER_PID (enter
-# its network namespace with nsenter -t "$DOCKER_PID" -n) and DOCKER_SOCK
-# (docker -H "unix://$DOCKER_SOCK"). Returns 1 (with its log) when it does
-# not answer within 30 s.
+# A Docker engine of this test run only (HELPERS: never the host's): dockerd
+# in its own network and mount namespaces with its own socket, data and
+# exec roots, no bridge and no iptables rules (containers run with
+# --network none), unless dockerd options are given (they replace
+# "--bridge none --iptables=false --ip6tables=false": "" for Docker's
+# defaults, its bridge and iptables rules, as on a Docker host). Sets
+# DOCKER_DIR and DOCKER_NETNS_PID (dockerd's pid, for
+# nsenter -n); `dock ARGS` is its client. docker_private_stop ends it and
+# removes everything; suites call it from their cleanup.
 docker_private_start () {
-  DOCKER_DIR=$(mktemp -d /tmp/reg-docker.XXXXXX)
-  DOCKER_SOCK=$DOCKER_DIR/docker.sock
+  [ -n "${DOCKER_DIR:-}" ] && return 0
+  command -v dockerd >/dev/null || { fail "dockerd not installed (scripts/deps.sh --test)"; return 1; }
+  DOCKER_DIR=$(mktemp -d /tmp/reg-dockerd.XXXXXX)
   cat >"$DOCKER_DIR/start.sh" <<EOS
 ip link set lo up
-exec dockerd --host unix://$DOCKER_SOCK --data-root $DOCKER_DIR/data --exec-root $DOCKER_DIR/exec \
-  --pidfile $DOCKER_DIR/docker.pid >$DOCKER_DIR/log 2>&1
+exec dockerd --host unix://$DOCKER_DIR/docker.sock --data-root $DOCKER_DIR/data \
+  --exec-root $DOCKER_DIR/exec --pidfile $DOCKER_DIR/docker.pid \
+  ${1---bridge none --iptables=false --ip6tables=false} >$DOCKER_DIR/log 2>&1
 EOS
   unshare -n -m --propagation private sh "$DOCKER_DIR/start.sh" &
-  DOCKER_PID=$!
-  local i
-  for i in $(seq 300); do
-    docker -H "unix://$DOCKER_SOCK" version >/dev/null 2>&1 && return 0
-    sleep 0.1
+  DOCKER_UNSHARE_PID=$!
+  local _
+  for _ in $(seq 150); do
+    if [ -s "$DOCKER_DIR/docker.pid" ] && dock version >/dev/null 2>&1; then
+      DOCKER_NETNS_PID=$(cat "$DOCKER_DIR/docker.pid")
+      return 0
+    fi
+    sleep 0.2
   done
-  echo "private dockerd did not answer; its log:" >&2
-  tail -20 "$DOCKER_DIR/log" >&2
+  fail "private dockerd did not answer in 30 s: $(tail -5 "$DOCKER_DIR/log")"
+  docker_private_stop
   return 1
 }
 
-# Stop it; its namespaces, and everything in them, go with it.
+dock () { docker -H "unix://$DOCKER_DIR/docker.sock" "$@"; }
+
 docker_private_stop () {
   [ -n "${DOCKER_DIR:-}" ] || return 0
-  kill -TERM "$DOCKER_PID" 2>/dev/null
-  local i
-  for i in $(seq 100); do
-    kill -0 "$DOCKER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$DOCKER_PID" 2>/dev/null
-  wait "$DOCKER_PID" 2>/dev/null
+  [ -n "${DOCKER_UNSHARE_PID:-}" ] && { kill -TERM "$DOCKER_UNSHARE_PID" 2>/dev/null; wait "$DOCKER_UNSHARE_PID" 2>/dev/null; }
   rm -rf "$DOCKER_DIR"
-  DOCKER_DIR= DOCKER_PID= DOCKER_SOCK=
+  DOCKER_DIR= DOCKER_UNSHARE_PID= DOCKER_NETNS_PID=
 }

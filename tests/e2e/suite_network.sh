@@ -713,9 +713,9 @@ ALL="$ALL t_net_connect"
 # test's, linked to Docker's), published ports answer it, and reg's rules
 # in DOCKER-USER come and go with its bridges.
 t_net_docker_forward_drop () {
-  command -v dockerd >/dev/null || { fail "no dockerd: scripts/deps.sh --test installs docker.io"; return; }
-  docker_private_start || { fail "private dockerd did not start"; return; }
-  local dns="nsenter -t $DOCKER_PID -n" ns=rt${NET_ID}x oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 7))
+  docker_private_stop # another suite's, without iptables rules
+  docker_private_start "" || return
+  local dns="nsenter -t $DOCKER_NETNS_PID -n" ns=rt${NET_ID}x oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 7))
   local srv p id rules
   $dns iptables -P FORWARD DROP
   ip netns add "$ns"
@@ -729,7 +729,7 @@ t_net_docker_forward_drop () {
   ip netns exec "$ns" "$PY" -c "$(echo "$HTTP80" | sed 's/open("\/etc\/hostname").read().strip()/"outside"/')" &
   srv=$!
   stop_regd
-  REGD_ENTER="nsenter -t $DOCKER_PID -n" start_regd
+  REGD_ENTER="$dns" start_regd
   local outbound="import time, urllib.request
 for _ in range(\$1):
     try:
@@ -755,7 +755,7 @@ else: print('failed', err)"
   run_cmd $dns nft list chain ip filter DOCKER-USER
   case "$out" in *"reg $BRIDGE"*) fail "reg's rules were not deleted: $out" ;; esac
   stop_regd
-  REGD_ENTER="nsenter -t $DOCKER_PID -n" start_regd
+  REGD_ENTER="$dns" start_regd
   run_cmd $dns nft list chain ip filter DOCKER-USER
   expect_eq "$(echo "$out" | grep -c "comment \"reg $BRIDGE\"")" 3 "reg's rules after regd's start"
   run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
