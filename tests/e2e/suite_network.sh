@@ -356,7 +356,8 @@ s = socket.socket(); s.bind(('', $p)); s.listen(); time.sleep(30)" &
   run_cmd "$REG" run --rm --network bridge -p "$p:80" -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has "port 0.0.0.0:$p/tcp: already in use on the host"
-  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80"; do
+  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80" \
+    "" 80/ 80/tcp/udp 65536:80 80:0 -1 8080-8081:80 1.2.3.4:80 " 80"; do
     run_cmd "$REG" run --rm --network bridge -p "$spec" -t base@1 -- /bin/true
     expect_rc 125
     expect_err_has "port \"$spec\" is not [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"
