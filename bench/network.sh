@@ -105,6 +105,8 @@ wait_http () {
   exit 1
 }
 
+median () { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
 if [ "${DOCKER_ONLY:-0}" != 1 ]; then
 HOSTPORT=$(free_port)
 PUBPORT=$(free_port)
@@ -133,7 +135,6 @@ for r in $(seq "$RUNS"); do
     RPS[$k]="${RPS[$k]:-} $v"
   done
 done
-median () { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # Start-up: --rm /bin/true, bridge against host.
 hyperfine -N -w 5 -r "$STARTS" --export-json "$T/startup.json" \
@@ -186,7 +187,8 @@ fi
 # (umount: the private dockerd's mounts live in its own mount namespace.)
 cat >"$T/dockerd.sh" <<EOS
 ip link set lo up
-ip link add rbd0 type dummy && ip addr add 192.0.2.1/24 dev rbd0 && ip link set rbd0 up
+ip link add rbd0 type veth peer name rbd1 && ip addr add 192.0.2.1/24 dev rbd0 &&
+  ip link set rbd0 up && ip link set rbd1 up
 exec dockerd --host unix://$T/docker.sock --data-root $T/docker --exec-root $T/docker-exec \
   --pidfile $T/docker.pid >$T/dockerd.log 2>&1
 EOS
@@ -219,7 +221,10 @@ site ddocker 80
 $R run -d --network host --project "$T/dhost" -t nginx@1 -- /usr/sbin/nginx -c /app/nginx.conf >/dev/null
 $R run -d --network bridge -p "$DREG:80" --project "$T/dbridge" -t nginx@1 -- \
   /usr/sbin/nginx -c /app/nginx.conf >/dev/null
-$D run -d -p "$DDOCK:80" -v "$T/ddocker:/app" regbench/nginx /usr/sbin/nginx -c /app/nginx.conf >/dev/null
+# In reg's own cgroup parent: on a shared machine the CPU share of a
+# cgroup subtree decides more than the network path does.
+$D run -d -p "$DDOCK:80" -v "$T/ddocker:/app" --cgroup-parent /reg regbench/nginx \
+  /usr/sbin/nginx -c /app/nginx.conf >/dev/null
 declare -A DURL=([host]="http://127.0.0.1:$DHOST/index.html"
   [reg_lo]="http://127.0.0.1:$DREG/index.html"
   [docker_lo]="http://127.0.0.1:$DDOCK/index.html"
@@ -238,7 +243,7 @@ for r in $(seq "$RUNS"); do
 done
 DH=$(echo "${DRPS[host]}" | median)
 echo
-echo "Against Docker $($D version --format '{{.Server.Version}}') (\`-p\`, its defaults: docker-proxy for 127.0.0.1, iptables DNAT otherwise), all in one network namespace of the bench's own with a private dockerd and a second regd, wrk run there, the five interleaved ($(cut -d' ' -f1-3 /proc/loadavg) load at the end):"
+echo "Against Docker $($D version --format '{{.Server.Version}}') (\`-p\`, its defaults: docker-proxy for 127.0.0.1, iptables DNAT otherwise), all in one network namespace of the bench's own with a private dockerd and a second regd, Docker's nginx in reg's cgroup parent (/reg), wrk run there, the five interleaved ($(cut -d' ' -f1-3 /proc/loadavg) load at the end):"
 echo
 echo "| path | requests/s (median) | runs | vs host network | vs Docker's -p, same path |"
 echo "|---|---:|---|---:|---:|"
