@@ -68,6 +68,7 @@ struct reg_net_config
   int prefix;
   bool ready;               /* the bridge and the table exist */
   unsigned next_host;       /* where the next address search starts */
+  long docker_checked;      /* when Docker's DOCKER-USER was last synced (netdocker.h) */
   struct reg_netpool *pool; /* the default bridge's, when pool_size > 0 */
   const char *root;         /* for the pool's thread */
 };
