@@ -252,6 +252,42 @@ t_net_bridge_publish () {
   done
 }
 
+# The issue's own case: two nginx containers (Debian's nginx, from the
+# recipe), both listening on port 80 on the default bridge, published on
+# two host ports; each answers from the host's address and 127.0.0.1.
+t_net_two_nginx () {
+  sed 's/^name: nginx$/name: netnginx/' "$RECIPES/nginx.yaml" >"$T/netnginx.yaml"
+  run_cmd "$REG" template create -f "$T/netnginx.yaml"
+  expect_rc 0
+  local n p ids="" host_ip
+  host_ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+  for n in a b; do
+    mkdir -p "$T/nginx-$n/html"
+    echo "nginx $n of $$" >"$T/nginx-$n/html/index.html"
+    cat >"$T/nginx-$n/nginx.conf" <<CONF
+user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+events { worker_connections 64; }
+http { server { listen 80; root /app/html; } }
+CONF
+    p=$(net_free_port)
+    ids="$ids $("$REG" run -d --name "nginx-$n" -p "$p:80" --project "$T/nginx-$n" -t netnginx@1.22 \
+      -- /usr/sbin/nginx -c /app/nginx.conf -g 'daemon off;')"
+    run_cmd get "http://127.0.0.1:$p/"
+    expect_out "nginx $n of $$"
+    run_cmd get "http://$host_ip:$p/"
+    expect_out "nginx $n of $$"
+  done
+  "$REG" rm -f nginx-a nginx-b >/dev/null
+  for id in $ids; do
+    expect_eq "$(net_leftovers "$id")" "" "left behind by ${id:0:12}"
+  done
+  "$REG" template rm netnginx@1.22 >/dev/null
+}
+
+ALL="$ALL t_net_two_nginx"
+
 # An "outside" host: a network namespace of the test's own, linked to the
 # host by a veth pair on a /24 of this run.
 t_net_bridge_outside () {
