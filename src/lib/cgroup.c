@@ -406,7 +406,9 @@ reg_cgroup_procs_paths (const struct reg_cgroup *cg)
   size_t n = reg_strv_len (cg->dirs);
   char **v = calloc (n + 1, sizeof *v);
   for (size_t i = 0; v && i < n; i++)
-    if (asprintf (&v[i], "%s/cgroup.procs", cg->dirs[i]) < 0)
+    if (asprintf (&v[i], "%s/%s", cg->dirs[i],
+                  cg->version == REG_CGROUP_V1 ? "tasks" : "cgroup.procs")
+        < 0)
       {
         v[i] = NULL;
         reg_strv_free (v);
