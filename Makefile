@@ -39,7 +39,7 @@ REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HUB_SRC := $(sort $(wildcard src/hub/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,timing.c monitor.c logfile.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c health.c)
+MON_SRC := src/monitor/main.c $(addprefix src/lib/,timing.c monitor.c logfile.c proto.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c health.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -67,13 +67,14 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
 # The client links only what it uses: http-parser, jansson and
-# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
+# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers),
+# proto (the attach frames' reader) and
 # copy (reg cp's tar walk and safe extraction) and format (--format's
 # templates) helpers, no engine code, so its start-up stays short (see
 # docs/build.md and docs/benchmarks.md).
 $(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
   $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o \
-  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o
+  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o $(BUILD)/src/lib/proto.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # copy.c for the client: its libarchive calls through pointers that

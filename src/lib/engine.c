@@ -847,36 +847,42 @@ static int set_stop_requested (struct reg_engine *e, const char *id, bool stop,
                                struct reg_error **err);
 
 int
-reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd, int *exit_code,
-                            struct reg_error **err)
+reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
+                            struct reg_start_result *result)
 {
   struct reg_container *c = NULL;
-  struct reg_lock *op = op_begin (e, ref, "start", &c, err);
+  struct reg_error *err = NULL;
+  int exit_code = 0; /* refused before a start was tried */
+  struct reg_lock *op = op_begin (e, ref, "start", &c, &err);
   int ret = op ? 0 : -1;
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
-    ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
+    ret = reg_error_set (&err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
                          reg_state_name (c->state));
   if (ret == 0 && (c->stop_requested || c->restart_count))
-    ret = set_stop_requested (e, c->id, false, err);
+    ret = set_stop_requested (e, c->id, false, &err);
   /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
   if (ret == 0)
     reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
   int netns = -1;
-  if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, err)) < 0)
-    *exit_code = 125;
-  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, err)) < 0)
-    *exit_code = 125;
+  if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, &err)) < 0)
+    exit_code = 125;
+  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, &err)) < 0)
+    exit_code = 125;
+  if (ret < 0)
+    reg_start_result_of_error (result, exit_code, err);
+  reg_error_free (err);
   /* Until the monitor has recorded "running" (or the failure), every other
    * operation on this container waits. */
   if (ret == 0)
-    ret = reg_monitor_start (e->root, c, attach_fd, netns, exit_code, err);
+    ret = reg_monitor_start (e->root, c, attach_fd, netns, result);
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
     release_network (e->root, c->id);
   if (ret == 0)
     reg_events_container (e->root, c, "start", NULL, NULL);
-  reg_lockset_unlock (e->ops, op);
+  if (op)
+    reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -1802,13 +1808,9 @@ restore_one (struct reg_engine *e, const char *id)
     }
   reg_container_free (c);
   reg_lockset_unlock (e->ops, op);
-  int code = 0;
-  struct reg_error *se = NULL;
-  if (again && !drop && reg_engine_container_start (e, id, -1, &code, &se) < 0)
-    {
-      fprintf (stderr, "regd: restart policy: %s\n", se->msg);
-      reg_error_free (se);
-    }
+  struct reg_start_result res = { 0 };
+  if (again && !drop && reg_engine_container_start (e, id, -1, &res) < 0)
+    fprintf (stderr, "regd: restart policy: %s\n", res.message);
 }
 
 int

@@ -37,6 +37,7 @@
 #include "error.h"
 #include "import.h"
 #include "network.h"
+#include "proto.h"
 #include "store.h"
 #include "template.h"
 
@@ -120,8 +121,13 @@ int reg_engine_container_create (struct reg_engine *e, const struct reg_create_o
 /* Load by id/name/prefix, correcting a stale "running" whose monitor died. */
 int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
                               struct reg_error **err);
+/* Start a generated or stopped container under a new monitor; attach_fd
+ * (or -1) gets its frames (proto.h). On failure *result says why, as the
+ * process that failed said it (proto.h): exit_code 0 when the engine
+ * refused before any start was tried (errnum as for every engine error),
+ * else 125 set-up, 126 not executable, 127 not found. */
 int reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
-                                int *exit_code, struct reg_error **err);
+                                struct reg_start_result *result);
 /* Send the container's stop signal (SIGTERM unless --stop-signal or a
  * template said otherwise), wait timeout_s (-1: the container's
  * --stop-timeout, else REG_STOP_TIMEOUT), then SIGKILL. A container that is

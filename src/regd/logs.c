@@ -1,7 +1,7 @@
 /* GET /v1/containers/{id}/logs?follow=1&tail=N: the container's log.jsonl
  * rendered as attach frames. With follow, waits for more lines until the
  * container stops or the client hangs up. */
-#include "monitor.h"
+#include "proto.h"
 #include "server.h"
 #include "util.h"
 

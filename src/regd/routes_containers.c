@@ -1,6 +1,6 @@
 /* /v1/containers: create, list, inspect, start (optionally attached),
  * stop, remove, logs. */
-#include "monitor.h"
+#include "proto.h"
 #include "request.h"
 #include "server.h"
 #include "timing.h"
@@ -102,9 +102,9 @@ start (struct regd *d, struct request *r, const char *ref)
       reg_error_sys (&err, errno, "container %s: attach pipe", ref);
       return regd_reply_error (r, err);
     }
-  int exit_code = 0;
+  struct reg_start_result res = { 0 };
   reg_timing_mark (ref, "regd.start");
-  int ret = reg_engine_container_start (d->engine, ref, p[1], &exit_code, &err);
+  int ret = reg_engine_container_start (d->engine, ref, p[1], &res);
   reg_timing_mark (ref, "regd.started");
   if (p[1] >= 0)
     close (p[1]);
@@ -112,12 +112,7 @@ start (struct regd *d, struct request *r, const char *ref)
     {
       if (p[0] >= 0)
         close (p[0]);
-      json_t *j = json_pack ("{s:s, s:i}", "message", err->msg, "ExitCode", exit_code);
-      unsigned status = err->code == ENOENT && exit_code != 127 ? MHD_HTTP_NOT_FOUND
-                        : err->code == EBUSY                    ? MHD_HTTP_CONFLICT
-                        : exit_code >= 125                      ? MHD_HTTP_BAD_REQUEST
-                                                                : MHD_HTTP_INTERNAL_SERVER_ERROR;
-      return regd_reply_json (r, status, j);
+      return regd_reply_start_result (r, &res);
     }
   if (attached)
     return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
@@ -300,8 +295,11 @@ wait_container (struct regd *d, struct request *r, const char *ref)
  * -i/--tty). Waits a little for a starting one (run -i sends its input
  * while the start is under way). */
 static int
-monitor_connect (struct regd *d, const char *ref, const char *line, bool input)
+monitor_connect (struct regd *d, const char *ref, const struct reg_hello *hello, bool input)
 {
+  char line[REG_HELLO_MAX];
+  if (reg_hello_format (hello, line, sizeof line) < 0)
+    return -1;
   struct reg_container *c = NULL;
   if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
     return -2;
@@ -334,7 +332,8 @@ monitor_connect (struct regd *d, const char *ref, const char *line, bool input)
 int
 regd_container_stdin_fd (struct regd *d, const char *ref, bool keep)
 {
-  return monitor_connect (d, ref, keep ? "stdin keep\n" : "stdin\n", true);
+  struct reg_hello h = { .kind = REG_HELLO_STDIN, .keep = keep };
+  return monitor_connect (d, ref, &h, true);
 }
 
 /* POST /attach: the container's output (and exit) frames from now on. */
@@ -353,7 +352,8 @@ attach (struct regd *d, struct request *r, const char *ref)
   if (!live)
     return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: cannot attach: it is %s", id,
                                state);
-  int fd = monitor_connect (d, id, "attach\n", false);
+  struct reg_hello h = { .kind = REG_HELLO_ATTACH };
+  int fd = monitor_connect (d, id, &h, false);
   if (fd < 0)
     return regd_reply_message (r, MHD_HTTP_CONFLICT,
                                "container %s: cannot attach: its monitor does not answer (it has "
@@ -369,9 +369,9 @@ resize (struct regd *d, struct request *r, const char *ref)
   int rows = h ? atoi (h) : 0, cols = w ? atoi (w) : 0;
   if (rows <= 0 || cols <= 0 || rows > 10000 || cols > 10000)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "resize %s: want h=ROWS&w=COLS", ref);
-  char line[64];
-  snprintf (line, sizeof line, "resize %d %d\n", rows, cols);
-  int fd = monitor_connect (d, ref, line, true);
+  struct reg_hello hello
+      = { .kind = REG_HELLO_RESIZE, .rows = (unsigned short)rows, .cols = (unsigned short)cols };
+  int fd = monitor_connect (d, ref, &hello, true);
   if (fd == -2)
     return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
   if (fd < 0)

@@ -11,9 +11,9 @@
  *
  * Sessions live in regd's memory: an exec does not outlive regd (its
  * process is killed with the stream when the client goes away). */
+#include "proto.h"
 #include "runtime.h"
 #include "server.h"
-#include "monitor.h"
 #include "util.h"
 
 #include <errno.h>
@@ -172,38 +172,13 @@ regd_exec_create (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_CREATED, json_pack ("{s:s}", "Id", s->id));
 }
 
-/* One line from the helper: "started PID", "error CODE MSG", "exit CODE". */
-static int
-read_line (int fd, char *buf, size_t size)
-{
-  size_t got = 0;
-  while (got < size - 1)
-    {
-      ssize_t n = read (fd, buf + got, 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      if (buf[got] == '\n')
-        break;
-      got++;
-    }
-  buf[got] = '\0';
-  return (int)got;
-}
-
 static void
-set_frame (struct session *s, int stream, const void *data, size_t len)
+set_frame (struct session *s, unsigned char *frame, size_t len)
 {
   free (s->frame);
-  s->frame = malloc (8 + len);
-  s->frame_len = s->frame ? 8 + len : 0;
+  s->frame = frame;
+  s->frame_len = frame ? len : 0;
   s->frame_off = 0;
-  if (s->frame)
-    {
-      reg_frame_header (s->frame, stream, (unsigned)len);
-      memcpy (s->frame + 8, data, len);
-    }
 }
 
 static ssize_t
@@ -216,13 +191,14 @@ exec_reader (void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_OF_STREAM;
       if (s->out_r < 0 && s->err_r < 0)
         {
-          char line[256];
-          read_line (s->control, line, sizeof line);
-          int code = 255;
-          sscanf (line, "exit %d", &code);
-          unsigned char c[4] = { (unsigned char)(code >> 24), (unsigned char)(code >> 16),
-                                 (unsigned char)(code >> 8), (unsigned char)code };
-          set_frame (s, REG_FRAME_EXIT, c, 4);
+          struct reg_status st;
+          int code = 255; /* the helper died without saying */
+          if (reg_status_read (s->control, &st, NULL) == 0 && st.kind == REG_STATUS_EXIT)
+            code = st.exit_code;
+          reg_status_clear (&st);
+          size_t len = 0;
+          unsigned char *f = reg_frame_new_exit (code, &len);
+          set_frame (s, f, len);
           s->done = true;
           continue;
         }
@@ -253,7 +229,10 @@ exec_reader (void *cls, uint64_t pos, char *buf, size_t max)
               *fd = -1;
               continue;
             }
-          set_frame (s, i == 0 ? REG_FRAME_STDOUT : REG_FRAME_STDERR, data, (size_t)got);
+          size_t len = 0;
+          unsigned char *f = reg_frame_new (i == 0 ? REG_FRAME_STDOUT : REG_FRAME_STDERR, data,
+                                            (size_t)got, &len);
+          set_frame (s, f, len);
           break;
         }
     }
@@ -337,35 +316,30 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
   s->out_r = out[0];
   s->err_r = errp[0];
   pthread_mutex_unlock (&sessions_lock);
-  char line[1200] = "";
   int term = -1;
+  struct reg_status st = { .kind = REG_STATUS_ERROR };
+  struct reg_error *read_err = NULL;
   if (ret == 0 && s->tty)
     term = reg_util_recv_fd (ctl[0]);
-  if (ret == 0)
-    read_line (ctl[0], line, sizeof line);
+  if (ret == 0 && reg_status_read (ctl[0], &st, &read_err) < 0)
+    reg_start_result_set (&st.result, 125, 0, "exec %.12s: the helper died (%s)", s->id,
+                          read_err->msg);
+  reg_error_free (read_err);
+  reg_status_clear (&st);
   pthread_mutex_lock (&sessions_lock);
   if (term >= 0)
     s->out_r = s->in_w = term; /* one fd both ways */
   s->control = ctl[0];         /* from now on input may flow */
   pthread_mutex_unlock (&sessions_lock);
-  int code = 125, off = 0;
-  if (ret == 0 && strncmp (line, "started ", 8) != 0)
-    {
-      if (sscanf (line, "error %d %n", &code, &off) < 1 || off == 0)
-        snprintf (line, sizeof line, "error 125 exec %.12s: the helper died", s->id), off = 10;
-      ret = reg_error_set (&err,
-                           code == 127   ? ENOENT
-                           : code == 126 ? EACCES
-                                         : EINVAL,
-                           "%s", line + off);
-    }
+  if (ret < 0) /* refused before the helper ran */
+    reg_start_result_of_error (&st.result, 0, err);
+  else if (st.kind != REG_STATUS_STARTED)
+    ret = -1;
   if (ret < 0)
     {
-      json_t *j = json_pack ("{s:s, s:i}", "message", err->msg, "ExitCode", code);
       session_unlink (s);
       session_free (s);
-      return regd_reply_json (
-          r, code == 127 || code == 126 ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR, j);
+      return regd_reply_start_result (r, &st.result);
     }
   if (!s->stdin_open && !s->tty && s->in_w >= 0)
     {

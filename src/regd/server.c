@@ -56,6 +56,14 @@ regd_reply_error (struct request *r, const struct reg_error *err)
 }
 
 enum MHD_Result
+regd_reply_start_result (struct request *r, const struct reg_start_result *res)
+{
+  unsigned status = res->exit_code != 0 ? MHD_HTTP_BAD_REQUEST : http_status (res->errnum);
+  return regd_reply_json (
+      r, status, json_pack ("{s:s, s:i}", "message", res->message, "ExitCode", res->exit_code));
+}
+
+enum MHD_Result
 regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
 {
   va_list ap;

@@ -77,6 +77,10 @@ struct request
 /* Reply helpers; `j` is stolen. */
 enum MHD_Result regd_reply_json (struct request *r, unsigned status, json_t *j);
 enum MHD_Result regd_reply_error (struct request *r, const struct reg_error *err);
+/* A start that failed (proto.h): {"message", "ExitCode"}; 400 when a
+ * process was being started (its command or configuration is at fault:
+ * 125-127), else the engine's mapping of its errno. */
+enum MHD_Result regd_reply_start_result (struct request *r, const struct reg_start_result *res);
 enum MHD_Result regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 

@@ -251,6 +251,30 @@ t_exit_codes () {
   "$REG" rm "$id" >/dev/null
 }
 
+# A start that fails before the clone keeps its own cause (one start
+# result from where it failed to the reply, proto.h): a log that cannot be
+# opened (ENOENT) is 125, not 127, which only execve's ENOENT means.
+t_start_result () {
+  local id
+  id=$("$REG" generate -t base@1 -- /bin/echo started)
+  ln -s "$T/no-such-dir/log" "$ROOT/containers/$id/log.jsonl"
+  run_cmd "$REG" start -a "$id"
+  expect_rc 125
+  expect_err_has "container ${id:0:12}: open log: No such file or directory"
+  run_cmd "$REG" inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$id"
+  expect_out "125 stopped"
+  run_cmd curl -s --unix-socket "$SOCK" -X POST "http://regd/v1/containers/$id/start"
+  expect_out_has '"ExitCode":125'
+  rm "$ROOT/containers/$id/log.jsonl"
+  run_cmd "$REG" start -a "$id"
+  expect_rc 0
+  expect_out "started"
+  run_cmd "$REG" exec "$id" /bin/true
+  expect_rc 125
+  expect_err_has "cannot exec: it is stopped"
+  "$REG" rm "$id" >/dev/null
+}
+
 t_rm_flag_removes () {
   local before
   before=$(ids)
@@ -1247,7 +1271,7 @@ for name, call in (("unshare-user", lambda: libc.unshare(0x10000000)),
 }
 
 ALL="t_no_daemon t_client_bad_reply t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
-  t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
+  t_run_attached t_exit_codes t_start_result t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_pthread_exit t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
   t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_exec_concurrent t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
