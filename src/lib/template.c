@@ -817,10 +817,11 @@ parse_document (struct parse *p, const char *origin)
     if (parse_field (p, text_of (p, a->key), node (p, a->value)) < 0)
       return -1;
   struct reg_template *t = p->t;
-  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0;
+  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0
+            || t->stop_signal > 0;
   if ((v2 || p->v2) && (p->format == NULL || strcmp (p->format, "2") != 0))
-    return fail (p, "\"users\", \"groups\", \"expose\" and \"dir MODE\" need format: '2' (an "
-                    "older engine would refuse them)");
+    return fail (p, "\"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
+                    "format: '2' (an older engine would refuse them)");
   if (t->requires == NULL && (t->requires = calloc (1, sizeof (char *))) == NULL)
     return oom (p);
   if (t->env == NULL && (t->env = calloc (1, sizeof (char *))) == NULL)
@@ -1238,7 +1239,8 @@ emit_template (struct emit *em, const struct reg_template *t)
   emit_scalar (em, t->name);
   emit_scalar (em, "version");
   emit_scalar (em, t->version);
-  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0;
+  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0
+            || t->stop_signal > 0;
   for (size_t i = 0; i < t->n_files && !v2; i++)
     v2 = t->files[i].kind == REG_ENTRY_DIR && t->files[i].value;
   if (v2)
