@@ -124,6 +124,13 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
   return 0;
 }
 
+void
+reg_engine_configure (struct reg_engine *e, const struct reg_engine_config *c)
+{
+  e->store->link_host = c->link_host_files;
+  e->net = c->net;
+}
+
 /* Remove every entry of `dir` whose name starts with `prefix` (all when
  * prefix is ""). */
 static int
@@ -1106,27 +1113,8 @@ reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, 
                          reg_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
-  _cleanup_free_ char *path = NULL, *text = NULL;
-  if (ret == 0
-      && (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0
-          || reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0))
-    ret = -1;
-  for (char *p = text; ret == 0 && p && *p;)
-    {
-      char *end = NULL;
-      long v = strtol (p, &end, 10);
-      if (end == p)
-        break;
-      pid_t *grown = realloc (*pids, (*n + 1) * sizeof **pids);
-      if (grown == NULL)
-        ret = reg_error_set (err, ENOMEM, "out of memory");
-      else
-        {
-          *pids = grown;
-          (*pids)[(*n)++] = (pid_t)v;
-        }
-      p = end;
-    }
+  if (ret == 0)
+    ret = reg_cgroup_pids (cg, pids, n, err);
   reg_cgroup_free (cg);
   reg_container_free (c);
   return ret;

@@ -8,14 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 static enum MHD_Result
@@ -230,41 +226,21 @@ static enum MHD_Result
 top (struct regd *d, struct request *r, const char *ref)
 {
   _cleanup_error_ struct reg_error *err = NULL;
-  pid_t *pids = NULL;
+  struct reg_process *p = NULL;
   size_t n = 0;
-  if (reg_engine_container_pids (d->engine, ref, &pids, &n, &err) < 0)
+  if (reg_engine_container_top (d->engine, ref, &p, &n, &err) < 0)
     return regd_reply_error (r, err);
   json_t *procs = json_array ();
-  long hz = sysconf (_SC_CLK_TCK);
   for (size_t i = 0; i < n; i++)
     {
-      char path[64];
-      _cleanup_free_ char *stat = NULL, *cmd = NULL;
-      size_t cmd_len = 0;
-      snprintf (path, sizeof path, "/proc/%d/stat", (int)pids[i]);
-      if (reg_util_read_file (path, 65536, &stat, NULL, NULL) < 0)
-        continue; /* exited meanwhile */
-      snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
-      reg_util_read_file (path, 65536, &cmd, &cmd_len, NULL);
-      for (size_t k = 0; cmd && k + 1 < cmd_len; k++)
-        if (cmd[k] == '\0')
-          cmd[k] = ' ';
-      /* Fields after the ")" that ends the command name. */
-      const char *rp = strrchr (stat, ')');
-      char st = '?';
-      int ppid = 0;
-      unsigned long long ut = 0, stt = 0;
-      if (rp)
-        sscanf (rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &st, &ppid, &ut,
-                &stt);
-      unsigned long long secs = hz > 0 ? (ut + stt) / (unsigned long long)hz : 0;
-      char time_s[32], state_s[2] = { st, 0 };
+      unsigned long long secs = p[i].cpu_s;
+      char time_s[32], state_s[2] = { p[i].state, 0 };
       snprintf (time_s, sizeof time_s, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60,
                 secs % 60);
-      json_array_append_new (procs, json_pack ("[i, i, s, s, s]", (int)pids[i], ppid, state_s,
-                                               time_s, cmd && *cmd ? cmd : ""));
+      json_array_append_new (procs, json_pack ("[i, i, s, s, s]", (int)p[i].pid, (int)p[i].ppid,
+                                               state_s, time_s, p[i].command));
     }
-  free (pids);
+  reg_processes_free (p, n);
   return regd_reply_json (r, MHD_HTTP_OK,
                           json_pack ("{s:[s, s, s, s, s], s:o}", "Titles", "PID", "PPID", "STATE",
                                      "TIME", "COMMAND", "Processes", procs));
@@ -289,51 +265,11 @@ wait_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:i}", "StatusCode", code));
 }
 
-/* A connection to the container's monitor socket (monitor.h), the first
- * line already sent; -2 when there is no such container, -1 when its
- * monitor does not answer, or it takes no input when `input` (not
- * -i/--tty). Waits a little for a starting one (run -i sends its input
- * while the start is under way). */
-static int
-monitor_connect (struct regd *d, const char *ref, const struct reg_hello *hello, bool input)
-{
-  char line[REG_HELLO_MAX];
-  if (reg_hello_format (hello, line, sizeof line) < 0)
-    return -1;
-  struct reg_container *c = NULL;
-  if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
-    return -2;
-  bool ok = !input || c->open_stdin || c->tty;
-  _cleanup_free_ char *dir = reg_container_dir (d->engine->root, c->id);
-  reg_container_free (c);
-  /* Through a directory fd: the full path may be longer than sun_path. */
-  _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (!ok || dfd < 0)
-    return -1;
-  snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
-  for (int i = 0; i < 500; i++)
-    {
-      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0)
-        {
-          size_t n = strlen (line);
-          if (write (fd, line, n) == (ssize_t)n)
-            return fd;
-        }
-      if (fd >= 0)
-        close (fd);
-      struct timespec ts = { 0, 10 * 1000 * 1000 };
-      nanosleep (&ts, NULL);
-    }
-  return -1;
-}
-
 int
-regd_container_stdin_fd (struct regd *d, const char *ref, bool keep)
+regd_container_stdin_fd (struct regd *d, const char *ref, bool keep, struct reg_error **err)
 {
-  struct reg_hello h = { .kind = REG_HELLO_STDIN, .keep = keep };
-  return monitor_connect (d, ref, &h, true);
+  int fd = -1;
+  return reg_engine_container_input (d->engine, ref, keep, &fd, err) < 0 ? -1 : fd;
 }
 
 /* POST /attach: the container's output (and exit) frames from now on. */
@@ -341,24 +277,9 @@ static enum MHD_Result
 attach (struct regd *d, struct request *r, const char *ref)
 {
   _cleanup_error_ struct reg_error *err = NULL;
-  struct reg_container *c = NULL;
-  if (reg_engine_container_get (d->engine, ref, &c, &err) < 0)
+  int fd = -1;
+  if (reg_engine_container_attach (d->engine, ref, &fd, &err) < 0)
     return regd_reply_error (r, err);
-  bool live = reg_state_live (c->state);
-  char id[13];
-  snprintf (id, sizeof id, "%.12s", c->id);
-  const char *state = reg_state_name (c->state);
-  reg_container_free (c);
-  if (!live)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: cannot attach: it is %s", id,
-                               state);
-  struct reg_hello h = { .kind = REG_HELLO_ATTACH };
-  int fd = monitor_connect (d, id, &h, false);
-  if (fd < 0)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT,
-                               "container %s: cannot attach: its monitor does not answer (it has "
-                               "just exited, or was started by an older reg-monitor)",
-                               id);
   return regd_reply_stream (r, MHD_HTTP_OK, fd);
 }
 
@@ -367,16 +288,12 @@ resize (struct regd *d, struct request *r, const char *ref)
 {
   const char *h = regd_query (r, "h"), *w = regd_query (r, "w");
   int rows = h ? atoi (h) : 0, cols = w ? atoi (w) : 0;
+  _cleanup_error_ struct reg_error *err = NULL;
   if (rows <= 0 || cols <= 0 || rows > 10000 || cols > 10000)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "resize %s: want h=ROWS&w=COLS", ref);
-  struct reg_hello hello
-      = { .kind = REG_HELLO_RESIZE, .rows = (unsigned short)rows, .cols = (unsigned short)cols };
-  int fd = monitor_connect (d, ref, &hello, true);
-  if (fd == -2)
-    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
-  if (fd < 0)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: has no terminal", ref);
-  close (fd);
+  if (reg_engine_container_resize (d->engine, ref, (unsigned short)rows, (unsigned short)cols, &err)
+      < 0)
+    return regd_reply_error (r, err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
@@ -411,12 +328,8 @@ unpause_route (struct regd *d, struct request *r, const char *ref)
 static enum MHD_Result
 stdin_route (struct regd *d, struct request *r, const char *ref)
 {
-  if (r->sink_fd == -2)
-    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
-  if (r->sink_fd == -1)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT,
-                               "container %s: takes no input (run it with -i), or is not running",
-                               ref);
+  if (r->sink_err)
+    return regd_reply_error (r, r->sink_err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 

@@ -263,7 +263,7 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
           snprintf (eid, sizeof eid, "%.*s", (int)(n - 6 - strlen (p)), url + strlen (p));
           r->streaming = true;
           snprintf (r->eid, sizeof r->eid, "%.64s", eid);
-          r->sink_fd = regd_exec_stdin_fd (eid);
+          r->sink_fd = regd_exec_stdin_fd (d, eid, &r->sink_err);
         }
       /* ... and so does POST /v1/containers/{ref}/stdin (run -i). */
       const char *pc = "/" REGD_API_VERSION "/containers/";
@@ -274,7 +274,8 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
           snprintf (ref, sizeof ref, "%.*s", (int)(n - 6 - strlen (pc)), url + strlen (pc));
           r->streaming = true;
           const char *keep = MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, "keep");
-          r->sink_fd = regd_container_stdin_fd (d, ref, keep && strcmp (keep, "1") == 0);
+          r->sink_fd
+              = regd_container_stdin_fd (d, ref, keep && strcmp (keep, "1") == 0, &r->sink_err);
         }
       *con_cls = r;
       return MHD_YES;
@@ -353,7 +354,8 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r->sink_fd >= 0)
     close (r->sink_fd);
   if (r->streaming && r->eid[0])
-    regd_exec_stdin_done (r->eid);
+    regd_exec_stdin_done (cls, r->eid);
+  reg_error_free (r->sink_err);
   free (r->body);
   free (r);
   *con_cls = NULL;

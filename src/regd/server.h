@@ -70,7 +70,8 @@ struct request
   bool streaming;  /* the body goes to sink_fd as it comes (exec stdin) */
   bool denied;     /* TLS request without the right token */
   bool tls_authed; /* TLS request with it: its timeout is lifted while it runs */
-  int sink_fd;     /* -1: no input to write to; -2: no such exec */
+  int sink_fd;     /* where the body goes; -1: nowhere (sink_err says why) */
+  struct reg_error *sink_err;
   char eid[65];
 };
 
@@ -120,13 +121,13 @@ enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char
 enum MHD_Result regd_route_exec (struct regd *d, struct request *r, const char *eid,
                                  const char *action);
 enum MHD_Result regd_exec_create (struct regd *d, struct request *r, const char *ref);
-/* A dup of exec `eid`'s input fd; -1 when it has none, -2 when not found. */
-int regd_exec_stdin_fd (const char *eid);
+/* A dup of exec `eid`'s input fd, or -1 and *err. */
+int regd_exec_stdin_fd (struct regd *d, const char *eid, struct reg_error **err);
 /* The client's input stream ended. */
-void regd_exec_stdin_done (const char *eid);
+void regd_exec_stdin_done (struct regd *d, const char *eid);
 /* Input for a container started with -i: a connection to its monitor;
  * with keep, the end of the input does not close the container's. */
-int regd_container_stdin_fd (struct regd *d, const char *ref, bool keep);
+int regd_container_stdin_fd (struct regd *d, const char *ref, bool keep, struct reg_error **err);
 
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
 /* Health checks (health.c): a thread that runs them for every running
