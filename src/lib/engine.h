@@ -36,6 +36,7 @@
 #include "container.h"
 #include "error.h"
 #include "import.h"
+#include "logfile.h"
 #include "network.h"
 #include "proto.h"
 #include "store.h"
@@ -184,6 +185,11 @@ int reg_engine_container_resize (struct reg_engine *e, const char *ref, unsigned
  * on and the exit frame at the end; EBUSY unless it is live. */
 int reg_engine_container_attach (struct reg_engine *e, const char *ref, int *fd,
                                  struct reg_error **err);
+/* reg logs: a reader of the container's log as frames (logfile.h); with
+ * follow it ends when the container has stopped. */
+int reg_engine_container_logs (struct reg_engine *e, const char *ref,
+                               const struct reg_logfile_query *q, struct reg_logfile_reader **out,
+                               struct reg_error **err);
 /* Install (or uninstall) template `tmpl` in a generated, stopped or running
  * container. A running one is Inserting meanwhile and gets the files at
  * once (insert.h), all or nothing; the others get a new environment at

@@ -167,3 +167,28 @@ reg_engine_container_attach (struct reg_engine *e, const char *ref, int *fd, str
   reg_container_free (c);
   return ret;
 }
+
+/* While a log is followed: is the container still going (or about to)? */
+static bool
+log_live (void *data, const char *id)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (data, id, &c, NULL) < 0)
+    return false;
+  bool live = reg_state_live (c->state) || c->state == REG_STATE_GENERATING
+              || c->state == REG_STATE_GENERATED;
+  reg_container_free (c);
+  return live;
+}
+
+int
+reg_engine_container_logs (struct reg_engine *e, const char *ref, const struct reg_logfile_query *q,
+                           struct reg_logfile_reader **out, struct reg_error **err)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (e, ref, &c, err) < 0)
+    return -1;
+  int ret = reg_logfile_reader_open (e->root, c->id, q, log_live, e, out, err);
+  reg_container_free (c);
+  return ret;
+}
