@@ -265,13 +265,6 @@ wait_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:i}", "StatusCode", code));
 }
 
-int
-regd_container_stdin_fd (struct regd *d, const char *ref, bool keep, struct reg_error **err)
-{
-  int fd = -1;
-  return reg_engine_container_input (d->engine, ref, keep, &fd, err) < 0 ? -1 : fd;
-}
-
 /* POST /attach: the container's output (and exit) frames from now on. */
 static enum MHD_Result
 attach (struct regd *d, struct request *r, const char *ref)
@@ -323,8 +316,9 @@ unpause_route (struct regd *d, struct request *r, const char *ref)
   return pause_container (d, r, ref, false);
 }
 
-/* The input itself went to the container's input stream as the body
- * arrived (server.c opened the sink); this is the reply when it ended. */
+/* POST /stdin: the body went to the container's input as it arrived
+ * (stdin_open connected it to its monitor); this is the reply when it
+ * ended. */
 static enum MHD_Result
 stdin_route (struct regd *d, struct request *r, const char *ref)
 {
@@ -333,35 +327,42 @@ stdin_route (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
-/* /v1/containers/ID[/ACTION]: one row per route. */
-static const struct
+/* ?keep=1: the end of this input does not close the container's (reg
+ * attach, which may detach and come back). */
+static void
+stdin_open (struct regd *d, struct request *r, const char *ref)
 {
-  const char *method, *action; /* action NULL: /v1/containers/ID itself */
-  enum MHD_Result (*handler) (struct regd *d, struct request *r, const char *ref);
-} container_routes[] = {
-  { "GET", NULL, inspect },
-  { "DELETE", NULL, remove_container },
-  { "POST", "start", start },
-  { "POST", "stop", stop },
-  { "POST", "kill", kill_container },
-  { "POST", "install", install_route },
-  { "POST", "uninstall", uninstall_route },
-  { "POST", "resize", resize },
-  { "POST", "attach", attach },
-  { "POST", "stdin", stdin_route },
-  { "POST", "exec", regd_exec_create },
-  { "GET", "stats", stats },
-  { "GET", "top", top },
-  { "POST", "update", update },
-  { "POST", "pause", pause_route },
-  { "POST", "unpause", unpause_route },
-  { "POST", "wait", wait_container },
-  { "GET", "logs", regd_reply_logs },
-  { "GET", "archive", regd_container_archive },
-  { "POST", "archive", regd_container_archive },
-  { "POST", "rename", rename_container },
-  { "GET", "changes", regd_container_changes },
+  const char *keep = regd_query (r, "keep");
+  reg_engine_container_input (d->engine, ref, keep && strcmp (keep, "1") == 0, &r->sink_fd,
+                              &r->sink_err);
+}
+
+/* /v1/containers/ID[/ACTION]: one row per route. */
+const struct regd_route regd_container_routes[] = {
+  { "GET", NULL, inspect, NULL, NULL },
+  { "DELETE", NULL, remove_container, NULL, NULL },
+  { "POST", "start", start, NULL, NULL },
+  { "POST", "stop", stop, NULL, NULL },
+  { "POST", "kill", kill_container, NULL, NULL },
+  { "POST", "install", install_route, NULL, NULL },
+  { "POST", "uninstall", uninstall_route, NULL, NULL },
+  { "POST", "resize", resize, NULL, NULL },
+  { "POST", "attach", attach, NULL, NULL },
+  { "POST", "stdin", stdin_route, stdin_open, NULL },
+  { "POST", "exec", regd_exec_create, NULL, NULL },
+  { "GET", "stats", stats, NULL, NULL },
+  { "GET", "top", top, NULL, NULL },
+  { "POST", "update", update, NULL, NULL },
+  { "POST", "pause", pause_route, NULL, NULL },
+  { "POST", "unpause", unpause_route, NULL, NULL },
+  { "POST", "wait", wait_container, NULL, NULL },
+  { "GET", "logs", regd_reply_logs, NULL, NULL },
+  { "GET", "archive", regd_container_archive, NULL, NULL },
+  { "POST", "archive", regd_container_archive, NULL, NULL },
+  { "POST", "rename", rename_container, NULL, NULL },
+  { "GET", "changes", regd_container_changes, NULL, NULL },
 };
+const size_t regd_container_routes_n = sizeof regd_container_routes / sizeof *regd_container_routes;
 
 enum MHD_Result
 regd_route_containers (struct regd *d, struct request *r, const char *arg, const char *action)
@@ -371,12 +372,10 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return list (d, r);
   if (arg == NULL && strcmp (m, "POST") == 0)
     return create (d, r);
-  for (size_t i = 0; arg && i < sizeof container_routes / sizeof *container_routes; i++)
-    if (strcmp (m, container_routes[i].method) == 0
-        && (action == NULL
-                ? container_routes[i].action == NULL
-                : container_routes[i].action && strcmp (action, container_routes[i].action) == 0))
-      return container_routes[i].handler (d, r, arg);
+  const struct regd_route *row
+      = arg ? regd_route_find (regd_container_routes, regd_container_routes_n, m, action) : NULL;
+  if (row)
+    return row->handler (d, r, arg);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,
                              arg ? arg : "", action ? "/" : "", action ? action : "");
 }

@@ -87,8 +87,8 @@ exec_resize (struct regd *d, struct request *r, const char *eid)
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
-/* The input itself went to the process as the body arrived (the sink
- * server.c opened); this is the reply when it ended. */
+/* POST /stdin: the body went to the process as it arrived (exec_stdin_open
+ * opened its input); this is the reply when it ended. */
 static enum MHD_Result
 exec_stdin (struct regd *d, struct request *r, const char *eid)
 {
@@ -97,30 +97,34 @@ exec_stdin (struct regd *d, struct request *r, const char *eid)
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
-int
-regd_exec_stdin_fd (struct regd *d, const char *eid, struct reg_error **err)
+static void
+exec_stdin_open (struct regd *d, struct request *r, const char *eid)
 {
-  int fd = -1;
-  return reg_engine_exec_input (d->engine, eid, &fd, err) < 0 ? -1 : fd;
+  reg_engine_exec_input (d->engine, eid, &r->sink_fd, &r->sink_err);
 }
 
-void
-regd_exec_stdin_done (struct regd *d, const char *eid)
+/* The client's input ended: the process sees end of file. */
+static void
+exec_stdin_done (struct regd *d, struct request *r, const char *eid)
 {
   reg_engine_exec_input_done (d->engine, eid);
 }
 
+const struct regd_route regd_exec_routes[] = {
+  { "POST", "start", exec_start, NULL, NULL },
+  { "POST", "resize", exec_resize, NULL, NULL },
+  { "POST", "stdin", exec_stdin, exec_stdin_open, exec_stdin_done },
+};
+const size_t regd_exec_routes_n = sizeof regd_exec_routes / sizeof *regd_exec_routes;
+
 enum MHD_Result
 regd_route_exec (struct regd *d, struct request *r, const char *eid, const char *action)
 {
-  static const struct
-  {
-    const char *action;
-    enum MHD_Result (*handler) (struct regd *d, struct request *r, const char *eid);
-  } routes[] = { { "start", exec_start }, { "resize", exec_resize }, { "stdin", exec_stdin } };
-  for (size_t i = 0; eid && action && i < sizeof routes / sizeof *routes; i++)
-    if (strcmp (r->method, "POST") == 0 && strcmp (action, routes[i].action) == 0)
-      return routes[i].handler (d, r, eid);
+  const struct regd_route *row
+      = eid && action ? regd_route_find (regd_exec_routes, regd_exec_routes_n, r->method, action)
+                      : NULL;
+  if (row)
+    return row->handler (d, r, eid);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/exec/%s/%s", r->method,
                              eid ? eid : "", action ? action : "");
 }

@@ -1061,6 +1061,17 @@ t_exec_bad_api () {
   regd_api POST "/v1/exec/$eid/nope"
   expect_eq "$code" 404 "an unknown exec action"
   expect_out_has "no such route: POST /v1/exec/$eid/nope"
+  # The container's own input route (its table row opens the input
+  # before the body): no such container, and one without -i.
+  regd_api POST /v1/containers/nosuch/stdin data
+  expect_eq "$code" 404 "input to an unknown container"
+  expect_out_has "nosuch"
+  regd_api POST "/v1/containers/$id/stdin" data
+  expect_eq "$code" 409 "input to a container without -i"
+  expect_out_has "takes no input (run it with -i)"
+  regd_api POST "/v1/containers/$id/resize?h=10&w=20"
+  expect_eq "$code" 409 "resize of a container without a terminal"
+  expect_out_has "has no terminal"
   run_cmd "$REG" exec "$id" /bin/echo still here
   expect_out "still here"
   "$REG" rm -f "$id" >/dev/null
