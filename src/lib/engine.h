@@ -39,6 +39,7 @@
 #include "logfile.h"
 #include "network.h"
 #include "proto.h"
+#include "runtime.h"
 #include "store.h"
 #include "template.h"
 
@@ -230,6 +231,12 @@ int reg_engine_exec_create (struct reg_engine *e, const char *ref, const struct 
  * there is no such session; else the helper's start result). */
 int reg_engine_exec_start (struct reg_engine *e, const char *eid, int *frames_fd,
                            struct reg_start_result *res);
+/* The helper of one command in running container c (reg_runtime_exec):
+ * spec's argv, env, workdir, terminal and descriptors are the caller's;
+ * the container's first process, cgroups, confinement and ulimits are
+ * filled in from c. For the sessions above and regd's health checks. */
+int reg_engine_exec_spawn (const struct reg_container *c, struct reg_exec_spec *spec, pid_t *helper,
+                           struct reg_error **err);
 /* A descriptor for the session's input (waits a little for a start under
  * way): ENOENT no such session, EBUSY its input is closed (no -i). */
 int reg_engine_exec_input (struct reg_engine *e, const char *eid, int *fd, struct reg_error **err);

@@ -252,22 +252,38 @@ session_claim (const char *eid)
   return s;
 }
 
+int
+reg_engine_exec_spawn (const struct reg_container *c, struct reg_exec_spec *spec, pid_t *helper,
+                       struct reg_error **err)
+{
+  struct reg_cgroup *cg = NULL;
+  _cleanup_strv_ char **procs = NULL;
+  if (c->state != REG_STATE_RUNNING)
+    return reg_error_set (err, EBUSY, "container %.12s: cannot exec: it is %s", c->id,
+                          reg_state_name (c->state));
+  if (reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err) < 0)
+    return -1;
+  procs = reg_cgroup_procs_paths (cg);
+  reg_cgroup_free (cg);
+  if (procs == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  spec->target = c->pid;
+  spec->cgroup_procs = procs;
+  spec->security = &c->security;
+  spec->ulimits = c->ulimits;
+  spec->n_ulimits = c->n_ulimits;
+  int ret = reg_runtime_exec (spec, helper, err);
+  spec->cgroup_procs = NULL;
+  return ret;
+}
+
 /* Fork the helper with the session's pipes; ours are kept in the session. */
 static int
 spawn_helper (struct reg_engine *e, struct exec_session *s, int ctl[2], struct reg_error **err)
 {
   struct reg_container *c = NULL;
-  struct reg_cgroup *cg = NULL;
-  _cleanup_strv_ char **procs = NULL;
   int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
   int ret = reg_engine_container_get (e, s->container, &c, err);
-  if (ret == 0 && c->state != REG_STATE_RUNNING)
-    ret = reg_error_set (err, EBUSY, "container %.12s: cannot exec: it is %s", c->id,
-                         reg_state_name (c->state));
-  if (ret == 0 && reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err) < 0)
-    ret = -1;
-  if (ret == 0 && (procs = reg_cgroup_procs_paths (cg)) == NULL)
-    ret = reg_error_set (err, ENOMEM, "out of memory");
   if (ret == 0
       && (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0
           || (!s->tty
@@ -277,8 +293,6 @@ spawn_helper (struct reg_engine *e, struct exec_session *s, int ctl[2], struct r
   if (ret == 0)
     {
       struct reg_exec_spec spec = {
-        .target = c->pid,
-        .cgroup_procs = procs,
         .argv = s->argv,
         .env = s->env,
         .workdir = s->workdir,
@@ -289,18 +303,14 @@ spawn_helper (struct reg_engine *e, struct exec_session *s, int ctl[2], struct r
         .stdout_fd = out[1],
         .stderr_fd = errp[1],
         .control_fd = ctl[1],
-        .security = &c->security,
-        .ulimits = c->ulimits,
-        .n_ulimits = c->n_ulimits,
       };
-      ret = reg_runtime_exec (&spec, &s->helper, err);
+      ret = reg_engine_exec_spawn (c, &spec, &s->helper, err);
     }
   /* The helper has its ends; ours stay. */
   close_fd (&in[0]);
   close_fd (&out[1]);
   close_fd (&errp[1]);
   close_fd (&ctl[1]);
-  reg_cgroup_free (cg);
   reg_container_free (c);
   pthread_mutex_lock (&sessions_lock);
   s->in_w = in[1];

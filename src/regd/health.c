@@ -24,10 +24,8 @@
  * another's namespace, without publishing the port. */
 #include "proto.h"
 #include "server.h"
-#include "cgroup.h"
 #include "events.h"
 #include "health.h"
-#include "runtime.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -172,20 +170,11 @@ static int
 start_exec (const struct reg_container *c, char *const *argv, struct exec_fds *f, pid_t *helper,
             struct reg_error **err)
 {
-  struct reg_cgroup *cg = NULL;
-  _cleanup_strv_ char **procs = NULL;
-  if (reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err) == 0)
-    procs = reg_cgroup_procs_paths (cg);
-  reg_cgroup_free (cg);
-  if (procs == NULL)
-    return -1;
   if (pipe2 (&f->fd[OUT_R], O_CLOEXEC) < 0
       || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &f->fd[CTL_R]) < 0
       || (f->fd[DEV_NULL] = open ("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     return reg_error_sys (err, errno, "pipes");
   struct reg_exec_spec spec = {
-    .target = c->pid,
-    .cgroup_procs = procs,
     .argv = argv,
     .env = c->env,
     .workdir = c->workdir ? c->workdir : "/",
@@ -193,11 +182,8 @@ start_exec (const struct reg_container *c, char *const *argv, struct exec_fds *f
     .stdout_fd = f->fd[OUT_W],
     .stderr_fd = f->fd[OUT_W],
     .control_fd = f->fd[CTL_W],
-    .security = &c->security,
-    .ulimits = c->ulimits,
-    .n_ulimits = c->n_ulimits,
   };
-  int ret = reg_runtime_exec (&spec, helper, err);
+  int ret = reg_engine_exec_spawn (c, &spec, helper, err);
   close (f->fd[OUT_W]);
   close (f->fd[CTL_W]);
   close (f->fd[DEV_NULL]);
