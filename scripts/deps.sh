@@ -16,10 +16,11 @@ if [ "${1:-}" = "--test" ]; then
   golang-github-containers-common docker-registry skopeo apache2-utils python3-jwt
   python3-cryptography jq sqlite3 iproute2 chromium chromium-driver python3-selenium
   libjs-bootstrap5 libjs-chart.js libjs-xterm node-xterm
-  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs"
+  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs docker.io"
   # (procps: pgrep; e2fsprogs: chattr, in the reliability tests. The last
   # five: examples/templates/ recipes are tested end to end; the
-  # tests start their own servers on free loopback ports)
+  # tests start their own servers on free loopback ports. docker.io: the
+  # image tests run a private dockerd in its own namespaces, lib.sh)
 fi
 missing=""
 for p in $PKGS; do

@@ -36,6 +36,7 @@ int cmd_events (struct reg_client *c, int argc, char **argv);
 int cmd_cp (struct reg_client *c, int argc, char **argv);
 int cmd_diff (struct reg_client *c, int argc, char **argv);
 int cmd_volume (struct reg_client *c, int argc, char **argv);
+int cmd_image (struct reg_client *c, int argc, char **argv);
 int cmd_network (struct reg_client *c, int argc, char **argv);
 int cmd_store (struct reg_client *c, int argc, char **argv);
 int cmd_system (struct reg_client *c, int argc, char **argv);

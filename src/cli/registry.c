@@ -1,5 +1,6 @@
-/* reg push / pull / login / logout, and `reg template ls REF`: templates
- * to and from OCI registries and image-layout directories. regd does the
+/* reg push / pull / login / logout, `reg image load`, and `reg template ls
+ * REF`: templates to and from OCI registries and image-layout directories,
+ * images from docker save and OCI archives. regd does the
  * transfers; credentials stay here ($REG_CONFIG or ~/.config/reg/auth.json,
  * mode 0600) and travel to regd in the request body. */
 #include "cli.h"
@@ -18,8 +19,16 @@
 struct opts
 {
   const char *layout;
-  bool insecure, quiet;
+  char *ca; /* --ca FILE's certificates (PEM), sent to regd as "Ca" */
+  bool insecure, quiet, as_image;
 };
+
+static void
+opts_done (struct opts *o)
+{
+  free (o->ca);
+}
+#define _cleanup_opts_ __attribute__ ((cleanup (opts_done)))
 
 static char *
 config_path (void)
@@ -89,6 +98,10 @@ request_body (const char *ref, const char *tmpl, const struct opts *o)
   json_t *body = json_pack ("{s:s, s:b}", "Ref", ref, "Insecure", o->insecure);
   if (tmpl)
     json_object_set_new (body, "Template", json_string (tmpl));
+  if (o->ca)
+    json_object_set_new (body, "Ca", json_string (o->ca));
+  if (o->as_image)
+    json_object_set_new (body, "AsImage", json_true ());
   if (o->layout)
     {
       char *abs = realpath (o->layout, NULL);
@@ -258,14 +271,22 @@ transfer (struct reg_client *c, const char *what, const char *path, json_t *body
 
 #define TRANSFER_OPTIONS                                                                           \
   { "layout", 'l' + 256, "DIR", "an OCI image layout directory instead of a registry" },           \
+      { "insecure", 'k' + 256, NULL,                                                               \
+        "plain HTTP (a loopback registry is tried in HTTP without it, as Docker's)" },             \
   {                                                                                                \
-    "insecure", 'k' + 256, NULL,                                                                   \
-        "plain HTTP (a loopback registry is tried in HTTP without it, as Docker's)"                \
+    "ca", 'c' + 256, "FILE", "also trust the CA certificates (PEM) in FILE for the registry"       \
   }
 
 static const struct cli_option push_options[] = {
   TRANSFER_OPTIONS,
   { "quiet", 'q', NULL, "print only the pushed references and digests" },
+  { "as-image", 'a' + 256, NULL,
+    "a regular OCI image that Docker and Podman run (one layer: the generated environment)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_option pull_options[] = {
+  TRANSFER_OPTIONS,
+  { "quiet", 'q', NULL, "print only the pulled templates" },
   { NULL, 0, NULL, NULL },
 };
 static const struct cli_option tags_options[] = { TRANSFER_OPTIONS, { NULL, 0, NULL, NULL } };
@@ -274,7 +295,7 @@ static const struct cli_spec push_spec = CLI_SPEC (
     "Upload a template and what it requires to an OCI registry or layout.", push_options);
 static const struct cli_spec pull_spec = CLI_SPEC (
     "pull", "[HOST[:PORT]/]REPO:TAG",
-    "Download a template and what it requires from an OCI registry or layout.", push_options);
+    "Download a template and what it requires from an OCI registry or layout.", pull_options);
 const struct cli_spec cli_template_ls_spec
     = CLI_SPEC ("template ls", "[[HOST[:PORT]/]REPO]",
                 "The installed templates; with a repository, the tags of its templates in the "
@@ -290,8 +311,18 @@ static const struct cli_spec login_spec = CLI_SPEC (
     "login", "HOST[:PORT]", "Store credentials for a registry ($REG_CONFIG, 0600).", login_options);
 static const struct cli_spec logout_spec
     = CLI_SPEC ("logout", "HOST[:PORT]", "Remove the credentials of a registry.", NULL);
+static const struct cli_option load_options[] = {
+  { "input", 'i', "FILE", "the archive (docker save, or a tar of an OCI layout; required)" },
+  { "quiet", 'q', NULL, "print only the templates made" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec load_spec
+    = CLI_SPEC ("image load", NULL,
+                "Import the images of a docker save or OCI archive as templates (regd reads "
+                "FILE).",
+                load_options);
 const struct cli_spec *const cli_specs_registry[]
-    = { &push_spec, &pull_spec, &login_spec, &logout_spec, NULL };
+    = { &push_spec, &pull_spec, &load_spec, &login_spec, &logout_spec, NULL };
 
 /* The index of the first positional argument; 0 after --help, -2 after an
  * error (both printed). */
@@ -309,8 +340,23 @@ parse_opts (const struct cli_spec *spec, int argc, char **argv, struct opts *o, 
       case 'k' + 256:
         o->insecure = true;
         break;
+      case 'c' + 256:
+        {
+          _cleanup_error_ struct reg_error *err = NULL;
+          free (o->ca);
+          o->ca = NULL;
+          if (reg_util_read_file (arg, 1 << 20, &o->ca, NULL, &err) < 0)
+            {
+              fprintf (stderr, "reg: --ca %s: %s\n", arg, err->msg);
+              return -2;
+            }
+          break;
+        }
       case 'q':
         o->quiet = true;
+        break;
+      case 'a' + 256:
+        o->as_image = true;
         break;
       case CLI_HELP:
         return 0;
@@ -323,7 +369,7 @@ parse_opts (const struct cli_spec *spec, int argc, char **argv, struct opts *o, 
 int
 cmd_push (struct reg_client *c, int argc, char **argv)
 {
-  struct opts o = { 0 };
+  _cleanup_opts_ struct opts o = { 0 };
   int i = parse_opts (&push_spec, argc, argv, &o, 2);
   if (i <= 0)
     return -i;
@@ -373,7 +419,7 @@ print_dropped (json_t *d, const char *root)
 int
 cmd_pull (struct reg_client *c, int argc, char **argv)
 {
-  struct opts o = { 0 };
+  _cleanup_opts_ struct opts o = { 0 };
   int i = parse_opts (&pull_spec, argc, argv, &o, 1);
   if (i <= 0)
     return -i;
@@ -403,6 +449,63 @@ cmd_pull (struct reg_client *c, int argc, char **argv)
     }
   json_decref (result);
   return ret;
+}
+
+/* `reg image load -i FILE`: regd reads the file (a path on its host, as
+ * --layout), each image becomes a template as a pull would make it. */
+static int
+image_load (struct reg_client *c, int argc, char **argv)
+{
+  const char *input = NULL, *arg;
+  bool quiet = false;
+  int key;
+  while ((key = cli_next (&load_spec, argc, argv, &arg)) != -1)
+    if (key == CLI_HELP)
+      return 0;
+    else if (key == 'i')
+      input = arg;
+    else if (key == 'q')
+      quiet = true;
+    else
+      return 2;
+  int first = cli_args (&load_spec, argc, argv, 0, 0);
+  if (first < 0)
+    return -first;
+  if (input == NULL)
+    return cli_usage_error (&load_spec, "-i FILE is required (reading standard input is not "
+                                        "supported)");
+  _cleanup_free_ char *abs = realpath (input, NULL);
+  if (abs == NULL)
+    {
+      fprintf (stderr, "reg: image load: %s: %s\n", input, strerror (errno));
+      return 1;
+    }
+  struct opts o = { .quiet = quiet };
+  json_t *result = NULL;
+  int ret = transfer (c, "image load", "/v1/templates/load", json_pack ("{s:s}", "Archive", abs),
+                      &o, &result);
+  size_t k;
+  json_t *one;
+  json_array_foreach (json_object_get (result, "Loaded"), k, one)
+  {
+    const char *t = json_string_value (json_object_get (one, "Template"));
+    bool fresh = json_array_size (json_object_get (one, "Templates")) > 0;
+    printf (quiet || fresh ? "%s\n" : "%s: already present\n", t);
+    print_dropped (json_object_get (one, "Dropped"), t);
+  }
+  json_decref (result);
+  return ret;
+}
+
+int
+cmd_image (struct reg_client *c, int argc, char **argv)
+{
+  static const struct cli_spec *const group[] = { &load_spec, NULL };
+  int status = 0;
+  const struct cli_spec *spec = cli_group ("image", group, argc, argv, &status);
+  if (spec == NULL)
+    return status;
+  return image_load (c, argc - 1, argv + 1);
 }
 
 /* A template is name@version (no '/' or ':'); an image reference has a
@@ -439,7 +542,7 @@ cli_pull_image (struct reg_client *c, const char *ref, char **tmpl)
 int
 cli_template_tags (struct reg_client *c, int argc, char **argv)
 {
-  struct opts o = { 0 };
+  _cleanup_opts_ struct opts o = { 0 };
   int i = parse_opts (&cli_template_ls_spec, argc, argv, &o, 1);
   if (i <= 0)
     return -i;

@@ -30,6 +30,7 @@ struct reg_closure
   char **env;        /* "KEY=VALUE" */
   char **users;      /* passwd lines of the templates, resolution order, one per name */
   char **groups;     /* group lines, likewise */
+  char **expose;     /* ports the templates declare ("80/tcp"), resolution order, unique */
 };
 
 int reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **out,

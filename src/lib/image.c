@@ -129,6 +129,7 @@ layer_type_ok (const char *t)
     "application/vnd.oci.image.layer.v1.tar+gzip",
     "application/vnd.oci.image.layer.v1.tar+zstd",
     "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.diff.tar",
   };
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
     if (strcmp (t, ok[i]) == 0)

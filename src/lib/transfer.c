@@ -1,6 +1,8 @@
 #include "transfer.h"
 #include "bundle.h"
 #include "image.h"
+#include "imgarchive.h"
+#include "imgexport.h"
 #include "layer.h"
 #include "layout.h"
 #include "oci.h"
@@ -58,9 +60,19 @@ source_open (struct reg_engine *e, const struct reg_transfer_options *o,
       _cleanup_free_ char *certs = NULL;
       if (asprintf (&certs, "%s/certs.d", e->root) < 0)
         return reg_error_set (err, ENOMEM, "out of memory");
-      return reg_registry_open (ref->host, o->insecure, certs, o->user, o->password, &s->registry,
-                                err);
+      if (o->ca_pem && o->insecure)
+        return reg_error_set (err, EINVAL,
+                              "registry %s: a CA was given with --insecure (plain HTTP has no "
+                              "certificate to check)",
+                              ref->host);
+      if (reg_registry_open (ref->host, o->insecure, certs, o->user, o->password, &s->registry, err)
+          < 0)
+        return -1;
+      return o->ca_pem ? reg_registry_add_ca_pem (s->registry, o->ca_pem, err) : 0;
     }
+  if (o->ca_pem)
+    return reg_error_set (
+        err, EINVAL, "reference %s names a layout, not a registry: a CA is for a registry", o->ref);
   _cleanup_free_ char *dir = NULL;
   if (o->layout == NULL && asprintf (&dir, "%s/layout", e->root) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -486,6 +498,48 @@ make_staging (struct reg_engine *e, const char *what, char **out, struct reg_err
   return 0;
 }
 
+/* --as-image: the template as one regular OCI image (imgexport.h). */
+static int
+push_image (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref, const char *tmpl,
+            const char *staging, json_t *pushed, struct reg_error **err)
+{
+  struct reg_imgexport x;
+  _cleanup_free_ char *refstr = reg_oci_ref_string (ref);
+  if (refstr == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_imgexport_build (e->root, e->store, tmpl, staging, &x, err) < 0)
+    return reg_error_prefix (err, "push %s to %s", tmpl, refstr);
+  struct job *jobs = NULL;
+  size_t n = 0;
+  int ret = add_job (&jobs, &n, s, ref->repo, x.config_hex, x.config_size, x.config_path, err);
+  if (ret == 0)
+    ret = add_job (&jobs, &n, s, ref->repo, x.layer_hex, x.layer_size, x.layer_path, err);
+  if (ret == 0)
+    ret = run_jobs (jobs, n, push_job, err);
+  size_t len = strlen (x.manifest);
+  if (ret == 0)
+    ret = s->layout
+              ? reg_layout_put_manifest (s->layout, ref->repo, ref->tag, x.manifest, len, err)
+              : reg_registry_manifest_put (s->registry, ref->repo, ref->tag, x.manifest, len, err);
+  if (ret == 0 && s->registry)
+    for (size_t i = 0; i < n; i++)
+      record_pushed (e, s, ref->repo, jobs[i].hex);
+  if (ret == 0)
+    {
+      unsigned char raw[32];
+      char hex[65], digest[72];
+      SHA256 ((const unsigned char *)x.manifest, len, raw);
+      reg_util_hex (raw, 32, hex);
+      snprintf (digest, sizeof digest, "sha256:%s", hex);
+      event (s, hex, "pushed", 0, 0);
+      json_array_append_new (
+          pushed, json_pack ("{s:s, s:s, s:s}", "Template", tmpl, "Ref", refstr, "Digest", digest));
+    }
+  jobs_free (jobs, n);
+  reg_imgexport_clear (&x);
+  return ret < 0 ? reg_error_prefix (err, "push %s to %s", tmpl, refstr) : 0;
+}
+
 static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
@@ -518,7 +572,8 @@ reg_transfer_push (struct reg_engine *e, const struct reg_transfer_options *o, j
   if (ret == 0)
     ret = make_staging (e, "push", &staging, err);
   if (ret == 0)
-    ret = push_tree (e, &s, ref, o->tmpl, staging, pushed, 0, err);
+    ret = o->as_image ? push_image (e, &s, ref, o->tmpl, staging, pushed, err)
+                      : push_tree (e, &s, ref, o->tmpl, staging, pushed, 0, err);
   if (staging)
     reg_util_rm_rf (staging, NULL);
   pthread_mutex_unlock (&push_lock);
@@ -1391,6 +1446,46 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
   pull_free (&p);
   reg_oci_ref_free (ref);
   return ret;
+}
+
+int
+reg_transfer_load (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
+                   struct reg_error **err)
+{
+  if (o->archive == NULL || o->archive[0] != '/')
+    return reg_error_set (err, EINVAL, "load: the archive must be an absolute path");
+  _cleanup_free_ char *staging = NULL, *dir = NULL;
+  _cleanup_strv_ char **refs = NULL;
+  if (make_staging (e, "load", &staging, err) < 0)
+    return reg_error_prefix (err, "load %s", o->archive);
+  int ret = asprintf (&dir, "%s/layout", staging) < 0 ? reg_error_set (err, ENOMEM, "out of memory")
+                                                      : 0;
+  if (ret == 0 && mkdir (dir, 0700) < 0)
+    ret = reg_error_sys (err, errno, "staging %s", dir);
+  if (ret == 0)
+    ret = reg_imgarchive_unpack (o->archive, dir, &refs, err);
+  json_t *loaded = json_array (), *names = json_array ();
+  for (size_t i = 0; ret == 0 && refs[i]; i++)
+    {
+      struct reg_transfer_options one = *o;
+      one.ref = refs[i];
+      one.layout = dir;
+      one.archive = NULL;
+      json_t *r = NULL;
+      ret = reg_transfer_pull (e, &one, &r, err);
+      if (ret == 0)
+        {
+          json_array_append (names, json_object_get (r, "Template"));
+          json_array_append_new (loaded, r);
+        }
+    }
+  reg_util_rm_rf (staging, NULL);
+  if (ret == 0)
+    *result = json_pack ("{s:s, s:O, s:O}", "Archive", o->archive, "Templates", names, "Loaded",
+                         loaded);
+  json_decref (loaded);
+  json_decref (names);
+  return ret < 0 ? reg_error_prefix (err, "load %s", o->archive) : 0;
 }
 
 int

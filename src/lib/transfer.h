@@ -33,15 +33,27 @@ struct reg_transfer_options
   const char *ref;             /* [HOST/]REPO[:TAG] */
   const char *tmpl;            /* push: name@version */
   const char *layout;          /* layout directory; NULL: <root>/layout */
+  const char *archive;         /* load: a docker save or OCI archive (imgarchive.h) */
+  bool as_image;               /* push: a regular OCI image (imgexport.h), not an artifact */
   bool insecure;               /* plain HTTP */
   const char *user, *password; /* or NULL: anonymous */
+  const char *ca_pem;          /* CAs trusted for the registry besides certs.d, or NULL */
   reg_transfer_event_fn event;
   void *data;
 };
 
+/* Push: o->tmpl and what it requires, each as a reg artifact to its
+ * sibling repository; with o->as_image, o->tmpl as one runnable OCI image
+ * (imgexport.h) to o->ref. */
 int reg_transfer_push (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
                        struct reg_error **err);
 int reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
+                       struct reg_error **err);
+/* `reg image load`: unpack o->archive (imgarchive.h) into a staging
+ * layout and pull each image it names from there, each its own pull
+ * transaction (the same verification, layer records and dedup). Result:
+ * {"Archive", "Templates": [name@version...], "Loaded": [pull results]}. */
+int reg_transfer_load (struct reg_engine *e, const struct reg_transfer_options *o, json_t **result,
                        struct reg_error **err);
 /* Tags of the reference's repository, sorted as the source gives them. */
 int reg_transfer_tags (struct reg_engine *e, const struct reg_transfer_options *o, char ***tags,

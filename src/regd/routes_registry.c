@@ -1,5 +1,6 @@
-/* /v1/templates/push, /pull, /tags: templates to and from OCI registries
- * and image-layout directories (transfer.h). Push and pull reply with a
+/* /v1/templates/push, /pull, /load, /tags: templates to and from OCI registries
+ * and image-layout directories, images from archives (transfer.h). Push,
+ * pull and load reply with a
  * stream of JSON lines (application/x-ndjson): progress events, then one
  * {"Result": {...}} or {"Error": "message"} line. The transfer runs in its
  * own thread writing to a pipe, so a client that hangs up does not stop a
@@ -18,9 +19,9 @@
 struct job
 {
   struct regd *d;
-  bool push;
-  char *ref, *tmpl, *layout, *user, *password;
-  bool insecure;
+  bool push, load;
+  char *ref, *tmpl, *layout, *archive, *user, *password, *ca;
+  bool insecure, as_image;
   int fd; /* write end */
 };
 
@@ -30,6 +31,8 @@ job_free (struct job *j)
   free (j->ref);
   free (j->tmpl);
   free (j->layout);
+  free (j->archive);
+  free (j->ca);
   free (j->user);
   if (j->password)
     explicit_bzero (j->password, strlen (j->password));
@@ -64,9 +67,12 @@ options (struct job *j, struct reg_transfer_options *o)
   *o = (struct reg_transfer_options){ .ref = j->ref,
                                       .tmpl = j->tmpl,
                                       .layout = j->layout,
+                                      .archive = j->archive,
+                                      .as_image = j->as_image,
                                       .insecure = j->insecure,
                                       .user = j->user,
-                                      .password = j->password };
+                                      .password = j->password,
+                                      .ca_pem = j->ca };
 }
 
 static void *
@@ -79,8 +85,9 @@ run (void *p)
   o.data = &j->fd;
   _cleanup_error_ struct reg_error *err = NULL;
   json_t *result = NULL;
-  int ret = j->push ? reg_transfer_push (j->d->engine, &o, &result, &err)
-                    : reg_transfer_pull (j->d->engine, &o, &result, &err);
+  int ret = j->push   ? reg_transfer_push (j->d->engine, &o, &result, &err)
+            : j->load ? reg_transfer_load (j->d->engine, &o, &result, &err)
+                      : reg_transfer_pull (j->d->engine, &o, &result, &err);
   json_t *last = ret == 0 ? json_pack ("{s:o}", "Result", result)
                           : json_pack ("{s:s}", "Error", err && err->msg ? err->msg : "failed");
   if (last == NULL && err && err->msg)
@@ -100,32 +107,48 @@ run (void *p)
 static int
 parse (struct request *r, struct job *j, const char *what, struct reg_error **err)
 {
-  static const char *const keys[] = { "Ref", "Template", "Layout", "Insecure", "Auth", NULL };
+  static const char *const keys[]
+      = { "Ref", "Template", "Layout", "Archive", "Insecure", "Auth", "AsImage", "Ca", NULL };
   json_t *body = regd_body_object (r, what, err);
   if (body == NULL)
     return -1;
-  const char *ref = NULL, *tmpl = NULL, *layout = NULL, *user = NULL, *password = NULL;
+  const char *ref = NULL, *tmpl = NULL, *layout = NULL, *archive = NULL, *user = NULL,
+             *password = NULL, *ca = NULL;
   json_t *auth = json_object_get (body, "Auth");
   int ret = 0;
   if (regd_json_only_keys (body, keys, what, err) < 0
       || regd_json_string (body, "Ref", what, &ref, err) < 0
       || regd_json_string (body, "Template", what, &tmpl, err) < 0
-      || regd_json_string (body, "Layout", what, &layout, err) < 0)
+      || regd_json_string (body, "Layout", what, &layout, err) < 0
+      || regd_json_string (body, "Archive", what, &archive, err) < 0
+      || regd_json_string (body, "Ca", what, &ca, err) < 0)
     ret = -1;
   else if (auth && !json_is_null (auth)
            && (!json_is_object (auth) || regd_json_string (auth, "Username", what, &user, err) < 0
                || regd_json_string (auth, "Password", what, &password, err) < 0))
     ret = reg_error_set (err, EINVAL, "%s: Auth must be {\"Username\", \"Password\"}", what);
-  else if (ref == NULL)
+  else if (j->load && (archive == NULL || archive[0] != '/'))
+    ret = reg_error_set (err, EINVAL, "%s: Archive (an absolute path) is required", what);
+  else if (json_object_get (body, "AsImage")
+           && !json_is_boolean (json_object_get (body, "AsImage")))
+    ret = reg_error_set (err, EINVAL, "%s: AsImage must be true or false", what);
+  else if (json_is_true (json_object_get (body, "AsImage")) && !j->push)
+    ret = reg_error_set (err, EINVAL, "%s: AsImage is for /v1/templates/push", what);
+  else if (!j->load && archive != NULL)
+    ret = reg_error_set (err, EINVAL, "%s: Archive is for /v1/templates/load", what);
+  else if (ref == NULL && !j->load)
     ret = reg_error_set (err, EINVAL, "%s: Ref is required", what);
   else if (layout && layout[0] != '/')
     ret = reg_error_set (err, EINVAL, "%s: Layout %s is not an absolute path", what, layout);
-  if (ret == 0 && ref != NULL)
+  if (ret == 0)
     {
       j->insecure = json_is_true (json_object_get (body, "Insecure"));
-      j->ref = strdup (ref);
+      j->as_image = json_is_true (json_object_get (body, "AsImage"));
+      j->ref = strdup (ref ? ref : "");
+      j->archive = archive ? strdup (archive) : NULL;
       j->tmpl = tmpl ? strdup (tmpl) : NULL;
       j->layout = layout ? strdup (layout) : NULL;
+      j->ca = ca ? strdup (ca) : NULL;
       j->user = user ? strdup (user) : NULL;
       j->password = password ? strdup (password) : NULL;
     }
@@ -171,7 +194,8 @@ regd_route_registry (struct regd *d, struct request *r, const char *what)
   j->fd = -1;
   j->d = d;
   j->push = push;
-  if (parse (r, j, push ? "push template" : "pull template", &err) < 0)
+  j->load = strcmp (what, "load") == 0;
+  if (parse (r, j, push ? "push template" : j->load ? "load images" : "pull template", &err) < 0)
     {
       job_free (j);
       return regd_reply_error (r, err);

@@ -200,7 +200,8 @@ regd_route_templates (struct regd *d, struct request *r, const char *arg)
   if (arg == NULL && strcmp (r->method, "POST") == 0)
     return create (d, r);
   if (arg != NULL && strcmp (r->method, "POST") == 0
-      && (strcmp (arg, "push") == 0 || strcmp (arg, "pull") == 0 || strcmp (arg, "tags") == 0))
+      && (strcmp (arg, "push") == 0 || strcmp (arg, "pull") == 0 || strcmp (arg, "load") == 0
+          || strcmp (arg, "tags") == 0))
     return regd_route_registry (d, r, arg);
   if (arg != NULL && strcmp (r->method, "GET") == 0)
     return inspect (d, r, arg);

@@ -63,3 +63,43 @@ run_tests () {
     fi
   done
 }
+
+# A Docker engine of this test run only (HELPERS: never the host's): dockerd
+# in its own network and mount namespaces with its own socket, data and
+# exec roots, no bridge and no iptables rules (containers run with
+# --network none). Sets DOCKER_DIR and DOCKER_NETNS_PID (dockerd's pid, for
+# nsenter -n); `dock ARGS` is its client. docker_private_stop ends it and
+# removes everything; suites call it from their cleanup.
+docker_private_start () {
+  [ -n "${DOCKER_DIR:-}" ] && return 0
+  command -v dockerd >/dev/null || { fail "dockerd not installed (scripts/deps.sh --test)"; return 1; }
+  DOCKER_DIR=$(mktemp -d /tmp/reg-dockerd.XXXXXX)
+  cat >"$DOCKER_DIR/start.sh" <<EOS
+ip link set lo up
+exec dockerd --host unix://$DOCKER_DIR/docker.sock --data-root $DOCKER_DIR/data \
+  --exec-root $DOCKER_DIR/exec --pidfile $DOCKER_DIR/docker.pid --bridge none \
+  --iptables=false --ip6tables=false >$DOCKER_DIR/log 2>&1
+EOS
+  unshare -n -m --propagation private sh "$DOCKER_DIR/start.sh" &
+  DOCKER_UNSHARE_PID=$!
+  local _
+  for _ in $(seq 150); do
+    if [ -s "$DOCKER_DIR/docker.pid" ] && dock version >/dev/null 2>&1; then
+      DOCKER_NETNS_PID=$(cat "$DOCKER_DIR/docker.pid")
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "private dockerd did not answer in 30 s: $(tail -5 "$DOCKER_DIR/log")"
+  docker_private_stop
+  return 1
+}
+
+dock () { docker -H "unix://$DOCKER_DIR/docker.sock" "$@"; }
+
+docker_private_stop () {
+  [ -n "${DOCKER_DIR:-}" ] || return 0
+  [ -n "${DOCKER_UNSHARE_PID:-}" ] && { kill -TERM "$DOCKER_UNSHARE_PID" 2>/dev/null; wait "$DOCKER_UNSHARE_PID" 2>/dev/null; }
+  rm -rf "$DOCKER_DIR"
+  DOCKER_DIR= DOCKER_UNSHARE_PID= DOCKER_NETNS_PID=
+}

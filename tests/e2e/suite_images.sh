@@ -168,4 +168,120 @@ t_images_hostile () {
   [ ! -e "$ROOT2/tmp/planted" ] || fail "symlink escape planted a file"
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile"
+# reg image load -i FILE: docker save archives (legacy and Docker 25+) and
+# OCI archives, made by mkarchive.py from the layout images; the same
+# verification and dedup as a pull; hostile archives leave nothing.
+t_images_load () {
+  local n_py before a=$T/archives
+  mkimage base >/dev/null
+  n_py=$(mkimage py)
+  mkdir -p "$a"
+  python3 "$HERE/mkarchive.py" "$IMAGES" legacy "$a/legacy.tar" images/base:1=base-e2e:1 \
+    images/py:1=images/py:1 || fail "mkarchive legacy"
+  python3 "$HERE/mkarchive.py" "$IMAGES" docker25 "$a/d25.tar" images/py:1=images/py:1 || fail "mkarchive docker25"
+  python3 "$HERE/mkarchive.py" "$IMAGES" oci "$a/oci.tar" images/py:1=oci/py:2 || fail "mkarchive oci"
+  python3 "$HERE/mkarchive.py" "$IMAGES" evil "$a/evil.tar" images/base:1=evil:1 || fail "mkarchive evil"
+  python3 "$HERE/mkarchive.py" "$IMAGES" tampered "$a/tampered.tar" images/base:1=t:1 || fail "mkarchive tampered"
+  reset_regd2
+  # Legacy docker save, two images sharing the base layer (linked by a
+  # symlink in the archive); a short name is Docker Hub's library/.
+  run_cmd reg2 image load -i "$a/legacy.tar"
+  expect_rc 0
+  expect_out_has "library.base-e2e@1"
+  expect_out_has "images.py@1"
+  expect_eq "$(objects2)" "$n_py" "objects after loading both images (base shared)"
+  run_cmd reg2 run --rm -t images.py@1
+  expect_out "hello from an image"
+  run_cmd reg2 run --rm -t library.base-e2e@1 -- /bin/cat /etc/os-release
+  expect_out "NAME=reg-e2e"
+  before=$(snapshot2)
+  run_cmd reg2 image load -i "$a/legacy.tar"
+  expect_rc 0
+  expect_out_has "images.py@1: already present"
+  expect_eq "$(snapshot2)" "$before" "loading again changed the store"
+  # Docker 25+ (an OCI layout with manifest.json) and an OCI archive.
+  reset_regd2
+  run_cmd reg2 image load -q -i "$a/d25.tar"
+  expect_rc 0
+  expect_out "images.py@1"
+  run_cmd reg2 run --rm -t images.py@1
+  expect_out "hello from an image"
+  run_cmd reg2 image load -i "$a/oci.tar"
+  expect_rc 0
+  expect_out_has "oci.py@2"
+  expect_eq "$(objects2)" "$n_py" "an OCI archive of the same image added objects"
+  run_cmd reg2 run --rm -t oci.py@2
+  expect_out "hello from an image"
+  # Hostile or broken archives: refused, nothing left behind.
+  before=$(snapshot2)
+  run_cmd reg2 image load -i "$a/evil.tar"
+  expect_rc 1
+  expect_err_has 'entry "../evil": path escapes the archive'
+  run_cmd reg2 image load -i "$a/tampered.tar"
+  expect_rc 1
+  expect_err_has "the config's diff_id is sha256:"
+  expect_err_has "(corrupt or tampered)"
+  run_cmd reg2 image load -i "$MKIMAGE"
+  expect_rc 1
+  expect_err_has "not a tar archive"
+  run_cmd reg2 image load -i "$a/nosuch.tar"
+  expect_rc 1
+  expect_err_has "nosuch.tar: No such file or directory"
+  run_cmd reg2 image load
+  expect_rc 2
+  expect_err_has "-i FILE is required"
+  expect_eq "$(snapshot2)" "$before" "a refused archive changed the store"
+  [ ! -e "$ROOT2/store/evil" ] && [ ! -e "$ROOT2/store/tmp/evil" ] || fail "../evil was written"
+}
+
+# reg push --as-image: a template and what it requires as a regular OCI
+# image, pulled and run by a private Docker engine (lib.sh) from a second
+# docker-registry inside its network namespace that serves the same
+# storage as the one reg pushed to.
+t_images_export () {
+  start_registry || return
+  docker_private_start || return
+  mkdir -p "$T/exp"
+  printf '#!%s\nimport os, sys\nprint("python runs in docker:", os.environ["GREETING"], *sys.argv[1:])\n' \
+    "$PY" >"$T/exp/hello.py"
+  chmod +x "$T/exp/hello.py"
+  run_cmd "$REG" template create exp@1 "$T/exp/hello.py" --requires py@3.11 --env GREETING=hi \
+    --entrypoint "$T/exp/hello.py" --stop-signal SIGINT
+  expect_rc 0
+  run_cmd "$REG" push --as-image exp@1 "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  expect_out_has "$REGISTRY/exp/hello:1 sha256:"
+  local digest=${out##*sha256:}
+  digest=${digest%%$'\n'*}
+  # The same template again: the same blobs, nothing uploaded.
+  run_cmd "$REG" push --as-image exp@1 "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  expect_out_has "uploaded 0 blobs"
+  expect_out_has "sha256:$digest"
+  run_cmd skopeo inspect --tls-verify=false "docker://$REGISTRY/exp/hello:1"
+  expect_out_has '"org.reg.template": "exp@1"'
+  nsenter -t "$DOCKER_NETNS_PID" -n docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  local _
+  for _ in $(seq 100); do
+    nsenter -t "$DOCKER_NETNS_PID" -n curl -fs "http://$REGISTRY/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  run_cmd dock pull "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  run_cmd dock run --rm --network none "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  expect_out "python runs in docker: hi"
+  # A command replaces the whole argv, as with reg run.
+  run_cmd dock run --rm --network none "$REGISTRY/exp/hello:1" "$T/exp/hello.py" more
+  expect_out "python runs in docker: hi more"
+  run_cmd dock image inspect -f '{{.Config.StopSignal}} {{index .Config.Labels "org.reg.template"}}' \
+    "$REGISTRY/exp/hello:1"
+  expect_out "SIGINT exp@1"
+  run_cmd "$REG" push --as-image nosuch@1 "$REGISTRY/exp/nosuch:1"
+  expect_rc 1
+  expect_err_has "template nosuch@1: not found"
+  "$REG" template rm exp@1 >/dev/null
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export"

@@ -75,6 +75,7 @@ registry_cleanup () {
     wait "$p" 2>/dev/null
   done
   REGD2_PID= REGISTRY_PID= AUX_PIDS=
+  docker_private_stop
 }
 
 # Blob file in the registry's storage.
