@@ -31,21 +31,21 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     case 0:
       {
         struct reg_status st;
-        if (reg_status_parse (text, len, &st, &err) == 0)
+        if (reg_proto_status_parse (text, len, &st, &err) == 0)
           {
             if (st.kind == REG_STATUS_ERROR && strlen (st.result.message) >= REG_START_MESSAGE_MAX)
               abort ();
             for (size_t i = 0; st.made && st.made[i]; i++)
               if (strchr (st.made[i], '\n') || st.made[i][0] == '\0')
                 abort ();
-            reg_status_clear (&st);
+            reg_proto_status_clear (&st);
           }
         break;
       }
     case 1:
       {
         struct reg_hello h;
-        if (reg_hello_parse (text, len, &h, &err) == 0 && h.kind == REG_HELLO_RESIZE
+        if (reg_proto_hello_parse (text, len, &h, &err) == 0 && h.kind == REG_HELLO_RESIZE
             && (h.rows == 0 || h.cols == 0))
           abort ();
         break;
@@ -55,11 +55,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         /* In two pieces, split where the input says. */
         struct reg_frame_reader r = { 0 };
         size_t total = 0, cut = len ? (size_t)data[0] % (len + 1) : 0;
-        if (reg_frame_feed (&r, text, cut, on_frame, &total) == 0)
-          reg_frame_feed (&r, text + cut, len - cut, on_frame, &total);
+        if (reg_proto_frame_feed (&r, text, cut, on_frame, &total) == 0)
+          reg_proto_frame_feed (&r, text + cut, len - cut, on_frame, &total);
         if (total > len)
           abort ();
-        reg_frame_reader_clear (&r);
+        reg_proto_frame_reader_clear (&r);
       }
     }
   reg_error_free (err);

@@ -429,7 +429,7 @@ on_frames (void *data, int status, const char *at, size_t len)
   struct frames *s = data;
   if (status != 200)
     return collect (&s->body, at, len);
-  return reg_frame_feed (&s->reader, at, len, on_frame, s);
+  return reg_proto_frame_feed (&s->reader, at, len, on_frame, s);
 }
 
 long
@@ -442,7 +442,7 @@ client_stream (struct reg_client *c, const char *method, const char *path, json_
   if (reply)
     *reply = status >= 0 ? parse_reply (&s.body) : NULL;
   free (s.body.data);
-  reg_frame_reader_clear (&s.reader);
+  reg_proto_frame_reader_clear (&s.reader);
   return status;
 }
 
@@ -596,7 +596,7 @@ client_stream_finish (struct client_stream *s, json_t **reply)
     *reply = status >= 0 ? parse_reply (&s->frames.body) : NULL;
   request_close (&s->q);
   free (s->frames.body.data);
-  reg_frame_reader_clear (&s->frames.reader);
+  reg_proto_frame_reader_clear (&s->frames.reader);
   free (s);
   return status;
 }

@@ -142,7 +142,7 @@ reg_engine_exec_create (struct reg_engine *e, const char *ref, const struct reg_
   struct exec_session *s = NULL;
   if (c->state != REG_STATE_RUNNING)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot exec: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   else if ((s = calloc (1, sizeof *s)) == NULL)
     ret = reg_error_set (err, ENOMEM, "out of memory");
   if (s)
@@ -193,7 +193,7 @@ pump_one (struct exec_session *s, int *fd, int stream)
       pthread_mutex_unlock (&sessions_lock);
       return true;
     }
-  return reg_frame_write (s->frames_w, stream, data, (size_t)got) == 0;
+  return reg_proto_frame_write (s->frames_w, stream, data, (size_t)got) == 0;
 }
 
 /* The session's thread: output as frames until both streams end, then the
@@ -225,10 +225,10 @@ pump (void *arg)
     {
       struct reg_status st;
       int code = 255; /* the helper died without saying */
-      if (reg_status_read (s->control, &st, NULL) == 0 && st.kind == REG_STATUS_EXIT)
+      if (reg_proto_status_read (s->control, &st, NULL) == 0 && st.kind == REG_STATUS_EXIT)
         code = st.exit_code;
-      reg_status_clear (&st);
-      reg_frame_write_exit (s->frames_w, code);
+      reg_proto_status_clear (&st);
+      reg_proto_frame_write_exit (s->frames_w, code);
     }
   else
     kill (s->helper, SIGKILL);
@@ -260,7 +260,7 @@ reg_engine_exec_spawn (const struct reg_container *c, struct reg_exec_spec *spec
   _cleanup_strv_ char **procs = NULL;
   if (c->state != REG_STATE_RUNNING)
     return reg_error_set (err, EBUSY, "container %.12s: cannot exec: it is %s", c->id,
-                          reg_state_name (c->state));
+                          reg_container_state_name (c->state));
   if (reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err) < 0)
     return -1;
   procs = reg_cgroup_procs_paths (cg);
@@ -327,11 +327,11 @@ await_started (struct exec_session *s, int ctl, struct reg_start_result *res)
   int term = s->tty ? reg_util_recv_fd (ctl) : -1;
   struct reg_status st = { .kind = REG_STATUS_ERROR };
   struct reg_error *read_err = NULL;
-  if (reg_status_read (ctl, &st, &read_err) < 0)
-    reg_start_result_set (&st.result, 125, 0, "exec %.12s: the helper died (%s)", s->id,
+  if (reg_proto_status_read (ctl, &st, &read_err) < 0)
+    reg_proto_result_set (&st.result, 125, 0, "exec %.12s: the helper died (%s)", s->id,
                           read_err->msg);
   reg_error_free (read_err);
-  reg_status_clear (&st);
+  reg_proto_status_clear (&st);
   pthread_mutex_lock (&sessions_lock);
   if (term >= 0)
     s->out_r = s->in_w = term; /* one fd both ways */
@@ -353,7 +353,7 @@ reg_engine_exec_start (struct reg_engine *e, const char *eid, int *frames_fd,
   struct exec_session *s = session_claim (eid);
   if (s == NULL)
     {
-      reg_start_result_set (res, 0, 0, "exec %.12s: no such exec, or already started", eid);
+      reg_proto_result_set (res, 0, 0, "exec %.12s: no such exec, or already started", eid);
       res->errnum = ENOENT;
       return -1;
     }
@@ -363,7 +363,7 @@ reg_engine_exec_start (struct reg_engine *e, const char *eid, int *frames_fd,
                                           : spawn_helper (e, s, ctl, &err);
   if (ret < 0) /* refused before the helper ran */
     {
-      reg_start_result_of_error (res, 0, err);
+      reg_proto_result_of_error (res, 0, err);
       close_fd (&ctl[0]);
     }
   reg_error_free (err);
@@ -381,7 +381,7 @@ reg_engine_exec_start (struct reg_engine *e, const char *eid, int *frames_fd,
           *frames_fd = frames[0];
           return 0;
         }
-      reg_start_result_set (res, 125, ret, "exec %.12s: thread", s->id);
+      reg_proto_result_set (res, 125, ret, "exec %.12s: thread", s->id);
       kill (s->helper, SIGKILL);
       ret = -1;
     }

@@ -4,6 +4,7 @@
  * size and an attached output stream. */
 #include "engine.h"
 #include "proto.h"
+#include "root.h"
 #include "util.h"
 
 #include <errno.h>
@@ -74,7 +75,7 @@ reg_engine_container_top (struct reg_engine *e, const char *ref, struct reg_proc
 }
 
 void
-reg_processes_free (struct reg_process *p, size_t n)
+reg_engine_processes_free (struct reg_process *p, size_t n)
 {
   for (size_t i = 0; p && i < n; i++)
     free (p[i].command);
@@ -87,8 +88,8 @@ static int
 monitor_connect (struct reg_engine *e, const char *id, const struct reg_hello *hello)
 {
   char line[REG_HELLO_MAX];
-  int len = reg_hello_format (hello, line, sizeof line);
-  _cleanup_free_ char *dir = reg_container_dir (e->root, id);
+  int len = reg_proto_hello_format (hello, line, sizeof line);
+  _cleanup_free_ char *dir = reg_root_container (e->root, id);
   /* Through a directory fd: the full path may be longer than sun_path. */
   _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -158,7 +159,7 @@ reg_engine_container_attach (struct reg_engine *e, const char *ref, int *fd, str
   struct reg_hello h = { .kind = REG_HELLO_ATTACH };
   if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot attach: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   else if ((*fd = monitor_connect (e, c->id, &h)) < 0)
     ret = reg_error_set (err, EBUSY,
                          "container %.12s: cannot attach: its monitor does not answer (it has "

@@ -315,7 +315,7 @@ apply_run_defaults (json_t *c, const char *what, struct reg_template *t, struct 
       || apply_ports (json_object_get (c, "ExposedPorts"), what, t, err) < 0)
     return -1;
   const char *sig = json_string_value (json_object_get (c, "StopSignal"));
-  if (sig && sig[0] && (t->stop_signal = reg_signal_number (sig)) <= 0)
+  if (sig && sig[0] && (t->stop_signal = reg_util_signal_number (sig)) <= 0)
     return reg_error_set (err, EINVAL, "%s: config StopSignal \"%s\" is not a signal", what, sig);
   return 0;
 }

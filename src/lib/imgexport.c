@@ -244,7 +244,7 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   json_decref (ports);
   if (cl->stop_signal > 0)
     json_object_set_new (config, "StopSignal",
-                         json_string (reg_signal_name (cl->stop_signal, sig)));
+                         json_string (reg_util_signal_name (cl->stop_signal, sig)));
   json_t *j
       = json_pack ("{s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s}]}", "architecture",
                    reg_image_host_arch (), "os", "linux", "config", config, "rootfs", "type",
@@ -306,7 +306,7 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
     return reg_error_set (err, ENOMEM, "out of memory");
   int ret = reg_closure_resolve (root, refs, &cl, err);
   if (ret == 0)
-    ret = reg_env_generate (store, cl, &env, err);
+    ret = reg_envgen_generate (store, cl, &env, err);
   if (ret == 0)
     ret = write_tar (env, tar, err);
   if (ret == 0)

@@ -150,8 +150,8 @@ static _Noreturn void
 helper_error (int out, const char *why)
 {
   struct reg_start_result r = { 0 };
-  reg_start_result_set (&r, 0, 0, "%s", why);
-  reg_status_write_error (out, &r);
+  reg_proto_result_set (&r, 0, 0, "%s", why);
+  reg_proto_status_error (out, &r);
   _exit (1);
 }
 
@@ -173,13 +173,14 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
       if (trees[i] < 0 || mount_setattr (trees[i], "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
         {
           snprintf (why, sizeof why, "%s: object %.16s: %s", e[i].path, e[i].value,
-                    reg_errdesc (errno));
+                    reg_util_errdesc (errno));
           fail = why;
         }
     }
   if (!fail && enter_mounts (target) < 0)
     {
-      snprintf (why, sizeof why, "enter the container's mount namespace: %s", reg_errdesc (errno));
+      snprintf (why, sizeof why, "enter the container's mount namespace: %s",
+                reg_util_errdesc (errno));
       fail = why;
     }
   for (size_t i = 0; !fail && i < n; i++)
@@ -193,7 +194,7 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
           int d = open_dir_nofollow (e[i].path, true, made);
           if (d < 0)
             {
-              snprintf (why, sizeof why, "%s: %s", e[i].path, reg_errdesc (errno));
+              snprintf (why, sizeof why, "%s: %s", e[i].path, reg_util_errdesc (errno));
               fail = why;
             }
           else
@@ -224,7 +225,7 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
       if (!ok)
         {
           snprintf (why, sizeof why, "%s: %s", e[i].path,
-                    errno == EEXIST ? "something is already there" : reg_errdesc (errno));
+                    errno == EEXIST ? "something is already there" : reg_util_errdesc (errno));
           fail = why;
         }
       if (d >= 0)
@@ -235,7 +236,7 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
       undo_all (made->text);
       helper_error (out, fail);
     }
-  if (reg_status_write_ok (out, made->len ? made->text : NULL) < 0)
+  if (reg_proto_status_ok (out, made->len ? made->text : NULL) < 0)
     _exit (1);
   _exit (0);
 }
@@ -315,11 +316,11 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
         {
           char why[256];
           snprintf (why, sizeof why, "enter the container's mount namespace: %s",
-                    reg_errdesc (errno));
+                    reg_util_errdesc (errno));
           helper_error (p[1], why);
         }
       undo_all (log.text);
-      if (reg_status_write_ok (p[1], NULL) < 0)
+      if (reg_proto_status_ok (p[1], NULL) < 0)
         _exit (1);
       _exit (0);
     }
@@ -351,7 +352,7 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
     ;
   struct reg_status st;
   struct reg_error *bad = NULL;
-  if (text == NULL || reg_status_parse (text, len, &st, &bad) < 0)
+  if (text == NULL || reg_proto_status_parse (text, len, &st, &bad) < 0)
     ret = reg_error_set (err, EIO, "the helper failed%s%s", bad ? ": " : "", bad ? bad->msg : "");
   else if (st.kind != REG_STATUS_OK)
     ret = reg_error_set (err, EIO, "%s", st.result.message);
@@ -363,7 +364,7 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
         ret = reg_error_set (err, ENOMEM, "out of memory");
     }
   if (text)
-    reg_status_clear (&st);
+    reg_proto_status_clear (&st);
   reg_error_free (bad);
   free (text);
   return ret;

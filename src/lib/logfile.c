@@ -2,6 +2,7 @@
 #include "logfile.h"
 #include "container.h"
 #include "proto.h"
+#include "root.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -31,14 +32,15 @@ reg_logfile_open (struct reg_logfile *l, const char *root, const char *id, int64
   l->fd = -1;
   l->cap = cap > 0 ? cap : REG_LOG_MAX_SIZE;
   l->total_max = total_max > 0 ? total_max : total_max_from_env ();
-  l->path = reg_container_file (root, id, "log.jsonl");
-  l->rotated = reg_container_file (root, id, "log.jsonl.1");
+  l->path = reg_root_container_file (root, id, "log.jsonl");
+  l->rotated = reg_root_container_file (root, id, "log.jsonl.1");
   l->rec = json_object ();
   l->time = json_string ("");
   l->stream = json_string ("stdout");
   l->line = json_string ("");
-  if (l->path == NULL || l->rotated == NULL || asprintf (&l->containers, "%s/containers", root) < 0
-      || l->rec == NULL || l->time == NULL || l->stream == NULL || l->line == NULL
+  l->containers = reg_root_path (root, REG_ROOT_CONTAINERS, NULL, NULL);
+  if (l->path == NULL || l->rotated == NULL || l->containers == NULL || l->rec == NULL
+      || l->time == NULL || l->stream == NULL || l->line == NULL
       || json_object_set (l->rec, "t", l->time) < 0
       || json_object_set (l->rec, "stream", l->stream) < 0
       || json_object_set (l->rec, "line", l->line) < 0)
@@ -323,8 +325,8 @@ make_frame (struct reg_logfile_reader *r, const char *rec)
   unsigned char *f = malloc (REG_FRAME_HEADER + len);
   if (f)
     {
-      reg_frame_header (f, strcmp (stream, "stderr") == 0 ? REG_FRAME_STDERR : REG_FRAME_STDOUT,
-                        len);
+      reg_proto_frame_header (
+          f, strcmp (stream, "stderr") == 0 ? REG_FRAME_STDERR : REG_FRAME_STDOUT, len);
       unsigned char *p = f + REG_FRAME_HEADER;
       if (prefix)
         memcpy (p, t, prefix - 1), p[prefix - 1] = ' ';
@@ -386,8 +388,8 @@ reg_logfile_reader_open (const char *root, const char *id, const struct reg_logf
   r->q = *q;
   r->live = live;
   r->live_data = live_data;
-  r->path = reg_container_file (root, id, "log.jsonl");
-  _cleanup_free_ char *rotated = reg_container_file (root, id, "log.jsonl.1");
+  r->path = reg_root_container_file (root, id, "log.jsonl");
+  _cleanup_free_ char *rotated = reg_root_container_file (root, id, "log.jsonl.1");
   if (r->path == NULL || rotated == NULL)
     {
       reg_logfile_reader_close (r);

@@ -4,8 +4,8 @@
 #include "envgen.h"
 #include "netrelease.h"
 #include "network.h"
-#include "insert.h"
 #include "proto.h"
+#include "root.h"
 #include "runtime.h"
 #include "timing.h"
 #include "util.h"
@@ -96,14 +96,14 @@ drop_client (struct client *cl)
 static void
 send_frame (struct monitor *m, int stream, const void *data, size_t len)
 {
-  if (m->attach_fd >= 0 && reg_frame_write (m->attach_fd, stream, data, len) < 0)
+  if (m->attach_fd >= 0 && reg_proto_frame_write (m->attach_fd, stream, data, len) < 0)
     {
       close (m->attach_fd);
       m->attach_fd = -1;
     }
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     if (m->clients[i].kind == CLIENT_ATTACH
-        && reg_frame_write (m->clients[i].fd, stream, data, len) < 0)
+        && reg_proto_frame_write (m->clients[i].fd, stream, data, len) < 0)
       drop_client (&m->clients[i]);
 }
 
@@ -192,7 +192,7 @@ client_line (struct monitor *m, struct client *cl)
 {
   struct reg_hello h;
   struct reg_error *e = NULL;
-  if (reg_hello_parse (cl->line, cl->len, &h, &e) < 0)
+  if (reg_proto_hello_parse (cl->line, cl->len, &h, &e) < 0)
     {
       reg_error_free (e);
       return false;
@@ -258,7 +258,7 @@ static int
 listen_input (const char *root, const char *id)
 {
   /* Through a directory fd: the full path may be longer than sun_path. */
-  _cleanup_free_ char *dir = reg_container_dir (root, id);
+  _cleanup_free_ char *dir = reg_root_container (root, id);
   _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   if (dfd < 0)
@@ -322,7 +322,7 @@ mark_running (struct reg_container *c, void *data, struct reg_error **err)
   c->state = REG_STATE_RUNNING;
   c->pid = u->pid;
   c->monitor_pid = getpid ();
-  c->monitor_start = reg_proc_starttime (c->monitor_pid);
+  c->monitor_start = reg_util_proc_starttime (c->monitor_pid);
   c->exit_code = -1;
   free (c->error);
   c->error = NULL;
@@ -424,7 +424,7 @@ net_spec_of (const char *root, const struct reg_container *c, int netns_fd, stru
   n->new_netns = strcmp (c->network_mode, "none") == 0;
   static const char *const names[3] = { "hosts", "hostname", "resolv.conf" };
   for (size_t i = 0; i < 3; i++)
-    if ((n->etc[i] = reg_container_file (root, owner, names[i])) == NULL)
+    if ((n->etc[i] = reg_root_container_file (root, owner, names[i])) == NULL)
       return reg_error_set (e, ENOMEM, "out of memory");
   return 0;
 }
@@ -477,10 +477,10 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
   int po[2], pe[2];
   if (pipe2 (po, O_CLOEXEC) < 0 || pipe2 (pe, O_CLOEXEC) < 0)
     return reg_error_sys (e, errno, "container %.12s: pipe", c->id);
-  _cleanup_free_ char *lower = reg_env_path (m->root, c->closure);
+  _cleanup_free_ char *lower = reg_root_env (m->root, c->closure);
   _cleanup_free_ char *upper = reg_container_layer_file (m->root, c, "upper");
   _cleanup_free_ char *work = reg_container_layer_file (m->root, c, "work");
-  _cleanup_free_ char *merged = reg_container_file (m->root, c->id, "merged");
+  _cleanup_free_ char *merged = reg_root_container_file (m->root, c->id, "merged");
   struct net_spec net = { -1, false, "", { NULL, NULL, NULL } };
   if (net_spec_of (m->root, c, m->netns_fd, &net, e) < 0)
     {
@@ -506,7 +506,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
     {
       const char *tab = strchr (c->inserted[i], '\t');
       char *one[2] = { (char *)(tab ? tab + 1 : c->inserted[i]), NULL };
-      reg_insert_clean_upper (upper, one);
+      reg_container_layer_clean (upper, one);
     }
   int in[2] = { -1, -1 }, tty[2] = { -1, -1 };
   if ((c->tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tty) < 0)
@@ -623,9 +623,9 @@ start_container (struct monitor *m, const struct reg_container *c, struct stream
   int ret = spawn (m, out, err, res, &e);
   m->c = orig;
   if (ret < 0 && e != NULL)
-    reg_start_result_of_error (res, 125, e);
+    reg_proto_result_of_error (res, 125, e);
   if (ret < 0)
-    reg_start_result_prefix (res, "container %.12s", c->id);
+    reg_proto_result_prefix (res, "container %.12s", c->id);
   reg_error_free (e);
   return ret;
 }
@@ -681,8 +681,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   int started = reg_logfile_open (&log, root, c->id, c->log_max_size, 0, &e);
   if (started < 0)
     {
-      reg_start_result_of_error (&res, 125, e);
-      reg_start_result_prefix (&res, "container %.12s", c->id);
+      reg_proto_result_of_error (&res, 125, e);
+      reg_proto_result_prefix (&res, "container %.12s", c->id);
     }
   else
     started = start_container (&m, c, &out, &err, &res);
@@ -694,7 +694,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       reg_cgroup_destroy (m.cg);
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       release_network (root, c->id);
-      reg_status_write_error (FD_STATUS, &res);
+      reg_proto_status_error (FD_STATUS, &res);
       if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
         reg_events_container (root, c, "destroy", NULL, NULL);
       _exit (1);
@@ -702,12 +702,12 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   struct running_update ru = { m.pid };
   if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
     {
-      reg_start_result_of_error (&res, 125, e);
-      reg_status_write_error (FD_STATUS, &res);
+      reg_proto_result_of_error (&res, 125, e);
+      reg_proto_status_error (FD_STATUS, &res);
       reg_error_free (e);
     }
   else
-    reg_status_write_started (FD_STATUS, m.pid);
+    reg_proto_status_started (FD_STATUS, m.pid);
   close (FD_STATUS);
   reg_timing_mark (c->id, "monitor.running");
 
@@ -746,7 +746,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
           struct running_update rr = { m.pid };
           reg_container_update (root, c->id, mark_running, &rr, NULL);
           reg_events_container (root, c, "start", "restartPolicy",
-                                reg_restart_name (c->restart.mode));
+                                reg_container_restart_name (c->restart.mode));
           /* A stop that came while it was being started again. */
           if (stop_requested (root, c->id))
             kill (m.pid, SIGKILL);
@@ -763,7 +763,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
         break;
     }
   unsigned char code[4];
-  reg_frame_exit_payload (code, u.code);
+  reg_proto_frame_exit_payload (code, u.code);
   release_network (root, c->id);
   reg_timing_mark (c->id, "monitor.network.released");
   send_frame (&m, REG_FRAME_EXIT, code, 4);
@@ -853,8 +853,8 @@ reg_monitor_main (int argc, char **argv)
   if (reg_container_load (argv[1], argv[2], &c, &e) < 0)
     {
       struct reg_start_result res = { 0 };
-      reg_start_result_of_error (&res, 125, e);
-      reg_status_write_error (FD_STATUS, &res);
+      reg_proto_result_of_error (&res, 125, e);
+      reg_proto_status_error (FD_STATUS, &res);
       return 125;
     }
   monitor_main (argv[1], c, strcmp (argv[3], "1") == 0);
@@ -868,13 +868,13 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   _cleanup_free_ char *monitor_path = reg_util_sibling_program ("REG_MONITOR", "reg-monitor");
   if (monitor_path == NULL)
     {
-      reg_start_result_set (result, 125, ENOMEM, "container %.12s: the monitor", c->id);
+      reg_proto_result_set (result, 125, ENOMEM, "container %.12s: the monitor", c->id);
       return -1;
     }
   int status[2];
   if (pipe2 (status, O_CLOEXEC) < 0)
     {
-      reg_start_result_set (result, 125, errno, "container %.12s: pipe", c->id);
+      reg_proto_result_set (result, 125, errno, "container %.12s: pipe", c->id);
       return -1;
     }
   pid_t pid;
@@ -884,22 +884,22 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   if (r != 0)
     {
       close (status[0]);
-      reg_start_result_set (result, 125, r, "container %.12s: cannot run the monitor %s", c->id,
+      reg_proto_result_set (result, 125, r, "container %.12s: cannot run the monitor %s", c->id,
                             monitor_path);
       return -1;
     }
   struct reg_status st;
   struct reg_error *e = NULL;
-  int ret = reg_status_read (status[0], &st, &e);
+  int ret = reg_proto_status_read (status[0], &st, &e);
   close (status[0]);
   if (ret == 0 && st.kind == REG_STATUS_STARTED)
     return 0;
   if (ret == 0 && st.kind == REG_STATUS_ERROR)
     *result = st.result;
   else
-    reg_start_result_set (result, 125, EIO, "container %.12s: monitor died before starting it (%s)",
+    reg_proto_result_set (result, 125, EIO, "container %.12s: monitor died before starting it (%s)",
                           c->id, e ? e->msg : "an unexpected status");
-  reg_status_clear (&st);
+  reg_proto_status_clear (&st);
   reg_error_free (e);
   return -1;
 }

@@ -66,7 +66,7 @@ append (char *dst, size_t size, size_t at, const char *text)
 }
 
 void
-reg_start_result_set (struct reg_start_result *r, int exit_code, int errnum, const char *fmt, ...)
+reg_proto_result_set (struct reg_start_result *r, int exit_code, int errnum, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -75,14 +75,14 @@ reg_start_result_set (struct reg_start_result *r, int exit_code, int errnum, con
   if (n < 0)
     r->message[0] = '\0', n = 0;
   if (errnum && (size_t)n < sizeof r->message)
-    snprintf (r->message + n, sizeof r->message - (size_t)n, ": %s", reg_errdesc (errnum));
+    snprintf (r->message + n, sizeof r->message - (size_t)n, ": %s", reg_util_errdesc (errnum));
   utf8_sanitize (r->message);
   r->exit_code = exit_code;
   r->errnum = errnum;
 }
 
 void
-reg_start_result_prefix (struct reg_start_result *r, const char *fmt, ...)
+reg_proto_result_prefix (struct reg_start_result *r, const char *fmt, ...)
 {
   char msg[REG_START_MESSAGE_MAX];
   memcpy (msg, r->message, sizeof msg);
@@ -99,14 +99,14 @@ reg_start_result_prefix (struct reg_start_result *r, const char *fmt, ...)
 }
 
 void
-reg_start_result_of_error (struct reg_start_result *r, int exit_code, const struct reg_error *e)
+reg_proto_result_of_error (struct reg_start_result *r, int exit_code, const struct reg_error *e)
 {
-  reg_start_result_set (r, exit_code, 0, "%s", e && e->msg ? e->msg : "unknown error");
+  reg_proto_result_set (r, exit_code, 0, "%s", e && e->msg ? e->msg : "unknown error");
   r->errnum = e ? e->code : EIO;
 }
 
 int
-reg_start_result_error (const struct reg_start_result *r, struct reg_error **err)
+reg_proto_result_error (const struct reg_start_result *r, struct reg_error **err)
 {
   return reg_error_set (err, r->errnum ? r->errnum : EIO, "%s", r->message);
 }
@@ -189,7 +189,7 @@ out_end (struct out *o)
 }
 
 int
-reg_status_write_started (int fd, int pid)
+reg_proto_status_started (int fd, int pid)
 {
   struct out o = { .fd = fd };
   out_text (&o, "{\"status\":\"started\",\"pid\":");
@@ -198,7 +198,7 @@ reg_status_write_started (int fd, int pid)
 }
 
 int
-reg_status_write_exit (int fd, int exit_code)
+reg_proto_status_exit (int fd, int exit_code)
 {
   struct out o = { .fd = fd };
   out_text (&o, "{\"status\":\"exit\",\"exit_code\":");
@@ -207,7 +207,7 @@ reg_status_write_exit (int fd, int exit_code)
 }
 
 int
-reg_status_write_error (int fd, const struct reg_start_result *r)
+reg_proto_status_error (int fd, const struct reg_start_result *r)
 {
   struct out o = { .fd = fd };
   out_text (&o, "{\"status\":\"error\",\"exit_code\":");
@@ -220,7 +220,7 @@ reg_status_write_error (int fd, const struct reg_start_result *r)
 }
 
 int
-reg_status_write_ok (int fd, const char *made)
+reg_proto_status_ok (int fd, const char *made)
 {
   struct out o = { .fd = fd };
   out_text (&o, "{\"status\":\"ok\"");
@@ -289,7 +289,7 @@ parse_kind (json_t *j, struct reg_status *s)
       if (msg == NULL || !int_in (j, "exit_code", 0, 255, &s->result.exit_code)
           || !int_in (j, "errno", 0, 4095, &s->result.errnum))
         return false;
-      reg_start_result_set (&s->result, s->result.exit_code, 0, "%s", msg);
+      reg_proto_result_set (&s->result, s->result.exit_code, 0, "%s", msg);
       s->result.errnum = (int)json_integer_value (json_object_get (j, "errno"));
       return true;
     }
@@ -305,7 +305,8 @@ parse_kind (json_t *j, struct reg_status *s)
 }
 
 int
-reg_status_parse (const char *line, size_t len, struct reg_status *out, struct reg_error **err)
+reg_proto_status_parse (const char *line, size_t len, struct reg_status *out,
+                        struct reg_error **err)
 {
   memset (out, 0, sizeof *out);
   json_t *j = json_loadb (line, len, JSON_REJECT_DUPLICATES, NULL);
@@ -313,13 +314,13 @@ reg_status_parse (const char *line, size_t len, struct reg_status *out, struct r
   json_decref (j);
   if (ok)
     return 0;
-  reg_status_clear (out);
+  reg_proto_status_clear (out);
   return reg_error_set (err, EPROTO, "not a status line: \"%.*s\"", (int)(len > 120 ? 120 : len),
                         line);
 }
 
 int
-reg_status_read (int fd, struct reg_status *out, struct reg_error **err)
+reg_proto_status_read (int fd, struct reg_status *out, struct reg_error **err)
 {
   /* A start result's message, escaped at worst six bytes a byte, fits. */
   size_t cap = 8 * REG_START_MESSAGE_MAX, got = 0;
@@ -335,7 +336,7 @@ reg_status_read (int fd, struct reg_status *out, struct reg_error **err)
       if (n <= 0)
         break;
       if (line[got++] == '\n')
-        return reg_status_parse (line, got, out, err);
+        return reg_proto_status_parse (line, got, out, err);
     }
   if (got == cap)
     return reg_error_set (err, EPROTO, "a status line over %zu bytes", cap);
@@ -343,7 +344,7 @@ reg_status_read (int fd, struct reg_status *out, struct reg_error **err)
 }
 
 void
-reg_status_clear (struct reg_status *s)
+reg_proto_status_clear (struct reg_status *s)
 {
   reg_strv_free (s->made);
   s->made = NULL;
@@ -352,7 +353,7 @@ reg_status_clear (struct reg_status *s)
 /* ---- hello lines ---- */
 
 int
-reg_hello_format (const struct reg_hello *h, char *buf, size_t size)
+reg_proto_hello_format (const struct reg_hello *h, char *buf, size_t size)
 {
   int n = -1;
   switch (h->kind)
@@ -372,7 +373,7 @@ reg_hello_format (const struct reg_hello *h, char *buf, size_t size)
 }
 
 int
-reg_hello_parse (const char *line, size_t len, struct reg_hello *out, struct reg_error **err)
+reg_proto_hello_parse (const char *line, size_t len, struct reg_hello *out, struct reg_error **err)
 {
   memset (out, 0, sizeof *out);
   json_t *j = json_loadb (line, len, JSON_REJECT_DUPLICATES, NULL);
@@ -409,7 +410,7 @@ reg_hello_parse (const char *line, size_t len, struct reg_hello *out, struct reg
 /* ---- frames ---- */
 
 void
-reg_frame_header (unsigned char hdr[REG_FRAME_HEADER], int stream, size_t len)
+reg_proto_frame_header (unsigned char hdr[REG_FRAME_HEADER], int stream, size_t len)
 {
   hdr[0] = (unsigned char)stream;
   hdr[1] = hdr[2] = hdr[3] = 0;
@@ -420,7 +421,7 @@ reg_frame_header (unsigned char hdr[REG_FRAME_HEADER], int stream, size_t len)
 }
 
 void
-reg_frame_exit_payload (unsigned char p[4], int code)
+reg_proto_frame_exit_payload (unsigned char p[4], int code)
 {
   uint32_t u = (uint32_t)code;
   p[0] = (unsigned char)(u >> 24);
@@ -430,30 +431,30 @@ reg_frame_exit_payload (unsigned char p[4], int code)
 }
 
 int
-reg_frame_write (int fd, int stream, const void *data, size_t len)
+reg_proto_frame_write (int fd, int stream, const void *data, size_t len)
 {
   unsigned char hdr[REG_FRAME_HEADER];
-  reg_frame_header (hdr, stream, len);
+  reg_proto_frame_header (hdr, stream, len);
   return reg_util_write_all (fd, hdr, sizeof hdr) == 0 && reg_util_write_all (fd, data, len) == 0
              ? 0
              : -1;
 }
 
 int
-reg_frame_write_exit (int fd, int exit_code)
+reg_proto_frame_write_exit (int fd, int exit_code)
 {
   unsigned char p[4];
-  reg_frame_exit_payload (p, exit_code);
-  return reg_frame_write (fd, REG_FRAME_EXIT, p, sizeof p);
+  reg_proto_frame_exit_payload (p, exit_code);
+  return reg_proto_frame_write (fd, REG_FRAME_EXIT, p, sizeof p);
 }
 
 unsigned char *
-reg_frame_new (int stream, const void *data, size_t len, size_t *size)
+reg_proto_frame_new (int stream, const void *data, size_t len, size_t *size)
 {
   unsigned char *f = malloc (REG_FRAME_HEADER + len);
   if (f == NULL)
     return NULL;
-  reg_frame_header (f, stream, len);
+  reg_proto_frame_header (f, stream, len);
   if (len)
     memcpy (f + REG_FRAME_HEADER, data, len);
   *size = REG_FRAME_HEADER + len;
@@ -461,11 +462,11 @@ reg_frame_new (int stream, const void *data, size_t len, size_t *size)
 }
 
 unsigned char *
-reg_frame_new_exit (int exit_code, size_t *size)
+reg_proto_frame_new_exit (int exit_code, size_t *size)
 {
   unsigned char p[4];
-  reg_frame_exit_payload (p, exit_code);
-  return reg_frame_new (REG_FRAME_EXIT, p, sizeof p, size);
+  reg_proto_frame_exit_payload (p, exit_code);
+  return reg_proto_frame_new (REG_FRAME_EXIT, p, sizeof p, size);
 }
 
 static int
@@ -495,8 +496,8 @@ deliver (struct reg_frame_reader *r, size_t *off, reg_frame_fn fn, void *data)
 }
 
 int
-reg_frame_feed (struct reg_frame_reader *r, const void *bytes, size_t n, reg_frame_fn fn,
-                void *data)
+reg_proto_frame_feed (struct reg_frame_reader *r, const void *bytes, size_t n, reg_frame_fn fn,
+                      void *data)
 {
   if (n == 0)
     return 0;
@@ -522,7 +523,7 @@ reg_frame_feed (struct reg_frame_reader *r, const void *bytes, size_t n, reg_fra
 }
 
 void
-reg_frame_reader_clear (struct reg_frame_reader *r)
+reg_proto_frame_reader_clear (struct reg_frame_reader *r)
 {
   free (r->buf);
   *r = (struct reg_frame_reader){ 0 };

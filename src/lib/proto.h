@@ -64,16 +64,16 @@ struct reg_start_result
 
 /* message = the formatted text, then ": <errno's description>" when errnum
  * is not 0. No allocation (callable in a child before execve). */
-void reg_start_result_set (struct reg_start_result *r, int exit_code, int errnum, const char *fmt,
+void reg_proto_result_set (struct reg_start_result *r, int exit_code, int errnum, const char *fmt,
                            ...) __attribute__ ((format (printf, 4, 5)));
 /* Prepend "context: " to the message (what reg_error_prefix does). */
-void reg_start_result_prefix (struct reg_start_result *r, const char *fmt, ...)
+void reg_proto_result_prefix (struct reg_start_result *r, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 /* A failure reported as a reg_error: its code and message as they are. */
-void reg_start_result_of_error (struct reg_start_result *r, int exit_code,
+void reg_proto_result_of_error (struct reg_start_result *r, int exit_code,
                                 const struct reg_error *e);
 /* The result as a reg_error (its errnum, else EIO). Returns -1. */
-int reg_start_result_error (const struct reg_start_result *r, struct reg_error **err);
+int reg_proto_result_error (const struct reg_start_result *r, struct reg_error **err);
 
 /* ---- status lines ---- */
 
@@ -95,18 +95,19 @@ struct reg_status
 };
 
 /* Writers: 0, or -1 with errno when the descriptor failed. No allocation. */
-int reg_status_write_started (int fd, int pid);
-int reg_status_write_exit (int fd, int exit_code);
-int reg_status_write_error (int fd, const struct reg_start_result *r);
+int reg_proto_status_started (int fd, int pid);
+int reg_proto_status_exit (int fd, int exit_code);
+int reg_proto_status_error (int fd, const struct reg_start_result *r);
 /* made: "\n"-terminated lines, or NULL. */
-int reg_status_write_ok (int fd, const char *made);
+int reg_proto_status_ok (int fd, const char *made);
 
 /* One status line (the "\n" optional). EPROTO when it is not one. */
-int reg_status_parse (const char *line, size_t len, struct reg_status *out, struct reg_error **err);
+int reg_proto_status_parse (const char *line, size_t len, struct reg_status *out,
+                            struct reg_error **err);
 /* Read one line from fd (byte by byte: what follows is not consumed) and
  * parse it. EPIPE when the writer went away before a whole line. */
-int reg_status_read (int fd, struct reg_status *out, struct reg_error **err);
-void reg_status_clear (struct reg_status *s);
+int reg_proto_status_read (int fd, struct reg_status *out, struct reg_error **err);
+void reg_proto_status_clear (struct reg_status *s);
 
 /* ---- attach.sock hello lines ---- */
 
@@ -128,9 +129,10 @@ struct reg_hello
 
 /* The line, "\n"-terminated, into buf; its length, or -1 when it does not
  * fit. */
-int reg_hello_format (const struct reg_hello *h, char *buf, size_t size);
+int reg_proto_hello_format (const struct reg_hello *h, char *buf, size_t size);
 /* EPROTO when the line is not a hello (resize: rows and cols 1..65535). */
-int reg_hello_parse (const char *line, size_t len, struct reg_hello *out, struct reg_error **err);
+int reg_proto_hello_parse (const char *line, size_t len, struct reg_hello *out,
+                           struct reg_error **err);
 
 /* ---- frames ---- */
 
@@ -144,15 +146,15 @@ enum
   REG_FRAME_EXIT = 3,
 };
 
-void reg_frame_header (unsigned char hdr[REG_FRAME_HEADER], int stream, size_t len);
+void reg_proto_frame_header (unsigned char hdr[REG_FRAME_HEADER], int stream, size_t len);
 /* The header and the payload to fd; -1 when the reader has gone. */
-int reg_frame_write (int fd, int stream, const void *data, size_t len);
-int reg_frame_write_exit (int fd, int exit_code);
+int reg_proto_frame_write (int fd, int stream, const void *data, size_t len);
+int reg_proto_frame_write_exit (int fd, int exit_code);
 /* An exit frame's payload. */
-void reg_frame_exit_payload (unsigned char p[4], int exit_code);
+void reg_proto_frame_exit_payload (unsigned char p[4], int exit_code);
 /* A whole frame in a new buffer (its size in *size); NULL without memory. */
-unsigned char *reg_frame_new (int stream, const void *data, size_t len, size_t *size);
-unsigned char *reg_frame_new_exit (int exit_code, size_t *size);
+unsigned char *reg_proto_frame_new (int stream, const void *data, size_t len, size_t *size);
+unsigned char *reg_proto_frame_new_exit (int exit_code, size_t *size);
 
 /* An incremental reader: bytes in as they arrive, whole frames out. */
 struct reg_frame_reader
@@ -166,8 +168,8 @@ struct reg_frame_reader
  * malformed exit frame, ENOMEM without memory. */
 typedef int (*reg_frame_fn) (void *data, int stream, const unsigned char *payload, size_t len,
                              int exit_code);
-int reg_frame_feed (struct reg_frame_reader *r, const void *bytes, size_t n, reg_frame_fn fn,
-                    void *data);
-void reg_frame_reader_clear (struct reg_frame_reader *r);
+int reg_proto_frame_feed (struct reg_frame_reader *r, const void *bytes, size_t n, reg_frame_fn fn,
+                          void *data);
+void reg_proto_frame_reader_clear (struct reg_frame_reader *r);
 
 #endif

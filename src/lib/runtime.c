@@ -42,8 +42,8 @@ static _Noreturn void
 child_fail (struct child *ch, int code, int errnum, const char *fmt, const char *arg)
 {
   struct reg_start_result r = { 0 };
-  reg_start_result_set (&r, code, errnum, fmt, arg);
-  reg_status_write_error (ch->report_fd, &r);
+  reg_proto_result_set (&r, code, errnum, fmt, arg);
+  reg_proto_status_error (ch->report_fd, &r);
   _exit (code);
 }
 
@@ -395,7 +395,7 @@ read_report (int fd, pid_t child, struct reg_start_result *result)
 {
   struct reg_status st;
   struct reg_error *e = NULL;
-  int ret = reg_status_read (fd, &st, &e);
+  int ret = reg_proto_status_read (fd, &st, &e);
   reg_error_free (e);
   if (ret < 0)
     return 0; /* no line: execve closed the pipe */
@@ -404,9 +404,9 @@ read_report (int fd, pid_t child, struct reg_start_result *result)
   if (st.kind == REG_STATUS_ERROR)
     *result = st.result;
   else
-    reg_start_result_set (result, 125, 0, "spawn: the child reported \"%s\", not a start result",
+    reg_proto_result_set (result, 125, 0, "spawn: the child reported \"%s\", not a start result",
                           st.kind == REG_STATUS_OK ? "ok" : "?");
-  reg_status_clear (&st);
+  reg_proto_status_clear (&st);
   return -1;
 }
 
@@ -419,13 +419,13 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_s
   if (reg_security_prepare (spec->security, &conf, &err) < 0
       || (spec->security->userns && reg_security_userns_create (spec->security, &userns, &err) < 0))
     {
-      reg_start_result_of_error (result, 125, err);
+      reg_proto_result_of_error (result, 125, err);
       reg_error_free (err);
       return -1;
     }
   if (pipe2 (report, O_CLOEXEC) < 0)
     {
-      reg_start_result_set (result, 125, errno, "spawn: pipe");
+      reg_proto_result_set (result, 125, errno, "spawn: pipe");
       if (userns >= 0)
         close (userns);
       return -1;
@@ -436,7 +436,7 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_s
   pid_t child = (pid_t)syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (child < 0)
     {
-      reg_start_result_set (result, 125, errno, "spawn: clone namespaces");
+      reg_proto_result_set (result, 125, errno, "spawn: clone namespaces");
       close (report[0]);
       close (report[1]);
       if (userns >= 0)
@@ -464,8 +464,8 @@ static _Noreturn void
 helper_fail (int control_fd, const char *what, const char *arg)
 {
   struct reg_start_result r = { 0 };
-  reg_start_result_set (&r, 125, errno, "%s%s%s", what, arg ? " " : "", arg ? arg : "");
-  reg_status_write_error (control_fd, &r);
+  reg_proto_result_set (&r, 125, errno, "%s%s%s", what, arg ? " " : "", arg ? arg : "");
+  reg_proto_status_error (control_fd, &r);
   _exit (125);
 }
 
@@ -574,10 +574,10 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
       reg_util_write_all (s->control_fd, msg, got);
       _exit (125);
     }
-  reg_status_write_started (s->control_fd, (int)pid); /* host PID: unreaped till "exit" */
+  reg_proto_status_started (s->control_fd, (int)pid); /* host PID: unreaped till "exit" */
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  reg_status_write_exit (s->control_fd,
+  reg_proto_status_exit (s->control_fd,
                          WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
   _exit (0);
 }

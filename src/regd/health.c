@@ -109,10 +109,10 @@ read_control (int fd, struct reg_status *st, int64_t deadline)
         break;
     }
   struct reg_error *e = NULL;
-  if (reg_status_read (fd, st, &e) < 0)
+  if (reg_proto_status_read (fd, st, &e) < 0)
     {
       st->kind = REG_STATUS_ERROR;
-      reg_start_result_set (&st->result, 125, 0, "the exec helper: %s", e->msg);
+      reg_proto_result_set (&st->result, 125, 0, "the exec helper: %s", e->msg);
     }
   reg_error_free (e);
   return 0;
@@ -222,7 +222,7 @@ check_command (const struct reg_container *c, int64_t timeout, struct reg_health
     }
   else if (st.kind == REG_STATUS_EXIT)
     r->exit_code = st.exit_code;
-  reg_status_clear (&st);
+  reg_proto_status_clear (&st);
   for (int i = 0; i < 5; i++)
     if (f.fd[i] >= 0)
       close (f.fd[i]);

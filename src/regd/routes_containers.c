@@ -2,6 +2,7 @@
  * stop, remove, logs. */
 #include "proto.h"
 #include "request.h"
+#include "root.h"
 #include "server.h"
 #include "timing.h"
 #include "util.h"
@@ -21,14 +22,15 @@ create (struct regd *d, struct request *r)
   struct reg_create_request *req = NULL;
   struct reg_container *c = NULL;
   reg_timing_mark (NULL, "regd.create");
-  if (reg_create_request_parse (r->body, r->body_len, &req, &err) < 0
+  if (reg_request_create_parse (r->body, r->body_len, &req, &err) < 0
       || reg_engine_container_create (d->engine, &req->o, &c, &err) < 0)
     {
-      reg_create_request_free (req);
+      reg_request_create_free (req);
       return regd_reply_error (r, err);
     }
-  reg_create_request_free (req);
-  json_t *reply = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_state_name (c->state));
+  reg_request_create_free (req);
+  json_t *reply
+      = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_container_state_name (c->state));
   reg_timing_mark (c->id, "regd.created");
   reg_container_free (c);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
@@ -145,7 +147,7 @@ static enum MHD_Result
 kill_container (struct regd *d, struct request *r, const char *ref)
 {
   const char *sig = regd_query (r, "signal");
-  int signum = sig ? reg_signal_number (sig) : SIGKILL;
+  int signum = sig ? reg_util_signal_number (sig) : SIGKILL;
   _cleanup_error_ struct reg_error *err = NULL;
   if (signum <= 0)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "kill %s: unknown signal \"%s\"", ref, sig);
@@ -211,7 +213,7 @@ update (struct regd *d, struct request *r, const char *ref)
   if (ret == 0)
     {
       l = c->limits;
-      ret = reg_limits_from_json (body, "update", &l, &err);
+      ret = reg_limit_from_json (body, "update", &l, &err);
     }
   if (ret == 0)
     ret = reg_engine_container_update (d->engine, c->id, &l, &err);
@@ -240,7 +242,7 @@ top (struct regd *d, struct request *r, const char *ref)
       json_array_append_new (procs, json_pack ("[i, i, s, s, s]", (int)p[i].pid, (int)p[i].ppid,
                                                state_s, time_s, p[i].command));
     }
-  reg_processes_free (p, n);
+  reg_engine_processes_free (p, n);
   return regd_reply_json (r, MHD_HTTP_OK,
                           json_pack ("{s:[s, s, s, s, s], s:o}", "Titles", "PID", "PPID", "STATE",
                                      "TIME", "COMMAND", "Processes", procs));

@@ -34,7 +34,7 @@ struct archive_job
 static int
 to_frames (void *data, const void *buf, size_t len)
 {
-  return reg_frame_write (*(int *)data, REG_FRAME_STDOUT, buf, len);
+  return reg_proto_frame_write (*(int *)data, REG_FRAME_STDOUT, buf, len);
 }
 
 static void *
@@ -47,10 +47,10 @@ archive_thread (void *arg)
     {
       char *msg = NULL;
       if (asprintf (&msg, "reg cp: %s\n", err->msg) > 0)
-        reg_frame_write (j->out_fd, REG_FRAME_STDERR, msg, strlen (msg));
+        reg_proto_frame_write (j->out_fd, REG_FRAME_STDERR, msg, strlen (msg));
       free (msg);
     }
-  reg_frame_write_exit (j->out_fd, rc < 0 ? 1 : 0);
+  reg_proto_frame_write_exit (j->out_fd, rc < 0 ? 1 : 0);
   reg_error_free (err);
   close (j->out_fd);
   close (j->parent_fd);

@@ -245,10 +245,10 @@ read_all (const struct reg_logfile_query *q, struct decoded *d, int *live_calls)
   ssize_t n;
   *d = (struct decoded){ .len = 0 };
   while ((n = reg_logfile_reader_read (r, buf, sizeof buf, -1)) > 0)
-    assert_int_equal (reg_frame_feed (&fr, buf, (size_t)n, on_frame, d), 0);
+    assert_int_equal (reg_proto_frame_feed (&fr, buf, (size_t)n, on_frame, d), 0);
   assert_int_equal (n, 0);
   assert_int_equal (fr.len, 0);
-  reg_frame_reader_clear (&fr);
+  reg_proto_frame_reader_clear (&fr);
   reg_logfile_reader_close (r);
 }
 
