@@ -805,17 +805,24 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
   sigaddset (&def, SIGPIPE);
   posix_spawn_file_actions_init (&fa);
   posix_spawnattr_init (&attr);
-  /* Move both out of the way first so neither dup2 clobbers the other. */
-  posix_spawn_file_actions_adddup2 (&fa, status_fd, 100);
+  /* Move all three out of the way first, above every source, so no dup2
+   * clobbers another's source (a fixed 100 did when one of them was 100:
+   * regd holds many descriptors, and the pool's namespaces are opened
+   * ahead, so a 1000-container storm met it: "join the network
+   * namespace: Invalid argument"). */
+  int tmp = status_fd > 99 ? status_fd : 99;
+  tmp = attach_fd > tmp ? attach_fd : tmp;
+  tmp = (netns_fd > tmp ? netns_fd : tmp) + 1;
+  posix_spawn_file_actions_adddup2 (&fa, status_fd, tmp);
   if (attach_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, attach_fd, 101);
+    posix_spawn_file_actions_adddup2 (&fa, attach_fd, tmp + 1);
   if (netns_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, netns_fd, 102);
-  posix_spawn_file_actions_adddup2 (&fa, 100, FD_STATUS);
+    posix_spawn_file_actions_adddup2 (&fa, netns_fd, tmp + 2);
+  posix_spawn_file_actions_adddup2 (&fa, tmp, FD_STATUS);
   if (attach_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, 101, FD_ATTACH);
+    posix_spawn_file_actions_adddup2 (&fa, tmp + 1, FD_ATTACH);
   if (netns_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, 102, FD_NETNS);
+    posix_spawn_file_actions_adddup2 (&fa, tmp + 2, FD_NETNS);
   for (int fd = 0; fd < 3; fd++)
     posix_spawn_file_actions_addopen (&fa, fd, "/dev/null", O_RDWR, 0);
   posix_spawn_file_actions_addclosefrom_np (&fa, netns_fd >= 0    ? FD_NETNS + 1
