@@ -36,8 +36,7 @@ reset_regd2 () {
 reg2 () { REG_HOST=unix://$SOCK2 "$REG" "$@"; }
 
 snapshot2 () {
-  # A --rm container's files go just after its client returns (it is
-  # already renamed away): wait for them, up to 2 s, as snapshot does.
+  # As snapshot: a --rm container's files go just after its client returns.
   for _ in $(seq 40); do
     compgen -G "$ROOT2/containers/.removing-*" >/dev/null || break
     sleep 0.05
