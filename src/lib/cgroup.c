@@ -142,48 +142,51 @@ controller_needed (enum reg_cgroup_version v, const char *ctl, const struct reg_
   return false;
 }
 
-/* The text the limit's cgroup file takes, in buf; false when the limit is
- * not set (nothing is written). The pids limit is always set (the
- * default); -1 is "max", but v1's memsw file takes -1 itself. */
-static bool
+/* The text the limit's cgroup file takes (a number formatted in buf, or
+ * the cpu list as it is); NULL when the limit is not set, and nothing is
+ * written. The pids limit is always set (the default). */
+static const char *
 file_value (enum reg_cgroup_version v, const struct reg_limit_def *d, const struct reg_limits *l,
             char *buf, size_t n)
 {
-  int64_t x = reg_limit_get (l, d);
   bool v2 = v == REG_CGROUP_V2;
+  int64_t x = reg_limit_get (l, d);
+  if (d->id == REG_LIMIT_CPUSET_CPUS)
+    return l->cpuset_cpus;
+  if (d->id == REG_LIMIT_PIDS && x == 0)
+    x = REG_DEFAULT_PIDS_LIMIT;
+  if (x == 0)
+    return NULL;
+  if (x == -1) /* unlimited (pids, memory-swap); v1's memsw file takes -1 */
+    return v2 || d->id != REG_LIMIT_MEMORY_SWAP ? "max" : "-1";
   switch (d->id)
     {
-    case REG_LIMIT_CPUSET_CPUS:
-      return l->cpuset_cpus && snprintf (buf, n, "%s", l->cpuset_cpus) > 0;
-    case REG_LIMIT_PIDS:
-      x = x ? x : REG_DEFAULT_PIDS_LIMIT;
+    case REG_LIMIT_MEMORY_SWAP: /* v2 limits the swap alone, which may be 0 */
+      x = v2 ? x - l->memory : x;
       break;
-    case REG_LIMIT_MEMORY_SWAP:
-      if (x == 0)
-        return false;
-      if (v2 && x > 0) /* v2 limits the swap alone, which may be 0 */
-        return snprintf (buf, n, "%" PRId64, x - l->memory) > 0;
-      if (!v2)
-        return snprintf (buf, n, "%" PRId64, x) > 0;
-      break;
-    case REG_LIMIT_CPUS: /* a CFS quota per period */
+    case REG_LIMIT_CPUS: /* a CFS quota per period (v1: the period is written first) */
       x = x * CFS_PERIOD_US / 1000000000;
-      if (v2 && x)
-        return snprintf (buf, n, "%" PRId64 " %d", x, CFS_PERIOD_US) > 0;
+      if (v2)
+        {
+          snprintf (buf, n, "%" PRId64 " %d", x, CFS_PERIOD_US);
+          return buf;
+        }
       break;
     case REG_LIMIT_CPU_SHARES: /* Docker's mapping of shares (2..262144) to weight (1..10000) */
-      x = v2 && x ? 1 + ((x - 2) * 9999) / 262142 : x;
+      x = v2 ? 1 + ((x - 2) * 9999) / 262142 : x;
       break;
-    case REG_LIMIT_BLKIO_WEIGHT: /* io.weight is 1..10000 */
-      if (v2 && x)
-        return snprintf (buf, n, "default %" PRId64, x * 10) > 0;
+    case REG_LIMIT_BLKIO_WEIGHT: /* io.weight is 1..10000, per device or "default" */
+      if (v2)
+        {
+          snprintf (buf, n, "default %" PRId64, x * 10);
+          return buf;
+        }
       break;
     default:
       break;
     }
-  if (x == 0)
-    return false;
-  return (x < 0 ? snprintf (buf, n, "max") : snprintf (buf, n, "%" PRId64, x)) > 0;
+  snprintf (buf, n, "%" PRId64, x);
+  return buf;
 }
 
 /* Write one limit to its file in `dir` (the limits table names it). */
@@ -191,8 +194,9 @@ static int
 put_limit (enum reg_cgroup_version v, const char *dir, const struct reg_limit_def *d,
            const struct reg_limits *l, struct reg_error **err)
 {
-  char value[64];
-  if (!file_value (v, d, l, value, sizeof value))
+  char buf[64];
+  const char *value = file_value (v, d, l, buf, sizeof buf);
+  if (value == NULL)
     return 0;
   const char *file = v == REG_CGROUP_V1 ? d->v1_file : d->v2_file;
   if (v == REG_CGROUP_V1 && d->id == REG_LIMIT_CPUS
@@ -402,7 +406,9 @@ reg_cgroup_procs_paths (const struct reg_cgroup *cg)
   size_t n = reg_strv_len (cg->dirs);
   char **v = calloc (n + 1, sizeof *v);
   for (size_t i = 0; v && i < n; i++)
-    if (asprintf (&v[i], "%s/cgroup.procs", cg->dirs[i]) < 0)
+    if (asprintf (&v[i], "%s/%s", cg->dirs[i],
+                  cg->version == REG_CGROUP_V1 ? "tasks" : "cgroup.procs")
+        < 0)
       {
         v[i] = NULL;
         reg_strv_free (v);
@@ -798,4 +804,37 @@ reg_cgroup_kill_all (const char *fs, const char *id, int timeout_ms, struct reg_
       struct timespec ts = { 0, 10 * 1000 * 1000 };
       nanosleep (&ts, NULL);
     }
+}
+
+int
+reg_cgroup_pids (const struct reg_cgroup *cg, pid_t **pids, size_t *n, struct reg_error **err)
+{
+  *pids = NULL;
+  *n = 0;
+  _cleanup_free_ char *path = NULL, *text = NULL;
+  if (cg->dirs == NULL || cg->dirs[0] == NULL)
+    return reg_error_set (err, ENOENT, "container %.12s: no cgroup", cg->id);
+  if (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0)
+    return -1;
+  for (char *p = text; p && *p;)
+    {
+      char *end = NULL;
+      long v = strtol (p, &end, 10);
+      if (end == p)
+        break;
+      pid_t *grown = realloc (*pids, (*n + 1) * sizeof **pids);
+      if (grown == NULL)
+        {
+          free (*pids);
+          *pids = NULL;
+          *n = 0;
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      *pids = grown;
+      (*pids)[(*n)++] = (pid_t)v;
+      p = end;
+    }
+  return 0;
 }

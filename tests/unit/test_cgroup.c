@@ -59,6 +59,35 @@ teardown (void **state)
   return 0;
 }
 
+/* Unlimited values, and a cpu list longer than any number: written as
+ * given, not cut to a buffer's size. */
+static void
+test_v2_unlimited_and_long_cpu_list (void **state)
+{
+  const char *fs = *state;
+  char cpus[200] = "0";
+  for (int i = 2; strlen (cpus) < 150; i += 2)
+    snprintf (cpus + strlen (cpus), sizeof cpus - strlen (cpus), ",%d", i);
+  struct reg_limits l = { .memory_swap = -1, .pids_limit = -1, .cpuset_cpus = cpus };
+  struct reg_cgroup *cg = NULL;
+  struct reg_error *err = NULL;
+  if (reg_cgroup_create (fs, ID, &l, &cg, &err) < 0)
+    fail_msg ("%s", err->msg);
+  const char *want[][2] = {
+    { "memory.swap.max", "max" },
+    { "pids.max", "max" },
+    { "cpuset.cpus", cpus },
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    {
+      char *got = read_back (cg->dirs[0], want[i][0]);
+      if (got == NULL || strcmp (got, want[i][1]) != 0)
+        fail_msg ("%s: got \"%s\", want \"%s\"", want[i][0], got ? got : "(none)", want[i][1]);
+      free (got);
+    }
+  reg_cgroup_free (cg);
+}
+
 static void
 test_v2_limits (void **state)
 {
@@ -159,6 +188,12 @@ test_v1_limits (void **state)
   got = read_back (dir, "cpu.cfs_quota_us");
   assert_string_equal (got, "50000");
   free (got);
+  /* v1: the thread's own `tasks` file (no threadgroup lock; cgroup.h). */
+  char **procs = reg_cgroup_procs_paths (cg);
+  assert_int_equal (reg_strv_len (procs), 6);
+  for (size_t i = 0; procs[i]; i++)
+    assert_non_null (strstr (procs[i], "/reg/" ID "/tasks"));
+  reg_strv_free (procs);
   put_file (fs, "memory/reg/" ID "/memory.oom_control",
             "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   assert_true (reg_cgroup_oom_killed (cg));
@@ -180,6 +215,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_v2_limits, setup_v2, teardown),
+    cmocka_unit_test_setup_teardown (test_v2_unlimited_and_long_cpu_list, setup_v2, teardown),
     cmocka_unit_test_setup_teardown (test_v2_missing_controller_is_an_error, setup_v2, teardown),
     cmocka_unit_test (test_v1_limits),
   };
