@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "limit.h"
@@ -65,6 +66,9 @@ int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *
  * on a busy machine: 5-8 ms for six hierarchies, 0.1-0.2 ms through
  * `tasks`; docs/benchmarks.md). NULL-terminated, allocated. */
 char **reg_cgroup_procs_paths (const struct reg_cgroup *cg);
+/* The processes in the container's cgroup (its first hierarchy: every
+ * process is in each), host PIDs into an allocated array. */
+int reg_cgroup_pids (const struct reg_cgroup *cg, pid_t **pids, size_t *n, struct reg_error **err);
 /* Move the calling process (the monitor) into <id>.monitor beside the
  * container's cgroup, with the container's CPU limit (--cpus,
  * --cpu-shares); nothing when the container has none. */

@@ -376,10 +376,8 @@ main (int argc, char **argv)
   struct regd d = { 0 };
   int listen_fd = -1;
   if (reg_engine_open (root, &d.engine, &err) == 0)
-    {
-      d.engine->store->link_host = link_host;
-      d.engine->net = net;
-    }
+    reg_engine_configure (d.engine,
+                          &(struct reg_engine_config){ .link_host_files = link_host, .net = net });
   if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
       || reg_network_init (root, &d.engine->net, &err) < 0
       || (tls.listen && regd_start_tls (&d, &tls, &err) < 0)
