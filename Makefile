@@ -39,7 +39,7 @@ REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HUB_SRC := $(sort $(wildcard src/hub/*.c))
 # reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,timing.c monitor.c logfile.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c health.c)
+MON_SRC := src/monitor/main.c $(addprefix src/lib/,timing.c monitor.c logfile.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c health.c volume.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -1,6 +1,7 @@
 #include "imgexport.h"
 #include "closure.h"
 #include "envgen.h"
+#include "health.h"
 #include "image.h"
 #include "oci.h"
 #include "template.h"
@@ -209,6 +210,35 @@ exposed_ports (const char *root, const struct reg_closure *cl, json_t *ports,
   return 0;
 }
 
+/* WorkingDir, User, Volumes, Labels, Healthcheck (format 3). */
+static int
+run_defaults (const struct reg_closure *cl, json_t *config)
+{
+  json_t *labels = json_object_get (config, "Labels"), *vols = json_object ();
+  if (cl->workdir)
+    json_object_set_new (config, "WorkingDir", json_string (cl->workdir));
+  if (cl->user)
+    json_object_set_new (config, "User", json_string (cl->user));
+  for (size_t i = 0; cl->volumes && cl->volumes[i]; i++)
+    json_object_set_new (vols, cl->volumes[i], json_object ());
+  if (json_object_size (vols) > 0)
+    json_object_set (config, "Volumes", vols);
+  json_decref (vols);
+  for (size_t i = 0; cl->labels && cl->labels[i]; i++)
+    {
+      size_t k = strcspn (cl->labels[i], "=");
+      _cleanup_free_ char *key = strndup (cl->labels[i], k);
+      if (key == NULL)
+        return -1;
+      if (strcmp (key, REG_OCI_ANNOTATION_TEMPLATE) != 0)
+        json_object_set_new (labels, key, json_string (cl->labels[i] + k + 1));
+    }
+  json_t *h = reg_healthcheck_to_json (&cl->healthcheck);
+  if (h)
+    json_object_set_new (config, "Healthcheck", h);
+  return 0;
+}
+
 static json_t *
 image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
               const char *diff_hex, struct reg_error **err)
@@ -245,6 +275,12 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   if (cl->stop_signal > 0)
     json_object_set_new (config, "StopSignal",
                          json_string (reg_signal_name (cl->stop_signal, sig)));
+  if (run_defaults (cl, config) < 0)
+    {
+      json_decref (config);
+      reg_error_set (err, ENOMEM, "out of memory");
+      return NULL;
+    }
   json_t *j
       = json_pack ("{s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s}]}", "architecture",
                    reg_image_host_arch (), "os", "linux", "config", config, "rootfs", "type",

@@ -146,7 +146,7 @@ t_images_registry () {
 # Hostile images: refused naming the cause, nothing left behind.
 t_images_hostile () {
   local s before
-  for s in traversal device symlink-escape bad-digest labels; do mkimage "$s" >/dev/null; done
+  for s in traversal device symlink-escape bad-digest onbuild; do mkimage "$s" >/dev/null; done
   reset_regd2
   before=$(snapshot2)
   run_cmd reg2 pull --layout "$IMAGES" bad/traversal:1
@@ -161,9 +161,9 @@ t_images_hostile () {
   run_cmd reg2 pull --layout "$IMAGES" bad/digest:1
   expect_rc 1
   expect_err_has "digest mismatch"
-  run_cmd reg2 pull --layout "$IMAGES" bad/labels:1
+  run_cmd reg2 pull --layout "$IMAGES" bad/onbuild:1
   expect_rc 1
-  expect_err_has "config Labels is set"
+  expect_err_has "config OnBuild is set"
   expect_eq "$(snapshot2)" "$before" "a hostile image changed the store"
   [ ! -e "$ROOT2/tmp/planted" ] || fail "symlink escape planted a file"
 }
@@ -278,10 +278,67 @@ t_images_export () {
   run_cmd dock image inspect -f '{{.Config.StopSignal}} {{index .Config.Labels "org.reg.template"}}' \
     "$REGISTRY/exp/hello:1"
   expect_out "SIGINT exp@1"
+  # reg pulls its own export back as an image (the label arrives).
+  reset_regd2
+  run_cmd reg2 pull "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  run_cmd reg2 run --rm -t exp.hello@1
+  expect_out "python runs in docker: hi"
   run_cmd "$REG" push --as-image nosuch@1 "$REGISTRY/exp/nosuch:1"
   expect_rc 1
   expect_err_has "template nosuch@1: not found"
   "$REG" template rm exp@1 >/dev/null
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export"
+# The rest of an image config's run defaults (format 3): WorkingDir (made
+# when the layers lack it), User by name through the image's /etc/passwd,
+# an anonymous volume per Volumes entry, Labels in inspect, Healthcheck as
+# reg's health check; each overridden by the run's own options.
+t_images_defaults () {
+  local vol id
+  mkimage defaults >/dev/null
+  reset_regd2
+  run_cmd reg2 pull --layout "$IMAGES" images/defaults:1
+  expect_rc 0
+  run_cmd reg2 template inspect images.defaults@1
+  expect_out_has "format: '3'"
+  expect_out_has "workdir: /srv/app"
+  expect_out_has "user: app"
+  expect_out_has "volumes: [/data]"
+  expect_out_has "org.example.role: test"
+  expect_out_has "interval: '200ms'"
+  run_cmd reg2 run --rm -t images.defaults@1
+  expect_rc 0
+  expect_out "/srv/app
+1234
+2345"
+  run_cmd reg2 run --rm -u 0 -w / -t images.defaults@1
+  expect_out "/
+0
+0"
+  run_cmd reg2 run -d --name dflt -t images.defaults@1 -- /bin/sh -c 'echo kept >/data/f; exec sleep 60'
+  expect_rc 0
+  run_cmd reg2 inspect -f '{{json .Config.Labels}}' dflt
+  expect_out '{"b":"","org.example.role":"test"}'
+  vol=$(reg2 inspect -f '{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}' dflt)
+  case "$vol" in [0-9a-f]*" /data") ;; *) fail "no anonymous volume at /data: '$vol'" ;; esac
+  for id in $(seq 50); do
+    [ "$(reg2 inspect -f '{{.State.Health.Status}}' dflt)" = healthy ] && break
+    sleep 0.2
+  done
+  run_cmd reg2 inspect -f '{{.State.Health.Status}}' dflt
+  expect_out "healthy"
+  reg2 rm -f dflt >/dev/null
+  # The anonymous volume outlives its container (as Docker's without rm
+  # -v) until a prune; those of the --rm runs above went with them.
+  run_cmd reg2 volume ls -q
+  expect_out "${vol%% *}"
+  reg2 volume prune -f >/dev/null
+  # A mount at the volume's path replaces it.
+  run_cmd reg2 run --rm -v named:/data -t images.defaults@1 -- /bin/sh -c 'ls /data; echo ok'
+  expect_out "ok"
+  run_cmd reg2 volume ls -q
+  expect_out "named"
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults"
