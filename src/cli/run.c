@@ -141,6 +141,7 @@ static const struct cli_option run_options[] = {
   { "cap-drop", 'D' + 256, "CAP", "drop a capability, or ALL (repeatable)" },
   { "read-only", 'O' + 256, NULL, "a read-only root (mounts keep their own flags)" },
   { "user", 'u', "USER[:GROUP]", "run as this user (a name from its templates, or UID[:GID])" },
+  { "group-add", 'g' + 512, "GROUP", "an extra supplementary group (name or GID; repeatable)" },
   { "userns", 'N' + 256, "private|host", "a private user namespace" },
   { "init", 'I' + 256, NULL, "a minimal init as PID 1 (reaps, passes signals)" },
   { "stop-signal", 'g' + 256, "SIGNAL", "the signal reg stop sends" },
@@ -509,6 +510,9 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
         break;
       case 'u':
         json_object_set_new (body, "User", json_string (optarg));
+        break;
+      case 'g' + 512:
+        append_string (body, "GroupAdd", optarg);
         break;
       case 'N' + 256:
         json_object_set_new (body, "UsernsMode", json_string (optarg));

@@ -335,6 +335,64 @@ numeric (const char *s)
          && strtoull (s, NULL, 10) < 4294967295ULL;
 }
 
+/* Is `user` in the comma-separated member list that ends the line? */
+static bool
+is_member (const char *line, const char *user)
+{
+  const char *m = line;
+  for (int k = 0; k < 3 && m; k++)
+    m = strchr (m, ':') ? strchr (m, ':') + 1 : NULL;
+  size_t n = strlen (user);
+  while (m && *m)
+    {
+      size_t len = strcspn (m, ",");
+      if (len == n && strncmp (m, user, n) == 0)
+        return true;
+      m += len + (m[len] == ',');
+    }
+  return false;
+}
+
+size_t
+reg_accounts_memberships (char *const *users, char *const *groups, const char *spec, gid_t *out,
+                          size_t max)
+{
+  _cleanup_free_ char *user = strndup (spec, strcspn (spec, ":"));
+  if (user == NULL)
+    return 0;
+  if (numeric (user))
+    {
+      const char *pw = find (builtin_users, users, NULL, 2, user);
+      free (user);
+      user = pw ? strndup (pw, strcspn (pw, ":")) : NULL;
+      if (user == NULL)
+        return 0;
+    }
+  size_t n = 0;
+  for (size_t i = 0; groups && groups[i] && n < max; i++)
+    if (is_member (groups[i], user))
+      out[n++] = (gid_t)field_id (groups[i], 2);
+  return n;
+}
+
+int
+reg_accounts_group_id (char *const *groups, const char *spec, gid_t *gid, struct reg_error **err)
+{
+  if (numeric (spec))
+    {
+      *gid = (gid_t)strtoul (spec, NULL, 10);
+      return 0;
+    }
+  const char *gr = find (builtin_groups, groups, spec, 2, NULL);
+  if (gr == NULL)
+    return reg_error_set (err, EINVAL,
+                          "--group-add \"%s\": no such group in the templates' accounts (root, "
+                          "nogroup, and those created with --group or --user)",
+                          spec);
+  *gid = (gid_t)field_id (gr, 2);
+  return 0;
+}
+
 int
 reg_accounts_resolve (char *const *users, char *const *groups, const char *spec, uid_t *uid,
                       gid_t *gid, struct reg_error **err)

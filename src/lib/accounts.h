@@ -47,4 +47,16 @@ char *reg_accounts_group_text (char *const *groups);
 int reg_accounts_resolve (char *const *users, char *const *groups, const char *spec, uid_t *uid,
                           gid_t *gid, struct reg_error **err);
 
+/* The groups whose member list (group(5)'s fourth field) names the user
+ * of spec ("NAME[:GROUP]", or a UID that has a line in users), as the
+ * supplementary groups that login(1) and Docker give it: up to max gids
+ * into out, their count returned. A UID without a line has none. */
+size_t reg_accounts_memberships (char *const *users, char *const *groups, const char *spec,
+                                 gid_t *out, size_t max);
+
+/* A group by name or number ("staff", "50") for --group-add; a name must
+ * be in the templates' accounts. */
+int reg_accounts_group_id (char *const *groups, const char *spec, gid_t *gid,
+                           struct reg_error **err);
+
 #endif

@@ -187,6 +187,10 @@ security_to_json (json_t *j, const struct reg_security *s)
   if (s->has_user)
     snprintf (user, sizeof user, "%u:%u", (unsigned)s->uid, (unsigned)s->gid);
   json_object_set_new (j, "User", json_string (user));
+  json_t *groups = json_array ();
+  for (unsigned i = 0; i < s->n_groups; i++)
+    json_array_append_new (groups, json_integer (s->groups[i]));
+  json_object_set_new (j, "Groups", groups);
   json_object_set_new (j, "UsernsMode", json_string (s->userns ? "private" : ""));
   if (s->userns)
     json_object_set_new (j, "UsernsRange",
@@ -212,6 +216,9 @@ security_from_json (json_t *j, struct reg_security *s)
   const char *user = json_string_value (json_object_get (j, "User"));
   if (user && *user)
     reg_security_set_user (s, user, NULL);
+  json_t *groups = json_object_get (j, "Groups");
+  for (size_t i = 0; i < json_array_size (groups); i++)
+    reg_security_add_group (s, (gid_t)json_integer_value (json_array_get (groups, i)), NULL);
   s->userns = strcmp (json_string_value (json_object_get (j, "UsernsMode")) ?: "", "private") == 0;
   json_t *r = json_object_get (j, "UsernsRange");
   s->userns_uid = (uint32_t)json_integer_value (json_object_get (r, "Uid"));

@@ -500,6 +500,35 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
                           o->workdir);
   return 0;
 }
+/* The supplementary groups: the user's memberships in the templates'
+ * /etc/group (as login(1) and Docker give them), then --group-add. */
+static int
+container_groups (struct reg_container *c, const struct reg_closure *cl,
+                  const struct reg_create_options *o, struct reg_error **err)
+{
+  char spec[16];
+  const char *user = o->user && o->user[0] ? o->user : cl->user;
+  if (user == NULL && c->security.has_user)
+    {
+      snprintf (spec, sizeof spec, "%u", (unsigned)c->security.uid);
+      user = spec;
+    }
+  gid_t gids[REG_SECURITY_MAX_GROUPS];
+  size_t n
+      = user ? reg_accounts_memberships (cl->users, cl->groups, user, gids, REG_SECURITY_MAX_GROUPS)
+             : 0;
+  for (size_t i = 0; i < n; i++)
+    if (reg_security_add_group (&c->security, gids[i], err) < 0)
+      return -1;
+  for (size_t i = 0; o->group_add && o->group_add[i]; i++)
+    {
+      gid_t gid;
+      if (reg_accounts_group_id (cl->groups, o->group_add[i], &gid, err) < 0
+          || reg_security_add_group (&c->security, gid, err) < 0)
+        return -1;
+    }
+  return 0;
+}
 
 static int
 fill_container (const struct reg_store *store, struct reg_container *c,
@@ -587,7 +616,11 @@ fill_container (const struct reg_store *store, struct reg_container *c,
     }
   if (!c->templates || !c->env || (o->project && !c->project))
     return reg_error_set (err, ENOMEM, "out of memory");
-  return reg_engine_run_defaults (store, c, o, cl, err);
+  if (reg_engine_run_defaults (store, c, o, cl, err) < 0)
+    return -1;
+  if (container_groups (c, cl, o, err) < 0)
+    return reg_error_prefix (err, "create container");
+  return 0;
 }
 
 static struct reg_lock *

@@ -90,6 +90,9 @@ struct reg_create_options
   /* "NAME[:GROUP]" resolved through the templates' accounts (accounts.h)
    * into security's uid and gid; numeric users are already there. */
   const char *user;
+  /* --group-add (Docker's HostConfig.GroupAdd): group names (through the
+   * accounts) or gids, added to the user's memberships. */
+  char *const *group_add;
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);

@@ -36,6 +36,7 @@ reg_create_request_free (struct reg_create_request *r)
   reg_strv_free (r->extra_hosts);
   reg_strv_free (r->aliases);
   reg_strv_free (r->exposed);
+  reg_strv_free (r->group_add);
   free (r->network_mode);
   free (r->hostname);
   free (r->name);
@@ -434,6 +435,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
                                       "CapAdd",
                                       "CapDrop",
                                       "User",
+                                      "GroupAdd",
                                       "ReadonlyRootfs",
                                       "UsernsMode",
                                       "NetworkMode",
@@ -495,6 +497,9 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   if (parse_security (body, &o->security, &r->user, err) < 0 || parse_process (body, r, err) < 0)
     return -1;
   o->user = r->user;
+  if (reg_json_strv (body, "GroupAdd", WHAT, &r->group_add, err) < 0)
+    return -1;
+  o->group_add = r->group_add;
   o->auto_remove = json_is_true (json_object_get (body, "AutoRemove"));
   /* reg.yaml's restart policy is for the service; a one-off `reg run --rm`
    * of the project does not take it (asked for in the request, the two

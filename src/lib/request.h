@@ -16,7 +16,8 @@
 struct reg_create_request
 {
   struct reg_create_options o; /* points into the fields below */
-  char **templates, **cmd, **env, **ports, **dns, **dns_search, **extra_hosts, **aliases, **exposed;
+  char **templates, **cmd, **env, **ports, **dns, **dns_search, **extra_hosts, **aliases, **exposed,
+      **group_add;
   char *name, *workdir, *project, *cpuset_cpus, *network_mode, *hostname, *user;
   struct reg_mount *mounts;
   size_t n_mounts;

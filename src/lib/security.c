@@ -119,6 +119,19 @@ reg_security_caps (const struct reg_security *s, uint64_t *out, struct reg_error
 }
 
 int
+reg_security_add_group (struct reg_security *s, gid_t gid, struct reg_error **err)
+{
+  for (unsigned i = 0; i < s->n_groups; i++)
+    if (s->groups[i] == gid)
+      return 0;
+  if (s->n_groups >= REG_SECURITY_MAX_GROUPS)
+    return reg_error_set (err, EINVAL, "supplementary groups: more than %d",
+                          REG_SECURITY_MAX_GROUPS);
+  s->groups[s->n_groups++] = gid;
+  return 0;
+}
+
+int
 reg_security_set_user (struct reg_security *s, const char *user, struct reg_error **err)
 {
   char *end;
@@ -842,6 +855,14 @@ reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
   c->has_user = s->has_user;
   c->uid = s->uid;
   c->gid = s->gid;
+  if (s->has_user || s->n_groups > 0)
+    {
+      /* The primary group first, then the supplementary ones. */
+      c->groups[c->n_groups++] = s->has_user ? s->gid : 0;
+      for (unsigned i = 0; i < s->n_groups; i++)
+        if (s->groups[i] != c->groups[0])
+          c->groups[c->n_groups++] = s->groups[i];
+    }
   if (s->seccomp_unconfined)
     return 0;
   scmp_filter_ctx ctx = NULL;
@@ -896,14 +917,16 @@ reg_security_apply (const struct reg_confinement *c, const char **what)
   for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
     if (!(c->caps & BIT (cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
       return -1;
+  *what = "set the supplementary groups";
+  if (c->n_groups > 0 && setgroups (c->n_groups, c->groups) < 0)
+    return -1;
   if (c->has_user)
     {
       /* A non-zero UID clears the effective and permitted sets (no
        * PR_SET_KEEPCAPS): the process keeps only what setuid binaries
        * could give back, and no_new_privs stops those. */
       *what = "switch to the user";
-      if (setgroups (1, &c->gid) < 0 || setresgid (c->gid, c->gid, c->gid) < 0
-          || setresuid (c->uid, c->uid, c->uid) < 0)
+      if (setresgid (c->gid, c->gid, c->gid) < 0 || setresuid (c->uid, c->uid, c->uid) < 0)
         return -1;
     }
   *what = "set the capabilities";

@@ -44,6 +44,8 @@
 
 #include "error.h"
 
+#define REG_SECURITY_MAX_GROUPS 32
+
 struct reg_security
 {
   bool privileged;
@@ -55,6 +57,11 @@ struct reg_security
   bool has_user;
   uid_t uid;
   gid_t gid;
+  /* Supplementary groups: the named user's memberships in the templates'
+   * /etc/group, then --group-add (Docker's HostConfig.GroupAdd). Set for
+   * root too when --group-add is given. */
+  gid_t groups[REG_SECURITY_MAX_GROUPS];
+  unsigned n_groups;
   /* --userns=private: container IDs 0..size-1 are host IDs from
    * userns_uid/userns_gid on (the subordinate range of user "reg"). */
   bool userns;
@@ -62,6 +69,9 @@ struct reg_security
 };
 
 void reg_security_clear (struct reg_security *s);
+/* Add gid to the supplementary groups once; EINVAL past
+ * REG_SECURITY_MAX_GROUPS. */
+int reg_security_add_group (struct reg_security *s, gid_t gid, struct reg_error **err);
 int reg_security_copy (struct reg_security *dst, const struct reg_security *src,
                        struct reg_error **err);
 
@@ -119,7 +129,9 @@ struct reg_confinement
   bool has_user;
   uid_t uid;
   gid_t gid;
-  struct sock_filter *filter; /* NULL: no seccomp filter */
+  gid_t groups[REG_SECURITY_MAX_GROUPS + 1]; /* primary first */
+  unsigned n_groups;                         /* 0: no setgroups */
+  struct sock_filter *filter;                /* NULL: no seccomp filter */
   unsigned short filter_len;
 };
 

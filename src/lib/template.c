@@ -975,10 +975,11 @@ parse_document (struct parse *p, const char *origin)
     if (parse_field (p, text_of (p, a->key), node (p, a->value)) < 0)
       return -1;
   struct reg_template *t = p->t;
-  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0;
+  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0
+            || t->stop_signal > 0;
   if ((v2 || p->v2) && (p->format == NULL || strcmp (p->format, "1") == 0))
-    return fail (p, "\"users\", \"groups\", \"expose\" and \"dir MODE\" need format: '2' (an "
-                    "older engine would refuse them)");
+    return fail (p, "\"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
+                    "format: '2' (an older engine would refuse them)");
   if (p->v3 && (p->format == NULL || strcmp (p->format, "3") != 0))
     return fail (p, "\"workdir\", \"user\", \"volumes\", \"labels\" and \"healthcheck\" need "
                     "format: '3' (an older engine would refuse them)");
@@ -1467,7 +1468,8 @@ emit_template (struct emit *em, const struct reg_template *t)
   emit_scalar (em, t->name);
   emit_scalar (em, "version");
   emit_scalar (em, t->version);
-  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0;
+  bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0
+            || t->stop_signal > 0;
   for (size_t i = 0; i < t->n_files && !v2; i++)
     v2 = t->files[i].kind == REG_ENTRY_DIR && t->files[i].value;
   bool v3 = t->workdir || t->user || reg_strv_len (t->volumes) + reg_strv_len (t->labels) > 0

@@ -798,10 +798,12 @@ t_stats_update_top () {
   expect_rc 0
   expect_out_has "busy"
   expect_out_has "64.00MiB"
-  # A busy loop shows CPU use well above zero.
+  # A busy loop shows CPU use above zero. Not a fixed share: on a loaded
+  # machine (CI, parallel runs) it gets what the scheduler leaves it, so
+  # the check is that the figure is measured (an idle container shows 0.00%).
   local cpu
-  cpu=$(echo "$out" | awk 'NR==2 {sub("%","",$3); print int($3)}')
-  [ "${cpu:-0}" -ge 20 ] || fail "busy loop shows ${cpu}% CPU"
+  cpu=$(echo "$out" | awk 'NR==2 {sub("%","",$3); print $3}')
+  awk -v c="${cpu:-0}" 'BEGIN { exit !(c > 0.1) }' || fail "busy loop shows ${cpu}% CPU"
   run_cmd "$REG" update --memory 128m --pids-limit 100 busy
   expect_rc 0
   run_cmd "$REG" inspect busy

@@ -213,6 +213,23 @@ www-data:x:33:"
   expect_out "uid=33(www-data) gid=1(daemon) groups=1(daemon)"
   run_cmd "$REG" run --rm -u nobody -t acc@1 -- /usr/bin/id -un
   expect_out "nobody"
+  # Supplementary groups: the user's memberships in the templates'
+  # /etc/group, as login(1) and Docker give them, and --group-add.
+  printf '%s\n' "name: accgrp" 'version: "1"' "format: '2'" "requires: ['acc@1']" \
+    "groups: ['staff:x:50:nobody,www-data', 'audio:x:29:www-data']" >"$T/accgrp.ret"
+  run_cmd "$REG" template add "$T/accgrp.ret"
+  expect_rc 0
+  run_cmd "$REG" run --rm -u www-data -t accgrp@1 -- /usr/bin/id
+  expect_out "uid=33(www-data) gid=33(www-data) groups=33(www-data),29(audio),50(staff)"
+  run_cmd "$REG" run --rm -u 65534 -t accgrp@1 -- /usr/bin/id -G
+  expect_out "65534 50"
+  run_cmd "$REG" run --rm --group-add audio --group-add 4242 -t accgrp@1 -- /usr/bin/id -G
+  expect_out "0 29 4242"
+  local gid
+  gid=$("$REG" generate --group-add staff -t accgrp@1 -- /bin/true)
+  run_cmd "$REG" inspect -f '{{json .Groups}}' "$gid"
+  expect_out "[50]"
+  "$REG" rm "$gid" >/dev/null
   # Every environment has root and nobody.
   run_cmd "$REG" run --rm -t base@1 -- /usr/bin/id
   expect_out "uid=0(root) gid=0(root) groups=0(root)"
@@ -228,7 +245,11 @@ www-data:x:33:"
   run_cmd "$REG" run --rm -u www-data:nogroup-x -t acc@1 -- /usr/bin/id
   expect_rc 125
   expect_err_has "no group \"nogroup-x\" in the templates' accounts"
-  bad_ret no-format "\"users\", \"groups\", \"expose\" and \"dir MODE\" need format: '2'" 'name: accbad
+  run_cmd "$REG" run --rm --group-add nogroup-x -t acc@1 -- /usr/bin/id
+  expect_rc 125
+  expect_err_has "--group-add \"nogroup-x\": no such group in the templates' accounts"
+  expect_eq "$(snapshot)" "$before" "bad accounts: engine state changed"
+  bad_ret no-format "\"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need format: '2'" 'name: accbad
 version: "1"
 users: ["a:x:1:1::/:/bin/sh"]'
   bad_ret bad-line 'users: "a:x:one:1::/:/bin/sh" is not a passwd(5) line' "name: accbad
@@ -249,7 +270,7 @@ groups: ['a:x:1:', 'a:x:2:']"
   run_cmd "$REG" run --rm -t acc@1 -t acc2@1 -- /usr/bin/id
   expect_rc 125
   expect_err_has "templates acc@1 and acc2@1 define user www-data differently"
-  "$REG" template rm acc@1 acc2@1 >/dev/null
+  "$REG" template rm accgrp@1 acc@1 acc2@1 >/dev/null
 }
 
 ALL="$ALL t_template_users"

@@ -146,14 +146,44 @@ test_text_and_resolve (void **state)
   reg_error_free (err);
 }
 
+/* Memberships: a group whose member list names the user, by name or
+ * through its UID's line; --group-add names and numbers. */
+static void
+test_memberships (void **state)
+{
+  (void)state;
+  char *users[] = { "www-data:x:33:33::/var/www:/bin/false", NULL };
+  char *groups[] = { "www-data:x:33:", "staff:x:50:nobody,www-data", "audio:x:29:www-data",
+                     "wwwd:x:70:www-datax", NULL };
+  gid_t out[4];
+  assert_int_equal (reg_accounts_memberships (users, groups, "www-data", out, 4), 2);
+  assert_int_equal (out[0], 50);
+  assert_int_equal (out[1], 29);
+  assert_int_equal (reg_accounts_memberships (users, groups, "33:daemon", out, 4), 2);
+  assert_int_equal (reg_accounts_memberships (users, groups, "nobody", out, 4), 1);
+  assert_int_equal (out[0], 50);
+  assert_int_equal (reg_accounts_memberships (users, groups, "4000", out, 4), 0);
+  assert_int_equal (reg_accounts_memberships (users, groups, "www-data", out, 1), 1);
+  gid_t gid = 0;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_accounts_group_id (groups, "audio", &gid, &err), 0);
+  assert_int_equal (gid, 29);
+  assert_int_equal (reg_accounts_group_id (groups, "nogroup", &gid, &err), 0);
+  assert_int_equal (gid, 65534);
+  assert_int_equal (reg_accounts_group_id (groups, "4242", &gid, &err), 0);
+  assert_int_equal (gid, 4242);
+  assert_int_equal (reg_accounts_group_id (groups, "video", &gid, &err), -1);
+  assert_non_null (strstr (err->msg, "--group-add \"video\""));
+  reg_error_free (err);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_lines),
-    cmocka_unit_test (test_sort),
-    cmocka_unit_test (test_from_host),
-    cmocka_unit_test (test_text_and_resolve),
+    cmocka_unit_test (test_lines),       cmocka_unit_test (test_sort),
+    cmocka_unit_test (test_from_host),   cmocka_unit_test (test_text_and_resolve),
+    cmocka_unit_test (test_memberships),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -188,19 +188,20 @@ test_stop_signal (void **state)
   for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++)
     {
       char text[256];
-      snprintf (text, sizeof text, HEAD "entrypoint: [/bin/sh]\nstop-signal: %s\n", spellings[i]);
+      snprintf (text, sizeof text, HEAD "format: '2'\nentrypoint: [/bin/sh]\nstop-signal: %s\n",
+                spellings[i]);
       struct reg_template *t = parse_ok (text);
       assert_int_equal (t->stop_signal, SIGQUIT);
       char *out = reg_template_serialize (t);
-      assert_string_equal (out, "name: a\nversion: '1'\nentrypoint: [/bin/sh]\nstop-signal: "
-                                "SIGQUIT\n");
+      assert_string_equal (out, "name: a\nversion: '1'\nformat: '2'\nentrypoint: [/bin/sh]\n"
+                                "stop-signal: SIGQUIT\n");
       struct reg_template *back = parse_ok (out);
       assert_template_equal (t, back);
       free (out);
       reg_template_free (back);
       reg_template_free (t);
     }
-  struct reg_template *t = parse_ok (HEAD "stop-signal: RTMIN+2\n");
+  struct reg_template *t = parse_ok (HEAD "format: '2'\nstop-signal: RTMIN+2\n");
   assert_int_equal (t->stop_signal, SIGRTMIN + 2);
   char *out = reg_template_serialize (t);
   assert_non_null (strstr (out, "stop-signal: SIGRTMIN+2\n"));
@@ -351,6 +352,9 @@ test_bad_inputs (void **state)
   parse_bad (HEAD "requires: b@1\n", "template a@1: \"requires\" must be a list of strings");
   parse_bad (HEAD "requires: [[b@1]]\n", "template a@1: \"requires\" must be a list of strings");
   /* stop-signal. */
+  parse_bad (HEAD "stop-signal: SIGTERM\n",
+             "template a@1: \"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" "
+             "need format: '2' (an older engine would refuse them)");
   parse_bad (HEAD "stop-signal: SIGNOPE\n",
              "template a@1: \"stop-signal\": \"SIGNOPE\" is not a signal (SIGTERM, SIGQUIT, "
              "SIGINT, ...)");
@@ -521,12 +525,14 @@ test_format2_accounts (void **state)
   assert_string_equal (text, "name: a\nversion: '1'\n");
   free (text);
   reg_template_free (t);
-  parse_bad ("name: a\nversion: '1'\nusers: ['a:x:1:1:::']\n",
-             "template a@1: \"users\", \"groups\", \"expose\" and \"dir MODE\" need "
-             "format: '2' (an older engine would refuse them)");
-  parse_bad ("name: a\nversion: '1'\nformat: '1'\ngroups: ['a:x:1:']\n",
-             "template a@1: \"users\", \"groups\", \"expose\" and \"dir MODE\" need "
-             "format: '2' (an older engine would refuse them)");
+  parse_bad (
+      "name: a\nversion: '1'\nusers: ['a:x:1:1:::']\n",
+      "template a@1: \"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
+      "format: '2' (an older engine would refuse them)");
+  parse_bad (
+      "name: a\nversion: '1'\nformat: '1'\ngroups: ['a:x:1:']\n",
+      "template a@1: \"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
+      "format: '2' (an older engine would refuse them)");
   parse_bad ("name: a\nversion: '1'\nformat: '3'\n",
              "template a@1: format \"3\": this engine reads formats 1 and 2");
   parse_bad ("name: a\nversion: '1'\nformat: '2'\ngroups: ['a:x:1']\n",
