@@ -507,7 +507,7 @@ container_groups (struct reg_container *c, const struct reg_closure *cl,
                   const struct reg_create_options *o, struct reg_error **err)
 {
   char spec[16];
-  const char *user = o->user && o->user[0] ? o->user : cl->user;
+  const char *user = o->user && o->user[0] ? o->user : NULL;
   if (user == NULL && c->security.has_user)
     {
       snprintf (spec, sizeof spec, "%u", (unsigned)c->security.uid);

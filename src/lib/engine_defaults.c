@@ -113,7 +113,8 @@ reg_engine_run_defaults (const struct reg_store *store, struct reg_container *c,
     return reg_error_prefix (err, "create container");
   if (reg_healthcheck_copy (&c->healthcheck, h) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  const char *user = o->user && o->user[0] ? o->user : cl->user;
+  /* -u NUMBERS is in the request's security already (request.c). */
+  const char *user = o->user && o->user[0] ? o->user : c->security.has_user ? NULL : cl->user;
   if (user)
     {
       uid_t uid;

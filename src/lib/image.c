@@ -317,7 +317,7 @@ apply_healthcheck (json_t *c, const char *what, struct reg_template *t, struct r
   json_t *copy = json_deep_copy (h);
   json_object_del (copy, "StartInterval");
   _cleanup_free_ char *label = NULL;
-  int ret = asprintf (&label, "%s: config", what) < 0
+  int ret = asprintf (&label, "%s: config Healthcheck", what) < 0
                 ? reg_error_set (err, ENOMEM, "out of memory")
                 : reg_healthcheck_from_json (copy, label, &t->healthcheck, err);
   json_decref (copy);
