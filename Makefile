@@ -82,8 +82,9 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
-# reg-hub (docs/hub.md): a remote client of regds, so no engine code either.
-$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o)
+# reg-hub (docs/hub.md): a remote client of regds, so no engine code either;
+# its embedded registry serves an OCI layout (layout.o, oci.o).
+$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o layout.o oci.o)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB)
 
 $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'

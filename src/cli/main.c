@@ -50,7 +50,7 @@ static const struct
   { "cp", cmd_cp, "copy files between a container and the host" },
   { "diff", cmd_diff, "the files a container added, changed or deleted" },
   { "volume", cmd_volume, "create, list, inspect, remove and prune named volumes" },
-  { "network", cmd_network, "create, list, inspect and remove user networks" },
+  { "network", cmd_network, "create, list, inspect and remove user networks; connect containers" },
   { "store", cmd_store, "verify the content-addressed store" },
   { "system", cmd_system, "engine-wide information (df) and clean-up (prune)" },
   { "container", cmd_container, "remove stopped containers (prune)" },

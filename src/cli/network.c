@@ -1,5 +1,5 @@
 /* reg network: create [--subnet CIDR] NAME | ls [-q] | inspect NAME... |
- * rm NAME...
+ * rm NAME... | connect [--alias A]... NET CONTAINER | disconnect NET CONTAINER
  *
  * User networks: a bridge of their own; containers on one reach each
  * other by name and --network-alias, and not the containers of another.
@@ -7,6 +7,7 @@
  * default network. */
 #include "cli.h"
 #include "options.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,18 @@ static const struct cli_spec inspect_spec
     = CLI_SPEC ("network inspect", "NAME...", "Show networks as JSON.", NULL);
 static const struct cli_spec rm_spec
     = CLI_SPEC ("network rm", "NAME...", "Remove networks no container uses.", NULL);
+static const struct cli_option connect_options[] = {
+  { "alias", 'a' + 256, "NAME", "another name of the container on that network (repeatable)" },
+  { NULL, 0, NULL, NULL },
+};
+static const struct cli_spec connect_spec = CLI_SPEC (
+    "network connect", "NETWORK CONTAINER",
+    "Connect a running container to a network too (an interface of its own).", connect_options);
+static const struct cli_spec disconnect_spec
+    = CLI_SPEC ("network disconnect", "NETWORK CONTAINER",
+                "Disconnect a running container from a network connected to it.", NULL);
 const struct cli_spec *const cli_specs_network[]
-    = { &create_spec, &ls_spec, &inspect_spec, &rm_spec, NULL };
+    = { &create_spec, &ls_spec, &inspect_spec, &rm_spec, &connect_spec, &disconnect_spec, NULL };
 
 static int
 create (struct reg_client *c, int argc, char **argv)
@@ -110,6 +121,43 @@ list_cmd (struct reg_client *c, int argc, char **argv)
   return first <= 0 ? -first : list (c, quiet);
 }
 
+/* connect [--alias A]... NET CONTAINER, disconnect NET CONTAINER */
+static int
+link_cmd (struct reg_client *c, int argc, char **argv, bool connect)
+{
+  const struct cli_spec *spec = connect ? &connect_spec : &disconnect_spec;
+  json_t *aliases = json_array ();
+  const char *arg;
+  for (int key; (key = cli_next (spec, argc, argv, &arg)) != -1;)
+    if (key == CLI_HELP || key == '?')
+      {
+        json_decref (aliases);
+        return key == CLI_HELP ? 0 : 2;
+      }
+    else
+      json_array_append_new (aliases, json_string (arg));
+  int first = cli_args (spec, argc, argv, 2, 2);
+  if (first <= 0)
+    {
+      json_decref (aliases);
+      return -first;
+    }
+  json_t *body = json_pack ("{s:s}", "Container", argv[first + 1]);
+  if (json_array_size (aliases))
+    json_object_set_new (body, "EndpointConfig", json_pack ("{s:O}", "Aliases", aliases));
+  json_decref (aliases);
+  _cleanup_free_ char *net = client_escape (c, argv[first]);
+  char path[512];
+  snprintf (path, sizeof path, "/v1/networks/%s/%s", net ? net : "",
+            connect ? "connect" : "disconnect");
+  json_t *reply = NULL;
+  long status = client_call (c, "POST", path, body, &reply);
+  json_decref (body);
+  int ret = status == 200 ? 0 : client_fail (spec->name, status, reply);
+  json_decref (reply);
+  return ret;
+}
+
 int
 cmd_network (struct reg_client *c, int argc, char **argv)
 {
@@ -122,5 +170,7 @@ cmd_network (struct reg_client *c, int argc, char **argv)
     return create (c, argc, argv);
   if (spec == &ls_spec)
     return list_cmd (c, argc, argv);
+  if (spec == &connect_spec || spec == &disconnect_spec)
+    return link_cmd (c, argc, argv, spec == &connect_spec);
   return each (c, argc, argv, spec == &rm_spec);
 }

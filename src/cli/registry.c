@@ -19,8 +19,16 @@
 struct opts
 {
   const char *layout;
+  char *ca; /* --ca FILE's certificates (PEM), sent to regd as "Ca" */
   bool insecure, quiet, as_image;
 };
+
+static void
+opts_done (struct opts *o)
+{
+  free (o->ca);
+}
+#define _cleanup_opts_ __attribute__ ((cleanup (opts_done)))
 
 static char *
 config_path (void)
@@ -90,6 +98,8 @@ request_body (const char *ref, const char *tmpl, const struct opts *o)
   json_t *body = json_pack ("{s:s, s:b}", "Ref", ref, "Insecure", o->insecure);
   if (tmpl)
     json_object_set_new (body, "Template", json_string (tmpl));
+  if (o->ca)
+    json_object_set_new (body, "Ca", json_string (o->ca));
   if (o->as_image)
     json_object_set_new (body, "AsImage", json_true ());
   if (o->layout)
@@ -261,9 +271,10 @@ transfer (struct reg_client *c, const char *what, const char *path, json_t *body
 
 #define TRANSFER_OPTIONS                                                                           \
   { "layout", 'l' + 256, "DIR", "an OCI image layout directory instead of a registry" },           \
+      { "insecure", 'k' + 256, NULL,                                                               \
+        "plain HTTP (a loopback registry is tried in HTTP without it, as Docker's)" },             \
   {                                                                                                \
-    "insecure", 'k' + 256, NULL,                                                                   \
-        "plain HTTP (a loopback registry is tried in HTTP without it, as Docker's)"                \
+    "ca", 'c' + 256, "FILE", "also trust the CA certificates (PEM) in FILE for the registry"       \
   }
 
 static const struct cli_option push_options[] = {
@@ -329,6 +340,18 @@ parse_opts (const struct cli_spec *spec, int argc, char **argv, struct opts *o, 
       case 'k' + 256:
         o->insecure = true;
         break;
+      case 'c' + 256:
+        {
+          _cleanup_error_ struct reg_error *err = NULL;
+          free (o->ca);
+          o->ca = NULL;
+          if (reg_util_read_file (arg, 1 << 20, &o->ca, NULL, &err) < 0)
+            {
+              fprintf (stderr, "reg: --ca %s: %s\n", arg, err->msg);
+              return -2;
+            }
+          break;
+        }
       case 'q':
         o->quiet = true;
         break;
@@ -346,7 +369,7 @@ parse_opts (const struct cli_spec *spec, int argc, char **argv, struct opts *o, 
 int
 cmd_push (struct reg_client *c, int argc, char **argv)
 {
-  struct opts o = { 0 };
+  _cleanup_opts_ struct opts o = { 0 };
   int i = parse_opts (&push_spec, argc, argv, &o, 2);
   if (i <= 0)
     return -i;
@@ -396,7 +419,7 @@ print_dropped (json_t *d, const char *root)
 int
 cmd_pull (struct reg_client *c, int argc, char **argv)
 {
-  struct opts o = { 0 };
+  _cleanup_opts_ struct opts o = { 0 };
   int i = parse_opts (&pull_spec, argc, argv, &o, 1);
   if (i <= 0)
     return -i;
@@ -519,7 +542,7 @@ cli_pull_image (struct reg_client *c, const char *ref, char **tmpl)
 int
 cli_template_tags (struct reg_client *c, int argc, char **argv)
 {
-  struct opts o = { 0 };
+  _cleanup_opts_ struct opts o = { 0 };
   int i = parse_opts (&cli_template_ls_spec, argc, argv, &o, 1);
   if (i <= 0)
     return -i;

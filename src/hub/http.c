@@ -2,6 +2,7 @@
  * (session cookie or API token), CSRF, static files and dispatch. */
 #include "auth.h"
 #include "hub.h"
+#include "registry.h"
 #include "jsonutil.h"
 #include "util.h"
 
@@ -42,8 +43,8 @@ headers (struct hub_req *r, struct MHD_Response *resp)
     MHD_add_response_header (resp, "Set-Cookie", r->set_cookie);
 }
 
-static enum MHD_Result
-queue (struct hub_req *r, unsigned status, struct MHD_Response *resp)
+enum MHD_Result
+hub_queue (struct hub_req *r, unsigned status, struct MHD_Response *resp)
 {
   if (resp == NULL)
     return MHD_NO;
@@ -63,7 +64,7 @@ hub_reply_json (struct hub_req *r, unsigned status, json_t *j)
   struct MHD_Response *resp
       = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_FREE);
   MHD_add_response_header (resp, "Content-Type", "application/json");
-  return queue (r, status, resp);
+  return hub_queue (r, status, resp);
 }
 
 enum MHD_Result
@@ -71,7 +72,7 @@ hub_queue_json (struct hub_req *r, unsigned status, struct MHD_Response *resp)
 {
   if (resp)
     MHD_add_response_header (resp, "Content-Type", "application/json");
-  return queue (r, status, resp);
+  return hub_queue (r, status, resp);
 }
 
 enum MHD_Result
@@ -80,13 +81,14 @@ hub_reply_text (struct hub_req *r, unsigned status, const char *json, size_t len
   struct MHD_Response *resp
       = MHD_create_response_from_buffer (len, (void *)json, MHD_RESPMEM_MUST_COPY);
   MHD_add_response_header (resp, "Content-Type", "application/json");
-  return queue (r, status, resp);
+  return hub_queue (r, status, resp);
 }
 
 enum MHD_Result
 hub_reply_empty (struct hub_req *r, unsigned status)
 {
-  return queue (r, status, MHD_create_response_from_buffer (0, (void *)"", MHD_RESPMEM_PERSISTENT));
+  return hub_queue (r, status,
+                    MHD_create_response_from_buffer (0, (void *)"", MHD_RESPMEM_PERSISTENT));
 }
 
 static unsigned
@@ -254,7 +256,7 @@ hub_reply_events (struct hub_req *r, int fd)
   struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                  event_reader, s, event_free);
   MHD_add_response_header (resp, "Content-Type", "text/event-stream");
-  return queue (r, MHD_HTTP_OK, resp);
+  return hub_queue (r, MHD_HTTP_OK, resp);
 }
 
 /* ---- static files ---- */
@@ -337,7 +339,7 @@ serve_file (struct hub_req *r, const char *url)
     }
   struct MHD_Response *resp = MHD_create_response_from_fd ((uint64_t)st.st_size, fd);
   MHD_add_response_header (resp, "Content-Type", content_type (rel));
-  return queue (r, MHD_HTTP_OK, resp);
+  return hub_queue (r, MHD_HTTP_OK, resp);
 }
 
 /* ---- who is asking ---- */
@@ -420,9 +422,18 @@ api (struct hub_req *r)
   return hub_api_auth (r, parts, n);
 }
 
+/* The embedded registry's routes (registry.h): /v2 and below. */
+static bool
+registry_url (const char *url)
+{
+  return strncmp (url, "/v2", 3) == 0 && (url[3] == '\0' || url[3] == '/');
+}
+
 static enum MHD_Result
 dispatch (struct hub_req *r)
 {
+  if (registry_url (r->url))
+    return hub_registry_serve (r);
   if (r->too_big)
     return hub_reply_message (r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %d bytes",
                               HUB_MAX_BODY);
@@ -468,6 +479,8 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
     {
       size_t n = *upload_data_size;
       *upload_data_size = 0;
+      if (registry_url (r->url)) /* read-only: bodies are never used */
+        return MHD_YES;
       if (r->too_big || r->body_len + n > HUB_MAX_BODY)
         {
           r->too_big = true; /* the rest is read and dropped */

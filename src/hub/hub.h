@@ -40,6 +40,7 @@ struct hub
 {
   struct hub_config cfg;
   struct hub_store *store;
+  struct hub_registry *registry; /* the embedded registry (registry.h) */
   struct MHD_Daemon *httpd;
   char *cert_pem, *key_pem;
   pthread_t prober;
@@ -77,6 +78,8 @@ enum MHD_Result hub_reply_error (struct hub_req *r, const struct reg_error *err)
 enum MHD_Result hub_reply_message (struct hub_req *r, unsigned status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 enum MHD_Result hub_reply_empty (struct hub_req *r, unsigned status);
+/* Queue resp with the hub's headers (resp is consumed). */
+enum MHD_Result hub_queue (struct hub_req *r, unsigned status, struct MHD_Response *resp);
 /* A response of JSON, with the hub's headers (resp is consumed). */
 enum MHD_Result hub_queue_json (struct hub_req *r, unsigned status, struct MHD_Response *resp);
 /* JSON already rendered (copied). */

@@ -2,6 +2,7 @@
  * the hub's database. See docs/hub.md. */
 #include "auth.h"
 #include "hub.h"
+#include "registry.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -21,23 +22,25 @@
 static void
 usage (FILE *f)
 {
-  fprintf (f,
-           "usage: reg-hub [serve] [options]       serve the web UI and API\n"
-           "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
-           "options:\n"
-           "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
-           "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
-           "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
-           "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
-           "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
-           "  --probe-interval T       liveness round every T (default 5s)\n"
-           "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
-           "  --sample-interval T      utilisation history every T (default 30s)\n"
-           "  --retention T            history kept for T (default 7d)\n"
-           "  --session-ttl T          a login lasts T (default 8h)\n"
-           "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
-           "  --admin-password-stdin   first start: the admin's password from stdin\n"
-           "T: a number with ms, s, m, h or d.\n");
+  fprintf (
+      f, "usage: reg-hub [serve] [options]       serve the web UI and API\n"
+         "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
+         "       reg-hub registry import LAYOUT [--data DIR]   templates into the hub's registry\n"
+         "       reg-hub registry credential DEVICE [--data DIR]   a device's pull credential\n"
+         "options:\n"
+         "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
+         "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
+         "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
+         "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
+         "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
+         "  --probe-interval T       liveness round every T (default 5s)\n"
+         "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
+         "  --sample-interval T      utilisation history every T (default 30s)\n"
+         "  --retention T            history kept for T (default 7d)\n"
+         "  --session-ttl T          a login lasts T (default 8h)\n"
+         "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
+         "  --admin-password-stdin   first start: the admin's password from stdin\n"
+         "T: a number with ms, s, m, h or d.\n");
 }
 
 /* "500ms", "5s", "2m", "1h", "7d" -> milliseconds; -1 when bad. */
@@ -100,6 +103,55 @@ user_add (struct hub *h, const char *name, const char *role)
   hub_store_audit (h->store, "(command line)", 0, "user add", name, "ok");
   printf ("user %s (%s) added\n", name, role);
   return 0;
+}
+
+/* `reg-hub registry import LAYOUT`: the tagged templates of an OCI layout
+ * (e.g. from `reg push --layout`) into the hub's registry. */
+static int
+registry_import (struct hub *h, const char *src)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *refs = NULL;
+  if (hub_registry_import (h->registry, src, &refs, &err) < 0)
+    {
+      fprintf (stderr, "reg-hub: %s\n", err->msg);
+      return 1;
+    }
+  size_t i;
+  json_t *ref;
+  json_array_foreach (refs, i, ref)
+  {
+    printf ("%s\n", json_string_value (ref));
+    hub_store_audit (h->store, "(command line)", 0, "registry import", json_string_value (ref),
+                     "ok");
+  }
+  json_decref (refs);
+  return 0;
+}
+
+/* `reg-hub registry credential DEVICE`: the user and password with which
+ * the device (by name) pulls from the hub's registry, one per line. */
+static int
+registry_credential (struct hub *h, const char *name)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *list = hub_store_device_list (h->store, 0, 0), *dev, *found = NULL;
+  size_t i;
+  json_array_foreach (list, i, dev)
+  {
+    if (strcmp (json_string_value (json_object_get (dev, "Name")), name) == 0)
+      found = dev;
+  }
+  _cleanup_free_ char *user = NULL, *password = NULL;
+  int rc = 1;
+  if (found == NULL)
+    fprintf (stderr, "reg-hub: device %s: no such device\n", name);
+  else if (hub_registry_device_credential (h->registry, found, &user, &password, &err) < 0)
+    fprintf (stderr, "reg-hub: device %s: %s\n", name, err->msg);
+  else
+    rc = printf ("%s\n%s\n", user, password) < 0;
+  json_decref (list);
+  return rc;
 }
 
 /* The first start makes an admin, with a password from stdin or a
@@ -287,7 +339,10 @@ main (int argc, char **argv)
       words[nw++] = argv[i];
     }
   bool user_cmd = nw >= 1 && strcmp (words[0], "user") == 0;
-  if (!(nw == 0 || (nw == 1 && strcmp (words[0], "serve") == 0)
+  bool reg_cmd = nw == 3 && strcmp (words[0], "registry") == 0;
+  bool import_cmd = reg_cmd && strcmp (words[1], "import") == 0;
+  bool cred_cmd = reg_cmd && strcmp (words[1], "credential") == 0;
+  if (!(nw == 0 || (nw == 1 && strcmp (words[0], "serve") == 0) || import_cmd || cred_cmd
         || (user_cmd && nw == 3 && strcmp (words[1], "add") == 0)))
     {
       usage (stderr);
@@ -304,12 +359,18 @@ main (int argc, char **argv)
   pthread_sigmask (SIG_BLOCK, &set, NULL); /* for sigwait; threads inherit it */
   curl_global_init (CURL_GLOBAL_DEFAULT);
   _cleanup_error_ struct reg_error *err = NULL;
-  if (hub_store_open (h.cfg.data_dir, &h.store, &err) < 0)
+  if (hub_store_open (h.cfg.data_dir, &h.store, &err) < 0
+      || (!user_cmd && hub_registry_open (h.cfg.data_dir, &h.registry, &err) < 0))
     {
       fprintf (stderr, "reg-hub: %s\n", err->msg);
+      hub_store_close (h.store);
       return 1;
     }
-  int rc = user_cmd ? user_add (&h, words[2], role) : serve (&h, admin_stdin);
+  int rc = user_cmd     ? user_add (&h, words[2], role)
+           : import_cmd ? registry_import (&h, words[2])
+           : cred_cmd   ? registry_credential (&h, words[2])
+                        : serve (&h, admin_stdin);
+  hub_registry_free (h.registry);
   hub_store_close (h.store);
   free (h.cert_pem);
   free (h.key_pem);

@@ -44,6 +44,7 @@ reg_closure_free (struct reg_closure *c)
   reg_strv_free (c->volumes);
   reg_strv_free (c->labels);
   reg_healthcheck_clear (&c->healthcheck);
+  reg_strv_free (c->expose);
   free (c);
 }
 
@@ -239,6 +240,10 @@ add_template_entries (struct resolver *r, const struct reg_template *t, const ch
     r->c->stop_signal = t->stop_signal;
   if (merge_env (r->c, t->env) < 0 || take_defaults (r->c, t, false) < 0)
     return reg_error_set (err, ENOMEM, "resolve: out of memory");
+  for (size_t i = 0; t->expose && t->expose[i]; i++)
+    if (!reg_strv_contains ((const char *const *)r->c->expose, t->expose[i])
+        && strv_push (&r->c->expose, t->expose[i]) < 0)
+      return reg_error_set (err, ENOMEM, "resolve: out of memory");
   return 0;
 }
 

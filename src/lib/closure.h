@@ -32,6 +32,7 @@ struct reg_closure
   char **env;        /* "KEY=VALUE" */
   char **users;      /* passwd lines of the templates, resolution order, one per name */
   char **groups;     /* group lines, likewise */
+  char **expose;     /* ports the templates declare ("80/tcp"), resolution order, unique */
   /* Format-3 run defaults (template.h): workdir, user and healthcheck as
    * the entrypoint (the first given template's, else the first that has
    * one); volumes the union, labels merged as env. */

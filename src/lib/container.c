@@ -330,7 +330,50 @@ void
 reg_net_state_clear (struct reg_net_state *n)
 {
   free (n->ports);
+  for (size_t i = 0; i < n->n_links; i++)
+    reg_strv_free (n->links[i].aliases);
+  free (n->links);
   memset (n, 0, sizeof *n);
+}
+
+struct reg_net_link *
+reg_net_state_link (const struct reg_net_state *n, const char *network)
+{
+  for (size_t i = 0; i < n->n_links; i++)
+    if (strcmp (n->links[i].network, network) == 0)
+      return &n->links[i];
+  return NULL;
+}
+
+static json_t *
+link_to_json (const struct reg_net_link *l)
+{
+  return json_pack ("{s:s, s:i, s:s, s:s, s:o, s:s, s:s, s:s}", "IPAddress", l->ip, "IPPrefixLen",
+                    l->prefix, "Gateway", l->gateway, "MacAddress", l->mac, "Aliases",
+                    strv_to_json (l->aliases), "Bridge", l->bridge, "Interface", l->ifname,
+                    "HostInterface", l->host_if);
+}
+
+/* A Networks entry whose Interface is not eth0 is a link (state written
+ * before links has no Interface: its one entry is the container's own). */
+static bool
+link_from_json (const char *network, json_t *o, struct reg_net_link *l)
+{
+  const char *ifname = json_string_value (json_object_get (o, "Interface"));
+  if (ifname == NULL || strcmp (ifname, "eth0") == 0)
+    return false;
+  memset (l, 0, sizeof *l);
+  snprintf (l->network, sizeof l->network, "%s", network);
+  copy_json_string (o, "IPAddress", l->ip, sizeof l->ip);
+  copy_json_string (o, "Gateway", l->gateway, sizeof l->gateway);
+  copy_json_string (o, "MacAddress", l->mac, sizeof l->mac);
+  copy_json_string (o, "Bridge", l->bridge, sizeof l->bridge);
+  copy_json_string (o, "Interface", l->ifname, sizeof l->ifname);
+  copy_json_string (o, "HostInterface", l->host_if, sizeof l->host_if);
+  l->prefix = (int)json_integer_value (json_object_get (o, "IPPrefixLen"));
+  json_t *a = json_object_get (o, "Aliases");
+  l->aliases = json_is_array (a) && json_array_size (a) ? strv_from_json (a) : NULL;
+  return true;
 }
 
 /* Docker's NetworkSettings: Ports as {"80/tcp": [{"HostIp", "HostPort"}]}. */
@@ -354,8 +397,11 @@ net_to_json (const struct reg_net_state *n)
   json_t *networks = json_object ();
   if (n->ip[0])
     json_object_set_new (networks, n->network,
-                         json_pack ("{s:s, s:i, s:s, s:s}", "IPAddress", n->ip, "IPPrefixLen",
-                                    n->prefix, "Gateway", n->gateway, "MacAddress", n->mac));
+                         json_pack ("{s:s, s:i, s:s, s:s, s:s}", "IPAddress", n->ip, "IPPrefixLen",
+                                    n->prefix, "Gateway", n->gateway, "MacAddress", n->mac,
+                                    "Interface", "eth0"));
+  for (size_t i = 0; i < n->n_links; i++)
+    json_object_set_new (networks, n->links[i].network, link_to_json (&n->links[i]));
   return json_pack ("{s:s, s:s, s:i, s:s, s:s, s:o, s:o}", "Bridge", n->bridge, "IPAddress", n->ip,
                     "IPPrefixLen", n->prefix, "Gateway", n->gateway, "MacAddress", n->mac, "Ports",
                     ports, "Networks", networks);
@@ -369,9 +415,20 @@ net_from_json (json_t *j, struct reg_net_state *n)
   copy_json_string (j, "Gateway", n->gateway, sizeof n->gateway);
   copy_json_string (j, "MacAddress", n->mac, sizeof n->mac);
   n->prefix = (int)json_integer_value (json_object_get (j, "IPPrefixLen"));
-  void *it = json_object_iter (json_object_get (j, "Networks"));
-  if (it)
-    snprintf (n->network, sizeof n->network, "%s", json_object_iter_key (it));
+  json_t *nets = json_object_get (j, "Networks");
+  size_t count = json_object_size (nets);
+  if (count > 1)
+    n->links = calloc (count - 1, sizeof *n->links);
+  void *it;
+  for (it = json_object_iter (nets); it; it = json_object_iter_next (nets, it))
+    {
+      const char *key = json_object_iter_key (it);
+      if (n->links && n->n_links < count - 1
+          && link_from_json (key, json_object_iter_value (it), &n->links[n->n_links]))
+        n->n_links++;
+      else if (n->network[0] == '\0')
+        snprintf (n->network, sizeof n->network, "%s", key);
+    }
   json_t *ports = json_object_get (j, "Ports");
   size_t total = 0;
   for (it = json_object_iter (ports); it; it = json_object_iter_next (ports, it))

@@ -95,8 +95,23 @@ struct reg_port_binding
   bool udp;
 };
 
+/* Another network a running container joined (`reg network connect`):
+ * an interface of its own in the container's namespace, on that network's
+ * bridge, with no default route. */
+struct reg_net_link
+{
+  char network[64]; /* a user network's name, or "bridge" */
+  char bridge[16];
+  char ip[16], gateway[16], mac[18];
+  int prefix;
+  char ifname[16];  /* in the container: eth1, eth2, ... */
+  char host_if[16]; /* its veth's host end */
+  char **aliases;   /* more names on that network */
+};
+
 /* The container's place on its bridge while it runs (network.h); empty
- * (ip[0] == 0) otherwise. Shown by inspect as Docker's NetworkSettings. */
+ * (ip[0] == 0) otherwise. Shown by inspect as Docker's NetworkSettings:
+ * Networks has one entry for it and one for each link. */
 struct reg_net_state
 {
   char network[64]; /* "bridge", or a user network's name */
@@ -105,6 +120,8 @@ struct reg_net_state
   int prefix;
   struct reg_port_binding *ports;
   size_t n_ports;
+  struct reg_net_link *links; /* networks connected while it runs */
+  size_t n_links;
 };
 
 struct reg_container
@@ -225,8 +242,10 @@ bool reg_container_name_taken (const char *root, const char *name, char id_out[6
 /* All container ids (allocated strv). */
 int reg_container_list (const char *root, char ***ids, struct reg_error **err);
 
-/* Empty the network state (frees its ports). */
+/* Empty the network state (frees its ports and links). */
 void reg_net_state_clear (struct reg_net_state *n);
+/* The link of n to `network`, or NULL. */
+struct reg_net_link *reg_net_state_link (const struct reg_net_state *n, const char *network);
 
 /* JSON of the whole record (jansson json_t*, caller decrefs). */
 struct json_t;

@@ -655,6 +655,60 @@ op_begin (struct reg_engine *e, const char *ref, const char *verb, struct reg_co
   return l;
 }
 
+/* "80" and "80/tcp" are one port. */
+static char *
+exposed_port (const char *spec, struct reg_error **err)
+{
+  struct reg_port_binding b;
+  char *out = NULL;
+  if (strchr (spec, ':') || !reg_network_port_parse (spec, &b))
+    {
+      reg_error_set (err, EINVAL, "create container: exposed port \"%s\" is not PORT[/tcp|udp]",
+                     spec);
+      return NULL;
+    }
+  if (asprintf (&out, "%u/%s", b.container_port, b.udp ? "udp" : "tcp") < 0)
+    reg_error_set (err, ENOMEM, "out of memory");
+  return out;
+}
+
+/* -P: the ports of -p, then every exposed port of the request (reg.yaml)
+ * and of the templates, once each, on a free host port. */
+static int
+publish_all (const struct reg_create_options *o, const struct reg_closure *cl, char ***out,
+             struct reg_error **err)
+{
+  if ((*out = reg_strv_dup (o->ports)) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  size_t added = 0;
+  for (int from = 0; from < 2; from++)
+    for (char *const *v = from == 0 ? o->exposed : cl->expose; v && *v; v++)
+      {
+        char *port = exposed_port (*v, err);
+        if (port == NULL)
+          return -1;
+        if (reg_strv_contains ((const char *const *)*out, port))
+          {
+            free (port);
+            continue;
+          }
+        size_t n = reg_strv_len (*out);
+        char **grown = realloc (*out, (n + 2) * sizeof (char *));
+        if (grown == NULL)
+          {
+            free (port);
+            return reg_error_set (err, ENOMEM, "out of memory");
+          }
+        grown[n] = port, grown[n + 1] = NULL, *out = grown;
+        added++;
+      }
+  if (added == 0)
+    return reg_error_set (err, EINVAL,
+                          "create container: -P: no port to publish (neither reg.yaml's expose: "
+                          "nor the templates' expose: declare one)");
+  return 0;
+}
+
 int
 reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
                              struct reg_container **out, struct reg_error **err)
@@ -669,17 +723,23 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   if (op == NULL)
     ret = -1;
   struct reg_closure_cache *held = NULL;
-  _cleanup_strv_ char **made = NULL; /* volumes this create made */
+  _cleanup_strv_ char **made = NULL;      /* volumes this create made */
+  _cleanup_strv_ char **published = NULL; /* -P: the ports with the exposed ones */
   if (ret == 0)
     {
       pthread_mutex_lock (&e->lock);
       ret = check_create_options (e, o, err);
       if (ret == 0 && (held = closure_hold (e, o->templates, err)) == NULL)
         ret = -1;
+      struct reg_create_options eff = *o;
+      if (ret == 0 && o->publish_all)
+        ret = publish_all (o, held->closure, &published, err);
+      if (published)
+        eff.ports = published;
       if (ret == 0)
-        ret = reg_network_resolve (e->root, &e->net, o, &c->network_mode, err);
+        ret = reg_network_resolve (e->root, &e->net, &eff, &c->network_mode, err);
       if (ret == 0)
-        ret = fill_container (e->store, c, o, held->closure, err);
+        ret = fill_container (e->store, c, &eff, held->closure, err);
       _cleanup_free_ char *env_path = reg_env_path (e->root, held ? held->closure->digest : "");
       bool generated = env_path && access (env_path, F_OK) == 0;
       c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
@@ -715,6 +775,45 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
   reg_events_container (e->root, c, "create", NULL, NULL);
   *out = c;
   return 0;
+}
+
+static int
+network_link (struct reg_engine *e, const char *network, const char *ref, char *const *aliases,
+              bool connect, struct reg_error **err)
+{
+  const char *verb = connect ? "connect" : "disconnect";
+  struct reg_container *c = NULL;
+  struct reg_lock *op = op_begin (e, ref, verb, &c, err);
+  if (op == NULL)
+    return -1;
+  int ret = 0;
+  if (!reg_state_live (c->state) || !reg_container_monitor_alive (c))
+    ret = reg_error_set (err, EBUSY, "%s container %.12s: it is not running", verb, c->id);
+  pthread_mutex_lock (&e->lock);
+  if (ret == 0 && connect)
+    ret = reg_network_connect (e->root, &e->net, network, c, aliases, err);
+  else if (ret == 0)
+    ret = reg_network_disconnect (e->root, network, c, err);
+  pthread_mutex_unlock (&e->lock);
+  reg_lockset_unlock (e->ops, op);
+  if (ret == 0)
+    reg_events_emit (e->root, "network", verb, network, json_pack ("{s:s}", "container", c->id));
+  reg_container_free (c);
+  return ret;
+}
+
+int
+reg_engine_network_connect (struct reg_engine *e, const char *network, const char *ref,
+                            char *const *aliases, struct reg_error **err)
+{
+  return network_link (e, network, ref, aliases, true, err);
+}
+
+int
+reg_engine_network_disconnect (struct reg_engine *e, const char *network, const char *ref,
+                               struct reg_error **err)
+{
+  return network_link (e, network, ref, NULL, false, err);
 }
 
 int

@@ -75,6 +75,11 @@ struct reg_create_options
   struct reg_security security;
   unsigned short rows, cols;
   char *const *ports; /* "[IP:]HOST:CONTAINER[/tcp|udp]", recorded */
+  /* -P: also publish, each on a free host port, every port `exposed`
+   * lists (reg.yaml's expose:, "PORT[/tcp|udp]") and every port the
+   * templates declare (their expose:, an image's ExposedPorts). */
+  bool publish_all;
+  char *const *exposed;
   /* "host" (the default), "none", or "container:REF" (another container's
    * network namespace; resolved to its id at create). */
   const char *network_mode;
@@ -152,6 +157,13 @@ int reg_engine_container_install (struct reg_engine *e, const char *ref, const c
                                   bool uninstall, struct reg_error **err);
 /* Give the container a new name (Docker's rename): EEXIST when another
  * container has it; the old name is free at once. */
+/* `reg network connect/disconnect` of a running container (network.h),
+ * under its operation lock and the engine's lock; an event "network
+ * connect"/"disconnect" with the container's id. */
+int reg_engine_network_connect (struct reg_engine *e, const char *network, const char *ref,
+                                char *const *aliases, struct reg_error **err);
+int reg_engine_network_disconnect (struct reg_engine *e, const char *network, const char *ref,
+                                   struct reg_error **err);
 int reg_engine_container_rename (struct reg_engine *e, const char *ref, const char *name,
                                  struct reg_error **err);
 /* Freeze (pause) or thaw (unpause) every process of the container. */

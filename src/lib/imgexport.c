@@ -193,23 +193,6 @@ strings (char *const *v)
   return a;
 }
 
-/* ExposedPorts: the union of the closure's templates' `expose`. */
-static int
-exposed_ports (const char *root, const struct reg_closure *cl, json_t *ports,
-               struct reg_error **err)
-{
-  for (size_t i = 0; cl->templates && cl->templates[i]; i++)
-    {
-      struct reg_template *t = NULL;
-      if (reg_template_load (root, cl->templates[i], &t, err) < 0)
-        return -1;
-      for (size_t k = 0; t->expose && t->expose[k]; k++)
-        json_object_set_new (ports, t->expose[k], json_object ());
-      reg_template_free (t);
-    }
-  return 0;
-}
-
 /* WorkingDir, User, Volumes, Labels, Healthcheck (format 3). */
 static int
 run_defaults (const struct reg_closure *cl, json_t *config)
@@ -259,12 +242,8 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   json_t *own = strings (cl->env);
   json_array_extend (env, own);
   json_decref (own);
-  if (exposed_ports (root, cl, ports, err) < 0)
-    {
-      json_decref (env);
-      json_decref (ports);
-      return NULL;
-    }
+  for (size_t i = 0; cl->expose && cl->expose[i]; i++)
+    json_object_set_new (ports, cl->expose[i], json_object ());
   json_t *config
       = json_pack ("{s:o, s:{s:s}}", "Env", env, "Labels", REG_OCI_ANNOTATION_TEMPLATE, tmpl);
   if (cl->entrypoint)

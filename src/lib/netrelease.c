@@ -51,10 +51,10 @@ reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n)
 }
 
 /* Remove the allocation file if it is still this container's. */
-static void
-release_ip (const char *root, const char *id, const struct reg_net_state *n)
+void
+reg_netrelease_ip (const char *root, const char *id, const char *bridge, const char *ip)
 {
-  _cleanup_free_ char *path = reg_netrelease_ip_file (root, n->bridge, n->ip);
+  _cleanup_free_ char *path = reg_netrelease_ip_file (root, bridge, ip);
   char owner[65] = "";
   int fd = path ? open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
   if (fd < 0)
@@ -73,7 +73,9 @@ reg_netrelease (const char *root, const char *id, const struct reg_net_state *n)
   _cleanup_free_ char *cmds = reg_netrelease_unpublish_cmds (id, n);
   if (cmds)
     reg_nft_run (cmds, NULL, NULL); /* gone already: nothing to do */
-  release_ip (root, id, n);
+  reg_netrelease_ip (root, id, n->bridge, n->ip);
+  for (size_t i = 0; i < n->n_links; i++)
+    reg_netrelease_ip (root, id, n->links[i].bridge, n->links[i].ip);
 }
 
 static int
@@ -91,4 +93,6 @@ reg_netrelease_recorded (const char *root, const struct reg_container *c)
   reg_netrelease (root, c->id, &c->net);
   reg_container_update (root, c->id, clear_net, NULL, NULL);
   reg_netpeers_refresh (root, c->net.network);
+  for (size_t i = 0; i < c->net.n_links; i++)
+    reg_netpeers_refresh (root, c->net.links[i].network);
 }

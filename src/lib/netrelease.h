@@ -1,6 +1,7 @@
 /* netrelease: give back what a bridged container held while it ran — its
  * published ports (its chain and map entries in reg's nft table) and its
- * address (the allocation file under the engine root). Its veth pair needs
+ * addresses (the allocation files under the engine root: its own, and
+ * those of the networks connected to it). Its veth pair needs
  * nothing: it lives in the container's network namespace and goes with it.
  *
  * Linked into reg-monitor (which releases when its container stops for
@@ -23,7 +24,11 @@ void reg_netrelease_table (const char *bridge, char table[16]);
 /* nft commands that remove c's published ports (NULL: none to remove). */
 char *reg_netrelease_unpublish_cmds (const char *id, const struct reg_net_state *n);
 
-/* Release c->net (then the caller clears it in the state). */
+/* Remove an address's allocation file if it is still container id's. */
+void reg_netrelease_ip (const char *root, const char *id, const char *bridge, const char *ip);
+
+/* Release c->net, its links' addresses too (then the caller clears it in
+ * the state). The links' veths go with the namespace. */
 void reg_netrelease (const char *root, const char *id, const struct reg_net_state *n);
 /* What c's state records it holds, released and cleared in its state; its
  * network's peers forget it. Nothing when it holds no address. */

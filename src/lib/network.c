@@ -612,7 +612,7 @@ bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_containe
   fill_state (&d, addr, &n);
   /* Recorded first: whatever fails next, release finds it. */
   int ret = reg_container_update (root, c->id, set_net, &n, err);
-  struct reg_rtnl_endpoint ep = { d.bridge, NULL, -1, addr, d.gw, d.prefix, { 0 } };
+  struct reg_rtnl_endpoint ep = { d.bridge, NULL, -1, addr, d.gw, d.prefix, { 0 }, NULL };
   char host_name[16];
   unsigned short rnd = 0;
   if (getrandom (&rnd, sizeof rnd, 0) < 0)
@@ -749,6 +749,15 @@ running_on (const char *root, const char *id, struct reg_container **out)
   return false;
 }
 
+static bool
+holds_link (const struct reg_container *c, const char *ip)
+{
+  for (size_t i = 0; i < c->net.n_links; i++)
+    if (strcmp (c->net.links[i].ip, ip) == 0)
+      return true;
+  return false;
+}
+
 static int
 clear_stale_net (struct reg_container *c, void *data, struct reg_error **err)
 {
@@ -776,6 +785,8 @@ reconcile_dir (const char *root, const char *table, const char *dir, FILE *f)
       struct reg_container *c = NULL;
       if (got == 64 && running_on (root, owner, &c) && strcmp (c->net.ip, de->d_name) == 0)
         publish_cmds (f, table, c->id, &c->net);
+      else if (c && holds_link (c, de->d_name))
+        ; /* an address of a network connected to it */
       else
         {
           unlinkat (dirfd (d), de->d_name, 0);
@@ -851,8 +862,9 @@ reg_network_remove (const char *root, const struct reg_net_config *cfg, const ch
       if (reg_container_load (root, ids[i], &c, NULL) < 0)
         continue;
       bool busy
-          = strcmp (c->network_mode, name) == 0
-            && (c->net.ip[0] || (reg_state_live (c->state) && reg_container_monitor_alive (c)));
+          = (strcmp (c->network_mode, name) == 0
+             && (c->net.ip[0] || (reg_state_live (c->state) && reg_container_monitor_alive (c))))
+            || reg_net_state_link (&c->net, name) != NULL;
       char id[13];
       snprintf (id, sizeof id, "%.12s", c->id);
       reg_container_free (c);
@@ -917,5 +929,154 @@ reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error
   if (choose_subnet (root, cfg, err) < 0 || reconcile (root, cfg, err) < 0)
     return -1;
   warn_forward_drop (cfg);
+  return 0;
+}
+
+/* ---- connect and disconnect a running container ---- */
+
+static int
+add_link (struct reg_container *c, void *data, struct reg_error **err)
+{
+  const struct reg_net_link *l = data;
+  struct reg_net_link *grown = realloc (c->net.links, (c->net.n_links + 1) * sizeof *grown);
+  if (grown == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  c->net.links = grown;
+  grown[c->net.n_links] = *l;
+  grown[c->net.n_links].aliases = reg_strv_dup (l->aliases);
+  if (grown[c->net.n_links].aliases == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  c->net.n_links++;
+  return 0;
+}
+
+static int
+drop_link (struct reg_container *c, void *data, struct reg_error **err)
+{
+  struct reg_net_link *l = reg_net_state_link (&c->net, data);
+  if (l == NULL)
+    return 0;
+  reg_strv_free (l->aliases);
+  size_t i = (size_t)(l - c->net.links);
+  memmove (l, l + 1, (c->net.n_links - i - 1) * sizeof *l);
+  c->net.n_links--;
+  return 0;
+}
+
+/* What connect refuses before anything is made. */
+static int
+connect_check (const struct reg_container *c, const struct netdef *d, char *const *aliases,
+               struct reg_error **err)
+{
+  if (!reg_network_on_bridge (c->network_mode))
+    return reg_error_set (err, EINVAL,
+                          "container %.12s runs with --network %s: it has no network of its own "
+                          "to connect to %s",
+                          c->id, c->network_mode, d->name);
+  if (c->net.ip[0] == '\0')
+    return reg_error_set (err, EBUSY, "container %.12s is not running", c->id);
+  if (strcmp (c->net.network, d->name) == 0 || reg_net_state_link (&c->net, d->name))
+    return reg_error_set (err, EEXIST, "container %.12s is already connected to network %s", c->id,
+                          d->name);
+  if (strcmp (d->name, "bridge") == 0 && reg_strv_len (aliases) > 0)
+    return reg_error_set (
+        err, EINVAL, "--alias %s: aliases exist only on a user network, not on bridge", aliases[0]);
+  for (size_t i = 0; aliases && aliases[i]; i++)
+    if (!reg_etcfiles_hostname_ok (aliases[i]))
+      return reg_error_set (err, EINVAL, "--alias \"%s\": not a host name (RFC 1123)", aliases[i]);
+  return 0;
+}
+
+/* The first of eth1, eth2, ... no link of c uses. */
+static void
+link_ifname (const struct reg_container *c, char out[16])
+{
+  for (int k = 1;; k++)
+    {
+      snprintf (out, 16, "eth%d", k);
+      bool used = false;
+      for (size_t i = 0; i < c->net.n_links; i++)
+        used = used || strcmp (c->net.links[i].ifname, out) == 0;
+      if (!used)
+        return;
+    }
+}
+
+static int
+open_netns (const struct reg_container *c, struct reg_error **err)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int)c->pid);
+  int fd = c->pid > 0 ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+  if (fd < 0)
+    return reg_error_sys (err, c->pid > 0 ? errno : ESRCH, "container %.12s: its network namespace",
+                          c->id);
+  return fd;
+}
+
+int
+reg_network_connect (const char *root, struct reg_net_config *cfg, const char *network,
+                     const struct reg_container *c, char *const *aliases, struct reg_error **err)
+{
+  struct netdef d;
+  if (netdef_of (root, cfg, network, &d, err) < 0 || connect_check (c, &d, aliases, err) < 0
+      || ensure_ready (cfg, &d, err) < 0)
+    return -1;
+  struct in_addr addr;
+  if (ipam_alloc (root, cfg, &d, c->id, &addr, err) < 0)
+    return -1;
+  struct reg_net_state n = { 0 };
+  fill_state (&d, addr, &n);
+  struct reg_net_link l = { .prefix = n.prefix, .aliases = (char **)aliases };
+  snprintf (l.network, sizeof l.network, "%s", n.network);
+  snprintf (l.bridge, sizeof l.bridge, "%s", n.bridge);
+  memcpy (l.ip, n.ip, sizeof l.ip);
+  memcpy (l.gateway, n.gateway, sizeof l.gateway);
+  memcpy (l.mac, n.mac, sizeof l.mac);
+  link_ifname (c, l.ifname);
+  unsigned short rnd = 0;
+  if (getrandom (&rnd, sizeof rnd, 0) < 0)
+    rnd = (unsigned short)getpid ();
+  snprintf (l.host_if, sizeof l.host_if, "rv%.6s%04x", c->id, rnd);
+  struct reg_rtnl_endpoint ep = { d.bridge, l.host_if, -1, addr, d.gw, d.prefix, { 0 }, l.ifname };
+  sscanf (l.mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &ep.mac[0], &ep.mac[1], &ep.mac[2], &ep.mac[3],
+          &ep.mac[4], &ep.mac[5]);
+  int ret = (ep.netns_fd = open_netns (c, err)) < 0 ? -1 : reg_rtnl_endpoint_create (&ep, err);
+  if (ep.netns_fd >= 0)
+    close (ep.netns_fd);
+  /* Recorded once made: a crash before leaves an address no state names,
+   * which regd's next start frees. */
+  if (ret == 0 && (ret = reg_container_update (root, c->id, add_link, &l, err)) < 0)
+    reg_rtnl_link_delete (l.host_if, NULL);
+  if (ret < 0)
+    {
+      reg_netrelease_ip (root, c->id, l.bridge, l.ip);
+      return reg_error_prefix (err, "connect container %.12s to network %s", c->id, d.name);
+    }
+  reg_netpeers_refresh (root, d.name); /* it, and every other member */
+  return 0;
+}
+
+int
+reg_network_disconnect (const char *root, const char *network, const struct reg_container *c,
+                        struct reg_error **err)
+{
+  if (!reg_network_on_bridge (c->network_mode) || c->net.ip[0] == '\0')
+    return reg_error_set (err, ENOENT, "container %.12s is not connected to network %s", c->id,
+                          network);
+  if (strcmp (c->net.network, network) == 0)
+    return reg_error_set (err, EINVAL,
+                          "container %.12s: network %s is its --network, which it keeps while it "
+                          "runs (only networks connected to it can be disconnected)",
+                          c->id, network);
+  const struct reg_net_link *l = reg_net_state_link (&c->net, network);
+  if (l == NULL)
+    return reg_error_set (err, ENOENT, "container %.12s is not connected to network %s", c->id,
+                          network);
+  if (reg_rtnl_link_delete (l->host_if, err) < 0)
+    return reg_error_prefix (err, "disconnect container %.12s from network %s", c->id, network);
+  reg_netrelease_ip (root, c->id, l->bridge, l->ip);
+  reg_container_update (root, c->id, drop_link, (void *)network, NULL);
+  reg_netpeers_refresh_left (root, network, c->id);
   return 0;
 }

@@ -107,6 +107,24 @@ int reg_network_create (const char *root, const struct reg_net_config *cfg, cons
 int reg_network_remove (const char *root, const struct reg_net_config *cfg, const char *name,
                         struct reg_error **err);
 
+/* `reg network connect`: a running bridged container (the caller holds
+ * its operation lock and the engine's) gets an interface on `network`'s
+ * bridge too (eth1, ...: an address of that network, no default route),
+ * recorded in its state as a link; the members' /etc/hosts name it, with
+ * `aliases`. EINVAL for a container without a network of its own (host,
+ * none, container:), EEXIST when it is on that network already, ENOENT for
+ * an unknown network. Nothing is left on failure. The link lasts while the
+ * container runs: it is given back with its other addresses when it stops
+ * for good (netrelease.h). */
+int reg_network_connect (const char *root, struct reg_net_config *cfg, const char *network,
+                         const struct reg_container *c, char *const *aliases,
+                         struct reg_error **err);
+/* `reg network disconnect`: the link's veth removed, its address given
+ * back, the members' /etc/hosts rewritten. ENOENT when not connected;
+ * EINVAL for the network of its --network. */
+int reg_network_disconnect (const char *root, const char *network, const struct reg_container *c,
+                            struct reg_error **err);
+
 /* "container:<id>" -> the id (a pointer into mode), else NULL. Inline:
  * reg-monitor uses it without linking this module. */
 static inline const char *

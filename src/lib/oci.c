@@ -49,6 +49,12 @@ reg_oci_tag_ok (const char *tag)
   return matches (RE_TAG, tag);
 }
 
+bool
+reg_oci_repo_ok (const char *repo)
+{
+  return matches (RE_REPO, repo);
+}
+
 void
 reg_oci_ref_free (struct reg_oci_ref *r)
 {

@@ -56,6 +56,9 @@ const char *reg_oci_ref_reference (const struct reg_oci_ref *r);
 int reg_oci_ref_sibling (const struct reg_oci_ref *r, const char *name, const char *version,
                          struct reg_oci_ref **out, struct reg_error **err);
 bool reg_oci_tag_ok (const char *tag);
+/* A repository name of the distribution grammar (no host): lowercase
+ * components of [a-z0-9] joined by '.', '_', '__' or dashes, separated by '/'. */
+bool reg_oci_repo_ok (const char *repo);
 
 struct reg_oci_desc
 {

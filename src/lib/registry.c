@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -465,6 +466,33 @@ load_ca_file (struct reg_registry *r, const char *path, struct reg_error **err)
   if (n == 0)
     return reg_error_set (err, EINVAL, "registry %s: CA file %s holds no PEM certificate", r->host,
                           path);
+  return 0;
+}
+
+int
+reg_registry_add_ca_pem (struct reg_registry *r, const char *pem, struct reg_error **err)
+{
+  BIO *bio = BIO_new_mem_buf (pem, -1);
+  if (bio == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  int n = 0;
+  X509 *cert;
+  while ((cert = PEM_read_bio_X509 (bio, NULL, NULL, NULL)) != NULL)
+    {
+      if ((r->cas == NULL && (r->cas = sk_X509_new_null ()) == NULL)
+          || sk_X509_push (r->cas, cert) <= 0)
+        {
+          X509_free (cert);
+          BIO_free (bio);
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      n++;
+    }
+  BIO_free (bio);
+  ERR_clear_error (); /* the end of the text reads as a PEM error */
+  if (n == 0)
+    return reg_error_set (err, EINVAL, "registry %s: the CA given holds no PEM certificate",
+                          r->host);
   return 0;
 }
 

@@ -42,6 +42,11 @@ typedef void (*reg_registry_progress_fn) (void *data, int64_t now, int64_t total
 int reg_registry_open (const char *host, bool insecure, const char *certs_dir, const char *user,
                        const char *password, struct reg_registry **out, struct reg_error **err);
 void reg_registry_free (struct reg_registry *r);
+/* Trust the CA certificates in pem (one or more PEM certificates) for this
+ * registry too, as a certs.d file would: what a remote client of regd
+ * sends ("Ca" in a pull or push), since it cannot write <root>/certs.d.
+ * EINVAL when pem holds no certificate. */
+int reg_registry_add_ca_pem (struct reg_registry *r, const char *pem, struct reg_error **err);
 
 int reg_registry_blob_exists (struct reg_registry *r, const char *repo, const char *hex,
                               bool *exists, struct reg_error **err);

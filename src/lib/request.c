@@ -384,32 +384,6 @@ dup_string (json_t *body, const char *key, char **out, struct reg_error **err)
   return 0;
 }
 
-/* -P: every exposed port ("PORT[/tcp|udp]") on a free host port. */
-static int
-publish_all (struct reg_create_request *r, struct reg_error **err)
-{
-  size_t n = reg_strv_len (r->exposed), have = reg_strv_len (r->ports);
-  if (n == 0)
-    return reg_error_set (err, EINVAL,
-                          WHAT ": -P: no port to publish (reg.yaml's expose: lists none)");
-  char **ports = realloc (r->ports, (have + n + 1) * sizeof (char *));
-  if (ports == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  r->ports = ports;
-  ports[have] = NULL;
-  for (size_t i = 0; i < n; i++)
-    {
-      struct reg_port_binding b;
-      if (strchr (r->exposed[i], ':') || !reg_network_port_parse (r->exposed[i], &b))
-        return reg_error_set (err, EINVAL, WHAT ": exposed port \"%s\" is not PORT[/tcp|udp]",
-                              r->exposed[i]);
-      if ((ports[have + i] = strdup (r->exposed[i])) == NULL)
-        return reg_error_set (err, ENOMEM, "out of memory");
-      ports[have + i + 1] = NULL;
-    }
-  return 0;
-}
-
 static int
 parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
 {
@@ -524,8 +498,8 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
   o->project = r->project;
   o->mounts = r->mounts;
   o->n_mounts = r->n_mounts;
-  if (json_is_true (json_object_get (body, "PublishAllPorts")) && publish_all (r, err) < 0)
-    return -1;
+  o->publish_all = json_is_true (json_object_get (body, "PublishAllPorts"));
+  o->exposed = r->exposed;
   o->ports = r->ports;
   o->network_mode = r->network_mode;
   o->hostname = r->hostname;

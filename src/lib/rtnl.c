@@ -244,16 +244,16 @@ configure_thread (void *arg)
       j->err = errno, j->step = "open rtnetlink in the namespace";
       return NULL;
     }
-  unsigned lo = if_nametoindex ("lo"), eth = if_nametoindex ("eth0");
+  unsigned lo = if_nametoindex ("lo"), eth = if_nametoindex (ep->ifname ? ep->ifname : "eth0");
   if (lo == 0 || eth == 0)
-    j->err = ENODEV, j->step = "find lo and eth0";
+    j->err = ENODEV, j->step = "find lo and the interface";
   else if (link_up (&nl, lo) < 0)
     j->err = errno, j->step = "bring up lo";
   else if (addr_add (&nl, eth, ep->addr, ep->prefix) < 0)
-    j->err = errno, j->step = "add eth0's address";
+    j->err = errno, j->step = "add the interface's address";
   else if (link_up (&nl, eth) < 0)
-    j->err = errno, j->step = "bring up eth0";
-  else if (route_default (&nl, eth, ep->gw) < 0)
+    j->err = errno, j->step = "bring up the interface";
+  else if (ep->ifname == NULL && route_default (&nl, eth, ep->gw) < 0)
     j->err = errno, j->step = "add the default route";
   nl_close (&nl);
   return NULL;
@@ -276,7 +276,7 @@ veth_create (struct nl *nl, const struct reg_rtnl_endpoint *ep, unsigned master)
   struct nlattr *peer = mnl_attr_nest_start (h, VETH_INFO_PEER);
   struct ifinfomsg *pm = mnl_nlmsg_put_extra_header (h, sizeof *pm);
   pm->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz (h, IFLA_IFNAME, "eth0");
+  mnl_attr_put_strz (h, IFLA_IFNAME, ep->ifname ? ep->ifname : "eth0");
   mnl_attr_put_u32 (h, IFLA_NET_NS_FD, (uint32_t)ep->netns_fd);
   mnl_attr_put (h, IFLA_ADDRESS, 6, ep->mac);
   mnl_attr_nest_end (h, peer);

@@ -30,7 +30,9 @@ int reg_rtnl_netns_new (int *fd, struct reg_error **err);
 
 /* A veth pair: `host_name` on the host, enslaved to `bridge` and up; its
  * peer is made inside netns_fd as eth0 with `mac`, then given addr/prefix,
- * brought up with lo, and a default route via gw. */
+ * brought up with lo, and a default route via gw. With `ifname` (a
+ * network connected later: eth1, ...) the peer has that name and no
+ * default route. */
 struct reg_rtnl_endpoint
 {
   const char *bridge;
@@ -39,6 +41,7 @@ struct reg_rtnl_endpoint
   struct in_addr addr, gw;
   int prefix;
   unsigned char mac[6];
+  const char *ifname; /* NULL: eth0, with the default route */
 };
 int reg_rtnl_endpoint_create (const struct reg_rtnl_endpoint *ep, struct reg_error **err);
 

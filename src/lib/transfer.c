@@ -60,9 +60,19 @@ source_open (struct reg_engine *e, const struct reg_transfer_options *o,
       _cleanup_free_ char *certs = NULL;
       if (asprintf (&certs, "%s/certs.d", e->root) < 0)
         return reg_error_set (err, ENOMEM, "out of memory");
-      return reg_registry_open (ref->host, o->insecure, certs, o->user, o->password, &s->registry,
-                                err);
+      if (o->ca_pem && o->insecure)
+        return reg_error_set (err, EINVAL,
+                              "registry %s: a CA was given with --insecure (plain HTTP has no "
+                              "certificate to check)",
+                              ref->host);
+      if (reg_registry_open (ref->host, o->insecure, certs, o->user, o->password, &s->registry, err)
+          < 0)
+        return -1;
+      return o->ca_pem ? reg_registry_add_ca_pem (s->registry, o->ca_pem, err) : 0;
     }
+  if (o->ca_pem)
+    return reg_error_set (
+        err, EINVAL, "reference %s names a layout, not a registry: a CA is for a registry", o->ref);
   _cleanup_free_ char *dir = NULL;
   if (o->layout == NULL && asprintf (&dir, "%s/layout", e->root) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");

@@ -37,6 +37,7 @@ struct reg_transfer_options
   bool as_image;               /* push: a regular OCI image (imgexport.h), not an artifact */
   bool insecure;               /* plain HTTP */
   const char *user, *password; /* or NULL: anonymous */
+  const char *ca_pem;          /* CAs trusted for the registry besides certs.d, or NULL */
   reg_transfer_event_fn event;
   void *data;
 };

@@ -20,7 +20,7 @@ struct job
 {
   struct regd *d;
   bool push, load;
-  char *ref, *tmpl, *layout, *archive, *user, *password;
+  char *ref, *tmpl, *layout, *archive, *user, *password, *ca;
   bool insecure, as_image;
   int fd; /* write end */
 };
@@ -32,6 +32,7 @@ job_free (struct job *j)
   free (j->tmpl);
   free (j->layout);
   free (j->archive);
+  free (j->ca);
   free (j->user);
   if (j->password)
     explicit_bzero (j->password, strlen (j->password));
@@ -70,7 +71,8 @@ options (struct job *j, struct reg_transfer_options *o)
                                       .as_image = j->as_image,
                                       .insecure = j->insecure,
                                       .user = j->user,
-                                      .password = j->password };
+                                      .password = j->password,
+                                      .ca_pem = j->ca };
 }
 
 static void *
@@ -106,19 +108,20 @@ static int
 parse (struct request *r, struct job *j, const char *what, struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Ref", "Template", "Layout", "Archive", "Insecure", "Auth", "AsImage", NULL };
+      = { "Ref", "Template", "Layout", "Archive", "Insecure", "Auth", "AsImage", "Ca", NULL };
   json_t *body = regd_body_object (r, what, err);
   if (body == NULL)
     return -1;
   const char *ref = NULL, *tmpl = NULL, *layout = NULL, *archive = NULL, *user = NULL,
-             *password = NULL;
+             *password = NULL, *ca = NULL;
   json_t *auth = json_object_get (body, "Auth");
   int ret = 0;
   if (regd_json_only_keys (body, keys, what, err) < 0
       || regd_json_string (body, "Ref", what, &ref, err) < 0
       || regd_json_string (body, "Template", what, &tmpl, err) < 0
       || regd_json_string (body, "Layout", what, &layout, err) < 0
-      || regd_json_string (body, "Archive", what, &archive, err) < 0)
+      || regd_json_string (body, "Archive", what, &archive, err) < 0
+      || regd_json_string (body, "Ca", what, &ca, err) < 0)
     ret = -1;
   else if (auth && !json_is_null (auth)
            && (!json_is_object (auth) || regd_json_string (auth, "Username", what, &user, err) < 0
@@ -145,6 +148,7 @@ parse (struct request *r, struct job *j, const char *what, struct reg_error **er
       j->archive = archive ? strdup (archive) : NULL;
       j->tmpl = tmpl ? strdup (tmpl) : NULL;
       j->layout = layout ? strdup (layout) : NULL;
+      j->ca = ca ? strdup (ca) : NULL;
       j->user = user ? strdup (user) : NULL;
       j->password = password ? strdup (password) : NULL;
     }

@@ -191,6 +191,8 @@ dispatch (struct regd *d, struct request *r, const char *url)
     return regd_route_events (d, r);
   if (strcmp (parts[0], "networks") == 0 && n <= 2)
     return regd_route_networks (d, r, parts[1]);
+  if (strcmp (parts[0], "networks") == 0 && strcmp (r->method, "POST") == 0)
+    return regd_route_network_link (d, r, parts[1], parts[2]);
   if (strcmp (parts[0], "volumes") == 0 && n <= 2)
     return regd_route_volumes (d, r, parts[1]);
   if (strcmp (parts[0], "templates") == 0 && n <= 2)

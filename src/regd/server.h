@@ -110,6 +110,9 @@ enum MHD_Result regd_container_changes (struct regd *d, struct request *r, const
 enum MHD_Result regd_route_events (struct regd *d, struct request *r);
 /* /v1/networks (routes_networks.c). */
 enum MHD_Result regd_route_networks (struct regd *d, struct request *r, const char *name);
+/* POST /v1/networks/NAME/connect|disconnect. */
+enum MHD_Result regd_route_network_link (struct regd *d, struct request *r, const char *name,
+                                         const char *action);
 /* /v1/volumes (routes_volumes.c). */
 enum MHD_Result regd_route_volumes (struct regd *d, struct request *r, const char *name);
 enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char *what);

@@ -515,6 +515,27 @@ t_net_publish_all () {
   run_cmd get "http://127.0.0.1:$hp/"
   expect_out_has "hello from ${id:0:12}"
   "$REG" rm -f "$id" >/dev/null
+  # ... and every port its templates declare (a recipe's expose:), once
+  # each: 80/tcp is both reg.yaml's and the template's.
+  printf 'name: exposer\nversion: "1"\npaths: [/bin/true]\nrequires: [py@3.11]\nexpose: ["80/tcp", "8125/udp"]\n' >"$T/exposer.yaml"
+  "$REG" template create -f "$T/exposer.yaml" >/dev/null || fail "template create exposer@1"
+  printf 'templates: [exposer@1]\nexpose: [80, "53/udp"]\n' >"$p/reg.yaml"
+  id=$("$REG" run -d -P --project "$p" -- "$PY" -c "$HTTP80")
+  run_cmd "$REG" port "$id"
+  expect_out_has "8125/udp -> 0.0.0.0:"
+  expect_out_has "53/udp -> 0.0.0.0:"
+  expect_eq "$(echo "$out" | grep -c '^80/tcp')" 1 "80/tcp published twice"
+  hp=$("$REG" port "$id" 80 | cut -d: -f2)
+  run_cmd get "http://127.0.0.1:$hp/"
+  expect_out_has "hello from ${id:0:12}"
+  "$REG" rm -f "$id" >/dev/null
+  # Without a project: the template's ports alone, next to -p.
+  id=$("$REG" run -d -P -p 8126/udp -t exposer@1 -- "$PY" -c 'import time; time.sleep(1000)')
+  run_cmd "$REG" port "$id"
+  expect_out_has "80/tcp -> 0.0.0.0:"
+  expect_out_has "8125/udp -> 0.0.0.0:"
+  expect_out_has "8126/udp -> 0.0.0.0:"
+  "$REG" rm -f "$id" >/dev/null
   # Nothing exposed, or a bad expose entry: refused, nothing made.
   before=$(snapshot)
   run_cmd "$REG" run --rm -P -t base@1 -- /bin/true
@@ -524,6 +545,7 @@ t_net_publish_all () {
   run_cmd "$REG" run --rm -P --project "$p" -- /bin/true
   expect_err_has 'exposed port "8080:80" is not PORT[/tcp|udp]'
   expect_eq "$(snapshot)" "$before" "a refused -P changed the engine"
+  "$REG" template rm exposer@1 >/dev/null
 }
 ALL="$ALL t_net_publish_all"
 
@@ -548,3 +570,138 @@ t_net_forward_drop_warning () {
   ip netns del "$ns"
 }
 ALL="$ALL t_net_forward_drop_warning"
+
+# ---- network connect / disconnect ----
+
+# What the engine and the host hold for networks: allocations, veths,
+# containers' states and /etc/hosts.
+net_snapshot () {
+  snapshot
+  (cd "$ROOT" && find networks | sort; cat containers/*/state.json containers/*/hosts 2>/dev/null) | sha256sum
+  local id
+  for id in $("$REG" ps -a -q); do
+    ip -br link | awk '{print $1}' | grep "^rv${id:0:6}" | sort
+  done
+}
+
+# The address of container $1 on network $2 (inspect's Networks).
+net_addr () {
+  "$REG" inspect "$1" | python3 -c 'import json, sys
+print(json.load(sys.stdin)[0]["NetworkSettings"]["Networks"].get(sys.argv[1], {}).get("IPAddress", ""))' "$2"
+}
+
+t_net_connect () {
+  local a b c aip bip before hostid
+  "$REG" network create --subnet "$(user_subnet 0)" cfront >/dev/null || fail "network create cfront"
+  "$REG" network create --subnet "$(user_subnet 1)" cback >/dev/null || fail "network create cback"
+  a=$("$REG" run -d --name ca --network cfront -t py@3.11 -- "$PY" -c "$HTTP80")
+  b=$("$REG" run -d --name cb --network cback -t py@3.11 -- "$PY" -c "$HTTP80")
+  bip=$(net_addr cb cback)
+  # Apart, cb does not know ca.
+  run_cmd "$REG" exec cb "$PY" -c 'import socket
+try: print(socket.gethostbyname("ca"))
+except OSError: print("unknown")'
+  expect_out "unknown"
+  # Connected to cback too: an interface there, a name and an alias.
+  run_cmd "$REG" network connect --alias web2 cback ca
+  expect_rc 0
+  aip=$(net_addr ca cback)
+  case "$aip" in "${NET_BASE%.*}.$((${NET_BASE##*.} + 5))."*) ;; *) fail "ca's address on cback: '$aip'" ;; esac
+  run_cmd "$REG" inspect ca
+  expect_out_has '"cfront": {'
+  expect_out_has '"Interface": "eth1"'
+  expect_out_has '"Aliases": ['
+  run_cmd "$REG" exec ca "$PY" -c 'print(open("/sys/class/net/eth1/operstate").read().strip())'
+  expect_out "up"
+  run_cmd "$REG" exec cb "$PY" -c 'import socket, urllib.request
+print(socket.gethostbyname("ca"), socket.gethostbyname("web2"))
+print(urllib.request.urlopen("http://web2/", timeout=5).read().decode())'
+  expect_out_has "$aip $aip"
+  expect_out_has "hello from ${a:0:12} peer $bip"
+  run_cmd "$REG" exec ca "$PY" -c 'print(open("/etc/hosts").read())'
+  expect_out_has "$bip	cb "
+  # Isolation stays per network: from cfront, cb's address does not answer.
+  run_cmd probe isolated cfront "$bip"
+  expect_out_has "refused"
+  # Bad input: a clear error, nothing made or changed.
+  hostid=$("$REG" run -d --network host -t base@1 -- /bin/sleep 1000)
+  c=$("$REG" generate --network cfront -t base@1 -- /bin/true)
+  before=$(net_snapshot)
+  run_cmd "$REG" network connect cback ca
+  expect_rc 1
+  expect_err_has "container ${a:0:12} is already connected to network cback"
+  run_cmd "$REG" network connect cfront ca
+  expect_err_has "container ${a:0:12} is already connected to network cfront"
+  run_cmd "$REG" network connect nosuch ca
+  expect_err_has 'network "nosuch": no such network'
+  run_cmd "$REG" network connect cback nosuch
+  expect_err_has "container nosuch: not found"
+  run_cmd "$REG" network connect cback "$hostid"
+  expect_err_has "runs with --network host: it has no network of its own"
+  run_cmd "$REG" network connect cback "$c"
+  expect_err_has "it is not running"
+  run_cmd "$REG" network connect --alias "a b" cfront cb
+  expect_err_has '--alias "a b": not a host name'
+  run_cmd "$REG" network connect --alias x bridge cb
+  expect_err_has "aliases exist only on a user network"
+  run_cmd "$REG" network disconnect cfront cb
+  expect_err_has "container ${b:0:12} is not connected to network cfront"
+  run_cmd "$REG" network disconnect cfront ca
+  expect_err_has "network cfront is its --network"
+  run_cmd "$REG" network disconnect cback "$hostid"
+  expect_err_has "is not connected to network cback"
+  run_cmd "$REG" network connect cback
+  expect_rc 2
+  run_cmd "$REG" network rm cback
+  expect_err_has "network cback: in use by container"
+  expect_eq "$(net_snapshot)" "$before" "refused connects changed the engine"
+  "$REG" rm -f "$hostid" "$c" >/dev/null
+  # Disconnected: the interface, the address and the names go.
+  run_cmd "$REG" network disconnect cback ca
+  expect_rc 0
+  expect_eq "$(net_addr ca cback)" "" "ca still has an address on cback"
+  run_cmd "$REG" exec ca "$PY" -c 'import os; print(os.listdir("/sys/class/net"))'
+  case "$out" in *eth1*) fail "eth1 left in ca: $out" ;; esac
+  run_cmd "$REG" exec cb "$PY" -c 'print(open("/etc/hosts").read())'
+  case "$out" in *"	ca "*) fail "cb's /etc/hosts still names ca" ;; esac
+  run_cmd "$REG" exec ca "$PY" -c 'print(open("/etc/hosts").read())'
+  case "$out" in *"	cb "*) fail "ca's /etc/hosts still names cb" ;; esac
+  expect_eq "$(grep -rl "$a" "$ROOT"/networks/*/ | grep -c "/${BRIDGE}-")" 1 "ca's addresses after disconnect"
+  # Connected again: kept over a regd crash; a killed monitor gives all back.
+  "$REG" network connect cback ca || fail "connect again"
+  aip=$(net_addr ca cback)
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  start_regd
+  expect_eq "$(net_addr ca cback)" "$aip" "ca's address on cback after regd's restart"
+  run_cmd "$REG" exec cb "$PY" -c 'import urllib.request; print(urllib.request.urlopen("http://ca/", timeout=5).read().decode())'
+  expect_out_has "hello from ${a:0:12}"
+  kill -KILL "$("$REG" inspect ca | sed -n 's/.*"MonitorPid": \([0-9]*\).*/\1/p')"
+  sleep 0.2
+  local i
+  for i in $(seq 50); do
+    "$REG" ps -a >/dev/null
+    [ -z "$(grep -rl "$a" "$ROOT"/networks/*/ ; ip -br link | awk '{print $1}' | grep "^rv${a:0:6}")" ] && break
+    sleep 0.1
+  done
+  expect_eq "$(grep -rl "$a" "$ROOT"/networks/*/)" "" "addresses left by a container whose monitor was killed"
+  expect_eq "$(ip -br link | awk '{print $1}' | grep "^rv${a:0:6}")" "" "veths left by a container whose monitor was killed"
+  run_cmd "$REG" exec cb "$PY" -c 'print(open("/etc/hosts").read())'
+  expect_out_has "localhost"
+  case "$out" in *"	ca "*) fail "cb's /etc/hosts still names the lost ca" ;; esac
+  # rm of a connected container leaves nothing either.
+  "$REG" rm -f ca >/dev/null
+  a=$("$REG" run -d --name ca --network cfront -t base@1 -- /bin/sleep 1000)
+  "$REG" network connect cback ca || fail "connect a new ca"
+  "$REG" rm -f ca cb >/dev/null
+  for i in $(seq 50); do
+    [ -z "$(grep -rl "$a" "$ROOT"/networks/*/; ip -br link | awk '{print $1}' | grep "^rv${a:0:6}")" ] && break
+    sleep 0.1
+  done
+  expect_eq "$(grep -rl "$a" "$ROOT"/networks/*/)" "" "addresses left after rm"
+  expect_eq "$(ip -br link | awk '{print $1}' | grep "^rv${a:0:6}")" "" "veths left after rm"
+  run_cmd "$REG" network rm cfront cback
+  expect_rc 0
+}
+ALL="$ALL t_net_connect"

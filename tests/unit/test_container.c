@@ -156,12 +156,79 @@ test_process_fields (void **state)
   reg_container_free (c);
 }
 
+/* NetworkSettings: the container's own network and its links survive a
+ * save and load, whatever the order of Networks; a record written before
+ * links (one entry, no Interface) is the container's own network. */
+static void
+test_network_links (void **state)
+{
+  struct reg_container *c = reg_container_new ();
+  snprintf (c->id, sizeof c->id, "%s", A);
+  char *one[] = { (char *)"x", NULL };
+  char *aliases[] = { (char *)"web", (char *)"www", NULL };
+  c->templates = reg_strv_dup (one);
+  c->argv = reg_strv_dup (one);
+  c->env = reg_strv_dup (one);
+  struct reg_net_state *n = &c->net;
+  snprintf (n->network, sizeof n->network, "front");
+  snprintf (n->bridge, sizeof n->bridge, "reg0-1");
+  snprintf (n->ip, sizeof n->ip, "10.89.0.2");
+  n->prefix = 24;
+  n->links = calloc (2, sizeof *n->links);
+  n->n_links = 2;
+  for (int i = 0; i < 2; i++)
+    {
+      struct reg_net_link *l = &n->links[i];
+      snprintf (l->network, sizeof l->network, i ? "back" : "bridge");
+      snprintf (l->bridge, sizeof l->bridge, i ? "reg0-2" : "reg0");
+      snprintf (l->ip, sizeof l->ip, "10.9%d.0.3", i);
+      snprintf (l->ifname, sizeof l->ifname, "eth%d", i + 1);
+      snprintf (l->host_if, sizeof l->host_if, "rvaaaa00%04d", i);
+      l->prefix = 16 + i * 8;
+      l->aliases = i ? reg_strv_dup (aliases) : NULL;
+    }
+  assert_int_equal (reg_container_create (root, c, NULL), 0);
+  struct reg_container *back = NULL;
+  assert_int_equal (reg_container_load (root, A, &back, NULL), 0);
+  assert_string_equal (back->net.network, "front");
+  assert_string_equal (back->net.ip, "10.89.0.2");
+  assert_int_equal (back->net.n_links, 2);
+  const struct reg_net_link *l = reg_net_state_link (&back->net, "back");
+  assert_non_null (l);
+  assert_string_equal (l->bridge, "reg0-2");
+  assert_string_equal (l->ip, "10.91.0.3");
+  assert_string_equal (l->ifname, "eth2");
+  assert_string_equal (l->host_if, "rvaaaa000001");
+  assert_int_equal (l->prefix, 24);
+  assert_int_equal (reg_strv_len (l->aliases), 2);
+  assert_string_equal (l->aliases[1], "www");
+  assert_non_null (reg_net_state_link (&back->net, "bridge"));
+  assert_null (reg_net_state_link (&back->net, "front"));
+  reg_container_free (back);
+  /* An older record: one entry without Interface. */
+  json_t *j = reg_container_to_json (c);
+  json_t *nets = json_object_get (json_object_get (j, "NetworkSettings"), "Networks");
+  json_object_del (nets, "bridge");
+  json_object_del (nets, "back");
+  json_object_del (json_object_get (nets, "front"), "Interface");
+  char path[256];
+  snprintf (path, sizeof path, "%s/containers/" A "/state.json", root);
+  assert_int_equal (json_dump_file (j, path, 0), 0);
+  json_decref (j);
+  assert_int_equal (reg_container_load (root, A, &back, NULL), 0);
+  assert_string_equal (back->net.network, "front");
+  assert_int_equal (back->net.n_links, 0);
+  reg_container_free (back);
+  reg_container_free (c);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_names_and_lookups, setup, teardown),
     cmocka_unit_test_setup_teardown (test_process_fields, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_network_links, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ test_unpublish (void **state)
 {
   struct reg_port_binding ports[3]
       = { { "", 8080, 80, false }, { "127.0.0.1", 8080, 80, false }, { "", 53, 53, true } };
-  struct reg_net_state n = { "bridge", "reg0", "10.88.0.2", "10.88.0.1", "", 16, ports, 3 };
+  struct reg_net_state n
+      = { "bridge", "reg0", "10.88.0.2", "10.88.0.1", "", 16, ports, 3, NULL, 0 };
   const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   char *cmds = reg_netrelease_unpublish_cmds (id, &n);
   assert_string_equal (cmds, "delete element ip reg0 publish { tcp . 8080 }\n"

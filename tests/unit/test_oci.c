@@ -410,6 +410,26 @@ test_manifest_oversized (void **state)
   free (text);
 }
 
+/* reg-hub's registry checks names with this before making any path. */
+static void
+test_repo_ok (void **state)
+{
+  (void)state;
+  assert_true (reg_oci_repo_ok ("templates/python"));
+  assert_true (reg_oci_repo_ok ("a"));
+  assert_true (reg_oci_repo_ok ("a-b/c__d/e.f/g_h"));
+  assert_false (reg_oci_repo_ok (""));
+  assert_false (reg_oci_repo_ok ("Templates/python"));
+  assert_false (reg_oci_repo_ok ("templates/../etc"));
+  assert_false (reg_oci_repo_ok ("../etc"));
+  assert_false (reg_oci_repo_ok ("/etc"));
+  assert_false (reg_oci_repo_ok ("a//b"));
+  assert_false (reg_oci_repo_ok ("a/"));
+  assert_false (reg_oci_repo_ok ("a/.b"));
+  assert_false (reg_oci_repo_ok ("a:b"));
+  assert_false (reg_oci_repo_ok ("a b"));
+}
+
 int
 main (void)
 {
@@ -420,6 +440,7 @@ main (void)
     cmocka_unit_test (test_ref_digest),
     cmocka_unit_test (test_ref_string_and_sibling),
     cmocka_unit_test (test_digest_parse),
+    cmocka_unit_test (test_repo_ok),
     cmocka_unit_test (test_manifest_round_trip),
     cmocka_unit_test (test_manifest_the_good_one_parses),
     cmocka_unit_test (test_manifest_wrong_media_types),
