@@ -1459,9 +1459,9 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       if (*result && p.image)
         json_object_set_new (
             *result, "Dropped",
-            json_pack ("{s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
+            json_pack ("{s:I, s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
                        (json_int_t)p.dropped.owners, "Xattrs", (json_int_t)p.dropped.xattrs,
-                       "Example", p.dropped.example));
+                       "Hidden", (json_int_t)p.dropped.hidden, "Example", p.dropped.example));
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);
