@@ -68,6 +68,60 @@ load_all () { # TAG: docker save of the four images into the fresh reg root
   done
 }
 
+# pss PID...: the sum of Pss over the processes and all their descendants.
+pss () {
+  python3 - "$@" <<'PY'
+import os, sys
+def kids(pid):
+    out = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out += open(f"/proc/{pid}/task/{t}/children").read().split()
+        except OSError:
+            pass
+    return out
+todo, seen, total = list(sys.argv[1:]), set(), 0
+while todo:
+    p = todo.pop()
+    if p in seen:
+        continue
+    seen.add(p)
+    try:
+        for line in open(f"/proc/{p}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+        todo += kids(p)
+    except OSError:
+        pass
+print(total)
+PY
+}
+# services TAG: the four services from the TAG images under both engines;
+# after 5 s, the PSS of each (its processes and their descendants).
+services () {
+  local p id cmd
+  declare -A DPID RPID
+  for p in $PKGS; do
+    case $p in
+      python3) cmd=(python3 -m http.server 8000 --bind 127.0.0.1) ;;
+      nginx) cmd=(nginx -g 'daemon off;') ;;
+      redis-server) cmd=(redis-server --port 6379 --save '' --appendonly no) ;;
+      nodejs) cmd=(node -e "require('http').createServer((q,s)=>s.end('ok')).listen(3000,'127.0.0.1')") ;;
+    esac
+    id=$(dock run -d --network none "bench/$p:$1" "${cmd[@]}")
+    DPID[$p]=$(dock inspect -f '{{.State.Pid}}' "$id")
+    reg run -d --name "svc-$p" --network none -t "bench.$p@$1" -- "${cmd[@]}" >/dev/null
+    RPID[$p]=$(reg inspect -f '{{.State.Pid}}' "svc-$p")
+  done
+  sleep 5
+  for p in $PKGS; do echo "$1 $p docker_pss_kb $(pss "${DPID[$p]}") reg_pss_kb $(pss "${RPID[$p]}")"; done
+  echo "$1 all docker_pss_kb $(pss "${DPID[@]}") reg_pss_kb $(pss "${RPID[@]}")"
+  dock ps --format '{{.Image}} {{.Status}}'
+  reg ps --format '{{.Names}} {{.State}}'
+  dock rm -f $(dock ps -aq) >/dev/null
+  for p in $PKGS; do reg rm -f "svc-$p" >/dev/null; done
+}
+
 echo "== (a) imported separately"
 for p in $PKGS; do
   tar -C "$WORK/rootfs-$p" --exclude=./.bench-done -c . | dock import - "bench/$p:sep" >/dev/null
@@ -75,7 +129,8 @@ done
 SEP_DOCKER=$(docker_bytes)
 load_all sep
 SEP_REG=$(store_bytes)
-echo "docker $SEP_DOCKER reg $SEP_REG"
+echo "sep store docker_bytes $SEP_DOCKER reg_bytes $SEP_REG"
+services sep
 
 echo "== (b) on a common base layer"
 python3 - "$WORK" "$OUT" $PKGS <<'PY'
@@ -119,57 +174,11 @@ for p in $PKGS; do
   mkdir -p "$OUT/ctx-$p"
   mv "$OUT/$p-own.tar" "$OUT/ctx-$p/own.tar"
   printf 'FROM bench/base:1\nADD own.tar /\n' >"$OUT/ctx-$p/Dockerfile"
-  DOCKER_BUILDKIT=0 dock build -q -t "bench/$p:based" "$OUT/ctx-$p" >/dev/null
+  DOCKER_BUILDKIT=0 dock build -q 2>/dev/null -t "bench/$p:based" "$OUT/ctx-$p" >/dev/null
 done
 BASED_DOCKER=$(docker_bytes)
 load_all based
 BASED_REG=$(store_bytes)
-echo "docker $BASED_DOCKER reg $BASED_REG"
+echo "based store docker_bytes $BASED_DOCKER reg_bytes $BASED_REG"
+services based
 
-echo "== PSS of the four services"
-# pss PID...: the sum of Pss over the processes and all their descendants.
-pss () {
-  python3 - "$@" <<'PY'
-import os, sys
-def kids(pid):
-    out = []
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            out += open(f"/proc/{pid}/task/{t}/children").read().split()
-        except OSError:
-            pass
-    return out
-todo, seen, total = list(sys.argv[1:]), set(), 0
-while todo:
-    p = todo.pop()
-    if p in seen:
-        continue
-    seen.add(p)
-    try:
-        for line in open(f"/proc/{p}/smaps_rollup"):
-            if line.startswith("Pss:"):
-                total += int(line.split()[1])
-        todo += kids(p)
-    except OSError:
-        pass
-print(total)
-PY
-}
-declare -A DPID RPID
-for p in $PKGS; do
-  case $p in
-    python3) cmd=(python3 -m http.server 8000 --bind 127.0.0.1) ;;
-    nginx) cmd=(nginx -g 'daemon off;') ;;
-    redis-server) cmd=(redis-server --port 6379 --save '' --appendonly no) ;;
-    nodejs) cmd=(node -e "require('http').createServer((q,s)=>s.end('ok')).listen(3000,'127.0.0.1')") ;;
-  esac
-  id=$(dock run -d --network none "bench/$p:based" "${cmd[@]}")
-  DPID[$p]=$(dock inspect -f '{{.State.Pid}}' "$id")
-  reg run -d --name "svc-$p" --network none -t "bench.$p@based" -- "${cmd[@]}" >/dev/null
-  RPID[$p]=$(reg inspect -f '{{.State.Pid}}' "svc-$p")
-done
-sleep 5
-for p in $PKGS; do echo "$p docker_pss_kb $(pss "${DPID[$p]}") reg_pss_kb $(pss "${RPID[$p]}")"; done
-echo "all docker_pss_kb $(pss "${DPID[@]}") reg_pss_kb $(pss "${RPID[@]}")"
-dock ps --format '{{.Image}} {{.Status}}'
-reg ps --format '{{.Names}} {{.State}}'

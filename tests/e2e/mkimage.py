@@ -131,7 +131,8 @@ class Layer:
 
 
 TOOLS = ["/bin/sh", "/bin/dash", "/bin/cat", "/bin/ls", "/bin/echo", "/usr/bin/stat",
-         "/bin/readlink", "/usr/bin/id", "/usr/bin/env", "/usr/bin/head", "/bin/sleep"]
+         "/bin/readlink", "/usr/bin/id", "/usr/bin/env", "/usr/bin/head", "/bin/sleep", "/bin/mkdir", "/bin/rm", "/bin/ln",
+         "/usr/bin/uniq", "/usr/bin/wc"]
 
 
 def base_layer():

@@ -341,4 +341,92 @@ t_images_defaults () {
   expect_out "named"
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults"
+# Images built by the Docker engine (a private dockerd, lib.sh): a rootfs
+# made from host files (python3, dash, coreutils and their libs: instant,
+# where debootstrap takes minutes and a network; docs/images.md) imported
+# with `docker import`, and a multi-layer Dockerfile on it whose RUN steps
+# delete a file and a directory of the layer below (whiteouts), empty a
+# directory and refill it (an opaque directory, as Docker writes it), make
+# a hard link and symlinks. Pushed by docker to docker-registry, pulled and
+# run by reg; `docker save` of it loaded by `reg image load`.
+t_images_docker () {
+  start_registry || return
+  docker_private_start || return
+  mkimage py >/dev/null
+  # The py image's layers as one rootfs tar for docker import.
+  python3 - "$IMAGES" "$T/rootfs.tar" <<'PY' || fail "rootfs tar"
+import gzip, io, json, os, sys, tarfile
+layout, out = sys.argv[1], sys.argv[2]
+idx = json.load(open(os.path.join(layout, "index.json")))
+d = [e for e in idx["manifests"] if e["annotations"]["org.opencontainers.image.ref.name"] == "images/py:1"][0]
+blob = lambda h: open(os.path.join(layout, "blobs", "sha256", h[7:]), "rb").read()
+m = json.loads(blob(d["digest"]))
+names = set()
+with tarfile.open(out, "w") as o:
+    for l in m["layers"]:
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob(l["digest"])))) as t:
+            for i in t.getmembers():
+                if i.name not in names:
+                    names.add(i.name)
+                    o.addfile(i, t.extractfile(i) if i.isreg() else None)
+PY
+  run_cmd dock import "$T/rootfs.tar" e2e/pybase:1
+  expect_rc 0
+  mkdir -p "$T/ctx"
+  cat >"$T/ctx/Dockerfile" <<DOCKERFILE
+FROM e2e/pybase:1
+RUN mkdir -p /data/gone /data/opq && echo old >/data/old && echo x >/data/gone/x \
+ && echo below >/data/opq/below && echo content >/data/a
+RUN rm /data/old && rm -r /data/gone && rm -r /data/opq && mkdir /data/opq \
+ && echo fresh >/data/opq/fresh && ln /data/a /data/hl && ln -s a /data/rel \
+ && ln -s /data/a /data/abs
+ENV GREETING=docker-built
+WORKDIR /data
+CMD ["$PY", "-I", "-S", "-c", "import os; print('python runs,', os.environ['GREETING'], os.getcwd())"]
+DOCKERFILE
+  run_cmd env DOCKER_BUILDKIT=0 docker -H "unix://$DOCKER_DIR/docker.sock" build --network none \
+    -q -t "$REGISTRY/e2e/dockerbuilt:1" "$T/ctx"
+  expect_rc 0
+  nsenter -t "$DOCKER_NETNS_PID" -n docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  local _
+  for _ in $(seq 100); do
+    nsenter -t "$DOCKER_NETNS_PID" -n curl -fs "http://$REGISTRY/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  run_cmd dock push "$REGISTRY/e2e/dockerbuilt:1"
+  expect_rc 0
+  reset_regd2
+  run_cmd reg2 pull "$REGISTRY/e2e/dockerbuilt:1"
+  expect_rc 0
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1
+  expect_rc 0
+  expect_out "python runs, docker-built /data"
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1 -- /bin/sh -c \
+    'ls /data; ls /data/opq; cat /data/hl; readlink /data/rel /data/abs; stat -c %i /data/a /data/hl | uniq | wc -l'
+  expect_out "a
+abs
+hl
+opq
+rel
+fresh
+content
+a
+/data/a
+1"
+  # docker save (this dockerd's format) through reg image load, into a
+  # fresh engine: the same template.
+  local want
+  want=$(reg2 template inspect e2e.dockerbuilt@1 | sha256sum)
+  run_cmd dock save -o "$T/saved.tar" "$REGISTRY/e2e/dockerbuilt:1"
+  expect_rc 0
+  reset_regd2
+  run_cmd reg2 image load -i "$T/saved.tar"
+  expect_rc 0
+  expect_out_has "e2e.dockerbuilt@1"
+  expect_eq "$(reg2 template inspect e2e.dockerbuilt@1 | sha256sum)" "$want" "loaded and pulled templates differ"
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1
+  expect_out "python runs, docker-built /data"
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker"
