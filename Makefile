@@ -4,7 +4,7 @@
 #   make SAN=1        build under build/san with ASan+UBSan (what the tests use)
 #   make install      install reg and regd into $(PREFIX)/bin
 #   make test         unit + end-to-end tests, sanitizer build
-#   make lint         cppcheck + clang-format check
+#   make lint         cppcheck, clang-format and naming checks (scripts/check-names.sh)
 #   make bench        benchmarks against unshare, bubblewrap, runc and Docker (docs/benchmarks.md)
 #   make bench-quick  the headline ratios in under 3 minutes
 #   make bench-neighbours   noisy-neighbour benchmark (docs/neighbours.md)
@@ -38,15 +38,12 @@ LIB_SRC := $(sort $(wildcard src/lib/*.c))
 REGD_SRC := $(sort $(wildcard src/regd/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 HUB_SRC := $(sort $(wildcard src/hub/*.c))
-# reg-monitor links only these: one runs per container, so it stays small.
-MON_SRC := src/monitor/main.c $(addprefix src/lib/,timing.c monitor.c logfile.c runtime.c container.c cgroup.c util.c error.c insert_upper.c security.c ulimit.c netrelease.c nft.c events.c netpeers.c etcfiles.c health.c volume.c)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 REGD_OBJ := $(REGD_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 HUB_OBJ := $(HUB_SRC:%.c=$(BUILD)/%.o)
-MON_OBJ := $(MON_SRC:%.c=$(BUILD)/%.o)
 # Linked into reg-monitor statically: their pages are then shared by every
 # monitor as part of one file, instead of each monitor dirtying its own
 # relocations of three more shared libraries (≈25 kB PSS per container).
@@ -61,19 +58,21 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(BUILD)/libreg.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
 # The client links only what it uses: http-parser, jansson and
-# the error, util, ulimit, detach (--ulimit's and --detach-keys' parsers) and
+# the error, util (and strv), ulimit, detach (--ulimit's and --detach-keys' parsers),
+# limits (the limits table: the options' names and parsers) and json,
 # copy (reg cp's tar walk and safe extraction) and format (--format's
 # templates) helpers, no engine code, so its start-up stays short (see
 # docs/build.md and docs/benchmarks.md).
-$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/ulimit.o \
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/strv.o $(BUILD)/src/lib/ulimit.o \
   $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o \
-  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o
+  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o \
+  $(BUILD)/src/lib/limit.o $(BUILD)/src/lib/json.o
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
 
 # copy.c for the client: its libarchive calls through pointers that
@@ -84,13 +83,22 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 
 # reg-hub (docs/hub.md): a remote client of regds, so no engine code either;
 # its embedded registry serves an OCI layout (layout.o, oci.o).
-$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o jsonutil.o layout.o oci.o)
+$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o strv.o json.o layout.o oci.o)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB)
 
 $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'
 
-$(BUILD)/reg-monitor: $(MON_OBJ)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MON_LIBS)
+# reg-monitor links libreg.a, so the linker takes only the modules the
+# monitor reaches (by symbol, one object file per module): today monitor,
+# runtime, container, cgroup, limit, security, logfile, events, health,
+# netrelease, netpeers, nft, etcfiles, ulimit, timing, root, json, util,
+# strv, error. One runs per
+# container, so it stays small; and since only the libraries below are on
+# its line, a monitor that came to reach the store, templates or the
+# registry (libcrypto, libyaml, libelf, libcurl) fails to link instead of
+# growing. $(BUILD)/reg-monitor.map lists what it took (docs/build.md).
+$(BUILD)/reg-monitor: $(BUILD)/src/monitor/main.o $(BUILD)/libreg.a
+	$(CC) $(LDFLAGS_ALL) -Wl,-Map=$@.map -o $@ $^ $(MON_LIBS)
 
 # --init's PID 1, bound into containers: static (a container may have any
 # libc, or none), and without the sanitizers, whose runtime needs /proc
@@ -101,7 +109,7 @@ $(BUILD)/reg-init: src/init/main.c
 
 # reg-trace: the sandbox and seccomp tracer of `reg template create --trace`,
 # a program of its own because it sets up namespaces after fork.
-TRACE_SRC := src/trace/main.c src/lib/util.c src/lib/error.c
+TRACE_SRC := src/trace/main.c src/lib/util.c src/lib/strv.c src/lib/error.c
 $(BUILD)/reg-trace: $(TRACE_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(shell pkg-config --libs libseccomp)
 
@@ -140,6 +148,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Isrc/lib -Isrc/cli src tests/unit fuzz
 	clang-format --dry-run --Werror src/*/*.[ch] tests/unit/*.c fuzz/*.c
+	scripts/check-names.sh
 
 format:
 	clang-format -i src/*/*.[ch] tests/unit/*.c fuzz/*.c
@@ -178,7 +187,7 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/libreg.a: $(FUZZ_LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libreg.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libreg.a $(LIBS_LIB)

@@ -11,8 +11,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   struct reg_create_request *r = NULL;
   struct reg_error *err = NULL;
-  if (reg_create_request_parse ((const char *)data, size, &r, &err) == 0)
-    reg_create_request_free (r);
+  if (reg_request_create_parse ((const char *)data, size, &r, &err) == 0)
+    reg_request_create_free (r);
   reg_error_free (err);
   return 0;
 }

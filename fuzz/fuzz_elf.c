@@ -40,14 +40,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   close (fd);
   struct reg_elf_resolver *r = NULL;
   struct reg_error *err = NULL;
-  if (reg_elf_resolver_new (root, &r, &err) == 0)
+  if (reg_elfdeps_resolver_new (root, &r, &err) == 0)
     {
-      if (reg_elf_is_elf (r, "/bin/x") && reg_elf_add (r, "/bin/x", &err) == 0)
+      if (reg_elfdeps_is_elf (r, "/bin/x") && reg_elfdeps_add (r, "/bin/x", &err) == 0)
         {
           size_t n = 0;
-          reg_elf_deps (r, &n);
+          reg_elfdeps_closure (r, &n);
         }
-      reg_elf_resolver_free (r);
+      reg_elfdeps_resolver_free (r);
     }
   reg_error_free (err);
   return 0;

@@ -30,10 +30,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   close (fd);
   struct reg_elf_resolver *r = NULL;
   struct reg_error *err = NULL;
-  if (reg_elf_resolver_new (root, &r, &err) == 0)
+  if (reg_elfdeps_resolver_new (root, &r, &err) == 0)
     {
-      reg_elf_add (r, "/bin/true", &err);
-      reg_elf_resolver_free (r);
+      reg_elfdeps_add (r, "/bin/true", &err);
+      reg_elfdeps_resolver_free (r);
     }
   reg_error_free (err);
   return 0;

@@ -18,6 +18,7 @@
 #include "options.h"
 #include "timing.h"
 #include "detach.h"
+#include "limit.h"
 #include "ulimit.h"
 #include "util.h"
 
@@ -233,22 +234,6 @@ append_ulimit (json_t *body, const struct reg_ulimit *u)
                                     "Soft", (json_int_t)u->soft, "Hard", (json_int_t)u->hard));
 }
 
-/* A size, or "-1" when allowed. */
-static bool
-parse_size (const char *s, bool allow_unlimited, json_int_t *out)
-{
-  if (allow_unlimited && strcmp (s, "-1") == 0)
-    {
-      *out = -1;
-      return true;
-    }
-  int64_t v = 0;
-  if (!reg_util_parse_size (s, &v))
-    return false;
-  *out = v;
-  return true;
-}
-
 static bool
 parse_int (const char *s, json_int_t min, json_int_t *out)
 {
@@ -261,43 +246,20 @@ parse_int (const char *s, json_int_t min, json_int_t *out)
   return true;
 }
 
-/* One resource-limit option into body.Limits; false on a bad value. */
+/* One resource-limit option into body.Limits; false on a bad value. The
+ * option's name is the limit's in the limits table (limit.h), which
+ * parses it as reg.yaml's and regd's readers do. */
 static bool
 limit_option (json_t *limits, int opt, const char *arg)
 {
-  json_int_t v = 0;
-  switch (opt)
-    {
-    case 'm':
-      return parse_size (arg, false, &v)
-             && !json_object_set_new (limits, "Memory", json_integer (v));
-    case 'M' + 256:
-      return parse_size (arg, false, &v)
-             && !json_object_set_new (limits, "MemoryReservation", json_integer (v));
-    case 'S' + 256:
-      return parse_size (arg, true, &v)
-             && !json_object_set_new (limits, "MemorySwap", json_integer (v));
-    case 'C' + 256:
-      {
-        char *end = NULL;
-        double cpus = strtod (arg, &end);
-        if (end == arg || *end != '\0' || cpus <= 0 || cpus > 1e6)
-          return false;
-        return !json_object_set_new (limits, "NanoCpus", json_integer ((json_int_t)(cpus * 1e9)));
-      }
-    case 's' + 256:
-      return parse_int (arg, 0, &v) && !json_object_set_new (limits, "CpuShares", json_integer (v));
-    case 'U' + 256:
-      return !json_object_set_new (limits, "CpusetCpus", json_string (arg));
-    case 'E' + 256:
-      return parse_int (arg, -1, &v) && v != 0
-             && !json_object_set_new (limits, "PidsLimit", json_integer (v));
-    case 'B' + 256:
-      return parse_int (arg, 0, &v)
-             && !json_object_set_new (limits, "BlkioWeight", json_integer (v));
-    default:
-      return false;
-    }
+  const struct reg_limit_def *d = NULL;
+  for (const struct cli_option *o = update_options; d == NULL && o->name; o++)
+    if (o->key == opt)
+      d = reg_limit_by_name (o->name);
+  struct reg_limits l = { 0 };
+  bool ok = d && reg_limit_parse (d, arg, &l, NULL) == 0 && reg_limit_to_json (d, &l, limits) == 0;
+  free (l.cpuset_cpus);
+  return ok;
 }
 
 /* --init, --stop-signal, --stop-timeout and --ulimit into the body (regd
@@ -313,7 +275,7 @@ process_option (json_t *body, int opt, const char *arg)
       json_object_set_new (body, "Init", json_true ());
       return 0;
     case 'g' + 256:
-      if (reg_signal_number (arg) <= 0)
+      if (reg_util_signal_number (arg) <= 0)
         return usage_error ("unknown signal for --stop-signal (SIGTERM, SIGQUIT, 15, ...)", arg);
       json_object_set_new (body, "StopSignal", json_string (arg));
       return 0;
@@ -384,304 +346,345 @@ remove_quietly (struct reg_client *c, const char *id)
   return (int)client_call (c, "DELETE", path, NULL, NULL);
 }
 
-/* run = create + start; generate = create only (Docker's `create`). */
-static int run_or_generate (struct reg_client *c, int argc, char **argv, bool start);
-
-int
-cmd_run (struct reg_client *c, int argc, char **argv)
+/* `reg run` and `reg generate` in two steps: the options become the
+ * create body (Docker's field names) and a plan of how to run it
+ * (run_request), then the container is created, and with run started and
+ * attached (run_create_start). */
+struct run_plan
 {
-  return run_or_generate (c, argc, argv, true);
-}
+  bool start; /* run; generate only creates */
+  bool detach, auto_remove, interactive, tty, proxy;
+  const char *detach_keys;
+  struct reg_detach keys;
+};
 
-int
-cmd_generate (struct reg_client *c, int argc, char **argv)
+/* The parts of the body the options add to, and the -c command. */
+struct run_body
 {
-  return run_or_generate (c, argc, argv, false);
+  json_t *body, *templates, *env, *mounts, *limits, *ports;
+  const char *command;
+};
+
+static void
+env_option (json_t *env, const char *arg)
+{
+  if (strchr (arg, '=') != NULL)
+    {
+      json_array_append_new (env, json_string (arg));
+      return;
+    }
+  /* -e KEY passes the client's value through, as docker run does. */
+  const char *v = getenv (arg);
+  char *kv = NULL;
+  if (v && asprintf (&kv, "%s=%s", arg, v) > 0)
+    json_array_append_new (env, json_string (kv));
+  free (kv);
 }
 
 static int
-run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
+mount_option (json_t *mounts, int opt, const char *arg)
 {
-  bool detach = false, auto_remove = false, interactive = false, tty = false, proxy = true;
-  const char *command = NULL, *detach_keys = NULL;
-  json_t *body = json_object ();
-  json_t *templates = json_array (), *env = json_array (), *mounts = json_array ();
-  json_object_set_new (body, "Templates", templates);
-  json_object_set_new (body, "Env", env);
-  json_object_set_new (body, "Mounts", mounts);
-  json_t *limits = json_object ();
-  json_object_set_new (body, "Limits", limits);
-  json_t *ports = json_array ();
-  json_object_set_new (body, "Ports", ports);
-  int ret = 0, opt;
-  const char *optarg;
-  run_or_generate_spec = start ? &run_spec : &generate_spec;
-  while (ret == 0 && (opt = cli_next (run_or_generate_spec, argc, argv, &optarg)) != -1)
-    switch (opt)
+  char *why = NULL;
+  json_t *m = opt == 'v'         ? cli_mount_volume (arg, &why)
+              : opt == 'K' + 256 ? cli_mount_option (arg, &why)
+                                 : cli_mount_tmpfs (arg, &why);
+  int ret = m == NULL ? usage_error (why ? why : "out of memory", NULL) : 0;
+  if (m)
+    json_array_append_new (mounts, m);
+  free (why);
+  return ret;
+}
+
+/* An option that sets a body field to its argument, or to true. */
+static bool
+field_option (json_t *body, int opt, const char *arg)
+{
+  static const struct
+  {
+    int opt;
+    const char *field;
+    bool flag; /* true, not the argument */
+  } fields[] = {
+    { 'n', "Name", false },
+    { 'w', "WorkingDir", false },
+    { 'W' + 256, "NetworkMode", false },
+    { 'P', "PublishAllPorts", true },
+    { 'h', "Hostname", false },
+    { 'X' + 256, "Privileged", true },
+    { 'O' + 256, "ReadonlyRootfs", true },
+    { 'u', "User", false },
+    { 'N' + 256, "UsernsMode", false },
+  };
+  static const struct
+  {
+    int opt;
+    const char *field;
+  } lists[] = {
+    { 'Z' + 256, "Dns" },        { 'Q' + 256, "DnsSearch" },
+    { 'a' + 256, "ExtraHosts" }, { 'b' + 256, "NetworkAliases" },
+    { 'A' + 256, "CapAdd" },     { 'D' + 256, "CapDrop" },
+    { 'g' + 512, "GroupAdd" },
+  };
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (fields[i].opt == opt)
       {
-      case 'd':
-        detach = true;
-        break;
-      case 'R' + 256:
-        auto_remove = true;
-        break;
-      case 'n':
-        json_object_set_new (body, "Name", json_string (optarg));
-        break;
-      case 't':
-        json_array_append_new (templates, json_string (optarg));
-        break;
-      case 'c':
-        command = optarg;
-        break;
-      case 'e':
-        if (strchr (optarg, '=') == NULL)
-          {
-            /* -e KEY passes the client's value through, as docker run does. */
-            const char *v = getenv (optarg);
-            if (v == NULL)
-              break;
-            char *kv = NULL;
-            if (asprintf (&kv, "%s=%s", optarg, v) > 0)
-              json_array_append_new (env, json_string (kv));
-            free (kv);
-          }
-        else
-          json_array_append_new (env, json_string (optarg));
-        break;
-      case 1001:
-        if (cli_env_file (optarg, env) < 0)
-          ret = 125;
-        break;
-      case 'w':
-        json_object_set_new (body, "WorkingDir", json_string (optarg));
-        break;
-      case 'p':
-        json_array_append_new (ports, json_string (optarg));
-        break;
-      case 'r' + 256:
-        json_object_set_new (body, "RestartPolicy", json_pack ("{s:s}", "Name", optarg));
-        break;
-      case 'W' + 256:
-        json_object_set_new (body, "NetworkMode", json_string (optarg));
-        break;
-      case 'P':
-        json_object_set_new (body, "PublishAllPorts", json_true ());
-        break;
-      case 'h':
-        json_object_set_new (body, "Hostname", json_string (optarg));
-        break;
-      case 'Z' + 256:
-        append_string (body, "Dns", optarg);
-        break;
-      case 'Q' + 256:
-        append_string (body, "DnsSearch", optarg);
-        break;
-      case 'a' + 256:
-        append_string (body, "ExtraHosts", optarg);
-        break;
-      case 'b' + 256:
-        append_string (body, "NetworkAliases", optarg);
-        break;
-      case 'i':
-        interactive = true;
-        break;
-      case 'k' + 256:
-        detach_keys = optarg;
-        break;
-      case 'y' + 256:
-        if (cli_sig_proxy_option ("run", optarg, &proxy) < 0)
-          ret = 125;
-        break;
-      case 'T' + 256:
-        tty = true;
-        break;
-      case 'X' + 256:
-        json_object_set_new (body, "Privileged", json_true ());
-        break;
-      case 'Y' + 256:
-        ret = security_opt (body, optarg);
-        break;
-      case 'A' + 256:
-      case 'D' + 256:
-        append_string (body, opt == 'A' + 256 ? "CapAdd" : "CapDrop", optarg);
-        break;
-      case 'O' + 256:
-        json_object_set_new (body, "ReadonlyRootfs", json_true ());
-        break;
-      case 'u':
-        json_object_set_new (body, "User", json_string (optarg));
-        break;
-      case 'g' + 512:
-        append_string (body, "GroupAdd", optarg);
-        break;
-      case 'N' + 256:
-        json_object_set_new (body, "UsernsMode", json_string (optarg));
-        break;
-      case 'I' + 256:
-      case 'g' + 256:
-      case 'G' + 256:
-      case 'l' + 256:
-      case 1002:
-        ret = process_option (body, opt, optarg);
-        break;
-      case 'J' + 256:
-        {
-          char abs[PATH_MAX];
-          json_object_set_new (body, "Project",
-                               json_string (realpath (optarg, abs) ? abs : optarg));
-          break;
-        }
-      case 'v':
-      case 'K' + 256:
-      case 'F' + 256:
-        {
-          char *why = NULL;
-          json_t *m = opt == 'v'         ? cli_mount_volume (optarg, &why)
-                      : opt == 'K' + 256 ? cli_mount_option (optarg, &why)
-                                         : cli_mount_tmpfs (optarg, &why);
-          if (m == NULL)
-            ret = usage_error (why ? why : "out of memory", NULL);
-          else
-            json_array_append_new (mounts, m);
-          free (why);
-          break;
-        }
-      case 'm':
-      case 'M' + 256:
-      case 'S' + 256:
-      case 'C' + 256:
-      case 's' + 256:
-      case 'U' + 256:
-      case 'E' + 256:
-      case 'B' + 256:
-        if (!limit_option (limits, opt, optarg))
-          ret = usage_error ("bad resource limit", optarg);
-        break;
-      case 'L' + 256:
-        {
-          json_int_t size = 0;
-          if (!parse_size (optarg, false, &size))
-            ret = usage_error ("bad --log-max-size", optarg);
-          else
-            json_object_set_new (body, "LogMaxSize", json_integer (size));
-          break;
-        }
-      case CLI_OPT_HEALTH_INTERVAL ... CLI_OPT_NO_HEALTHCHECK:
-        ret = cli_health_option (start ? "run" : "generate", body, opt, optarg);
-        break;
-      case CLI_HELP:
-        json_decref (body);
-        return 0;
-      default:
-        ret = 125; /* said by cli_next */
+        json_object_set_new (body, fields[i].field,
+                             fields[i].flag ? json_true () : json_string (arg));
+        return true;
       }
-  /* -t IMAGE-REF: the template made from the image, pulled when missing. */
-  for (size_t k = 0; ret == 0 && k < json_array_size (templates); k++)
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+    if (lists[i].opt == opt)
+      {
+        append_string (body, lists[i].field, arg);
+        return true;
+      }
+  return false;
+}
+
+/* One option into the body or the plan: 0, or the exit status. */
+static int
+run_option (struct run_body *b, struct run_plan *p, int opt, const char *arg)
+{
+  if (field_option (b->body, opt, arg))
+    return 0;
+  switch (opt)
+    {
+    case 'd':
+      p->detach = true;
+      return 0;
+    case 'R' + 256:
+      p->auto_remove = true;
+      return 0;
+    case 'i':
+      p->interactive = true;
+      return 0;
+    case 'T' + 256:
+      p->tty = true;
+      return 0;
+    case 'k' + 256:
+      p->detach_keys = arg;
+      return 0;
+    case 'y' + 256:
+      return cli_sig_proxy_option ("run", arg, &p->proxy) < 0 ? 125 : 0;
+    case 't':
+      json_array_append_new (b->templates, json_string (arg));
+      return 0;
+    case 'c':
+      b->command = arg;
+      return 0;
+    case 'e':
+      env_option (b->env, arg);
+      return 0;
+    case 1001:
+      return cli_env_file (arg, b->env) < 0 ? 125 : 0;
+    case 'p':
+      json_array_append_new (b->ports, json_string (arg));
+      return 0;
+    case 'r' + 256:
+      json_object_set_new (b->body, "RestartPolicy", json_pack ("{s:s}", "Name", arg));
+      return 0;
+    case 'Y' + 256:
+      return security_opt (b->body, arg);
+    case 'I' + 256:
+    case 'g' + 256:
+    case 'G' + 256:
+    case 'l' + 256:
+    case 1002:
+      return process_option (b->body, opt, arg);
+    case 'J' + 256:
+      {
+        char abs[PATH_MAX];
+        json_object_set_new (b->body, "Project", json_string (realpath (arg, abs) ? abs : arg));
+        return 0;
+      }
+    case 'v':
+    case 'K' + 256:
+    case 'F' + 256:
+      return mount_option (b->mounts, opt, arg);
+    case 'm':
+    case 'M' + 256:
+    case 'S' + 256:
+    case 'C' + 256:
+    case 's' + 256:
+    case 'U' + 256:
+    case 'E' + 256:
+    case 'B' + 256:
+      return limit_option (b->limits, opt, arg) ? 0 : usage_error ("bad resource limit", arg);
+    case 'L' + 256:
+      {
+        int64_t size = 0;
+        if (!reg_util_parse_size (arg, &size))
+          return usage_error ("bad --log-max-size", arg);
+        json_object_set_new (b->body, "LogMaxSize", json_integer (size));
+        return 0;
+      }
+    case CLI_OPT_HEALTH_INTERVAL ... CLI_OPT_NO_HEALTHCHECK:
+      return cli_health_option (p->start ? "run" : "generate", b->body, opt, arg);
+    default:
+      return 125; /* said by cli_next */
+    }
+}
+
+/* -t IMAGE-REF: the template made from the image, pulled when missing. */
+static int
+resolve_images (struct reg_client *c, json_t *templates)
+{
+  for (size_t k = 0; k < json_array_size (templates); k++)
     {
       const char *t = json_string_value (json_array_get (templates, k));
       char *name = NULL;
       if (!cli_is_image_ref (t))
         continue;
-      if (cli_pull_image (c, t, &name) != 0)
-        ret = 125;
-      else
+      int failed = cli_pull_image (c, t, &name) != 0;
+      if (!failed)
         json_array_set_new (templates, k, json_string (name));
       free (name);
+      if (failed)
+        return 125;
     }
-  /* No -t: the project file of the project directory (--project, else the
-   * current directory), which is then bound at /app. */
-  if (ret == 0 && json_array_size (templates) == 0)
+  return 0;
+}
+
+/* No -t: the project file of the project directory (--project, else the
+ * current directory), which is then bound at /app. */
+static int
+project_file (json_t *body)
+{
+  const char *dir = json_string_value (json_object_get (body, "Project"));
+  char cwd[PATH_MAX];
+  if (dir == NULL && getcwd (cwd, sizeof cwd))
+    dir = cwd;
+  char *text = NULL;
+  int r = dir ? read_project_file (dir, &text) : -1, ret = 0;
+  if (r == 0)
     {
-      const char *dir = json_string_value (json_object_get (body, "Project"));
-      char cwd[PATH_MAX];
-      if (dir == NULL && getcwd (cwd, sizeof cwd))
-        dir = cwd;
-      char *text = NULL;
-      int r = dir ? read_project_file (dir, &text) : -1;
-      if (r == 0)
-        {
-          json_object_set_new (body, "ProjectFile", json_string (text));
-          if (json_object_get (body, "Project") == NULL)
-            json_object_set_new (body, "Project", json_string (dir));
-        }
-      else if (r == -1)
-        ret = usage_error ("no template given (-t NAME@VERSION) and no reg.yaml here", dir);
-      else
-        ret = 125;
-      free (text);
+      json_object_set_new (body, "ProjectFile", json_string (text));
+      if (json_object_get (body, "Project") == NULL)
+        json_object_set_new (body, "Project", json_string (dir));
     }
-  if (ret == 0)
-    ret = cli_health_finish (start ? "run" : "generate", body);
-  struct reg_detach keys;
-  if (ret == 0 && cli_detach_keys ("run", detach_keys, &keys) < 0)
+  else if (r == -1)
+    ret = usage_error ("no template given (-t NAME@VERSION) and no reg.yaml here", dir);
+  else
     ret = 125;
+  free (text);
+  return ret;
+}
+
+/* The command: -c "CMD ARGS", or the arguments after the options. */
+static int
+command_of (json_t *body, const char *command, int argc, char **argv)
+{
   json_t *cmd = json_array ();
   json_object_set_new (body, "Cmd", cmd);
-  if (ret == 0 && command && optind < argc)
-    ret = usage_error ("give the command either with -c or after --, not both", NULL);
-  if (ret == 0 && command && (split_command (command, cmd) < 0 || json_array_size (cmd) == 0))
-    ret = usage_error ("cannot split the -c command (unbalanced quote or empty)", command);
-  for (int i = optind; ret == 0 && i < argc; i++)
+  if (command && optind < argc)
+    return usage_error ("give the command either with -c or after --, not both", NULL);
+  if (command && (split_command (command, cmd) < 0 || json_array_size (cmd) == 0))
+    return usage_error ("cannot split the -c command (unbalanced quote or empty)", command);
+  for (int i = optind; i < argc; i++)
     json_array_append_new (cmd, json_string (argv[i]));
-  if (ret == 0 && json_string_length (json_object_get (body, "Name")) == 0)
+  return 0;
+}
+
+/* The plan's parts of the body. The monitor removes an --rm container once
+ * it has exited, before it closes the attach stream: when an attached `reg
+ * run --rm` returns, the container is gone, and it goes even if this
+ * client dies. */
+static void
+plan_into_body (json_t *body, const struct run_plan *p)
+{
+  if (json_string_length (json_object_get (body, "Name")) == 0)
     json_object_del (body, "Name");
+  json_object_set_new (body, "AutoRemove", json_boolean (p->auto_remove));
+  json_object_set_new (body, "OpenStdin", json_boolean (p->interactive));
+  json_object_set_new (body, "Tty", json_boolean (p->tty));
+  struct winsize ws;
+  if (p->tty && ioctl (0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+    json_object_set_new (body, "ConsoleSize", json_pack ("[i, i]", ws.ws_row, ws.ws_col));
+}
+
+/* The options into the create body (*out) and the plan: 0, -1 after
+ * --help, or the exit status of a usage error. */
+static int
+run_request (struct reg_client *c, int argc, char **argv, struct run_plan *p, json_t **out)
+{
+  struct run_body b = { .body = json_object () };
+  json_object_set_new (b.body, "Templates", b.templates = json_array ());
+  json_object_set_new (b.body, "Env", b.env = json_array ());
+  json_object_set_new (b.body, "Mounts", b.mounts = json_array ());
+  json_object_set_new (b.body, "Limits", b.limits = json_object ());
+  json_object_set_new (b.body, "Ports", b.ports = json_array ());
+  int ret = 0, opt;
+  const char *arg;
+  run_or_generate_spec = p->start ? &run_spec : &generate_spec;
+  while (ret == 0 && (opt = cli_next (run_or_generate_spec, argc, argv, &arg)) != -1)
+    ret = opt == CLI_HELP ? -1 : run_option (&b, p, opt, arg);
+  if (ret == 0)
+    ret = resolve_images (c, b.templates);
+  if (ret == 0 && json_array_size (b.templates) == 0)
+    ret = project_file (b.body);
+  if (ret == 0)
+    ret = cli_health_finish (p->start ? "run" : "generate", b.body);
+  if (ret == 0 && cli_detach_keys ("run", p->detach_keys, &p->keys) < 0)
+    ret = 125;
+  if (ret == 0)
+    ret = command_of (b.body, b.command, argc, argv);
   if (ret != 0)
     {
-      json_decref (body);
+      json_decref (b.body);
       return ret;
     }
-  /* The monitor removes an --rm container once it has exited, before it
-   * closes the attach stream: when an attached `reg run --rm` returns, the
-   * container is gone, and it goes even if this client dies. */
-  json_object_set_new (body, "AutoRemove", json_boolean (auto_remove));
-  json_object_set_new (body, "OpenStdin", json_boolean (interactive));
-  json_object_set_new (body, "Tty", json_boolean (tty));
-  struct winsize ws;
-  if (tty && ioctl (0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
-    json_object_set_new (body, "ConsoleSize", json_pack ("[i, i]", ws.ws_row, ws.ws_col));
+  plan_into_body (b.body, p);
+  *out = b.body;
+  return 0;
+}
 
+/* POST /v1/containers: the new id in id[65], or the exit status. */
+static int
+create_container (struct reg_client *c, json_t *body, char id[65])
+{
   json_t *reply = NULL;
   reg_timing_mark (NULL, "client.create");
   long status = client_call (c, "POST", "/v1/containers", body, &reply);
-  json_decref (body);
   if (status != 201)
     {
       client_fail (NULL, status, reply);
       json_decref (reply);
       return 125;
     }
-  char id[65];
-  snprintf (id, sizeof id, "%s", json_string_value (json_object_get (reply, "Id")));
+  snprintf (id, 65, "%s", json_string_value (json_object_get (reply, "Id")));
   json_decref (reply);
   reg_timing_mark (id, "client.created");
-  if (!start)
-    {
-      printf ("%s\n", id);
-      return 0;
-    }
+  return 0;
+}
 
+/* -i / --tty: input and terminal size go with the output stream; Ctrl-P
+ * Ctrl-Q (--detach-keys) leaves it running, in a terminal. */
+static int
+start_interactive (struct reg_client *c, const char *id, const struct run_plan *p)
+{
+  char path[256], input[256], size[256];
+  snprintf (path, sizeof path, "/v1/containers/%s/start?attach=1", id);
+  snprintf (input, sizeof input, "/v1/containers/%s/stdin", id);
+  snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
+  struct reg_detach keys = p->keys;
+  int rc = cli_attach (c, path, p->interactive ? input : NULL, size, p->tty,
+                       p->tty && p->interactive ? &keys : NULL);
+  if (rc >= 125 && p->auto_remove)
+    remove_quietly (c, id);
+  return rc;
+}
+
+/* Start, and unless detached follow the output to the exit frame: the
+ * command's exit status, or 125 (126, 127) when the start failed. */
+static int
+start_attached (struct reg_client *c, const char *id, const struct run_plan *p)
+{
   char path[256];
-  if (!detach && proxy)
-    cli_sigproxy_start (c, id);
-  if (!detach && (interactive || tty))
-    {
-      char input[256], size[256];
-      snprintf (path, sizeof path, "/v1/containers/%s/start?attach=1", id);
-      snprintf (input, sizeof input, "/v1/containers/%s/stdin", id);
-      snprintf (size, sizeof size, "/v1/containers/%s/resize", id);
-      /* Ctrl-P Ctrl-Q (--detach-keys) leaves it running, in a terminal. */
-      int rc = cli_attach (c, path, interactive ? input : NULL, size, tty,
-                           tty && interactive ? &keys : NULL);
-      if (rc >= 125 && auto_remove)
-        remove_quietly (c, id);
-      return rc;
-    }
-  snprintf (path, sizeof path, "/v1/containers/%s/start%s", id, detach ? "" : "?attach=1");
+  snprintf (path, sizeof path, "/v1/containers/%s/start%s", id, p->detach ? "" : "?attach=1");
   int exit_code = -1;
-  reply = NULL;
-  status = detach ? client_call (c, "POST", path, NULL, &reply)
-                  : client_stream (c, "POST", path, NULL, &exit_code, &reply);
+  json_t *reply = NULL;
+  long status = p->detach ? client_call (c, "POST", path, NULL, &reply)
+                          : client_stream (c, "POST", path, NULL, &exit_code, &reply);
   reg_timing_mark (id, "client.stream.ended");
   if (status < 200 || status > 299)
     {
@@ -691,12 +694,12 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
                    : 125;
       client_fail (NULL, status, reply);
       json_decref (reply);
-      if (auto_remove)
+      if (p->auto_remove)
         remove_quietly (c, id);
       return rc;
     }
   json_decref (reply);
-  if (detach)
+  if (p->detach)
     {
       printf ("%s\n", id);
       return 0;
@@ -710,6 +713,52 @@ run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
       return 125;
     }
   return exit_code;
+}
+
+/* Create the container; with run, start it and attach. */
+static int
+run_create_start (struct reg_client *c, json_t *body, const struct run_plan *p)
+{
+  char id[65];
+  int ret = create_container (c, body, id);
+  if (ret != 0)
+    return ret;
+  if (!p->start)
+    {
+      printf ("%s\n", id);
+      return 0;
+    }
+  if (!p->detach && p->proxy)
+    cli_sigproxy_start (c, id);
+  if (!p->detach && (p->interactive || p->tty))
+    return start_interactive (c, id, p);
+  return start_attached (c, id, p);
+}
+
+/* run = create + start; generate = create only (Docker's `create`). */
+static int
+run_or_generate (struct reg_client *c, int argc, char **argv, bool start)
+{
+  struct run_plan plan = { .start = start, .proxy = true };
+  json_t *body = NULL;
+  int ret = run_request (c, argc, argv, &plan, &body);
+  if (ret != 0)
+    return ret < 0 ? 0 : ret; /* --help: 0 */
+  ret = run_create_start (c, body, &plan);
+  json_decref (body);
+  return ret;
+}
+
+int
+cmd_run (struct reg_client *c, int argc, char **argv)
+{
+  return run_or_generate (c, argc, argv, true);
+}
+
+int
+cmd_generate (struct reg_client *c, int argc, char **argv)
+{
+  return run_or_generate (c, argc, argv, false);
 }
 
 /* reg update [limit options] ID|NAME...: change the limits of containers;

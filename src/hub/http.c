@@ -2,8 +2,8 @@
  * (session cookie or API token), CSRF, static files and dispatch. */
 #include "auth.h"
 #include "hub.h"
+#include "json.h"
 #include "registry.h"
-#include "jsonutil.h"
 #include "util.h"
 
 #include <arpa/inet.h>

@@ -35,48 +35,6 @@ reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_erro
   return 0;
 }
 
-int
-reg_limits_check (const struct reg_limits *l, struct reg_error **err)
-{
-  if (l->memory < 0 || (l->memory > 0 && l->memory < 6 * 1024 * 1024))
-    return reg_error_set (err, EINVAL, "memory limit %" PRId64 " is below the minimum of 6 MiB",
-                          l->memory);
-  if (l->memory_reservation < 0)
-    return reg_error_set (err, EINVAL, "memory reservation must not be negative");
-  if (l->memory > 0 && l->memory_reservation > l->memory)
-    return reg_error_set (err, EINVAL,
-                          "memory reservation %" PRId64 " is above the memory limit %" PRId64,
-                          l->memory_reservation, l->memory);
-  if (l->memory_swap != 0 && l->memory_swap != -1)
-    {
-      if (l->memory == 0)
-        return reg_error_set (err, EINVAL, "memory-swap needs a memory limit too");
-      if (l->memory_swap < l->memory)
-        return reg_error_set (err, EINVAL,
-                              "memory-swap %" PRId64 " is below the memory limit %" PRId64
-                              " (it counts memory plus swap)",
-                              l->memory_swap, l->memory);
-    }
-  if (l->memory_swap < -1)
-    return reg_error_set (err, EINVAL, "memory-swap must be -1 (unlimited) or a size");
-  if (l->nano_cpus < 0 || (l->nano_cpus > 0 && l->nano_cpus < 10000000))
-    return reg_error_set (err, EINVAL, "cpus must be at least 0.01");
-  if (l->cpu_shares != 0 && (l->cpu_shares < 2 || l->cpu_shares > 262144))
-    return reg_error_set (err, EINVAL, "cpu-shares %" PRId64 " is outside 2..262144",
-                          l->cpu_shares);
-  if (l->pids_limit < -1)
-    return reg_error_set (err, EINVAL, "pids-limit must be -1 (unlimited) or positive");
-  if (l->blkio_weight != 0 && (l->blkio_weight < 10 || l->blkio_weight > 1000))
-    return reg_error_set (err, EINVAL, "blkio-weight %" PRId64 " is outside 10..1000",
-                          l->blkio_weight);
-  if (l->cpuset_cpus
-      && (l->cpuset_cpus[0] == '\0'
-          || strspn (l->cpuset_cpus, "0123456789,-") != strlen (l->cpuset_cpus)))
-    return reg_error_set (err, EINVAL, "cpuset-cpus \"%s\" is not a list like 0-1,3",
-                          l->cpuset_cpus);
-  return 0;
-}
-
 /* Write `value` to dir/file. O_CREAT only matters for fake trees in tests:
  * cgroupfs refuses to create a file, so a missing control file is still an
  * error there. */
@@ -169,6 +127,88 @@ v1_dir_of (const struct reg_cgroup *cg, const char *controller)
   return NULL;
 }
 
+/* Whether a limit set in `l` lives in controller `ctl` (pids: always,
+ * every container has a pids limit). */
+static bool
+controller_needed (enum reg_cgroup_version v, const char *ctl, const struct reg_limits *l)
+{
+  for (size_t i = 0; i < REG_LIMIT_COUNT; i++)
+    {
+      const struct reg_limit_def *d = &reg_limit_table[i];
+      if (strcmp (v == REG_CGROUP_V1 ? d->v1_controller : d->v2_controller, ctl) == 0
+          && (d->id == REG_LIMIT_PIDS || reg_limit_is_set (l, d)))
+        return true;
+    }
+  return false;
+}
+
+/* The text the limit's cgroup file takes, in buf; false when the limit is
+ * not set (nothing is written). The pids limit is always set (the
+ * default); -1 is "max", but v1's memsw file takes -1 itself. */
+static bool
+file_value (enum reg_cgroup_version v, const struct reg_limit_def *d, const struct reg_limits *l,
+            char *buf, size_t n)
+{
+  int64_t x = reg_limit_get (l, d);
+  bool v2 = v == REG_CGROUP_V2;
+  switch (d->id)
+    {
+    case REG_LIMIT_CPUSET_CPUS:
+      return l->cpuset_cpus && snprintf (buf, n, "%s", l->cpuset_cpus) > 0;
+    case REG_LIMIT_PIDS:
+      x = x ? x : REG_DEFAULT_PIDS_LIMIT;
+      break;
+    case REG_LIMIT_MEMORY_SWAP:
+      if (x == 0)
+        return false;
+      if (v2 && x > 0) /* v2 limits the swap alone, which may be 0 */
+        return snprintf (buf, n, "%" PRId64, x - l->memory) > 0;
+      if (!v2)
+        return snprintf (buf, n, "%" PRId64, x) > 0;
+      break;
+    case REG_LIMIT_CPUS: /* a CFS quota per period */
+      x = x * CFS_PERIOD_US / 1000000000;
+      if (v2 && x)
+        return snprintf (buf, n, "%" PRId64 " %d", x, CFS_PERIOD_US) > 0;
+      break;
+    case REG_LIMIT_CPU_SHARES: /* Docker's mapping of shares (2..262144) to weight (1..10000) */
+      x = v2 && x ? 1 + ((x - 2) * 9999) / 262142 : x;
+      break;
+    case REG_LIMIT_BLKIO_WEIGHT: /* io.weight is 1..10000 */
+      if (v2 && x)
+        return snprintf (buf, n, "default %" PRId64, x * 10) > 0;
+      break;
+    default:
+      break;
+    }
+  if (x == 0)
+    return false;
+  return (x < 0 ? snprintf (buf, n, "max") : snprintf (buf, n, "%" PRId64, x)) > 0;
+}
+
+/* Write one limit to its file in `dir` (the limits table names it). */
+static int
+put_limit (enum reg_cgroup_version v, const char *dir, const struct reg_limit_def *d,
+           const struct reg_limits *l, struct reg_error **err)
+{
+  char value[64];
+  if (!file_value (v, d, l, value, sizeof value))
+    return 0;
+  const char *file = v == REG_CGROUP_V1 ? d->v1_file : d->v2_file;
+  if (v == REG_CGROUP_V1 && d->id == REG_LIMIT_CPUS
+      && put_i64 (dir, "cpu.cfs_period_us", CFS_PERIOD_US, d->name, err) < 0)
+    return -1;
+  if (v == REG_CGROUP_V1 && d->id == REG_LIMIT_BLKIO_WEIGHT)
+    {
+      /* The BFQ scheduler's file when the plain one is not there. */
+      _cleanup_free_ char *plain = NULL;
+      if (asprintf (&plain, "%s/%s", dir, file) < 0)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      file = access (plain, F_OK) == 0 ? file : "blkio.bfq.weight";
+    }
+  return put (dir, file, value, d->name, err);
+}
+
 static int v1_apply (const struct reg_cgroup *cg, const struct reg_limits *l,
                      struct reg_error **err);
 
@@ -178,12 +218,8 @@ v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
   for (size_t i = 0; v1_controllers[i]; i++)
     {
       const char *ctl = v1_controllers[i];
-      bool needed = (strcmp (ctl, "memory") == 0 && (l->memory || l->memory_reservation))
-                    || strcmp (ctl, "pids") == 0
-                    || (strcmp (ctl, "cpu") == 0 && (l->nano_cpus || l->cpu_shares))
-                    || (strcmp (ctl, "blkio") == 0 && l->blkio_weight)
-                    || (strcmp (ctl, "cpuset") == 0 && l->cpuset_cpus);
-      if (strcmp (ctl, "cpuset") == 0 && !l->cpuset_cpus)
+      bool needed = controller_needed (REG_CGROUP_V1, ctl, l);
+      if (strcmp (ctl, "cpuset") == 0 && !needed)
         continue; /* stays in the host's cpuset */
       _cleanup_free_ char *base = NULL, *parent = NULL;
       char *dir = NULL;
@@ -228,49 +264,23 @@ v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
 static int
 v1_apply (const struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
 {
-  const char *mem = v1_dir_of (cg, "memory"), *cpu = v1_dir_of (cg, "cpu");
-  const char *pids = v1_dir_of (cg, "pids"), *blkio = v1_dir_of (cg, "blkio");
-  const char *cpuset = v1_dir_of (cg, "cpuset");
-  if (l->memory && put_i64 (mem, "memory.limit_in_bytes", l->memory, "memory", err) < 0)
-    return -1;
-  if (l->memory_swap
-      && put_i64 (mem, "memory.memsw.limit_in_bytes", l->memory_swap, "memory-swap", err) < 0)
-    return -1;
-  if (l->memory_reservation
-      && put_i64 (mem, "memory.soft_limit_in_bytes", l->memory_reservation, "memory-reservation",
-                  err)
-             < 0)
-    return -1;
-  int64_t p = l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT;
-  if (p < 0 ? put (pids, "pids.max", "max", "pids-limit", err) < 0
-            : put_i64 (pids, "pids.max", p, "pids-limit", err) < 0)
-    return -1;
-  if (l->nano_cpus
-      && (put_i64 (cpu, "cpu.cfs_period_us", CFS_PERIOD_US, "cpus", err) < 0
-          || put_i64 (cpu, "cpu.cfs_quota_us", l->nano_cpus * CFS_PERIOD_US / 1000000000, "cpus",
-                      err)
-                 < 0))
-    return -1;
-  if (l->cpu_shares && put_i64 (cpu, "cpu.shares", l->cpu_shares, "cpu-shares", err) < 0)
-    return -1;
-  if (cpuset)
+  for (size_t i = 0; i < REG_LIMIT_COUNT; i++)
     {
-      _cleanup_free_ char *parent = strdup (cpuset);
-      if (parent == NULL)
-        return reg_error_set (err, ENOMEM, "out of memory");
-      *strrchr (parent, '/') = '\0';
-      if (put (cpuset, "cpuset.cpus", l->cpuset_cpus, "cpuset-cpus", err) < 0
-          || inherit_cpuset (parent, cpuset, "cpuset.mems", err) < 0)
+      const struct reg_limit_def *d = &reg_limit_table[i];
+      const char *dir = v1_dir_of (cg, d->v1_controller);
+      if (d->id == REG_LIMIT_CPUSET_CPUS && dir == NULL)
+        continue; /* the container stays in the host's cpuset */
+      if (put_limit (REG_CGROUP_V1, dir, d, l, err) < 0)
         return -1;
-    }
-  if (l->blkio_weight)
-    {
-      _cleanup_free_ char *plain = NULL;
-      if (asprintf (&plain, "%s/blkio.weight", blkio) < 0)
-        return reg_error_set (err, ENOMEM, "out of memory");
-      const char *file = access (plain, F_OK) == 0 ? "blkio.weight" : "blkio.bfq.weight";
-      if (put_i64 (blkio, file, l->blkio_weight, "blkio-weight", err) < 0)
-        return -1;
+      if (d->id == REG_LIMIT_CPUSET_CPUS)
+        {
+          _cleanup_free_ char *parent = strdup (dir);
+          if (parent == NULL)
+            return reg_error_set (err, ENOMEM, "out of memory");
+          *strrchr (parent, '/') = '\0';
+          if (inherit_cpuset (parent, dir, "cpuset.mems", err) < 0)
+            return -1;
+        }
     }
   return 0;
 }
@@ -284,14 +294,10 @@ apply_cpu (enum reg_cgroup_version v, const char *dir, const struct reg_limits *
 {
   if (v == REG_CGROUP_V1)
     {
-      if (l->nano_cpus
-          && (put_i64 (dir, "cpu.cfs_period_us", CFS_PERIOD_US, "cpus", err) < 0
-              || put_i64 (dir, "cpu.cfs_quota_us", l->nano_cpus * CFS_PERIOD_US / 1000000000,
-                          "cpus", err)
-                     < 0))
-        return -1;
-      if (l->cpu_shares && put_i64 (dir, "cpu.shares", l->cpu_shares, "cpu-shares", err) < 0)
-        return -1;
+      for (size_t i = 0; i < REG_LIMIT_COUNT; i++)
+        if (strcmp (reg_limit_table[i].v1_controller, "cpu") == 0
+            && put_limit (v, dir, &reg_limit_table[i], l, err) < 0)
+          return -1;
       return 0;
     }
   struct reg_limits cpu
@@ -313,22 +319,12 @@ v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
       return -1;
     }
   /* Enable what the limits need, at the top and in reg/. */
-  const struct
-  {
-    const char *ctl;
-    bool needed;
-  } ctls[] = {
-    { "memory", l->memory || l->memory_reservation || l->memory_swap },
-    { "pids", true },
-    { "cpu", l->nano_cpus || l->cpu_shares },
-    { "cpuset", l->cpuset_cpus != NULL },
-    { "io", l->blkio_weight != 0 },
-  };
+  static const char *const ctls[] = { "memory", "pids", "cpu", "cpuset", "io" };
   _cleanup_free_ char *available = get (cg->fs, "cgroup.controllers");
   for (size_t i = 0; i < sizeof ctls / sizeof ctls[0]; i++)
     {
       char word[32];
-      snprintf (word, sizeof word, " %s ", ctls[i].ctl);
+      snprintf (word, sizeof word, " %s ", ctls[i]);
       _cleanup_free_ char *padded = NULL;
       if (asprintf (&padded, " %s ", available ? available : "") < 0)
         {
@@ -337,18 +333,18 @@ v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
         }
       if (strstr (padded, word) == NULL)
         {
-          if (!ctls[i].needed)
+          if (!controller_needed (REG_CGROUP_V2, ctls[i], l))
             continue;
           free (dir);
           return reg_error_set (err, ENOTSUP,
                                 "cgroup: the %s controller is not available in %s, so the "
                                 "limit cannot be applied",
-                                ctls[i].ctl, cg->fs);
+                                ctls[i], cg->fs);
         }
       char plus[32];
-      snprintf (plus, sizeof plus, "+%s", ctls[i].ctl);
-      if (put (cg->fs, "cgroup.subtree_control", plus, ctls[i].ctl, err) < 0
-          || put (parent, "cgroup.subtree_control", plus, ctls[i].ctl, err) < 0)
+      snprintf (plus, sizeof plus, "+%s", ctls[i]);
+      if (put (cg->fs, "cgroup.subtree_control", plus, ctls[i], err) < 0
+          || put (parent, "cgroup.subtree_control", plus, ctls[i], err) < 0)
         {
           free (dir);
           return -1;
@@ -367,42 +363,9 @@ v2_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
 static int
 v2_apply (const char *dir, const struct reg_limits *l, struct reg_error **err)
 {
-  if (l->memory && put_i64 (dir, "memory.max", l->memory, "memory", err) < 0)
-    return -1;
-  if (l->memory_reservation
-      && put_i64 (dir, "memory.low", l->memory_reservation, "memory-reservation", err) < 0)
-    return -1;
-  if (l->memory_swap == -1 && put (dir, "memory.swap.max", "max", "memory-swap", err) < 0)
-    return -1;
-  if (l->memory_swap > 0
-      && put_i64 (dir, "memory.swap.max", l->memory_swap - l->memory, "memory-swap", err) < 0)
-    return -1;
-  int64_t p = l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT;
-  if (p < 0 ? put (dir, "pids.max", "max", "pids-limit", err) < 0
-            : put_i64 (dir, "pids.max", p, "pids-limit", err) < 0)
-    return -1;
-  if (l->nano_cpus)
-    {
-      char v[64];
-      snprintf (v, sizeof v, "%" PRId64 " %d", l->nano_cpus * CFS_PERIOD_US / 1000000000,
-                CFS_PERIOD_US);
-      if (put (dir, "cpu.max", v, "cpus", err) < 0)
-        return -1;
-    }
-  /* Docker's mapping of shares (2..262144) to weight (1..10000). */
-  if (l->cpu_shares
-      && put_i64 (dir, "cpu.weight", 1 + ((l->cpu_shares - 2) * 9999) / 262142, "cpu-shares", err)
-             < 0)
-    return -1;
-  if (l->cpuset_cpus && put (dir, "cpuset.cpus", l->cpuset_cpus, "cpuset-cpus", err) < 0)
-    return -1;
-  if (l->blkio_weight)
-    {
-      char v[32];
-      snprintf (v, sizeof v, "default %" PRId64, l->blkio_weight * 10);
-      if (put (dir, "io.weight", v, "blkio-weight", err) < 0)
-        return -1;
-    }
+  for (size_t i = 0; i < REG_LIMIT_COUNT; i++)
+    if (put_limit (REG_CGROUP_V2, dir, &reg_limit_table[i], l, err) < 0)
+      return -1;
   return 0;
 }
 
@@ -411,7 +374,7 @@ reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
                    struct reg_cgroup **out, struct reg_error **err)
 {
   *out = NULL;
-  if (reg_limits_check (l, err) < 0)
+  if (reg_limit_check (l, err) < 0)
     return -1;
   struct reg_cgroup *cg = calloc (1, sizeof *cg);
   if (cg == NULL || (cg->fs = strdup (fs)) == NULL || (cg->id = strdup (id)) == NULL
@@ -696,7 +659,7 @@ reg_cgroup_open (const char *fs, const char *id, struct reg_cgroup **out, struct
 int
 reg_cgroup_update (const struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
 {
-  if (reg_limits_check (l, err) < 0)
+  if (reg_limit_check (l, err) < 0)
     return reg_error_prefix (err, "container %.12s", cg->id);
   if (cg->monitor_dir && (l->nano_cpus || l->cpu_shares)
       && apply_cpu (cg->version, cg->monitor_dir, l, err) < 0)

@@ -32,21 +32,9 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "limit.h"
 
-#define REG_DEFAULT_PIDS_LIMIT 512
 #define REG_CGROUP_FS "/sys/fs/cgroup"
-
-struct reg_limits
-{
-  int64_t memory;             /* bytes, hard limit */
-  int64_t memory_reservation; /* bytes, soft limit */
-  int64_t memory_swap;        /* bytes, memory + swap (Docker's meaning); -1 unlimited */
-  int64_t nano_cpus;          /* CPUs x 1e9 (CFS quota over a 100 ms period) */
-  int64_t cpu_shares;         /* relative weight, 2..262144 */
-  char *cpuset_cpus;          /* "0-1", "0,2" */
-  int64_t pids_limit;         /* -1 unlimited; 0: the default */
-  int64_t blkio_weight;       /* 10..1000 */
-};
 
 enum reg_cgroup_version
 {
@@ -65,9 +53,6 @@ struct reg_cgroup
 };
 
 int reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_error **err);
-
-/* Check values without touching the system (API input validation). */
-int reg_limits_check (const struct reg_limits *l, struct reg_error **err);
 
 /* Create the container's cgroups and apply the limits, all or nothing. */
 int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,

@@ -43,7 +43,7 @@ reg_closure_free (struct reg_closure *c)
   free (c->user);
   reg_strv_free (c->volumes);
   reg_strv_free (c->labels);
-  reg_healthcheck_clear (&c->healthcheck);
+  reg_health_check_clear (&c->healthcheck);
   reg_strv_free (c->expose);
   free (c);
 }
@@ -159,8 +159,8 @@ take_defaults (struct reg_closure *c, const struct reg_template *t, bool over)
     }
   if (t->healthcheck.test && (over || c->healthcheck.test == NULL))
     {
-      reg_healthcheck_clear (&c->healthcheck);
-      if (reg_healthcheck_copy (&c->healthcheck, &t->healthcheck) < 0)
+      reg_health_check_clear (&c->healthcheck);
+      if (reg_health_check_copy (&c->healthcheck, &t->healthcheck) < 0)
         return -1;
     }
   for (size_t i = 0; !over && t->volumes && t->volumes[i]; i++)

@@ -1,5 +1,5 @@
 #include "container.h"
-#include "envgen.h"
+#include "root.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -22,13 +22,13 @@ static const char *const state_names[]
 static const char *const restart_names[] = { "no", "on-failure", "always", "unless-stopped" };
 
 const char *
-reg_restart_name (enum reg_restart_mode m)
+reg_container_restart_name (enum reg_restart_mode m)
 {
   return (unsigned)m < sizeof restart_names / sizeof restart_names[0] ? restart_names[m] : "no";
 }
 
 int
-reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err)
+reg_container_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err)
 {
   *out = (struct reg_restart){ REG_RESTART_NO, 0 };
   if (s == NULL || *s == '\0')
@@ -60,7 +60,7 @@ reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **er
 }
 
 const char *
-reg_state_name (enum reg_state s)
+reg_container_state_name (enum reg_state s)
 {
   return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "unknown";
 }
@@ -117,26 +117,12 @@ reg_container_free (struct reg_container *c)
   reg_strv_free (c->extra_hosts);
   reg_strv_free (c->aliases);
   reg_strv_free (c->labels);
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
-  reg_healthcheck_clear (&c->healthcheck);
+  reg_health_check_clear (&c->healthcheck);
   reg_health_state_clear (&c->health);
   free (c);
-}
-
-char *
-reg_container_dir (const char *root, const char *id)
-{
-  char *p = NULL;
-  return asprintf (&p, "%s/containers/%s", root, id) < 0 ? NULL : p;
-}
-
-char *
-reg_container_file (const char *root, const char *id, const char *name)
-{
-  char *p = NULL;
-  return asprintf (&p, "%s/containers/%s/%s", root, id, name) < 0 ? NULL : p;
 }
 
 static json_t *
@@ -229,7 +215,7 @@ security_from_json (json_t *j, struct reg_security *s)
 static const char *const mount_types[] = { "bind", "volume", "tmpfs" };
 
 int
-reg_mount_type_parse (const char *s)
+reg_container_mount_type_parse (const char *s)
 {
   for (size_t i = 0; i < sizeof mount_types / sizeof mount_types[0]; i++)
     if (s && strcmp (s, mount_types[i]) == 0)
@@ -238,16 +224,16 @@ reg_mount_type_parse (const char *s)
 }
 
 const char *
-reg_mount_type_name (enum reg_mount_type t)
+reg_container_mount_type_name (enum reg_mount_type t)
 {
   return (size_t)t < sizeof mount_types / sizeof mount_types[0] ? mount_types[t] : "?";
 }
 
 json_t *
-reg_mount_to_json (const struct reg_mount *m)
+reg_container_mount_to_json (const struct reg_mount *m)
 {
-  json_t *j = json_pack ("{s:s, s:s?, s:s, s:b}", "Type", reg_mount_type_name (m->type), "Source",
-                         m->source, "Destination", m->target, "ReadOnly", m->readonly);
+  json_t *j = json_pack ("{s:s, s:s?, s:s, s:b}", "Type", reg_container_mount_type_name (m->type),
+                         "Source", m->source, "Destination", m->target, "ReadOnly", m->readonly);
   if (j && m->type == REG_MOUNT_VOLUME)
     json_object_set_new (j, "Name", json_string (m->volume));
   if (j && m->anonymous)
@@ -270,11 +256,11 @@ process_to_json (json_t *j, const struct reg_container *c)
   char sig[REG_SIGNAL_NAME_MAX];
   json_object_set_new (
       j, "StopSignal",
-      json_string (reg_signal_name (c->stop_signal ? c->stop_signal : SIGTERM, sig)));
+      json_string (reg_util_signal_name (c->stop_signal ? c->stop_signal : SIGTERM, sig)));
   json_object_set_new (j, "StopTimeout",
                        c->stop_timeout >= 0 ? json_integer (c->stop_timeout) : json_null ());
   json_object_set_new (j, "Init", json_boolean (c->init));
-  json_t *hc = reg_healthcheck_to_json (&c->healthcheck),
+  json_t *hc = reg_health_check_to_json (&c->healthcheck),
          *health = reg_health_state_to_json (&c->health);
   if (hc)
     json_object_set_new (j, "Healthcheck", hc);
@@ -292,13 +278,13 @@ process_to_json (json_t *j, const struct reg_container *c)
 static void
 process_from_json (json_t *j, struct reg_container *c)
 {
-  c->stop_signal = reg_signal_number (json_string_value (json_object_get (j, "StopSignal")));
+  c->stop_signal = reg_util_signal_number (json_string_value (json_object_get (j, "StopSignal")));
   json_t *t = json_object_get (j, "StopTimeout");
   c->stop_timeout = json_is_integer (t) ? (int)json_integer_value (t) : -1;
   c->init = json_is_true (json_object_get (j, "Init"));
   json_t *hc = json_object_get (j, "Healthcheck");
   if (json_is_object (hc))
-    reg_healthcheck_from_json (hc, "state", &c->healthcheck, NULL);
+    reg_health_check_from_json (hc, "state", &c->healthcheck, NULL);
   reg_health_state_from_json (json_object_get (json_object_get (j, "State"), "Health"), &c->health);
   json_t *u = json_object_get (j, "Ulimits");
   for (size_t i = 0; i < json_array_size (u) && c->n_ulimits < REG_ULIMIT_MAX; i++)
@@ -319,6 +305,34 @@ dup_json_string (json_t *o, const char *key)
   return s ? strdup (s) : NULL;
 }
 
+/* The limits as Docker's HostConfig names them (the limits table); the
+ * pids limit as it is applied, the default when none was given. */
+static json_t *
+limits_to_json (const struct reg_limits *l)
+{
+  json_t *o = json_object ();
+  for (size_t i = 0; o && i < REG_LIMIT_COUNT; i++)
+    reg_limit_to_json (&reg_limit_table[i], l, o);
+  if (o && l->pids_limit == 0)
+    json_object_set_new (o, reg_limit_table[REG_LIMIT_PIDS].field,
+                         json_integer (REG_DEFAULT_PIDS_LIMIT));
+  return o;
+}
+
+/* A state file is ours: read leniently (a missing field is "not set"). */
+static void
+limits_from_json (json_t *o, struct reg_limits *l)
+{
+  for (size_t i = 0; i < REG_LIMIT_COUNT; i++)
+    {
+      const struct reg_limit_def *d = &reg_limit_table[i];
+      if (d->kind == REG_LIMIT_CPU_LIST)
+        l->cpuset_cpus = dup_json_string (o, d->field);
+      else
+        reg_limit_set (l, d, json_integer_value (json_object_get (o, d->field)));
+    }
+}
+
 static void
 copy_json_string (json_t *o, const char *key, char *dst, size_t size)
 {
@@ -327,7 +341,7 @@ copy_json_string (json_t *o, const char *key, char *dst, size_t size)
 }
 
 void
-reg_net_state_clear (struct reg_net_state *n)
+reg_container_net_clear (struct reg_net_state *n)
 {
   free (n->ports);
   for (size_t i = 0; i < n->n_links; i++)
@@ -337,7 +351,7 @@ reg_net_state_clear (struct reg_net_state *n)
 }
 
 struct reg_net_link *
-reg_net_state_link (const struct reg_net_state *n, const char *network)
+reg_container_net_link (const struct reg_net_state *n, const char *network)
 {
   for (size_t i = 0; i < n->n_links; i++)
     if (strcmp (n->links[i].network, network) == 0)
@@ -462,20 +476,13 @@ reg_container_to_json (const struct reg_container *c)
 {
   json_t *mounts = json_array ();
   for (size_t i = 0; i < c->n_mounts; i++)
-    json_array_append_new (mounts, reg_mount_to_json (&c->mounts[i]));
+    json_array_append_new (mounts, reg_container_mount_to_json (&c->mounts[i]));
   json_t *state = json_pack ("{s:s, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s?}", "Status",
-                             reg_state_name (c->state), "Pid", (int)c->pid, "MonitorPid",
+                             reg_container_state_name (c->state), "Pid", (int)c->pid, "MonitorPid",
                              (int)c->monitor_pid, "MonitorStart", (json_int_t)c->monitor_start,
                              "ExitCode", c->exit_code, "OOMKilled", c->oom_killed, "StartedAt",
                              c->started, "FinishedAt", c->finished, "Error", c->error);
-  const struct reg_limits *l = &c->limits;
-  json_t *limits
-      = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:s?, s:I, s:I}", "Memory", (json_int_t)l->memory,
-                   "MemoryReservation", (json_int_t)l->memory_reservation, "MemorySwap",
-                   (json_int_t)l->memory_swap, "NanoCpus", (json_int_t)l->nano_cpus, "CpuShares",
-                   (json_int_t)l->cpu_shares, "CpusetCpus", l->cpuset_cpus, "PidsLimit",
-                   (json_int_t)(l->pids_limit ? l->pids_limit : REG_DEFAULT_PIDS_LIMIT),
-                   "BlkioWeight", (json_int_t)l->blkio_weight);
+  json_t *limits = limits_to_json (&c->limits);
   json_t *j = json_pack (
       "{s:s, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s?, s:o, s:b, s:o, s:I, s:s, s:o}", "Id", c->id,
       "Name", c->name, "Templates", strv_to_json (c->templates), "Closure", c->closure, "Cmd",
@@ -484,8 +491,9 @@ reg_container_to_json (const struct reg_container *c)
       (json_int_t)(c->log_max_size ? c->log_max_size : REG_LOG_MAX_SIZE), "Created", c->created,
       "State", state);
   json_object_set_new (j, "RestartPolicy",
-                       json_pack ("{s:s, s:i}", "Name", reg_restart_name (c->restart.mode),
-                                  "MaximumRetryCount", c->restart.max_retries));
+                       json_pack ("{s:s, s:i}", "Name",
+                                  reg_container_restart_name (c->restart.mode), "MaximumRetryCount",
+                                  c->restart.max_retries));
   json_object_set_new (j, "Ports", strv_to_json (c->ports));
   if (c->storage_size)
     json_object_set_new (j, "StorageSize", json_integer ((json_int_t)c->storage_size));
@@ -530,7 +538,7 @@ mounts_from_json (struct reg_container *c, json_t *a)
       json_t *m = json_array_get (a, i);
       struct reg_mount *mt = &c->mounts[i];
       const char *type = json_string_value (json_object_get (m, "Type"));
-      int t = type ? reg_mount_type_parse (type) : REG_MOUNT_BIND;
+      int t = type ? reg_container_mount_type_parse (type) : REG_MOUNT_BIND;
       mt->type = t < 0 ? REG_MOUNT_BIND : (enum reg_mount_type)t;
       mt->source = dup_json_string (m, "Source");
       mt->target = dup_json_string (m, "Destination");
@@ -600,7 +608,9 @@ container_from_json (json_t *j, struct reg_container *c)
   c->log_max_size = json_integer_value (json_object_get (j, "LogMaxSize"));
   c->storage_size = json_integer_value (json_object_get (j, "StorageSize"));
   json_t *rp = json_object_get (j, "RestartPolicy");
-  if (reg_restart_parse (json_string_value (json_object_get (rp, "Name")), &c->restart, NULL) == 0)
+  if (reg_container_restart_parse (json_string_value (json_object_get (rp, "Name")), &c->restart,
+                                   NULL)
+      == 0)
     c->restart.max_retries = (int)json_integer_value (json_object_get (rp, "MaximumRetryCount"));
   json_t *ports = json_object_get (j, "Ports");
   c->ports = json_is_array (ports) ? strv_from_json (ports) : NULL;
@@ -624,15 +634,7 @@ container_from_json (json_t *j, struct reg_container *c)
   c->rows = (unsigned short)json_integer_value (json_array_get (cs, 0));
   c->cols = (unsigned short)json_integer_value (json_array_get (cs, 1));
   c->stop_requested = json_is_true (json_object_get (st, "StopRequested"));
-  json_t *l = json_object_get (j, "Limits");
-  c->limits.memory = json_integer_value (json_object_get (l, "Memory"));
-  c->limits.memory_reservation = json_integer_value (json_object_get (l, "MemoryReservation"));
-  c->limits.memory_swap = json_integer_value (json_object_get (l, "MemorySwap"));
-  c->limits.nano_cpus = json_integer_value (json_object_get (l, "NanoCpus"));
-  c->limits.cpu_shares = json_integer_value (json_object_get (l, "CpuShares"));
-  c->limits.cpuset_cpus = dup_json_string (l, "CpusetCpus");
-  c->limits.pids_limit = json_integer_value (json_object_get (l, "PidsLimit"));
-  c->limits.blkio_weight = json_integer_value (json_object_get (l, "BlkioWeight"));
+  limits_from_json (json_object_get (j, "Limits"), &c->limits);
   if (state_from_name (json_string_value (json_object_get (st, "Status")), &c->state) < 0)
     return -1;
   if (!reg_util_is_sha256_hex (c->id) || c->templates == NULL || c->argv == NULL || c->env == NULL
@@ -645,7 +647,7 @@ int
 reg_container_load (const char *root, const char *id, struct reg_container **out,
                     struct reg_error **err)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "state.json");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "state.json");
   _cleanup_free_ char *text = NULL;
   if (path == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
@@ -687,7 +689,7 @@ reg_container_load (const char *root, const char *id, struct reg_container **out
 static void
 reserve_make (const char *root, const char *id)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "reserve");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "reserve");
   _cleanup_close_ int fd = path ? open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (fd >= 0 && posix_fallocate (fd, 0, STATE_RESERVE) != 0)
     unlink (path); /* not even that much space: nothing held */
@@ -696,7 +698,7 @@ reserve_make (const char *root, const char *id)
 static bool
 reserve_release (const char *root, const char *id)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "reserve");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "reserve");
   return path && unlink (path) == 0;
 }
 
@@ -710,7 +712,7 @@ write_state (const char *path, const char *text, bool unsynced, struct reg_error
 int
 reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
 {
-  _cleanup_free_ char *path = reg_container_file (root, c->id, "state.json");
+  _cleanup_free_ char *path = reg_root_container_file (root, c->id, "state.json");
   json_t *j = reg_container_to_json (c);
   _cleanup_free_ char *text = j ? json_dumps (j, JSON_COMPACT) : NULL;
   json_decref (j);
@@ -741,8 +743,7 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
 static char *
 name_link (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/containers/.names/%s", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_NAME, name, NULL);
 }
 
 /* The id a name points to, when that container still exists. */
@@ -757,7 +758,7 @@ name_lookup (const char *root, const char *name, char id[65])
   if (n != 64)
     return false;
   target[n] = '\0';
-  _cleanup_free_ char *dir = reg_container_dir (root, target);
+  _cleanup_free_ char *dir = reg_root_container (root, target);
   if (!reg_util_is_sha256_hex (target) || dir == NULL || access (dir, F_OK) < 0)
     return false;
   memcpy (id, target, 65);
@@ -767,9 +768,9 @@ name_lookup (const char *root, const char *name, char id[65])
 static int
 name_reserve (const char *root, const char *name, const char *id, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = NULL;
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NAMES, NULL, NULL);
   _cleanup_free_ char *link = name_link (root, name);
-  if (link == NULL || asprintf (&dir, "%s/containers/.names", root) < 0)
+  if (link == NULL || dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (mkdir (dir, 0700) < 0 && errno != EEXIST)
     return reg_error_sys (err, errno, "container name \"%s\": mkdir %s", name, dir);
@@ -848,11 +849,10 @@ reg_container_index_name (const char *root, const char *name, const char *id,
 char *
 reg_container_layer_file (const char *root, const struct reg_container *c, const char *name)
 {
-  char *p = NULL;
-  if (asprintf (&p, "%s/containers/%s/%s%s", root, c->id, c->storage_size ? "layer/" : "", name)
-      < 0)
+  char rel[64];
+  if (snprintf (rel, sizeof rel, "%s%s", c->storage_size ? "layer/" : "", name) >= (int)sizeof rel)
     return NULL;
-  return p;
+  return reg_root_container_file (root, c->id, rel);
 }
 
 /* The upper directory is the root directory of the container (overlay
@@ -888,7 +888,7 @@ reg_container_layer_ensure (const char *root, const struct reg_container *c, str
 {
   if (c->storage_size <= 0)
     return 0;
-  _cleanup_free_ char *layer = reg_container_file (root, c->id, "layer");
+  _cleanup_free_ char *layer = reg_root_container_file (root, c->id, "layer");
   char opts[64];
   snprintf (opts, sizeof opts, "size=%lld,mode=0700", (long long)c->storage_size);
   if (layer == NULL)
@@ -907,6 +907,60 @@ reg_container_layer_ensure (const char *root, const struct reg_container *c, str
                             c->id);
     }
   return 0;
+}
+
+/* The upper layer is the container's to change while it runs: any of the
+ * placeholder's directories may have been replaced by a symlink to a host
+ * path. So the path is walked one component at a time below the upper
+ * directory, each opened with O_NOFOLLOW, and the last is looked at and
+ * unlinked relative to its parent: nothing outside the upper layer is
+ * reached (nor through ".."). Returns the parent's fd and leaves the last component in *name,
+ * or -1 (a component is missing, or is not a real directory). */
+static int
+open_parent (const char *upper, char *rel, char **name)
+{
+  int dfd = open (upper, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  char *part = rel;
+  while (dfd >= 0 && *part == '/')
+    part++;
+  for (char *slash; dfd >= 0 && (slash = strchr (part, '/')) != NULL;)
+    {
+      *slash = '\0';
+      int next = strcmp (part, "..") == 0
+                     ? -1
+                     : openat (dfd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close (dfd);
+      dfd = next;
+      for (part = slash + 1; *part == '/'; part++)
+        ;
+    }
+  *name = part;
+  return dfd;
+}
+
+void
+reg_container_layer_clean (const char *upper, char *const *made)
+{
+  for (size_t i = 0; made && made[i]; i++)
+    {
+      if (made[i][0] != 'm' && made[i][0] != 'l')
+        continue;
+      char rel[4096];
+      if (snprintf (rel, sizeof rel, "%s", made[i] + 2) >= (int)sizeof rel)
+        continue;
+      char *name = NULL;
+      int dfd = open_parent (upper, rel, &name);
+      if (dfd < 0)
+        continue;
+      struct stat st;
+      /* Only what we made: an empty placeholder, or a symlink. */
+      if (*name && strcmp (name, "..") != 0 && strcmp (name, ".") != 0
+          && fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && ((S_ISREG (st.st_mode) && st.st_size == 0 && made[i][0] == 'm')
+              || (S_ISLNK (st.st_mode) && made[i][0] == 'l')))
+        unlinkat (dfd, name, 0);
+      close (dfd);
+    }
 }
 
 /* A sized container's tmpfs goes first: removal never crosses a mount. */
@@ -930,8 +984,8 @@ create_undo (const char *root, const struct reg_container *c, const char *dir)
 int
 reg_container_create (const char *root, struct reg_container *c, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = reg_container_dir (root, c->id);
-  _cleanup_free_ char *merged = reg_container_file (root, c->id, "merged");
+  _cleanup_free_ char *dir = reg_root_container (root, c->id);
+  _cleanup_free_ char *merged = reg_root_container_file (root, c->id, "merged");
   if (dir == NULL || merged == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", c->id);
   if (c->name && *c->name && name_reserve (root, c->name, c->id, err) < 0)
@@ -961,7 +1015,7 @@ int
 reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,
                       struct reg_error **err)
 {
-  _cleanup_free_ char *lock_path = reg_container_file (root, id, "lock");
+  _cleanup_free_ char *lock_path = reg_root_container_file (root, id, "lock");
   if (lock_path == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
   _cleanup_close_ int fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -997,8 +1051,8 @@ link_points_at (int dirfd, const char *path, const char *id)
 static void
 unlink_names_of (const char *root, const char *id)
 {
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/containers/.names", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NAMES, NULL, NULL);
+  if (dir == NULL)
     return;
   DIR *d = opendir (dir);
   if (d == NULL)
@@ -1013,10 +1067,10 @@ unlink_names_of (const char *root, const char *id)
 int
 reg_container_retire (const char *root, const char *id, char **grave_out, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = reg_container_dir (root, id);
-  _cleanup_free_ char *grave = NULL;
+  _cleanup_free_ char *dir = reg_root_container (root, id);
+  _cleanup_free_ char *grave = reg_root_path (root, REG_ROOT_CONTAINER_GRAVE, id, NULL);
   *grave_out = NULL;
-  if (dir == NULL || asprintf (&grave, "%s/containers/.removing-%s", root, id) < 0)
+  if (dir == NULL || grave == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
   struct reg_container *c = NULL;
   _cleanup_free_ char *name = NULL;
@@ -1027,7 +1081,7 @@ reg_container_retire (const char *root, const char *id, char **grave_out, struct
   /* Under the state lock: a concurrent read-modify-write (the monitor's, or
    * regd's) finishes first, or finds the container gone (ENOENT), instead
    * of failing to rename its new state into a directory moved away. */
-  _cleanup_free_ char *lock_path = reg_container_file (root, id, "lock");
+  _cleanup_free_ char *lock_path = reg_root_container_file (root, id, "lock");
   _cleanup_close_ int lock_fd
       = lock_path ? open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (lock_fd >= 0)
@@ -1064,8 +1118,8 @@ reg_container_destroy (const char *root, const char *id, struct reg_error **err)
 int
 reg_container_list (const char *root, char ***ids, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/containers", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_CONTAINERS, NULL, NULL);
+  if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   DIR *d = opendir (dir);
   if (d == NULL)
@@ -1115,7 +1169,7 @@ reg_container_find (const char *root, const char *ref, char id_out[65], struct r
     return reg_error_set (err, EINVAL, "no container given");
   if (reg_util_is_sha256_hex (ref))
     {
-      _cleanup_free_ char *dir = reg_container_dir (root, ref);
+      _cleanup_free_ char *dir = reg_root_container (root, ref);
       if (dir && access (dir, F_OK) == 0)
         {
           memcpy (id_out, ref, 65);
@@ -1140,47 +1194,10 @@ reg_container_find (const char *root, const char *ref, char id_out[65], struct r
   return 0;
 }
 
-unsigned long long
-reg_proc_starttime (pid_t pid)
-{
-  char path[64], buf[1024];
-  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
-  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t n = read (fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* comm may contain spaces: fields resume after the last ')'. */
-  char *p = strrchr (buf, ')');
-  if (p == NULL)
-    return 0;
-  unsigned long long start = 0;
-  char state = '?';
-  /* field 3 is the state, field 22 starttime; after ") " come fields 3.. */
-  if (sscanf (p + 2,
-              "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-              &state, &start)
-      != 2)
-    return 0;
-  /* A zombie has exited: it only waits for a parent to reap it. */
-  return state == 'Z' || state == 'X' ? 0 : start;
-}
-
 bool
 reg_container_monitor_alive (const struct reg_container *c)
 {
   if (c->monitor_pid <= 0)
     return false;
-  return reg_proc_starttime (c->monitor_pid) == c->monitor_start;
-}
-
-char *
-reg_env_path (const char *root, const char *digest)
-{
-  char *p = NULL;
-  if (asprintf (&p, "%s/envs/%s", root, digest) < 0)
-    return NULL;
-  return p;
+  return reg_util_proc_starttime (c->monitor_pid) == c->monitor_start;
 }

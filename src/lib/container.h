@@ -48,8 +48,8 @@ struct reg_restart
 };
 
 /* "no", "on-failure", "on-failure:3", "always", "unless-stopped". */
-int reg_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err);
-const char *reg_restart_name (enum reg_restart_mode m);
+int reg_container_restart_parse (const char *s, struct reg_restart *out, struct reg_error **err);
+const char *reg_container_restart_name (enum reg_restart_mode m);
 
 /* Running, paused or restarting: its monitor is alive and watches it. */
 static inline bool
@@ -80,12 +80,12 @@ struct reg_mount
 };
 
 /* "bind", "volume", "tmpfs"; -1 for anything else. */
-int reg_mount_type_parse (const char *s);
-const char *reg_mount_type_name (enum reg_mount_type t);
+int reg_container_mount_type_parse (const char *s);
+const char *reg_container_mount_type_name (enum reg_mount_type t);
 /* The JSON of one mount, as in the state file and the API:
  * {"Type", "Source"?, "Destination", "ReadOnly", "Name"?, "TmpfsOptions"?:
  * {"SizeBytes", "Mode"}, "NoExec"?}. */
-struct json_t *reg_mount_to_json (const struct reg_mount *m);
+struct json_t *reg_container_mount_to_json (const struct reg_mount *m);
 /* A published port (-p), resolved: the host port is chosen at start when
  * the request left it to the kernel. */
 struct reg_port_binding
@@ -185,14 +185,10 @@ struct reg_container
 /* Default size at which log.jsonl is rotated to log.jsonl.1 (one kept). */
 #define REG_LOG_MAX_SIZE (10 * 1024 * 1024)
 
-const char *reg_state_name (enum reg_state s);
+const char *reg_container_state_name (enum reg_state s);
 
 struct reg_container *reg_container_new (void);
 void reg_container_free (struct reg_container *c);
-
-/* containers/<id> and files in it; allocated. */
-char *reg_container_dir (const char *root, const char *id);
-char *reg_container_file (const char *root, const char *id, const char *name);
 
 /* The writable layer's directories, "upper" or "work": containers/<id>/NAME,
  * or containers/<id>/layer/NAME for a container with a storage size. */
@@ -201,6 +197,12 @@ char *reg_container_layer_file (const char *root, const struct reg_container *c,
  * its writable layer was in memory and is empty now). */
 int reg_container_layer_ensure (const char *root, const struct reg_container *c,
                                 struct reg_error **err);
+/* Before a start: remove from the upper layer the placeholders and
+ * symlinks that live installs made (`made`: insert.h's journal entries,
+ * "m PATH" or "l PATH"; others are skipped); the new lower layer has the
+ * real files. Only what install made, and only below `upper`, whatever
+ * the container did to its upper layer meanwhile. */
+void reg_container_layer_clean (const char *upper, char *const *made);
 
 /* Create containers/<id>/{upper,work,merged} and write the first state. */
 int reg_container_create (const char *root, struct reg_container *c, struct reg_error **err);
@@ -243,9 +245,9 @@ bool reg_container_name_taken (const char *root, const char *name, char id_out[6
 int reg_container_list (const char *root, char ***ids, struct reg_error **err);
 
 /* Empty the network state (frees its ports and links). */
-void reg_net_state_clear (struct reg_net_state *n);
+void reg_container_net_clear (struct reg_net_state *n);
 /* The link of n to `network`, or NULL. */
-struct reg_net_link *reg_net_state_link (const struct reg_net_state *n, const char *network);
+struct reg_net_link *reg_container_net_link (const struct reg_net_state *n, const char *network);
 
 /* JSON of the whole record (jansson json_t*, caller decrefs). */
 struct json_t;
@@ -253,7 +255,5 @@ struct json_t *reg_container_to_json (const struct reg_container *c);
 
 /* Is the recorded monitor still the same live process? */
 bool reg_container_monitor_alive (const struct reg_container *c);
-/* Start time (clock ticks) of a live process; 0 when gone or a zombie. */
-unsigned long long reg_proc_starttime (pid_t pid);
 
 #endif

@@ -207,7 +207,7 @@ read_ident (const char *full, int *elf_class, int *machine)
 }
 
 bool
-reg_elf_is_elf (struct reg_elf_resolver *r, const char *path)
+reg_elfdeps_is_elf (struct reg_elf_resolver *r, const char *path)
 {
   _cleanup_free_ char *full = in_root (r, path);
   int c, m;
@@ -644,7 +644,7 @@ find_library (struct reg_elf_resolver *r, const struct object *o, const struct o
 /* ---- results ---- */
 
 char *
-reg_elf_soname_to_lib (const char *soname)
+reg_elfdeps_soname_to_lib (const char *soname)
 {
   const char *base = strrchr (soname, '/');
   base = base ? base + 1 : soname;
@@ -758,7 +758,7 @@ add_interp (struct reg_elf_resolver *r, const struct object *o, struct reg_error
   int k = full ? read_object (full, real, &io, err) : -1;
   if (k < 0)
     return -1;
-  _cleanup_free_ char *name = reg_elf_soname_to_lib (io.soname ? io.soname : o->interp);
+  _cleanup_free_ char *name = reg_elfdeps_soname_to_lib (io.soname ? io.soname : o->interp);
   object_clear (&io);
   if (k == 0)
     return reg_error_set (err, EINVAL, "%s: interpreter %s is not an ELF file", o->path, o->interp);
@@ -833,7 +833,7 @@ analyse (struct reg_elf_resolver *r, const char *real, const struct object **cha
           ret = -1;
           break;
         }
-      _cleanup_free_ char *name = reg_elf_soname_to_lib (lo.soname ? lo.soname : needed);
+      _cleanup_free_ char *name = reg_elfdeps_soname_to_lib (lo.soname ? lo.soname : needed);
       object_clear (&lo);
       _cleanup_free_ char *cpath = NULL;
       const char *base = strrchr (needed, '/') ? strrchr (needed, '/') + 1 : needed;
@@ -855,7 +855,8 @@ analyse (struct reg_elf_resolver *r, const char *real, const struct object **cha
 /* ---- API ---- */
 
 int
-reg_elf_resolver_new (const char *sysroot, struct reg_elf_resolver **out, struct reg_error **err)
+reg_elfdeps_resolver_new (const char *sysroot, struct reg_elf_resolver **out,
+                          struct reg_error **err)
 {
   if (elf_version (EV_CURRENT) == EV_NONE)
     return reg_error_set (err, EIO, "libelf: %s", elf_errmsg (-1));
@@ -874,7 +875,7 @@ reg_elf_resolver_new (const char *sysroot, struct reg_elf_resolver **out, struct
 }
 
 void
-reg_elf_resolver_free (struct reg_elf_resolver *r)
+reg_elfdeps_resolver_free (struct reg_elf_resolver *r)
 {
   if (r == NULL)
     return;
@@ -895,9 +896,9 @@ reg_elf_resolver_free (struct reg_elf_resolver *r)
 }
 
 int
-reg_elf_add (struct reg_elf_resolver *r, const char *host_path, struct reg_error **err)
+reg_elfdeps_add (struct reg_elf_resolver *r, const char *host_path, struct reg_error **err)
 {
-  if (!reg_elf_is_elf (r, host_path))
+  if (!reg_elfdeps_is_elf (r, host_path))
     return 0;
   _cleanup_free_ char *real = real_in_root (r, host_path);
   if (real == NULL)
@@ -913,7 +914,7 @@ cmp_dep (const void *a, const void *b)
 }
 
 const struct reg_elf_dep *
-reg_elf_deps (struct reg_elf_resolver *r, size_t *n)
+reg_elfdeps_closure (struct reg_elf_resolver *r, size_t *n)
 {
   if (!r->sorted && r->n_deps > 1)
     qsort (r->deps, r->n_deps, sizeof *r->deps, cmp_dep);

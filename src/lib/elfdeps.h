@@ -39,22 +39,22 @@ struct reg_elf_dep
 
 struct reg_elf_resolver;
 
-int reg_elf_resolver_new (const char *sysroot, struct reg_elf_resolver **out,
-                          struct reg_error **err);
-void reg_elf_resolver_free (struct reg_elf_resolver *r);
+int reg_elfdeps_resolver_new (const char *sysroot, struct reg_elf_resolver **out,
+                              struct reg_error **err);
+void reg_elfdeps_resolver_free (struct reg_elf_resolver *r);
 
 /* Is the file at path (sysroot-relative) an ELF file? */
-bool reg_elf_is_elf (struct reg_elf_resolver *r, const char *path);
+bool reg_elfdeps_is_elf (struct reg_elf_resolver *r, const char *path);
 
 /* Add an ELF file to analyse. Non-ELF files are ignored (returns 0).
  * A DT_NEEDED that cannot be found is an error naming the file and the lib. */
-int reg_elf_add (struct reg_elf_resolver *r, const char *host_path, struct reg_error **err);
+int reg_elfdeps_add (struct reg_elf_resolver *r, const char *host_path, struct reg_error **err);
 
 /* The closure of everything added so far, sorted by name. The array and its
  * strings belong to the resolver. */
-const struct reg_elf_dep *reg_elf_deps (struct reg_elf_resolver *r, size_t *n);
+const struct reg_elf_dep *reg_elfdeps_closure (struct reg_elf_resolver *r, size_t *n);
 
 /* "libc.so.6" -> "libc@6"; allocated. */
-char *reg_elf_soname_to_lib (const char *soname);
+char *reg_elfdeps_soname_to_lib (const char *soname);
 
 #endif

@@ -1,11 +1,12 @@
 #include "engine.h"
 #include "accounts.h"
 #include "events.h"
+#include "root.h"
 #include "volume.h"
 #include "envgen.h"
 #include "gc.h"
 #include "insert.h"
-#include "jsonutil.h"
+#include "json.h"
 #include "lockset.h"
 #include "monitor.h"
 #include "netrelease.h"
@@ -101,14 +102,15 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
     }
   pthread_mutex_init (&e->lock, NULL);
   pthread_mutex_init (&e->import_lock, NULL);
+  e->monitor_start = reg_monitor_start;
   if ((e->ops = reg_lockset_new ()) == NULL)
     {
       reg_engine_free (e);
       return reg_error_set (err, ENOMEM, "out of memory");
     }
-  _cleanup_free_ char *containers = NULL, *templates = NULL;
-  if (asprintf (&containers, "%s/containers", root) < 0
-      || asprintf (&templates, "%s/templates", root) < 0)
+  _cleanup_free_ char *containers = reg_root_path (root, REG_ROOT_CONTAINERS, NULL, NULL);
+  _cleanup_free_ char *templates = reg_root_path (root, REG_ROOT_TEMPLATES, NULL, NULL);
+  if (containers == NULL || templates == NULL)
     {
       reg_engine_free (e);
       return reg_error_set (err, ENOMEM, "out of memory");
@@ -189,9 +191,10 @@ sweep_state_tmp (const char *containers, struct reg_error **err)
 int
 reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
 {
-  _cleanup_free_ char *containers = NULL, *envs = NULL, *tmp = NULL;
-  if (asprintf (&containers, "%s/containers", e->root) < 0
-      || asprintf (&envs, "%s/envs", e->root) < 0 || asprintf (&tmp, "%s/store/tmp", e->root) < 0)
+  _cleanup_free_ char *containers = reg_root_path (e->root, REG_ROOT_CONTAINERS, NULL, NULL);
+  _cleanup_free_ char *envs = reg_root_path (e->root, REG_ROOT_ENVS, NULL, NULL);
+  _cleanup_free_ char *tmp = reg_root_path (e->root, REG_ROOT_STORE_TMP, NULL, NULL);
+  if (containers == NULL || envs == NULL || tmp == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (sweep_dir (containers, ".removing-", err) < 0 || sweep_dir (envs, ".gen-", err) < 0
       || sweep_dir (envs, ".prune-", err) < 0 || sweep_dir (tmp, "", err) < 0
@@ -536,7 +539,7 @@ fill_container (const struct reg_store *store, struct reg_container *c,
                 struct reg_error **err)
 {
   char host[13];
-  if (reg_limits_check (&o->limits, err) < 0)
+  if (reg_limit_check (&o->limits, err) < 0)
     return reg_error_prefix (err, "create container");
   snprintf (host, sizeof host, "%.12s", c->id);
   memcpy (c->closure, cl->digest, sizeof c->closure);
@@ -552,7 +555,7 @@ fill_container (const struct reg_store *store, struct reg_container *c,
     return reg_error_set (err, EINVAL,
                           "create container: --rm and --restart %s conflict (a container removed "
                           "when it exits cannot be restarted)",
-                          reg_restart_name (o->restart.mode));
+                          reg_container_restart_name (o->restart.mode));
   c->restart = o->restart;
   c->stop_signal = o->stop_signal > 0 ? o->stop_signal : cl->stop_signal;
   if (o->stop_timeout < -1 || o->stop_timeout > 86400)
@@ -740,7 +743,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
         ret = reg_network_resolve (e->root, &e->net, &eff, &c->network_mode, err);
       if (ret == 0)
         ret = fill_container (e->store, c, &eff, held->closure, err);
-      _cleanup_free_ char *env_path = reg_env_path (e->root, held ? held->closure->digest : "");
+      _cleanup_free_ char *env_path = reg_root_env (e->root, held ? held->closure->digest : "");
       bool generated = env_path && access (env_path, F_OK) == 0;
       c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;
       if (ret == 0)
@@ -756,7 +759,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       /* Outside the engine's lock: other containers go on meanwhile;
        * envgen itself is safe against a concurrent generation. */
       _cleanup_free_ char *path = NULL;
-      ret = reg_env_generate (e->store, held->closure, &path, err);
+      ret = reg_envgen_generate (e->store, held->closure, &path, err);
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);
@@ -974,7 +977,7 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   int ret = op ? 0 : -1;
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0 && (c->stop_requested || c->restart_count))
     ret = set_stop_requested (e, c->id, false, err);
   /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
@@ -988,7 +991,7 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   /* Until the monitor has recorded "running" (or the failure), every other
    * operation on this container waits. */
   if (ret == 0)
-    ret = reg_monitor_start (e->root, c, attach_fd, netns, exit_code, err);
+    ret = e->monitor_start (e->root, c, attach_fd, netns, exit_code, err);
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
@@ -1097,7 +1100,7 @@ reg_engine_container_kill (struct reg_engine *e, const char *ref, int sig, struc
   _cleanup_close_ int pidfd = -1;
   if (c->state != REG_STATE_RUNNING)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot kill: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   /* The monitor is the container's parent: while it lives, the pid is the
    * container's and not a recycled one. */
   else if ((pidfd = (int)syscall (SYS_pidfd_open, c->pid, 0)) < 0
@@ -1125,7 +1128,7 @@ reg_engine_container_stats (struct reg_engine *e, const char *ref, struct reg_cg
   struct reg_cgroup *cg = NULL;
   if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: no stats: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
   if (ret == 0)
@@ -1155,7 +1158,7 @@ reg_engine_container_update (struct reg_engine *e, const char *ref, const struct
   struct reg_container *c = NULL;
   struct reg_lock *op = op_begin (e, ref, "update", &c, err);
   int ret = op ? 0 : -1;
-  if (ret == 0 && reg_limits_check (l, err) < 0)
+  if (ret == 0 && reg_limit_check (l, err) < 0)
     ret = reg_error_prefix (err, "update %.12s", c->id);
   struct reg_cgroup *cg = NULL;
   if (ret == 0 && reg_state_live (c->state))
@@ -1185,7 +1188,7 @@ reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, 
   struct reg_cgroup *cg = NULL;
   if (!reg_state_live (c->state))
     ret = reg_error_set (err, EBUSY, "container %.12s: no processes: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
   _cleanup_free_ char *path = NULL, *text = NULL;
@@ -1296,8 +1299,8 @@ journal_begin (struct reg_engine *e, const char *id, bool uninstall, const char 
                char *const *templates, const char *closure, char *const *lines, int *fd,
                struct reg_error **err)
 {
-  _cleanup_free_ char *intent = reg_container_file (e->root, id, "install.json");
-  _cleanup_free_ char *made = reg_container_file (e->root, id, "install.made");
+  _cleanup_free_ char *intent = reg_root_container_file (e->root, id, "install.json");
+  _cleanup_free_ char *made = reg_root_container_file (e->root, id, "install.made");
   json_t *j = json_pack ("{s:s, s:s, s:o, s:s, s:o}", "op", uninstall ? "uninstall" : "install",
                          "template", tmpl, "templates", reg_json_from_strv (templates), "closure",
                          closure, "steps", reg_json_from_strv (lines));
@@ -1320,8 +1323,8 @@ journal_begin (struct reg_engine *e, const char *id, bool uninstall, const char 
 static void
 journal_end (const char *root, const char *id)
 {
-  _cleanup_free_ char *intent = reg_container_file (root, id, "install.json");
-  _cleanup_free_ char *made = reg_container_file (root, id, "install.made");
+  _cleanup_free_ char *intent = reg_root_container_file (root, id, "install.json");
+  _cleanup_free_ char *made = reg_root_container_file (root, id, "install.made");
   if (intent)
     unlink (intent);
   if (made)
@@ -1332,7 +1335,7 @@ journal_end (const char *root, const char *id)
 static char **
 journal_steps (const char *root, const char *id)
 {
-  _cleanup_free_ char *path = reg_container_file (root, id, "install.made");
+  _cleanup_free_ char *path = reg_root_container_file (root, id, "install.made");
   _cleanup_free_ char *text = NULL;
   if (path == NULL || reg_util_read_file (path, 64 << 20, &text, NULL, NULL) < 0)
     return calloc (1, sizeof (char *));
@@ -1367,7 +1370,7 @@ undo_steps (struct reg_engine *e, const struct reg_container *c, char *const *st
     }
   _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
   if (upper)
-    reg_insert_clean_upper (upper, steps);
+    reg_container_layer_clean (upper, steps);
 }
 
 /* *cp is reloaded when the journal changed it. */
@@ -1375,7 +1378,7 @@ static void
 install_recover (struct reg_engine *e, struct reg_container **cp)
 {
   struct reg_container *c = *cp;
-  _cleanup_free_ char *path = reg_container_file (e->root, c->id, "install.json");
+  _cleanup_free_ char *path = reg_root_container_file (e->root, c->id, "install.json");
   _cleanup_free_ char *text = NULL;
   bool journaled = path && reg_util_read_file (path, 1 << 24, &text, NULL, NULL) == 0;
   if (!journaled && c->state != REG_STATE_INSERTING)
@@ -1427,7 +1430,7 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED
       && c->state != REG_STATE_RUNNING)
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id, verb,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_template_load (e->root, tmpl, &t, err);
   size_t nt = ret == 0 ? reg_strv_len (c->templates) : 0;
@@ -1472,7 +1475,7 @@ reg_engine_container_install (struct reg_engine *e, const char *ref, const char 
   const struct reg_closure *now = held_now ? held_now->closure : NULL;
   const struct reg_closure *next = held_next ? held_next->closure : NULL;
   _cleanup_free_ char *env = NULL;
-  if (ret == 0 && reg_env_generate (e->store, next, &env, err) < 0)
+  if (ret == 0 && reg_envgen_generate (e->store, next, &env, err) < 0)
     ret = reg_error_prefix (err, "container %.12s: %s %s", c->id, verb, tmpl);
   bool live = ret == 0 && c->state == REG_STATE_RUNNING;
   if (live && uninstall)
@@ -1543,7 +1546,7 @@ set_paused (struct reg_container *c, void *data, struct reg_error **err)
   bool pause = *(bool *)data;
   if (c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
     return reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
-                          pause ? "pause" : "unpause", reg_state_name (c->state));
+                          pause ? "pause" : "unpause", reg_container_state_name (c->state));
   c->state = pause ? REG_STATE_PAUSED : REG_STATE_RUNNING;
   return 0;
 }
@@ -1557,7 +1560,7 @@ reg_engine_container_pause (struct reg_engine *e, const char *ref, bool pause,
   int ret = op ? 0 : -1;
   if (ret == 0 && c->state != (pause ? REG_STATE_RUNNING : REG_STATE_PAUSED))
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot %s: it is %s", c->id,
-                         pause ? "pause" : "unpause", reg_state_name (c->state));
+                         pause ? "pause" : "unpause", reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_freeze (REG_CGROUP_FS, c->id, pause, err);
   if (ret == 0 && reg_container_update (e->root, c->id, set_paused, &pause, err) < 0)
@@ -1600,7 +1603,7 @@ reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code
     *exit_code = c->exit_code;
   else
     ret = reg_error_set (err, EBUSY, "container %.12s: cannot wait: it is %s and was never started",
-                         c->id, reg_state_name (c->state));
+                         c->id, reg_container_state_name (c->state));
   reg_container_free (c);
   return ret;
 }
@@ -1664,7 +1667,7 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
       /* Normally gone with the monitor; left only if a monitor was killed. */
       reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
       release_network (e->root, c->id);
-      _cleanup_free_ char *dir = reg_container_dir (e->root, c->id);
+      _cleanup_free_ char *dir = reg_root_container (e->root, c->id);
       if (dir && access (dir, F_OK) == 0
           && (ret = reg_container_destroy (e->root, c->id, err)) == 0)
         reg_events_container (e->root, c, "destroy", NULL, NULL);
@@ -1677,10 +1680,10 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
 /* ---- system ---- */
 
 static uint64_t
-count_dir (const char *root, const char *sub)
+count_dir (const char *root, enum reg_root_place place)
 {
-  _cleanup_free_ char *path = NULL;
-  if (asprintf (&path, "%s/%s", root, sub) < 0)
+  _cleanup_free_ char *path = reg_root_path (root, place, NULL, NULL);
+  if (path == NULL)
     return 0;
   DIR *d = opendir (path);
   if (d == NULL)
@@ -1710,8 +1713,8 @@ df_reclaimable (struct reg_engine *e, struct reg_df *out, struct reg_error **err
   out->reclaimable_bytes = o.bytes;
   for (size_t i = 0; ret == 0 && r->templates[i]; i++)
     out->unused_templates += reg_gc_template_user (r, r->templates[i]) == NULL;
-  _cleanup_free_ char *envs = NULL;
-  DIR *d = ret == 0 && asprintf (&envs, "%s/envs", e->root) > 0 ? opendir (envs) : NULL;
+  _cleanup_free_ char *envs = reg_root_path (e->root, REG_ROOT_ENVS, NULL, NULL);
+  DIR *d = ret == 0 && envs ? opendir (envs) : NULL;
   struct dirent *de;
   while (d && (de = readdir (d)) != NULL)
     out->unused_envs += de->d_name[0] != '.' && !reg_gc_env_used (r, de->d_name);
@@ -1731,7 +1734,7 @@ reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
   if (reg_template_list (e->root, &refs, err) < 0)
     return -1;
   out->templates = reg_strv_len (refs);
-  out->envs = count_dir (e->root, "envs");
+  out->envs = count_dir (e->root, REG_ROOT_ENVS);
   _cleanup_strv_ char **ids = NULL;
   if (reg_container_list (e->root, &ids, err) < 0)
     return -1;
@@ -1752,7 +1755,7 @@ reg_engine_df (struct reg_engine *e, struct reg_df *out, struct reg_error **err)
 /* ---- garbage collection ---- */
 
 void
-reg_prune_report_clear (struct reg_prune_report *r)
+reg_engine_prune_report_clear (struct reg_prune_report *r)
 {
   reg_strv_free (r->containers);
   reg_strv_free (r->templates);

@@ -45,6 +45,15 @@ struct reg_lockset;
 
 #define REG_ENGINE_OP_WAIT_S 60
 
+/* The process boundary of a start: get a monitor running for container c
+ * (reg_monitor_start's contract, monitor.h). The one seam in the engine:
+ * its unit tests (tests/unit/test_engine.c) put a double here that plays
+ * a monitor's part on the real state file; everything else they run is
+ * the real engine on a real root. */
+typedef int (*reg_engine_monitor_start_fn) (const char *root, const struct reg_container *c,
+                                            int attach_fd, int netns_fd, int *exit_code,
+                                            struct reg_error **err);
+
 struct reg_engine
 {
   char *root;
@@ -53,7 +62,8 @@ struct reg_engine
   pthread_mutex_t lock;
   pthread_mutex_t import_lock; /* serialises template imports and adds */
   struct reg_closure_cache *cache;
-  struct reg_lockset *ops; /* per-container operation locks */
+  struct reg_lockset *ops;                   /* per-container operation locks */
+  reg_engine_monitor_start_fn monitor_start; /* reg_monitor_start */
 };
 
 struct reg_create_options
@@ -269,7 +279,7 @@ struct reg_prune_report
 };
 int reg_engine_prune (struct reg_engine *e, const struct reg_prune_options *o,
                       struct reg_prune_report *out, struct reg_error **err);
-void reg_prune_report_clear (struct reg_prune_report *r);
+void reg_engine_prune_report_clear (struct reg_prune_report *r);
 
 /* reg_store_verify, plus `unreferenced` for every object no template names
  * (counted in *n_unreferenced; under the import lock, so an import in

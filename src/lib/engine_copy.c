@@ -4,6 +4,7 @@
 #include "engine.h"
 #include "envgen.h"
 #include "lockset.h"
+#include "root.h"
 #include "util.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ detached_overlay (struct reg_engine *e, const struct reg_container *c, bool writ
 {
   _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
   _cleanup_free_ char *work = reg_container_layer_file (e->root, c, "work");
-  _cleanup_free_ char *lower = reg_env_path (e->root, c->closure), *both = NULL;
+  _cleanup_free_ char *lower = reg_root_env (e->root, c->closure), *both = NULL;
   if (!upper || !work || !lower || asprintf (&both, "%s:%s", upper, lower) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   _cleanup_close_ int fs = fsopen ("overlay", FSOPEN_CLOEXEC);
@@ -63,7 +64,7 @@ open_tree_of (struct reg_engine *e, const struct reg_container *c, const char *p
 {
   if (c->state == REG_STATE_GENERATING || (reg_state_live (c->state) && c->pid <= 0))
     return reg_error_set (err, EBUSY, "container %.12s is %s: try again in a moment", c->id,
-                          reg_state_name (c->state));
+                          reg_container_state_name (c->state));
   if (!reg_state_live (c->state))
     {
       const char *m = on_mount (c, path);
@@ -145,7 +146,7 @@ reg_engine_container_changes (struct reg_engine *e, const char *ref, json_t **ou
   if (reg_engine_container_get (e, ref, &c, err) < 0)
     return -1;
   _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
-  _cleanup_free_ char *lower = reg_env_path (e->root, c->closure);
+  _cleanup_free_ char *lower = reg_root_env (e->root, c->closure);
   /* The mount points the runtime made are not the program's changes. */
   char **hide = calloc (c->n_mounts + 5, sizeof *hide);
   size_t n = 0;

@@ -111,7 +111,7 @@ reg_engine_run_defaults (const struct reg_store *store, struct reg_container *c,
   const struct reg_healthcheck *h = o->healthcheck.test ? &o->healthcheck : &cl->healthcheck;
   if (reg_health_check_valid (h, err) < 0)
     return reg_error_prefix (err, "create container");
-  if (reg_healthcheck_copy (&c->healthcheck, h) < 0)
+  if (reg_health_check_copy (&c->healthcheck, h) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   /* -u NUMBERS is in the request's security already (request.c). */
   const char *user = o->user && o->user[0] ? o->user : c->security.has_user ? NULL : cl->user;

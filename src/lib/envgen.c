@@ -1,5 +1,6 @@
 #include "envgen.h"
 #include "accounts.h"
+#include "root.h"
 #include "util.h"
 
 #include <errno.h>
@@ -20,7 +21,7 @@ static const struct
 };
 
 const char *
-reg_env_skeleton_clash (const char *path, bool is_dir)
+reg_envgen_skeleton_clash (const char *path, bool is_dir)
 {
   if (path[0] != '/')
     return NULL;
@@ -164,12 +165,12 @@ build_tree (const struct reg_store *store, const struct reg_closure *c, const ch
 }
 
 int
-reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
-                  struct reg_error **err)
+reg_envgen_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
+                     struct reg_error **err)
 {
-  _cleanup_free_ char *final = reg_env_path (store->root, c->digest);
-  _cleanup_free_ char *tmp = NULL;
-  if (final == NULL || asprintf (&tmp, "%s/envs/.gen-%.12s-XXXXXX", store->root, c->digest) < 0)
+  _cleanup_free_ char *final = reg_root_env (store->root, c->digest);
+  _cleanup_free_ char *tmp = reg_root_path (store->root, REG_ROOT_ENV_STAGING, c->digest, NULL);
+  if (final == NULL || tmp == NULL)
     return reg_error_set (err, ENOMEM, "generate env %.12s: out of memory", c->digest);
   if (access (final, F_OK) == 0)
     {

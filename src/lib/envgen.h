@@ -14,7 +14,7 @@
  * and /etc/group made from the closure's accounts (accounts.h) unless a
  * template provides them. A template
  * cannot put anything else at those paths, nor anything below the mount
- * points that cover what is there (/proc, /dev, /sys): reg_env_skeleton_clash
+ * points that cover what is there (/proc, /dev, /sys): reg_envgen_skeleton_clash
  * says why, and templates are refused on it when they are made or added, so
  * generation never meets such a clash.
  */
@@ -29,13 +29,10 @@
 
 /* Why an entry at `path` (a directory entry when is_dir) cannot be in an
  * environment, or NULL when it can. A static string. */
-const char *reg_env_skeleton_clash (const char *path, bool is_dir);
+const char *reg_envgen_skeleton_clash (const char *path, bool is_dir);
 
 /* Path of the generated environment (allocated) in *out_path. */
-int reg_env_generate (const struct reg_store *store, const struct reg_closure *c, char **out_path,
-                      struct reg_error **err);
-/* envs/<digest> path, allocated; NULL on OOM (defined in container.c, so
- * the monitor links without the store). */
-char *reg_env_path (const char *root, const char *digest);
+int reg_envgen_generate (const struct reg_store *store, const struct reg_closure *c,
+                         char **out_path, struct reg_error **err);
 
 #endif

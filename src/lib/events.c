@@ -1,4 +1,5 @@
 #include "events.h"
+#include "root.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,8 +18,7 @@
 static char *
 events_path (const char *root, const char *suffix)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/events%s", root, suffix) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_EVENTS, suffix, NULL);
 }
 
 /* Past the size cap: rename to events.jsonl.1, once, under the lock. */

@@ -1,6 +1,7 @@
 #include "gc.h"
 #include "container.h"
 #include "envgen.h"
+#include "root.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -294,8 +295,7 @@ reg_gc_templates (const char *root, struct reg_gc_refs *r, char ***removed, stru
 static char *
 envs_dir (const char *root)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/envs", root) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_ENVS, NULL, NULL);
 }
 
 int

@@ -139,7 +139,7 @@ reg_health_status_name (enum reg_health_status s)
 }
 
 json_t *
-reg_healthcheck_to_json (const struct reg_healthcheck *h)
+reg_health_check_to_json (const struct reg_healthcheck *h)
 {
   if (h->test == NULL)
     return NULL;
@@ -174,8 +174,8 @@ test_from_json (json_t *t, const char *what, char ***out, struct reg_error **err
 }
 
 int
-reg_healthcheck_from_json (json_t *j, const char *what, struct reg_healthcheck *h,
-                           struct reg_error **err)
+reg_health_check_from_json (json_t *j, const char *what, struct reg_healthcheck *h,
+                            struct reg_error **err)
 {
   static const char *const ints[] = { "Interval", "Timeout", "Retries", "StartPeriod" };
   int64_t *dst[] = { &h->interval, &h->timeout, NULL, &h->start_period };
@@ -209,7 +209,7 @@ reg_healthcheck_from_json (json_t *j, const char *what, struct reg_healthcheck *
 }
 
 int
-reg_healthcheck_copy (struct reg_healthcheck *dst, const struct reg_healthcheck *src)
+reg_health_check_copy (struct reg_healthcheck *dst, const struct reg_healthcheck *src)
 {
   *dst = *src;
   dst->test = NULL;
@@ -219,7 +219,7 @@ reg_healthcheck_copy (struct reg_healthcheck *dst, const struct reg_healthcheck 
 }
 
 void
-reg_healthcheck_clear (struct reg_healthcheck *h)
+reg_health_check_clear (struct reg_healthcheck *h)
 {
   reg_strv_free (h->test);
   memset (h, 0, sizeof *h);

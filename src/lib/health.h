@@ -75,12 +75,12 @@ const char *reg_health_status_name (enum reg_health_status s);
 struct json_t;
 /* Docker's {"Test", "Interval", "Timeout", "Retries", "StartPeriod"}; NULL
  * when no check is configured. */
-struct json_t *reg_healthcheck_to_json (const struct reg_healthcheck *h);
+struct json_t *reg_health_check_to_json (const struct reg_healthcheck *h);
 /* From that JSON; unknown keys and wrong types refused (what names it). */
-int reg_healthcheck_from_json (struct json_t *j, const char *what, struct reg_healthcheck *h,
-                               struct reg_error **err);
-int reg_healthcheck_copy (struct reg_healthcheck *dst, const struct reg_healthcheck *src);
-void reg_healthcheck_clear (struct reg_healthcheck *h);
+int reg_health_check_from_json (struct json_t *j, const char *what, struct reg_healthcheck *h,
+                                struct reg_error **err);
+int reg_health_check_copy (struct reg_healthcheck *dst, const struct reg_healthcheck *src);
+void reg_health_check_clear (struct reg_healthcheck *h);
 
 /* Docker's State.Health {"Status", "FailingStreak", "Log": [{"Start",
  * "End", "ExitCode", "Output"}]}; NULL for REG_HEALTH_NONE. */

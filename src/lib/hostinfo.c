@@ -109,7 +109,7 @@ cpu_times (uint64_t *busy_ns, uint64_t *total_ns, struct reg_error **err)
 }
 
 int
-reg_hoststats_read (const char *root, struct reg_hoststats *out, struct reg_error **err)
+reg_hostinfo_stats_read (const char *root, struct reg_hoststats *out, struct reg_error **err)
 {
   memset (out, 0, sizeof *out);
   if (cpu_times (&out->cpu_busy_ns, &out->cpu_total_ns, err) < 0

@@ -30,6 +30,6 @@ struct reg_hoststats
 
 /* `root`: the engine root, whose filesystem is the disk reported. */
 int reg_hostinfo_read (const char *root, struct reg_hostinfo *out, struct reg_error **err);
-int reg_hoststats_read (const char *root, struct reg_hoststats *out, struct reg_error **err);
+int reg_hostinfo_stats_read (const char *root, struct reg_hoststats *out, struct reg_error **err);
 
 #endif

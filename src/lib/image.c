@@ -319,10 +319,10 @@ apply_healthcheck (json_t *c, const char *what, struct reg_template *t, struct r
   _cleanup_free_ char *label = NULL;
   int ret = asprintf (&label, "%s: config Healthcheck", what) < 0
                 ? reg_error_set (err, ENOMEM, "out of memory")
-                : reg_healthcheck_from_json (copy, label, &t->healthcheck, err);
+                : reg_health_check_from_json (copy, label, &t->healthcheck, err);
   json_decref (copy);
   if (ret == 0 && !reg_health_enabled (&t->healthcheck))
-    reg_healthcheck_clear (&t->healthcheck);
+    reg_health_check_clear (&t->healthcheck);
   return ret;
 }
 
@@ -396,7 +396,7 @@ apply_run_defaults (json_t *c, const char *what, struct reg_template *t, struct 
       || apply_healthcheck (c, what, t, err) < 0)
     return -1;
   const char *sig = json_string_value (json_object_get (c, "StopSignal"));
-  if (sig && sig[0] && (t->stop_signal = reg_signal_number (sig)) <= 0)
+  if (sig && sig[0] && (t->stop_signal = reg_util_signal_number (sig)) <= 0)
     return reg_error_set (err, EINVAL, "%s: config StopSignal \"%s\" is not a signal", what, sig);
   return 0;
 }

@@ -216,7 +216,7 @@ run_defaults (const struct reg_closure *cl, json_t *config)
       if (strcmp (key, REG_OCI_ANNOTATION_TEMPLATE) != 0)
         json_object_set_new (labels, key, json_string (cl->labels[i] + k + 1));
     }
-  json_t *h = reg_healthcheck_to_json (&cl->healthcheck);
+  json_t *h = reg_health_check_to_json (&cl->healthcheck);
   if (h)
     json_object_set_new (config, "Healthcheck", h);
   return 0;
@@ -253,7 +253,7 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   json_decref (ports);
   if (cl->stop_signal > 0)
     json_object_set_new (config, "StopSignal",
-                         json_string (reg_signal_name (cl->stop_signal, sig)));
+                         json_string (reg_util_signal_name (cl->stop_signal, sig)));
   if (run_defaults (cl, config) < 0)
     {
       json_decref (config);
@@ -321,7 +321,7 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
     return reg_error_set (err, ENOMEM, "out of memory");
   int ret = reg_closure_resolve (root, refs, &cl, err);
   if (ret == 0)
-    ret = reg_env_generate (store, cl, &env, err);
+    ret = reg_envgen_generate (store, cl, &env, err);
   if (ret == 0)
     ret = write_tar (env, tar, err);
   if (ret == 0)

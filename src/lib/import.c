@@ -246,7 +246,7 @@ import_file (struct importer *im, const char *path, const struct stat *st, struc
     return reg_error_prefix (err, "template %s", im->ref);
   if (push_entry (im, path, exec ? REG_ENTRY_EXEC : REG_ENTRY_FILE, digest, err) < 0)
     return -1;
-  if (reg_elf_add (im->elf, path, err) < 0)
+  if (reg_elfdeps_add (im->elf, path, err) < 0)
     return reg_error_prefix (err, "template %s", im->ref);
   return 0;
 }
@@ -388,7 +388,7 @@ static int
 add_libs (struct importer *im, struct reg_error **err)
 {
   size_t n = 0;
-  const struct reg_elf_dep *deps = reg_elf_deps (im->elf, &n);
+  const struct reg_elf_dep *deps = reg_elfdeps_closure (im->elf, &n);
   struct reg_template *t = im->t;
   if (n > 0 && (t->libs = calloc (n, sizeof *t->libs)) == NULL)
     return reg_error_set (err, ENOMEM, "template %s: out of memory", im->ref);
@@ -621,7 +621,7 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
     im.t->users = reg_steal (&users);
   if (reg_strv_len (groups) > 0)
     im.t->groups = reg_steal (&groups);
-  int ret = reg_elf_resolver_new ("", &im.elf, err);
+  int ret = reg_elfdeps_resolver_new ("", &im.elf, err);
   for (size_t i = 0; ret == 0 && o->paths && o->paths[i]; i++)
     ret = import_path (&im, o->paths[i], 0, false, err);
   if (ret == 0)
@@ -635,7 +635,7 @@ reg_import_template (struct reg_store *store, const struct reg_import_options *o
                          ref, o->entrypoint);
   if (ret == 0)
     ret = reg_template_normalize (im.t, err);
-  reg_elf_resolver_free (im.elf);
+  reg_elfdeps_resolver_free (im.elf);
   tdestroy (im.seen, free);
   if (ret == 0 && im.n_warnings > 10 && o->warnings)
     ret = add_warning_count (&im, err);

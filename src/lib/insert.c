@@ -161,13 +161,14 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
       if (trees[i] < 0 || mount_setattr (trees[i], "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
         {
           snprintf (why, sizeof why, "%s: object %.16s: %s", e[i].path, e[i].value,
-                    reg_errdesc (errno));
+                    reg_util_errdesc (errno));
           fail = why;
         }
     }
   if (!fail && enter_mounts (target) < 0)
     {
-      snprintf (why, sizeof why, "enter the container's mount namespace: %s", reg_errdesc (errno));
+      snprintf (why, sizeof why, "enter the container's mount namespace: %s",
+                reg_util_errdesc (errno));
       fail = why;
     }
   for (size_t i = 0; !fail && i < n; i++)
@@ -181,7 +182,7 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
           int d = open_dir_nofollow (e[i].path, true, made);
           if (d < 0)
             {
-              snprintf (why, sizeof why, "%s: %s", e[i].path, reg_errdesc (errno));
+              snprintf (why, sizeof why, "%s: %s", e[i].path, reg_util_errdesc (errno));
               fail = why;
             }
           else
@@ -212,7 +213,7 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
       if (!ok)
         {
           snprintf (why, sizeof why, "%s: %s", e[i].path,
-                    errno == EEXIST ? "something is already there" : reg_errdesc (errno));
+                    errno == EEXIST ? "something is already there" : reg_util_errdesc (errno));
           fail = why;
         }
       if (d >= 0)
@@ -302,7 +303,8 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
       /* Uninstall: undo the recorded steps. */
       if (enter_mounts (target) < 0)
         {
-          dprintf (p[1], "error enter the container's mount namespace: %s\n", reg_errdesc (errno));
+          dprintf (p[1], "error enter the container's mount namespace: %s\n",
+                   reg_util_errdesc (errno));
           _exit (1);
         }
       undo_all (log.text);

@@ -34,8 +34,7 @@ int reg_insert_apply (const struct reg_store *store, pid_t target, const struct 
                       size_t n, int journal_fd, char ***made, struct reg_error **err);
 /* Take away what reg_insert_apply made (in reverse order). */
 int reg_insert_remove (pid_t target, char *const *made, struct reg_error **err);
-/* Before a start: remove the placeholders and symlinks of live installs
- * from the upper layer (the new lower layer has the real files). */
-void reg_insert_clean_upper (const char *upper, char *const *made);
+/* What it made is removed from the upper layer before the next start by
+ * reg_container_layer_clean (container.h). */
 
 #endif

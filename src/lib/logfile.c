@@ -1,6 +1,7 @@
 /* logfile: see logfile.h. */
 #include "logfile.h"
 #include "container.h"
+#include "root.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -29,14 +30,15 @@ reg_logfile_open (struct reg_logfile *l, const char *root, const char *id, int64
   l->fd = -1;
   l->cap = cap > 0 ? cap : REG_LOG_MAX_SIZE;
   l->total_max = total_max > 0 ? total_max : total_max_from_env ();
-  l->path = reg_container_file (root, id, "log.jsonl");
-  l->rotated = reg_container_file (root, id, "log.jsonl.1");
+  l->path = reg_root_container_file (root, id, "log.jsonl");
+  l->rotated = reg_root_container_file (root, id, "log.jsonl.1");
   l->rec = json_object ();
   l->time = json_string ("");
   l->stream = json_string ("stdout");
   l->line = json_string ("");
-  if (l->path == NULL || l->rotated == NULL || asprintf (&l->containers, "%s/containers", root) < 0
-      || l->rec == NULL || l->time == NULL || l->stream == NULL || l->line == NULL
+  l->containers = reg_root_path (root, REG_ROOT_CONTAINERS, NULL, NULL);
+  if (l->path == NULL || l->rotated == NULL || l->containers == NULL || l->rec == NULL
+      || l->time == NULL || l->stream == NULL || l->line == NULL
       || json_object_set (l->rec, "t", l->time) < 0
       || json_object_set (l->rec, "stream", l->stream) < 0
       || json_object_set (l->rec, "line", l->line) < 0)

@@ -5,7 +5,7 @@
 #include "envgen.h"
 #include "netrelease.h"
 #include "network.h"
-#include "insert.h"
+#include "root.h"
 #include "runtime.h"
 #include "timing.h"
 #include "util.h"
@@ -269,7 +269,7 @@ static int
 listen_input (const char *root, const char *id)
 {
   /* Through a directory fd: the full path may be longer than sun_path. */
-  _cleanup_free_ char *dir = reg_container_dir (root, id);
+  _cleanup_free_ char *dir = reg_root_container (root, id);
   _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   if (dfd < 0)
@@ -333,7 +333,7 @@ mark_running (struct reg_container *c, void *data, struct reg_error **err)
   c->state = REG_STATE_RUNNING;
   c->pid = u->pid;
   c->monitor_pid = getpid ();
-  c->monitor_start = reg_proc_starttime (c->monitor_pid);
+  c->monitor_start = reg_util_proc_starttime (c->monitor_pid);
   c->exit_code = -1;
   free (c->error);
   c->error = NULL;
@@ -444,7 +444,7 @@ net_spec_of (const char *root, const struct reg_container *c, int netns_fd, stru
   n->new_netns = strcmp (c->network_mode, "none") == 0;
   static const char *const names[3] = { "hosts", "hostname", "resolv.conf" };
   for (size_t i = 0; i < 3; i++)
-    if ((n->etc[i] = reg_container_file (root, owner, names[i])) == NULL)
+    if ((n->etc[i] = reg_root_container_file (root, owner, names[i])) == NULL)
       return reg_error_set (e, ENOMEM, "out of memory");
   return 0;
 }
@@ -494,10 +494,10 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
   int po[2], pe[2];
   if (pipe2 (po, O_CLOEXEC) < 0 || pipe2 (pe, O_CLOEXEC) < 0)
     return reg_error_sys (e, errno, "container %.12s: pipe", c->id);
-  _cleanup_free_ char *lower = reg_env_path (m->root, c->closure);
+  _cleanup_free_ char *lower = reg_root_env (m->root, c->closure);
   _cleanup_free_ char *upper = reg_container_layer_file (m->root, c, "upper");
   _cleanup_free_ char *work = reg_container_layer_file (m->root, c, "work");
-  _cleanup_free_ char *merged = reg_container_file (m->root, c->id, "merged");
+  _cleanup_free_ char *merged = reg_root_container_file (m->root, c->id, "merged");
   struct net_spec net = { -1, false, "", { NULL, NULL, NULL } };
   if (net_spec_of (m->root, c, m->netns_fd, &net, e) < 0)
     {
@@ -523,7 +523,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     {
       const char *tab = strchr (c->inserted[i], '\t');
       char *one[2] = { (char *)(tab ? tab + 1 : c->inserted[i]), NULL };
-      reg_insert_clean_upper (upper, one);
+      reg_container_layer_clean (upper, one);
     }
   int in[2] = { -1, -1 }, tty[2] = { -1, -1 };
   if ((c->tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tty) < 0)
@@ -760,7 +760,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
           struct running_update rr = { m.pid };
           reg_container_update (root, c->id, mark_running, &rr, NULL);
           reg_events_container (root, c, "start", "restartPolicy",
-                                reg_restart_name (c->restart.mode));
+                                reg_container_restart_name (c->restart.mode));
           /* A stop that came while it was being started again. */
           if (stop_requested (root, c->id))
             kill (m.pid, SIGKILL);

@@ -1,4 +1,5 @@
 #include "netpeers.h"
+#include "root.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -31,7 +32,7 @@ address_on (const struct reg_container *c, const char *network, char *const **al
       *aliases = c->aliases;
       return c->net.ip;
     }
-  const struct reg_net_link *l = reg_net_state_link (&c->net, network);
+  const struct reg_net_link *l = reg_container_net_link (&c->net, network);
   if (l)
     *aliases = l->aliases;
   return l ? l->ip : NULL;
@@ -65,7 +66,7 @@ write_in_place (const char *root, const struct reg_container *c, char *const *pe
   reg_netpeers_spec (c, hostname, &s);
   s.peers = peers;
   _cleanup_free_ char *text = reg_etcfiles_hosts (&s);
-  _cleanup_free_ char *path = reg_container_file (root, c->id, "hosts");
+  _cleanup_free_ char *path = reg_root_container_file (root, c->id, "hosts");
   int fd = text && path ? open (path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW) : -1;
   if (fd < 0)
     return;

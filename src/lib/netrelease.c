@@ -1,6 +1,7 @@
 #include "netrelease.h"
 #include "netpeers.h"
 #include "nft.h"
+#include "root.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -12,8 +13,7 @@
 char *
 reg_netrelease_ip_file (const char *root, const char *bridge, const char *ip)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/networks/%s/%s", root, bridge, ip) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_ADDRESS, bridge, ip);
 }
 
 void
@@ -81,7 +81,7 @@ reg_netrelease (const char *root, const char *id, const struct reg_net_state *n)
 static int
 clear_net (struct reg_container *c, void *data, struct reg_error **err)
 {
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "netstore.h"
+#include "root.h"
 #include "rtnl.h"
 #include "util.h"
 
@@ -27,8 +28,7 @@ reg_netstore_name_ok (const char *s)
 static char *
 record_path (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/networks/%s.json", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_NETWORK, name, NULL);
 }
 
 json_t *
@@ -81,8 +81,8 @@ reg_netstore_get (const char *root, const char *name, struct reg_netstore_net *o
 int
 reg_netstore_list (const char *root, char ***names, struct reg_error **err)
 {
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/networks", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NETWORKS, NULL, NULL);
+  if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   *names = calloc (1, sizeof (char *));
   DIR *d = opendir (dir);
@@ -224,8 +224,8 @@ reg_netstore_create (const char *root, const char *name, const char *subnet,
   json_t *j = reg_netstore_to_json (&n);
   _cleanup_free_ char *text = j ? json_dumps (j, JSON_INDENT (2)) : NULL;
   json_decref (j);
-  _cleanup_free_ char *dir = NULL;
-  if (text == NULL || asprintf (&dir, "%s/networks", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NETWORKS, NULL, NULL);
+  if (text == NULL || dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_util_mkdir_p (dir, 0700, err) < 0
       || reg_util_write_atomic (path, text, strlen (text), 0600, err) < 0)
@@ -240,8 +240,9 @@ reg_netstore_remove (const char *root, const char *name, struct reg_error **err)
   struct reg_netstore_net n;
   if (reg_netstore_get (root, name, &n, err) < 0)
     return -1;
-  _cleanup_free_ char *path = record_path (root, name), *ipam = NULL;
-  if (path == NULL || asprintf (&ipam, "%s/networks/%s", root, n.bridge) < 0)
+  _cleanup_free_ char *path = record_path (root, name);
+  _cleanup_free_ char *ipam = reg_root_path (root, REG_ROOT_ADDRESSES, n.bridge, NULL);
+  if (path == NULL || ipam == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_rtnl_link_delete (n.bridge, err) < 0)
     return reg_error_prefix (err, "network %s", name);

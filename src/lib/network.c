@@ -5,6 +5,7 @@
 #include "netrelease.h"
 #include "netstore.h"
 #include "nft.h"
+#include "root.h"
 #include "rtnl.h"
 #include "util.h"
 
@@ -248,7 +249,7 @@ write_etc (const char *root, const struct reg_net_config *cfg, const struct reg_
     .upstream_resolv
     = cfg->resolv_upstream ? cfg->resolv_upstream : "/run/systemd/resolve/resolv.conf",
   };
-  _cleanup_free_ char *dir = reg_container_dir (root, c->id);
+  _cleanup_free_ char *dir = reg_root_container (root, c->id);
   if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_etcfiles_write (dir, &spec, err) < 0)
@@ -452,8 +453,8 @@ ipam_alloc (const char *root, struct reg_net_config *cfg, const struct netdef *d
             struct in_addr *out, struct reg_error **err)
 {
   const char *b = d->bridge;
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/networks/%s", root, b) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_ADDRESSES, b, NULL);
+  if (dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_util_mkdir_p (dir, 0700, err) < 0)
     return -1;
@@ -550,7 +551,7 @@ static int
 set_net (struct reg_container *c, void *data, struct reg_error **err)
 {
   const struct reg_net_state *n = data;
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   c->net = *n;
   if (n->n_ports && (c->net.ports = calloc (n->n_ports, sizeof *n->ports)) == NULL)
     {
@@ -565,7 +566,7 @@ set_net (struct reg_container *c, void *data, struct reg_error **err)
 static int
 clear_net (struct reg_container *c, void *data, struct reg_error **err)
 {
-  reg_net_state_clear (&c->net);
+  reg_container_net_clear (&c->net);
   return 0;
 }
 
@@ -676,8 +677,8 @@ static int
 choose_subnet (const char *root, struct reg_net_config *cfg, struct reg_error **err)
 {
   const char *b = bridge_name (cfg);
-  _cleanup_free_ char *record = NULL, *text = NULL;
-  if (asprintf (&record, "%s/networks/%s.subnet", root, b) < 0)
+  _cleanup_free_ char *record = reg_root_path (root, REG_ROOT_SUBNET, b, NULL), *text = NULL;
+  if (record == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   const char *want = cfg->subnet;
   if (want == NULL && reg_util_read_file (record, 64, &text, NULL, NULL) == 0)
@@ -725,8 +726,8 @@ choose_subnet (const char *root, struct reg_net_config *cfg, struct reg_error **
     }
   cfg->gw.s_addr = htonl (ntohl (cfg->net.s_addr) + 1);
   _cleanup_free_ char *sub = subnet_text (cfg);
-  _cleanup_free_ char *dir = NULL;
-  if (sub == NULL || asprintf (&dir, "%s/networks", root) < 0)
+  _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_NETWORKS, NULL, NULL);
+  if (sub == NULL || dir == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_util_mkdir_p (dir, 0700, err) < 0
       || reg_util_write_atomic (record, sub, strlen (sub), 0600, err) < 0)
@@ -762,7 +763,7 @@ static int
 clear_stale_net (struct reg_container *c, void *data, struct reg_error **err)
 {
   if (!reg_state_live (c->state) && strcmp (c->net.ip, (const char *)data) == 0)
-    reg_net_state_clear (&c->net);
+    reg_container_net_clear (&c->net);
   return 0;
 }
 
@@ -822,8 +823,8 @@ reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
       struct netdef d;
       if (netdef_of (root, cfg, i == 0 ? "bridge" : names[i - 1], &d, NULL) < 0)
         continue;
-      _cleanup_free_ char *dir = NULL;
-      if (asprintf (&dir, "%s/networks/%s", root, d.bridge) < 0)
+      _cleanup_free_ char *dir = reg_root_path (root, REG_ROOT_ADDRESSES, d.bridge, NULL);
+      if (dir == NULL)
         continue;
       reconcile_dir (root, b, dir, f);
       if (if_nametoindex (d.bridge) != 0)
@@ -864,7 +865,7 @@ reg_network_remove (const char *root, const struct reg_net_config *cfg, const ch
       bool busy
           = (strcmp (c->network_mode, name) == 0
              && (c->net.ip[0] || (reg_state_live (c->state) && reg_container_monitor_alive (c))))
-            || reg_net_state_link (&c->net, name) != NULL;
+            || reg_container_net_link (&c->net, name) != NULL;
       char id[13];
       snprintf (id, sizeof id, "%.12s", c->id);
       reg_container_free (c);
@@ -953,7 +954,7 @@ add_link (struct reg_container *c, void *data, struct reg_error **err)
 static int
 drop_link (struct reg_container *c, void *data, struct reg_error **err)
 {
-  struct reg_net_link *l = reg_net_state_link (&c->net, data);
+  struct reg_net_link *l = reg_container_net_link (&c->net, data);
   if (l == NULL)
     return 0;
   reg_strv_free (l->aliases);
@@ -975,7 +976,7 @@ connect_check (const struct reg_container *c, const struct netdef *d, char *cons
                           c->id, c->network_mode, d->name);
   if (c->net.ip[0] == '\0')
     return reg_error_set (err, EBUSY, "container %.12s is not running", c->id);
-  if (strcmp (c->net.network, d->name) == 0 || reg_net_state_link (&c->net, d->name))
+  if (strcmp (c->net.network, d->name) == 0 || reg_container_net_link (&c->net, d->name))
     return reg_error_set (err, EEXIST, "container %.12s is already connected to network %s", c->id,
                           d->name);
   if (strcmp (d->name, "bridge") == 0 && reg_strv_len (aliases) > 0)
@@ -1069,7 +1070,7 @@ reg_network_disconnect (const char *root, const char *network, const struct reg_
                           "container %.12s: network %s is its --network, which it keeps while it "
                           "runs (only networks connected to it can be disconnected)",
                           c->id, network);
-  const struct reg_net_link *l = reg_net_state_link (&c->net, network);
+  const struct reg_net_link *l = reg_container_net_link (&c->net, network);
   if (l == NULL)
     return reg_error_set (err, ENOENT, "container %.12s is not connected to network %s", c->id,
                           network);

@@ -1,5 +1,6 @@
 /* project: reg.yaml — see project.h. */
 #include "project.h"
+#include "limit.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -125,51 +126,21 @@ limits_map (struct ctx *c, yaml_node_t *n, struct reg_limits *l)
                         asprintf (&what, "\"%s\" given twice", k) < 0 ? "a limit given twice"
                                                                       : what);
           }
-      int64_t size = 0;
-      char *end = NULL;
-      bool ok = true;
-      if (strcmp (k, "memory") == 0)
-        ok = reg_util_parse_size (v, &l->memory);
-      else if (strcmp (k, "memory_reservation") == 0)
-        ok = reg_util_parse_size (v, &l->memory_reservation);
-      else if (strcmp (k, "memory_swap") == 0)
-        {
-          ok = strcmp (v, "-1") == 0 || reg_util_parse_size (v, &size);
-          l->memory_swap = strcmp (v, "-1") == 0 ? -1 : size;
-        }
-      else if (strcmp (k, "cpus") == 0)
-        {
-          double cpus = strtod (v, &end);
-          ok = end != v && *end == '\0' && cpus > 0 && cpus < 1e6;
-          /* Converted only when in range: a huge value is refused, not cast. */
-          l->nano_cpus = ok ? (int64_t)(cpus * 1e9) : 0;
-        }
-      else if (strcmp (k, "cpu_shares") == 0 || strcmp (k, "pids_limit") == 0
-               || strcmp (k, "blkio_weight") == 0)
-        {
-          long long i = strtoll (v, &end, 10);
-          ok = end != v && *end == '\0';
-          *(strcmp (k, "cpu_shares") == 0   ? &l->cpu_shares
-            : strcmp (k, "pids_limit") == 0 ? &l->pids_limit
-                                            : &l->blkio_weight)
-              = i;
-        }
-      else if (strcmp (k, "cpuset_cpus") == 0)
-        ok = (l->cpuset_cpus = strdup (v)) != NULL;
-      else
+      const struct reg_limit_def *d = reg_limit_by_yaml (k);
+      if (d == NULL)
         {
           _cleanup_free_ char *what = NULL;
           return bad (c, "limits",
                       asprintf (&what, "unknown limit \"%s\"", k) < 0 ? "unknown limit" : what);
         }
-      if (!ok)
+      if (reg_limit_parse (d, v, l, NULL) < 0)
         {
           _cleanup_free_ char *what = NULL;
           return bad (c, "limits",
                       asprintf (&what, "%s: bad value \"%s\"", k, v) < 0 ? "bad value" : what);
         }
     }
-  return reg_limits_check (l, c->err) < 0
+  return reg_limit_check (l, c->err) < 0
              ? reg_error_prefix (c->err, "reg.yaml %s: limits", c->origin)
              : 0;
 }
@@ -213,7 +184,7 @@ parse_root (struct ctx *c, yaml_node_t *root, struct reg_project *p)
             ret = s[0] == '/' ? ((p->workdir = strdup (s)) ? 0 : -1)
                               : bad (c, k, "must be an absolute path");
           else
-            ret = reg_restart_parse (s, &p->restart, c->err) < 0
+            ret = reg_container_restart_parse (s, &p->restart, c->err) < 0
                       ? reg_error_prefix (c->err, "reg.yaml %s", c->origin)
                       : 0;
         }

@@ -231,7 +231,7 @@ check_recipe (struct rparse *p)
   if (reg_strv_len (r->paths) == 0 && !r->traced)
     return rfail (p, "\"paths\" must name at least one host file or directory (or give "
                      "\"trace\")");
-  if (r->stop_signal && reg_signal_number (r->stop_signal) <= 0)
+  if (r->stop_signal && reg_util_signal_number (r->stop_signal) <= 0)
     return rfail (p, "stop_signal \"%s\" is not a signal (SIGTERM, SIGQUIT, SIGINT, ...)",
                   r->stop_signal);
   if (check_trace (p) < 0)
@@ -276,7 +276,7 @@ reg_recipe_parse (const char *text, size_t len, const char *origin, struct reg_r
   if (memchr (text, '\0', len))
     return reg_error_set (err, EINVAL, "%s: contains a NUL byte", who);
   yaml_document_t doc;
-  if (reg_yaml_load (text, len, who, &doc, err) < 0)
+  if (reg_template_yaml_load (text, len, who, &doc, err) < 0)
     return -1;
   struct rparse p = { &doc, who, calloc (1, sizeof (struct reg_recipe)), err };
   int ret = p.r ? parse_doc (&p) : reg_error_set (err, ENOMEM, "out of memory");
@@ -306,7 +306,7 @@ reg_recipe_options (const struct reg_recipe *r, struct reg_import_options *o)
   o->exclude = r->exclude;
   o->dirs = r->dirs;
   o->expose = r->expose;
-  o->stop_signal = r->stop_signal ? reg_signal_number (r->stop_signal) : 0;
+  o->stop_signal = r->stop_signal ? reg_util_signal_number (r->stop_signal) : 0;
   o->trace = r->traced ? &r->trace : NULL;
 }
 

@@ -27,7 +27,7 @@
  * With `trace`, `paths` may be left out.
  *
  * Parsing is strict, with the RET loader's limits (template.h,
- * reg_yaml_load): unknown keys, wrong types, relative or unnormalized paths
+ * reg_template_yaml_load): unknown keys, wrong types, relative or unnormalized paths
  * ("/usr/../etc", "etc/x": outside the host root as the recipe names it)
  * are errors naming the recipe and the key. It reads only the text: that
  * paths exist is the import's check (import.h), before anything is stored.

@@ -1,5 +1,6 @@
 #include "request.h"
-#include "jsonutil.h"
+#include "json.h"
+#include "limit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ free_mounts (struct reg_mount *m, size_t n)
 }
 
 void
-reg_create_request_free (struct reg_create_request *r)
+reg_request_create_free (struct reg_create_request *r)
 {
   if (r == NULL)
     return;
@@ -47,7 +48,7 @@ reg_create_request_free (struct reg_create_request *r)
   free_mounts (r->mounts, r->n_mounts);
   reg_project_free (r->project_file);
   reg_security_clear (&r->o.security);
-  reg_healthcheck_clear (&r->o.healthcheck);
+  reg_health_check_clear (&r->o.healthcheck);
   free (r);
 }
 
@@ -84,7 +85,7 @@ parse_mount (json_t *o, struct reg_mount *m, struct reg_error **err)
   if (reg_json_only_keys (o, keys, WHAT ": mount", err) < 0)
     return -1;
   json_t *type = json_object_get (o, "Type");
-  int t = type ? reg_mount_type_parse (json_string_value (type)) : REG_MOUNT_BIND;
+  int t = type ? reg_container_mount_type_parse (json_string_value (type)) : REG_MOUNT_BIND;
   if (t < 0)
     return reg_error_set (err, EINVAL, WHAT ": mount type \"%s\": want bind, volume or tmpfs",
                           json_string_value (type) ? json_string_value (type) : "(not a string)");
@@ -98,7 +99,7 @@ parse_mount (json_t *o, struct reg_mount *m, struct reg_error **err)
     return reg_error_set (err, EINVAL, WHAT ": tmpfs mount %s takes no Source", m->target);
   if (m->type != REG_MOUNT_TMPFS && !json_is_string (src))
     return reg_error_set (err, EINVAL, WHAT ": %s mount %s needs a string Source (%s)",
-                          reg_mount_type_name (m->type), m->target,
+                          reg_container_mount_type_name (m->type), m->target,
                           m->type == REG_MOUNT_BIND ? "a host path" : "the volume's name");
   if (m->type != REG_MOUNT_TMPFS && (m->source = strdup (json_string_value (src))) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -129,44 +130,6 @@ parse_mounts (json_t *body, struct reg_create_request *r, struct reg_error **err
       if (parse_mount (json_array_get (a, i), &r->mounts[i], err) < 0)
         return -1;
     }
-  return 0;
-}
-
-int
-reg_limits_from_json (json_t *o, const char *what, struct reg_limits *l, struct reg_error **err)
-{
-  static const struct
-  {
-    const char *key;
-    size_t offset;
-  } ints[] = {
-    { "Memory", offsetof (struct reg_limits, memory) },
-    { "MemoryReservation", offsetof (struct reg_limits, memory_reservation) },
-    { "MemorySwap", offsetof (struct reg_limits, memory_swap) },
-    { "NanoCpus", offsetof (struct reg_limits, nano_cpus) },
-    { "CpuShares", offsetof (struct reg_limits, cpu_shares) },
-    { "PidsLimit", offsetof (struct reg_limits, pids_limit) },
-    { "BlkioWeight", offsetof (struct reg_limits, blkio_weight) },
-  };
-  static const char *const keys[]
-      = { "Memory",     "MemoryReservation", "MemorySwap",  "NanoCpus", "CpuShares",
-          "CpusetCpus", "PidsLimit",         "BlkioWeight", NULL };
-  if (reg_json_only_keys (o, keys, what, err) < 0)
-    return -1;
-  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-    {
-      json_t *v = json_object_get (o, ints[i].key);
-      if (v == NULL || json_is_null (v))
-        continue;
-      if (!json_is_integer (v))
-        return reg_error_set (err, EINVAL, "%s: %s must be an integer", what, ints[i].key);
-      *(int64_t *)((char *)l + ints[i].offset) = json_integer_value (v);
-    }
-  const char *cpus = NULL;
-  if (reg_json_string (o, "CpusetCpus", what, &cpus, err) < 0)
-    return -1;
-  if (cpus)
-    l->cpuset_cpus = (char *)cpus;
   return 0;
 }
 
@@ -236,7 +199,7 @@ parse_restart (json_t *body, struct reg_restart *out, struct reg_error **err)
   json_t *max = json_object_get (rp, "MaximumRetryCount");
   if (!json_is_object (rp) || (max && !json_is_integer (max)))
     return reg_error_set (err, EINVAL, WHAT ": RestartPolicy must be {Name, MaximumRetryCount}");
-  if (reg_restart_parse (name, out, err) < 0)
+  if (reg_container_restart_parse (name, out, err) < 0)
     return -1;
   if (max == NULL)
     return 0;
@@ -350,7 +313,7 @@ parse_process (json_t *body, struct reg_create_request *r, struct reg_error **er
   const char *sig = NULL;
   if (reg_json_string (body, "StopSignal", WHAT, &sig, err) < 0)
     return -1;
-  if (sig && (o->stop_signal = reg_signal_number (sig)) <= 0)
+  if (sig && (o->stop_signal = reg_util_signal_number (sig)) <= 0)
     return reg_error_set (
         err, EINVAL, WHAT ": stop signal \"%s\" is not a signal (SIGTERM, SIGQUIT, 15, ...)", sig);
   json_t *t = json_object_get (body, "StopTimeout");
@@ -368,7 +331,7 @@ parse_process (json_t *body, struct reg_create_request *r, struct reg_error **er
     return reg_error_set (err, EINVAL, WHAT ": Init must be true or false");
   o->init = json_is_true (init);
   json_t *hc = json_object_get (body, "Healthcheck");
-  if (hc && !json_is_null (hc) && reg_healthcheck_from_json (hc, WHAT, &o->healthcheck, err) < 0)
+  if (hc && !json_is_null (hc) && reg_health_check_from_json (hc, WHAT, &o->healthcheck, err) < 0)
     return -1;
   return parse_ulimits (body, r, err);
 }
@@ -449,7 +412,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
     {
       if (!json_is_object (limits))
         return reg_error_set (err, EINVAL, WHAT ": \"Limits\" must be an object");
-      if (reg_limits_from_json (limits, WHAT ": Limits", &o->limits, err) < 0)
+      if (reg_limit_from_json (limits, WHAT ": Limits", &o->limits, err) < 0)
         return -1;
       if (o->limits.cpuset_cpus && (r->cpuset_cpus = strdup (o->limits.cpuset_cpus)) == NULL)
         return reg_error_set (err, ENOMEM, "out of memory");
@@ -511,7 +474,7 @@ parse_body (json_t *body, struct reg_create_request *r, struct reg_error **err)
 }
 
 int
-reg_create_request_parse (const char *text, size_t len, struct reg_create_request **out,
+reg_request_create_parse (const char *text, size_t len, struct reg_create_request **out,
                           struct reg_error **err)
 {
   json_t *body = reg_json_object_parse (text, len, WHAT, err);
@@ -522,7 +485,7 @@ reg_create_request_parse (const char *text, size_t len, struct reg_create_reques
   json_decref (body);
   if (ret < 0)
     {
-      reg_create_request_free (r);
+      reg_request_create_free (r);
       return -1;
     }
   *out = r;

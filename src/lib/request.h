@@ -25,14 +25,8 @@ struct reg_create_request
   struct reg_ulimit ulimits[REG_ULIMIT_MAX];
 };
 
-int reg_create_request_parse (const char *body, size_t len, struct reg_create_request **out,
+int reg_request_create_parse (const char *body, size_t len, struct reg_create_request **out,
                               struct reg_error **err);
-void reg_create_request_free (struct reg_create_request *r);
-
-/* Docker's HostConfig limit names ("Memory", "NanoCpus", "CpusetCpus",
- * ...); only the keys present change *l. l->cpuset_cpus is borrowed from
- * o. */
-int reg_limits_from_json (json_t *o, const char *what, struct reg_limits *l,
-                          struct reg_error **err);
+void reg_request_create_free (struct reg_create_request *r);
 
 #endif

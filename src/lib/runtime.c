@@ -42,7 +42,7 @@ child_fail (struct child *ch, int code, int errnum, const char *fmt, const char 
   char msg[1024];
   int n = snprintf (msg, sizeof msg, fmt, arg);
   if (errnum && n > 0 && (size_t)n < sizeof msg)
-    snprintf (msg + n, sizeof msg - (size_t)n, ": %s", reg_errdesc (errnum));
+    snprintf (msg + n, sizeof msg - (size_t)n, ": %s", reg_util_errdesc (errnum));
   if (write (ch->report_fd, msg, strlen (msg)) < 0)
     _exit (code);
   _exit (code);
@@ -463,7 +463,7 @@ helper_fail (int control_fd, const char *what, const char *arg)
 {
   char msg[1024];
   snprintf (msg, sizeof msg, "%s%s%s: %s", what, arg ? " " : "", arg ? arg : "",
-            reg_errdesc (errno));
+            reg_util_errdesc (errno));
   say (control_fd, "error %d %s\n", 125, msg);
   _exit (125);
 }

@@ -892,7 +892,7 @@ reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
     {
       int e = c->filter ? EIO : ENOMEM;
       close (fd);
-      reg_confinement_clear (c);
+      reg_security_confinement_clear (c);
       return reg_error_sys (err, e, "seccomp: read the exported filter");
     }
   close (fd);
@@ -901,7 +901,7 @@ reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
 }
 
 void
-reg_confinement_clear (struct reg_confinement *c)
+reg_security_confinement_clear (struct reg_confinement *c)
 {
   free (c->filter);
   c->filter = NULL;

@@ -137,8 +137,8 @@ struct reg_confinement
 
 int reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
                           struct reg_error **err);
-void reg_confinement_clear (struct reg_confinement *c);
-#define _cleanup_confinement_ __attribute__ ((cleanup (reg_confinement_clear)))
+void reg_security_confinement_clear (struct reg_confinement *c);
+#define _cleanup_confinement_ __attribute__ ((cleanup (reg_security_confinement_clear)))
 
 /* In the container, after pivot_root. reg_security_confine_mounts masks
  * and write-protects /proc and /sys paths. reg_security_apply (system

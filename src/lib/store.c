@@ -1,4 +1,5 @@
 #include "store.h"
+#include "root.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -49,8 +50,8 @@ same_filesystem (const char *a, const char *b, dev_t *dev, struct reg_error **er
 static int
 make_private (const char *root, const char *envs, struct reg_error **err)
 {
-  _cleanup_free_ char *store = NULL;
-  if (asprintf (&store, "%s/store", root) < 0)
+  _cleanup_free_ char *store = reg_root_path (root, REG_ROOT_STORE, NULL, NULL);
+  if (store == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   const char *dirs[] = { root, store, envs };
   for (size_t i = 0; i < 3; i++)
@@ -65,10 +66,11 @@ reg_store_open (const char *root, struct reg_store **out, struct reg_error **err
   struct reg_store *s = calloc (1, sizeof *s);
   if (s == NULL)
     return reg_error_set (err, ENOMEM, "store: out of memory");
-  _cleanup_free_ char *envs = NULL;
-  if ((s->root = strdup (root)) == NULL
-      || asprintf (&s->objects_dir, "%s/store/objects/sha256", root) < 0
-      || asprintf (&s->tmp_dir, "%s/store/tmp", root) < 0 || asprintf (&envs, "%s/envs", root) < 0)
+  _cleanup_free_ char *envs = reg_root_path (root, REG_ROOT_ENVS, NULL, NULL);
+  s->root = strdup (root);
+  s->objects_dir = reg_root_path (root, REG_ROOT_OBJECTS, NULL, NULL);
+  s->tmp_dir = reg_root_path (root, REG_ROOT_STORE_TMP, NULL, NULL);
+  if (s->root == NULL || s->objects_dir == NULL || s->tmp_dir == NULL || envs == NULL)
     {
       reg_store_free (s);
       return reg_error_set (err, ENOMEM, "store: out of memory");

@@ -9,6 +9,7 @@
  * Every scalar is text, taken as written ("version: 3.10" is "3.10").
  * Writing uses libyaml's emitter; the digest is OpenSSL's SHA-256 of the
  * written text. */
+#include "root.h"
 #include "template.h"
 #include "accounts.h"
 #include "envgen.h"
@@ -148,7 +149,7 @@ reg_template_free (struct reg_template *t)
   free (t->user);
   reg_strv_free (t->volumes);
   reg_strv_free (t->labels);
-  reg_healthcheck_clear (&t->healthcheck);
+  reg_health_check_clear (&t->healthcheck);
   for (size_t i = 0; i < t->n_files; i++)
     entry_clear (&t->files[i]);
   free (t->files);
@@ -303,8 +304,8 @@ load_event (struct loader *l, const yaml_event_t *ev, bool *have_doc, struct reg
 /* Parse `text` into `doc` (initialised only on success); `origin` is the
  * whole label errors start with ("RET file X", "recipe X"). */
 int
-reg_yaml_load (const char *text, size_t len, const char *origin, yaml_document_t *doc,
-               struct reg_error **err)
+reg_template_yaml_load (const char *text, size_t len, const char *origin, yaml_document_t *doc,
+                        struct reg_error **err)
 {
   yaml_parser_t parser;
   if (!yaml_parser_initialize (&parser))
@@ -725,7 +726,7 @@ parse_stop_signal (struct parse *p, yaml_node_t *n)
   const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
   if (v == NULL)
     return fail (p, "\"stop-signal\" must be a signal name");
-  if ((p->t->stop_signal = reg_signal_number (v)) <= 0)
+  if ((p->t->stop_signal = reg_util_signal_number (v)) <= 0)
     return fail (p, "\"stop-signal\": \"%s\" is not a signal (SIGTERM, SIGQUIT, SIGINT, ...)", v);
   return 0;
 }
@@ -779,7 +780,7 @@ parse_volumes (struct parse *p, yaml_node_t *n)
   for (size_t i = 0; p->t->volumes[i]; i++)
     {
       const char *v = p->t->volumes[i];
-      if (!reg_util_path_is_clean (v) || reg_env_skeleton_clash (v, true) != NULL
+      if (!reg_util_path_is_clean (v) || reg_envgen_skeleton_clash (v, true) != NULL
           || strcmp (v, "/proc") == 0 || strcmp (v, "/dev") == 0 || strcmp (v, "/sys") == 0)
         return fail (p,
                      "volumes: \"%s\" is not an absolute, normalized path outside /proc, /dev "
@@ -1007,7 +1008,7 @@ reg_template_parse (const char *text, size_t len, const char *origin, struct reg
   _cleanup_free_ char *label = NULL;
   if (asprintf (&label, "RET file %s", origin) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
-  if (reg_yaml_load (text, len, label, &doc, err) < 0)
+  if (reg_template_yaml_load (text, len, label, &doc, err) < 0)
     return -1;
   struct parse p = { .doc = &doc, .err = err };
   int ret = -1;
@@ -1075,7 +1076,7 @@ check_dests (const struct reg_template *t, struct dest *d, size_t total, struct 
       return reg_error_set (err, EINVAL, "template %s@%s: two entries for \"%s\"", n, v, d[i].path);
   for (size_t i = 0; i < total; i++)
     {
-      const char *why = reg_env_skeleton_clash (d[i].path, d[i].kind == REG_ENTRY_DIR);
+      const char *why = reg_envgen_skeleton_clash (d[i].path, d[i].kind == REG_ENTRY_DIR);
       if (why)
         return reg_error_set (err, EINVAL, "template %s@%s: \"%s\" %s", n, v, d[i].path, why);
       _cleanup_free_ char *buf = strdup (d[i].path);
@@ -1487,7 +1488,7 @@ emit_template (struct emit *em, const struct reg_template *t)
     {
       char name[REG_SIGNAL_NAME_MAX];
       emit_scalar (em, "stop-signal");
-      emit_scalar (em, reg_signal_name (t->stop_signal, name));
+      emit_scalar (em, reg_util_signal_name (t->stop_signal, name));
     }
   if (t->workdir)
     {
@@ -1595,15 +1596,13 @@ reg_template_check_objects (const struct reg_template *t, const struct reg_store
 static char *
 name_dir (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/templates/%s", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_TEMPLATE, name, NULL);
 }
 
 static char *
 ret_path (const char *root, const char *name, const char *version)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/templates/%s/%s.ret", root, name, version) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_TEMPLATE_FILE, name, version);
 }
 
 /* Hand a local error to the caller, who may not want it. */
@@ -1828,9 +1827,10 @@ static int
 write_ret (const char *root, const struct reg_template *t, const char *ref, const char *text,
            struct reg_error **err)
 {
-  _cleanup_free_ char *top = NULL, *dir = name_dir (root, t->name);
+  _cleanup_free_ char *top = reg_root_path (root, REG_ROOT_TEMPLATES, NULL, NULL);
+  _cleanup_free_ char *dir = name_dir (root, t->name);
   _cleanup_free_ char *path = ret_path (root, t->name, t->version);
-  if (dir == NULL || path == NULL || asprintf (&top, "%s/templates", root) < 0)
+  if (dir == NULL || path == NULL || top == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   bool made_top = false, made_dir = false;
   int ret = make_dir (top, &made_top, err);
@@ -1967,8 +1967,8 @@ int
 reg_template_list (const char *root, char ***refs, struct reg_error **err)
 {
   *refs = NULL;
-  _cleanup_free_ char *top = NULL;
-  if (asprintf (&top, "%s/templates", root) < 0)
+  _cleanup_free_ char *top = reg_root_path (root, REG_ROOT_TEMPLATES, NULL, NULL);
+  if (top == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   DIR *d = opendir (top);
   if (d == NULL && errno != ENOENT)

@@ -97,8 +97,8 @@ struct reg_template
  * (recipes): nesting, node count and size bounded, aliases, tags and NUL
  * refused, every scalar text. Errors start with `label`. */
 struct yaml_document_s;
-int reg_yaml_load (const char *text, size_t len, const char *label, struct yaml_document_s *doc,
-                   struct reg_error **err);
+int reg_template_yaml_load (const char *text, size_t len, const char *label,
+                            struct yaml_document_s *doc, struct reg_error **err);
 
 /* `origin` names the input in errors (a file path or "request"). */
 int reg_template_parse (const char *text, size_t len, const char *origin, struct reg_template **out,

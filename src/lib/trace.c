@@ -33,7 +33,7 @@ reg_trace_check (const struct reg_trace_options *o, struct reg_error **err)
     return reg_error_set (err, EINVAL, "trace: no command given (--trace -- CMD [ARGS])");
   if (o->timeout_s < 0 || o->timeout_s > 3600)
     return reg_error_set (err, EINVAL, "trace: time limit %d s: want 1 to 3600", o->timeout_s);
-  if (o->stop_signal && reg_signal_number (o->stop_signal) <= 0)
+  if (o->stop_signal && reg_util_signal_number (o->stop_signal) <= 0)
     return reg_error_set (err, EINVAL, "trace: stop signal \"%s\" is not a signal", o->stop_signal);
   if (o->answer)
     {

@@ -7,6 +7,7 @@
 #include "layout.h"
 #include "oci.h"
 #include "registry.h"
+#include "root.h"
 #include "util.h"
 
 #include <errno.h>
@@ -891,8 +892,7 @@ get_child_manifest (struct pull *p, const struct reg_oci_ref *ref, const char *h
 static char *
 image_record_path (const struct pull *p)
 {
-  char *path = NULL;
-  return asprintf (&path, "%s/images/%s", p->e->root, p->root) < 0 ? NULL : path;
+  return reg_root_path (p->e->root, REG_ROOT_IMAGE, p->root, NULL);
 }
 
 static bool
@@ -914,10 +914,10 @@ image_recorded (const struct pull *p)
 static void
 image_record (const struct pull *p, const struct reg_template *t)
 {
-  _cleanup_free_ char *path = image_record_path (p), *dir = NULL;
+  _cleanup_free_ char *path = image_record_path (p);
+  _cleanup_free_ char *dir = reg_root_path (p->e->root, REG_ROOT_IMAGES, NULL, NULL);
   char digest[65], text[200];
-  if (path == NULL || asprintf (&dir, "%s/images", p->e->root) < 0
-      || reg_template_digest (t, digest, NULL) < 0)
+  if (path == NULL || dir == NULL || reg_template_digest (t, digest, NULL) < 0)
     return;
   (void)mkdir (dir, 0700);
   snprintf (text, sizeof text, "%s %s\n", p->image_manifest, digest);
@@ -930,8 +930,7 @@ image_record (const struct pull *p, const struct reg_template *t)
 static char *
 layer_cache_path (const struct pull *p, const char *hex)
 {
-  char *path = NULL;
-  return asprintf (&path, "%s/images/layers/%s.json", p->e->root, hex) < 0 ? NULL : path;
+  return reg_root_path (p->e->root, REG_ROOT_IMAGE_LAYER, hex, NULL);
 }
 
 static json_t *
@@ -967,8 +966,8 @@ layer_cache_load (const struct pull *p, const char *hex)
 static void
 layer_cache_save (const struct pull *p)
 {
-  _cleanup_free_ char *dir = NULL;
-  if (asprintf (&dir, "%s/images/layers", p->e->root) < 0 || reg_util_mkdir_p (dir, 0700, NULL) < 0)
+  _cleanup_free_ char *dir = reg_root_path (p->e->root, REG_ROOT_IMAGE_LAYERS, NULL, NULL);
+  if (dir == NULL || reg_util_mkdir_p (dir, 0700, NULL) < 0)
     return;
   for (size_t i = 0; i < p->image->n_layers; i++)
     {

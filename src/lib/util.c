@@ -17,72 +17,24 @@
 #include <unistd.h>
 
 const char *
-reg_errdesc (int errnum)
+reg_util_errdesc (int errnum)
 {
   const char *d = strerrordesc_np (errnum);
   return d ? d : "unknown error";
 }
 
 void
-reg_closep (int *fd)
+reg_util_closep (int *fd)
 {
   if (*fd >= 0)
     close (*fd);
 }
 
 void
-reg_fclosep (FILE **f)
+reg_util_fclosep (FILE **f)
 {
   if (*f)
     fclose (*f);
-}
-
-void
-reg_strvfreep (char ***v)
-{
-  reg_strv_free (*v);
-}
-
-size_t
-reg_strv_len (char *const *v)
-{
-  size_t n = 0;
-  while (v && v[n])
-    n++;
-  return n;
-}
-
-void
-reg_strv_free (char **v)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    free (v[i]);
-  free (v);
-}
-
-char **
-reg_strv_dup (char *const *v)
-{
-  size_t n = reg_strv_len (v);
-  char **out = calloc (n + 1, sizeof *out);
-  if (out == NULL)
-    return NULL;
-  for (size_t i = 0; i < n; i++)
-    if ((out[i] = strdup (v[i])) == NULL)
-      {
-        reg_strv_free (out);
-        return NULL;
-      }
-  return out;
-}
-
-bool
-reg_strv_contains (const char *const *v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
 }
 
 static int
@@ -395,7 +347,7 @@ reg_util_now (void)
 }
 
 int
-reg_signal_number (const char *name)
+reg_util_signal_number (const char *name)
 {
   if (name == NULL || *name == '\0')
     return 0;
@@ -449,7 +401,7 @@ reg_util_sibling_program (const char *env_name, const char *name)
 }
 
 const char *
-reg_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX])
+reg_util_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX])
 {
   const char *abbrev = sig > 0 && sig < NSIG ? sigabbrev_np (sig) : NULL;
   if (abbrev)
@@ -645,4 +597,32 @@ reg_util_recv_fd (int sock)
   int fd;
   memcpy (&fd, CMSG_DATA (c), sizeof fd);
   return fd;
+}
+
+unsigned long long
+reg_util_proc_starttime (pid_t pid)
+{
+  char path[64], buf[1024];
+  snprintf (path, sizeof path, "/proc/%d/stat", (int)pid);
+  _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* comm may contain spaces: fields resume after the last ')'. */
+  char *p = strrchr (buf, ')');
+  if (p == NULL)
+    return 0;
+  unsigned long long start = 0;
+  char state = '?';
+  /* field 3 is the state, field 22 starttime; after ") " come fields 3.. */
+  if (sscanf (p + 2,
+              "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+              &state, &start)
+      != 2)
+    return 0;
+  /* A zombie has exited: it only waits for a parent to reap it. */
+  return state == 'Z' || state == 'X' ? 0 : start;
 }

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "strv.h"
 
 static inline void
 reg_freep (void *p)
@@ -21,14 +22,13 @@ reg_freep (void *p)
   extern void free (void *);
   free (*(void **)p);
 }
-void reg_closep (int *fd);
-void reg_fclosep (FILE **f);
-void reg_strvfreep (char ***v);
+void reg_util_closep (int *fd);
+void reg_util_fclosep (FILE **f);
 
 #define _cleanup_free_ __attribute__ ((cleanup (reg_freep)))
-#define _cleanup_close_ __attribute__ ((cleanup (reg_closep)))
-#define _cleanup_fclose_ __attribute__ ((cleanup (reg_fclosep)))
-#define _cleanup_strv_ __attribute__ ((cleanup (reg_strvfreep)))
+#define _cleanup_close_ __attribute__ ((cleanup (reg_util_closep)))
+#define _cleanup_fclose_ __attribute__ ((cleanup (reg_util_fclosep)))
+#define _cleanup_strv_ __attribute__ ((cleanup (reg_strv_freep)))
 
 /* Give ownership away from a cleanup variable. */
 #define reg_steal(p)                                                                               \
@@ -42,7 +42,7 @@ void reg_strvfreep (char ***v);
 
 /* strerror without locale or locks (strerrordesc_np): for a child forked
  * from a multi-threaded process, where only system calls are safe. */
-const char *reg_errdesc (int errnum);
+const char *reg_util_errdesc (int errnum);
 
 /* Write `len` bytes to `path` atomically: temp file in the same directory,
  * fsync, rename over `path`, fsync of the directory. */
@@ -117,19 +117,15 @@ double reg_util_rfc3339_time (const char *t);
 double reg_util_parse_when (const char *v);
 
 /* "KILL", "SIGKILL", "kill" or "9" -> 9; 0 when not a signal. */
-int reg_signal_number (const char *name);
+int reg_util_signal_number (const char *name);
+/* Start time (clock ticks) of a live process; 0 when gone or a zombie. */
+unsigned long long reg_util_proc_starttime (pid_t pid);
 /* A program installed next to the running one (reg-monitor next to regd,
  * reg-init next to reg-monitor), unless the environment variable env_name
  * names it; allocated, NULL when out of memory. */
 char *reg_util_sibling_program (const char *env_name, const char *name);
-/* 15 -> "SIGTERM", 36 -> "SIGRTMIN+2" (what reg_signal_number reads back). */
+/* 15 -> "SIGTERM", 36 -> "SIGRTMIN+2" (what reg_util_signal_number reads back). */
 #define REG_SIGNAL_NAME_MAX 24
-const char *reg_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX]);
-
-size_t reg_strv_len (char *const *v);
-void reg_strv_free (char **v);
-char **reg_strv_dup (char *const *v);
-/* Is s one of the NULL-terminated list v? */
-bool reg_strv_contains (const char *const *v, const char *s);
+const char *reg_util_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX]);
 
 #endif

@@ -1,3 +1,4 @@
+#include "root.h"
 #include "volume.h"
 #include "util.h"
 
@@ -23,22 +24,19 @@ reg_volume_name_ok (const char *name)
 static char *
 volumes_dir (const char *root)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/volumes", root) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_VOLUMES, NULL, NULL);
 }
 
 static char *
 volume_dir (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/volumes/%s", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_VOLUME, name, NULL);
 }
 
 char *
 reg_volume_data_path (const char *root, const char *name)
 {
-  char *p = NULL;
-  return asprintf (&p, "%s/volumes/%s/_data", root, name) < 0 ? NULL : p;
+  return reg_root_path (root, REG_ROOT_VOLUME_DATA, name, NULL);
 }
 
 static int
@@ -200,8 +198,9 @@ reg_volume_remove (const char *root, const char *name, uint64_t *bytes, struct r
 {
   if (check_name (name, err) < 0)
     return -1;
-  _cleanup_free_ char *dir = volume_dir (root, name), *gone = NULL;
-  if (dir == NULL || asprintf (&gone, "%s/volumes/.removing-%s-XXXXXX", root, name) < 0)
+  _cleanup_free_ char *dir = volume_dir (root, name);
+  _cleanup_free_ char *gone = reg_root_path (root, REG_ROOT_VOLUME_GRAVE, name, NULL);
+  if (dir == NULL || gone == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   struct stat st;
   if (lstat (dir, &st) < 0 || !S_ISDIR (st.st_mode))

@@ -2,6 +2,7 @@
  * rendered as attach frames. With follow, waits for more lines until the
  * container stops or the client hangs up. */
 #include "monitor.h"
+#include "root.h"
 #include "server.h"
 #include "util.h"
 
@@ -221,8 +222,8 @@ regd_reply_logs (struct regd *d, struct request *r, const char *ref)
                                  ref, since);
     }
   s->client_fd = regd_client_fd (r);
-  s->path = reg_container_file (d->engine->root, s->id, "log.jsonl");
-  _cleanup_free_ char *rotated = reg_container_file (d->engine->root, s->id, "log.jsonl.1");
+  s->path = reg_root_container_file (d->engine->root, s->id, "log.jsonl");
+  _cleanup_free_ char *rotated = reg_root_container_file (d->engine->root, s->id, "log.jsonl.1");
   /* Without follow, the rotated part comes first: the whole kept history. */
   FILE *older = !s->follow && rotated ? fopen (rotated, "re") : NULL;
   FILE *newer = s->path ? fopen (s->path, "re") : NULL;

@@ -1,6 +1,7 @@
 /* regd: the reg engine daemon. Serves the /v1 HTTP/JSON API on a UNIX
  * socket (default /run/reg/reg.sock, mode 0660) over an engine root
  * (default /var/lib/reg). One regd per root: a lock file says so. */
+#include "root.h"
 #include "server.h"
 #include "timing.h"
 #include "util.h"
@@ -91,8 +92,8 @@ set_log_total_max (const char *text)
 static int
 lock_root (const char *root, struct reg_error **err)
 {
-  _cleanup_free_ char *path = NULL;
-  if (asprintf (&path, "%s/regd.lock", root) < 0)
+  _cleanup_free_ char *path = reg_root_path (root, REG_ROOT_LOCK, NULL, NULL);
+  if (path == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)

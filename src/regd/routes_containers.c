@@ -2,6 +2,7 @@
  * stop, remove, logs. */
 #include "monitor.h"
 #include "request.h"
+#include "root.h"
 #include "server.h"
 #include "timing.h"
 #include "util.h"
@@ -25,14 +26,15 @@ create (struct regd *d, struct request *r)
   struct reg_create_request *req = NULL;
   struct reg_container *c = NULL;
   reg_timing_mark (NULL, "regd.create");
-  if (reg_create_request_parse (r->body, r->body_len, &req, &err) < 0
+  if (reg_request_create_parse (r->body, r->body_len, &req, &err) < 0
       || reg_engine_container_create (d->engine, &req->o, &c, &err) < 0)
     {
-      reg_create_request_free (req);
+      reg_request_create_free (req);
       return regd_reply_error (r, err);
     }
-  reg_create_request_free (req);
-  json_t *reply = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_state_name (c->state));
+  reg_request_create_free (req);
+  json_t *reply
+      = json_pack ("{s:s, s:s}", "Id", c->id, "State", reg_container_state_name (c->state));
   reg_timing_mark (c->id, "regd.created");
   reg_container_free (c);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
@@ -154,7 +156,7 @@ static enum MHD_Result
 kill_container (struct regd *d, struct request *r, const char *ref)
 {
   const char *sig = regd_query (r, "signal");
-  int signum = sig ? reg_signal_number (sig) : SIGKILL;
+  int signum = sig ? reg_util_signal_number (sig) : SIGKILL;
   _cleanup_error_ struct reg_error *err = NULL;
   if (signum <= 0)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "kill %s: unknown signal \"%s\"", ref, sig);
@@ -220,7 +222,7 @@ update (struct regd *d, struct request *r, const char *ref)
   if (ret == 0)
     {
       l = c->limits;
-      ret = reg_limits_from_json (body, "update", &l, &err);
+      ret = reg_limit_from_json (body, "update", &l, &err);
     }
   if (ret == 0)
     ret = reg_engine_container_update (d->engine, c->id, &l, &err);
@@ -306,7 +308,7 @@ monitor_connect (struct regd *d, const char *ref, const char *line, bool input)
   if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
     return -2;
   bool ok = !input || c->open_stdin || c->tty;
-  _cleanup_free_ char *dir = reg_container_dir (d->engine->root, c->id);
+  _cleanup_free_ char *dir = reg_root_container (d->engine->root, c->id);
   reg_container_free (c);
   /* Through a directory fd: the full path may be longer than sun_path. */
   _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -348,7 +350,7 @@ attach (struct regd *d, struct request *r, const char *ref)
   bool live = reg_state_live (c->state);
   char id[13];
   snprintf (id, sizeof id, "%.12s", c->id);
-  const char *state = reg_state_name (c->state);
+  const char *state = reg_container_state_name (c->state);
   reg_container_free (c);
   if (!live)
     return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: cannot attach: it is %s", id,

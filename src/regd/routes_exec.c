@@ -127,7 +127,7 @@ regd_exec_create (struct regd *d, struct request *r, const char *ref)
     ret = reg_engine_container_get (d->engine, ref, &c, &err);
   if (ret == 0 && c->state != REG_STATE_RUNNING)
     ret = reg_error_set (&err, EBUSY, "container %.12s: cannot exec: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   struct session *s = ret == 0 ? calloc (1, sizeof *s) : NULL;
   if (ret == 0 && s == NULL)
     ret = reg_error_set (&err, ENOMEM, "out of memory");
@@ -295,7 +295,7 @@ regd_exec_start (struct regd *d, struct request *r, const char *eid)
   int ret = reg_engine_container_get (d->engine, s->container, &c, &err);
   if (ret == 0 && c->state != REG_STATE_RUNNING)
     ret = reg_error_set (&err, EBUSY, "container %.12s: cannot exec: it is %s", c->id,
-                         reg_state_name (c->state));
+                         reg_container_state_name (c->state));
   if (ret == 0 && reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, &err) == 0)
     procs = reg_cgroup_procs_paths (cg);
   if (ret == 0

@@ -105,14 +105,14 @@ prune (struct regd *d, struct request *r)
     ret = reg_engine_prune (d->engine, &o, &rep, &err);
   if (ret < 0)
     {
-      reg_prune_report_clear (&rep);
+      reg_engine_prune_report_clear (&rep);
       return regd_reply_error (r, err);
     }
   json_t *j
       = json_pack ("{s:o, s:o, s:I, s:I, s:I}", "Containers", strv_json (rep.containers),
                    "Templates", strv_json (rep.templates), "Environments", (json_int_t)rep.envs,
                    "Objects", (json_int_t)rep.objects, "Bytes", (json_int_t)rep.bytes);
-  reg_prune_report_clear (&rep);
+  reg_engine_prune_report_clear (&rep);
   return regd_reply_json (r, MHD_HTTP_OK, j);
 }
 
@@ -138,7 +138,7 @@ host_stats (struct regd *d, struct request *r)
 {
   _cleanup_error_ struct reg_error *err = NULL;
   struct reg_hoststats s;
-  if (reg_hoststats_read (d->engine->root, &s, &err) < 0)
+  if (reg_hostinfo_stats_read (d->engine->root, &s, &err) < 0)
     return regd_reply_error (r, err);
   return regd_reply_json (
       r, MHD_HTTP_OK,

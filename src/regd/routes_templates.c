@@ -89,7 +89,7 @@ create_from_paths (struct regd *d, json_t *body, bool replace, struct reg_templa
     return -1;
   if (o.name == NULL || o.version == NULL)
     return reg_error_set (err, EINVAL, "%s: NAME@VERSION is required", what);
-  if (sig && (o.stop_signal = reg_signal_number (sig)) <= 0)
+  if (sig && (o.stop_signal = reg_util_signal_number (sig)) <= 0)
     return reg_error_set (err, EINVAL,
                           "template %s@%s: stop signal \"%s\" is not a signal (SIGTERM, SIGQUIT, "
                           "15, ...)",

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 
 #include "engine.h"
-#include "jsonutil.h"
+#include "json.h"
 #include "error.h"
 
 #define REGD_API_VERSION "v1"
@@ -91,7 +91,7 @@ enum MHD_Result regd_reply_stream (struct request *r, unsigned status, int fd);
 enum MHD_Result regd_reply_lines (struct request *r, int fd);
 
 /* JSON helpers that reject wrong types with a clear message: the
- * library's (jsonutil.h), under the names the route files use. */
+ * library's (json.h), under the names the route files use. */
 #define regd_json_strv reg_json_strv
 #define regd_json_string reg_json_string
 #define regd_json_only_keys reg_json_only_keys

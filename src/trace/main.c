@@ -467,7 +467,7 @@ parse_opts (int argc, char **argv, struct opts *o)
           die ("--timeout %s: want 1 to 3600 seconds", optarg);
         break;
       case 's':
-        if ((o->stop_signal = reg_signal_number (optarg)) <= 0)
+        if ((o->stop_signal = reg_util_signal_number (optarg)) <= 0)
           die ("--stop-signal %s: not a signal", optarg);
         break;
       case 'a':

@@ -757,7 +757,20 @@ print(n)'
   run_cmd "$REG" run --rm --cpuset-cpus 0-999 -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has "cpuset-cpus"
+  run_cmd "$REG" run --rm --blkio-weight 5 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "blkio-weight 5 is outside 10..1000"
+  run_cmd "$REG" run --rm --pids-limit 0 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "bad resource limit: 0"
   expect_eq "$(snapshot)" "$before" "failed limit runs changed the engine"
+  # Every option of the limits table (limit.h) reaches the container's
+  # state under its API name.
+  id=$("$REG" generate -m 64m --memory-reservation 16m --memory-swap -1 --cpus 1.5 --cpu-shares 512 \
+    --cpuset-cpus 0 --pids-limit 100 --blkio-weight 500 -t base@1 -- /bin/true)
+  run_cmd "$REG" inspect -f '{{json .Limits}}' "$id"
+  expect_out_has '"Memory":67108864,"MemoryReservation":16777216,"MemorySwap":-1,"NanoCpus":1500000000,"CpuShares":512,"CpusetCpus":"0","PidsLimit":100,"BlkioWeight":500'
+  "$REG" rm "$id" >/dev/null
 }
 
 t_pause () {

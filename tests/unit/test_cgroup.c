@@ -175,36 +175,6 @@ test_v1_limits (void **state)
   assert_int_equal (reg_util_rm_rf (fs, NULL), 0);
 }
 
-static void
-test_limits_check (void **state)
-{
-  struct
-  {
-    struct reg_limits l;
-    const char *want;
-  } bad[] = {
-    { { .memory = 1024 }, "below the minimum" },
-    { { .memory = 64 << 20, .memory_reservation = 128 << 20 }, "above the memory limit" },
-    { { .memory = 64 << 20, .memory_swap = 32 << 20 }, "memory-swap" },
-    { { .memory_swap = 64 << 20 }, "needs a memory limit" },
-    { { .nano_cpus = 1000 }, "at least 0.01" },
-    { { .cpu_shares = 1 }, "2..262144" },
-    { { .pids_limit = -5 }, "pids-limit" },
-    { { .blkio_weight = 5 }, "10..1000" },
-    { { .cpuset_cpus = "0;rm" }, "cpuset-cpus" },
-  };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    {
-      struct reg_error *err = NULL;
-      assert_int_equal (reg_limits_check (&bad[i].l, &err), -1);
-      if (strstr (err->msg, bad[i].want) == NULL)
-        fail_msg ("case %zu: \"%s\" lacks \"%s\"", i, err->msg, bad[i].want);
-      reg_error_free (err);
-    }
-  struct reg_limits ok = { .memory = 64 << 20, .memory_swap = -1, .pids_limit = -1 };
-  assert_int_equal (reg_limits_check (&ok, NULL), 0);
-}
-
 int
 main (void)
 {
@@ -212,7 +182,6 @@ main (void)
     cmocka_unit_test_setup_teardown (test_v2_limits, setup_v2, teardown),
     cmocka_unit_test_setup_teardown (test_v2_missing_controller_is_an_error, setup_v2, teardown),
     cmocka_unit_test (test_v1_limits),
-    cmocka_unit_test (test_limits_check),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * store, atomic and race-safe generation. */
 #include "closure.h"
 #include "envgen.h"
+#include "root.h"
 #include "store.h"
 #include "template.h"
 #include "util.h"
@@ -192,8 +193,8 @@ test_generate_hard_links (void **state)
   struct reg_error *err = NULL;
   char *path = NULL, *again = NULL;
   assert_int_equal (reg_closure_resolve (f->root, refs, &c, &err), 0);
-  assert_int_equal (reg_env_generate (f->store, c, &path, &err), 0);
-  char *want = reg_env_path (f->root, c->digest);
+  assert_int_equal (reg_envgen_generate (f->store, c, &path, &err), 0);
+  char *want = reg_root_env (f->root, c->digest);
   assert_string_equal (path, want);
   char p[512];
   struct stat in_env, in_store;
@@ -219,7 +220,7 @@ test_generate_hard_links (void **state)
       assert_true (S_ISDIR (in_env.st_mode));
     }
   /* Generating again finds the existing environment. */
-  assert_int_equal (reg_env_generate (f->store, c, &again, &err), 0);
+  assert_int_equal (reg_envgen_generate (f->store, c, &again, &err), 0);
   assert_string_equal (path, again);
   free (path);
   free (again);
@@ -239,7 +240,7 @@ test_generate_missing_object_leaves_nothing (void **state)
   assert_int_equal (reg_closure_resolve (f->root, refs, &c, &err), 0);
   /* The object vanished from the store after the template was saved. */
   assert_int_equal (reg_store_unput (f->store, f->obj_b, true), 0);
-  assert_int_equal (reg_env_generate (f->store, c, &path, &err), -1);
+  assert_int_equal (reg_envgen_generate (f->store, c, &path, &err), -1);
   assert_non_null (strstr (err->msg, f->obj_b));
   reg_error_free (err);
   char envs[128];
@@ -268,7 +269,7 @@ test_generate_race (void **state)
       if (kids[i] == 0)
         {
           char *path = NULL;
-          _exit (reg_env_generate (f->store, c, &path, NULL) == 0 ? 0 : 1);
+          _exit (reg_envgen_generate (f->store, c, &path, NULL) == 0 ? 0 : 1);
         }
     }
   for (int i = 0; i < 6; i++)

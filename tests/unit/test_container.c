@@ -193,7 +193,7 @@ test_network_links (void **state)
   assert_string_equal (back->net.network, "front");
   assert_string_equal (back->net.ip, "10.89.0.2");
   assert_int_equal (back->net.n_links, 2);
-  const struct reg_net_link *l = reg_net_state_link (&back->net, "back");
+  const struct reg_net_link *l = reg_container_net_link (&back->net, "back");
   assert_non_null (l);
   assert_string_equal (l->bridge, "reg0-2");
   assert_string_equal (l->ip, "10.91.0.3");
@@ -202,8 +202,8 @@ test_network_links (void **state)
   assert_int_equal (l->prefix, 24);
   assert_int_equal (reg_strv_len (l->aliases), 2);
   assert_string_equal (l->aliases[1], "www");
-  assert_non_null (reg_net_state_link (&back->net, "bridge"));
-  assert_null (reg_net_state_link (&back->net, "front"));
+  assert_non_null (reg_container_net_link (&back->net, "bridge"));
+  assert_null (reg_container_net_link (&back->net, "front"));
   reg_container_free (back);
   /* An older record: one entry without Interface. */
   json_t *j = reg_container_to_json (c);

@@ -52,7 +52,7 @@ static int
 teardown (void **state)
 {
   struct fixture *f = *state;
-  reg_elf_resolver_free (f->r);
+  reg_elfdeps_resolver_free (f->r);
   int ret = reg_util_rm_rf (f->dir, NULL);
   free (f);
   return ret;
@@ -97,10 +97,10 @@ write_file (const char *dir, const char *name, const void *data, size_t len)
 static struct reg_elf_resolver *
 resolver (struct fixture *f, const char *sysroot)
 {
-  reg_elf_resolver_free (f->r);
+  reg_elfdeps_resolver_free (f->r);
   f->r = NULL;
   struct reg_error *err = NULL;
-  if (reg_elf_resolver_new (sysroot, &f->r, &err) < 0)
+  if (reg_elfdeps_resolver_new (sysroot, &f->r, &err) < 0)
     fail_msg ("%s", err->msg);
   return f->r;
 }
@@ -109,16 +109,16 @@ static void
 add_ok (struct reg_elf_resolver *r, const char *path)
 {
   struct reg_error *err = NULL;
-  if (reg_elf_add (r, path, &err) < 0)
-    fail_msg ("reg_elf_add %s: %s", path, err->msg);
+  if (reg_elfdeps_add (r, path, &err) < 0)
+    fail_msg ("reg_elfdeps_add %s: %s", path, err->msg);
 }
 
-/* The error of a failing reg_elf_add; the caller frees it. */
+/* The error of a failing reg_elfdeps_add; the caller frees it. */
 static struct reg_error *
 add_fails (struct reg_elf_resolver *r, const char *path)
 {
   struct reg_error *err = NULL;
-  assert_int_equal (reg_elf_add (r, path, &err), -1);
+  assert_int_equal (reg_elfdeps_add (r, path, &err), -1);
   assert_non_null (err);
   return err;
 }
@@ -127,7 +127,7 @@ static const struct reg_elf_dep *
 dep (struct reg_elf_resolver *r, const char *name)
 {
   size_t n = 0;
-  const struct reg_elf_dep *d = reg_elf_deps (r, &n);
+  const struct reg_elf_dep *d = reg_elfdeps_closure (r, &n);
   for (size_t i = 0; i < n; i++)
     if (strcmp (d[i].name, name) == 0)
       return &d[i];
@@ -138,7 +138,7 @@ static size_t
 n_deps (struct reg_elf_resolver *r)
 {
   size_t n = 99;
-  reg_elf_deps (r, &n);
+  reg_elfdeps_closure (r, &n);
   return n;
 }
 
@@ -183,7 +183,7 @@ test_soname_to_lib (void **state)
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
-      char *got = reg_elf_soname_to_lib (cases[i][0]);
+      char *got = reg_elfdeps_soname_to_lib (cases[i][0]);
       assert_non_null (got);
       assert_string_equal (got, cases[i][1]);
       free (got);
@@ -199,8 +199,8 @@ test_host_program (void **state)
   if (!host_is_x86_64 ())
     skip ();
   struct reg_elf_resolver *r = resolver (f, "");
-  assert_true (reg_elf_is_elf (r, "/bin/ls"));
-  assert_false (reg_elf_is_elf (r, "/etc/passwd"));
+  assert_true (reg_elfdeps_is_elf (r, "/bin/ls"));
+  assert_false (reg_elfdeps_is_elf (r, "/etc/passwd"));
   add_ok (r, "/bin/ls");
   /* libc: the real file; placed in the canonical directory where it was
    * found, under the DT_NEEDED name. */
@@ -220,7 +220,7 @@ test_host_program (void **state)
   assert_true (dep (r, "ld-linux-x86-64@2")->exec);
   /* Sorted, each name once; adding again changes nothing. */
   size_t n = 0;
-  const struct reg_elf_dep *d = reg_elf_deps (r, &n);
+  const struct reg_elf_dep *d = reg_elfdeps_closure (r, &n);
   for (size_t i = 1; i < n; i++)
     assert_true (strcmp (d[i - 1].name, d[i].name) < 0);
   add_ok (r, "/bin/ls");
@@ -545,7 +545,7 @@ test_corrupt_cache (void **state)
 /* ---- what is not a loadable ELF file ---- */
 
 /* Text, empty files, directories, FIFOs, relocatable objects: ignored,
- * reg_elf_add returns 0. A symlink is read through. */
+ * reg_elfdeps_add returns 0. A symlink is read through. */
 static void
 test_non_elf_inputs (void **state)
 {
@@ -566,15 +566,15 @@ test_non_elf_inputs (void **state)
       char path[PATH_MAX];
       snprintf (path, sizeof path, "%s/%s", f->dir, names[i]);
       struct reg_error *err = NULL;
-      assert_int_equal (reg_elf_add (r, path, &err), 0);
+      assert_int_equal (reg_elfdeps_add (r, path, &err), 0);
       assert_null (err);
       /* An object file is ELF, just nothing the loader reads. */
-      assert_int_equal (reg_elf_is_elf (r, path), strcmp (names[i], "x.o") == 0);
+      assert_int_equal (reg_elfdeps_is_elf (r, path), strcmp (names[i], "x.o") == 0);
     }
   assert_int_equal (n_deps (r), 0);
   char link[PATH_MAX];
   snprintf (link, sizeof link, "%s/link", f->dir);
-  assert_true (reg_elf_is_elf (r, link));
+  assert_true (reg_elfdeps_is_elf (r, link));
   add_ok (r, link);
   assert_non_null (dep (r, "libc@6"));
 }
@@ -632,7 +632,7 @@ test_garbage_elf (void **state)
       snprintf (path, sizeof path, "%s/garbage", f->dir);
       struct reg_elf_resolver *r = resolver (f, "");
       struct reg_error *err = NULL;
-      if (reg_elf_add (r, path, &err) < 0)
+      if (reg_elfdeps_add (r, path, &err) < 0)
         {
           assert_non_null (strstr (err->msg, path));
           reg_error_free (err);

@@ -62,7 +62,7 @@ parse (const char *json, struct reg_healthcheck *h, struct reg_error **err)
   json_t *j = json_loads (json, 0, NULL);
   assert_non_null (j);
   memset (h, 0, sizeof *h);
-  int r = reg_healthcheck_from_json (j, "create container", h, err);
+  int r = reg_health_check_from_json (j, "create container", h, err);
   json_decref (j);
   return r;
 }
@@ -77,7 +77,7 @@ check_bad (const char *json, const char *want)
   if (strstr (err->msg, want) == NULL)
     fail_msg ("for %s\ngot  \"%s\"\nwant \"%s\"", json, err->msg, want);
   reg_error_free (err);
-  reg_healthcheck_clear (&h);
+  reg_health_check_clear (&h);
 }
 
 static void
@@ -93,19 +93,19 @@ test_healthcheck_json (void **state)
   assert_int_equal (reg_health_interval (&h), 1000000);
   assert_int_equal (reg_health_timeout (&h), 2000000000LL);
   assert_int_equal (reg_health_retries (&h), 2);
-  json_t *back = reg_healthcheck_to_json (&h);
+  json_t *back = reg_health_check_to_json (&h);
   assert_int_equal (json_integer_value (json_object_get (back, "StartPeriod")), 5);
   assert_string_equal (json_string_value (json_array_get (json_object_get (back, "Test"), 1)),
                        "true");
   json_decref (back);
-  reg_healthcheck_clear (&h);
+  reg_health_check_clear (&h);
   assert_int_equal (parse ("{\"Test\": [\"NONE\"]}", &h, &err), 0);
   assert_false (reg_health_enabled (&h));
-  reg_healthcheck_clear (&h);
+  reg_health_check_clear (&h);
   assert_int_equal (parse ("{\"Test\": [\"HTTP-GET\", \"/a\", \"8080\", \"0\"]}", &h, &err), 0);
   assert_int_equal (reg_health_interval (&h), REG_HEALTH_INTERVAL_NS);
   assert_int_equal (reg_health_retries (&h), REG_HEALTH_RETRIES);
-  reg_healthcheck_clear (&h);
+  reg_health_check_clear (&h);
   check_bad ("{\"Test\": [\"CMD\"]}", "health check: CMD needs a command");
   check_bad ("{\"Test\": [\"CMD-SHELL\", \"a\", \"b\"]}", "CMD-SHELL needs a command");
   check_bad ("{\"Test\": [\"NONE\", \"x\"]}", "NONE takes no arguments");
@@ -188,13 +188,13 @@ test_request_field (void **state)
                      "\"Retries\": 4}}";
   struct reg_create_request *r = NULL;
   struct reg_error *err = NULL;
-  if (reg_create_request_parse (body, strlen (body), &r, &err) < 0)
+  if (reg_request_create_parse (body, strlen (body), &r, &err) < 0)
     fail_msg ("%s", err->msg);
   assert_int_equal (r->o.healthcheck.retries, 4);
   assert_string_equal (r->o.healthcheck.test[1], "true");
-  reg_create_request_free (r);
+  reg_request_create_free (r);
   body = "{\"Templates\": [\"a@1\"], \"Healthcheck\": {\"Test\": [\"CMD\"]}}";
-  assert_int_equal (reg_create_request_parse (body, strlen (body), &r, &err), -1);
+  assert_int_equal (reg_request_create_parse (body, strlen (body), &r, &err), -1);
   assert_string_equal (err->msg, "create container: health check: CMD needs a command");
   reg_error_free (err);
 }

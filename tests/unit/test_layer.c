@@ -370,7 +370,7 @@ test_config (void **state)
   free (t.user);
   reg_strv_free (t.volumes);
   reg_strv_free (t.labels);
-  reg_healthcheck_clear (&t.healthcheck);
+  reg_health_check_clear (&t.healthcheck);
   free (cfg);
   static const char *const bad[][2] = {
     { "\"OnBuild\":[\"RUN x\"]", "config OnBuild is set" },
@@ -403,7 +403,7 @@ test_config (void **state)
       free (u.user);
       reg_strv_free (u.volumes);
       reg_strv_free (u.labels);
-      reg_healthcheck_clear (&u.healthcheck);
+      reg_health_check_clear (&u.healthcheck);
       free (cfg);
     }
   struct reg_error *err = NULL;

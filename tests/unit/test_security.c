@@ -209,7 +209,7 @@ parse_ok (const char *body)
 {
   struct reg_create_request *r = NULL;
   struct reg_error *err = NULL;
-  if (reg_create_request_parse (body, strlen (body), &r, &err) < 0)
+  if (reg_request_create_parse (body, strlen (body), &r, &err) < 0)
     fail_msg ("refused: %s", err->msg);
   return r;
 }
@@ -236,12 +236,12 @@ test_request (void **state)
   assert_string_equal (r->o.security.cap_add[0], "NET_ADMIN");
   assert_int_equal (r->o.rows, 24);
   assert_null (r->o.user);
-  reg_create_request_free (r);
+  reg_request_create_free (r);
   /* A name is kept for the engine to resolve through the accounts. */
   r = parse_ok ("{\"User\": \"www-data:adm\"}");
   assert_string_equal (r->o.user, "www-data:adm");
   assert_false (r->o.security.has_user);
-  reg_create_request_free (r);
+  reg_request_create_free (r);
   /* reg.yaml's values under the body's. */
   r = parse_ok ("{\"Project\": \"/srv/p\", \"Env\": [\"B=2\"], \"ProjectFile\": \"templates: "
                 "[py@1]\\ncommand: [run]\\nenv: {A: '1'}\\n\"}");
@@ -249,7 +249,7 @@ test_request (void **state)
   assert_string_equal (r->o.cmd[0], "run");
   assert_string_equal (r->o.env[0], "A=1");
   assert_string_equal (r->o.env[1], "B=2");
-  reg_create_request_free (r);
+  reg_request_create_free (r);
   static const struct
   {
     const char *body, *want;
@@ -289,7 +289,7 @@ test_request (void **state)
     {
       struct reg_error *err = NULL;
       r = NULL;
-      expect_error (reg_create_request_parse (bad[i].body, strlen (bad[i].body), &r, &err), err,
+      expect_error (reg_request_create_parse (bad[i].body, strlen (bad[i].body), &r, &err), err,
                     bad[i].want);
       assert_null (r);
     }
@@ -376,19 +376,19 @@ test_prepare_apply (void **state)
   if (geteuid () != 0)
     skip ();
   assert_int_equal (in_child (&c, probe_default), 0);
-  reg_confinement_clear (&c);
+  reg_security_confinement_clear (&c);
   assert_null (c.filter);
 
   struct reg_security unconfined = { .seccomp_unconfined = true };
   assert_int_equal (reg_security_prepare (&unconfined, &c, &err), 0);
   assert_null (c.filter);
   assert_int_equal (in_child (&c, probe_unconfined), 0);
-  reg_confinement_clear (&c);
+  reg_security_confinement_clear (&c);
 
   struct reg_security user = { .has_user = true, .uid = 1000, .gid = 1000 };
   assert_int_equal (reg_security_prepare (&user, &c, &err), 0);
   assert_int_equal (in_child (&c, probe_user), 0);
-  reg_confinement_clear (&c);
+  reg_security_confinement_clear (&c);
 
   struct reg_security priv = { .privileged = true };
   assert_int_equal (reg_security_prepare (&priv, &c, &err), 0);

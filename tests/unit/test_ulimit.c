@@ -92,19 +92,19 @@ test_signal_names (void **state)
     {
       if (sig > SIGSYS && sig < SIGRTMIN)
         continue; /* glibc's own */
-      assert_int_equal (reg_signal_number (reg_signal_name (sig, buf)), sig);
+      assert_int_equal (reg_util_signal_number (reg_util_signal_name (sig, buf)), sig);
     }
-  assert_string_equal (reg_signal_name (SIGTERM, buf), "SIGTERM");
-  assert_string_equal (reg_signal_name (SIGRTMIN + 3, buf), "SIGRTMIN+3");
-  assert_int_equal (reg_signal_number ("term"), SIGTERM);
-  assert_int_equal (reg_signal_number ("SIGRTMAX-1"), SIGRTMAX - 1);
-  assert_int_equal (reg_signal_number ("RTMIN"), SIGRTMIN);
-  assert_int_equal (reg_signal_number ("RTMIN+99"), 0);
-  assert_int_equal (reg_signal_number ("RTMIN-1"), 0);
-  assert_int_equal (reg_signal_number ("RTMIN+"), 0);
-  assert_int_equal (reg_signal_number ("SIGNOPE"), 0);
-  assert_int_equal (reg_signal_number ("0"), 0);
-  assert_int_equal (reg_signal_number (""), 0);
+  assert_string_equal (reg_util_signal_name (SIGTERM, buf), "SIGTERM");
+  assert_string_equal (reg_util_signal_name (SIGRTMIN + 3, buf), "SIGRTMIN+3");
+  assert_int_equal (reg_util_signal_number ("term"), SIGTERM);
+  assert_int_equal (reg_util_signal_number ("SIGRTMAX-1"), SIGRTMAX - 1);
+  assert_int_equal (reg_util_signal_number ("RTMIN"), SIGRTMIN);
+  assert_int_equal (reg_util_signal_number ("RTMIN+99"), 0);
+  assert_int_equal (reg_util_signal_number ("RTMIN-1"), 0);
+  assert_int_equal (reg_util_signal_number ("RTMIN+"), 0);
+  assert_int_equal (reg_util_signal_number ("SIGNOPE"), 0);
+  assert_int_equal (reg_util_signal_number ("0"), 0);
+  assert_int_equal (reg_util_signal_number (""), 0);
 }
 
 static void
@@ -112,7 +112,7 @@ request_bad (const char *body, const char *want)
 {
   struct reg_create_request *r = NULL;
   struct reg_error *err = NULL;
-  if (reg_create_request_parse (body, strlen (body), &r, &err) == 0)
+  if (reg_request_create_parse (body, strlen (body), &r, &err) == 0)
     fail_msg ("accepted: %s", body);
   assert_null (r);
   assert_int_equal (err->code, EINVAL);
@@ -128,7 +128,7 @@ test_request_process (void **state)
                      "\"Init\": true, \"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 10, "
                      "\"Hard\": -1}, {\"Name\": \"core\", \"Soft\": 0, \"Hard\": 0}]}";
   struct reg_create_request *r = NULL;
-  assert_int_equal (reg_create_request_parse (body, strlen (body), &r, NULL), 0);
+  assert_int_equal (reg_request_create_parse (body, strlen (body), &r, NULL), 0);
   assert_int_equal (r->o.stop_signal, SIGQUIT);
   assert_int_equal (r->o.stop_timeout, 0);
   assert_true (r->o.init);
@@ -136,15 +136,15 @@ test_request_process (void **state)
   assert_int_equal (r->o.ulimits[0].resource, RLIMIT_NOFILE);
   assert_int_equal (r->o.ulimits[0].hard, -1);
   assert_int_equal (r->o.ulimits[1].resource, RLIMIT_CORE);
-  reg_create_request_free (r);
+  reg_request_create_free (r);
   /* Absent: the defaults. */
   body = "{\"Templates\": [\"a@1\"], \"StopTimeout\": null}";
-  assert_int_equal (reg_create_request_parse (body, strlen (body), &r, NULL), 0);
+  assert_int_equal (reg_request_create_parse (body, strlen (body), &r, NULL), 0);
   assert_int_equal (r->o.stop_signal, 0);
   assert_int_equal (r->o.stop_timeout, -1);
   assert_false (r->o.init);
   assert_int_equal (r->o.n_ulimits, 0);
-  reg_create_request_free (r);
+  reg_request_create_free (r);
   request_bad ("{\"StopSignal\": \"NOPE\"}", "stop signal \"NOPE\" is not a signal");
   request_bad ("{\"StopSignal\": 15}", "\"StopSignal\" must be a string");
   request_bad ("{\"StopTimeout\": -1}", "StopTimeout must be 0-86400 seconds");

@@ -1,4 +1,4 @@
-#include "jsonutil.h"
+#include "json.h"
 #include "util.h"
 
 #include <errno.h>

@@ -1,8 +1,8 @@
-/* jsonutil: reading untrusted JSON documents (API bodies, profiles) with
+/* json: reading untrusted JSON documents (API bodies, profiles) with
  * errors that name the document and the field. Values returned by
  * reg_json_string are borrowed from the document. */
-#ifndef REG_JSONUTIL_H
-#define REG_JSONUTIL_H
+#ifndef REG_JSON_H
+#define REG_JSON_H
 
 #include <jansson.h>
 
