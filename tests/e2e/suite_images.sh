@@ -53,12 +53,12 @@ t_images_layout () {
   expect_out_has "stop-signal: SIGINT"
   expect_out_has "8080/tcp"
   # Pulling again moves nothing and changes nothing.
-  before=$(snapshot2)
+  before=$(listing2)
   run_cmd reg2 pull --layout "$IMAGES" images/py:1
   expect_rc 0
   expect_out_has "images.py@1: already present"
   expect_out_has "downloaded 0 blobs"
-  expect_eq "$(snapshot2)" "$before" "a second pull changed the store"
+  expect_eq "$(listing2)" "$before" "a second pull changed the store"
   # An index selects linux/amd64 (the arm64 entry comes first).
   mkimage multiarch >/dev/null
   run_cmd reg2 pull -q --layout "$IMAGES" images/multiarch:1
@@ -194,11 +194,11 @@ t_images_load () {
   expect_out "hello from an image"
   run_cmd reg2 run --rm -t library.base-e2e@1 -- /bin/cat /etc/os-release
   expect_out "NAME=reg-e2e"
-  before=$(snapshot2)
+  before=$(listing2)
   run_cmd reg2 image load -i "$a/legacy.tar"
   expect_rc 0
   expect_out_has "images.py@1: already present"
-  expect_eq "$(snapshot2)" "$before" "loading again changed the store"
+  expect_eq "$(listing2)" "$before" "loading again changed the store"
   # Docker 25+ (an OCI layout with manifest.json) and an OCI archive.
   reset_regd2
   run_cmd reg2 image load -q -i "$a/d25.tar"
@@ -213,7 +213,7 @@ t_images_load () {
   run_cmd reg2 run --rm -t oci.py@2
   expect_out "hello from an image"
   # Hostile or broken archives: refused, nothing left behind.
-  before=$(snapshot2)
+  before=$(listing2)
   run_cmd reg2 image load -i "$a/evil.tar"
   expect_rc 1
   expect_err_has 'entry "../evil": path escapes the archive'
@@ -230,7 +230,7 @@ t_images_load () {
   run_cmd reg2 image load
   expect_rc 2
   expect_err_has "-i FILE is required"
-  expect_eq "$(snapshot2)" "$before" "a refused archive changed the store"
+  expect_eq "$(listing2)" "$before" "a refused archive changed the store"
   [ ! -e "$ROOT2/store/evil" ] && [ ! -e "$ROOT2/store/tmp/evil" ] || fail "../evil was written"
 }
 
