@@ -63,17 +63,14 @@ $(BUILD)/libreg.a: $(LIB_OBJ)
 $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_REGD)
 
-# The client links only what it uses: http-parser, jansson and
-# the error, util (and strv), ulimit, detach (--ulimit's and --detach-keys' parsers),
-# limits (the limits table: the options' names and parsers) and json,
-# copy (reg cp's tar walk and safe extraction) and format (--format's
-# templates) helpers, no engine code, so its start-up stays short (see
-# docs/build.md and docs/benchmarks.md).
-$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/lib/error.o $(BUILD)/src/lib/util.o $(BUILD)/src/lib/strv.o $(BUILD)/src/lib/ulimit.o \
-  $(BUILD)/src/lib/detach.o $(BUILD)/src/cli/copy-dl.o $(BUILD)/src/lib/format.o \
-  $(BUILD)/src/lib/timing.o $(BUILD)/src/lib/health.o \
-  $(BUILD)/src/lib/limit.o $(BUILD)/src/lib/json.o
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLI)
+# The client links libreg.a too, and the linker takes only what the client
+# reaches (today error, util, strv, ulimit, detach, limit, json, format,
+# timing and health; copy comes from copy-dl.o below): no engine code, and
+# only http-parser and jansson on its line, so a client that came to reach
+# the engine fails to link rather than growing its start-up (see
+# docs/build.md and docs/benchmarks.md). $(BUILD)/reg.map lists what it took.
+$(BUILD)/reg: $(CLI_OBJ) $(BUILD)/src/cli/copy-dl.o $(BUILD)/libreg.a
+	$(CC) $(LDFLAGS_ALL) -Wl,-Map=$@.map -o $@ $^ $(LIBS_CLI)
 
 # copy.c for the client: its libarchive calls through pointers that
 # src/cli/archive_dl.c fills with dlopen when `reg cp` runs (docs/build.md).
@@ -81,10 +78,11 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
-# reg-hub (docs/hub.md): a remote client of regds, so no engine code either;
-# its embedded registry serves an OCI layout (layout.o, oci.o).
-$(BUILD)/reg-hub: $(HUB_OBJ) $(addprefix $(BUILD)/src/lib/,error.o util.o strv.o json.o layout.o oci.o)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_HUB)
+# reg-hub (docs/hub.md): a remote client of regds, so no engine code either
+# (from libreg.a the linker takes error, util, strv, json, and layout and oci
+# for its embedded registry, which serves an OCI layout).
+$(BUILD)/reg-hub: $(HUB_OBJ) $(BUILD)/libreg.a
+	$(CC) $(LDFLAGS_ALL) -Wl,-Map=$@.map -o $@ $^ $(LIBS_HUB)
 
 $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'
 

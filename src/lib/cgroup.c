@@ -142,48 +142,51 @@ controller_needed (enum reg_cgroup_version v, const char *ctl, const struct reg_
   return false;
 }
 
-/* The text the limit's cgroup file takes, in buf; false when the limit is
- * not set (nothing is written). The pids limit is always set (the
- * default); -1 is "max", but v1's memsw file takes -1 itself. */
-static bool
+/* The text the limit's cgroup file takes (a number formatted in buf, or
+ * the cpu list as it is); NULL when the limit is not set, and nothing is
+ * written. The pids limit is always set (the default). */
+static const char *
 file_value (enum reg_cgroup_version v, const struct reg_limit_def *d, const struct reg_limits *l,
             char *buf, size_t n)
 {
-  int64_t x = reg_limit_get (l, d);
   bool v2 = v == REG_CGROUP_V2;
+  int64_t x = reg_limit_get (l, d);
+  if (d->id == REG_LIMIT_CPUSET_CPUS)
+    return l->cpuset_cpus;
+  if (d->id == REG_LIMIT_PIDS && x == 0)
+    x = REG_DEFAULT_PIDS_LIMIT;
+  if (x == 0)
+    return NULL;
+  if (x == -1) /* unlimited (pids, memory-swap); v1's memsw file takes -1 */
+    return v2 || d->id != REG_LIMIT_MEMORY_SWAP ? "max" : "-1";
   switch (d->id)
     {
-    case REG_LIMIT_CPUSET_CPUS:
-      return l->cpuset_cpus && snprintf (buf, n, "%s", l->cpuset_cpus) > 0;
-    case REG_LIMIT_PIDS:
-      x = x ? x : REG_DEFAULT_PIDS_LIMIT;
+    case REG_LIMIT_MEMORY_SWAP: /* v2 limits the swap alone, which may be 0 */
+      x = v2 ? x - l->memory : x;
       break;
-    case REG_LIMIT_MEMORY_SWAP:
-      if (x == 0)
-        return false;
-      if (v2 && x > 0) /* v2 limits the swap alone, which may be 0 */
-        return snprintf (buf, n, "%" PRId64, x - l->memory) > 0;
-      if (!v2)
-        return snprintf (buf, n, "%" PRId64, x) > 0;
-      break;
-    case REG_LIMIT_CPUS: /* a CFS quota per period */
+    case REG_LIMIT_CPUS: /* a CFS quota per period (v1: the period is written first) */
       x = x * CFS_PERIOD_US / 1000000000;
-      if (v2 && x)
-        return snprintf (buf, n, "%" PRId64 " %d", x, CFS_PERIOD_US) > 0;
+      if (v2)
+        {
+          snprintf (buf, n, "%" PRId64 " %d", x, CFS_PERIOD_US);
+          return buf;
+        }
       break;
     case REG_LIMIT_CPU_SHARES: /* Docker's mapping of shares (2..262144) to weight (1..10000) */
-      x = v2 && x ? 1 + ((x - 2) * 9999) / 262142 : x;
+      x = v2 ? 1 + ((x - 2) * 9999) / 262142 : x;
       break;
-    case REG_LIMIT_BLKIO_WEIGHT: /* io.weight is 1..10000 */
-      if (v2 && x)
-        return snprintf (buf, n, "default %" PRId64, x * 10) > 0;
+    case REG_LIMIT_BLKIO_WEIGHT: /* io.weight is 1..10000, per device or "default" */
+      if (v2)
+        {
+          snprintf (buf, n, "default %" PRId64, x * 10);
+          return buf;
+        }
       break;
     default:
       break;
     }
-  if (x == 0)
-    return false;
-  return (x < 0 ? snprintf (buf, n, "max") : snprintf (buf, n, "%" PRId64, x)) > 0;
+  snprintf (buf, n, "%" PRId64, x);
+  return buf;
 }
 
 /* Write one limit to its file in `dir` (the limits table names it). */
@@ -191,8 +194,9 @@ static int
 put_limit (enum reg_cgroup_version v, const char *dir, const struct reg_limit_def *d,
            const struct reg_limits *l, struct reg_error **err)
 {
-  char value[64];
-  if (!file_value (v, d, l, value, sizeof value))
+  char buf[64];
+  const char *value = file_value (v, d, l, buf, sizeof buf);
+  if (value == NULL)
     return 0;
   const char *file = v == REG_CGROUP_V1 ? d->v1_file : d->v2_file;
   if (v == REG_CGROUP_V1 && d->id == REG_LIMIT_CPUS

@@ -1,6 +1,7 @@
 #include "network.h"
 #include "engine.h"
 #include "etcfiles.h"
+#include "netdocker.h"
 #include "netpeers.h"
 #include "netrelease.h"
 #include "netstore.h"
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_container *c,
@@ -408,6 +410,20 @@ write_sysctl (const char *path, struct reg_error **err)
   return 0;
 }
 
+/* Docker may have started (or restarted) since: its DOCKER-USER chain is
+ * checked again when a network's container starts, at most every 10 s
+ * (a libnftables listing: not on every start's path). */
+static void
+docker_recheck (struct reg_net_config *cfg, const char *bridge)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if (cfg->docker_checked && now.tv_sec - cfg->docker_checked < 10)
+    return;
+  cfg->docker_checked = now.tv_sec;
+  reg_netdocker_sync (bridge, true);
+}
+
 /* The table (once per regd), and the network's bridge with its sets'
  * elements (when the bridge is missing: the first start on it). */
 static int
@@ -427,7 +443,10 @@ ensure_ready (struct reg_net_config *cfg, const struct netdef *d, struct reg_err
       cfg->ready = true;
     }
   if (if_nametoindex (d->bridge) != 0)
-    return 0;
+    {
+      docker_recheck (cfg, d->bridge);
+      return 0;
+    }
   char localnet[128];
   snprintf (localnet, sizeof localnet, "/proc/sys/net/ipv4/conf/%s/route_localnet", d->bridge);
   if (reg_rtnl_bridge_ensure (d->bridge, d->gw, d->prefix, err) < 0
@@ -443,7 +462,10 @@ ensure_ready (struct reg_net_config *cfg, const struct netdef *d, struct reg_err
   fclose (f);
   int ret = reg_nft_run (cmds, NULL, err);
   free (cmds);
-  return ret < 0 ? reg_error_prefix (err, "network %s: table ip %s", d->name, t) : 0;
+  if (ret < 0)
+    return reg_error_prefix (err, "network %s: table ip %s", d->name, t);
+  reg_netdocker_sync (d->bridge, true);
+  return 0;
 }
 
 /* ---- addresses: one file per allocated address ---- */
@@ -828,7 +850,10 @@ reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
         continue;
       reconcile_dir (root, b, dir, f);
       if (if_nametoindex (d.bridge) != 0)
-        net_elements (f, b, &d);
+        {
+          net_elements (f, b, &d);
+          reg_netdocker_sync (d.bridge, true);
+        }
     }
   fclose (f);
   /* The table only where the bridge exists: a regd that never made one
@@ -888,34 +913,8 @@ reg_network_remove (const char *root, const struct reg_net_config *cfg, const ch
       reg_nft_run (cmds, NULL, NULL); /* not there when its bridge never was */
       free (cmds);
     }
+  reg_netdocker_sync (d.bridge, false);
   return reg_netstore_remove (root, name, err);
-}
-
-/* Docker sets the iptables FORWARD policy to drop. reg adds no rule to
- * another table, so a host where it is dropped gets a warning that names
- * the cause and the usual remedy (Docker's own DOCKER-USER chain). */
-static void
-warn_forward_drop (const struct reg_net_config *cfg)
-{
-  _cleanup_free_ char *out = NULL;
-  if (reg_nft_run ("list chain ip filter FORWARD\n", &out, NULL) < 0)
-    return; /* no such chain: nothing drops */
-  json_t *j = json_loads (out, 0, NULL);
-  json_t *items = json_object_get (j, "nftables");
-  for (size_t i = 0; i < json_array_size (items); i++)
-    {
-      json_t *chain = json_object_get (json_array_get (items, i), "chain");
-      const char *policy = json_string_value (json_object_get (chain, "policy"));
-      if (policy && strcmp (policy, "drop") == 0)
-        fprintf (stderr,
-                 "regd: warning: the host's iptables FORWARD policy is DROP (as Docker sets it): "
-                 "containers on %s reach nothing outside the host until a rule there accepts "
-                 "them, e.g. iptables -I DOCKER-USER -i %s -j ACCEPT; iptables -I DOCKER-USER -o "
-                 "%s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT (reg changes no table "
-                 "but its own)\n",
-                 bridge_name (cfg), bridge_name (cfg), bridge_name (cfg));
-    }
-  json_decref (j);
 }
 
 int
@@ -929,7 +928,7 @@ reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error
                           b);
   if (choose_subnet (root, cfg, err) < 0 || reconcile (root, cfg, err) < 0)
     return -1;
-  warn_forward_drop (cfg);
+  reg_netdocker_check_forward (b);
   return 0;
 }
 

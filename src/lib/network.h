@@ -62,8 +62,9 @@ struct reg_net_config
   /* Set by reg_network_init. */
   struct in_addr net, gw;
   int prefix;
-  bool ready;         /* the bridge and the table exist */
-  unsigned next_host; /* where the next address search starts */
+  bool ready;          /* the bridge and the table exist */
+  unsigned next_host;  /* where the next address search starts */
+  long docker_checked; /* when Docker's DOCKER-USER was last synced (netdocker.h) */
 };
 
 /* regd start: check the bridge name and subnet (a collision with a host

@@ -37,6 +37,7 @@ static const struct
   [REG_ROOT_VOLUMES] = { "%s/volumes", 0 },
   [REG_ROOT_VOLUME] = { "%s/volumes/%s", 1 },
   [REG_ROOT_VOLUME_DATA] = { "%s/volumes/%s/_data", 1 },
+  [REG_ROOT_VOLUME_STAGING] = { "%s/volumes/.new-%s-XXXXXX", 1 },
   [REG_ROOT_VOLUME_GRAVE] = { "%s/volumes/.removing-%s-XXXXXX", 1 },
   [REG_ROOT_IMAGES] = { "%s/images", 0 },
   [REG_ROOT_IMAGE] = { "%s/images/%s", 1 },

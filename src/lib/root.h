@@ -48,6 +48,7 @@ enum reg_root_place
   REG_ROOT_VOLUMES,         /* volumes */
   REG_ROOT_VOLUME,          /* volumes/<a = name> */
   REG_ROOT_VOLUME_DATA,     /* volumes/<a = name>/_data */
+  REG_ROOT_VOLUME_STAGING,  /* volumes/.new-<a = name>-XXXXXX (a mkdtemp template) */
   REG_ROOT_VOLUME_GRAVE,    /* volumes/.removing-<a = name>-XXXXXX (a mkdtemp template) */
   REG_ROOT_IMAGES,          /* images */
   REG_ROOT_IMAGE,           /* images/<a = name@version>: the image a template came from */

@@ -52,10 +52,12 @@ check_name (const char *name, struct reg_error **err)
 
 /* Build the volume under a temporary name, then rename it into place. */
 static int
-build_volume (const char *dir, const char *name, const char *final, struct reg_error **err)
+build_volume (const char *root, const char *dir, const char *name, const char *final,
+              struct reg_error **err)
 {
-  _cleanup_free_ char *tmp = NULL, *data = NULL, *meta = NULL, *text = NULL;
-  if (asprintf (&tmp, "%s/.new-%s-XXXXXX", dir, name) < 0)
+  _cleanup_free_ char *tmp = reg_root_path (root, REG_ROOT_VOLUME_STAGING, name, NULL);
+  _cleanup_free_ char *data = NULL, *meta = NULL, *text = NULL;
+  if (tmp == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (mkdtemp (tmp) == NULL)
     return reg_error_sys (err, errno, "volume %s: create %s", name, dir);
@@ -102,7 +104,7 @@ reg_volume_create (const char *root, const char *name, bool exist_ok, bool *crea
       return reg_error_set (err, EEXIST, "volume %s already exists", name);
     }
   struct reg_error *e = NULL;
-  int ret = build_volume (dir, name, final, &e);
+  int ret = build_volume (root, dir, name, final, &e);
   if (ret < 0 && exist_ok && e->code == EEXIST)
     {
       /* Made by someone else meanwhile: as good as ours. */

@@ -57,11 +57,18 @@ net_cleanup () {
   for b in $(nft list tables 2>/dev/null | awk '{print $3}' | grep "^rt${NET_ID}n"); do
     nft delete table ip "$b" 2>/dev/null
   done
+  # reg's rules in a host's DOCKER-USER chain (src/lib/netdocker.h).
+  for b in $(nft -a list chain ip filter DOCKER-USER 2>/dev/null |
+    sed -n "s/.*comment \"reg rt${NET_ID}n.*# handle \([0-9]*\)$/\1/p"); do
+    nft delete rule ip filter DOCKER-USER handle "$b" 2>/dev/null
+  done
 }
 
 start_regd () {
+  # REGD_ENTER: a command to start it through (nsenter into another
+  # network namespace).
   # shellcheck disable=SC2046
-  "$REGD" --root "$ROOT" --socket "$SOCK" --resolv-conf "$T/resolv.conf" \
+  ${REGD_ENTER:-} "$REGD" --root "$ROOT" --socket "$SOCK" --resolv-conf "$T/resolv.conf" \
     --resolv-conf-upstream "$T/resolv.upstream" $(net_opts 0) "$@" >>"$T/regd.log" 2>&1 &
   REGD_PID=$!
   for _ in $(seq 200); do
@@ -89,6 +96,7 @@ cleanup () {
     [ -n "$pid" ] && [ "$pid" != 0 ] && kill -KILL "$pid" 2>/dev/null
   done
   umount -R "$ROOT"/containers/*/merged 2>/dev/null
+  docker_private_stop
   net_cleanup
   rm -rf "$T"
 }

@@ -356,7 +356,8 @@ s = socket.socket(); s.bind(('', $p)); s.listen(); time.sleep(30)" &
   run_cmd "$REG" run --rm --network bridge -p "$p:80" -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has "port 0.0.0.0:$p/tcp: already in use on the host"
-  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80"; do
+  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80" \
+    "" 80/ 80/tcp/udp 65536:80 80:0 -1 8080-8081:80 1.2.3.4:80 " 80"; do
     run_cmd "$REG" run --rm --network bridge -p "$spec" -t base@1 -- /bin/true
     expect_rc 125
     expect_err_has "port \"$spec\" is not [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"
@@ -550,9 +551,10 @@ t_net_publish_all () {
 ALL="$ALL t_net_publish_all"
 
 t_net_forward_drop_warning () {
-  # Docker's FORWARD DROP, in a network namespace of the test's own (the
-  # host's firewall is not touched): a regd started there says so, with
-  # the remedy, and changes no table but its own.
+  # A FORWARD policy of DROP without Docker's DOCKER-USER chain (another
+  # firewall), in a network namespace of the test's own (the host's
+  # firewall is not touched): a regd started there says so, and changes
+  # no table but its own.
   local ns=rt${NET_ID}f pid
   ip netns add "$ns" || { fail "cannot make netns $ns"; return; }
   ip netns exec "$ns" nft 'add table ip filter; add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }'
@@ -563,8 +565,7 @@ t_net_forward_drop_warning () {
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   run_cmd cat "$T/fwd.log"
-  expect_out_has "the host's iptables FORWARD policy is DROP"
-  expect_out_has "iptables -I DOCKER-USER -i rt${NET_ID}n3 -j ACCEPT"
+  expect_out_has "the host's iptables FORWARD policy is DROP and there is no DOCKER-USER chain to accept rt${NET_ID}n3's traffic in"
   run_cmd ip netns exec "$ns" nft list chain ip filter FORWARD
   expect_out_has "policy drop"
   ip netns del "$ns"
@@ -705,3 +706,76 @@ print(urllib.request.urlopen("http://web2/", timeout=5).read().decode())'
   expect_rc 0
 }
 ALL="$ALL t_net_connect"
+
+# Docker's rules present: a private dockerd (its own network and mount
+# namespace), its FORWARD policy set to DROP as Docker sets it when it
+# turns IP forwarding on, and a regd started in the same network
+# namespace. Containers reach an "outside" host (a namespace of the
+# test's, linked to Docker's), published ports answer it, and reg's rules
+# in DOCKER-USER come and go with its bridges.
+t_net_docker_forward_drop () {
+  docker_private_stop # another suite's, without iptables rules
+  docker_private_start "" || return
+  local dns="nsenter -t $DOCKER_NETNS_PID -n" ns=rt${NET_ID}x oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 7))
+  local srv p id rules
+  $dns iptables -P FORWARD DROP
+  ip netns add "$ns"
+  $dns ip link add "rt${NET_ID}dh" type veth peer name "rt${NET_ID}dp" netns "$ns"
+  $dns ip addr add "$oip.1/24" dev "rt${NET_ID}dh"
+  $dns ip link set "rt${NET_ID}dh" up
+  ip -n "$ns" addr add "$oip.2/24" dev "rt${NET_ID}dp"
+  ip -n "$ns" link set "rt${NET_ID}dp" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via "$oip.1"
+  ip netns exec "$ns" "$PY" -c "$(echo "$HTTP80" | sed 's/open("\/etc\/hostname").read().strip()/"outside"/')" &
+  srv=$!
+  stop_regd
+  REGD_ENTER="$dns" start_regd
+  local outbound="import time, urllib.request
+for _ in range(\$1):
+    try:
+        print(urllib.request.urlopen('http://$oip.2/', timeout=2).read().decode()); break
+    except OSError as e: time.sleep(0.1); err = e
+else: print('failed', err)"
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
+  expect_out "hello from outside peer $oip.1"
+  rules=$($dns nft list chain ip filter DOCKER-USER)
+  case "$rules" in *"iifname \"$BRIDGE\" accept comment \"reg $BRIDGE\""*) ;; *) fail "no reg rule in DOCKER-USER: $rules" ;; esac
+  run_cmd $dns nft list chain ip filter FORWARD
+  expect_out_has "policy drop"
+  # A published port answers the other host.
+  p=$(net_free_port)
+  id=$("$REG" run -d -p "$p:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  run_cmd ip netns exec "$ns" sh -c "for i in \$(seq 50); do curl -s -m 2 http://$oip.1:$p/ && exit 0; sleep 0.1; done; exit 1"
+  expect_out_has "hello from ${id:0:12} peer $oip.2"
+  "$REG" rm -f "$id" >/dev/null
+  # Rules deleted behind regd's back (a Docker that made its chain
+  # again): regd's next start puts them back.
+  $dns nft -a list chain ip filter DOCKER-USER | sed -n "s/.*comment \"reg $BRIDGE\" # handle \([0-9]*\)/\1/p" |
+    while read -r h; do $dns nft delete rule ip filter DOCKER-USER handle "$h"; done
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  case "$out" in *"reg $BRIDGE"*) fail "reg's rules were not deleted: $out" ;; esac
+  stop_regd
+  REGD_ENTER="$dns" start_regd
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  expect_eq "$(echo "$out" | grep -c "comment \"reg $BRIDGE\"")" 3 "reg's rules after regd's start"
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
+  expect_out "hello from outside peer $oip.1"
+  # A user network's bridge gets its rules, and network rm takes them.
+  "$REG" network create --subnet "$(user_subnet 2)" dnet >/dev/null || fail "network create dnet"
+  run_cmd "$REG" run --rm --network dnet -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
+  expect_out "hello from outside peer $oip.1"
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  expect_out_has "reg ${BRIDGE}-"
+  "$REG" network rm dnet >/dev/null
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  case "$out" in *"reg ${BRIDGE}-"*) fail "a removed network's rules stay in DOCKER-USER: $out" ;; esac
+  expect_out_has "reg $BRIDGE\""
+  stop_regd
+  kill "$srv" 2>/dev/null
+  wait "$srv" 2>/dev/null
+  ip netns del "$ns"
+  docker_private_stop
+  start_regd
+}
+ALL="$ALL t_net_docker_forward_drop"

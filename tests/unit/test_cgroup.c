@@ -59,6 +59,35 @@ teardown (void **state)
   return 0;
 }
 
+/* Unlimited values, and a cpu list longer than any number: written as
+ * given, not cut to a buffer's size. */
+static void
+test_v2_unlimited_and_long_cpu_list (void **state)
+{
+  const char *fs = *state;
+  char cpus[200] = "0";
+  for (int i = 2; strlen (cpus) < 150; i += 2)
+    snprintf (cpus + strlen (cpus), sizeof cpus - strlen (cpus), ",%d", i);
+  struct reg_limits l = { .memory_swap = -1, .pids_limit = -1, .cpuset_cpus = cpus };
+  struct reg_cgroup *cg = NULL;
+  struct reg_error *err = NULL;
+  if (reg_cgroup_create (fs, ID, &l, &cg, &err) < 0)
+    fail_msg ("%s", err->msg);
+  const char *want[][2] = {
+    { "memory.swap.max", "max" },
+    { "pids.max", "max" },
+    { "cpuset.cpus", cpus },
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    {
+      char *got = read_back (cg->dirs[0], want[i][0]);
+      if (got == NULL || strcmp (got, want[i][1]) != 0)
+        fail_msg ("%s: got \"%s\", want \"%s\"", want[i][0], got ? got : "(none)", want[i][1]);
+      free (got);
+    }
+  reg_cgroup_free (cg);
+}
+
 static void
 test_v2_limits (void **state)
 {
@@ -180,6 +209,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_v2_limits, setup_v2, teardown),
+    cmocka_unit_test_setup_teardown (test_v2_unlimited_and_long_cpu_list, setup_v2, teardown),
     cmocka_unit_test_setup_teardown (test_v2_missing_controller_is_an_error, setup_v2, teardown),
     cmocka_unit_test (test_v1_limits),
   };

@@ -331,6 +331,29 @@ test_engine_error_codes (void **state)
   reg_strv_free (ids);
 }
 
+/* update: new limits are checked by the limits table and kept in the
+ * state of a container that is not running (it gets them at its start). */
+static void
+test_engine_update_limits (void **state)
+{
+  struct fixture *f = *state;
+  char id[65];
+  create (f, "lim", id);
+  struct reg_error *err = NULL;
+  struct reg_limits bad = { .blkio_weight = 5 };
+  failed_with (reg_engine_container_update (f->e, "lim", &bad, &err), &err, EINVAL,
+               "blkio-weight 5 is outside 10..1000");
+  struct reg_limits l = { .memory = 64 << 20, .pids_limit = -1, .cpuset_cpus = "0" };
+  assert_int_equal (reg_engine_container_update (f->e, "lim", &l, &err), 0);
+  struct reg_container *c = NULL;
+  assert_int_equal (reg_engine_container_get (f->e, id, &c, NULL), 0);
+  assert_int_equal (c->state, REG_STATE_GENERATED);
+  assert_int_equal (c->limits.memory, 64 << 20);
+  assert_int_equal (c->limits.pids_limit, -1);
+  assert_string_equal (c->limits.cpuset_cpus, "0");
+  reg_container_free (c);
+}
+
 struct op
 {
   struct fixture *f;
@@ -399,6 +422,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_engine_lost_monitor, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_start_failure, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_error_codes, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_engine_update_limits, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_op_lock_spans_start, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -47,6 +47,7 @@ test_root_places (void **state)
   path_is (REG_ROOT_VOLUMES, NULL, NULL, "/r/volumes");
   path_is (REG_ROOT_VOLUME, "db", NULL, "/r/volumes/db");
   path_is (REG_ROOT_VOLUME_DATA, "db", NULL, "/r/volumes/db/_data");
+  path_is (REG_ROOT_VOLUME_STAGING, "db", NULL, "/r/volumes/.new-db-XXXXXX");
   path_is (REG_ROOT_VOLUME_GRAVE, "db", NULL, "/r/volumes/.removing-db-XXXXXX");
   path_is (REG_ROOT_IMAGES, NULL, NULL, "/r/images");
   path_is (REG_ROOT_IMAGE, "py@1", NULL, "/r/images/py@1");
