@@ -65,7 +65,7 @@ $(BUILD)/regd: $(REGD_OBJ) $(BUILD)/libreg.a
 
 # The client links libreg.a too, and the linker takes only what the client
 # reaches (today error, util, strv, ulimit, detach, limit, json, format,
-# timing and health; copy comes from copy-dl.o below): no engine code, and
+# timing, health and proto; copy comes from copy-dl.o below): no engine code, and
 # only http-parser and jansson on its line, so a client that came to reach
 # the engine fails to link rather than growing its start-up (see
 # docs/build.md and docs/benchmarks.md). $(BUILD)/reg.map lists what it took.

@@ -10,9 +10,20 @@
 #   2. `reg run --rm -t T -- /bin/true` on the bridge against --network host
 #      (hyperfine -N, medians).
 #   3. a storm of 200 bridged `run -d`: the first and the last 10 starts.
-# Needs root, an optimised build (make), nginx, wrk, hyperfine, socat.
+#   4. against Docker's -p (unless DOCKER=0): a private dockerd in a network
+#      and mount namespace of its own (never the host's network), and a
+#      second regd in the same namespace; there, nginx on the host network
+#      (reg), bridged with reg's -p, and in a Docker container with -p
+#      (the image imported from the debootstrap rootfs of bench/setup.sh,
+#      $ROOTFS, or else from the host's nginx files), each reached through
+#      127.0.0.1 (Docker: its docker-proxy, the default) and through the
+#      namespace's own address (Docker: its iptables DNAT); wrk runs in the
+#      namespace, the paths interleaved run by run.
+# Needs root, an optimised build (make), nginx, wrk, hyperfine, socat
+# (and docker.io for 4).
 #
-#   bench/network.sh [BUILD_DIR]    (RUNS=5 WRK_SECONDS=5 STARTS=50 STORM=200)
+#   bench/network.sh [BUILD_DIR]    (RUNS=5 WRK_SECONDS=5 STARTS=50 STORM=200 DOCKER=1;
+#                                    DOCKER_ONLY=1: part 4 alone)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$(cd "${1:-$HERE/../build}" && pwd)
@@ -26,11 +37,21 @@ export REG_HOST=unix://$T/reg.sock
 NET_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 BRIDGE=rb$NET_ID
 SUBNET=10.$((128 + RANDOM % 127)).$((RANDOM % 256)).0/24
-REGD_PID= SOCAT_PID=
+REGD_PID= SOCAT_PID= DREGD_PID= DOCKERD_PID=
+DOCKER=${DOCKER:-1}
+ROOTFS=${ROOTFS:-/var/tmp/reg-bench/rootfs-nginx}
 
 cleanup () {
   set +e
   [ -n "$SOCAT_PID" ] && kill "$SOCAT_PID" 2>/dev/null
+  if [ -n "$DREGD_PID" ]; then
+    REG_HOST=unix://$T/dreg.sock "$REG" rm -f $(REG_HOST=unix://$T/dreg.sock "$REG" ps -a -q) >/dev/null 2>&1
+    kill "$DREGD_PID" && wait "$DREGD_PID" 2>/dev/null
+  fi
+  if [ -n "$DOCKERD_PID" ]; then
+    docker -H "unix://$T/docker.sock" rm -f $(docker -H "unix://$T/docker.sock" ps -aq) >/dev/null 2>&1
+    kill "$DOCKERD_PID" && wait "$DOCKERD_PID" 2>/dev/null
+  fi
   "$REG" rm -f $("$REG" ps -a -q) >/dev/null 2>&1
   [ -n "$REGD_PID" ] && kill "$REGD_PID" && wait "$REGD_PID" 2>/dev/null
   umount -R "$T"/root/containers/*/merged 2>/dev/null
@@ -84,6 +105,9 @@ wait_http () {
   exit 1
 }
 
+median () { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+if [ "${DOCKER_ONLY:-0}" != 1 ]; then
 HOSTPORT=$(free_port)
 PUBPORT=$(free_port)
 PROXYPORT=$(free_port)
@@ -111,7 +135,6 @@ for r in $(seq "$RUNS"); do
     RPS[$k]="${RPS[$k]:-} $v"
   done
 done
-median () { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # Start-up: --rm /bin/true, bridge against host.
 hyperfine -N -w 5 -r "$STARTS" --export-json "$T/startup.json" \
@@ -156,3 +179,84 @@ echo
 echo "\`run --rm -t true@1 -- /bin/true\`, hyperfine -N, $STARTS runs each: host network median $(printf '%.2f' "$H_MED") ms, bridge $(printf '%.2f' "$B_MED") ms: **+$(printf '%.2f' "$(echo "$B_MED - $H_MED" | bc -l)") ms** on the bridge."
 echo
 echo "Storm: $STORM bridged \`run -d … sleep 3600\` one after another: first 10 starts $(printf '%.1f' "$FIRST") ms on average, last 10 $(printf '%.1f' "$LAST") ms: last / first **$(printf '%.2f' "$(echo "$LAST / $FIRST" | bc -l)")**."
+fi
+
+[ "$DOCKER" = 1 ] && command -v dockerd >/dev/null || exit 0
+
+# ---- 4. against Docker's -p, in a network namespace of the bench's own ----
+# (umount: the private dockerd's mounts live in its own mount namespace.)
+cat >"$T/dockerd.sh" <<EOS
+ip link set lo up
+ip link add rbd0 type veth peer name rbd1 && ip addr add 192.0.2.1/24 dev rbd0 &&
+  ip link set rbd0 up && ip link set rbd1 up
+exec dockerd --host unix://$T/docker.sock --data-root $T/docker --exec-root $T/docker-exec \
+  --pidfile $T/docker.pid >$T/dockerd.log 2>&1
+EOS
+unshare -n -m --propagation private sh "$T/dockerd.sh" &
+DOCKERD_PID=$!
+D="docker -H unix://$T/docker.sock"
+for _ in $(seq 300); do $D version >/dev/null 2>&1 && break; sleep 0.1; done
+IN="nsenter -t $DOCKERD_PID -n"
+if [ -d "$ROOTFS/usr/sbin" ] && [ -x "$ROOTFS/usr/sbin/nginx" ]; then
+  tar -C "$ROOTFS" -c . | $D import - regbench/nginx >/dev/null
+else
+  # The host's nginx and the libraries it loads, as a minimal image.
+  mkdir -p "$T/img"
+  for f in /usr/sbin/nginx $(ldd /usr/sbin/nginx | grep -o '/[^ ]*') /etc/nginx /etc/passwd /etc/group; do
+    cp -a --parents "$f" "$T/img/"
+  done
+  tar -C "$T/img" -c . | $D import - regbench/nginx >/dev/null
+fi
+$IN "$BIN/regd" --root "$T/droot" --socket "$T/dreg.sock" --bridge "${BRIDGE}d" \
+  --bridge-subnet "$SUBNET" >"$T/dregd.log" 2>&1 &
+DREGD_PID=$!
+R="env REG_HOST=unix://$T/dreg.sock $REG"
+for _ in $(seq 100); do $R version >/dev/null 2>&1 && break; sleep 0.05; done
+$R template create nginx@1 /usr/sbin/nginx /etc/nginx /etc/passwd /etc/group \
+  --entrypoint /usr/sbin/nginx >/dev/null
+DHOST=$(free_port) DREG=$(free_port) DDOCK=$(free_port)
+site dhost "127.0.0.1:$DHOST"
+site dbridge 80
+site ddocker 80
+$R run -d --network host --project "$T/dhost" -t nginx@1 -- /usr/sbin/nginx -c /app/nginx.conf >/dev/null
+$R run -d --network bridge -p "$DREG:80" --project "$T/dbridge" -t nginx@1 -- \
+  /usr/sbin/nginx -c /app/nginx.conf >/dev/null
+# In reg's own cgroup parent: on a shared machine the CPU share of a
+# cgroup subtree decides more than the network path does.
+$D run -d -p "$DDOCK:80" -v "$T/ddocker:/app" --cgroup-parent /reg regbench/nginx \
+  /usr/sbin/nginx -c /app/nginx.conf >/dev/null
+declare -A DURL=([host]="http://127.0.0.1:$DHOST/index.html"
+  [reg_lo]="http://127.0.0.1:$DREG/index.html"
+  [docker_lo]="http://127.0.0.1:$DDOCK/index.html"
+  [reg_ip]="http://192.0.2.1:$DREG/index.html"
+  [docker_ip]="http://192.0.2.1:$DDOCK/index.html")
+DORDER="host reg_lo docker_lo reg_ip docker_ip"
+for k in $DORDER; do
+  for _ in $(seq 100); do $IN curl -s -o /dev/null "${DURL[$k]}" && break; sleep 0.05; done
+done
+declare -A DRPS
+for r in $(seq "$RUNS"); do
+  for k in $DORDER; do
+    v=$($IN wrk -t1 -c32 -d"${WRK_SECONDS}s" "${DURL[$k]}" | awk '/Requests\/sec/ {print $2}')
+    DRPS[$k]="${DRPS[$k]:-} $v"
+  done
+done
+DH=$(echo "${DRPS[host]}" | median)
+echo
+echo "Against Docker $($D version --format '{{.Server.Version}}') (\`-p\`, its defaults: docker-proxy for 127.0.0.1, iptables DNAT otherwise), all in one network namespace of the bench's own with a private dockerd and a second regd, Docker's nginx in reg's cgroup parent (/reg), wrk run there, the five interleaved ($(cut -d' ' -f1-3 /proc/loadavg) load at the end):"
+echo
+echo "| path | requests/s (median) | runs | vs host network | vs Docker's -p, same path |"
+echo "|---|---:|---|---:|---:|"
+for k in $DORDER; do
+  m=$(echo "${DRPS[$k]}" | median)
+  case $k in
+    host) d="reg --network host, 127.0.0.1"; o= ;;
+    reg_lo) d="reg bridge, -p, via 127.0.0.1"; o=docker_lo ;;
+    docker_lo) d="Docker -p, via 127.0.0.1 (docker-proxy)"; o= ;;
+    reg_ip) d="reg bridge, -p, via the namespace's address"; o=docker_ip ;;
+    docker_ip) d="Docker -p, via the namespace's address (DNAT)"; o= ;;
+  esac
+  vs=
+  [ -n "$o" ] && vs=$(printf '%.3f' "$(echo "$m / $(echo "${DRPS[$o]}" | median)" | bc -l)")
+  printf '| %s | %.0f | %s | %.3f | %s |\n' "$d" "$m" "$(echo "${DRPS[$k]}" | xargs printf '%.0f ' | sed 's/ $//')" "$(echo "$m / $DH" | bc -l)" "$vs"
+done

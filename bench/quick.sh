@@ -59,7 +59,7 @@ REGDLINK_PID=$!
 wait_regd "$REGLINK_HOST"
 PY=$(readlink -f /usr/bin/python3)
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
+mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' ! -name test | sort)
 for h in "$REG_HOST" "$REGLINK_HOST"; do
   REG_HOST=$h "$REG" template create true@1 /bin/true >/dev/null
   REG_HOST=$h "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null

@@ -1,11 +1,13 @@
 #!/bin/bash
 # reg benchmarks, measured side by side with the peers in one run; writes
 # docs/benchmarks.md and its plots in docs/img/. Needs root and Debian 12.
-# Sets everything up itself (bench/setup.sh): installs the packages, starts
-# dockerd if it is not running, builds Docker images from debootstrap
-# minbase rootfs trees (there is no Docker Hub here), reg templates of the
-# same software from the host's packages, and a private regd on a temporary
-# root (the bench never touches /var/lib/reg).
+# Sets everything up itself: installs the packages and makes debootstrap
+# minbase rootfs trees (bench/packages.sh; there is no Docker Hub here),
+# then, in a network and mount namespace of its own (bench/setup.sh),
+# starts a private dockerd (never the host's) and imports the trees as
+# Docker images, makes reg templates of the same software from the host's
+# packages, and starts a private regd on a temporary root (the bench never
+# touches /var/lib/reg).
 #
 #   bench/run.sh  (or `make bench`)
 #   RUNS=100        start-up runs per engine
@@ -30,6 +32,15 @@ PARTS=${PARTS:-volume startup storm services marginal}
 WORK=${BENCH_WORK:-/var/tmp/reg-bench}
 OUT=$REPO/docs/benchmarks.md
 
+# What needs the network first; then the whole bench runs in a network and
+# mount namespace of its own: its regd's bridge and nft table, the private
+# dockerd with its iptables rules and docker0, the services, wrk. Nothing
+# on the host's network or firewall changes, and no host-wide dockerd runs.
+if [ -z "${REG_BENCH_NS:-}" ]; then
+  source bench/packages.sh
+  exec unshare -n -m --propagation private env REG_BENCH_NS=1 "$0" "$@"
+fi
+ip link set lo up
 source bench/setup.sh
 trap bench_cleanup EXIT
 uptime >"$R/uptime-start.txt"

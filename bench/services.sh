@@ -128,7 +128,7 @@ run_engine () {
   case $e in
     reg) echo "regd $(awk '/^Pss:/ {print $2}' "/proc/$REGD_PID/smaps_rollup") 1" >"$R/daemon-reg.dat" ;;
     reglink) echo "regd-linked $(awk '/^Pss:/ {print $2}' "/proc/$REGDLINK_PID/smaps_rollup") 1" >"$R/daemon-reglink.dat" ;;
-    docker) echo "dockerd+containerd $(python3 "$REPO/bench/pss.py" $(pgrep -x dockerd) $(pgrep -x containerd))" >"$R/daemon-docker.dat" ;;
+    docker) echo "dockerd+containerd $(python3 "$REPO/bench/pss.py" "$DOCKERD_PID" $(pgrep -P "$DOCKERD_PID" -x containerd))" >"$R/daemon-docker.dat" ;;
   esac
   # Part 5: nginx (the third service) with all five up; WRK_RUNS runs, the
   # report takes the median (one run on this 2-core VM varies by ±15%).

@@ -1,42 +1,25 @@
-# Sourced by bench/run.sh: packages, dockerd, Docker images from debootstrap
-# rootfs trees, the runc bundle, a private regd and the reg templates.
+# Sourced by bench/run.sh inside the bench's own namespaces: a private
+# dockerd, Docker images from the debootstrap rootfs trees (made by
+# bench/packages.sh), the runc bundle, a private regd and the reg templates.
 # Defines REG, REGD_PID, T (temporary root), R (results), WORK.
 
-export DEBIAN_FRONTEND=noninteractive
-# The five services (their packages, images and templates) only for the
-# parts that use them: volume and services. Start-up, storm and marginal
-# need python3's image and template only.
 SERVICE_PARTS=0
 case " $PARTS " in *" volume "* | *" services "*) SERVICE_PARTS=1 ;; esac
-HOST_PKGS="hyperfine bubblewrap runc docker.io debootstrap python3 gnuplot-nox wrk curl"
-[ $SERVICE_PARTS = 0 ] || HOST_PKGS="$HOST_PKGS nginx redis-server mariadb-server nodejs"
-need=""
-for p in $HOST_PKGS; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
-done
-if [ -n "$need" ]; then
-  # Installing nginx, redis and mariadb must not start their services:
-  # policy-rc.d refuses every start during the install only.
-  had_policy=0
-  [ -e /usr/sbin/policy-rc.d ] && had_policy=1
-  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $need || { [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
-  [ $had_policy = 1 ] || rm -f /usr/sbin/policy-rc.d
-fi
-# Anything a package started anyway (no systemd here: their pid files).
-for pf in /run/nginx.pid /run/redis/redis-server.pid /run/mysqld/mysqld.pid; do
-  [ -s "$pf" ] && kill "$(cat "$pf")" 2>/dev/null || true
-done
-scripts/deps.sh
 make -s -j"$(nproc)"
 REG=$REPO/build/reg REGD=$REPO/build/regd
 
-mkdir -p "$WORK"
-if ! docker info >/dev/null 2>&1; then
-  (dockerd >"$WORK/dockerd.log" 2>&1 &)
-  for _ in $(seq 200); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
-fi
+# A dockerd of the bench's own, in the bench's network and mount namespace
+# (bench/run.sh): its own socket, data and exec roots and pid file, never
+# the host's daemon, socket or firewall. Its images stay in $WORK/docker
+# between runs.
+DOCKER_DIR=$WORK/docker
+mkdir -p "$DOCKER_DIR"
+export DOCKER_HOST=unix://$DOCKER_DIR/docker.sock
+dockerd --host "$DOCKER_HOST" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
+  --pidfile "$DOCKER_DIR/docker.pid" >"$WORK/dockerd.log" 2>&1 &
+DOCKERD_PID=$!
+for _ in $(seq 200); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
+docker info >/dev/null 2>&1 || { echo "bench: the private dockerd did not come up ($WORK/dockerd.log)" >&2; exit 1; }
 
 # One Docker image per package, each a Debian bookworm minbase + that
 # package (the paper's non-homologous images: nothing shared between them).
@@ -45,11 +28,6 @@ PACKAGES="python3 nodejs nginx redis-server mariadb-server"
 [ $SERVICE_PARTS = 1 ] || PACKAGES=python3
 for pkg in $PACKAGES; do
   rootfs=$WORK/rootfs-$pkg
-  if [ ! -f "$rootfs/.bench-done" ]; then
-    rm -rf "$rootfs"
-    debootstrap --variant=minbase --include="$pkg" bookworm "$rootfs" http://deb.debian.org/debian >"$WORK/debootstrap-$pkg.log"
-    touch "$rootfs/.bench-done"
-  fi
   if ! docker image inspect "reg-bench/$pkg" >/dev/null 2>&1; then
     tar -C "$rootfs" --exclude=./.bench-done -c . | docker import - "reg-bench/$pkg" >/dev/null
   fi
@@ -113,8 +91,9 @@ make_templates () {
 "$REG" template create true@1 /bin/true >/dev/null
 "$REG" template create sleep@1 /bin/sleep >/dev/null
 # python: the binary and its standard library, without config-* (the static
-# libpython of pythonX.Y-dev, which the Docker image does not have either).
-mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' | sort)
+# libpython of pythonX.Y-dev) and test/ (CPython's own test suite, from
+# libpythonX.Y-testsuite), which the Docker image does not have either.
+mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' ! -name test | sort)
 "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
 if [ $SERVICE_PARTS = 1 ]; then
 # (Debian's nodejs keeps its bundled modules in /usr/share/nodejs; npm is
@@ -146,6 +125,7 @@ bench_cleanup () {
     for id in $(REG_HOST=$h "$REG" ps -aq 2>/dev/null); do REG_HOST=$h "$REG" rm -f "$id" >/dev/null 2>&1; done
   done
   docker ps -aq --filter label=reg-bench | xargs -r docker rm -f >/dev/null 2>&1
+  [ -n "${DOCKERD_PID:-}" ] && kill "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
   [ -n "${BARE_PIDS:-}" ] && kill $BARE_PIDS 2>/dev/null
   for p in ${MARGINAL_PIDS:-}; do kill -- "-$p" 2>/dev/null; done
   kill "$REGD_PID" "$REGDLINK_PID" 2>/dev/null

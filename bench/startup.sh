@@ -13,12 +13,21 @@ ENV_TRUE=$T/root/envs/$CLOSURE
 BWRAP="bwrap --unshare-all --ro-bind $ENV_TRUE / --proc /proc --dev /dev /bin/true"
 echo "$BWRAP" >"$R/bwrap-command.txt"
 
+# reg with its defaults (the bridge, its namespace from regd's pool), and
+# on the host network and with no network, for the bridge's cost.
 engines=(-n unshare "unshare -mpiuf --mount-proc /bin/true"
   -n bwrap "$BWRAP"
-  -n reg "$REG run --rm -t true@1 -- /bin/true")
+  -n reg "$REG run --rm -t true@1 -- /bin/true"
+  -n "reg host" "$REG run --rm --network host -t true@1 -- /bin/true"
+  -n "reg none" "$REG run --rm --network none -t true@1 -- /bin/true")
 if [ "${QUICK:-0}" != 1 ]; then
   engines+=(-n runc "runc run -b $BUNDLE reg-bench-runc"
     -n docker "docker run --rm --label reg-bench --network none reg-bench/python3 /bin/true")
+  # crun, on the same bundle, where it runs: Debian 12's crun 1.8.1 refuses
+  # a hybrid cgroup host whose unified hierarchy has controllers.
+  if crun run -b "$BUNDLE" reg-bench-crun >"$R/crun-probe.txt" 2>&1; then
+    engines+=(-n crun "crun run -b $BUNDLE reg-bench-crun")
+  fi
 fi
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$R/startup.json" "${engines[@]}" >"$R/hyperfine.txt"
 

@@ -1,5 +1,6 @@
 #include "client.h"
 #include "http.h"
+#include "proto.h"
 #include "tls.h"
 #include "util.h"
 
@@ -406,32 +407,20 @@ client_call (struct reg_client *c, const char *method, const char *path, json_t 
 struct frames
 {
   struct buffer body; /* error replies */
-  unsigned char *frame;
-  size_t frame_len, frame_cap;
+  struct reg_frame_reader reader;
   int *exit_code;
 };
 
-/* Deliver every complete frame in s->frame; keep the incomplete tail. */
-static void
-drain_frames (struct frames *s)
+/* stdout and stderr frames to ours; the exit frame's code kept. */
+static int
+on_frame (void *data, int stream, const unsigned char *payload, size_t len, int exit_code)
 {
-  size_t off = 0;
-  while (s->frame_len - off >= 8)
-    {
-      const unsigned char *h = s->frame + off;
-      size_t len = ((size_t)h[4] << 24) | ((size_t)h[5] << 16) | ((size_t)h[6] << 8) | h[7];
-      if (s->frame_len - off - 8 < len)
-        break;
-      const unsigned char *p = h + 8;
-      if (h[0] == 1 || h[0] == 2)
-        reg_util_write_all (h[0], p, len);
-      else if (h[0] == 3 && len == 4)
-        *s->exit_code
-            = (int)(((unsigned)p[0] << 24) | ((unsigned)p[1] << 16) | ((unsigned)p[2] << 8) | p[3]);
-      off += 8 + len;
-    }
-  memmove (s->frame, s->frame + off, s->frame_len - off);
-  s->frame_len -= off;
+  struct frames *s = data;
+  if (stream == REG_FRAME_STDOUT || stream == REG_FRAME_STDERR)
+    reg_util_write_all (stream, payload, len);
+  else if (stream == REG_FRAME_EXIT)
+    *s->exit_code = exit_code;
+  return 0;
 }
 
 static int
@@ -440,19 +429,7 @@ on_frames (void *data, int status, const char *at, size_t len)
   struct frames *s = data;
   if (status != 200)
     return collect (&s->body, at, len);
-  if (s->frame_len + len > s->frame_cap)
-    {
-      size_t cap = (s->frame_len + len) * 2;
-      unsigned char *nf = realloc (s->frame, cap);
-      if (nf == NULL)
-        return -1;
-      s->frame = nf;
-      s->frame_cap = cap;
-    }
-  memcpy (s->frame + s->frame_len, at, len);
-  s->frame_len += len;
-  drain_frames (s);
-  return 0;
+  return reg_proto_frame_feed (&s->reader, at, len, on_frame, s);
 }
 
 long
@@ -465,7 +442,7 @@ client_stream (struct reg_client *c, const char *method, const char *path, json_
   if (reply)
     *reply = status >= 0 ? parse_reply (&s.body) : NULL;
   free (s.body.data);
-  free (s.frame);
+  reg_proto_frame_reader_clear (&s.reader);
   return status;
 }
 
@@ -619,7 +596,7 @@ client_stream_finish (struct client_stream *s, json_t **reply)
     *reply = status >= 0 ? parse_reply (&s->frames.body) : NULL;
   request_close (&s->q);
   free (s->frames.body.data);
-  free (s->frames.frame);
+  reg_proto_frame_reader_clear (&s->frames.reader);
   free (s);
   return status;
 }

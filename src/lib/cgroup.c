@@ -406,7 +406,9 @@ reg_cgroup_procs_paths (const struct reg_cgroup *cg)
   size_t n = reg_strv_len (cg->dirs);
   char **v = calloc (n + 1, sizeof *v);
   for (size_t i = 0; v && i < n; i++)
-    if (asprintf (&v[i], "%s/cgroup.procs", cg->dirs[i]) < 0)
+    if (asprintf (&v[i], "%s/%s", cg->dirs[i],
+                  cg->version == REG_CGROUP_V1 ? "tasks" : "cgroup.procs")
+        < 0)
       {
         v[i] = NULL;
         reg_strv_free (v);
@@ -802,4 +804,37 @@ reg_cgroup_kill_all (const char *fs, const char *id, int timeout_ms, struct reg_
       struct timespec ts = { 0, 10 * 1000 * 1000 };
       nanosleep (&ts, NULL);
     }
+}
+
+int
+reg_cgroup_pids (const struct reg_cgroup *cg, pid_t **pids, size_t *n, struct reg_error **err)
+{
+  *pids = NULL;
+  *n = 0;
+  _cleanup_free_ char *path = NULL, *text = NULL;
+  if (cg->dirs == NULL || cg->dirs[0] == NULL)
+    return reg_error_set (err, ENOENT, "container %.12s: no cgroup", cg->id);
+  if (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0)
+    return -1;
+  for (char *p = text; p && *p;)
+    {
+      char *end = NULL;
+      long v = strtol (p, &end, 10);
+      if (end == p)
+        break;
+      pid_t *grown = realloc (*pids, (*n + 1) * sizeof **pids);
+      if (grown == NULL)
+        {
+          free (*pids);
+          *pids = NULL;
+          *n = 0;
+          return reg_error_set (err, ENOMEM, "out of memory");
+        }
+      *pids = grown;
+      (*pids)[(*n)++] = (pid_t)v;
+      p = end;
+    }
+  return 0;
 }

@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "limit.h"
@@ -57,9 +58,17 @@ int reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_
 /* Create the container's cgroups and apply the limits, all or nothing. */
 int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
                        struct reg_cgroup **out, struct reg_error **err);
-/* The cgroup.procs files the container's first process writes "0" into;
- * NULL-terminated, allocated. */
+/* The files the container's first process (or an exec helper) writes "0"
+ * into, to join: v2's cgroup.procs; v1's `tasks`, which moves the calling
+ * thread only. The caller is single-threaded, so that is the whole
+ * process, and the kernel (6.18 here) then skips the cgroup_threadgroup_rwsem
+ * write lock a cgroup.procs write takes per hierarchy (an RCU grace period each
+ * on a busy machine: 5-8 ms for six hierarchies, 0.1-0.2 ms through
+ * `tasks`; docs/benchmarks.md). NULL-terminated, allocated. */
 char **reg_cgroup_procs_paths (const struct reg_cgroup *cg);
+/* The processes in the container's cgroup (its first hierarchy: every
+ * process is in each), host PIDs into an allocated array. */
+int reg_cgroup_pids (const struct reg_cgroup *cg, pid_t **pids, size_t *n, struct reg_error **err);
 /* Move the calling process (the monitor) into <id>.monitor beside the
  * container's cgroup, with the container's CPU limit (--cpus,
  * --cpu-shares); nothing when the container has none. */

@@ -126,6 +126,13 @@ reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **e
   return 0;
 }
 
+void
+reg_engine_configure (struct reg_engine *e, const struct reg_engine_config *c)
+{
+  e->store->link_host = c->link_host_files;
+  e->net = c->net;
+}
+
 /* Remove every entry of `dir` whose name starts with `prefix` (all when
  * prefix is ""). */
 static int
@@ -980,36 +987,42 @@ static int set_stop_requested (struct reg_engine *e, const char *id, bool stop,
                                struct reg_error **err);
 
 int
-reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd, int *exit_code,
-                            struct reg_error **err)
+reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
+                            struct reg_start_result *result)
 {
   struct reg_container *c = NULL;
-  struct reg_lock *op = op_begin (e, ref, "start", &c, err);
+  struct reg_error *err = NULL;
+  int exit_code = 0; /* refused before a start was tried */
+  struct reg_lock *op = op_begin (e, ref, "start", &c, &err);
   int ret = op ? 0 : -1;
   if (ret == 0 && c->state != REG_STATE_GENERATED && c->state != REG_STATE_STOPPED)
-    ret = reg_error_set (err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
+    ret = reg_error_set (&err, EBUSY, "container %.12s: cannot start: it is %s", c->id,
                          reg_container_state_name (c->state));
   if (ret == 0 && (c->stop_requested || c->restart_count))
-    ret = set_stop_requested (e, c->id, false, err);
+    ret = set_stop_requested (e, c->id, false, &err);
   /* Not live, so any cgroup of this id is a leftover (a killed monitor). */
   if (ret == 0)
     reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
   int netns = -1;
-  if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, err)) < 0)
-    *exit_code = 125;
-  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, err)) < 0)
-    *exit_code = 125;
+  if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, &err)) < 0)
+    exit_code = 125;
+  if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, &err)) < 0)
+    exit_code = 125;
+  if (ret < 0)
+    reg_proto_result_of_error (result, exit_code, err);
+  reg_error_free (err);
   /* Until the monitor has recorded "running" (or the failure), every other
    * operation on this container waits. */
   if (ret == 0)
-    ret = e->monitor_start (e->root, c, attach_fd, netns, exit_code, err);
+    ret = e->monitor_start (e->root, c, attach_fd, netns, result);
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
     release_network (e->root, c->id);
   if (ret == 0)
     reg_events_container (e->root, c, "start", NULL, NULL);
-  reg_lockset_unlock (e->ops, op);
+  if (op)
+    reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
 }
@@ -1202,27 +1215,8 @@ reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, 
                          reg_container_state_name (c->state));
   if (ret == 0)
     ret = reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err);
-  _cleanup_free_ char *path = NULL, *text = NULL;
-  if (ret == 0
-      && (asprintf (&path, "%s/cgroup.procs", cg->dirs[0]) < 0
-          || reg_util_read_file (path, 1 << 22, &text, NULL, err) < 0))
-    ret = -1;
-  for (char *p = text; ret == 0 && p && *p;)
-    {
-      char *end = NULL;
-      long v = strtol (p, &end, 10);
-      if (end == p)
-        break;
-      pid_t *grown = realloc (*pids, (*n + 1) * sizeof **pids);
-      if (grown == NULL)
-        ret = reg_error_set (err, ENOMEM, "out of memory");
-      else
-        {
-          *pids = grown;
-          (*pids)[(*n)++] = (pid_t)v;
-        }
-      p = end;
-    }
+  if (ret == 0)
+    ret = reg_cgroup_pids (cg, pids, n, err);
   reg_cgroup_free (cg);
   reg_container_free (c);
   return ret;
@@ -1935,13 +1929,9 @@ restore_one (struct reg_engine *e, const char *id)
     }
   reg_container_free (c);
   reg_lockset_unlock (e->ops, op);
-  int code = 0;
-  struct reg_error *se = NULL;
-  if (again && !drop && reg_engine_container_start (e, id, -1, &code, &se) < 0)
-    {
-      fprintf (stderr, "regd: restart policy: %s\n", se->msg);
-      reg_error_free (se);
-    }
+  struct reg_start_result res = { 0 };
+  if (again && !drop && reg_engine_container_start (e, id, -1, &res) < 0)
+    fprintf (stderr, "regd: restart policy: %s\n", res.message);
 }
 
 int

@@ -36,7 +36,10 @@
 #include "container.h"
 #include "error.h"
 #include "import.h"
+#include "logfile.h"
 #include "network.h"
+#include "proto.h"
+#include "runtime.h"
 #include "store.h"
 #include "template.h"
 
@@ -51,8 +54,8 @@ struct reg_lockset;
  * a monitor's part on the real state file; everything else they run is
  * the real engine on a real root. */
 typedef int (*reg_engine_monitor_start_fn) (const char *root, const struct reg_container *c,
-                                            int attach_fd, int netns_fd, int *exit_code,
-                                            struct reg_error **err);
+                                            int attach_fd, int netns_fd,
+                                            struct reg_start_result *result);
 
 struct reg_engine
 {
@@ -111,6 +114,15 @@ struct reg_create_options
 };
 
 int reg_engine_open (const char *root, struct reg_engine **out, struct reg_error **err);
+/* regd's options for the engine, set before it serves: whether imports
+ * hard-link qualifying host files (store.h, link_host) and the networks'
+ * configuration (network.h). */
+struct reg_engine_config
+{
+  bool link_host_files;
+  struct reg_net_config net;
+};
+void reg_engine_configure (struct reg_engine *e, const struct reg_engine_config *c);
 /* Remove what an engine that crashed mid-operation left behind: half-removed
  * containers (containers/.removing-*), half-pruned environments (envs/.prune-*), half-generated
  * environments (envs/.gen-*), unfinished store writes (in store/tmp) and state temp files. Only
@@ -138,8 +150,13 @@ int reg_engine_container_create (struct reg_engine *e, const struct reg_create_o
 /* Load by id/name/prefix, correcting a stale "running" whose monitor died. */
 int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
                               struct reg_error **err);
+/* Start a generated or stopped container under a new monitor; attach_fd
+ * (or -1) gets its frames (proto.h). On failure *result says why, as the
+ * process that failed said it (proto.h): exit_code 0 when the engine
+ * refused before any start was tried (errnum as for every engine error),
+ * else 125 set-up, 126 not executable, 127 not found. */
 int reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
-                                int *exit_code, struct reg_error **err);
+                                struct reg_start_result *result);
 /* Send the container's stop signal (SIGTERM unless --stop-signal or a
  * template said otherwise), wait timeout_s (-1: the container's
  * --stop-timeout, else REG_STOP_TIMEOUT), then SIGKILL. A container that is
@@ -158,6 +175,36 @@ int reg_engine_container_update (struct reg_engine *e, const char *ref, const st
                                  struct reg_error **err);
 /* Host PIDs of every process of a live container, from its cgroup. */
 int reg_engine_container_pids (struct reg_engine *e, const char *ref, pid_t **pids, size_t *n,
+                               struct reg_error **err);
+/* reg top (engine_process.c): every process of a live container, from
+ * its cgroup and /proc. */
+struct reg_process
+{
+  pid_t pid, ppid;
+  char state;               /* proc(5): R, S, D, Z, T ... */
+  unsigned long long cpu_s; /* user + system time, seconds */
+  char *command;            /* its command line, spaces between arguments */
+};
+int reg_engine_container_top (struct reg_engine *e, const char *ref, struct reg_process **out,
+                              size_t *n, struct reg_error **err);
+void reg_engine_processes_free (struct reg_process *p, size_t n);
+/* The input of a container started with -i or a terminal: a connection to
+ * its monitor (monitor.h) to write it to; its end closes the input unless
+ * `keep`. EBUSY when it takes no input or is not running. (Waits a little
+ * for a start under way: run -i sends input meanwhile.) */
+int reg_engine_container_input (struct reg_engine *e, const char *ref, bool keep, int *fd,
+                                struct reg_error **err);
+/* Its terminal's size; EBUSY when it has none. */
+int reg_engine_container_resize (struct reg_engine *e, const char *ref, unsigned short rows,
+                                 unsigned short cols, struct reg_error **err);
+/* reg attach: a connection that gets its output frames (proto.h) from now
+ * on and the exit frame at the end; EBUSY unless it is live. */
+int reg_engine_container_attach (struct reg_engine *e, const char *ref, int *fd,
+                                 struct reg_error **err);
+/* reg logs: a reader of the container's log as frames (logfile.h); with
+ * follow it ends when the container has stopped. */
+int reg_engine_container_logs (struct reg_engine *e, const char *ref,
+                               const struct reg_logfile_query *q, struct reg_logfile_reader **out,
                                struct reg_error **err);
 /* Install (or uninstall) template `tmpl` in a generated, stopped or running
  * container. A running one is Inserting meanwhile and gets the files at
@@ -185,6 +232,41 @@ int reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_
                                struct reg_error **err);
 int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
                                  struct reg_error **err);
+
+/* reg exec (engine_exec.c): a new process in a running container
+ * (runtime.h, reg_runtime_exec), as a session that lives in this process's
+ * memory: create it, start it once, feed its input, resize its terminal. */
+struct reg_exec_options
+{
+  char *const *cmd;    /* argv, at least one */
+  char *const *env;    /* "KEY=VALUE", after the container's own */
+  const char *workdir; /* NULL: the container's */
+  bool tty, open_stdin;
+  unsigned short rows, cols; /* the terminal's first size; 0: unknown */
+};
+/* A session for running container `ref`; its id into id. */
+int reg_engine_exec_create (struct reg_engine *e, const char *ref, const struct reg_exec_options *o,
+                            char id[65], struct reg_error **err);
+/* Start session `eid` (once): *frames_fd is the read end of its output as
+ * frames (proto.h), ending with the exit frame; closing it early kills
+ * the process. On failure *res says why (exit_code 0: refused, ENOENT when
+ * there is no such session; else the helper's start result). */
+int reg_engine_exec_start (struct reg_engine *e, const char *eid, int *frames_fd,
+                           struct reg_start_result *res);
+/* The helper of one command in running container c (reg_runtime_exec):
+ * spec's argv, env, workdir, terminal and descriptors are the caller's;
+ * the container's first process, cgroups, confinement and ulimits are
+ * filled in from c. For the sessions above and regd's health checks. */
+int reg_engine_exec_spawn (const struct reg_container *c, struct reg_exec_spec *spec, pid_t *helper,
+                           struct reg_error **err);
+/* A descriptor for the session's input (waits a little for a start under
+ * way): ENOENT no such session, EBUSY its input is closed (no -i). */
+int reg_engine_exec_input (struct reg_engine *e, const char *eid, int *fd, struct reg_error **err);
+/* The caller's input ended: the process sees end of file (not a tty). */
+void reg_engine_exec_input_done (struct reg_engine *e, const char *eid);
+/* EBUSY when it has no terminal (or has not started). */
+int reg_engine_exec_resize (struct reg_engine *e, const char *eid, unsigned short rows,
+                            unsigned short cols, struct reg_error **err);
 
 /* Volumes (engine_volume.c). Volume create and remove hold the engine's
  * short lock, as container create does while it resolves its mounts and

@@ -50,7 +50,8 @@ char *reg_etcfiles_hosts (const struct reg_etc_spec *s);
 char *reg_etcfiles_resolv (const struct reg_etc_spec *s, const char *host_text,
                            const char *upstream_text);
 
-/* Write hosts, hostname and resolv.conf into dir. */
+/* Write hosts, hostname and resolv.conf into dir: each atomically
+ * (rename), none synced: each start writes them again. */
 int reg_etcfiles_write (const char *dir, const struct reg_etc_spec *s, struct reg_error **err);
 
 /* RFC 1123 host name: labels of letters, digits and '-', not starting or

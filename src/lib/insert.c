@@ -1,5 +1,6 @@
 /* insert: see insert.h. */
 #include "insert.h"
+#include "proto.h"
 #include "util.h"
 
 #include <errno.h>
@@ -143,6 +144,17 @@ regd_gone (void)
   return sigpending (&pending) == 0 && sigismember (&pending, SIGTERM);
 }
 
+/* The helper failed: an error status line (proto.h; no start, so exit
+ * code 0) to the parent, then exit. */
+static _Noreturn void
+helper_error (int out, const char *why)
+{
+  struct reg_start_result r = { 0 };
+  reg_proto_result_set (&r, 0, 0, "%s", why);
+  reg_proto_status_error (out, &r);
+  _exit (1);
+}
+
 static _Noreturn void
 apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *objs, int *trees,
              struct made_log *made, int out)
@@ -222,10 +234,9 @@ apply_child (pid_t target, const struct reg_entry *e, size_t n, char *const *obj
   if (fail)
     {
       undo_all (made->text);
-      dprintf (out, "error %s\n", fail);
-      _exit (1);
+      helper_error (out, fail);
     }
-  if (write (out, "ok\n", 3) < 0 || (made->len && write (out, made->text, made->len) < 0))
+  if (reg_proto_status_ok (out, made->len ? made->text : NULL) < 0)
     _exit (1);
   _exit (0);
 }
@@ -303,12 +314,13 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
       /* Uninstall: undo the recorded steps. */
       if (enter_mounts (target) < 0)
         {
-          dprintf (p[1], "error enter the container's mount namespace: %s\n",
-                   reg_util_errdesc (errno));
-          _exit (1);
+          char why[256];
+          snprintf (why, sizeof why, "enter the container's mount namespace: %s",
+                    reg_util_errdesc (errno));
+          helper_error (p[1], why);
         }
       undo_all (log.text);
-      if (write (p[1], "ok\n", 3) < 0)
+      if (reg_proto_status_ok (p[1], NULL) < 0)
         _exit (1);
       _exit (0);
     }
@@ -338,28 +350,22 @@ run_helper (const struct reg_store *store, pid_t target, const struct reg_entry 
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (text == NULL || strncmp (text, "ok\n", 3) != 0)
-    {
-      char *msg = text && strncmp (text, "error ", 6) == 0 ? text + 6 : NULL;
-      if (msg)
-        msg[strcspn (msg, "\n")] = '\0';
-      ret = reg_error_set (err, EIO, "%s", msg ? msg : "the helper failed");
-    }
+  struct reg_status st;
+  struct reg_error *bad = NULL;
+  if (text == NULL || reg_proto_status_parse (text, len, &st, &bad) < 0)
+    ret = reg_error_set (err, EIO, "the helper failed%s%s", bad ? ": " : "", bad ? bad->msg : "");
+  else if (st.kind != REG_STATUS_OK)
+    ret = reg_error_set (err, EIO, "%s", st.result.message);
   else if (made)
     {
-      size_t count = 0;
-      for (char *c = text + 3; *c; c++)
-        count += *c == '\n';
-      char **v = calloc (count + 1, sizeof *v);
-      size_t k = 0;
-      char *save = NULL;
-      for (char *line = v ? strtok_r (text + 3, "\n", &save) : NULL; line;
-           line = strtok_r (NULL, "\n", &save))
-        v[k++] = strdup (line);
-      *made = v;
-      if (v == NULL)
+      *made = st.made ? st.made : calloc (1, sizeof (char *));
+      st.made = NULL;
+      if (*made == NULL)
         ret = reg_error_set (err, ENOMEM, "out of memory");
     }
+  if (text)
+    reg_proto_status_clear (&st);
+  reg_error_free (bad);
   free (text);
   return ret;
 }

@@ -1,12 +1,14 @@
 /* logfile: see logfile.h. */
 #include "logfile.h"
 #include "container.h"
+#include "proto.h"
 #include "root.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +255,204 @@ reg_logfile_close (struct reg_logfile *l)
   free (l->rotated);
   free (l->containers);
   l->path = l->rotated = l->containers = NULL;
+}
+
+/* ---- reading ---- */
+
+#define FOLLOW_POLL_MS 50
+
+struct reg_logfile_reader
+{
+  FILE *f;
+  char id[65];
+  struct reg_logfile_query q;
+  bool (*live) (void *data, const char *id);
+  void *live_data;
+  char *path; /* log.jsonl, reopened when the monitor rotates it */
+  ino_t ino;
+  unsigned char *frame; /* pending frame bytes */
+  size_t frame_len, frame_off;
+  char *line;
+  size_t line_cap;
+};
+
+void
+reg_logfile_reader_close (struct reg_logfile_reader *r)
+{
+  if (r == NULL)
+    return;
+  if (r->f)
+    fclose (r->f);
+  free (r->frame);
+  free (r->line);
+  free (r->path);
+  free (r);
+}
+
+/* The monitor renamed log.jsonl to log.jsonl.1: go on in the new file. */
+static void
+follow_rotation (struct reg_logfile_reader *r)
+{
+  struct stat st;
+  if (r->path == NULL || stat (r->path, &st) < 0 || st.st_ino == r->ino)
+    return;
+  FILE *f = fopen (r->path, "re");
+  if (f == NULL)
+    return;
+  fclose (r->f);
+  r->f = f;
+  r->ino = st.st_ino;
+}
+
+/* One record as a frame; false if the record is unusable or before
+ * `since`. */
+static bool
+make_frame (struct reg_logfile_reader *r, const char *rec)
+{
+  json_t *j = json_loads (rec, 0, NULL);
+  const char *stream = json_string_value (json_object_get (j, "stream"));
+  json_t *line = json_object_get (j, "line");
+  bool partial = json_is_true (json_object_get (j, "partial"));
+  const char *t = json_string_value (json_object_get (j, "t"));
+  if (stream == NULL || !json_is_string (line)
+      || (r->q.since > 0 && reg_util_rfc3339_time (t) < r->q.since))
+    {
+      json_decref (j);
+      return false;
+    }
+  size_t prefix = r->q.timestamps && t ? strlen (t) + 1 : 0;
+  size_t len = prefix + json_string_length (line) + (partial ? 0 : 1);
+  unsigned char *f = malloc (REG_FRAME_HEADER + len);
+  if (f)
+    {
+      reg_proto_frame_header (
+          f, strcmp (stream, "stderr") == 0 ? REG_FRAME_STDERR : REG_FRAME_STDOUT, len);
+      unsigned char *p = f + REG_FRAME_HEADER;
+      if (prefix)
+        memcpy (p, t, prefix - 1), p[prefix - 1] = ' ';
+      memcpy (p + prefix, json_string_value (line), json_string_length (line));
+      if (!partial)
+        p[len - 1] = '\n';
+    }
+  free (r->frame);
+  r->frame = f;
+  r->frame_len = f ? REG_FRAME_HEADER + len : 0;
+  r->frame_off = 0;
+  json_decref (j);
+  return f != NULL;
+}
+
+/* One stream of the rotated and the current log (either may be NULL). */
+static FILE *
+concat_logs (FILE *older, FILE *newer)
+{
+  if (older == NULL)
+    return newer;
+  if (newer == NULL)
+    return older;
+  FILE *both = tmpfile ();
+  char buf[65536];
+  size_t n;
+  for (FILE *f = older; both && f; f = f == older ? newer : NULL)
+    while ((n = fread (buf, 1, sizeof buf, f)) > 0)
+      fwrite (buf, 1, n, both);
+  fclose (older);
+  fclose (newer);
+  if (both)
+    rewind (both);
+  return both;
+}
+
+/* Position the file so that only the last `tail` records remain. */
+static void
+seek_tail (FILE *f, long tail)
+{
+  long lines = 0;
+  int ch;
+  while ((ch = getc (f)) != EOF)
+    lines += ch == '\n';
+  rewind (f);
+  for (long skip = lines - tail; skip > 0 && (ch = getc (f)) != EOF;)
+    skip -= ch == '\n';
+}
+
+int
+reg_logfile_reader_open (const char *root, const char *id, const struct reg_logfile_query *q,
+                         bool (*live) (void *data, const char *id), void *live_data,
+                         struct reg_logfile_reader **out, struct reg_error **err)
+{
+  struct reg_logfile_reader *r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  snprintf (r->id, sizeof r->id, "%s", id);
+  r->q = *q;
+  r->live = live;
+  r->live_data = live_data;
+  r->path = reg_root_container_file (root, id, "log.jsonl");
+  _cleanup_free_ char *rotated = reg_root_container_file (root, id, "log.jsonl.1");
+  if (r->path == NULL || rotated == NULL)
+    {
+      reg_logfile_reader_close (r);
+      return reg_error_set (err, ENOMEM, "out of memory");
+    }
+  /* Without follow, the rotated part comes first: the whole kept history. */
+  FILE *older = !q->follow ? fopen (rotated, "re") : NULL;
+  FILE *newer = fopen (r->path, "re");
+  struct stat st;
+  if (newer && fstat (fileno (newer), &st) == 0)
+    r->ino = st.st_ino;
+  r->f = concat_logs (older, newer);
+  if (r->f == NULL)
+    r->f = fopen ("/dev/null", "re"); /* never started: no log yet */
+  if (r->f == NULL)
+    {
+      int e = errno;
+      reg_logfile_reader_close (r);
+      return reg_error_sys (err, e, "container %.12s: logs", id);
+    }
+  if (q->tail >= 0)
+    seek_tail (r->f, q->tail);
+  *out = r;
+  return 0;
+}
+
+/* Wait a little for more records; false when cancel_fd hung up. */
+static bool
+wait_for_more (int cancel_fd)
+{
+  struct pollfd p = { cancel_fd, POLLRDHUP, 0 };
+  int n = poll (&p, cancel_fd >= 0 ? 1 : 0, FOLLOW_POLL_MS);
+  return !(n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+}
+
+ssize_t
+reg_logfile_reader_read (struct reg_logfile_reader *r, char *buf, size_t max, int cancel_fd)
+{
+  while (r->frame_off == r->frame_len)
+    {
+      ssize_t n = getline (&r->line, &r->line_cap, r->f);
+      if (n > 0)
+        {
+          make_frame (r, r->line);
+          continue;
+        }
+      clearerr (r->f);
+      if (!r->q.follow)
+        return 0;
+      follow_rotation (r);
+      /* Read once more after the container stopped: its last lines. */
+      if (!r->live (r->live_data, r->id))
+        {
+          r->q.follow = false;
+          continue;
+        }
+      if (!wait_for_more (cancel_fd))
+        return -1;
+    }
+  size_t n = r->frame_len - r->frame_off;
+  if (n > max)
+    n = max;
+  memcpy (buf, r->frame + r->frame_off, n);
+  r->frame_off += n;
+  return (ssize_t)n;
 }

@@ -1,5 +1,6 @@
-/* logfile: a container's log, containers/<id>/log.jsonl, as its monitor
- * writes it: one JSON record per line of output,
+/* logfile: a container's log, containers/<id>/log.jsonl: written by its
+ * monitor, read back as frames (proto.h) for reg logs. One JSON record per
+ * line of output,
  * {"t": RFC 3339, "stream": "stdout"|"stderr", "line": "...", "partial"?: true}.
  *
  * Batched: the records of one read of the container's output share its
@@ -30,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -67,5 +69,28 @@ void reg_logfile_flush (struct reg_logfile *l);
 void reg_logfile_close (struct reg_logfile *l);
 /* Bytes in every container's log.jsonl and log.jsonl.1 under `containers`. */
 int64_t reg_logfile_total (const char *containers);
+
+/* Reading: the records as frames (stdout or stderr, a line each, "\n"
+ * ended unless partial), oldest first. Without follow, log.jsonl.1 then
+ * log.jsonl: the whole kept history. With follow, log.jsonl from `tail`
+ * on, then what is written after, across rotations, until live() says the
+ * container has stopped (what it wrote last is read first). */
+struct reg_logfile_query
+{
+  bool follow;
+  bool timestamps; /* each line starts with its record's time and a space */
+  double since;    /* records before this time (seconds) are skipped; 0: all */
+  long tail;       /* only the last `tail` records; -1: all */
+};
+struct reg_logfile_reader;
+int reg_logfile_reader_open (const char *root, const char *id, const struct reg_logfile_query *q,
+                             bool (*live) (void *data, const char *id), void *live_data,
+                             struct reg_logfile_reader **out, struct reg_error **err);
+/* Up to max bytes of frames; 0 at the end; -1 when cancel_fd (a client's
+ * socket, or -1) hung up while following. Blocks, while following, until
+ * there is more. */
+ssize_t reg_logfile_reader_read (struct reg_logfile_reader *r, char *buf, size_t max,
+                                 int cancel_fd);
+void reg_logfile_reader_close (struct reg_logfile_reader *r);
 
 #endif

@@ -4,6 +4,7 @@
 #include "envgen.h"
 #include "netrelease.h"
 #include "network.h"
+#include "proto.h"
 #include "root.h"
 #include "runtime.h"
 #include "timing.h"
@@ -62,7 +63,7 @@ struct client
   int fd;
   enum client_kind kind;
   bool keep; /* "stdin keep": its end does not close the container's input */
-  char line[64];
+  char line[REG_HELLO_MAX];
   size_t len;
 };
 
@@ -82,26 +83,6 @@ struct monitor
   int netns_fd;    /* bridged: its network namespace, held for its life */
 };
 
-void
-reg_frame_header (unsigned char hdr[8], int stream, unsigned len)
-{
-  hdr[0] = (unsigned char)stream;
-  hdr[1] = hdr[2] = hdr[3] = 0;
-  hdr[4] = (unsigned char)(len >> 24);
-  hdr[5] = (unsigned char)(len >> 16);
-  hdr[6] = (unsigned char)(len >> 8);
-  hdr[7] = (unsigned char)len;
-}
-
-/* A frame to one fd; false when the reader has gone. */
-static bool
-write_frame (int fd, int stream, const void *data, size_t len)
-{
-  unsigned char hdr[8];
-  reg_frame_header (hdr, stream, (unsigned)len);
-  return reg_util_write_all (fd, hdr, 8) == 0 && reg_util_write_all (fd, data, len) == 0;
-}
-
 static void
 drop_client (struct client *cl)
 {
@@ -115,13 +96,14 @@ drop_client (struct client *cl)
 static void
 send_frame (struct monitor *m, int stream, const void *data, size_t len)
 {
-  if (m->attach_fd >= 0 && !write_frame (m->attach_fd, stream, data, len))
+  if (m->attach_fd >= 0 && reg_proto_frame_write (m->attach_fd, stream, data, len) < 0)
     {
       close (m->attach_fd);
       m->attach_fd = -1;
     }
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
-    if (m->clients[i].kind == CLIENT_ATTACH && !write_frame (m->clients[i].fd, stream, data, len))
+    if (m->clients[i].kind == CLIENT_ATTACH
+        && reg_proto_frame_write (m->clients[i].fd, stream, data, len) < 0)
       drop_client (&m->clients[i]);
 }
 
@@ -203,26 +185,34 @@ end_client (struct monitor *m, struct client *cl)
   drop_client (cl);
 }
 
-/* The first line says what the connection is for; false to drop it. */
+/* The hello line says what the connection is for (proto.h); false to
+ * drop it. */
 static bool
 client_line (struct monitor *m, struct client *cl)
 {
-  unsigned rows = 0, cols = 0;
-  if (strcmp (cl->line, "stdin") == 0 || strcmp (cl->line, "stdin keep") == 0)
+  struct reg_hello h;
+  struct reg_error *e = NULL;
+  if (reg_proto_hello_parse (cl->line, cl->len, &h, &e) < 0)
     {
-      cl->kind = CLIENT_STDIN;
-      cl->keep = cl->line[5] != '\0';
-      return true;
+      reg_error_free (e);
+      return false;
     }
-  if (strcmp (cl->line, "attach") == 0)
+  switch (h.kind)
     {
+    case REG_HELLO_STDIN:
+      cl->kind = CLIENT_STDIN;
+      cl->keep = h.keep;
+      return true;
+    case REG_HELLO_ATTACH:
       cl->kind = CLIENT_ATTACH;
       return true;
-    }
-  if (sscanf (cl->line, "resize %u %u", &rows, &cols) == 2 && m->term_fd >= 0)
-    {
-      struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
-      ioctl (m->term_fd, TIOCSWINSZ, &ws);
+    case REG_HELLO_RESIZE:
+      if (m->term_fd >= 0)
+        {
+          struct winsize ws = { .ws_row = h.rows, .ws_col = h.cols };
+          ioctl (m->term_fd, TIOCSWINSZ, &ws);
+        }
+      return false; /* done: the monitor closes it */
     }
   return false;
 }
@@ -383,15 +373,6 @@ mark_stopped (struct reg_container *c, void *data, struct reg_error **err)
   return 0;
 }
 
-static void
-report (const char *fmt, int code, const char *msg)
-{
-  char buf[2048];
-  int n = snprintf (buf, sizeof buf, fmt, code, msg);
-  if (n > 0)
-    reg_util_write_all (FD_STATUS, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
 static int
 exit_code_of (int status)
 {
@@ -486,8 +467,11 @@ init_argv (struct monitor *m, const struct reg_container *c, struct reg_error **
   return argv;
 }
 
+/* The container's first process; a failure is either in *e (before the
+ * runtime was called) or in *res (the runtime's start result). */
 static int
-spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_error **e)
+spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_start_result *res,
+       struct reg_error **e)
 {
   const struct reg_container *c = m->c;
   int po[2], pe[2];
@@ -574,7 +558,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_err
     .init = c->init ? m->init_path : NULL,
   };
   reg_timing_mark (c->id, "monitor.cgroups");
-  int ret = reg_runtime_spawn (&spec, &m->pid, e);
+  int ret = reg_runtime_spawn (&spec, &m->pid, res);
   close (po[1]);
   close (pe[1]);
   if (in[0] >= 0)
@@ -626,16 +610,23 @@ wait_backoff (const char *root, const char *id, int ms)
   return !stop_requested (root, id);
 }
 
-/* Start the same container again (restart policy) from its current state:
- * its limits may have been updated meanwhile. */
+/* Start container `c` (the first time, or again for the restart policy
+ * with its current state: its limits may have been updated meanwhile); on
+ * failure *res says why, its message naming the container. */
 static int
-spawn_again (struct monitor *m, const struct reg_container *now, struct stream *out,
-             struct stream *err, struct reg_error **e)
+start_container (struct monitor *m, const struct reg_container *c, struct stream *out,
+                 struct stream *err, struct reg_start_result *res)
 {
   const struct reg_container *orig = m->c;
-  m->c = now;
-  int ret = spawn (m, out, err, e);
+  struct reg_error *e = NULL;
+  m->c = c;
+  int ret = spawn (m, out, err, res, &e);
   m->c = orig;
+  if (ret < 0 && e != NULL)
+    reg_proto_result_of_error (res, 125, e);
+  if (ret < 0)
+    reg_proto_result_prefix (res, "container %.12s", c->id);
+  reg_error_free (e);
   return ret;
 }
 
@@ -686,26 +677,37 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   static struct stream out = { -1, REG_FRAME_STDOUT, "stdout", "", 0 };
   static struct stream err = { -1, REG_FRAME_STDERR, "stderr", "", 0 };
   struct reg_error *e = NULL;
-  reg_logfile_open (&log, root, c->id, c->log_max_size, 0, &e);
-  if (e == NULL && spawn (&m, &out, &err, &e) < 0)
-    reg_error_prefix (&e, "container %.12s", c->id);
-  if (e != NULL)
+  struct reg_start_result res = { 0 };
+  int started = reg_logfile_open (&log, root, c->id, c->log_max_size, 0, &e);
+  if (started < 0)
     {
-      int code = e->code == ENOENT ? 127 : e->code == EACCES ? 126 : 125;
-      struct exit_update u = { code, e->msg, false, false, 0 };
+      reg_proto_result_of_error (&res, 125, e);
+      reg_proto_result_prefix (&res, "container %.12s", c->id);
+    }
+  else
+    started = start_container (&m, c, &out, &err, &res);
+  reg_error_free (e);
+  e = NULL;
+  if (started < 0)
+    {
+      struct exit_update u = { res.exit_code, res.message, false, false, 0 };
       reg_cgroup_destroy (m.cg);
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       release_network (root, c->id);
-      report ("error %d %s", code, e->msg);
+      reg_proto_status_error (FD_STATUS, &res);
       if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
         reg_events_container (root, c, "destroy", NULL, NULL);
       _exit (1);
     }
   struct running_update ru = { m.pid };
   if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
-    report ("error %d %s", 125, e->msg);
+    {
+      reg_proto_result_of_error (&res, 125, e);
+      reg_proto_status_error (FD_STATUS, &res);
+      reg_error_free (e);
+    }
   else
-    report ("ok %d%s", m.pid, "");
+    reg_proto_status_started (FD_STATUS, m.pid);
   close (FD_STATUS);
   reg_timing_mark (c->id, "monitor.running");
 
@@ -738,8 +740,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       struct reg_container *now = NULL;
       if (reg_container_load (root, c->id, &now, NULL) < 0)
         break;
-      struct reg_error *se = NULL;
-      int sr = spawn_again (&m, now, &out, &err, &se);
+      int sr = start_container (&m, now, &out, &err, &res);
       if (sr == 0)
         {
           struct running_update rr = { m.pid };
@@ -752,19 +753,17 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
         }
       else
         {
-          struct exit_update fu = { se && se->code == ENOENT ? 127 : 125,
-                                    se ? se->msg : "restart failed", false, false, 0 };
+          struct exit_update fu = { res.exit_code, res.message, false, false, 0 };
           reg_container_update (root, c->id, mark_stopped, &fu, NULL);
           exit_events (root, c, &fu);
           u.code = fu.code;
         }
-      reg_error_free (se);
       reg_container_free (now);
       if (sr < 0)
         break;
     }
-  unsigned char code[4] = { (unsigned char)(u.code >> 24), (unsigned char)(u.code >> 16),
-                            (unsigned char)(u.code >> 8), (unsigned char)u.code };
+  unsigned char code[4];
+  reg_proto_frame_exit_payload (code, u.code);
   release_network (root, c->id);
   reg_timing_mark (c->id, "monitor.network.released");
   send_frame (&m, REG_FRAME_EXIT, code, 4);
@@ -806,17 +805,24 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
   sigaddset (&def, SIGPIPE);
   posix_spawn_file_actions_init (&fa);
   posix_spawnattr_init (&attr);
-  /* Move both out of the way first so neither dup2 clobbers the other. */
-  posix_spawn_file_actions_adddup2 (&fa, status_fd, 100);
+  /* Move all three out of the way first, above every source, so no dup2
+   * clobbers another's source (a fixed 100 did when one of them was 100:
+   * regd holds many descriptors, and the pool's namespaces are opened
+   * ahead, so a 1000-container storm met it: "join the network
+   * namespace: Invalid argument"). */
+  int tmp = status_fd > 99 ? status_fd : 99;
+  tmp = attach_fd > tmp ? attach_fd : tmp;
+  tmp = (netns_fd > tmp ? netns_fd : tmp) + 1;
+  posix_spawn_file_actions_adddup2 (&fa, status_fd, tmp);
   if (attach_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, attach_fd, 101);
+    posix_spawn_file_actions_adddup2 (&fa, attach_fd, tmp + 1);
   if (netns_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, netns_fd, 102);
-  posix_spawn_file_actions_adddup2 (&fa, 100, FD_STATUS);
+    posix_spawn_file_actions_adddup2 (&fa, netns_fd, tmp + 2);
+  posix_spawn_file_actions_adddup2 (&fa, tmp, FD_STATUS);
   if (attach_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, 101, FD_ATTACH);
+    posix_spawn_file_actions_adddup2 (&fa, tmp + 1, FD_ATTACH);
   if (netns_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, 102, FD_NETNS);
+    posix_spawn_file_actions_adddup2 (&fa, tmp + 2, FD_NETNS);
   for (int fd = 0; fd < 3; fd++)
     posix_spawn_file_actions_addopen (&fa, fd, "/dev/null", O_RDWR, 0);
   posix_spawn_file_actions_addclosefrom_np (&fa, netns_fd >= 0    ? FD_NETNS + 1
@@ -853,40 +859,31 @@ reg_monitor_main (int argc, char **argv)
   struct reg_error *e = NULL;
   if (reg_container_load (argv[1], argv[2], &c, &e) < 0)
     {
-      report ("error %d %s", 125, e->msg);
+      struct reg_start_result res = { 0 };
+      reg_proto_result_of_error (&res, 125, e);
+      reg_proto_status_error (FD_STATUS, &res);
       return 125;
     }
   monitor_main (argv[1], c, strcmp (argv[3], "1") == 0);
 }
 
-static int
-read_report (int fd, char *buf, size_t size)
-{
-  size_t got = 0;
-  while (got < size - 1)
-    {
-      ssize_t n = read (fd, buf + got, size - 1 - got);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      got += (size_t)n;
-    }
-  buf[got] = '\0';
-  return (int)got;
-}
-
 int
 reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                   int *exit_code, struct reg_error **err)
+                   struct reg_start_result *result)
 {
   /* Next to regd, unless REG_MONITOR says where; resolved before the spawn. */
   _cleanup_free_ char *monitor_path = reg_util_sibling_program ("REG_MONITOR", "reg-monitor");
   if (monitor_path == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
+    {
+      reg_proto_result_set (result, 125, ENOMEM, "container %.12s: the monitor", c->id);
+      return -1;
+    }
   int status[2];
   if (pipe2 (status, O_CLOEXEC) < 0)
-    return reg_error_sys (err, errno, "container %.12s: pipe", c->id);
+    {
+      reg_proto_result_set (result, 125, errno, "container %.12s: pipe", c->id);
+      return -1;
+    }
   pid_t pid;
   reg_timing_mark (c->id, "regd.monitor.spawn");
   int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
@@ -894,25 +891,22 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   if (r != 0)
     {
       close (status[0]);
-      *exit_code = 125;
-      return reg_error_sys (err, r, "container %.12s: cannot run the monitor %s", c->id,
+      reg_proto_result_set (result, 125, r, "container %.12s: cannot run the monitor %s", c->id,
                             monitor_path);
+      return -1;
     }
-  char buf[2048];
-  int n = read_report (status[0], buf, sizeof buf);
+  struct reg_status st;
+  struct reg_error *e = NULL;
+  int ret = reg_proto_status_read (status[0], &st, &e);
   close (status[0]);
-  if (n > 3 && strncmp (buf, "ok ", 3) == 0)
+  if (ret == 0 && st.kind == REG_STATUS_STARTED)
     return 0;
-  int code = 125, off = 0;
-  if (sscanf (buf, "error %d %n", &code, &off) >= 1 && off > 0)
-    {
-      *exit_code = code;
-      return reg_error_set (err,
-                            code == 127   ? ENOENT
-                            : code == 126 ? EACCES
-                                          : EINVAL,
-                            "%s", buf + off);
-    }
-  *exit_code = 125;
-  return reg_error_set (err, EIO, "container %.12s: monitor died before starting it", c->id);
+  if (ret == 0 && st.kind == REG_STATUS_ERROR)
+    *result = st.result;
+  else
+    reg_proto_result_set (result, 125, EIO, "container %.12s: monitor died before starting it (%s)",
+                          c->id, e ? e->msg : "an unexpected status");
+  reg_proto_status_clear (&st);
+  reg_error_free (e);
+  return -1;
 }

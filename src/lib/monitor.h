@@ -13,51 +13,44 @@
  *   - removes the container when it was started with --rm.
  *
  * containers/<id>/attach.sock (0600) takes up to REG_MONITOR_CLIENTS
- * connections at once, each opened with one line that says what it is:
- *   "stdin\n"          then bytes: the container's input (its stdin pipe or
+ * connections at once, each opened with one hello line (proto.h) that says
+ * what it is:
+ *   stdin              then bytes: the container's input (its stdin pipe or
  *                      terminal); the connection's end closes a pipe (run -i)
- *   "stdin keep\n"     the same, but its end leaves the input open
+ *   stdin, keep        the same, but its end leaves the input open
  *                      (reg attach, which may detach and come back)
- *   "resize ROWS COLS\n" the terminal's size; the monitor then closes it
- *   "attach\n"         the monitor sends it every output frame from now on
+ *   resize ROWS COLS   the terminal's size; the monitor then closes it
+ *   attach             the monitor sends it every output frame from now on
  *                      and the exit frame at the end (reg attach)
  * One connection ending never touches another: a resize while input
  * streams, or a second attach, leaves the first as it was.
  *
- * Attach frames: 8-byte header {stream, 0, 0, 0, length as big-endian u32}
- * then `length` bytes. stream 1 = stdout, 2 = stderr, 3 = exit (payload: the
- * exit code as big-endian i32; always the last frame).
+ * To regd the monitor writes one status line (proto.h) on fd 3: started
+ * (the container's PID, after the running state is saved) or error (the
+ * start result, as the runtime or the monitor's own set-up gave it). Its
+ * frames (proto.h) go to the attach fd and to every attach connection.
  */
 #ifndef REG_MONITOR_H
 #define REG_MONITOR_H
 
 #include "container.h"
 #include "error.h"
+#include "proto.h"
 
 #define REG_MONITOR_CLIENTS 16
-
-enum
-{
-  REG_FRAME_STDOUT = 1,
-  REG_FRAME_STDERR = 2,
-  REG_FRAME_EXIT = 3,
-};
 
 /* Start container `c` (state generated or stopped) under a new monitor.
  * attach_fd (or -1) receives frames; the monitor takes its own copy, and
  * of netns_fd (or -1): a bridged container's network namespace, which it
  * holds for the container's life and releases (netrelease.h) at the end. On a
- * start failure the error carries the would-be exit code in *exit_code
+ * start failure *result is the start result as the monitor reported it
  * (125 setup, 126 not executable, 127 not found). */
 int reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                       int *exit_code, struct reg_error **err);
+                       struct reg_start_result *result);
 
 /* main() of the reg-monitor program regd starts for each container:
  * reg-monitor ROOT ID ATTACH(0|1), with the status pipe on fd 3, the
  * attach fd on fd 4 and the network namespace on fd 5. */
 int reg_monitor_main (int argc, char **argv);
-
-/* Encode a frame header. */
-void reg_frame_header (unsigned char hdr[8], int stream, unsigned len);
 
 #endif

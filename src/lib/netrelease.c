@@ -91,8 +91,16 @@ reg_netrelease_recorded (const char *root, const struct reg_container *c)
   if (c->net.ip[0] == '\0')
     return;
   reg_netrelease (root, c->id, &c->net);
-  reg_container_update (root, c->id, clear_net, NULL, NULL);
+  if (!reg_netrelease_record_unneeded (c))
+    reg_container_update (root, c->id, clear_net, NULL, NULL);
   reg_netpeers_refresh (root, c->net.network);
   for (size_t i = 0; i < c->net.n_links; i++)
     reg_netpeers_refresh (root, c->net.links[i].network);
+}
+
+bool
+reg_netrelease_record_unneeded (const struct reg_container *c)
+{
+  return c->auto_remove && !reg_state_live (c->state) && c->net.n_ports == 0 && c->net.n_links == 0
+         && strcmp (c->net.network, "bridge") == 0;
 }

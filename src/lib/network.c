@@ -1,7 +1,9 @@
 #include "network.h"
 #include "engine.h"
 #include "etcfiles.h"
+#include "netdocker.h"
 #include "netpeers.h"
+#include "netpool.h"
 #include "netrelease.h"
 #include "netstore.h"
 #include "nft.h"
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_container *c,
@@ -408,6 +411,20 @@ write_sysctl (const char *path, struct reg_error **err)
   return 0;
 }
 
+/* Docker may have started (or restarted) since: its DOCKER-USER chain is
+ * checked again when a network's container starts, at most every 10 s
+ * (a libnftables listing: not on every start's path). */
+static void
+docker_recheck (struct reg_net_config *cfg, const char *bridge)
+{
+  struct timespec now;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if (cfg->docker_checked && now.tv_sec - cfg->docker_checked < 10)
+    return;
+  cfg->docker_checked = now.tv_sec;
+  reg_netdocker_sync (bridge, true);
+}
+
 /* The table (once per regd), and the network's bridge with its sets'
  * elements (when the bridge is missing: the first start on it). */
 static int
@@ -427,7 +444,10 @@ ensure_ready (struct reg_net_config *cfg, const struct netdef *d, struct reg_err
       cfg->ready = true;
     }
   if (if_nametoindex (d->bridge) != 0)
-    return 0;
+    {
+      docker_recheck (cfg, d->bridge);
+      return 0;
+    }
   char localnet[128];
   snprintf (localnet, sizeof localnet, "/proc/sys/net/ipv4/conf/%s/route_localnet", d->bridge);
   if (reg_rtnl_bridge_ensure (d->bridge, d->gw, d->prefix, err) < 0
@@ -443,7 +463,10 @@ ensure_ready (struct reg_net_config *cfg, const struct netdef *d, struct reg_err
   fclose (f);
   int ret = reg_nft_run (cmds, NULL, err);
   free (cmds);
-  return ret < 0 ? reg_error_prefix (err, "network %s: table ip %s", d->name, t) : 0;
+  if (ret < 0)
+    return reg_error_prefix (err, "network %s: table ip %s", d->name, t);
+  reg_netdocker_sync (d->bridge, true);
+  return 0;
 }
 
 /* ---- addresses: one file per allocated address ---- */
@@ -597,6 +620,126 @@ fill_state (const struct netdef *d, struct in_addr a, struct reg_net_state *n)
   snprintf (n->mac, sizeof n->mac, "02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]);
 }
 
+/* ---- the pool of namespaces made ahead (netpool.h) ---- */
+
+static void
+mac_of (struct in_addr a, unsigned char mac[6])
+{
+  const unsigned char *b = (const unsigned char *)&a.s_addr;
+  unsigned char m[6] = { 0x02, 0x42, b[0], b[1], b[2], b[3] }; /* as Docker's */
+  memcpy (mac, m, sizeof m);
+}
+
+static void
+pool_unlink_address (const struct reg_net_config *cfg, struct in_addr a)
+{
+  char ip[INET_ADDRSTRLEN];
+  inet_ntop (AF_INET, &a, ip, sizeof ip);
+  _cleanup_free_ char *path = reg_netrelease_ip_file (cfg->root, bridge_name (cfg), ip);
+  if (path)
+    unlink (path);
+}
+
+static void
+pool_discard (void *ctx, struct reg_netpool_entry *e)
+{
+  pool_unlink_address (ctx, e->addr);
+  close (e->netns_fd); /* the veth goes with the namespace */
+}
+
+/* One namespace on the default bridge, addressed, its address held by the
+ * pool (REG_NETPOOL_OWNER). The host end is rvp<12 hex>: no container id
+ * is known yet. */
+static int
+pool_make (void *ctx, struct reg_netpool_entry *out, struct reg_error **err)
+{
+  struct reg_net_config *cfg = ctx;
+  struct netdef d;
+  unsigned char rnd[6] = { 0 };
+  if (netdef_of (cfg->root, cfg, "bridge", &d, err) < 0)
+    return -1;
+  unsigned index = if_nametoindex (d.bridge);
+  if (index == 0)
+    return reg_error_sys (err, errno, "bridge %s", d.bridge);
+  struct in_addr addr;
+  if (ipam_alloc (cfg->root, cfg, &d, REG_NETPOOL_OWNER, &addr, err) < 0)
+    return -1;
+  if (getrandom (rnd, sizeof rnd, 0) < 0)
+    memcpy (rnd, &addr.s_addr, 4);
+  char host_name[16];
+  snprintf (host_name, sizeof host_name, "rvp%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+            rnd[3], rnd[4], rnd[5]);
+  struct reg_rtnl_endpoint ep = { d.bridge, host_name, -1, addr, d.gw, d.prefix, { 0 }, NULL };
+  mac_of (addr, ep.mac);
+  struct reg_netpool_entry e = { -1, addr, index };
+  if (reg_rtnl_netns_new (&e.netns_fd, err) == 0)
+    {
+      ep.netns_fd = e.netns_fd;
+      if (reg_rtnl_endpoint_create (&ep, err) == 0)
+        {
+          *out = e;
+          return 0;
+        }
+    }
+  if (e.netns_fd >= 0)
+    close (e.netns_fd);
+  pool_unlink_address (cfg, addr);
+  return reg_error_prefix (err, "network bridge: %s", host_name);
+}
+
+static const struct reg_netpool_ops pool_ops = { pool_make, pool_discard };
+
+/* An entry of the pool for container `id`: its address file now names the
+ * container. False when the pool has none (or the bridge was made again
+ * since: its entries are on the old one, and all go). */
+static bool
+pool_claim (struct reg_net_config *cfg, const struct netdef *d, const char *id, bool wait,
+            struct in_addr *addr, int *netns_fd)
+{
+  struct reg_netpool_entry e;
+  if (cfg->pool == NULL || strcmp (d->name, "bridge") != 0)
+    return false;
+  while (reg_netpool_take (cfg->pool, wait, &e))
+    {
+      if (e.bridge_index != if_nametoindex (d->bridge))
+        {
+          pool_discard (cfg, &e);
+          reg_netpool_drain (cfg->pool);
+          return false;
+        }
+      char ip[INET_ADDRSTRLEN];
+      inet_ntop (AF_INET, &e.addr, ip, sizeof ip);
+      _cleanup_free_ char *path = reg_netrelease_ip_file (cfg->root, d->bridge, ip);
+      _cleanup_close_ int fd = path ? open (path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+      if (fd >= 0 && pwrite (fd, id, 64, 0) == 64)
+        {
+          *addr = e.addr;
+          *netns_fd = e.netns_fd;
+          return true;
+        }
+      pool_discard (cfg, &e);
+    }
+  return false;
+}
+
+/* The container's address, and its namespace when it comes from the pool
+ * (*netns_fd >= 0). With no free address left, an entry the pool is
+ * making may hold the last one: it is waited for. */
+static int
+bridge_place (const char *root, struct reg_net_config *cfg, const struct netdef *d, const char *id,
+              struct in_addr *addr, int *netns_fd, struct reg_error **err)
+{
+  if (pool_claim (cfg, d, id, false, addr, netns_fd))
+    return 0;
+  if (ipam_alloc (root, cfg, d, id, addr, err) == 0)
+    return 0;
+  if ((*err)->code != ENOSPC || !pool_claim (cfg, d, id, true, addr, netns_fd))
+    return -1;
+  reg_error_free (*err);
+  *err = NULL;
+  return 0;
+}
+
 static int
 bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_container *c, int *netns_fd,
                struct reg_error **err)
@@ -605,11 +748,15 @@ bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_containe
   struct in_addr addr = { 0 };
   struct netdef d;
   if (netdef_of (root, cfg, c->network_mode, &d, err) < 0 || resolve_ports (c, &n, err) < 0
-      || ensure_ready (cfg, &d, err) < 0 || ipam_alloc (root, cfg, &d, c->id, &addr, err) < 0)
+      || ensure_ready (cfg, &d, err) < 0
+      || bridge_place (root, cfg, &d, c->id, &addr, netns_fd, err) < 0)
     {
       free (n.ports);
       return reg_error_prefix (err, "container %.12s", c->id);
     }
+  bool pooled = *netns_fd >= 0;
+  if (strcmp (d.name, "bridge") == 0)
+    reg_netpool_kick (cfg->pool); /* one more, made while this one starts */
   fill_state (&d, addr, &n);
   /* Recorded first: whatever fails next, release finds it. */
   int ret = reg_container_update (root, c->id, set_net, &n, err);
@@ -622,9 +769,9 @@ bridge_attach (const char *root, struct reg_net_config *cfg, struct reg_containe
   ep.host_name = host_name;
   sscanf (n.mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &ep.mac[0], &ep.mac[1], &ep.mac[2], &ep.mac[3],
           &ep.mac[4], &ep.mac[5]);
-  if (ret == 0)
+  if (ret == 0 && !pooled)
     ret = reg_rtnl_netns_new (netns_fd, err);
-  if (ret == 0)
+  if (ret == 0 && !pooled)
     {
       ep.netns_fd = *netns_fd;
       ret = reg_rtnl_endpoint_create (&ep, err);
@@ -828,7 +975,10 @@ reconcile (const char *root, struct reg_net_config *cfg, struct reg_error **err)
         continue;
       reconcile_dir (root, b, dir, f);
       if (if_nametoindex (d.bridge) != 0)
-        net_elements (f, b, &d);
+        {
+          net_elements (f, b, &d);
+          reg_netdocker_sync (d.bridge, true);
+        }
     }
   fclose (f);
   /* The table only where the bridge exists: a regd that never made one
@@ -888,34 +1038,8 @@ reg_network_remove (const char *root, const struct reg_net_config *cfg, const ch
       reg_nft_run (cmds, NULL, NULL); /* not there when its bridge never was */
       free (cmds);
     }
+  reg_netdocker_sync (d.bridge, false);
   return reg_netstore_remove (root, name, err);
-}
-
-/* Docker sets the iptables FORWARD policy to drop. reg adds no rule to
- * another table, so a host where it is dropped gets a warning that names
- * the cause and the usual remedy (Docker's own DOCKER-USER chain). */
-static void
-warn_forward_drop (const struct reg_net_config *cfg)
-{
-  _cleanup_free_ char *out = NULL;
-  if (reg_nft_run ("list chain ip filter FORWARD\n", &out, NULL) < 0)
-    return; /* no such chain: nothing drops */
-  json_t *j = json_loads (out, 0, NULL);
-  json_t *items = json_object_get (j, "nftables");
-  for (size_t i = 0; i < json_array_size (items); i++)
-    {
-      json_t *chain = json_object_get (json_array_get (items, i), "chain");
-      const char *policy = json_string_value (json_object_get (chain, "policy"));
-      if (policy && strcmp (policy, "drop") == 0)
-        fprintf (stderr,
-                 "regd: warning: the host's iptables FORWARD policy is DROP (as Docker sets it): "
-                 "containers on %s reach nothing outside the host until a rule there accepts "
-                 "them, e.g. iptables -I DOCKER-USER -i %s -j ACCEPT; iptables -I DOCKER-USER -o "
-                 "%s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT (reg changes no table "
-                 "but its own)\n",
-                 bridge_name (cfg), bridge_name (cfg), bridge_name (cfg));
-    }
-  json_decref (j);
 }
 
 int
@@ -929,8 +1053,19 @@ reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error
                           b);
   if (choose_subnet (root, cfg, err) < 0 || reconcile (root, cfg, err) < 0)
     return -1;
-  warn_forward_drop (cfg);
+  reg_netdocker_check_forward (b);
+  cfg->root = root;
+  if (cfg->pool_size > 0 && (cfg->pool = reg_netpool_new (cfg->pool_size, &pool_ops, cfg)) == NULL)
+    return reg_error_set (err, ENOMEM, "network namespace pool of %u: out of memory",
+                          cfg->pool_size);
   return 0;
+}
+
+void
+reg_network_fini (struct reg_net_config *cfg)
+{
+  reg_netpool_free (cfg->pool);
+  cfg->pool = NULL;
 }
 
 /* ---- connect and disconnect a running container ---- */

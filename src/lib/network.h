@@ -24,13 +24,16 @@
  * and one chain per container with published ports, reached through the
  * `publish` verdict map keyed by protocol and host port.
  *
- * A bridged start (regd, under the engine lock): choose the host ports
+ * A bridged start (regd, under the container's operation lock): choose the host ports
  * (-p CONTAINERPORT: a free one from the kernel) and check each is free
  * on the host, allocate an address (a file <root>/networks/<bridge>/<ip>
  * holding the container id, made with O_EXCL: crash-safe, no index to
  * repair), make a network namespace and a veth pair into it (eth0 with the
  * address, lo, the default route), add the published ports, record it
- * all in the state (NetworkSettings). The namespace's fd goes to the
+ * all in the state (NetworkSettings). On the default bridge the namespace,
+ * veth and address come from a pool made ahead (netpool.h, regd
+ * --netns-pool) when it has one; the address file then names the
+ * container instead of the pool. The namespace's fd goes to the
  * monitor, which holds it for the container's life: when the monitor and
  * the container are gone, the kernel removes the namespace and the veth
  * with it, whoever died. The monitor releases the ports and the address
@@ -59,11 +62,15 @@ struct reg_net_config
   const char *resolv_upstream; /* default /run/systemd/resolve/resolv.conf */
   const char *bridge;          /* default reg0 */
   const char *subnet;          /* --bridge-subnet, or NULL */
+  unsigned pool_size;          /* --netns-pool: namespaces made ahead (netpool.h); 0 none */
   /* Set by reg_network_init. */
   struct in_addr net, gw;
   int prefix;
-  bool ready;         /* the bridge and the table exist */
-  unsigned next_host; /* where the next address search starts */
+  bool ready;               /* the bridge and the table exist */
+  unsigned next_host;       /* where the next address search starts */
+  long docker_checked;      /* when Docker's DOCKER-USER was last synced (netdocker.h) */
+  struct reg_netpool *pool; /* the default bridge's, when pool_size > 0 */
+  const char *root;         /* for the pool's thread */
 };
 
 /* regd start: check the bridge name and subnet (a collision with a host
@@ -71,6 +78,8 @@ struct reg_net_config
  * free the addresses no running container holds, and rebuild the nft
  * table (when the bridge exists) from the running containers. */
 int reg_network_init (const char *root, struct reg_net_config *cfg, struct reg_error **err);
+/* regd's end: the pool's namespaces and addresses given back. */
+void reg_network_fini (struct reg_net_config *cfg);
 
 /* "80", "8080:80", "127.0.0.1:8080:80", "127.0.0.1::80", each with an
  * optional /tcp or /udp. */

@@ -1,8 +1,9 @@
 /* nft: reg's own nftables table, through libnftables.
  *
- * reg only ever touches its own table (`table ip <bridge>`: named after
+ * reg keeps its rules in its own table (`table ip <bridge>`: named after
  * its bridge, so two regds with two bridges never meet); other tables
- * (Docker's, the host firewall's) are left as they are.
+ * (Docker's, the host firewall's) are left as they are, but for the
+ * accept rules netdocker.h puts in Docker's DOCKER-USER chain.
  *
  * libnftables is loaded with dlopen the first time it is needed, not
  * linked: reg-monitor, one per container, uses it only to remove a

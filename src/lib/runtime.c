@@ -1,4 +1,5 @@
 #include "runtime.h"
+#include "proto.h"
 #include "timing.h"
 #include "util.h"
 
@@ -36,15 +37,13 @@ struct command
   char *const *env;
 };
 
+/* The start result (proto.h) to whoever waits for the start, then exit. */
 static _Noreturn void
 child_fail (struct child *ch, int code, int errnum, const char *fmt, const char *arg)
 {
-  char msg[1024];
-  int n = snprintf (msg, sizeof msg, fmt, arg);
-  if (errnum && n > 0 && (size_t)n < sizeof msg)
-    snprintf (msg + n, sizeof msg - (size_t)n, ": %s", reg_util_errdesc (errnum));
-  if (write (ch->report_fd, msg, strlen (msg)) < 0)
-    _exit (code);
+  struct reg_start_result r = { 0 };
+  reg_proto_result_set (&r, code, errnum, fmt, arg);
+  reg_proto_status_error (ch->report_fd, &r);
   _exit (code);
 }
 
@@ -390,20 +389,46 @@ child_main (struct child *ch)
   exec_command (ch, &cmd);
 }
 
+/* The child's report: nothing (it reached execve) or its start result. */
+static int
+read_report (int fd, pid_t child, struct reg_start_result *result)
+{
+  struct reg_status st;
+  struct reg_error *e = NULL;
+  int ret = reg_proto_status_read (fd, &st, &e);
+  reg_error_free (e);
+  if (ret < 0)
+    return 0; /* no line: execve closed the pipe */
+  while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
+    ;
+  if (st.kind == REG_STATUS_ERROR)
+    *result = st.result;
+  else
+    reg_proto_result_set (result, 125, 0, "spawn: the child reported \"%s\", not a start result",
+                          st.kind == REG_STATUS_OK ? "ok" : "?");
+  reg_proto_status_clear (&st);
+  return -1;
+}
+
 int
-reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err)
+reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_start_result *result)
 {
   int report[2], userns = -1;
+  struct reg_error *err = NULL;
   _cleanup_confinement_ struct reg_confinement conf = { 0 };
-  if (reg_security_prepare (spec->security, &conf, err) < 0)
-    return -1;
-  if (spec->security->userns && reg_security_userns_create (spec->security, &userns, err) < 0)
-    return -1;
+  if (reg_security_prepare (spec->security, &conf, &err) < 0
+      || (spec->security->userns && reg_security_userns_create (spec->security, &userns, &err) < 0))
+    {
+      reg_proto_result_of_error (result, 125, err);
+      reg_error_free (err);
+      return -1;
+    }
   if (pipe2 (report, O_CLOEXEC) < 0)
     {
+      reg_proto_result_set (result, 125, errno, "spawn: pipe");
       if (userns >= 0)
         close (userns);
-      return reg_error_sys (err, errno, "spawn: pipe");
+      return -1;
     }
   reg_timing_mark (NULL, "monitor.confinement.prepared");
   const unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD
@@ -411,12 +436,12 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
   pid_t child = (pid_t)syscall (SYS_clone, flags, NULL, NULL, NULL, NULL);
   if (child < 0)
     {
-      int e = errno;
+      reg_proto_result_set (result, 125, errno, "spawn: clone namespaces");
       close (report[0]);
       close (report[1]);
       if (userns >= 0)
         close (userns);
-      return reg_error_sys (err, e, "spawn: clone namespaces");
+      return -1;
     }
   if (child == 0)
     {
@@ -427,44 +452,20 @@ reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_e
   close (report[1]);
   if (userns >= 0)
     close (userns);
-  char msg[1024];
-  ssize_t n;
-  do
-    n = read (report[0], msg, sizeof msg - 1);
-  while (n < 0 && errno == EINTR);
+  int ret = read_report (report[0], child, result);
   close (report[0]);
-  if (n > 0)
-    {
-      msg[n] = '\0';
-      int status = 0;
-      while (waitpid (child, &status, 0) < 0 && errno == EINTR)
-        ;
-      /* The child's exit code says what kind of failure it was: 127 the
-       * command was not found, 126 it could not be executed. */
-      int code = WIFEXITED (status) ? WEXITSTATUS (status) : 125;
-      return reg_error_set (err, code == 127 ? ENOENT : code == 126 ? EACCES : EINVAL, "%s", msg);
-    }
-  *pid = child;
-  return 0;
+  if (ret == 0)
+    *pid = child;
+  return ret;
 }
 
-static void
-say (int fd, const char *fmt, int code, const char *msg)
-{
-  char line[1200];
-  int n = snprintf (line, sizeof line, fmt, code, msg);
-  if (n > 0 && write (fd, line, (size_t)n) < 0)
-    _exit (125);
-}
-
-/* The exec helper's setup failed: "error 125 WHAT[ ARG]: <errno text>". */
+/* The exec helper's setup failed: "WHAT[ ARG]: <errno text>", 125. */
 static _Noreturn void
 helper_fail (int control_fd, const char *what, const char *arg)
 {
-  char msg[1024];
-  snprintf (msg, sizeof msg, "%s%s%s: %s", what, arg ? " " : "", arg ? arg : "",
-            reg_util_errdesc (errno));
-  say (control_fd, "error %d %s\n", 125, msg);
+  struct reg_start_result r = { 0 };
+  reg_proto_result_set (&r, 125, errno, "%s%s%s", what, arg ? " " : "", arg ? arg : "");
+  reg_proto_status_error (control_fd, &r);
   _exit (125);
 }
 
@@ -473,7 +474,7 @@ helper_fail (int control_fd, const char *what, const char *arg)
 static _Noreturn void
 exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
 {
-  char msg[1024];
+  char msg[8 * REG_START_MESSAGE_MAX];
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
@@ -528,13 +529,10 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
     }
   int report[2];
   if (pipe2 (report, O_CLOEXEC) < 0)
-    _exit (125);
+    helper_fail (s->control_fd, "pipe", NULL);
   pid_t pid = fork ();
   if (pid < 0)
-    {
-      say (s->control_fd, "error %d %s\n", 125, "fork in the container failed");
-      _exit (125);
-    }
+    helper_fail (s->control_fd, "fork in the container", NULL);
   if (pid == 0)
     {
       close (report[0]);
@@ -560,24 +558,27 @@ exec_helper (const struct reg_exec_spec *s, const struct reg_confinement *conf)
   close (report[1]);
   if (term >= 0)
     close (term);
-  ssize_t n;
-  do
-    n = read (report[0], msg, sizeof msg - 1);
-  while (n < 0 && errno == EINTR);
+  /* The child's start result (a status line), passed on as it is; none
+   * when execve closed the pipe. */
+  size_t got = 0;
+  for (ssize_t n; got < sizeof msg;)
+    if ((n = read (report[0], msg + got, sizeof msg - got)) > 0)
+      got += (size_t)n;
+    else if (n == 0 || errno != EINTR)
+      break;
   int status = 0;
-  if (n > 0)
+  if (got > 0)
     {
-      msg[n] = '\0';
       while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
-      say (s->control_fd, "error %d %s\n", WIFEXITED (status) ? WEXITSTATUS (status) : 125, msg);
+      reg_util_write_all (s->control_fd, msg, got);
       _exit (125);
     }
-  say (s->control_fd, "started %d%s\n", (int)pid, ""); /* host PID: unreaped till "exit" */
+  reg_proto_status_started (s->control_fd, (int)pid); /* host PID: unreaped till "exit" */
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  int code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-  say (s->control_fd, "exit %d%s\n", code, "");
+  reg_proto_status_exit (s->control_fd,
+                         WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status));
   _exit (0);
 }
 

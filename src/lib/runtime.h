@@ -18,9 +18,11 @@
  * The overlay and every other mount live only in the container's mount
  * namespace: they vanish with it, nothing to clean on the host.
  *
- * A setup or exec failure is reported back over a close-on-exec pipe, so the
- * caller gets "exec /bin/nope: No such file or directory" rather than a
- * silent exit 127.
+ * A setup or exec failure is reported back over a close-on-exec pipe as a
+ * start result (proto.h: a status line), so the caller gets
+ * {127, ENOENT, "exec /bin/nope: No such file or directory"} rather than a
+ * silent exit 127: 127 only when execve said ENOENT, 126 for its other
+ * errors, 125 for every step before it (with that step's own errno).
  */
 #ifndef REG_RUNTIME_H
 #define REG_RUNTIME_H
@@ -30,6 +32,7 @@
 
 #include "container.h"
 #include "error.h"
+#include "proto.h"
 #include "security.h"
 #include "ulimit.h"
 
@@ -73,8 +76,11 @@ struct reg_runtime_spec
  * --read-only the root mount (only it: /proc, /dev and binds keep their
  * own flags) is made read-only after the binds are in place. */
 
-/* On success *pid is the container's init in the caller's PID namespace. */
-int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct reg_error **err);
+/* On success *pid is the container's init in the caller's PID namespace;
+ * on failure *result says why (a failure before the clone is 125 with its
+ * own cause). */
+int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid,
+                       struct reg_start_result *result);
 
 /* reg exec: a new process in a running container. A helper process is
  * forked (it must be single-threaded to enter a mount namespace); it joins
@@ -90,10 +96,10 @@ int reg_runtime_spawn (const struct reg_runtime_spec *spec, pid_t *pid, struct r
  * the command the terminal side as its controlling terminal, and sends the
  * other side to the caller over control_fd (SCM_RIGHTS).
  *
- * The helper reports over control_fd, one line each: "started PID" (the
- * command's host PID, valid until the helper reports its exit), or
- * "error CODE MESSAGE" (125 setup, 126 cannot execute, 127 not found), and
- * at the end "exit CODE" (128+signal when killed). */
+ * The helper reports over control_fd, one status line (proto.h) each:
+ * started (the command's host PID, valid until the helper reports its
+ * exit), or error (a start result: 125 setup, 126 cannot execute, 127 not
+ * found), and at the end exit (128+signal when killed). */
 struct reg_exec_spec
 {
   pid_t target; /* the container's first process, host PID */

@@ -22,11 +22,10 @@
  * network namespace (setns is per thread for CLONE_NEWNET), so it works on
  * the bridge, with --network host or none, and for a container that shares
  * another's namespace, without publishing the port. */
+#include "proto.h"
 #include "server.h"
-#include "cgroup.h"
 #include "events.h"
 #include "health.h"
-#include "runtime.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -92,12 +91,12 @@ output_add (struct output *o, const char *data, size_t n)
   o->buf[o->len] = '\0';
 }
 
-/* One line from the exec helper, waiting until deadline; -1 on timeout. */
+/* One status line (proto.h) from the exec helper, waiting until
+ * deadline; -1 on timeout. A helper that went away is an error status. */
 static int
-read_control (int fd, char *line, size_t size, int64_t deadline)
+read_control (int fd, struct reg_status *st, int64_t deadline)
 {
-  size_t got = 0;
-  while (got < size - 1)
+  for (;;)
     {
       int64_t left = deadline - now_ns ();
       struct pollfd p = { fd, POLLIN, 0 };
@@ -106,14 +105,16 @@ read_control (int fd, char *line, size_t size, int64_t deadline)
       int n = poll (&p, 1,
                     (int)(left / 1000000 + 1) > HEALTH_TICK_MS ? HEALTH_TICK_MS
                                                                : (int)(left / 1000000 + 1));
-      if (n <= 0)
-        continue;
-      ssize_t r = read (fd, line + got, 1);
-      if (r <= 0 || line[got] == '\n')
+      if (n > 0)
         break;
-      got++;
     }
-  line[got] = '\0';
+  struct reg_error *e = NULL;
+  if (reg_proto_status_read (fd, st, &e) < 0)
+    {
+      st->kind = REG_STATUS_ERROR;
+      reg_proto_result_set (&st->result, 125, 0, "the exec helper: %s", e->msg);
+    }
+  reg_error_free (e);
   return 0;
 }
 
@@ -169,20 +170,11 @@ static int
 start_exec (const struct reg_container *c, char *const *argv, struct exec_fds *f, pid_t *helper,
             struct reg_error **err)
 {
-  struct reg_cgroup *cg = NULL;
-  _cleanup_strv_ char **procs = NULL;
-  if (reg_cgroup_open (REG_CGROUP_FS, c->id, &cg, err) == 0)
-    procs = reg_cgroup_procs_paths (cg);
-  reg_cgroup_free (cg);
-  if (procs == NULL)
-    return -1;
   if (pipe2 (&f->fd[OUT_R], O_CLOEXEC) < 0
       || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &f->fd[CTL_R]) < 0
       || (f->fd[DEV_NULL] = open ("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
     return reg_error_sys (err, errno, "pipes");
   struct reg_exec_spec spec = {
-    .target = c->pid,
-    .cgroup_procs = procs,
     .argv = argv,
     .env = c->env,
     .workdir = c->workdir ? c->workdir : "/",
@@ -190,11 +182,8 @@ start_exec (const struct reg_container *c, char *const *argv, struct exec_fds *f
     .stdout_fd = f->fd[OUT_W],
     .stderr_fd = f->fd[OUT_W],
     .control_fd = f->fd[CTL_W],
-    .security = &c->security,
-    .ulimits = c->ulimits,
-    .n_ulimits = c->n_ulimits,
   };
-  int ret = reg_runtime_exec (&spec, helper, err);
+  int ret = reg_engine_exec_spawn (c, &spec, helper, err);
   close (f->fd[OUT_W]);
   close (f->fd[CTL_W]);
   close (f->fd[DEV_NULL]);
@@ -213,16 +202,16 @@ check_command (const struct reg_container *c, int64_t timeout, struct reg_health
   _cleanup_error_ struct reg_error *err = NULL;
   pid_t helper = -1, pid = 0;
   int64_t deadline = now_ns () + timeout;
-  char line[1200] = "";
+  struct reg_status st = { .kind = REG_STATUS_ERROR };
   r->exit_code = -1;
   if (start_exec (c, argv, &f, &helper, &err) < 0)
     output_add (out, err->msg, strlen (err->msg));
-  else if (read_control (f.fd[CTL_R], line, sizeof line, deadline) < 0)
+  else if (read_control (f.fd[CTL_R], &st, deadline) < 0)
     kill (helper, SIGKILL), output_add (out, "health check exceeded its timeout", 33);
-  else if (sscanf (line, "started %d", &pid) != 1)
-    output_add (out, line, strlen (line)); /* "error CODE MESSAGE" */
-  else if (!drain_output (f.fd[OUT_R], out, deadline)
-           || read_control (f.fd[CTL_R], line, sizeof line, deadline) < 0)
+  else if (st.kind != REG_STATUS_STARTED)
+    output_add (out, st.result.message, strlen (st.result.message));
+  else if (pid = st.pid, !drain_output (f.fd[OUT_R], out, deadline)
+                             || read_control (f.fd[CTL_R], &st, deadline) < 0)
     {
       kill_command (helper, pid);
       char msg[96];
@@ -231,8 +220,9 @@ check_command (const struct reg_container *c, int64_t timeout, struct reg_health
       out->len = 0;
       output_add (out, msg, strlen (msg));
     }
-  else if (sscanf (line, "exit %d", &r->exit_code) != 1)
-    r->exit_code = -1;
+  else if (st.kind == REG_STATUS_EXIT)
+    r->exit_code = st.exit_code;
+  reg_proto_status_clear (&st);
   for (int i = 0; i < 5; i++)
     if (f.fd[i] >= 0)
       close (f.fd[i]);

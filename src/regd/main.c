@@ -1,6 +1,8 @@
 /* regd: the reg engine daemon. Serves the /v1 HTTP/JSON API on a UNIX
  * socket (default /run/reg/reg.sock, mode 0660) over an engine root
  * (default /var/lib/reg). One regd per root: a lock file says so. */
+#include "netpool.h"
+#include "network.h"
 #include "root.h"
 #include "server.h"
 #include "timing.h"
@@ -39,6 +41,9 @@ usage (FILE *out)
            "  --bridge NAME        the default bridge, and reg's nft table (default reg0)\n"
            "  --bridge-subnet CIDR its IPv4 subnet (default: the one recorded, else the first\n"
            "                       of 10.88.0.0/16, 10.89.0.0/16, ... no host route overlaps)\n"
+           "  --netns-pool N       network namespaces for the default bridge made ahead, each\n"
+           "                       with its veth and address (default %d, 0: none, at most\n"
+           "                       %d; docs/networking.md)\n"
            "  --resolv-conf FILE   the host's resolver file containers' /etc/resolv.conf\n"
            "                       derive from (default /etc/resolv.conf)\n"
            "  --resolv-conf-upstream FILE  the servers behind a loopback resolver (default\n"
@@ -52,7 +57,25 @@ usage (FILE *out)
            "                           not past its handshake and headers in S (default %d)\n"
            "  --log-total-max SIZE     all containers' logs together (default 1g;\n"
            "                           docs/reliability.md)\n",
-           REGD_TLS_MAX_CONNECTIONS, REGD_TLS_MAX_PER_CLIENT, REGD_TLS_TIMEOUT_S);
+           REG_NETPOOL_DEFAULT_SIZE, REG_NETPOOL_MAX_SIZE, REGD_TLS_MAX_CONNECTIONS,
+           REGD_TLS_MAX_PER_CLIENT, REGD_TLS_TIMEOUT_S);
+}
+
+/* --netns-pool N: 0 (none) to REG_NETPOOL_MAX_SIZE. */
+static bool
+parse_pool_size (const char *text, unsigned *out)
+{
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = strtoul (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > REG_NETPOOL_MAX_SIZE)
+    {
+      fprintf (stderr, "regd: --netns-pool %s: want a whole number from 0 to %d\n", text,
+               REG_NETPOOL_MAX_SIZE);
+      return false;
+    }
+  *out = (unsigned)v;
+  return true;
 }
 
 /* A positive count for a --tls-* option; false (and a message) otherwise. */
@@ -232,11 +255,12 @@ main (int argc, char **argv)
                                         { "bridge-subnet", required_argument, NULL, 'B' },
                                         { "resolv-conf-upstream", required_argument, NULL, 'U' },
                                         { "debug-timing", required_argument, NULL, 'D' },
+                                        { "netns-pool", required_argument, NULL, 'N' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct regd_tls_options tls = { 0 };
   bool link_host = false;
-  struct reg_net_config net = { 0 };
+  struct reg_net_config net = { .pool_size = REG_NETPOOL_DEFAULT_SIZE };
   int c;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
@@ -284,6 +308,10 @@ main (int argc, char **argv)
         break;
       case 't':
         if (!parse_count ("--tls-timeout", optarg, 3600, &tls.timeout_s))
+          return 2;
+        break;
+      case 'N':
+        if (!parse_pool_size (optarg, &net.pool_size))
           return 2;
         break;
       case 'D':
@@ -348,10 +376,8 @@ main (int argc, char **argv)
   struct regd d = { 0 };
   int listen_fd = -1;
   if (reg_engine_open (root, &d.engine, &err) == 0)
-    {
-      d.engine->store->link_host = link_host;
-      d.engine->net = net;
-    }
+    reg_engine_configure (d.engine,
+                          &(struct reg_engine_config){ .link_host_files = link_host, .net = net });
   if (d.engine == NULL || lock_root (root, &err) < 0 || reg_engine_sweep (d.engine, &err) < 0
       || reg_network_init (root, &d.engine->net, &err) < 0
       || (tls.listen && regd_start_tls (&d, &tls, &err) < 0)
@@ -369,6 +395,8 @@ main (int argc, char **argv)
       if (listen_fd >= 0)
         close (listen_fd);
       unlink_own_socket (socket_path);
+      if (d.engine)
+        reg_network_fini (&d.engine->net);
       reg_engine_free (d.engine);
       return 1;
     }
@@ -402,6 +430,7 @@ main (int argc, char **argv)
   free (d.tls_key);
   close (listen_fd);
   unlink_own_socket (socket_path);
+  reg_network_fini (&d.engine->net); /* the pool's namespaces and addresses */
   reg_engine_free (d.engine);
   return 0;
 }

@@ -1,6 +1,6 @@
 /* /v1/containers: create, list, inspect, start (optionally attached),
  * stop, remove, logs. */
-#include "monitor.h"
+#include "proto.h"
 #include "request.h"
 #include "root.h"
 #include "server.h"
@@ -9,14 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 static enum MHD_Result
@@ -104,9 +100,9 @@ start (struct regd *d, struct request *r, const char *ref)
       reg_error_sys (&err, errno, "container %s: attach pipe", ref);
       return regd_reply_error (r, err);
     }
-  int exit_code = 0;
+  struct reg_start_result res = { 0 };
   reg_timing_mark (ref, "regd.start");
-  int ret = reg_engine_container_start (d->engine, ref, p[1], &exit_code, &err);
+  int ret = reg_engine_container_start (d->engine, ref, p[1], &res);
   reg_timing_mark (ref, "regd.started");
   if (p[1] >= 0)
     close (p[1]);
@@ -114,12 +110,7 @@ start (struct regd *d, struct request *r, const char *ref)
     {
       if (p[0] >= 0)
         close (p[0]);
-      json_t *j = json_pack ("{s:s, s:i}", "message", err->msg, "ExitCode", exit_code);
-      unsigned status = err->code == ENOENT && exit_code != 127 ? MHD_HTTP_NOT_FOUND
-                        : err->code == EBUSY                    ? MHD_HTTP_CONFLICT
-                        : exit_code >= 125                      ? MHD_HTTP_BAD_REQUEST
-                                                                : MHD_HTTP_INTERNAL_SERVER_ERROR;
-      return regd_reply_json (r, status, j);
+      return regd_reply_start_result (r, &res);
     }
   if (attached)
     return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
@@ -237,41 +228,21 @@ static enum MHD_Result
 top (struct regd *d, struct request *r, const char *ref)
 {
   _cleanup_error_ struct reg_error *err = NULL;
-  pid_t *pids = NULL;
+  struct reg_process *p = NULL;
   size_t n = 0;
-  if (reg_engine_container_pids (d->engine, ref, &pids, &n, &err) < 0)
+  if (reg_engine_container_top (d->engine, ref, &p, &n, &err) < 0)
     return regd_reply_error (r, err);
   json_t *procs = json_array ();
-  long hz = sysconf (_SC_CLK_TCK);
   for (size_t i = 0; i < n; i++)
     {
-      char path[64];
-      _cleanup_free_ char *stat = NULL, *cmd = NULL;
-      size_t cmd_len = 0;
-      snprintf (path, sizeof path, "/proc/%d/stat", (int)pids[i]);
-      if (reg_util_read_file (path, 65536, &stat, NULL, NULL) < 0)
-        continue; /* exited meanwhile */
-      snprintf (path, sizeof path, "/proc/%d/cmdline", (int)pids[i]);
-      reg_util_read_file (path, 65536, &cmd, &cmd_len, NULL);
-      for (size_t k = 0; cmd && k + 1 < cmd_len; k++)
-        if (cmd[k] == '\0')
-          cmd[k] = ' ';
-      /* Fields after the ")" that ends the command name. */
-      const char *rp = strrchr (stat, ')');
-      char st = '?';
-      int ppid = 0;
-      unsigned long long ut = 0, stt = 0;
-      if (rp)
-        sscanf (rp + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &st, &ppid, &ut,
-                &stt);
-      unsigned long long secs = hz > 0 ? (ut + stt) / (unsigned long long)hz : 0;
-      char time_s[32], state_s[2] = { st, 0 };
+      unsigned long long secs = p[i].cpu_s;
+      char time_s[32], state_s[2] = { p[i].state, 0 };
       snprintf (time_s, sizeof time_s, "%02llu:%02llu:%02llu", secs / 3600, secs / 60 % 60,
                 secs % 60);
-      json_array_append_new (procs, json_pack ("[i, i, s, s, s]", (int)pids[i], ppid, state_s,
-                                               time_s, cmd && *cmd ? cmd : ""));
+      json_array_append_new (procs, json_pack ("[i, i, s, s, s]", (int)p[i].pid, (int)p[i].ppid,
+                                               state_s, time_s, p[i].command));
     }
-  free (pids);
+  reg_engine_processes_free (p, n);
   return regd_reply_json (r, MHD_HTTP_OK,
                           json_pack ("{s:[s, s, s, s, s], s:o}", "Titles", "PID", "PPID", "STATE",
                                      "TIME", "COMMAND", "Processes", procs));
@@ -296,71 +267,14 @@ wait_container (struct regd *d, struct request *r, const char *ref)
   return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:i}", "StatusCode", code));
 }
 
-/* A connection to the container's monitor socket (monitor.h), the first
- * line already sent; -2 when there is no such container, -1 when its
- * monitor does not answer, or it takes no input when `input` (not
- * -i/--tty). Waits a little for a starting one (run -i sends its input
- * while the start is under way). */
-static int
-monitor_connect (struct regd *d, const char *ref, const char *line, bool input)
-{
-  struct reg_container *c = NULL;
-  if (reg_engine_container_get (d->engine, ref, &c, NULL) < 0)
-    return -2;
-  bool ok = !input || c->open_stdin || c->tty;
-  _cleanup_free_ char *dir = reg_root_container (d->engine->root, c->id);
-  reg_container_free (c);
-  /* Through a directory fd: the full path may be longer than sun_path. */
-  _cleanup_close_ int dfd = dir ? open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (!ok || dfd < 0)
-    return -1;
-  snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/attach.sock", dfd);
-  for (int i = 0; i < 500; i++)
-    {
-      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd >= 0 && connect (fd, (struct sockaddr *)&addr, sizeof addr) == 0)
-        {
-          size_t n = strlen (line);
-          if (write (fd, line, n) == (ssize_t)n)
-            return fd;
-        }
-      if (fd >= 0)
-        close (fd);
-      struct timespec ts = { 0, 10 * 1000 * 1000 };
-      nanosleep (&ts, NULL);
-    }
-  return -1;
-}
-
-int
-regd_container_stdin_fd (struct regd *d, const char *ref, bool keep)
-{
-  return monitor_connect (d, ref, keep ? "stdin keep\n" : "stdin\n", true);
-}
-
 /* POST /attach: the container's output (and exit) frames from now on. */
 static enum MHD_Result
 attach (struct regd *d, struct request *r, const char *ref)
 {
   _cleanup_error_ struct reg_error *err = NULL;
-  struct reg_container *c = NULL;
-  if (reg_engine_container_get (d->engine, ref, &c, &err) < 0)
+  int fd = -1;
+  if (reg_engine_container_attach (d->engine, ref, &fd, &err) < 0)
     return regd_reply_error (r, err);
-  bool live = reg_state_live (c->state);
-  char id[13];
-  snprintf (id, sizeof id, "%.12s", c->id);
-  const char *state = reg_container_state_name (c->state);
-  reg_container_free (c);
-  if (!live)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: cannot attach: it is %s", id,
-                               state);
-  int fd = monitor_connect (d, id, "attach\n", false);
-  if (fd < 0)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT,
-                               "container %s: cannot attach: its monitor does not answer (it has "
-                               "just exited, or was started by an older reg-monitor)",
-                               id);
   return regd_reply_stream (r, MHD_HTTP_OK, fd);
 }
 
@@ -369,16 +283,12 @@ resize (struct regd *d, struct request *r, const char *ref)
 {
   const char *h = regd_query (r, "h"), *w = regd_query (r, "w");
   int rows = h ? atoi (h) : 0, cols = w ? atoi (w) : 0;
+  _cleanup_error_ struct reg_error *err = NULL;
   if (rows <= 0 || cols <= 0 || rows > 10000 || cols > 10000)
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "resize %s: want h=ROWS&w=COLS", ref);
-  char line[64];
-  snprintf (line, sizeof line, "resize %d %d\n", rows, cols);
-  int fd = monitor_connect (d, ref, line, true);
-  if (fd == -2)
-    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
-  if (fd < 0)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT, "container %s: has no terminal", ref);
-  close (fd);
+  if (reg_engine_container_resize (d->engine, ref, (unsigned short)rows, (unsigned short)cols, &err)
+      < 0)
+    return regd_reply_error (r, err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
@@ -408,49 +318,53 @@ unpause_route (struct regd *d, struct request *r, const char *ref)
   return pause_container (d, r, ref, false);
 }
 
-/* The input itself went to the container's input stream as the body
- * arrived (server.c opened the sink); this is the reply when it ended. */
+/* POST /stdin: the body went to the container's input as it arrived
+ * (stdin_open connected it to its monitor); this is the reply when it
+ * ended. */
 static enum MHD_Result
 stdin_route (struct regd *d, struct request *r, const char *ref)
 {
-  if (r->sink_fd == -2)
-    return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "container %s: not found", ref);
-  if (r->sink_fd == -1)
-    return regd_reply_message (r, MHD_HTTP_CONFLICT,
-                               "container %s: takes no input (run it with -i), or is not running",
-                               ref);
+  if (r->sink_err)
+    return regd_reply_error (r, r->sink_err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }
 
-/* /v1/containers/ID[/ACTION]: one row per route. */
-static const struct
+/* ?keep=1: the end of this input does not close the container's (reg
+ * attach, which may detach and come back). */
+static void
+stdin_open (struct regd *d, struct request *r, const char *ref)
 {
-  const char *method, *action; /* action NULL: /v1/containers/ID itself */
-  enum MHD_Result (*handler) (struct regd *d, struct request *r, const char *ref);
-} container_routes[] = {
-  { "GET", NULL, inspect },
-  { "DELETE", NULL, remove_container },
-  { "POST", "start", start },
-  { "POST", "stop", stop },
-  { "POST", "kill", kill_container },
-  { "POST", "install", install_route },
-  { "POST", "uninstall", uninstall_route },
-  { "POST", "resize", resize },
-  { "POST", "attach", attach },
-  { "POST", "stdin", stdin_route },
-  { "POST", "exec", regd_exec_create },
-  { "GET", "stats", stats },
-  { "GET", "top", top },
-  { "POST", "update", update },
-  { "POST", "pause", pause_route },
-  { "POST", "unpause", unpause_route },
-  { "POST", "wait", wait_container },
-  { "GET", "logs", regd_reply_logs },
-  { "GET", "archive", regd_container_archive },
-  { "POST", "archive", regd_container_archive },
-  { "POST", "rename", rename_container },
-  { "GET", "changes", regd_container_changes },
+  const char *keep = regd_query (r, "keep");
+  reg_engine_container_input (d->engine, ref, keep && strcmp (keep, "1") == 0, &r->sink_fd,
+                              &r->sink_err);
+}
+
+/* /v1/containers/ID[/ACTION]: one row per route. */
+const struct regd_route regd_container_routes[] = {
+  { "GET", NULL, inspect, NULL, NULL },
+  { "DELETE", NULL, remove_container, NULL, NULL },
+  { "POST", "start", start, NULL, NULL },
+  { "POST", "stop", stop, NULL, NULL },
+  { "POST", "kill", kill_container, NULL, NULL },
+  { "POST", "install", install_route, NULL, NULL },
+  { "POST", "uninstall", uninstall_route, NULL, NULL },
+  { "POST", "resize", resize, NULL, NULL },
+  { "POST", "attach", attach, NULL, NULL },
+  { "POST", "stdin", stdin_route, stdin_open, NULL },
+  { "POST", "exec", regd_exec_create, NULL, NULL },
+  { "GET", "stats", stats, NULL, NULL },
+  { "GET", "top", top, NULL, NULL },
+  { "POST", "update", update, NULL, NULL },
+  { "POST", "pause", pause_route, NULL, NULL },
+  { "POST", "unpause", unpause_route, NULL, NULL },
+  { "POST", "wait", wait_container, NULL, NULL },
+  { "GET", "logs", regd_reply_logs, NULL, NULL },
+  { "GET", "archive", regd_container_archive, NULL, NULL },
+  { "POST", "archive", regd_container_archive, NULL, NULL },
+  { "POST", "rename", rename_container, NULL, NULL },
+  { "GET", "changes", regd_container_changes, NULL, NULL },
 };
+const size_t regd_container_routes_n = sizeof regd_container_routes / sizeof *regd_container_routes;
 
 enum MHD_Result
 regd_route_containers (struct regd *d, struct request *r, const char *arg, const char *action)
@@ -460,12 +374,10 @@ regd_route_containers (struct regd *d, struct request *r, const char *arg, const
     return list (d, r);
   if (arg == NULL && strcmp (m, "POST") == 0)
     return create (d, r);
-  for (size_t i = 0; arg && i < sizeof container_routes / sizeof *container_routes; i++)
-    if (strcmp (m, container_routes[i].method) == 0
-        && (action == NULL
-                ? container_routes[i].action == NULL
-                : container_routes[i].action && strcmp (action, container_routes[i].action) == 0))
-      return container_routes[i].handler (d, r, arg);
+  const struct regd_route *row
+      = arg ? regd_route_find (regd_container_routes, regd_container_routes_n, m, action) : NULL;
+  if (row)
+    return row->handler (d, r, arg);
   return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s /v1/containers/%s%s%s", m,
                              arg ? arg : "", action ? "/" : "", action ? action : "");
 }

@@ -12,7 +12,7 @@
  * thread into a pipe that the server streams, so a large tree never sits
  * in memory. */
 #include "copy.h"
-#include "monitor.h"
+#include "proto.h"
 #include "server.h"
 #include "util.h"
 
@@ -32,17 +32,9 @@ struct archive_job
 };
 
 static int
-write_frame (int fd, int stream, const void *buf, size_t len)
-{
-  unsigned char hdr[8];
-  reg_frame_header (hdr, stream, (unsigned)len);
-  return reg_util_write_all (fd, hdr, 8) < 0 || reg_util_write_all (fd, buf, len) < 0 ? -1 : 0;
-}
-
-static int
 to_frames (void *data, const void *buf, size_t len)
 {
-  return write_frame (*(int *)data, 1, buf, len);
+  return reg_proto_frame_write (*(int *)data, REG_FRAME_STDOUT, buf, len);
 }
 
 static void *
@@ -55,11 +47,10 @@ archive_thread (void *arg)
     {
       char *msg = NULL;
       if (asprintf (&msg, "reg cp: %s\n", err->msg) > 0)
-        write_frame (j->out_fd, 2, msg, strlen (msg));
+        reg_proto_frame_write (j->out_fd, REG_FRAME_STDERR, msg, strlen (msg));
       free (msg);
     }
-  unsigned char code[4] = { 0, 0, 0, rc < 0 ? 1 : 0 };
-  write_frame (j->out_fd, 3, code, 4);
+  reg_proto_frame_write_exit (j->out_fd, rc < 0 ? 1 : 0);
   reg_error_free (err);
   close (j->out_fd);
   close (j->parent_fd);

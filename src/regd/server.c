@@ -56,6 +56,14 @@ regd_reply_error (struct request *r, const struct reg_error *err)
 }
 
 enum MHD_Result
+regd_reply_start_result (struct request *r, const struct reg_start_result *res)
+{
+  unsigned status = res->exit_code != 0 ? MHD_HTTP_BAD_REQUEST : http_status (res->errnum);
+  return regd_reply_json (
+      r, status, json_pack ("{s:s, s:i}", "message", res->message, "ExitCode", res->exit_code));
+}
+
+enum MHD_Result
 regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
 {
   va_list ap;
@@ -159,28 +167,76 @@ reply_pipe (struct request *r, unsigned status, int fd, const char *type)
 
 /* ---- dispatch ---- */
 
+const struct regd_route *
+regd_route_find (const struct regd_route *table, size_t n, const char *method, const char *action)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (method, table[i].method) == 0
+        && (action == NULL ? table[i].action == NULL
+                           : table[i].action && strcmp (action, table[i].action) == 0))
+      return &table[i];
+  return NULL;
+}
+
+static const char api_prefix[] = "/" REGD_API_VERSION "/";
+
+/* An empty segment is an empty name ("reg inspect ''"), never "all". */
+static bool
+empty_segment (const char *url)
+{
+  size_t ulen = strlen (url);
+  return strstr (url, "//") || (ulen > strlen (api_prefix) && url[ulen - 1] == '/');
+}
+
+/* The segments after /v1/ into parts (pointing into path); how many (at
+ * most 4: more than 3 is no route). */
+static size_t
+split_path (const char *url, char *path, size_t size, char *parts[4])
+{
+  snprintf (path, size, "%s", url + strlen (api_prefix));
+  char *save = NULL;
+  size_t n = 0;
+  for (char *tok = strtok_r (path, "/", &save); tok && n < 4; tok = strtok_r (NULL, "/", &save))
+    parts[n++] = tok;
+  return n;
+}
+
+/* The row of a route whose body streams (it has a sink), found as
+ * dispatch will find it; its id or ref into arg. */
+static const struct regd_route *
+sink_route (const char *method, const char *url, char *arg, size_t size)
+{
+  char path[1024];
+  char *parts[4] = { NULL, NULL, NULL, NULL };
+  if (strncmp (url, api_prefix, strlen (api_prefix)) != 0 || empty_segment (url)
+      || split_path (url, path, sizeof path, parts) != 3)
+    return NULL;
+  const struct regd_route *row = NULL;
+  if (strcmp (parts[0], "containers") == 0)
+    row = regd_route_find (regd_container_routes, regd_container_routes_n, method, parts[2]);
+  else if (strcmp (parts[0], "exec") == 0)
+    row = regd_route_find (regd_exec_routes, regd_exec_routes_n, method, parts[2]);
+  if (row == NULL || row->sink_open == NULL)
+    return NULL;
+  snprintf (arg, size, "%s", parts[1]);
+  return row;
+}
+
 static enum MHD_Result
 dispatch (struct regd *d, struct request *r, const char *url)
 {
   if (r->too_big)
     return regd_reply_message (r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %d bytes",
                                REGD_MAX_BODY);
-  const char *prefix = "/" REGD_API_VERSION "/";
-  if (strncmp (url, prefix, strlen (prefix)) != 0)
+  if (strncmp (url, api_prefix, strlen (api_prefix)) != 0)
     return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such API: %s (this regd serves /%s)", url,
                                REGD_API_VERSION);
-  /* An empty segment is an empty name ("reg inspect ''"), never "all". */
-  size_t ulen = strlen (url);
-  if (strstr (url, "//") || (ulen > strlen (prefix) && url[ulen - 1] == '/'))
+  if (empty_segment (url))
     return regd_reply_message (r, MHD_HTTP_BAD_REQUEST, "%s %s: an empty name or id in the path",
                                r->method, url);
   char path[1024];
-  snprintf (path, sizeof path, "%s", url + strlen (prefix));
   char *parts[4] = { NULL, NULL, NULL, NULL };
-  char *save = NULL;
-  size_t n = 0;
-  for (char *tok = strtok_r (path, "/", &save); tok && n < 4; tok = strtok_r (NULL, "/", &save))
-    parts[n++] = tok;
+  size_t n = split_path (url, path, sizeof path, parts);
   if (n == 0 || n > 3)
     return regd_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, url);
   if (strcmp (parts[0], "containers") == 0)
@@ -247,28 +303,13 @@ on_request_common (void *cls, struct MHD_Connection *conn, const char *url, cons
           r->tls_authed = true;
           MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
         }
-      /* POST /v1/exec/{eid}/stdin streams its body into the process. */
-      const char *p = "/" REGD_API_VERSION "/exec/";
-      size_t n = strlen (url);
-      if (strcmp (method, "POST") == 0 && strncmp (url, p, strlen (p)) == 0 && n > 6
-          && strcmp (url + n - 6, "/stdin") == 0)
+      /* A route whose body streams (input) opens its sink now, before
+       * the body (its table row says so). */
+      r->sink_route = sink_route (method, url, r->sink_arg, sizeof r->sink_arg);
+      if (r->sink_route)
         {
-          char eid[128];
-          snprintf (eid, sizeof eid, "%.*s", (int)(n - 6 - strlen (p)), url + strlen (p));
           r->streaming = true;
-          snprintf (r->eid, sizeof r->eid, "%.64s", eid);
-          r->sink_fd = regd_exec_stdin_fd (eid);
-        }
-      /* ... and so does POST /v1/containers/{ref}/stdin (run -i). */
-      const char *pc = "/" REGD_API_VERSION "/containers/";
-      if (strcmp (method, "POST") == 0 && strncmp (url, pc, strlen (pc)) == 0 && n > 6
-          && strcmp (url + n - 6, "/stdin") == 0)
-        {
-          char ref[128];
-          snprintf (ref, sizeof ref, "%.*s", (int)(n - 6 - strlen (pc)), url + strlen (pc));
-          r->streaming = true;
-          const char *keep = MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, "keep");
-          r->sink_fd = regd_container_stdin_fd (d, ref, keep && strcmp (keep, "1") == 0);
+          r->sink_route->sink_open (d, r, r->sink_arg);
         }
       *con_cls = r;
       return MHD_YES;
@@ -346,8 +387,9 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     }
   if (r->sink_fd >= 0)
     close (r->sink_fd);
-  if (r->streaming && r->eid[0])
-    regd_exec_stdin_done (r->eid);
+  if (r->sink_route && r->sink_route->sink_done)
+    r->sink_route->sink_done (cls, r, r->sink_arg);
+  reg_error_free (r->sink_err);
   free (r->body);
   free (r);
   *con_cls = NULL;

@@ -60,6 +60,8 @@ struct regd_tls_options
 #define REGD_TLS_MAX_PER_CLIENT 8
 #define REGD_TLS_TIMEOUT_S 10
 
+struct regd_route;
+
 struct request
 {
   struct MHD_Connection *conn;
@@ -67,16 +69,44 @@ struct request
   char *body;
   size_t body_len;
   bool too_big;
-  bool streaming;  /* the body goes to sink_fd as it comes (exec stdin) */
+  bool streaming;  /* the body goes to sink_fd as it comes (a route with a sink) */
   bool denied;     /* TLS request without the right token */
   bool tls_authed; /* TLS request with it: its timeout is lifted while it runs */
-  int sink_fd;     /* -1: no input to write to; -2: no such exec */
-  char eid[65];
+  int sink_fd;     /* where the body goes; -1: nowhere (sink_err says why) */
+  struct reg_error *sink_err;
+  const struct regd_route *sink_route; /* its route, when the body streams */
+  char sink_arg[128];                  /* the id or ref in its path */
 };
+
+/* One row of a collection's route table: /v1/COLLECTION/ARG[/ACTION].
+ * A route whose body streams (input) has a sink: sink_open is called
+ * when the headers are in, before any of the body, and sets r->sink_fd
+ * (or r->sink_err); the body goes there as it arrives; the handler then
+ * replies once it has ended, and sink_done is called when the request is
+ * over. One request is handled by one row. */
+struct regd_route
+{
+  const char *method, *action; /* action NULL: /v1/COLLECTION/ARG itself */
+  enum MHD_Result (*handler) (struct regd *d, struct request *r, const char *arg);
+  void (*sink_open) (struct regd *d, struct request *r, const char *arg);
+  void (*sink_done) (struct regd *d, struct request *r, const char *arg);
+};
+/* The row for method and action, or NULL. */
+const struct regd_route *regd_route_find (const struct regd_route *table, size_t n,
+                                          const char *method, const char *action);
+/* The tables of /v1/containers/ID/... and /v1/exec/ID/... */
+extern const struct regd_route regd_container_routes[];
+extern const size_t regd_container_routes_n;
+extern const struct regd_route regd_exec_routes[];
+extern const size_t regd_exec_routes_n;
 
 /* Reply helpers; `j` is stolen. */
 enum MHD_Result regd_reply_json (struct request *r, unsigned status, json_t *j);
 enum MHD_Result regd_reply_error (struct request *r, const struct reg_error *err);
+/* A start that failed (proto.h): {"message", "ExitCode"}; 400 when a
+ * process was being started (its command or configuration is at fault:
+ * 125-127), else the engine's mapping of its errno. */
+enum MHD_Result regd_reply_start_result (struct request *r, const struct reg_start_result *res);
 enum MHD_Result regd_reply_message (struct request *r, unsigned status, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
@@ -119,13 +149,6 @@ enum MHD_Result regd_route_system (struct regd *d, struct request *r, const char
 enum MHD_Result regd_route_exec (struct regd *d, struct request *r, const char *eid,
                                  const char *action);
 enum MHD_Result regd_exec_create (struct regd *d, struct request *r, const char *ref);
-/* A dup of exec `eid`'s input fd; -1 when it has none, -2 when not found. */
-int regd_exec_stdin_fd (const char *eid);
-/* The client's input stream ended. */
-void regd_exec_stdin_done (const char *eid);
-/* Input for a container started with -i: a connection to its monitor;
- * with keep, the end of the input does not close the container's. */
-int regd_container_stdin_fd (struct regd *d, const char *ref, bool keep);
 
 int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
 /* Health checks (health.c): a thread that runs them for every running

@@ -67,7 +67,10 @@ run_tests () {
 # A Docker engine of this test run only (HELPERS: never the host's): dockerd
 # in its own network and mount namespaces with its own socket, data and
 # exec roots, no bridge and no iptables rules (containers run with
-# --network none). Sets DOCKER_DIR and DOCKER_NETNS_PID (dockerd's pid, for
+# --network none), unless dockerd options are given (they replace
+# "--bridge none --iptables=false --ip6tables=false": "" for Docker's
+# defaults, its bridge and iptables rules, as on a Docker host). Sets
+# DOCKER_DIR and DOCKER_NETNS_PID (dockerd's pid, for
 # nsenter -n); `dock ARGS` is its client. docker_private_stop ends it and
 # removes everything; suites call it from their cleanup.
 docker_private_start () {
@@ -77,8 +80,8 @@ docker_private_start () {
   cat >"$DOCKER_DIR/start.sh" <<EOS
 ip link set lo up
 exec dockerd --host unix://$DOCKER_DIR/docker.sock --data-root $DOCKER_DIR/data \
-  --exec-root $DOCKER_DIR/exec --pidfile $DOCKER_DIR/docker.pid --bridge none \
-  --iptables=false --ip6tables=false >$DOCKER_DIR/log 2>&1
+  --exec-root $DOCKER_DIR/exec --pidfile $DOCKER_DIR/docker.pid \
+  ${1---bridge none --iptables=false --ip6tables=false} >$DOCKER_DIR/log 2>&1
 EOS
   unshare -n -m --propagation private sh "$DOCKER_DIR/start.sh" &
   DOCKER_UNSHARE_PID=$!

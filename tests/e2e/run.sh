@@ -57,11 +57,18 @@ net_cleanup () {
   for b in $(nft list tables 2>/dev/null | awk '{print $3}' | grep "^rt${NET_ID}n"); do
     nft delete table ip "$b" 2>/dev/null
   done
+  # reg's rules in a host's DOCKER-USER chain (src/lib/netdocker.h).
+  for b in $(nft -a list chain ip filter DOCKER-USER 2>/dev/null |
+    sed -n "s/.*comment \"reg rt${NET_ID}n.*# handle \([0-9]*\)$/\1/p"); do
+    nft delete rule ip filter DOCKER-USER handle "$b" 2>/dev/null
+  done
 }
 
 start_regd () {
+  # REGD_ENTER: a command to start it through (nsenter into another
+  # network namespace).
   # shellcheck disable=SC2046
-  "$REGD" --root "$ROOT" --socket "$SOCK" --resolv-conf "$T/resolv.conf" \
+  ${REGD_ENTER:-} "$REGD" --root "$ROOT" --socket "$SOCK" --resolv-conf "$T/resolv.conf" \
     --resolv-conf-upstream "$T/resolv.upstream" $(net_opts 0) "$@" >>"$T/regd.log" 2>&1 &
   REGD_PID=$!
   for _ in $(seq 200); do
@@ -89,6 +96,7 @@ cleanup () {
     [ -n "$pid" ] && [ "$pid" != 0 ] && kill -KILL "$pid" 2>/dev/null
   done
   umount -R "$ROOT"/containers/*/merged 2>/dev/null
+  docker_private_stop
   net_cleanup
   rm -rf "$T"
 }
@@ -248,6 +256,30 @@ t_exit_codes () {
   for _ in $(seq 100); do "$REG" ps -a | grep -q "exited (137)" && break; sleep 0.05; done
   run_cmd "$REG" inspect "$id"
   expect_out_has '"ExitCode": 137'
+  "$REG" rm "$id" >/dev/null
+}
+
+# A start that fails before the clone keeps its own cause (one start
+# result from where it failed to the reply, proto.h): a log that cannot be
+# opened (ENOENT) is 125, not 127, which only execve's ENOENT means.
+t_start_result () {
+  local id
+  id=$("$REG" generate -t base@1 -- /bin/echo started)
+  ln -s "$T/no-such-dir/log" "$ROOT/containers/$id/log.jsonl"
+  run_cmd "$REG" start -a "$id"
+  expect_rc 125
+  expect_err_has "container ${id:0:12}: open log: No such file or directory"
+  run_cmd "$REG" inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$id"
+  expect_out "125 stopped"
+  run_cmd curl -s --unix-socket "$SOCK" -X POST "http://regd/v1/containers/$id/start"
+  expect_out_has '"ExitCode":125'
+  rm "$ROOT/containers/$id/log.jsonl"
+  run_cmd "$REG" start -a "$id"
+  expect_rc 0
+  expect_out "started"
+  run_cmd "$REG" exec "$id" /bin/true
+  expect_rc 125
+  expect_err_has "cannot exec: it is stopped"
   "$REG" rm "$id" >/dev/null
 }
 
@@ -1014,6 +1046,58 @@ b"
   "$REG" rm box >/dev/null
 }
 
+# The exec API's bad inputs, each with its own error; the container is
+# untouched (regd_api: suite_attack.sh).
+t_exec_bad_api () {
+  local id eid
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 1000)
+  regd_api POST "/v1/containers/$id/exec" '{"Cmd":["/bin/true"],"Env":["=x"]}'
+  expect_eq "$code" 400 "exec with a bad Env entry"
+  expect_out_has 'environment entry \"=x\" is not KEY=VALUE'
+  regd_api POST "/v1/containers/$id/exec" '{"Cmd":[]}'
+  expect_eq "$code" 400 "exec without a command"
+  expect_out_has "exec: no command given"
+  regd_api POST /v1/exec/0123456789abcdef/start
+  expect_eq "$code" 404 "start of an unknown exec"
+  expect_out_has '"ExitCode":0'
+  expect_out_has "exec 0123456789ab: no such exec, or already started"
+  regd_api POST /v1/exec/0123456789abcdef/stdin
+  expect_eq "$code" 404 "input to an unknown exec"
+  expect_out_has "exec 0123456789ab: no such exec"
+  regd_api POST "/v1/exec/0123456789abcdef/resize?h=10&w=20"
+  expect_eq "$code" 404 "resize of an unknown exec"
+  regd_api POST "/v1/containers/$id/exec" '{"Cmd":["/bin/sleep","2"]}'
+  expect_eq "$code" 201 "exec create"
+  eid=$(echo "$out" | sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
+  regd_api POST "/v1/exec/$eid/resize?h=0&w=20"
+  expect_eq "$code" 400 "resize to 0 rows"
+  expect_out_has "want h=ROWS&w=COLS"
+  regd_api POST "/v1/exec/$eid/resize?h=10&w=20"
+  expect_eq "$code" 409 "resize of an exec without a terminal"
+  expect_out_has "has no terminal"
+  code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X POST "http://reg/v1/exec/$eid/start")
+  expect_eq "$code" 200 "exec start"
+  regd_api POST "/v1/exec/$eid/start"
+  expect_eq "$code" 404 "a second start"
+  regd_api POST "/v1/exec/$eid/nope"
+  expect_eq "$code" 404 "an unknown exec action"
+  expect_out_has "no such route: POST /v1/exec/$eid/nope"
+  # The container's own input route (its table row opens the input
+  # before the body): no such container, and one without -i.
+  regd_api POST /v1/containers/nosuch/stdin data
+  expect_eq "$code" 404 "input to an unknown container"
+  expect_out_has "nosuch"
+  regd_api POST "/v1/containers/$id/stdin" data
+  expect_eq "$code" 409 "input to a container without -i"
+  expect_out_has "takes no input (run it with -i)"
+  regd_api POST "/v1/containers/$id/resize?h=10&w=20"
+  expect_eq "$code" 409 "resize of a container without a terminal"
+  expect_out_has "has no terminal"
+  run_cmd "$REG" exec "$id" /bin/echo still here
+  expect_out "still here"
+  "$REG" rm -f "$id" >/dev/null
+}
+
 # Many execs at once: regd forks each exec's helper while its other threads
 # run (allocating, logging). The helper once allocated after that fork
 # (libcap, libseccomp, jansson) and could hang on a lock held at the fork:
@@ -1262,10 +1346,10 @@ for name, call in (("unshare-user", lambda: libc.unshare(0x10000000)),
 }
 
 ALL="t_no_daemon t_client_bad_reply t_template_create t_second_regd_refused t_version t_same_inputs_same_digest
-  t_run_attached t_exit_codes t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
+  t_run_attached t_exit_codes t_start_result t_rm_flag_removes t_env_workdir_name t_isolation t_shared_inode
   t_python t_pthread_exit t_project_and_volumes t_detached_logs_stop t_logs_follow t_rm_force
   t_concurrent_generation t_bad_templates t_bad_runs t_df_and_verify t_store_layout
-  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_exec_concurrent t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
+  t_crash_leftovers t_regd_killed t_lifecycle t_limits t_pause t_stats_update_top t_logs_options t_restart_policy t_project_file t_exec t_exec_bad_api t_exec_concurrent t_tls_remote t_bad_lifecycle_inputs t_run_interactive t_install t_confinement"
 
 # More suites, one file per area (tests/e2e/suite_*.sh): each defines its
 # t_* functions and appends their names to ALL.

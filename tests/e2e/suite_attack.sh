@@ -168,7 +168,8 @@ t_tls_flood () {
   token=$(cat "$T/ftoken")
   stop_regd
   start_regd --tls-listen "127.0.0.1:$port" --tls-cert "$T/fcert.pem" --tls-key "$T/fkey.pem" \
-    --token-file "$T/ftoken" --tls-max-connections 16 --tls-max-per-client 4 --tls-timeout 5
+    --token-file "$T/ftoken" --tls-max-connections 16 --tls-max-per-client 4 --tls-timeout 5 \
+    --netns-pool 0 # the pool's namespaces are made in the background: fds0 would move
   local threads0 fds0 threads fds
   threads0=$(proc_count threads "$REGD_PID")
   fds0=$(proc_count fds "$REGD_PID")

@@ -252,6 +252,42 @@ t_net_bridge_publish () {
   done
 }
 
+# The issue's own case: two nginx containers (Debian's nginx, from the
+# recipe), both listening on port 80 on the default bridge, published on
+# two host ports; each answers from the host's address and 127.0.0.1.
+t_net_two_nginx () {
+  sed 's/^name: nginx$/name: netnginx/' "$RECIPES/nginx.yaml" >"$T/netnginx.yaml"
+  run_cmd "$REG" template create -f "$T/netnginx.yaml"
+  expect_rc 0
+  local n p ids="" host_ip
+  host_ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+  for n in a b; do
+    mkdir -p "$T/nginx-$n/html"
+    echo "nginx $n of $$" >"$T/nginx-$n/html/index.html"
+    cat >"$T/nginx-$n/nginx.conf" <<CONF
+user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+events { worker_connections 64; }
+http { server { listen 80; root /app/html; } }
+CONF
+    p=$(net_free_port)
+    ids="$ids $("$REG" run -d --name "nginx-$n" -p "$p:80" --project "$T/nginx-$n" -t netnginx@1.22 \
+      -- /usr/sbin/nginx -c /app/nginx.conf -g 'daemon off;')"
+    run_cmd get "http://127.0.0.1:$p/"
+    expect_out "nginx $n of $$"
+    run_cmd get "http://$host_ip:$p/"
+    expect_out "nginx $n of $$"
+  done
+  "$REG" rm -f nginx-a nginx-b >/dev/null
+  for id in $ids; do
+    expect_eq "$(net_leftovers "$id")" "" "left behind by ${id:0:12}"
+  done
+  "$REG" template rm netnginx@1.22 >/dev/null
+}
+
+ALL="$ALL t_net_two_nginx"
+
 # An "outside" host: a network namespace of the test's own, linked to the
 # host by a veth pair on a /24 of this run.
 t_net_bridge_outside () {
@@ -356,7 +392,8 @@ s = socket.socket(); s.bind(('', $p)); s.listen(); time.sleep(30)" &
   run_cmd "$REG" run --rm --network bridge -p "$p:80" -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has "port 0.0.0.0:$p/tcp: already in use on the host"
-  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80"; do
+  for spec in abc 0 70000 1:2:3:4 80/sctp :80 8080: 256.1.1.1:80:80 "127.0.0.1:x:80" "::1:80:80" \
+    "" 80/ 80/tcp/udp 65536:80 80:0 -1 8080-8081:80 1.2.3.4:80 " 80"; do
     run_cmd "$REG" run --rm --network bridge -p "$spec" -t base@1 -- /bin/true
     expect_rc 125
     expect_err_has "port \"$spec\" is not [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"
@@ -550,9 +587,10 @@ t_net_publish_all () {
 ALL="$ALL t_net_publish_all"
 
 t_net_forward_drop_warning () {
-  # Docker's FORWARD DROP, in a network namespace of the test's own (the
-  # host's firewall is not touched): a regd started there says so, with
-  # the remedy, and changes no table but its own.
+  # A FORWARD policy of DROP without Docker's DOCKER-USER chain (another
+  # firewall), in a network namespace of the test's own (the host's
+  # firewall is not touched): a regd started there says so, and changes
+  # no table but its own.
   local ns=rt${NET_ID}f pid
   ip netns add "$ns" || { fail "cannot make netns $ns"; return; }
   ip netns exec "$ns" nft 'add table ip filter; add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }'
@@ -563,13 +601,142 @@ t_net_forward_drop_warning () {
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   run_cmd cat "$T/fwd.log"
-  expect_out_has "the host's iptables FORWARD policy is DROP"
-  expect_out_has "iptables -I DOCKER-USER -i rt${NET_ID}n3 -j ACCEPT"
+  expect_out_has "the host's iptables FORWARD policy is DROP and there is no DOCKER-USER chain to accept rt${NET_ID}n3's traffic in"
   run_cmd ip netns exec "$ns" nft list chain ip filter FORWARD
   expect_out_has "policy drop"
   ip netns del "$ns"
 }
 ALL="$ALL t_net_forward_drop_warning"
+
+# The pool of namespaces made ahead for the default bridge (regd
+# --netns-pool, src/lib/netpool.h): its addresses (files naming the pool)
+# and its veths (rvp…, ports of the bridge, in namespaces only regd holds).
+pool_addresses () { grep -l '^netpool-' "$1"/* 2>/dev/null | wc -l; }
+pool_veths () { ip -br link show master "$1" 2>/dev/null | awk '{print $1}' | grep -c '^rvp'; }
+# pool_wait DIR BRIDGE ADDRESSES VETHS: until both counts are reached (5 s).
+pool_wait () {
+  local i
+  for i in $(seq 100); do
+    [ "$(pool_addresses "$1")" = "$3" ] && [ "$(pool_veths "$2")" = "$4" ] && return 0
+    sleep 0.05
+  done
+  fail "pool of $2: $(pool_addresses "$1") addresses and $(pool_veths "$2") veths, not $3 and $4"
+}
+
+t_net_pool () {
+  local dir=$ROOT/networks/$BRIDGE pooled p a ip
+  # Made after a bridged start, in the background: two (the default).
+  run_cmd "$REG" run --rm -t base@1 -- /bin/true
+  expect_rc 0
+  pool_wait "$dir" "$BRIDGE" 2 2
+  pooled=$(grep -l '^netpool-' "$dir"/* | xargs -n1 basename | tr '\n' ' ')
+  # A container takes one: the pool's address becomes its own, and it
+  # serves through a published port; the pool is refilled meanwhile.
+  p=$(net_free_port)
+  a=$("$REG" run -d -p "$p:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  ip=$("$REG" inspect -f '{{.NetworkSettings.IPAddress}}' "$a")
+  case " $pooled" in *" $ip "*) ;; *) fail "address $ip was not the pool's ($pooled)" ;; esac
+  expect_eq "$(cat "$dir/$ip" 2>/dev/null)" "$a" "the owner of $ip"
+  run_cmd get "http://127.0.0.1:$p/"
+  expect_out_has "hello from ${a:0:12}"
+  pool_wait "$dir" "$BRIDGE" 2 3
+  # Its namespace is not given back to the pool: it goes with the container.
+  "$REG" rm -f "$a" >/dev/null
+  pool_wait "$dir" "$BRIDGE" 2 2
+  expect_eq "$(net_leftovers "$a")" "" "left behind by a container from the pool"
+  # kill -9 regd: the namespaces go with it; its next start frees their
+  # addresses, and makes no pool before a bridged start.
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  pool_wait "$dir" "$BRIDGE" 2 0
+  start_regd
+  pool_wait "$dir" "$BRIDGE" 0 0
+  # A clean stop gives everything back.
+  run_cmd "$REG" run --rm -t base@1 -- /bin/true
+  pool_wait "$dir" "$BRIDGE" 2 2
+  stop_regd
+  pool_wait "$dir" "$BRIDGE" 0 0
+  start_regd
+  # Bad sizes are refused.
+  for p in 65 -1 x ""; do
+    run_cmd "$REGD" --root "$T/nopool" --socket "$T/nopool.sock" --netns-pool "$p"
+    expect_rc 2
+    expect_err_has "--netns-pool $p: want a whole number from 0 to 64"
+  done
+  [ -e "$T/nopool" ] && fail "a refused --netns-pool made a root"
+}
+
+# Exhaustion: a /28 has 13 addresses; with 3 in the pool, 13 containers
+# still get one each (the last from the pool), the 14th a clear error.
+t_net_pool_exhausted () {
+  local root=$T/poolx sock=$T/poolx.sock br=rt${NET_ID}n5 pid i id ids="" ips before
+  local sub=${NET_BASE%.*}.$((${NET_BASE##*.} + 3)).0/28
+  "$REGD" --root "$root" --socket "$sock" --bridge "$br" --bridge-subnet "$sub" --netns-pool 3 \
+    --resolv-conf "$T/resolv.conf" --resolv-conf-upstream "$T/resolv.upstream" >"$T/poolx.log" 2>&1 &
+  pid=$!
+  regx () { REG_HOST=unix://$sock "$REG" "$@"; }
+  for _ in $(seq 200); do regx version >/dev/null 2>&1 && break; sleep 0.05; done
+  regx template create base@1 /bin/sh /bin/true /bin/sleep >/dev/null
+  run_cmd regx run --rm -t base@1 -- /bin/true
+  expect_rc 0
+  pool_wait "$root/networks/$br" "$br" 3 3
+  for i in $(seq 13); do
+    id=$(regx run -d -t base@1 -- /bin/sleep 1000) || fail "container $i of 13 did not start"
+    ids="$ids $id"
+  done
+  ips=$(for id in $ids; do regx inspect -f '{{.NetworkSettings.IPAddress}}' "$id"; done | sort -u | wc -l)
+  expect_eq "$ips" 13 "distinct addresses of 13 containers"
+  pool_wait "$root/networks/$br" "$br" 0 13
+  before=$(cd "$root" && find containers networks -maxdepth 3 | sort | sha256sum)
+  run_cmd regx run --rm -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "no free address left in $sub"
+  expect_eq "$(cd "$root" && find containers networks -maxdepth 3 | sort | sha256sum)" "$before" \
+    "a start refused for want of an address changed the engine"
+  run_cmd cat "$T/poolx.log"
+  expect_out_has "network namespace pool: network bridge: no free address left in $sub"
+  # Freed addresses are the pool's again after the next bridged start.
+  # shellcheck disable=SC2086
+  regx rm -f $ids >/dev/null
+  pool_wait "$root/networks/$br" "$br" 0 0
+  run_cmd regx run --rm -t base@1 -- /bin/true
+  expect_rc 0
+  pool_wait "$root/networks/$br" "$br" 3 3
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null
+  pool_wait "$root/networks/$br" "$br" 0 0
+  if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T/poolx.log" >/dev/null; then
+    fail "sanitizers reported errors in the pool's regd: $(head -c 2000 "$T/poolx.log")"
+  fi
+  ip link del "$br" 2>/dev/null
+  nft delete table ip "$br" 2>/dev/null
+  rm -rf "$root"
+}
+ALL="$ALL t_net_pool t_net_pool_exhausted"
+
+# regd holds ~100 descriptors (idle client connections here, a concurrent
+# storm in the bench): the pooled namespace's and the pipes' numbers pass
+# 100, where spawn_monitor once parked its descriptors (and clobbered a
+# source numbered 100: "join the network namespace: Invalid argument").
+t_net_pool_high_fds () {
+  run_cmd "$PY" - "$SOCK" "$REG" <<'PY'
+import socket, subprocess, sys
+held, bad = [], []
+for k in range(130):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+    r = subprocess.run([sys.argv[2], "run", "--rm", "-t", "base@1", "--", "/bin/true"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        bad.append("%d: rc %d %s" % (k, r.returncode, r.stderr.strip()))
+print("failed", len(bad), bad[:3])
+PY
+  expect_rc 0
+  expect_out "failed 0 []"
+}
+ALL="$ALL t_net_pool_high_fds"
 
 # ---- network connect / disconnect ----
 
@@ -705,3 +872,76 @@ print(urllib.request.urlopen("http://web2/", timeout=5).read().decode())'
   expect_rc 0
 }
 ALL="$ALL t_net_connect"
+
+# Docker's rules present: a private dockerd (its own network and mount
+# namespace), its FORWARD policy set to DROP as Docker sets it when it
+# turns IP forwarding on, and a regd started in the same network
+# namespace. Containers reach an "outside" host (a namespace of the
+# test's, linked to Docker's), published ports answer it, and reg's rules
+# in DOCKER-USER come and go with its bridges.
+t_net_docker_forward_drop () {
+  docker_private_stop # another suite's, without iptables rules
+  docker_private_start "" || return
+  local dns="nsenter -t $DOCKER_NETNS_PID -n" ns=rt${NET_ID}x oip=${NET_BASE%.*}.$((${NET_BASE##*.} + 7))
+  local srv p id rules
+  $dns iptables -P FORWARD DROP
+  ip netns add "$ns"
+  $dns ip link add "rt${NET_ID}dh" type veth peer name "rt${NET_ID}dp" netns "$ns"
+  $dns ip addr add "$oip.1/24" dev "rt${NET_ID}dh"
+  $dns ip link set "rt${NET_ID}dh" up
+  ip -n "$ns" addr add "$oip.2/24" dev "rt${NET_ID}dp"
+  ip -n "$ns" link set "rt${NET_ID}dp" up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via "$oip.1"
+  ip netns exec "$ns" "$PY" -c "$(echo "$HTTP80" | sed 's/open("\/etc\/hostname").read().strip()/"outside"/')" &
+  srv=$!
+  stop_regd
+  REGD_ENTER="$dns" start_regd
+  local outbound="import time, urllib.request
+for _ in range(\$1):
+    try:
+        print(urllib.request.urlopen('http://$oip.2/', timeout=2).read().decode()); break
+    except OSError as e: time.sleep(0.1); err = e
+else: print('failed', err)"
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
+  expect_out "hello from outside peer $oip.1"
+  rules=$($dns nft list chain ip filter DOCKER-USER)
+  case "$rules" in *"iifname \"$BRIDGE\" accept comment \"reg $BRIDGE\""*) ;; *) fail "no reg rule in DOCKER-USER: $rules" ;; esac
+  run_cmd $dns nft list chain ip filter FORWARD
+  expect_out_has "policy drop"
+  # A published port answers the other host.
+  p=$(net_free_port)
+  id=$("$REG" run -d -p "$p:80" -t py@3.11 -- "$PY" -c "$HTTP80")
+  run_cmd ip netns exec "$ns" sh -c "for i in \$(seq 50); do curl -s -m 2 http://$oip.1:$p/ && exit 0; sleep 0.1; done; exit 1"
+  expect_out_has "hello from ${id:0:12} peer $oip.2"
+  "$REG" rm -f "$id" >/dev/null
+  # Rules deleted behind regd's back (a Docker that made its chain
+  # again): regd's next start puts them back.
+  $dns nft -a list chain ip filter DOCKER-USER | sed -n "s/.*comment \"reg $BRIDGE\" # handle \([0-9]*\)/\1/p" |
+    while read -r h; do $dns nft delete rule ip filter DOCKER-USER handle "$h"; done
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  case "$out" in *"reg $BRIDGE"*) fail "reg's rules were not deleted: $out" ;; esac
+  stop_regd
+  REGD_ENTER="$dns" start_regd
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  expect_eq "$(echo "$out" | grep -c "comment \"reg $BRIDGE\"")" 3 "reg's rules after regd's start"
+  run_cmd "$REG" run --rm -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
+  expect_out "hello from outside peer $oip.1"
+  # A user network's bridge gets its rules, and network rm takes them.
+  "$REG" network create --subnet "$(user_subnet 2)" dnet >/dev/null || fail "network create dnet"
+  run_cmd "$REG" run --rm --network dnet -t py@3.11 -- "$PY" -c "${outbound//\$1/50}"
+  expect_out "hello from outside peer $oip.1"
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  expect_out_has "reg ${BRIDGE}-"
+  "$REG" network rm dnet >/dev/null
+  run_cmd $dns nft list chain ip filter DOCKER-USER
+  case "$out" in *"reg ${BRIDGE}-"*) fail "a removed network's rules stay in DOCKER-USER: $out" ;; esac
+  expect_out_has "reg $BRIDGE\""
+  stop_regd
+  kill "$srv" 2>/dev/null
+  wait "$srv" 2>/dev/null
+  ip netns del "$ns"
+  docker_private_stop
+  start_regd
+}
+ALL="$ALL t_net_docker_forward_drop"

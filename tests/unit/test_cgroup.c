@@ -188,6 +188,12 @@ test_v1_limits (void **state)
   got = read_back (dir, "cpu.cfs_quota_us");
   assert_string_equal (got, "50000");
   free (got);
+  /* v1: the thread's own `tasks` file (no threadgroup lock; cgroup.h). */
+  char **procs = reg_cgroup_procs_paths (cg);
+  assert_int_equal (reg_strv_len (procs), 6);
+  for (size_t i = 0; procs[i]; i++)
+    assert_non_null (strstr (procs[i], "/reg/" ID "/tasks"));
+  reg_strv_free (procs);
   put_file (fs, "memory/reg/" ID "/memory.oom_control",
             "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   assert_true (reg_cgroup_oom_killed (cg));

@@ -89,16 +89,35 @@ fake_monitor (const char *root, const char *id, int ready)
   _exit (0);
 }
 
+static int fake_monitor_run (const char *root, const struct reg_container *c,
+                             struct reg_error **err);
+
+/* The seam's contract: a failure is a start result (proto.h), as the
+ * monitor reports it. */
 static int
 fake_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                    int *exit_code, struct reg_error **err)
+                    struct reg_start_result *result)
 {
   fake_calls++;
   if (fake_mode == FAKE_FAIL)
     {
-      *exit_code = 127;
-      return reg_error_set (err, ENOENT, "container %.12s: /nope: command not found", c->id);
+      reg_proto_result_set (result, 127, 0, "container %.12s: /nope: command not found", c->id);
+      result->errnum = ENOENT;
+      return -1;
     }
+  struct reg_error *err = NULL;
+  if (fake_monitor_run (root, c, &err) < 0)
+    {
+      reg_proto_result_of_error (result, 125, err);
+      reg_error_free (err);
+      return -1;
+    }
+  return 0;
+}
+
+static int
+fake_monitor_run (const char *root, const struct reg_container *c, struct reg_error **err)
+{
   if (fake_mode == FAKE_SELF)
     {
       pid_t self = getpid ();
@@ -119,6 +138,19 @@ fake_monitor_start (const char *root, const struct reg_container *c, int attach_
   close (ready[0]);
   fake_child = pid;
   return n == 1 ? 0 : reg_error_set (err, EIO, "the fake monitor did not start");
+}
+
+/* A start through the engine; a failure's start result as a reg_error
+ * (for failed_with) and its exit code in *code. */
+static int
+start (struct reg_engine *e, const char *ref, int *code, struct reg_error **err)
+{
+  struct reg_start_result res = { 0 };
+  int ret = reg_engine_container_start (e, ref, -1, &res);
+  *code = res.exit_code;
+  if (ret < 0 && err)
+    reg_proto_result_error (&res, err);
+  return ret;
 }
 
 static void
@@ -219,10 +251,9 @@ test_engine_lifecycle (void **state)
   create (f, "web", id);
   struct reg_error *err = NULL;
   int code = 0;
-  assert_int_equal (reg_engine_container_start (f->e, "web", -1, &code, &err), 0);
+  assert_int_equal (start (f->e, "web", &code, &err), 0);
   assert_int_equal (state_of (f, id), REG_STATE_RUNNING);
-  failed_with (reg_engine_container_start (f->e, "web", -1, &code, &err), &err, EBUSY,
-               "cannot start: it is running");
+  failed_with (start (f->e, "web", &code, &err), &err, EBUSY, "cannot start: it is running");
   assert_int_equal (fake_calls, 1); /* refused before the monitor */
   assert_int_equal (reg_engine_container_stop (f->e, "web", 5, &err), 0);
   reap_fake ();
@@ -235,7 +266,7 @@ test_engine_lifecycle (void **state)
   /* Stopping a stopped container succeeds, as in Docker. */
   assert_int_equal (reg_engine_container_stop (f->e, "web", 5, &err), 0);
   /* Started again: the user's stop is forgotten. */
-  assert_int_equal (reg_engine_container_start (f->e, id, -1, &code, &err), 0);
+  assert_int_equal (start (f->e, id, &code, &err), 0);
   assert_int_equal (reg_engine_container_get (f->e, id, &c, NULL), 0);
   assert_int_equal (c->state, REG_STATE_RUNNING);
   assert_false (c->stop_requested);
@@ -258,7 +289,7 @@ test_engine_lost_monitor (void **state)
   char id[65];
   create (f, NULL, id);
   int code = 0;
-  assert_int_equal (reg_engine_container_start (f->e, id, -1, &code, NULL), 0);
+  assert_int_equal (start (f->e, id, &code, NULL), 0);
   pid_t monitor = fake_child;
   kill (monitor, SIGKILL);
   reap_fake ();
@@ -283,8 +314,7 @@ test_engine_start_failure (void **state)
   fake_mode = FAKE_FAIL;
   struct reg_error *err = NULL;
   int code = 0;
-  failed_with (reg_engine_container_start (f->e, id, -1, &code, &err), &err, ENOENT,
-               "command not found");
+  failed_with (start (f->e, id, &code, &err), &err, ENOENT, "command not found");
   assert_int_equal (code, 127);
   assert_int_equal (state_of (f, id), REG_STATE_GENERATED);
   assert_int_equal (reg_engine_container_remove (f->e, id, false, &err), 0);
@@ -301,8 +331,7 @@ test_engine_error_codes (void **state)
   int code = 0;
   failed_with (reg_engine_container_get (f->e, "nosuchthing", &c, &err), &err, ENOENT,
                "nosuchthing");
-  failed_with (reg_engine_container_start (f->e, "nosuchthing", -1, &code, &err), &err, ENOENT,
-               "nosuchthing");
+  failed_with (start (f->e, "nosuchthing", &code, &err), &err, ENOENT, "nosuchthing");
   char *missing[] = { "absent@9", NULL };
   struct reg_create_options o = { .templates = missing, .network_mode = "none" };
   failed_with (reg_engine_container_create (f->e, &o, &c, &err), &err, ENOENT, "absent@9");
@@ -316,7 +345,7 @@ test_engine_error_codes (void **state)
   char in_use[64];
   snprintf (in_use, sizeof in_use, "in use by container %.12s", id);
   failed_with (reg_engine_template_remove (f->e, "tools@1", &err), &err, EBUSY, in_use);
-  assert_int_equal (reg_engine_container_start (f->e, "db", -1, &code, NULL), 0);
+  assert_int_equal (start (f->e, "db", &code, NULL), 0);
   failed_with (reg_engine_container_remove (f->e, "db", false, &err), &err, EBUSY,
                "cannot remove: it is running");
   failed_with (reg_engine_container_wait (f->e, "nosuchthing", &code, &err), &err, ENOENT,
@@ -417,7 +446,7 @@ start_thread (void *data)
 {
   struct op *o = data;
   int code = 0;
-  o->ret = reg_engine_container_start (o->f->e, o->id, -1, &code, &o->err);
+  o->ret = start (o->f->e, o->id, &code, &o->err);
   o->done = 1;
   return NULL;
 }

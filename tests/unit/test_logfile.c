@@ -3,6 +3,7 @@
  * per-container cap, and the global cap over all containers' logs (drop,
  * then resume, each said in the log). On a temporary root. */
 #include "logfile.h"
+#include "proto.h"
 #include "util.h"
 
 #include <errno.h>
@@ -208,6 +209,93 @@ test_global_cap (void **state)
   free (text);
 }
 
+/* The stopped container of the reader tests: following ends at once. */
+static bool
+never_live (void *data, const char *id)
+{
+  (*(int *)data)++;
+  return false;
+}
+
+/* Everything the reader gives, frames decoded back to "1:text" lines. */
+struct decoded
+{
+  char text[4096];
+  size_t len;
+};
+
+static int
+on_frame (void *data, int stream, const unsigned char *p, size_t len, int code)
+{
+  struct decoded *d = data;
+  d->len += (size_t)snprintf (d->text + d->len, sizeof d->text - d->len, "%d:%.*s", stream,
+                              (int)len, (const char *)p);
+  return 0;
+}
+
+static void
+read_all (const struct reg_logfile_query *q, struct decoded *d, int *live_calls)
+{
+  struct reg_logfile_reader *r = NULL;
+  struct reg_error *err = NULL;
+  if (reg_logfile_reader_open (root, ID_A, q, never_live, live_calls, &r, &err) < 0)
+    fail_msg ("open: %s", err->msg);
+  struct reg_frame_reader fr = { 0 };
+  char buf[7]; /* small: frames cross reads */
+  ssize_t n;
+  *d = (struct decoded){ .len = 0 };
+  while ((n = reg_logfile_reader_read (r, buf, sizeof buf, -1)) > 0)
+    assert_int_equal (reg_proto_frame_feed (&fr, buf, (size_t)n, on_frame, d), 0);
+  assert_int_equal (n, 0);
+  assert_int_equal (fr.len, 0);
+  reg_proto_frame_reader_clear (&fr);
+  reg_logfile_reader_close (r);
+}
+
+/* What the monitor writes, read back as reg logs streams it: the rotated
+ * part first, --tail, a partial line, --timestamps, and follow of a
+ * container that has stopped. */
+static void
+test_reader (void **state)
+{
+  struct reg_logfile l;
+  struct decoded d;
+  int live_calls = 0;
+  assert_int_equal (reg_logfile_open (&l, root, ID_A, 0, 0, NULL), 0);
+  reg_logfile_begin (&l);
+  reg_logfile_line (&l, "stdout", "one", 3, false);
+  reg_logfile_flush (&l);
+  reg_logfile_close (&l);
+  char from[512], to[512];
+  snprintf (from, sizeof from, "%s/containers/%s/log.jsonl", root, ID_A);
+  snprintf (to, sizeof to, "%s/containers/%s/log.jsonl.1", root, ID_A);
+  assert_int_equal (rename (from, to), 0); /* as a rotation leaves it */
+  assert_int_equal (reg_logfile_open (&l, root, ID_A, 0, 0, NULL), 0);
+  reg_logfile_begin (&l);
+  reg_logfile_line (&l, "stderr", "two", 3, false);
+  reg_logfile_line (&l, "stdout", "thr", 3, true);
+  reg_logfile_flush (&l);
+  reg_logfile_close (&l);
+  read_all (&(struct reg_logfile_query){ .tail = -1 }, &d, &live_calls);
+  assert_string_equal (d.text, "1:one\n2:two\n1:thr");
+  read_all (&(struct reg_logfile_query){ .tail = 2 }, &d, &live_calls);
+  assert_string_equal (d.text, "2:two\n1:thr");
+  read_all (&(struct reg_logfile_query){ .tail = 0 }, &d, &live_calls);
+  assert_string_equal (d.text, "");
+  assert_int_equal (live_calls, 0);
+  /* Follow: only the current file, then the end once it is not live. */
+  read_all (&(struct reg_logfile_query){ .tail = -1, .follow = true }, &d, &live_calls);
+  assert_string_equal (d.text, "2:two\n1:thr");
+  assert_int_equal (live_calls, 1);
+  read_all (&(struct reg_logfile_query){ .tail = 1, .timestamps = true }, &d, &live_calls);
+  assert_int_equal (d.text[0], '1');
+  assert_non_null (strstr (d.text, "Z thr"));
+  /* Every record is older than a time to come. */
+  read_all (&(struct reg_logfile_query){ .tail = -1, .since = reg_util_now () + 60 }, &d,
+            &live_calls);
+  assert_string_equal (d.text, "");
+}
+
 int
 main (void)
 {
@@ -215,6 +303,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_records, setup, teardown),
     cmocka_unit_test_setup_teardown (test_rotation, setup, teardown),
     cmocka_unit_test_setup_teardown (test_global_cap, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_reader, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
