@@ -390,7 +390,7 @@ test_engine_restore (void **state)
       int code = 0;
       assert_int_equal (reg_engine_container_create (f->e, &o, &c, NULL), 0);
       reg_container_free (c);
-      assert_int_equal (reg_engine_container_start (f->e, cs[i].name, -1, &code, NULL), 0);
+      assert_int_equal (start (f->e, cs[i].name, &code, NULL), 0);
       cs[i].monitor = fake_child;
       fake_child = 0;
     }
