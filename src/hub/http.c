@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -512,6 +514,26 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
+/* A closed connection leaves its TLS session's and request's memory free
+ * in the middle of the heap, where glibc keeps it until a trim: give it
+ * back, at most once a second (a trim walks the free lists; a burst of
+ * new connections — each one a TLS handshake — would otherwise grow the
+ * heap by megabytes until the prober's next round trims it). */
+static void
+on_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+               enum MHD_ConnectionNotificationCode code)
+{
+  static _Atomic int64_t last_trim_ms;
+  if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+    return;
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int64_t last = last_trim_ms;
+  if (now - last >= 1000 && atomic_compare_exchange_strong (&last_trim_ms, &last, now))
+    malloc_trim (0);
+}
+
 int
 hub_http_start (struct hub *h, struct reg_error **err)
 {
@@ -538,8 +560,9 @@ hub_http_start (struct hub *h, struct reg_error **err)
           | MHD_USE_TLS | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
       0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_HTTPS_MEM_CERT,
       h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-      h, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)120, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+      h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_LIMIT,
+      h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
   freeaddrinfo (ai);
   if (h->httpd == NULL)
     return reg_error_set (err, EIO,
