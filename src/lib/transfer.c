@@ -1070,6 +1070,26 @@ resolve_image (struct pull *p, const struct reg_oci_ref *ref, const char *text, 
   return 0;
 }
 
+/* Docker makes an image's WorkingDir when its layers lack it; the
+ * template then lists it as a directory. */
+static int
+workdir_entry (struct reg_template *t, struct reg_error **err)
+{
+  if (t->workdir == NULL)
+    return 0;
+  size_t n = strlen (t->workdir);
+  for (size_t i = 0; i < t->n_files; i++)
+    if (strncmp (t->files[i].path, t->workdir, n) == 0
+        && (t->files[i].path[n] == '\0' || t->files[i].path[n] == '/'))
+      return 0;
+  struct reg_entry *grown = realloc (t->files, (t->n_files + 1) * sizeof *grown);
+  if (grown == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  t->files = grown;
+  grown[t->n_files] = (struct reg_entry){ .path = strdup (t->workdir), .kind = REG_ENTRY_DIR };
+  return grown[t->n_files++].path ? 0 : reg_error_set (err, ENOMEM, "out of memory");
+}
+
 /* After the download: the layers, in order, become the template's files
  * (their objects staged in staging/obj); it joins the list to commit
  * unless the same template is here already. */
@@ -1105,6 +1125,8 @@ build_image (struct pull *p, struct reg_error **err)
     ret = reg_layer_tree_entries (tree, &t->files, &t->n_files, &format2, err);
   if (ret == 0)
     p->dropped = *reg_layer_tree_dropped (tree);
+  if (ret == 0)
+    ret = workdir_entry (t, err);
   reg_layer_tree_free (tree);
   if (ret == 0 && reg_template_normalize (t, err) < 0)
     ret = reg_error_prefix (err, "%s", p->image_what);
@@ -1462,9 +1484,9 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       if (*result && p.image)
         json_object_set_new (
             *result, "Dropped",
-            json_pack ("{s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
+            json_pack ("{s:I, s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
                        (json_int_t)p.dropped.owners, "Xattrs", (json_int_t)p.dropped.xattrs,
-                       "Example", p.dropped.example));
+                       "Hidden", (json_int_t)p.dropped.hidden, "Example", p.dropped.example));
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);
