@@ -147,6 +147,12 @@ int reg_engine_template_remove (struct reg_engine *e, const char *ref, struct re
 /* Containers */
 int reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
                                  struct reg_container **out, struct reg_error **err);
+/* reg ps: every container's record (reg_container_to_json), live ones
+ * only unless `all`; a state file that cannot be read is listed as dead
+ * (with `all`) so that rm -f can find it; with `size`, SizeRw, the bytes
+ * of its writable layer. */
+int reg_engine_container_list (struct reg_engine *e, bool all, bool size, struct json_t **out,
+                               struct reg_error **err);
 /* Load by id/name/prefix, correcting a stale "running" whose monitor died. */
 int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
                               struct reg_error **err);
