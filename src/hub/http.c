@@ -4,6 +4,7 @@
 #include "hub.h"
 #include "json.h"
 #include "registry.h"
+#include "upload.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -109,6 +110,8 @@ http_status (int code)
     case EEXIST:
     case EBUSY:
       return MHD_HTTP_CONFLICT;
+    case EFBIG:
+      return MHD_HTTP_CONTENT_TOO_LARGE;
     case ETIMEDOUT:
     case ECONNREFUSED:
     case EPROTO:
@@ -408,7 +411,8 @@ api (struct hub_req *r)
     return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, r->url);
   if (strcmp (parts[0], "login") == 0 && n == 1)
     return hub_api_login (r);
-  authenticate (r);
+  if (r->user == NULL)
+    authenticate (r);
   if (r->user == NULL)
     return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
                               "not logged in (or the session expired): log in again, or send "
@@ -421,6 +425,8 @@ api (struct hub_req *r)
     return hub_api_devices (r, parts, n);
   if (strcmp (parts[0], "terminals") == 0)
     return hub_api_terminals (r, parts, n);
+  if (strcmp (parts[0], "apps") == 0 || strcmp (parts[0], "deployments") == 0)
+    return hub_api_deploy (r, parts, n);
   return hub_api_auth (r, parts, n);
 }
 
@@ -444,6 +450,39 @@ dispatch (struct hub_req *r)
   if (strcmp (r->method, "GET") != 0 && strcmp (r->method, "HEAD") != 0)
     return hub_reply_message (r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: only GET", r->method, r->url);
   return serve_file (r, r->url);
+}
+
+/* POST /api/v1/apps/NAME/deployments takes a multipart upload, streamed
+ * to a file: who is asking is checked before any of the body is read. */
+static bool
+upload_route (const char *method, const char *url)
+{
+  const char *prefix = HUB_API "/apps/", *suffix = "/deployments";
+  size_t n = strlen (url);
+  return strcmp (method, "POST") == 0 && strncmp (url, prefix, strlen (prefix)) == 0
+         && n > strlen (prefix) + strlen (suffix)
+         && strcmp (url + n - strlen (suffix), suffix) == 0;
+}
+
+static enum MHD_Result
+upload_begin (struct hub_req *r)
+{
+  authenticate (r);
+  if (r->user == NULL)
+    return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
+                              "not logged in: send \"Authorization: Bearer TOKEN\" (an API "
+                              "token) or log in");
+  if (!csrf_ok (r))
+    return hub_reply_message (r, MHD_HTTP_FORBIDDEN,
+                              "CSRF token missing or wrong: send the session's token in "
+                              "X-CSRF-Token");
+  if (!hub_is_admin (r))
+    return hub_reply_message (r, MHD_HTTP_FORBIDDEN, "deploy: a viewer cannot deploy");
+  _cleanup_error_ struct reg_error *err = NULL;
+  r->upload = hub_upload_new (r->conn, r->hub->deploy_dir, r->hub->cfg.deploy_max_size, &err);
+  if (r->upload == NULL)
+    return hub_reply_error (r, err);
+  return MHD_YES;
 }
 
 static void
@@ -475,6 +514,13 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
       r->url = url;
       client_addr (r);
       *con_cls = r;
+      return upload_route (method, url) ? upload_begin (r) : MHD_YES;
+    }
+  if (r->upload && *upload_data_size > 0)
+    {
+      size_t n = *upload_data_size;
+      *upload_data_size = 0;
+      hub_upload_feed (r->upload, upload_data, n);
       return MHD_YES;
     }
   if (*upload_data_size > 0)
@@ -508,6 +554,7 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r == NULL)
     return;
   json_decref (r->user);
+  hub_upload_free (r->upload);
   free (r->body);
   free (r->set_cookie);
   free (r);

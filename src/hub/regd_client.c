@@ -165,6 +165,17 @@ collect (char *ptr, size_t size, size_t n, void *data)
   return len;
 }
 
+/* A reply of JSON lines (push, pull: progress, then the result): the last. */
+static json_t *
+last_line (char *data, size_t len)
+{
+  while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+    data[--len] = '\0';
+  char *nl = memrchr (data, '\n', len);
+  const char *line = nl ? nl + 1 : data;
+  return json_loads (line, 0, NULL);
+}
+
 int
 hub_regd_fail (const struct hub_target *t, CURLcode rc, long status, json_t *reply,
                struct reg_error **err)
@@ -215,6 +226,8 @@ hub_regd_call (const struct hub_target *t, const char *method, const char *path,
   curl_easy_cleanup (h);
   curl_slist_free_all (headers);
   json_t *j = b.len ? json_loadb (b.data, b.len, 0, NULL) : NULL;
+  if (j == NULL && b.len)
+    j = last_line (b.data, b.len);
   free (b.data);
   if (rc != CURLE_OK || status == 401)
     {

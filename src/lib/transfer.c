@@ -450,6 +450,32 @@ push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
   return 0;
 }
 
+/* The destination has this very template (a manifest at the reference
+ * whose config, the RET file, has the template's digest): a required
+ * template found so is not packed and pushed again — packing a large
+ * template's files blob costs seconds even when no byte moves. */
+static bool
+already_there (struct source *s, const struct reg_oci_ref *ref, const struct reg_template *t)
+{
+  char digest[65];
+  _cleanup_free_ char *text = NULL, *media_type = NULL;
+  size_t len = 0;
+  if (reg_template_digest (t, digest, NULL) < 0 || ref->tag == NULL)
+    return false;
+  int rc = s->layout ? reg_layout_get_manifest (s->layout, ref->repo, ref->tag, &text, &len, NULL)
+                     : reg_registry_manifest_get (s->registry, ref->repo, ref->tag, &text, &len,
+                                                  &media_type, NULL);
+  struct reg_oci_manifest *m = NULL;
+  if (rc < 0 || reg_oci_manifest_parse (text, len, "manifest", &m, NULL) < 0)
+    return false;
+  bool same = strcmp (m->config.media_type, REG_OCI_TEMPLATE_TYPE) == 0
+              && strcmp (m->config.digest, digest) == 0;
+  reg_oci_manifest_free (m);
+  if (same)
+    event (s, digest, "exists", 0, 0);
+  return same;
+}
+
 static int
 push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref, const char *tmpl,
            const char *staging, json_t *pushed, int depth, struct reg_error **err)
@@ -478,7 +504,7 @@ push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref
         ret = push_tree (e, s, sib, t->requires[k], staging, pushed, depth + 1, err);
       reg_oci_ref_free (sib);
     }
-  if (ret == 0)
+  if (ret == 0 && !(depth > 0 && already_there (s, ref, t)))
     ret = push_one (e, s, ref, t, staging, pushed, err);
   reg_template_free (t);
   return ret;
