@@ -32,7 +32,7 @@ LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 # into reg: src/cli/tls.c loads it with dlopen for tcp:// only (docs/build.md).
 LIBS_HTTP := -lhttp_parser
 LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson)
-LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto zlib) -lpthread
+LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto zlib) -lpthread -lm
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))
 REGD_SRC := $(sort $(wildcard src/regd/*.c))
@@ -78,11 +78,11 @@ $(BUILD)/src/cli/copy-dl.o: src/lib/copy.c src/cli/archive_dl.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DREG_ARCHIVE_DLOPEN -include src/cli/archive_dl.h -MMD -MP -c $< -o $@
 
-# reg-hub (docs/hub.md): a remote client of regds, so no engine code either
-# (from libreg.a the linker takes error, util, strv, json, and layout and oci
-# for its embedded registry, which serves an OCI layout).
+# reg-hub (docs/hub.md): a remote client of regds, with an engine root of
+# its own for the app templates it deploys (src/hub/apps.h) and an embedded
+# registry serving an OCI layout (src/hub/registry.h): libreg.
 $(BUILD)/reg-hub: $(HUB_OBJ) $(BUILD)/libreg.a
-	$(CC) $(LDFLAGS_ALL) -Wl,-Map=$@.map -o $@ $^ $(LIBS_HUB)
+	$(CC) $(LDFLAGS_ALL) -Wl,-Map=$@.map -o $@ $^ $(LIBS_HUB) $(LIBS_LIB)
 
 $(BUILD)/src/hub/main.o: CFLAGS_ALL += -DHUB_WEB_DIR='"$(PREFIX)/share/reg-hub/web"'
 
@@ -124,6 +124,11 @@ $(BUILD)/tests/test_http: tests/unit/test_http.c $(BUILD)/src/cli/http.o
 $(BUILD)/tests/test_hub: tests/unit/test_hub.c $(BUILD)/src/hub/auth.o $(BUILD)/src/hub/regd_client.o $(BUILD)/libreg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc/hub -o $@ $^ $(LIBS_HUB) -lcmocka
+
+# reg-hub's uploaded apps (src/hub/appfiles.c), against the engine's store.
+$(BUILD)/tests/test_appfiles: tests/unit/test_appfiles.c $(BUILD)/src/hub/appfiles.o $(BUILD)/libreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc/hub -o $@ $^ $(LIBS_LIB) -lcmocka
 
 install: $(BUILD)/reg $(BUILD)/regd $(BUILD)/reg-monitor $(BUILD)/reg-init $(BUILD)/reg-hub $(BUILD)/reg-trace
 	install -D -m 0755 $(BUILD)/reg $(DESTDIR)$(PREFIX)/bin/reg

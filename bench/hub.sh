@@ -7,6 +7,7 @@
 #   ENTRIES=1000    devices registered in the hub, spread over the regds
 #   ROUNDS=6        liveness rounds measured
 #   REQUESTS=1000   dashboard API requests per ab run (1 and 4 at a time)
+#   HUB_WRAP=       a command the hub runs under (e.g. "heaptrack -o F")
 #
 # Every entry is a device in the hub's database with its own name; several
 # entries point at one regd (its address, CA and token), so the hub makes
@@ -28,7 +29,7 @@ finish () {
   rm -rf "$HUB_DIR"
 }
 start_hub () {
-  echo "$PASSWORD" | "$HUB_BIN" --data "$HUB_DIR/hub" --listen "127.0.0.1:$PORT" --web src/hub/web \
+  echo "$PASSWORD" | ${HUB_WRAP:-} "$HUB_BIN" --data "$HUB_DIR/hub" --listen "127.0.0.1:$PORT" --web src/hub/web \
     --admin-password-stdin --probe-interval 5s --probe-timeout 4s >>"$HUB_DIR/hub.log" 2>&1 &
   HUB_PID=$!
   for _ in $(seq 100); do curl -sk -o /dev/null "$URL/api/v1/version" && break; sleep 0.1; done
@@ -73,6 +74,7 @@ while read -r body; do
   [ "$code" = 201 ] || { echo "add: HTTP $code" >&2; exit 1; }
 done <"$HUB_DIR/bodies"
 echo "registered in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+echo "reg-hub memory after registering: $(rss)"
 
 echo "liveness rounds (interval 5 s, timeout 4 s; connections kept between rounds):"
 rounds "$ROUNDS"

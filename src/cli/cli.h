@@ -85,6 +85,7 @@ enum
   CLI_OPT_HEALTH_RETRIES,
   CLI_OPT_HEALTH_CMD,
   CLI_OPT_HEALTH_HTTP,
+  CLI_OPT_HEALTH_TCP,
   CLI_OPT_NO_HEALTHCHECK,
 };
 // clang-format off
@@ -94,6 +95,8 @@ enum
     "the health check: a command in the container, healthy when it exits 0" },                     \
       { "health-http", CLI_OPT_HEALTH_HTTP, "/PATH[:PORT][=STATUS]",                               \
         "the health check: an HTTP GET (port 80, any 2xx or 3xx by default)" },                    \
+      { "health-tcp", CLI_OPT_HEALTH_TCP, "PORT",                                                  \
+        "the health check: a TCP connection to the port is accepted" },                            \
       { "health-interval", CLI_OPT_HEALTH_INTERVAL, "DURATION", "time between checks (30s)" },    \
       { "health-timeout", CLI_OPT_HEALTH_TIMEOUT, "DURATION", "how long one check may take" },     \
       { "health-start-period", CLI_OPT_HEALTH_START_PERIOD, "DURATION",                            \

@@ -151,7 +151,7 @@ static void
 add_config (json_t *ct)
 {
   static const char *const keys[]
-      = { "Cmd", "Env", "WorkingDir", "Tty", "OpenStdin", "User", "Templates" };
+      = { "Cmd", "Env", "WorkingDir", "Tty", "OpenStdin", "User", "Templates", "Labels" };
   if (json_object_get (ct, "Config"))
     return;
   json_t *config = json_object ();

@@ -1,4 +1,4 @@
-/* reg run/generate's health options (--health-cmd, --health-http,
+/* reg run/generate's health options (--health-cmd, --health-http, --health-tcp,
  * --health-interval, --health-timeout, --health-retries,
  * --health-start-period, --no-healthcheck) into the create body's
  * Healthcheck (Docker's field names, durations in nanoseconds; health.h).
@@ -81,6 +81,16 @@ cli_health_option (const char *cmd, json_t *body, int opt, const char *arg)
     }
   if (opt == CLI_OPT_HEALTH_HTTP)
     return http_test (cmd, arg, h);
+  if (opt == CLI_OPT_HEALTH_TCP)
+    {
+      char *const test[] = { "TCP-CONNECT", (char *)arg, NULL };
+      struct reg_healthcheck check = { .test = (char **)test };
+      _cleanup_error_ struct reg_error *err = NULL;
+      if (reg_health_check_valid (&check, &err) < 0)
+        return fail (cmd, "--health-tcp", "want a port 1-65535");
+      json_object_set_new (h, "Test", json_pack ("[s, s]", "TCP-CONNECT", arg));
+      return 0;
+    }
   if (opt == CLI_OPT_HEALTH_RETRIES)
     {
       char *end;
@@ -115,6 +125,7 @@ cli_health_finish (const char *cmd, json_t *body)
       return 0;
     }
   if (h && json_object_get (h, "Test") == NULL)
-    return fail (cmd, "--health-*", "give the check with --health-cmd or --health-http");
+    return fail (cmd, "--health-*",
+                 "give the check with --health-cmd, --health-http or --health-tcp");
   return 0;
 }

@@ -62,6 +62,11 @@ check_fields (struct hub_req *r, json_t *body, bool adding, struct reg_error **e
     return -1;
   if (json_object_get (body, "Token") && hub_device_token_check (str (body, "Token"), err) < 0)
     return -1;
+  json_t *group = json_object_get (body, "Group");
+  if (group && !json_is_null (group)
+      && (!json_is_string (group) || hub_device_name_check (json_string_value (group), NULL) < 0))
+    return reg_error_set (err, EINVAL,
+                          "device: Group must be a name (as a device's) or null for none");
   json_t *owner = json_object_get (body, "Owner");
   if (owner != NULL)
     {
@@ -92,10 +97,22 @@ try_device (struct hub_req *r, json_t *dev, struct reg_error **err)
   return 0;
 }
 
+static int
+set_group (struct hub_req *r, int64_t id, json_t *body, struct reg_error **err)
+{
+  json_t *group = json_object_get (body, "Group");
+  if (group == NULL)
+    return 0;
+  json_t *fields = json_pack ("{s:O}", "Group", group);
+  int rc = hub_store_device_update (r->hub->store, id, fields, err);
+  json_decref (fields);
+  return rc;
+}
+
 static enum MHD_Result
 device_add (struct hub_req *r)
 {
-  static const char *const keys[] = { "Name", "Url", "Ca", "Token", "Owner", NULL };
+  static const char *const keys[] = { "Name", "Url", "Ca", "Token", "Owner", "Group", NULL };
   _cleanup_error_ struct reg_error *err = NULL;
   if (refuse_viewer (r, "add device"))
     return MHD_YES;
@@ -113,7 +130,8 @@ device_add (struct hub_req *r)
                                        : json_integer_value (json_object_get (body, "OwnerId")),
                                  str (body, "Name"), str (body, "Url"), str (body, "Ca"),
                                  str (body, "Token"), &id, &err)
-           < 0)
+               < 0
+           || set_group (r, id, body, &err) < 0)
     ret = hub_reply_error (r, err);
   else
     {
@@ -132,7 +150,7 @@ device_add (struct hub_req *r)
 static enum MHD_Result
 device_edit (struct hub_req *r, json_t *dev)
 {
-  static const char *const keys[] = { "Name", "Url", "Ca", "Token", "Owner", NULL };
+  static const char *const keys[] = { "Name", "Url", "Ca", "Token", "Owner", "Group", NULL };
   _cleanup_error_ struct reg_error *err = NULL;
   int64_t id = json_integer_value (json_object_get (dev, "Id"));
   json_t *body = hub_body (r, keys, &err);

@@ -4,15 +4,18 @@
 #include "hub.h"
 #include "json.h"
 #include "registry.h"
+#include "upload.h"
 #include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,6 +110,8 @@ http_status (int code)
     case EEXIST:
     case EBUSY:
       return MHD_HTTP_CONFLICT;
+    case EFBIG:
+      return MHD_HTTP_CONTENT_TOO_LARGE;
     case ETIMEDOUT:
     case ECONNREFUSED:
     case EPROTO:
@@ -406,7 +411,8 @@ api (struct hub_req *r)
     return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, r->url);
   if (strcmp (parts[0], "login") == 0 && n == 1)
     return hub_api_login (r);
-  authenticate (r);
+  if (r->user == NULL)
+    authenticate (r);
   if (r->user == NULL)
     return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
                               "not logged in (or the session expired): log in again, or send "
@@ -419,6 +425,8 @@ api (struct hub_req *r)
     return hub_api_devices (r, parts, n);
   if (strcmp (parts[0], "terminals") == 0)
     return hub_api_terminals (r, parts, n);
+  if (strcmp (parts[0], "apps") == 0 || strcmp (parts[0], "deployments") == 0)
+    return hub_api_deploy (r, parts, n);
   return hub_api_auth (r, parts, n);
 }
 
@@ -442,6 +450,39 @@ dispatch (struct hub_req *r)
   if (strcmp (r->method, "GET") != 0 && strcmp (r->method, "HEAD") != 0)
     return hub_reply_message (r, MHD_HTTP_METHOD_NOT_ALLOWED, "%s %s: only GET", r->method, r->url);
   return serve_file (r, r->url);
+}
+
+/* POST /api/v1/apps/NAME/deployments takes a multipart upload, streamed
+ * to a file: who is asking is checked before any of the body is read. */
+static bool
+upload_route (const char *method, const char *url)
+{
+  const char *prefix = HUB_API "/apps/", *suffix = "/deployments";
+  size_t n = strlen (url);
+  return strcmp (method, "POST") == 0 && strncmp (url, prefix, strlen (prefix)) == 0
+         && n > strlen (prefix) + strlen (suffix)
+         && strcmp (url + n - strlen (suffix), suffix) == 0;
+}
+
+static enum MHD_Result
+upload_begin (struct hub_req *r)
+{
+  authenticate (r);
+  if (r->user == NULL)
+    return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
+                              "not logged in: send \"Authorization: Bearer TOKEN\" (an API "
+                              "token) or log in");
+  if (!csrf_ok (r))
+    return hub_reply_message (r, MHD_HTTP_FORBIDDEN,
+                              "CSRF token missing or wrong: send the session's token in "
+                              "X-CSRF-Token");
+  if (!hub_is_admin (r))
+    return hub_reply_message (r, MHD_HTTP_FORBIDDEN, "deploy: a viewer cannot deploy");
+  _cleanup_error_ struct reg_error *err = NULL;
+  r->upload = hub_upload_new (r->conn, r->hub->deploy_dir, r->hub->cfg.deploy_max_size, &err);
+  if (r->upload == NULL)
+    return hub_reply_error (r, err);
+  return MHD_YES;
 }
 
 static void
@@ -473,6 +514,13 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
       r->url = url;
       client_addr (r);
       *con_cls = r;
+      return upload_route (method, url) ? upload_begin (r) : MHD_YES;
+    }
+  if (r->upload && *upload_data_size > 0)
+    {
+      size_t n = *upload_data_size;
+      *upload_data_size = 0;
+      hub_upload_feed (r->upload, upload_data, n);
       return MHD_YES;
     }
   if (*upload_data_size > 0)
@@ -506,10 +554,31 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r == NULL)
     return;
   json_decref (r->user);
+  hub_upload_free (r->upload);
   free (r->body);
   free (r->set_cookie);
   free (r);
   *con_cls = NULL;
+}
+
+/* A closed connection leaves its TLS session's and request's memory free
+ * in the middle of the heap, where glibc keeps it until a trim: give it
+ * back, at most once a second (a trim walks the free lists; a burst of
+ * new connections — each one a TLS handshake — would otherwise grow the
+ * heap by megabytes until the prober's next round trims it). */
+static void
+on_connection (void *cls, struct MHD_Connection *conn, void **socket_context,
+               enum MHD_ConnectionNotificationCode code)
+{
+  static _Atomic int64_t last_trim_ms;
+  if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+    return;
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int64_t last = last_trim_ms;
+  if (now - last >= 1000 && atomic_compare_exchange_strong (&last_trim_ms, &last, now))
+    malloc_trim (0);
 }
 
 int
@@ -538,8 +607,9 @@ hub_http_start (struct hub *h, struct reg_error **err)
           | MHD_USE_TLS | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
       0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_HTTPS_MEM_CERT,
       h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-      h, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)120, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+      h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_LIMIT,
+      h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
   freeaddrinfo (ai);
   if (h->httpd == NULL)
     return reg_error_set (err, EIO,

@@ -34,7 +34,18 @@ struct hub_config
   unsigned sample_interval; /* s */
   unsigned retention;       /* s of history kept */
   unsigned max_connections;
+  /* Deployments (deploy.h, apps.h) */
+  const char *registry;         /* HOST[:PORT]/PREFIX, or NULL: the embedded one */
+  const char *registry_address; /* HOST:PORT where devices reach the embedded one */
+  bool registry_insecure;       /* plain HTTP (test registries only) */
+  const char *registry_user;    /* push credentials, or NULL */
+  char *registry_password;      /* read from --registry-password-file */
+  int64_t deploy_max_size;      /* an upload, and what it expands to */
+  size_t deploy_max_entries;    /* entries in an uploaded archive */
 };
+
+struct reg_engine;
+struct hub_upload;
 
 struct hub
 {
@@ -53,6 +64,14 @@ struct hub
   int64_t round_at;
   double round_seconds;
   size_t round_devices, round_online;
+  /* Deployments: the hub's engine root (apps.h), serialised writes to it,
+   * the directory of uploads and temporary files, running pipelines
+   * (under wake_lock; hub_deploy_wait). */
+  struct reg_engine *engine;
+  pthread_mutex_t engine_lock;
+  char *deploy_dir;
+  unsigned deploys_running;
+  pthread_cond_t deploys_done;
 };
 
 struct hub_req
@@ -67,7 +86,8 @@ struct hub_req
   bool by_cookie;
   char session_key[65];
   char addr[64];
-  char *set_cookie; /* a Set-Cookie header for the reply */
+  char *set_cookie;          /* a Set-Cookie header for the reply */
+  struct hub_upload *upload; /* a multipart body being received (upload.h) */
 };
 
 /* Replies (j is stolen). Errors are {"message": "..."}; an error's code
@@ -104,6 +124,8 @@ enum MHD_Result hub_api_containers (struct hub_req *r, json_t *dev, char **parts
 enum MHD_Result hub_api_logs (struct hub_req *r, json_t *dev, const char *container);
 enum MHD_Result hub_api_terminal_new (struct hub_req *r, json_t *dev, const char *container);
 enum MHD_Result hub_api_terminals (struct hub_req *r, char **parts, size_t n);
+/* /apps/NAME/deployments (POST: the multipart upload, upload.h), /deployments... */
+enum MHD_Result hub_api_deploy (struct hub_req *r, char **parts, size_t n);
 
 /* Who may see device `id`: its owner and admins. The row (with secrets
  * when asked) or NULL after replying 404. */

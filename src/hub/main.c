@@ -1,6 +1,8 @@
 /* reg-hub: the command line — serve (the default), and user management on
  * the hub's database. See docs/hub.md. */
+#include "apps.h"
 #include "auth.h"
+#include "deploy.h"
 #include "hub.h"
 #include "registry.h"
 #include "util.h"
@@ -23,24 +25,30 @@ static void
 usage (FILE *f)
 {
   fprintf (
-      f, "usage: reg-hub [serve] [options]       serve the web UI and API\n"
-         "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
-         "       reg-hub registry import LAYOUT [--data DIR]   templates into the hub's registry\n"
-         "       reg-hub registry credential DEVICE [--data DIR]   a device's pull credential\n"
-         "options:\n"
-         "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
-         "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
-         "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
-         "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
-         "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
-         "  --probe-interval T       liveness round every T (default 5s)\n"
-         "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
-         "  --sample-interval T      utilisation history every T (default 30s)\n"
-         "  --retention T            history kept for T (default 7d)\n"
-         "  --session-ttl T          a login lasts T (default 8h)\n"
-         "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
-         "  --admin-password-stdin   first start: the admin's password from stdin\n"
-         "T: a number with ms, s, m, h or d.\n");
+      f,
+      "usage: reg-hub [serve] [options]       serve the web UI and API\n"
+      "       reg-hub user add NAME [--role admin|viewer] [--data DIR]   password on stdin\n"
+      "       reg-hub registry import LAYOUT [--data DIR]   templates into the hub's registry\n"
+      "       reg-hub registry credential DEVICE [--data DIR]   a device's pull credential\n"
+      "options:\n"
+      "  --data DIR               database and certificate (default /var/lib/reg-hub)\n"
+      "  --listen ADDR:PORT       HTTPS address (default 127.0.0.1:8443)\n"
+      "  --tls-cert F --tls-key F certificate and key (default: self-signed, made once)\n"
+      "  --web DIR                the UI's files (default " HUB_WEB_DIR ")\n"
+      "  --vendor DIR             Debian's JS libraries (default /usr/share/javascript)\n"
+      "  --probe-interval T       liveness round every T (default 5s)\n"
+      "  --probe-timeout T        a device's answer within T (default 2s, < interval)\n"
+      "  --sample-interval T      utilisation history every T (default 30s)\n"
+      "  --retention T            history kept for T (default 7d)\n"
+      "  --session-ttl T          a login lasts T (default 8h)\n"
+      "  --pbkdf2-iterations N    password hashing (default and minimum 600000)\n"
+      "  --admin-password-stdin   first start: the admin's password from stdin\n"
+      "  --registry HOST[:PORT]/PREFIX   deploy through this registry (docs/hub.md)\n"
+      "  --registry-insecure      plain HTTP to it (test registries only)\n"
+      "  --registry-address H:P   where devices reach the hub's own registry (default --listen)\n"
+      "  --registry-user NAME --registry-password-file F   its push credentials\n"
+      "  --deploy-max-size SIZE   an upload, and what it expands to (default 256m)\n"
+      "T: a number with ms, s, m, h or d.\n");
 }
 
 /* "500ms", "5s", "2m", "1h", "7d" -> milliseconds; -1 when bad. */
@@ -63,6 +71,47 @@ duration_ms (const char *s)
   if (strcmp (end, "d") == 0)
     return v * 86400000;
   return -1;
+}
+
+/* --registry HOST[:PORT]/PREFIX: a registry host (with "." or ":" or
+ * "localhost", Docker's rule) and at least one repository component. */
+static int
+registry_check (const char *s)
+{
+  const char *slash = strchr (s, '/');
+  size_t hl = slash ? (size_t)(slash - s) : 0;
+  bool host = slash && hl > 0
+              && (memchr (s, '.', hl) || memchr (s, ':', hl)
+                  || (hl == 9 && strncmp (s, "localhost", 9) == 0));
+  bool ok = host && slash[1] != '\0' && s[strlen (s) - 1] != '/' && strstr (s, "://") == NULL
+            && strlen (s) < 200;
+  for (const char *p = slash ? slash + 1 : s; ok && *p; p++)
+    ok = strchr ("abcdefghijklmnopqrstuvwxyz0123456789._-/", *p) != NULL;
+  if (!ok)
+    fprintf (stderr,
+             "reg-hub: --registry \"%s\": want HOST[:PORT]/PREFIX (e.g. "
+             "registry.example:5000/apps; lower-case repository names)\n",
+             s);
+  return ok ? 0 : -1;
+}
+
+static int
+read_secret_file (const char *path, char **out)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  size_t len = 0;
+  if (reg_util_read_file (path, 4096, out, &len, &err) < 0)
+    {
+      fprintf (stderr, "reg-hub: --registry-password-file: %s\n", err->msg);
+      return -1;
+    }
+  (*out)[strcspn (*out, "\r\n")] = '\0';
+  if ((*out)[0] == '\0')
+    {
+      fprintf (stderr, "reg-hub: --registry-password-file %s: empty\n", path);
+      return -1;
+    }
+  return 0;
 }
 
 static int
@@ -195,6 +244,12 @@ serve (struct hub *h, bool admin_stdin)
     }
   if (first_admin (h, admin_stdin) < 0)
     return 1;
+  if (hub_apps_open (h, &err) < 0)
+    {
+      fprintf (stderr, "%s\n", err->msg);
+      return 1;
+    }
+  hub_store_deployments_interrupted (h->store);
   if (hub_tls_ensure (h, &err) < 0 || hub_http_start (h, &err) < 0 || hub_probe_start (h, &err) < 0)
     {
       fprintf (stderr, "%s\n", err->msg);
@@ -208,8 +263,10 @@ serve (struct hub *h, bool admin_stdin)
   int sig = 0;
   sigwait (&set, &sig);
   fprintf (stderr, "reg-hub: stopping\n");
+  h->stopping = true;
   hub_probe_stop (h);
   MHD_stop_daemon (h->httpd);
+  hub_deploy_wait (h);
   return 0;
 }
 
@@ -226,7 +283,9 @@ main (int argc, char **argv)
                             .probe_timeout = 2000,
                             .sample_interval = 30,
                             .retention = 7 * 86400,
-                            .max_connections = 512 } };
+                            .max_connections = 512,
+                            .deploy_max_size = 256LL << 20,
+                            .deploy_max_entries = 100000 } };
   static const struct option opts[] = { { "data", required_argument, NULL, 'd' },
                                         { "listen", required_argument, NULL, 'l' },
                                         { "tls-cert", required_argument, NULL, 'c' },
@@ -241,6 +300,12 @@ main (int argc, char **argv)
                                         { "pbkdf2-iterations", required_argument, NULL, 'I' },
                                         { "admin-password-stdin", no_argument, NULL, 'a' },
                                         { "role", required_argument, NULL, 'R' },
+                                        { "registry", required_argument, NULL, 'g' },
+                                        { "registry-insecure", no_argument, NULL, 'G' },
+                                        { "registry-address", required_argument, NULL, 'A' },
+                                        { "registry-user", required_argument, NULL, 'u' },
+                                        { "registry-password-file", required_argument, NULL, 'P' },
+                                        { "deploy-max-size", required_argument, NULL, 'z' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   bool admin_stdin = false;
@@ -301,6 +366,38 @@ main (int argc, char **argv)
         case 'R':
           role = optarg;
           break;
+        case 'g':
+          if (registry_check (optarg) < 0)
+            return 2;
+          h.cfg.registry = optarg;
+          break;
+        case 'G':
+          h.cfg.registry_insecure = true;
+          break;
+        case 'A':
+          if (strchr (optarg, '/') || strrchr (optarg, ':') == NULL || strlen (optarg) > 200)
+            {
+              fprintf (stderr, "reg-hub: --registry-address \"%s\": want HOST:PORT\n", optarg);
+              return 2;
+            }
+          h.cfg.registry_address = optarg;
+          break;
+        case 'u':
+          h.cfg.registry_user = optarg;
+          break;
+        case 'P':
+          if (read_secret_file (optarg, &h.cfg.registry_password) < 0)
+            return 2;
+          break;
+        case 'z':
+          if (!reg_util_parse_size (optarg, &h.cfg.deploy_max_size) || h.cfg.deploy_max_size < 1024)
+            {
+              fprintf (stderr,
+                       "reg-hub: --deploy-max-size \"%s\": a size of at least 1k (256m, 1g)\n",
+                       optarg);
+              return 2;
+            }
+          break;
         case 'I':
           {
             char *end = NULL;
@@ -322,6 +419,27 @@ main (int argc, char **argv)
           return 2;
         }
     }
+  if ((h.cfg.registry_user == NULL) != (h.cfg.registry_password == NULL))
+    {
+      fprintf (stderr, "reg-hub: --registry-user and --registry-password-file go together\n");
+      return 2;
+    }
+  if ((h.cfg.registry_insecure || h.cfg.registry_user) && h.cfg.registry == NULL)
+    {
+      fprintf (stderr, "reg-hub: --registry-insecure and --registry-user need --registry\n");
+      return 2;
+    }
+  if (h.cfg.registry_address && h.cfg.registry)
+    {
+      fprintf (stderr, "reg-hub: --registry-address is the embedded registry's; --registry names "
+                       "another\n");
+      return 2;
+    }
+  /* Devices reach the embedded registry where the hub listens, unless
+   * that is every address (then they must be told). */
+  if (h.cfg.registry == NULL && h.cfg.registry_address == NULL
+      && strncmp (h.cfg.listen, "0.0.0.0:", 8) != 0 && strncmp (h.cfg.listen, "[::]:", 5) != 0)
+    h.cfg.registry_address = h.cfg.listen;
   /* Words left after the options, in order. */
   char *words[4] = { NULL };
   int nw = 0;
@@ -330,7 +448,8 @@ main (int argc, char **argv)
       if (argv[i][0] == '-')
         {
           const struct option *o = opts;
-          while (o->name && strncmp (argv[i] + 2, o->name, strlen (o->name)) != 0)
+          size_t len = strcspn (argv[i] + 2, "=");
+          while (o->name && (strlen (o->name) != len || strncmp (argv[i] + 2, o->name, len) != 0))
             o++;
           if (o->name && o->has_arg == required_argument && strchr (argv[i], '=') == NULL)
             i++;
@@ -370,8 +489,10 @@ main (int argc, char **argv)
            : import_cmd ? registry_import (&h, words[2])
            : cred_cmd   ? registry_credential (&h, words[2])
                         : serve (&h, admin_stdin);
+  hub_apps_close (&h);
   hub_registry_free (h.registry);
   hub_store_close (h.store);
+  free (h.cfg.registry_password);
   free (h.cert_pem);
   free (h.key_pem);
   curl_global_cleanup ();

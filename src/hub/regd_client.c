@@ -8,9 +8,15 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_REPLY (8 << 20)
+/* Transfers at once to one address: regd takes 8 TLS connections per
+ * client by default (--tls-max-per-client), and the hub's other calls
+ * (actions, logs, terminals) need the rest. */
+#define HOST_SLOTS 4
 
 int
 hub_device_name_check (const char *name, struct reg_error **err)
@@ -159,6 +165,17 @@ collect (char *ptr, size_t size, size_t n, void *data)
   return len;
 }
 
+/* A reply of JSON lines (push, pull: progress, then the result): the last. */
+static json_t *
+last_line (char *data, size_t len)
+{
+  while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+    data[--len] = '\0';
+  char *nl = memrchr (data, '\n', len);
+  const char *line = nl ? nl + 1 : data;
+  return json_loads (line, 0, NULL);
+}
+
 int
 hub_regd_fail (const struct hub_target *t, CURLcode rc, long status, json_t *reply,
                struct reg_error **err)
@@ -209,6 +226,8 @@ hub_regd_call (const struct hub_target *t, const char *method, const char *path,
   curl_easy_cleanup (h);
   curl_slist_free_all (headers);
   json_t *j = b.len ? json_loadb (b.data, b.len, 0, NULL) : NULL;
+  if (j == NULL && b.len)
+    j = last_line (b.data, b.len);
   free (b.data);
   if (rc != CURLE_OK || status == 401)
     {
@@ -244,7 +263,7 @@ hub_multi_new (void)
    * (--tls-max-per-client), and the hub's other calls (actions, logs,
    * terminals) need the rest. */
   curl_multi_setopt (m->multi, CURLMOPT_MAXCONNECTS, 20000L);
-  curl_multi_setopt (m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 4L);
+  curl_multi_setopt (m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HOST_SLOTS);
   return m;
 }
 
@@ -262,7 +281,79 @@ struct one
   CURL *h;
   struct curl_slist *headers;
   struct buffer b;
+  size_t next; /* the target that takes this one's slot when it is done, or SIZE_MAX */
 };
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+by_base (const void *a, const void *b, void *ctx)
+{
+  const struct hub_target *t = ctx;
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  int c = strcmp (t[x].base, t[y].base);
+  return c ? c : (x > y) - (x < y);
+}
+
+/* The transfer of target i, with what is left of the round's time. */
+static bool
+start_one (struct hub_multi *m, const struct hub_target *t, struct one *o, const char *path,
+           double deadline, char **error)
+{
+  long left = (long)(deadline - now_ms ());
+  if (left <= 0)
+    {
+      _cleanup_error_ struct reg_error *err = NULL;
+      hub_regd_fail (t, CURLE_OPERATION_TIMEDOUT, -1, NULL, &err);
+      *error = strdup (err ? err->msg : "no answer in time");
+      return false;
+    }
+  if ((o->h = hub_target_easy (t, "GET", path, &o->headers)) == NULL)
+    {
+      *error = strdup ("out of memory");
+      return false;
+    }
+  curl_easy_setopt (o->h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt (o->h, CURLOPT_WRITEDATA, &o->b);
+  curl_easy_setopt (o->h, CURLOPT_TIMEOUT_MS, left);
+  curl_easy_setopt (o->h, CURLOPT_PRIVATE, (char *)o);
+  /* Replies here are small. */
+  curl_easy_setopt (o->h, CURLOPT_BUFFERSIZE, 4096L);
+  curl_multi_add_handle (m->multi, o->h);
+  return true;
+}
+
+/* A finished transfer: its reply or error, and its handle gone. */
+static void
+finish_one (struct hub_multi *m, const struct hub_target *t, struct one *o, CURLcode rc,
+            json_t **reply, char **error)
+{
+  long status = -1;
+  curl_easy_getinfo (o->h, CURLINFO_RESPONSE_CODE, &status);
+  json_t *j = o->b.len ? json_loadb (o->b.data, o->b.len, 0, NULL) : NULL;
+  if (rc == CURLE_OK && status == 200 && j)
+    *reply = j;
+  else
+    {
+      _cleanup_error_ struct reg_error *err = NULL;
+      hub_regd_fail (t, rc, status, j, &err);
+      *error = strdup (err ? err->msg : "failed");
+      json_decref (j);
+    }
+  curl_multi_remove_handle (m->multi, o->h);
+  curl_easy_cleanup (o->h);
+  o->h = NULL;
+  curl_slist_free_all (o->headers);
+  o->headers = NULL;
+  free (o->b.data);
+  o->b = (struct buffer){ NULL, 0 };
+}
 
 void
 hub_regd_get_many (struct hub_multi *m, struct hub_target *t, size_t n, const char *path,
@@ -282,70 +373,78 @@ hub_regd_get_many (struct hub_multi *m, struct hub_target *t, size_t n, const ch
   free (paths);
 }
 
+/* Every target's transfer exists only while it may run: curl runs at most
+ * HOST_SLOTS at once to one address anyway (CURLMOPT_MAX_HOST_CONNECTIONS),
+ * and a queued easy handle costs ~15 kB (its buffers and state), which
+ * for 1,000 entries over 10 regds was most of the hub's peak memory. The
+ * targets are grouped by address; each group starts HOST_SLOTS transfers,
+ * and each finished one hands its slot to the next of its group, with
+ * what is left of the round's time (the deadline is the round's, as it
+ * was when all waited in curl's queue). Targets at different addresses
+ * all run at once, as before. */
 void
 hub_regd_get_each (struct hub_multi *m, struct hub_target *t, size_t n, const char *const *paths,
                    long timeout_ms, json_t **replies, char **errors)
 {
   struct one *all = calloc (n ? n : 1, sizeof *all);
+  size_t *order = calloc (n ? n : 1, sizeof *order);
   for (size_t i = 0; i < n; i++)
     {
       replies[i] = NULL;
-      errors[i] = NULL;
-      if (all == NULL
-          || (all[i].h = hub_target_easy (&t[i], "GET", paths[i], &all[i].headers)) == NULL)
-        continue;
-      curl_easy_setopt (all[i].h, CURLOPT_WRITEFUNCTION, collect);
-      curl_easy_setopt (all[i].h, CURLOPT_WRITEDATA, &all[i].b);
-      curl_easy_setopt (all[i].h, CURLOPT_TIMEOUT_MS, timeout_ms);
-      curl_easy_setopt (all[i].h, CURLOPT_PRIVATE, (char *)&all[i]);
-      /* Replies here are small; a round holds every device's handle. */
-      curl_easy_setopt (all[i].h, CURLOPT_BUFFERSIZE, 4096L);
-      curl_multi_add_handle (m->multi, all[i].h);
+      errors[i] = all && order ? NULL : strdup ("out of memory");
+    }
+  if (all == NULL || order == NULL)
+    goto out;
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  qsort_r (order, n, sizeof *order, by_base, t);
+  double deadline = now_ms () + (double)timeout_ms;
+  size_t rank = 0;
+  for (size_t p = 0; p < n; p++)
+    {
+      size_t i = order[p];
+      rank = p > 0 && strcmp (t[i].base, t[order[p - 1]].base) == 0 ? rank + 1 : 0;
+      all[i].next = p + HOST_SLOTS < n && strcmp (t[i].base, t[order[p + HOST_SLOTS]].base) == 0
+                        ? order[p + HOST_SLOTS]
+                        : SIZE_MAX;
+      if (rank < HOST_SLOTS)
+        start_one (m, &t[i], &all[i], paths[i], deadline, &errors[i]);
     }
   int running = 1;
-  while (running > 0)
+  bool started = true;
+  while (running > 0 || started)
     {
+      started = false;
       if (curl_multi_perform (m->multi, &running) != CURLM_OK)
         break;
-      if (running > 0)
+      CURLMsg *msg;
+      int left;
+      while ((msg = curl_multi_info_read (m->multi, &left)) != NULL)
+        {
+          if (msg->msg != CURLMSG_DONE)
+            continue;
+          char *priv = NULL;
+          curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &priv);
+          struct one *o = (struct one *)priv;
+          size_t i = (size_t)(o - all);
+          finish_one (m, &t[i], o, msg->data.result, &replies[i], &errors[i]);
+          /* The slot goes down the group until a transfer starts. */
+          bool taken = false;
+          for (size_t k = o->next; k != SIZE_MAX && !taken; k = all[k].next)
+            taken = start_one (m, &t[k], &all[k], paths[k], deadline, &errors[k]);
+          started = started || taken;
+        }
+      if (running > 0 && !started)
         curl_multi_poll (m->multi, NULL, 0, 200, NULL);
     }
-  CURLMsg *msg;
-  int left;
-  while ((msg = curl_multi_info_read (m->multi, &left)) != NULL)
+  for (size_t i = 0; i < n; i++)
     {
-      if (msg->msg != CURLMSG_DONE)
-        continue;
-      char *priv = NULL;
-      curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      struct one *o = (struct one *)priv;
-      size_t i = (size_t)(o - all);
-      long status = -1;
-      curl_easy_getinfo (msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-      json_t *j = o->b.len ? json_loadb (o->b.data, o->b.len, 0, NULL) : NULL;
-      if (msg->data.result == CURLE_OK && status == 200 && j)
-        {
-          replies[i] = j;
-          continue;
-        }
-      _cleanup_error_ struct reg_error *err = NULL;
-      hub_regd_fail (&t[i], msg->data.result, status, j, &err);
-      errors[i] = strdup (err ? err->msg : "failed");
-      json_decref (j);
-    }
-  for (size_t i = 0; all && i < n; i++)
-    {
-      if (all[i].h == NULL)
-        {
-          errors[i] = strdup ("out of memory");
-          continue;
-        }
+      if (all[i].h) /* the multi handle failed */
+        finish_one (m, &t[i], &all[i], CURLE_RECV_ERROR, &replies[i], &errors[i]);
       if (replies[i] == NULL && errors[i] == NULL)
         errors[i] = strdup ("no answer");
-      curl_multi_remove_handle (m->multi, all[i].h);
-      curl_easy_cleanup (all[i].h);
-      curl_slist_free_all (all[i].headers);
-      free (all[i].b.data);
     }
+out:
+  free (order);
   free (all);
 }

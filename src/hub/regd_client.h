@@ -40,7 +40,8 @@ CURL *hub_target_easy (const struct hub_target *t, const char *method, const cha
                        struct curl_slist **headers);
 
 /* One JSON request. Returns the HTTP status (reply parsed into *reply when
- * JSON), or -1 with err naming the device and the cause. */
+ * JSON; of a reply of JSON lines, the last line), or -1 with err naming the device and the cause.
+ */
 long hub_regd_call (const struct hub_target *t, const char *method, const char *path, json_t *body,
                     long timeout_ms, json_t **reply, struct reg_error **err);
 

@@ -43,6 +43,18 @@ static const char *const migrations[] = {
   "CREATE TABLE audit (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, user TEXT NOT NULL,"
   "  device INTEGER, device_name TEXT, action TEXT NOT NULL, target TEXT, result TEXT NOT NULL);"
   "CREATE INDEX audit_by_device ON audit (device, id);",
+  /* 2: deployments (issue 20): one row per deployment, one per target
+   * device, each step's seconds; devices get a group */
+  "ALTER TABLE devices ADD COLUMN grp TEXT;"
+  "CREATE TABLE deployments (id INTEGER PRIMARY KEY, app TEXT NOT NULL, version TEXT NOT NULL,"
+  "  user TEXT NOT NULL, created INTEGER NOT NULL, finished INTEGER, state TEXT NOT NULL,"
+  "  error TEXT, spec TEXT NOT NULL, template TEXT NOT NULL, digest TEXT, files INTEGER,"
+  "  app_bytes INTEGER, make_s REAL, push_s REAL, push_bytes INTEGER);"
+  "CREATE INDEX deployments_by_app ON deployments (app, id);"
+  "CREATE TABLE deployment_devices (deployment INTEGER NOT NULL REFERENCES deployments(id),"
+  "  device INTEGER NOT NULL, device_name TEXT NOT NULL, state TEXT NOT NULL, error TEXT,"
+  "  container TEXT, mode TEXT, pull_s REAL, pull_bytes INTEGER, create_s REAL, start_s REAL,"
+  "  healthy_s REAL, PRIMARY KEY (deployment, device));",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -135,11 +147,14 @@ row_object (sqlite3_stmt *st)
         }
     }
   /* Columns holding JSON text come back as JSON. */
-  json_t *info = json_object_get (o, "Info");
-  if (json_is_string (info))
+  static const char *const json_cols[] = { "Info", "Spec" };
+  for (size_t i = 0; i < sizeof json_cols / sizeof json_cols[0]; i++)
     {
-      json_t *parsed = json_loads (json_string_value (info), 0, NULL);
-      json_object_set_new (o, "Info", parsed ? parsed : json_null ());
+      json_t *text = json_object_get (o, json_cols[i]);
+      if (!json_is_string (text))
+        continue;
+      json_t *parsed = json_loads (json_string_value (text), 0, NULL);
+      json_object_set_new (o, json_cols[i], parsed ? parsed : json_null ());
     }
   return o;
 }
@@ -475,7 +490,7 @@ hub_store_token_delete (struct hub_store *s, int64_t user_id, int64_t id, struct
 #define DEVICE_COLS                                                                                \
   "d.id AS Id, d.name AS Name, d.url AS Url, d.owner_id AS OwnerId, u.name AS Owner, "             \
   "d.created AS Created, d.state AS State, d.last_seen AS LastSeen, d.error AS Error, "            \
-  "d.info AS Info"
+  "d.info AS Info, d.grp AS \"Group\""
 #define DEVICE_SECRETS ", d.ca AS Ca, d.token AS Token"
 
 static int
@@ -538,11 +553,9 @@ hub_store_device_list (struct hub_store *s, int64_t owner_id, int with_secrets)
 int
 hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields, struct reg_error **err)
 {
-  static const char *const cols[][2] = { { "Name", "name" },
-                                         { "Url", "url" },
-                                         { "Ca", "ca" },
-                                         { "Token", "token" },
-                                         { "OwnerId", "owner_id" } };
+  static const char *const cols[][2]
+      = { { "Name", "name" },   { "Url", "url" },          { "Ca", "ca" },
+          { "Token", "token" }, { "OwnerId", "owner_id" }, { "Group", "grp" } };
   LOCK (s);
   s->devices_gen++;
   int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
@@ -555,6 +568,8 @@ hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields, struct
       snprintf (sql, sizeof sql, "UPDATE devices SET %s = ? WHERE id = ?", cols[i][1]);
       if (json_is_integer (v))
         rc = run (s, err, "update device", sql, "ii", (int64_t)json_integer_value (v), id);
+      else if (json_is_null (v))
+        rc = run (s, err, "update device", sql, "ti", (const char *)NULL, id);
       else
         rc = run (s, err, "update device", sql, "ti", json_string_value (v), id);
       if (rc == 0)
@@ -737,4 +752,177 @@ hub_store_audit_list (struct hub_store *s, int64_t owner_id, int64_t device, int
                      "iiiii", owner_id, owner_id, device, device, (int64_t)limit);
   UNLOCK (s);
   return r;
+}
+
+/* ---- deployments ---- */
+
+#define DEPLOY_COLS                                                                                \
+  "id AS Id, app AS App, version AS Version, user AS User, created AS Created, finished AS "       \
+  "Finished, state AS State, error AS Error, spec AS Spec, template AS Template, digest AS "       \
+  "Digest, files AS Files, app_bytes AS AppBytes, make_s AS MakeSeconds, push_s AS PushSeconds, "  \
+  "push_bytes AS PushBytes"
+#define TARGET_COLS                                                                                \
+  "device AS Device, device_name AS DeviceName, state AS State, error AS Error, container AS "     \
+  "Container, mode AS Mode, pull_s AS PullSeconds, pull_bytes AS PullBytes, create_s AS "          \
+  "CreateSeconds, start_s AS StartSeconds, healthy_s AS HealthySeconds"
+
+int64_t
+hub_store_deployment_next_version (struct hub_store *s, const char *app)
+{
+  LOCK (s);
+  json_t *r = first (query (s,
+                            "SELECT max(CAST(version AS INTEGER)) AS v FROM deployments WHERE "
+                            "app = ? AND version GLOB '[0-9]*' AND version NOT GLOB '*[^0-9]*'",
+                            "t", app));
+  UNLOCK (s);
+  int64_t v = r ? json_integer_value (json_object_get (r, "v")) : 0;
+  json_decref (r);
+  return v + 1;
+}
+
+int
+hub_store_deployment_add (struct hub_store *s, json_t *d, json_t *targets, int64_t *id,
+                          struct reg_error **err)
+{
+  _cleanup_free_ char *spec = json_dumps (json_object_get (d, "Spec"), JSON_COMPACT);
+  if (spec == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  LOCK (s);
+  int rc = sqlite3_exec (s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+  if (rc < 0)
+    db_fail (s, err, "add deployment");
+  if (rc >= 0)
+    rc = run (s, err, "add deployment",
+              "INSERT INTO deployments (app, version, user, created, state, spec, template, "
+              "digest, files, app_bytes, make_s) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+              "tttittttiid", json_string_value (json_object_get (d, "App")),
+              json_string_value (json_object_get (d, "Version")),
+              json_string_value (json_object_get (d, "User")), now_s (),
+              json_string_value (json_object_get (d, "State")), spec,
+              json_string_value (json_object_get (d, "Template")),
+              json_string_value (json_object_get (d, "Digest")),
+              (int64_t)json_integer_value (json_object_get (d, "Files")),
+              (int64_t)json_integer_value (json_object_get (d, "AppBytes")),
+              json_real_value (json_object_get (d, "MakeSeconds")));
+  int64_t did = sqlite3_last_insert_rowid (s->db);
+  size_t i;
+  json_t *t;
+  json_array_foreach (targets, i, t)
+  {
+    if (rc < 0)
+      break;
+    rc = run (s, err, "add deployment target",
+              "INSERT INTO deployment_devices (deployment, device, device_name, state) VALUES "
+              "(?,?,?,'waiting')",
+              "iit", did, (int64_t)json_integer_value (json_object_get (t, "Id")),
+              json_string_value (json_object_get (t, "Name")));
+  }
+  sqlite3_exec (s->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  UNLOCK (s);
+  if (rc >= 0 && id)
+    *id = did;
+  return rc < 0 ? -1 : 0;
+}
+
+/* Set the fields given (API names) of one row; `cols` maps them. */
+static int
+update_row (struct hub_store *s, const char *table, const char *where, int64_t a, int64_t b,
+            const char *const (*cols)[2], size_t n, json_t *fields, struct reg_error **err)
+{
+  int rc = 0;
+  LOCK (s);
+  for (size_t i = 0; rc >= 0 && i < n; i++)
+    {
+      json_t *v = json_object_get (fields, cols[i][0]);
+      if (v == NULL)
+        continue;
+      char sql[200];
+      snprintf (sql, sizeof sql, "UPDATE %s SET %s = ? WHERE %s", table, cols[i][1], where);
+      if (json_is_integer (v))
+        rc = run (s, err, table, sql, "iii", (int64_t)json_integer_value (v), a, b);
+      else if (json_is_real (v))
+        rc = run (s, err, table, sql, "dii", json_real_value (v), a, b);
+      else
+        rc = run (s, err, table, sql, "tii", json_string_value (v), a, b);
+    }
+  UNLOCK (s);
+  return rc < 0 ? -1 : 0;
+}
+
+int
+hub_store_deployment_update (struct hub_store *s, int64_t id, json_t *fields,
+                             struct reg_error **err)
+{
+  static const char *const cols[][2]
+      = { { "State", "state" },        { "Error", "error" },        { "Finished", "finished" },
+          { "Digest", "digest" },      { "Files", "files" },        { "AppBytes", "app_bytes" },
+          { "MakeSeconds", "make_s" }, { "PushSeconds", "push_s" }, { "PushBytes", "push_bytes" } };
+  return update_row (s, "deployments", "id = ? AND ? = 0", id, 0, cols,
+                     sizeof cols / sizeof cols[0], fields, err);
+}
+
+int
+hub_store_deployment_target_update (struct hub_store *s, int64_t id, int64_t device, json_t *fields,
+                                    struct reg_error **err)
+{
+  static const char *const cols[][2] = {
+    { "State", "state" },
+    { "Error", "error" },
+    { "Container", "container" },
+    { "Mode", "mode" },
+    { "PullSeconds", "pull_s" },
+    { "PullBytes", "pull_bytes" },
+    { "CreateSeconds", "create_s" },
+    { "StartSeconds", "start_s" },
+    { "HealthySeconds", "healthy_s" },
+  };
+  return update_row (s, "deployment_devices", "deployment = ? AND device = ?", id, device, cols,
+                     sizeof cols / sizeof cols[0], fields, err);
+}
+
+json_t *
+hub_store_deployment_get (struct hub_store *s, int64_t id)
+{
+  LOCK (s);
+  json_t *d = first (query (s, "SELECT " DEPLOY_COLS " FROM deployments WHERE id = ?", "i", id));
+  if (d)
+    json_object_set_new (d, "Devices",
+                         query (s,
+                                "SELECT " TARGET_COLS " FROM deployment_devices WHERE "
+                                "deployment = ? ORDER BY device_name",
+                                "i", id));
+  UNLOCK (s);
+  return d;
+}
+
+json_t *
+hub_store_deployment_list (struct hub_store *s, const char *app, int limit)
+{
+  LOCK (s);
+  json_t *r = query (s,
+                     "SELECT " DEPLOY_COLS ", (SELECT count(*) FROM deployment_devices t WHERE "
+                     "t.deployment = d.id) AS Targets, (SELECT count(*) FROM deployment_devices "
+                     "t WHERE t.deployment = d.id AND t.state = 'healthy') AS Healthy FROM "
+                     "deployments d WHERE (? IS NULL OR app = ?) ORDER BY id DESC LIMIT ?",
+                     "tti", app, app, (int64_t)limit);
+  UNLOCK (s);
+  return r;
+}
+
+/* A hub stopped mid-deployment left it running: failed, with the reason. */
+void
+hub_store_deployments_interrupted (struct hub_store *s)
+{
+  LOCK (s);
+  run (s, NULL, "deployments",
+       "UPDATE deployment_devices SET state = 'failed', error = 'the hub stopped during the "
+       "deployment' WHERE state NOT IN ('healthy', 'running', 'failed', 'rolled back', "
+       "'skipped') AND deployment IN (SELECT id FROM deployments WHERE state IN ('pending', "
+       "'pushing', 'deploying'))",
+       NULL);
+  run (s, NULL, "deployments",
+       "UPDATE deployments SET state = 'failed', error = 'the hub stopped during the deployment', "
+       "finished = ? WHERE state IN ('pending', 'pushing', 'deploying')",
+       "i", now_s ());
+  UNLOCK (s);
 }

@@ -59,13 +59,13 @@ int hub_store_token_delete (struct hub_store *s, int64_t user_id, int64_t id,
                             struct reg_error **err);
 
 /* Devices: {"Id", "Name", "Url", "OwnerId", "Owner", "Created", "State",
- * "LastSeen", "Error", "Info"}; *_get with secrets also "Ca" and "Token".
+ * "LastSeen", "Error", "Info", "Group"}; *_get with secrets also "Ca" and "Token".
  * owner_id 0 lists every device (an admin's view). */
 int hub_store_device_add (struct hub_store *s, int64_t owner_id, const char *name, const char *url,
                           const char *ca, const char *token, int64_t *id, struct reg_error **err);
 json_t *hub_store_device_get (struct hub_store *s, int64_t id, int with_secrets);
 json_t *hub_store_device_list (struct hub_store *s, int64_t owner_id, int with_secrets);
-/* fields: any of "Name", "Url", "Ca", "Token", "OwnerId". */
+/* fields: any of "Name", "Url", "Ca", "Token", "OwnerId", "Group" (null: none). */
 int hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields,
                              struct reg_error **err);
 int hub_store_device_delete (struct hub_store *s, int64_t id, struct reg_error **err);
@@ -92,5 +92,29 @@ void hub_store_samples_prune (struct hub_store *s, int64_t before);
 void hub_store_audit (struct hub_store *s, const char *user, int64_t device, const char *action,
                       const char *target, const char *result);
 json_t *hub_store_audit_list (struct hub_store *s, int64_t owner_id, int64_t device, int limit);
+
+/* Deployments (deploy.h): {"Id", "App", "Version", "User", "Created",
+ * "Finished", "State", "Error", "Spec" (the deploy request), "Template",
+ * "Digest", "Files", "AppBytes", "MakeSeconds", "PushSeconds", "PushBytes"};
+ * get adds "Devices": one per target {"Device", "DeviceName", "State",
+ * "Error", "Container", "Mode", "PullSeconds", "PullBytes", "CreateSeconds",
+ * "StartSeconds", "HealthySeconds"}; list (newest first) adds "Targets"
+ * and "Healthy" counts. add takes those keys (Spec an object) and the
+ * targets [{"Id", "Name"}], in one transaction. */
+int64_t hub_store_deployment_next_version (struct hub_store *s, const char *app);
+int hub_store_deployment_add (struct hub_store *s, json_t *d, json_t *targets, int64_t *id,
+                              struct reg_error **err);
+/* fields: any of "State", "Error", "Finished", "Digest", "Files", "AppBytes",
+ * "MakeSeconds", "PushSeconds", "PushBytes". */
+int hub_store_deployment_update (struct hub_store *s, int64_t id, json_t *fields,
+                                 struct reg_error **err);
+/* fields: any of a target's keys but Device and DeviceName. */
+int hub_store_deployment_target_update (struct hub_store *s, int64_t id, int64_t device,
+                                        json_t *fields, struct reg_error **err);
+json_t *hub_store_deployment_get (struct hub_store *s, int64_t id);
+/* app NULL: every app. */
+json_t *hub_store_deployment_list (struct hub_store *s, const char *app, int limit);
+/* At start: deployments a stopped hub left unfinished are failed. */
+void hub_store_deployments_interrupted (struct hub_store *s);
 
 #endif

@@ -39,6 +39,11 @@ reg_closure_free (struct reg_closure *c)
   reg_strv_free (c->env);
   reg_strv_free (c->users);
   reg_strv_free (c->groups);
+  free (c->workdir);
+  free (c->user);
+  reg_strv_free (c->volumes);
+  reg_strv_free (c->labels);
+  reg_health_check_clear (&c->healthcheck);
   reg_strv_free (c->expose);
   free (c);
 }
@@ -105,28 +110,63 @@ add_entry (struct resolver *r, const struct reg_entry *e, const char *ref, struc
 }
 
 static int
-merge_env (struct reg_closure *c, char *const *env)
+merge_env_into (char ***into, char *const *env)
 {
   for (size_t i = 0; env && env[i]; i++)
     {
       size_t key_len = strcspn (env[i], "=");
-      size_t n = reg_strv_len (c->env);
+      size_t n = reg_strv_len (*into);
       size_t j;
       for (j = 0; j < n; j++)
-        if (strncmp (c->env[j], env[i], key_len) == 0 && c->env[j][key_len] == '=')
+        if (strncmp ((*into)[j], env[i], key_len) == 0 && (*into)[j][key_len] == '=')
           break;
       if (j < n)
         {
           char *dup = strdup (env[i]);
           if (dup == NULL)
             return -1;
-          free (c->env[j]);
-          c->env[j] = dup;
+          free ((*into)[j]);
+          (*into)[j] = dup;
         }
-      else if (strv_push (&c->env, env[i]) < 0)
+      else if (strv_push (into, env[i]) < 0)
         return -1;
     }
   return 0;
+}
+
+static int
+merge_env (struct reg_closure *c, char *const *env)
+{
+  return merge_env_into (&c->env, env);
+}
+
+/* workdir, user and healthcheck of t where c has none yet (or always,
+ * with `over`: the first given template's win). */
+static int
+take_defaults (struct reg_closure *c, const struct reg_template *t, bool over)
+{
+  if (t->workdir && (over || c->workdir == NULL))
+    {
+      free (c->workdir);
+      if ((c->workdir = strdup (t->workdir)) == NULL)
+        return -1;
+    }
+  if (t->user && (over || c->user == NULL))
+    {
+      free (c->user);
+      if ((c->user = strdup (t->user)) == NULL)
+        return -1;
+    }
+  if (t->healthcheck.test && (over || c->healthcheck.test == NULL))
+    {
+      reg_health_check_clear (&c->healthcheck);
+      if (reg_health_check_copy (&c->healthcheck, &t->healthcheck) < 0)
+        return -1;
+    }
+  for (size_t i = 0; !over && t->volumes && t->volumes[i]; i++)
+    if (!strv_contains (c->volumes, t->volumes[i]) && strv_push (&c->volumes, t->volumes[i]) < 0)
+      return -1;
+  return over ? 0 : merge_env_into (&c->labels, t->labels);
 }
 
 static int resolve_one (struct resolver *r, const char *ref, struct reg_error **err);
@@ -198,7 +238,7 @@ add_template_entries (struct resolver *r, const struct reg_template *t, const ch
     return reg_error_set (err, ENOMEM, "resolve: out of memory");
   if (r->c->stop_signal == 0)
     r->c->stop_signal = t->stop_signal;
-  if (merge_env (r->c, t->env) < 0)
+  if (merge_env (r->c, t->env) < 0 || take_defaults (r->c, t, false) < 0)
     return reg_error_set (err, ENOMEM, "resolve: out of memory");
   for (size_t i = 0; t->expose && t->expose[i]; i++)
     if (!reg_strv_contains ((const char *const *)r->c->expose, t->expose[i])
@@ -369,6 +409,8 @@ reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **o
         }
       if (ret == 0 && first->stop_signal > 0)
         r.c->stop_signal = first->stop_signal;
+      if (ret == 0 && take_defaults (r.c, first, true) < 0)
+        ret = reg_error_set (err, ENOMEM, "resolve: out of memory");
       reg_template_free (first);
     }
   if (ret == 0)

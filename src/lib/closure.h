@@ -8,7 +8,9 @@
  * naming the cycle. The closure's digest is SHA-256 over its sorted entries
  * and a layout version, so equal closures share one generated environment.
  * Entrypoint: the first given template's (else the first that has one).
- * Env: merged in resolution order, later templates override earlier keys.
+ * Env (and labels): merged in resolution order, later templates override
+ * earlier keys; workdir, user and healthcheck as the entrypoint; volumes
+ * the union.
  * Accounts (users, groups): the union in resolution order; one name defined
  * differently by two templates is an error naming both. They are part of
  * the digest: envgen writes them as /etc/passwd and /etc/group.
@@ -31,6 +33,12 @@ struct reg_closure
   char **users;      /* passwd lines of the templates, resolution order, one per name */
   char **groups;     /* group lines, likewise */
   char **expose;     /* ports the templates declare ("80/tcp"), resolution order, unique */
+  /* Format-3 run defaults (template.h): workdir, user and healthcheck as
+   * the entrypoint (the first given template's, else the first that has
+   * one); volumes the union, labels merged as env. */
+  char *workdir, *user;
+  char **volumes, **labels;
+  struct reg_healthcheck healthcheck;
 };
 
 int reg_closure_resolve (const char *root, char *const *refs, struct reg_closure **out,

@@ -116,6 +116,7 @@ reg_container_free (struct reg_container *c)
   reg_strv_free (c->dns_search);
   reg_strv_free (c->extra_hosts);
   reg_strv_free (c->aliases);
+  reg_strv_free (c->labels);
   reg_container_net_clear (&c->net);
   reg_strv_free (c->inserted);
   reg_security_clear (&c->security);
@@ -235,6 +236,8 @@ reg_container_mount_to_json (const struct reg_mount *m)
                          "Source", m->source, "Destination", m->target, "ReadOnly", m->readonly);
   if (j && m->type == REG_MOUNT_VOLUME)
     json_object_set_new (j, "Name", json_string (m->volume));
+  if (j && m->anonymous)
+    json_object_set_new (j, "Anonymous", json_true ());
   if (j && m->type == REG_MOUNT_TMPFS)
     {
       json_object_set_new (j, "TmpfsOptions",
@@ -504,6 +507,15 @@ reg_container_to_json (const struct reg_container *c)
   json_object_set_new (j, "NetworkSettings", net_to_json (&c->net));
   json_object_set_new (j, "OpenStdin", json_boolean (c->open_stdin));
   json_object_set_new (j, "Inserted", strv_to_json (c->inserted));
+  json_t *labels = json_object ();
+  for (size_t i = 0; labels && c->labels && c->labels[i]; i++)
+    {
+      size_t k = strcspn (c->labels[i], "=");
+      _cleanup_free_ char *key = strndup (c->labels[i], k);
+      if (key && c->labels[i][k] == '=')
+        json_object_set_new (labels, key, json_string (c->labels[i] + k + 1));
+    }
+  json_object_set_new (j, "Labels", labels);
   json_object_set_new (j, "Tty", json_boolean (c->tty));
   security_to_json (j, &c->security);
   json_object_set_new (j, "ConsoleSize", json_pack ("[i, i]", c->rows, c->cols));
@@ -532,6 +544,7 @@ mounts_from_json (struct reg_container *c, json_t *a)
       mt->target = dup_json_string (m, "Destination");
       mt->volume = dup_json_string (m, "Name");
       mt->readonly = json_is_true (json_object_get (m, "ReadOnly"));
+      mt->anonymous = json_is_true (json_object_get (m, "Anonymous"));
       mt->noexec = json_is_true (json_object_get (m, "NoExec"));
       json_t *tmpfs = json_object_get (m, "TmpfsOptions");
       mt->tmpfs_size = json_integer_value (json_object_get (tmpfs, "SizeBytes"));
@@ -567,6 +580,25 @@ container_from_json (json_t *j, struct reg_container *c)
   c->templates = strv_from_json (json_object_get (j, "Templates"));
   c->argv = strv_from_json (json_object_get (j, "Cmd"));
   c->env = strv_from_json (json_object_get (j, "Env"));
+  const char *lk;
+  json_t *lv;
+  json_object_foreach (json_object_get (j, "Labels"), lk, lv)
+  {
+    char *kv = NULL;
+    if (json_is_string (lv) && asprintf (&kv, "%s=%s", lk, json_string_value (lv)) >= 0)
+      {
+        size_t n = reg_strv_len (c->labels);
+        char **grown = realloc (c->labels, (n + 2) * sizeof *grown);
+        if (grown == NULL)
+          {
+            free (kv);
+            break;
+          }
+        grown[n] = kv;
+        grown[n + 1] = NULL;
+        c->labels = grown;
+      }
+  }
   c->auto_remove = json_is_true (json_object_get (j, "AutoRemove"));
   c->pid = (pid_t)json_integer_value (json_object_get (st, "Pid"));
   c->monitor_pid = (pid_t)json_integer_value (json_object_get (st, "MonitorPid"));

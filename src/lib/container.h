@@ -69,9 +69,10 @@ enum reg_mount_type
 struct reg_mount
 {
   enum reg_mount_type type;
-  char *source; /* host path: a bind's own, a volume's _data; NULL for tmpfs */
-  char *target; /* container path */
-  char *volume; /* the volume's name (REG_MOUNT_VOLUME) */
+  char *source;   /* host path: a bind's own, a volume's _data; NULL for tmpfs */
+  char *target;   /* container path */
+  char *volume;   /* the volume's name (REG_MOUNT_VOLUME) */
+  bool anonymous; /* a volume made for a template's `volumes` path: goes with a --rm container */
   bool readonly;
   bool noexec;         /* tmpfs: mounted noexec (--tmpfs's default, as Docker's) */
   int64_t tmpfs_size;  /* bytes; 0: the kernel's default (half of RAM) */
@@ -161,6 +162,7 @@ struct reg_container
   struct reg_net_state net;
   /* What live installs made in the running container, "REF\tk:PATH"
    * (insert.h); cleared at the next start. */
+  char **labels; /* "KEY=VALUE" from the templates (format 3), shown by inspect */
   char **inserted;
   struct reg_healthcheck healthcheck; /* --health-*: run by regd (health.h) */
 

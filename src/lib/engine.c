@@ -504,7 +504,8 @@ check_create_options (struct reg_engine *e, const struct reg_create_options *o,
     }
   if (reg_engine_mounts_check (o->mounts, o->n_mounts, err) < 0)
     return -1;
-  if (o->workdir && *o->workdir && !reg_util_path_is_clean (o->workdir))
+  if (o->workdir && *o->workdir && strcmp (o->workdir, "/") != 0
+      && !reg_util_path_is_clean (o->workdir))
     return reg_error_set (err, EINVAL, "working directory %s: must be an absolute path",
                           o->workdir);
   return 0;
@@ -540,8 +541,9 @@ container_groups (struct reg_container *c, const struct reg_closure *cl,
 }
 
 static int
-fill_container (struct reg_container *c, const struct reg_create_options *o,
-                const struct reg_closure *cl, struct reg_error **err)
+fill_container (const struct reg_store *store, struct reg_container *c,
+                const struct reg_create_options *o, const struct reg_closure *cl,
+                struct reg_error **err)
 {
   char host[13];
   if (reg_limit_check (&o->limits, err) < 0)
@@ -568,10 +570,6 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
                           o->stop_timeout);
   c->stop_timeout = o->stop_timeout;
   c->init = o->init;
-  if (reg_health_check_valid (&o->healthcheck, err) < 0)
-    return reg_error_prefix (err, "create container");
-  if (reg_health_check_copy (&c->healthcheck, &o->healthcheck) < 0)
-    return reg_error_set (err, ENOMEM, "out of memory");
   if (o->n_ulimits > REG_ULIMIT_MAX)
     return reg_error_set (err, EINVAL, "create container: more than %d ulimits", REG_ULIMIT_MAX);
   for (size_t i = 0; i < o->n_ulimits; i++)
@@ -588,18 +586,6 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
       || reg_security_copy (&c->security, &o->security, err) < 0
       || (c->security.userns
           && reg_security_userns_range (&c->security, "/etc/subuid", "/etc/subgid", err) < 0))
-    return reg_error_prefix (err, "create container");
-  if (o->user && o->user[0])
-    {
-      uid_t uid;
-      gid_t gid;
-      if (reg_accounts_resolve (cl->users, cl->groups, o->user, &uid, &gid, err) < 0)
-        return reg_error_prefix (err, "create container");
-      c->security.has_user = true;
-      c->security.uid = uid;
-      c->security.gid = gid;
-    }
-  if (container_groups (c, cl, o, err) < 0)
     return reg_error_prefix (err, "create container");
   c->rows = o->rows;
   c->cols = o->cols;
@@ -620,7 +606,6 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
   if ((o->hostname && !c->hostname) || (o->dns && !c->dns) || (o->dns_search && !c->dns_search)
       || (o->extra_hosts && !c->extra_hosts) || (o->aliases && !c->aliases))
     return reg_error_set (err, ENOMEM, "out of memory");
-  c->workdir = strdup (o->workdir && *o->workdir ? o->workdir : o->project ? "/app" : "/");
   c->project = o->project ? strdup (o->project) : NULL;
   c->auto_remove = o->auto_remove;
   if (c->argv == NULL || c->argv[0] == NULL)
@@ -639,8 +624,12 @@ fill_container (struct reg_container *c, const struct reg_create_options *o,
       if ((!c->mounts[i].source && o->mounts[i].source) || !c->mounts[i].target)
         return reg_error_set (err, ENOMEM, "out of memory");
     }
-  if (!c->templates || !c->env || !c->workdir || (o->project && !c->project))
+  if (!c->templates || !c->env || (o->project && !c->project))
     return reg_error_set (err, ENOMEM, "out of memory");
+  if (reg_engine_run_defaults (store, c, o, cl, err) < 0)
+    return -1;
+  if (container_groups (c, cl, o, err) < 0)
+    return reg_error_prefix (err, "create container");
   return 0;
 }
 
@@ -760,7 +749,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       if (ret == 0)
         ret = reg_network_resolve (e->root, &e->net, &eff, &c->network_mode, err);
       if (ret == 0)
-        ret = fill_container (c, &eff, held->closure, err);
+        ret = fill_container (e->store, c, &eff, held->closure, err);
       _cleanup_free_ char *env_path = reg_root_env (e->root, held ? held->closure->digest : "");
       bool generated = env_path && access (env_path, F_OK) == 0;
       c->state = generated ? REG_STATE_GENERATED : REG_STATE_GENERATING;

@@ -292,6 +292,14 @@ int reg_engine_volume_remove (struct reg_engine *e, const char *name, struct reg
 /* Remove every volume no container mounts: {"VolumesDeleted": [...],
  * "SpaceReclaimed": bytes}. */
 int reg_engine_volume_prune (struct reg_engine *e, struct json_t **out, struct reg_error **err);
+/* The run defaults of c's templates (engine_defaults.c) where the request
+ * sets none: health check, user (names through the templates' accounts,
+ * else the closure's /etc/passwd and /etc/group), working directory (-w,
+ * else /app with a project, else the templates', else /), labels, and an
+ * anonymous volume for each template volume no mount covers. */
+int reg_engine_run_defaults (const struct reg_store *store, struct reg_container *c,
+                             const struct reg_create_options *o, const struct reg_closure *cl,
+                             struct reg_error **err);
 /* Create-time checks of a container's mounts (targets clean and distinct,
  * bind sources absolute and existing, volume names valid). */
 int reg_engine_mounts_check (const struct reg_mount *m, size_t n, struct reg_error **err);

@@ -87,6 +87,18 @@ check_http (char *const *t, struct reg_error **err)
   return 0;
 }
 
+static int
+check_tcp (char *const *t, struct reg_error **err)
+{
+  char *end = NULL;
+  long port = t[1] ? strtol (t[1], &end, 10) : 0;
+  if (reg_strv_len (t) != 2 || t[1][0] == '\0' || *end || port < 1 || port > 65535)
+    return reg_error_set (err, EINVAL,
+                          "health check: TCP-CONNECT wants [\"TCP-CONNECT\", \"PORT\"] with PORT "
+                          "1-65535");
+  return 0;
+}
+
 int
 reg_health_check_valid (const struct reg_healthcheck *h, struct reg_error **err)
 {
@@ -101,10 +113,13 @@ reg_health_check_valid (const struct reg_healthcheck *h, struct reg_error **err)
     return reg_error_set (err, EINVAL, "health check: %s needs a command", t[0]);
   if (strcmp (t[0], "HTTP-GET") == 0 && check_http (t, err) < 0)
     return -1;
+  if (strcmp (t[0], "TCP-CONNECT") == 0 && check_tcp (t, err) < 0)
+    return -1;
   if (strcmp (t[0], "NONE") && strcmp (t[0], "CMD-SHELL") && strcmp (t[0], "CMD")
-      && strcmp (t[0], "HTTP-GET"))
+      && strcmp (t[0], "HTTP-GET") && strcmp (t[0], "TCP-CONNECT"))
     return reg_error_set (
-        err, EINVAL, "health check: test \"%s\" is not CMD-SHELL, CMD, HTTP-GET or NONE", t[0]);
+        err, EINVAL,
+        "health check: test \"%s\" is not CMD-SHELL, CMD, HTTP-GET, TCP-CONNECT or NONE", t[0]);
   const struct
   {
     const char *name;

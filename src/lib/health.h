@@ -7,10 +7,11 @@
  * also over a template's). reg adds ["HTTP-GET", "/path", "PORT",
  * "STATUS"]: a GET of http://127.0.0.1:PORT/path made by regd inside the
  * container's network namespace, healthy when the reply's status is STATUS
- * ("0": any 2xx or 3xx). Durations are nanoseconds, 0 meaning the default.
- * The status goes starting -> healthy | unhealthy: any passing check makes
- * it healthy; `retries` failures in a row make it unhealthy, failures
- * inside the start period not counting. */
+ * ("0": any 2xx or 3xx), and ["TCP-CONNECT", "PORT"]: a TCP connection to
+ * 127.0.0.1:PORT, made the same way, healthy when it is accepted. Durations are nanoseconds, 0
+ * meaning the default. The status goes starting -> healthy | unhealthy: any passing check makes it
+ * healthy; `retries` failures in a row make it unhealthy, failures inside the start period not
+ * counting. */
 #ifndef REG_HEALTH_H
 #define REG_HEALTH_H
 

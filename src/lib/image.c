@@ -1,4 +1,5 @@
 #include "image.h"
+#include "health.h"
 #include "util.h"
 
 #include <errno.h>
@@ -221,30 +222,108 @@ is_empty (json_t *v)
          || (json_is_string (v) && json_string_value (v)[0] == '\0');
 }
 
-/* Fields a template cannot carry yet: refused when set. */
+/* OnBuild (instructions for a later docker build) has no meaning at run
+ * time and no place in a template: refused when set. */
 static int
 check_unsupported (json_t *c, const char *what, struct reg_error **err)
 {
-  static const char *const fields[] = { "Volumes", "Healthcheck", "OnBuild", "Labels" };
-  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-    if (!is_empty (json_object_get (c, fields[i])))
-      return reg_error_set (err, EINVAL,
-                            "%s: config %s is set; reg does not carry it into a template yet "
-                            "(docs/images.md)",
-                            what, fields[i]);
-  const char *wd = json_string_value (json_object_get (c, "WorkingDir"));
-  if (wd && wd[0] && strcmp (wd, "/") != 0)
+  if (!is_empty (json_object_get (c, "OnBuild")))
     return reg_error_set (err, EINVAL,
-                          "%s: config WorkingDir \"%s\": only / is supported yet (docs/images.md)",
-                          what, wd);
+                          "%s: config OnBuild is set; reg does not carry it into a template "
+                          "(docs/images.md)",
+                          what);
+  return 0;
+}
+
+/* WorkingDir and User: "/" and root are what a container has anyway. */
+static int
+apply_workdir_user (json_t *c, const char *what, struct reg_template *t, struct reg_error **err)
+{
+  const char *wd = json_string_value (json_object_get (c, "WorkingDir"));
   const char *user = json_string_value (json_object_get (c, "User"));
+  if (wd && wd[0] && strcmp (wd, "/") != 0)
+    {
+      _cleanup_free_ char *clean = strdup (wd);
+      size_t n = clean ? strlen (clean) : 0;
+      while (n > 1 && clean[n - 1] == '/')
+        clean[--n] = '\0';
+      if (clean == NULL || !reg_util_path_is_clean (clean))
+        return reg_error_set (err, EINVAL,
+                              "%s: config WorkingDir \"%s\" is not an absolute, normalized path",
+                              what, wd);
+      t->workdir = reg_steal (&clean);
+    }
   if (user && user[0] && strcmp (user, "root") != 0 && strcmp (user, "0") != 0
       && strcmp (user, "0:0") != 0 && strcmp (user, "root:root") != 0)
-    return reg_error_set (err, EINVAL,
-                          "%s: config User \"%s\": only root is supported yet; run it with -u "
-                          "(docs/images.md)",
-                          what, user);
+    {
+      if (!reg_template_user_ok (user))
+        return reg_error_set (err, EINVAL, "%s: config User \"%s\" is not NAME[:GROUP]", what,
+                              user);
+      if ((t->user = strdup (user)) == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+    }
   return 0;
+}
+
+/* Volumes {"/data": {}} and Labels {"k": "v"}. */
+static int
+apply_volumes_labels (json_t *c, const char *what, struct reg_template *t, struct reg_error **err)
+{
+  json_t *vols = json_object_get (c, "Volumes"), *labels = json_object_get (c, "Labels"), *v;
+  const char *key;
+  if ((!is_empty (vols) && !json_is_object (vols)) || json_object_size (vols) > 1024
+      || (!is_empty (labels) && !json_is_object (labels)) || json_object_size (labels) > 4096)
+    return reg_error_set (err, EINVAL, "%s: config Volumes or Labels is not a mapping", what);
+  size_t n = 0;
+  if (json_object_size (vols)
+      && (t->volumes = calloc (json_object_size (vols) + 1, sizeof (char *))) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  json_object_foreach (vols, key, v)
+  {
+    if (!reg_util_path_is_clean (key))
+      return reg_error_set (
+          err, EINVAL, "%s: config Volumes \"%s\" is not an absolute, normalized path", what, key);
+    if ((t->volumes[n++] = strdup (key)) == NULL)
+      return reg_error_set (err, ENOMEM, "out of memory");
+  }
+  n = 0;
+  if (json_object_size (labels)
+      && (t->labels = calloc (json_object_size (labels) + 1, sizeof (char *))) == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  json_object_foreach (labels, key, v)
+  {
+    if (!reg_template_label_key_ok (key) || !json_is_string (v))
+      return reg_error_set (err, EINVAL,
+                            "%s: config Labels \"%s\": not a label key (1-256 printable bytes, no "
+                            "'=') with a string value",
+                            what, key);
+    if (asprintf (&t->labels[n++], "%s=%s", key, json_string_value (v)) < 0)
+      return reg_error_set (err, ENOMEM, "out of memory");
+  }
+  return 0;
+}
+
+/* Healthcheck: Docker's, the same as reg's (health.h); ["NONE"] or no
+ * Test is none. StartInterval (Docker 25) has no counterpart yet and is
+ * not carried. */
+static int
+apply_healthcheck (json_t *c, const char *what, struct reg_template *t, struct reg_error **err)
+{
+  json_t *h = json_object_get (c, "Healthcheck");
+  if (is_empty (h))
+    return 0;
+  if (!json_is_object (h))
+    return reg_error_set (err, EINVAL, "%s: config Healthcheck is not an object", what);
+  json_t *copy = json_deep_copy (h);
+  json_object_del (copy, "StartInterval");
+  _cleanup_free_ char *label = NULL;
+  int ret = asprintf (&label, "%s: config Healthcheck", what) < 0
+                ? reg_error_set (err, ENOMEM, "out of memory")
+                : reg_health_check_from_json (copy, label, &t->healthcheck, err);
+  json_decref (copy);
+  if (ret == 0 && !reg_health_enabled (&t->healthcheck))
+    reg_health_check_clear (&t->healthcheck);
+  return ret;
 }
 
 static int
@@ -312,7 +391,9 @@ apply_run_defaults (json_t *c, const char *what, struct reg_template *t, struct 
   if (n > 0 && t->entrypoint[0][0] == '\0')
     return reg_error_set (err, EINVAL, "%s: config Entrypoint/Cmd: the program is empty", what);
   if (apply_env (json_object_get (c, "Env"), what, t, err) < 0
-      || apply_ports (json_object_get (c, "ExposedPorts"), what, t, err) < 0)
+      || apply_ports (json_object_get (c, "ExposedPorts"), what, t, err) < 0
+      || apply_workdir_user (c, what, t, err) < 0 || apply_volumes_labels (c, what, t, err) < 0
+      || apply_healthcheck (c, what, t, err) < 0)
     return -1;
   const char *sig = json_string_value (json_object_get (c, "StopSignal"));
   if (sig && sig[0] && (t->stop_signal = reg_util_signal_number (sig)) <= 0)

@@ -45,9 +45,9 @@ int reg_image_manifest_parse (const char *text, size_t len, const char *what,
 
 /* Fill t's run defaults from the image config JSON: Entrypoint + Cmd as
  * the entrypoint, Env, ExposedPorts (expose, format 2), StopSignal; and
- * check the rest: os linux, this architecture, WorkingDir "/" or none,
- * User root or none; Volumes, Healthcheck, OnBuild and Labels refused when
- * not empty (not carried by templates yet). *n_diff_ids: rootfs.diff_ids. */
+ * WorkingDir, User (not root), Volumes, Labels and Healthcheck (format 3);
+ * check os linux and this architecture; OnBuild refused when set.
+ * *n_diff_ids: rootfs.diff_ids. */
 int reg_image_config_apply (const char *text, size_t len, const char *what, struct reg_template *t,
                             size_t *n_diff_ids, struct reg_error **err);
 

@@ -1,6 +1,7 @@
 #include "imgexport.h"
 #include "closure.h"
 #include "envgen.h"
+#include "health.h"
 #include "image.h"
 #include "oci.h"
 #include "template.h"
@@ -192,20 +193,32 @@ strings (char *const *v)
   return a;
 }
 
-/* ExposedPorts: the union of the closure's templates' `expose`. */
+/* WorkingDir, User, Volumes, Labels, Healthcheck (format 3). */
 static int
-exposed_ports (const char *root, const struct reg_closure *cl, json_t *ports,
-               struct reg_error **err)
+run_defaults (const struct reg_closure *cl, json_t *config)
 {
-  for (size_t i = 0; cl->templates && cl->templates[i]; i++)
+  json_t *labels = json_object_get (config, "Labels"), *vols = json_object ();
+  if (cl->workdir)
+    json_object_set_new (config, "WorkingDir", json_string (cl->workdir));
+  if (cl->user)
+    json_object_set_new (config, "User", json_string (cl->user));
+  for (size_t i = 0; cl->volumes && cl->volumes[i]; i++)
+    json_object_set_new (vols, cl->volumes[i], json_object ());
+  if (json_object_size (vols) > 0)
+    json_object_set (config, "Volumes", vols);
+  json_decref (vols);
+  for (size_t i = 0; cl->labels && cl->labels[i]; i++)
     {
-      struct reg_template *t = NULL;
-      if (reg_template_load (root, cl->templates[i], &t, err) < 0)
+      size_t k = strcspn (cl->labels[i], "=");
+      _cleanup_free_ char *key = strndup (cl->labels[i], k);
+      if (key == NULL)
         return -1;
-      for (size_t k = 0; t->expose && t->expose[k]; k++)
-        json_object_set_new (ports, t->expose[k], json_object ());
-      reg_template_free (t);
+      if (strcmp (key, REG_OCI_ANNOTATION_TEMPLATE) != 0)
+        json_object_set_new (labels, key, json_string (cl->labels[i] + k + 1));
     }
+  json_t *h = reg_health_check_to_json (&cl->healthcheck);
+  if (h)
+    json_object_set_new (config, "Healthcheck", h);
   return 0;
 }
 
@@ -229,12 +242,8 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   json_t *own = strings (cl->env);
   json_array_extend (env, own);
   json_decref (own);
-  if (exposed_ports (root, cl, ports, err) < 0)
-    {
-      json_decref (env);
-      json_decref (ports);
-      return NULL;
-    }
+  for (size_t i = 0; cl->expose && cl->expose[i]; i++)
+    json_object_set_new (ports, cl->expose[i], json_object ());
   json_t *config
       = json_pack ("{s:o, s:{s:s}}", "Env", env, "Labels", REG_OCI_ANNOTATION_TEMPLATE, tmpl);
   if (cl->entrypoint)
@@ -245,6 +254,12 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   if (cl->stop_signal > 0)
     json_object_set_new (config, "StopSignal",
                          json_string (reg_util_signal_name (cl->stop_signal, sig)));
+  if (run_defaults (cl, config) < 0)
+    {
+      json_decref (config);
+      reg_error_set (err, ENOMEM, "out of memory");
+      return NULL;
+    }
   json_t *j
       = json_pack ("{s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s}]}", "architecture",
                    reg_image_host_arch (), "os", "linux", "config", config, "rootfs", "type",

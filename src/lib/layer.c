@@ -502,6 +502,11 @@ apply_op (struct apply *ap, const struct op *o, struct reg_error **err)
     case 'w':
       return apply_whiteout (ap, o->path, err);
     case 'h':
+      if (is_kernel_mount (o->path))
+        {
+          note_dropped (ap->t, &ap->t->dropped.hidden, o->path, "hidden entry");
+          return 0;
+        }
       return apply_hardlink (ap, o->path, o->value, err);
     case 'd':
       if (is_kernel_mount (o->path))
@@ -516,8 +521,10 @@ apply_op (struct apply *ap, const struct op *o, struct reg_error **err)
       return reg_error_set (err, EINVAL, "entry %s: unknown kind", o->path);
     }
   if (is_kernel_mount (o->path))
-    return reg_error_set (
-        err, EINVAL, "entry %s: below a mount every container has (/proc, /dev, /sys)", o->path);
+    {
+      note_dropped (ap->t, &ap->t->dropped.hidden, o->path, "hidden entry");
+      return 0;
+    }
   if (o->uid != 0 || o->gid != 0)
     note_dropped (ap->t, &ap->t->dropped.owners, o->path, "owner");
   if (o->type == 'l')
@@ -551,14 +558,17 @@ apply_entry (struct apply *ap, struct archive_entry *e, const char *path, struct
     o.type = 'd';
   else if (type == AE_IFLNK)
     o.type = 'l', o.value = archive_entry_symlink (e);
+  else if (is_kernel_mount (path))
+    {
+      /* A device node or file the container's own /dev (/proc, /sys) hides. */
+      note_dropped (ap->t, &ap->t->dropped.hidden, path, "hidden entry");
+      return 0;
+    }
   else if (type != AE_IFREG)
     return reg_error_set (err, EINVAL,
                           "entry %s: a device node, FIFO or socket (only files, directories, "
                           "symlinks and hard links are accepted)",
                           path);
-  else if (is_kernel_mount (path))
-    return reg_error_set (err, EINVAL,
-                          "entry %s: below a mount every container has (/proc, /dev, /sys)", path);
   else if (check_parents (ap->t, path, err) < 0 || stage_content (ap, e, path, hex, err) < 0)
     return -1;
   else

@@ -22,8 +22,10 @@
  * silently kept: set-ID bits (containers run with no_new_privs, so they
  * would do nothing), the owners of files and symlinks (objects are root's,
  * read-only, shared) and extended attributes are counted in `dropped`.
- * Directories at or below /proc, /dev and /sys are the container's own
- * mounts and are not recorded; a non-directory there is refused.
+ * Entries at or below /proc, /dev and /sys are the container's own mounts
+ * (Docker's too) and are not recorded: directories silently, anything else
+ * (a debootstrap tree's /dev/null, /dev/stdin -> /proc/self/fd/0) counted
+ * in `dropped.hidden`; a device node anywhere else is refused.
  */
 #ifndef REG_LAYER_H
 #define REG_LAYER_H
@@ -44,6 +46,7 @@ struct reg_layer_dropped
   size_t setid;  /* set-user-ID / set-group-ID bits of files and directories */
   size_t owners; /* non-root owners of files and symlinks */
   size_t xattrs; /* entries with extended attributes */
+  size_t hidden; /* entries below /proc, /dev, /sys: the container's own mounts hide them */
   char example[256];
 };
 

@@ -1,4 +1,5 @@
 #include "monitor.h"
+#include "volume.h"
 #include "events.h"
 #include "logfile.h"
 #include "envgen.h"
@@ -652,6 +653,17 @@ exit_events (const char *root, const struct reg_container *c, const struct exit_
   reg_events_container (root, c, "die", "exitCode", code);
 }
 
+/* --rm: the anonymous volumes of its templates' `volumes` go with it, as
+ * with Docker (a named volume stays). Best effort: a leftover is what
+ * `reg volume prune` takes. */
+static void
+remove_anonymous_volumes (const char *root, const struct reg_container *c)
+{
+  for (size_t i = 0; i < c->n_mounts; i++)
+    if (c->mounts[i].anonymous && c->mounts[i].volume)
+      reg_volume_remove (root, c->mounts[i].volume, NULL, NULL);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -696,7 +708,10 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       release_network (root, c->id);
       reg_proto_status_error (FD_STATUS, &res);
       if (c->auto_remove && reg_container_destroy (root, c->id, NULL) == 0)
-        reg_events_container (root, c, "destroy", NULL, NULL);
+        {
+          reg_events_container (root, c, "destroy", NULL, NULL);
+          remove_anonymous_volumes (root, c);
+        }
       _exit (1);
     }
   struct running_update ru = { m.pid };
@@ -780,7 +795,10 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   if (m.attach_fd >= 0)
     close (m.attach_fd);
   if (grave)
-    reg_util_rm_rf (grave, NULL);
+    {
+      reg_util_rm_rf (grave, NULL);
+      remove_anonymous_volumes (root, c);
+    }
   reg_timing_mark (c->id, "monitor.done");
   _exit (0);
 }

@@ -145,6 +145,11 @@ reg_template_free (struct reg_template *t)
   reg_strv_free (t->users);
   reg_strv_free (t->groups);
   reg_strv_free (t->expose);
+  free (t->workdir);
+  free (t->user);
+  reg_strv_free (t->volumes);
+  reg_strv_free (t->labels);
+  reg_health_check_clear (&t->healthcheck);
   for (size_t i = 0; i < t->n_files; i++)
     entry_clear (&t->files[i]);
   free (t->files);
@@ -346,6 +351,7 @@ struct parse
   struct reg_error **err;
   const char *format; /* the `format` key's value, NULL when absent */
   bool v2;            /* a format-2 file value was met */
+  bool v3;            /* a format-3 field was met */
 };
 
 static int fail (struct parse *p, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -708,8 +714,8 @@ static int
 parse_format (struct parse *p, yaml_node_t *n)
 {
   const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-  if (v == NULL || (strcmp (v, "1") != 0 && strcmp (v, "2") != 0))
-    return fail (p, "format \"%s\": this engine reads formats 1 and 2", v ? v : "");
+  if (v == NULL || (strcmp (v, "1") != 0 && strcmp (v, "2") != 0 && strcmp (v, "3") != 0))
+    return fail (p, "format \"%s\": this engine reads formats 1, 2 and 3", v ? v : "");
   p->format = v;
   return 0;
 }
@@ -725,9 +731,161 @@ parse_stop_signal (struct parse *p, yaml_node_t *n)
   return 0;
 }
 
+bool
+reg_template_user_ok (const char *user)
+{
+  size_t n = strlen (user);
+  return n > 0 && n <= 65 && user[0] != ':' && user[n - 1] != ':'
+         && strspn (user, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-$:")
+                == n
+         && strchr (user, ':') == strrchr (user, ':');
+}
+
+bool
+reg_template_label_key_ok (const char *key)
+{
+  size_t n = strlen (key);
+  if (n == 0 || n > 256 || strchr (key, '='))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+      return false;
+  return true;
+}
+
+static int
+parse_workdir_user (struct parse *p, const char *k, yaml_node_t *n)
+{
+  const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+  bool workdir = k[0] == 'w';
+  if (v == NULL)
+    return fail (p, "\"%s\" must be a string", k);
+  if (workdir ? !reg_util_path_is_clean (v) : !reg_template_user_ok (v))
+    return fail (p,
+                 workdir ? "workdir: \"%s\" is not absolute and normalized"
+                         : "user: \"%s\" is not NAME[:GROUP] (letters, digits, '_', '.', '-', "
+                           "'$'; names or numbers)",
+                 v);
+  char **slot = workdir ? &p->t->workdir : &p->t->user;
+  p->v3 = true;
+  return (*slot = strdup (v)) ? 0 : oom (p);
+}
+
+static int
+parse_volumes (struct parse *p, yaml_node_t *n)
+{
+  p->v3 = true;
+  if (string_list (p, n, "volumes", &p->t->volumes) < 0)
+    return -1;
+  for (size_t i = 0; p->t->volumes[i]; i++)
+    {
+      const char *v = p->t->volumes[i];
+      if (!reg_util_path_is_clean (v) || reg_envgen_skeleton_clash (v, true) != NULL
+          || strcmp (v, "/proc") == 0 || strcmp (v, "/dev") == 0 || strcmp (v, "/sys") == 0)
+        return fail (p,
+                     "volumes: \"%s\" is not an absolute, normalized path outside /proc, /dev "
+                     "and /sys",
+                     v);
+      for (size_t j = 0; j < i; j++)
+        if (strcmp (v, p->t->volumes[j]) == 0)
+          return fail (p, "volumes: %s listed twice", v);
+    }
+  return 0;
+}
+
+static int cmp_env (const void *a, const void *b);
+
+static int
+parse_labels (struct parse *p, yaml_node_t *m)
+{
+  p->v3 = true;
+  if (m->type != YAML_MAPPING_NODE)
+    return fail (p, "\"labels\" must be a mapping of KEY to value");
+  if (check_mapping (p, m, "labels: ") < 0)
+    return -1;
+  size_t n = n_pairs (m);
+  if ((p->t->labels = calloc (n + 1, sizeof (char *))) == NULL)
+    return oom (p);
+  for (size_t i = 0; i < n; i++)
+    {
+      yaml_node_pair_t *pair = &m->data.mapping.pairs.start[i];
+      const char *k = text_of (p, pair->key), *v = text_of (p, pair->value);
+      if (!reg_template_label_key_ok (k))
+        return fail (p, "labels: \"%s\" is not a label key (1-256 printable bytes, no '=')", k);
+      if (v == NULL)
+        return fail (p, "labels %s: value must be a string", k);
+      if (asprintf (&p->t->labels[i], "%s=%s", k, v) < 0)
+        {
+          p->t->labels[i] = NULL;
+          return oom (p);
+        }
+    }
+  qsort (p->t->labels, n, sizeof (char *), cmp_env);
+  return 0;
+}
+
+/* healthcheck: {test: [...], interval, timeout, start-period: DURATION,
+ * retries: N}: the same check as --health-* (health.h). */
+static int
+parse_healthcheck (struct parse *p, yaml_node_t *m)
+{
+  p->v3 = true;
+  struct reg_healthcheck *h = &p->t->healthcheck;
+  if (m->type != YAML_MAPPING_NODE)
+    return fail (p, "\"healthcheck\" must be a mapping (test, interval, timeout, start-period, "
+                    "retries)");
+  if (check_mapping (p, m, "healthcheck: ") < 0)
+    return -1;
+  for (size_t i = 0; i < n_pairs (m); i++)
+    {
+      yaml_node_pair_t *pair = &m->data.mapping.pairs.start[i];
+      const char *k = text_of (p, pair->key), *v = text_of (p, pair->value);
+      _cleanup_error_ struct reg_error *e = NULL;
+      int64_t *slot = strcmp (k, "interval") == 0       ? &h->interval
+                      : strcmp (k, "timeout") == 0      ? &h->timeout
+                      : strcmp (k, "start-period") == 0 ? &h->start_period
+                                                        : NULL;
+      if (strcmp (k, "test") == 0)
+        {
+          if (string_list (p, node (p, pair->value), "healthcheck: test", &h->test) < 0)
+            return -1;
+        }
+      else if (strcmp (k, "retries") == 0)
+        {
+          char *end = NULL;
+          long r = v ? strtol (v, &end, 10) : -1;
+          if (v == NULL || *v == '\0' || *end || r < 0 || r > 1000000)
+            return fail (p, "healthcheck: retries \"%s\" is not a number of 0 to 1000000",
+                         v ? v : "");
+          h->retries = (int)r;
+        }
+      else if (slot == NULL)
+        return fail (p,
+                     "healthcheck: unknown field \"%s\" (test, interval, timeout, start-period, "
+                     "retries)",
+                     k);
+      else if (v == NULL || reg_health_duration_parse (k, v, slot, &e) < 0)
+        return fail (p, "healthcheck: %s", e ? e->msg : "a duration must be a string");
+    }
+  _cleanup_error_ struct reg_error *e = NULL;
+  if (h->test == NULL)
+    return fail (p, "healthcheck: missing \"test\"");
+  if (reg_health_check_valid (h, &e) < 0)
+    return fail (p, "healthcheck: %s", e->msg);
+  return 0;
+}
+
 static int
 parse_field (struct parse *p, const char *k, yaml_node_t *v)
 {
+  if (strcmp (k, "workdir") == 0 || strcmp (k, "user") == 0)
+    return parse_workdir_user (p, k, v);
+  if (strcmp (k, "volumes") == 0)
+    return parse_volumes (p, v);
+  if (strcmp (k, "labels") == 0)
+    return parse_labels (p, v);
+  if (strcmp (k, "healthcheck") == 0)
+    return parse_healthcheck (p, v);
   if (strcmp (k, "name") == 0 || strcmp (k, "version") == 0)
     return 0; /* done first */
   if (strcmp (k, "format") == 0)
@@ -820,9 +978,12 @@ parse_document (struct parse *p, const char *origin)
   struct reg_template *t = p->t;
   bool v2 = reg_strv_len (t->users) + reg_strv_len (t->groups) + reg_strv_len (t->expose) > 0
             || t->stop_signal > 0;
-  if ((v2 || p->v2) && (p->format == NULL || strcmp (p->format, "2") != 0))
+  if ((v2 || p->v2) && (p->format == NULL || strcmp (p->format, "1") == 0))
     return fail (p, "\"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
                     "format: '2' (an older engine would refuse them)");
+  if (p->v3 && (p->format == NULL || strcmp (p->format, "3") != 0))
+    return fail (p, "\"workdir\", \"user\", \"volumes\", \"labels\" and \"healthcheck\" need "
+                    "format: '3' (an older engine would refuse them)");
   if (t->requires == NULL && (t->requires = calloc (1, sizeof (char *))) == NULL)
     return oom (p);
   if (t->env == NULL && (t->env = calloc (1, sizeof (char *))) == NULL)
@@ -1172,6 +1333,74 @@ emit_env (struct emit *em, char *const *env)
   emit_end (em, true);
 }
 
+/* labels: sorted KEY=VALUE as a block mapping. */
+static void
+emit_labels (struct emit *em, char *const *labels)
+{
+  size_t n = reg_strv_len (labels);
+  _cleanup_free_ char **sorted = n ? calloc (n, sizeof (char *)) : NULL;
+  if (n == 0 || sorted == NULL)
+    {
+      em->ok = em->ok && n == 0;
+      return;
+    }
+  memcpy (sorted, labels, n * sizeof (char *));
+  qsort (sorted, n, sizeof (char *), cmp_env);
+  emit_scalar (em, "labels");
+  emit_start (em, true, false);
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t k = strcspn (sorted[i], "=");
+      if (sorted[i][k] != '=' || k == 0)
+        em->ok = false;
+      emit_scalar_n (em, sorted[i], k);
+      emit_scalar (em, sorted[i] + k + (sorted[i][k] == '='));
+    }
+  emit_end (em, true);
+}
+
+/* A duration as reg_health_duration_parse reads it: its largest exact unit. */
+static void
+emit_duration (struct emit *em, const char *key, int64_t ns)
+{
+  static const struct
+  {
+    const char *unit;
+    int64_t ns;
+  } units[] = { { "h", 3600000000000LL }, { "m", 60000000000LL }, { "s", 1000000000LL },
+                { "ms", 1000000LL },      { "us", 1000LL },       { "ns", 1 } };
+  if (ns <= 0)
+    return;
+  size_t u = 0;
+  while (ns % units[u].ns != 0)
+    u++;
+  char text[48];
+  snprintf (text, sizeof text, "%lld%s", (long long)(ns / units[u].ns), units[u].unit);
+  emit_scalar (em, key);
+  emit_scalar (em, text);
+}
+
+static void
+emit_healthcheck (struct emit *em, const struct reg_healthcheck *h)
+{
+  if (h->test == NULL)
+    return;
+  emit_scalar (em, "healthcheck");
+  emit_start (em, true, false);
+  emit_duration (em, "interval", h->interval); /* keys sorted */
+  if (h->retries > 0)
+    {
+      char n[16];
+      snprintf (n, sizeof n, "%d", h->retries);
+      emit_scalar (em, "retries");
+      emit_scalar (em, n);
+    }
+  emit_duration (em, "start-period", h->start_period);
+  emit_list (em, "test", h->test);
+  emit_duration (em, "timeout", h->timeout);
+  emit_end (em, true);
+}
+
 static void
 emit_files (struct emit *em, const struct reg_template *t)
 {
@@ -1244,10 +1473,12 @@ emit_template (struct emit *em, const struct reg_template *t)
             || t->stop_signal > 0;
   for (size_t i = 0; i < t->n_files && !v2; i++)
     v2 = t->files[i].kind == REG_ENTRY_DIR && t->files[i].value;
-  if (v2)
+  bool v3 = t->workdir || t->user || reg_strv_len (t->volumes) + reg_strv_len (t->labels) > 0
+            || t->healthcheck.test;
+  if (v2 || v3)
     {
       emit_scalar (em, "format");
-      emit_scalar (em, "2");
+      emit_scalar (em, v3 ? "3" : "2");
     }
   if (reg_strv_len (t->requires) > 0)
     emit_list (em, "requires", t->requires);
@@ -1259,6 +1490,16 @@ emit_template (struct emit *em, const struct reg_template *t)
       emit_scalar (em, "stop-signal");
       emit_scalar (em, reg_util_signal_name (t->stop_signal, name));
     }
+  if (t->workdir)
+    {
+      emit_scalar (em, "workdir");
+      emit_scalar (em, t->workdir);
+    }
+  if (t->user)
+    {
+      emit_scalar (em, "user");
+      emit_scalar (em, t->user);
+    }
   emit_env (em, t->env);
   if (reg_strv_len (t->users) > 0)
     emit_list (em, "users", t->users);
@@ -1266,6 +1507,10 @@ emit_template (struct emit *em, const struct reg_template *t)
     emit_list (em, "groups", t->groups);
   if (reg_strv_len (t->expose) > 0)
     emit_list (em, "expose", t->expose);
+  if (reg_strv_len (t->volumes) > 0)
+    emit_list (em, "volumes", t->volumes);
+  emit_labels (em, t->labels);
+  emit_healthcheck (em, &t->healthcheck);
   emit_files (em, t);
   emit_libs (em, t);
   emit_end (em, true);

@@ -18,6 +18,12 @@
  *   users: [passwd(5) line, ...]    accounts for the container's /etc/passwd
  *   groups: [group(5) line, ...]    and /etc/group (accounts.h)
  *   expose: ['80/tcp', ...]         ports the service listens on (recorded)
+ *   format: '3'                     needed by (and only written with) the next five:
+ *   workdir: /path                  the default working directory
+ *   user: NAME[:GROUP]              the default user (as -u), names or numbers
+ *   volumes: [/path, ...]           each gets an anonymous volume per container
+ *   labels: {KEY: VALUE}            shown by inspect
+ *   healthcheck: {test, interval, timeout, start-period, retries}  health.h
  * A file without `format` is format 1, which every older engine reads; the
  * canonical form of a template without accounts is unchanged.
  *
@@ -38,6 +44,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "health.h"
 #include "store.h"
 
 enum reg_entry_kind
@@ -78,6 +85,12 @@ struct reg_template
   char **users;
   char **groups;
   char **expose; /* format 2: "PORT/tcp" or "PORT/udp", given order; NULL when none */
+  /* Format 3: run defaults an image config carries (docs/images.md). */
+  char *workdir;                      /* clean absolute path; NULL: none */
+  char *user;                         /* "NAME[:GROUP]" (or numbers) as -u; NULL: none */
+  char **volumes;                     /* clean absolute paths, given order; NULL: none */
+  char **labels;                      /* "KEY=VALUE", sorted by key; NULL: none */
+  struct reg_healthcheck healthcheck; /* test NULL: none */
 };
 
 /* The hardened YAML loader of RET files, for other strict YAML inputs
@@ -112,6 +125,10 @@ bool reg_template_name_ok (const char *name);
 bool reg_template_dir_attrs_ok (const char *attrs);
 /* "PORT/tcp" or "PORT/udp", PORT 1-65535 without leading zeros. */
 bool reg_template_port_ok (const char *port);
+/* A `user` value: NAME, NUMBER, NAME:GROUP ... of [A-Za-z0-9_.$-], at most 65. */
+bool reg_template_user_ok (const char *user);
+/* A label key: 1-256 bytes, printable, no '='. */
+bool reg_template_label_key_ok (const char *key);
 bool reg_template_version_ok (const char *version);
 /* Split "name@version"; both outputs allocated. */
 int reg_template_split_ref (const char *ref, char **name, char **version, struct reg_error **err);

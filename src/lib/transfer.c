@@ -450,6 +450,32 @@ push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
   return 0;
 }
 
+/* The destination has this very template (a manifest at the reference
+ * whose config, the RET file, has the template's digest): a required
+ * template found so is not packed and pushed again — packing a large
+ * template's files blob costs seconds even when no byte moves. */
+static bool
+already_there (struct source *s, const struct reg_oci_ref *ref, const struct reg_template *t)
+{
+  char digest[65];
+  _cleanup_free_ char *text = NULL, *media_type = NULL;
+  size_t len = 0;
+  if (reg_template_digest (t, digest, NULL) < 0 || ref->tag == NULL)
+    return false;
+  int rc = s->layout ? reg_layout_get_manifest (s->layout, ref->repo, ref->tag, &text, &len, NULL)
+                     : reg_registry_manifest_get (s->registry, ref->repo, ref->tag, &text, &len,
+                                                  &media_type, NULL);
+  struct reg_oci_manifest *m = NULL;
+  if (rc < 0 || reg_oci_manifest_parse (text, len, "manifest", &m, NULL) < 0)
+    return false;
+  bool same = strcmp (m->config.media_type, REG_OCI_TEMPLATE_TYPE) == 0
+              && strcmp (m->config.digest, digest) == 0;
+  reg_oci_manifest_free (m);
+  if (same)
+    event (s, digest, "exists", 0, 0);
+  return same;
+}
+
 static int
 push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref, const char *tmpl,
            const char *staging, json_t *pushed, int depth, struct reg_error **err)
@@ -478,7 +504,7 @@ push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref
         ret = push_tree (e, s, sib, t->requires[k], staging, pushed, depth + 1, err);
       reg_oci_ref_free (sib);
     }
-  if (ret == 0)
+  if (ret == 0 && !(depth > 0 && already_there (s, ref, t)))
     ret = push_one (e, s, ref, t, staging, pushed, err);
   reg_template_free (t);
   return ret;
@@ -1044,6 +1070,26 @@ resolve_image (struct pull *p, const struct reg_oci_ref *ref, const char *text, 
   return 0;
 }
 
+/* Docker makes an image's WorkingDir when its layers lack it; the
+ * template then lists it as a directory. */
+static int
+workdir_entry (struct reg_template *t, struct reg_error **err)
+{
+  if (t->workdir == NULL)
+    return 0;
+  size_t n = strlen (t->workdir);
+  for (size_t i = 0; i < t->n_files; i++)
+    if (strncmp (t->files[i].path, t->workdir, n) == 0
+        && (t->files[i].path[n] == '\0' || t->files[i].path[n] == '/'))
+      return 0;
+  struct reg_entry *grown = realloc (t->files, (t->n_files + 1) * sizeof *grown);
+  if (grown == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  t->files = grown;
+  grown[t->n_files] = (struct reg_entry){ .path = strdup (t->workdir), .kind = REG_ENTRY_DIR };
+  return grown[t->n_files++].path ? 0 : reg_error_set (err, ENOMEM, "out of memory");
+}
+
 /* After the download: the layers, in order, become the template's files
  * (their objects staged in staging/obj); it joins the list to commit
  * unless the same template is here already. */
@@ -1079,6 +1125,8 @@ build_image (struct pull *p, struct reg_error **err)
     ret = reg_layer_tree_entries (tree, &t->files, &t->n_files, &format2, err);
   if (ret == 0)
     p->dropped = *reg_layer_tree_dropped (tree);
+  if (ret == 0)
+    ret = workdir_entry (t, err);
   reg_layer_tree_free (tree);
   if (ret == 0 && reg_template_normalize (t, err) < 0)
     ret = reg_error_prefix (err, "%s", p->image_what);
@@ -1436,9 +1484,9 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       if (*result && p.image)
         json_object_set_new (
             *result, "Dropped",
-            json_pack ("{s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
+            json_pack ("{s:I, s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
                        (json_int_t)p.dropped.owners, "Xattrs", (json_int_t)p.dropped.xattrs,
-                       "Example", p.dropped.example));
+                       "Hidden", (json_int_t)p.dropped.hidden, "Example", p.dropped.example));
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);

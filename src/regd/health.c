@@ -274,7 +274,7 @@ get_in_netns (const struct reg_container *c, int64_t timeout, struct reg_health_
 {
   char *const *t = c->healthcheck.test;
   char path[64], url[4200], msg[512] = "";
-  long want = strtol (t[3], NULL, 10), got = 0;
+  long want = t[1] && t[2] ? strtol (t[3], NULL, 10) : 0, got = 0;
   r->exit_code = 1;
   snprintf (path, sizeof path, "/proc/%d/ns/net", (int)c->pid);
   int ns = open (path, O_RDONLY | O_CLOEXEC);
@@ -289,7 +289,11 @@ get_in_netns (const struct reg_container *c, int64_t timeout, struct reg_health_
       return;
     }
   close (ns);
-  snprintf (url, sizeof url, "http://127.0.0.1:%s%s", t[2], t[1]);
+  bool tcp = strcmp (t[0], "TCP-CONNECT") == 0;
+  if (tcp)
+    snprintf (url, sizeof url, "http://127.0.0.1:%s/", t[1]);
+  else
+    snprintf (url, sizeof url, "http://127.0.0.1:%s%s", t[2], t[1]);
   CURL *h = curl_easy_init ();
   char errbuf[CURL_ERROR_SIZE] = "";
   struct output body = { .len = 0 };
@@ -304,14 +308,21 @@ get_in_netns (const struct reg_container *c, int64_t timeout, struct reg_health_
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt (h, CURLOPT_XFERINFOFUNCTION, curl_progress);
+  if (tcp) /* the connection only: libcurl connects and stops there */
+    curl_easy_setopt (h, CURLOPT_CONNECT_ONLY, 1L);
   CURLcode rc = curl_easy_perform (h);
   curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &got);
   curl_easy_cleanup (h);
   if (rc == CURLE_OPERATION_TIMEDOUT)
     r->exit_code = -1;
   if (rc != CURLE_OK)
-    snprintf (msg, sizeof msg, "GET %.200s: %.200s\n", url,
+    snprintf (msg, sizeof msg, "%s %.200s: %.200s\n", tcp ? "connect" : "GET", url,
               *errbuf ? errbuf : curl_easy_strerror (rc));
+  else if (tcp)
+    {
+      r->exit_code = 0;
+      snprintf (msg, sizeof msg, "connect 127.0.0.1:%.8s: accepted\n", t[1]);
+    }
   else
     {
       bool ok = want ? got == want : got >= 200 && got < 400;
@@ -356,7 +367,8 @@ check_once (struct regd *d, const struct reg_container *c)
   struct output out = { .len = 0 };
   int64_t timeout = reg_health_timeout (&c->healthcheck);
   reg_util_now_rfc3339 (r.start);
-  if (strcmp (c->healthcheck.test[0], "HTTP-GET") == 0)
+  if (strcmp (c->healthcheck.test[0], "HTTP-GET") == 0
+      || strcmp (c->healthcheck.test[0], "TCP-CONNECT") == 0)
     check_http (c, timeout, &r, &out);
   else
     check_command (c, timeout, &r, &out);

@@ -5,7 +5,8 @@ config and manifest are written by hand as the image spec describes, all in
 an OCI image layout whose index.json tags each image "REPO:TAG".
 
   mkimage.py LAYOUT SCENARIO   (base, py, multi, multiarch, traversal,
-                                device, symlink-escape, bad-digest, labels)
+                                device, symlink-escape, bad-digest, onbuild,
+                                defaults)
 
 Prints, for the image, the number of distinct store objects ((content,
 executable) pairs) its layers hold: what a pull into an empty store adds.
@@ -130,7 +131,8 @@ class Layer:
 
 
 TOOLS = ["/bin/sh", "/bin/dash", "/bin/cat", "/bin/ls", "/bin/echo", "/usr/bin/stat",
-         "/bin/readlink", "/usr/bin/id", "/usr/bin/env", "/usr/bin/head"]
+         "/bin/readlink", "/usr/bin/id", "/usr/bin/env", "/usr/bin/head", "/bin/sleep", "/bin/mkdir", "/bin/rm", "/bin/ln",
+         "/usr/bin/uniq", "/usr/bin/wc"]
 
 
 def base_layer():
@@ -257,7 +259,19 @@ elif SCENARIO == "bad-digest":
     data = bytearray(open(path, "rb").read())
     data[len(data) // 2] ^= 0xFF
     open(path, "wb").write(bytes(data))
-elif SCENARIO == "labels":
-    image("bad/labels:1", [base_layer()], {"Labels": {"a": "b"}})
+elif SCENARIO == "onbuild":
+    image("bad/onbuild:1", [base_layer()], {"OnBuild": ["RUN true"]})
+elif SCENARIO == "defaults":
+    # WorkingDir (absent from the layers), User by name (the image's own
+    # /etc/passwd), Volumes, Labels, Healthcheck.
+    lay = Layer()
+    lay.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n# a comment\n"
+             b"app:x:1234:2345:app:/home/app:/bin/sh\n")
+    lay.file("etc/group", b"root:x:0:\napp:x:2345:\n")
+    image("images/defaults:1", [base_layer(), lay],
+          {"Cmd": ["/bin/sh", "-c", "pwd; id -u; id -g"], "WorkingDir": "/srv/app/",
+           "User": "app", "Volumes": {"/data": {}}, "Labels": {"org.example.role": "test", "b": ""},
+           "Healthcheck": {"Test": ["CMD-SHELL", "test -d /data"], "Interval": 200000000,
+                           "Retries": 2, "StartInterval": 5000000000}})
 else:
     sys.exit("unknown scenario " + SCENARIO)

@@ -124,6 +124,19 @@ t_health_http () {
   expect_out_has '"HTTP-GET"'
   expect_out_has 'HTTP 200'
   "$REG" rm -f "$id" >/dev/null
+  # A TCP check: the connection is accepted, or refused (nothing listens on 8001).
+  id=$("$REG" run -d --network bridge -v "$T/www:/www:ro" -w /www \
+    --health-tcp 8000 --health-interval 200ms -t py@3.11 -- "$PY" -m http.server 8000)
+  wait_health "$id" healthy
+  run_cmd "$REG" inspect "$id"
+  expect_out_has '"TCP-CONNECT"'
+  expect_out_has 'connect 127.0.0.1:8000: accepted'
+  "$REG" rm -f "$id" >/dev/null
+  id=$("$REG" run -d --network bridge -v "$T/www:/www:ro" -w /www \
+    --health-tcp 8001 --health-interval 200ms --health-retries 1 -t py@3.11 -- "$PY" -m http.server 8000)
+  wait_health_output "$id" 'connect http://127.0.0.1:8001/'
+  expect_eq "$(health_field "$id" Status)" unhealthy "status when nothing listens"
+  "$REG" rm -f "$id" >/dev/null
   # A missing page (404) is a failure; so is a status other than the one asked for.
   id=$("$REG" run -d --network bridge -v "$T/www:/www:ro" -w /www \
     --health-http /missing:8000 --health-interval 200ms --health-retries 1 -t py@3.11 -- "$PY" -m http.server 8000)
@@ -180,7 +193,10 @@ t_health_bad_input () {
   expect_err_has "--no-healthcheck: conflicts with the other --health-* options"
   run_cmd "$REG" run -d --health-interval 1s -t base@1 -- /bin/true
   expect_rc 125
-  expect_err_has "give the check with --health-cmd or --health-http"
+  expect_err_has "give the check with --health-cmd, --health-http or --health-tcp"
+  run_cmd "$REG" run -d --health-tcp 0 -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--health-tcp: want a port 1-65535"
   run_cmd "$REG" run -d --health-http ok.html:80 -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has "--health-http ok.html:80"
@@ -195,7 +211,7 @@ t_health_bad_input () {
   run_cmd curl -s --unix-socket "$SOCK" -X POST -H 'Content-Type: application/json' \
     -d '{"Templates":["base@1"],"Healthcheck":{"Test":["SOMETIMES","true"]}}' \
     http://regd/v1/containers
-  expect_out_has 'test \"SOMETIMES\" is not CMD-SHELL, CMD, HTTP-GET or NONE'
+  expect_out_has 'test \"SOMETIMES\" is not CMD-SHELL, CMD, HTTP-GET, TCP-CONNECT or NONE'
   run_cmd curl -s --unix-socket "$SOCK" -X POST -H 'Content-Type: application/json' \
     -d '{"Templates":["base@1"],"Healthcheck":{"Test":["CMD","true"],"Every":1}}' \
     http://regd/v1/containers

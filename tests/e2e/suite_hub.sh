@@ -368,16 +368,40 @@ t_hub_liveness () {
   id=$(hub_dev_id 2)
   [ -n "$id" ] || { fail "no dev2"; return; }
   wait_state "$id" online 10 || fail "dev2 not online"
+  # More entries at dev2's address than the hub runs at once to one
+  # address (4): the rest wait for a slot, within the same round.
+  local k alias_ids=()
+  for k in 1 2 3 4 5 6 7; do
+    api POST /api/v1/devices "$(device_body "dev2-alias$k" 2)"
+    expect_code 201 "add an entry at dev2's address"
+    alias_ids+=("$(echo "$body" | jq -r .Id)")
+  done
+  aliases_are () { # STATE SECONDS
+    local i
+    for i in $(seq $(($2 * 10))); do
+      api GET /api/v1/devices
+      [ "$(echo "$body" | jq -r '[.[] | select(.Name | startswith("dev2-alias")) | .State] | unique | join(",")')" = "$1" ] &&
+        return 0
+      sleep 0.1
+    done
+    return 1
+  }
+  aliases_are online 8 || fail "entries at dev2's address not all online: $body"
   hub_device_stop 2
   # Probe interval 2 s, timeout 1 s: Offline within a round or two.
   wait_state "$id" offline 6 || fail "dev2 not offline 6 s after its regd stopped: $body"
   expect_body_has "device dev2: cannot connect"
+  aliases_are offline 6 || fail "entries at dev2's address not all offline: $body"
   # The others are not held up by it.
   api GET /api/v1/devices
-  expect_eq "$(echo "$body" | jq -r '[.[] | select(.Name != "dev2") | .State] | unique | join(",")')" \
+  expect_eq "$(echo "$body" | jq -r '[.[] | select(.Name | startswith("dev2") | not) | .State] | unique | join(",")')" \
     "online" "other devices while dev2 is down"
   hub_device_start 2
   wait_state "$id" online 6 || fail "dev2 not online 6 s after its regd restarted: $body"
+  aliases_are online 6 || fail "entries at dev2's address not back online: $body"
+  for k in "${alias_ids[@]}"; do
+    api DELETE "/api/v1/devices/$k"
+  done
 }
 
 t_hub_containers () {

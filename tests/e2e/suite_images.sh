@@ -53,12 +53,12 @@ t_images_layout () {
   expect_out_has "stop-signal: SIGINT"
   expect_out_has "8080/tcp"
   # Pulling again moves nothing and changes nothing.
-  before=$(snapshot2)
+  before=$(listing2)
   run_cmd reg2 pull --layout "$IMAGES" images/py:1
   expect_rc 0
   expect_out_has "images.py@1: already present"
   expect_out_has "downloaded 0 blobs"
-  expect_eq "$(snapshot2)" "$before" "a second pull changed the store"
+  expect_eq "$(listing2)" "$before" "a second pull changed the store"
   # An index selects linux/amd64 (the arm64 entry comes first).
   mkimage multiarch >/dev/null
   run_cmd reg2 pull -q --layout "$IMAGES" images/multiarch:1
@@ -146,7 +146,7 @@ t_images_registry () {
 # Hostile images: refused naming the cause, nothing left behind.
 t_images_hostile () {
   local s before
-  for s in traversal device symlink-escape bad-digest labels; do mkimage "$s" >/dev/null; done
+  for s in traversal device symlink-escape bad-digest onbuild; do mkimage "$s" >/dev/null; done
   reset_regd2
   before=$(snapshot2)
   run_cmd reg2 pull --layout "$IMAGES" bad/traversal:1
@@ -161,9 +161,9 @@ t_images_hostile () {
   run_cmd reg2 pull --layout "$IMAGES" bad/digest:1
   expect_rc 1
   expect_err_has "digest mismatch"
-  run_cmd reg2 pull --layout "$IMAGES" bad/labels:1
+  run_cmd reg2 pull --layout "$IMAGES" bad/onbuild:1
   expect_rc 1
-  expect_err_has "config Labels is set"
+  expect_err_has "config OnBuild is set"
   expect_eq "$(snapshot2)" "$before" "a hostile image changed the store"
   [ ! -e "$ROOT2/tmp/planted" ] || fail "symlink escape planted a file"
 }
@@ -194,11 +194,11 @@ t_images_load () {
   expect_out "hello from an image"
   run_cmd reg2 run --rm -t library.base-e2e@1 -- /bin/cat /etc/os-release
   expect_out "NAME=reg-e2e"
-  before=$(snapshot2)
+  before=$(listing2)
   run_cmd reg2 image load -i "$a/legacy.tar"
   expect_rc 0
   expect_out_has "images.py@1: already present"
-  expect_eq "$(snapshot2)" "$before" "loading again changed the store"
+  expect_eq "$(listing2)" "$before" "loading again changed the store"
   # Docker 25+ (an OCI layout with manifest.json) and an OCI archive.
   reset_regd2
   run_cmd reg2 image load -q -i "$a/d25.tar"
@@ -213,7 +213,7 @@ t_images_load () {
   run_cmd reg2 run --rm -t oci.py@2
   expect_out "hello from an image"
   # Hostile or broken archives: refused, nothing left behind.
-  before=$(snapshot2)
+  before=$(listing2)
   run_cmd reg2 image load -i "$a/evil.tar"
   expect_rc 1
   expect_err_has 'entry "../evil": path escapes the archive'
@@ -230,7 +230,7 @@ t_images_load () {
   run_cmd reg2 image load
   expect_rc 2
   expect_err_has "-i FILE is required"
-  expect_eq "$(snapshot2)" "$before" "a refused archive changed the store"
+  expect_eq "$(listing2)" "$before" "a refused archive changed the store"
   [ ! -e "$ROOT2/store/evil" ] && [ ! -e "$ROOT2/store/tmp/evil" ] || fail "../evil was written"
 }
 
@@ -278,10 +278,155 @@ t_images_export () {
   run_cmd dock image inspect -f '{{.Config.StopSignal}} {{index .Config.Labels "org.reg.template"}}' \
     "$REGISTRY/exp/hello:1"
   expect_out "SIGINT exp@1"
+  # reg pulls its own export back as an image (the label arrives).
+  reset_regd2
+  run_cmd reg2 pull "$REGISTRY/exp/hello:1"
+  expect_rc 0
+  run_cmd reg2 run --rm -t exp.hello@1
+  expect_out "python runs in docker: hi"
   run_cmd "$REG" push --as-image nosuch@1 "$REGISTRY/exp/nosuch:1"
   expect_rc 1
   expect_err_has "template nosuch@1: not found"
   "$REG" template rm exp@1 >/dev/null
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export"
+# The rest of an image config's run defaults (format 3): WorkingDir (made
+# when the layers lack it), User by name through the image's /etc/passwd,
+# an anonymous volume per Volumes entry, Labels in inspect, Healthcheck as
+# reg's health check; each overridden by the run's own options.
+t_images_defaults () {
+  local vol id
+  mkimage defaults >/dev/null
+  reset_regd2
+  run_cmd reg2 pull --layout "$IMAGES" images/defaults:1
+  expect_rc 0
+  run_cmd reg2 template inspect images.defaults@1
+  expect_out_has "format: '3'"
+  expect_out_has "workdir: /srv/app"
+  expect_out_has "user: app"
+  expect_out_has "volumes: [/data]"
+  expect_out_has "org.example.role: test"
+  expect_out_has "interval: '200ms'"
+  run_cmd reg2 run --rm -t images.defaults@1
+  expect_rc 0
+  expect_out "/srv/app
+1234
+2345"
+  run_cmd reg2 run --rm -u 0 -w / -t images.defaults@1
+  expect_out "/
+0
+0"
+  run_cmd reg2 run -d --name dflt -t images.defaults@1 -- /bin/sh -c 'echo kept >/data/f; exec sleep 60'
+  expect_rc 0
+  run_cmd reg2 inspect -f '{{json .Config.Labels}}' dflt
+  expect_out '{"b":"","org.example.role":"test"}'
+  vol=$(reg2 inspect -f '{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}' dflt)
+  case "$vol" in [0-9a-f]*" /data") ;; *) fail "no anonymous volume at /data: '$vol'" ;; esac
+  for id in $(seq 50); do
+    [ "$(reg2 inspect -f '{{.State.Health.Status}}' dflt)" = healthy ] && break
+    sleep 0.2
+  done
+  run_cmd reg2 inspect -f '{{.State.Health.Status}}' dflt
+  expect_out "healthy"
+  reg2 rm -f dflt >/dev/null
+  # The anonymous volume outlives its container (as Docker's without rm
+  # -v) until a prune; those of the --rm runs above went with them.
+  run_cmd reg2 volume ls -q
+  expect_out "${vol%% *}"
+  reg2 volume prune -f >/dev/null
+  # A mount at the volume's path replaces it.
+  run_cmd reg2 run --rm -v named:/data -t images.defaults@1 -- /bin/sh -c 'ls /data; echo ok'
+  expect_out "ok"
+  run_cmd reg2 volume ls -q
+  expect_out "named"
+}
+
+# Images built by the Docker engine (a private dockerd, lib.sh): a rootfs
+# made from host files (python3, dash, coreutils and their libs: instant,
+# where debootstrap takes minutes and a network; docs/images.md) imported
+# with `docker import`, and a multi-layer Dockerfile on it whose RUN steps
+# delete a file and a directory of the layer below (whiteouts), empty a
+# directory and refill it (an opaque directory, as Docker writes it), make
+# a hard link and symlinks. Pushed by docker to docker-registry, pulled and
+# run by reg; `docker save` of it loaded by `reg image load`.
+t_images_docker () {
+  start_registry || return
+  docker_private_start || return
+  mkimage py >/dev/null
+  # The py image's layers as one rootfs tar for docker import.
+  python3 - "$IMAGES" "$T/rootfs.tar" <<'PY' || fail "rootfs tar"
+import gzip, io, json, os, sys, tarfile
+layout, out = sys.argv[1], sys.argv[2]
+idx = json.load(open(os.path.join(layout, "index.json")))
+d = [e for e in idx["manifests"] if e["annotations"]["org.opencontainers.image.ref.name"] == "images/py:1"][0]
+blob = lambda h: open(os.path.join(layout, "blobs", "sha256", h[7:]), "rb").read()
+m = json.loads(blob(d["digest"]))
+names = set()
+with tarfile.open(out, "w") as o:
+    for l in m["layers"]:
+        with tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob(l["digest"])))) as t:
+            for i in t.getmembers():
+                if i.name not in names:
+                    names.add(i.name)
+                    o.addfile(i, t.extractfile(i) if i.isreg() else None)
+PY
+  run_cmd dock import "$T/rootfs.tar" e2e/pybase:1
+  expect_rc 0
+  mkdir -p "$T/ctx"
+  cat >"$T/ctx/Dockerfile" <<DOCKERFILE
+FROM e2e/pybase:1
+RUN mkdir -p /data/gone /data/opq && echo old >/data/old && echo x >/data/gone/x \
+ && echo below >/data/opq/below && echo content >/data/a
+RUN rm /data/old && rm -r /data/gone && rm -r /data/opq && mkdir /data/opq \
+ && echo fresh >/data/opq/fresh && ln /data/a /data/hl && ln -s a /data/rel \
+ && ln -s /data/a /data/abs
+ENV GREETING=docker-built
+WORKDIR /data
+CMD ["$PY", "-I", "-S", "-c", "import os; print('python runs,', os.environ['GREETING'], os.getcwd())"]
+DOCKERFILE
+  run_cmd env DOCKER_BUILDKIT=0 docker -H "unix://$DOCKER_DIR/docker.sock" build --network none \
+    -q -t "$REGISTRY/e2e/dockerbuilt:1" "$T/ctx"
+  expect_rc 0
+  nsenter -t "$DOCKER_NETNS_PID" -n docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  local _
+  for _ in $(seq 100); do
+    nsenter -t "$DOCKER_NETNS_PID" -n curl -fs "http://$REGISTRY/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  run_cmd dock push "$REGISTRY/e2e/dockerbuilt:1"
+  expect_rc 0
+  reset_regd2
+  run_cmd reg2 pull "$REGISTRY/e2e/dockerbuilt:1"
+  expect_rc 0
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1
+  expect_rc 0
+  expect_out "python runs, docker-built /data"
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1 -- /bin/sh -c \
+    'ls /data; ls /data/opq; cat /data/hl; readlink /data/rel /data/abs; stat -c %i /data/a /data/hl | uniq | wc -l'
+  expect_out "a
+abs
+hl
+opq
+rel
+fresh
+content
+a
+/data/a
+1"
+  # docker save (this dockerd's format) through reg image load, into a
+  # fresh engine: the same template.
+  local want
+  want=$(reg2 template inspect e2e.dockerbuilt@1 | sha256sum)
+  run_cmd dock save -o "$T/saved.tar" "$REGISTRY/e2e/dockerbuilt:1"
+  expect_rc 0
+  reset_regd2
+  run_cmd reg2 image load -i "$T/saved.tar"
+  expect_rc 0
+  expect_out_has "e2e.dockerbuilt@1"
+  expect_eq "$(reg2 template inspect e2e.dockerbuilt@1 | sha256sum)" "$want" "loaded and pulled templates differ"
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1
+  expect_out "python runs, docker-built /data"
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker"

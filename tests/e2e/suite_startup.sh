@@ -8,6 +8,13 @@ t_debug_timing () {
   start_regd --debug-timing "$log"
   run_cmd env REG_DEBUG_TIMING="$log" "$REG" run --rm -t base@1 -- /bin/true
   expect_rc 0
+  # The monitor records monitor.done after it removed the --rm container's
+  # files, which may be just after the client has returned.
+  local _
+  for _ in $(seq 50); do
+    grep -q " monitor.done$" "$log" && break
+    sleep 0.1
+  done
   phases=$(awk '{print $4}' "$log" | tr '\n' ' ')
   local p
   for p in client.main client.create regd.create regd.created client.created regd.start \

@@ -413,4 +413,5 @@ def main():
         d.quit()
 
 
-main()
+if __name__ == "__main__":
+    main()

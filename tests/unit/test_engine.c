@@ -360,6 +360,55 @@ test_engine_error_codes (void **state)
   reg_strv_free (ids);
 }
 
+/* After a host reboot (every monitor gone): restore settles each container
+ * as its state and policy say: "always" is started again (through the
+ * monitor seam), a --rm one is removed, a plain one is stopped. */
+static void
+test_engine_restore (void **state)
+{
+  struct fixture *f = *state;
+  struct
+  {
+    const char *name;
+    struct reg_restart restart;
+    bool auto_remove;
+    pid_t monitor;
+  } cs[] = {
+    { "always", { .mode = REG_RESTART_ALWAYS }, false, 0 },
+    { "gone", { .mode = REG_RESTART_NO }, true, 0 },
+    { "plain", { .mode = REG_RESTART_NO }, false, 0 },
+  };
+  for (size_t i = 0; i < 3; i++)
+    {
+      struct reg_create_options o = { .name = cs[i].name,
+                                      .templates = templates,
+                                      .network_mode = "none",
+                                      .stop_timeout = -1,
+                                      .restart = cs[i].restart,
+                                      .auto_remove = cs[i].auto_remove };
+      struct reg_container *c = NULL;
+      int code = 0;
+      assert_int_equal (reg_engine_container_create (f->e, &o, &c, NULL), 0);
+      reg_container_free (c);
+      assert_int_equal (start (f->e, cs[i].name, &code, NULL), 0);
+      cs[i].monitor = fake_child;
+      fake_child = 0;
+    }
+  for (size_t i = 0; i < 3; i++)
+    {
+      kill (cs[i].monitor, SIGKILL);
+      waitpid (cs[i].monitor, NULL, 0);
+    }
+  assert_int_equal (fake_calls, 3);
+  assert_int_equal (reg_engine_restore (f->e, NULL), 0);
+  assert_int_equal (fake_calls, 4);
+  assert_int_equal (state_of (f, "always"), REG_STATE_RUNNING);
+  assert_int_equal (state_of (f, "plain"), REG_STATE_STOPPED);
+  struct reg_error *err = NULL;
+  struct reg_container *c = NULL;
+  failed_with (reg_engine_container_get (f->e, "gone", &c, &err), &err, ENOENT, "gone");
+}
+
 /* update: new limits are checked by the limits table and kept in the
  * state of a container that is not running (it gets them at its start). */
 static void
@@ -450,6 +499,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_engine_lifecycle, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_lost_monitor, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_start_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_engine_restore, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_error_codes, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_update_limits, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_op_lock_spans_start, setup, teardown),

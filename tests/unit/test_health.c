@@ -109,7 +109,15 @@ test_healthcheck_json (void **state)
   check_bad ("{\"Test\": [\"CMD\"]}", "health check: CMD needs a command");
   check_bad ("{\"Test\": [\"CMD-SHELL\", \"a\", \"b\"]}", "CMD-SHELL needs a command");
   check_bad ("{\"Test\": [\"NONE\", \"x\"]}", "NONE takes no arguments");
-  check_bad ("{\"Test\": [\"X\"]}", "test \"X\" is not CMD-SHELL, CMD, HTTP-GET or NONE");
+  check_bad ("{\"Test\": [\"X\"]}",
+             "test \"X\" is not CMD-SHELL, CMD, HTTP-GET, TCP-CONNECT or NONE");
+  assert_int_equal (parse ("{\"Test\": [\"TCP-CONNECT\", \"5432\"]}", &h, &err), 0);
+  assert_true (reg_health_enabled (&h));
+  reg_health_check_clear (&h);
+  check_bad ("{\"Test\": [\"TCP-CONNECT\"]}", "TCP-CONNECT wants");
+  check_bad ("{\"Test\": [\"TCP-CONNECT\", \"80\", \"x\"]}", "TCP-CONNECT wants");
+  check_bad ("{\"Test\": [\"TCP-CONNECT\", \"65536\"]}", "PORT 1-65535");
+  check_bad ("{\"Test\": [\"TCP-CONNECT\", \"8o\"]}", "PORT 1-65535");
   check_bad ("{\"Test\": []}", "Healthcheck.Test must be a non-empty array of strings");
   check_bad ("{\"Test\": [1]}", "Healthcheck.Test must be an array of strings");
   check_bad ("{\"Test\": [\"HTTP-GET\", \"a\", \"80\", \"0\"]}", "HTTP-GET wants");

@@ -505,6 +505,55 @@ test_serialize_exact (void **state)
 
 /* Format 2: accounts, sorted by name, written after env with format: '2';
  * a format-1 file keeps its exact bytes (no format key). */
+/* Format 3: the run defaults of image configs, canonical and checked. */
+static void
+test_format3_defaults (void **state)
+{
+  (void)state;
+  const char *in = "name: a\nversion: '1'\nformat: '3'\nlabels: {z: '1', a: x}\nuser: app:staff\n"
+                   "healthcheck: {test: [CMD-SHELL, 'true'], interval: 1m30s, retries: '2'}\n"
+                   "workdir: /srv\nvolumes: [/data, /cache]\n";
+  struct reg_template *t = parse_ok (in);
+  assert_string_equal (t->workdir, "/srv");
+  assert_string_equal (t->labels[0], "a=x");
+  assert_int_equal (t->healthcheck.interval, 90000000000LL);
+  char *text = reg_template_serialize (t);
+  assert_string_equal (text, "name: a\nversion: '1'\nformat: '3'\nworkdir: /srv\nuser: app:staff\n"
+                             "volumes: [/data, /cache]\nlabels:\n  a: x\n  z: '1'\n"
+                             "healthcheck:\n  interval: '90s'\n  retries: '2'\n"
+                             "  test: [CMD-SHELL, 'true']\n");
+  struct reg_template *again = parse_ok (text);
+  char *text2 = reg_template_serialize (again);
+  assert_string_equal (text, text2);
+  free (text);
+  free (text2);
+  reg_template_free (again);
+  reg_template_free (t);
+  const char *need = "template a@1: \"workdir\", \"user\", \"volumes\", \"labels\" and "
+                     "\"healthcheck\" need format: '3' (an older engine would refuse them)";
+  parse_bad ("name: a\nversion: '1'\nworkdir: /srv\n", need);
+  parse_bad ("name: a\nversion: '1'\nformat: '2'\nlabels: {a: b}\n", need);
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nworkdir: srv\n",
+             "template a@1: workdir: \"srv\" is not absolute and normalized");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nuser: 'a b'\n",
+             "template a@1: user: \"a b\" is not NAME[:GROUP] (letters, digits, '_', '.', '-', "
+             "'$'; names or numbers)");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nvolumes: [/proc/x]\n",
+             "template a@1: volumes: \"/proc/x\" is not an absolute, normalized path outside "
+             "/proc, /dev and /sys");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nvolumes: [/d, /d]\n",
+             "template a@1: volumes: /d listed twice");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nlabels: {'a=b': c}\n",
+             "template a@1: labels: \"a=b\" is not a label key (1-256 printable bytes, no '=')");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nhealthcheck: {interval: 1s}\n",
+             "template a@1: healthcheck: missing \"test\"");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nhealthcheck: {test: [NONE], every: 1s}\n",
+             "template a@1: healthcheck: unknown field \"every\" (test, interval, timeout, "
+             "start-period, retries)");
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nhealthcheck: {test: [NONE], retries: x}\n",
+             "template a@1: healthcheck: retries \"x\" is not a number of 0 to 1000000");
+}
+
 static void
 test_format2_accounts (void **state)
 {
@@ -533,8 +582,8 @@ test_format2_accounts (void **state)
       "name: a\nversion: '1'\nformat: '1'\ngroups: ['a:x:1:']\n",
       "template a@1: \"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
       "format: '2' (an older engine would refuse them)");
-  parse_bad ("name: a\nversion: '1'\nformat: '3'\n",
-             "template a@1: format \"3\": this engine reads formats 1 and 2");
+  parse_bad ("name: a\nversion: '1'\nformat: '4'\n",
+             "template a@1: format \"4\": this engine reads formats 1, 2 and 3");
   parse_bad ("name: a\nversion: '1'\nformat: '2'\ngroups: ['a:x:1']\n",
              "template a@1: groups: \"a:x:1\" is not a group(5) line "
              "(name:password:gid:member,...)");
@@ -1218,6 +1267,7 @@ main (void)
     cmocka_unit_test (test_serialize_exact),
     cmocka_unit_test (test_round_trip),
     cmocka_unit_test (test_format2_accounts),
+    cmocka_unit_test (test_format3_defaults),
     cmocka_unit_test (test_digest),
     cmocka_unit_test (test_digest_changes),
     cmocka_unit_test (test_normalize),

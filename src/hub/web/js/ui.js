@@ -110,6 +110,7 @@ export function viewerNote(btn) {
 
 const pages = [
   ['/', 'Dashboard'],
+  ['/deploy.html', 'Deployments'],
   ['/users.html', 'Users & tokens'],
   ['/audit.html', 'Audit'],
 ];

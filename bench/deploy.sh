@@ -1,0 +1,195 @@
+#!/bin/bash
+# Issue 20's targets: the deployment framework's scenarios, reg-hub against
+# the Docker flow, on one device, for a small HTTP app (examples/hello-web)
+# on a Python base. Figures go to docs/benchmarks.md ("Deployments"). Root.
+#
+#   bench/deploy.sh            RUNS=3 runs of each scenario, medians
+#
+#   1a  a new app on a new base   (the device has neither)
+#   2a  a redeploy of the same app
+#   3a  the app with one file changed, on the same base
+#
+# reg-hub: POST the upload (curl), until the deployment is "succeeded": make
+# the template, push it to docker-registry, the device pulls what it lacks,
+# creates, starts, and its HTTP health check passes.
+# Docker: a generated Dockerfile (FROM the same Python, as an image in the
+# same docker-registry; COPY the app), docker build, docker push, docker rmi,
+# docker pull, docker create, docker start, until the app answers on its
+# port. The dockerd is this run's own, in the device's network namespace
+# (never the host's), with no bridge and no iptables rules; the app runs
+# with --network host in that namespace. The base image is the reg
+# template itself, exported with `reg push --as-image`, so both flows move
+# the same Python files.
+# Bytes moved: reg-hub's pull result (PullBytes); Docker's are the registry
+# blobs the pull fetched (the sizes of the layers it did not have).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+[ "$(id -u)" = 0 ] || { echo "bench/deploy.sh: run as root" >&2; exit 1; }
+command -v dockerd >/dev/null && command -v docker-registry >/dev/null \
+  || { echo "bench/deploy.sh: needs docker.io and docker-registry (scripts/deps.sh --test)" >&2; exit 1; }
+make -s build/reg build/regd build/reg-monitor build/reg-init build/reg-hub
+REG=$PWD/build/reg REGD=$PWD/build/regd HUB_BIN=$PWD/build/reg-hub
+HUB_DIR=$(mktemp -d /tmp/reg-deploy-bench.XXXXXX)
+HUB_PID= REGISTRY_PID= DOCKER_PID=
+. tests/hub/devices.sh
+finish () {
+  set +e
+  [ -n "$HUB_PID" ] && { kill -TERM "$HUB_PID"; wait "$HUB_PID"; }
+  [ -n "$DOCKER_PID" ] && { kill -TERM "$DOCKER_PID"; wait "$DOCKER_PID"; }
+  [ -n "$REGISTRY_PID" ] && { kill -TERM "$REGISTRY_PID"; wait "$REGISTRY_PID"; }
+  hub_net_down
+  rm -rf "$HUB_DIR"
+} 2>/dev/null
+trap finish EXIT
+now () { date +%s.%N; }
+since () { echo "$(now) - $1" | bc; }
+in_dev () { nsenter --net="/run/netns/rhn${HUB_RUN}1" "$@"; }
+
+hub_net_up
+hub_device_up 1
+NS=/run/netns/rhn${HUB_RUN}1
+PORT=$((20000 + RANDOM % 20000))
+REGISTRY=$HUB_PREFIX.1:$PORT
+cat >"$HUB_DIR/registry.yml" <<CFG
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $HUB_DIR/registry}, delete: {enabled: true}}
+http: {addr: $REGISTRY}
+CFG
+docker-registry serve "$HUB_DIR/registry.yml" >>"$HUB_DIR/registry.log" 2>&1 &
+REGISTRY_PID=$!
+for _ in $(seq 100); do curl -fs "http://$REGISTRY/v2/" >/dev/null && break; sleep 0.1; done
+
+# The base, made on the device (the recipe), pushed as a template and as an
+# image, then removed from the device again: 1a starts without it.
+dreg () { hub_device_reg 1 "$@"; }
+dreg template create -f examples/templates/python.yaml >/dev/null
+dreg push -q python@3.11 "$REGISTRY/apps/python:3.11" --insecure >/dev/null
+dreg push -q --as-image python@3.11 "$REGISTRY/docker/python:3.11" --insecure >/dev/null
+clean_device () {
+  dreg rm -f hello >/dev/null 2>&1 || true
+  local t
+  for t in $(dreg template ls -q 2>/dev/null || dreg template ls | awk 'NR>1 {print $1}'); do
+    dreg template rm "$t" >/dev/null 2>&1 || true
+  done
+  dreg system prune -a -f >/dev/null 2>&1 || dreg system prune -a >/dev/null 2>&1 || true
+}
+clean_device
+
+# The hub, with a token.
+HPORT=$((20000 + RANDOM % 20000))
+URL=https://127.0.0.1:$HPORT
+PASSWORD=bench-$RANDOM$RANDOM
+echo "$PASSWORD" | "$HUB_BIN" --data "$HUB_DIR/hub" --listen "127.0.0.1:$HPORT" --web src/hub/web \
+  --admin-password-stdin --registry "$REGISTRY/apps" --registry-insecure >>"$HUB_DIR/hub.log" 2>&1 &
+HUB_PID=$!
+for _ in $(seq 100); do curl -sk -o /dev/null "$URL/api/v1/version" && break; sleep 0.1; done
+curl -sk -c "$HUB_DIR/jar" -H 'Content-Type: application/json' \
+  -d "{\"Name\": \"admin\", \"Password\": \"$PASSWORD\"}" "$URL/api/v1/login" >"$HUB_DIR/login"
+TOKEN=$(curl -sk -b "$HUB_DIR/jar" -H "X-CSRF-Token: $(jq -r .Csrf "$HUB_DIR/login")" \
+  -H 'Content-Type: application/json' -d '{"Name": "bench"}' "$URL/api/v1/tokens" | jq -r .Token)
+curl -sk -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d "$(jq -nc --arg u "${HUB_DEV_URL[1]}" --rawfile ca "${HUB_DEV_CA[1]}" --arg t "${HUB_DEV_TOKEN[1]}" \
+    '{Name: "dev1", Url: $u, Ca: $ca, Token: $t}')" "$URL/api/v1/devices" >/dev/null
+
+APP=$HUB_DIR/app
+mkdir -p "$APP"
+cp examples/hello-web/app.py "$APP/"
+echo "hello 1" >"$APP/message.txt"
+CONFIG=$(jq -c '.Bases = ["python@3.11"] | del(.Group) | .Devices = ["dev1"] | .Ports = []
+  | .Network = "host" | .Health.Interval = "200ms"' examples/hello-web/deploy.json)
+
+# reg-hub: one deployment; prints "seconds pulled-bytes".
+reg_deploy () {
+  tar -C "$APP" -czf "$HUB_DIR/app.tar.gz" .
+  local t0 id state body
+  t0=$(now)
+  id=$(curl -sk -H "Authorization: Bearer $TOKEN" -F "file=@$HUB_DIR/app.tar.gz" -F "config=$CONFIG" \
+    "$URL/api/v1/apps/hello/deployments" | jq -r .Id)
+  for _ in $(seq 6000); do
+    body=$(curl -sk -H "Authorization: Bearer $TOKEN" "$URL/api/v1/deployments/$id")
+    state=$(echo "$body" | jq -r .State)
+    [ "$state" = succeeded ] || [ "$state" = failed ] && break
+    sleep 0.05
+  done
+  [ "$state" = succeeded ] || { echo "reg-hub deployment failed: $body" >&2; exit 1; }
+  echo "$(since "$t0") $(echo "$body" | jq '.Devices[0].PullBytes') $(echo "$body" | jq -c '[.MakeSeconds, .PushSeconds, .Devices[0].PullSeconds, .Devices[0].CreateSeconds, .Devices[0].StartSeconds, .Devices[0].HealthySeconds]')"
+}
+
+# Docker: a private dockerd in the device's namespace.
+DD=$HUB_DIR/docker
+mkdir -p "$DD"
+cat >"$DD/start.sh" <<EOS
+exec dockerd --host unix://$DD/docker.sock --data-root $DD/data --exec-root $DD/exec \
+  --pidfile $DD/docker.pid --bridge none --iptables=false --ip6tables=false \
+  --insecure-registry $REGISTRY >$DD/log 2>&1
+EOS
+nsenter --net="$NS" unshare -m --propagation private sh "$DD/start.sh" &
+DOCKER_PID=$!
+dock () { docker -H "unix://$DD/docker.sock" "$@"; }
+for _ in $(seq 150); do dock version >/dev/null 2>&1 && break; sleep 0.2; done
+DOCKER_N=0
+docker_deploy () {
+  DOCKER_N=$((DOCKER_N + 1))
+  local t0 tag=$REGISTRY/docker/hello:$DOCKER_N before after
+  cat >"$HUB_DIR/Dockerfile" <<EOF
+FROM $REGISTRY/docker/python:3.11
+COPY app /app
+WORKDIR /app
+ENV PORT=8000
+CMD ["/usr/bin/python3.11", "app.py"]
+EOF
+  dock rm -f hello >/dev/null 2>&1 || true
+  t0=$(now)
+  DOCKER_BUILDKIT=0 dock build -q -t "$tag" -f "$HUB_DIR/Dockerfile" "$HUB_DIR" >/dev/null
+  dock push -q "$tag" >/dev/null
+  before=$(du -sb "$DD/data" | cut -f1)
+  dock rmi -f "$tag" >/dev/null
+  dock pull -q "$tag" >/dev/null
+  after=$(du -sb "$DD/data" | cut -f1)
+  dock create --name hello --network host "$tag" >/dev/null
+  dock start hello >/dev/null
+  for _ in $(seq 6000); do
+    in_dev curl -sf -o /dev/null --max-time 1 http://127.0.0.1:8000/healthz && break
+    sleep 0.05
+  done
+  echo "$(since "$t0") $((after - before))"
+}
+docker_clean () {
+  dock rm -f hello >/dev/null 2>&1 || true
+  dock system prune -a -f >/dev/null 2>&1 || true
+}
+
+declare -A R
+for run in $(seq "$RUNS"); do
+  clean_device
+  echo "hello 1" >"$APP/message.txt"
+  R[reg1a]+="$(reg_deploy | cut -d' ' -f1) "
+  R[reg2a]+="$(reg_deploy | cut -d' ' -f1) "
+  echo "hello $run changed" >"$APP/message.txt"
+  out=$(reg_deploy)
+  echo "reg-hub 3a: $out"
+  R[reg3a]+="$(echo "$out" | cut -d' ' -f1) "
+  R[reg3a_bytes]=$(echo "$out" | cut -d' ' -f2)
+  dreg rm -f hello >/dev/null
+  docker_clean
+  echo "hello 1" >"$APP/message.txt"
+  R[docker1a]+="$(docker_deploy | cut -d' ' -f1) "
+  R[docker2a]+="$(docker_deploy | cut -d' ' -f1) "
+  echo "hello $run changed" >"$APP/message.txt"
+  out=$(docker_deploy)
+  echo "docker 3a: $out"
+  R[docker3a]+="$(echo "$out" | cut -d' ' -f1) "
+  R[docker3a_bytes]=$(echo "$out" | cut -d' ' -f2)
+  dock rm -f hello >/dev/null
+done
+median () { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf '%-10s %10s %10s %8s\n' scenario reg-hub docker ratio
+for s in 1a 2a 3a; do
+  r=$(echo "${R[reg$s]}" | median) d=$(echo "${R[docker$s]}" | median)
+  printf '%-10s %9.2fs %9.2fs %7.1fx\n' "$s" "$r" "$d" "$(echo "$d / $r" | bc -l)"
+done
+echo "3a bytes moved: reg-hub ${R[reg3a_bytes]} (pull result), docker ${R[docker3a_bytes]} (growth of its data root by the pull)"
+app=$(stat -c %s "$APP/message.txt")
+echo "the changed file: $app bytes; the app: $(du -sb "$APP" | cut -f1) bytes"
