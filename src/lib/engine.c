@@ -972,6 +972,44 @@ reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_cont
   return 0;
 }
 
+int
+reg_engine_container_list (struct reg_engine *e, bool all, bool size, json_t **out,
+                           struct reg_error **err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (reg_container_list (e->root, &ids, err) < 0)
+    return -1;
+  json_t *arr = json_array ();
+  for (size_t i = 0; arr && ids[i]; i++)
+    {
+      struct reg_container *c = NULL;
+      struct reg_error *get_err = NULL;
+      if (reg_engine_container_get (e, ids[i], &c, &get_err) < 0)
+        {
+          /* Removed meanwhile, or damaged: listed as dead, so rm -f can find it. */
+          if (get_err->code == EBADMSG && all)
+            json_array_append_new (arr, json_pack ("{s:s, s:{s:s, s:s}}", "Id", ids[i], "State",
+                                                   "Status", "dead", "Error", get_err->msg));
+          reg_error_free (get_err);
+          continue;
+        }
+      if (all || reg_state_live (c->state))
+        {
+          json_t *j = reg_container_to_json (c);
+          _cleanup_free_ char *upper = size ? reg_container_layer_file (e->root, c, "upper") : NULL;
+          if (j && upper) /* ps -s: what the container wrote */
+            json_object_set_new (j, "SizeRw",
+                                 json_integer ((json_int_t)reg_util_disk_usage (upper)));
+          json_array_append_new (arr, j);
+        }
+      reg_container_free (c);
+    }
+  if (arr == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  *out = arr;
+  return 0;
+}
+
 static int set_stop_requested (struct reg_engine *e, const char *id, bool stop,
                                struct reg_error **err);
 

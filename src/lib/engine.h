@@ -143,10 +143,23 @@ int reg_engine_template_create (struct reg_engine *e, const struct reg_import_op
 int reg_engine_template_add (struct reg_engine *e, const char *text, size_t len, bool replace,
                              struct reg_template **out, struct reg_error **err);
 int reg_engine_template_remove (struct reg_engine *e, const char *ref, struct reg_error **err);
+/* The templates as {"Ref", "Name", "Version", "Digest", "Files", "Libs",
+ * "Requires"} (engine_template.c), and one with its RET text ("Ret");
+ * ENOENT for an unknown reference. */
+int reg_engine_template_list (struct reg_engine *e, struct json_t **out, struct reg_error **err);
+struct json_t *reg_engine_template_summary (const char *ref, const struct reg_template *t);
+int reg_engine_template_inspect (struct reg_engine *e, const char *ref, struct json_t **out,
+                                 struct reg_error **err);
 
 /* Containers */
 int reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
                                  struct reg_container **out, struct reg_error **err);
+/* reg ps: every container's record (reg_container_to_json), live ones
+ * only unless `all`; a state file that cannot be read is listed as dead
+ * (with `all`) so that rm -f can find it; with `size`, SizeRw, the bytes
+ * of its writable layer. */
+int reg_engine_container_list (struct reg_engine *e, bool all, bool size, struct json_t **out,
+                               struct reg_error **err);
 /* Load by id/name/prefix, correcting a stale "running" whose monitor died. */
 int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
                               struct reg_error **err);
@@ -214,6 +227,29 @@ int reg_engine_container_install (struct reg_engine *e, const char *ref, const c
                                   bool uninstall, struct reg_error **err);
 /* Give the container a new name (Docker's rename): EEXIST when another
  * container has it; the old name is free at once. */
+/* The host (engine_host.c): what it is and how busy it is (hostinfo.h),
+ * and the event log, read and followed as events.h says. */
+struct reg_hostinfo;
+struct reg_hoststats;
+struct reg_events_query;
+int reg_engine_host_info (struct reg_engine *e, struct reg_hostinfo *out, struct reg_error **err);
+int reg_engine_host_stats (struct reg_engine *e, struct reg_hoststats *out, struct reg_error **err);
+int reg_engine_events_read (struct reg_engine *e, const struct reg_events_query *q,
+                            int (*fn) (void *data, const char *line, size_t len), void *data,
+                            int cancel_fd, struct reg_error **err);
+
+/* User networks (engine_network.c), in Docker's JSON shape: the list
+ * (the default "bridge" first), one network, create (a name and an
+ * optional subnet: EINVAL for a bad one, EEXIST/EBUSY for a taken name or
+ * an overlapping subnet) and remove (EBUSY while a container is on it;
+ * "bridge" cannot be removed). */
+int reg_engine_network_list (struct reg_engine *e, struct json_t **out, struct reg_error **err);
+int reg_engine_network_inspect (struct reg_engine *e, const char *name, struct json_t **out,
+                                struct reg_error **err);
+int reg_engine_network_create (struct reg_engine *e, const char *name, const char *subnet,
+                               struct json_t **out, struct reg_error **err);
+int reg_engine_network_remove (struct reg_engine *e, const char *name, struct reg_error **err);
+
 /* `reg network connect/disconnect` of a running container (network.h),
  * under its operation lock and the engine's lock; an event "network
  * connect"/"disconnect" with the container's id. */

@@ -120,9 +120,23 @@ reg_gc_refs_templates (const char *root, bool strict, struct reg_gc_refs **out,
   r->loaded = calloc (n + 1, sizeof *r->loaded);
   int ret = r->loaded ? 0 : reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; ret == 0 && i < n; i++)
-    if (reg_template_load (root, r->templates[i], &r->loaded[i], strict ? err : NULL) < 0 && strict)
-      ret = reg_error_prefix (err, "cannot tell what every template references (fix or remove "
-                                   "the template)");
+    {
+      /* ENOENT: removed since the listing (reg template rm), so it
+       * references nothing any more. */
+      struct reg_error *e = NULL;
+      if (reg_template_load (root, r->templates[i], &r->loaded[i], &e) < 0 && strict
+          && e->code != ENOENT)
+        {
+          if (err)
+            {
+              *err = e;
+              e = NULL;
+            }
+          ret = reg_error_prefix (err, "cannot tell what every template references (fix or "
+                                       "remove the template)");
+        }
+      reg_error_free (e);
+    }
   if (ret == 0)
     ret = collect_objects (r, err);
   if (ret < 0)

@@ -44,35 +44,9 @@ list (struct regd *d, struct request *r)
   const char *size_q = regd_query (r, "size");
   bool size = size_q && (strcmp (size_q, "1") == 0 || strcmp (size_q, "true") == 0);
   _cleanup_error_ struct reg_error *err = NULL;
-  _cleanup_strv_ char **ids = NULL;
-  if (reg_container_list (d->engine->root, &ids, &err) < 0)
+  json_t *arr = NULL;
+  if (reg_engine_container_list (d->engine, show_all, size, &arr, &err) < 0)
     return regd_reply_error (r, err);
-  json_t *arr = json_array ();
-  for (size_t i = 0; ids[i]; i++)
-    {
-      struct reg_container *c = NULL;
-      struct reg_error *get_err = NULL;
-      if (reg_engine_container_get (d->engine, ids[i], &c, &get_err) < 0)
-        {
-          /* Removed meanwhile, or damaged: listed as dead, so rm -f can find it. */
-          if (get_err->code == EBADMSG && show_all)
-            json_array_append_new (arr, json_pack ("{s:s, s:{s:s, s:s}}", "Id", ids[i], "State",
-                                                   "Status", "dead", "Error", get_err->msg));
-          reg_error_free (get_err);
-          continue;
-        }
-      if (show_all || reg_state_live (c->state))
-        {
-          json_t *j = reg_container_to_json (c);
-          _cleanup_free_ char *upper
-              = size ? reg_container_layer_file (d->engine->root, c, "upper") : NULL;
-          if (upper) /* ps -s: what the container wrote */
-            json_object_set_new (j, "SizeRw",
-                                 json_integer ((json_int_t)reg_util_disk_usage (upper)));
-          json_array_append_new (arr, j);
-        }
-      reg_container_free (c);
-    }
   return regd_reply_json (r, MHD_HTTP_OK, arr);
 }
 

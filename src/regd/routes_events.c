@@ -23,7 +23,7 @@
 
 struct events_job
 {
-  char *root;
+  struct reg_engine *engine;
   struct reg_events_query q;
   json_t *filters;
   int out_fd;
@@ -41,7 +41,7 @@ events_thread (void *arg)
 {
   struct events_job *j = arg;
   struct reg_error *err = NULL;
-  if (reg_events_read (j->root, &j->q, write_line, &j->out_fd, j->out_fd, &err) < 0)
+  if (reg_engine_events_read (j->engine, &j->q, write_line, &j->out_fd, j->out_fd, &err) < 0)
     {
       json_t *m = json_pack ("{s:s}", "error", err->msg);
       char *text = m ? json_dumps (m, JSON_COMPACT) : NULL;
@@ -53,7 +53,6 @@ events_thread (void *arg)
   reg_error_free (err);
   close (j->out_fd);
   json_decref (j->filters);
-  free (j->root);
   free (j);
   return NULL;
 }
@@ -90,13 +89,13 @@ regd_route_events (struct regd *d, struct request *r)
   _cleanup_error_ struct reg_error *err = NULL;
   struct events_job *j = calloc (1, sizeof *j);
   int p[2] = { -1, -1 };
-  if (j == NULL || (j->root = strdup (d->engine->root)) == NULL || parse_query (r, j, &err) < 0
-      || pipe2 (p, O_CLOEXEC) < 0)
+  if (j)
+    j->engine = d->engine;
+  if (j == NULL || parse_query (r, j, &err) < 0 || pipe2 (p, O_CLOEXEC) < 0)
     {
       if (j)
         {
           json_decref (j->filters);
-          free (j->root);
         }
       free (j);
       return err ? regd_reply_error (r, err)
@@ -110,7 +109,6 @@ regd_route_events (struct regd *d, struct request *r)
       close (p[0]);
       close (p[1]);
       json_decref (j->filters);
-      free (j->root);
       free (j);
       return regd_reply_message (r, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                  "events: cannot start a thread");

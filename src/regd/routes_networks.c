@@ -3,43 +3,13 @@
  * connect and disconnect a running container (POST /NAME/connect
  * {"Container", "EndpointConfig"?: {"Aliases"?: [...]}}, POST
  * /NAME/disconnect {"Container"}: Docker's bodies).
- * Under the engine lock: a network is not removed while a container
- * starts on it. */
-#include "network.h"
-#include "netstore.h"
+ * Each is one engine call (engine_network.c). */
+#include "engine.h"
 #include "server.h"
 #include "util.h"
 
 #include <errno.h>
 #include <string.h>
-
-/* The default bridge, as a network of the list. */
-static json_t *
-default_network (struct regd *d)
-{
-  const struct reg_net_config *cfg = &d->engine->net;
-  struct reg_netstore_net n = { .net = cfg->net, .gw = cfg->gw, .prefix = cfg->prefix };
-  snprintf (n.name, sizeof n.name, "bridge");
-  snprintf (n.bridge, sizeof n.bridge, "%s", cfg->bridge ? cfg->bridge : "reg0");
-  return reg_netstore_to_json (&n);
-}
-
-static int
-list (struct regd *d, json_t **out, struct reg_error **err)
-{
-  _cleanup_strv_ char **names = NULL;
-  if (reg_netstore_list (d->engine->root, &names, err) < 0)
-    return -1;
-  *out = json_array ();
-  json_array_append_new (*out, default_network (d));
-  for (size_t i = 0; names[i]; i++)
-    {
-      struct reg_netstore_net n;
-      if (reg_netstore_get (d->engine->root, names[i], &n, NULL) == 0)
-        json_array_append_new (*out, reg_netstore_to_json (&n));
-    }
-  return 0;
-}
 
 static enum MHD_Result
 create (struct regd *d, struct request *r)
@@ -47,22 +17,16 @@ create (struct regd *d, struct request *r)
   static const char *const keys[] = { "Name", "Subnet", NULL };
   _cleanup_error_ struct reg_error *err = NULL;
   const char *name = NULL, *subnet = NULL;
-  json_t *body = regd_body_object (r, "create network", &err);
-  struct reg_netstore_net n;
+  json_t *body = regd_body_object (r, "create network", &err), *out = NULL;
   int ret = -1;
   if (body && regd_json_only_keys (body, keys, "create network", &err) == 0
       && regd_json_string (body, "Name", "create network", &name, &err) == 0
       && regd_json_string (body, "Subnet", "create network", &subnet, &err) == 0)
-    {
-      pthread_mutex_lock (&d->engine->lock);
-      ret = reg_network_create (d->engine->root, &d->engine->net, name ? name : "", subnet, &n,
-                                &err);
-      pthread_mutex_unlock (&d->engine->lock);
-    }
+    ret = reg_engine_network_create (d->engine, name, subnet, &out, &err);
   json_decref (body);
   if (ret < 0)
     return regd_reply_error (r, err);
-  return regd_reply_json (r, MHD_HTTP_CREATED, reg_netstore_to_json (&n));
+  return regd_reply_json (r, MHD_HTTP_CREATED, out);
 }
 
 enum MHD_Result
@@ -72,32 +36,19 @@ regd_route_networks (struct regd *d, struct request *r, const char *name)
   json_t *out = NULL;
   bool get = strcmp (r->method, "GET") == 0;
   if (name == NULL && get)
-    return list (d, &out, &err) < 0 ? regd_reply_error (r, err)
-                                    : regd_reply_json (r, MHD_HTTP_OK, out);
+    return reg_engine_network_list (d->engine, &out, &err) < 0
+               ? regd_reply_error (r, err)
+               : regd_reply_json (r, MHD_HTTP_OK, out);
   if (name == NULL && strcmp (r->method, "POST") == 0)
     return create (d, r);
   if (name && get)
-    {
-      struct reg_netstore_net n;
-      if (strcmp (name, "bridge") == 0)
-        return regd_reply_json (r, MHD_HTTP_OK, default_network (d));
-      return reg_netstore_get (d->engine->root, name, &n, &err) < 0
-                 ? regd_reply_error (r, err)
-                 : regd_reply_json (r, MHD_HTTP_OK, reg_netstore_to_json (&n));
-    }
+    return reg_engine_network_inspect (d->engine, name, &out, &err) < 0
+               ? regd_reply_error (r, err)
+               : regd_reply_json (r, MHD_HTTP_OK, out);
   if (name && strcmp (r->method, "DELETE") == 0)
-    {
-      pthread_mutex_lock (&d->engine->lock);
-      int ret = strcmp (name, "bridge") == 0
-                    ? reg_error_set (&err, EINVAL,
-                                     "network bridge: the default network cannot "
-                                     "be removed")
-                    : reg_network_remove (d->engine->root, &d->engine->net, name, &err);
-      pthread_mutex_unlock (&d->engine->lock);
-      if (ret < 0)
-        return regd_reply_error (r, err);
-      return regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:s}", "Removed", name));
-    }
+    return reg_engine_network_remove (d->engine, name, &err) < 0
+               ? regd_reply_error (r, err)
+               : regd_reply_json (r, MHD_HTTP_OK, json_pack ("{s:s}", "Removed", name));
   return regd_reply_message (r, MHD_HTTP_METHOD_NOT_ALLOWED, "no such route: %s /v1/networks%s%s",
                              r->method, name ? "/" : "", name ? name : "");
 }

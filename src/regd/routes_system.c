@@ -122,7 +122,7 @@ info (struct regd *d, struct request *r)
 {
   _cleanup_error_ struct reg_error *err = NULL;
   struct reg_hostinfo h;
-  if (reg_hostinfo_read (d->engine->root, &h, &err) < 0)
+  if (reg_engine_host_info (d->engine, &h, &err) < 0)
     return regd_reply_error (r, err);
   return regd_reply_json (r, MHD_HTTP_OK,
                           json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "Arch", h.arch,
@@ -138,7 +138,7 @@ host_stats (struct regd *d, struct request *r)
 {
   _cleanup_error_ struct reg_error *err = NULL;
   struct reg_hoststats s;
-  if (reg_hostinfo_stats_read (d->engine->root, &s, &err) < 0)
+  if (reg_engine_host_stats (d->engine, &s, &err) < 0)
     return regd_reply_error (r, err);
   return regd_reply_json (
       r, MHD_HTTP_OK,

@@ -8,32 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *
-summary (const char *ref, const struct reg_template *t)
-{
-  char digest[65] = "";
-  reg_template_digest (t, digest, NULL);
-  return json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "Ref", ref, "Name", t->name, "Version",
-                    t->version, "Digest", digest, "Files", (json_int_t)t->n_files, "Libs",
-                    (json_int_t)t->n_libs, "Requires", (json_int_t)reg_strv_len (t->requires));
-}
-
 static enum MHD_Result
 list (struct regd *d, struct request *r)
 {
   _cleanup_error_ struct reg_error *err = NULL;
-  _cleanup_strv_ char **refs = NULL;
-  if (reg_template_list (d->engine->root, &refs, &err) < 0)
-    return regd_reply_error (r, err);
-  json_t *arr = json_array ();
-  for (size_t i = 0; refs[i]; i++)
-    {
-      struct reg_template *t = NULL;
-      if (reg_template_load (d->engine->root, refs[i], &t, NULL) == 0)
-        json_array_append_new (arr, summary (refs[i], t));
-      reg_template_free (t);
-    }
-  return regd_reply_json (r, MHD_HTTP_OK, arr);
+  json_t *out = NULL;
+  return reg_engine_template_list (d->engine, &out, &err) < 0
+             ? regd_reply_error (r, err)
+             : regd_reply_json (r, MHD_HTTP_OK, out);
 }
 
 /* "Trace": {"Cmd": [...], "Timeout"?, "StopSignal"?, "Answer"?, "Send"?} */
@@ -165,7 +147,7 @@ create (struct regd *d, struct request *r)
   _cleanup_free_ char *ref = NULL;
   if (asprintf (&ref, "%s@%s", t->name, t->version) < 0)
     ref = NULL;
-  json_t *reply = summary (ref ? ref : "", t);
+  json_t *reply = reg_engine_template_summary (ref ? ref : "", t);
   reg_template_free (t);
   if (warnings)
     {
@@ -181,14 +163,10 @@ static enum MHD_Result
 inspect (struct regd *d, struct request *r, const char *ref)
 {
   _cleanup_error_ struct reg_error *err = NULL;
-  struct reg_template *t = NULL;
-  if (reg_template_load (d->engine->root, ref, &t, &err) < 0)
-    return regd_reply_error (r, err);
-  json_t *j = summary (ref, t);
-  _cleanup_free_ char *text = reg_template_serialize (t);
-  json_object_set_new (j, "Ret", json_string (text ? text : ""));
-  reg_template_free (t);
-  return regd_reply_json (r, MHD_HTTP_OK, j);
+  json_t *out = NULL;
+  return reg_engine_template_inspect (d->engine, ref, &out, &err) < 0
+             ? regd_reply_error (r, err)
+             : regd_reply_json (r, MHD_HTTP_OK, out);
 }
 
 enum MHD_Result

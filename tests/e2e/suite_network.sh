@@ -203,6 +203,14 @@ net_leftovers () {
   grep -l "$id" "$ROOT/networks/$BRIDGE"/* 2>/dev/null
 }
 
+# What net_leftovers still finds after waiting (by the clock, up to 10 s)
+# for it to go: the kernel deletes a dead namespace's veth asynchronously.
+net_gone () {
+  local end=$((SECONDS + 10))
+  while [ -n "$(net_leftovers "$1")" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
+  net_leftovers "$1"
+}
+
 t_net_bridge_publish () {
   local p1 p2 pu a b u host_ip
   p1=$(net_free_port) p2=$(net_free_port) pu=$(net_free_port)
@@ -248,7 +256,7 @@ t_net_bridge_publish () {
   expect_out_has "$BRIDGE_NET."
   "$REG" rm -f weba webb udp "$r" >/dev/null
   for id in $a $b $u $r; do
-    expect_eq "$(net_leftovers "$id")" "" "left behind by ${id:0:12}"
+    expect_eq "$(net_gone "$id")" "" "left behind by ${id:0:12}"
   done
 }
 
@@ -281,7 +289,7 @@ CONF
   done
   "$REG" rm -f nginx-a nginx-b >/dev/null
   for id in $ids; do
-    expect_eq "$(net_leftovers "$id")" "" "left behind by ${id:0:12}"
+    expect_eq "$(net_gone "$id")" "" "left behind by ${id:0:12}"
   done
   "$REG" template rm netnginx@1.22 >/dev/null
 }
@@ -347,10 +355,10 @@ t_net_bridge_teardown () {
     [ -z "$(net_leftovers "$b")" ] && break
     sleep 0.1
   done
-  expect_eq "$(net_leftovers "$b")" "" "left behind by a container whose monitor was killed"
+  expect_eq "$(net_gone "$b")" "" "left behind by a container whose monitor was killed"
   # A stopped container gives its port back; starting it again takes it.
   "$REG" stop -t 1 "$a" >/dev/null
-  expect_eq "$(net_leftovers "$a")" "" "left behind by a stopped container"
+  expect_eq "$(net_gone "$a")" "" "left behind by a stopped container"
   run_cmd "$REG" start "$a"
   expect_rc 0
   run_cmd get "http://127.0.0.1:$p/"
@@ -360,7 +368,7 @@ t_net_bridge_teardown () {
     [ -z "$(net_leftovers "$a")" ] && break
     sleep 0.1
   done
-  expect_eq "$(net_leftovers "$a")" "" "left behind after rm"
+  expect_eq "$(net_gone "$a")" "" "left behind after rm"
   # Stale allocations of a lost root (a reboot) go at the next start, and
   # so does the address a container's state still names when regd died in
   # the middle of its start.
@@ -643,7 +651,7 @@ t_net_pool () {
   # Its namespace is not given back to the pool: it goes with the container.
   "$REG" rm -f "$a" >/dev/null
   pool_wait "$dir" "$BRIDGE" 2 2
-  expect_eq "$(net_leftovers "$a")" "" "left behind by a container from the pool"
+  expect_eq "$(net_gone "$a")" "" "left behind by a container from the pool"
   # kill -9 regd: the namespaces go with it; its next start frees their
   # addresses, and makes no pool before a bridged start.
   kill -KILL "$REGD_PID"
