@@ -133,7 +133,8 @@ DOCKER_N=0
 docker_deploy () {
   DOCKER_N=$((DOCKER_N + 1))
   local t0 tag=$REGISTRY/docker/hello:$DOCKER_N before after
-  cat >"$HUB_DIR/Dockerfile" <<EOF
+  rm -rf "$HUB_DIR/ctx" && mkdir -p "$HUB_DIR/ctx" && cp -r "$APP" "$HUB_DIR/ctx/app"
+  cat >"$HUB_DIR/ctx/Dockerfile" <<EOF
 FROM $REGISTRY/docker/python:3.11
 COPY app /app
 WORKDIR /app
@@ -142,7 +143,7 @@ CMD ["/usr/bin/python3.11", "app.py"]
 EOF
   dock rm -f hello >/dev/null 2>&1 || true
   t0=$(now)
-  DOCKER_BUILDKIT=0 dock build -q -t "$tag" -f "$HUB_DIR/Dockerfile" "$HUB_DIR" >/dev/null
+  DOCKER_BUILDKIT=0 dock build -q -t "$tag" "$HUB_DIR/ctx" >/dev/null
   dock push -q "$tag" >/dev/null
   before=$(du -sb "$DD/data" | cut -f1)
   dock rmi -f "$tag" >/dev/null

@@ -2,11 +2,15 @@
 
 GET / answers with message.txt, GET /healthz with 200, or 500 while a file
 named "broken" sits next to this one (how the tests make a version whose
-health check fails). The port is $PORT, 8000 by default.
+health check fails). The port is $PORT, 8000 by default. It exits on
+SIGTERM: as a container's first process (PID 1) it would otherwise ignore
+it, and every stop would wait for the SIGKILL.
 """
 import http.server
 import os
 import pathlib
+import signal
+import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 PORT = int(os.environ.get("PORT", "8000"))
@@ -34,4 +38,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()

@@ -651,8 +651,13 @@ device_deploy (struct device_job *j, struct reg_error **err)
     return reg_error_set (err, EINTR, "device %s: the hub stopped before it", j->t.name);
   if (pull (j, err) < 0 || recover (j, name, next, kept, &old, err) < 0)
     return -1;
-  bool ports = json_array_size (json_object_get (j->run->spec, "Ports")) > 0;
-  const char *mode = !old ? "new" : ports ? "replace" : "side-by-side";
+  /* Next to the old one only where their ports cannot clash: nothing
+   * published, and a network namespace of its own (with the device's,
+   * --network host, the app's own ports are the device's). */
+  const char *net = str (j->run->spec, "Network");
+  bool clash = json_array_size (json_object_get (j->run->spec, "Ports")) > 0
+               || (net && strcmp (net, "host") == 0);
+  const char *mode = !old ? "new" : clash ? "replace" : "side-by-side";
   set_target (j, json_pack ("{s:s}", "Mode", mode));
   if (strcmp (mode, "replace") == 0
       && (container_op (j, name, "stop", "?t=10", err) < 0

@@ -9,8 +9,9 @@
  *     the device lacks: a changed app moves its changed files), creates and
  *     starts the container, and waits until its health check passes.
  * A device that already runs the app gets the new version next to the old
- * one when the app publishes no ports (then the old is removed), or in its
- * place otherwise (the old one stopped and kept until the new one is
+ * one when their ports cannot clash — it publishes none and does not use
+ * the device's network (--network host) — (then the old is removed), or in
+ * its place otherwise (the old one stopped and kept until the new one is
  * healthy). When the new version fails — it does not start, exits, turns
  * unhealthy or is not healthy in time — it is removed and the old one is
  * put back and started again; the device is "rolled back" and the
