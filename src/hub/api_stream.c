@@ -22,6 +22,7 @@
  */
 #include "auth.h"
 #include "hub.h"
+#include "proto.h"
 #include "regd_client.h"
 #include "util.h"
 
@@ -33,14 +34,6 @@
 #include <string.h>
 #include <unistd.h>
 
-struct frames
-{
-  unsigned char head[8];
-  size_t head_len;
-  unsigned char *payload;
-  size_t need, have;
-};
-
 struct job
 {
   struct hub_target t;
@@ -51,8 +44,8 @@ struct job
   char input_path[512];
   bool in_paused, failed;
   long status;
-  struct frames f;
-  CURL *out_h; /* the output transfer, whose status on_data checks */
+  struct reg_frame_reader frames; /* regd's output, decoded by proto.h */
+  CURL *out_h;                    /* the output transfer, whose status on_data checks */
   char *error_body;
   size_t error_len;
 };
@@ -87,26 +80,22 @@ emit (struct job *j, const char *event, const char *data, size_t len, bool base6
   return true;
 }
 
-/* One complete frame: stdout, stderr or exit. */
-static bool
-frame_done (struct job *j)
+/* One complete frame: stdout and stderr as base64 events, the exit code
+ * as text; -1 when the browser is gone. */
+static int
+on_frame (void *data, int stream, const unsigned char *payload, size_t len, int exit_code)
 {
-  struct frames *f = &j->f;
+  struct job *j = data;
   bool ok = true;
-  if (f->head[0] == 1 || f->head[0] == 2)
-    ok = emit (j, f->head[0] == 1 ? "out" : "err", (char *)f->payload, f->need, true);
-  else if (f->head[0] == 3 && f->need == 4)
+  if (stream == REG_FRAME_STDOUT || stream == REG_FRAME_STDERR)
+    ok = emit (j, stream == REG_FRAME_STDOUT ? "out" : "err", (const char *)payload, len, true);
+  else if (stream == REG_FRAME_EXIT)
     {
-      int32_t code = (int32_t)((uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16
-                               | (uint32_t)f->payload[2] << 8 | f->payload[3]);
       char text[16];
-      snprintf (text, sizeof text, "%d", code);
+      snprintf (text, sizeof text, "%d", exit_code);
       ok = emit (j, "exit", text, strlen (text), false);
     }
-  free (f->payload);
-  f->payload = NULL;
-  f->head_len = f->need = f->have = 0;
-  return ok;
+  return ok ? 0 : -1;
 }
 
 static size_t
@@ -129,32 +118,7 @@ on_data (char *ptr, size_t size, size_t n, void *data)
       nb[j->error_len] = '\0';
       return len;
     }
-  struct frames *f = &j->f;
-  for (size_t i = 0; i < len;)
-    {
-      if (f->head_len < 8)
-        {
-          f->head[f->head_len++] = (unsigned char)ptr[i++];
-          if (f->head_len == 8)
-            {
-              f->need = (size_t)f->head[4] << 24 | (size_t)f->head[5] << 16
-                        | (size_t)f->head[6] << 8 | f->head[7];
-              f->payload = malloc (f->need + 1);
-              if (f->payload == NULL || f->need > (16u << 20))
-                return 0;
-              if (f->need == 0 && !frame_done (j))
-                return 0;
-            }
-          continue;
-        }
-      size_t take = f->need - f->have < len - i ? f->need - f->have : len - i;
-      memcpy (f->payload + f->have, ptr + i, take);
-      f->have += take;
-      i += take;
-      if (f->have == f->need && !frame_done (j))
-        return 0;
-    }
-  return len;
+  return reg_proto_frame_feed (&j->frames, ptr, len, on_frame, j) < 0 ? 0 : len;
 }
 
 /* Once a second or so: is the browser still there? */
@@ -191,7 +155,7 @@ job_free (struct job *j)
     close (j->out_w);
   if (j->in_r >= 0)
     close (j->in_r);
-  free (j->f.payload);
+  reg_proto_frame_reader_clear (&j->frames);
   free (j->error_body);
   json_decref (j->dev);
   free (j);
