@@ -13,25 +13,23 @@
 # the template, push it to docker-registry, the device pulls what it lacks,
 # creates, starts, and its HTTP health check passes.
 # Docker: a generated Dockerfile (FROM the same Python, as an image in the
-# same docker-registry; COPY the app), docker build, docker push, docker rmi,
-# docker pull, docker create, docker start, until the app answers on its
-# port. The dockerd is this run's own, in the device's network namespace
-# (never the host's), with no bridge and no iptables rules; the app runs
-# with --network host in that namespace. The base image is the reg
-# template itself, exported with `reg push --as-image`, so both flows move
-# the same Python files.
-# Bytes moved: reg-hub's pull result (PullBytes); Docker's are the registry
-# blobs the pull fetched (the sizes of the layers it did not have).
-#
-# STATUS: runs end to end (RUNS=1 in 18 s), but its Docker side is not
-# validated yet: the first run's Docker times (0.6 s for build, push, rmi,
-# pull, create, start and an answer) are implausibly short, and the byte
-# count (growth of Docker's data root) came out negative. Check that the
-# answering process is Docker's container, measure the pulled layers from
-# the registry, and compare like with like (reg-hub waits for regd's health
-# check, whose first run comes an interval after the start and whose
-# watcher scans once a second; the Docker flow here polls the port every
-# 50 ms) before putting figures in docs/benchmarks.md.
+# same docker-registry; COPY the app), docker build and docker push on a
+# builder daemon (the hub's side), then on the device's daemon docker pull,
+# docker create, docker start, until the app answers on its port. Two
+# private dockerds, each in a network namespace of this run's own (never
+# the host's), with no bridge and no iptables rules: the builder in a
+# second device namespace, the device's in the device's, where the app
+# runs with --network host. The base image is the reg template itself,
+# exported with `reg push --as-image`, so both flows move the same Python
+# files. Before 1a the device's daemon has no image at all (as reg-hub's
+# device has no template); before 2a and 3a it keeps the base.
+# Bytes moved to the device: reg-hub's pull result (PullBytes); Docker's
+# are the blob bytes the registry sent during the device's pull (its log's
+# http.response.written of each blob GET).
+# Both flows poll readiness every 50 ms (reg-hub: the deployment's state,
+# "succeeded" once regd's HTTP health check passes, its interval 200 ms
+# here; Docker: the app's /healthz, and its process is checked to be the
+# container's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -46,7 +44,7 @@ HUB_PID= REGISTRY_PID= DOCKER_PID=
 finish () {
   set +e
   [ -n "$HUB_PID" ] && { kill -TERM "$HUB_PID"; wait "$HUB_PID"; }
-  [ -n "$DOCKER_PID" ] && { kill -TERM "$DOCKER_PID"; wait "$DOCKER_PID"; }
+  for p in $DOCKER_PID; do kill -TERM "$p"; wait "$p"; done
   [ -n "$REGISTRY_PID" ] && { kill -TERM "$REGISTRY_PID"; wait "$REGISTRY_PID"; }
   hub_net_down
   rm -rf "$HUB_DIR"
@@ -58,12 +56,13 @@ in_dev () { nsenter --net="/run/netns/rhn${HUB_RUN}1" "$@"; }
 
 hub_net_up
 hub_device_up 1
+hub_device_up 2 # the Docker flow's builder runs in this namespace
 NS=/run/netns/rhn${HUB_RUN}1
 PORT=$((20000 + RANDOM % 20000))
 REGISTRY=$HUB_PREFIX.1:$PORT
 cat >"$HUB_DIR/registry.yml" <<CFG
 version: 0.1
-log: {level: warn}
+log: {level: info, formatter: text}
 storage: {filesystem: {rootdirectory: $HUB_DIR/registry}, delete: {enabled: true}}
 http: {addr: $REGISTRY}
 CFG
@@ -127,45 +126,55 @@ reg_deploy () {
   echo "$(since "$t0") $(echo "$body" | jq '.Devices[0].PullBytes') $(echo "$body" | jq -c '[.MakeSeconds, .PushSeconds, .Devices[0].PullSeconds, .Devices[0].CreateSeconds, .Devices[0].StartSeconds, .Devices[0].HealthySeconds]')"
 }
 
-# Docker: a private dockerd in the device's namespace.
-DD=$HUB_DIR/docker
-mkdir -p "$DD"
-cat >"$DD/start.sh" <<EOS
-exec dockerd --host unix://$DD/docker.sock --data-root $DD/data --exec-root $DD/exec \
-  --pidfile $DD/docker.pid --bridge none --iptables=false --ip6tables=false \
-  --insecure-registry $REGISTRY >$DD/log 2>&1
+# Docker: two private dockerds, the builder's (the hub's side) and the
+# device's.
+docker_up () { # NAME NAMESPACE
+  local dd=$HUB_DIR/$1
+  mkdir -p "$dd"
+  cat >"$dd/start.sh" <<EOS
+exec dockerd --host unix://$dd/docker.sock --data-root $dd/data --exec-root $dd/exec \
+  --pidfile $dd/docker.pid --bridge none --iptables=false --ip6tables=false \
+  --insecure-registry $REGISTRY >$dd/log 2>&1
 EOS
-nsenter --net="$NS" unshare -m --propagation private sh "$DD/start.sh" &
-DOCKER_PID=$!
-dock () { docker -H "unix://$DD/docker.sock" "$@"; }
-for _ in $(seq 150); do dock version >/dev/null 2>&1 && break; sleep 0.2; done
+  nsenter --net="$2" unshare -m --propagation private sh "$dd/start.sh" &
+  DOCKER_PID="$DOCKER_PID $!"
+  for _ in $(seq 150); do docker -H "unix://$dd/docker.sock" version >/dev/null 2>&1 && return; sleep 0.2; done
+  echo "bench/deploy.sh: dockerd $1 did not start" >&2
+  exit 1
+}
+docker_up builder "/run/netns/rhn${HUB_RUN}2"
+docker_up device "$NS"
+build () { docker -H "unix://$HUB_DIR/builder/docker.sock" "$@"; }
+dock () { docker -H "unix://$HUB_DIR/device/docker.sock" "$@"; }
+# The blob bytes the registry has sent since line $1 of its log.
+registry_sent () {
+  tail -n +"$1" "$HUB_DIR/registry.log" | grep 'response completed' | grep 'http.request.method=GET' \
+    | grep '/blobs/sha256:' | sed -n 's/.*http.response.written=\([0-9]*\).*/\1/p' \
+    | awk '{n += $1} END {print n + 0}'
+}
 DOCKER_N=0
 docker_deploy () {
   DOCKER_N=$((DOCKER_N + 1))
-  local t0 tag=$REGISTRY/docker/hello:$DOCKER_N before after
+  local t0 tag=$REGISTRY/docker/hello:$DOCKER_N mark up=0
   rm -rf "$HUB_DIR/ctx" && mkdir -p "$HUB_DIR/ctx" && cp -r "$APP" "$HUB_DIR/ctx/app"
-  cat >"$HUB_DIR/ctx/Dockerfile" <<EOF
-FROM $REGISTRY/docker/python:3.11
-COPY app /app
-WORKDIR /app
-ENV PORT=8000
-CMD ["/usr/bin/python3.11", "app.py"]
-EOF
+  printf '%s\n' "FROM $REGISTRY/docker/python:3.11" 'COPY app /app' 'WORKDIR /app' 'ENV PORT=8000' \
+    'CMD ["/usr/bin/python3.11", "app.py"]' >"$HUB_DIR/ctx/Dockerfile"
   dock rm -f hello >/dev/null 2>&1 || true
   t0=$(now)
-  DOCKER_BUILDKIT=0 dock build -q -t "$tag" "$HUB_DIR/ctx" >/dev/null
-  dock push -q "$tag" >/dev/null
-  before=$(du -sb "$DD/data" | cut -f1)
-  dock rmi -f "$tag" >/dev/null
+  DOCKER_BUILDKIT=0 build build -q -t "$tag" "$HUB_DIR/ctx" >/dev/null
+  build push -q "$tag" >/dev/null
+  mark=$(($(wc -l <"$HUB_DIR/registry.log") + 1))
   dock pull -q "$tag" >/dev/null
-  after=$(du -sb "$DD/data" | cut -f1)
   dock create --name hello --network host "$tag" >/dev/null
   dock start hello >/dev/null
-  for _ in $(seq 6000); do
-    in_dev curl -sf -o /dev/null --max-time 1 http://127.0.0.1:8000/healthz && break
+  for _ in $(seq 1200); do
+    in_dev curl -sf -o /dev/null --max-time 1 http://127.0.0.1:8000/healthz && { up=1; break; }
     sleep 0.05
   done
-  echo "$(since "$t0") $((after - before))"
+  [ "$up" = 1 ] || { echo "bench/deploy.sh: Docker's app never answered" >&2; exit 1; }
+  dock top hello -o pid,args | grep -q app.py \
+    || { echo "bench/deploy.sh: the answer was not Docker's container" >&2; exit 1; }
+  echo "$(since "$t0") $(registry_sent "$mark")"
 }
 docker_clean () {
   dock rm -f hello >/dev/null 2>&1 || true
@@ -201,6 +210,6 @@ for s in 1a 2a 3a; do
   r=$(echo "${R[reg$s]}" | median) d=$(echo "${R[docker$s]}" | median)
   printf '%-10s %9.2fs %9.2fs %7.1fx\n' "$s" "$r" "$d" "$(echo "$d / $r" | bc -l)"
 done
-echo "3a bytes moved: reg-hub ${R[reg3a_bytes]} (pull result), docker ${R[docker3a_bytes]} (growth of its data root by the pull)"
+echo "3a bytes moved to the device: reg-hub ${R[reg3a_bytes]} (its pull result), docker ${R[docker3a_bytes]} (blob bytes the registry sent to the device's pull)"
 app=$(stat -c %s "$APP/message.txt")
 echo "the changed file: $app bytes; the app: $(du -sb "$APP" | cut -f1) bytes"

@@ -1,6 +1,8 @@
 /* health: regd runs the containers' health checks (health.h).
  *
- * A watcher thread looks at the containers every HEALTH_SCAN_MS; each
+ * A watcher thread looks at the containers every HEALTH_SCAN_MS, and at
+ * once when a start asks it to (regd_health_kick: a deployment waiting
+ * for "healthy" does not wait for the next scan); each
  * running container with a check gets a thread of its own that sleeps its
  * interval, runs the check, and records the result in the container's
  * state through reg_container_update (so the monitor's writes and ours
@@ -57,6 +59,9 @@ static pthread_mutex_t watched_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watched_gone = PTHREAD_COND_INITIALIZER;
 static struct watched *watched;
 static atomic_bool stopping; /* regd_health_stop: every thread ends */
+static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
+static bool kicked; /* a container started: scan now */
 static pthread_t watcher;
 static bool watcher_running;
 
@@ -524,21 +529,61 @@ scan (struct regd *d)
     }
 }
 
+/* Until the next scan is due, a kick comes, or regd stops (looked at
+ * every HEALTH_TICK_MS). */
+static void
+wait_scan (void)
+{
+  struct timespec end;
+  clock_gettime (CLOCK_MONOTONIC, &end);
+  int64_t due = (int64_t)end.tv_sec * 1000000000 + end.tv_nsec + (int64_t)HEALTH_SCAN_MS * 1000000;
+  pthread_mutex_lock (&kick_lock);
+  while (!kicked && !stopping)
+    {
+      struct timespec now, tick;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      int64_t t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+      if (t >= due)
+        break;
+      int64_t next = t + (int64_t)HEALTH_TICK_MS * 1000000;
+      next = next < due ? next : due;
+      tick.tv_sec = (time_t)(next / 1000000000);
+      tick.tv_nsec = (long)(next % 1000000000);
+      pthread_cond_timedwait (&kick_cond, &kick_lock, &tick);
+    }
+  kicked = false;
+  pthread_mutex_unlock (&kick_lock);
+}
+
 static void *
 watcher_thread (void *arg)
 {
   while (!stopping)
     {
       scan (arg);
-      sleep_ms (HEALTH_SCAN_MS);
+      wait_scan ();
     }
   return NULL;
+}
+
+void
+regd_health_kick (void)
+{
+  pthread_mutex_lock (&kick_lock);
+  kicked = true;
+  pthread_cond_signal (&kick_cond);
+  pthread_mutex_unlock (&kick_lock);
 }
 
 int
 regd_health_start (struct regd *d, struct reg_error **err)
 {
   curl_global_init (CURL_GLOBAL_DEFAULT);
+  pthread_condattr_t ca;
+  pthread_condattr_init (&ca);
+  pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+  pthread_cond_init (&kick_cond, &ca);
+  pthread_condattr_destroy (&ca);
   int e = pthread_create (&watcher, NULL, watcher_thread, d);
   if (e != 0)
     return reg_error_sys (err, e, "health checks: cannot start a thread");

@@ -86,6 +86,7 @@ start (struct regd *d, struct request *r, const char *ref)
         close (p[0]);
       return regd_reply_start_result (r, &res);
     }
+  regd_health_kick ();
   if (attached)
     return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
