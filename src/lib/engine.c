@@ -1971,3 +1971,55 @@ reg_engine_restore (struct reg_engine *e, struct reg_error **err)
     restore_one (e, ids[i]);
   return 0;
 }
+
+/* ---- health results (regd's checker) ---- */
+
+struct health_record
+{
+  const char *started; /* the run the result belongs to */
+  const struct reg_health_result *result;
+  bool changed;
+};
+
+static int
+health_record (struct reg_container *c, void *data, struct reg_error **err)
+{
+  struct health_record *rec = data;
+  (void)err;
+  if (c->state != REG_STATE_RUNNING || strcmp (c->started, rec->started) != 0)
+    return 0; /* stopped or restarted meanwhile: the result is stale */
+  double since = reg_util_now () - reg_util_rfc3339_time (c->started);
+  bool counted = since * 1e9 >= (double)c->healthcheck.start_period;
+  if (c->health.status == REG_HEALTH_NONE)
+    c->health.status = REG_HEALTH_STARTING;
+  rec->changed = reg_health_state_record (&c->health, rec->result, counted,
+                                          reg_health_retries (&c->healthcheck));
+  return 0;
+}
+
+int
+reg_engine_container_health_record (struct reg_engine *e, const char *id, const char *started,
+                                    const struct reg_health_result *r, struct reg_error **err)
+{
+  struct health_record rec = { started, r, false };
+  if (reg_container_update (e->root, id, health_record, &rec, err) < 0)
+    return -1;
+  if (!rec.changed)
+    return 0;
+  struct reg_container *now = NULL;
+  if (reg_container_load (e->root, id, &now, NULL) == 0)
+    {
+      char action[64];
+      snprintf (action, sizeof action, "health_status: %s",
+                reg_health_status_name (now->health.status));
+      reg_events_container (e->root, now, action, NULL, NULL);
+    }
+  reg_container_free (now);
+  return 0;
+}
+
+int
+reg_engine_container_ids (struct reg_engine *e, char ***ids, struct reg_error **err)
+{
+  return reg_container_list (e->root, ids, err);
+}

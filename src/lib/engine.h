@@ -160,6 +160,16 @@ int reg_engine_container_create (struct reg_engine *e, const struct reg_create_o
  * of its writable layer. */
 int reg_engine_container_list (struct reg_engine *e, bool all, bool size, struct json_t **out,
                                struct reg_error **err);
+/* Every container's id (unsorted). */
+int reg_engine_container_ids (struct reg_engine *e, char ***ids, struct reg_error **err);
+/* A health check's result for the run that started at `started` (a
+ * stale one, of a run that ended, is dropped): recorded in the state by
+ * read-modify-write under the state file's lock (not the operation lock:
+ * a check never waits behind a stop), with a "health_status: S" event
+ * when the status changes (health.h). */
+struct reg_health_result;
+int reg_engine_container_health_record (struct reg_engine *e, const char *id, const char *started,
+                                        const struct reg_health_result *r, struct reg_error **err);
 /* Load by id/name/prefix, correcting a stale "running" whose monitor died. */
 int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_container **out,
                               struct reg_error **err);

@@ -4,10 +4,11 @@
  * once when a start asks it to (regd_health_kick: a deployment waiting
  * for "healthy" does not wait for the next scan); each
  * running container with a check gets a thread of its own that sleeps its
- * interval, runs the check, and records the result in the container's
- * state through reg_container_update (so the monitor's writes and ours
- * never cross, and the results survive regd: a new regd finds the running
- * containers and resumes their checks). The thread ends when its container
+ * interval, runs the check, and records the result through the engine
+ * (reg_engine_container_health_record: the state file's read-modify-write,
+ * so the monitor's writes and ours never cross, and the results survive
+ * regd: a new regd finds the running containers and resumes their
+ * checks). The thread ends when its container
  * is no longer live; a later start gets a new one.
  *
  * Why regd and not the monitor: a command check is a `reg exec` (the
@@ -341,29 +342,6 @@ get_in_netns (const struct reg_container *c, int64_t timeout, struct reg_health_
   output_add (out, body.buf, body.len);
 }
 
-struct record
-{
-  const char *started; /* the run the result belongs to */
-  const struct reg_health_result *result;
-  bool changed;
-};
-
-static int
-record_result (struct reg_container *c, void *data, struct reg_error **err)
-{
-  struct record *rec = data;
-  (void)err;
-  if (c->state != REG_STATE_RUNNING || strcmp (c->started, rec->started) != 0)
-    return 0; /* stopped or restarted meanwhile: the result is stale */
-  double since = reg_util_now () - reg_util_rfc3339_time (c->started);
-  bool counted = since * 1e9 >= (double)c->healthcheck.start_period;
-  if (c->health.status == REG_HEALTH_NONE)
-    c->health.status = REG_HEALTH_STARTING;
-  rec->changed = reg_health_state_record (&c->health, rec->result, counted,
-                                          reg_health_retries (&c->healthcheck));
-  return 0;
-}
-
 /* Run the check once and record it. */
 static void
 check_once (struct regd *d, const struct reg_container *c)
@@ -381,24 +359,9 @@ check_once (struct regd *d, const struct reg_container *c)
   if (stopping)
     return; /* cut short by regd's stop: not the container's fault */
   r.output = out.buf;
-  struct record rec = { c->started, &r, false };
   _cleanup_error_ struct reg_error *err = NULL;
-  if (reg_container_update (d->engine->root, c->id, record_result, &rec, &err) < 0)
-    {
-      fprintf (stderr, "regd: health of %.12s: %s\n", c->id, err->msg);
-      return;
-    }
-  if (!rec.changed)
-    return;
-  struct reg_container *now = NULL;
-  if (reg_container_load (d->engine->root, c->id, &now, NULL) == 0)
-    {
-      char action[64];
-      snprintf (action, sizeof action, "health_status: %s",
-                reg_health_status_name (now->health.status));
-      reg_events_container (d->engine->root, now, action, NULL, NULL);
-    }
-  reg_container_free (now);
+  if (reg_engine_container_health_record (d->engine, c->id, c->started, &r, &err) < 0)
+    fprintf (stderr, "regd: health of %.12s: %s\n", c->id, err->msg);
 }
 
 struct job
@@ -450,7 +413,7 @@ check_thread (void *arg)
           continue;
         }
       struct reg_container *c = NULL;
-      if (reg_container_load (j->d->engine->root, j->id, &c, NULL) < 0 || !reg_state_live (c->state)
+      if (reg_engine_container_get (j->d->engine, j->id, &c, NULL) < 0 || !reg_state_live (c->state)
           || !reg_health_enabled (&c->healthcheck))
         {
           reg_container_free (c);
@@ -514,7 +477,7 @@ static void
 scan (struct regd *d)
 {
   _cleanup_strv_ char **ids = NULL;
-  if (reg_container_list (d->engine->root, &ids, NULL) < 0)
+  if (reg_engine_container_ids (d->engine, &ids, NULL) < 0)
     return;
   for (size_t i = 0; ids && ids[i] && !stopping; i++)
     {
@@ -522,7 +485,7 @@ scan (struct regd *d)
       bool known = is_watched (ids[i]);
       pthread_mutex_unlock (&watched_lock);
       struct reg_container *c = NULL;
-      if (!known && reg_container_load (d->engine->root, ids[i], &c, NULL) == 0
+      if (!known && reg_engine_container_get (d->engine, ids[i], &c, NULL) == 0
           && c->state == REG_STATE_RUNNING && reg_health_enabled (&c->healthcheck))
         watch (d, ids[i]);
       reg_container_free (c);
