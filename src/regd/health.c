@@ -492,28 +492,15 @@ scan (struct regd *d)
     }
 }
 
-/* Until the next scan is due, a kick comes, or regd stops (looked at
- * every HEALTH_TICK_MS). */
+/* Until the next scan is due, a kick comes, or regd stops (which kicks). */
 static void
 wait_scan (void)
 {
-  struct timespec end;
-  clock_gettime (CLOCK_MONOTONIC, &end);
-  int64_t due = (int64_t)end.tv_sec * 1000000000 + end.tv_nsec + (int64_t)HEALTH_SCAN_MS * 1000000;
+  int64_t due = now_ns () + (int64_t)HEALTH_SCAN_MS * 1000000;
+  struct timespec ts = { (time_t)(due / 1000000000), (long)(due % 1000000000) };
   pthread_mutex_lock (&kick_lock);
-  while (!kicked && !stopping)
-    {
-      struct timespec now, tick;
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      int64_t t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-      if (t >= due)
-        break;
-      int64_t next = t + (int64_t)HEALTH_TICK_MS * 1000000;
-      next = next < due ? next : due;
-      tick.tv_sec = (time_t)(next / 1000000000);
-      tick.tv_nsec = (long)(next % 1000000000);
-      pthread_cond_timedwait (&kick_cond, &kick_lock, &tick);
-    }
+  while (!kicked && !stopping && pthread_cond_timedwait (&kick_cond, &kick_lock, &ts) != ETIMEDOUT)
+    ;
   kicked = false;
   pthread_mutex_unlock (&kick_lock);
 }
@@ -558,6 +545,7 @@ void
 regd_health_stop (void)
 {
   stopping = true;
+  regd_health_kick (); /* the watcher waits on the kick */
   if (watcher_running)
     pthread_join (watcher, NULL);
   watcher_running = false;
