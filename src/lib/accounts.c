@@ -335,6 +335,18 @@ numeric (const char *s)
          && strtoull (s, NULL, 10) < 4294967295ULL;
 }
 
+/* A group by number, or by name through the accounts; false when the
+ * name is not there. */
+static bool
+group_gid (char *const *groups, const char *group, gid_t *gid)
+{
+  const char *gr = numeric (group) ? NULL : find (builtin_groups, groups, group, 2, NULL);
+  if (!numeric (group) && gr == NULL)
+    return false;
+  *gid = (gid_t)(gr ? field_id (gr, 2) : strtoul (group, NULL, 10));
+  return true;
+}
+
 /* Is `user` in the comma-separated member list that ends the line? */
 static bool
 is_member (const char *line, const char *user)
@@ -378,18 +390,11 @@ reg_accounts_memberships (char *const *users, char *const *groups, const char *s
 int
 reg_accounts_group_id (char *const *groups, const char *spec, gid_t *gid, struct reg_error **err)
 {
-  if (numeric (spec))
-    {
-      *gid = (gid_t)strtoul (spec, NULL, 10);
-      return 0;
-    }
-  const char *gr = find (builtin_groups, groups, spec, 2, NULL);
-  if (gr == NULL)
+  if (!group_gid (groups, spec, gid))
     return reg_error_set (err, EINVAL,
                           "--group-add \"%s\": no such group in the templates' accounts (root, "
                           "nogroup, and those created with --group or --user)",
                           spec);
-  *gid = (gid_t)field_id (gr, 2);
   return 0;
 }
 
@@ -410,19 +415,10 @@ reg_accounts_resolve (char *const *users, char *const *groups, const char *spec,
                           spec, user);
   *uid = (uid_t)(pw ? field_id (pw, 2) : strtoul (user, NULL, 10));
   *gid = (gid_t)(pw ? field_id (pw, 3) : *uid);
-  if (group == NULL)
-    return 0;
-  if (numeric (group))
-    {
-      *gid = (gid_t)strtoul (group, NULL, 10);
-      return 0;
-    }
-  const char *gr = find (builtin_groups, groups, group, 2, NULL);
-  if (gr == NULL)
+  if (group && !group_gid (groups, group, gid))
     return reg_error_set (err, EINVAL,
                           "--user \"%s\": no group \"%s\" in the templates' accounts (root, "
                           "nogroup, and those created with --group or --user)",
                           spec, group);
-  *gid = (gid_t)field_id (gr, 2);
   return 0;
 }
