@@ -104,13 +104,17 @@ trap cleanup EXIT
 
 # What "nothing changed" means: the same objects, templates, environments
 # and containers, and no temporary files left behind.
-snapshot () {
-  # A --rm container's files go just after its client returns (it is
-  # already renamed away): wait for them, up to 2 s.
+# A --rm container's files go just after its client returns (they are
+# already renamed away): wait for them under root $1, up to 2 s.
+wait_removals () {
   for _ in $(seq 40); do
-    compgen -G "$ROOT/containers/.removing-*" >/dev/null || break
+    compgen -G "$1/containers/.removing-*" >/dev/null || break
     sleep 0.05
   done
+}
+
+snapshot () {
+  wait_removals "$ROOT"
   (cd "$ROOT" && find store/objects templates envs containers -mindepth 1 -maxdepth 3 \
      ! -name 'log.jsonl' ! -name lock | sort; ls -A store/tmp; ls -A volumes 2>/dev/null) | sha256sum
 }

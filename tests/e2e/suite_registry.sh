@@ -36,11 +36,7 @@ reset_regd2 () {
 reg2 () { REG_HOST=unix://$SOCK2 "$REG" "$@"; }
 
 snapshot2 () {
-  # As snapshot: a --rm container's files go just after its client returns.
-  for _ in $(seq 40); do
-    compgen -G "$ROOT2/containers/.removing-*" >/dev/null || break
-    sleep 0.05
-  done
+  wait_removals "$ROOT2"
   (cd "$ROOT2" && find store/objects templates envs containers -mindepth 1 -maxdepth 3 \
      ! -name lock | sort; ls -A store/tmp) | sha256sum
 }
