@@ -16,13 +16,15 @@ if [ "${1:-}" = "--test" ]; then
   golang-github-containers-common docker-registry skopeo apache2-utils python3-jwt
   python3-cryptography jq sqlite3 iproute2 chromium chromium-driver python3-selenium
   libjs-bootstrap5 libjs-chart.js libjs-xterm node-xterm
-  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs docker.io iptables"
+  procps e2fsprogs nginx redis-server postgresql-15 python3.11 nodejs docker.io iptables
+  libcap2-bin"
   # (procps: pgrep; e2fsprogs: chattr, in the reliability tests.
   # nginx ... nodejs: examples/templates/ recipes are tested end to end; the
   # tests start their own servers on free loopback ports. docker.io: the
   # image tests and t_net_docker_forward_drop run a private dockerd in its
   # own namespaces, never on the host's network (lib.sh); iptables: the
-  # latter sets its FORWARD policy, as Docker does)
+  # latter sets its FORWARD policy, as Docker does; libcap2-bin: setcap and
+  # getcap for the image tests' file capabilities)
 fi
 missing=""
 for p in $PKGS; do

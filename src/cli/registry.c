@@ -403,19 +403,18 @@ cmd_push (struct reg_client *c, int argc, char **argv)
 static void
 print_dropped (json_t *d, const char *root)
 {
-  json_int_t setid = json_integer_value (json_object_get (d, "SetID"));
   json_int_t owners = json_integer_value (json_object_get (d, "Owners"));
   json_int_t xattrs = json_integer_value (json_object_get (d, "Xattrs"));
   json_int_t hidden = json_integer_value (json_object_get (d, "Hidden"));
-  if (setid + owners + xattrs + hidden == 0)
+  if (owners + xattrs + hidden == 0)
     return;
   fprintf (stderr,
-           "%s: not carried into the template (docs/images.md): %lld set-ID bit%s, %lld file "
-           "owner%s, %lld entr%s with extended attributes, %lld entr%s below /proc, /dev or "
-           "/sys (first: %s)\n",
-           root ? root : "image", (long long)setid, cli_s (setid), (long long)owners,
-           cli_s (owners), (long long)xattrs, xattrs == 1 ? "y" : "ies", (long long)hidden,
-           hidden == 1 ? "y" : "ies", json_string_value (json_object_get (d, "Example")));
+           "%s: not carried into the template (docs/images.md): %lld symlink owner%s, %lld "
+           "entr%s with extended attributes other than security.capability, %lld entr%s below "
+           "/proc, /dev or /sys (first: %s)\n",
+           root ? root : "image", (long long)owners, cli_s (owners), (long long)xattrs,
+           xattrs == 1 ? "y" : "ies", (long long)hidden, hidden == 1 ? "y" : "ies",
+           json_string_value (json_object_get (d, "Example")));
 }
 
 int

@@ -17,18 +17,17 @@ add_object (struct archive *a, const struct reg_store *store, const char *name,
             struct reg_error **err)
 {
   char hex[65];
-  size_t n = strlen (name);
-  bool exec = n == 66 && strcmp (name + 64, "+x") == 0;
-  if ((n != 64 && !exec)
-      || (snprintf (hex, sizeof hex, "%.64s", name), !reg_util_is_sha256_hex (hex)))
+  const char *variant;
+  if (!reg_store_name_split (name, hex, &variant))
     return reg_error_set (err, EINVAL, "bundle: malformed object name \"%s\"", name);
-  _cleanup_free_ char *path = reg_store_object_path (store, hex, exec);
+  bool exec = strcmp (variant, "x") == 0;
+  _cleanup_free_ char *path = reg_store_object_path (store, name, false);
   _cleanup_close_ int fd = open (path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat (fd, &st) < 0)
     return reg_error_sys (err, errno, "bundle: object %s", name);
   struct archive_entry *e = archive_entry_new ();
-  char entry_name[80];
+  char entry_name[256];
   snprintf (entry_name, sizeof entry_name, "sha256/%s", name);
   archive_entry_set_pathname (e, entry_name);
   archive_entry_set_filetype (e, AE_IFREG);
@@ -57,7 +56,7 @@ reg_bundle_pack (const struct reg_store *store, char *const *objects, const char
   if (a == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   int ret = 0;
-  if (archive_write_set_format_ustar (a) != ARCHIVE_OK
+  if (archive_write_set_format_pax_restricted (a) != ARCHIVE_OK
       || archive_write_add_filter_gzip (a) != ARCHIVE_OK
       || archive_write_set_filter_option (a, "gzip", "timestamp", NULL) != ARCHIVE_OK
       || archive_write_open_filename (a, out_path) != ARCHIVE_OK)
@@ -70,20 +69,15 @@ reg_bundle_pack (const struct reg_store *store, char *const *objects, const char
   return ret;
 }
 
-/* "sha256/<hex>[+x]" -> "<hex>[+x]"; NULL when the name is anything else. */
+/* "sha256/<name>" -> "<name>" (an object name, store.h); NULL when the name is anything else. */
 static const char *
 object_name (const char *entry)
 {
   if (entry == NULL || strncmp (entry, "sha256/", 7) != 0)
     return NULL;
-  const char *n = entry + 7;
-  size_t len = strlen (n);
-  if (len != 64 && !(len == 66 && strcmp (n + 64, "+x") == 0))
-    return NULL;
-  for (size_t i = 0; i < 64; i++)
-    if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
-      return NULL;
-  return n;
+  const char *n = entry + 7, *variant;
+  char hex[65];
+  return reg_store_name_split (n, hex, &variant) ? n : NULL;
 }
 
 static int
@@ -165,9 +159,10 @@ unpack (struct archive *a, int dir_fd, const struct reg_bundle_limits *limits, c
       const char *path = archive_entry_pathname (e);
       const char *name = object_name (path);
       if (name == NULL)
-        return reg_error_set (err, EINVAL,
-                              "entry \"%s\": not an object name (want sha256/<64 hex>[+x])",
-                              path ? path : "");
+        return reg_error_set (
+            err, EINVAL,
+            "entry \"%s\": not an object name (want sha256/<64 hex>[+x or +MODE-UID-GID[-CAP]])",
+            path ? path : "");
       if (archive_entry_filetype (e) != AE_IFREG || archive_entry_hardlink (e) != NULL
           || archive_entry_symlink (e) != NULL)
         return reg_error_set (err, EINVAL,

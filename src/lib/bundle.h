@@ -1,8 +1,11 @@
 /* bundle: a template's own file objects as one tar+gzip blob (the "files"
  * layer of its OCI artifact, docs/registry.md).
  *
- * Entry names are object names, never container paths: "sha256/<64 hex>"
- * or "sha256/<64 hex>+x". The RET file is the only map from paths to
+ * Entry names are object names (store.h), never container paths:
+ * "sha256/<64 hex>", "sha256/<64 hex>+x" or an attribute variant's
+ * "sha256/<64 hex>+MODE-UID-GID[-CAP]" (pax headers when the name is long;
+ * the entry carries the content only: the receiver makes the variant from
+ * its name). The RET file is the only map from paths to
  * objects, so an archive cannot place anything anywhere by itself.
  *
  * Packing is reproducible (sorted entries, zero owners, no gzip timestamp,
@@ -35,7 +38,7 @@ struct reg_bundle_limits
     (int64_t)2 << 30, (int64_t)8 << 30, 1000000                                                    \
   }
 
-/* Write the objects (sorted "hex" / "hex+x") from the store into out_path. */
+/* Write the objects (sorted object names) from the store into out_path. */
 int reg_bundle_pack (const struct reg_store *store, char *const *objects, const char *out_path,
                      struct reg_error **err);
 /* Unpack archive_path into dest_dir (an empty directory) as files named

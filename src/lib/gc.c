@@ -77,8 +77,7 @@ push (char ***v, size_t *n, char *s)
 static char *
 object_key (const struct reg_entry *e)
 {
-  char *k = NULL;
-  return asprintf (&k, "%s%s", e->value, e->kind == REG_ENTRY_EXEC ? "+x" : "") < 0 ? NULL : k;
+  return reg_store_name (e->value, e->kind == REG_ENTRY_EXEC);
 }
 
 /* r->objects from the loaded templates. */
@@ -234,11 +233,9 @@ reg_gc_refs_containers (const char *root, struct reg_gc_refs *r, bool strict,
 }
 
 bool
-reg_gc_object_named (const struct reg_gc_refs *r, const char *digest, bool exec)
+reg_gc_object_named (const struct reg_gc_refs *r, const char *name)
 {
-  char key[68];
-  snprintf (key, sizeof key, "%s%s", digest, exec ? "+x" : "");
-  return sorted_has (r->objects, r->n_objects, key);
+  return sorted_has (r->objects, r->n_objects, name);
 }
 
 const char *
@@ -373,11 +370,11 @@ struct objects_walk
 };
 
 static int
-visit_object (const char *path, const char *digest, bool exec, const struct stat *st, void *data,
+visit_object (const char *path, const char *name, const struct stat *st, void *data,
               struct reg_error **err)
 {
   struct objects_walk *w = data;
-  if (reg_gc_object_named (w->r, digest, exec))
+  if (reg_gc_object_named (w->r, name))
     return 0;
   if (w->remove && unlink (path) < 0 && errno != ENOENT)
     return reg_error_sys (err, errno, "prune: object %s", path);

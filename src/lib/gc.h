@@ -42,7 +42,8 @@ int reg_gc_refs_containers (const char *root, struct reg_gc_refs *r, bool strict
                             struct reg_error **err);
 void reg_gc_refs_free (struct reg_gc_refs *r);
 
-bool reg_gc_object_named (const struct reg_gc_refs *r, const char *digest, bool exec);
+/* Does a template name the object (its store name: store.h)? */
+bool reg_gc_object_named (const struct reg_gc_refs *r, const char *name);
 /* The short id of a container using `ref` (directly or through requires), or NULL. */
 const char *reg_gc_template_user (const struct reg_gc_refs *r, const char *ref);
 bool reg_gc_env_used (const struct reg_gc_refs *r, const char *digest);

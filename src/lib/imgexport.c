@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -39,6 +40,24 @@ pack_data (struct pack *p, int fd, const char *rel, struct reg_error **err)
 }
 
 static int pack_dir (struct pack *p, int dfd, const char *rel, int depth, struct reg_error **err);
+
+/* A file's security.capability (an image's, RET format 4) travels as a pax
+ * SCHILY.xattr record, which Docker and Podman apply. */
+static int
+pack_cap (int fd, struct archive_entry *e, const char *rel, const struct pack *p,
+          struct reg_error **err)
+{
+  unsigned char cap[64];
+  ssize_t n = fgetxattr (fd, "security.capability", cap, sizeof cap);
+  if (n < 0)
+    return errno == ENODATA || errno == ENOTSUP ? 0
+                                                : reg_error_sys (err, errno,
+                                                                 "layer: %s/%s: read its "
+                                                                 "security.capability",
+                                                                 p->env, rel);
+  archive_entry_xattr_add_entry (e, "security.capability", cap, (size_t)n);
+  return 0;
+}
 
 /* One entry (rel: its path in the image, no leading '/'). */
 static int
@@ -76,6 +95,8 @@ pack_entry (struct pack *p, int dfd, const char *name, const char *rel, int dept
       archive_entry_set_size (e, st.st_size);
       if ((fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
         ret = reg_error_sys (err, errno, "layer: %s/%s", p->env, rel);
+      else
+        ret = pack_cap (fd, e, rel, p, err);
     }
   else
     ret = reg_error_set (err, EINVAL, "layer: %s/%s is no file, directory or symlink", p->env, rel);

@@ -66,13 +66,7 @@ void
 reg_import_undo (struct reg_store *store, char **added)
 {
   for (size_t i = 0; added && added[i]; i++)
-    {
-      size_t len = strlen (added[i]);
-      bool exec = len > 2 && strcmp (added[i] + len - 2, "+x") == 0;
-      if (exec)
-        added[i][len - 2] = '\0';
-      reg_store_unput (store, added[i], exec);
-    }
+    reg_store_unput (store, added[i], false); /* a name: "HEX+x" is the variant (store.h) */
   reg_strv_free (added);
 }
 
@@ -589,7 +583,8 @@ check_paths (const struct reg_import_options *o, const char *ref, struct reg_err
         return reg_error_set (err, EINVAL,
                               "template %s: directory \"%s\" is not an absolute, normalized path",
                               ref, o->dirs[i]);
-      if (attrs && !reg_template_dir_attrs_ok (attrs + 1))
+      /* Set-ID directories come from images (format 4), not from here. */
+      if (attrs && (!reg_template_dir_attrs_ok (attrs + 1) || attrs[1] > '1'))
         return reg_error_set (err, EINVAL,
                               "template %s: directory \"%s\": want PATH [MODE [USER[:GROUP]]] "
                               "(MODE four octal digits, no set-ID bits)",

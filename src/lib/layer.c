@@ -415,7 +415,8 @@ struct op
   const char *path;
   const char *value;
   unsigned mode, uid, gid;
-  bool xattrs;
+  const char *cap; /* a regular file's security.capability (revision 2), hex; NULL: none */
+  bool xattrs;     /* extended attributes not kept (all but security.capability) */
 };
 
 static int
@@ -482,8 +483,12 @@ record (struct apply *ap, const struct op *o)
                          (int)o->mode, "u", (int)o->uid, "g", (int)o->gid);
   if (j && o->value)
     json_object_set_new (j, "v", json_string (o->value));
+  if (j && o->cap)
+    json_object_set_new (j, "c", json_string (o->cap));
+  /* "X", not "x": records of engines before RET format 4 said "x" for any
+   * attribute, a capability included (reg_layer_record_current). */
   if (j && o->xattrs)
-    json_object_set_new (j, "x", json_true ());
+    json_object_set_new (j, "X", json_true ());
   return j && json_array_append_new (ap->ops, j) == 0 ? 0 : -1;
 }
 
@@ -511,9 +516,7 @@ apply_op (struct apply *ap, const struct op *o, struct reg_error **err)
     case 'd':
       if (is_kernel_mount (o->path))
         return 0;
-      if (o->mode & 06000)
-        note_dropped (ap->t, &ap->t->dropped.setid, o->path, "set-ID bit");
-      return put (ap, o->path, REG_ENTRY_DIR, NULL, o->mode & 01777, o->uid, o->gid, err);
+      return put (ap, o->path, REG_ENTRY_DIR, NULL, o->mode & 07777, o->uid, o->gid, err);
     case 'l':
     case 'f':
       break;
@@ -525,17 +528,73 @@ apply_op (struct apply *ap, const struct op *o, struct reg_error **err)
       note_dropped (ap->t, &ap->t->dropped.hidden, o->path, "hidden entry");
       return 0;
     }
-  if (o->uid != 0 || o->gid != 0)
-    note_dropped (ap->t, &ap->t->dropped.owners, o->path, "owner");
   if (o->type == 'l')
-    return apply_symlink (ap, o, err);
-  if (o->mode & 06000)
-    note_dropped (ap->t, &ap->t->dropped.setid, o->path, "set-ID bit");
-  char *value = o->value && reg_util_is_sha256_hex (o->value) ? strdup (o->value) : NULL;
-  if (value == NULL)
+    {
+      if (o->uid != 0 || o->gid != 0)
+        note_dropped (ap->t, &ap->t->dropped.owners, o->path, "owner of the symlink");
+      return apply_symlink (ap, o, err);
+    }
+  if (o->value == NULL || !reg_util_is_sha256_hex (o->value))
     return reg_error_set (err, EINVAL, "entry %s: no content digest", o->path);
+  char *value = NULL;
+  if (reg_layer_file_value (o->value, o->mode, o->uid, o->gid, o->cap, &value) < 0)
+    return reg_error_set (err, EINVAL,
+                          "entry %s: owner %u:%u or security.capability \"%s\" malformed", o->path,
+                          o->uid, o->gid, o->cap ? o->cap : "");
   enum reg_entry_kind kind = (o->mode & 0111) ? REG_ENTRY_EXEC : REG_ENTRY_FILE;
-  return put (ap, o->path, kind, value, o->mode, 0, 0, err);
+  return put (ap, o->path, kind, value, o->mode, o->uid, o->gid, err);
+}
+
+/* The kept attribute of a tar entry: a regular file's security.capability
+ * as revision 2 (a revision-3 value for the root of the initial user
+ * namespace, rootid 0, is the same capability); every other attribute, and
+ * a capability for another namespace's root, is counted as not kept. */
+static void
+read_xattrs (struct archive_entry *e, mode_t type, char cap[2 * REG_STORE_CAP_SIZE + 1],
+             struct op *o)
+{
+  const char *name;
+  const void *value;
+  size_t size;
+  archive_entry_xattr_reset (e);
+  while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
+    {
+      const unsigned char *v = value;
+      static const unsigned char root_id[4] = { 0, 0, 0, 0 };
+      bool v2 = size == 20 && v[3] == 2,
+           v3 = size == 24 && v[3] == 3 && !memcmp (v + 20, root_id, 4);
+      if (type != AE_IFREG || strcmp (name, "security.capability") != 0 || (!v2 && !v3)
+          || (v[0] & ~1u) != 0 || v[1] != 0 || v[2] != 0)
+        {
+          o->xattrs = true;
+          continue;
+        }
+      unsigned char c[REG_STORE_CAP_SIZE];
+      memcpy (c, v, REG_STORE_CAP_SIZE);
+      c[3] = 2;
+      reg_util_hex (c, REG_STORE_CAP_SIZE, cap);
+      o->cap = cap;
+    }
+}
+
+int
+reg_layer_file_value (const char *hex, unsigned mode, unsigned uid, unsigned gid, const char *cap,
+                      char **out)
+{
+  *out = NULL;
+  char attrs[128];
+  snprintf (attrs, sizeof attrs, "%04o-%u-%u%s%s", mode & 07777, uid, gid, cap ? "-" : "",
+            cap ? cap : "");
+  struct reg_store_attrs a;
+  if (reg_store_attrs_parse (attrs, &a))
+    return asprintf (out, "%s+%s", hex, attrs) < 0 ? (*out = NULL, -1) : 0;
+  /* Not a variant: the default attributes, or malformed (uid 2^32-1, a cap
+   * that is no revision-2 value): tell which by one that is surely not
+   * default. */
+  snprintf (attrs, sizeof attrs, "4000-%u-%u%s%s", uid, gid, cap ? "-" : "", cap ? cap : "");
+  if (!reg_store_attrs_parse (attrs, &a))
+    return -1;
+  return (*out = strdup (hex)) ? 0 : -1;
 }
 
 /* The tar entry e at clean path as an op (a regular file's content staged). */
@@ -543,12 +602,15 @@ static int
 apply_entry (struct apply *ap, struct archive_entry *e, const char *path, struct reg_error **err)
 {
   mode_t type = archive_entry_filetype (e);
-  struct op o = { .path = path,
-                  .mode = archive_entry_perm (e) & 07777,
-                  .uid = (unsigned)archive_entry_uid (e),
-                  .gid = (unsigned)archive_entry_gid (e),
-                  .xattrs = archive_entry_xattr_count (e) > 0 };
-  char hex[65];
+  int64_t uid = archive_entry_uid (e), gid = archive_entry_gid (e);
+  if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
+    return reg_error_set (err, EINVAL, "entry %s: owner %lld:%lld out of range", path,
+                          (long long)uid, (long long)gid);
+  struct op o = {
+    .path = path, .mode = archive_entry_perm (e) & 07777, .uid = (unsigned)uid, .gid = (unsigned)gid
+  };
+  char hex[65], cap[2 * REG_STORE_CAP_SIZE + 1];
+  read_xattrs (e, type, cap, &o);
   const char *base = strrchr (path, '/') + 1;
   if (strncmp (base, ".wh.", 4) == 0)
     o.type = 'w';
@@ -651,7 +713,11 @@ reg_layer_replay (struct reg_layer_tree *t, json_t *ops, struct reg_error **err)
                     .mode = (unsigned)json_integer_value (json_object_get (j, "m")) & 07777,
                     .uid = (unsigned)json_integer_value (json_object_get (j, "u")),
                     .gid = (unsigned)json_integer_value (json_object_get (j, "g")),
-                    .xattrs = json_is_true (json_object_get (j, "x")) };
+                    .cap = json_string_value (json_object_get (j, "c")),
+                    .xattrs = json_is_true (json_object_get (j, "X")) };
+    if (json_object_get (j, "x"))
+      return reg_error_set (err, EINVAL,
+                            "recorded layer: entry %zu was recorded before RET format 4", i);
     if (apply_op (&ap, &o, err) < 0)
       return -1;
   }

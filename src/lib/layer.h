@@ -18,10 +18,15 @@
  * is never a real directory, and symlinks resolve inside the container); a
  * hard link to nothing or to a non-file; a symlink target that is empty,
  * multi-line or over 4095 bytes; a whiteout of the root; more entries or
- * bytes than the limits. What a template cannot carry is reported, not
- * silently kept: set-ID bits (containers run with no_new_privs, so they
- * would do nothing), the owners of files and symlinks (objects are root's,
- * read-only, shared) and extended attributes are counted in `dropped`.
+ * bytes than the limits. A regular file keeps its mode (set-ID and sticky
+ * bits included), numeric owner and security.capability: when they are not
+ * the default ones its value is a store variant name "HEX+MODE-UID-GID[-CAP]"
+ * (store.h, RET format 4), else HEX as before; directories keep mode and
+ * owner ("MODE UID:GID"). What a template cannot carry is reported, not
+ * silently kept: the owners of symlinks and every other extended attribute
+ * (SELinux labels are the host's policy, trusted.* belongs to overlayfs and
+ * the host, user.* has no place in an object's name) are counted in
+ * `dropped`.
  * Entries at or below /proc, /dev and /sys are the container's own mounts
  * (Docker's too) and are not recorded: directories silently, anything else
  * (a debootstrap tree's /dev/null, /dev/stdin -> /proc/self/fd/0) counted
@@ -43,9 +48,8 @@ struct reg_layer_tree;
 
 struct reg_layer_dropped
 {
-  size_t setid;  /* set-user-ID / set-group-ID bits of files and directories */
-  size_t owners; /* non-root owners of files and symlinks */
-  size_t xattrs; /* entries with extended attributes */
+  size_t owners; /* non-root owners of symlinks */
+  size_t xattrs; /* entries with extended attributes other than a file's security.capability */
   size_t hidden; /* entries below /proc, /dev, /sys: the container's own mounts hide them */
   char example[256];
 };
@@ -71,6 +75,13 @@ int reg_layer_replay (struct reg_layer_tree *t, json_t *ops, struct reg_error **
  * 0755, else "MODE UID:GID"); *format2 tells whether any needs format 2. */
 int reg_layer_tree_entries (const struct reg_layer_tree *t, struct reg_entry **files, size_t *n,
                             bool *format2, struct reg_error **err);
+/* A regular file's template value (into *out, allocated): HEX when mode,
+ * owner and cap (revision-2 security.capability as hex, or NULL) are the
+ * default ones, else the variant name HEX+MODE-UID-GID[-CAP]. -1 when the
+ * owner or cap is malformed (or out of memory). A recorded layer's
+ * presence check (transfer.c) names its objects through it too. */
+int reg_layer_file_value (const char *hex, unsigned mode, unsigned uid, unsigned gid,
+                          const char *cap, char **out);
 const struct reg_layer_dropped *reg_layer_tree_dropped (const struct reg_layer_tree *t);
 size_t reg_layer_tree_size (const struct reg_layer_tree *t);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define HASH_BUF (256 * 1024)
@@ -87,11 +88,127 @@ reg_store_open (const char *root, struct reg_store **out, struct reg_error **err
   return 0;
 }
 
+/* ---- names and variants (store.h) ---- */
+
+#define XATTR_CAP "security.capability"
+
+static bool
+attrs_default (const struct reg_store_attrs *a)
+{
+  unsigned x = a->mode & 0111;
+  return a->uid == 0 && a->gid == 0 && !a->has_cap && (a->mode & 07000) == 0
+         && (a->mode & 0444) == 0444 && (x == 0 || x == 0111);
+}
+
+/* A decimal id below 4294967295 without leading zeros; *end after it. */
+static bool
+parse_id (const char *s, unsigned *out, const char **end)
+{
+  size_t n = strspn (s, "0123456789");
+  if (n == 0 || n > 10 || (n > 1 && s[0] == '0'))
+    return false;
+  unsigned long long v = strtoull (s, NULL, 10);
+  if (v >= 4294967295ULL)
+    return false;
+  *out = (unsigned)v;
+  *end = s + n;
+  return true;
+}
+
+/* A VFS_CAP revision-2 value: the revision, only the effective flag, and
+ * two permitted/inheritable pairs (linux/capability.h). */
+static bool
+cap_ok (const unsigned char *c)
+{
+  uint32_t magic
+      = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24;
+  return (magic & ~1u) == 0x02000000u;
+}
+
+bool
+reg_store_attrs_parse (const char *attrs, struct reg_store_attrs *out)
+{
+  memset (out, 0, sizeof *out);
+  const char *p = attrs;
+  if (strspn (p, "01234567") != 4 || p[4] != '-')
+    return false;
+  out->mode = (unsigned)strtoul (p, NULL, 8);
+  if (!parse_id (p + 5, &out->uid, &p) || *p != '-' || !parse_id (p + 1, &out->gid, &p))
+    return false;
+  if (*p == '-')
+    {
+      p++;
+      if (strspn (p, "0123456789abcdef") != 2 * REG_STORE_CAP_SIZE
+          || p[2 * REG_STORE_CAP_SIZE] != '\0')
+        return false;
+      for (size_t i = 0; i < REG_STORE_CAP_SIZE; i++)
+        {
+          char byte[3] = { p[2 * i], p[2 * i + 1], '\0' };
+          out->cap[i] = (unsigned char)strtoul (byte, NULL, 16);
+        }
+      out->has_cap = true;
+      p += 2 * REG_STORE_CAP_SIZE;
+      if (!cap_ok (out->cap))
+        return false;
+    }
+  return *p == '\0' && !attrs_default (out);
+}
+
+char *
+reg_store_attrs_format (const struct reg_store_attrs *a)
+{
+  if (attrs_default (a))
+    return NULL;
+  char cap[2 * REG_STORE_CAP_SIZE + 2] = "";
+  if (a->has_cap)
+    {
+      cap[0] = '-';
+      reg_util_hex (a->cap, REG_STORE_CAP_SIZE, cap + 1);
+    }
+  char *s = NULL;
+  if (asprintf (&s, "%04o-%u-%u%s", a->mode & 07777, a->uid, a->gid, cap) < 0)
+    return NULL;
+  return s;
+}
+
+bool
+reg_store_name_split (const char *name, char hex[65], const char **variant)
+{
+  size_t n = strlen (name);
+  if (n < 64)
+    return false;
+  memcpy (hex, name, 64);
+  hex[64] = '\0';
+  if (!reg_util_is_sha256_hex (hex))
+    return false;
+  struct reg_store_attrs a;
+  if (n == 64)
+    *variant = "";
+  else if (name[64] != '+')
+    return false;
+  else if (strcmp (name + 65, "x") == 0 || reg_store_attrs_parse (name + 65, &a))
+    *variant = name + 65;
+  else
+    return false;
+  return true;
+}
+
+char *
+reg_store_name (const char *value, bool exec)
+{
+  char *s = NULL;
+  if (strchr (value, '+'))
+    return strdup (value);
+  return asprintf (&s, "%s%s", value, exec ? "+x" : "") < 0 ? NULL : s;
+}
+
 char *
 reg_store_object_path (const struct reg_store *store, const char *digest, bool exec)
 {
   char *path = NULL;
-  if (asprintf (&path, "%s/%.2s/%s%s", store->objects_dir, digest, digest + 2, exec ? ".x" : "")
+  const char *variant = strlen (digest) > 64 && digest[64] == '+' ? digest + 65 : exec ? "x" : "";
+  if (asprintf (&path, "%s/%.2s/%.62s%s%s", store->objects_dir, digest, digest + 2,
+                variant[0] ? "." : "", variant)
       < 0)
     return NULL;
   return path;
@@ -100,7 +217,10 @@ reg_store_object_path (const struct reg_store *store, const char *digest, bool e
 bool
 reg_store_has (const struct reg_store *store, const char *digest, bool exec)
 {
-  if (!reg_util_is_sha256_hex (digest))
+  char hex[65];
+  const char *variant;
+  if (strchr (digest, '+') ? !reg_store_name_split (digest, hex, &variant)
+                           : !reg_util_is_sha256_hex (digest))
     return false;
   _cleanup_free_ char *path = reg_store_object_path (store, digest, exec);
   struct stat st;
@@ -346,6 +466,73 @@ reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool
   return commit_object (store, tmp, fd, digest, exec, NULL, created, digest, err);
 }
 
+/* Give the temp copy fd the variant's owner, mode and capability: chown
+ * first, as it clears set-ID bits and capabilities. */
+static int
+apply_attrs (int fd, const struct reg_store_attrs *a)
+{
+  if (fchown (fd, a->uid, a->gid) < 0 || fchmod (fd, a->mode) < 0)
+    return -1;
+  if (a->has_cap && fsetxattr (fd, XATTR_CAP, a->cap, REG_STORE_CAP_SIZE, 0) < 0)
+    return -1;
+  return 0;
+}
+
+int
+reg_store_put_named (struct reg_store *store, const char *src_path, const char *name, bool *created,
+                     struct reg_error **err)
+{
+  char hex[65], got[65];
+  const char *variant;
+  struct reg_store_attrs a;
+  if (created)
+    *created = false;
+  if (!reg_store_name_split (name, hex, &variant))
+    return reg_error_set (err, EINVAL, "store: malformed object name \"%s\"", name);
+  if (variant[0] == '\0' || strcmp (variant, "x") == 0)
+    {
+      if (reg_store_put_file (store, src_path, variant[0] == 'x', got, created, err) < 0)
+        return -1;
+      return strcmp (got, hex) == 0 ? 0
+                                    : reg_error_set (err, EIO,
+                                                     "store object %s: %s has sha256:%s (changed "
+                                                     "or corrupt)",
+                                                     name, src_path, got);
+    }
+  if (reg_store_has (store, name, false))
+    return 0;
+  reg_store_attrs_parse (variant, &a);
+  _cleanup_close_ int in = open (src_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  struct stat st;
+  if (in < 0 || fstat (in, &st) < 0)
+    return reg_error_sys (err, errno, "store object %s: %s", name, src_path);
+  if (!S_ISREG (st.st_mode))
+    return reg_error_set (err, EINVAL, "store object %s: %s is not a regular file", name, src_path);
+  _cleanup_free_ char *tmp = NULL;
+  _cleanup_close_ int fd = open_temp (store, &tmp, err);
+  if (fd < 0)
+    return -1;
+  if (hash_fd (in, fd, got, src_path, err) < 0)
+    {
+      unlink (tmp);
+      return -1;
+    }
+  struct timespec times[2] = { { 0, UTIME_OMIT }, st.st_mtim };
+  int ret = 0;
+  if (strcmp (got, hex) != 0)
+    ret = reg_error_set (err, EIO, "store object %s: %s has sha256:%s (changed or corrupt)", name,
+                         src_path, got);
+  else if (futimens (fd, times) < 0 || apply_attrs (fd, &a) < 0 || fsync (fd) < 0)
+    ret = reg_error_sys (err, errno, "store object %s: set mode %04o, owner %u:%u%s", name, a.mode,
+                         a.uid, a.gid, a.has_cap ? " and security.capability" : "");
+  if (ret < 0)
+    {
+      unlink (tmp);
+      return -1;
+    }
+  return place_object (store, tmp, name, false, created, name, err);
+}
+
 int
 reg_store_unput (struct reg_store *store, const char *digest, bool exec)
 {
@@ -375,19 +562,22 @@ reg_store_walk (const struct reg_store *store, reg_store_object_fn fn, void *dat
       struct dirent *oe;
       while (ret == 0 && (oe = readdir (d)) != NULL)
         {
+          /* "<62 hex>", "<62 hex>.x", "<62 hex>.MODE-UID-GID[-CAP]" */
           size_t n = strlen (oe->d_name);
-          bool exec = n == 64 && strcmp (oe->d_name + 62, ".x") == 0;
-          if (n != 62 && !exec)
+          if (n < 62 || (n > 62 && oe->d_name[62] != '.'))
             continue;
-          char digest[65];
-          memcpy (digest, de->d_name, 2);
-          memcpy (digest + 2, oe->d_name, 62);
-          digest[64] = '\0';
+          char name[2 + 62 + 1 + 256];
+          snprintf (name, sizeof name, "%.2s%.62s%s%.250s", de->d_name, oe->d_name,
+                    n > 62 ? "+" : "", n > 62 ? oe->d_name + 63 : "");
+          char hex[65];
+          const char *variant;
+          if (!reg_store_name_split (name, hex, &variant))
+            continue;
           _cleanup_free_ char *path = NULL;
           struct stat st;
           if (asprintf (&path, "%s/%s", sub, oe->d_name) < 0 || lstat (path, &st) < 0)
             continue;
-          ret = fn (path, digest, exec, &st, data, err);
+          ret = fn (path, name, &st, data, err);
         }
       closedir (d);
     }
@@ -396,7 +586,7 @@ reg_store_walk (const struct reg_store *store, reg_store_object_fn fn, void *dat
 }
 
 static int
-count_object (const char *path, const char *digest, bool exec, const struct stat *st, void *data,
+count_object (const char *path, const char *name, const struct stat *st, void *data,
               struct reg_error **err)
 {
   struct reg_store_stats *s = data;
@@ -420,20 +610,40 @@ struct verify_ctx
   int bad;
 };
 
+/* A variant's mode, owner and capability as its name says? */
+static bool
+attrs_match (const char *path, const char *variant, const struct stat *st)
+{
+  struct reg_store_attrs a;
+  if (variant[0] == '\0' || strcmp (variant, "x") == 0)
+    return true;
+  if (!reg_store_attrs_parse (variant, &a) || (st->st_mode & 07777) != a.mode || st->st_uid != a.uid
+      || st->st_gid != a.gid)
+    return false;
+  unsigned char cap[64];
+  ssize_t n = lgetxattr (path, XATTR_CAP, cap, sizeof cap);
+  if (!a.has_cap)
+    return n < 0 && (errno == ENODATA || errno == ENOTSUP);
+  return n == REG_STORE_CAP_SIZE && memcmp (cap, a.cap, REG_STORE_CAP_SIZE) == 0;
+}
+
 static int
-verify_object (const char *path, const char *digest, bool exec, const struct stat *st, void *data,
+verify_object (const char *path, const char *name, const struct stat *st, void *data,
                struct reg_error **err)
 {
   struct verify_ctx *v = data;
-  char actual[65];
+  char actual[65], hex[65];
+  const char *variant = "";
   struct reg_error *e = NULL;
   v->checked++;
-  bool ok = S_ISREG (st->st_mode) && reg_store_hash_file (path, actual, &e) == 0
-            && strcmp (actual, digest) == 0;
-  if (!ok)
+  bool ok = reg_store_name_split (name, hex, &variant) && S_ISREG (st->st_mode)
+            && reg_store_hash_file (path, actual, &e) == 0 && strcmp (actual, hex) == 0;
+  bool attrs = ok && attrs_match (path, variant, st);
+  if (!ok || !attrs)
     {
       v->bad++;
-      v->corrupt (path, e ? e->msg : actual, v->data);
+      const char *why = e ? e->msg : ok ? "mode, owner or capability differ from its name" : actual;
+      v->corrupt (path, why, v->data);
     }
   reg_error_free (e);
   return 0;

@@ -33,6 +33,26 @@
  *     libc's i_mmap lock (docs/security.md), which would then stall the
  *     host's own process starts, not only other containers'.
  *
+ * Object names and variants. One content can be several objects, because
+ * hard links share one inode and so one mode, owner and set of extended
+ * attributes. An object is named by its digest and its variant:
+ *   "HEX"                  <aa>/<62 hex>        0444, root's
+ *   "HEX+x"                <aa>/<62 hex>.x      0555, root's (executable)
+ *   "HEX+MODE-UID-GID[-CAP]"  <aa>/<62 hex>.MODE-UID-GID[-CAP]  (RET format 4)
+ *                          exactly that mode (four octal digits, set-ID and
+ *                          sticky bits included), numeric owner, and CAP,
+ *                          the security.capability attribute (a VFS_CAP
+ *                          revision-2 value, 40 lower-case hex digits), or
+ *                          no such attribute. Only files whose attributes
+ *                          are not the default (root's, no set-ID bits, no
+ *                          capability, read bits for all and execute bits
+ *                          for all or none) are attribute variants: sharing
+ *                          one inode per content holds for nearly all files.
+ * A template entry's value (template.h) is HEX or such a variant name; the
+ * functions below taking `digest` take either, and `exec` only matters for
+ * a bare HEX. Verification checks a variant's mode, owner and attribute
+ * against its name as it checks content against the digest.
+ *
  * Hard links from envs/ into the store need one filesystem: reg_store_open
  * checks that <root>/envs and the store share st_dev.
  */
@@ -70,9 +90,38 @@ int reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, 
  * (imports are serialised by the engine). The only deletion in the store. */
 int reg_store_unput (struct reg_store *store, const char *digest, bool exec);
 
-/* Path of an object (allocated); does not check it exists. */
+/* Path of an object (allocated); does not check it exists. digest is HEX
+ * (exec chooses the variant) or a variant name "HEX+..." (exec ignored). */
 char *reg_store_object_path (const struct reg_store *store, const char *digest, bool exec);
 bool reg_store_has (const struct reg_store *store, const char *digest, bool exec);
+
+/* The attributes of a variant "MODE-UID-GID[-CAP]". */
+struct reg_store_attrs
+{
+  unsigned mode; /* 07777 bits */
+  unsigned uid, gid;
+  bool has_cap;
+  unsigned char cap[20]; /* security.capability, VFS_CAP revision 2 */
+};
+#define REG_STORE_CAP_SIZE 20
+/* Parse "MODE-UID-GID[-CAP]"; false when malformed or when the attributes
+ * are the default ones (those have no variant of their own: see above). */
+bool reg_store_attrs_parse (const char *attrs, struct reg_store_attrs *out);
+/* The variant name's suffix for `a` ("4755-0-0"), or NULL (allocation
+ * failed, or a's attributes are the default ones: no variant). */
+char *reg_store_attrs_format (const struct reg_store_attrs *a);
+/* Split an object name into its digest and variant ("", "x" or the
+ * attributes); false when it is no well-formed name. */
+bool reg_store_name_split (const char *name, char hex[65], const char **variant);
+/* The object name of a template entry's value: the value itself when it
+ * names a variant, else HEX or HEX+x. Allocated. */
+char *reg_store_name (const char *value, bool exec);
+/* Make the object `name` from the file at src_path (a staged copy, another
+ * variant of the same content): its content must hash to the name's
+ * digest; the object gets the variant's mode, owner and capability, and
+ * src_path's mtime. *created as for reg_store_put_file. */
+int reg_store_put_named (struct reg_store *store, const char *src_path, const char *name,
+                         bool *created, struct reg_error **err);
 
 /* SHA-256 of a file's content, hex. */
 int reg_store_hash_file (const char *path, char digest[65], struct reg_error **err);
@@ -85,16 +134,18 @@ struct reg_store_stats
 int reg_store_stats (const struct reg_store *store, struct reg_store_stats *out,
                      struct reg_error **err);
 
-/* Call fn for every object file: its path, digest (from its name), variant
- * and lstat. A non-zero return stops the walk and is returned. */
+/* Call fn for every object file: its path, object name ("HEX", "HEX+x",
+ * "HEX+MODE-UID-GID[-CAP]", from its file name) and lstat. A non-zero
+ * return stops the walk and is returned. */
 struct stat;
-typedef int (*reg_store_object_fn) (const char *path, const char *digest, bool exec,
-                                    const struct stat *st, void *data, struct reg_error **err);
+typedef int (*reg_store_object_fn) (const char *path, const char *name, const struct stat *st,
+                                    void *data, struct reg_error **err);
 int reg_store_walk (const struct reg_store *store, reg_store_object_fn fn, void *data,
                     struct reg_error **err);
 
 /* Re-hash every object; call `corrupt` for each whose content does not match
- * its name. Returns the number of corrupt objects (>= 0) or -1 on error. */
+ * its name, or (a variant) whose mode, owner or capability does not. Returns the number of corrupt
+ * objects (>= 0) or -1 on error. */
 typedef void (*reg_store_corrupt_fn) (const char *object_path, const char *actual_digest,
                                       void *data);
 int reg_store_verify (const struct reg_store *store, reg_store_corrupt_fn corrupt, void *data,

@@ -352,6 +352,7 @@ struct parse
   const char *format; /* the `format` key's value, NULL when absent */
   bool v2;            /* a format-2 file value was met */
   bool v3;            /* a format-3 field was met */
+  bool v4;            /* a format-4 file value (attributes, a set-ID directory) was met */
 };
 
 static int fail (struct parse *p, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -464,6 +465,63 @@ parse_object (struct parse *p, const char *v, const char *what, struct reg_entry
   return 0;
 }
 
+/* The RET text of a variant value "HEX+MODE-UID-GID[-CAP]" (store.h):
+ * "sha256:HEX MODE UID:GID[ cap=CAP]"; NULL when it is no variant. */
+static char *
+variant_text (const char *value)
+{
+  struct reg_store_attrs a;
+  const char *plus = strchr (value, '+');
+  if (plus == NULL || plus - value != 64 || !reg_store_attrs_parse (plus + 1, &a))
+    return NULL;
+  char cap[2 * REG_STORE_CAP_SIZE + 6] = "";
+  if (a.has_cap)
+    {
+      memcpy (cap, " cap=", 5);
+      reg_util_hex (a.cap, REG_STORE_CAP_SIZE, cap + 5);
+    }
+  char *s = NULL;
+  if (asprintf (&s, "sha256:%.64s %04o %u:%u%s", value, a.mode, a.uid, a.gid, cap) < 0)
+    return NULL;
+  return s;
+}
+
+/* "sha256:<hex> MODE UID:GID[ cap=<hex>]" (format 4): a file with its
+ * mode, owner and capability, the store variant HEX+MODE-UID-GID[-CAP].
+ * Read strictly: the canonical text of what it parses to must be it. */
+static int
+parse_variant (struct parse *p, const char *v, const char *what, struct reg_entry *e)
+{
+  _cleanup_free_ char *value = NULL, *back = NULL;
+  if (strlen (v) > 7 + 64 + 1 && v[7 + 64] == ' ')
+    {
+      if (asprintf (&value, "%.64s+%s", v + 7, v + 7 + 64 + 1) < 0)
+        return oom (p);
+      char *attrs = value + 65;
+      char *space = strchr (attrs, ' '), *colon = strchr (attrs, ':');
+      if (space && colon && colon > space)
+        {
+          *space = '-', *colon = '-';
+          char *cap = strstr (colon, " cap=");
+          if (cap)
+            memmove (cap + 1, cap + 5, strlen (cap + 5) + 1), *cap = '-';
+        }
+      back = variant_text (value);
+    }
+  if (back == NULL || strcmp (back, v) != 0)
+    return fail (p,
+                 "%s: \"%s\" is not sha256:<hex> MODE UID:GID [cap=<40 hex>] (four octal "
+                 "digits, numeric owner, a revision-2 security.capability; not the default "
+                 "attributes, which are written sha256:<hex>[+x])",
+                 what, v);
+  struct reg_store_attrs a;
+  reg_store_attrs_parse (value + 65, &a);
+  e->kind = (a.mode & 0111) ? REG_ENTRY_EXEC : REG_ENTRY_FILE;
+  e->value = reg_steal (&value);
+  p->v4 = true;
+  return 0;
+}
+
 static int
 check_path (struct parse *p, const char *section, const char *path)
 {
@@ -487,10 +545,11 @@ parse_file_value (struct parse *p, const char *what, const char *v, struct reg_e
   if (strncmp (v, "dir ", 4) == 0)
     {
       if (!reg_template_dir_attrs_ok (v + 4))
-        return fail (p, "%s: \"%s\" is not dir MODE [USER[:GROUP]] (MODE octal, no set-ID bits)",
-                     what, v);
+        return fail (p, "%s: \"%s\" is not dir MODE [USER[:GROUP]] (MODE four octal digits)", what,
+                     v);
       e->kind = REG_ENTRY_DIR;
       p->v2 = true;
+      p->v4 = p->v4 || v[4] > '1'; /* set-ID bits */
       return (e->value = strdup (v + 4)) == NULL ? oom (p) : 0;
     }
   if (strncmp (v, "-> ", 3) == 0)
@@ -502,6 +561,8 @@ parse_file_value (struct parse *p, const char *what, const char *v, struct reg_e
       e->kind = REG_ENTRY_SYMLINK;
       return (e->value = strdup (target)) == NULL ? oom (p) : 0;
     }
+  if (strncmp (v, "sha256:", 7) == 0 && strchr (v, ' '))
+    return parse_variant (p, v, what, e);
   if (strncmp (v, "sha256:", 7) == 0)
     return parse_object (p, v, what, e);
   return fail (p, "%s: value \"%s\" is not sha256:<hex>[+x], \"-> TARGET\" or \"dir\"", what, v);
@@ -669,11 +730,11 @@ parse_accounts (struct parse *p, yaml_node_t *n, bool users)
 }
 
 /* "MODE" or "MODE OWNER" with OWNER "USER" or "USER:GROUP" (names or
- * numbers): MODE exactly four octal digits, no set-ID bits. */
+ * numbers): MODE exactly four octal digits (set-ID bits need format 4). */
 bool
 reg_template_dir_attrs_ok (const char *attrs)
 {
-  if (strlen (attrs) < 4 || strspn (attrs, "01234567") != 4 || attrs[0] > '1')
+  if (strlen (attrs) < 4 || strspn (attrs, "01234567") != 4)
     return false;
   if (attrs[4] == '\0')
     return true;
@@ -714,8 +775,8 @@ static int
 parse_format (struct parse *p, yaml_node_t *n)
 {
   const char *v = n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-  if (v == NULL || (strcmp (v, "1") != 0 && strcmp (v, "2") != 0 && strcmp (v, "3") != 0))
-    return fail (p, "format \"%s\": this engine reads formats 1, 2 and 3", v ? v : "");
+  if (v == NULL || strlen (v) != 1 || v[0] < '1' || v[0] > '4')
+    return fail (p, "format \"%s\": this engine reads formats 1, 2, 3 and 4", v ? v : "");
   p->format = v;
   return 0;
 }
@@ -981,9 +1042,12 @@ parse_document (struct parse *p, const char *origin)
   if ((v2 || p->v2) && (p->format == NULL || strcmp (p->format, "1") == 0))
     return fail (p, "\"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
                     "format: '2' (an older engine would refuse them)");
-  if (p->v3 && (p->format == NULL || strcmp (p->format, "3") != 0))
+  if (p->v3 && (p->format == NULL || p->format[0] < '3'))
     return fail (p, "\"workdir\", \"user\", \"volumes\", \"labels\" and \"healthcheck\" need "
                     "format: '3' (an older engine would refuse them)");
+  if (p->v4 && (p->format == NULL || p->format[0] < '4'))
+    return fail (p, "files with a mode, owner or capability (sha256:<hex> MODE UID:GID) and "
+                    "set-ID directories need format: '4' (an older engine would refuse them)");
   if (t->requires == NULL && (t->requires = calloc (1, sizeof (char *))) == NULL)
     return oom (p);
   if (t->env == NULL && (t->env = calloc (1, sizeof (char *))) == NULL)
@@ -1287,6 +1351,8 @@ entry_value (const struct reg_entry *e)
     return strdup ("dir");
   if (e->value == NULL)
     return NULL;
+  if (strchr (e->value, '+') && e->kind != REG_ENTRY_SYMLINK)
+    return variant_text (e->value);
   if (e->kind == REG_ENTRY_FILE)
     r = asprintf (&s, "sha256:%s", e->value);
   else if (e->kind == REG_ENTRY_EXEC)
@@ -1475,10 +1541,18 @@ emit_template (struct emit *em, const struct reg_template *t)
     v2 = t->files[i].kind == REG_ENTRY_DIR && t->files[i].value;
   bool v3 = t->workdir || t->user || reg_strv_len (t->volumes) + reg_strv_len (t->labels) > 0
             || t->healthcheck.test;
-  if (v2 || v3)
+  bool v4 = false;
+  for (size_t i = 0; i < t->n_files && !v4; i++)
+    {
+      const struct reg_entry *f = &t->files[i];
+      v4 = f->kind == REG_ENTRY_DIR
+               ? f->value && f->value[0] > '1'
+               : f->kind != REG_ENTRY_SYMLINK && f->value && strchr (f->value, '+');
+    }
+  if (v2 || v3 || v4)
     {
       emit_scalar (em, "format");
-      emit_scalar (em, v3 ? "3" : "2");
+      emit_scalar (em, v4 ? "4" : v3 ? "3" : "2");
     }
   if (reg_strv_len (t->requires) > 0)
     emit_list (em, "requires", t->requires);
@@ -1563,8 +1637,7 @@ reg_template_digest (const struct reg_template *t, char digest[65], struct reg_e
 static bool
 has_object (const struct reg_store *store, const struct reg_entry *e)
 {
-  return reg_util_is_sha256_hex (e->value)
-         && reg_store_has (store, e->value, e->kind == REG_ENTRY_EXEC);
+  return e->value && reg_store_has (store, e->value, e->kind == REG_ENTRY_EXEC);
 }
 
 int
@@ -1575,9 +1648,13 @@ reg_template_check_objects (const struct reg_template *t, const struct reg_store
     {
       const struct reg_entry *e = &t->files[i];
       if ((e->kind == REG_ENTRY_FILE || e->kind == REG_ENTRY_EXEC) && !has_object (store, e))
-        return reg_error_set (
-            err, ENOENT, "template %s@%s: file \"%s\": object sha256:%s%s not in store", t->name,
-            t->version, e->path, e->value ? e->value : "?", e->kind == REG_ENTRY_EXEC ? "+x" : "");
+        {
+          _cleanup_free_ char *name
+              = e->value ? reg_store_name (e->value, e->kind == REG_ENTRY_EXEC) : NULL;
+          return reg_error_set (err, ENOENT,
+                                "template %s@%s: file \"%s\": object sha256:%s not in store",
+                                t->name, t->version, e->path, name ? name : "?");
+        }
     }
   for (size_t i = 0; i < t->n_libs; i++)
     {

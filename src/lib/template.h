@@ -10,9 +10,14 @@
  *   files: {container-path: value}  value is one of
  *        "sha256:<hex>"             regular file, object mode 0444
  *        "sha256:<hex>+x"           executable file, object mode 0555
+ *        "sha256:<hex> MODE UID:GID[ cap=<hex>]"  (format 4) a file with its own
+ *                                   mode (set-ID bits too), owner and capability;
+ *                                   in memory the value is the store variant
+ *                                   name "<hex>+MODE-UID-GID[-CAP]" (store.h)
  *        "-> TARGET"                symbolic link to TARGET
  *        "dir"                      (empty) directory, root's, 0755
- *        "dir MODE [USER[:GROUP]]"  the same with a mode and owner (format 2)
+ *        "dir MODE [USER[:GROUP]]"  the same with a mode and owner (format 2;
+ *                                   set-ID bits need format 4)
  *   libs: {name@soversion: {path: container-path, object: "sha256:<hex>[+x]"}}
  *   format: '2'                     needed by (and only written with) the next two
  *   users: [passwd(5) line, ...]    accounts for the container's /etc/passwd
@@ -49,8 +54,8 @@
 
 enum reg_entry_kind
 {
-  REG_ENTRY_FILE,    /* value: digest hex, object mode 0444 */
-  REG_ENTRY_EXEC,    /* value: digest hex, object mode 0555 */
+  REG_ENTRY_FILE,    /* value: digest hex (object mode 0444), or a variant name (store.h) */
+  REG_ENTRY_EXEC,    /* value: digest hex (object mode 0555), or a variant name with x bits */
   REG_ENTRY_SYMLINK, /* value: link target */
   REG_ENTRY_DIR,     /* value: NULL, or "MODE [USER[:GROUP]]" (format 2) */
 };
@@ -121,7 +126,7 @@ int reg_template_check_objects (const struct reg_template *t, const struct reg_s
  * version [A-Za-z0-9][A-Za-z0-9._+-]{0,127}. */
 bool reg_template_name_ok (const char *name);
 /* The attributes of a "dir MODE [USER[:GROUP]]" entry (format 2), e.g.
- * "0700 postgres:postgres": four octal digits, no set-ID bits. */
+ * "0700 postgres:postgres": four octal digits (set-ID bits: format 4). */
 bool reg_template_dir_attrs_ok (const char *attrs);
 /* "PORT/tcp" or "PORT/udp", PORT 1-65535 without leading zeros. */
 bool reg_template_port_ok (const char *port);

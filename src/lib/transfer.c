@@ -345,8 +345,8 @@ file_objects (const struct reg_template *t)
       const struct reg_entry *f = &t->files[i];
       if (f->kind != REG_ENTRY_FILE && f->kind != REG_ENTRY_EXEC)
         continue;
-      char *name = NULL;
-      if (asprintf (&name, "%s%s", f->value, f->kind == REG_ENTRY_EXEC ? "+x" : "") < 0)
+      char *name = reg_store_name (f->value, f->kind == REG_ENTRY_EXEC);
+      if (name == NULL)
         continue;
       bool dup = false;
       for (size_t k = 0; k < n && !dup; k++)
@@ -730,13 +730,13 @@ pull_job (struct job *j, struct reg_error **err)
   return 0;
 }
 
-/* staging/keep-HEX[.x]: where a pull keeps an object it found present. */
+/* staging/keep-NAME: where a pull keeps an object it found present. */
 static char *
 kept_path (const struct pull *p, const struct reg_entry *f)
 {
   char *path = NULL;
-  if (asprintf (&path, "%s/keep-%s%s", p->staging, f->value, f->kind == REG_ENTRY_EXEC ? ".x" : "")
-      < 0)
+  _cleanup_free_ char *name = reg_store_name (f->value, f->kind == REG_ENTRY_EXEC);
+  if (name == NULL || asprintf (&path, "%s/keep-%s", p->staging, name) < 0)
     return NULL;
   return path;
 }
@@ -970,14 +970,21 @@ layer_cache_load (const struct pull *p, const char *hex)
   {
     const char *t = json_string_value (json_object_get (j, "t"));
     const char *v = json_string_value (json_object_get (j, "v"));
-    bool exec = json_integer_value (json_object_get (j, "m")) & 0111;
-    struct reg_entry f = { .value = (char *)v, .kind = exec ? REG_ENTRY_EXEC : REG_ENTRY_FILE };
+    unsigned mode = (unsigned)json_integer_value (json_object_get (j, "m"));
+    _cleanup_free_ char *value = NULL;
+    bool file = t && strcmp (t, "f") == 0;
+    /* "x": recorded before RET format 4, without the capability (layer.c). */
+    bool old = json_object_get (j, "x") != NULL;
+    if (file && v && reg_util_is_sha256_hex (v))
+      (void)reg_layer_file_value (v, mode, (unsigned)json_integer_value (json_object_get (j, "u")),
+                                  (unsigned)json_integer_value (json_object_get (j, "g")),
+                                  json_string_value (json_object_get (j, "c")), &value);
+    struct reg_entry f = { .value = value, .kind = mode & 0111 ? REG_ENTRY_EXEC : REG_ENTRY_FILE };
     /* object_present keeps it in staging: a prune before the commit cannot take it. */
-    if (t && strcmp (t, "f") == 0
-        && (v == NULL || !reg_util_is_sha256_hex (v) || !object_present (p, &f)))
+    if (old || (file && (value == NULL || !object_present (p, &f))))
       {
         json_decref (ops);
-        return NULL; /* an object went (prune): fetch the layer again */
+        return NULL; /* an object went (prune), or an old record: fetch the layer again */
       }
   }
   if (!json_is_array (ops))
@@ -1314,8 +1321,8 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
   bool exec = f->kind == REG_ENTRY_EXEC;
   if (reg_store_has (p->e->store, f->value, exec))
     return 0;
-  _cleanup_free_ char *src = NULL;
-  if (asprintf (&src, "%s/%s", obj_dir, f->value) < 0)
+  _cleanup_free_ char *src = NULL, *name = reg_store_name (f->value, exec);
+  if (name == NULL || asprintf (&src, "%s/%.64s", obj_dir, f->value) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (access (src, F_OK) < 0)
     {
@@ -1327,15 +1334,11 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
     return reg_error_set (err, ENOMEM, "out of memory");
   if (access (src, F_OK) < 0)
     return reg_error_set (err, EINVAL,
-                          "%s: template %s: object sha256:%s (%s) is in none of its blobs", pl->ref,
-                          pl->name, f->value, f->path);
-  char digest[65];
+                          "%s: template %s: object sha256:%.64s (%s) is in none of its blobs",
+                          pl->ref, pl->name, f->value, f->path);
   bool created = false;
-  if (reg_store_put_file (p->e->store, src, exec, digest, &created, err) < 0)
-    return -1;
-  if (strcmp (digest, f->value) != 0)
-    return reg_error_set (err, EIO, "%s: object sha256:%s changed in staging (now sha256:%s)",
-                          pl->ref, f->value, digest);
+  if (reg_store_put_named (p->e->store, src, name, &created, err) < 0)
+    return reg_error_prefix (err, "%s", pl->ref);
   if (!created)
     return 0;
   char **grown = realloc (*added, (*n_added + 2) * sizeof *grown);
@@ -1343,9 +1346,7 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
     return reg_error_set (err, ENOMEM, "out of memory");
   *added = grown;
   grown[*n_added + 1] = NULL;
-  if (asprintf (&grown[*n_added], "%s%s", f->value, exec ? "+x" : "") < 0)
-    return reg_error_set (err, ENOMEM, "out of memory");
-  (*n_added)++;
+  grown[(*n_added)++] = reg_steal (&name);
   return 0;
 }
 
@@ -1484,9 +1485,9 @@ reg_transfer_pull (struct reg_engine *e, const struct reg_transfer_options *o, j
       if (*result && p.image)
         json_object_set_new (
             *result, "Dropped",
-            json_pack ("{s:I, s:I, s:I, s:I, s:s}", "SetID", (json_int_t)p.dropped.setid, "Owners",
-                       (json_int_t)p.dropped.owners, "Xattrs", (json_int_t)p.dropped.xattrs,
-                       "Hidden", (json_int_t)p.dropped.hidden, "Example", p.dropped.example));
+            json_pack ("{s:I, s:I, s:I, s:s}", "Owners", (json_int_t)p.dropped.owners, "Xattrs",
+                       (json_int_t)p.dropped.xattrs, "Hidden", (json_int_t)p.dropped.hidden,
+                       "Example", p.dropped.example));
     }
   else
     reg_error_prefix (err, "pull %s", o->ref);

@@ -44,6 +44,19 @@ def ldd(paths):
     return out
 
 
+def variant(info):
+    """The store object a file becomes (src/lib/store.h): the default
+    variants (root's, no set-ID bits, no capability, read bits for all and
+    execute bits for all or none) by their x bit, others by their
+    attributes."""
+    cap = info.pax_headers.get("SCHILY.xattr.security.capability")
+    x = info.mode & 0o111
+    if (info.uid, info.gid, cap) == (0, 0, None) and not info.mode & 0o7000 \
+            and info.mode & 0o444 == 0o444 and x in (0, 0o111):
+        return bool(x)
+    return "%04o-%d-%d-%s" % (info.mode & 0o7777, info.uid, info.gid, cap)
+
+
 class Layer:
     def __init__(self):
         self.buf = io.BytesIO()
@@ -58,7 +71,7 @@ class Layer:
         info.mtime = info.mtime or 1700000000
         if info.isreg():
             info.size = len(data)
-            self.objects.add((hashlib.sha256(data).hexdigest(), bool(info.mode & 0o111)))
+            self.objects.add((hashlib.sha256(data).hexdigest(), variant(info)))
             self.tar.addfile(info, io.BytesIO(data))
         else:
             self.tar.addfile(info)
@@ -73,11 +86,13 @@ class Layer:
         i.type, i.mode, i.uid, i.gid = tarfile.DIRTYPE, mode, uid, uid
         self.add(i)
 
-    def file(self, name, data, mode=0o644, uid=0, parents=True):
+    def file(self, name, data, mode=0o644, uid=0, parents=True, xattrs=None):
         if parents:
             self.dirs(name)
         i = tarfile.TarInfo(name.strip("/"))
         i.mode, i.uid, i.gid = mode, uid, uid
+        for k, v in (xattrs or {}).items():  # binary values, as GNU tar and Docker write them
+            i.pax_headers["SCHILY.xattr." + k] = v.decode("utf-8", "surrogateescape")
         self.add(i, data)
 
     def symlink(self, name, target):
@@ -232,6 +247,12 @@ elif SCENARIO == "multi":
     l3.dir("data/priv", 0o700, 1000)
     l3.file("data/suid", b"#!/bin/sh\necho suid\n", 0o4755)
     l3.file("data/owned", b"owned\n", 0o644, 1000)
+    # cap_net_raw+ep, as setcap writes it (VFS_CAP revision 2)
+    l3.file("data/ping", b"#!/bin/sh\necho ping\n", 0o755,
+            xattrs={"security.capability": bytes([1, 0, 0, 2, 0, 0x20]) + bytes(14),
+                    "user.note": b"dropped"})
+    for p in ["/sbin/getcap"] + sorted(ldd([os.path.realpath("/sbin/getcap")])):
+        l3.host(p)
     image("images/multi:1", [base_layer(), l2, l3], {"Cmd": ["/bin/sh"]})
 elif SCENARIO == "traversal":
     lay = Layer()

@@ -256,9 +256,9 @@ users: ["a:x:1:1::/:/bin/sh"]'
 version: \"1\"
 format: '2'
 users: ['a:x:one:1::/:/bin/sh']"
-  bad_ret bad-format 'format "4": this engine reads formats 1, 2 and 3' "name: accbad
+  bad_ret bad-format 'format "5": this engine reads formats 1, 2, 3 and 4' "name: accbad
 version: \"1\"
-format: '4'"
+format: '5'"
   bad_ret twice 'account "a" listed twice' "name: accbad
 version: \"1\"
 format: '2'

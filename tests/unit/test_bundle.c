@@ -273,7 +273,8 @@ test_path_escapes (void **state)
   assert_true (asprintf (&abs, "/%s", obj) > 0);
   struct entry e = { .name = abs, .data = "evil" };
   write_archive (f->archive, GZIP, &e, 1);
-  expect_refused (f, &defaults, EINVAL, abs, "not an object name (want sha256/<64 hex>[+x])");
+  expect_refused (f, &defaults, EINVAL, abs,
+                  "not an object name (want sha256/<64 hex>[+x or +MODE-UID-GID[-CAP]])");
   free (abs);
   free (obj);
 }

@@ -2,10 +2,11 @@
  * libarchive are applied in order into a tree, and the tree's entries are
  * checked — whiteouts, opaque directories (only the layers below), hard
  * links, symlinks, directory modes and owners, a directory replaced by a
- * file, dropped set-ID bits and owners; and hostile layers (.., devices,
- * paths through symlinks and files, dangling hard links, the bounds,
- * garbage) are refused naming the entry. Image config mapping (image.h)
- * too: run defaults, unsupported fields, the index platform choice. */
+ * file, kept modes, owners, set-ID bits and security.capability (store
+ * variants, RET format 4), dropped symlink owners and other attributes; and hostile layers (..,
+ * devices, paths through symlinks and files, dangling hard links, the bounds, garbage) are refused
+ * naming the entry. Image config mapping (image.h) too: run defaults, unsupported fields, the index
+ * platform choice. */
 #include "image.h"
 #include "layer.h"
 #include "util.h"
@@ -66,6 +67,15 @@ struct e
   unsigned mode, uid;
 };
 
+/* Extended attributes write_layer gives to the entries of these names. */
+struct xattr
+{
+  const char *entry, *name;
+  const void *value;
+  size_t size;
+};
+static const struct xattr *layer_xattrs;
+
 static void
 write_layer (const char *path, const struct e *es)
 {
@@ -105,6 +115,9 @@ write_layer (const char *path, const struct e *es)
         }
       archive_entry_set_perm (ae, x->mode ? x->mode : (x->type == 'd' ? 0755 : 0644));
       archive_entry_set_size (ae, size);
+      for (const struct xattr *xa = layer_xattrs; xa && xa->entry; xa++)
+        if (strcmp (xa->entry, x->name) == 0)
+          archive_entry_xattr_add_entry (ae, xa->name, xa->value, xa->size);
       assert_int_equal (archive_write_header (a, ae), ARCHIVE_OK);
       if (size)
         assert_int_equal (archive_write_data (a, x->data, size), (la_ssize_t)size);
@@ -122,7 +135,7 @@ apply (struct fixture *f, const struct e *es, struct reg_error **err)
   return reg_layer_apply (f->tree, f->layer, f->objects, &limits, NULL, err);
 }
 
-/* "path=value" lines of the tree ("dir" / "-> t" / "hex[+x]" / "MODE U:G"). */
+/* "path=value" lines of the tree ("dir" / "-> t" / object name / "MODE U:G"). */
 static char *
 listing (struct fixture *f)
 {
@@ -134,12 +147,16 @@ listing (struct fixture *f)
   for (size_t i = 0; i < n; i++)
     {
       const char *v = files[i].value;
+      bool file = files[i].kind == REG_ENTRY_FILE || files[i].kind == REG_ENTRY_EXEC;
+      char *name = file ? reg_store_name (v, files[i].kind == REG_ENTRY_EXEC) : NULL;
       char *next = NULL;
-      assert_true (asprintf (&next, "%s%s=%s%s%s\n", out, files[i].path,
+      assert_true (asprintf (&next, "%s%s=%s%s\n", out, files[i].path,
                              files[i].kind == REG_ENTRY_SYMLINK ? "-> " : "",
-                             files[i].kind == REG_ENTRY_DIR && v == NULL ? "dir" : v,
-                             files[i].kind == REG_ENTRY_EXEC ? "+x" : "")
+                             file                                          ? name
+                             : files[i].kind == REG_ENTRY_DIR && v == NULL ? "dir"
+                                                                           : v)
                    > 0);
+      free (name);
       free (out);
       out = next;
       free (files[i].path);
@@ -171,6 +188,7 @@ test_layers_in_order (void **state)
                     { 'f', "opq/.wh..wh..opq", "", 0, 0 },
                     { 'h', "data/hl", "data/a", 0, 0 },
                     { 'l', "data/link", "a", 0, 0 },
+                    { 'l', "data/ownlink", "a", 0, 5 },
                     { 'd', "data/priv", NULL, 0700, 1000 },
                     { 'f', "data/owned", "o\n", 0600, 1000 },
                     { 0 } };
@@ -186,16 +204,16 @@ test_layers_in_order (void **state)
   pclose (p);
   char *want = NULL;
   assert_true (asprintf (&want,
-                         "/bin/tool=%s+x\n/data=dir\n/data/a=%s\n/data/hl=%s\n"
-                         "/data/link=-> a\n/data/owned=%s\n/data/priv=0700 1000:1000\n"
-                         "/opq/new=%s\n",
+                         "/bin/tool=%s+4755-0-0\n/data=dir\n/data/a=%s\n/data/hl=%s\n"
+                         "/data/link=-> a\n/data/owned=%s+0600-1000-1000\n/data/ownlink=-> a\n"
+                         "/data/priv=0700 1000:1000\n/opq/new=%s\n",
                          t, a, a, o, n)
                > 0);
   assert_string_equal (got, want);
   const struct reg_layer_dropped *d = reg_layer_tree_dropped (f->tree);
-  assert_int_equal (d->setid, 1);
   assert_int_equal (d->owners, 1);
-  assert_string_equal (d->example, "set-ID bit of /bin/tool");
+  assert_int_equal (d->xattrs, 0);
+  assert_string_equal (d->example, "owner of the symlink of /data/ownlink");
   /* The objects are staged under their digest. */
   char path[256];
   snprintf (path, sizeof path, "%s/%s", f->objects, a);
@@ -206,6 +224,44 @@ test_layers_in_order (void **state)
 
 /* A recorded layer replays to the same tree, and a tampered record is
  * checked as strictly as a tar. */
+/* security.capability is kept (revision 2; revision 3 for rootid 0 is
+ * the same), as part of the object's variant; a capability for another
+ * namespace's root and other attributes are dropped and counted. */
+static void
+test_capability (void **state)
+{
+  struct fixture *f = *state;
+  static const unsigned char v2[20] = { 1, 0, 0, 2, 0, 0x20 };
+  static const unsigned char v3root[24] = { 1, 0, 0, 3, 0, 0x20 };
+  static const unsigned char v3other[24] = { 1, 0, 0, 3, 0, 0x20, [20] = 0xe8, 3 };
+  const struct xattr xa[] = { { "ping", "security.capability", v2, sizeof v2 },
+                              { "ping3", "security.capability", v3root, sizeof v3root },
+                              { "other", "security.capability", v3other, sizeof v3other },
+                              { "user", "user.note", "x", 1 },
+                              { NULL, NULL, NULL, 0 } };
+  struct e l1[] = { { 'f', "ping", "p\n", 0755, 0 },  { 'f', "ping3", "p\n", 0755, 0 },
+                    { 'f', "other", "p\n", 0755, 0 }, { 'f', "user", "p\n", 0644, 0 },
+                    { 'h', "pinghl", "ping", 0, 0 },  { 0 } };
+  layer_xattrs = xa;
+  int r = apply (f, l1, NULL);
+  layer_xattrs = NULL;
+  assert_int_equal (r, 0);
+  char *got = listing (f);
+  char want[1024], hex[65];
+  FILE *h = popen ("printf 'p\\n' | sha256sum | cut -c1-64", "r");
+  assert_non_null (h);
+  assert_int_equal (fscanf (h, "%64s", hex), 1);
+  pclose (h);
+  const char *cap = "0100000200200000000000000000000000000000";
+  snprintf (want, sizeof want,
+            "/other=%s+x\n/ping=%s+0755-0-0-%s\n/ping3=%s+0755-0-0-%s\n/pinghl=%s+0755-0-0-%s\n"
+            "/user=%s\n",
+            hex, hex, cap, hex, cap, hex, cap, hex);
+  assert_string_equal (got, want);
+  assert_int_equal (reg_layer_tree_dropped (f->tree)->xattrs, 2);
+  free (got);
+}
+
 static void
 test_replay (void **state)
 {
@@ -224,7 +280,8 @@ test_replay (void **state)
   assert_int_equal (reg_layer_replay (f->tree, ops, NULL), 0);
   char *got = listing (f);
   assert_string_equal (got, want);
-  assert_int_equal (reg_layer_tree_dropped (f->tree)->setid, 1);
+  assert_non_null (strstr (
+      got, "/data/a=87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7+4755-0-0\n"));
   free (got);
   free (want);
   static const char *const bad[] = {
@@ -232,6 +289,14 @@ test_replay (void **state)
     "[{\"t\":\"f\",\"p\":\"/x\",\"v\":\"nothex\"}]",
     "[{\"t\":\"c\",\"p\":\"/x\"}]",
     "[{\"t\":\"l\",\"p\":\"/x\"}]",
+    /* recorded before RET format 4: "x" may have been a capability */
+    "[{\"t\":\"f\",\"p\":\"/"
+    "x\",\"v\":\"87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7\","
+    "\"m\":420,\"u\":0,\"g\":0,\"x\":true}]",
+    /* a capability that is no revision-2 value */
+    "[{\"t\":\"f\",\"p\":\"/"
+    "x\",\"v\":\"87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7\","
+    "\"m\":420,\"u\":0,\"g\":0,\"c\":\"ff\"}]",
     "{}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -457,6 +522,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_layers_in_order, setup, teardown),
     cmocka_unit_test_setup_teardown (test_dir_replaced_by_file, setup, teardown),
     cmocka_unit_test_setup_teardown (test_replay, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_capability, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile, setup, teardown),
     cmocka_unit_test (test_config),
     cmocka_unit_test (test_index),

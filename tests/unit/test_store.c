@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -97,7 +98,8 @@ collect_corrupt (const char *path, const char *actual, void *data)
   int *n = data;
   (*n)++;
   assert_non_null (strstr (path, "store/objects/sha256/"));
-  assert_true (reg_util_is_sha256_hex (actual));
+  assert_true (reg_util_is_sha256_hex (actual)
+               || strcmp (actual, "mode, owner or capability differ from its name") == 0);
 }
 
 static ino_t
@@ -289,6 +291,96 @@ test_verify_detects_corruption (void **state)
   free (p);
 }
 
+static int
+collect_name (const char *path, const char *name, const struct stat *st, void *data,
+              struct reg_error **err)
+{
+  char *list = data;
+  strcat (list, name + 64);
+  strcat (list, ";");
+  return 0;
+}
+
+/* Attribute variants (store.h): made from a staged copy with the name's
+ * mode, owner and capability, one inode per name, walked by name, and
+ * verified for their attributes as for their content. */
+static void
+test_attribute_variants (void **state)
+{
+  struct fixture *f = *state;
+  char src[128], hex[65];
+  snprintf (src, sizeof src, "%s/staged", f->dir);
+  write_file (src, "ping");
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_store_hash_file (src, hex, &err), 0);
+  char suid[128], cap[256], owned[128], bad[128];
+  snprintf (suid, sizeof suid, "%s+4755-0-0", hex);
+  snprintf (cap, sizeof cap, "%s+0755-0-0-0100000200200000000000000000000000000000", hex);
+  snprintf (owned, sizeof owned, "%s+0600-1000-1001", hex);
+  bool created = false;
+  assert_int_equal (reg_store_put_named (f->store, src, suid, &created, &err), 0);
+  assert_true (created);
+  assert_int_equal (reg_store_put_named (f->store, src, suid, &created, &err), 0);
+  assert_false (created);
+  assert_int_equal (reg_store_put_named (f->store, src, cap, &created, &err), 0);
+  assert_int_equal (reg_store_put_named (f->store, src, owned, &created, &err), 0);
+  assert_true (reg_store_has (f->store, suid, false));
+  assert_false (reg_store_has (f->store, hex, false));
+  struct stat st;
+  char *p = reg_store_object_path (f->store, suid, false);
+  assert_int_equal (stat (p, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 04755);
+  assert_non_null (strstr (p, ".4755-0-0"));
+  free (p);
+  p = reg_store_object_path (f->store, owned, false);
+  assert_int_equal (stat (p, &st), 0);
+  assert_int_equal (st.st_uid, 1000);
+  assert_int_equal (st.st_gid, 1001);
+  assert_int_equal (st.st_mode & 07777, 0600);
+  free (p);
+  p = reg_store_object_path (f->store, cap, false);
+  unsigned char v[64];
+  assert_int_equal (getxattr (p, "security.capability", v, sizeof v), 20);
+  assert_int_equal (v[3], 2);
+  assert_int_equal (v[5], 0x20);
+  free (p);
+  /* Content that is not the name's, and names that are no variant. */
+  snprintf (bad, sizeof bad, "%s+4755-0-0",
+            "0000000000000000000000000000000000000000000000000000000000000000");
+  assert_int_equal (reg_store_put_named (f->store, src, bad, &created, &err), -1);
+  assert_int_equal (err->code, EIO);
+  reg_error_free (err);
+  err = NULL;
+  const char *no[] = { "+0644-0-0", "+0755-0-0", "+4755-0", "+4755-0-0-ff", "+x1", "+" };
+  for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+    {
+      char name[128], h[65];
+      const char *variant;
+      snprintf (name, sizeof name, "%s%s", hex, no[i]);
+      assert_false (reg_store_name_split (name, h, &variant));
+    }
+  char list[1024] = "";
+  assert_int_equal (reg_store_walk (f->store, collect_name, list, &err), 0);
+  assert_non_null (strstr (list, "+4755-0-0;"));
+  assert_non_null (strstr (list, "+0600-1000-1001;"));
+  assert_non_null (strstr (list, "+0755-0-0-0100000200200000000000000000000000000000;"));
+  int n = 0;
+  uint64_t checked = 0;
+  assert_int_equal (reg_store_verify (f->store, collect_corrupt, &n, &checked, &err), 0);
+  assert_int_equal (checked, 3);
+  /* A variant whose attributes changed is reported as its content would be. */
+  p = reg_store_object_path (f->store, suid, false);
+  assert_int_equal (chmod (p, 0755), 0);
+  free (p);
+  p = reg_store_object_path (f->store, cap, false);
+  assert_int_equal (removexattr (p, "security.capability"), 0);
+  free (p);
+  assert_int_equal (reg_store_verify (f->store, collect_corrupt, &n, &checked, &err), 2);
+  /* unput by name */
+  assert_int_equal (reg_store_unput (f->store, owned, false), 0);
+  assert_false (reg_store_has (f->store, owned, false));
+}
+
 static void
 test_unput_takes_back (void **state)
 {
@@ -328,6 +420,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_put_missing_and_non_regular, setup, teardown),
     cmocka_unit_test_setup_teardown (test_verify_detects_corruption, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unput_takes_back, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_attribute_variants, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hash_file, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -582,8 +582,8 @@ test_format2_accounts (void **state)
       "name: a\nversion: '1'\nformat: '1'\ngroups: ['a:x:1:']\n",
       "template a@1: \"users\", \"groups\", \"expose\", \"stop-signal\" and \"dir MODE\" need "
       "format: '2' (an older engine would refuse them)");
-  parse_bad ("name: a\nversion: '1'\nformat: '4'\n",
-             "template a@1: format \"4\": this engine reads formats 1, 2 and 3");
+  parse_bad ("name: a\nversion: '1'\nformat: '5'\n",
+             "template a@1: format \"5\": this engine reads formats 1, 2, 3 and 4");
   parse_bad ("name: a\nversion: '1'\nformat: '2'\ngroups: ['a:x:1']\n",
              "template a@1: groups: \"a:x:1\" is not a group(5) line "
              "(name:password:gid:member,...)");
@@ -637,6 +637,73 @@ test_round_trip (void **state)
   assert_non_null (strstr (text, "  NUM: '0x1F'\n"));
   free (text);
   reg_template_free (t);
+}
+
+/* Format 4: a file with its own mode, owner and capability is the store
+ * variant HEX+MODE-UID-GID[-CAP]; set-ID directories. Read strictly. */
+static void
+test_format4_attributes (void **state)
+{
+  (void)state;
+#define H "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CAP "0100000200200000000000000000000000000000"
+  const char *in = "name: a\nversion: '1'\nformat: '4'\nfiles:\n"
+                   "  /bin/ping: sha256:" H " 0755 0:0 cap=" CAP "\n"
+                   "  /bin/su: sha256:" H " 4755 0:0\n"
+                   "  /home/u/f: sha256:" H " 0600 1000:1000\n"
+                   "  /var/mail: dir 2775 0:8\n";
+  struct reg_template *t = parse_ok (in);
+  assert_int_equal (t->files[0].kind, REG_ENTRY_EXEC);
+  assert_string_equal (t->files[0].value, H "+0755-0-0-" CAP);
+  assert_string_equal (t->files[1].value, H "+4755-0-0");
+  assert_int_equal (t->files[2].kind, REG_ENTRY_FILE);
+  assert_string_equal (t->files[2].value, H "+0600-1000-1000");
+  char *text = reg_template_serialize (t);
+  assert_string_equal (text, in);
+  free (text);
+  reg_template_free (t);
+  const char *need = "template a@1: files with a mode, owner or capability (sha256:<hex> MODE "
+                     "UID:GID) and set-ID directories need format: '4' (an older engine would "
+                     "refuse them)";
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nfiles: {/s: 'sha256:" H " 4755 0:0'}\n", need);
+  parse_bad ("name: a\nversion: '1'\nformat: '3'\nfiles: {/d: 'dir 4755'}\n", need);
+  static const char *const bad[] = {
+    " 0644 0:0",               /* the default attributes: sha256:HEX */
+    " 0755 0:0",               /* the same, executable: sha256:HEX+x */
+    " 644 0:0",                /* three digits */
+    " 0644 1000",              /* no group */
+    " 0644 01:0",              /* leading zero */
+    " 0644 4294967295:0",      /* out of range */
+    " 0644 a:0",               /* a name */
+    " 0755 0:0 cap=ff",        /* short */
+    " 0755 0:0 cap=" CAP " x", /* trailing */
+    " 0755 0:0 cap=0100000300200000000000000000000000000000", /* revision 3 */
+    "  4755 0:0",                                             /* two spaces */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      char *doc = NULL, *want = NULL;
+      assert_true (asprintf (&doc,
+                             "name: a\nversion: '1'\nformat: '4'\nfiles: {/f: 'sha256:%s%s'}\n", H,
+                             bad[i])
+                   > 0);
+      assert_true (asprintf (&want,
+                             "template a@1: files \"/f\": \"sha256:%s%s\" is not sha256:<hex> "
+                             "MODE UID:GID [cap=<40 hex>]",
+                             H, bad[i])
+                   > 0);
+      struct reg_template *t2 = NULL;
+      struct reg_error *err = NULL;
+      if (reg_template_parse (doc, strlen (doc), "test", &t2, &err) == 0)
+        fail_msg ("accepted: %s", doc);
+      if (strncmp (err->msg, want, strlen (want)) != 0)
+        fail_msg ("got \"%s\"\nwant \"%s…\"", err->msg, want);
+      reg_error_free (err);
+      free (doc);
+      free (want);
+    }
+#undef H
+#undef CAP
 }
 
 static void
@@ -1268,6 +1335,7 @@ main (void)
     cmocka_unit_test (test_round_trip),
     cmocka_unit_test (test_format2_accounts),
     cmocka_unit_test (test_format3_defaults),
+    cmocka_unit_test (test_format4_attributes),
     cmocka_unit_test (test_digest),
     cmocka_unit_test (test_digest_changes),
     cmocka_unit_test (test_normalize),
