@@ -382,6 +382,25 @@ with tarfile.open(out, "w") as o:
                 if i.name not in names:
                     names.add(i.name)
                     o.addfile(i, t.extractfile(i) if i.isreg() else None)
+    # What the RUN steps below need beyond the py image: chown, chmod, cp,
+    # setcap and getcap, and their libraries (at the paths ld.so searches).
+    import subprocess
+    tools = ["/bin/chown", "/bin/chmod", "/bin/cp", "/sbin/setcap", "/sbin/getcap"]
+    libs = set()
+    for p in tools:
+        for w in subprocess.run(["ldd", p], capture_output=True, text=True).stdout.split():
+            if w.startswith("/"):
+                libs.add(w)
+    for p in tools + sorted(libs):
+        name = os.path.realpath(p).strip("/") if p in tools else "usr/lib/x86_64-linux-gnu/" + os.path.basename(p)
+        if name in names or p.startswith("/lib64"):
+            continue
+        names.add(name)
+        i = o.gettarinfo(os.path.realpath(p), name)
+        i.uid = i.gid = 0
+        i.uname = i.gname = ""
+        with open(os.path.realpath(p), "rb") as f:
+            o.addfile(i, f)
 PY
   run_cmd dock import "$T/rootfs.tar" e2e/pybase:1
   expect_rc 0
@@ -393,6 +412,11 @@ RUN mkdir -p /data/gone /data/opq && echo old >/data/old && echo x >/data/gone/x
 RUN rm /data/old && rm -r /data/gone && rm -r /data/opq && mkdir /data/opq \
  && echo fresh >/data/opq/fresh && ln /data/a /data/hl && ln -s a /data/rel \
  && ln -s /data/a /data/abs
+# Owners, set-ID bits, a file capability (RET format 4; docs/images.md).
+RUN cp /usr/bin/id /data/suid-id && chmod 4755 /data/suid-id \
+ && echo mine >/data/mine && chown 1000:1001 /data/mine && chmod 0640 /data/mine \
+ && cp /bin/cat /data/ping && setcap cap_net_raw+ep /data/ping \
+ && mkdir /data/shared && chown 0:50 /data/shared && chmod 2775 /data/shared
 ENV GREETING=docker-built
 WORKDIR /data
 CMD ["$PY", "-I", "-S", "-c", "import os; print('python runs,', os.environ['GREETING'], os.getcwd())"]
@@ -420,13 +444,42 @@ DOCKERFILE
   expect_out "a
 abs
 hl
+mine
 opq
+ping
 rel
+shared
+suid-id
 fresh
 content
 a
 /data/a
 1"
+  local attrs='stat -c "%a %u %g %n" /data/suid-id /data/mine /data/ping /data/shared; getcap /data/ping'
+  local want_attrs="4755 0 0 /data/suid-id
+640 1000 1001 /data/mine
+755 0 0 /data/ping
+2775 0 50 /data/shared
+/data/ping cap_net_raw=ep"
+  run_cmd reg2 run --rm -t e2e.dockerbuilt@1 -- /bin/sh -c "$attrs"
+  expect_rc 0
+  expect_out "$want_attrs"
+  # With --privileged (no no_new_privs) the set-user-ID bit acts: id run as
+  # uid 2000 reports the file owner's effective uid... root's here.
+  run_cmd reg2 run --rm --privileged -u 2000 -t e2e.dockerbuilt@1 -- /data/suid-id -u
+  expect_out "0"
+  run_cmd reg2 run --rm -u 2000 -t e2e.dockerbuilt@1 -- /data/suid-id -u
+  expect_out "2000"
+  run_cmd reg2 store verify
+  expect_rc 0
+  # Back to Docker: --as-image carries them (the capability as a pax xattr).
+  run_cmd reg2 push --as-image e2e.dockerbuilt@1 "$REGISTRY/e2e/roundtrip:1"
+  expect_rc 0
+  run_cmd dock pull "$REGISTRY/e2e/roundtrip:1"
+  expect_rc 0
+  run_cmd dock run --rm --network none "$REGISTRY/e2e/roundtrip:1" /bin/sh -c "$attrs"
+  expect_rc 0
+  expect_out "$want_attrs"
   # docker save (this dockerd's format) through reg image load, into a
   # fresh engine: the same template.
   local want
