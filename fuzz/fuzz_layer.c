@@ -4,7 +4,9 @@
  * and zstd input must be refused cleanly, and whatever is accepted must
  * stay in the objects directory (checked: nothing but regular files named
  * by their 64-hex digest appear there, and nothing beside it), and the
- * tree's entries must be clean paths a template accepts. */
+ * tree's entries must be clean paths a template accepts, a file's value
+ * its digest or a well-formed attribute variant (mode, owner,
+ * security.capability: store.h), a directory's well-formed attributes. */
 #include "layer.h"
 #include "util.h"
 
@@ -67,6 +69,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         {
           if (!reg_util_path_is_clean (files[i].path))
             abort (); /* a path no template would take */
+          const char *v = files[i].value, *variant;
+          char hex[65];
+          bool file = files[i].kind == REG_ENTRY_FILE || files[i].kind == REG_ENTRY_EXEC;
+          if (file && !reg_store_name_split (v, hex, &variant))
+            abort (); /* no object a template could name */
+          if (files[i].kind == REG_ENTRY_DIR && v && !reg_template_dir_attrs_ok (v))
+            abort ();
           free (files[i].path);
           free (files[i].value);
         }

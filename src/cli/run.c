@@ -7,6 +7,7 @@
  *           [--tmpfs PATH[:OPTS]] [-c "CMD"] [-- CMD ARGS...]
  *           [--network MODE] [--hostname NAME] [--dns IP] [--dns-search DOMAIN]
  *           [--add-host NAME:IP]
+ *   reg run [OPTIONS] IMAGE-REF [CMD ARGS...]   (as docker run: -t IMAGE-REF)
  *
  * Exit status: the container's, or 125 when reg or regd failed, 126 when the
  * command cannot be run, 127 when it was not found (as docker run).
@@ -161,12 +162,14 @@ static const struct cli_option run_options[] = {
   "Exit status: the command's; 125 when reg or regd failed, 126 when the command cannot be\n"      \
   "executed, 127 when it is not found (as docker run)."
 
-static const struct cli_spec run_spec = { .name = "run",
-                                          .args = "[-t NAME@VERSION]... [-- CMD [ARGS...]]",
-                                          .summary = "Run a container from templates.",
-                                          .options = run_options,
-                                          .stop_at_args = true,
-                                          .more = RUN_MORE };
+static const struct cli_spec run_spec
+    = { .name = "run",
+        .args = "[-t NAME@VERSION|IMAGE-REF]... [-- CMD [ARGS...]]\n"
+                "       reg run [OPTIONS] IMAGE-REF [CMD [ARGS...]]",
+        .summary = "Run a container from templates or an image.",
+        .options = run_options,
+        .stop_at_args = true,
+        .more = RUN_MORE };
 static const struct cli_spec generate_spec
     = { .name = "generate",
         .args = "[-t NAME@VERSION]... [-- CMD [ARGS...]]",
@@ -525,6 +528,20 @@ run_option (struct run_body *b, struct run_plan *p, int opt, const char *arg)
     }
 }
 
+/* Docker's form, `reg run IMAGE-REF [CMD ARGS...]`: with no -t, a first
+ * argument not after -- that names an image (REPO:TAG or HOST/REPO...,
+ * not a path) is taken as -t IMAGE-REF. */
+static void
+image_argument (json_t *templates, int argc, char **argv)
+{
+  const char *a = optind < argc ? argv[optind] : NULL;
+  if (json_array_size (templates) > 0 || a == NULL || strcmp (argv[optind - 1], "--") == 0
+      || !cli_is_image_ref (a) || a[0] == '/' || a[0] == '.')
+    return;
+  json_array_append_new (templates, json_string (a));
+  optind++;
+}
+
 /* -t IMAGE-REF: the template made from the image, pulled when missing. */
 static int
 resolve_images (struct reg_client *c, json_t *templates)
@@ -618,6 +635,8 @@ run_request (struct reg_client *c, int argc, char **argv, struct run_plan *p, js
   run_or_generate_spec = p->start ? &run_spec : &generate_spec;
   while (ret == 0 && (opt = cli_next (run_or_generate_spec, argc, argv, &arg)) != -1)
     ret = opt == CLI_HELP ? -1 : run_option (&b, p, opt, arg);
+  if (ret == 0)
+    image_argument (b.templates, argc, argv);
   if (ret == 0)
     ret = resolve_images (c, b.templates);
   if (ret == 0 && json_array_size (b.templates) == 0)

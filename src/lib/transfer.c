@@ -112,6 +112,7 @@ struct job
   bool bundle;  /* pull: a files blob, unpacked after download */
   char *unpack; /* pull: directory for its objects */
   double last;  /* time of the last progress event */
+  bool silent;  /* a config: fetched before the layers, no bar of its own */
 };
 
 struct pool
@@ -180,7 +181,7 @@ job_progress (void *data, int64_t now, int64_t total)
 {
   struct job *j = data;
   double t = reg_util_now ();
-  if (t - j->last < 0.2)
+  if (j->silent || t - j->last < 0.2)
     return;
   j->last = t;
   /* Only a push names a template to send. */
@@ -855,7 +856,7 @@ static int
 get_template (struct pull *p, const struct reg_oci_ref *ref, const struct reg_oci_manifest *m,
               const char *what, struct reg_template **out, struct reg_error **err)
 {
-  struct job j = { .s = &p->s, .size = m->config.size, .repo = (char *)ref->repo };
+  struct job j = { .s = &p->s, .size = m->config.size, .repo = (char *)ref->repo, .silent = true };
   snprintf (j.hex, sizeof j.hex, "%s", m->config.digest);
   if (asprintf (&j.path, "%s/config-%zu", p->staging, p->n) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -1027,7 +1028,7 @@ resolve_image (struct pull *p, const struct reg_oci_ref *ref, const char *text, 
     return reg_error_set (err, ENOMEM, "out of memory");
   if (reg_image_template_ref (ref, &t->name, &t->version, err) < 0)
     return -1;
-  struct job j = { .s = &p->s, .size = m->config.size, .repo = (char *)ref->repo };
+  struct job j = { .s = &p->s, .size = m->config.size, .repo = (char *)ref->repo, .silent = true };
   snprintf (j.hex, sizeof j.hex, "%s", m->config.digest);
   if (asprintf (&j.path, "%s/config-image", p->staging) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");

@@ -6,7 +6,7 @@ an OCI image layout whose index.json tags each image "REPO:TAG".
 
   mkimage.py LAYOUT SCENARIO   (base, py, multi, multiarch, traversal,
                                 device, symlink-escape, bad-digest, onbuild,
-                                defaults)
+                                defaults, huge-entry, many-layers)
 
 Prints, for the image, the number of distinct store objects ((content,
 executable) pairs) its layers hold: what a pull into an empty store adds.
@@ -136,13 +136,25 @@ class Layer:
 
     def close(self):
         self.tar.close()
-        raw = self.buf.getvalue()
-        gz = io.BytesIO()
-        with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as g:
-            g.write(raw)
-        d = blob(gz.getvalue())
-        d["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
-        return d, "sha256:" + hashlib.sha256(raw).hexdigest()
+        return raw_layer(self.buf.getvalue())
+
+
+class RawLayer:
+    """A layer of given tar bytes (hostile input)."""
+    def __init__(self, raw):
+        self.raw, self.objects = raw, set()
+
+    def close(self):
+        return raw_layer(self.raw)
+
+
+def raw_layer(raw):
+    gz = io.BytesIO()
+    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0) as g:
+        g.write(raw)
+    d = blob(gz.getvalue())
+    d["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+    return d, "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 TOOLS = ["/bin/sh", "/bin/dash", "/bin/cat", "/bin/ls", "/bin/echo", "/usr/bin/stat",
@@ -280,6 +292,14 @@ elif SCENARIO == "bad-digest":
     data = bytearray(open(path, "rb").read())
     data[len(data) // 2] ^= 0xFF
     open(path, "wb").write(bytes(data))
+elif SCENARIO == "huge-entry":
+    # A tar header claiming a 3 GiB file, and nothing after it: refused by
+    # its size before a byte is read.
+    i = tarfile.TarInfo("data/huge")
+    i.size = 3 << 30
+    image("bad/huge:1", [base_layer(), RawLayer(i.tobuf(tarfile.PAX_FORMAT))])
+elif SCENARIO == "many-layers":
+    image("bad/layers:1", [Layer() for _ in range(1001)])
 elif SCENARIO == "onbuild":
     image("bad/onbuild:1", [base_layer()], {"OnBuild": ["RUN true"]})
 elif SCENARIO == "defaults":

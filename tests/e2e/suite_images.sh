@@ -108,9 +108,19 @@ content a
   expect_out_has " 4755 0:0"
   expect_out_has " 0644 1000:1000"
   expect_out_has " 0755 0:0 cap=0100000200200000000000000000000000000000"
-  # Each variant is one inode in the store, checked by store verify.
+  # Each variant is one inode in the store, checked by store verify; gc
+  # knows them by name: kept while the template names them, then pruned.
   run_cmd reg2 store verify
   expect_rc 0
+  expect_out_has "0 corrupt, 0 unreferenced"
+  local n
+  n=$(objects2)
+  run_cmd reg2 system prune
+  expect_rc 0
+  expect_eq "$(objects2)" "$n" "prune took objects of an installed image"
+  run_cmd reg2 system prune -a
+  expect_out_has "deleted template images.multi@1"
+  expect_eq "$(objects2)" 0 "objects left after the image's template went"
   # A hard link is the same object as its target.
   run_cmd reg2 template inspect images.multi@1
   expect_eq "$(echo "$out" | sed -n 's|^  /data/hl: ||p')" "$(echo "$out" | sed -n 's|^  /data/a.txt: ||p')" \
@@ -130,11 +140,25 @@ t_images_registry () {
   expect_rc 0
   run_cmd skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/images/base-docker:1"
   expect_out_has "application/vnd.docker.distribution.manifest.v2+json"
+  # On a terminal: a bar per layer with bytes, total and rate (none left
+  # unfinished: the config has none), then a line per layer applied.
   reset_regd2
-  run_cmd reg2 pull "$REGISTRY/images/py:1"
+  run_cmd script -qec "REG_HOST=unix://$SOCK2 $REG pull --insecure $REGISTRY/images/py:1" /dev/null
   expect_rc 0
+  local bars nbars
+  bars=$(echo "$out" | tr '\r' '\n' | sed 's/\x1b\[[0-9]*[A-Z]//g')
+  nbars=$(echo "$bars" | grep -E "^[0-9a-f]{12}: downloaded +\[=+\] [0-9.]+ [kMG]?B/[0-9.]+ [kMG]?B " |
+    grep -Eo "^[0-9a-f]{12}" | sort -u | wc -l)
+  expect_eq "$nbars" 2 "finished bars for 2 layers: $(echo "$bars" | head -c 600)"
+  nbars=$(echo "$bars" | grep -E "^[0-9a-f]{12}: download" | grep -Eo "^[0-9a-f]{12}" | sort -u | wc -l)
+  expect_eq "$nbars" 2 "bars (none for the config): $(echo "$bars" | head -c 600)"
+  expect_eq "$(echo "$bars" | grep -Ec "^[0-9a-f]{12}: applied")" 2 "applied lines"
   expect_out_has "images.py@1"
   run_cmd reg2 run --rm -t images.py@1
+  expect_out "hello from an image"
+  # Docker's form: reg run IMAGE-REF [CMD...].
+  run_cmd reg2 run --rm "$REGISTRY/images/py:1"
+  expect_rc 0
   expect_out "hello from an image"
   # -t IMAGE-REF: pulled (Docker schema 2) on first use, with a template beside it.
   mkdir -p "$T/tools" && printf '#!/bin/sh\necho tool ran in "$(cat /etc/os-release)"\n' >"$T/tools/tool.sh"
@@ -154,12 +178,20 @@ t_images_registry () {
   run_cmd reg2 run --rm -t "$REGISTRY/images/nosuch:1" -- /bin/true
   expect_rc 125
   expect_err_has "not found"
+  run_cmd reg2 run --rm "$REGISTRY/images/base-docker:1" /bin/echo positional
+  expect_rc 0
+  expect_out "positional"
+  run_cmd reg2 run --rm "$REGISTRY/images/nosuch:1" /bin/true
+  expect_rc 125
+  expect_err_has "not found"
 }
 
 # Hostile images: refused naming the cause, nothing left behind.
 t_images_hostile () {
   local s before
-  for s in traversal device symlink-escape bad-digest onbuild; do mkimage "$s" >/dev/null; done
+  for s in traversal device symlink-escape bad-digest onbuild huge-entry many-layers; do
+    mkimage "$s" >/dev/null
+  done
   reset_regd2
   before=$(snapshot2)
   run_cmd reg2 pull --layout "$IMAGES" bad/traversal:1
@@ -177,6 +209,14 @@ t_images_hostile () {
   run_cmd reg2 pull --layout "$IMAGES" bad/onbuild:1
   expect_rc 1
   expect_err_has "config OnBuild is set"
+  # Absurd sizes and counts: a header claiming 3 GiB (refused before a byte
+  # of it is read), 1001 layers.
+  run_cmd reg2 pull --layout "$IMAGES" bad/huge:1
+  expect_rc 1
+  expect_err_has "entry /data/huge: 3221225472 bytes is over the 2147483648 byte bound per entry"
+  run_cmd reg2 pull --layout "$IMAGES" bad/layers:1
+  expect_rc 1
+  expect_err_has "over 1000 layers"
   expect_eq "$(snapshot2)" "$before" "a hostile image changed the store"
   [ ! -e "$ROOT2/tmp/planted" ] || fail "symlink escape planted a file"
 }

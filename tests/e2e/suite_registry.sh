@@ -419,6 +419,21 @@ t_registry_tls_basic () {
   run_cmd reg2 run --rm -t tls@1 -- /bin/echo over-tls
   expect_rc 0
   expect_out "over-tls"
+  # An OCI image through the same Basic auth (issue 18): pushed with
+  # --as-image, pulled as an image, denied without the login.
+  REG_CONFIG=$cfg run_cmd "$REG" push --as-image tls@1 "$host/s/img:1"
+  expect_rc 0
+  before=$(snapshot2)
+  REG_CONFIG=$nobody run_cmd reg2 pull "$host/s/img:1"
+  expect_rc 1
+  expect_err_has "run reg login $host"
+  expect_eq "$(snapshot2)" "$before" "a denied image pull changed the store"
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/s/img:1"
+  expect_rc 0
+  expect_out_has "s.img@1"
+  run_cmd reg2 run --rm -t s.img@1 -- /bin/echo image-over-tls
+  expect_rc 0
+  expect_out "image-over-tls"
   # After logout: 401 again, nothing changes.
   REG_CONFIG=$cfg run_cmd "$REG" logout "$host"
   expect_rc 0
@@ -549,6 +564,21 @@ t_registry_bearer () {
   expect_rc 0
   expect_out_has "bdst@1"
   run_cmd reg2 run --rm -t bdst@1 -- /bin/ls /bin/ls
+  expect_rc 0
+  expect_out "/bin/ls"
+  # An OCI image through the token flow (issue 18): denied anonymously,
+  # pulled with the login's token for its repository.
+  REG_CONFIG=$cfg run_cmd "$REG" push --as-image bdst@1 "$host/b/img:1"
+  expect_rc 0
+  REG_CONFIG=$nobody run_cmd reg2 pull "$host/b/img:1"
+  expect_rc 1
+  expect_err_has "run reg login $host"
+  REG_CONFIG=$cfg run_cmd reg2 pull "$host/b/img:1"
+  expect_rc 0
+  expect_out_has "b.img@1"
+  grep -q "^alice reg-e2e repository:b/img:pull$" "$tlog" ||
+    fail "no pull token for the image's repository: $(cat "$tlog")"
+  run_cmd reg2 run --rm -t b.img@1 -- /bin/ls /bin/ls
   expect_rc 0
   expect_out "/bin/ls"
   # Logged out: denied again.
