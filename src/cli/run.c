@@ -139,7 +139,7 @@ static const struct cli_option run_options[] = {
   { "restart", 'r' + 256, "POLICY", "no, on-failure[:N], always, unless-stopped" },
   { "privileged", 'X' + 256, NULL, "every capability, no seccomp filter, /sys writable" },
   { "security-opt", 'Y' + 256, "OPT",
-    "seccomp=unconfined|PROFILE.json, no-new-privileges (repeatable)" },
+    "seccomp=unconfined|PROFILE.json, no-new-privileges[=false] (repeatable)" },
   { "cap-add", 'A' + 256, "CAP", "add a capability (repeatable)" },
   { "cap-drop", 'D' + 256, "CAP", "drop a capability, or ALL (repeatable)" },
   { "read-only", 'O' + 256, NULL, "a read-only root (mounts keep their own flags)" },

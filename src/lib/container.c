@@ -162,6 +162,8 @@ security_to_json (json_t *j, const struct reg_security *s)
     json_array_append_new (opts, json_string ("seccomp=unconfined"));
   else if (s->seccomp_profile)
     json_array_append_new (opts, json_string ("seccomp=profile"));
+  if (s->new_privileges)
+    json_array_append_new (opts, json_string ("no-new-privileges=false"));
   json_object_set_new (j, "Privileged", json_boolean (s->privileged));
   json_object_set_new (j, "SecurityOpt", opts);
   if (s->seccomp_profile)
@@ -190,9 +192,11 @@ security_from_json (json_t *j, struct reg_security *s)
   s->privileged = json_is_true (json_object_get (j, "Privileged"));
   json_t *so = json_object_get (j, "SecurityOpt");
   for (size_t i = 0; i < json_array_size (so); i++)
-    s->seccomp_unconfined
-        = s->seccomp_unconfined
-          || strcmp (json_string_value (json_array_get (so, i)) ?: "", "seccomp=unconfined") == 0;
+    {
+      const char *o = json_string_value (json_array_get (so, i)) ?: "";
+      s->seccomp_unconfined = s->seccomp_unconfined || strcmp (o, "seccomp=unconfined") == 0;
+      s->new_privileges = s->new_privileges || strcmp (o, "no-new-privileges=false") == 0;
+    }
   const char *profile = json_string_value (json_object_get (j, "SeccompProfile"));
   s->seccomp_profile = profile ? strdup (profile) : NULL;
   json_t *add = json_object_get (j, "CapAdd"), *drop = json_object_get (j, "CapDrop");

@@ -610,11 +610,19 @@ reg_security_add_opt (struct reg_security *s, const char *opt, struct reg_error 
     }
   if (strcmp (opt, "no-new-privileges") == 0 || strcmp (opt, "no-new-privileges:true") == 0
       || strcmp (opt, "no-new-privileges=true") == 0)
-    return 0; /* always set */
+    {
+      s->new_privileges = false;
+      return 0;
+    }
+  if (strcmp (opt, "no-new-privileges:false") == 0 || strcmp (opt, "no-new-privileges=false") == 0)
+    {
+      s->new_privileges = true;
+      return 0;
+    }
   const char *shown = strncmp (opt, "seccomp", 7) == 0 ? "seccomp..." : opt;
   return reg_error_set (err, EINVAL,
                         "security option \"%s\" is not supported (seccomp=unconfined, "
-                        "seccomp=PROFILE, no-new-privileges)",
+                        "seccomp=PROFILE, no-new-privileges[=true|false])",
                         shown);
 }
 
@@ -855,6 +863,7 @@ reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
   c->has_user = s->has_user;
   c->uid = s->uid;
   c->gid = s->gid;
+  c->new_privileges = s->new_privileges;
   if (s->has_user || s->n_groups > 0)
     {
       /* The primary group first, then the supplementary ones. */
@@ -917,6 +926,13 @@ reg_security_apply (const struct reg_confinement *c, const char **what)
   for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
     if (!(c->caps & BIT (cap)) && prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
       return -1;
+  /* Without no_new_privs a filter needs CAP_SYS_ADMIN to load: before the
+   * user switch and capset, then (runc's order). */
+  *what = "load the seccomp filter";
+  struct sock_fprog prog = { c->filter_len, c->filter };
+  if (c->new_privileges && c->filter
+      && syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return -1;
   *what = "set the supplementary groups";
   if (c->n_groups > 0 && setgroups (c->n_groups, c->groups) < 0)
     return -1;
@@ -940,12 +956,13 @@ reg_security_apply (const struct reg_confinement *c, const char **what)
     }
   if (syscall (SYS_capset, &hdr, data) < 0)
     return -1;
+  if (c->new_privileges)
+    return 0;
   *what = "set no_new_privs";
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return -1;
   if (c->filter == NULL)
     return 0;
   *what = "load the seccomp filter";
-  struct sock_fprog prog = { c->filter_len, c->filter };
   return (int)syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }

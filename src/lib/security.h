@@ -19,7 +19,12 @@
  *                                 no_new_privs; then the default filter,
  *                                 or the user's Docker-format profile, or
  *                                 none (compiled beforehand by
- *                                 reg_security_prepare)
+ *                                 reg_security_prepare). With
+ *                                 no-new-privileges=false the filter is
+ *                                 loaded before the user switch, while
+ *                                 the process may still load one without
+ *                                 no_new_privs (CAP_SYS_ADMIN), as runc
+ *                                 does
  *
  * --privileged skips them. The default capability set is Docker's
  * less CAP_MKNOD (there is no devices cgroup here to make a hand-made
@@ -54,6 +59,9 @@ struct reg_security
   char **cap_add, **cap_drop;
   bool seccomp_unconfined;
   char *seccomp_profile; /* JSON text of a Docker profile; NULL: the default filter */
+  /* --security-opt no-new-privileges=false: no_new_privs is not set, so
+   * set-ID bits and file capabilities act (as in Docker by default). */
+  bool new_privileges;
   bool has_user;
   uid_t uid;
   gid_t gid;
@@ -77,7 +85,9 @@ int reg_security_copy (struct reg_security *dst, const struct reg_security *src,
 
 /* One --security-opt word: "seccomp=unconfined", "seccomp=<JSON profile
  * text>" (the client reads the file, as Docker's does), "no-new-privileges"
- * or "no-new-privileges:true" (always the case here: accepted). */
+ * or "no-new-privileges[:=]true" (the default: accepted), or
+ * "no-new-privileges[:=]false" (set-ID programs and file capabilities of an
+ * image act, docs/images.md). */
 int reg_security_add_opt (struct reg_security *s, const char *opt, struct reg_error **err);
 /* "UID" or "UID:GID" in numbers (names: accounts.h, at create). */
 int reg_security_set_user (struct reg_security *s, const char *user, struct reg_error **err);
@@ -133,6 +143,7 @@ struct reg_confinement
   unsigned n_groups;                         /* 0: no setgroups */
   struct sock_filter *filter;                /* NULL: no seccomp filter */
   unsigned short filter_len;
+  bool new_privileges; /* no no_new_privs (reg_security.new_privileges) */
 };
 
 int reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,

@@ -510,6 +510,20 @@ a
   expect_out "0"
   run_cmd reg2 run --rm -u 2000 -t e2e.dockerbuilt@1 -- /data/suid-id -u
   expect_out "2000"
+  # --security-opt no-new-privileges=false (Docker's default): the bit and
+  # the file capability act, the seccomp filter still applies.
+  run_cmd reg2 run --rm --security-opt no-new-privileges=false -u 2000 -t e2e.dockerbuilt@1 -- /data/suid-id -u
+  expect_rc 0
+  expect_out "0"
+  run_cmd reg2 run --rm --security-opt no-new-privileges=false --cap-add NET_RAW -u 2000 \
+    -t e2e.dockerbuilt@1 -- /data/ping /proc/self/status
+  expect_rc 0
+  expect_out_has $'CapEff:\t0000000000002000'
+  expect_out_has $'NoNewPrivs:\t0'
+  expect_out_has $'Seccomp:\t2'
+  run_cmd reg2 run --rm --cap-add NET_RAW -u 2000 -t e2e.dockerbuilt@1 -- /data/ping /proc/self/status
+  expect_out_has $'CapEff:\t0000000000000000'
+  expect_out_has $'NoNewPrivs:\t1'
   run_cmd reg2 store verify
   expect_rc 0
   # Back to Docker: --as-image carries them (the capability as a pax xattr).

@@ -164,6 +164,15 @@ test_profiles (void **state)
   expect_error (reg_security_add_opt (&s, "apparmor=x", &err), err,
                 "security option \"apparmor=x\" is not supported");
   assert_int_equal (reg_security_add_opt (&s, "no-new-privileges", NULL), 0);
+  assert_false (s.new_privileges);
+  assert_int_equal (reg_security_add_opt (&s, "no-new-privileges=false", NULL), 0);
+  assert_true (s.new_privileges);
+  assert_int_equal (reg_security_add_opt (&s, "no-new-privileges:true", NULL), 0);
+  assert_false (s.new_privileges);
+  assert_int_equal (reg_security_add_opt (&s, "no-new-privileges:false", NULL), 0);
+  assert_true (s.new_privileges);
+  expect_error (reg_security_add_opt (&s, "no-new-privileges=maybe", &err), err,
+                "security option \"no-new-privileges=maybe\" is not supported");
   assert_int_equal (reg_security_add_opt (&s, "seccomp=unconfined", NULL), 0);
   assert_true (s.seccomp_unconfined);
   reg_security_clear (&s);
