@@ -113,8 +113,21 @@ content a
   run_cmd reg2 store verify
   expect_rc 0
   expect_out_has "0 corrupt, 0 unreferenced"
-  local n
+  # As a reg template (push, pull into an empty engine): the files blob
+  # carries the variants' content, the puller makes them from their names.
+  run_cmd reg2 push -q --layout "$T/multi-tmpl" images.multi@1 t/multi:1
+  expect_rc 0
+  local want n
+  want=$(reg2 template inspect images.multi@1 | sha256sum)
   n=$(objects2)
+  reset_regd2
+  run_cmd reg2 pull -q --layout "$T/multi-tmpl" t/multi:1
+  expect_rc 0
+  expect_eq "$(reg2 template inspect images.multi@1 | sha256sum)" "$want" "template after push and pull"
+  expect_eq "$(objects2)" "$n" "objects after push and pull"
+  run_cmd reg2 run --rm -t images.multi@1 -- /bin/sh -c 'stat -c "%a %u" /data/suid; getcap /data/ping'
+  expect_out "4755 0
+/data/ping cap_net_raw=ep"
   run_cmd reg2 system prune
   expect_rc 0
   expect_eq "$(objects2)" "$n" "prune took objects of an installed image"
