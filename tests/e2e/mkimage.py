@@ -242,6 +242,11 @@ elif SCENARIO == "multiarch":
     d = blob(idx)
     d["mediaType"] = "application/vnd.oci.image.index.v1+json"
     tag("images/multiarch:1", d)
+    # The same as a Docker manifest list.
+    lst = "application/vnd.docker.distribution.manifest.list.v2+json"
+    d = blob(json.dumps({"schemaVersion": 2, "mediaType": lst, "manifests": [other, mine]}).encode())
+    d["mediaType"] = lst
+    tag("images/multiarch-docker:1", d)
 elif SCENARIO == "multi":
     l2 = Layer()
     l2.file("data/a.txt", b"content a\n")

@@ -65,6 +65,11 @@ t_images_layout () {
   expect_rc 0
   run_cmd reg2 run --rm -t images.multiarch@1
   expect_out "amd64 picked"
+  # A Docker manifest list likewise.
+  run_cmd reg2 pull -q --layout "$IMAGES" images/multiarch-docker:1
+  expect_rc 0
+  run_cmd reg2 run --rm -t images.multiarch-docker@1
+  expect_out "amd64 picked"
 }
 
 # Whiteouts, opaque directories, hard links, symlinks, modes and owners.
