@@ -513,6 +513,62 @@ t_hub_terminal_api () {
   api DELETE "/api/v1/devices/$id/containers/term?force=1"
 }
 
+# The hub's server threads are a small pool (src/hub/http.c): no request
+# may hold one while it waits. Log streams of a quiet container wait
+# without a thread (src/hub/sse.c), and calls to a device that accepts
+# connections but never answers (its regd stopped with SIGSTOP) wait on
+# threads of their own; the dashboard's list, a page of the UI and a
+# login are answered while all of them still wait, and a stream still
+# gets a line its container writes later.
+t_hub_pool () {
+  hub_setup || return
+  hub_login admin "$HUB_ADMIN_PW"
+  local id1 id3 k streams=() calls=() p
+  id1=$(hub_dev_id 1)
+  id3=$(hub_dev_id 3)
+  api POST "/api/v1/devices/$id1/containers" \
+    '{"Templates": ["base@1"], "Name": "quiet", "Cmd": ["/bin/sh", "-c", "echo first; sleep 4; echo later-line; exec sleep 1000"]}'
+  expect_code 201 "run a quiet container"
+  for k in 1 2 3 4 5 6; do
+    curl -sk -N --max-time 30 -b "$HUB_JAR" \
+      "$HUB_URL/api/v1/devices/$id1/containers/quiet/logs?follow=1" >"$HUB_DIR/stream$k" &
+    streams+=($!)
+  done
+  local regd3
+  regd3=$(cat "$HUB_DIR/dev3/regd.pid")
+  kill -STOP "$regd3"
+  for k in 1 2 3 4 5 6; do # one after the other: each would hold a thread of the pool
+    curl -sk --max-time 30 -o /dev/null -b "$HUB_JAR" "$HUB_URL/api/v1/devices/$id3/containers" &
+    calls+=($!)
+    sleep 0.3
+  done
+  api GET /api/v1/devices
+  expect_code 200 "the dashboard's list while streams and device calls wait"
+  run_cmd curl -sk --max-time 10 -o /dev/null -w '%{http_code}' "$HUB_URL/"
+  expect_out "200"
+  hub_login admin "$HUB_ADMIN_PW"
+  expect_code 200 "a login while streams and device calls wait"
+  for p in "${calls[@]}" "${streams[@]}"; do
+    kill -0 "$p" 2>/dev/null || fail "a call to the stopped device or a stream ended early"
+  done
+  kill -CONT "$regd3"
+  for p in "${calls[@]}"; do
+    wait "$p" || fail "a call to device 3 failed after its regd went on"
+  done
+  for k in 1 2 3 4 5 6; do # each stream gets the line written after it began
+    for _ in $(seq 100); do
+      grep -q "$(printf 'later-line\n' | base64)" "$HUB_DIR/stream$k" && break
+      sleep 0.1
+    done
+    grep -q "$(printf 'later-line\n' | base64)" "$HUB_DIR/stream$k" ||
+      fail "stream $k lacks the later line: $(head -c 300 "$HUB_DIR/stream$k")"
+  done
+  kill "${streams[@]}" 2>/dev/null
+  wait "${streams[@]}" 2>/dev/null
+  api DELETE "/api/v1/devices/$id1/containers/quiet?force=1"
+  expect_code 204 "remove the quiet container"
+}
+
 t_hub_viewer () {
   hub_setup || return
   hub_login admin "$HUB_ADMIN_PW"
@@ -674,7 +730,7 @@ t_hub_retention () {
 }
 
 ALL="$ALL t_hub_regd_system t_hub_auth t_hub_tokens t_hub_devices t_hub_liveness t_hub_containers
-  t_hub_terminal_api t_hub_viewer t_hub_throttle t_hub_session_expiry_and_rehash t_hub_more_routes
+  t_hub_terminal_api t_hub_pool t_hub_viewer t_hub_throttle t_hub_session_expiry_and_rehash t_hub_more_routes
   t_hub_retention"
 
 hub_finish () {
