@@ -301,7 +301,9 @@ gzip_of (const char *text, size_t len, size_t *out_len)
       free (out);
       return NULL;
     }
-  return out;
+  /* The bound is the text's size or more; the list compresses 50 times. */
+  char *fit = realloc (out, *out_len ? *out_len : 1);
+  return fit ? fit : out;
 }
 
 static enum MHD_Result
@@ -337,13 +339,10 @@ device_list (struct hub_req *r)
   pthread_mutex_unlock (&cache_lock);
   /* Rendered outside the lock; a write meanwhile bumps the generation, so
    * what is kept is never newer-labelled than its content. */
-  json_t *list = hub_store_device_list (r->hub->store, owner, 0);
   struct list_cache fresh = { .owner = owner, .generation = gen };
-  fresh.text = list ? json_dumps (list, JSON_COMPACT) : NULL;
-  json_decref (list);
+  fresh.text = hub_store_device_list_json (r->hub->store, owner, &fresh.len);
   if (fresh.text == NULL)
     return hub_reply_message (r, MHD_HTTP_INTERNAL_SERVER_ERROR, "devices: cannot list");
-  fresh.len = strlen (fresh.text);
   fresh.gz = gzip_of (fresh.text, fresh.len, &fresh.gz_len);
   enum MHD_Result ret = reply_list (r, &fresh);
   pthread_mutex_lock (&cache_lock);
