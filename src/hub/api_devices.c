@@ -183,7 +183,11 @@ device_edit (struct hub_req *r, json_t *dev)
   return ret;
 }
 
-/* A live reading from the device. */
+/* A live reading from the device, within the probe timeout or 10 s,
+ * whichever is longer: a df walks the device's store, and a loaded device
+ * takes longer than a liveness answer. */
+#define LIVE_TIMEOUT_MS 10000
+
 static enum MHD_Result
 device_get_live (struct hub_req *r, json_t *dev, const char *path)
 {
@@ -192,7 +196,9 @@ device_get_live (struct hub_req *r, json_t *dev, const char *path)
   json_t *reply = NULL;
   if (hub_target_init (&t, dev, &err) < 0)
     return hub_reply_error (r, err);
-  long status = hub_regd_call (&t, "GET", path, NULL, r->hub->cfg.probe_timeout, &reply, &err);
+  long timeout = r->hub->cfg.probe_timeout > LIVE_TIMEOUT_MS ? (long)r->hub->cfg.probe_timeout
+                                                             : LIVE_TIMEOUT_MS;
+  long status = hub_regd_call (&t, "GET", path, NULL, timeout, &reply, &err);
   if (status < 0)
     return hub_reply_error (r, err);
   if (status != 200)
