@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
