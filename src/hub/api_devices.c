@@ -309,7 +309,9 @@ gzip_of (const char *text, size_t len, size_t *out_len)
     }
   /* The bound is the text's size or more; the list compresses 50 times. */
   char *fit = realloc (out, *out_len ? *out_len : 1);
-  return fit ? fit : out;
+  if (fit != NULL)
+    out = fit;
+  return out;
 }
 
 static enum MHD_Result
