@@ -10,6 +10,7 @@
 #include "lockset.h"
 #include "monitor.h"
 #include "netrelease.h"
+#include "timing.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -1033,8 +1034,12 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   int netns = -1;
   if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, &err)) < 0)
     exit_code = 125;
+  if (ret == 0)
+    reg_timing_mark (c->id, "regd.layer.ready");
   if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, &err)) < 0)
     exit_code = 125;
+  if (ret == 0)
+    reg_timing_mark (c->id, "regd.network.ready");
   if (ret < 0)
     reg_proto_result_of_error (result, exit_code, err);
   reg_error_free (err);
@@ -1042,6 +1047,8 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
    * operation on this container waits. */
   if (ret == 0)
     ret = e->monitor_start (e->root, c, attach_fd, netns, result);
+  if (ret == 0)
+    reg_timing_mark (c->id, "regd.monitor.started");
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
