@@ -3,6 +3,7 @@
 #include "events.h"
 #include "logfile.h"
 #include "envgen.h"
+#include "netpeers.h"
 #include "netrelease.h"
 #include "network.h"
 #include "proto.h"
@@ -560,6 +561,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
   };
   reg_timing_mark (c->id, "monitor.cgroups");
   int ret = reg_runtime_spawn (&spec, &m->pid, res);
+  reg_timing_mark (c->id, "monitor.child.execd");
   close (po[1]);
   close (pe[1]);
   if (in[0] >= 0)
@@ -664,6 +666,61 @@ remove_anonymous_volumes (const char *root, const struct reg_container *c)
       reg_volume_remove (root, c->mounts[i].volume, NULL, NULL);
 }
 
+/* The exit frame, then the end of every stream: the attached client
+ * returns. */
+static void
+send_exit (struct monitor *m, int exit_code)
+{
+  unsigned char code[4];
+  reg_proto_frame_exit_payload (code, exit_code);
+  send_frame (m, REG_FRAME_EXIT, code, 4);
+  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+    if (m->clients[i].kind != CLIENT_FREE)
+      drop_client (&m->clients[i]);
+  if (m->attach_fd >= 0)
+    close (m->attach_fd);
+  m->attach_fd = -1;
+}
+
+/* --rm, once its process has exited and its cgroups are gone: first the
+ * container goes for every client (its directory renamed, its name freed:
+ * `reg ps -a` no longer lists it) and its "die" and "destroy" events are
+ * logged; then the attached client gets the exit code and the end of the
+ * stream, and returns; only then does the monitor give its network back
+ * and remove its files. No "stopped" state is written: nobody can read it
+ * once the directory is renamed. If the monitor dies after the rename,
+ * regd's start sweeps the directory and frees every address no running
+ * container holds (network.h), so nothing is left untracked. */
+static _Noreturn void
+remove_exited (struct monitor *m, const struct reg_container *c, const struct exit_update *u)
+{
+  _cleanup_free_ char *grave = NULL;
+  struct reg_container *last = NULL;
+  bool retired = reg_container_retire (m->root, c->id, &grave, &last, NULL) == 0;
+  exit_events (m->root, c, u);
+  if (retired)
+    reg_events_container (m->root, c, "destroy", NULL, NULL);
+  reg_timing_mark (c->id, "monitor.retired");
+  send_exit (m, u->code);
+  reg_timing_mark (c->id, "monitor.exit.sent");
+  if (last && last->net.ip[0])
+    {
+      reg_netrelease (m->root, c->id, &last->net);
+      reg_netpeers_refresh (m->root, last->net.network);
+      for (size_t i = 0; i < last->net.n_links; i++)
+        reg_netpeers_refresh (m->root, last->net.links[i].network);
+    }
+  reg_container_free (last);
+  reg_timing_mark (c->id, "monitor.network.released");
+  if (grave)
+    {
+      reg_util_rm_rf (grave, NULL);
+      remove_anonymous_volumes (m->root, c);
+    }
+  reg_timing_mark (c->id, "monitor.done");
+  _exit (0);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -741,6 +798,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       reg_cgroup_free (m.cg);
       m.cg = NULL;
       reg_timing_mark (c->id, "monitor.cgroups.removed");
+      if (c->auto_remove)
+        remove_exited (&m, c, &u); /* no restart policy with --rm (refused at create) */
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       exit_events (root, c, &u);
       reg_timing_mark (c->id, "monitor.stopped.saved");
@@ -777,29 +836,10 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       if (sr < 0)
         break;
     }
-  unsigned char code[4];
-  reg_proto_frame_exit_payload (code, u.code);
   release_network (root, c->id);
   reg_timing_mark (c->id, "monitor.network.released");
-  send_frame (&m, REG_FRAME_EXIT, code, 4);
+  send_exit (&m, u.code);
   reg_timing_mark (c->id, "monitor.exit.sent");
-  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
-    if (m.clients[i].kind != CLIENT_FREE)
-      drop_client (&m.clients[i]);
-  /* --rm: gone for every client before the attach stream ends (so a
-   * `reg run --rm` that returns has no container left), its files after. */
-  _cleanup_free_ char *grave = NULL;
-  if (c->auto_remove && reg_container_retire (root, c->id, &grave, NULL) == 0)
-    reg_events_container (root, c, "destroy", NULL, NULL);
-  reg_timing_mark (c->id, "monitor.retired");
-  if (m.attach_fd >= 0)
-    close (m.attach_fd);
-  if (grave)
-    {
-      reg_util_rm_rf (grave, NULL);
-      remove_anonymous_volumes (root, c);
-    }
-  reg_timing_mark (c->id, "monitor.done");
   _exit (0);
 }
 
