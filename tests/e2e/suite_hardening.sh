@@ -145,8 +145,18 @@ EOF
 }
 
 # --userns=private needs subordinate IDs of user "reg": the test adds a
-# range if the machine has none, and takes it away again.
+# range if the machine has none, and takes it away again. /etc/subuid is
+# the machine's: two test runs at once (CI beside a developer's run) take
+# turns on a lock, or one would take away the range the other checks.
 t_userns () {
+  local lock
+  exec {lock}>/run/lock/reg-e2e-subid.lock
+  flock "$lock"
+  userns_checks
+  exec {lock}>&-
+}
+
+userns_checks () {
   local added=""
   if ! grep -q '^reg:' /etc/subuid 2>/dev/null || ! grep -q '^reg:' /etc/subgid 2>/dev/null; then
     # Nothing to check without a range, which is the first case.
