@@ -902,27 +902,38 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
 int
 reg_monitor_main (int argc, char **argv)
 {
-  if (argc != 4 || fcntl (FD_STATUS, F_GETFD) < 0)
+  bool spare = argc == 5 && strcmp (argv[1], "--spare") == 0;
+  if ((argc != 4 && !spare) || fcntl (FD_STATUS, F_GETFD) < 0)
     {
       fprintf (stderr, "reg-monitor: started by regd, not by hand\n");
       return 2;
     }
+  const char *root = spare ? argv[2] : argv[1];
+  char id[65];
+  bool attach = false;
+  if (spare && reg_monitor_spare_wait (argv, id, &attach) < 0)
+    return 0; /* regd did not need this spare */
+  if (!spare)
+    {
+      snprintf (id, sizeof id, "%s", argv[2]);
+      attach = strcmp (argv[3], "1") == 0;
+    }
   reg_timing_init ();
-  reg_timing_mark (argv[2], "monitor.main");
+  reg_timing_mark (id, "monitor.main");
   signal (SIGPIPE, SIG_IGN); /* a closed log reader must not kill us */
   /* The container is cloned from us and execs: it must not inherit these. */
   fcntl (FD_STATUS, F_SETFD, FD_CLOEXEC);
   fcntl (FD_ATTACH, F_SETFD, FD_CLOEXEC);
   struct reg_container *c = NULL;
   struct reg_error *e = NULL;
-  if (reg_container_load (argv[1], argv[2], &c, &e) < 0)
+  if (reg_container_load (root, id, &c, &e) < 0)
     {
       struct reg_start_result res = { 0 };
       reg_proto_result_of_error (&res, 125, e);
       reg_proto_status_error (FD_STATUS, &res);
       return 125;
     }
-  monitor_main (argv[1], c, strcmp (argv[3], "1") == 0);
+  monitor_main (root, c, attach);
 }
 
 int
@@ -944,7 +955,10 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
     }
   pid_t pid;
   reg_timing_mark (c->id, "regd.monitor.spawn");
-  int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
+  int r = 0;
+  if (reg_monitor_spare_take (root, c->id, attach_fd >= 0, status[1], attach_fd, netns_fd, &pid)
+      < 0)
+    r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
   close (status[1]);
   if (r != 0)
     {
@@ -953,6 +967,8 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
                             monitor_path);
       return -1;
     }
+  /* The next start's monitor, while this one sets its container up. */
+  reg_monitor_spare_fill (monitor_path, root);
   struct reg_status st;
   struct reg_error *e = NULL;
   int ret = reg_proto_status_read (status[0], &st, &e);

@@ -65,4 +65,58 @@ t_rm_lost_in_crash () {
   return 0
 }
 
-ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash"
+# The spare monitor (monitor.h): regd keeps one reg-monitor waiting, hands
+# the next container to it, and starts another; a dead spare is replaced by
+# a spawn; a regd that ends (killed too) takes its spare with it, and no
+# container comes from a spare regd did not hand one.
+spare_of () { pgrep -f "^reg-monitor --spare $1 [.]{64} -\$"; }
+wait_spare () {
+  local _ p
+  for _ in $(seq 100); do
+    p=$(spare_of "$ROOT")
+    [ -n "$p" ] && [ "$p" != "${1:-}" ] && { echo "$p"; return; }
+    sleep 0.05
+  done
+}
+t_monitor_spare () {
+  local before sp sp2 id mon _
+  before=$(ids)
+  run_cmd "$REG" run --rm -t base@1 -- /bin/true
+  expect_rc 0
+  sp=$(wait_spare)
+  [ -n "$sp" ] || { fail "no spare monitor after a start"; return; }
+  expect_eq "$(echo "$sp" | wc -l)" 1 "spare monitors of one regd"
+  # The next container's monitor is that very process; another spare follows.
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 1000)
+  mon=$(monitor_pid_of "$id")
+  expect_eq "$mon" "$sp" "the monitor of the next container"
+  expect_eq "$(tr '\0' ' ' </proc/"$mon"/cmdline)" "reg-monitor --spare $ROOT $id 0 " \
+    "the command line of a spare that became a monitor"
+  sp2=$(wait_spare "$sp")
+  [ -n "$sp2" ] || fail "no new spare after the first was used"
+  # A dead spare: the start spawns its monitor as before.
+  kill -KILL "$sp2"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo spawned; exit 5'
+  expect_rc 5
+  expect_out_has spawned
+  sp=$(wait_spare "$sp2")
+  [ -n "$sp" ] || fail "no spare after a dead one"
+  # regd killed: its spare exits; the running container and its monitor stay.
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  for _ in $(seq 100); do
+    kill -0 "$sp" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$sp" 2>/dev/null && fail "the spare outlived its regd"
+  kill -0 "$mon" 2>/dev/null || fail "a container's monitor died with regd"
+  start_regd
+  run_cmd "$REG" ps
+  expect_out_has "${id:0:12}"
+  run_cmd "$REG" rm -f "$id"
+  expect_rc 0
+  expect_eq "$(ids)" "$before" "containers after the spare's test"
+}
+
+ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash t_monitor_spare"
