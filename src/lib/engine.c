@@ -1061,6 +1061,34 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   return ret;
 }
 
+int
+reg_engine_container_run (struct reg_engine *e, const struct reg_create_options *o, int attach_fd,
+                          struct reg_container **out, struct reg_start_result *result)
+{
+  struct reg_container *c = NULL;
+  struct reg_error *err = NULL;
+  *out = NULL;
+  if (reg_engine_container_create (e, o, &c, &err) < 0)
+    {
+      reg_proto_result_of_error (result, 0, err);
+      reg_error_free (err);
+      return -1;
+    }
+  reg_timing_mark (c->id, "regd.created");
+  if (attach_fd >= 0)
+    reg_proto_frame_write (attach_fd, REG_FRAME_ID, c->id, strlen (c->id));
+  reg_timing_mark (c->id, "regd.start");
+  if (reg_engine_container_start (e, c->id, attach_fd, result) < 0)
+    {
+      if (c->auto_remove)
+        reg_engine_container_remove (e, c->id, true, NULL);
+      reg_container_free (c);
+      return -1;
+    }
+  *out = c;
+  return 0;
+}
+
 /* Wait up to timeout_s for the monitor to exit. 1 = exited, 0 = timed out. */
 static int
 wait_monitor (int pidfd, int timeout_s)
