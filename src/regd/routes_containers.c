@@ -54,7 +54,7 @@ run (struct regd *d, struct request *r)
       return regd_reply_start_result (r, &res);
     }
   reg_timing_mark (c->id, "regd.started");
-  regd_health_kick ();
+  regd_health_kick (c->id);
   json_t *reply = json_pack ("{s:s}", "Id", c->id);
   reg_container_free (c);
   if (attached)
@@ -141,7 +141,7 @@ start (struct regd *d, struct request *r, const char *ref)
         close (p[0]);
       return regd_reply_start_result (r, &res);
     }
-  regd_health_kick ();
+  regd_health_kick (ref);
   if (attached)
     return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
