@@ -1140,7 +1140,7 @@ rc=0" "concurrent exec $r.$i"
 t_tls_remote () {
   # Remote management: the API over TLS on 127.0.0.1 with a token, a
   # self-signed certificate made here.
-  local port=$((20000 + RANDOM % 20000))
+  local port=$(free_port)
   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null \
     || { fail "openssl could not make a certificate"; return; }
