@@ -295,6 +295,17 @@ t_rm_flag_removes () {
   expect_eq "$(ids)" "$before" "containers after run --rm"
   run_cmd "$REG" run --rm -t base@1 -- /no/such
   expect_eq "$(ids)" "$before" "containers after a failed run --rm"
+  # Gone for every client when the client returns (the monitor gives the
+  # network back and removes the files after): its name is free at once,
+  # and `ps -a` does not list it, on the bridge and on the host network.
+  local net
+  for net in bridge host; do
+    run_cmd "$REG" run --rm --network "$net" --name rmnow -t base@1 -- /bin/sh -c 'exit 4'
+    expect_rc 4
+    expect_eq "$(ids)" "$before" "containers right after run --rm --network $net"
+    run_cmd "$REG" run --rm --network "$net" --name rmnow -t base@1 -- /bin/true
+    expect_rc 0
+  done
 }
 
 t_env_workdir_name () {
