@@ -124,7 +124,7 @@ services () {
 
 echo "== (a) imported separately"
 for p in $PKGS; do
-  tar -C "$WORK/rootfs-$p" --exclude=./.bench-done -c . | dock import - "bench/$p:sep" >/dev/null
+  "$HERE/image-tar.sh" "$WORK/rootfs-$p" | dock import - "bench/$p:sep" >/dev/null
 done
 SEP_DOCKER=$(docker_bytes)
 load_all sep
