@@ -222,6 +222,9 @@ hub_apps_publish (struct hub *h, const char *tmpl, int64_t *bytes, struct reg_er
   if (transfer_target (h, tmpl, &o, &ref, err) < 0)
     return -1;
   o.tmpl = tmpl;
+  /* The app's files one layer each: a device pulling a changed app fetches
+   * only the changed files (docs/registry.md, "File layers"). */
+  o.file_layers = true;
   json_t *result = NULL;
   /* The embedded registry's layout is written in place (layout.c
    * serialises its writers): a base it has is found there and skipped. */

@@ -201,6 +201,25 @@ reg_oci_manifest_free (struct reg_oci_manifest *m)
   free (m);
 }
 
+/* The org.reg.mtime annotation: decimal seconds in 1..UINT32_MAX, or none. */
+static int
+mtime_parse (json_t *j, const char *what, const char *which, struct reg_oci_desc *d,
+             struct reg_error **err)
+{
+  json_t *v_json = json_object_get (json_object_get (j, "annotations"), REG_OCI_ANNOTATION_MTIME);
+  if (v_json == NULL)
+    return 0;
+  const char *text = json_is_string (v_json) ? json_string_value (v_json) : "";
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v <= 0 || v > (long long)UINT32_MAX)
+    return reg_error_set (err, EINVAL, "%s: %s has a malformed %s annotation \"%.32s\"", what,
+                          which, REG_OCI_ANNOTATION_MTIME, text);
+  d->mtime = v;
+  return 0;
+}
+
 int
 reg_oci_desc_parse (json_t *j, const char *what, const char *which, struct reg_oci_desc *d,
                     struct reg_error **err)
@@ -225,7 +244,7 @@ reg_oci_desc_parse (json_t *j, const char *what, const char *which, struct reg_o
       json_object_get (json_object_get (j, "annotations"), REG_OCI_ANNOTATION_LIB));
   if (lib && (d->lib = strdup (lib)) == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
-  return 0;
+  return mtime_parse (j, what, which, d, err);
 }
 
 static int
@@ -266,9 +285,11 @@ parse_checked (json_t *j, const char *what, struct reg_oci_manifest *m, struct r
     if (reg_oci_desc_parse (l, what, which, &m->layers[i], err) < 0)
       return -1;
     const char *lt = m->layers[i].media_type;
-    if (strcmp (lt, REG_OCI_LIB_TYPE) != 0 && strcmp (lt, REG_OCI_FILES_TYPE) != 0)
-      return reg_error_set (err, EINVAL, "%s: %s has media type %s, not a reg lib or files blob",
-                            what, which, lt);
+    if (strcmp (lt, REG_OCI_LIB_TYPE) != 0 && strcmp (lt, REG_OCI_FILES_TYPE) != 0
+        && strcmp (lt, REG_OCI_FILE_TYPE) != 0)
+      return reg_error_set (err, EINVAL,
+                            "%s: %s has media type %s, not a reg lib, file or files blob", what,
+                            which, lt);
   }
   const char *tref = json_string_value (
       json_object_get (json_object_get (j, "annotations"), REG_OCI_ANNOTATION_TEMPLATE));
@@ -318,6 +339,12 @@ desc_json (const struct reg_oci_desc *d)
                          (json_int_t)d->size);
   if (j && d->lib)
     json_object_set_new (j, "annotations", json_pack ("{s:s}", REG_OCI_ANNOTATION_LIB, d->lib));
+  if (j && d->mtime > 0)
+    {
+      char text[24];
+      snprintf (text, sizeof text, "%lld", (long long)d->mtime);
+      json_object_set_new (j, "annotations", json_pack ("{s:s}", REG_OCI_ANNOTATION_MTIME, text));
+    }
   return j;
 }
 

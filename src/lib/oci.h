@@ -22,8 +22,12 @@
 #define REG_OCI_TEMPLATE_TYPE "application/vnd.reg.template.v1+yaml"
 #define REG_OCI_LIB_TYPE "application/vnd.reg.lib.v1"
 #define REG_OCI_FILES_TYPE "application/vnd.reg.files.v1.tar+gzip"
+/* One file object, raw (docs/registry.md, "File layers"): what an app
+ * template carries, so a changed app moves only its changed files. */
+#define REG_OCI_FILE_TYPE "application/vnd.reg.file.v1"
 #define REG_OCI_ANNOTATION_LIB "org.reg.lib"
 #define REG_OCI_ANNOTATION_TEMPLATE "org.reg.template"
+#define REG_OCI_ANNOTATION_MTIME "org.reg.mtime" /* file layers: the object's mtime, seconds */
 
 #define REG_OCI_MAX_MANIFEST (4 * 1024 * 1024)
 #define REG_OCI_MAX_CONFIG (16 * 1024 * 1024)
@@ -65,7 +69,8 @@ struct reg_oci_desc
   char *media_type;
   char digest[65]; /* hex, no "sha256:" */
   int64_t size;
-  char *lib; /* layers of type lib: the lib name ("libc@6"), annotation */
+  char *lib;     /* layers of type lib: the lib name ("libc@6"), annotation */
+  int64_t mtime; /* layers of type file: the object's mtime (seconds; 0: none), annotation */
 };
 
 struct reg_oci_manifest

@@ -107,11 +107,12 @@ struct job
   struct source *s;
   char hex[65];
   int64_t size;
-  char *repo;   /* owned: a sibling reference does not outlive its resolve */
-  char *path;   /* push: the file to send; pull: where the blob goes */
-  bool bundle;  /* pull: a files blob, unpacked after download */
-  char *unpack; /* pull: directory for its objects */
-  double last;  /* time of the last progress event */
+  char *repo;    /* owned: a sibling reference does not outlive its resolve */
+  char *path;    /* push: the file to send; pull: where the blob goes */
+  bool bundle;   /* pull: a files blob, unpacked after download */
+  char *unpack;  /* pull: directory for its objects */
+  int64_t mtime; /* pull: a file layer's object mtime (seconds; 0: none) */
+  double last;   /* time of the last progress event */
 };
 
 struct pool
@@ -361,9 +362,43 @@ file_objects (const struct reg_template *t)
   return v;
 }
 
+/* File layers (o->file_layers): each file object its own raw layer, with
+ * its mtime; an object wanted both plain and +x is one blob. */
+static int
+add_file_layers (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
+                 const char *tref, char **objects, struct reg_oci_manifest *m, struct job **jobs,
+                 size_t *n, struct reg_error **err)
+{
+  for (size_t i = 0; objects[i]; i++)
+    {
+      bool exec = strlen (objects[i]) > 64;
+      bool dup = false;
+      for (size_t k = 0; k < m->n_layers && !dup; k++)
+        dup = strncmp (m->layers[k].digest, objects[i], 64) == 0;
+      if (dup)
+        continue;
+      struct reg_oci_desc *d = &m->layers[m->n_layers++];
+      d->media_type = (char *)REG_OCI_FILE_TYPE;
+      snprintf (d->digest, sizeof d->digest, "%.64s", objects[i]);
+      _cleanup_free_ char *path = reg_store_object_path (e->store, d->digest, exec);
+      struct stat st;
+      if (path == NULL || stat (path, &st) < 0)
+        return reg_error_set (err, ENOENT, "template %s: file object sha256:%s not in store", tref,
+                              d->digest);
+      d->size = st.st_size;
+      d->mtime = st.st_mtim.tv_sec > 0 && st.st_mtim.tv_sec <= (time_t)UINT32_MAX
+                     ? st.st_mtim.tv_sec
+                     : 0;
+      if (add_job (jobs, n, s, ref->repo, d->digest, d->size, path, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
-          const struct reg_template *t, const char *staging, json_t *pushed, struct reg_error **err)
+          const struct reg_template *t, bool file_layers, const char *staging, json_t *pushed,
+          struct reg_error **err)
 {
   _cleanup_free_ char *ret_text = reg_template_serialize (t), *config = NULL, *bundle = NULL,
                       *tref = NULL, *refstr = reg_oci_ref_string (ref), *manifest = NULL;
@@ -381,7 +416,7 @@ push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
   int ret = file_sha256 (config, m.config.digest, &m.config.size, err);
   if (ret == 0)
     ret = add_job (&jobs, &n, s, ref->repo, m.config.digest, m.config.size, config, err);
-  m.layers = calloc (t->n_libs + 2, sizeof *m.layers);
+  m.layers = calloc (t->n_libs + t->n_files + 2, sizeof *m.layers);
   if (m.layers == NULL && ret == 0)
     ret = reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; ret == 0 && i < t->n_libs; i++)
@@ -410,7 +445,9 @@ push_one (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref,
   _cleanup_strv_ char **objects = file_objects (t);
   if (ret == 0 && objects == NULL)
     ret = reg_error_set (err, ENOMEM, "out of memory");
-  if (ret == 0 && objects[0] != NULL)
+  if (ret == 0 && objects[0] != NULL && file_layers)
+    ret = add_file_layers (e, s, ref, tref, objects, &m, &jobs, &n, err);
+  else if (ret == 0 && objects[0] != NULL)
     {
       struct reg_oci_desc *d = &m.layers[m.n_layers++];
       d->media_type = (char *)REG_OCI_FILES_TYPE;
@@ -505,7 +542,7 @@ push_tree (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref
       reg_oci_ref_free (sib);
     }
   if (ret == 0 && !(depth > 0 && already_there (s, ref, t)))
-    ret = push_one (e, s, ref, t, staging, pushed, err);
+    ret = push_one (e, s, ref, t, depth == 0 && s->o->file_layers, staging, pushed, err);
   reg_template_free (t);
   return ret;
 }
@@ -713,6 +750,9 @@ pull_job (struct job *j, struct reg_error **err)
 {
   if (fetch_blob (j, err) < 0)
     return -1;
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { j->mtime, 0 } };
+  if (j->mtime > 0 && utimensat (AT_FDCWD, j->path, times, 0) < 0)
+    return reg_error_sys (err, errno, "staging %s", j->path);
   if (j->unpack)
     {
       struct reg_bundle_limits limits = REG_BUNDLE_LIMITS_DEFAULT;
@@ -767,6 +807,68 @@ add_pull_job (struct pull *p, const char *repo, const struct reg_oci_desc *d, bo
   if (p->n_jobs > before && bundle
       && asprintf (&p->jobs[before].unpack, "%s/files-%s", p->staging, d->digest) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
+  if (p->n_jobs > before)
+    p->jobs[before].mtime = d->mtime;
+  return 0;
+}
+
+static const struct reg_oci_desc *
+find_layer (const struct reg_oci_manifest *m, const char *type, const char *hex)
+{
+  for (size_t k = 0; k < m->n_layers; k++)
+    if (strcmp (m->layers[k].media_type, type) == 0
+        && (hex == NULL || strcmp (m->layers[k].digest, hex) == 0))
+      return &m->layers[k];
+  return NULL;
+}
+
+static bool
+job_queued (const struct pull *p, const char *hex)
+{
+  for (size_t i = 0; i < p->n_jobs; i++)
+    if (strcmp (p->jobs[i].hex, hex) == 0)
+      return true;
+  return false;
+}
+
+/* The template's files: each missing object from its file layer; *missing
+ * when some object has none (then it must be in the files blob). A file
+ * layer that is none of the template's files is refused. */
+static int
+plan_file_layers (struct pull *p, const struct reg_oci_ref *ref, const struct reg_oci_manifest *m,
+                  const struct reg_template *t, const char *what, bool *missing,
+                  struct reg_error **err)
+{
+  *missing = false;
+  for (size_t i = 0; i < t->n_files; i++)
+    {
+      const struct reg_entry *f = &t->files[i];
+      if (f->kind != REG_ENTRY_FILE && f->kind != REG_ENTRY_EXEC)
+        continue;
+      const struct reg_oci_desc *d = find_layer (m, REG_OCI_FILE_TYPE, f->value);
+      if (object_present (p, f))
+        continue;
+      if (d == NULL)
+        *missing = true;
+      else if (add_pull_job (p, ref->repo, d, false, err) < 0)
+        return -1;
+    }
+  for (size_t k = 0; k < m->n_layers; k++)
+    {
+      const struct reg_oci_desc *d = &m->layers[k];
+      if (strcmp (d->media_type, REG_OCI_FILE_TYPE) != 0)
+        continue;
+      bool used = false;
+      for (size_t i = 0; i < t->n_files && !used; i++)
+        used = (t->files[i].kind == REG_ENTRY_FILE || t->files[i].kind == REG_ENTRY_EXEC)
+               && strcmp (t->files[i].value, d->digest) == 0;
+      if (!used)
+        return reg_error_set (err, EINVAL,
+                              "%s: file layer sha256:%s is none of the template's files", what,
+                              d->digest);
+      if (!job_queued (p, d->digest))
+        event (&p->s, d->digest, "present", 0, 0);
+    }
   return 0;
 }
 
@@ -792,9 +894,11 @@ plan_layers (struct pull *p, const struct reg_oci_ref *ref, const struct reg_oci
         return -1;
     }
   bool missing = false;
-  for (size_t i = 0; i < t->n_files && !missing; i++)
-    if (t->files[i].kind == REG_ENTRY_FILE || t->files[i].kind == REG_ENTRY_EXEC)
-      missing = !object_present (p, &t->files[i]);
+  if (plan_file_layers (p, ref, m, t, what, &missing, err) < 0)
+    return -1;
+  if (missing && find_layer (m, REG_OCI_FILES_TYPE, NULL) == NULL)
+    return reg_error_set (err, EINVAL, "%s: some of the template's files are in none of its layers",
+                          what);
   for (size_t k = 0; k < m->n_layers; k++)
     if (strcmp (m->layers[k].media_type, REG_OCI_FILES_TYPE) == 0)
       {

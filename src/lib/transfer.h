@@ -35,6 +35,9 @@ struct reg_transfer_options
   const char *layout;          /* layout directory; NULL: <root>/layout */
   const char *archive;         /* load: a docker save or OCI archive (imgarchive.h) */
   bool as_image;               /* push: a regular OCI image (imgexport.h), not an artifact */
+  bool file_layers;            /* push: o->tmpl's files one raw layer each, not one files blob
+                                * (what it requires is pushed as usual): a changed app then
+                                * moves only its changed files */
   bool insecure;               /* plain HTTP */
   const char *user, *password; /* or NULL: anonymous */
   const char *ca_pem;          /* CAs trusted for the registry besides certs.d, or NULL */

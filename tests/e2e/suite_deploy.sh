@@ -177,16 +177,18 @@ t_deploy_changed () {
   dep_wait "$dep_id" || return
   expect_eq "$(echo "$body" | jq -r .State)" succeeded "v2: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
   expect_eq "$(echo "$body" | jq -r '[.Devices[].Mode] | join(",")')" "replace,replace,replace" "v2 mode (ports: replace)"
-  local k bytes app
-  app=$(stat -c %s "$DEP_DIR/v2.tar.gz")
+  local k changed
+  changed=$(stat -c %s "$DEP_DIR/v2/message.txt")
   expect_eq "$(echo "$body" | jq -r .Template)" "hello@2" "template"
   for k in 0 1 2; do
-    bytes=$(echo "$body" | jq ".Devices[$k].PullBytes")
-    # Only the app's blob (its files, compressed) and the manifest and
-    # config moved: not the base.
-    [ "$bytes" -gt 0 ] && [ "$bytes" -lt $((app + 8192)) ] \
-      || fail "device $k: v2 pulled $bytes bytes (the app is $app bytes compressed)"
+    # v2 changed message.txt only: its blob is all that moved (besides the
+    # manifest and the RET file), not app.py's, not the base's.
+    expect_eq "$(echo "$body" | jq ".Devices[$k].PullBytes")" "$changed" "device $k: bytes pulled for v2"
   done
+  # The registry sent exactly one blob of the app's files for v2: message.txt's.
+  local blob
+  blob=$(sha256sum "$DEP_DIR/v2/message.txt" | cut -c1-64)
+  expect_eq "$(grep -c "GET /v2/apps/hello/blobs/sha256:$blob" "$DEP_DIR/registry.log")" 3 "message.txt's blob fetched once per device"
   for k in 1 2 3; do
     expect_eq "$(dep_get "$k")" "hello from version 2" "device $k answers v2"
     run_cmd hub_device_reg "$k" ps -a --format '{{.Names}}'

@@ -332,8 +332,8 @@ test_manifest_wrong_media_types (void **state)
       manifest (REG_OCI_MANIFEST_TYPE, CONFIG_OK,
                 "[" LAYER_OK ",{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
                 "\"digest\":\"sha256:" HEX_C "\",\"size\":5}]"),
-      "layer 1 has media type application/vnd.oci.image.layer.v1.tar+gzip, not a reg lib or "
-      "files blob");
+      "layer 1 has media type application/vnd.oci.image.layer.v1.tar+gzip, not a reg lib, "
+      "file or files blob");
   expect_bad_manifest (
       manifest (REG_OCI_MANIFEST_TYPE, CONFIG_OK, "[{\"digest\":\"sha256:" HEX_C "\",\"size\":5}]"),
       "layer 0 has no mediaType");
@@ -411,6 +411,44 @@ test_manifest_oversized (void **state)
 }
 
 /* reg-hub's registry checks names with this before making any path. */
+/* A file layer (an app's file object, raw) carries its mtime; malformed
+ * ones are refused naming the layer. */
+static void
+test_manifest_file_layer (void **state)
+{
+  struct reg_oci_desc layers[1]
+      = { { .media_type = (char *)REG_OCI_FILE_TYPE, .size = 21, .mtime = 1700000000 } };
+  memcpy (layers[0].digest, HEX_C, 65);
+  struct reg_oci_manifest m = { .layers = layers, .n_layers = 1 };
+  m.config.media_type = (char *)REG_OCI_TEMPLATE_TYPE;
+  m.config.size = 10;
+  memcpy (m.config.digest, HEX_A, 65);
+  char *text = reg_oci_manifest_build (&m);
+  assert_non_null (text);
+  assert_non_null (strstr (text, "\"annotations\":{\"org.reg.mtime\":\"1700000000\"}"));
+  struct reg_oci_manifest *got = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_oci_manifest_parse (text, strlen (text), "t/app:1", &got, &err), 0);
+  assert_string_equal (got->layers[0].media_type, REG_OCI_FILE_TYPE);
+  assert_int_equal (got->layers[0].mtime, 1700000000);
+  assert_int_equal (got->layers[0].size, 21);
+  reg_oci_manifest_free (got);
+  free (text);
+  static const char *const bad[] = { "\"\"", "\"-5\"", "\"0\"", "\"12x\"", "\"99999999999\"", "7" };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    {
+      char *layer = NULL;
+      assert_true (asprintf (&layer,
+                             "[{\"mediaType\":\"" REG_OCI_FILE_TYPE "\",\"digest\":\"sha256:" HEX_C
+                             "\",\"size\":5,\"annotations\":{\"org.reg.mtime\":%s}}]",
+                             bad[i])
+                   >= 0);
+      expect_bad_manifest (manifest (REG_OCI_MANIFEST_TYPE, CONFIG_OK, layer),
+                           "layer 0 has a malformed org.reg.mtime annotation");
+      free (layer);
+    }
+}
+
 static void
 test_repo_ok (void **state)
 {
@@ -442,6 +480,7 @@ main (void)
     cmocka_unit_test (test_digest_parse),
     cmocka_unit_test (test_repo_ok),
     cmocka_unit_test (test_manifest_round_trip),
+    cmocka_unit_test (test_manifest_file_layer),
     cmocka_unit_test (test_manifest_the_good_one_parses),
     cmocka_unit_test (test_manifest_wrong_media_types),
     cmocka_unit_test (test_manifest_missing_parts),
