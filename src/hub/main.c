@@ -265,7 +265,7 @@ serve (struct hub *h, bool admin_stdin)
   fprintf (stderr, "reg-hub: stopping\n");
   h->stopping = true;
   hub_probe_stop (h);
-  MHD_stop_daemon (h->httpd);
+  hub_http_stop (h);
   hub_deploy_wait (h);
   return 0;
 }
