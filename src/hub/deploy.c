@@ -219,6 +219,51 @@ check_numbers (json_t *spec, struct reg_error **err)
   return 0;
 }
 
+/* {"After"?: seconds or a duration (default 0), "Attempts"?: 1-10 (default 3)},
+ * only with a health check; rewritten as {"After": seconds, "Attempts": n}. */
+static int
+check_redeploy (json_t *spec, struct reg_error **err)
+{
+  json_t *r = json_object_get (spec, "Redeploy");
+  if (r == NULL)
+    return 0;
+  if (!json_is_object (r))
+    return reg_error_set (err, EINVAL, "deploy: Redeploy must be {\"After\", \"Attempts\"}");
+  if (json_object_get (spec, "Health") == NULL)
+    return reg_error_set (err, EINVAL,
+                          "deploy: Redeploy needs a Health check (it acts on an unhealthy one)");
+  const char *key;
+  json_t *v;
+  json_object_foreach (r, key, v)
+  {
+    if (strcmp (key, "After") != 0 && strcmp (key, "Attempts") != 0)
+      return reg_error_set (err, EINVAL, "deploy: unknown field \"Redeploy.%s\"", key);
+  }
+  json_t *after = json_object_get (r, "After"), *attempts = json_object_get (r, "Attempts");
+  int64_t ns = 0;
+  if (json_is_string (after)
+      && reg_health_duration_parse ("deploy: Redeploy.After", json_string_value (after), &ns, err)
+             < 0)
+    return -1;
+  if (after && !json_is_string (after)
+      && (!json_is_number (after) || json_number_value (after) < 0
+          || json_number_value (after) > 86400))
+    return reg_error_set (
+        err, EINVAL, "deploy: Redeploy.After must be seconds (0-86400) or a duration (\"30s\")");
+  if (after && !json_is_string (after))
+    ns = (int64_t)llround (json_number_value (after) * 1e9);
+  if (ns > (int64_t)86400 * 1000000000)
+    return reg_error_set (err, EINVAL, "deploy: Redeploy.After must be at most 24h");
+  if (attempts
+      && (!json_is_integer (attempts) || json_integer_value (attempts) < 1
+          || json_integer_value (attempts) > 10))
+    return reg_error_set (err, EINVAL, "deploy: Redeploy.Attempts must be an integer 1-10");
+  json_object_set_new (spec, "Redeploy",
+                       json_pack ("{s:f, s:I}", "After", (double)ns / 1e9, "Attempts",
+                                  attempts ? json_integer_value (attempts) : (json_int_t)3));
+  return 0;
+}
+
 static bool
 name_ok (const char *name)
 {
@@ -297,8 +342,9 @@ static int
 check_fields (json_t *spec, const char *app, struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Version", "Devices", "Group", "Bases",  "Cmd",  "Env",      "Ports",   "Network",
-          "Restart", "Memory",  "Cpus",  "Health", "Name", "Parallel", "Timeout", NULL };
+      = { "Version", "Devices",  "Group",   "Bases",    "Cmd",  "Env",
+          "Ports",   "Network",  "Restart", "Memory",   "Cpus", "Health",
+          "Name",    "Parallel", "Timeout", "Redeploy", NULL };
   const char *key;
   json_t *v;
   json_object_foreach (spec, key, v)
@@ -325,7 +371,8 @@ check_fields (json_t *spec, const char *app, struct reg_error **err)
     return reg_error_set (err, EINVAL, "deploy: Network must be bridge, host, none or a network");
   if (check_strings (spec, "Cmd", true, err) < 0 || check_strings (spec, "Env", false, err) < 0
       || check_strings (spec, "Ports", false, err) < 0 || check_bases (spec, err) < 0
-      || check_limits (spec, err) < 0 || check_numbers (spec, err) < 0)
+      || check_limits (spec, err) < 0 || check_numbers (spec, err) < 0
+      || check_redeploy (spec, err) < 0)
     return -1;
   size_t i;
   json_array_foreach (json_object_get (spec, "Env"), i, v)
@@ -427,6 +474,7 @@ struct device_job
   int64_t dev_id;
   struct hub_target t;
   bool ok;
+  bool redeploy; /* hub_deploy_recreate: the deployment's record is not touched */
   pthread_t thread;
 };
 
@@ -440,7 +488,8 @@ set_deployment (struct run *r, json_t *fields)
 static void
 set_target (struct device_job *j, json_t *fields)
 {
-  hub_store_deployment_target_update (j->run->h->store, j->run->id, j->dev_id, fields, NULL);
+  if (!j->redeploy)
+    hub_store_deployment_target_update (j->run->h->store, j->run->id, j->dev_id, fields, NULL);
   json_decref (fields);
 }
 
@@ -682,6 +731,33 @@ device_deploy (struct device_job *j, struct reg_error **err)
     container_op (j, kept, "remove", NULL, &e); /* the new one runs: not a failure */
   set_target (j, json_pack ("{s:s, s:s}", "State", "healthy", "Container", name));
   return 0;
+}
+
+int
+hub_deploy_recreate (struct hub *h, json_t *spec, const char *tmpl, json_t *dev,
+                     struct reg_error **err)
+{
+  struct run r = { .h = h, .spec = spec };
+  snprintf (r.tmpl, sizeof r.tmpl, "%s", tmpl);
+  struct device_job j = { .run = &r,
+                          .dev = dev,
+                          .dev_id = json_integer_value (json_object_get (dev, "Id")),
+                          .redeploy = true };
+  const char *name = str (spec, "Name");
+  _cleanup_free_ char *id = NULL;
+  _cleanup_error_ struct reg_error *ignored = NULL;
+  if (hub_target_init (&j.t, dev, err) < 0)
+    return -1;
+  int has = has_container (&j, name, err);
+  int ret = has < 0 ? -1 : 0;
+  if (has > 0)
+    {
+      container_op (&j, name, "stop", "?t=10", &ignored); /* it may have stopped already */
+      ret = container_op (&j, name, "remove", NULL, err);
+    }
+  if (ret == 0)
+    ret = start_new (&j, name, &id, err);
+  return ret;
 }
 
 static void *

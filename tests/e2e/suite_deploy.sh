@@ -222,6 +222,57 @@ t_deploy_rollback () {
   done
 }
 
+# Until deployment $1's JSON matches the jq condition $2 (up to $3 s): $body.
+dep_until () {
+  local i
+  for i in $(seq $((${3:-60} * 4))); do
+    dapi GET "/api/v1/deployments/$1"
+    [ "$(echo "$body" | jq "$2")" = true ] && return 0
+    sleep 0.25
+  done
+  fail "deployment $1 never had $2: $body"
+  return 1
+}
+
+t_deploy_redeploy () {
+  deploy_setup || return
+  dep_app "$DEP_DIR/v5" "hello from version 5"
+  # On d1, checked every second, one failed check is unhealthy; redeployed
+  # after 1 s unhealthy, at most twice.
+  dep_post hello "$DEP_DIR/v5.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Health.Retries = 1 | .Redeploy = {"After": "1s", "Attempts": 2}')"
+  expect_code 202 "deploy v5"
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v5: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
+  local k before id tmpl
+  tmpl=$(echo "$body" | jq -r .Template)
+  before=$(hub_device_reg 1 inspect --format '{{.Id}}' hello)
+  for k in 1 2; do
+    # Broken in its upper layer: a new container from the template is not.
+    run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "open('/app/broken', 'w')"
+    expect_rc 0
+    dep_until "$dep_id" ".Devices[0].Redeploys == $k and .Devices[0].State == \"healthy\"" || return
+    id=$(hub_device_reg 1 inspect --format '{{.Id}}' hello)
+    [ -n "$id" ] && [ "$id" != "$before" ] || fail "redeploy $k: the container is still $before"
+    before=$id
+    expect_eq "$(dep_get 1)" "hello from version 5" "redeploy $k: d1 answers v5"
+    run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "import os, sys; sys.exit(os.path.exists('/app/broken'))"
+    expect_rc 0
+  done
+  # Unhealthy a third time: the hub gives up, says why and leaves it.
+  run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "open('/app/broken', 'w')"
+  dep_until "$dep_id" '.Devices[0].State == "unhealthy"' || return
+  expect_eq "$(echo "$body" | jq '.Devices[0].Redeploys')" 2 "two redeploys"
+  case "$(echo "$body" | jq -r '.Devices[0].Error')" in
+    "gave up after 2 redeploys: unhealthy after "*) ;;
+    *) fail "the reason: $(echo "$body" | jq -r '.Devices[0].Error')" ;;
+  esac
+  expect_eq "$(hub_device_reg 1 inspect --format '{{.Id}}' hello)" "$before" "left alone"
+  # Every attempt and the giving up are audited.
+  dapi GET "/api/v1/audit"
+  expect_eq "$(echo "$body" | jq --arg t "$tmpl" '[.[] | select(.Action == "redeploy" and .Target == $t)] | length')" 3 "audited: $body"
+  expect_eq "$(echo "$body" | jq -r --arg t "$tmpl" '[.[] | select(.Action == "redeploy" and .Target == $t)][0].Result[0:30]')" "gave up after 2 redeploys: unh" "audit's last"
+}
+
 t_deploy_bad_uploads () {
   deploy_setup || return
   local before after d=$DEP_DIR/bad
@@ -281,6 +332,18 @@ PY
   dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Health = {"Tcp": 0}')"
   expect_code 400 "tcp check"
   expect_body_has "Health.Tcp must be a port"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config 'del(.Health) | .Redeploy = {}')"
+  expect_code 400 "redeploy without a check"
+  expect_body_has "Redeploy needs a Health check"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Redeploy = {"Attempts": 0}')"
+  expect_code 400 "no attempts"
+  expect_body_has "Redeploy.Attempts must be an integer 1-10"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Redeploy = {"After": "soon"}')"
+  expect_code 400 "bad After"
+  expect_body_has "Redeploy.After"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Redeploy = {"Every": 1}')"
+  expect_code 400 "unknown redeploy field"
+  expect_body_has 'unknown field \"Redeploy.Every\"'
   dep_post Web_Bad "$DEP_DIR/v1.tar.gz" "$(dep_config)"
   expect_code 400 "bad app name"
   dep_post hello "$DEP_DIR/v1.tar.gz" 'not json'
