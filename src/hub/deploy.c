@@ -264,6 +264,18 @@ check_redeploy (json_t *spec, struct reg_error **err)
   return 0;
 }
 
+/* "Keep": versions of the app left on each device (1-1000), or absent:
+ * all of them. */
+static int
+check_keep (json_t *spec, struct reg_error **err)
+{
+  json_t *k = json_object_get (spec, "Keep");
+  if (k && (!json_is_integer (k) || json_integer_value (k) < 1 || json_integer_value (k) > 1000))
+    return reg_error_set (err, EINVAL,
+                          "deploy: Keep must be an integer 1-1000 (versions kept on each device)");
+  return 0;
+}
+
 static bool
 name_ok (const char *name)
 {
@@ -344,7 +356,7 @@ check_fields (json_t *spec, const char *app, struct reg_error **err)
   static const char *const keys[]
       = { "Version", "Devices",  "Group",   "Bases",    "Cmd",  "Env",
           "Ports",   "Network",  "Restart", "Memory",   "Cpus", "Health",
-          "Name",    "Parallel", "Timeout", "Redeploy", NULL };
+          "Name",    "Parallel", "Timeout", "Redeploy", "Keep", NULL };
   const char *key;
   json_t *v;
   json_object_foreach (spec, key, v)
@@ -372,7 +384,7 @@ check_fields (json_t *spec, const char *app, struct reg_error **err)
   if (check_strings (spec, "Cmd", true, err) < 0 || check_strings (spec, "Env", false, err) < 0
       || check_strings (spec, "Ports", false, err) < 0 || check_bases (spec, err) < 0
       || check_limits (spec, err) < 0 || check_numbers (spec, err) < 0
-      || check_redeploy (spec, err) < 0)
+      || check_redeploy (spec, err) < 0 || check_keep (spec, err) < 0)
     return -1;
   size_t i;
   json_array_foreach (json_object_get (spec, "Env"), i, v)
@@ -688,6 +700,112 @@ roll_back (struct device_job *j, const char *mode, const char *new_name, const c
     container_op (j, name, "start", NULL, &e);
 }
 
+/* The app's versions this hub deployed, newest first, each with whether
+ * it ran on the device (its target there got healthy). */
+static json_t *
+versions_of (struct device_job *j)
+{
+  static const char *const ran[] = { "healthy", "unhealthy", "redeploying", NULL };
+  struct hub_store *store = j->run->h->store;
+  json_t *list = hub_store_deployment_list (store, str (j->run->spec, "App"), 1000);
+  json_t *out = json_array (), *row, *t;
+  size_t i, k;
+  json_array_foreach (list, i, row)
+  {
+    json_t *d = hub_store_deployment_get (store, json_integer_value (json_object_get (row, "Id")));
+    bool good = false;
+    json_array_foreach (json_object_get (d, "Devices"), k, t)
+    {
+      if (json_integer_value (json_object_get (t, "Device")) != j->dev_id || !str (t, "State"))
+        continue;
+      for (size_t q = 0; ran[q]; q++)
+        good = good || strcmp (str (t, "State"), ran[q]) == 0;
+    }
+    if (str (d, "Template"))
+      json_array_append_new (
+          out, json_pack ("{s:s, s:b}", "Template", str (d, "Template"), "Ran", good));
+    json_decref (d);
+  }
+  json_decref (list);
+  return out;
+}
+
+static bool
+has_template (json_t *templates, const char *tmpl)
+{
+  size_t i;
+  json_t *t;
+  json_array_foreach (templates, i, t)
+  {
+    if (str (t, "Ref") && strcmp (str (t, "Ref"), tmpl) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* After a prune of templates: the objects no template names any more. */
+static void
+prune_data (struct device_job *j)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *rep = NULL, *body = json_pack ("{s:b}", "Data", 1);
+  char result[120];
+  if (call (j, "POST", "/v1/system/prune", body, PULL_TIMEOUT_MS, &rep, &err) < 0)
+    snprintf (result, sizeof result, "%s", err->msg);
+  else
+    snprintf (result, sizeof result, "ok: %lld objects, %lld bytes",
+              (long long)json_integer_value (json_object_get (rep, "Objects")),
+              (long long)json_integer_value (json_object_get (rep, "Bytes")));
+  hub_store_audit (j->run->h->store, j->run->user, j->dev_id, "prune", "data", result);
+  json_decref (body);
+  json_decref (rep);
+}
+
+/* "Keep": N — on the device, the new version and the N-1 newest earlier
+ * ones that ran there stay; every other version of the app this hub
+ * deployed (older ones, failed ones) is removed unless a container uses
+ * it, and then the objects no template names any more. Best effort: a
+ * failure is audited, never the deployment's. */
+static void
+prune_versions (struct device_job *j)
+{
+  json_t *keep_j = json_object_get (j->run->spec, "Keep");
+  if (keep_j == NULL)
+    return;
+  int64_t keep = json_integer_value (keep_j) - 1; /* besides the new one */
+  json_t *templates = NULL, *versions = NULL, *v;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (call (j, "GET", "/v1/templates", NULL, CALL_TIMEOUT_MS, &templates, &err) < 0)
+    {
+      hub_store_audit (j->run->h->store, j->run->user, j->dev_id, "prune", j->run->tmpl, err->msg);
+      return;
+    }
+  versions = versions_of (j);
+  size_t removed = 0, i;
+  json_array_foreach (versions, i, v)
+  {
+    const char *tmpl = str (v, "Template");
+    if (strcmp (tmpl, j->run->tmpl) == 0 || !has_template (templates, tmpl))
+      continue;
+    if (json_is_true (json_object_get (v, "Ran")) && keep > 0)
+      {
+        keep--;
+        continue;
+      }
+    char path[400];
+    snprintf (path, sizeof path, "/v1/templates/%s", tmpl);
+    _cleanup_error_ struct reg_error *e = NULL;
+    int rc = call (j, "DELETE", path, NULL, CALL_TIMEOUT_MS, NULL, &e) < 0 ? -1 : 0;
+    removed += rc == 0;
+    hub_store_audit (j->run->h->store, j->run->user, j->dev_id, "prune", tmpl,
+                     rc == 0 ? "ok" : e->msg);
+  }
+  if (removed > 0)
+    prune_data (j);
+  json_decref (templates);
+  json_decref (versions);
+}
+
 static int
 device_deploy (struct device_job *j, struct reg_error **err)
 {
@@ -730,6 +848,7 @@ device_deploy (struct device_job *j, struct reg_error **err)
   else if (strcmp (mode, "replace") == 0)
     container_op (j, kept, "remove", NULL, &e); /* the new one runs: not a failure */
   set_target (j, json_pack ("{s:s, s:s}", "State", "healthy", "Container", name));
+  prune_versions (j);
   return 0;
 }
 

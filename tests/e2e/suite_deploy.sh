@@ -273,6 +273,36 @@ t_deploy_redeploy () {
   expect_eq "$(echo "$body" | jq -r --arg t "$tmpl" '[.[] | select(.Action == "redeploy" and .Target == $t)][0].Result[0:30]')" "gave up after 2 redeploys: unh" "audit's last"
 }
 
+t_deploy_prune () {
+  deploy_setup || return
+  # Two good versions on d1, keeping 2: only they stay; every older
+  # version of the app (good, broken or rolled back) goes, and its objects.
+  dep_app "$DEP_DIR/v7" "hello from version 7"
+  dep_post hello "$DEP_DIR/v7.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Keep = 2')"
+  dep_wait "$dep_id" || return
+  local t7 t8
+  t7=$(echo "$body" | jq -r .Template)
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v7"
+  dep_app "$DEP_DIR/v8" "hello from version 8!"
+  dep_post hello "$DEP_DIR/v8.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Keep = 2')"
+  dep_wait "$dep_id" || return
+  t8=$(echo "$body" | jq -r .Template)
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v8"
+  expect_eq "$(dep_get 1)" "hello from version 8!" "d1 answers v8"
+  expect_eq "$(hub_device_reg 1 template ls | awk '$1 ~ /^hello@/ {print $1}' | sort | tr '\n' ' ')" \
+    "$(printf '%s\n' "$t7" "$t8" | sort | tr '\n' ' ')" "d1 keeps the last two versions"
+  # Without Keep, a device keeps every version: d2 still has the first.
+  dapi GET "/api/v1/deployments?app=hello&limit=1000"
+  hub_device_reg 2 template ls | awk '{print $1}' | grep -qx "$(echo "$body" | jq -r '.[-1].Template')" \
+    || fail "d2 lost the first version"
+  dapi GET "/api/v1/audit?device=1"
+  expect_body_has '"Action":"prune","Target":"data","Result":"ok: '
+  # Keep refused when it is not a count.
+  dep_post hello "$DEP_DIR/v8.tar.gz" "$(dep_config '.Keep = 0')"
+  expect_code 400 "Keep 0"
+  expect_body_has "Keep must be an integer 1-1000"
+}
+
 t_deploy_bad_uploads () {
   deploy_setup || return
   local before after d=$DEP_DIR/bad
