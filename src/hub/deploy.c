@@ -18,6 +18,8 @@
 #define CALL_TIMEOUT_MS 60000
 #define PULL_TIMEOUT_MS (15 * 60000)
 #define POLL_MS 250
+#define POLL_FAST_MS 20 /* the first FAST_S seconds of a wait: most apps are up by then */
+#define POLL_FAST_S 2.0
 
 static const char *
 str (json_t *o, const char *k)
@@ -97,13 +99,14 @@ seconds_ns (json_t *h, const char *key, int64_t *ns, struct reg_error **err)
 }
 
 /* {"Http": "/path", "Port": N, "Status"?: N} | {"Tcp": PORT} | {"Cmd": "shell command"},
- * with "Interval", "Timeout", "StartPeriod", "Retries": Docker's
- * Healthcheck for regd. */
+ * with "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries":
+ * Docker's Healthcheck for regd. */
 static json_t *
 health_check (json_t *h, struct reg_error **err)
 {
-  static const char *const keys[] = { "Http",     "Port",    "Status",      "Cmd",     "Tcp",
-                                      "Interval", "Timeout", "StartPeriod", "Retries", NULL };
+  static const char *const keys[]
+      = { "Http",    "Port",        "Status",        "Cmd",     "Tcp", "Interval",
+          "Timeout", "StartPeriod", "StartInterval", "Retries", NULL };
   const char *key;
   json_t *v;
   if (!json_is_object (h))
@@ -153,10 +156,11 @@ health_check (json_t *h, struct reg_error **err)
     test = json_pack ("[s, s]", "CMD-SHELL", str (h, "Cmd"));
   else
     return reg_error_set (err, EINVAL, "deploy: Health.Http and Health.Cmd are strings"), NULL;
-  int64_t interval, timeout, start;
+  int64_t interval, timeout, start, start_interval;
   json_t *retries = json_object_get (h, "Retries");
   if (seconds_ns (h, "Interval", &interval, err) < 0 || seconds_ns (h, "Timeout", &timeout, err) < 0
       || seconds_ns (h, "StartPeriod", &start, err) < 0
+      || seconds_ns (h, "StartInterval", &start_interval, err) < 0
       || (retries
           && (!json_is_integer (retries) || json_integer_value (retries) < 1
               || json_integer_value (retries) > 100)
@@ -165,9 +169,13 @@ health_check (json_t *h, struct reg_error **err)
       json_decref (test);
       return NULL;
     }
-  return json_pack ("{s:o, s:I, s:I, s:I, s:I}", "Test", test, "Interval", (json_int_t)interval,
-                    "Timeout", (json_int_t)timeout, "StartPeriod", (json_int_t)start, "Retries",
-                    (json_int_t)(retries ? json_integer_value (retries) : 0));
+  json_t *check
+      = json_pack ("{s:o, s:I, s:I, s:I, s:I}", "Test", test, "Interval", (json_int_t)interval,
+                   "Timeout", (json_int_t)timeout, "StartPeriod", (json_int_t)start, "Retries",
+                   (json_int_t)(retries ? json_integer_value (retries) : 0));
+  if (check && start_interval > 0)
+    json_object_set_new (check, "StartInterval", json_integer (start_interval));
+  return check;
 }
 
 static int
@@ -604,6 +612,7 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
   char path[300];
   snprintf (path, sizeof path, "/v1/containers/%s", id);
   const char *health = "starting";
+  double t0 = now_mono ();
   while (!j->run->h->stopping)
     {
       json_t *c = NULL;
@@ -636,7 +645,7 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
         return reg_error_set (
             err, ETIMEDOUT, "device %s: %s not healthy within %lld s (%s)", j->t.name, j->run->tmpl,
             (long long)json_integer_value (json_object_get (j->run->spec, "Timeout")), health);
-      usleep (POLL_MS * 1000);
+      usleep ((now_mono () - t0 < POLL_FAST_S ? POLL_FAST_MS : POLL_MS) * 1000);
     }
   return reg_error_set (err, EINTR, "the hub is stopping");
 }
