@@ -28,8 +28,8 @@
 # http.response.written of each blob GET).
 # Both flows poll readiness every 50 ms (reg-hub: the deployment's state,
 # "succeeded" once regd's HTTP health check passes, its interval 200 ms
-# here; Docker: the app's /healthz, and its process is checked to be the
-# container's).
+# and its start interval 50 ms here; Docker: the app's /healthz, and its
+# process is checked to be the container's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -106,8 +106,13 @@ APP=$HUB_DIR/app
 mkdir -p "$APP"
 cp examples/hello-web/app.py "$APP/"
 echo "hello 1" >"$APP/message.txt"
-CONFIG=$(jq -c '.Bases = ["python@3.11"] | del(.Group) | .Devices = ["dev1"] | .Ports = []
-  | .Network = "host" | .Health.Interval = "200ms"' examples/hello-web/deploy.json)
+# The health check: every 200 ms, and every START_INTERVAL (default 50 ms,
+# the Docker flow's own polling; START_INTERVAL=0: none) while the new
+# version is starting (docs/health.md, --health-start-interval).
+START_INTERVAL=${START_INTERVAL:-50ms}
+CONFIG=$(jq -c --arg si "$START_INTERVAL" '.Bases = ["python@3.11"] | del(.Group) | .Devices = ["dev1"] | .Ports = []
+  | .Network = "host" | .Health.Interval = "200ms"
+  | if $si == "0" then . else .Health.StartPeriod = "30s" | .Health.StartInterval = $si end' examples/hello-web/deploy.json)
 
 # reg-hub: one deployment; prints "seconds pulled-bytes".
 reg_deploy () {
