@@ -166,6 +166,8 @@ t_deploy_first () {
 t_deploy_changed () {
   deploy_setup || return
   dep_app "$DEP_DIR/v2" "hello from version 2"
+  local base_gets
+  base_gets=$(grep -c "GET /v2/apps/pybase/blobs/" "$DEP_DIR/registry.log")
   # As a CI job does it: examples/ci/deploy.sh (curl and the token).
   dep_config '.Parallel = 3 | .Health = {"Tcp": 8000, "Interval": "1s"}' >"$DEP_DIR/v2.json"
   run_cmd env REG_HUB_URL="$DEP_URL" REG_HUB_TOKEN="$DEP_TOKEN" REG_HUB_CA="$DEP_DIR/hub/data/tls/cert.pem" \
@@ -189,6 +191,8 @@ t_deploy_changed () {
   local blob
   blob=$(sha256sum "$DEP_DIR/v2/message.txt" | cut -c1-64)
   expect_eq "$(grep -c "GET /v2/apps/hello/blobs/sha256:$blob" "$DEP_DIR/registry.log")" 3 "message.txt's blob fetched once per device"
+  # The base the devices have is known by its manifest: not even its RET file moved.
+  expect_eq "$(grep -c "GET /v2/apps/pybase/blobs/" "$DEP_DIR/registry.log")" "$base_gets" "base blobs fetched for v2"
   for k in 1 2 3; do
     expect_eq "$(dep_get "$k")" "hello from version 2" "device $k answers v2"
     run_cmd hub_device_reg "$k" ps -a --format '{{.Names}}'
