@@ -535,5 +535,5 @@ deploy_finish () {
 }
 FINISH="deploy_finish ${FINISH:-}"
 
-ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_bad_uploads t_deploy_embedded
-  t_deploy_browser"
+ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_redeploy t_deploy_prune
+  t_deploy_bad_uploads t_deploy_embedded t_deploy_browser"

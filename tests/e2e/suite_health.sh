@@ -250,4 +250,4 @@ t_health_bad_input () {
 }
 
 ALL="$ALL t_health_cmd_healthy t_health_cmd_unhealthy t_health_timeout t_health_start_period
-  t_health_http t_health_regd_restart t_health_bad_input"
+  t_health_start_interval t_health_http t_health_regd_restart t_health_bad_input"
