@@ -34,7 +34,10 @@ start_hub () {
   HUB_PID=$!
   for _ in $(seq 100); do curl -sk -o /dev/null "$URL/api/v1/version" && break; sleep 0.1; done
 }
+# VmHWM is the peak since the last peak_reset (clear_refs 5), so each
+# phase reports its own peak.
 rss () { grep -E 'VmRSS|VmHWM' "/proc/$HUB_PID/status" | tr -s ' \t' ' ' | tr '\n' ' '; }
+peak_reset () { echo 5 >"/proc/$HUB_PID/clear_refs"; }
 # Wait for N new rounds over all entries, printing each.
 rounds () {
   local seen= n=0 s at
@@ -77,6 +80,7 @@ echo "registered in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.
 echo "reg-hub memory after registering: $(rss)"
 
 echo "liveness rounds (interval 5 s, timeout 4 s; connections kept between rounds):"
+peak_reset
 rounds "$ROUNDS"
 echo "reg-hub memory, idle with $ENTRIES devices: $(rss)"
 
@@ -86,14 +90,36 @@ SECRET=$(awk '$6 == "reghub_session" {print $7}' "$JAR")
 # the first as failed ("Length"): the list changes as devices are probed.
 for mode in "1 gzip -k" "4 gzip -k" "1 gzip" "1 identity -k"; do
   set -- $mode
+  peak_reset
   echo "dashboard API: GET /api/v1/devices ($ENTRIES devices), $REQUESTS requests, $1 at a time, Accept-Encoding: $2 ${3:-(a new connection each)}:"
   ab -q ${3:-} -n "$REQUESTS" -c "$1" -H "Accept-Encoding: $2" -C "reghub_session=$SECRET" \
     "$URL/api/v1/devices" >"$HUB_DIR/ab" 2>&1 || cat "$HUB_DIR/ab"
   grep -E -A1 "Failed requests" "$HUB_DIR/ab" | tr -s ' \n' ' ' | sed 's/^/  /'
   echo
   grep -E "Non-2xx|Time per request:.*mean\)$|Document Length|  50%|  90%|  99%|100%" "$HUB_DIR/ab" | sed 's/^/  /'
+  echo "  reg-hub memory: $(rss)"
 done
-echo "reg-hub memory after the dashboard load: $(rss)"
+sleep 2
+echo "reg-hub memory 2 s after the dashboard load: $(rss)"
+echo "200 keep-alive connections held open at once (open browser tabs), each after one request:"
+peak_reset
+/usr/bin/python3 - "$PORT" 200 "$HUB_PID" <<'PY'
+import socket, ssl, sys, time
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ctx = ssl.create_default_context()
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+conns = []
+for _ in range(n):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30))
+    s.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: hub\r\n\r\n")
+    s.recv(4096)
+    conns.append(s)
+time.sleep(1)
+status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
+print("  reg-hub memory: " + " ".join(f"{k}: {status[k].strip()}" for k in ("VmHWM", "VmRSS", "Threads")))
+for s in conns:
+    s.close()
+PY
 echo "a cold start: the first round makes every connection (at most 4 per regd: $((REGDS * 4)) TLS handshakes):"
 kill -TERM "$HUB_PID"; wait "$HUB_PID" || true
 start_hub

@@ -55,22 +55,10 @@ def runs_of(path):
     return [sorted(r) for r in runs]
 
 
-def main():
-    if len(sys.argv) < 6 or sys.argv[4] != "--":
-        sys.exit(__doc__)
-    path, n, out, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[5:]
-    env = dict(os.environ, REG_DEBUG_TIMING=path)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.ftruncate(fd, 0)
-    failed = 0
-    for _ in range(n):
-        mark(fd, "bench.spawn")
-        rc = subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL)
-        mark(fd, "bench.exited")
-        failed += rc != 0
-    os.close(fd)
-    if failed:
-        sys.exit("phases: %d of %d runs of %s failed" % (failed, n, " ".join(cmd)))
+def analyse(path):
+    """The runs recorded in path cut into phases: (segments [{from, to,
+    median_ms, p90_ms}] in the most common order, the number of runs used, the
+    median whole run in ms)."""
     runs = runs_of(path)
     seqs = {}
     for r in runs:
@@ -87,14 +75,35 @@ def main():
     segments = []
     for a, b in zip(order, order[1:]):
         d = [(r[b] - r[a]) / 1e6 for r in chosen]
-        segments.append({"from": a, "to": b, "median_ms": statistics.median(d)})
+        segments.append({"from": a, "to": b, "median_ms": statistics.median(d),
+                         "p90_ms": sorted(d)[int(len(d) * 0.9)]})
     totals = [(r["bench.exited"] - r["bench.spawn"]) / 1e6 for r in chosen]
+    return segments, len(chosen), statistics.median(totals)
+
+
+def main():
+    if len(sys.argv) < 6 or sys.argv[4] != "--":
+        sys.exit(__doc__)
+    path, n, out, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[5:]
+    env = dict(os.environ, REG_DEBUG_TIMING=path)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.ftruncate(fd, 0)
+    failed = 0
+    for _ in range(n):
+        mark(fd, "bench.spawn")
+        rc = subprocess.call(cmd, env=env, stdout=subprocess.DEVNULL)
+        mark(fd, "bench.exited")
+        failed += rc != 0
+    os.close(fd)
+    if failed:
+        sys.exit("phases: %d of %d runs of %s failed" % (failed, n, " ".join(cmd)))
+    segments, used, total = analyse(path)
     result = {
         "command": " ".join(cmd),
         "runs": n,
-        "used": len(chosen),
+        "used": used,
         "failed": failed,
-        "total_median_ms": statistics.median(totals),
+        "total_median_ms": total,
         "segments": segments,
     }
     with open(out, "w") as f:
@@ -102,7 +111,7 @@ def main():
     for s in segments:
         print("%-32s -> %-32s %8.3f ms" % (s["from"], s["to"], s["median_ms"]))
     print("total (median over the %d runs used of %d): %.3f ms"
-          % (len(chosen), n, result["total_median_ms"]))
+          % (used, n, total))
 
 
 if __name__ == "__main__":

@@ -71,6 +71,11 @@ json_t *cli_mount_tmpfs (const char *spec, char **why);
 /* Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to
  * container `id` from now on (sigproxy.c); -1 when it cannot. */
 int cli_sigproxy_start (struct reg_client *c, const char *id);
+/* The same in two steps, for run in one request: block the signals before
+ * the request (they wait, pending), and forward them once the id is
+ * known. */
+void cli_sigproxy_block (void);
+int cli_sigproxy_arm (struct reg_client *c, const char *id);
 /* --sig-proxy[=true|false] into *on; -1 after saying what is wrong. */
 int cli_sig_proxy_option (const char *cmd, const char *arg, bool *on);
 

@@ -409,6 +409,8 @@ struct frames
   struct buffer body; /* error replies */
   struct reg_frame_reader reader;
   int *exit_code;
+  client_id_fn on_id; /* run in one request: the id frame */
+  void *id_data;
 };
 
 /* stdout and stderr frames to ours; the exit frame's code kept. */
@@ -420,6 +422,13 @@ on_frame (void *data, int stream, const unsigned char *payload, size_t len, int 
     reg_util_write_all (stream, payload, len);
   else if (stream == REG_FRAME_EXIT)
     *s->exit_code = exit_code;
+  else if (stream == REG_FRAME_ID && s->on_id && len == 64)
+    {
+      char id[65];
+      memcpy (id, payload, 64);
+      id[64] = '\0';
+      s->on_id (s->id_data, id);
+    }
   return 0;
 }
 
@@ -439,6 +448,20 @@ client_stream (struct reg_client *c, const char *method, const char *path, json_
   struct frames s = { .exit_code = exit_code };
   *exit_code = -1;
   long status = exchange (c, method, path, body, on_frames, &s);
+  if (reply)
+    *reply = status >= 0 ? parse_reply (&s.body) : NULL;
+  free (s.body.data);
+  reg_proto_frame_reader_clear (&s.reader);
+  return status;
+}
+
+long
+client_run_stream (struct reg_client *c, const char *path, json_t *body, int *exit_code,
+                   client_id_fn on_id, void *id_data, json_t **reply)
+{
+  struct frames s = { .exit_code = exit_code, .on_id = on_id, .id_data = id_data };
+  *exit_code = -1;
+  long status = exchange (c, "POST", path, body, on_frames, &s);
   if (reply)
     *reply = status >= 0 ? parse_reply (&s.body) : NULL;
   free (s.body.data);

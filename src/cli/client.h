@@ -37,6 +37,13 @@ long client_post_data (struct reg_client *c, const char *path, const char *conte
 long client_stream (struct reg_client *c, const char *method, const char *path, json_t *body,
                     int *exit_code, json_t **reply);
 
+/* client_stream for reg run's one request (POST /v1/containers?start=1&
+ * attach=1): on_id gets the new container's id from its first frame,
+ * before any output. */
+typedef void (*client_id_fn) (void *data, const char *id);
+long client_run_stream (struct reg_client *c, const char *path, json_t *body, int *exit_code,
+                        client_id_fn on_id, void *id_data, json_t **reply);
+
 /* Several requests at once (reg exec, run -i: output and input), driven
  * by the caller's poll loop. A stream request (as client_stream) or an
  * upload (a chunked POST whose reply is discarded); NULL when it could not

@@ -715,10 +715,81 @@ start_attached (struct reg_client *c, const char *id, const struct run_plan *p)
   return exit_code;
 }
 
+/* The exit status of a run whose start (or create) failed: its start
+ * result's, else 125, after saying why. */
+static int
+run_failed (long status, json_t *reply)
+{
+  json_t *code = json_object_get (reply, "ExitCode");
+  int rc = json_is_integer (code) && json_integer_value (code) >= 125
+               ? (int)json_integer_value (code)
+               : 125;
+  client_fail (NULL, status, reply);
+  return rc;
+}
+
+struct run_seen
+{
+  struct reg_client *c;
+  const struct run_plan *p;
+  char id[65];
+};
+
+/* The id frame, first in the stream: signals go to this container now. */
+static void
+on_run_id (void *data, const char *id)
+{
+  struct run_seen *seen = data;
+  snprintf (seen->id, sizeof seen->id, "%s", id);
+  reg_timing_mark (id, "client.created");
+  if (seen->p->proxy)
+    cli_sigproxy_arm (seen->c, id);
+}
+
+/* run without -i or --tty in one request (create, start and, unless -d,
+ * attach: POST /v1/containers?start=1[&attach=1]): one round trip to regd
+ * less than create then start. regd removes a --rm container whose start
+ * failed. */
+static int
+run_one_request (struct reg_client *c, json_t *body, const struct run_plan *p)
+{
+  json_t *reply = NULL;
+  reg_timing_mark (NULL, "client.create");
+  if (p->detach)
+    {
+      long status = client_call (c, "POST", "/v1/containers?start=1", body, &reply);
+      int rc = status == 201 ? 0 : run_failed (status, reply);
+      if (rc == 0)
+        printf ("%s\n", json_string_value (json_object_get (reply, "Id")));
+      json_decref (reply);
+      return rc;
+    }
+  struct run_seen seen = { c, p, "" };
+  if (p->proxy)
+    cli_sigproxy_block ();
+  int exit_code = -1;
+  long status = client_run_stream (c, "/v1/containers?start=1&attach=1", body, &exit_code,
+                                   on_run_id, &seen, &reply);
+  reg_timing_mark (seen.id[0] ? seen.id : NULL, "client.stream.ended");
+  int rc = status >= 200 && status <= 299 ? exit_code : run_failed (status, reply);
+  json_decref (reply);
+  if (rc < 0)
+    {
+      fprintf (stderr,
+               "reg: lost the connection to container %.12s before it exited; it may "
+               "still be running (see `reg ps`)\n",
+               seen.id);
+      return 125;
+    }
+  return rc;
+}
+
 /* Create the container; with run, start it and attach. */
 static int
 run_create_start (struct reg_client *c, json_t *body, const struct run_plan *p)
 {
+  if (p->start && !p->interactive && !p->tty)
+    return run_one_request (c, body, p);
   char id[65];
   int ret = create_container (c, body, id);
   if (ret != 0)

@@ -41,12 +41,9 @@ proxy_main (void *data)
   return NULL;
 }
 
-int
-cli_sigproxy_start (struct reg_client *c, const char *id)
+void
+cli_sigproxy_block (void)
 {
-  char *ref = client_escape (c, id);
-  snprintf (proxy_path, sizeof proxy_path, "/v1/containers/%s/kill", ref ? ref : "");
-  free (ref);
   sigemptyset (&proxy_set);
   for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
     sigaddset (&proxy_set, proxied[i]);
@@ -56,6 +53,14 @@ cli_sigproxy_start (struct reg_client *c, const char *id)
   pthread_sigmask (SIG_BLOCK, &proxy_set, NULL);
   for (size_t i = 0; i < sizeof proxied / sizeof proxied[0]; i++)
     signal (proxied[i], SIG_DFL);
+}
+
+int
+cli_sigproxy_arm (struct reg_client *c, const char *id)
+{
+  char *ref = client_escape (c, id);
+  snprintf (proxy_path, sizeof proxy_path, "/v1/containers/%s/kill", ref ? ref : "");
+  free (ref);
   pthread_t t;
   if (pthread_create (&t, NULL, proxy_main, NULL) != 0)
     {
@@ -64,6 +69,13 @@ cli_sigproxy_start (struct reg_client *c, const char *id)
     }
   pthread_detach (t);
   return 0;
+}
+
+int
+cli_sigproxy_start (struct reg_client *c, const char *id)
+{
+  cli_sigproxy_block ();
+  return cli_sigproxy_arm (c, id);
 }
 
 int

@@ -183,7 +183,11 @@ device_edit (struct hub_req *r, json_t *dev)
   return ret;
 }
 
-/* A live reading from the device. */
+/* A live reading from the device, within the probe timeout or 10 s,
+ * whichever is longer: a df walks the device's store, and a loaded device
+ * takes longer than a liveness answer. */
+#define LIVE_TIMEOUT_MS 10000
+
 static enum MHD_Result
 device_get_live (struct hub_req *r, json_t *dev, const char *path)
 {
@@ -192,7 +196,9 @@ device_get_live (struct hub_req *r, json_t *dev, const char *path)
   json_t *reply = NULL;
   if (hub_target_init (&t, dev, &err) < 0)
     return hub_reply_error (r, err);
-  long status = hub_regd_call (&t, "GET", path, NULL, r->hub->cfg.probe_timeout, &reply, &err);
+  long timeout = r->hub->cfg.probe_timeout > LIVE_TIMEOUT_MS ? (long)r->hub->cfg.probe_timeout
+                                                             : LIVE_TIMEOUT_MS;
+  long status = hub_regd_call (&t, "GET", path, NULL, timeout, &reply, &err);
   if (status < 0)
     return hub_reply_error (r, err);
   if (status != 200)
@@ -301,6 +307,10 @@ gzip_of (const char *text, size_t len, size_t *out_len)
       free (out);
       return NULL;
     }
+  /* The bound is the text's size or more; the list compresses 50 times. */
+  char *fit = realloc (out, *out_len ? *out_len : 1);
+  if (fit != NULL)
+    out = fit;
   return out;
 }
 
@@ -337,13 +347,10 @@ device_list (struct hub_req *r)
   pthread_mutex_unlock (&cache_lock);
   /* Rendered outside the lock; a write meanwhile bumps the generation, so
    * what is kept is never newer-labelled than its content. */
-  json_t *list = hub_store_device_list (r->hub->store, owner, 0);
   struct list_cache fresh = { .owner = owner, .generation = gen };
-  fresh.text = list ? json_dumps (list, JSON_COMPACT) : NULL;
-  json_decref (list);
+  fresh.text = hub_store_device_list_json (r->hub->store, owner, &fresh.len);
   if (fresh.text == NULL)
     return hub_reply_message (r, MHD_HTTP_INTERNAL_SERVER_ERROR, "devices: cannot list");
-  fresh.len = strlen (fresh.text);
   fresh.gz = gzip_of (fresh.text, fresh.len, &fresh.gz_len);
   enum MHD_Result ret = reply_list (r, &fresh);
   pthread_mutex_lock (&cache_lock);

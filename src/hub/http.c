@@ -4,6 +4,7 @@
 #include "hub.h"
 #include "json.h"
 #include "registry.h"
+#include "sse.h"
 #include "upload.h"
 #include "util.h"
 
@@ -13,7 +14,6 @@
 #include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -52,6 +52,17 @@ hub_queue (struct hub_req *r, unsigned status, struct MHD_Response *resp)
   if (resp == NULL)
     return MHD_NO;
   headers (r, resp);
+  if (r->off_pool) /* kept for the pool thread that resumes the connection */
+    {
+      if (r->reply != NULL) /* as libmicrohttpd refuses a second reply */
+        {
+          MHD_destroy_response (resp);
+          return MHD_NO;
+        }
+      r->reply = resp;
+      r->reply_status = status;
+      return MHD_YES;
+    }
   enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
   MHD_destroy_response (resp);
   return ret;
@@ -206,64 +217,6 @@ hub_audit (struct hub_req *r, int64_t device, const char *action, const char *ta
   hub_store_audit (r->hub->store, hub_user_name (r), device, action, target, result);
 }
 
-/* ---- server-sent events ---- */
-
-struct event_stream
-{
-  int fd, client_fd;
-};
-
-static ssize_t
-event_reader (void *cls, uint64_t pos, char *buf, size_t max)
-{
-  struct event_stream *s = cls;
-  for (;;)
-    {
-      struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->client_fd, POLLRDHUP, 0 } };
-      int n = poll (p, s->client_fd >= 0 ? 2 : 1, 15000);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 || (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-      if (n == 0) /* keep-alive comment: proxies and browsers see life */
-        {
-          memcpy (buf, ":\n\n", 3);
-          return 3;
-        }
-      ssize_t got = read (s->fd, buf, max);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-      return got;
-    }
-}
-
-static void
-event_free (void *cls)
-{
-  struct event_stream *s = cls;
-  close (s->fd);
-  free (s);
-}
-
-enum MHD_Result
-hub_reply_events (struct hub_req *r, int fd)
-{
-  struct event_stream *s = malloc (sizeof *s);
-  if (s == NULL)
-    {
-      close (fd);
-      return MHD_NO;
-    }
-  s->fd = fd;
-  s->client_fd = hub_client_fd (r);
-  struct MHD_Response *resp = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024,
-                                                                 event_reader, s, event_free);
-  MHD_add_response_header (resp, "Content-Type", "text/event-stream");
-  return hub_queue (r, MHD_HTTP_OK, resp);
-}
-
 /* ---- static files ---- */
 
 static const char *
@@ -397,30 +350,27 @@ csrf_ok (struct hub_req *r)
 
 /* ---- dispatch ---- */
 
-static enum MHD_Result
-api (struct hub_req *r)
+/* The path's segments after /api/v1/ (at most 8), in buf. */
+static size_t
+api_parts (const char *url, char *buf, size_t size, char *parts[8])
 {
-  char path[1024];
-  snprintf (path, sizeof path, "%s", r->url + strlen (HUB_API "/"));
-  char *parts[8] = { NULL };
+  snprintf (buf, size, "%s", url + strlen (HUB_API "/"));
   size_t n = 0;
   char *save = NULL;
-  for (char *tok = strtok_r (path, "/", &save); tok && n < 8; tok = strtok_r (NULL, "/", &save))
+  for (char *tok = strtok_r (buf, "/", &save); tok && n < 8; tok = strtok_r (NULL, "/", &save))
     parts[n++] = tok;
-  if (n == 0)
-    return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, r->url);
+  return n;
+}
+
+/* A request whose asker is known and allowed (or a login). */
+static enum MHD_Result
+api_route (struct hub_req *r)
+{
+  char path[1024];
+  char *parts[8] = { NULL };
+  size_t n = api_parts (r->url, path, sizeof path, parts);
   if (strcmp (parts[0], "login") == 0 && n == 1)
     return hub_api_login (r);
-  if (r->user == NULL)
-    authenticate (r);
-  if (r->user == NULL)
-    return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
-                              "not logged in (or the session expired): log in again, or send "
-                              "\"Authorization: Bearer TOKEN\"");
-  if (!csrf_ok (r))
-    return hub_reply_message (r, MHD_HTTP_FORBIDDEN,
-                              "CSRF token missing or wrong: send the session's token in "
-                              "X-CSRF-Token");
   if (strcmp (parts[0], "devices") == 0)
     return hub_api_devices (r, parts, n);
   if (strcmp (parts[0], "terminals") == 0)
@@ -428,6 +378,103 @@ api (struct hub_req *r)
   if (strcmp (parts[0], "apps") == 0 || strcmp (parts[0], "deployments") == 0)
     return hub_api_deploy (r, parts, n);
   return hub_api_auth (r, parts, n);
+}
+
+/* libmicrohttpd's pool has a few threads for every connection, so a
+ * request that may wait runs on a thread of its own while its connection
+ * is suspended: all that calls a device (an answer may take the call's
+ * whole timeout), hashes a password (PBKDF2) or checks an upload. The
+ * pool serves static files, the registry and what the hub's database
+ * answers (the dashboard's polls); event streams wait in sse.c. */
+static bool
+served_in_pool (const char *method, char **parts, size_t n)
+{
+  bool read = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
+  if (strcmp (parts[0], "devices") == 0) /* the list, a row, its history */
+    return read && (n <= 2 || (n == 3 && strcmp (parts[2], "history") == 0));
+  if (strcmp (parts[0], "terminals") == 0) /* output: a stream; input: a pipe write */
+    return n == 3 && (strcmp (parts[2], "output") == 0 || strcmp (parts[2], "input") == 0);
+  if (strcmp (parts[0], "login") == 0 || strcmp (parts[0], "users") == 0
+      || strcmp (parts[0], "apps") == 0 || strcmp (parts[0], "deployments") == 0)
+    return read;
+  return true; /* session, logout, tokens, audit, probe, version */
+}
+
+static struct
+{
+  pthread_mutex_t lock;
+  pthread_cond_t done;
+  unsigned running;
+} off_pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+
+static void *
+off_pool_main (void *arg)
+{
+  struct hub_req *r = arg;
+  struct MHD_Connection *conn = r->conn;
+  r->off_pool_ret = api_route (r);
+  /* r is the pool's again from here (its reply is queued there, and it
+   * may be freed at once). */
+  pthread_mutex_lock (&off_pool.lock);
+  MHD_resume_connection (conn);
+  off_pool.running--;
+  pthread_cond_broadcast (&off_pool.done);
+  pthread_mutex_unlock (&off_pool.lock);
+  return NULL;
+}
+
+static enum MHD_Result
+run_off_pool (struct hub_req *r)
+{
+  r->off_pool = true;
+  MHD_suspend_connection (r->conn);
+  pthread_mutex_lock (&off_pool.lock);
+  off_pool.running++;
+  pthread_mutex_unlock (&off_pool.lock);
+  pthread_t tid;
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, 512 * 1024);
+  if (pthread_create (&tid, &attr, off_pool_main, r) != 0)
+    off_pool_main (r); /* no thread to be had: served here, slowly */
+  pthread_attr_destroy (&attr);
+  return MHD_YES;
+}
+
+/* The connection is back from run_off_pool: its reply, queued here. */
+static enum MHD_Result
+off_pool_reply (struct hub_req *r)
+{
+  struct MHD_Response *resp = r->reply;
+  r->reply = NULL;
+  if (resp == NULL)
+    return MHD_NO; /* no reply: the connection is closed */
+  enum MHD_Result ret = MHD_queue_response (r->conn, r->reply_status, resp);
+  MHD_destroy_response (resp);
+  return r->off_pool_ret == MHD_YES ? ret : MHD_NO;
+}
+
+static enum MHD_Result
+api (struct hub_req *r)
+{
+  char path[1024];
+  char *parts[8] = { NULL };
+  size_t n = api_parts (r->url, path, sizeof path, parts);
+  if (n == 0)
+    return hub_reply_message (r, MHD_HTTP_NOT_FOUND, "no such route: %s %s", r->method, r->url);
+  bool login = strcmp (parts[0], "login") == 0 && n == 1;
+  if (!login && r->user == NULL)
+    authenticate (r);
+  if (!login && r->user == NULL)
+    return hub_reply_message (r, MHD_HTTP_UNAUTHORIZED,
+                              "not logged in (or the session expired): log in again, or send "
+                              "\"Authorization: Bearer TOKEN\"");
+  if (!login && !csrf_ok (r))
+    return hub_reply_message (r, MHD_HTTP_FORBIDDEN,
+                              "CSRF token missing or wrong: send the session's token in "
+                              "X-CSRF-Token");
+  return served_in_pool (r->method, parts, n) ? api_route (r) : run_off_pool (r);
 }
 
 /* The embedded registry's routes (registry.h): /v2 and below. */
@@ -516,6 +563,8 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
       *con_cls = r;
       return upload_route (method, url) ? upload_begin (r) : MHD_YES;
     }
+  if (r->off_pool)
+    return off_pool_reply (r);
   if (r->upload && *upload_data_size > 0)
     {
       size_t n = *upload_data_size;
@@ -553,6 +602,8 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
   struct hub_req *r = *con_cls;
   if (r == NULL)
     return;
+  if (r->reply)
+    MHD_destroy_response (r->reply);
   json_decref (r->user);
   hub_upload_free (r->upload);
   free (r->body);
@@ -602,14 +653,20 @@ hub_http_start (struct hub *h, struct reg_error **err)
   if (getaddrinfo (addr, colon + 1, &hints, &ai) != 0 || ai == NULL)
     return reg_error_set (err, EINVAL, "reg-hub --listen %s: not a numeric ADDR:PORT",
                           h->cfg.listen);
+  if (hub_sse_start (err) < 0)
+    {
+      freeaddrinfo (ai);
+      return -1;
+    }
   h->httpd = MHD_start_daemon (
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG
-          | MHD_USE_TLS | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+      MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TLS
+          | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
       0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_HTTPS_MEM_CERT,
       h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
       h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_LIMIT,
       h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HUB_HTTP_THREADS, MHD_OPTION_THREAD_STACK_SIZE,
+      (size_t)(512 * 1024), MHD_OPTION_END);
   freeaddrinfo (ai);
   if (h->httpd == NULL)
     return reg_error_set (err, EIO,
@@ -617,4 +674,29 @@ hub_http_start (struct hub *h, struct reg_error **err)
                           "bad certificate or key)",
                           h->cfg.listen);
   return 0;
+}
+
+void
+hub_http_stop (struct hub *h)
+{
+  hub_sse_stop ();
+  /* Requests off the pool end within their calls' timeouts; the daemon
+   * cannot stop while one holds its connection suspended. */
+  struct timespec until;
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += HUB_HTTP_STOP_WAIT_S;
+  pthread_mutex_lock (&off_pool.lock);
+  while (off_pool.running > 0
+         && pthread_cond_timedwait (&off_pool.done, &off_pool.lock, &until) == 0)
+    ;
+  unsigned left = off_pool.running;
+  pthread_mutex_unlock (&off_pool.lock);
+  if (left > 0)
+    {
+      fprintf (stderr, "reg-hub: %u requests to devices still running: not waiting for them\n",
+               left);
+      return;
+    }
+  MHD_stop_daemon (h->httpd);
+  h->httpd = NULL;
 }

@@ -3,10 +3,14 @@
  * module (SQLite), devices driven through regd's remote API only
  * (regd_client). The hub owns no container logic.
  *
- * Threads: libmicrohttpd runs one per connection (streams — logs, terminal
- * output — block on their source); the prober runs liveness rounds and
- * samples utilisation (probe.c); each terminal has one thread driving its
- * regd transfers (api_stream.c).
+ * Threads: libmicrohttpd's pool of HUB_HTTP_THREADS serves every
+ * connection (TLS, static files, the registry, reads of the database); a
+ * request that may wait — a call to a device, a password hash, an upload's
+ * check — runs on a thread of its own while its connection is suspended
+ * (http.c); event streams wait for their source without a thread (sse.h);
+ * the prober runs liveness rounds and samples utilisation (probe.c); each
+ * log or terminal stream has one thread driving its regd transfers
+ * (api_stream.c).
  */
 #ifndef REG_HUB_H
 #define REG_HUB_H
@@ -23,6 +27,8 @@
 #define HUB_API "/api/v1"
 #define HUB_MAX_BODY (1 << 20)
 #define HUB_VERSION "0.1.0"
+#define HUB_HTTP_THREADS 2     /* libmicrohttpd's pool */
+#define HUB_HTTP_STOP_WAIT_S 5 /* for requests to devices at a stop */
 
 struct hub_config
 {
@@ -90,6 +96,12 @@ struct hub_req
   char addr[64];
   char *set_cookie;          /* a Set-Cookie header for the reply */
   struct hub_upload *upload; /* a multipart body being received (upload.h) */
+  /* Served off the pool (http.c): the reply, queued when the connection
+   * is resumed, and what the handler returned. */
+  bool off_pool;
+  struct MHD_Response *reply;
+  unsigned reply_status;
+  enum MHD_Result off_pool_ret;
 };
 
 /* Replies (j is stolen). Errors are {"message": "..."}; an error's code
@@ -133,10 +145,13 @@ enum MHD_Result hub_api_deploy (struct hub_req *r, char **parts, size_t n);
  * when asked) or NULL after replying 404. */
 json_t *hub_device_for (struct hub_req *r, int64_t id, bool secrets);
 
-/* A reply of server-sent events read from fd (closed when done). */
+/* A reply of server-sent events read from fd (closed when done; sse.c). */
 enum MHD_Result hub_reply_events (struct hub_req *r, int fd);
 
 int hub_http_start (struct hub *h, struct reg_error **err);
+/* Ends event streams, waits (HUB_HTTP_STOP_WAIT_S at most) for requests
+ * off the pool, and stops the daemon. */
+void hub_http_stop (struct hub *h);
 int hub_tls_ensure (struct hub *h, struct reg_error **err);
 int hub_probe_start (struct hub *h, struct reg_error **err);
 void hub_probe_stop (struct hub *h);

@@ -268,7 +268,7 @@ serve (struct hub *h, bool admin_stdin)
   h->stopping = true;
   hub_redeploy_stop (h);
   hub_probe_stop (h);
-  MHD_stop_daemon (h->httpd);
+  hub_http_stop (h);
   hub_deploy_wait (h);
   return 0;
 }

@@ -25,7 +25,7 @@
 
 struct round
 {
-  json_t *devices; /* rows with secrets */
+  json_t *devices; /* hub_store_device_targets' rows */
   struct hub_target *t;
   size_t n;
 };
@@ -81,7 +81,7 @@ read_info (struct hub *h, struct hub_multi *m, struct round *r, json_t *results)
       const char *was = json_string_value (json_object_get (d, "State"));
       if (strcmp (json_string_value (json_object_get (row, "State")), "online") != 0)
         continue;
-      if (was && strcmp (was, "online") == 0 && json_is_object (json_object_get (d, "Info")))
+      if (was && strcmp (was, "online") == 0 && json_integer_value (json_object_get (d, "HasInfo")))
         continue;
       t[k] = r->t[i];
       res[k++] = row;
@@ -259,7 +259,7 @@ sample_round (struct hub *h, struct hub_multi *m, struct round *r)
   struct hub_target *t = calloc (r->n + 1, sizeof *t);
   if (!online || !replies || !errors || !t)
     goto out;
-  json_t *fresh = hub_store_device_list (h->store, 0, 0);
+  json_t *fresh = hub_store_device_targets (h->store);
   for (size_t i = 0; i < r->n; i++)
     {
       size_t j;
@@ -332,7 +332,7 @@ prober (void *arg)
     {
       double start = mono ();
       struct round r = { 0 };
-      if (round_load (h, hub_store_device_list (h->store, 0, 1), &r) == 0)
+      if (round_load (h, hub_store_device_targets (h->store), &r) == 0)
         {
           int64_t at = hub_now ();
           probe_round (h, m, &r);

@@ -245,7 +245,11 @@ hub_store_open (const char *dir, struct hub_store **out, struct reg_error **err)
   sqlite3_busy_timeout (s->db, 5000);
   sqlite3_exec (s->db,
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                "PRAGMA foreign_keys = ON;",
+                "PRAGMA foreign_keys = ON;"
+                /* 512 kB of pages (SQLite's default is 2 MB): the hub's
+                 * memory target is 30 MB, and the kernel's page cache
+                 * holds the file anyway. */
+                "PRAGMA cache_size = -512;",
                 NULL, NULL, NULL);
   if (migrate (s, err) < 0)
     {
@@ -548,6 +552,68 @@ hub_store_device_list (struct hub_store *s, int64_t owner_id, int with_secrets)
                                    "(? = 0 OR d.owner_id = ?) ORDER BY d.name";
   LOCK (s);
   json_t *r = query (s, sql, "ii", owner_id, owner_id);
+  UNLOCK (s);
+  return r;
+}
+
+/* Each row as SQLite's json_object, joined into an array: the same
+ * objects as hub_store_device_list's (an unparsable Info is null). */
+char *
+hub_store_device_list_json (struct hub_store *s, int64_t owner_id, size_t *len)
+{
+  static const char sql[]
+      = "SELECT json_object('Id', d.id, 'Name', d.name, 'Url', d.url, 'OwnerId', d.owner_id, "
+        "'Owner', u.name, 'Created', d.created, 'State', d.state, 'LastSeen', d.last_seen, "
+        "'Error', d.error, 'Info', CASE WHEN json_valid(d.info) THEN json(d.info) END, "
+        "'Group', d.grp) FROM devices d JOIN users u ON u.id = d.owner_id "
+        "WHERE (?1 = 0 OR d.owner_id = ?1) ORDER BY d.name";
+  size_t cap = 4096, n = 0;
+  char *out = malloc (cap);
+  sqlite3_stmt *st = NULL;
+  LOCK (s);
+  int rc = out && sqlite3_prepare_v2 (s->db, sql, -1, &st, NULL) == SQLITE_OK ? SQLITE_ROW : -1;
+  if (st)
+    sqlite3_bind_int64 (st, 1, owner_id);
+  if (out)
+    out[n++] = '[';
+  while (rc == SQLITE_ROW && (rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *row = (const char *)sqlite3_column_text (st, 0);
+      size_t rl = row ? strlen (row) : 0;
+      if (n + rl + 3 > cap)
+        {
+          cap = 2 * (n + rl + 3);
+          char *bigger = realloc (out, cap);
+          if (bigger == NULL)
+            break;
+          out = bigger;
+        }
+      if (n > 1)
+        out[n++] = ',';
+      memcpy (out + n, row, rl);
+      n += rl;
+    }
+  sqlite3_finalize (st);
+  UNLOCK (s);
+  if (rc != SQLITE_DONE)
+    {
+      free (out);
+      return NULL;
+    }
+  out[n++] = ']';
+  out[n] = '\0';
+  *len = n;
+  return out;
+}
+
+json_t *
+hub_store_device_targets (struct hub_store *s)
+{
+  LOCK (s);
+  json_t *r = query (s,
+                     "SELECT id AS Id, name AS Name, url AS Url, ca AS Ca, token AS Token, "
+                     "state AS State, json_valid(info) AS HasInfo FROM devices ORDER BY name",
+                     NULL);
   UNLOCK (s);
   return r;
 }

@@ -65,6 +65,13 @@ int hub_store_device_add (struct hub_store *s, int64_t owner_id, const char *nam
                           const char *ca, const char *token, int64_t *id, struct reg_error **err);
 json_t *hub_store_device_get (struct hub_store *s, int64_t id, int with_secrets);
 json_t *hub_store_device_list (struct hub_store *s, int64_t owner_id, int with_secrets);
+/* hub_store_device_list's rows without secrets as JSON text, rendered by
+ * SQLite (a list that is only sent needs no tree of objects); allocated,
+ * NULL on failure. */
+char *hub_store_device_list_json (struct hub_store *s, int64_t owner_id, size_t *len);
+/* What a liveness round needs of every device: {"Id", "Name", "Url", "Ca",
+ * "Token", "State", "HasInfo" (1 when its info was read)}. */
+json_t *hub_store_device_targets (struct hub_store *s);
 /* fields: any of "Name", "Url", "Ca", "Token", "OwnerId", "Group" (null: none). */
 int hub_store_device_update (struct hub_store *s, int64_t id, json_t *fields,
                              struct reg_error **err);

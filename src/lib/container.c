@@ -1065,19 +1065,16 @@ unlink_names_of (const char *root, const char *id)
 }
 
 int
-reg_container_retire (const char *root, const char *id, char **grave_out, struct reg_error **err)
+reg_container_retire (const char *root, const char *id, char **grave_out,
+                      struct reg_container **last, struct reg_error **err)
 {
   _cleanup_free_ char *dir = reg_root_container (root, id);
   _cleanup_free_ char *grave = reg_root_path (root, REG_ROOT_CONTAINER_GRAVE, id, NULL);
   *grave_out = NULL;
+  if (last)
+    *last = NULL;
   if (dir == NULL || grave == NULL)
     return reg_error_set (err, ENOMEM, "container %.12s: out of memory", id);
-  struct reg_container *c = NULL;
-  _cleanup_free_ char *name = NULL;
-  bool loaded = reg_container_load (root, id, &c, NULL) == 0;
-  if (loaded && c->name)
-    name = strdup (c->name);
-  reg_container_free (c);
   /* Under the state lock: a concurrent read-modify-write (the monitor's, or
    * regd's) finishes first, or finds the container gone (ENOENT), instead
    * of failing to rename its new state into a directory moved away. */
@@ -1086,19 +1083,28 @@ reg_container_retire (const char *root, const char *id, char **grave_out, struct
       = lock_path ? open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (lock_fd >= 0)
     flock (lock_fd, LOCK_EX);
+  struct reg_container *c = NULL;
+  bool loaded = reg_container_load (root, id, &c, NULL) == 0;
   layer_unmount (dir);
   /* Rename first so the container disappears at once, even if the removal
    * of a large upper layer is interrupted. */
   if (rename (dir, grave) < 0)
-    return reg_error_sys (err, errno == ENOENT ? ENOENT : errno, "container %.12s: remove", id);
-  if (name)
     {
-      _cleanup_free_ char *link = name_link (root, name);
+      reg_container_free (c);
+      return reg_error_sys (err, errno == ENOENT ? ENOENT : errno, "container %.12s: remove", id);
+    }
+  if (loaded && c->name)
+    {
+      _cleanup_free_ char *link = name_link (root, c->name);
       if (link && link_points_at (AT_FDCWD, link, id))
         unlink (link);
     }
   else if (!loaded)
     unlink_names_of (root, id); /* its state is gone or damaged: look */
+  if (last)
+    *last = c;
+  else
+    reg_container_free (c);
   *grave_out = grave;
   grave = NULL;
   return 0;
@@ -1108,7 +1114,7 @@ int
 reg_container_destroy (const char *root, const char *id, struct reg_error **err)
 {
   _cleanup_free_ char *grave = NULL;
-  if (reg_container_retire (root, id, &grave, err) < 0)
+  if (reg_container_retire (root, id, &grave, NULL, err) < 0)
     return -1;
   if (reg_util_rm_rf (grave, err) < 0)
     return reg_error_prefix (err, "container %.12s: remove", id);

@@ -223,8 +223,11 @@ int reg_container_destroy (const char *root, const char *id, struct reg_error **
  * (its directory renamed to containers/.removing-ID, its name freed); its
  * files are not. *grave gets that directory (allocated), for the caller to
  * remove with reg_util_rm_rf when it has time; regd's start sweeps what is
- * left. */
-int reg_container_retire (const char *root, const char *id, char **grave, struct reg_error **err);
+ * left. *last (when last is not NULL) gets its state as it was when it
+ * went (read under its lock; NULL if unreadable), for what the caller
+ * still has to give back (its network). */
+int reg_container_retire (const char *root, const char *id, char **grave,
+                          struct reg_container **last, struct reg_error **err);
 
 /* Find by full id, name, or unique id prefix. *id_out is 65 bytes. */
 /* Record an existing container's name in the name index (regd start-up:

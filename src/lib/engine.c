@@ -10,6 +10,7 @@
 #include "lockset.h"
 #include "monitor.h"
 #include "netrelease.h"
+#include "timing.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -1033,8 +1034,12 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   int netns = -1;
   if (ret == 0 && (ret = reg_container_layer_ensure (e->root, c, &err)) < 0)
     exit_code = 125;
+  if (ret == 0)
+    reg_timing_mark (c->id, "regd.layer.ready");
   if (ret == 0 && (ret = reg_network_prepare (e->root, &e->net, c->id, &netns, &err)) < 0)
     exit_code = 125;
+  if (ret == 0)
+    reg_timing_mark (c->id, "regd.network.ready");
   if (ret < 0)
     reg_proto_result_of_error (result, exit_code, err);
   reg_error_free (err);
@@ -1042,6 +1047,8 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
    * operation on this container waits. */
   if (ret == 0)
     ret = e->monitor_start (e->root, c, attach_fd, netns, result);
+  if (ret == 0)
+    reg_timing_mark (c->id, "regd.monitor.started");
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
@@ -1052,6 +1059,34 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
     reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
   return ret;
+}
+
+int
+reg_engine_container_run (struct reg_engine *e, const struct reg_create_options *o, int attach_fd,
+                          struct reg_container **out, struct reg_start_result *result)
+{
+  struct reg_container *c = NULL;
+  struct reg_error *err = NULL;
+  *out = NULL;
+  if (reg_engine_container_create (e, o, &c, &err) < 0)
+    {
+      reg_proto_result_of_error (result, 0, err);
+      reg_error_free (err);
+      return -1;
+    }
+  reg_timing_mark (c->id, "regd.created");
+  if (attach_fd >= 0)
+    reg_proto_frame_write (attach_fd, REG_FRAME_ID, c->id, strlen (c->id));
+  reg_timing_mark (c->id, "regd.start");
+  if (reg_engine_container_start (e, c->id, attach_fd, result) < 0)
+    {
+      if (c->auto_remove)
+        reg_engine_container_remove (e, c->id, true, NULL);
+      reg_container_free (c);
+      return -1;
+    }
+  *out = c;
+  return 0;
 }
 
 /* Wait up to timeout_s for the monitor to exit. 1 = exited, 0 = timed out. */

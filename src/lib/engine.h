@@ -180,6 +180,16 @@ int reg_engine_container_get (struct reg_engine *e, const char *ref, struct reg_
  * else 125 set-up, 126 not executable, 127 not found. */
 int reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
                                 struct reg_start_result *result);
+/* reg run in one request: create (as reg_engine_container_create), then
+ * start (as reg_engine_container_start); attach_fd (or -1) gets the frames,
+ * the first a REG_FRAME_ID with the new id. A --rm container whose start
+ * failed is removed (a run leaves nothing of it, as two requests did with
+ * the client's rm). On failure *result says why: exit_code 0 when the
+ * create was refused (errnum as for every engine error), else the start's
+ * result; *out is NULL then. */
+int reg_engine_container_run (struct reg_engine *e, const struct reg_create_options *o,
+                              int attach_fd, struct reg_container **out,
+                              struct reg_start_result *result);
 /* Send the container's stop signal (SIGTERM unless --stop-signal or a
  * template said otherwise), wait timeout_s (-1: the container's
  * --stop-timeout, else REG_STOP_TIMEOUT), then SIGKILL. A container that is

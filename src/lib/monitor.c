@@ -3,6 +3,7 @@
 #include "events.h"
 #include "logfile.h"
 #include "envgen.h"
+#include "netpeers.h"
 #include "netrelease.h"
 #include "network.h"
 #include "proto.h"
@@ -560,6 +561,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
   };
   reg_timing_mark (c->id, "monitor.cgroups");
   int ret = reg_runtime_spawn (&spec, &m->pid, res);
+  reg_timing_mark (c->id, "monitor.child.execd");
   close (po[1]);
   close (pe[1]);
   if (in[0] >= 0)
@@ -664,6 +666,61 @@ remove_anonymous_volumes (const char *root, const struct reg_container *c)
       reg_volume_remove (root, c->mounts[i].volume, NULL, NULL);
 }
 
+/* The exit frame, then the end of every stream: the attached client
+ * returns. */
+static void
+send_exit (struct monitor *m, int exit_code)
+{
+  unsigned char code[4];
+  reg_proto_frame_exit_payload (code, exit_code);
+  send_frame (m, REG_FRAME_EXIT, code, 4);
+  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
+    if (m->clients[i].kind != CLIENT_FREE)
+      drop_client (&m->clients[i]);
+  if (m->attach_fd >= 0)
+    close (m->attach_fd);
+  m->attach_fd = -1;
+}
+
+/* --rm, once its process has exited and its cgroups are gone: first the
+ * container goes for every client (its directory renamed, its name freed:
+ * `reg ps -a` no longer lists it) and its "die" and "destroy" events are
+ * logged; then the attached client gets the exit code and the end of the
+ * stream, and returns; only then does the monitor give its network back
+ * and remove its files. No "stopped" state is written: nobody can read it
+ * once the directory is renamed. If the monitor dies after the rename,
+ * regd's start sweeps the directory and frees every address no running
+ * container holds (network.h), so nothing is left untracked. */
+static _Noreturn void
+remove_exited (struct monitor *m, const struct reg_container *c, const struct exit_update *u)
+{
+  _cleanup_free_ char *grave = NULL;
+  struct reg_container *last = NULL;
+  bool retired = reg_container_retire (m->root, c->id, &grave, &last, NULL) == 0;
+  exit_events (m->root, c, u);
+  if (retired)
+    reg_events_container (m->root, c, "destroy", NULL, NULL);
+  reg_timing_mark (c->id, "monitor.retired");
+  send_exit (m, u->code);
+  reg_timing_mark (c->id, "monitor.exit.sent");
+  if (last && last->net.ip[0])
+    {
+      reg_netrelease (m->root, c->id, &last->net);
+      reg_netpeers_refresh (m->root, last->net.network);
+      for (size_t i = 0; i < last->net.n_links; i++)
+        reg_netpeers_refresh (m->root, last->net.links[i].network);
+    }
+  reg_container_free (last);
+  reg_timing_mark (c->id, "monitor.network.released");
+  if (grave)
+    {
+      reg_util_rm_rf (grave, NULL);
+      remove_anonymous_volumes (m->root, c);
+    }
+  reg_timing_mark (c->id, "monitor.done");
+  _exit (0);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -741,6 +798,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       reg_cgroup_free (m.cg);
       m.cg = NULL;
       reg_timing_mark (c->id, "monitor.cgroups.removed");
+      if (c->auto_remove)
+        remove_exited (&m, c, &u); /* no restart policy with --rm (refused at create) */
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       exit_events (root, c, &u);
       reg_timing_mark (c->id, "monitor.stopped.saved");
@@ -777,29 +836,10 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       if (sr < 0)
         break;
     }
-  unsigned char code[4];
-  reg_proto_frame_exit_payload (code, u.code);
   release_network (root, c->id);
   reg_timing_mark (c->id, "monitor.network.released");
-  send_frame (&m, REG_FRAME_EXIT, code, 4);
+  send_exit (&m, u.code);
   reg_timing_mark (c->id, "monitor.exit.sent");
-  for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
-    if (m.clients[i].kind != CLIENT_FREE)
-      drop_client (&m.clients[i]);
-  /* --rm: gone for every client before the attach stream ends (so a
-   * `reg run --rm` that returns has no container left), its files after. */
-  _cleanup_free_ char *grave = NULL;
-  if (c->auto_remove && reg_container_retire (root, c->id, &grave, NULL) == 0)
-    reg_events_container (root, c, "destroy", NULL, NULL);
-  reg_timing_mark (c->id, "monitor.retired");
-  if (m.attach_fd >= 0)
-    close (m.attach_fd);
-  if (grave)
-    {
-      reg_util_rm_rf (grave, NULL);
-      remove_anonymous_volumes (root, c);
-    }
-  reg_timing_mark (c->id, "monitor.done");
   _exit (0);
 }
 
@@ -862,27 +902,38 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
 int
 reg_monitor_main (int argc, char **argv)
 {
-  if (argc != 4 || fcntl (FD_STATUS, F_GETFD) < 0)
+  bool spare = argc == 5 && strcmp (argv[1], "--spare") == 0;
+  if ((argc != 4 && !spare) || fcntl (FD_STATUS, F_GETFD) < 0)
     {
       fprintf (stderr, "reg-monitor: started by regd, not by hand\n");
       return 2;
     }
+  const char *root = spare ? argv[2] : argv[1];
+  char id[65];
+  bool attach = false;
+  if (spare && reg_monitor_spare_wait (argv, id, &attach) < 0)
+    return 0; /* regd did not need this spare */
+  if (!spare)
+    {
+      snprintf (id, sizeof id, "%s", argv[2]);
+      attach = strcmp (argv[3], "1") == 0;
+    }
   reg_timing_init ();
-  reg_timing_mark (argv[2], "monitor.main");
+  reg_timing_mark (id, "monitor.main");
   signal (SIGPIPE, SIG_IGN); /* a closed log reader must not kill us */
   /* The container is cloned from us and execs: it must not inherit these. */
   fcntl (FD_STATUS, F_SETFD, FD_CLOEXEC);
   fcntl (FD_ATTACH, F_SETFD, FD_CLOEXEC);
   struct reg_container *c = NULL;
   struct reg_error *e = NULL;
-  if (reg_container_load (argv[1], argv[2], &c, &e) < 0)
+  if (reg_container_load (root, id, &c, &e) < 0)
     {
       struct reg_start_result res = { 0 };
       reg_proto_result_of_error (&res, 125, e);
       reg_proto_status_error (FD_STATUS, &res);
       return 125;
     }
-  monitor_main (argv[1], c, strcmp (argv[3], "1") == 0);
+  monitor_main (root, c, attach);
 }
 
 int
@@ -904,7 +955,10 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
     }
   pid_t pid;
   reg_timing_mark (c->id, "regd.monitor.spawn");
-  int r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
+  int r = 0;
+  if (reg_monitor_spare_take (root, c->id, attach_fd >= 0, status[1], attach_fd, netns_fd, &pid)
+      < 0)
+    r = spawn_monitor (monitor_path, root, c, status[1], attach_fd, netns_fd, &pid);
   close (status[1]);
   if (r != 0)
     {
@@ -913,6 +967,8 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
                             monitor_path);
       return -1;
     }
+  /* The next start's monitor, while this one sets its container up. */
+  reg_monitor_spare_fill (monitor_path, root);
   struct reg_status st;
   struct reg_error *e = NULL;
   int ret = reg_proto_status_read (status[0], &st, &e);

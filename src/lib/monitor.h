@@ -50,7 +50,34 @@ int reg_monitor_start (const char *root, const struct reg_container *c, int atta
 
 /* main() of the reg-monitor program regd starts for each container:
  * reg-monitor ROOT ID ATTACH(0|1), with the status pipe on fd 3, the
- * attach fd on fd 4 and the network namespace on fd 5. */
+ * attach fd on fd 4 and the network namespace on fd 5; or a spare:
+ * reg-monitor --spare ROOT ID-PLACEHOLDER -, with its socket on fd 3
+ * (below), which writes the id and attach flag it gets over its last two
+ * arguments (`ps` shows "reg-monitor --spare ROOT ID 1"). */
 int reg_monitor_main (int argc, char **argv);
+
+/* The spare monitor (monitor_spare.c). regd keeps one reg-monitor started
+ * ahead, exec'd and loaded, blocked on a socket (SOCK_SEQPACKET, fd 3), so a
+ * start skips the exec of its monitor: reg_monitor_start hands the spare
+ * one message, "ID ATTACH NETNS" with the status pipe (and the attach fd,
+ * the namespace) as SCM_RIGHTS, and the spare goes on exactly as a monitor
+ * spawned with those would; then it starts the next spare. The spare holds
+ * nothing before the message, and that message is sent under the start's
+ * operation lock, as a spawn is: no container can come from a spare that
+ * regd did not hand one (and once handed, it is an ordinary monitor).
+ * When regd ends (killed too) its end of the socket closes and the spare
+ * exits at once; a spare that died is replaced by a spawn, as when there
+ * is none (the first start of a regd). */
+
+/* regd: hand the container to the spare for root, if there is one alive;
+ * -1: none (the caller spawns a monitor), 0: *pid is the monitor. */
+int reg_monitor_spare_take (const char *root, const char *id, bool attach, int status_fd,
+                            int attach_fd, int netns_fd, pid_t *pid);
+/* regd: start a spare, if there is none. */
+void reg_monitor_spare_fill (const char *monitor_path, const char *root);
+/* The spare: wait for regd's message; place the fds it carries at 3, 4 and
+ * 5; id and *attach say which container. -1: regd closed the socket (or
+ * sent what no regd sends): exit. */
+int reg_monitor_spare_wait (char **argv, char id[65], bool *attach);
 
 #endif

@@ -4,7 +4,9 @@
  * attached start, reg attach, reg exec, reg logs, reg cp). Each frame is an
  * 8-byte header {stream, 0, 0, 0, length as big-endian u32} and then
  * `length` bytes. stream 1 = stdout, 2 = stderr, 3 = exit (payload: the
- * exit code as a big-endian i32; always the last frame). Written here by
+ * exit code as a big-endian i32; always the last frame), 4 = the
+ * container's id (only first in `run`'s one request; readers skip a stream
+ * they do not know). Written here by
  * the monitor, regd's exec, logs and cp routes; read here by the client.
  *
  * Status lines: what a helper process tells the process that started it,
@@ -144,6 +146,10 @@ enum
   REG_FRAME_STDOUT = 1,
   REG_FRAME_STDERR = 2,
   REG_FRAME_EXIT = 3,
+  /* The container's id (64 hex digits): the first frame of a create and
+   * start in one request (POST /v1/containers?start=1&attach=1), which
+   * the client has no other way to learn before the output comes. */
+  REG_FRAME_ID = 4,
 };
 
 void reg_proto_frame_header (unsigned char hdr[REG_FRAME_HEADER], int stream, size_t len);

@@ -200,12 +200,15 @@ build_root (struct child *ch)
       >= (int)sizeof opts)
     child_fail (ch, 125, 0, "overlay options too long for %s", s->merged);
   must_mount (ch, "overlay", s->merged, "overlay", 0, opts);
+  reg_timing_mark (NULL, "child.overlay");
   if (chdir (s->merged) < 0)
     child_fail (ch, 125, errno, "chdir %s", s->merged);
   must_mount (ch, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   if (!s->security->privileged)
     must_mount (ch, "sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  reg_timing_mark (NULL, "child.proc.sys");
   make_dev (ch);
+  reg_timing_mark (NULL, "child.dev");
   if (s->project)
     bind_mount (ch, s->project, "/app", false);
   for (size_t i = 0; i < s->n_mounts; i++)
@@ -362,7 +365,9 @@ child_main (struct child *ch)
     }
   reg_timing_mark (NULL, "child.cgroups.joined");
   setup_network (ch);
+  reg_timing_mark (NULL, "child.network");
   build_root (ch);
+  reg_timing_mark (NULL, "child.binds");
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     child_fail (ch, 125, errno, "sethostname %s", s->hostname);
   enter_root (ch);

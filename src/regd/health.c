@@ -1,8 +1,8 @@
 /* health: regd runs the containers' health checks (health.h).
  *
  * A watcher thread looks at the containers every HEALTH_SCAN_MS, and at
- * once when a start asks it to (regd_health_kick: a deployment waiting
- * for "healthy" does not wait for the next scan); each
+ * once at a container whose start asks it to (regd_health_kick: a
+ * deployment waiting for "healthy" does not wait for the next scan); each
  * running container with a check gets a thread of its own that sleeps its
  * interval, runs the check, and records the result through the engine
  * (reg_engine_container_health_record: the state file's read-modify-write,
@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -62,7 +63,15 @@ static struct watched *watched;
 static atomic_bool stopping; /* regd_health_stop: every thread ends */
 static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
-static bool kicked; /* a container started: scan now */
+static bool kicked; /* a container started: look now */
+/* What the kicks named since the watcher last looked: those containers
+ * only, so a storm of starts costs one state load each, not a scan of
+ * every container each (which was O(n) per start: docs/benchmarks.md,
+ * the storm); kick_all when a kick named none or there were too many. */
+#define KICKS_MAX 64
+static char kicks[KICKS_MAX][65];
+static size_t n_kicks;
+static bool kick_all;
 static pthread_t watcher;
 static bool watcher_running;
 
@@ -484,53 +493,127 @@ fail:
   free (j);
 }
 
+static bool
+watched_now (const char *id)
+{
+  pthread_mutex_lock (&watched_lock);
+  bool known = is_watched (id);
+  pthread_mutex_unlock (&watched_lock);
+  return known;
+}
+
+/* ref (an id, or a start's name or id prefix), when it runs with a check
+ * the watcher has no thread for: watch it. *no_check: it has none (which
+ * never changes: a check is set at create). */
+static void
+consider (struct regd *d, const char *ref, bool *no_check)
+{
+  struct reg_container *c = NULL;
+  if (reg_engine_container_get (d->engine, ref, &c, NULL) == 0)
+    {
+      *no_check = !reg_health_enabled (&c->healthcheck);
+      if (c->state == REG_STATE_RUNNING && !*no_check && !watched_now (c->id))
+        watch (d, c->id);
+    }
+  reg_container_free (c);
+}
+
+static int
+id_cmp (const void *a, const void *b)
+{
+  return strcmp (a, b);
+}
+
+/* The ids of containers without a check, as of the last scan (a tsearch
+ * tree): the scan every HEALTH_SCAN_MS loads only the others, so 1,000
+ * running containers without checks cost a directory listing a second,
+ * not 1,000 state files. Rebuilt at each scan from the ids listed then,
+ * so removed containers leave it. */
+static void *no_check_ids;
+static char **no_check_strv; /* the strings no_check_ids points into */
+
+static void
+no_op_free (void *p)
+{
+  (void)p;
+}
+
 static void
 scan (struct regd *d)
 {
   _cleanup_strv_ char **ids = NULL;
   if (reg_engine_container_ids (d->engine, &ids, NULL) < 0)
     return;
+  void *next = NULL;
   for (size_t i = 0; ids && ids[i] && !stopping; i++)
     {
-      pthread_mutex_lock (&watched_lock);
-      bool known = is_watched (ids[i]);
-      pthread_mutex_unlock (&watched_lock);
-      struct reg_container *c = NULL;
-      if (!known && reg_engine_container_get (d->engine, ids[i], &c, NULL) == 0
-          && c->state == REG_STATE_RUNNING && reg_health_enabled (&c->healthcheck))
-        watch (d, ids[i]);
-      reg_container_free (c);
+      bool no_check = tfind (ids[i], &no_check_ids, id_cmp) != NULL;
+      if (!no_check && !watched_now (ids[i]))
+        consider (d, ids[i], &no_check);
+      if (no_check)
+        tsearch (ids[i], &next, id_cmp);
     }
+  /* The new tree points into ids: keep ids, drop the old tree's. */
+  tdestroy (no_check_ids, no_op_free);
+  reg_strv_free (no_check_strv);
+  no_check_ids = next;
+  no_check_strv = ids;
+  ids = NULL;
 }
 
-/* Until the next scan is due, a kick comes, or regd stops (which kicks). */
-static void
-wait_scan (void)
+/* Until the scan is due (`due`, monotonic ns), a kick comes, or regd stops
+ * (which kicks). The containers kicked meanwhile go to kicked_ids (at most
+ * KICKS_MAX, *n of them); true when every container is to be looked at
+ * (the scan is due, or a kick asked for all). */
+static bool
+wait_scan (int64_t due, char kicked_ids[][65], size_t *n)
 {
-  int64_t due = now_ns () + (int64_t)HEALTH_SCAN_MS * 1000000;
   struct timespec ts = { (time_t)(due / 1000000000), (long)(due % 1000000000) };
   pthread_mutex_lock (&kick_lock);
-  while (!kicked && !stopping && pthread_cond_timedwait (&kick_cond, &kick_lock, &ts) != ETIMEDOUT)
-    ;
-  kicked = false;
+  bool timed_out = false;
+  while (!kicked && !stopping && !timed_out)
+    timed_out = pthread_cond_timedwait (&kick_cond, &kick_lock, &ts) == ETIMEDOUT;
+  bool all = timed_out || kick_all;
+  *n = n_kicks;
+  memcpy (kicked_ids, kicks, n_kicks * sizeof kicks[0]);
+  kicked = kick_all = false;
+  n_kicks = 0;
   pthread_mutex_unlock (&kick_lock);
+  return all;
 }
 
 static void *
 watcher_thread (void *arg)
 {
+  static char ids[KICKS_MAX][65];
+  bool all = true;
+  int64_t due = 0;
   while (!stopping)
     {
-      scan (arg);
-      wait_scan ();
+      size_t n = 0;
+      if (all)
+        {
+          scan (arg);
+          due = now_ns () + (int64_t)HEALTH_SCAN_MS * 1000000;
+        }
+      all = wait_scan (due, ids, &n);
+      for (size_t i = 0; !all && i < n && !stopping; i++)
+        {
+          bool no_check = false;
+          consider (arg, ids[i], &no_check);
+        }
     }
   return NULL;
 }
 
 void
-regd_health_kick (void)
+regd_health_kick (const char *id)
 {
   pthread_mutex_lock (&kick_lock);
+  if (id == NULL || n_kicks == KICKS_MAX || strlen (id) >= sizeof kicks[0])
+    kick_all = true;
+  else
+    snprintf (kicks[n_kicks++], sizeof kicks[0], "%s", id);
   kicked = true;
   pthread_cond_signal (&kick_cond);
   pthread_mutex_unlock (&kick_lock);
@@ -556,10 +639,14 @@ void
 regd_health_stop (void)
 {
   stopping = true;
-  regd_health_kick (); /* the watcher waits on the kick */
+  regd_health_kick (NULL); /* the watcher waits on the kick */
   if (watcher_running)
     pthread_join (watcher, NULL);
   watcher_running = false;
+  tdestroy (no_check_ids, no_op_free);
+  no_check_ids = NULL;
+  reg_strv_free (no_check_strv);
+  no_check_strv = NULL;
   pthread_mutex_lock (&watched_lock);
   while (watched)
     pthread_cond_wait (&watched_gone, &watched_lock);

@@ -15,9 +15,64 @@
 #include <string.h>
 #include <unistd.h>
 
+static bool
+query_on (struct request *r, const char *key)
+{
+  const char *v = regd_query (r, key);
+  return v && strcmp (v, "1") == 0;
+}
+
+/* POST /v1/containers?start=1[&attach=1]: reg run in one request (one
+ * round trip less): created and started, and with attach its frames, the
+ * first one the new id (REG_FRAME_ID); else 201 {Id}. */
+static enum MHD_Result
+run (struct regd *d, struct request *r)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  struct reg_create_request *req = NULL;
+  reg_timing_mark (NULL, "regd.create");
+  if (reg_request_create_parse (r->body, r->body_len, &req, &err) < 0)
+    return regd_reply_error (r, err);
+  bool attached = query_on (r, "attach");
+  int p[2] = { -1, -1 };
+  if (attached && pipe2 (p, O_CLOEXEC) < 0)
+    {
+      reg_request_create_free (req);
+      reg_error_sys (&err, errno, "run: attach pipe");
+      return regd_reply_error (r, err);
+    }
+  struct reg_start_result res = { 0 };
+  struct reg_container *c = NULL;
+  int ret = reg_engine_container_run (d->engine, &req->o, p[1], &c, &res);
+  reg_request_create_free (req);
+  if (p[1] >= 0)
+    close (p[1]);
+  if (ret < 0)
+    {
+      if (p[0] >= 0)
+        close (p[0]);
+      return regd_reply_start_result (r, &res);
+    }
+  reg_timing_mark (c->id, "regd.started");
+  regd_health_kick (c->id);
+  json_t *reply = json_pack ("{s:s}", "Id", c->id);
+  reg_container_free (c);
+  if (attached)
+    {
+      json_decref (reply);
+      return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
+    }
+  return regd_reply_json (r, MHD_HTTP_CREATED, reply);
+}
+
 static enum MHD_Result
 create (struct regd *d, struct request *r)
 {
+  if (query_on (r, "start"))
+    return run (d, r);
+  if (query_on (r, "attach"))
+    return regd_reply_message (r, MHD_HTTP_BAD_REQUEST,
+                               "create: attach=1 needs start=1 (run in one request)");
   _cleanup_error_ struct reg_error *err = NULL;
   struct reg_create_request *req = NULL;
   struct reg_container *c = NULL;
@@ -86,7 +141,7 @@ start (struct regd *d, struct request *r, const char *ref)
         close (p[0]);
       return regd_reply_start_result (r, &res);
     }
-  regd_health_kick ();
+  regd_health_kick (ref);
   if (attached)
     return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());

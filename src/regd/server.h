@@ -155,8 +155,9 @@ int regd_start (struct regd *d, int listen_fd, struct reg_error **err);
  * container that has one, until regd_health_stop (which waits for them). */
 int regd_health_start (struct regd *d, struct reg_error **err);
 void regd_health_stop (void);
-/* A container started: the watcher looks now, not at its next scan. */
-void regd_health_kick (void);
+/* Container id started: the watcher looks at it now, not at its next
+ * scan (NULL: at every container). */
+void regd_health_kick (const char *id);
 /* Serve the API over TLS too (plain-text TCP is never offered). */
 int regd_start_tls (struct regd *d, const struct regd_tls_options *o, struct reg_error **err);
 

@@ -41,6 +41,19 @@ expect_err_has () {
 expect_eq () {
   [ "$1" = "$2" ] || fail "${3:-values differ}: '$1' != '$2'"
 }
+# free_port: a TCP port in 20000..39999 that nothing listens on now (other
+# test runs and helpers share this machine's ports; a port taken by them
+# made a test talk to someone else's server). Still a choice, not a
+# reservation: whoever binds it must check that it did.
+free_port () {
+  local p i
+  for i in $(seq 50); do
+    p=$((20000 + RANDOM % 20000))
+    [ -z "$(ss -Htan "sport = :$p")" ] && { echo "$p"; return 0; }
+  done
+  echo "$p"
+}
+
 expect_ne () {
   [ "$1" != "$2" ] || fail "${3:-values equal}: '$1'"
 }

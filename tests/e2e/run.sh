@@ -295,6 +295,17 @@ t_rm_flag_removes () {
   expect_eq "$(ids)" "$before" "containers after run --rm"
   run_cmd "$REG" run --rm -t base@1 -- /no/such
   expect_eq "$(ids)" "$before" "containers after a failed run --rm"
+  # Gone for every client when the client returns (the monitor gives the
+  # network back and removes the files after): its name is free at once,
+  # and `ps -a` does not list it, on the bridge and on the host network.
+  local net
+  for net in bridge host; do
+    run_cmd "$REG" run --rm --network "$net" --name rmnow -t base@1 -- /bin/sh -c 'exit 4'
+    expect_rc 4
+    expect_eq "$(ids)" "$before" "containers right after run --rm --network $net"
+    run_cmd "$REG" run --rm --network "$net" --name rmnow -t base@1 -- /bin/true
+    expect_rc 0
+  done
 }
 
 t_env_workdir_name () {
@@ -1129,7 +1140,7 @@ rc=0" "concurrent exec $r.$i"
 t_tls_remote () {
   # Remote management: the API over TLS on 127.0.0.1 with a token, a
   # self-signed certificate made here.
-  local port=$((20000 + RANDOM % 20000))
+  local port=$(free_port)
   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null \
     || { fail "openssl could not make a certificate"; return; }

@@ -159,7 +159,7 @@ t_tls_flood () {
   # and the local socket answers throughout. Before: 1,100 such
   # connections gave regd 1,017 threads and 1,024 fds, and `reg version`
   # on the UNIX socket failed.
-  local port=$((20000 + RANDOM % 20000))
+  local port=$(free_port)
   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1" -keyout "$T/fkey.pem" -out "$T/fcert.pem" 2>/dev/null \
     || { fail "openssl could not make a certificate"; return; }

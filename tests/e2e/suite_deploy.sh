@@ -26,7 +26,7 @@ dep_swap_out () {
 
 dep_registry_start () {
   command -v docker-registry >/dev/null || { fail "docker-registry not installed (scripts/deps.sh --test)"; return 1; }
-  local port=$((20000 + RANDOM % 20000))
+  local port=$(free_port)
   mkdir -p "$DEP_DIR/registry"
   cat >"$DEP_DIR/registry.yml" <<CFG
 version: 0.1
@@ -453,7 +453,7 @@ t_deploy_browser () {
 # a certificate for that address.
 t_deploy_embedded () {
   deploy_setup || return
-  local d=$DEP_DIR/emb port=$((20000 + RANDOM % 20000)) ip=$HUB_PREFIX.1 pid url i token dev
+  local d=$DEP_DIR/emb port=$(free_port) ip=$HUB_PREFIX.1 pid url i token dev
   mkdir -p "$d"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$ip" \
     -addext "subjectAltName=IP:$ip" -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null \

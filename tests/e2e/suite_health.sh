@@ -166,7 +166,7 @@ t_health_http () {
   wait_health_output "$id" 'HTTP 404'
   expect_eq "$(health_field "$id" Status)" unhealthy "status after a 404"
   "$REG" rm -f "$id" >/dev/null
-  local port=$((20000 + RANDOM % 20000))
+  local port=$(free_port)
   id=$("$REG" run -d --network host -v "$T/www:/www:ro" -w /www \
     --health-http "/ok.html:$port=204" --health-interval 200ms --health-retries 1 \
     -t py@3.11 -- "$PY" -m http.server --bind 127.0.0.1 "$port")

@@ -18,18 +18,31 @@ HUB_ADMIN_PW=admin-pass-$RANDOM$RANDOM
 # another network namespace (the browser test's).
 hub_start () {
   mkdir -p "$HUB_DIR" "$HUB_HOME"
-  HUB_PORT=$((20000 + RANDOM % 20000))
-  HUB_URL=https://127.0.0.1:$HUB_PORT
-  echo "$HUB_ADMIN_PW" | ${HUB_IN:-} "$HUB_BIN" --data "$HUB_HOME/data" --listen "127.0.0.1:$HUB_PORT" \
+  local try
+  for try in 1 2 3; do
+    hub_start_on "$(free_port)" "$@" && return 0
+  done
+  fail "reg-hub did not come up: $(cat "$HUB_HOME/hub.log")"
+  return 1
+}
+
+# hub_start_on PORT ARGS: whether this hub serves on PORT. Its own line
+# "serving" says so, not an answer on the port: another test run's server
+# may hold the port, and this hub then exits (0: try another port).
+hub_start_on () {
+  local port=$1 mark i
+  shift
+  HUB_PORT=$port HUB_URL=https://127.0.0.1:$port
+  mark=$(stat -c %s "$HUB_HOME/hub.log" 2>/dev/null || echo 0)
+  echo "$HUB_ADMIN_PW" | ${HUB_IN:-} "$HUB_BIN" --data "$HUB_HOME/data" --listen "127.0.0.1:$port" \
     --web "$HUB_WEB" --admin-password-stdin --probe-interval 2s --probe-timeout 1s \
     --sample-interval 2s "$@" >>"$HUB_HOME/hub.log" 2>&1 &
   HUB_PID=$!
-  local i
-  for i in $(seq 200); do
-    ${HUB_IN:-} curl -sk -o /dev/null --max-time 2 "$HUB_URL/api/v1/version" && return 0
+  for i in $(seq 400); do
+    tail -c "+$((mark + 1))" "$HUB_HOME/hub.log" | grep -q "serving $HUB_URL/" && return 0
+    kill -0 "$HUB_PID" 2>/dev/null || { wait "$HUB_PID" 2>/dev/null; HUB_PID=; return 1; }
     sleep 0.05
   done
-  fail "reg-hub did not come up: $(cat "$HUB_HOME/hub.log")"
   return 1
 }
 
@@ -64,11 +77,34 @@ expect_body_has () {
   case "$body" in *"$1"*) ;; *) fail "${2:-reply} lacks '$1': ${body:0:400}" ;; esac
 }
 
-hub_login () { # NAME PASSWORD
+hub_login_fresh () { # NAME PASSWORD
   rm -f "$HUB_JAR"
   HUB_CSRF=
   api POST /api/v1/login "$(jq -nc --arg n "$1" --arg p "$2" '{Name: $n, Password: $p}')"
   HUB_CSRF=$(echo "$body" | jq -r '.Csrf // empty')
+}
+
+# hub_login NAME PASSWORD: a session of NAME's. One this run made before
+# with the same password is used again while the hub still takes it: a
+# login hashes the password (PBKDF2, 600,000 rounds: a second on a loaded
+# machine), and the tests log in some twenty times. The tests of logging
+# in itself use hub_login_fresh.
+hub_login () {
+  local saved=$HUB_DIR/session.$1
+  if [ -f "$saved.jar" ] && [ "$(cat "$saved.pw")" = "$2" ]; then
+    cp "$saved.jar" "$HUB_JAR"
+    HUB_CSRF=
+    api GET /api/v1/session
+    if [ "$code" = 200 ] && [ "$(echo "$body" | jq -r .Name)" = "$1" ]; then
+      HUB_CSRF=$(echo "$body" | jq -r '.Csrf // empty')
+      return 0
+    fi
+  fi
+  hub_login_fresh "$1" "$2"
+  if [ "$code" = 200 ]; then
+    cp "$HUB_JAR" "$saved.jar"
+    printf '%s' "$2" >"$saved.pw"
+  fi
 }
 
 device_body () { # NAME K [CA-FILE] [TOKEN]
@@ -136,10 +172,10 @@ t_hub_auth () {
   rm -f "$HUB_JAR"
   api GET /api/v1/devices
   expect_code 401 "devices without a login"
-  hub_login admin wrong-password
+  hub_login_fresh admin wrong-password
   expect_code 401 "wrong password"
   expect_body_has "wrong user name or password"
-  hub_login nobody "$HUB_ADMIN_PW"
+  hub_login_fresh nobody "$HUB_ADMIN_PW"
   expect_code 401 "unknown user"
   # The cookie: HttpOnly, Secure, SameSite=Strict, with an expiry.
   run_cmd curl -sk -D - -o /dev/null -X POST --data-binary \
@@ -147,7 +183,7 @@ t_hub_auth () {
   expect_out_has "Set-Cookie: reghub_session="
   expect_out_has "HttpOnly; Secure; SameSite=Strict"
   expect_out_has "Max-Age=28800"
-  hub_login admin "$HUB_ADMIN_PW"
+  hub_login_fresh admin "$HUB_ADMIN_PW"
   expect_code 200 "login"
   expect_body_has '"Role":"admin"'
   [ ${#HUB_CSRF} -ge 40 ] || fail "no CSRF token in the login reply: $body"
@@ -513,6 +549,65 @@ t_hub_terminal_api () {
   api DELETE "/api/v1/devices/$id/containers/term?force=1"
 }
 
+# The hub's server threads are a small pool (src/hub/http.c): no request
+# may hold one while it waits. Log streams of a quiet container wait
+# without a thread (src/hub/sse.c), and calls to a device that accepts
+# connections but never answers (its regd stopped with SIGSTOP) wait on
+# threads of their own; the dashboard's list, a page of the UI and a
+# login are answered while all of them still wait, and a stream still
+# gets a line its container writes later.
+t_hub_pool () {
+  hub_setup || return
+  hub_login admin "$HUB_ADMIN_PW"
+  local id1 id3 k streams=() calls=() p
+  id1=$(hub_dev_id 1)
+  id3=$(hub_dev_id 3)
+  api POST "/api/v1/devices/$id1/containers" \
+    '{"Templates": ["base@1"], "Name": "quiet", "Cmd": ["/bin/sh", "-c", "echo first; sleep 4; echo later-line; exec sleep 1000"]}'
+  expect_code 201 "run a quiet container"
+  # Three streams and four calls: more than the pool's two threads, and
+  # within what a regd takes from one address (8 TLS connections, of which
+  # the hub's rounds keep up to 4).
+  for k in 1 2 3; do
+    curl -sk -N --max-time 30 -b "$HUB_JAR" \
+      "$HUB_URL/api/v1/devices/$id1/containers/quiet/logs?follow=1" >"$HUB_DIR/stream$k" &
+    streams+=($!)
+  done
+  local regd3
+  regd3=$(cat "$HUB_DIR/dev3/regd.pid")
+  kill -STOP "$regd3"
+  for k in 1 2 3 4; do # one after the other: each would hold a thread of the pool
+    curl -sk --max-time 30 -o /dev/null -b "$HUB_JAR" "$HUB_URL/api/v1/devices/$id3/containers" &
+    calls+=($!)
+    sleep 0.3
+  done
+  api GET /api/v1/devices
+  expect_code 200 "the dashboard's list while streams and device calls wait"
+  run_cmd curl -sk --max-time 10 -o /dev/null -w '%{http_code}' "$HUB_URL/"
+  expect_out "200"
+  hub_login_fresh admin "$HUB_ADMIN_PW"
+  expect_code 200 "a login while streams and device calls wait"
+  for p in "${calls[@]}" "${streams[@]}"; do
+    kill -0 "$p" 2>/dev/null || fail "a call to the stopped device or a stream ended early (pid $p; calls ${calls[*]}, streams ${streams[*]})"
+  done
+  kill -CONT "$regd3"
+  for p in "${calls[@]}"; do
+    wait "$p" || fail "a call to device 3 failed after its regd went on"
+  done
+  for k in 1 2 3; do # each stream gets the line written after it began
+    for _ in $(seq 100); do
+      grep -q "$(printf 'later-line\n' | base64)" "$HUB_DIR/stream$k" && break
+      sleep 0.1
+    done
+    grep -q "$(printf 'later-line\n' | base64)" "$HUB_DIR/stream$k" ||
+      fail "stream $k lacks the later line: $(head -c 300 "$HUB_DIR/stream$k")"
+  done
+  kill "${streams[@]}" 2>/dev/null
+  wait "${streams[@]}" 2>/dev/null
+  api DELETE "/api/v1/devices/$id1/containers/quiet?force=1"
+  expect_code 204 "remove the quiet container"
+}
+
 t_hub_viewer () {
   hub_setup || return
   hub_login admin "$HUB_ADMIN_PW"
@@ -556,32 +651,34 @@ t_hub_throttle () {
   hub_setup || return
   local i
   for i in 1 2 3 4 5; do
-    hub_login viewer1 wrong-password
+    hub_login_fresh viewer1 wrong-password
     expect_code 401 "wrong password $i"
   done
-  hub_login viewer1 wrong-password
+  hub_login_fresh viewer1 wrong-password
   expect_code 429 "the sixth wrong password"
   expect_body_has "too many failed logins"
   # Even the right password waits now.
-  hub_login viewer1 viewer-pass-1
+  hub_login_fresh viewer1 viewer-pass-1
   expect_code 429 "the right password while throttled"
   sleep 5
-  hub_login viewer1 viewer-pass-1
+  hub_login_fresh viewer1 viewer-pass-1
   expect_code 200 "login after the wait"
 }
 
 t_hub_session_expiry_and_rehash () {
   hub_setup || return
   hub_stop
-  hub_start --session-ttl 2s --pbkdf2-iterations 700000
-  hub_login admin "$HUB_ADMIN_PW"
+  # 5 s: the login hashes twice (the old figure, then 700,000 rounds), which
+  # took most of 2 s under ASan on a loaded machine.
+  hub_start --session-ttl 5s --pbkdf2-iterations 700000
+  hub_login_fresh admin "$HUB_ADMIN_PW"
   expect_code 200 "login"
   api GET /api/v1/session
   expect_code 200 "fresh session"
   # The hash was raised to the hub's figure at this login.
   expect_eq "$(sqlite3 "$HUB_HOME/data/hub.db" "SELECT substr(hash, 1, 21) FROM users WHERE name = 'admin'")" \
     'pbkdf2-sha256$700000$' "admin's hash after a login"
-  sleep 3
+  sleep 6
   api GET /api/v1/session
   expect_code 401 "an expired session"
   hub_stop
@@ -674,7 +771,7 @@ t_hub_retention () {
 }
 
 ALL="$ALL t_hub_regd_system t_hub_auth t_hub_tokens t_hub_devices t_hub_liveness t_hub_containers
-  t_hub_terminal_api t_hub_viewer t_hub_throttle t_hub_session_expiry_and_rehash t_hub_more_routes
+  t_hub_terminal_api t_hub_pool t_hub_viewer t_hub_throttle t_hub_session_expiry_and_rehash t_hub_more_routes
   t_hub_retention"
 
 hub_finish () {

@@ -41,10 +41,6 @@ snapshot2 () {
      ! -name lock | sort; ls -A store/tmp) | sha256sum
 }
 
-free_port () {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 start_registry () {
   [ -n "$REGISTRY_PID" ] && return 0
   command -v docker-registry >/dev/null || { fail "docker-registry not installed (scripts/deps.sh --test)"; return 1; }

@@ -310,7 +310,7 @@ t_escape_sniff () {
   # A default container on the host network cannot open raw or AF_PACKET
   # sockets (no CAP_NET_RAW, as in Podman); with --cap-add NET_RAW the same
   # probe captures a UDP datagram the host sends on its loopback.
-  local marker="reg-sniff-$RANDOM$RANDOM" port=$((20000 + RANDOM % 20000))
+  local marker="reg-sniff-$RANDOM$RANDOM" port=$(free_port)
   run_cmd "$REG" run --rm --network host -t py@3.11 -- "$PY" -c "$SNIFF_PY" "$marker"
   expect_rc 0
   expect_out "icmp 1

@@ -65,4 +65,114 @@ t_rm_lost_in_crash () {
   return 0
 }
 
-ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash"
+# The spare monitor (monitor.h): regd keeps one reg-monitor waiting, hands
+# the next container to it, and starts another; a dead spare is replaced by
+# a spawn; a regd that ends (killed too) takes its spare with it, and no
+# container comes from a spare regd did not hand one.
+spare_of () { pgrep -f "^reg-monitor --spare $1 [.]{64} -\$"; }
+wait_spare () {
+  local _ p
+  for _ in $(seq 100); do
+    p=$(spare_of "$ROOT")
+    [ -n "$p" ] && [ "$p" != "${1:-}" ] && { echo "$p"; return; }
+    sleep 0.05
+  done
+}
+t_monitor_spare () {
+  local before sp sp2 id mon _
+  before=$(ids)
+  run_cmd "$REG" run --rm -t base@1 -- /bin/true
+  expect_rc 0
+  sp=$(wait_spare)
+  [ -n "$sp" ] || { fail "no spare monitor after a start"; return; }
+  expect_eq "$(echo "$sp" | wc -l)" 1 "spare monitors of one regd"
+  # The next container's monitor is that very process; another spare follows.
+  id=$("$REG" run -d -t base@1 -- /bin/sleep 1000)
+  mon=$(monitor_pid_of "$id")
+  expect_eq "$mon" "$sp" "the monitor of the next container"
+  expect_eq "$(tr '\0' ' ' </proc/"$mon"/cmdline)" "reg-monitor --spare $ROOT $id 0 " \
+    "the command line of a spare that became a monitor"
+  sp2=$(wait_spare "$sp")
+  [ -n "$sp2" ] || fail "no new spare after the first was used"
+  # A dead spare: the start spawns its monitor as before.
+  kill -KILL "$sp2"
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo spawned; exit 5'
+  expect_rc 5
+  expect_out_has spawned
+  sp=$(wait_spare "$sp2")
+  [ -n "$sp" ] || fail "no spare after a dead one"
+  # regd killed: its spare exits; the running container and its monitor stay.
+  kill -KILL "$REGD_PID"
+  wait "$REGD_PID" 2>/dev/null
+  REGD_PID=
+  for _ in $(seq 100); do
+    kill -0 "$sp" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$sp" 2>/dev/null && fail "the spare outlived its regd"
+  kill -0 "$mon" 2>/dev/null || fail "a container's monitor died with regd"
+  start_regd
+  run_cmd "$REG" ps
+  expect_out_has "${id:0:12}"
+  run_cmd "$REG" rm -f "$id"
+  expect_rc 0
+  expect_eq "$(ids)" "$before" "containers after the spare's test"
+}
+
+# reg run in one request (POST /v1/containers?start=1[&attach=1], docs/api.md):
+# the stream starts with the id frame (stream 4, 64 bytes); -d gets {Id};
+# bad requests are refused with nothing left; a --rm container whose start
+# failed is removed by regd; one without --rm stays, stopped, as with two
+# requests.
+t_run_one_request () {
+  local before snap body id code
+  before=$(ids)
+  "$REG" run --rm -t base@1 -- /bin/true # its environment, made once
+  snap=$(snapshot)
+  body='{"Templates":["base@1"],"Cmd":["/bin/sh","-c","echo one; exit 6"],"AutoRemove":true}'
+  curl -s --unix-socket "$SOCK" -X POST -H 'Content-Type: application/json' -d "$body" \
+    -o "$T/run1.out" "http://regd/v1/containers?start=1&attach=1"
+  "$PY" - "$T/run1.out" <<'PY' || fail "the stream of run in one request: $(od -c "$T/run1.out" | head -5)"
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+frames = []
+while b:
+    kind, n = b[0], struct.unpack(">I", b[4:8])[0]
+    frames.append((kind, b[8:8 + n]))
+    b = b[8 + n:]
+assert frames[0][0] == 4 and len(frames[0][1]) == 64, frames[:1]
+assert (1, b"one\n") in frames, frames
+assert frames[-1] == (3, struct.pack(">i", 6)), frames[-1]
+PY
+  # -d: 201 {Id}, running.
+  body='{"Templates":["base@1"],"Cmd":["/bin/sleep","1000"]}'
+  run_cmd curl -s --unix-socket "$SOCK" -X POST -H 'Content-Type: application/json' -d "$body" \
+    -w ' %{http_code}' "http://regd/v1/containers?start=1"
+  expect_out_has ' 201'
+  id=$(echo "$out" | sed -n 's/.*"Id": *"\([0-9a-f]*\)".*/\1/p')
+  expect_eq "$("$REG" inspect -f '{{.State.Status}}' "$id" 2>/dev/null)" running "state after run -d in one request"
+  "$REG" rm -f "$id" >/dev/null
+  # attach=1 without start=1 is not a create option.
+  code=$(curl -s -o "$T/run2.out" -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+    -H 'Content-Type: application/json' -d "$body" "http://regd/v1/containers?attach=1")
+  expect_eq "$code" 400 "create with attach=1 alone"
+  grep -q "attach=1 needs start=1" "$T/run2.out" || fail "attach=1 alone: $(cat "$T/run2.out")"
+  # A bad body: the create's own error.
+  code=$(curl -s -o "$T/run3.out" -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+    -H 'Content-Type: application/json' -d '{"Templates":["no-such@1"]}' "http://regd/v1/containers?start=1&attach=1")
+  expect_eq "$code" 404 "run in one request of a missing template"
+  grep -q "no-such@1" "$T/run3.out" || fail "missing template: $(cat "$T/run3.out")"
+  # Start failures through the client: --rm leaves nothing, without it the
+  # container stays, exited with 127.
+  run_cmd "$REG" run --rm -t base@1 -- /no/such
+  expect_rc 127
+  expect_err_has "/no/such"
+  expect_eq "$(snapshot)" "$snap" "root after runs that failed or were removed"
+  run_cmd "$REG" run --name keepfail -t base@1 -- /no/such
+  expect_rc 127
+  expect_eq "$("$REG" inspect -f '{{.State.ExitCode}}' keepfail 2>/dev/null)" 127 "exit code of a failed run kept"
+  "$REG" rm keepfail >/dev/null
+  expect_eq "$(ids)" "$before" "containers after the one-request runs"
+}
+
+ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash t_monitor_spare t_run_one_request"

@@ -320,6 +320,52 @@ test_engine_start_failure (void **state)
   assert_int_equal (reg_engine_container_remove (f->e, id, false, &err), 0);
 }
 
+/* run in one request: created and started; the id frame first on the
+ * attach fd; a --rm container whose start failed is removed, one without
+ * --rm stays; a refused create is a start result with exit code 0. */
+static void
+test_engine_run (void **state)
+{
+  struct fixture *f = *state;
+  struct reg_create_options o
+      = { .name = "one", .templates = templates, .network_mode = "none", .stop_timeout = -1 };
+  struct reg_start_result res = { 0 };
+  struct reg_container *c = NULL;
+  int p[2];
+  assert_int_equal (pipe2 (p, O_CLOEXEC), 0);
+  assert_int_equal (reg_engine_container_run (f->e, &o, p[1], &c, &res), 0);
+  unsigned char frame[REG_FRAME_HEADER + 64];
+  assert_int_equal (read (p[0], frame, sizeof frame), (ssize_t)sizeof frame);
+  assert_int_equal (frame[0], REG_FRAME_ID);
+  assert_memory_equal (frame + REG_FRAME_HEADER, c->id, 64);
+  close (p[0]), close (p[1]);
+  assert_int_equal (state_of (f, "one"), REG_STATE_RUNNING);
+  reg_container_free (c);
+  assert_int_equal (reg_engine_container_remove (f->e, "one", true, NULL), 0);
+  reap_fake ();
+  fake_mode = FAKE_FAIL;
+  o.name = "gone";
+  o.auto_remove = true;
+  assert_int_equal (reg_engine_container_run (f->e, &o, -1, &c, &res), -1);
+  assert_null (c);
+  assert_int_equal (res.exit_code, 127);
+  assert_non_null (strstr (res.message, "command not found"));
+  char id[65];
+  struct reg_error *err = NULL;
+  failed_with (reg_container_find (f->root, "gone", id, &err), &err, ENOENT, "gone");
+  o.name = "kept";
+  o.auto_remove = false;
+  assert_int_equal (reg_engine_container_run (f->e, &o, -1, &c, &res), -1);
+  assert_int_equal (state_of (f, "kept"), REG_STATE_GENERATED);
+  char *missing[] = { "no-such@1", NULL };
+  o.name = NULL;
+  o.templates = missing;
+  assert_int_equal (reg_engine_container_run (f->e, &o, -1, &c, &res), -1);
+  assert_int_equal (res.exit_code, 0);
+  assert_int_equal (res.errnum, ENOENT);
+  assert_non_null (strstr (res.message, "no-such@1"));
+}
+
 /* The codes regd maps to HTTP: EINVAL 400, ENOENT 404, EEXIST/EBUSY 409. */
 static void
 test_engine_error_codes (void **state)
@@ -499,6 +545,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_engine_lifecycle, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_lost_monitor, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_start_failure, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_engine_run, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_restore, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_error_codes, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_update_limits, setup, teardown),
