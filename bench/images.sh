@@ -116,6 +116,11 @@ services () {
   sleep 5
   for p in $PKGS; do echo "$1 $p docker_pss_kb $(pss "${DPID[$p]}") reg_pss_kb $(pss "${RPID[$p]}")"; done
   echo "$1 all docker_pss_kb $(pss "${DPID[@]}") reg_pss_kb $(pss "${RPID[@]}")"
+  # Where they differ, mapping by mapping (A: Docker, B: reg).
+  for p in $PKGS; do
+    echo "-- $1 $p: A Docker, B reg"
+    python3 "$HERE/maps.py" -n 8 "${DPID[$p]}" "${RPID[$p]}"
+  done
   dock ps --format '{{.Image}} {{.Status}}'
   reg ps --format '{{.Names}} {{.State}}'
   dock rm -f $(dock ps -aq) >/dev/null
@@ -124,7 +129,7 @@ services () {
 
 echo "== (a) imported separately"
 for p in $PKGS; do
-  tar -C "$WORK/rootfs-$p" --exclude=./.bench-done -c . | dock import - "bench/$p:sep" >/dev/null
+  "$HERE/image-tar.sh" "$WORK/rootfs-$p" | dock import - "bench/$p:sep" >/dev/null
 done
 SEP_DOCKER=$(docker_bytes)
 load_all sep
@@ -136,12 +141,17 @@ echo "== (b) on a common base layer"
 python3 - "$WORK" "$OUT" $PKGS <<'PY'
 import hashlib, os, sys, tarfile
 work, out, pkgs = sys.argv[1], sys.argv[2], sys.argv[3:]
+import fnmatch
+# What bench/image-tar.sh leaves out of an image (the apt caches, the marker).
+SKIP = (".bench-done", "var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "var/cache/apt/*.bin")
 def walk(root):
     seen = {}
     for d, dirs, files in os.walk(root):
         for n in dirs + files:
             p = os.path.join(d, n)
             rel = os.path.relpath(p, root)
+            if any(fnmatch.fnmatch(rel, g) for g in SKIP):
+                continue
             st = os.lstat(p)
             if os.path.islink(p):
                 key = ("l", os.readlink(p))
@@ -165,6 +175,22 @@ for p in pkgs:
     # Directories again in each layer where the base has them (harmless).
     write(p + "-own.tar", os.path.join(work, "rootfs-" + p), set(trees[p]) - common)
 print("common entries", len(common))
+# What the bytes are: each distinct file content by the number of the four
+# trees that hold it (bytes once per content, and as many times as trees).
+by_n, contents = {}, {}
+for p, t in trees.items():
+    root = os.path.join(work, "rootfs-" + p)
+    for rel, v in t.items():
+        if v[0] == "f":
+            c = contents.setdefault(v[2], [os.path.getsize(os.path.join(root, rel)), set()])
+            c[1].add(p)
+for size, holders in contents.values():
+    n = len(holders)
+    by_n.setdefault(n, [0, 0])
+    by_n[n][0] += 1
+    by_n[n][1] += size
+for n in sorted(by_n):
+    print(f"contents in {n} of the trees: {by_n[n][0]} files, {by_n[n][1]} bytes once, {by_n[n][1] * n} bytes in the trees")
 PY
 dock rmi -f $(for p in $PKGS; do echo "bench/$p:sep"; done) >/dev/null
 dock image prune -f >/dev/null

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Sum of Pss (kB, /proc/PID/smaps_rollup) over the given PIDs and all their
-descendants. One scan of /proc. Prints: total_kB process_count."""
+descendants. One scan of /proc. Prints: total_kB process_count anon_kB
+file_kB (Pss_Anon, Pss_File: the private or shared memory of the processes,
+and the page-cache pages of the files they map, each divided among all the
+processes on the machine that map it)."""
 import os, sys
 
 roots = {int(a) for a in sys.argv[1:] if a.strip() and int(a) > 0}
@@ -21,12 +24,13 @@ while todo:
         continue
     seen.add(p)
     todo.extend(children.get(p, []))
-total = 0
+sums = {"Pss:": 0, "Pss_Anon:": 0, "Pss_File:": 0}
 for p in seen:
     try:
         for line in open(f"/proc/{p}/smaps_rollup"):
-            if line.startswith("Pss:"):
-                total += int(line.split()[1])
+            f = line.split()
+            if f[0] in sums:
+                sums[f[0]] += int(f[1])
     except OSError:
         pass
-print(total, len(seen))
+print(sums["Pss:"], len(seen), sums["Pss_Anon:"], sums["Pss_File:"])

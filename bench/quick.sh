@@ -59,7 +59,9 @@ REGDLINK_PID=$!
 wait_regd "$REGLINK_HOST"
 PY=$(readlink -f /usr/bin/python3)
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' ! -name test | sort)
+# The standard library as the python3 image's packages provide it (bench/setup.sh).
+mapfile -t STDLIB < <(python3 bench/pkgfiles.py "/usr/lib/python$PYVER" "python$PYVER" \
+  "python$PYVER-minimal" "libpython$PYVER-minimal" "libpython$PYVER-stdlib")
 for h in "$REG_HOST" "$REGLINK_HOST"; do
   REG_HOST=$h "$REG" template create true@1 /bin/true >/dev/null
   REG_HOST=$h "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null

@@ -1,8 +1,11 @@
 # Sourced by bench/run.sh. Parts 4 and 5: the five services started one after
 # another directly on the host (bare), under reg (default, and a second regd
 # with --link-host-files: "reglink") and under Docker; after each
-# one answers, the sum of Pss of every process the engine added. With all
-# five up, nginx throughput and latency with wrk from the host.
+# one answers, the sum of Pss of every process the engine added (and its
+# anonymous and file-backed parts). MEM_ROUNDS rounds, each engine once a
+# round, the order rotated from round to round, so every engine is measured
+# in the same minutes as the others and at each place in the order. With
+# all five up (first round), nginx throughput and latency with wrk.
 #
 # Each engine gets its own ports (PORT_BASE + 100 × engine + service) and its
 # own data directory, so the three never collide, nor with default services.
@@ -11,6 +14,7 @@ SERVICES="python node nginx redis mariadb"
 PORT_BASE=${PORT_BASE:-18100}
 WRK_SECONDS=${WRK_SECONDS:-10}
 WRK_RUNS=${WRK_RUNS:-5}
+MEM_ROUNDS=${MEM_ROUNDS:-5}
 
 # The mariadb system tables, made once on the host and copied per engine.
 SEED=$WORK/mariadb-seed
@@ -96,13 +100,17 @@ for f in glob.glob(sys.argv[1] + "/*/state.json"):
   esac
 }
 
+# run_engine ENGINE N ROUND: the five services under ENGINE (ports of
+# engine number N); Pss after each start into memory-ENGINE.ROUND.dat; wrk
+# in round 1 only.
 run_engine () {
-  local e=$1 n=$2 dir=$WORK/svc-$1 seen k=0 s port argv host
+  local e=$1 n=$2 round=$3 dir=$WORK/svc-$1 seen k=0 s port argv host out
   seen=$dir
   [ "$e" = bare ] || seen=/bench
   prepare_dir "$dir" "$seen" $((PORT_BASE + 100 * n + 3))
   BARE_PIDS=""
-  : >"$R/memory-$e.dat"
+  out=$R/memory-$e.$round.dat
+  : >"$out"
   for s in $SERVICES; do
     k=$((k + 1))
     port=$((PORT_BASE + 100 * n + k))
@@ -123,8 +131,9 @@ run_engine () {
     fi
     sleep 1 # let it settle after its first answer
     # shellcheck disable=SC2046
-    echo "$k $s $(python3 "$REPO/bench/pss.py" $(engine_roots "$e"))" >>"$R/memory-$e.dat"
+    echo "$k $s $(python3 "$REPO/bench/pss.py" $(engine_roots "$e"))" >>"$out"
   done
+  [ "$round" = 1 ] || { stop_engine "$e"; return 0; }
   case $e in
     reg) echo "regd $(awk '/^Pss:/ {print $2}' "/proc/$REGD_PID/smaps_rollup") 1" >"$R/daemon-reg.dat" ;;
     reglink) echo "regd-linked $(awk '/^Pss:/ {print $2}' "/proc/$REGDLINK_PID/smaps_rollup") 1" >"$R/daemon-reglink.dat" ;;
@@ -136,6 +145,11 @@ run_engine () {
   for k in $(seq "$WRK_RUNS"); do
     wrk -t1 -c32 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$((PORT_BASE + 100 * n + 3))/index.html" >"$R/wrk-$e.$k.txt"
   done
+  stop_engine "$e"
+}
+
+stop_engine () {
+  local e=$1 p s
   case $e in
     bare) for p in $BARE_PIDS; do kill -- "-$p" 2>/dev/null || true; done
           for p in $BARE_PIDS; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
@@ -146,7 +160,14 @@ run_engine () {
   esac
 }
 
-run_engine bare 0
-run_engine reg 1
-run_engine docker 2
-run_engine reglink 3
+ENGINES=(bare reg docker reglink)
+rm -f "$R"/memory-*.dat
+for round in $(seq "$MEM_ROUNDS"); do
+  order=""
+  for i in "${!ENGINES[@]}"; do
+    j=$(((i + round - 1) % ${#ENGINES[@]}))
+    order="$order ${ENGINES[$j]}"
+    run_engine "${ENGINES[$j]}" "$j" "$round"
+  done
+  echo "$round$order $(uptime | sed 's/.*load average: //')" >>"$R/memory-rounds.dat"
+done

@@ -24,14 +24,19 @@ docker info >/dev/null 2>&1 || { echo "bench: the private dockerd did not come u
 # One Docker image per package, each a Debian bookworm minbase + that
 # package (the paper's non-homologous images: nothing shared between them).
 # PACKAGES: the Debian package of each service; the image is reg-bench/PKG.
+# The image is the tree as a Docker user's image has it (bench/image-tar.sh:
+# without the apt caches). IMAGE_BUILD labels how an image was made, so an
+# image of an earlier recipe left in $WORK/docker is made again.
 PACKAGES="python3 nodejs nginx redis-server mariadb-server"
 [ $SERVICE_PARTS = 1 ] || PACKAGES=python3
+IMAGE_BUILD=2
 for pkg in $PACKAGES; do
   rootfs=$WORK/rootfs-$pkg
-  if ! docker image inspect "reg-bench/$pkg" >/dev/null 2>&1; then
-    tar -C "$rootfs" --exclude=./.bench-done -c . | docker import - "reg-bench/$pkg" >/dev/null
+  if [ "$(docker image inspect -f '{{index .Config.Labels "reg-bench-build"}}' "reg-bench/$pkg" 2>/dev/null)" != "$IMAGE_BUILD" ]; then
+    "$REPO/bench/image-tar.sh" "$rootfs" | docker import --change "LABEL reg-bench-build=$IMAGE_BUILD" - "reg-bench/$pkg" >/dev/null
   fi
 done
+docker image prune -f >/dev/null # the earlier recipe's images, now untagged
 ROOTFS=$WORK/rootfs-python3
 
 # runc bundle on the python3 rootfs.
@@ -90,10 +95,15 @@ fi
 make_templates () {
 "$REG" template create true@1 /bin/true >/dev/null
 "$REG" template create sleep@1 /bin/sleep >/dev/null
-# python: the binary and its standard library, without config-* (the static
-# libpython of pythonX.Y-dev) and test/ (CPython's own test suite, from
-# libpythonX.Y-testsuite), which the Docker image does not have either.
-mapfile -t STDLIB < <(find "/usr/lib/python$PYVER" -mindepth 1 -maxdepth 1 ! -name 'config-*' ! -name test | sort)
+# python: the binary and its standard library as the packages the Docker
+# image installs provide it (python3 pulls pythonX.Y, its -minimal and
+# libpythonX.Y-minimal/-stdlib), with the byte-code compiled at install
+# time: not what other packages put in the same directory on this host
+# (the test suite, idlelib and tkinter of libpythonX.Y-testsuite, lib2to3,
+# distutils, ensurepip, the static libpython of -dev), which the image does
+# not have (bench/pkgfiles.py).
+mapfile -t STDLIB < <(python3 "$REPO/bench/pkgfiles.py" "/usr/lib/python$PYVER" "python$PYVER" \
+  "python$PYVER-minimal" "libpython$PYVER-minimal" "libpython$PYVER-stdlib")
 "$REG" template create "python@$PYVER" "$PY" "${STDLIB[@]}" --entrypoint "$PY" >/dev/null
 if [ $SERVICE_PARTS = 1 ]; then
 # (Debian's nodejs keeps its bundled modules in /usr/share/nodejs; npm is

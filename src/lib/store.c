@@ -11,7 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HASH_BUF (256 * 1024)
+/* Objects are copied (and hashed) in pieces of this size, and no larger:
+ * a buffered write fills the page cache with folios as large as the write
+ * (ext4's large folios), and a process that later maps the object maps the
+ * whole folio around each page it touches. Copies written 256 KB at a time
+ * were mapped nearly whole (node: 44 MB of its 99 MB executable, against
+ * 33 MB of the host's own file; docs/benchmarks.md, issue 15); 64 KB is
+ * the kernel's fault-around window, so a mapping of a fresh object grows as
+ * a mapping of any other file does. */
+#define STORE_IO_BYTES (64 * 1024)
 
 void
 reg_store_free (struct reg_store *store)
@@ -112,7 +120,7 @@ static int
 hash_fd (int fd, int copy_fd, char digest[65], const char *what, struct reg_error **err)
 {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
-  _cleanup_free_ unsigned char *buf = malloc (HASH_BUF);
+  _cleanup_free_ unsigned char *buf = malloc (STORE_IO_BYTES);
   if (ctx == NULL || buf == NULL || EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL) != 1)
     {
       EVP_MD_CTX_free (ctx);
@@ -121,7 +129,7 @@ hash_fd (int fd, int copy_fd, char digest[65], const char *what, struct reg_erro
   int ret = 0;
   for (;;)
     {
-      ssize_t n = read (fd, buf, HASH_BUF);
+      ssize_t n = read (fd, buf, STORE_IO_BYTES);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -332,7 +340,8 @@ reg_store_put_bytes (struct reg_store *store, const void *data, size_t len, bool
     return -1;
   for (size_t off = 0; off < len;)
     {
-      ssize_t w = write (fd, (const char *)data + off, len - off);
+      size_t piece = len - off < STORE_IO_BYTES ? len - off : STORE_IO_BYTES;
+      ssize_t w = write (fd, (const char *)data + off, piece);
       if (w < 0 && errno == EINTR)
         continue;
       if (w < 0)

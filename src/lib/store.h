@@ -9,7 +9,9 @@
  * prune, which unlinks what no template names) are the only deletions.
  *
  * An object is one of two things:
- *   - a copy: written by the store, fsync'ed, mode 0444 (0555 for the ".x"
+ *   - a copy: written by the store in 64 KB pieces (so its page cache is in
+ *     small folios: a process that maps it maps what it touches, as for
+ *     any other file; store.c), fsync'ed, mode 0444 (0555 for the ".x"
  *     executable variant: hard links share one inode and so one mode),
  *     with the modification time of the file it was first made from
  *     (reg_store_put_file). Python validates a .pyc by its source's mtime
