@@ -28,8 +28,8 @@
 # http.response.written of each blob GET).
 # Both flows poll readiness every 50 ms (reg-hub: the deployment's state,
 # "succeeded" once regd's HTTP health check passes, its interval 200 ms
-# here; Docker: the app's /healthz, and its process is checked to be the
-# container's).
+# and its start interval 50 ms here; Docker: the app's /healthz, and its
+# process is checked to be the container's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -106,13 +106,19 @@ APP=$HUB_DIR/app
 mkdir -p "$APP"
 cp examples/hello-web/app.py "$APP/"
 echo "hello 1" >"$APP/message.txt"
-CONFIG=$(jq -c '.Bases = ["python@3.11"] | del(.Group) | .Devices = ["dev1"] | .Ports = []
-  | .Network = "host" | .Health.Interval = "200ms"' examples/hello-web/deploy.json)
+# The health check: every 200 ms, and every START_INTERVAL (default 50 ms,
+# the Docker flow's own polling; START_INTERVAL=0: none) while the new
+# version is starting (docs/health.md, --health-start-interval).
+START_INTERVAL=${START_INTERVAL:-50ms}
+CONFIG=$(jq -c --arg si "$START_INTERVAL" '.Bases = ["python@3.11"] | del(.Group) | .Devices = ["dev1"] | .Ports = []
+  | .Network = "host" | .Health.Interval = "200ms"
+  | if $si == "0" then . else .Health.StartPeriod = "30s" | .Health.StartInterval = $si end' examples/hello-web/deploy.json)
 
-# reg-hub: one deployment; prints "seconds pulled-bytes".
+# reg-hub: one deployment; prints "seconds pulled-bytes [steps] registry-blob-bytes".
 reg_deploy () {
   tar -C "$APP" -czf "$HUB_DIR/app.tar.gz" .
-  local t0 id state body
+  local t0 id state body mark
+  mark=$(($(wc -l <"$HUB_DIR/registry.log") + 1))
   t0=$(now)
   id=$(curl -sk -H "Authorization: Bearer $TOKEN" -F "file=@$HUB_DIR/app.tar.gz" -F "config=$CONFIG" \
     "$URL/api/v1/apps/hello/deployments" | jq -r .Id)
@@ -123,7 +129,7 @@ reg_deploy () {
     sleep 0.05
   done
   [ "$state" = succeeded ] || { echo "reg-hub deployment failed: $body" >&2; exit 1; }
-  echo "$(since "$t0") $(echo "$body" | jq '.Devices[0].PullBytes') $(echo "$body" | jq -c '[.MakeSeconds, .PushSeconds, .Devices[0].PullSeconds, .Devices[0].CreateSeconds, .Devices[0].StartSeconds, .Devices[0].HealthySeconds]')"
+  echo "$(since "$t0") $(echo "$body" | jq '.Devices[0].PullBytes') $(echo "$body" | jq -c '[.MakeSeconds, .PushSeconds, .Devices[0].PullSeconds, .Devices[0].CreateSeconds, .Devices[0].StartSeconds, .Devices[0].HealthySeconds]') $(registry_sent "$mark")"
 }
 
 # Docker: two private dockerds, the builder's (the hub's side) and the
@@ -192,6 +198,7 @@ for run in $(seq "$RUNS"); do
   echo "reg-hub 3a: $out"
   R[reg3a]+="$(echo "$out" | cut -d' ' -f1) "
   R[reg3a_bytes]=$(echo "$out" | cut -d' ' -f2)
+  R[reg3a_sent]=$(echo "$out" | cut -d' ' -f4)
   dreg rm -f hello >/dev/null
   docker_clean
   echo "hello 1" >"$APP/message.txt"
@@ -210,6 +217,6 @@ for s in 1a 2a 3a; do
   r=$(echo "${R[reg$s]}" | median) d=$(echo "${R[docker$s]}" | median)
   printf '%-10s %9.2fs %9.2fs %7.1fx\n' "$s" "$r" "$d" "$(echo "$d / $r" | bc -l)"
 done
-echo "3a bytes moved to the device: reg-hub ${R[reg3a_bytes]} (its pull result), docker ${R[docker3a_bytes]} (blob bytes the registry sent to the device's pull)"
+echo "3a bytes moved to the device: reg-hub ${R[reg3a_bytes]} (its pull result; ${R[reg3a_sent]} blob bytes the registry sent, the RET file with them), docker ${R[docker3a_bytes]} (blob bytes the registry sent to the device's pull)"
 app=$(stat -c %s "$APP/message.txt")
 echo "the changed file: $app bytes; the app: $(du -sb "$APP" | cut -f1) bytes"

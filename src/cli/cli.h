@@ -84,9 +84,10 @@ int cli_sig_proxy_option (const char *cmd, const char *arg, bool *on);
  * final check of the combination (--no-healthcheck alone). */
 enum
 {
-  CLI_OPT_HEALTH_INTERVAL = 1100, /* then timeout, start period: in this order */
+  CLI_OPT_HEALTH_INTERVAL = 1100, /* then timeout, start period, start interval: in this order */
   CLI_OPT_HEALTH_TIMEOUT,
   CLI_OPT_HEALTH_START_PERIOD,
+  CLI_OPT_HEALTH_START_INTERVAL,
   CLI_OPT_HEALTH_RETRIES,
   CLI_OPT_HEALTH_CMD,
   CLI_OPT_HEALTH_HTTP,
@@ -106,6 +107,8 @@ enum
       { "health-timeout", CLI_OPT_HEALTH_TIMEOUT, "DURATION", "how long one check may take" },     \
       { "health-start-period", CLI_OPT_HEALTH_START_PERIOD, "DURATION",                            \
         "failures then do not count" },                                                            \
+      { "health-start-interval", CLI_OPT_HEALTH_START_INTERVAL, "DURATION",                        \
+        "time between checks in the start period, until healthy" },                                \
       { "health-retries", CLI_OPT_HEALTH_RETRIES, "N", "failures in a row that make it unhealthy" }, \
       { "no-healthcheck", CLI_OPT_NO_HEALTHCHECK, NULL, "no health check, not even its templates'" }
 int cli_health_option (const char *cmd, json_t *body, int opt, const char *arg);

@@ -63,9 +63,9 @@ http_test (const char *cmd, const char *arg, json_t *h)
 int
 cli_health_option (const char *cmd, json_t *body, int opt, const char *arg)
 {
-  static const char *const keys[] = { "Interval", "Timeout", "StartPeriod" };
-  static const char *const names[]
-      = { "--health-interval", "--health-timeout", "--health-start-period" };
+  static const char *const keys[] = { "Interval", "Timeout", "StartPeriod", "StartInterval" };
+  static const char *const names[] = { "--health-interval", "--health-timeout",
+                                       "--health-start-period", "--health-start-interval" };
   if (opt == CLI_OPT_NO_HEALTHCHECK)
     {
       json_object_set_new (body, "NoHealthcheck", json_true ()); /* checked in finish */
@@ -105,7 +105,7 @@ cli_health_option (const char *cmd, json_t *body, int opt, const char *arg)
   _cleanup_error_ struct reg_error *err = NULL;
   if (reg_health_duration_parse (names[i], arg, &ns, &err) < 0)
     return fprintf (stderr, "reg %s: %s\n", cmd, err->msg), 125;
-  if (i < 2 && ns != 0 && ns < REG_HEALTH_MIN_NS)
+  if (i != 2 && ns != 0 && ns < REG_HEALTH_MIN_NS)
     return fail (cmd, names[i], "must be at least 1ms (0: the default)");
   json_object_set_new (h, keys[i], json_integer (ns));
   return 0;

@@ -18,6 +18,8 @@
 #define CALL_TIMEOUT_MS 60000
 #define PULL_TIMEOUT_MS (15 * 60000)
 #define POLL_MS 250
+#define POLL_FAST_MS 20 /* the first FAST_S seconds of a wait: most apps are up by then */
+#define POLL_FAST_S 2.0
 
 static const char *
 str (json_t *o, const char *k)
@@ -97,13 +99,14 @@ seconds_ns (json_t *h, const char *key, int64_t *ns, struct reg_error **err)
 }
 
 /* {"Http": "/path", "Port": N, "Status"?: N} | {"Tcp": PORT} | {"Cmd": "shell command"},
- * with "Interval", "Timeout", "StartPeriod", "Retries": Docker's
- * Healthcheck for regd. */
+ * with "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries":
+ * Docker's Healthcheck for regd. */
 static json_t *
 health_check (json_t *h, struct reg_error **err)
 {
-  static const char *const keys[] = { "Http",     "Port",    "Status",      "Cmd",     "Tcp",
-                                      "Interval", "Timeout", "StartPeriod", "Retries", NULL };
+  static const char *const keys[]
+      = { "Http",    "Port",        "Status",        "Cmd",     "Tcp", "Interval",
+          "Timeout", "StartPeriod", "StartInterval", "Retries", NULL };
   const char *key;
   json_t *v;
   if (!json_is_object (h))
@@ -153,10 +156,11 @@ health_check (json_t *h, struct reg_error **err)
     test = json_pack ("[s, s]", "CMD-SHELL", str (h, "Cmd"));
   else
     return reg_error_set (err, EINVAL, "deploy: Health.Http and Health.Cmd are strings"), NULL;
-  int64_t interval, timeout, start;
+  int64_t interval, timeout, start, start_interval;
   json_t *retries = json_object_get (h, "Retries");
   if (seconds_ns (h, "Interval", &interval, err) < 0 || seconds_ns (h, "Timeout", &timeout, err) < 0
       || seconds_ns (h, "StartPeriod", &start, err) < 0
+      || seconds_ns (h, "StartInterval", &start_interval, err) < 0
       || (retries
           && (!json_is_integer (retries) || json_integer_value (retries) < 1
               || json_integer_value (retries) > 100)
@@ -165,9 +169,13 @@ health_check (json_t *h, struct reg_error **err)
       json_decref (test);
       return NULL;
     }
-  return json_pack ("{s:o, s:I, s:I, s:I, s:I}", "Test", test, "Interval", (json_int_t)interval,
-                    "Timeout", (json_int_t)timeout, "StartPeriod", (json_int_t)start, "Retries",
-                    (json_int_t)(retries ? json_integer_value (retries) : 0));
+  json_t *check
+      = json_pack ("{s:o, s:I, s:I, s:I, s:I}", "Test", test, "Interval", (json_int_t)interval,
+                   "Timeout", (json_int_t)timeout, "StartPeriod", (json_int_t)start, "Retries",
+                   (json_int_t)(retries ? json_integer_value (retries) : 0));
+  if (check && start_interval > 0)
+    json_object_set_new (check, "StartInterval", json_integer (start_interval));
+  return check;
 }
 
 static int
@@ -216,6 +224,63 @@ check_numbers (json_t *spec, struct reg_error **err)
       if (v == NULL)
         json_object_set_new (spec, nums[i].key, json_integer (nums[i].def));
     }
+  return 0;
+}
+
+/* {"After"?: seconds or a duration (default 0), "Attempts"?: 1-10 (default 3)},
+ * only with a health check; rewritten as {"After": seconds, "Attempts": n}. */
+static int
+check_redeploy (json_t *spec, struct reg_error **err)
+{
+  json_t *r = json_object_get (spec, "Redeploy");
+  if (r == NULL)
+    return 0;
+  if (!json_is_object (r))
+    return reg_error_set (err, EINVAL, "deploy: Redeploy must be {\"After\", \"Attempts\"}");
+  if (json_object_get (spec, "Health") == NULL)
+    return reg_error_set (err, EINVAL,
+                          "deploy: Redeploy needs a Health check (it acts on an unhealthy one)");
+  const char *key;
+  json_t *v;
+  json_object_foreach (r, key, v)
+  {
+    if (strcmp (key, "After") != 0 && strcmp (key, "Attempts") != 0)
+      return reg_error_set (err, EINVAL, "deploy: unknown field \"Redeploy.%s\"", key);
+  }
+  json_t *after = json_object_get (r, "After"), *attempts = json_object_get (r, "Attempts");
+  int64_t ns = 0;
+  if (json_is_string (after)
+      && reg_health_duration_parse ("deploy: Redeploy.After", json_string_value (after), &ns, err)
+             < 0)
+    return -1;
+  if (after && !json_is_string (after)
+      && (!json_is_number (after) || json_number_value (after) < 0
+          || json_number_value (after) > 86400))
+    return reg_error_set (
+        err, EINVAL, "deploy: Redeploy.After must be seconds (0-86400) or a duration (\"30s\")");
+  if (after && !json_is_string (after))
+    ns = (int64_t)llround (json_number_value (after) * 1e9);
+  if (ns > (int64_t)86400 * 1000000000)
+    return reg_error_set (err, EINVAL, "deploy: Redeploy.After must be at most 24h");
+  if (attempts
+      && (!json_is_integer (attempts) || json_integer_value (attempts) < 1
+          || json_integer_value (attempts) > 10))
+    return reg_error_set (err, EINVAL, "deploy: Redeploy.Attempts must be an integer 1-10");
+  json_object_set_new (spec, "Redeploy",
+                       json_pack ("{s:f, s:I}", "After", (double)ns / 1e9, "Attempts",
+                                  attempts ? json_integer_value (attempts) : (json_int_t)3));
+  return 0;
+}
+
+/* "Keep": versions of the app left on each device (1-1000), or absent:
+ * all of them. */
+static int
+check_keep (json_t *spec, struct reg_error **err)
+{
+  json_t *k = json_object_get (spec, "Keep");
+  if (k && (!json_is_integer (k) || json_integer_value (k) < 1 || json_integer_value (k) > 1000))
+    return reg_error_set (err, EINVAL,
+                          "deploy: Keep must be an integer 1-1000 (versions kept on each device)");
   return 0;
 }
 
@@ -297,8 +362,9 @@ static int
 check_fields (json_t *spec, const char *app, struct reg_error **err)
 {
   static const char *const keys[]
-      = { "Version", "Devices", "Group", "Bases",  "Cmd",  "Env",      "Ports",   "Network",
-          "Restart", "Memory",  "Cpus",  "Health", "Name", "Parallel", "Timeout", NULL };
+      = { "Version", "Devices",  "Group",   "Bases",    "Cmd",  "Env",
+          "Ports",   "Network",  "Restart", "Memory",   "Cpus", "Health",
+          "Name",    "Parallel", "Timeout", "Redeploy", "Keep", NULL };
   const char *key;
   json_t *v;
   json_object_foreach (spec, key, v)
@@ -325,7 +391,8 @@ check_fields (json_t *spec, const char *app, struct reg_error **err)
     return reg_error_set (err, EINVAL, "deploy: Network must be bridge, host, none or a network");
   if (check_strings (spec, "Cmd", true, err) < 0 || check_strings (spec, "Env", false, err) < 0
       || check_strings (spec, "Ports", false, err) < 0 || check_bases (spec, err) < 0
-      || check_limits (spec, err) < 0 || check_numbers (spec, err) < 0)
+      || check_limits (spec, err) < 0 || check_numbers (spec, err) < 0
+      || check_redeploy (spec, err) < 0 || check_keep (spec, err) < 0)
     return -1;
   size_t i;
   json_array_foreach (json_object_get (spec, "Env"), i, v)
@@ -427,6 +494,7 @@ struct device_job
   int64_t dev_id;
   struct hub_target t;
   bool ok;
+  bool redeploy; /* hub_deploy_recreate: the deployment's record is not touched */
   pthread_t thread;
 };
 
@@ -440,7 +508,8 @@ set_deployment (struct run *r, json_t *fields)
 static void
 set_target (struct device_job *j, json_t *fields)
 {
-  hub_store_deployment_target_update (j->run->h->store, j->run->id, j->dev_id, fields, NULL);
+  if (!j->redeploy)
+    hub_store_deployment_target_update (j->run->h->store, j->run->id, j->dev_id, fields, NULL);
   json_decref (fields);
 }
 
@@ -543,6 +612,7 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
   char path[300];
   snprintf (path, sizeof path, "/v1/containers/%s", id);
   const char *health = "starting";
+  double t0 = now_mono ();
   while (!j->run->h->stopping)
     {
       json_t *c = NULL;
@@ -575,7 +645,7 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
         return reg_error_set (
             err, ETIMEDOUT, "device %s: %s not healthy within %lld s (%s)", j->t.name, j->run->tmpl,
             (long long)json_integer_value (json_object_get (j->run->spec, "Timeout")), health);
-      usleep (POLL_MS * 1000);
+      usleep ((now_mono () - t0 < POLL_FAST_S ? POLL_FAST_MS : POLL_MS) * 1000);
     }
   return reg_error_set (err, EINTR, "the hub is stopping");
 }
@@ -639,6 +709,112 @@ roll_back (struct device_job *j, const char *mode, const char *new_name, const c
     container_op (j, name, "start", NULL, &e);
 }
 
+/* The app's versions this hub deployed, newest first, each with whether
+ * it ran on the device (its target there got healthy). */
+static json_t *
+versions_of (struct device_job *j)
+{
+  static const char *const ran[] = { "healthy", "unhealthy", "redeploying", NULL };
+  struct hub_store *store = j->run->h->store;
+  json_t *list = hub_store_deployment_list (store, str (j->run->spec, "App"), 1000);
+  json_t *out = json_array (), *row, *t;
+  size_t i, k;
+  json_array_foreach (list, i, row)
+  {
+    json_t *d = hub_store_deployment_get (store, json_integer_value (json_object_get (row, "Id")));
+    bool good = false;
+    json_array_foreach (json_object_get (d, "Devices"), k, t)
+    {
+      if (json_integer_value (json_object_get (t, "Device")) != j->dev_id || !str (t, "State"))
+        continue;
+      for (size_t q = 0; ran[q]; q++)
+        good = good || strcmp (str (t, "State"), ran[q]) == 0;
+    }
+    if (str (d, "Template"))
+      json_array_append_new (
+          out, json_pack ("{s:s, s:b}", "Template", str (d, "Template"), "Ran", good));
+    json_decref (d);
+  }
+  json_decref (list);
+  return out;
+}
+
+static bool
+has_template (json_t *templates, const char *tmpl)
+{
+  size_t i;
+  json_t *t;
+  json_array_foreach (templates, i, t)
+  {
+    if (str (t, "Ref") && strcmp (str (t, "Ref"), tmpl) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* After a prune of templates: the objects no template names any more. */
+static void
+prune_data (struct device_job *j)
+{
+  _cleanup_error_ struct reg_error *err = NULL;
+  json_t *rep = NULL, *body = json_pack ("{s:b}", "Data", 1);
+  char result[120];
+  if (call (j, "POST", "/v1/system/prune", body, PULL_TIMEOUT_MS, &rep, &err) < 0)
+    snprintf (result, sizeof result, "%s", err->msg);
+  else
+    snprintf (result, sizeof result, "ok: %lld objects, %lld bytes",
+              (long long)json_integer_value (json_object_get (rep, "Objects")),
+              (long long)json_integer_value (json_object_get (rep, "Bytes")));
+  hub_store_audit (j->run->h->store, j->run->user, j->dev_id, "prune", "data", result);
+  json_decref (body);
+  json_decref (rep);
+}
+
+/* "Keep": N — on the device, the new version and the N-1 newest earlier
+ * ones that ran there stay; every other version of the app this hub
+ * deployed (older ones, failed ones) is removed unless a container uses
+ * it, and then the objects no template names any more. Best effort: a
+ * failure is audited, never the deployment's. */
+static void
+prune_versions (struct device_job *j)
+{
+  json_t *keep_j = json_object_get (j->run->spec, "Keep");
+  if (keep_j == NULL)
+    return;
+  int64_t keep = json_integer_value (keep_j) - 1; /* besides the new one */
+  json_t *templates = NULL, *versions = NULL, *v;
+  _cleanup_error_ struct reg_error *err = NULL;
+  if (call (j, "GET", "/v1/templates", NULL, CALL_TIMEOUT_MS, &templates, &err) < 0)
+    {
+      hub_store_audit (j->run->h->store, j->run->user, j->dev_id, "prune", j->run->tmpl, err->msg);
+      return;
+    }
+  versions = versions_of (j);
+  size_t removed = 0, i;
+  json_array_foreach (versions, i, v)
+  {
+    const char *tmpl = str (v, "Template");
+    if (strcmp (tmpl, j->run->tmpl) == 0 || !has_template (templates, tmpl))
+      continue;
+    if (json_is_true (json_object_get (v, "Ran")) && keep > 0)
+      {
+        keep--;
+        continue;
+      }
+    char path[400];
+    snprintf (path, sizeof path, "/v1/templates/%s", tmpl);
+    _cleanup_error_ struct reg_error *e = NULL;
+    int rc = call (j, "DELETE", path, NULL, CALL_TIMEOUT_MS, NULL, &e) < 0 ? -1 : 0;
+    removed += rc == 0;
+    hub_store_audit (j->run->h->store, j->run->user, j->dev_id, "prune", tmpl,
+                     rc == 0 ? "ok" : e->msg);
+  }
+  if (removed > 0)
+    prune_data (j);
+  json_decref (templates);
+  json_decref (versions);
+}
+
 static int
 device_deploy (struct device_job *j, struct reg_error **err)
 {
@@ -681,7 +857,35 @@ device_deploy (struct device_job *j, struct reg_error **err)
   else if (strcmp (mode, "replace") == 0)
     container_op (j, kept, "remove", NULL, &e); /* the new one runs: not a failure */
   set_target (j, json_pack ("{s:s, s:s}", "State", "healthy", "Container", name));
+  prune_versions (j);
   return 0;
+}
+
+int
+hub_deploy_recreate (struct hub *h, json_t *spec, const char *tmpl, json_t *dev,
+                     struct reg_error **err)
+{
+  struct run r = { .h = h, .spec = spec };
+  snprintf (r.tmpl, sizeof r.tmpl, "%s", tmpl);
+  struct device_job j = { .run = &r,
+                          .dev = dev,
+                          .dev_id = json_integer_value (json_object_get (dev, "Id")),
+                          .redeploy = true };
+  const char *name = str (spec, "Name");
+  _cleanup_free_ char *id = NULL;
+  _cleanup_error_ struct reg_error *ignored = NULL;
+  if (hub_target_init (&j.t, dev, err) < 0)
+    return -1;
+  int has = has_container (&j, name, err);
+  int ret = has < 0 ? -1 : 0;
+  if (has > 0)
+    {
+      container_op (&j, name, "stop", "?t=10", &ignored); /* it may have stopped already */
+      ret = container_op (&j, name, "remove", NULL, err);
+    }
+  if (ret == 0)
+    ret = start_new (&j, name, &id, err);
+  return ret;
 }
 
 static void *

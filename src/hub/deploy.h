@@ -20,6 +20,9 @@
  * that stops at the first batch with a failure, leaving the devices after
  * it "skipped".
  *
+ * With "Redeploy" {"After", "Attempts"} (and a health check), the hub
+ * later recreates a container that stays unhealthy (redeploy.h).
+ *
  * Every step's time (make, push, pull, create, start, healthy) and the
  * bytes pushed and pulled are recorded in the hub's store as they happen,
  * so GET /api/v1/deployments/ID shows a deployment in progress.
@@ -59,5 +62,12 @@ int hub_deploy_start (struct hub *h, int64_t id, json_t *spec, char *upload, con
                       const char *user, struct reg_error **err);
 
 void hub_deploy_wait (struct hub *h);
+
+/* Redeploy (redeploy.h): on device `dev` (its row, with secrets), stop
+ * and remove the container spec's "Name" and create, start and wait for a
+ * new one from `tmpl` with the same config — a fresh upper layer. The
+ * deployment's record is not touched. */
+int hub_deploy_recreate (struct hub *h, json_t *spec, const char *tmpl, json_t *dev,
+                         struct reg_error **err);
 
 #endif

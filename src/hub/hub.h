@@ -62,6 +62,8 @@ struct hub
   char *cert_pem, *key_pem;
   pthread_t prober;
   bool prober_started;
+  pthread_t redeployer; /* redeploy.h */
+  bool redeployer_started;
   volatile bool stopping;
   pthread_mutex_t wake_lock;
   pthread_cond_t wake;

@@ -3,6 +3,7 @@
 #include "apps.h"
 #include "auth.h"
 #include "deploy.h"
+#include "redeploy.h"
 #include "hub.h"
 #include "registry.h"
 #include "util.h"
@@ -250,7 +251,8 @@ serve (struct hub *h, bool admin_stdin)
       return 1;
     }
   hub_store_deployments_interrupted (h->store);
-  if (hub_tls_ensure (h, &err) < 0 || hub_http_start (h, &err) < 0 || hub_probe_start (h, &err) < 0)
+  if (hub_tls_ensure (h, &err) < 0 || hub_http_start (h, &err) < 0 || hub_probe_start (h, &err) < 0
+      || hub_redeploy_start (h, &err) < 0)
     {
       fprintf (stderr, "%s\n", err->msg);
       return 1;
@@ -264,6 +266,7 @@ serve (struct hub *h, bool admin_stdin)
   sigwait (&set, &sig);
   fprintf (stderr, "reg-hub: stopping\n");
   h->stopping = true;
+  hub_redeploy_stop (h);
   hub_probe_stop (h);
   hub_http_stop (h);
   hub_deploy_wait (h);

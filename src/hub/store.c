@@ -55,6 +55,8 @@ static const char *const migrations[] = {
   "  device INTEGER NOT NULL, device_name TEXT NOT NULL, state TEXT NOT NULL, error TEXT,"
   "  container TEXT, mode TEXT, pull_s REAL, pull_bytes INTEGER, create_s REAL, start_s REAL,"
   "  healthy_s REAL, PRIMARY KEY (deployment, device));",
+  /* 3: automatic redeploys of a container that stays unhealthy (redeploy.h) */
+  "ALTER TABLE deployment_devices ADD COLUMN redeploys INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -830,7 +832,7 @@ hub_store_audit_list (struct hub_store *s, int64_t owner_id, int64_t device, int
 #define TARGET_COLS                                                                                \
   "device AS Device, device_name AS DeviceName, state AS State, error AS Error, container AS "     \
   "Container, mode AS Mode, pull_s AS PullSeconds, pull_bytes AS PullBytes, create_s AS "          \
-  "CreateSeconds, start_s AS StartSeconds, healthy_s AS HealthySeconds"
+  "CreateSeconds, start_s AS StartSeconds, healthy_s AS HealthySeconds, redeploys AS Redeploys"
 
 int64_t
 hub_store_deployment_next_version (struct hub_store *s, const char *app)
@@ -941,6 +943,7 @@ hub_store_deployment_target_update (struct hub_store *s, int64_t id, int64_t dev
     { "CreateSeconds", "create_s" },
     { "StartSeconds", "start_s" },
     { "HealthySeconds", "healthy_s" },
+    { "Redeploys", "redeploys" },
   };
   return update_row (s, "deployment_devices", "deployment = ? AND device = ?", id, device, cols,
                      sizeof cols / sizeof cols[0], fields, err);

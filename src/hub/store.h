@@ -105,7 +105,7 @@ json_t *hub_store_audit_list (struct hub_store *s, int64_t owner_id, int64_t dev
  * "Digest", "Files", "AppBytes", "MakeSeconds", "PushSeconds", "PushBytes"};
  * get adds "Devices": one per target {"Device", "DeviceName", "State",
  * "Error", "Container", "Mode", "PullSeconds", "PullBytes", "CreateSeconds",
- * "StartSeconds", "HealthySeconds"}; list (newest first) adds "Targets"
+ * "StartSeconds", "HealthySeconds", "Redeploys" (redeploy.h)}; list (newest first) adds "Targets"
  * and "Healthy" counts. add takes those keys (Spec an object) and the
  * targets [{"Id", "Name"}], in one transaction. */
 int64_t hub_store_deployment_next_version (struct hub_store *s, const char *app);

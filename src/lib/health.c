@@ -59,6 +59,14 @@ reg_health_interval (const struct reg_healthcheck *h)
 }
 
 int64_t
+reg_health_next_wait (const struct reg_healthcheck *h, int64_t since, enum reg_health_status status)
+{
+  if (h->start_interval > 0 && status == REG_HEALTH_STARTING && since < h->start_period)
+    return h->start_interval;
+  return reg_health_interval (h);
+}
+
+int64_t
 reg_health_timeout (const struct reg_healthcheck *h)
 {
   return h->timeout > 0 ? h->timeout : REG_HEALTH_TIMEOUT_NS;
@@ -124,8 +132,10 @@ reg_health_check_valid (const struct reg_healthcheck *h, struct reg_error **err)
   {
     const char *name;
     int64_t v;
-  } d[] = { { "interval", h->interval }, { "timeout", h->timeout } };
-  for (size_t i = 0; i < 2; i++)
+  } d[] = { { "interval", h->interval },
+            { "timeout", h->timeout },
+            { "start interval", h->start_interval } };
+  for (size_t i = 0; i < 3; i++)
     if (d[i].v < 0 || (d[i].v > 0 && d[i].v < REG_HEALTH_MIN_NS))
       return reg_error_set (err, EINVAL, "health check: %s must be at least 1ms (0: the default)",
                             d[i].name);
@@ -161,9 +171,12 @@ reg_health_check_to_json (const struct reg_healthcheck *h)
   json_t *t = json_array ();
   for (size_t i = 0; h->test[i]; i++)
     json_array_append_new (t, json_string (h->test[i]));
-  return json_pack ("{s:o, s:I, s:I, s:i, s:I}", "Test", t, "Interval", (json_int_t)h->interval,
-                    "Timeout", (json_int_t)h->timeout, "Retries", h->retries, "StartPeriod",
-                    (json_int_t)h->start_period);
+  json_t *j = json_pack ("{s:o, s:I, s:I, s:i, s:I}", "Test", t, "Interval",
+                         (json_int_t)h->interval, "Timeout", (json_int_t)h->timeout, "Retries",
+                         h->retries, "StartPeriod", (json_int_t)h->start_period);
+  if (j && h->start_interval > 0) /* only when set: what older readers know stays as it was */
+    json_object_set_new (j, "StartInterval", json_integer (h->start_interval));
+  return j;
 }
 
 static int
@@ -192,8 +205,9 @@ int
 reg_health_check_from_json (json_t *j, const char *what, struct reg_healthcheck *h,
                             struct reg_error **err)
 {
-  static const char *const ints[] = { "Interval", "Timeout", "Retries", "StartPeriod" };
-  int64_t *dst[] = { &h->interval, &h->timeout, NULL, &h->start_period };
+  static const char *const ints[]
+      = { "Interval", "Timeout", "Retries", "StartPeriod", "StartInterval" };
+  int64_t *dst[] = { &h->interval, &h->timeout, NULL, &h->start_period, &h->start_interval };
   const char *key;
   json_t *v;
   if (!json_is_object (j))
@@ -201,11 +215,11 @@ reg_health_check_from_json (json_t *j, const char *what, struct reg_healthcheck 
   json_object_foreach (j, key, v)
   {
     size_t i = 0;
-    while (i < 4 && strcmp (key, ints[i]) != 0)
+    while (i < 5 && strcmp (key, ints[i]) != 0)
       i++;
-    if (i == 4 && strcmp (key, "Test") != 0)
+    if (i == 5 && strcmp (key, "Test") != 0)
       return reg_error_set (err, EINVAL, "%s: unknown field \"Healthcheck.%s\"", what, key);
-    if (i == 4)
+    if (i == 5)
       continue;
     if (!json_is_integer (v) && !json_is_null (v))
       return reg_error_set (err, EINVAL, "%s: Healthcheck.%s must be an integer", what, key);

@@ -31,6 +31,8 @@ struct reg_healthcheck
 {
   char **test; /* NULL: no check */
   int64_t interval, timeout, start_period;
+  int64_t start_interval; /* between checks in the start period while starting (Docker 25's
+                           * --health-start-interval); 0: the interval */
   int retries;
 };
 
@@ -62,19 +64,26 @@ struct reg_health_state
 int reg_health_duration_parse (const char *what, const char *s, int64_t *ns,
                                struct reg_error **err);
 /* Whether the check is usable: a known Test form with its arguments,
- * durations >= 0 (interval and timeout 0 or at least 1 ms), retries >= 0. */
+ * durations >= 0 (interval, timeout and start interval 0 or at least 1 ms),
+ * retries >= 0. */
 int reg_health_check_valid (const struct reg_healthcheck *h, struct reg_error **err);
 /* The effective values (defaults for zeros). */
 int64_t reg_health_interval (const struct reg_healthcheck *h);
 int64_t reg_health_timeout (const struct reg_healthcheck *h);
 int reg_health_retries (const struct reg_healthcheck *h);
+/* How long until the next check, `since` ns after the run started, with
+ * the status now: the start interval while the container is starting and
+ * inside its start period (when one is set), else the interval. The first
+ * check of a run comes that long after the start. */
+int64_t reg_health_next_wait (const struct reg_healthcheck *h, int64_t since,
+                              enum reg_health_status status);
 /* A check is configured and not ["NONE"]. */
 bool reg_health_enabled (const struct reg_healthcheck *h);
 
 const char *reg_health_status_name (enum reg_health_status s);
 
 struct json_t;
-/* Docker's {"Test", "Interval", "Timeout", "Retries", "StartPeriod"}; NULL
+/* Docker's {"Test", "Interval", "Timeout", "Retries", "StartPeriod", "StartInterval"}; NULL
  * when no check is configured. */
 struct json_t *reg_health_check_to_json (const struct reg_healthcheck *h);
 /* From that JSON; unknown keys and wrong types refused (what names it). */

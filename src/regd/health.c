@@ -351,8 +351,10 @@ get_in_netns (const struct reg_container *c, int64_t timeout, struct reg_health_
   output_add (out, body.buf, body.len);
 }
 
-/* Run the check once and record it. */
-static void
+/* Run the check once and record it. Returns the status it leaves as far
+ * as the next check's time goes (health.h, reg_health_next_wait): healthy
+ * after a pass, else what it was. */
+static enum reg_health_status
 check_once (struct regd *d, const struct reg_container *c)
 {
   struct reg_health_result r = { .exit_code = -1 };
@@ -366,11 +368,12 @@ check_once (struct regd *d, const struct reg_container *c)
     check_command (c, timeout, &r, &out);
   reg_util_now_rfc3339 (r.end);
   if (stopping)
-    return; /* cut short by regd's stop: not the container's fault */
+    return c->health.status; /* cut short by regd's stop: not the container's fault */
   r.output = out.buf;
   _cleanup_error_ struct reg_error *err = NULL;
   if (reg_engine_container_health_record (d->engine, c->id, c->started, &r, &err) < 0)
     fprintf (stderr, "regd: health of %.12s: %s\n", c->id, err->msg);
+  return r.exit_code == 0 ? REG_HEALTH_HEALTHY : c->health.status;
 }
 
 struct job
@@ -395,13 +398,20 @@ unwatch (const char *id)
   pthread_mutex_unlock (&watched_lock);
 }
 
-/* When the first check of a run is due (monotonic): an interval after the
- * container started, which may be before this thread (a regd restart). */
+/* How long the run has been going (ns). */
+static int64_t
+run_age (const struct reg_container *c)
+{
+  return (int64_t)((reg_util_now () - reg_util_rfc3339_time (c->started)) * 1e9);
+}
+
+/* When the first check of a run is due (monotonic): an interval (or the
+ * start interval, health.h) after the container started, which may be
+ * before this thread (a regd restart). */
 static int64_t
 first_check (const struct reg_container *c)
 {
-  double since = reg_util_now () - reg_util_rfc3339_time (c->started);
-  int64_t wait = reg_health_interval (&c->healthcheck) - (int64_t)(since * 1e9);
+  int64_t wait = reg_health_next_wait (&c->healthcheck, 0, REG_HEALTH_STARTING) - run_age (c);
   return now_ns () + (wait > 0 ? wait : 0);
 }
 
@@ -435,9 +445,10 @@ check_thread (void *arg)
         }
       else
         {
+          enum reg_health_status status = c->health.status;
           if (c->state == REG_STATE_RUNNING) /* not while paused or restarting */
-            check_once (j->d, c);
-          next = now_ns () + reg_health_interval (&c->healthcheck);
+            status = check_once (j->d, c);
+          next = now_ns () + reg_health_next_wait (&c->healthcheck, run_age (c), status);
         }
       reg_container_free (c);
     }

@@ -166,6 +166,8 @@ t_deploy_first () {
 t_deploy_changed () {
   deploy_setup || return
   dep_app "$DEP_DIR/v2" "hello from version 2"
+  local base_gets
+  base_gets=$(grep -c "GET /v2/apps/pybase/blobs/" "$DEP_DIR/registry.log")
   # As a CI job does it: examples/ci/deploy.sh (curl and the token).
   dep_config '.Parallel = 3 | .Health = {"Tcp": 8000, "Interval": "1s"}' >"$DEP_DIR/v2.json"
   run_cmd env REG_HUB_URL="$DEP_URL" REG_HUB_TOKEN="$DEP_TOKEN" REG_HUB_CA="$DEP_DIR/hub/data/tls/cert.pem" \
@@ -189,6 +191,8 @@ t_deploy_changed () {
   local blob
   blob=$(sha256sum "$DEP_DIR/v2/message.txt" | cut -c1-64)
   expect_eq "$(grep -c "GET /v2/apps/hello/blobs/sha256:$blob" "$DEP_DIR/registry.log")" 3 "message.txt's blob fetched once per device"
+  # The base the devices have is known by its manifest: not even its RET file moved.
+  expect_eq "$(grep -c "GET /v2/apps/pybase/blobs/" "$DEP_DIR/registry.log")" "$base_gets" "base blobs fetched for v2"
   for k in 1 2 3; do
     expect_eq "$(dep_get "$k")" "hello from version 2" "device $k answers v2"
     run_cmd hub_device_reg "$k" ps -a --format '{{.Names}}'
@@ -220,6 +224,87 @@ t_deploy_rollback () {
   for k in 1 2 3; do
     expect_eq "$(dep_get "$k")" "hello from version 2" "device $k still answers v2"
   done
+}
+
+# Until deployment $1's JSON matches the jq condition $2 (up to $3 s): $body.
+dep_until () {
+  local i
+  for i in $(seq $((${3:-60} * 4))); do
+    dapi GET "/api/v1/deployments/$1"
+    [ "$(echo "$body" | jq "$2")" = true ] && return 0
+    sleep 0.25
+  done
+  fail "deployment $1 never had $2: $body"
+  return 1
+}
+
+t_deploy_redeploy () {
+  deploy_setup || return
+  dep_app "$DEP_DIR/v5" "hello from version 5"
+  # On d1, checked every second, one failed check is unhealthy; redeployed
+  # after 1 s unhealthy, at most twice.
+  dep_post hello "$DEP_DIR/v5.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Health.Retries = 1 | .Redeploy = {"After": "1s", "Attempts": 2}')"
+  expect_code 202 "deploy v5"
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v5: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
+  local k before id tmpl
+  tmpl=$(echo "$body" | jq -r .Template)
+  before=$(hub_device_reg 1 inspect --format '{{.Id}}' hello)
+  for k in 1 2; do
+    # Broken in its upper layer: a new container from the template is not.
+    run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "open('/app/broken', 'w')"
+    expect_rc 0
+    dep_until "$dep_id" ".Devices[0].Redeploys == $k and .Devices[0].State == \"healthy\"" || return
+    id=$(hub_device_reg 1 inspect --format '{{.Id}}' hello)
+    [ -n "$id" ] && [ "$id" != "$before" ] || fail "redeploy $k: the container is still $before"
+    before=$id
+    expect_eq "$(dep_get 1)" "hello from version 5" "redeploy $k: d1 answers v5"
+    run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "import os, sys; sys.exit(os.path.exists('/app/broken'))"
+    expect_rc 0
+  done
+  # Unhealthy a third time: the hub gives up, says why and leaves it.
+  run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "open('/app/broken', 'w')"
+  dep_until "$dep_id" '.Devices[0].State == "unhealthy"' || return
+  expect_eq "$(echo "$body" | jq '.Devices[0].Redeploys')" 2 "two redeploys"
+  case "$(echo "$body" | jq -r '.Devices[0].Error')" in
+    "gave up after 2 redeploys: unhealthy after "*) ;;
+    *) fail "the reason: $(echo "$body" | jq -r '.Devices[0].Error')" ;;
+  esac
+  expect_eq "$(hub_device_reg 1 inspect --format '{{.Id}}' hello)" "$before" "left alone"
+  # Every attempt and the giving up are audited.
+  dapi GET "/api/v1/audit"
+  expect_eq "$(echo "$body" | jq --arg t "$tmpl" '[.[] | select(.Action == "redeploy" and .Target == $t)] | length')" 3 "audited: $body"
+  expect_eq "$(echo "$body" | jq -r --arg t "$tmpl" '[.[] | select(.Action == "redeploy" and .Target == $t)][0].Result[0:30]')" "gave up after 2 redeploys: unh" "audit's last"
+}
+
+t_deploy_prune () {
+  deploy_setup || return
+  # Two good versions on d1, keeping 2: only they stay; every older
+  # version of the app (good, broken or rolled back) goes, and its objects.
+  dep_app "$DEP_DIR/v7" "hello from version 7"
+  dep_post hello "$DEP_DIR/v7.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Keep = 2')"
+  dep_wait "$dep_id" || return
+  local t7 t8
+  t7=$(echo "$body" | jq -r .Template)
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v7"
+  dep_app "$DEP_DIR/v8" "hello from version 8!"
+  dep_post hello "$DEP_DIR/v8.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Keep = 2')"
+  dep_wait "$dep_id" || return
+  t8=$(echo "$body" | jq -r .Template)
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v8"
+  expect_eq "$(dep_get 1)" "hello from version 8!" "d1 answers v8"
+  expect_eq "$(hub_device_reg 1 template ls | awk '$1 ~ /^hello@/ {print $1}' | sort | tr '\n' ' ')" \
+    "$(printf '%s\n' "$t7" "$t8" | sort | tr '\n' ' ')" "d1 keeps the last two versions"
+  # Without Keep, a device keeps every version: d2 still has the first.
+  dapi GET "/api/v1/deployments?app=hello&limit=1000"
+  hub_device_reg 2 template ls | awk '{print $1}' | grep -qx "$(echo "$body" | jq -r '.[-1].Template')" \
+    || fail "d2 lost the first version"
+  dapi GET "/api/v1/audit?device=1"
+  expect_body_has '"Action":"prune","Target":"data","Result":"ok: '
+  # Keep refused when it is not a count.
+  dep_post hello "$DEP_DIR/v8.tar.gz" "$(dep_config '.Keep = 0')"
+  expect_code 400 "Keep 0"
+  expect_body_has "Keep must be an integer 1-1000"
 }
 
 t_deploy_bad_uploads () {
@@ -281,6 +366,18 @@ PY
   dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Health = {"Tcp": 0}')"
   expect_code 400 "tcp check"
   expect_body_has "Health.Tcp must be a port"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config 'del(.Health) | .Redeploy = {}')"
+  expect_code 400 "redeploy without a check"
+  expect_body_has "Redeploy needs a Health check"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Redeploy = {"Attempts": 0}')"
+  expect_code 400 "no attempts"
+  expect_body_has "Redeploy.Attempts must be an integer 1-10"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Redeploy = {"After": "soon"}')"
+  expect_code 400 "bad After"
+  expect_body_has "Redeploy.After"
+  dep_post hello "$DEP_DIR/v1.tar.gz" "$(dep_config '.Redeploy = {"Every": 1}')"
+  expect_code 400 "unknown redeploy field"
+  expect_body_has 'unknown field \"Redeploy.Every\"'
   dep_post Web_Bad "$DEP_DIR/v1.tar.gz" "$(dep_config)"
   expect_code 400 "bad app name"
   dep_post hello "$DEP_DIR/v1.tar.gz" 'not json'
@@ -438,5 +535,5 @@ deploy_finish () {
 }
 FINISH="deploy_finish ${FINISH:-}"
 
-ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_bad_uploads t_deploy_embedded
-  t_deploy_browser"
+ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_redeploy t_deploy_prune
+  t_deploy_bad_uploads t_deploy_embedded t_deploy_browser"

@@ -123,6 +123,29 @@ t_health_start_period () {
   "$REG" rm -f "$id" >/dev/null
 }
 
+t_health_start_interval () {
+  local id
+  # Checks every 100ms while starting in the start period: healthy long
+  # before the hour-long interval's first check, which then paces the rest.
+  id=$("$REG" run -d --health-cmd 'test -e /tmp/ready' --health-interval 1h --health-start-period 60s \
+    --health-start-interval 100ms -t base@1 -- /bin/sh -c '/bin/sleep 0.5; /bin/touch /tmp/ready; exec /bin/sleep 100')
+  expect_eq "$?" 0 "run with --health-start-interval"
+  expect_eq "$("$REG" inspect -f '{{.Healthcheck.StartInterval}}' "$id")" 100000000 "StartInterval recorded"
+  wait_health "$id" healthy
+  local n
+  n=$("$REG" inspect -f '{{len .State.Health.Log}}' "$id")
+  [ "$n" -ge 2 ] || fail "$n checks: the failing ones before the file came should be there"
+  sleep 0.5
+  expect_eq "$("$REG" inspect -f '{{len .State.Health.Log}}' "$id")" "$n" "no more checks once healthy (the interval is an hour)"
+  "$REG" rm -f "$id" >/dev/null
+  run_cmd "$REG" run -d --health-cmd true --health-start-interval 5us -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--health-start-interval: must be at least 1ms"
+  run_cmd "$REG" run -d --health-cmd true --health-start-interval soon -t base@1 -- /bin/true
+  expect_rc 125
+  expect_err_has "--health-start-interval"
+}
+
 t_health_http () {
   local id srv
   # regd makes the GET inside the container's network namespace: on the
@@ -238,4 +261,4 @@ t_health_bad_input () {
 }
 
 ALL="$ALL t_health_cmd_healthy t_health_cmd_unhealthy t_health_timeout t_health_start_period
-  t_health_http t_health_regd_restart t_health_bad_input"
+  t_health_start_interval t_health_http t_health_regd_restart t_health_bad_input"

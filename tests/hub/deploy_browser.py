@@ -45,6 +45,7 @@ def fill(d, version_file, parallel, first=False):
     css(d, "#dep-hinterval").clear()
     css(d, "#dep-hinterval").send_keys("1s")
     if first:
+        css(d, "#dep-rafter").send_keys("1m")
         shot(d, "deploy-form")
     click(d, css(d, "#dep-submit"))
     wait(d, "the deployment page", lambda: "deployment.html?id=" in d.current_url and present(d, "#dep-state"))
@@ -76,6 +77,9 @@ def scenario_first(d):
     body = api_get(d, f"/deployments/{dep}")
     # (the base came with it unless an earlier test brought it: the API tests check its size)
     assert all(x["PullBytes"] > 0 and x["PullSeconds"] is not None for x in body["Devices"]), body
+    # The form's redeploy fields: a minute unhealthy, at most 3 times.
+    assert body["Spec"].get("Redeploy") == {"After": 60, "Attempts": 3}, body["Spec"]
+    assert css(d, f'tr[data-device="{DEVICES[0]}"] .redeploys').text == "0 of 3"
     step(f"deploy webui@1 to {len(DEVICES)} devices from the form: all healthy")
 
 
@@ -83,12 +87,13 @@ def scenario_changed(d):
     dep = fill(d, "web-v2.tar.gz", len(DEVICES))
     state = finished(d)
     assert state == "succeeded", f"v2: {state}: {css(d, '#dep-detail').text[:800]}"
-    app = os.path.getsize(os.path.join(APPS, "web-v2.tar.gz"))
+    # Only message.txt changed: its blob is all each device pulled.
+    changed = os.path.getsize(os.path.join(APPS, "web-v2", "message.txt"))
     body = api_get(d, f"/deployments/{dep}")
     moved = [x["PullBytes"] for x in body["Devices"]]
-    assert all(0 < m < app + 8192 for m in moved), f"a changed app moved {moved} bytes (app {app})"
+    assert moved == [changed] * len(DEVICES), f"a changed app moved {moved} bytes (the changed file: {changed})"
     shot(d, "deploy-changed")
-    step(f"the changed app moved {moved[0]} bytes per device, not the base")
+    step(f"the changed app moved {moved[0]} bytes per device: the changed file's")
 
 
 def scenario_broken(d):

@@ -133,6 +133,39 @@ test_healthcheck_json (void **state)
              "unknown field \"Healthcheck.Every\"");
 }
 
+/* The start interval: between checks while starting inside the start
+ * period, the interval otherwise (and when none is set). */
+static void
+test_start_interval (void **state)
+{
+  struct reg_healthcheck h;
+  struct reg_error *err = NULL;
+  const int64_t s = 1000000000LL;
+  assert_int_equal (parse ("{\"Test\": [\"CMD\", \"true\"], \"Interval\": 30000000000, "
+                           "\"StartPeriod\": 10000000000, \"StartInterval\": 50000000}",
+                           &h, &err),
+                    0);
+  assert_int_equal (reg_health_next_wait (&h, 0, REG_HEALTH_STARTING), 50000000);
+  assert_int_equal (reg_health_next_wait (&h, 9 * s, REG_HEALTH_STARTING), 50000000);
+  assert_int_equal (reg_health_next_wait (&h, 10 * s, REG_HEALTH_STARTING), 30 * s);
+  assert_int_equal (reg_health_next_wait (&h, 1 * s, REG_HEALTH_HEALTHY), 30 * s);
+  assert_int_equal (reg_health_next_wait (&h, 1 * s, REG_HEALTH_UNHEALTHY), 30 * s);
+  json_t *back = reg_health_check_to_json (&h);
+  assert_int_equal (json_integer_value (json_object_get (back, "StartInterval")), 50000000);
+  json_decref (back);
+  reg_health_check_clear (&h);
+  /* None set: the interval, and no StartInterval in the JSON. */
+  assert_int_equal (
+      parse ("{\"Test\": [\"CMD\", \"true\"], \"StartPeriod\": 10000000000}", &h, &err), 0);
+  assert_int_equal (reg_health_next_wait (&h, 0, REG_HEALTH_STARTING), REG_HEALTH_INTERVAL_NS);
+  back = reg_health_check_to_json (&h);
+  assert_null (json_object_get (back, "StartInterval"));
+  json_decref (back);
+  reg_health_check_clear (&h);
+  check_bad ("{\"Test\": [\"CMD\", \"true\"], \"StartInterval\": 5}",
+             "start interval must be at least 1ms");
+}
+
 static void
 record (struct reg_health_state *s, int code, bool counted, int retries, bool changes)
 {
@@ -211,9 +244,9 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_durations),      cmocka_unit_test (test_healthcheck_json),
-    cmocka_unit_test (test_status_machine), cmocka_unit_test (test_output_truncated),
-    cmocka_unit_test (test_request_field),
+    cmocka_unit_test (test_durations),        cmocka_unit_test (test_healthcheck_json),
+    cmocka_unit_test (test_start_interval),   cmocka_unit_test (test_status_machine),
+    cmocka_unit_test (test_output_truncated), cmocka_unit_test (test_request_field),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -50,6 +50,7 @@ function config(devices) {
     h.Timeout = v('dep-htimeout') || '2s';
     h.Retries = Number(v('dep-hretries') || 3);
     c.Health = h;
+    if (v('dep-rafter')) c.Redeploy = { After: v('dep-rafter'), Attempts: Number(v('dep-rattempts') || 3) };
   }
   return c;
 }
@@ -93,7 +94,9 @@ function form(devices, templates) {
           field('Status', input('dep-hstatus', { type: 'number', placeholder: 'any 2xx/3xx' }))]
         : [field('Command', input('dep-hcmd', { placeholder: 'test -e /tmp/ready' }))]),
       field('Interval', input('dep-hinterval', { value: '2s' })), field('Timeout', input('dep-htimeout', { value: '2s' })),
-      field('Retries', input('dep-hretries', { type: 'number', value: 3, min: 1 }))]));
+      field('Retries', input('dep-hretries', { type: 'number', value: 3, min: 1 })),
+      field('Redeploy after', input('dep-rafter', { placeholder: 'never' }), 'Unhealthy this long (30s): the hub recreates it'),
+      field('Redeploys at most', input('dep-rattempts', { type: 'number', value: 3, min: 1, max: 10 }))]));
   };
   const health = select('dep-health', [['http', 'HTTP GET'], ['cmd', 'Command'], ['none', 'None']]);
   health.addEventListener('change', showHealth);

@@ -13,7 +13,7 @@ function stat(label, value, extra) {
     extra ? el('div', { class: 'small text-secondary' }, extra) : null);
 }
 
-function deviceRows(x) {
+function deviceRows(d, x) {
   const row = el('tr', { 'data-device': x.DeviceName },
     el('td', {}, el('a', { href: `/device.html?id=${x.Device}` }, x.DeviceName)),
     el('td', {}, deployBadge(x.State)),
@@ -22,8 +22,9 @@ function deviceRows(x) {
     el('td', { class: 'moved' }, x.PullSeconds !== null ? bytes(x.PullBytes) : '–'),
     el('td', {}, secs(x.CreateSeconds)),
     el('td', {}, secs(x.StartSeconds)),
-    el('td', {}, secs(x.HealthySeconds)));
-  const why = x.Error ? el('tr', {}, el('td', { colspan: 8, class: 'small text-danger border-0 pt-0' }, x.Error)) : null;
+    el('td', {}, secs(x.HealthySeconds)),
+    el('td', { class: 'redeploys' }, d.Spec.Redeploy ? `${x.Redeploys} of ${d.Spec.Redeploy.Attempts}` : '–'));
+  const why = x.Error ? el('tr', {}, el('td', { colspan: 9, class: 'small text-danger border-0 pt-0' }, x.Error)) : null;
   return [row, why];
 }
 
@@ -38,9 +39,9 @@ function render(d) {
     stat('Devices healthy', `${healthy}/${d.Devices.length}`, `${d.Spec.Parallel} at a time`),
     stat('Took', d.Finished ? `${d.Finished - d.Created} s` : '…', `started ${when(d.Created)} by ${d.User}`)));
   const table = el('table', { class: 'table table-sm mb-0', id: 'dep-devices' },
-    el('thead', {}, el('tr', {}, ['Device', 'State', 'Mode', 'Pull', 'Moved', 'Create', 'Start', 'Healthy']
+    el('thead', {}, el('tr', {}, ['Device', 'State', 'Mode', 'Pull', 'Moved', 'Create', 'Start', 'Healthy', 'Redeploys']
       .map((t) => el('th', {}, t)))),
-    el('tbody', {}, d.Devices.map(deviceRows).flat()));
+    el('tbody', {}, d.Devices.map((x) => deviceRows(d, x)).flat()));
   const devices = el('div', { class: 'card' }, el('div', { class: 'card-header' }, 'Devices'),
     el('div', { class: 'card-body p-0' }, el('div', { class: 'table-responsive' }, table)));
   const error = d.Error ? el('div', { class: 'alert alert-danger', id: 'dep-error' }, d.Error) : null;

@@ -7,6 +7,7 @@ const stateClass = {
   succeeded: 'success', failed: 'danger',
   waiting: 'secondary', pulling: 'info', starting: 'info', checking: 'info',
   healthy: 'success', 'rolled back': 'warning', skipped: 'secondary',
+  redeploying: 'info', unhealthy: 'danger',
 };
 
 export function deployBadge(state) {

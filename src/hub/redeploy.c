@@ -1,0 +1,266 @@
+/* redeploy: recreate a deployed container that stays unhealthy (redeploy.h). */
+#include "redeploy.h"
+#include "deploy.h"
+#include "hub.h"
+#include "regd_client.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CALL_TIMEOUT_MS 10000
+#define MAX_DEPLOYMENTS 50 /* the newest ones are looked at */
+#define ACTOR "reg-hub"
+
+/* Since when a round has seen a watched container unhealthy (0: it was not). */
+struct watch
+{
+  int64_t deployment, device;
+  double since;
+  bool seen; /* in this round */
+};
+
+struct watcher
+{
+  struct hub *h;
+  struct watch *w;
+  size_t n;
+};
+
+static const char *
+str (json_t *o, const char *k)
+{
+  return json_string_value (json_object_get (o, k));
+}
+
+static double
+now_mono (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct watch *
+watch_of (struct watcher *wr, int64_t deployment, int64_t device)
+{
+  for (size_t i = 0; i < wr->n; i++)
+    if (wr->w[i].deployment == deployment && wr->w[i].device == device)
+      return &wr->w[i];
+  struct watch *grown = realloc (wr->w, (wr->n + 1) * sizeof *grown);
+  if (grown == NULL)
+    return NULL;
+  wr->w = grown;
+  grown[wr->n] = (struct watch){ .deployment = deployment, .device = device };
+  return &grown[wr->n++];
+}
+
+static void
+set_target (struct hub *h, int64_t deployment, int64_t device, json_t *fields)
+{
+  hub_store_deployment_target_update (h->store, deployment, device, fields, NULL);
+  json_decref (fields);
+}
+
+/* Is the container unhealthy now? Then *why says how. */
+static bool
+unhealthy (struct hub_target *t, const char *name, char **why)
+{
+  char path[300];
+  snprintf (path, sizeof path, "/v1/containers/%s", name);
+  json_t *c = NULL;
+  _cleanup_error_ struct reg_error *err = NULL;
+  long status = hub_regd_call (t, "GET", path, NULL, CALL_TIMEOUT_MS, &c, &err);
+  json_t *state = json_object_get (c, "State"), *hs = json_object_get (state, "Health");
+  bool bad = status == 200 && str (state, "Status")
+             && strcmp (str (state, "Status"), "running") == 0 && str (hs, "Status")
+             && strcmp (str (hs, "Status"), "unhealthy") == 0;
+  if (bad)
+    {
+      json_t *log = json_object_get (hs, "Log");
+      const char *out = str (json_array_get (log, json_array_size (log) - 1), "Output");
+      if (asprintf (why, "unhealthy after %d failed checks: %.300s",
+                    (int)json_integer_value (json_object_get (hs, "FailingStreak")), out ? out : "")
+          < 0)
+        *why = NULL;
+    }
+  json_decref (c);
+  return bad;
+}
+
+/* One attempt: recreate, record, audit. */
+static void
+redeploy (struct hub *h, json_t *d, json_t *target, json_t *dev, const char *why)
+{
+  json_t *spec = json_object_get (d, "Spec"), *policy = json_object_get (spec, "Redeploy");
+  int64_t id = json_integer_value (json_object_get (d, "Id")),
+          device = json_integer_value (json_object_get (target, "Device")),
+          done = json_integer_value (json_object_get (target, "Redeploys")),
+          attempts = json_integer_value (json_object_get (policy, "Attempts"));
+  const char *tmpl = str (d, "Template");
+  _cleanup_free_ char *gave_up = NULL;
+  if (done >= attempts)
+    {
+      if (asprintf (&gave_up, "gave up after %lld redeploys: %s", (long long)done,
+                    why ? why : "unhealthy")
+          < 0)
+        return;
+      set_target (h, id, device, json_pack ("{s:s, s:s}", "State", "unhealthy", "Error", gave_up));
+      hub_store_audit (h->store, ACTOR, device, "redeploy", tmpl, gave_up);
+      return;
+    }
+  set_target (h, id, device,
+              json_pack ("{s:s, s:I, s:s?}", "State", "redeploying", "Redeploys",
+                         (json_int_t)(done + 1), "Error", why));
+  _cleanup_error_ struct reg_error *err = NULL;
+  int rc = hub_deploy_recreate (h, spec, tmpl, dev, &err);
+  const char *msg = rc == 0 ? "ok" : err && err->msg ? err->msg : "failed";
+  if (rc == 0)
+    set_target (h, id, device, json_pack ("{s:s, s:n}", "State", "healthy", "Error"));
+  else if (done + 1 >= attempts
+           && asprintf (&gave_up, "gave up after %lld redeploys: %s", (long long)(done + 1), msg)
+                  >= 0)
+    set_target (h, id, device, json_pack ("{s:s, s:s}", "State", "unhealthy", "Error", gave_up));
+  else
+    set_target (h, id, device, json_pack ("{s:s}", "Error", msg));
+  hub_store_audit (h->store, ACTOR, device, "redeploy", tmpl, msg);
+}
+
+/* A watched target: redeploy it when it has been unhealthy `After`
+ * seconds, or when the last attempt failed. */
+static void
+check_target (struct watcher *wr, json_t *d, json_t *target)
+{
+  struct hub *h = wr->h;
+  json_t *spec = json_object_get (d, "Spec");
+  double after = json_number_value (json_object_get (json_object_get (spec, "Redeploy"), "After"));
+  int64_t device = json_integer_value (json_object_get (target, "Device"));
+  struct watch *w = watch_of (wr, json_integer_value (json_object_get (d, "Id")), device);
+  json_t *dev = hub_store_device_get (h->store, device, 1);
+  struct hub_target t;
+  if (w == NULL || dev == NULL || hub_target_init (&t, dev, NULL) < 0)
+    {
+      json_decref (dev);
+      return;
+    }
+  w->seen = true;
+  _cleanup_free_ char *why = NULL;
+  bool act = strcmp (str (target, "State"), "redeploying") == 0;
+  if (act && str (target, "Error"))
+    why = strdup (str (target, "Error"));
+  else if (!act && unhealthy (&t, str (spec, "Name"), &why))
+    {
+      if (w->since == 0)
+        w->since = now_mono ();
+      act = now_mono () - w->since >= after;
+    }
+  else
+    w->since = 0;
+  if (act && !h->stopping)
+    {
+      redeploy (h, d, target, dev, why);
+      w->since = 0;
+    }
+  json_decref (dev);
+}
+
+static bool
+state_is (json_t *target, const char *const *states)
+{
+  const char *s = str (target, "State");
+  for (size_t i = 0; s && states[i]; i++)
+    if (strcmp (s, states[i]) == 0)
+      return true;
+  return false;
+}
+
+/* The newest deployments first: each (device, container name) belongs to
+ * the newest one that put (or is putting) it there. */
+static void
+round_once (struct watcher *wr)
+{
+  static const char *const passed[] = { "skipped", "rolled back", "failed", NULL };
+  static const char *const watched[] = { "healthy", "redeploying", NULL };
+  json_t *list = hub_store_deployment_list (wr->h->store, NULL, MAX_DEPLOYMENTS);
+  json_t *claimed = json_object ();
+  for (size_t i = 0; i < wr->n; i++)
+    wr->w[i].seen = false;
+  size_t i, k;
+  json_t *row, *target;
+  json_array_foreach (list, i, row)
+  {
+    json_t *d
+        = hub_store_deployment_get (wr->h->store, json_integer_value (json_object_get (row, "Id")));
+    json_t *spec = json_object_get (d, "Spec");
+    json_array_foreach (json_object_get (d, "Devices"), k, target)
+    {
+      char key[200];
+      snprintf (key, sizeof key, "%lld/%s",
+                (long long)json_integer_value (json_object_get (target, "Device")),
+                str (spec, "Name") ? str (spec, "Name") : "");
+      if (wr->h->stopping || state_is (target, passed) || json_object_get (claimed, key))
+        continue;
+      json_object_set_new (claimed, key, json_true ());
+      if (json_object_get (spec, "Redeploy") && state_is (target, watched))
+        check_target (wr, d, target);
+    }
+    json_decref (d);
+  }
+  json_decref (claimed);
+  json_decref (list);
+  size_t kept = 0;
+  for (size_t j = 0; j < wr->n; j++)
+    if (wr->w[j].seen)
+      wr->w[kept++] = wr->w[j];
+  wr->n = kept;
+}
+
+static void *
+redeploy_main (void *p)
+{
+  struct hub *h = p;
+  struct watcher wr = { .h = h };
+  while (!h->stopping)
+    {
+      round_once (&wr);
+      struct timespec until;
+      clock_gettime (CLOCK_REALTIME, &until);
+      until.tv_sec += h->cfg.probe_interval / 1000;
+      until.tv_nsec += (long)(h->cfg.probe_interval % 1000) * 1000000;
+      if (until.tv_nsec >= 1000000000)
+        {
+          until.tv_sec++;
+          until.tv_nsec -= 1000000000;
+        }
+      pthread_mutex_lock (&h->wake_lock);
+      if (!h->stopping)
+        pthread_cond_timedwait (&h->wake, &h->wake_lock, &until);
+      pthread_mutex_unlock (&h->wake_lock);
+    }
+  free (wr.w);
+  return NULL;
+}
+
+int
+hub_redeploy_start (struct hub *h, struct reg_error **err)
+{
+  int rc = pthread_create (&h->redeployer, NULL, redeploy_main, h);
+  if (rc != 0)
+    return reg_error_sys (err, rc, "reg-hub: start the redeploy thread");
+  h->redeployer_started = true;
+  return 0;
+}
+
+void
+hub_redeploy_stop (struct hub *h)
+{
+  pthread_mutex_lock (&h->wake_lock);
+  h->stopping = true;
+  pthread_cond_broadcast (&h->wake);
+  pthread_mutex_unlock (&h->wake_lock);
+  if (h->redeployer_started)
+    pthread_join (h->redeployer, NULL);
+  h->redeployer_started = false;
+}
