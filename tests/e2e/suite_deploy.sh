@@ -408,12 +408,7 @@ dep_hub_log_check () {
 t_deploy_browser () {
   deploy_setup || return
   local ns=rhn${HUB_RUN}c k v
-  ip netns add "$ns" && ip link add "rhv${HUB_RUN}ch" type veth peer name "rhv${HUB_RUN}cd" \
-    && ip link set "rhv${HUB_RUN}cd" netns "$ns" && ip link set "rhv${HUB_RUN}ch" master "$HUB_BR" up \
-    && ip netns exec "$ns" ip link set lo up \
-    && ip netns exec "$ns" ip addr add "$HUB_PREFIX.52/24" dev "rhv${HUB_RUN}cd" \
-    && ip netns exec "$ns" ip link set "rhv${HUB_RUN}cd" up \
-    || { fail "cannot make the browser's namespace"; return; }
+  hub_browser_netns "$ns" "rhv${HUB_RUN}c" "$HUB_PREFIX.52" || return
   mkdir -p "$DEP_DIR/ui"
   for v in 1 2 3; do
     dep_app "$DEP_DIR/ui/web-v$v" "hello from the form, version $v" $([ "$v" = 3 ] && echo broken)
