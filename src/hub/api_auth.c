@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-str (json_t *o, const char *k)
-{
-  return json_string_value (json_object_get (o, k));
-}
-
 static bool
 valid_user_name (const char *name)
 {
@@ -46,8 +40,8 @@ new_session (struct hub_req *r, json_t *user)
     return MHD_NO;
   hub_store_session_purge (h->store, hub_now ());
   return hub_reply_json (r, MHD_HTTP_OK,
-                         json_pack ("{s:s, s:s, s:s, s:I}", "Name", str (user, "Name"), "Role",
-                                    str (user, "Role"), "Csrf", csrf, "Expires",
+                         json_pack ("{s:s, s:s, s:s, s:I}", "Name", hub_str (user, "Name"), "Role",
+                                    hub_str (user, "Role"), "Csrf", csrf, "Expires",
                                     (json_int_t)expires));
 }
 
@@ -55,7 +49,7 @@ new_session (struct hub_req *r, json_t *user)
 static void
 rehash (struct hub *h, json_t *user, const char *password)
 {
-  if (!hub_auth_needs_rehash (str (user, "Hash"), h->cfg.iterations))
+  if (!hub_auth_needs_rehash (hub_str (user, "Hash"), h->cfg.iterations))
     return;
   _cleanup_error_ struct reg_error *err = NULL;
   _cleanup_free_ char *hash = hub_auth_hash (password, h->cfg.iterations, &err);
@@ -74,7 +68,7 @@ hub_api_login (struct hub_req *r)
   json_t *body = hub_body (r, keys, &err);
   if (body == NULL)
     return hub_reply_error (r, err);
-  const char *name = str (body, "Name"), *password = str (body, "Password");
+  const char *name = hub_str (body, "Name"), *password = hub_str (body, "Password");
   enum MHD_Result ret;
   unsigned wait = name ? hub_auth_throttle_wait (name, r->addr, hub_now ()) : 0;
   if (name == NULL || password == NULL)
@@ -91,7 +85,7 @@ hub_api_login (struct hub_req *r)
     {
       json_t *user = hub_store_user_get (r->hub->store, name);
       /* An unknown user costs a hash too, so timing does not tell names. */
-      bool ok = hub_auth_verify (password, user ? str (user, "Hash")
+      bool ok = hub_auth_verify (password, user ? hub_str (user, "Hash")
                                                 : "pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA=="
                                                   "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
       if (ok && user)
@@ -119,7 +113,7 @@ session (struct hub_req *r)
   if (strcmp (r->method, "GET") == 0)
     {
       json_t *u
-          = json_pack ("{s:s, s:s}", "Name", hub_user_name (r), "Role", str (r->user, "Role"));
+          = json_pack ("{s:s, s:s}", "Name", hub_user_name (r), "Role", hub_str (r->user, "Role"));
       if (r->by_cookie)
         {
           json_object_set (u, "Csrf", json_object_get (r->user, "Csrf"));
@@ -149,8 +143,8 @@ user_add (struct hub_req *r)
   json_t *body = hub_body (r, keys, &err);
   if (body == NULL)
     return hub_reply_error (r, err);
-  const char *name = str (body, "Name"), *password = str (body, "Password");
-  const char *role = str (body, "Role") ? str (body, "Role") : "viewer";
+  const char *name = hub_str (body, "Name"), *password = hub_str (body, "Password");
+  const char *role = hub_str (body, "Role") ? hub_str (body, "Role") : "viewer";
   enum MHD_Result ret;
   int64_t id = 0;
   _cleanup_free_ char *hash = NULL;
@@ -220,7 +214,7 @@ token_add (struct hub_req *r)
   json_t *body = hub_body (r, keys, &err);
   if (body == NULL)
     return hub_reply_error (r, err);
-  const char *name = str (body, "Name");
+  const char *name = hub_str (body, "Name");
   char secret[64], key[65];
   int64_t id = 0;
   enum MHD_Result ret;

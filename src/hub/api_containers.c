@@ -12,12 +12,6 @@
 
 #define ACTION_TIMEOUT_MS 60000
 
-static const char *
-str (json_t *o, const char *k)
-{
-  return json_string_value (json_object_get (o, k));
-}
-
 /* Container ids and names, template refs: nothing that changes a path. */
 static bool
 valid_ref (const char *ref)
@@ -52,12 +46,12 @@ relay (struct hub_req *r, json_t *dev, const char *method, const char *path, jso
     }
   if (action)
     hub_audit (r, id, action, target,
-               status < 300             ? "ok"
-               : str (reply, "message") ? str (reply, "message")
-                                        : "failed");
+               status < 300                 ? "ok"
+               : hub_str (reply, "message") ? hub_str (reply, "message")
+                                            : "failed");
   if (status >= 300)
     {
-      const char *msg = str (reply, "message");
+      const char *msg = hub_str (reply, "message");
       json_t *e = json_pack ("{s:s+++}", "message", "device ", t.name, ": ",
                              msg ? msg : "request failed");
       json_decref (reply);
@@ -94,7 +88,7 @@ run (struct hub_req *r, json_t *dev)
   if (body == NULL)
     return hub_reply_error (r, err);
   int64_t id = json_integer_value (json_object_get (dev, "Id"));
-  const char *name = str (body, "Name") ? str (body, "Name") : "(unnamed)";
+  const char *name = hub_str (body, "Name") ? hub_str (body, "Name") : "(unnamed)";
   json_t *created = NULL, *started = NULL;
   enum MHD_Result ret;
   if (!json_is_array (json_object_get (body, "Templates"))
@@ -108,7 +102,7 @@ run (struct hub_req *r, json_t *dev)
   else
     {
       char path[256];
-      snprintf (path, sizeof path, "/v1/containers/%s/start", str (created, "Id"));
+      snprintf (path, sizeof path, "/v1/containers/%s/start", hub_str (created, "Id"));
       if (call (dev, "POST", path, NULL, &started, &err) < 0)
         {
           hub_audit (r, id, "container run", name, err->msg);
@@ -145,7 +139,7 @@ restart (struct hub_req *r, json_t *dev, const char *ref)
   int64_t id = json_integer_value (json_object_get (dev, "Id"));
   snprintf (path, sizeof path, "/v1/containers/%s", ref);
   long status = call (dev, "GET", path, NULL, &reply, &err);
-  const char *state = status > 0 ? str (json_object_get (reply, "State"), "Status") : NULL;
+  const char *state = status > 0 ? hub_str (json_object_get (reply, "State"), "Status") : NULL;
   if (status > 0 && state && strcmp (state, "running") == 0)
     {
       json_decref (reply);

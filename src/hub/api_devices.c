@@ -9,12 +9,6 @@
 #include <string.h>
 #include <zlib.h>
 
-static const char *
-str (json_t *o, const char *k)
-{
-  return json_string_value (json_object_get (o, k));
-}
-
 json_t *
 hub_device_for (struct hub_req *r, int64_t id, bool secrets)
 {
@@ -53,14 +47,14 @@ check_fields (struct hub_req *r, json_t *body, bool adding, struct reg_error **e
       if (v != NULL && !json_is_string (v))
         return reg_error_set (err, EINVAL, "device: %s must be a string", need[i]);
     }
-  if (json_object_get (body, "Name") && hub_device_name_check (str (body, "Name"), err) < 0)
+  if (json_object_get (body, "Name") && hub_device_name_check (hub_str (body, "Name"), err) < 0)
     return -1;
   if (json_object_get (body, "Url")
-      && hub_device_url_parse (str (body, "Url"), base, sizeof base, err) < 0)
+      && hub_device_url_parse (hub_str (body, "Url"), base, sizeof base, err) < 0)
     return -1;
-  if (json_object_get (body, "Ca") && hub_device_ca_check (str (body, "Ca"), err) < 0)
+  if (json_object_get (body, "Ca") && hub_device_ca_check (hub_str (body, "Ca"), err) < 0)
     return -1;
-  if (json_object_get (body, "Token") && hub_device_token_check (str (body, "Token"), err) < 0)
+  if (json_object_get (body, "Token") && hub_device_token_check (hub_str (body, "Token"), err) < 0)
     return -1;
   json_t *group = json_object_get (body, "Group");
   if (group && !json_is_null (group)
@@ -70,8 +64,9 @@ check_fields (struct hub_req *r, json_t *body, bool adding, struct reg_error **e
   json_t *owner = json_object_get (body, "Owner");
   if (owner != NULL)
     {
-      json_t *u
-          = json_is_string (owner) ? hub_store_user_get (r->hub->store, str (body, "Owner")) : NULL;
+      json_t *u = json_is_string (owner)
+                      ? hub_store_user_get (r->hub->store, hub_str (body, "Owner"))
+                      : NULL;
       if (u == NULL)
         return reg_error_set (err, EINVAL, "device: Owner \"%s\" is not a user",
                               json_is_string (owner) ? json_string_value (owner) : "?");
@@ -128,8 +123,8 @@ device_add (struct hub_req *r)
   else if (hub_store_device_add (r->hub->store,
                                  owner ? owner
                                        : json_integer_value (json_object_get (body, "OwnerId")),
-                                 str (body, "Name"), str (body, "Url"), str (body, "Ca"),
-                                 str (body, "Token"), &id, &err)
+                                 hub_str (body, "Name"), hub_str (body, "Url"),
+                                 hub_str (body, "Ca"), hub_str (body, "Token"), &id, &err)
                < 0
            || set_group (r, id, body, &err) < 0)
     ret = hub_reply_error (r, err);
@@ -140,7 +135,7 @@ device_add (struct hub_req *r)
       _cleanup_error_ struct reg_error *perr = NULL;
       hub_probe_one (r->hub, dev, &online, &perr);
       json_decref (dev);
-      hub_audit (r, id, "device add", str (body, "Name"), "ok");
+      hub_audit (r, id, "device add", hub_str (body, "Name"), "ok");
       ret = hub_reply_json (r, MHD_HTTP_CREATED, hub_store_device_get (r->hub->store, id, false));
     }
   json_decref (body);
@@ -174,7 +169,7 @@ device_edit (struct hub_req *r, json_t *dev)
           _cleanup_error_ struct reg_error *perr = NULL;
           hub_probe_one (r->hub, now, &online, &perr);
           json_decref (now);
-          hub_audit (r, id, "device edit", str (dev, "Name"), "ok");
+          hub_audit (r, id, "device edit", hub_str (dev, "Name"), "ok");
           ret = hub_reply_json (r, MHD_HTTP_OK, hub_store_device_get (r->hub->store, id, false));
         }
     }
@@ -250,8 +245,8 @@ one_device (struct hub_req *r, int64_t id, char **parts, size_t n)
         ret = hub_reply_error (r, err);
       else
         {
-          hub_store_audit (r->hub->store, hub_user_name (r), 0, "device remove", str (dev, "Name"),
-                           "ok");
+          hub_store_audit (r->hub->store, hub_user_name (r), 0, "device remove",
+                           hub_str (dev, "Name"), "ok");
           ret = hub_reply_empty (r, MHD_HTTP_NO_CONTENT);
         }
     }

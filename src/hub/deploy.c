@@ -21,20 +21,6 @@
 #define POLL_FAST_MS 20 /* the first FAST_S seconds of a wait: most apps are up by then */
 #define POLL_FAST_S 2.0
 
-static const char *
-str (json_t *o, const char *k)
-{
-  return json_string_value (json_object_get (o, k));
-}
-
-static double
-now_mono (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- the config ---- */
 
 static int
@@ -126,9 +112,9 @@ health_check (json_t *h, struct reg_error **err)
   if (n != 1)
     return reg_error_set (err, EINVAL, "deploy: Health needs one of Http (with Port), Tcp or Cmd"),
            NULL;
-  if (str (h, "Http"))
+  if (hub_str (h, "Http"))
     {
-      const char *path = str (h, "Http");
+      const char *path = hub_str (h, "Http");
       if (path[0] != '/' || strlen (path) > 2000 || strpbrk (path, " \r\n\t"))
         return reg_error_set (err, EINVAL, "deploy: Health.Http must be a path (\"/healthz\")"),
                NULL;
@@ -152,8 +138,8 @@ health_check (json_t *h, struct reg_error **err)
       snprintf (ps, sizeof ps, "%d", (int)json_integer_value (tcp));
       test = json_pack ("[s, s]", "TCP-CONNECT", ps);
     }
-  else if (str (h, "Cmd"))
-    test = json_pack ("[s, s]", "CMD-SHELL", str (h, "Cmd"));
+  else if (hub_str (h, "Cmd"))
+    test = json_pack ("[s, s]", "CMD-SHELL", hub_str (h, "Cmd"));
   else
     return reg_error_set (err, EINVAL, "deploy: Health.Http and Health.Cmd are strings"), NULL;
   int64_t interval, timeout, start, start_interval;
@@ -196,7 +182,7 @@ check_limits (json_t *spec, struct reg_error **err)
       && (!json_is_number (cpus) || json_number_value (cpus) < 0.01
           || json_number_value (cpus) > 1024))
     return reg_error_set (err, EINVAL, "deploy: Cpus must be a number of CPUs (0.01-1024)");
-  const char *restart = str (spec, "Restart");
+  const char *restart = hub_str (spec, "Restart");
   struct reg_restart rp;
   if (json_object_get (spec, "Restart")
       && (restart == NULL || reg_container_restart_parse (restart, &rp, err) < 0))
@@ -302,7 +288,7 @@ static json_t *
 targets (struct hub *h, json_t *spec, int64_t owner, struct reg_error **err)
 {
   json_t *devs = json_object_get (spec, "Devices");
-  const char *group = str (spec, "Group");
+  const char *group = hub_str (spec, "Group");
   if ((devs == NULL) == (json_object_get (spec, "Group") == NULL))
     return reg_error_set (err, EINVAL, "deploy: give Devices (names or ids) or a Group"), NULL;
   if (devs && (!json_is_array (devs) || json_array_size (devs) == 0))
@@ -382,7 +368,7 @@ check_fields (json_t *spec, const char *app, struct reg_error **err)
   if (version
       && (!json_is_string (version) || !reg_template_version_ok (json_string_value (version))))
     return reg_error_set (err, EINVAL, "deploy: Version must be [A-Za-z0-9][A-Za-z0-9._+-]{0,127}");
-  if (json_object_get (spec, "Name") && !name_ok (str (spec, "Name")))
+  if (json_object_get (spec, "Name") && !name_ok (hub_str (spec, "Name")))
     return reg_error_set (err, EINVAL,
                           "deploy: Name must be a container name ([a-z0-9][a-zA-Z0-9_.-], at most "
                           "100)");
@@ -469,7 +455,8 @@ hub_deploy_create_body (json_t *spec, const char *tmpl, const char *name)
     json_object_set (b, "Limits", limits);
   json_decref (limits);
   struct reg_restart rp;
-  if (str (spec, "Restart") && reg_container_restart_parse (str (spec, "Restart"), &rp, NULL) == 0)
+  if (hub_str (spec, "Restart")
+      && reg_container_restart_parse (hub_str (spec, "Restart"), &rp, NULL) == 0)
     json_object_set_new (b, "RestartPolicy",
                          json_pack ("{s:s, s:i}", "Name", reg_container_restart_name (rp.mode),
                                     "MaximumRetryCount", rp.max_retries));
@@ -583,7 +570,7 @@ rename_container (struct device_job *j, const char *from, const char *to, struct
 static int
 pull (struct device_job *j, struct reg_error **err)
 {
-  double t0 = now_mono ();
+  double t0 = hub_mono ();
   set_target (j, json_pack ("{s:s}", "State", "pulling"));
   json_t *body = hub_apps_pull_body (j->run->h, j->run->tmpl, j->dev, err), *reply = NULL;
   long status
@@ -592,9 +579,9 @@ pull (struct device_job *j, struct reg_error **err)
   json_t *result = json_object_get (reply, "Result");
   if (status >= 0 && !json_is_object (result))
     reg_error_set (err, EIO, "device %s: pull %s: %s", j->t.name, j->run->tmpl,
-                   str (reply, "Error") ? str (reply, "Error") : "no result");
+                   hub_str (reply, "Error") ? hub_str (reply, "Error") : "no result");
   else if (status >= 0)
-    set_target (j, json_pack ("{s:f, s:I}", "PullSeconds", now_mono () - t0, "PullBytes",
+    set_target (j, json_pack ("{s:f, s:I}", "PullSeconds", hub_mono () - t0, "PullBytes",
                               json_integer_value (json_object_get (result, "Bytes"))));
   int ret = status >= 0 && json_is_object (result) ? 0 : -1;
   json_decref (reply);
@@ -608,20 +595,20 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
 {
   bool check = json_object_get (j->run->spec, "Healthcheck") != NULL;
   double deadline
-      = now_mono () + (double)json_integer_value (json_object_get (j->run->spec, "Timeout"));
+      = hub_mono () + (double)json_integer_value (json_object_get (j->run->spec, "Timeout"));
   char path[300];
   snprintf (path, sizeof path, "/v1/containers/%s", id);
   const char *health = "starting";
-  double t0 = now_mono ();
+  double t0 = hub_mono ();
   while (!j->run->h->stopping)
     {
       json_t *c = NULL;
       if (call (j, "GET", path, NULL, CALL_TIMEOUT_MS, &c, err) < 0)
         return -1;
       json_t *state = json_object_get (c, "State");
-      const char *status = str (state, "Status");
+      const char *status = hub_str (state, "Status");
       json_t *hs = json_object_get (state, "Health");
-      health = str (hs, "Status") ? str (hs, "Status") : "starting";
+      health = hub_str (hs, "Status") ? hub_str (hs, "Status") : "starting";
       int ret = 1;
       if (status == NULL || (strcmp (status, "running") != 0 && strcmp (status, "restarting") != 0))
         ret = reg_error_set (err, EIO, "device %s: %s %s, exit code %d", j->t.name, j->run->tmpl,
@@ -636,16 +623,16 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
           ret = reg_error_set (err, EIO, "device %s: %s unhealthy after %d failed checks: %.300s",
                                j->t.name, j->run->tmpl,
                                (int)json_integer_value (json_object_get (hs, "FailingStreak")),
-                               str (last, "Output") ? str (last, "Output") : "");
+                               hub_str (last, "Output") ? hub_str (last, "Output") : "");
         }
       json_decref (c);
       if (ret <= 0)
         return ret;
-      if (now_mono () > deadline)
+      if (hub_mono () > deadline)
         return reg_error_set (
             err, ETIMEDOUT, "device %s: %s not healthy within %lld s (%s)", j->t.name, j->run->tmpl,
             (long long)json_integer_value (json_object_get (j->run->spec, "Timeout")), health);
-      usleep ((now_mono () - t0 < POLL_FAST_S ? POLL_FAST_MS : POLL_MS) * 1000);
+      usleep ((hub_mono () - t0 < POLL_FAST_S ? POLL_FAST_MS : POLL_MS) * 1000);
     }
   return reg_error_set (err, EINTR, "the hub is stopping");
 }
@@ -654,26 +641,26 @@ wait_healthy (struct device_job *j, const char *id, struct reg_error **err)
 static int
 start_new (struct device_job *j, const char *name, char **id, struct reg_error **err)
 {
-  double t0 = now_mono ();
+  double t0 = hub_mono ();
   set_target (j, json_pack ("{s:s, s:s}", "State", "starting", "Container", name));
   json_t *body = hub_deploy_create_body (j->run->spec, j->run->tmpl, name), *created = NULL;
   long status = call (j, "POST", "/v1/containers", body, CALL_TIMEOUT_MS, &created, err);
   json_decref (body);
   if (status < 0)
     return -1;
-  *id = str (created, "Id") ? strdup (str (created, "Id")) : NULL;
+  *id = hub_str (created, "Id") ? strdup (hub_str (created, "Id")) : NULL;
   json_decref (created);
   if (*id == NULL)
     return reg_error_set (err, EIO, "device %s: create gave no id", j->t.name);
-  double t1 = now_mono ();
+  double t1 = hub_mono ();
   set_target (j, json_pack ("{s:f}", "CreateSeconds", t1 - t0));
   if (container_op (j, *id, "start", NULL, err) < 0)
     return -1;
-  double t2 = now_mono ();
+  double t2 = hub_mono ();
   set_target (j, json_pack ("{s:f, s:s}", "StartSeconds", t2 - t1, "State", "checking"));
   if (wait_healthy (j, *id, err) < 0)
     return -1;
-  set_target (j, json_pack ("{s:f}", "HealthySeconds", now_mono () - t2));
+  set_target (j, json_pack ("{s:f}", "HealthySeconds", hub_mono () - t2));
   return 0;
 }
 
@@ -716,7 +703,7 @@ versions_of (struct device_job *j)
 {
   static const char *const ran[] = { "healthy", "unhealthy", "redeploying", NULL };
   struct hub_store *store = j->run->h->store;
-  json_t *list = hub_store_deployment_list (store, str (j->run->spec, "App"), 1000);
+  json_t *list = hub_store_deployment_list (store, hub_str (j->run->spec, "App"), 1000);
   json_t *out = json_array (), *row, *t;
   size_t i, k;
   json_array_foreach (list, i, row)
@@ -725,14 +712,14 @@ versions_of (struct device_job *j)
     bool good = false;
     json_array_foreach (json_object_get (d, "Devices"), k, t)
     {
-      if (json_integer_value (json_object_get (t, "Device")) != j->dev_id || !str (t, "State"))
+      if (json_integer_value (json_object_get (t, "Device")) != j->dev_id || !hub_str (t, "State"))
         continue;
       for (size_t q = 0; ran[q]; q++)
-        good = good || strcmp (str (t, "State"), ran[q]) == 0;
+        good = good || strcmp (hub_str (t, "State"), ran[q]) == 0;
     }
-    if (str (d, "Template"))
+    if (hub_str (d, "Template"))
       json_array_append_new (
-          out, json_pack ("{s:s, s:b}", "Template", str (d, "Template"), "Ran", good));
+          out, json_pack ("{s:s, s:b}", "Template", hub_str (d, "Template"), "Ran", good));
     json_decref (d);
   }
   json_decref (list);
@@ -746,7 +733,7 @@ has_template (json_t *templates, const char *tmpl)
   json_t *t;
   json_array_foreach (templates, i, t)
   {
-    if (str (t, "Ref") && strcmp (str (t, "Ref"), tmpl) == 0)
+    if (hub_str (t, "Ref") && strcmp (hub_str (t, "Ref"), tmpl) == 0)
       return true;
   }
   return false;
@@ -793,7 +780,7 @@ prune_versions (struct device_job *j)
   size_t removed = 0, i;
   json_array_foreach (versions, i, v)
   {
-    const char *tmpl = str (v, "Template");
+    const char *tmpl = hub_str (v, "Template");
     if (strcmp (tmpl, j->run->tmpl) == 0 || !has_template (templates, tmpl))
       continue;
     if (json_is_true (json_object_get (v, "Ran")) && keep > 0)
@@ -818,7 +805,7 @@ prune_versions (struct device_job *j)
 static int
 device_deploy (struct device_job *j, struct reg_error **err)
 {
-  const char *name = str (j->run->spec, "Name");
+  const char *name = hub_str (j->run->spec, "Name");
   char next[160], kept[160];
   snprintf (next, sizeof next, "%s-next", name);
   snprintf (kept, sizeof kept, "%s-old", name);
@@ -830,7 +817,7 @@ device_deploy (struct device_job *j, struct reg_error **err)
   /* Next to the old one only where their ports cannot clash: nothing
    * published, and a network namespace of its own (with the device's,
    * --network host, the app's own ports are the device's). */
-  const char *net = str (j->run->spec, "Network");
+  const char *net = hub_str (j->run->spec, "Network");
   bool clash = json_array_size (json_object_get (j->run->spec, "Ports")) > 0
                || (net && strcmp (net, "host") == 0);
   const char *mode = !old ? "new" : clash ? "replace" : "side-by-side";
@@ -871,7 +858,7 @@ hub_deploy_recreate (struct hub *h, json_t *spec, const char *tmpl, json_t *dev,
                           .dev = dev,
                           .dev_id = json_integer_value (json_object_get (dev, "Id")),
                           .redeploy = true };
-  const char *name = str (spec, "Name");
+  const char *name = hub_str (spec, "Name");
   _cleanup_free_ char *id = NULL;
   _cleanup_error_ struct reg_error *ignored = NULL;
   if (hub_target_init (&j.t, dev, err) < 0)
@@ -904,7 +891,7 @@ device_main (void *p)
       json_array_foreach (json_object_get (row, "Devices"), i, d)
       {
         if (json_integer_value (json_object_get (d, "Device")) == j->dev_id)
-          had_old = str (d, "Mode") && strcmp (str (d, "Mode"), "new") != 0;
+          had_old = hub_str (d, "Mode") && strcmp (hub_str (d, "Mode"), "new") != 0;
       }
       json_decref (row);
       set_target (j, json_pack ("{s:s, s:s}", "State", had_old ? "rolled back" : "failed", "Error",
@@ -959,8 +946,9 @@ deploy_devices (struct run *r, char **first_error)
       size_t k;
       json_array_foreach (json_object_get (row, "Devices"), k, d)
       {
-        if (*first_error == NULL && str (d, "Error") && strcmp (str (d, "State"), "skipped") != 0)
-          *first_error = strdup (str (d, "Error"));
+        if (*first_error == NULL && hub_str (d, "Error")
+            && strcmp (hub_str (d, "State"), "skipped") != 0)
+          *first_error = strdup (hub_str (d, "Error"));
       }
       json_decref (row);
     }
@@ -981,7 +969,7 @@ static int
 make_and_push (struct run *r, struct reg_error **err)
 {
   struct hub *h = r->h;
-  double t0 = now_mono ();
+  double t0 = hub_mono ();
   set_deployment (r, json_pack ("{s:s}", "State", "making"));
   _cleanup_strv_ char **bases = bases_of (r->spec);
   int64_t bytes = 0;
@@ -989,18 +977,18 @@ make_and_push (struct run *r, struct reg_error **err)
   struct hub_app_files files = { 0 };
   if (hub_apps_bases (h, bases, &bytes, err) < 0
       || hub_apps_make (h, json_string_value (json_object_get (r->spec, "App")),
-                        str (r->spec, "Version"), bases, r->upload, r->filename, &files, digest,
+                        hub_str (r->spec, "Version"), bases, r->upload, r->filename, &files, digest,
                         err)
              < 0)
     return -1;
   set_deployment (r, json_pack ("{s:s, s:I, s:I, s:f, s:s}", "Digest", digest, "Files",
                                 (json_int_t)files.files, "AppBytes", (json_int_t)files.bytes,
-                                "MakeSeconds", now_mono () - t0, "State", "pushing"));
+                                "MakeSeconds", hub_mono () - t0, "State", "pushing"));
   hub_appfiles_free (&files);
-  double t1 = now_mono ();
+  double t1 = hub_mono ();
   if (hub_apps_publish (h, r->tmpl, &bytes, err) < 0)
     return -1;
-  set_deployment (r, json_pack ("{s:f, s:I, s:s}", "PushSeconds", now_mono () - t1, "PushBytes",
+  set_deployment (r, json_pack ("{s:f, s:I, s:s}", "PushSeconds", hub_mono () - t1, "PushBytes",
                                 (json_int_t)bytes, "State", "deploying"));
   return 0;
 }
@@ -1067,7 +1055,7 @@ hub_deploy_start (struct hub *h, int64_t id, json_t *spec, char *upload, const c
                      .filename = strdup (filename),
                      .user = strdup (user) };
   snprintf (r->tmpl, sizeof r->tmpl, "%s@%s", json_string_value (json_object_get (spec, "App")),
-            str (spec, "Version"));
+            hub_str (spec, "Version"));
   pthread_mutex_lock (&h->wake_lock);
   h->deploys_running++;
   pthread_mutex_unlock (&h->wake_lock);

@@ -30,6 +30,20 @@ hub_now (void)
   return (int64_t)time (NULL);
 }
 
+double
+hub_mono (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *
+hub_str (json_t *o, const char *k)
+{
+  return json_string_value (json_object_get (o, k));
+}
+
 static void
 headers (struct hub_req *r, struct MHD_Response *resp)
 {

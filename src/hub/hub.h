@@ -126,6 +126,10 @@ bool hub_is_admin (const struct hub_req *r);
 int64_t hub_user_id (const struct hub_req *r);
 const char *hub_user_name (const struct hub_req *r);
 int64_t hub_now (void);
+/* Seconds on the monotonic clock, for intervals and deadlines. */
+double hub_mono (void);
+/* o[k] when it is a string, else NULL (borrowed from o). */
+const char *hub_str (json_t *o, const char *k);
 /* Audit an action by the requester. */
 void hub_audit (struct hub_req *r, int64_t device, const char *action, const char *target,
                 const char *result);

@@ -313,14 +313,6 @@ out:
   free (t);
 }
 
-static double
-mono (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *
 prober (void *arg)
 {
@@ -330,7 +322,7 @@ prober (void *arg)
   double next_sample = 0;
   while (!h->stopping && m)
     {
-      double start = mono ();
+      double start = hub_mono ();
       struct round r = { 0 };
       if (round_load (h, hub_store_device_targets (h->store), &r) == 0)
         {
@@ -338,9 +330,9 @@ prober (void *arg)
           probe_round (h, m, &r);
           pthread_mutex_lock (&h->wake_lock);
           h->round_at = at;
-          h->round_seconds = mono () - start;
+          h->round_seconds = hub_mono () - start;
           pthread_mutex_unlock (&h->wake_lock);
-          if (mono () >= next_sample)
+          if (hub_mono () >= next_sample)
             {
               sample_round (h, m, &r);
               next_sample = start + h->cfg.sample_interval;
@@ -350,7 +342,7 @@ prober (void *arg)
       /* A round allocates per device and frees it all: give it back. */
       malloc_trim (0);
       /* Sleep what is left of the interval, or until told to stop. */
-      double left = h->cfg.probe_interval / 1000.0 - (mono () - start);
+      double left = h->cfg.probe_interval / 1000.0 - (hub_mono () - start);
       if (left <= 0)
         continue;
       struct timespec until;

@@ -29,20 +29,6 @@ struct watcher
   size_t n;
 };
 
-static const char *
-str (json_t *o, const char *k)
-{
-  return json_string_value (json_object_get (o, k));
-}
-
-static double
-now_mono (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static struct watch *
 watch_of (struct watcher *wr, int64_t deployment, int64_t device)
 {
@@ -74,13 +60,13 @@ unhealthy (struct hub_target *t, const char *name, char **why)
   _cleanup_error_ struct reg_error *err = NULL;
   long status = hub_regd_call (t, "GET", path, NULL, CALL_TIMEOUT_MS, &c, &err);
   json_t *state = json_object_get (c, "State"), *hs = json_object_get (state, "Health");
-  bool bad = status == 200 && str (state, "Status")
-             && strcmp (str (state, "Status"), "running") == 0 && str (hs, "Status")
-             && strcmp (str (hs, "Status"), "unhealthy") == 0;
+  bool bad = status == 200 && hub_str (state, "Status")
+             && strcmp (hub_str (state, "Status"), "running") == 0 && hub_str (hs, "Status")
+             && strcmp (hub_str (hs, "Status"), "unhealthy") == 0;
   if (bad)
     {
       json_t *log = json_object_get (hs, "Log");
-      const char *out = str (json_array_get (log, json_array_size (log) - 1), "Output");
+      const char *out = hub_str (json_array_get (log, json_array_size (log) - 1), "Output");
       if (asprintf (why, "unhealthy after %d failed checks: %.300s",
                     (int)json_integer_value (json_object_get (hs, "FailingStreak")), out ? out : "")
           < 0)
@@ -99,7 +85,7 @@ redeploy (struct hub *h, json_t *d, json_t *target, json_t *dev, const char *why
           device = json_integer_value (json_object_get (target, "Device")),
           done = json_integer_value (json_object_get (target, "Redeploys")),
           attempts = json_integer_value (json_object_get (policy, "Attempts"));
-  const char *tmpl = str (d, "Template");
+  const char *tmpl = hub_str (d, "Template");
   _cleanup_free_ char *gave_up = NULL;
   if (done >= attempts)
     {
@@ -147,14 +133,14 @@ check_target (struct watcher *wr, json_t *d, json_t *target)
     }
   w->seen = true;
   _cleanup_free_ char *why = NULL;
-  bool act = strcmp (str (target, "State"), "redeploying") == 0;
-  if (act && str (target, "Error"))
-    why = strdup (str (target, "Error"));
-  else if (!act && unhealthy (&t, str (spec, "Name"), &why))
+  bool act = strcmp (hub_str (target, "State"), "redeploying") == 0;
+  if (act && hub_str (target, "Error"))
+    why = strdup (hub_str (target, "Error"));
+  else if (!act && unhealthy (&t, hub_str (spec, "Name"), &why))
     {
       if (w->since == 0)
-        w->since = now_mono ();
-      act = now_mono () - w->since >= after;
+        w->since = hub_mono ();
+      act = hub_mono () - w->since >= after;
     }
   else
     w->since = 0;
@@ -169,7 +155,7 @@ check_target (struct watcher *wr, json_t *d, json_t *target)
 static bool
 state_is (json_t *target, const char *const *states)
 {
-  const char *s = str (target, "State");
+  const char *s = hub_str (target, "State");
   for (size_t i = 0; s && states[i]; i++)
     if (strcmp (s, states[i]) == 0)
       return true;
@@ -199,7 +185,7 @@ round_once (struct watcher *wr)
       char key[200];
       snprintf (key, sizeof key, "%lld/%s",
                 (long long)json_integer_value (json_object_get (target, "Device")),
-                str (spec, "Name") ? str (spec, "Name") : "");
+                hub_str (spec, "Name") ? hub_str (spec, "Name") : "");
       if (wr->h->stopping || state_is (target, passed) || json_object_get (claimed, key))
         continue;
       json_object_set_new (claimed, key, json_true ());
