@@ -680,7 +680,8 @@ hub_http_start (struct hub *h, struct reg_error **err)
       h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_CONNECTION_LIMIT,
       h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HUB_HTTP_THREADS, MHD_OPTION_THREAD_STACK_SIZE,
-      (size_t)(512 * 1024), MHD_OPTION_END);
+      (size_t)(512 * 1024), MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HUB_HTTP_CONN_MEMORY,
+      MHD_OPTION_END);
   freeaddrinfo (ai);
   if (h->httpd == NULL)
     return reg_error_set (err, EIO,

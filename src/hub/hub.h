@@ -29,6 +29,12 @@
 #define HUB_VERSION "0.1.0"
 #define HUB_HTTP_THREADS 2     /* libmicrohttpd's pool */
 #define HUB_HTTP_STOP_WAIT_S 5 /* for requests to devices at a stop */
+/* libmicrohttpd's memory per connection (its default: 32 kB): request
+ * headers and the read buffer. 8 kB holds the UI's and the API's headers
+ * many times over (bodies are read in pieces); each open connection cost
+ * 44 kB with the default, 20 kB with this, measured with 200 idle browser
+ * connections (docs/benchmarks.md, reg-hub). */
+#define HUB_HTTP_CONN_MEMORY (8 * 1024)
 
 struct hub_config
 {
