@@ -58,28 +58,10 @@ reg_monitor_spare_take (const char *root, const char *id, bool attach, int statu
     fds[n_fds++] = attach_fd;
   if (netns_fd >= 0)
     fds[n_fds++] = netns_fd;
-  union
-  {
-    struct cmsghdr h;
-    char b[CMSG_SPACE (sizeof fds)];
-  } u = { 0 };
-  struct iovec iov = { line, (size_t)n };
-  struct msghdr mh = { .msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = u.b,
-                       .msg_controllen = CMSG_SPACE (n_fds * sizeof (int)) };
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
-  memcpy (CMSG_DATA (cm), fds, n_fds * sizeof (int));
-  ssize_t sent;
-  do
-    sent = sendmsg (sock, &mh, MSG_NOSIGNAL);
-  while (sent < 0 && errno == EINTR);
+  int sent = reg_util_send_fds (sock, line, (size_t)n, fds, n_fds);
   /* Closing our end is the spare's end of file only after the message. */
   close (sock);
-  return sent == n ? 0 : -1; /* a spare that died: the caller spawns one */
+  return sent; /* -1: a spare that died; the caller spawns one */
 }
 
 void
@@ -177,30 +159,11 @@ reg_monitor_spare_wait (char **argv, char id[65], bool *attach)
 {
   prctl (PR_SET_NAME, "reg-mon-spare");
   char line[80];
-  union
-  {
-    struct cmsghdr h;
-    char b[CMSG_SPACE (3 * sizeof (int))];
-  } u;
-  struct iovec iov = { line, sizeof line - 1 };
-  struct msghdr mh
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
-  ssize_t n;
-  do
-    n = recvmsg (FD_SPARE, &mh, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int fds[REG_UTIL_MAX_FDS], n_fds;
+  ssize_t n = reg_util_recv_fds (FD_SPARE, line, sizeof line - 1, fds, &n_fds);
   if (n <= 0)
     return -1; /* regd closed the socket (it ended, or has one spare too many) */
   line[n] = '\0';
-  int fds[3], n_fds = 0;
-  struct cmsghdr *cm = CMSG_FIRSTHDR (&mh);
-  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-    {
-      n_fds = (int)((cm->cmsg_len - CMSG_LEN (0)) / sizeof (int));
-      if (n_fds > 3)
-        return -1;
-      memcpy (fds, CMSG_DATA (cm), n_fds * sizeof (int));
-    }
   char a = 0, ns = 0;
   if (sscanf (line, "%64s %c %c", id, &a, &ns) != 3 || !id_ok (id) || (a != '0' && a != '1')
       || (ns != '0' && ns != '1') || n_fds != 1 + (a == '1') + (ns == '1'))

@@ -554,49 +554,75 @@ reg_util_disk_usage (const char *path)
   return du_total;
 }
 
-int
-reg_util_send_fd (int sock, int fd)
+union fd_control
 {
-  char byte = 't';
-  struct iovec iov = { &byte, 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
+  char buf[CMSG_SPACE (REG_UTIL_MAX_FDS * sizeof (int))];
+  struct cmsghdr align;
+};
+
+int
+reg_util_send_fds (int sock, const void *buf, size_t len, const int *fds, int n_fds)
+{
+  if (n_fds < 1 || n_fds > REG_UTIL_MAX_FDS)
+    return -1;
+  union fd_control u;
   memset (&u, 0, sizeof u);
-  struct msghdr msg
-      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct iovec iov = { (void *)buf, len };
+  struct msghdr msg = { .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = u.buf,
+                        .msg_controllen = CMSG_SPACE (n_fds * sizeof (int)) };
   struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &fd, sizeof fd);
-  return sendmsg (sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+  c->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
+  memcpy (CMSG_DATA (c), fds, n_fds * sizeof (int));
+  ssize_t n;
+  do
+    n = sendmsg (sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == (ssize_t)len ? 0 : -1;
 }
 
-int
-reg_util_recv_fd (int sock)
+ssize_t
+reg_util_recv_fds (int sock, void *buf, size_t cap, int fds[REG_UTIL_MAX_FDS], int *n_fds)
 {
-  char byte;
-  struct iovec iov = { &byte, 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
+  union fd_control u;
+  struct iovec iov = { buf, cap };
   struct msghdr msg
       = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
   ssize_t n;
   do
     n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
-  struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR (&msg) : NULL;
-  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-    return -1;
-  int fd;
-  memcpy (&fd, CMSG_DATA (c), sizeof fd);
-  return fd;
+  *n_fds = 0;
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR (&msg) : NULL;
+  if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+    {
+      *n_fds = (int)((c->cmsg_len - CMSG_LEN (0)) / sizeof (int));
+      memcpy (fds, CMSG_DATA (c), *n_fds * sizeof (int));
+    }
+  return n;
+}
+
+int
+reg_util_send_fd (int sock, int fd)
+{
+  return reg_util_send_fds (sock, "t", 1, &fd, 1);
+}
+
+int
+reg_util_recv_fd (int sock)
+{
+  char byte = 0;
+  int fds[REG_UTIL_MAX_FDS], n_fds;
+  if (reg_util_recv_fds (sock, &byte, 1, fds, &n_fds) != 1 || n_fds != 1)
+    {
+      for (int i = 0; i < n_fds; i++)
+        close (fds[i]);
+      return -1;
+    }
+  return fds[0];
 }
 
 unsigned long long

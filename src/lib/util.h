@@ -65,9 +65,16 @@ int reg_util_write_replace (const char *path, const void *data, size_t len, mode
 /* Read a whole file (at most `max` bytes; larger is an error). NUL-terminated. */
 int reg_util_read_file (const char *path, size_t max, char **out, size_t *out_len,
                         struct reg_error **err);
-/* Pass a descriptor over a UNIX socket (SCM_RIGHTS, one byte of data);
- * system calls only, so a child of a threaded process may use them. Send:
- * 0 or -1; receive: the new descriptor (O_CLOEXEC) or -1. */
+/* Pass descriptors over a UNIX socket (SCM_RIGHTS) with a message of
+ * `len` bytes; system calls only, so a child of a threaded process may use
+ * them. Send: 0 when the whole message went, else -1. Receive: the bytes
+ * read (0 at end of file) or -1; the descriptors that came with them, at
+ * most REG_UTIL_MAX_FDS and O_CLOEXEC, in fds[0..*n_fds). */
+#define REG_UTIL_MAX_FDS 4
+int reg_util_send_fds (int sock, const void *buf, size_t len, const int *fds, int n_fds);
+ssize_t reg_util_recv_fds (int sock, void *buf, size_t cap, int fds[REG_UTIL_MAX_FDS], int *n_fds);
+/* One descriptor with one byte of data. Send: 0 or -1; receive: the new
+ * descriptor (O_CLOEXEC) or -1. */
 int reg_util_send_fd (int sock, int fd);
 int reg_util_recv_fd (int sock);
 /* mkdir -p with `mode` for created directories. */
