@@ -55,13 +55,10 @@ run (struct regd *d, struct request *r)
     }
   reg_timing_mark (c->id, "regd.started");
   regd_health_kick (c->id);
-  json_t *reply = json_pack ("{s:s}", "Id", c->id);
+  json_t *reply = attached ? NULL : json_pack ("{s:s}", "Id", c->id);
   reg_container_free (c);
   if (attached)
-    {
-      json_decref (reply);
-      return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
-    }
+    return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
 }
 
@@ -120,8 +117,7 @@ inspect (struct regd *d, struct request *r, const char *ref)
 static enum MHD_Result
 start (struct regd *d, struct request *r, const char *ref)
 {
-  const char *attach = regd_query (r, "attach");
-  bool attached = attach && strcmp (attach, "1") == 0;
+  bool attached = query_on (r, "attach");
   int p[2] = { -1, -1 };
   _cleanup_error_ struct reg_error *err = NULL;
   if (attached && pipe2 (p, O_CLOEXEC) < 0)
