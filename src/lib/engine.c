@@ -157,6 +157,11 @@ sweep_dir (const char *dir, const char *prefix, struct reg_error **err)
           _cleanup_free_ char *layer = NULL;
           if (asprintf (&layer, "%s/layer", path) >= 0)
             umount2 (layer, MNT_DETACH | UMOUNT_NOFOLLOW);
+          /* A --rm container's cgroups go after its exit frame: a monitor
+           * that died after the rename left them (docs/reliability.md).
+           * One still at work is in them itself: they stay for it. */
+          if (strcmp (prefix, ".removing-") == 0 && reg_util_is_sha256_hex (de->d_name + 10))
+            reg_cgroup_remove_unused_by_id (REG_CGROUP_FS, de->d_name + 10);
           /* A --rm container's monitor may be removing its own directory
            * right now (it outlives regd): what it takes first is not an
            * error, and nothing here stops regd from serving. */

@@ -83,6 +83,7 @@ struct monitor
   int term_fd;     /* the terminal's other side, for resize */
   char *init_path; /* --init: reg-init on the host */
   int netns_fd;    /* bridged: its network namespace, held for its life */
+  int mntns_fd;    /* --rm: its mount namespace, held past the exit frame */
 };
 
 static void
@@ -682,15 +683,17 @@ send_exit (struct monitor *m, int exit_code)
   m->attach_fd = -1;
 }
 
-/* --rm, once its process has exited and its cgroups are gone: first the
- * container goes for every client (its directory renamed, its name freed:
- * `reg ps -a` no longer lists it) and its "die" and "destroy" events are
- * logged; then the attached client gets the exit code and the end of the
- * stream, and returns; only then does the monitor give its network back
- * and remove its files. No "stopped" state is written: nobody can read it
- * once the directory is renamed. If the monitor dies after the rename,
- * regd's start sweeps the directory and frees every address no running
- * container holds (network.h), so nothing is left untracked. */
+/* --rm, once its process has been reaped: first the container goes for
+ * every client (its directory renamed, its name freed: `reg ps -a` no
+ * longer lists it) and its "die" and "destroy" events are logged; then the
+ * attached client gets the exit code and the end of the stream, and
+ * returns; only then does the monitor let its mounts go (the namespace it
+ * held, hold_mounts), remove its cgroups, give its network back and remove
+ * its files. No "stopped" state is written: nobody can read it once the
+ * directory is renamed. If the monitor dies after the rename, regd's start
+ * sweeps the directory, removes the cgroups of its id and frees every
+ * address no running container holds (network.h), so nothing is left
+ * untracked (docs/reliability.md). */
 static _Noreturn void
 remove_exited (struct monitor *m, const struct reg_container *c, const struct exit_update *u)
 {
@@ -703,6 +706,11 @@ remove_exited (struct monitor *m, const struct reg_container *c, const struct ex
   reg_timing_mark (c->id, "monitor.retired");
   send_exit (m, u->code);
   reg_timing_mark (c->id, "monitor.exit.sent");
+  if (m->mntns_fd >= 0)
+    close (m->mntns_fd); /* its mounts are torn down here, in the monitor */
+  reg_timing_mark (c->id, "monitor.mounts.released");
+  reg_cgroup_destroy (m->cg);
+  reg_timing_mark (c->id, "monitor.cgroups.removed");
   if (last && last->net.ip[0])
     {
       reg_netrelease (m->root, c->id, &last->net);
@@ -721,6 +729,21 @@ remove_exited (struct monitor *m, const struct reg_container *c, const struct ex
   _exit (0);
 }
 
+/* --rm: the container's mount namespace, held by the monitor so that the
+ * container's last process does not tear its mounts down (the overlay's
+ * unmount syncs its upper filesystem: about 1 ms) between closing its
+ * output and being reaped; the monitor lets it go once the client has the
+ * exit code. Only for --rm: a stopped container's next start mounts its
+ * upper directory again, which must not still be in use. -1 when it
+ * cannot be had (the container is already gone): nothing is held. */
+static int
+hold_mounts (pid_t pid)
+{
+  char ns[64];
+  snprintf (ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
+  return open (ns, O_RDONLY | O_CLOEXEC);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach)
 {
@@ -730,7 +753,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
                        .listen_fd = listen_input (root, c->id),
                        .input_fd = -1,
                        .term_fd = -1,
-                       .netns_fd = -1 };
+                       .netns_fd = -1,
+                       .mntns_fd = -1 };
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     m.clients[i].fd = -1;
   if (reg_network_on_bridge (c->network_mode) && fcntl (FD_NETNS, F_GETFD) >= 0)
@@ -771,6 +795,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
         }
       _exit (1);
     }
+  if (c->auto_remove)
+    m.mntns_fd = hold_mounts (m.pid);
   struct running_update ru = { m.pid };
   if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
     {
@@ -788,18 +814,19 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
     {
       double began = reg_util_now ();
       pump_until_eof (&m, &out, &err);
+      reg_timing_mark (c->id, "monitor.output.ended");
       int status = 0;
       while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
         ;
       reg_timing_mark (c->id, "monitor.exited");
       u = (struct exit_update){ exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg), false,
                                 reg_util_now () - began };
+      if (c->auto_remove)
+        remove_exited (&m, c, &u); /* no restart policy with --rm (refused at create) */
       reg_cgroup_destroy (m.cg);
       reg_cgroup_free (m.cg);
       m.cg = NULL;
       reg_timing_mark (c->id, "monitor.cgroups.removed");
-      if (c->auto_remove)
-        remove_exited (&m, c, &u); /* no restart policy with --rm (refused at create) */
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       exit_events (root, c, &u);
       reg_timing_mark (c->id, "monitor.stopped.saved");
