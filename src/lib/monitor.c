@@ -797,17 +797,22 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
     }
   if (c->auto_remove)
     m.mntns_fd = hold_mounts (m.pid);
+  /* regd learns that it runs, then that its state says so (monitor.h). */
+  reg_proto_status_started (FD_STATUS, m.pid);
+  reg_timing_mark (c->id, "monitor.running");
   struct running_update ru = { m.pid };
   if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
     {
+      /* Not recorded, so nothing would find it: it does not stay. */
+      kill (m.pid, SIGKILL);
       reg_proto_result_of_error (&res, 125, e);
       reg_proto_status_error (FD_STATUS, &res);
       reg_error_free (e);
     }
   else
-    reg_proto_status_started (FD_STATUS, m.pid);
+    reg_proto_status_ok (FD_STATUS, NULL);
   close (FD_STATUS);
-  reg_timing_mark (c->id, "monitor.running");
+  reg_timing_mark (c->id, "monitor.saved");
 
   struct exit_update u;
   for (int backoff_ms = 100;;)
@@ -965,7 +970,7 @@ reg_monitor_main (int argc, char **argv)
 
 int
 reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                   struct reg_start_result *result)
+                   struct reg_start_result *result, int *saving_fd)
 {
   /* Next to regd, unless REG_MONITOR says where; resolved before the spawn. */
   _cleanup_free_ char *monitor_path = reg_util_sibling_program ("REG_MONITOR", "reg-monitor");
@@ -999,14 +1004,42 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
   struct reg_status st;
   struct reg_error *e = NULL;
   int ret = reg_proto_status_read (status[0], &st, &e);
-  close (status[0]);
   if (ret == 0 && st.kind == REG_STATUS_STARTED)
-    return 0;
+    {
+      if (saving_fd == NULL)
+        return reg_monitor_start_saved (status[0], c->id, result);
+      *saving_fd = status[0];
+      return 0;
+    }
+  close (status[0]);
   if (ret == 0 && st.kind == REG_STATUS_ERROR)
     *result = st.result;
   else
     reg_proto_result_set (result, 125, EIO, "container %.12s: monitor died before starting it (%s)",
                           c->id, e ? e->msg : "an unexpected status");
+  reg_proto_status_clear (&st);
+  reg_error_free (e);
+  return -1;
+}
+
+int
+reg_monitor_start_saved (int saving_fd, const char *id, struct reg_start_result *result)
+{
+  struct reg_status st;
+  struct reg_error *e = NULL;
+  int ret = reg_proto_status_read (saving_fd, &st, &e);
+  close (saving_fd);
+  if (ret == 0 && st.kind == REG_STATUS_OK)
+    {
+      reg_proto_status_clear (&st);
+      return 0;
+    }
+  if (ret == 0 && st.kind == REG_STATUS_ERROR)
+    *result = st.result;
+  else
+    reg_proto_result_set (result, 125, EIO,
+                          "container %.12s: monitor died before recording it running (%s)", id,
+                          e ? e->msg : "an unexpected status");
   reg_proto_status_clear (&st);
   reg_error_free (e);
   return -1;

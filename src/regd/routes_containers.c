@@ -43,7 +43,11 @@ run (struct regd *d, struct request *r)
     }
   struct reg_start_result res = { 0 };
   struct reg_container *c = NULL;
-  int ret = reg_engine_container_run (d->engine, &req->o, p[1], &c, &res);
+  /* Attached, the stream need not wait for the running state's write:
+   * the start settles in the stream (server.h). */
+  struct reg_start_pending *pending = NULL;
+  int ret = reg_engine_container_run_pending (d->engine, &req->o, p[1], &c, &res,
+                                              attached ? &pending : NULL);
   reg_request_create_free (req);
   if (p[1] >= 0)
     close (p[1]);
@@ -54,11 +58,16 @@ run (struct regd *d, struct request *r)
       return regd_reply_start_result (r, &res);
     }
   reg_timing_mark (c->id, "regd.started");
-  regd_health_kick (c->id);
-  json_t *reply = attached ? NULL : json_pack ("{s:s}", "Id", c->id);
-  reg_container_free (c);
+  if (pending == NULL)
+    regd_health_kick (c->id);
   if (attached)
-    return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
+    {
+      enum MHD_Result mr = regd_reply_stream_pending (r, MHD_HTTP_OK, p[0], pending, c->id);
+      reg_container_free (c);
+      return mr;
+    }
+  json_t *reply = json_pack ("{s:s}", "Id", c->id);
+  reg_container_free (c);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
 }
 

@@ -101,7 +101,24 @@ struct pipe_stream
 {
   int fd;
   int client_fd;
+  struct reg_start_pending *pending; /* a run's start, still to settle */
+  char id[65];
 };
+
+/* The run's start, settled: its state says running (or the monitor is
+ * killing it: its stream ends as any other). */
+static void
+stream_settle (struct pipe_stream *s)
+{
+  if (s->pending == NULL)
+    return;
+  struct reg_start_result res = { 0 };
+  if (reg_engine_start_settle (s->pending, &res) == 0)
+    regd_health_kick (s->id);
+  else
+    fprintf (stderr, "regd: %s\n", res.message);
+  s->pending = NULL;
+}
 
 static ssize_t
 pipe_reader (void *cls, uint64_t pos, char *buf, size_t max)
@@ -109,10 +126,18 @@ pipe_reader (void *cls, uint64_t pos, char *buf, size_t max)
   struct pipe_stream *s = cls;
   for (;;)
     {
-      struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->client_fd, POLLRDHUP, 0 } };
-      int n = poll (p, s->client_fd >= 0 ? 2 : 1, -1);
+      struct pollfd p[3]
+          = { { s->fd, POLLIN, 0 },
+              { s->client_fd, POLLRDHUP, 0 },
+              { s->pending ? reg_engine_start_pending_fd (s->pending) : -1, POLLIN, 0 } };
+      int n = poll (p, 3, -1);
       if (n < 0 && errno == EINTR)
         continue;
+      if (p[2].revents)
+        {
+          stream_settle (s);
+          continue;
+        }
       if (n < 0 || (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
         return MHD_CONTENT_READER_END_WITH_ERROR;
       ssize_t got = read (s->fd, buf, max);
@@ -128,37 +153,57 @@ static void
 pipe_free (void *cls)
 {
   struct pipe_stream *s = cls;
+  stream_settle (s);
   close (s->fd);
   free (s);
 }
 
-static enum MHD_Result reply_pipe (struct request *r, unsigned status, int fd, const char *type);
+static enum MHD_Result reply_pipe (struct request *r, unsigned status, int fd, const char *type,
+                                   struct reg_start_pending *pending, const char *id);
 
 enum MHD_Result
 regd_reply_stream (struct request *r, unsigned status, int fd)
 {
-  return reply_pipe (r, status, fd, "application/vnd.reg.stream");
+  return reply_pipe (r, status, fd, "application/vnd.reg.stream", NULL, NULL);
+}
+
+enum MHD_Result
+regd_reply_stream_pending (struct request *r, unsigned status, int fd,
+                           struct reg_start_pending *pending, const char *id)
+{
+  return reply_pipe (r, status, fd, "application/vnd.reg.stream", pending, id);
 }
 
 enum MHD_Result
 regd_reply_lines (struct request *r, int fd)
 {
-  return reply_pipe (r, MHD_HTTP_OK, fd, "application/x-ndjson");
+  return reply_pipe (r, MHD_HTTP_OK, fd, "application/x-ndjson", NULL, NULL);
 }
 
 static enum MHD_Result
-reply_pipe (struct request *r, unsigned status, int fd, const char *type)
+reply_pipe (struct request *r, unsigned status, int fd, const char *type,
+            struct reg_start_pending *pending, const char *id)
 {
   struct pipe_stream *s = malloc (sizeof *s);
   if (s == NULL)
     {
+      struct pipe_stream none = { -1, -1, pending, "" };
+      snprintf (none.id, sizeof none.id, "%s", id ? id : "");
+      stream_settle (&none);
       close (fd);
       return MHD_NO;
     }
   s->fd = fd;
+  s->pending = pending;
+  snprintf (s->id, sizeof s->id, "%s", id ? id : "");
   s->client_fd = regd_client_fd (r);
   struct MHD_Response *resp
       = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64 * 1024, pipe_reader, s, pipe_free);
+  if (resp == NULL)
+    {
+      pipe_free (s);
+      return MHD_NO;
+    }
   MHD_add_response_header (resp, "Content-Type", type);
   enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
   MHD_destroy_response (resp);
