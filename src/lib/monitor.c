@@ -1000,7 +1000,7 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
       return -1;
     }
   /* The next start's monitor, while this one sets its container up. */
-  reg_monitor_spare_fill (monitor_path, root);
+  reg_monitor_spare_kick (monitor_path, root);
   struct reg_status st;
   struct reg_error *e = NULL;
   int ret = reg_proto_status_read (status[0], &st, &e);

@@ -102,6 +102,7 @@ struct pipe_stream
   int fd;
   int client_fd;
   struct reg_start_pending *pending; /* a run's start, still to settle */
+  bool settle_next;
   char id[65];
 };
 
@@ -133,11 +134,13 @@ pipe_reader (void *cls, uint64_t pos, char *buf, size_t max)
       int n = poll (p, 3, -1);
       if (n < 0 && errno == EINTR)
         continue;
-      if (p[2].revents)
+      /* The client's bytes first, once: the settle then comes next. */
+      if (p[2].revents && (p[0].revents == 0 || s->settle_next))
         {
           stream_settle (s);
           continue;
         }
+      s->settle_next = p[2].revents != 0;
       if (n < 0 || (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
         return MHD_CONTENT_READER_END_WITH_ERROR;
       ssize_t got = read (s->fd, buf, max);
@@ -187,7 +190,7 @@ reply_pipe (struct request *r, unsigned status, int fd, const char *type,
   struct pipe_stream *s = malloc (sizeof *s);
   if (s == NULL)
     {
-      struct pipe_stream none = { -1, -1, pending, "" };
+      struct pipe_stream none = { -1, -1, pending, false, "" };
       snprintf (none.id, sizeof none.id, "%s", id ? id : "");
       stream_settle (&none);
       close (fd);
@@ -195,6 +198,7 @@ reply_pipe (struct request *r, unsigned status, int fd, const char *type,
     }
   s->fd = fd;
   s->pending = pending;
+  s->settle_next = false;
   snprintf (s->id, sizeof s->id, "%s", id ? id : "");
   s->client_fd = regd_client_fd (r);
   struct MHD_Response *resp

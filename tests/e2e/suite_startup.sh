@@ -94,8 +94,11 @@ t_monitor_spare () {
     "the command line of a spare that became a monitor"
   sp2=$(wait_spare "$sp")
   [ -n "$sp2" ] || fail "no new spare after the first was used"
-  # A dead spare: the start spawns its monitor as before.
+  # A dead spare: the start spawns its monitor as before. (Dead, not dying:
+  # a message sent to a spare before its SIGKILL has taken it is lost with
+  # it, and that start fails as any whose monitor was killed.)
   kill -KILL "$sp2"
+  for _ in $(seq 100); do kill -0 "$sp2" 2>/dev/null || break; sleep 0.02; done
   run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo spawned; exit 5'
   expect_rc 5
   expect_out_has spawned
