@@ -736,8 +736,17 @@ write_state (const char *path, const char *text, bool unsynced, struct reg_error
                   : reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, err);
 }
 
+static int save (const char *root, const struct reg_container *c, bool unsynced,
+                 struct reg_error **err);
+
 int
 reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
+{
+  return save (root, c, c->auto_remove, err);
+}
+
+static int
+save (const char *root, const struct reg_container *c, bool unsynced, struct reg_error **err)
 {
   _cleanup_free_ char *path = reg_root_container_file (root, c->id, "state.json");
   json_t *j = reg_container_to_json (c);
@@ -748,11 +757,11 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
   /* A --rm container is removed after a crash whatever its state says: its
    * state is never synced (docs/benchmarks.md: the start-up levers). */
   struct reg_error *first = NULL;
-  int r = write_state (path, text, c->auto_remove, &first);
+  int r = write_state (path, text, unsynced, &first);
   if (r < 0 && (first->code == ENOSPC || first->code == EDQUOT) && reserve_release (root, c->id))
     {
       reg_error_free (reg_steal (&first));
-      r = write_state (path, text, c->auto_remove, &first);
+      r = write_state (path, text, unsynced, &first);
     }
   if (r < 0)
     {
@@ -1038,9 +1047,26 @@ reg_container_create (const char *root, struct reg_container *c, struct reg_erro
   return ret;
 }
 
+static int update (const char *root, const char *id, reg_container_update_fn fn, void *data,
+                   bool unsynced, struct reg_error **err);
+
 int
 reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,
                       struct reg_error **err)
+{
+  return update (root, id, fn, data, false, err);
+}
+
+int
+reg_container_update_unsynced (const char *root, const char *id, reg_container_update_fn fn,
+                               void *data, struct reg_error **err)
+{
+  return update (root, id, fn, data, true, err);
+}
+
+static int
+update (const char *root, const char *id, reg_container_update_fn fn, void *data, bool unsynced,
+        struct reg_error **err)
 {
   _cleanup_free_ char *lock_path = reg_root_container_file (root, id, "lock");
   if (lock_path == NULL)
@@ -1059,7 +1085,7 @@ reg_container_update (const char *root, const char *id, reg_container_update_fn 
   if (ret == 0)
     ret = fn (c, data, err);
   if (ret == 0)
-    ret = reg_container_save (root, c, err);
+    ret = save (root, c, unsynced || c->auto_remove, err);
   reg_container_free (c);
   return ret; /* closing fd drops the lock */
 }

@@ -801,7 +801,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
   reg_proto_status_started (FD_STATUS, m.pid);
   reg_timing_mark (c->id, "monitor.running");
   struct running_update ru = { m.pid };
-  if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
+  if (reg_container_update_unsynced (root, c->id, mark_running, &ru, &e) < 0)
     {
       /* Not recorded, so nothing would find it: it does not stay. */
       kill (m.pid, SIGKILL);
@@ -850,7 +850,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       if (sr == 0)
         {
           struct running_update rr = { m.pid };
-          reg_container_update (root, c->id, mark_running, &rr, NULL);
+          reg_container_update_unsynced (root, c->id, mark_running, &rr, NULL);
           reg_events_container (root, c, "start", "restartPolicy",
                                 reg_container_restart_name (c->restart.mode));
           /* A stop that came while it was being started again. */
