@@ -1033,13 +1033,10 @@ reg_engine_start_pending_fd (const struct reg_start_pending *p)
   return p->saving_fd;
 }
 
-/* The end of a start that ran: the "start" event (once its state says
- * running), the operation lock released. */
+/* The end of a start: the operation lock released. */
 static void
-start_end (struct reg_engine *e, struct reg_lock *op, struct reg_container *c, bool ran)
+start_end (struct reg_engine *e, struct reg_lock *op, struct reg_container *c)
 {
-  if (ran)
-    reg_events_container (e->root, c, "start", NULL, NULL);
   if (op)
     reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
@@ -1068,7 +1065,7 @@ start_settle (struct reg_start_pending *p, struct reg_start_result *result)
   int ret = reg_monitor_start_saved (p->saving_fd, id, result);
   if (ret == 0)
     reg_timing_mark (id, "regd.saved");
-  start_end (p->e, p->op, p->c, ret == 0);
+  start_end (p->e, p->op, p->c);
   if (ret < 0)
     start_unrecorded (p->e, id, auto_remove);
   return ret;
@@ -1134,8 +1131,8 @@ container_start (struct reg_engine *e, const char *ref, int attach_fd,
       *pending = p;
       return 0;
     }
-  start_end (e, op, c, ret == 0);
-  return ret;
+  start_end (e, op, c);
+  return ret; /* its monitor logged "start" (events.h) */
 }
 
 int

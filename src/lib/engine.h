@@ -206,7 +206,7 @@ int reg_engine_container_run_pending (struct reg_engine *e, const struct reg_cre
 /* The descriptor that becomes readable when the monitor has said whether
  * the state was saved (settling then does not wait). */
 int reg_engine_start_pending_fd (const struct reg_start_pending *p);
-/* Wait for the monitor's word, log the "start" event, release the
+/* Wait for the monitor's word (it logs the "start" event), release the
  * operation lock, free p. -1 with *result when the state could not be
  * saved (the monitor kills the container) or the monitor died. */
 int reg_engine_start_settle (struct reg_start_pending *p, struct reg_start_result *result);
