@@ -538,6 +538,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
     .upper = upper,
     .work = work,
     .merged = merged,
+    .volatile_upper = c->auto_remove,
     .argv = argv,
     .env = c->env,
     .workdir = c->workdir,
