@@ -194,9 +194,9 @@ int reg_engine_container_run (struct reg_engine *e, const struct reg_create_opti
  * has saved the running state (the client's stream need not wait for that
  * write): *pending is then the start's tail, which still holds the
  * container's operation lock, so no stop, kill or rm can act on it before
- * the state says running. The same thread (the lock's owner) must finish
- * it with reg_engine_start_settle, soon: waiting for the state blocks
- * every other operation on the container. *pending is NULL when there is
+ * the state says running. Any thread may finish it with
+ * reg_engine_start_settle (lockset.h), and must, soon: until then every
+ * other operation on the container waits. *pending is NULL when there is
  * nothing left to wait for. */
 struct reg_start_pending;
 int reg_engine_container_run_pending (struct reg_engine *e, const struct reg_create_options *o,

@@ -101,25 +101,7 @@ struct pipe_stream
 {
   int fd;
   int client_fd;
-  struct reg_start_pending *pending; /* a run's start, still to settle */
-  bool settle_next;
-  char id[65];
 };
-
-/* The run's start, settled: its state says running (or the monitor is
- * killing it: its stream ends as any other). */
-static void
-stream_settle (struct pipe_stream *s)
-{
-  if (s->pending == NULL)
-    return;
-  struct reg_start_result res = { 0 };
-  if (reg_engine_start_settle (s->pending, &res) == 0)
-    regd_health_kick (s->id);
-  else
-    fprintf (stderr, "regd: %s\n", res.message);
-  s->pending = NULL;
-}
 
 static ssize_t
 pipe_reader (void *cls, uint64_t pos, char *buf, size_t max)
@@ -127,20 +109,10 @@ pipe_reader (void *cls, uint64_t pos, char *buf, size_t max)
   struct pipe_stream *s = cls;
   for (;;)
     {
-      struct pollfd p[3]
-          = { { s->fd, POLLIN, 0 },
-              { s->client_fd, POLLRDHUP, 0 },
-              { s->pending ? reg_engine_start_pending_fd (s->pending) : -1, POLLIN, 0 } };
-      int n = poll (p, 3, -1);
+      struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->client_fd, POLLRDHUP, 0 } };
+      int n = poll (p, s->client_fd >= 0 ? 2 : 1, -1);
       if (n < 0 && errno == EINTR)
         continue;
-      /* The client's bytes first, once: the settle then comes next. */
-      if (p[2].revents && (p[0].revents == 0 || s->settle_next))
-        {
-          stream_settle (s);
-          continue;
-        }
-      s->settle_next = p[2].revents != 0;
       if (n < 0 || (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
         return MHD_CONTENT_READER_END_WITH_ERROR;
       ssize_t got = read (s->fd, buf, max);
@@ -156,58 +128,37 @@ static void
 pipe_free (void *cls)
 {
   struct pipe_stream *s = cls;
-  stream_settle (s);
   close (s->fd);
   free (s);
 }
 
-static enum MHD_Result reply_pipe (struct request *r, unsigned status, int fd, const char *type,
-                                   struct reg_start_pending *pending, const char *id);
+static enum MHD_Result reply_pipe (struct request *r, unsigned status, int fd, const char *type);
 
 enum MHD_Result
 regd_reply_stream (struct request *r, unsigned status, int fd)
 {
-  return reply_pipe (r, status, fd, "application/vnd.reg.stream", NULL, NULL);
-}
-
-enum MHD_Result
-regd_reply_stream_pending (struct request *r, unsigned status, int fd,
-                           struct reg_start_pending *pending, const char *id)
-{
-  return reply_pipe (r, status, fd, "application/vnd.reg.stream", pending, id);
+  return reply_pipe (r, status, fd, "application/vnd.reg.stream");
 }
 
 enum MHD_Result
 regd_reply_lines (struct request *r, int fd)
 {
-  return reply_pipe (r, MHD_HTTP_OK, fd, "application/x-ndjson", NULL, NULL);
+  return reply_pipe (r, MHD_HTTP_OK, fd, "application/x-ndjson");
 }
 
 static enum MHD_Result
-reply_pipe (struct request *r, unsigned status, int fd, const char *type,
-            struct reg_start_pending *pending, const char *id)
+reply_pipe (struct request *r, unsigned status, int fd, const char *type)
 {
   struct pipe_stream *s = malloc (sizeof *s);
   if (s == NULL)
     {
-      struct pipe_stream none = { -1, -1, pending, false, "" };
-      snprintf (none.id, sizeof none.id, "%s", id ? id : "");
-      stream_settle (&none);
       close (fd);
       return MHD_NO;
     }
   s->fd = fd;
-  s->pending = pending;
-  s->settle_next = false;
-  snprintf (s->id, sizeof s->id, "%s", id ? id : "");
   s->client_fd = regd_client_fd (r);
   struct MHD_Response *resp
       = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 64 * 1024, pipe_reader, s, pipe_free);
-  if (resp == NULL)
-    {
-      pipe_free (s);
-      return MHD_NO;
-    }
   MHD_add_response_header (resp, "Content-Type", type);
   enum MHD_Result ret = MHD_queue_response (r->conn, status, resp);
   MHD_destroy_response (resp);

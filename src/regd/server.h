@@ -117,13 +117,6 @@ const char *regd_query (struct request *r, const char *key);
 int regd_client_fd (struct request *r);
 /* Serve a stream of attach frames read from fd (closed when done). */
 enum MHD_Result regd_reply_stream (struct request *r, unsigned status, int fd);
-/* The same for a run whose start is still pending (engine.h): the stream
- * settles it, in this connection's thread (the operation lock's owner),
- * as soon as the monitor's word comes, and kicks the health watcher for
- * container id then; or when the stream ends first. */
-struct reg_start_pending;
-enum MHD_Result regd_reply_stream_pending (struct request *r, unsigned status, int fd,
-                                           struct reg_start_pending *pending, const char *id);
 /* Serve JSON lines read from fd (closed when done), application/x-ndjson. */
 enum MHD_Result regd_reply_lines (struct request *r, int fd);
 

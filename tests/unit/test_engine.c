@@ -566,6 +566,21 @@ rm_pending_thread (void *data)
   return NULL;
 }
 
+struct settle_op
+{
+  struct reg_start_pending *pending;
+  int ret;
+};
+
+static void *
+settle_pending_thread (void *data)
+{
+  struct settle_op *o = data;
+  struct reg_start_result res = { 0 };
+  o->ret = reg_engine_start_settle (o->pending, &res);
+  return NULL;
+}
+
 /* A run that returns before its monitor saved the running state keeps the
  * operation lock until it is settled: a remove that comes meanwhile waits,
  * and then finds it running. A monitor that could not save it: the settle
@@ -593,7 +608,13 @@ test_engine_run_pending (void **state)
   assert_int_equal (reg_container_update (f->root, c->id, fake_running, &self, NULL), 0);
   static const char ok[] = "{\"status\":\"ok\"}\n";
   assert_int_equal (write (fake_saved[1], ok, strlen (ok)), (ssize_t)strlen (ok));
-  assert_int_equal (reg_engine_start_settle (pending, &res), 0);
+  /* Settled by another thread than the one that took the lock, as regd
+   * does. */
+  struct settle_op so = { pending, -1 };
+  pthread_t st;
+  assert_int_equal (pthread_create (&st, NULL, settle_pending_thread, &so), 0);
+  pthread_join (st, NULL);
+  assert_int_equal (so.ret, 0);
   pthread_join (t, NULL);
   failed_with (rm.ret, &rm.err, EBUSY, "it is running");
   close (fake_saved[1]);
