@@ -731,12 +731,11 @@ remove_exited (struct monitor *m, const struct reg_container *c, const struct ex
 }
 
 /* --rm: the container's mount namespace, held by the monitor so that the
- * container's last process does not tear its mounts down (the overlay's
- * unmount syncs its upper filesystem: about 1 ms) between closing its
- * output and being reaped; the monitor lets it go once the client has the
- * exit code. Only for --rm: a stopped container's next start mounts its
- * upper directory again, which must not still be in use. -1 when it
- * cannot be had (the container is already gone): nothing is held. */
+ * container's last process does not tear its mounts down (1.2 ms quiet
+ * when the overlay was not volatile) between closing its output and being
+ * reaped; the monitor lets it go once the client has the exit code. Only for --rm: a stopped
+ * container's next start mounts its upper directory again, which must not still be in use. -1 when
+ * it cannot be had (the container is already gone): nothing is held. */
 static int
 hold_mounts (pid_t pid)
 {
