@@ -75,7 +75,8 @@ int reg_monitor_spare_take (const char *root, const char *id, bool attach, int s
                             int attach_fd, int netns_fd, pid_t *pid);
 /* regd: start a spare, if there is none. */
 void reg_monitor_spare_fill (const char *monitor_path, const char *root);
-/* The spare: wait for regd's message; place the fds it carries at 3, 4 and
+/* The spare: compile the default seccomp filter (security.h), then wait
+ * for regd's message; place the fds it carries at 3, 4 and
  * 5; id and *attach say which container. -1: regd closed the socket (or
  * sent what no regd sends): exit. */
 int reg_monitor_spare_wait (char **argv, char id[65], bool *attach);

@@ -2,6 +2,7 @@
  * already exec'd and loaded, waiting on a socket for the container it will
  * supervise. regd's side (take, fill) and the spare's side (wait). */
 #include "monitor.h"
+#include "security.h"
 #include "timing.h"
 #include "util.h"
 
@@ -158,6 +159,8 @@ int
 reg_monitor_spare_wait (char **argv, char id[65], bool *attach)
 {
   prctl (PR_SET_NAME, "reg-mon-spare");
+  /* Work that does not depend on the container, done while idle. */
+  reg_security_warm ();
   char line[80];
   int fds[REG_UTIL_MAX_FDS], n_fds;
   ssize_t n = reg_util_recv_fds (FD_SPARE, line, sizeof line - 1, fds, &n_fds);
