@@ -857,8 +857,9 @@ reg_security_confine_mounts (void)
  * profile longer), and a start pays it in the monitor, an exec in regd.
  * The BPF depends only on the profile's text (NULL: the default filter),
  * the capabilities and this process's libseccomp and kernel, so each
- * process keeps the last few it compiled: regd for `reg exec`, the spare
- * monitor the default one it compiles while it waits (reg_security_warm). */
+ * process keeps the last few it compiled (profiles up to 256 kB): regd
+ * for `reg exec`, the spare monitor the default one it compiles while it
+ * waits (reg_security_warm). */
 #define FILTER_CACHE 8
 struct filter_entry
 {
@@ -936,10 +937,14 @@ filter_lookup (const char *profile, uint64_t caps, unsigned short *len)
   return copy;
 }
 
-/* Keep a copy; nothing is lost when there is no memory for it. */
+/* Keep a copy; nothing is lost when there is no memory for it. A profile
+ * longer than this is compiled each time (Docker's default is 20 kB). */
+#define FILTER_CACHE_TEXT_MAX (256 * 1024)
 static void
 filter_store (const char *profile, uint64_t caps, const struct sock_filter *bpf, unsigned short len)
 {
+  if (profile && strlen (profile) > FILTER_CACHE_TEXT_MAX)
+    return;
   struct filter_entry e
       = { profile ? strdup (profile) : NULL, caps, malloc (len * sizeof *bpf), len };
   if ((profile && e.profile == NULL) || e.bpf == NULL)

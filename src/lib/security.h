@@ -150,7 +150,8 @@ int reg_security_prepare (const struct reg_security *s, struct reg_confinement *
                           struct reg_error **err);
 void reg_security_confinement_clear (struct reg_confinement *c);
 /* The seccomp filter is compiled once per profile text and capability set
- * in a process (the last 8 are kept; each prepare gets its own copy): regd
+ * in a process (the last 8 are kept, profiles up to 256 kB; each prepare
+ * gets its own copy): regd
  * compiles a profile once for all its `reg exec`s. reg_security_warm
  * compiles the default filter with the default capabilities ahead, for the
  * spare monitor to do while it waits for a container (monitor.h). */
