@@ -721,6 +721,29 @@ publish_all (const struct reg_create_options *o, const struct reg_closure *cl, c
   return 0;
 }
 
+/* The base an app's environment is layered on (envgen.h): the closure of
+ * what the container's one template requires, held; NULL when it has
+ * several templates or one that requires none (or on an error: the full
+ * environment is generated then, and the create reports what fails). */
+static struct reg_closure_cache *
+base_hold (struct reg_engine *e, char *const *refs)
+{
+  if (refs == NULL || refs[0] == NULL || refs[1] != NULL)
+    return NULL;
+  struct reg_template *t = NULL;
+  if (reg_template_load (e->root, refs[0], &t, NULL) < 0)
+    return NULL;
+  struct reg_closure_cache *held = NULL;
+  if (t->requires && t->requires[0])
+    {
+      pthread_mutex_lock (&e->lock);
+      held = closure_hold (e, t->requires, NULL);
+      pthread_mutex_unlock (&e->lock);
+    }
+  reg_template_free (t);
+  return held;
+}
+
 int
 reg_engine_container_create (struct reg_engine *e, const struct reg_create_options *o,
                              struct reg_container **out, struct reg_error **err)
@@ -768,7 +791,11 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       /* Outside the engine's lock: other containers go on meanwhile;
        * envgen itself is safe against a concurrent generation. */
       _cleanup_free_ char *path = NULL;
-      ret = reg_envgen_generate (e->store, held->closure, &path, err);
+      struct reg_closure_cache *base = base_hold (e, o->templates);
+      ret = base ? reg_envgen_generate_layered (e->store, held->closure, base->closure, &e->lock,
+                                                &path, err)
+                 : reg_envgen_generate (e->store, held->closure, &path, err);
+      closure_release (e, base);
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);

@@ -4,6 +4,7 @@
 #include "health.h"
 #include "image.h"
 #include "oci.h"
+#include "root.h"
 #include "template.h"
 #include "util.h"
 
@@ -343,8 +344,18 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
   int ret = reg_closure_resolve (root, refs, &cl, err);
   if (ret == 0)
     ret = reg_envgen_generate (store, cl, &env, err);
+  /* A layered environment is not one tree: walk a private full one. */
+  _cleanup_free_ char *layered = ret == 0 ? reg_root_env_base (root, cl->digest) : NULL;
+  if (layered)
+    {
+      free (env);
+      env = NULL;
+      ret = reg_envgen_build_private (store, cl, &env, err);
+    }
   if (ret == 0)
     ret = write_tar (env, tar, err);
+  if (layered && env)
+    reg_util_rm_rf (env, NULL);
   if (ret == 0)
     ret = reg_store_hash_file (tar, x->diff_hex, err);
   if (ret == 0)

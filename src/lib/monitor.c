@@ -480,7 +480,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
   int po[2], pe[2];
   if (pipe2 (po, O_CLOEXEC) < 0 || pipe2 (pe, O_CLOEXEC) < 0)
     return reg_error_sys (e, errno, "container %.12s: pipe", c->id);
-  _cleanup_free_ char *lower = reg_root_env (m->root, c->closure);
+  _cleanup_free_ char *lower = reg_root_env_lowerdir (m->root, c->closure);
   _cleanup_free_ char *upper = reg_container_layer_file (m->root, c, "upper");
   _cleanup_free_ char *work = reg_container_layer_file (m->root, c, "work");
   _cleanup_free_ char *merged = reg_root_container_file (m->root, c->id, "merged");
