@@ -116,6 +116,14 @@ t_monitor_spare () {
     for _ in $(seq 100); do [ -d "$cg/spare-$sp2" ] && break; sleep 0.05; done
   fi
   kill -KILL "$sp2"
+  # Until it is dead (gone, or a zombie: its socket is closed by then). A
+  # start that reached it while SIGKILL was still on its way would hand it
+  # the container and fail ("monitor died before starting it"), which is
+  # not what this checks.
+  for _ in $(seq 100); do
+    grep -qs '^State:.*[^Z] (' /proc/"$sp2"/status || break
+    sleep 0.05
+  done
   run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo spawned; exit 5'
   expect_rc 5
   expect_out_has spawned
