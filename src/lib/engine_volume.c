@@ -7,11 +7,15 @@
 #include "volume.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int
 reg_engine_mounts_check (const struct reg_mount *m, size_t n, struct reg_error **err)
@@ -69,6 +73,40 @@ reg_engine_mounts_resolve (struct reg_engine *e, struct reg_container *c, char *
         return reg_error_set (err, ENOMEM, "out of memory");
       m->volume = m->source;
       m->source = data;
+    }
+  return 0;
+}
+
+/* The environment's directory at path, not through any symlink; -1 with
+ * errno. */
+static int
+env_dir (int env, const char *path)
+{
+  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+  return (int)syscall (SYS_openat2, env, path[1] ? path + 1 : ".", &how, sizeof how);
+}
+
+int
+reg_engine_volumes_fill (struct reg_engine *e, const struct reg_container *c, const char *env_path,
+                         struct reg_error **err)
+{
+  _cleanup_close_ int env = open (env_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (env < 0)
+    return reg_error_sys (err, errno, "environment %s", env_path);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    {
+      const struct reg_mount *m = &c->mounts[i];
+      if (m->type != REG_MOUNT_VOLUME || m->volume == NULL)
+        continue;
+      _cleanup_close_ int src = env_dir (env, m->target);
+      if (src < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV))
+        continue; /* nothing to copy: the volume stays empty */
+      if (src < 0)
+        return reg_error_sys (err, errno, "volume %s: open the image's %s", m->volume, m->target);
+      bool copied;
+      if (reg_volume_fill (e->root, m->volume, src, m->target, &copied, err) < 0)
+        return -1;
     }
   return 0;
 }
@@ -194,6 +232,16 @@ remove_locked (struct reg_engine *e, const char *name, uint64_t *bytes, struct r
     return -1;
   reg_events_emit (e->root, "volume", "destroy", name, NULL);
   return 0;
+}
+
+void
+reg_engine_volumes_remove_anonymous (struct reg_engine *e, const struct reg_container *c)
+{
+  pthread_mutex_lock (&e->lock);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    if (c->mounts[i].anonymous && c->mounts[i].volume)
+      remove_locked (e, c->mounts[i].volume, NULL, NULL);
+  pthread_mutex_unlock (&e->lock);
 }
 
 int

@@ -38,6 +38,16 @@ int reg_volume_list (const char *root, char ***names, struct reg_error **err);
 /* Remove NAME and its data (the caller checked it is unused). *bytes, when
  * given, gets the space its files took. */
 int reg_volume_remove (const char *root, const char *name, uint64_t *bytes, struct reg_error **err);
+/* Docker's initialisation of a volume from its image: when NAME's data
+ * directory is empty, copy the tree of the directory src_fd into it
+ * (what names src_fd in messages), keeping modes, owners, mtimes and
+ * security.capability, giving root's 0444/0555 files (the store's fold
+ * of 0644/0755) the owner's write bit, never keeping hard links, and
+ * giving the data directory src_fd's own owner and mode. *copied says
+ * whether it copied (a volume with anything in it is left alone). A
+ * failed copy leaves the data directory empty again. */
+int reg_volume_fill (const char *root, const char *name, int src_fd, const char *what, bool *copied,
+                     struct reg_error **err);
 /* Take away volumes/.new-* and .removing-* left by a crash. */
 int reg_volume_sweep (const char *root, struct reg_error **err);
 

@@ -346,6 +346,10 @@ http {
 }
 """)
     lay.file("srv/www/index.html", b"nginx from a docker-built image\n")
+    # What a volume at /srv/www is initialised with: owners, modes, a symlink.
+    lay.dir("srv/www/sub", 0o750, 33)
+    lay.file("srv/www/sub/private", b"www-data's\n", 0o640, 33)
+    lay.symlink("srv/www/link", "index.html")
     for d in ("var/log/nginx", "var/lib/nginx", "run"):
         lay.dirs(d + "/x")
     lay.tar.close()

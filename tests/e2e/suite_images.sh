@@ -586,6 +586,7 @@ FROM scratch
 ADD nginx-rootfs.tar /
 EXPOSE 80
 STOPSIGNAL SIGQUIT
+VOLUME /srv/www
 CMD ["/usr/sbin/nginx", "-g", "daemon off;"]
 DOCKERFILE
   run_cmd env DOCKER_BUILDKIT=0 docker -H "unix://$DOCKER_DIR/docker.sock" build --network none \
@@ -620,7 +621,71 @@ DOCKERFILE
   expect_out "0"
   run_cmd reg2 logs ngx
   expect_err_has "signal 3 (SIGQUIT) received"
-  reg2 rm ngx >/dev/null
+  # VOLUME /srv/www: a new anonymous volume initialised with the image's
+  # files there (nginx served its page from it), owners, modes and the
+  # symlink kept, each file a copy of its own (not the store's inode).
+  local vol want_vol='644 0 0 /srv/www/index.html
+750 33 33 /srv/www/sub
+640 33 33 /srv/www/sub/private
+777 0 0 /srv/www/link
+1'
+  vol=$(reg2 inspect -f '{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}' ngx)
+  case "$vol" in [0-9a-f]*" /srv/www") vol=${vol%% *} ;; *) fail "no anonymous volume at /srv/www: '$vol'" ;; esac
+  run_cmd reg2 run --rm -v "$vol:/srv/www" "$REGISTRY/e2e/nginx:1" /bin/sh -c \
+    'stat -c "%a %u %g %n" /srv/www/index.html /srv/www/sub /srv/www/sub/private /srv/www/link; stat -c %h /srv/www/index.html'
+  expect_out "$want_vol"
+  # rm without -v keeps it (Docker's rule); a named volume stays with -v.
+  run_cmd reg2 rm ngx
+  expect_rc 0
+  run_cmd reg2 volume ls -q
+  expect_out "$vol"
+  run_cmd reg2 run -d --name ngx2 -v keep:/srv/www "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep"
+  # A named volume that is empty is initialised too.
+  run_cmd reg2 run --rm -v keep:/srv/www "$REGISTRY/e2e/nginx:1" /bin/cat /srv/www/index.html
+  expect_out "nginx from a docker-built image"
+  # rm -v of a running container without -f: refused, nothing removed.
+  run_cmd reg2 rm -v ngx2
+  expect_rc 1
+  expect_err_has "it is running"
+  run_cmd reg2 rm -fv ngx2
+  expect_rc 0
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep"
+  # A volume with anything in it is not filled: mine gets a file where the
+  # image has nothing (so nothing is copied), then keeps only that file.
+  run_cmd reg2 run --rm -v mine:/nothing "$REGISTRY/e2e/nginx:1" /bin/sh -c 'ls -A /nothing; echo mine >/nothing/f'
+  expect_rc 0
+  expect_out ""
+  run_cmd reg2 run --rm -v mine:/srv/www "$REGISTRY/e2e/nginx:1" /bin/ls -A /srv/www
+  expect_out "f"
+  # rm -v takes the anonymous volume it made, and only that.
+  run_cmd reg2 run -d --name ngx3 "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  local vol3
+  vol3=$(reg2 inspect -f '{{range .Mounts}}{{.Name}}{{end}}' ngx3)
+  run_cmd reg2 rm -f -v ngx3
+  expect_rc 0
+  [ -e "$ROOT2/volumes/$vol3" ] && fail "rm -v left the anonymous volume $vol3"
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep
+mine"
+  run_cmd reg2 rm -v nosuch
+  expect_rc 1
+  expect_err_has "nosuch"
+  # Run with --rm: the anonymous volume goes with the container.
+  run_cmd reg2 run --rm "$REGISTRY/e2e/nginx:1" /bin/cat /srv/www/sub/private
+  expect_out "www-data's"
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep
+mine"
+  reg2 volume rm "$vol" keep mine >/dev/null
 }
 
 ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker t_images_nginx"
