@@ -564,7 +564,8 @@ make_staging (struct reg_engine *e, const char *what, char **out, struct reg_err
   return 0;
 }
 
-/* --as-image: the template as one regular OCI image (imgexport.h). */
+/* --as-image: the template as a regular OCI image, a layer per template
+ * (imgexport.h). */
 static int
 push_image (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref, const char *tmpl,
             const char *staging, json_t *pushed, struct reg_error **err)
@@ -578,8 +579,9 @@ push_image (struct reg_engine *e, struct source *s, const struct reg_oci_ref *re
   struct job *jobs = NULL;
   size_t n = 0;
   int ret = add_job (&jobs, &n, s, ref->repo, x.config_hex, x.config_size, x.config_path, err);
-  if (ret == 0)
-    ret = add_job (&jobs, &n, s, ref->repo, x.layer_hex, x.layer_size, x.layer_path, err);
+  for (size_t i = 0; ret == 0 && i < x.n_layers; i++)
+    ret = add_job (&jobs, &n, s, ref->repo, x.layers[i].hex, x.layers[i].size, x.layers[i].path,
+                   err);
   if (ret == 0)
     ret = run_jobs (jobs, n, push_job, err);
   size_t len = strlen (x.manifest);

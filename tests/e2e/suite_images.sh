@@ -349,12 +349,42 @@ t_images_export () {
   run_cmd dock image inspect -f '{{.Config.StopSignal}} {{index .Config.Labels "org.reg.template"}}' \
     "$REGISTRY/exp/hello:1"
   expect_out "SIGINT exp@1"
+  # A layer per template: a second app on the same base template shares
+  # the base's layer (one blob in the registry, one layer in Docker), and
+  # its push uploads only its own layer and its config.
+  printf '#!%s\nprint("second app")\n' "$PY" >"$T/exp/two.py"
+  chmod +x "$T/exp/two.py"
+  run_cmd "$REG" template create exp2@1 "$T/exp/two.py" --requires py@3.11 --entrypoint "$T/exp/two.py"
+  expect_rc 0
+  run_cmd "$REG" push --as-image exp2@1 "$REGISTRY/exp/two:1"
+  expect_rc 0
+  expect_out_has "uploaded 2 blobs"
+  run_cmd dock pull "$REGISTRY/exp/two:1"
+  expect_rc 0
+  run_cmd dock run --rm --network none "$REGISTRY/exp/two:1"
+  expect_out "second app"
+  local one two
+  one=$(dock image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$REGISTRY/exp/hello:1")
+  two=$(dock image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$REGISTRY/exp/two:1")
+  expect_eq "$(echo "$one" | grep -c sha256)" 2 "layers of exp/hello (py@3.11, exp@1)"
+  expect_eq "$(echo "$two" | grep -c sha256)" 2 "layers of exp/two (py@3.11, exp2@1)"
+  expect_eq "$(echo "$one" | head -1)" "$(echo "$two" | head -1)" "the base layer, shared"
+  [ "$(echo "$one" | sed -n 2p)" != "$(echo "$two" | sed -n 2p)" ] || fail "the apps' own layers are one"
+  run_cmd dock history --no-trunc --format '{{.CreatedBy}}' "$REGISTRY/exp/two:1"
+  expect_out "reg push --as-image: exp2@1
+reg push --as-image: py@3.11"
   # reg pulls its own export back as an image (the label arrives).
   reset_regd2
   run_cmd reg2 pull "$REGISTRY/exp/hello:1"
   expect_rc 0
   run_cmd reg2 run --rm -t exp.hello@1
   expect_out "python runs in docker: hi"
+  run_cmd reg2 pull "$REGISTRY/exp/two:1"
+  expect_rc 0
+  expect_out_has ": present"
+  run_cmd reg2 run --rm -t exp.two@1
+  expect_out "second app"
+  "$REG" template rm exp2@1 >/dev/null
   run_cmd "$REG" push --as-image nosuch@1 "$REGISTRY/exp/nosuch:1"
   expect_rc 1
   expect_err_has "template nosuch@1: not found"
