@@ -382,10 +382,12 @@ same_version (const struct stat *a, const struct stat *b)
  * it was hashed, or the link was refused), -1 on error. */
 static int
 put_link (struct reg_store *store, int in, const struct stat *before, const char *host_path,
-          bool exec, char digest[65], bool *created, struct reg_error **err)
+          bool exec, const char *want, char digest[65], bool *created, struct reg_error **err)
 {
   if (hash_fd (in, -1, digest, host_path, err) < 0)
     return -1;
+  if (want && strcmp (digest, want) != 0)
+    return 0;
   struct stat after;
   if (fstat (in, &after) < 0)
     return reg_error_sys (err, errno, "store %s", host_path);
@@ -423,7 +425,7 @@ reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, c
     return reg_error_set (err, EINVAL, "store %s: not a regular file", host_path);
   if (linkable (store, &st, exec))
     {
-      int r = put_link (store, in, &st, host_path, exec, digest, created, err);
+      int r = put_link (store, in, &st, host_path, exec, NULL, digest, created, err);
       if (r != 0)
         return r < 0 ? -1 : 0;
       if (lseek (in, 0, SEEK_SET) < 0)
@@ -485,6 +487,26 @@ apply_attrs (int fd, const struct reg_store_attrs *a)
   if (a->has_cap && fsetxattr (fd, XATTR_CAP, a->cap, REG_STORE_CAP_SIZE, 0) < 0)
     return -1;
   return 0;
+}
+
+int
+reg_store_put_host (struct reg_store *store, const char *host_path, const char *name, off_t size,
+                    bool *created, struct reg_error **err)
+{
+  char hex[65], got[65];
+  const char *variant;
+  if (created)
+    *created = false;
+  if (!store->link_host || !reg_store_name_split (name, hex, &variant)
+      || (variant[0] != '\0' && strcmp (variant, "x") != 0))
+    return 0;
+  bool exec = variant[0] == 'x';
+  _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (in < 0 || fstat (in, &st) < 0 || st.st_size != size || !linkable (store, &st, exec))
+    return 0; /* no such host file, another size, or not one to share */
+  int r = put_link (store, in, &st, host_path, exec, hex, got, created, err);
+  return r < 0 ? -1 : r;
 }
 
 int

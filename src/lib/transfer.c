@@ -1478,7 +1478,12 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
                           "%s: template %s: object sha256:%.64s (%s) is in none of its blobs",
                           pl->ref, pl->name, f->value, f->path);
   bool created = false;
-  if (reg_store_put_named (p->e->store, src, name, &created, err) < 0)
+  struct stat st;
+  int linked = p->image && stat (src, &st) == 0
+                   ? reg_store_put_host (p->e->store, f->path, name, st.st_size, &created, err)
+                   : 0;
+  if (linked < 0
+      || (linked == 0 && reg_store_put_named (p->e->store, src, name, &created, err) < 0))
     return reg_error_prefix (err, "%s", pl->ref);
   if (!created)
     return 0;

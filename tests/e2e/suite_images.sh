@@ -718,4 +718,42 @@ mine"
   reg2 volume rm "$vol" keep mine >/dev/null
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker t_images_nginx"
+# regd --link-host-files and images: an image file byte for byte the
+# host's file at the same path (here: libc, python3, its modules, which
+# mkimage.py takes from the host) becomes the host's own inode, under the
+# rules templates follow; a file that differs (/etc/os-release) or does
+# not qualify is the store's copy; the container runs; removing the root
+# leaves the host's files as they were.
+t_images_link_host () {
+  local root3=$T/root-lh sock3=$T/reg-lh.sock pid3 libc py obj nlink_before
+  libc=$(readlink -f /usr/lib/x86_64-linux-gnu/libc.so.6)
+  py=$(readlink -f /usr/bin/python3)
+  nlink_before=$(stat -c %h "$libc")
+  mkimage py >/dev/null
+  "$REGD" --root "$root3" --socket "$sock3" $(net_opts 2) --link-host-files >>"$T/regd-lh.log" 2>&1 &
+  pid3=$!
+  local reg3="env REG_HOST=unix://$sock3 $REG"
+  for _ in $(seq 200); do $reg3 version >/dev/null 2>&1 && break; sleep 0.05; done
+  run_cmd $reg3 pull -q --layout "$IMAGES" images/py:1
+  expect_rc 0
+  if [ "$(stat -c %d "$root3")" = "$(stat -c %d "$libc")" ]; then
+    obj=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$libc" | cut -c3-64)"*)
+    expect_eq "$(stat -c %i "$obj")" "$(stat -c %i "$libc")" "libc's object is the host's inode"
+    obj=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$py" | cut -c3-64)".x)
+    expect_eq "$(stat -c %i "$obj")" "$(stat -c %i "$py")" "python3's object is the host's inode"
+  fi
+  obj=$(ls "$root3"/store/objects/sha256/*/"$(printf 'NAME=reg-e2e\n' | sha256sum | cut -c3-64)")
+  expect_eq "$(stat -c '%h %a %u' "$obj")" "1 444 0" "the image's own os-release, a copy"
+  run_cmd $reg3 run --rm -t images.py@1
+  expect_rc 0
+  expect_out "hello from an image"
+  run_cmd $reg3 store verify
+  expect_out_has " 0 corrupt"
+  kill -TERM "$pid3"
+  wait "$pid3" 2>/dev/null
+  grep -q "ERROR: .*Sanitizer" "$T/regd-lh.log" && fail "regd --link-host-files: $(grep -m1 'ERROR: ' "$T/regd-lh.log")"
+  rm -rf "$root3"
+  expect_eq "$(stat -c %h "$libc")" "$nlink_before" "links of the host's libc after the root is gone"
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker t_images_nginx t_images_link_host"
