@@ -17,10 +17,13 @@
  * (ext4's large folios), and a process that later maps the object maps the
  * whole folio around each page it touches. Copies written 256 KB at a time
  * were mapped nearly whole (node: 44 MB of its 99 MB executable, against
- * 33 MB of the host's own file; docs/benchmarks.md, issue 15); 64 KB is
- * the kernel's fault-around window, so a mapping of a fresh object grows as
- * a mapping of any other file does. */
-#define STORE_IO_BYTES (64 * 1024)
+ * 33 MB of the host's own file; docs/benchmarks.md, issue 15). 16 KB:
+ * Docker's image import leaves its files in folios of 4-16 KB (measured
+ * with bench/folios.py: libnode 25% 4 kB, 24% 8 kB, 49% 16 kB), and node
+ * mapped 0.1-1.3 MB more of libnode from objects written 64 KB at a time
+ * than from Docker's copy, the same from objects written 16 KB at a time
+ * (docs/benchmarks.md, "Images"). */
+#define STORE_IO_BYTES (16 * 1024)
 
 void
 reg_store_free (struct reg_store *store)
