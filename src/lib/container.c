@@ -288,7 +288,7 @@ process_from_json (json_t *j, struct reg_container *c)
   c->init = json_is_true (json_object_get (j, "Init"));
   json_t *hc = json_object_get (j, "Healthcheck");
   if (json_is_object (hc))
-    reg_health_check_from_json (hc, "state", &c->healthcheck, NULL);
+    reg_health_check_from_json (hc, "state", false, &c->healthcheck, NULL);
   reg_health_state_from_json (json_object_get (json_object_get (j, "State"), "Health"), &c->health);
   json_t *u = json_object_get (j, "Ulimits");
   for (size_t i = 0; i < json_array_size (u) && c->n_ulimits < REG_ULIMIT_MAX; i++)
@@ -647,9 +647,10 @@ container_from_json (json_t *j, struct reg_container *c)
   return mounts_from_json (c, json_object_get (j, "Mounts"));
 }
 
-int
-reg_container_load (const char *root, const char *id, struct reg_container **out,
-                    struct reg_error **err)
+/* Load a state; *raw (when raw is not NULL) gets the file's JSON. */
+static int
+load_state (const char *root, const char *id, struct reg_container **out, json_t **raw,
+            struct reg_error **err)
 {
   _cleanup_free_ char *path = reg_root_container_file (root, id, "state.json");
   _cleanup_free_ char *text = NULL;
@@ -678,9 +679,62 @@ reg_container_load (const char *root, const char *id, struct reg_container **out
                             "container)",
                             id, path);
     }
-  json_decref (j);
+  if (raw)
+    *raw = j;
+  else
+    json_decref (j);
   *out = c;
   return 0;
+}
+
+int
+reg_container_load (const char *root, const char *id, struct reg_container **out,
+                    struct reg_error **err)
+{
+  return load_state (root, id, out, NULL, err);
+}
+
+/* Fields a newer version wrote and this one does not know (an upgrade
+ * with containers running: docs/reliability.md). `unread` is what the
+ * file has that this version's own serialisation of what it read from it
+ * lacks: {"add": {KEY: value}, "sub": {KEY: unread of that object}}; an
+ * update puts them back where its result lacks them, so a field this
+ * version knows and the update dropped stays dropped. Arrays are carried
+ * whole or not at all. */
+static json_t *
+unread_of (json_t *raw, json_t *mine)
+{
+  json_t *add = json_object (), *sub = json_object ();
+  const char *k;
+  json_t *v;
+  json_object_foreach (raw, k, v)
+  {
+    json_t *m = json_object_get (mine, k);
+    json_t *inner = json_is_object (v) && json_is_object (m) ? unread_of (v, m) : NULL;
+    if (m == NULL)
+      json_object_set (add, k, v);
+    else if (inner)
+      json_object_set_new (sub, k, inner);
+  }
+  if (json_object_size (add) == 0 && json_object_size (sub) == 0)
+    {
+      json_decref (add);
+      json_decref (sub);
+      return NULL;
+    }
+  return json_pack ("{s:o, s:o}", "add", add, "sub", sub);
+}
+
+static void
+carry_unread (json_t *mine, json_t *unread)
+{
+  const char *k;
+  json_t *v;
+  json_object_foreach (json_object_get (unread, "add"), k, v) if (json_object_get (mine, k) == NULL)
+      json_object_set (mine, k, v);
+  json_object_foreach (json_object_get (unread, "sub"), k,
+                       v) if (json_is_object (json_object_get (mine, k)))
+      carry_unread (json_object_get (mine, k), v);
 }
 
 /* Space held for the state of a container on a full disk: operations that
@@ -713,11 +767,13 @@ write_state (const char *path, const char *text, bool unsynced, struct reg_error
                   : reg_util_write_atomic_ex (path, text, strlen (text), 0600, false, err);
 }
 
-int
-reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
+static int
+save_state (const char *root, const struct reg_container *c, json_t *unread, struct reg_error **err)
 {
   _cleanup_free_ char *path = reg_root_container_file (root, c->id, "state.json");
   json_t *j = reg_container_to_json (c);
+  if (j && unread)
+    carry_unread (j, unread);
   _cleanup_free_ char *text = j ? json_dumps (j, JSON_COMPACT) : NULL;
   json_decref (j);
   if (path == NULL || text == NULL)
@@ -739,6 +795,12 @@ reg_container_save (const char *root, const struct reg_container *c, struct reg_
       return reg_error_prefix (err, "container %.12s: save state", c->id);
     }
   return 0;
+}
+
+int
+reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err)
+{
+  return save_state (root, c, NULL, err);
 }
 
 /* Names: containers/.names/NAME is a symlink to the id. Creating it is
@@ -1032,11 +1094,19 @@ reg_container_update (const char *root, const char *id, reg_container_update_fn 
   if (flock (fd, LOCK_EX) < 0)
     return reg_error_sys (err, errno, "container %.12s: lock", id);
   struct reg_container *c = NULL;
-  int ret = reg_container_load (root, id, &c, err);
+  json_t *raw = NULL, *unread = NULL;
+  int ret = load_state (root, id, &c, &raw, err);
   if (ret == 0)
-    ret = fn (c, data, err);
+    {
+      json_t *mine = reg_container_to_json (c);
+      unread = mine ? unread_of (raw, mine) : NULL;
+      json_decref (mine);
+      ret = fn (c, data, err);
+    }
   if (ret == 0)
-    ret = reg_container_save (root, c, err);
+    ret = save_state (root, c, unread, err);
+  json_decref (unread);
+  json_decref (raw);
   reg_container_free (c);
   return ret; /* closing fd drops the lock */
 }

@@ -210,7 +210,10 @@ int reg_container_load (const char *root, const char *id, struct reg_container *
                         struct reg_error **err);
 int reg_container_save (const char *root, const struct reg_container *c, struct reg_error **err);
 
-/* Locked read-modify-write. fn may return -1 with *err set to abort. */
+/* Locked read-modify-write. fn may return -1 with *err set to abort.
+ * Fields of the file that this version does not know (written by a newer
+ * regd while this version's monitor runs on) are written back unchanged:
+ * an upgrade with containers running loses nothing (docs/reliability.md). */
 typedef int (*reg_container_update_fn) (struct reg_container *c, void *data,
                                         struct reg_error **err);
 int reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,

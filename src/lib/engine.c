@@ -1082,12 +1082,10 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
     release_network (e->root, c->id);
-  if (ret == 0)
-    reg_events_container (e->root, c, "start", NULL, NULL);
   if (op)
     reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
-  return ret;
+  return ret; /* its monitor logged "start" (events.h) */
 }
 
 int

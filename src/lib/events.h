@@ -3,13 +3,14 @@
  * Every event is one JSON line appended to <root>/events.jsonl, in
  * Docker's shape: {"Type": "container"|"template"|"volume", "Action",
  * "Actor": {"ID", "Attributes": {...}}, "time": seconds, "timeNano"}.
- * regd appends what it does (create, start, stop, kill, pause, destroy,
+ * regd appends what it does (create, stop, kill, pause, destroy,
  * template create/delete, volume create/destroy); a container's monitor
- * appends what happens without regd (die, oom, a start by the restart
- * policy, the destroy of an --rm container), so the log is complete even
- * while regd is down. A line is one O_APPEND write, never torn or mixed.
- * Past 1 MiB the log is renamed to events.jsonl.1 (one kept, under an
- * flock of events.lock, so two writers never rotate twice).
+ * appends its starts (the first, and those of the restart policy), what
+ * happens without regd (die, oom, the destroy of an --rm container), so
+ * the log is complete even while regd is down, and a container's "start"
+ * always comes before its "die", however soon the process exits. A line is one O_APPEND write,
+ * never torn or mixed. Past 1 MiB the log is renamed to events.jsonl.1 (one kept, under an flock of
+ * events.lock, so two writers never rotate twice).
  *
  * Emitting never fails the operation it reports: an event that cannot be
  * written is lost, and said so on stderr. */

@@ -202,7 +202,7 @@ test_from_json (json_t *t, const char *what, char ***out, struct reg_error **err
 }
 
 int
-reg_health_check_from_json (json_t *j, const char *what, struct reg_healthcheck *h,
+reg_health_check_from_json (json_t *j, const char *what, bool strict, struct reg_healthcheck *h,
                             struct reg_error **err)
 {
   static const char *const ints[]
@@ -217,6 +217,8 @@ reg_health_check_from_json (json_t *j, const char *what, struct reg_healthcheck 
     size_t i = 0;
     while (i < 5 && strcmp (key, ints[i]) != 0)
       i++;
+    if (i == 5 && strcmp (key, "Test") != 0 && !strict)
+      continue;
     if (i == 5 && strcmp (key, "Test") != 0)
       return reg_error_set (err, EINVAL, "%s: unknown field \"Healthcheck.%s\"", what, key);
     if (i == 5)

@@ -86,9 +86,11 @@ struct json_t;
 /* Docker's {"Test", "Interval", "Timeout", "Retries", "StartPeriod", "StartInterval"}; NULL
  * when no check is configured. */
 struct json_t *reg_health_check_to_json (const struct reg_healthcheck *h);
-/* From that JSON; unknown keys and wrong types refused (what names it). */
-int reg_health_check_from_json (struct json_t *j, const char *what, struct reg_healthcheck *h,
-                                struct reg_error **err);
+/* From that JSON; wrong types refused (what names it), and unknown keys
+ * too when strict (requests and images; a state file, which a newer
+ * version may have written, is read with strict false). */
+int reg_health_check_from_json (struct json_t *j, const char *what, bool strict,
+                                struct reg_healthcheck *h, struct reg_error **err);
 int reg_health_check_copy (struct reg_healthcheck *dst, const struct reg_healthcheck *src);
 void reg_health_check_clear (struct reg_healthcheck *h);
 

@@ -319,7 +319,7 @@ apply_healthcheck (json_t *c, const char *what, struct reg_template *t, struct r
   _cleanup_free_ char *label = NULL;
   int ret = asprintf (&label, "%s: config Healthcheck", what) < 0
                 ? reg_error_set (err, ENOMEM, "out of memory")
-                : reg_health_check_from_json (copy, label, &t->healthcheck, err);
+                : reg_health_check_from_json (copy, label, true, &t->healthcheck, err);
   json_decref (copy);
   if (ret == 0 && !reg_health_enabled (&t->healthcheck))
     reg_health_check_clear (&t->healthcheck);

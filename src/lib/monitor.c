@@ -779,7 +779,13 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
       reg_error_free (e);
     }
   else
-    reg_proto_status_started (FD_STATUS, m.pid);
+    {
+      reg_proto_status_started (FD_STATUS, m.pid);
+      /* The monitor logs "start", not regd: it alone sees the exit, so
+       * only it can put "start" before "die" for a process that exits at
+       * once (regd's line, written after its reply, could come after). */
+      reg_events_container (root, c, "start", NULL, NULL);
+    }
   close (FD_STATUS);
   reg_timing_mark (c->id, "monitor.running");
 

@@ -331,7 +331,8 @@ parse_process (json_t *body, struct reg_create_request *r, struct reg_error **er
     return reg_error_set (err, EINVAL, WHAT ": Init must be true or false");
   o->init = json_is_true (init);
   json_t *hc = json_object_get (body, "Healthcheck");
-  if (hc && !json_is_null (hc) && reg_health_check_from_json (hc, WHAT, &o->healthcheck, err) < 0)
+  if (hc && !json_is_null (hc)
+      && reg_health_check_from_json (hc, WHAT, true, &o->healthcheck, err) < 0)
     return -1;
   return parse_ulimits (body, r, err);
 }

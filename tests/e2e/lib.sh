@@ -54,6 +54,23 @@ free_port () {
   echo "$p"
 }
 
+# wait_inspect NAME SECONDS REGEX...: poll `reg inspect NAME` until its
+# output matches every extended REGEX; $out holds the last output. Returns
+# 1 when it never did: for states a loaded machine reaches late (a
+# restart, a reconciliation), never a fixed sleep.
+wait_inspect () {
+  local name=$1 secs=$2 i r ok
+  shift 2
+  for i in $(seq $((secs * 10))); do
+    out=$("$REG" inspect "$name" 2>&1)
+    ok=1
+    for r in "$@"; do echo "$out" | grep -Eq "$r" || { ok=0; break; }; done
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 expect_ne () {
   [ "$1" != "$2" ] || fail "${3:-values equal}: '$1'"
 }

@@ -918,7 +918,7 @@ t_restart_policy () {
   local id
   # on-failure:2 -> runs 3 times in all, then stays stopped with the last code.
   id=$("$REG" run -d --name flaky --restart on-failure:2 -t base@1 -- /bin/sh -c 'echo run; exit 3')
-  for _ in $(seq 100); do "$REG" inspect flaky | grep -q '"Status": "stopped"' && break; sleep 0.1; done
+  wait_inspect flaky 20 '"RestartCount": 2' '"Status": "stopped"' || fail "flaky: $out"
   run_cmd "$REG" inspect flaky
   expect_out_has '"RestartCount": 2'
   expect_out_has '"ExitCode": 3'
@@ -930,20 +930,16 @@ run"
   "$REG" rm flaky >/dev/null
   # always: comes back after exiting; a user stop ends it.
   id=$("$REG" run -d --name phoenix --restart always -t base@1 -- /bin/sh -c 'sleep 0.2; exit 0')
-  sleep 1.5
-  run_cmd "$REG" inspect phoenix
-  case "$out" in *'"RestartCount": 0'*) fail "always did not restart" ;; esac
+  wait_inspect phoenix 20 '"RestartCount": [1-9]' || fail "always did not restart: $out"
   run_cmd "$REG" stop -t 1 phoenix
   expect_rc 0
-  sleep 0.5
-  run_cmd "$REG" inspect phoenix
-  expect_out_has '"Status": "stopped"'
+  wait_inspect phoenix 10 '"Status": "stopped"' || fail "phoenix not stopped after stop: $out"
   # Reboot: regd stopped, every container and monitor killed, regd started:
   # "always" comes back, the others are stopped.
   "$REG" start phoenix >/dev/null
   local other
   other=$("$REG" run -d --name plain -t base@1 -- /bin/sleep 1000)
-  sleep 0.3
+  wait_inspect plain 10 '"Status": "running"' || fail "plain not running: $out"
   stop_regd
   for st in "$ROOT"/containers/*/state.json; do
     for key in MonitorPid Pid; do
@@ -954,14 +950,9 @@ run"
   sleep 0.3
   start_regd
   # regd serves first and settles its containers in the background.
-  for _ in $(seq 100); do
-    run_cmd "$REG" inspect phoenix
-    case "$out" in *'"Status": "running"'*|*'"Status": "restarting"'*) break ;; esac
-    sleep 0.1
-  done
-  case "$out" in *'"Status": "running"'*|*'"Status": "restarting"'*) ;; *) fail "always container did not come back: $(echo "$out" | grep -E "\"(Status|Error|RestartCount|StopRequested|ExitCode)\"" | tr -s " " | tr "\n" " ")" ;; esac
-  run_cmd "$REG" inspect plain
-  expect_out_has '"Status": "stopped"'
+  wait_inspect phoenix 10 '"Status": "(running|restarting)"' \
+    || fail "always container did not come back: $(echo "$out" | grep -E "\"(Status|Error|RestartCount|StopRequested|ExitCode)\"" | tr -s " " | tr "\n" " ")"
+  wait_inspect plain 10 '"Status": "stopped"' || fail "plain not stopped after the reboot: $out"
   run_cmd "$REG" run --rm --restart sometimes -t base@1 -- /bin/true
   expect_rc 125
   expect_err_has 'restart policy "sometimes"'

@@ -222,6 +222,67 @@ test_network_links (void **state)
   reg_container_free (c);
 }
 
+static int
+set_name_web2 (struct reg_container *c, void *data, struct reg_error **err)
+{
+  (void)data;
+  (void)err;
+  free (c->error);
+  c->error = NULL;
+  c->exit_code = 7;
+  return 0;
+}
+
+/* An upgrade with containers running: a newer version wrote fields this
+ * one does not know (at the top, inside State, inside Healthcheck); an
+ * update by this version writes them back unchanged, while a known field
+ * it clears (Error) stays cleared, and a known one it sets is its own. */
+static void
+test_update_keeps_unknown_fields (void **state)
+{
+  struct reg_container *c = make (A, "web");
+  assert_non_null (c);
+  c->templates = reg_strv_dup ((char *const[]){ "base@1", NULL });
+  c->argv = reg_strv_dup ((char *const[]){ "/bin/true", NULL });
+  c->env = reg_strv_dup ((char *const[]){ "A=1", NULL });
+  c->network_mode = strdup ("none");
+  c->error = strdup ("it failed");
+  c->healthcheck.test = reg_strv_dup ((char *const[]){ "CMD", "true", NULL });
+  c->healthcheck.interval = 1000000000;
+  assert_int_equal (reg_container_save (root, c, NULL), 0);
+  char path[256];
+  snprintf (path, sizeof path, "%s/containers/" A "/state.json", root);
+  json_t *j = json_load_file (path, 0, NULL);
+  assert_non_null (j);
+  json_object_set_new (j, "FutureTop", json_pack ("{s:[i,i]}", "x", 1, 2));
+  json_object_set_new (json_object_get (j, "State"), "FutureState", json_string ("later"));
+  json_object_set_new (json_object_get (j, "Healthcheck"), "FutureProbe", json_integer (9));
+  assert_int_equal (json_dump_file (j, path, 0), 0);
+  json_decref (j);
+
+  assert_int_equal (reg_container_update (root, A, set_name_web2, NULL, NULL), 0);
+  j = json_load_file (path, 0, NULL);
+  assert_non_null (j);
+  assert_int_equal (json_integer_value (json_array_get (
+                        json_object_get (json_object_get (j, "FutureTop"), "x"), 1)),
+                    2);
+  json_t *st = json_object_get (j, "State");
+  assert_string_equal (json_string_value (json_object_get (st, "FutureState")), "later");
+  assert_true (json_object_get (st, "Error") == NULL
+               || json_is_null (json_object_get (st, "Error")));
+  assert_int_equal (json_integer_value (json_object_get (st, "ExitCode")), 7);
+  json_t *hc = json_object_get (j, "Healthcheck");
+  assert_int_equal (json_integer_value (json_object_get (hc, "FutureProbe")), 9);
+  json_decref (j);
+  /* ... and its check was read in spite of the field it does not know. */
+  struct reg_container *back = NULL;
+  assert_int_equal (reg_container_load (root, A, &back, NULL), 0);
+  assert_non_null (back->healthcheck.test);
+  assert_string_equal (back->healthcheck.test[1], "true");
+  reg_container_free (back);
+  reg_container_free (c);
+}
+
 int
 main (void)
 {
@@ -229,6 +290,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_names_and_lookups, setup, teardown),
     cmocka_unit_test_setup_teardown (test_process_fields, setup, teardown),
     cmocka_unit_test_setup_teardown (test_network_links, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_update_keeps_unknown_fields, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
