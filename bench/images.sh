@@ -165,10 +165,13 @@ services () {
     echo "$1 $p docker_pss_kb $(pss "${DPID[$p]}") reg_pss_kb $(pss "${RPID[$p]}") reg_link_pss_kb $(pss "${LPID[$p]}")"
   done
   echo "$1 all docker_pss_kb $(pss "${DPID[@]}") reg_pss_kb $(pss "${RPID[@]}") reg_link_pss_kb $(pss "${LPID[@]}")"
-  # Where they differ, mapping by mapping (A: Docker, B: reg).
+  # Where they differ, mapping by mapping (A: Docker, B: reg), and
+  # between reg's two stores (A: default, B: --link-host-files).
   for p in $PKGS; do
     echo "-- $1 $p: A Docker, B reg"
     python3 "$HERE/maps.py" -n 8 "${DPID[$p]}" "${RPID[$p]}"
+    echo "-- $1 $p: A reg, B reg --link-host-files"
+    python3 "$HERE/maps.py" -n 6 "${RPID[$p]}" "${LPID[$p]}"
   done
   dock ps --format '{{.Image}} {{.Status}}'
   reg ps --format '{{.Names}} {{.State}}'
