@@ -493,8 +493,8 @@ apply_attrs (int fd, const struct reg_store_attrs *a)
 }
 
 int
-reg_store_put_host (struct reg_store *store, const char *host_path, const char *name, off_t size,
-                    bool *created, struct reg_error **err)
+reg_store_put_host (struct reg_store *store, const char *host_path, const char *name,
+                    const struct stat *want, bool *created, struct reg_error **err)
 {
   char hex[65], got[65];
   const char *variant;
@@ -506,8 +506,9 @@ reg_store_put_host (struct reg_store *store, const char *host_path, const char *
   bool exec = variant[0] == 'x';
   _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
-  if (in < 0 || fstat (in, &st) < 0 || st.st_size != size || !linkable (store, &st, exec))
-    return 0; /* no such host file, another size, or not one to share */
+  if (in < 0 || fstat (in, &st) < 0 || st.st_size != want->st_size
+      || st.st_mtim.tv_sec != want->st_mtim.tv_sec || !linkable (store, &st, exec))
+    return 0; /* no such host file, another size or time, or not one to share */
   int r = put_link (store, in, &st, host_path, exec, hex, got, created, err);
   return r < 0 ? -1 : r;
 }

@@ -1480,7 +1480,7 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
   bool created = false;
   struct stat st;
   int linked = p->image && stat (src, &st) == 0
-                   ? reg_store_put_host (p->e->store, f->path, name, st.st_size, &created, err)
+                   ? reg_store_put_host (p->e->store, f->path, name, &st, &created, err)
                    : 0;
   if (linked < 0
       || (linked == 0 && reg_store_put_named (p->e->store, src, name, &created, err) < 0))
