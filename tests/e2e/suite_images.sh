@@ -606,6 +606,16 @@ a
 # docker-registry; reg pulls it and runs it with -P on its bridge: the
 # exposed port is published, curl gets the page through loopback, and reg
 # stop sends the image's SIGQUIT (nginx logs it and exits 0).
+# Wait (up to 5 s) until the second engine has N volumes: a --rm run's
+# monitor removes its anonymous volumes just after the run returns.
+vols_settle () {
+  local _
+  for _ in $(seq 50); do
+    [ "$(reg2 volume ls -q | wc -l)" = "$1" ] && return
+    sleep 0.1
+  done
+}
+
 t_images_nginx () {
   start_registry || return
   docker_private_start || return
@@ -701,6 +711,7 @@ keep"
   run_cmd reg2 rm -f -v ngx3
   expect_rc 0
   [ -e "$ROOT2/volumes/$vol3" ] && fail "rm -v left the anonymous volume $vol3"
+  vols_settle 3
   run_cmd reg2 volume ls -q
   expect_out "$vol
 keep
@@ -708,9 +719,20 @@ mine"
   run_cmd reg2 rm -v nosuch
   expect_rc 1
   expect_err_has "nosuch"
+  # A volume over a file of the image: nothing is copied, the mount fails
+  # clearly, the container goes (--rm) and the named volume stays, empty,
+  # as Docker keeps a named volume.
+  run_cmd reg2 run --rm -v vf:/srv/www/index.html "$REGISTRY/e2e/nginx:1" /bin/true
+  expect_rc 125
+  expect_err_has "mount target /srv/www/index.html (a symlink or file is in the way): Not a directory"
+  expect_eq "$(ls -A "$ROOT2/volumes/vf/_data")" "" "a volume over a file got files"
+  wait_removals "$ROOT2"
+  expect_eq "$(reg2 ps -aq)" "" "containers left by a failed --rm run"
+  reg2 volume rm vf >/dev/null
   # Run with --rm: the anonymous volume goes with the container.
   run_cmd reg2 run --rm "$REGISTRY/e2e/nginx:1" /bin/cat /srv/www/sub/private
   expect_out "www-data's"
+  vols_settle 3
   run_cmd reg2 volume ls -q
   expect_out "$vol
 keep
