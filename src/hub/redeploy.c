@@ -14,35 +14,6 @@
 #define MAX_DEPLOYMENTS 50 /* the newest ones are looked at */
 #define ACTOR "reg-hub"
 
-/* Since when a round has seen a watched container unhealthy (0: it was not). */
-struct watch
-{
-  int64_t deployment, device;
-  double since;
-  bool seen; /* in this round */
-};
-
-struct watcher
-{
-  struct hub *h;
-  struct watch *w;
-  size_t n;
-};
-
-static struct watch *
-watch_of (struct watcher *wr, int64_t deployment, int64_t device)
-{
-  for (size_t i = 0; i < wr->n; i++)
-    if (wr->w[i].deployment == deployment && wr->w[i].device == device)
-      return &wr->w[i];
-  struct watch *grown = realloc (wr->w, (wr->n + 1) * sizeof *grown);
-  if (grown == NULL)
-    return NULL;
-  wr->w = grown;
-  grown[wr->n] = (struct watch){ .deployment = deployment, .device = device };
-  return &grown[wr->n++];
-}
-
 static void
 set_target (struct hub *h, int64_t deployment, int64_t device, json_t *fields)
 {
@@ -114,40 +85,52 @@ redeploy (struct hub *h, json_t *d, json_t *target, json_t *dev, const char *why
   hub_store_audit (h->store, ACTOR, device, "redeploy", tmpl, msg);
 }
 
-/* A watched target: redeploy it when it has been unhealthy `After`
- * seconds, or when the last attempt failed. */
-static void
-check_target (struct watcher *wr, json_t *d, json_t *target)
+/* Seconds since the epoch: the unhealthy time is kept in the database,
+ * across hub restarts (a monotonic clock restarts with the host). */
+static double
+wall_now (void)
 {
-  struct hub *h = wr->h;
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A watched target: redeploy it when it has been unhealthy `After`
+ * seconds, or when the last attempt failed. Since when it is unhealthy is
+ * the target's UnhealthySince, written when a round first sees it so and
+ * cleared when it is not, or is redeployed. */
+static void
+check_target (struct hub *h, json_t *d, json_t *target)
+{
   json_t *spec = json_object_get (d, "Spec");
   double after = json_number_value (json_object_get (json_object_get (spec, "Redeploy"), "After"));
-  int64_t device = json_integer_value (json_object_get (target, "Device"));
-  struct watch *w = watch_of (wr, json_integer_value (json_object_get (d, "Id")), device);
+  int64_t id = json_integer_value (json_object_get (d, "Id")),
+          device = json_integer_value (json_object_get (target, "Device"));
+  json_t *since = json_object_get (target, "UnhealthySince");
   json_t *dev = hub_store_device_get (h->store, device, 1);
   struct hub_target t;
-  if (w == NULL || dev == NULL || hub_target_init (&t, dev, NULL) < 0)
+  if (dev == NULL || hub_target_init (&t, dev, NULL) < 0)
     {
       json_decref (dev);
       return;
     }
-  w->seen = true;
   _cleanup_free_ char *why = NULL;
   bool act = strcmp (hub_str (target, "State"), "redeploying") == 0;
   if (act && hub_str (target, "Error"))
     why = strdup (hub_str (target, "Error"));
   else if (!act && unhealthy (&t, hub_str (spec, "Name"), &why))
     {
-      if (w->since == 0)
-        w->since = hub_mono ();
-      act = hub_mono () - w->since >= after;
+      double now = wall_now ();
+      if (!json_is_number (since))
+        set_target (h, id, device, json_pack ("{s:f}", "UnhealthySince", now));
+      act = json_is_number (since) && now - json_number_value (since) >= after;
     }
-  else
-    w->since = 0;
+  else if (json_is_number (since))
+    set_target (h, id, device, json_pack ("{s:n}", "UnhealthySince"));
   if (act && !h->stopping)
     {
       redeploy (h, d, target, dev, why);
-      w->since = 0;
+      set_target (h, id, device, json_pack ("{s:n}", "UnhealthySince"));
     }
   json_decref (dev);
 }
@@ -165,20 +148,18 @@ state_is (json_t *target, const char *const *states)
 /* The newest deployments first: each (device, container name) belongs to
  * the newest one that put (or is putting) it there. */
 static void
-round_once (struct watcher *wr)
+round_once (struct hub *h)
 {
   static const char *const passed[] = { "skipped", "rolled back", "failed", NULL };
   static const char *const watched[] = { "healthy", "redeploying", NULL };
-  json_t *list = hub_store_deployment_list (wr->h->store, NULL, MAX_DEPLOYMENTS);
+  json_t *list = hub_store_deployment_list (h->store, NULL, MAX_DEPLOYMENTS);
   json_t *claimed = json_object ();
-  for (size_t i = 0; i < wr->n; i++)
-    wr->w[i].seen = false;
   size_t i, k;
   json_t *row, *target;
   json_array_foreach (list, i, row)
   {
     json_t *d
-        = hub_store_deployment_get (wr->h->store, json_integer_value (json_object_get (row, "Id")));
+        = hub_store_deployment_get (h->store, json_integer_value (json_object_get (row, "Id")));
     json_t *spec = json_object_get (d, "Spec");
     json_array_foreach (json_object_get (d, "Devices"), k, target)
     {
@@ -186,31 +167,25 @@ round_once (struct watcher *wr)
       snprintf (key, sizeof key, "%lld/%s",
                 (long long)json_integer_value (json_object_get (target, "Device")),
                 hub_str (spec, "Name") ? hub_str (spec, "Name") : "");
-      if (wr->h->stopping || state_is (target, passed) || json_object_get (claimed, key))
+      if (h->stopping || state_is (target, passed) || json_object_get (claimed, key))
         continue;
       json_object_set_new (claimed, key, json_true ());
       if (json_object_get (spec, "Redeploy") && state_is (target, watched))
-        check_target (wr, d, target);
+        check_target (h, d, target);
     }
     json_decref (d);
   }
   json_decref (claimed);
   json_decref (list);
-  size_t kept = 0;
-  for (size_t j = 0; j < wr->n; j++)
-    if (wr->w[j].seen)
-      wr->w[kept++] = wr->w[j];
-  wr->n = kept;
 }
 
 static void *
 redeploy_main (void *p)
 {
   struct hub *h = p;
-  struct watcher wr = { .h = h };
   while (!h->stopping)
     {
-      round_once (&wr);
+      round_once (h);
       struct timespec until;
       clock_gettime (CLOCK_REALTIME, &until);
       until.tv_sec += h->cfg.probe_interval / 1000;
@@ -225,7 +200,6 @@ redeploy_main (void *p)
         pthread_cond_timedwait (&h->wake, &h->wake_lock, &until);
       pthread_mutex_unlock (&h->wake_lock);
     }
-  free (wr.w);
   return NULL;
 }
 

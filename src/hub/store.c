@@ -57,6 +57,9 @@ static const char *const migrations[] = {
   "  healthy_s REAL, PRIMARY KEY (deployment, device));",
   /* 3: automatic redeploys of a container that stays unhealthy (redeploy.h) */
   "ALTER TABLE deployment_devices ADD COLUMN redeploys INTEGER NOT NULL DEFAULT 0;",
+  /* 4: since when (seconds since the epoch) the redeploy watcher has seen
+   * the container unhealthy, so that a hub restart keeps counting */
+  "ALTER TABLE deployment_devices ADD COLUMN unhealthy_since REAL;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -832,7 +835,8 @@ hub_store_audit_list (struct hub_store *s, int64_t owner_id, int64_t device, int
 #define TARGET_COLS                                                                                \
   "device AS Device, device_name AS DeviceName, state AS State, error AS Error, container AS "     \
   "Container, mode AS Mode, pull_s AS PullSeconds, pull_bytes AS PullBytes, create_s AS "          \
-  "CreateSeconds, start_s AS StartSeconds, healthy_s AS HealthySeconds, redeploys AS Redeploys"
+  "CreateSeconds, start_s AS StartSeconds, healthy_s AS HealthySeconds, redeploys AS Redeploys, "  \
+  "unhealthy_since AS UnhealthySince"
 
 int64_t
 hub_store_deployment_next_version (struct hub_store *s, const char *app)
@@ -944,6 +948,7 @@ hub_store_deployment_target_update (struct hub_store *s, int64_t id, int64_t dev
     { "StartSeconds", "start_s" },
     { "HealthySeconds", "healthy_s" },
     { "Redeploys", "redeploys" },
+    { "UnhealthySince", "unhealthy_since" },
   };
   return update_row (s, "deployment_devices", "deployment = ? AND device = ?", id, device, cols,
                      sizeof cols / sizeof cols[0], fields, err);

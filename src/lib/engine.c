@@ -208,6 +208,7 @@ reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
       || sweep_dir (envs, ".prune-", err) < 0 || sweep_dir (tmp, "", err) < 0
       || sweep_state_tmp (containers, err) < 0 || reg_volume_sweep (e->root, err) < 0)
     return reg_error_prefix (err, "regd: clean up after an earlier crash");
+  reg_cgroup_sweep_ahead (REG_CGROUP_FS); /* a killed spare monitor's */
   return 0;
 }
 
@@ -732,13 +733,33 @@ fill_volumes (struct reg_engine *e, const struct reg_container *c, const char *c
     any = c->mounts[i].type == REG_MOUNT_VOLUME;
   if (!any)
     return 0;
-  _cleanup_free_ char *env = reg_root_env (e->root, closure_digest);
-  if (env == NULL)
-    return reg_error_set (err, ENOMEM, "out of memory");
   pthread_mutex_lock (&e->lock);
-  int ret = reg_engine_volumes_fill (e, c, env, err);
+  int ret = reg_engine_volumes_fill (e, c, closure_digest, err);
   pthread_mutex_unlock (&e->lock);
   return ret < 0 ? reg_error_prefix (err, "create container") : 0;
+}
+
+/* The base an app's environment is layered on (envgen.h): the closure of
+ * what the container's one template requires, held; NULL when it has
+ * several templates or one that requires none (or on an error: the full
+ * environment is generated then, and the create reports what fails). */
+static struct reg_closure_cache *
+base_hold (struct reg_engine *e, char *const *refs)
+{
+  if (refs == NULL || refs[0] == NULL || refs[1] != NULL)
+    return NULL;
+  struct reg_template *t = NULL;
+  if (reg_template_load (e->root, refs[0], &t, NULL) < 0)
+    return NULL;
+  struct reg_closure_cache *held = NULL;
+  if (t->requires && t->requires[0])
+    {
+      pthread_mutex_lock (&e->lock);
+      held = closure_hold (e, t->requires, NULL);
+      pthread_mutex_unlock (&e->lock);
+    }
+  reg_template_free (t);
+  return held;
 }
 
 int
@@ -789,7 +810,11 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       /* Outside the engine's lock: other containers go on meanwhile;
        * envgen itself is safe against a concurrent generation. */
       _cleanup_free_ char *path = NULL;
-      ret = reg_envgen_generate (e->store, held->closure, &path, err);
+      struct reg_closure_cache *base = base_hold (e, o->templates);
+      ret = base ? reg_envgen_generate_layered (e->store, held->closure, base->closure, &e->lock,
+                                                &path, err)
+                 : reg_envgen_generate (e->store, held->closure, &path, err);
+      closure_release (e, base);
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);

@@ -361,14 +361,15 @@ int reg_engine_mounts_check (const struct reg_mount *m, size_t n, struct reg_err
  * its data directory. */
 int reg_engine_mounts_resolve (struct reg_engine *e, struct reg_container *c, char ***made,
                                struct reg_error **err);
-/* With the engine lock held, once c's environment env_path is generated:
- * each volume c mounts that is empty is initialised with the
- * environment's directory at its target (reg_volume_fill), as Docker
- * copies an image's files into a new or empty volume. A target that is
- * missing in the environment, is no directory or passes through a
- * symlink there gets nothing (the volume stays empty). */
+/* With the engine lock held, once c's environment (closure `digest`) is
+ * generated: each volume c mounts that is empty is initialised with the
+ * environment's directory at its target (reg_volume_fill; of a layered
+ * environment, the base's tree and the layer's over it), as Docker copies
+ * an image's files into a new or empty volume. A target that is missing
+ * in the environment, is no directory or passes through a symlink there
+ * gets nothing (the volume stays empty). */
 int reg_engine_volumes_fill (struct reg_engine *e, const struct reg_container *c,
-                             const char *env_path, struct reg_error **err);
+                             const char *digest, struct reg_error **err);
 /* rm -v: the anonymous volumes of the removed container c, each unless
  * another container mounts it (left then, as Docker leaves it). */
 void reg_engine_volumes_remove_anonymous (struct reg_engine *e, const struct reg_container *c);

@@ -40,7 +40,7 @@ detached_overlay (struct reg_engine *e, const struct reg_container *c, bool writ
 {
   _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
   _cleanup_free_ char *work = reg_container_layer_file (e->root, c, "work");
-  _cleanup_free_ char *lower = reg_root_env (e->root, c->closure), *both = NULL;
+  _cleanup_free_ char *lower = reg_root_env_lowerdir (e->root, c->closure), *both = NULL;
   if (!upper || !work || !lower || asprintf (&both, "%s:%s", upper, lower) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   _cleanup_close_ int fs = fsopen ("overlay", FSOPEN_CLOEXEC);
@@ -138,6 +138,39 @@ reg_engine_container_tree_close (struct reg_container_tree *t)
   t->op = NULL;
 }
 
+/* The environment as one tree to read: its own directory when full; a
+ * detached read-only overlay of its layers when layered (envgen.h), whose
+ * mount fd goes in *mnt and whose path is /proc/self/fd/N. */
+static char *
+env_tree (struct reg_engine *e, const char *digest, int *mnt, struct reg_error **err)
+{
+  *mnt = -1;
+  _cleanup_free_ char *base = reg_root_env_base (e->root, digest);
+  if (base == NULL)
+    {
+      char *full = reg_root_env (e->root, digest);
+      if (full == NULL)
+        reg_error_set (err, ENOMEM, "out of memory");
+      return full;
+    }
+  _cleanup_free_ char *lower = reg_root_env_lowerdir (e->root, digest);
+  _cleanup_close_ int fs = fsopen ("overlay", FSOPEN_CLOEXEC);
+  if (lower == NULL || fs < 0 || fsconfig (fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0
+      || fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0
+      || (*mnt = fsmount (fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY)) < 0)
+    {
+      reg_error_sys (err, errno, "environment %.12s: mount its layers", digest);
+      return NULL;
+    }
+  char *path = NULL;
+  if (asprintf (&path, "/proc/self/fd/%d", *mnt) < 0)
+    {
+      reg_error_set (err, ENOMEM, "out of memory");
+      path = NULL;
+    }
+  return path;
+}
+
 int
 reg_engine_container_changes (struct reg_engine *e, const char *ref, json_t **out,
                               struct reg_error **err)
@@ -146,7 +179,8 @@ reg_engine_container_changes (struct reg_engine *e, const char *ref, json_t **ou
   if (reg_engine_container_get (e, ref, &c, err) < 0)
     return -1;
   _cleanup_free_ char *upper = reg_container_layer_file (e->root, c, "upper");
-  _cleanup_free_ char *lower = reg_root_env (e->root, c->closure);
+  _cleanup_close_ int lower_mnt = -1;
+  _cleanup_free_ char *lower = env_tree (e, c->closure, &lower_mnt, err);
   /* The mount points the runtime made are not the program's changes. */
   char **hide = calloc (c->n_mounts + 5, sizeof *hide);
   size_t n = 0;
@@ -160,8 +194,9 @@ reg_engine_container_changes (struct reg_engine *e, const char *ref, json_t **ou
       for (size_t i = 0; i < c->n_mounts; i++)
         hide[n++] = c->mounts[i].target;
     }
-  int ret = upper && lower && hide ? reg_copy_changes (upper, lower, hide, out, err)
-                                   : reg_error_set (err, ENOMEM, "out of memory");
+  int ret = lower == NULL   ? -1
+            : upper && hide ? reg_copy_changes (upper, lower, hide, out, err)
+                            : reg_error_set (err, ENOMEM, "out of memory");
   free (hide);
   reg_container_free (c);
   return ret < 0 ? reg_error_prefix (err, "diff") : 0;

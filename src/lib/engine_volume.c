@@ -3,6 +3,7 @@
  * engine lock, the same lock container creation holds. */
 #include "engine.h"
 #include "events.h"
+#include "root.h"
 #include "util.h"
 #include "volume.h"
 
@@ -87,25 +88,53 @@ env_dir (int env, const char *path)
   return (int)syscall (SYS_openat2, env, path[1] ? path + 1 : ".", &how, sizeof how);
 }
 
+/* The directory at target in env (-1: no env, or nothing to copy from
+ * there: missing, no directory, through a symlink), or -2 on an error. */
+static int
+source_dir (int env, const char *target, struct reg_error **err)
+{
+  if (env < 0)
+    return -1;
+  int fd = env_dir (env, target);
+  if (fd >= 0)
+    return fd;
+  if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
+    return -1;
+  reg_error_sys (err, errno, "the image's %s", target);
+  return -2;
+}
+
 int
-reg_engine_volumes_fill (struct reg_engine *e, const struct reg_container *c, const char *env_path,
+reg_engine_volumes_fill (struct reg_engine *e, const struct reg_container *c, const char *digest,
                          struct reg_error **err)
 {
-  _cleanup_close_ int env = open (env_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (env < 0)
-    return reg_error_sys (err, errno, "environment %s", env_path);
+  /* A layered environment (envgen.h) is its layer over its base's tree. */
+  _cleanup_free_ char *base = reg_root_env_base (e->root, digest);
+  _cleanup_free_ char *env = reg_root_env (e->root, digest), *under = NULL, *top = NULL;
+  if (env == NULL || (base && (under = reg_root_env (e->root, base)) == NULL)
+      || asprintf (&top, "%s%s", env, base ? "/layer" : "") < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_close_ int top_fd = open (top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int under_fd = under ? open (under, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (top_fd < 0 || (under && under_fd < 0))
+    return reg_error_sys (err, errno, "environment %s", top_fd < 0 ? top : under);
   for (size_t i = 0; i < c->n_mounts; i++)
     {
       const struct reg_mount *m = &c->mounts[i];
       if (m->type != REG_MOUNT_VOLUME || m->volume == NULL)
         continue;
-      _cleanup_close_ int src = env_dir (env, m->target);
-      if (src < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV))
-        continue; /* nothing to copy: the volume stays empty */
-      if (src < 0)
-        return reg_error_sys (err, errno, "volume %s: open the image's %s", m->volume, m->target);
+      int src[2], n = 0, fd = -1;
       bool copied;
-      if (reg_volume_fill (e->root, m->volume, src, m->target, &copied, err) < 0)
+      for (int k = 0; k < 2 && fd != -2; k++)
+        if ((fd = source_dir (k == 0 ? under_fd : top_fd, m->target, err)) >= 0)
+          src[n++] = fd;
+      int ret = fd == -2 ? reg_error_prefix (err, "volume %s", m->volume)
+                : n > 0
+                    ? reg_volume_fill (e->root, m->volume, src, (size_t)n, m->target, &copied, err)
+                    : 0;
+      while (n > 0)
+        close (src[--n]);
+      if (ret < 0)
         return -1;
     }
   return 0;

@@ -221,6 +221,10 @@ reg_gc_refs_containers (const char *root, struct reg_gc_refs *r, bool strict,
         ret = mark_used (r, &n_used, c->templates[k], c->id, 0);
       if (ret == 0 && c->closure[0])
         ret = push (&r->envs, &n_envs, strdup (c->closure));
+      /* A layered environment's base (envgen.h) is used with it. */
+      char *base = ret == 0 && c->closure[0] ? reg_root_env_base (root, c->closure) : NULL;
+      if (base)
+        ret = push (&r->envs, &n_envs, base);
       reg_container_free (c);
       if (ret < 0 && (err == NULL || *err == NULL))
         ret = reg_error_set (err, ENOMEM, "out of memory");

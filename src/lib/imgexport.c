@@ -4,6 +4,7 @@
 #include "health.h"
 #include "image.h"
 #include "oci.h"
+#include "root.h"
 #include "template.h"
 #include "util.h"
 
@@ -459,23 +460,60 @@ build_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   return x->manifest ? 0 : reg_error_set (err, ENOMEM, "out of memory");
 }
 
+/* A full environment tree to walk: envs/<digest>, or a private copy of
+ * a layered one (envgen.h), which goes when it is dropped. */
+struct tree
+{
+  char *path;
+  bool private;
+};
+
+static void
+drop_tree (struct tree *t)
+{
+  if (t->private && t->path)
+    reg_util_rm_rf (t->path, NULL);
+  free (t->path);
+  *t = (struct tree){ NULL, false };
+}
+
+/* The full tree of closure c's environment, generated as needed. */
+static int
+full_tree (const char *root, const struct reg_store *store, const struct reg_closure *c,
+           struct tree *t, struct reg_error **err)
+{
+  *t = (struct tree){ NULL, false };
+  if (reg_envgen_generate (store, c, &t->path, err) < 0)
+    return -1;
+  _cleanup_free_ char *layered = reg_root_env_base (root, c->digest);
+  if (layered == NULL)
+    return 0;
+  /* A layered environment is not one tree: walk a private full one. */
+  free (t->path);
+  t->path = NULL;
+  t->private = true;
+  return reg_envgen_build_private (store, c, &t->path, err);
+}
+
 /* Layer i: what the environment of templates[0..i] (resolution order:
- * each template after what it requires) adds to that of templates[0..i-1];
- * the last one is the whole closure's environment. */
+ * each template after what it requires) adds to that of templates[0..i-1]
+ * (*lower, which becomes this one's); the last one is the whole
+ * closure's environment. */
 static int
 build_layer (const char *root, const struct reg_store *store, const struct reg_closure *cl,
-             size_t i, const char *dir, char **lower_env, struct reg_imgexport_layer *l,
+             size_t i, const char *dir, struct tree *lower, struct reg_imgexport_layer *l,
              struct reg_error **err)
 {
   struct reg_closure *prefix = NULL;
-  _cleanup_free_ char *env = NULL, *tar = NULL;
+  struct tree env = { NULL, false };
+  _cleanup_free_ char *tar = NULL;
   int ret = 0;
   if ((l->template = strdup (cl->templates[i])) == NULL
       || asprintf (&tar, "%s/image-layer-%zu.tar", dir, i) < 0
       || asprintf (&l->path, "%s/image-layer-%zu.tar.gz", dir, i) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   if (cl->templates[i + 1] == NULL)
-    ret = reg_envgen_generate (store, cl, &env, err);
+    ret = full_tree (root, store, cl, &env, err);
   else
     {
       _cleanup_strv_ char **refs = reg_strv_dup (cl->templates);
@@ -485,11 +523,11 @@ build_layer (const char *root, const struct reg_store *store, const struct reg_c
       refs[i + 1] = NULL;
       ret = reg_closure_resolve (root, refs, &prefix, err);
       if (ret == 0)
-        ret = reg_envgen_generate (store, prefix, &env, err);
+        ret = full_tree (root, store, prefix, &env, err);
       reg_closure_free (prefix);
     }
   if (ret == 0)
-    ret = write_tar (env, *lower_env, tar, err);
+    ret = write_tar (env.path, lower->path, tar, err);
   if (ret == 0)
     ret = reg_store_hash_file (tar, l->diff_hex, err);
   if (ret == 0)
@@ -498,12 +536,9 @@ build_layer (const char *root, const struct reg_store *store, const struct reg_c
     unlink (tar);
   if (ret == 0)
     ret = hash_size (l->path, l->hex, &l->size, err);
-  if (ret < 0)
-    return reg_error_prefix (err, "layer %zu (%s)", i, cl->templates[i]);
-  free (*lower_env);
-  *lower_env = env;
-  env = NULL;
-  return 0;
+  drop_tree (lower);
+  *lower = env;
+  return ret < 0 ? reg_error_prefix (err, "layer %zu (%s)", i, cl->templates[i]) : 0;
 }
 
 int
@@ -513,7 +548,7 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
   memset (x, 0, sizeof *x);
   char *refs[] = { (char *)tmpl, NULL };
   struct reg_closure *cl = NULL;
-  _cleanup_free_ char *lower = NULL;
+  struct tree lower = { NULL, false };
   if (asprintf (&x->config_path, "%s/image-config.json", dir) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   int ret = reg_closure_resolve (root, refs, &cl, err);
@@ -522,6 +557,7 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
     ret = reg_error_set (err, ENOMEM, "out of memory");
   for (size_t i = 0; ret == 0 && i < n; i++, x->n_layers++)
     ret = build_layer (root, store, cl, i, dir, &lower, &x->layers[i], err);
+  drop_tree (&lower);
   if (ret == 0)
     ret = build_config (root, cl, tmpl, x, err);
   reg_closure_free (cl);

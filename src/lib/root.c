@@ -1,8 +1,12 @@
 /* root: the engine root's layout, as one table (root.h). */
 #include "root.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Each place: its format below the root and how many components it takes
  * (the format's %s after the root's own). The one place in the engine that
@@ -23,6 +27,9 @@ static const struct
   [REG_ROOT_ENVS] = { "%s/envs", 0 },
   [REG_ROOT_ENV] = { "%s/envs/%s", 1 },
   [REG_ROOT_ENV_STAGING] = { "%s/envs/.gen-%.12s-XXXXXX", 1 },
+  [REG_ROOT_ENV_LAYER] = { "%s/envs/%s/layer", 1 },
+  [REG_ROOT_ENV_BASE] = { "%s/envs/%s/base", 1 },
+  [REG_ROOT_ENV_PROC] = { "%s/envs/%s/proc", 1 },
   [REG_ROOT_CONTAINERS] = { "%s/containers", 0 },
   [REG_ROOT_CONTAINER] = { "%s/containers/%s", 1 },
   [REG_ROOT_CONTAINER_FILE] = { "%s/containers/%s/%s", 2 },
@@ -79,4 +86,41 @@ char *
 reg_root_env (const char *root, const char *digest)
 {
   return reg_root_path (root, REG_ROOT_ENV, digest, NULL);
+}
+
+char *
+reg_root_env_base (const char *root, const char *digest)
+{
+  char *link = reg_root_path (root, REG_ROOT_ENV_BASE, digest, NULL);
+  char target[128];
+  ssize_t n = link ? readlink (link, target, sizeof target - 1) : -1;
+  free (link);
+  if (n != 3 + 64 || strncmp (target, "../", 3) != 0)
+    return NULL;
+  target[n] = '\0';
+  if (strspn (target + 3, "0123456789abcdef") != 64)
+    return NULL;
+  /* A full environment always has /proc (the skeleton, envgen.h); a
+   * template's own /base symlink is no layering. */
+  char *proc = reg_root_path (root, REG_ROOT_ENV_PROC, digest, NULL);
+  bool layered = proc && access (proc, F_OK) < 0 && errno == ENOENT;
+  free (proc);
+  return layered ? strdup (target + 3) : NULL;
+}
+
+char *
+reg_root_env_lowerdir (const char *root, const char *digest)
+{
+  char *base = reg_root_env_base (root, digest);
+  if (base == NULL)
+    return reg_root_env (root, digest);
+  char *layer = reg_root_path (root, REG_ROOT_ENV_LAYER, digest, NULL);
+  char *below = reg_root_env (root, base);
+  char *lower = NULL;
+  if (layer == NULL || below == NULL || asprintf (&lower, "%s:%s", layer, below) < 0)
+    lower = NULL;
+  free (base);
+  free (layer);
+  free (below);
+  return lower;
 }

@@ -34,6 +34,9 @@ enum reg_root_place
   REG_ROOT_ENVS,            /* envs */
   REG_ROOT_ENV,             /* envs/<a = closure digest> */
   REG_ROOT_ENV_STAGING,     /* envs/.gen-<a = digest, 12 chars>-XXXXXX (a mkdtemp template) */
+  REG_ROOT_ENV_LAYER,       /* envs/<a = closure digest>/layer: a layered environment's own tree */
+  REG_ROOT_ENV_BASE,        /* envs/<a = closure digest>/base -> ../<base digest> */
+  REG_ROOT_ENV_PROC,        /* envs/<a = closure digest>/proc: only a full environment has it */
   REG_ROOT_CONTAINERS,      /* containers */
   REG_ROOT_CONTAINER,       /* containers/<a = id> */
   REG_ROOT_CONTAINER_FILE,  /* containers/<a = id>/<b = file> */
@@ -67,5 +70,18 @@ char *reg_root_container (const char *root, const char *id);
 char *reg_root_container_file (const char *root, const char *id, const char *name);
 /* envs/<digest>: a generated environment. */
 char *reg_root_env (const char *root, const char *digest);
+
+/* A generated environment is full (a tree of the whole closure, with the
+ * skeleton's /proc) or layered (envgen.h: envs/<digest>/layer, the app's
+ * own entries, over envs/<base digest>, a full one, named by the symlink
+ * envs/<digest>/base -> ../<base digest>; no /proc of its own). These
+ * read which (a readlink, and a stat when a full tree has a /base
+ * symlink of its own), so the monitor can mount either. */
+/* The base's digest (allocated) of a layered environment; NULL for a
+ * full one, a missing one, or on OOM. */
+char *reg_root_env_base (const char *root, const char *digest);
+/* The overlay lowerdir of the environment (allocated, NULL on OOM):
+ * envs/<digest>, or envs/<digest>/layer:envs/<base digest>. */
+char *reg_root_env_lowerdir (const char *root, const char *digest);
 
 #endif

@@ -192,8 +192,17 @@ build_root (struct child *ch)
   const struct reg_runtime_spec *s = ch->spec;
   must_mount (ch, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
   const char *what = "";
-  if (ch->userns_fd >= 0 && reg_security_idmap (ch->userns_fd, s->lower, &what) < 0)
-    child_fail (ch, 125, errno, "%s", what);
+  /* Each lower layer (a layered environment has two, envgen.h). */
+  char lowers[4096];
+  if (snprintf (lowers, sizeof lowers, "%s", s->lower) >= (int)sizeof lowers)
+    child_fail (ch, 125, 0, "lower layers too long for %s", s->merged);
+  for (char *dir = lowers, *end; ch->userns_fd >= 0 && dir; dir = end ? end + 1 : NULL)
+    {
+      if ((end = strchr (dir, ':')) != NULL)
+        *end = '\0';
+      if (reg_security_idmap (ch->userns_fd, dir, &what) < 0)
+        child_fail (ch, 125, errno, "%s", what);
+    }
   char opts[8192];
   if (snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper,
                 s->work)

@@ -1,7 +1,8 @@
 /* volume: a new (empty) volume initialised with what an image has at its
  * mount point (volume.h, reg_volume_fill), as Docker copies it.
  *
- * The source is a generated environment: a tree reg made and verified, in
+ * The source is a generated environment (or the two trees of a layered
+ * one, copied base first): a tree reg made and verified, in
  * which every file of one content is one inode. So the copy never keeps
  * hard links (two unrelated files of the same content must stay two files
  * once writable), walks with *at() calls and O_NOFOLLOW only, and bounds
@@ -87,6 +88,8 @@ copy_file (int src_dir, int dst_dir, const char *name, const struct stat *st, co
   _cleanup_close_ int in = openat (src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (in < 0)
     return reg_error_sys (err, errno, "%s: open", path);
+  if (unlinkat (dst_dir, name, 0) < 0 && errno != ENOENT) /* a lower source's */
+    return reg_error_sys (err, errno, "%s: replace", path);
   _cleanup_close_ int out
       = openat (dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0)
@@ -105,6 +108,8 @@ copy_symlink (int src_dir, int dst_dir, const char *name, const struct stat *st,
   if (n < 0)
     return reg_error_sys (err, errno, "%s: readlink", path);
   target[n] = '\0';
+  if (unlinkat (dst_dir, name, 0) < 0 && errno != ENOENT)
+    return reg_error_sys (err, errno, "%s: replace", path);
   if (symlinkat (target, dst_dir, name) < 0
       || fchownat (dst_dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
     return reg_error_sys (err, errno, "%s: symlink", path);
@@ -117,7 +122,10 @@ static int
 copy_dir (int src_dir, int dst_dir, const char *name, const struct stat *st, const char *path,
           unsigned depth, struct reg_error **err)
 {
-  if (mkdirat (dst_dir, name, 0700) < 0)
+  struct stat have;
+  if (mkdirat (dst_dir, name, 0700) < 0
+      && !(errno == EEXIST && fstatat (dst_dir, name, &have, AT_SYMLINK_NOFOLLOW) == 0
+           && S_ISDIR (have.st_mode)))
     return reg_error_sys (err, errno, "%s: mkdir", path);
   _cleanup_close_ int in = openat (src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   _cleanup_close_ int out = openat (dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -208,8 +216,8 @@ empty_again (const char *data)
 }
 
 int
-reg_volume_fill (const char *root, const char *name, int src_fd, const char *what, bool *copied,
-                 struct reg_error **err)
+reg_volume_fill (const char *root, const char *name, const int *src, size_t n_src, const char *what,
+                 bool *copied, struct reg_error **err)
 {
   *copied = false;
   _cleanup_free_ char *data = reg_volume_data_path (root, name);
@@ -223,14 +231,21 @@ reg_volume_fill (const char *root, const char *name, int src_fd, const char *wha
     return reg_error_sys (err, errno, "volume %s: read %s", name, data);
   if (!empty)
     return 0; /* Docker copies into an empty volume only */
-  struct stat st;
-  if (fstat (src_fd, &st) < 0)
-    return reg_error_sys (err, errno, "volume %s: stat %s", name, what);
-  if (copy_tree (src_fd, dst, what, 0, err) < 0 || set_attrs (src_fd, dst, &st, what, err) < 0)
+  int ret = 0;
+  for (size_t i = 0; ret == 0 && i < n_src; i++)
+    {
+      struct stat st;
+      if (fstat (src[i], &st) < 0)
+        ret = reg_error_sys (err, errno, "%s: stat", what);
+      else if (copy_tree (src[i], dst, what, 0, err) < 0
+               || set_attrs (src[i], dst, &st, what, err) < 0)
+        ret = -1;
+    }
+  if (ret < 0)
     {
       empty_again (data);
       return reg_error_prefix (err, "volume %s: copy the image's files", name);
     }
-  *copied = true;
+  *copied = n_src > 0;
   return 0;
 }

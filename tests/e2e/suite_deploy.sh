@@ -277,6 +277,57 @@ t_deploy_redeploy () {
   expect_eq "$(echo "$body" | jq -r --arg t "$tmpl" '[.[] | select(.Action == "redeploy" and .Target == $t)][0].Result[0:30]')" "gave up after 2 redeploys: unh" "audit's last"
 }
 
+# The hub, stopped and started again on its data (a new port).
+dep_hub_restart () {
+  dep_swap_in
+  hub_stop
+  hub_start --registry "$DEP_REG/apps" --registry-insecure --deploy-max-size 2m
+  local ok=$?
+  dep_swap_out
+  return $ok
+}
+
+# The time a container has been unhealthy is the hub's database's
+# (UnhealthySince): a hub restarted in the middle keeps counting from when
+# it was first seen unhealthy, and one that comes back after the time is
+# up redeploys at once.
+t_deploy_redeploy_restart () {
+  deploy_setup || return
+  [ -f "$DEP_DIR/v5.tar.gz" ] || dep_app "$DEP_DIR/v5" "hello from version 5"
+  dep_post hello "$DEP_DIR/v5.tar.gz" "$(dep_config 'del(.Group) | .Devices = ["d1"] | .Health.Retries = 1 | .Redeploy = {"After": "1h", "Attempts": 1}')"
+  expect_code 202 "deploy v5"
+  dep_wait "$dep_id" || return
+  expect_eq "$(echo "$body" | jq -r .State)" succeeded "v5: $(echo "$body" | jq -c '[.Error, .Devices[].Error]')"
+  local since before
+  before=$(hub_device_reg 1 inspect --format '{{.Id}}' hello)
+  run_cmd hub_device_reg 1 exec hello /usr/bin/python3.11 -c "open('/app/broken', 'w')"
+  expect_rc 0
+  dep_until "$dep_id" '.Devices[0].UnhealthySince != null' || return
+  since=$(echo "$body" | jq '.Devices[0].UnhealthySince')
+  dep_hub_restart || return
+  # Two rounds of the new hub (probe interval 2 s) see it unhealthy: the
+  # time it was first seen so is kept, not restarted.
+  sleep 5
+  dapi GET "/api/v1/deployments/$dep_id"
+  expect_eq "$(echo "$body" | jq '.Devices[0].UnhealthySince')" "$since" "UnhealthySince after a restart"
+  expect_eq "$(echo "$body" | jq '.Devices[0].Redeploys')" 0 "redeploys before the hour"
+  # The hub down for the hour: back, it redeploys at its first round.
+  dep_swap_in
+  hub_stop
+  dep_swap_out
+  /usr/bin/python3 - "$DEP_DIR/hub/data" "$dep_id" <<'PY'
+import glob, sqlite3, sys
+db = sqlite3.connect(glob.glob(sys.argv[1] + "/*.db")[0])
+db.execute("UPDATE deployment_devices SET unhealthy_since = unhealthy_since - 3600 WHERE deployment = ?", (int(sys.argv[2]),))
+db.commit()
+PY
+  dep_hub_restart || return
+  dep_until "$dep_id" '.Devices[0].Redeploys == 1 and .Devices[0].State == "healthy"' || return
+  expect_eq "$(echo "$body" | jq '.Devices[0].UnhealthySince')" null "UnhealthySince after the redeploy"
+  [ "$(hub_device_reg 1 inspect --format '{{.Id}}' hello)" != "$before" ] || fail "not redeployed"
+  expect_eq "$(dep_get 1)" "hello from version 5" "d1 answers v5"
+}
+
 t_deploy_prune () {
   deploy_setup || return
   # Two good versions on d1, keeping 2: only they stay; every older
@@ -530,5 +581,5 @@ deploy_finish () {
 }
 FINISH="deploy_finish ${FINISH:-}"
 
-ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_redeploy t_deploy_prune
+ALL="$ALL t_deploy_first t_deploy_changed t_deploy_rollback t_deploy_redeploy t_deploy_redeploy_restart t_deploy_prune
   t_deploy_bad_uploads t_deploy_embedded t_deploy_browser"

@@ -192,6 +192,13 @@ wrote"
   expect_out "0"
   expect_eq "$(stat -c %u "$ROOT/containers/$id/upper/by-exec")" "$base" "owner of a file made by exec"
   "$REG" rm -f "$id" >/dev/null
+  # An app's layered environment (envgen.h): each lower layer idmapped.
+  printf 'layered %s\n' "$$" >"$T/userns-app.txt"
+  "$REG" template create usapp@1 "$T/userns-app.txt" --requires base@1 >/dev/null || fail "usapp@1"
+  run_cmd "$REG" run --rm --userns private -t usapp@1 -- /bin/sh -c "cat $T/userns-app.txt; stat -c %u /bin/sh"
+  expect_out "layered $$
+0"
+  "$REG" template rm usapp@1 >/dev/null
   # Its mount namespace belongs to the host's user namespace: even with
   # CAP_SYS_ADMIN (in its own namespace) it cannot mount.
   run_cmd "$REG" run --rm --userns private --cap-add SYS_ADMIN -t py@3.11 -- "$PY" -c "$MOUNT_PROBE"

@@ -778,4 +778,29 @@ t_images_link_host () {
   expect_eq "$(stat -c %h "$libc")" "$nlink_before" "links of the host's libc after the root is gone"
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker t_images_nginx t_images_link_host"
+# A volume initialised from a layered environment (an app on its base,
+# envgen.h): the base's files and the app's layer over them, as the
+# container sees them; and --as-image of such an app (a private full tree
+# is walked, then removed).
+t_images_volume_layered () {
+  reset_regd2
+  reg2 template create vbase@1 /bin/sh /bin/cat /bin/ls >/dev/null || fail "create vbase@1"
+  reg2 template create vapp@1 /bin/echo --requires vbase@1 >/dev/null || fail "create vapp@1"
+  run_cmd reg2 run --rm -v lv:/bin -t vapp@1 -- /bin/ls /bin
+  expect_rc 0
+  expect_out "cat
+dash
+echo
+ls
+sh"
+  ls -d "$ROOT2"/envs/*/base >/dev/null 2>&1 || fail "vapp@1's environment is not layered"
+  expect_eq "$(ls "$ROOT2/volumes/lv/_data" | tr '\n' ' ')" "cat dash echo ls sh " \
+    "the volume: the base's files and the app's"
+  mkdir -p "$T/vlay"
+  run_cmd reg2 push --as-image --layout "$T/vlay" vapp@1 vl/app:1
+  expect_rc 0
+  [ -z "$(ls -A "$ROOT2/envs" | grep '^\.gen-')" ] || fail "a private tree left in envs: $(ls -A "$ROOT2/envs")"
+  reg2 volume rm lv >/dev/null
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker t_images_nginx t_images_link_host t_images_volume_layered"

@@ -68,7 +68,8 @@ t_prune () {
   expect_out_has "0 corrupt, 1 unreferenced (reg system prune removes them)"
   run_cmd reg2 system df
   expect_out_has "1 unreferenced"
-  expect_out_has "Environments:  1 (1 unused)"
+  # gcapp@1's environment is layered over gc@1's closure (envgen.h): two.
+  expect_out_has "Environments:  2 (2 unused)"
   # A stopped and a running container.
   local stopped running
   stopped=$(reg2 run -d -t gc@1 -- /bin/true)
@@ -110,6 +111,71 @@ t_prune () {
   expect_eq "$(ls -A "$ROOT2/envs")" "" "environments after pruning an empty engine"
   run_cmd reg2 system df
   expect_out_has "Objects:       0"
+}
+
+# An app template (one template that requires others) gets a layered
+# environment: its own files over its base's full environment, which every
+# version shares (envgen.h). The container sees what a full environment
+# would show: the files, the base's directory modes, the accounts.
+t_env_layered () {
+  reset_regd2
+  local d=$T/layered
+  mkdir -p "$d/srv"
+  printf 'version one\n' >"$d/srv/app.txt"
+  reg2 template create lbase@1 /bin/sh /bin/cat /bin/ls /usr/bin/stat /bin/sleep /bin/echo \
+    >/dev/null || fail "create lbase@1"
+  reg2 template create lapp@1 "$d/srv/app.txt" --requires lbase@1 >/dev/null || fail "create lapp@1"
+  run_cmd reg2 run --rm -t lapp@1 -- /bin/cat "$d/srv/app.txt"
+  expect_out "version one"
+  local envs layered
+  envs=$(ls "$ROOT2/envs")
+  expect_eq "$(echo "$envs" | wc -l)" "2" "environments after one app (app layer + base)"
+  layered=$(cd "$ROOT2/envs" && ls -d */base | cut -d/ -f1)
+  [ -n "$layered" ] || fail "no layered environment: $envs"
+  expect_eq "$(find "$ROOT2/envs/$layered/layer" -type f | wc -l)" "1" "files in the app's layer"
+  # Directories on the way keep the base's modes (/tmp is 1777 there).
+  run_cmd reg2 run --rm -t lapp@1 -- /usr/bin/stat -c '%a %U' /tmp "$d" /root
+  expect_out "$(printf '1777 root\n755 root\n700 root')"
+  run_cmd reg2 run --rm -t lapp@1 -- /bin/ls /bin/sh /proc/self/comm
+  expect_rc 0
+  # A second version: one more layer, the same base.
+  printf 'version two\n' >"$d/srv/app.txt"
+  reg2 template create lapp@2 "$d/srv/app.txt" --requires lbase@1 --user nobody >/dev/null ||
+    fail "create lapp@2"
+  run_cmd reg2 run --rm -t lapp@2 -- /bin/cat "$d/srv/app.txt" /etc/passwd
+  expect_out_has "version two"
+  expect_out_has "nobody:x:"
+  expect_eq "$(ls "$ROOT2/envs" | wc -l)" "3" "environments after two versions"
+  expect_eq "$(ls -d "$ROOT2"/envs/*/base | wc -l)" "2" "layered environments"
+  # reg diff of a stopped container on a layered environment: its own
+  # change only.
+  local id
+  id=$(reg2 run -d -t lapp@1 -- /bin/sh -c "echo x >/new; echo y >$d/srv/app.txt") ||
+    fail "run -d"
+  reg2 wait "$id" >/dev/null
+  run_cmd reg2 diff "$id"
+  expect_out_has "A /new"
+  expect_out_has "C $d/srv/app.txt"
+  case "$out" in *"A /bin"* | *"A /tmp"* | *"A $d"*) fail "diff shows the environment: $out" ;; esac
+  # A prune keeps the base while a container uses a layer on it.
+  run_cmd reg2 template prune
+  expect_rc 0
+  run_cmd reg2 start -a "$id"
+  expect_rc 0
+  [ -d "$ROOT2/envs/$(readlink "$ROOT2/envs/$layered/base" | cut -d/ -f2)" ] ||
+    fail "the base of a used layered environment was pruned"
+  reg2 rm "$id" >/dev/null
+  # An engine root whose full environment of that closure exists (made by
+  # an earlier version, or with two templates) keeps using it.
+  reg2 system prune >/dev/null
+  id=$(reg2 generate -t lapp@1 -t lbase@1 -- /bin/cat "$d/srv/app.txt") || fail "generate"
+  [ -e "$ROOT2/envs/$(ls "$ROOT2/envs")/proc" ] || fail "two templates: not a full environment"
+  run_cmd reg2 run --rm -t lapp@1 -- /bin/cat "$d/srv/app.txt"
+  expect_out "version one"
+  expect_eq "$(ls "$ROOT2/envs" | wc -l)" "1" "environments: the full one reused"
+  reg2 rm "$id" >/dev/null
+  run_cmd reg2 system prune -a
+  expect_eq "$(ls -A "$ROOT2/envs")" "" "environments after pruning"
 }
 
 t_prune_bad () {
@@ -187,7 +253,7 @@ t_prune_concurrent () {
   expect_out "after"
 }
 
-ALL="$ALL t_prune t_prune_bad t_prune_concurrent"
+ALL="$ALL t_prune t_env_layered t_prune_bad t_prune_concurrent"
 
 # Accounts: templates carry the host's passwd/group lines; a container's
 # /etc/passwd and /etc/group are root, nobody and its templates' accounts;

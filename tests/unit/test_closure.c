@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,6 +295,132 @@ test_generate_race (void **state)
   reg_closure_free (c);
 }
 
+static int
+env_count (struct fixture *f)
+{
+  char envs[128];
+  snprintf (envs, sizeof envs, "%s/envs", f->root);
+  DIR *d = opendir (envs);
+  struct dirent *e;
+  int n = 0;
+  while ((e = readdir (d)))
+    n += e->d_name[0] != '.'; /* no .gen-* leftovers either */
+  rewinddir (d);
+  while ((e = readdir (d)))
+    assert_true (strncmp (e->d_name, ".gen-", 5) != 0);
+  closedir (d);
+  return n;
+}
+
+/* app@2 over the closure of base@1 (envgen.h): its own entry in the
+ * layer, libc (the base's too) not; the base a full environment; root.h
+ * reads the form and gives the overlay's lower layers. */
+static void
+test_generate_layered (void **state)
+{
+  struct fixture *f = *state;
+  char *refs[] = { "app@2", NULL }, *base_refs[] = { "base@1", NULL };
+  struct reg_closure *c = NULL, *b = NULL;
+  struct reg_error *err = NULL;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  _cleanup_free_ char *path = NULL, *again = NULL;
+  assert_int_equal (reg_closure_resolve (f->root, refs, &c, &err), 0);
+  assert_int_equal (reg_closure_resolve (f->root, base_refs, &b, &err), 0);
+  assert_int_equal (reg_envgen_generate_layered (f->store, c, b, &lock, &path, &err), 0);
+  _cleanup_free_ char *want = reg_root_env (f->root, c->digest);
+  assert_string_equal (path, want);
+  _cleanup_free_ char *base = reg_root_env_base (f->root, c->digest);
+  assert_non_null (base);
+  assert_string_equal (base, b->digest);
+  assert_null (reg_root_env_base (f->root, b->digest));
+  _cleanup_free_ char *lower = reg_root_env_lowerdir (f->root, c->digest), *expect = NULL;
+  assert_true (
+      asprintf (&expect, "%s/envs/%s/layer:%s/envs/%s", f->root, c->digest, f->root, b->digest)
+      > 0);
+  assert_string_equal (lower, expect);
+  char p[512];
+  struct stat st;
+  snprintf (p, sizeof p, "%s/layer/bin/app", path);
+  assert_int_equal (stat (p, &st), 0);
+  assert_int_equal (st.st_mode & 07777, 0555);
+  snprintf (p, sizeof p, "%s/layer/usr", path);
+  assert_int_equal (stat (p, &st), -1); /* libc is the base's */
+  snprintf (p, sizeof p, "%s/proc", path);
+  assert_int_equal (stat (p, &st), -1);
+  snprintf (p, sizeof p, "%s/envs/%s/proc", f->root, b->digest);
+  assert_int_equal (stat (p, &st), 0);
+  assert_int_equal (env_count (f), 2);
+  /* Again: the same environment. */
+  assert_int_equal (reg_envgen_generate_layered (f->store, c, b, &lock, &again, &err), 0);
+  assert_string_equal (again, path);
+  assert_int_equal (env_count (f), 2);
+  reg_closure_free (c);
+  reg_closure_free (b);
+}
+
+/* Where the trees would not merge (a file below the base's symlink
+ * /bin/sh), the full generation runs, and fails as it would alone. */
+static void
+test_generate_layered_no_merge (void **state)
+{
+  struct fixture *f = *state;
+  char text[512];
+  snprintf (text, sizeof text,
+            "name: odd\nversion: \"1\"\nrequires: [base@1]\nfiles:\n  /bin/sh/x: sha256:%s\n",
+            f->obj_c);
+  add_ret (f, text);
+  char *refs[] = { "odd@1", NULL }, *base_refs[] = { "base@1", NULL };
+  struct reg_closure *c = NULL, *b = NULL;
+  struct reg_error *err = NULL;
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  char *path = NULL;
+  assert_int_equal (reg_closure_resolve (f->root, refs, &c, &err), 0);
+  assert_int_equal (reg_closure_resolve (f->root, base_refs, &b, &err), 0);
+  assert_int_equal (reg_envgen_generate_layered (f->store, c, b, &lock, &path, &err), -1);
+  assert_non_null (strstr (err->msg, "/bin/sh: needed as a directory for /bin/sh/x"));
+  reg_error_free (err);
+  assert_null (path);
+  assert_int_equal (env_count (f), 1); /* the base's, kept */
+  reg_closure_free (c);
+  reg_closure_free (b);
+}
+
+/* Six generations of one layered environment at once: one layer, one
+ * base, no leftovers. */
+static void
+test_generate_layered_race (void **state)
+{
+  struct fixture *f = *state;
+  char *refs[] = { "app@2", NULL }, *base_refs[] = { "base@1", NULL };
+  struct reg_closure *c = NULL, *b = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_closure_resolve (f->root, refs, &c, &err), 0);
+  assert_int_equal (reg_closure_resolve (f->root, base_refs, &b, &err), 0);
+  pid_t kids[6];
+  for (int i = 0; i < 6; i++)
+    {
+      kids[i] = fork ();
+      assert_true (kids[i] >= 0);
+      if (kids[i] == 0)
+        {
+          pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+          char *path = NULL;
+          _exit (reg_envgen_generate_layered (f->store, c, b, &lock, &path, NULL) == 0 ? 0 : 1);
+        }
+    }
+  for (int i = 0; i < 6; i++)
+    {
+      int status;
+      assert_int_equal (waitpid (kids[i], &status, 0), kids[i]);
+      assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+  assert_int_equal (env_count (f), 2);
+  _cleanup_free_ char *base = reg_root_env_base (f->root, c->digest);
+  assert_non_null (base);
+  reg_closure_free (c);
+  reg_closure_free (b);
+}
+
 int
 main (void)
 {
@@ -304,6 +431,9 @@ main (void)
     cmocka_unit_test_setup_teardown (test_generate_hard_links, setup, teardown),
     cmocka_unit_test_setup_teardown (test_generate_missing_object_leaves_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown (test_generate_race, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_generate_layered, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_generate_layered_no_merge, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_generate_layered_race, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -33,6 +33,9 @@ test_root_places (void **state)
   path_is (REG_ROOT_ENVS, NULL, NULL, "/r/envs");
   path_is (REG_ROOT_ENV, "abc", NULL, "/r/envs/abc");
   path_is (REG_ROOT_ENV_STAGING, "0123456789abcdef", NULL, "/r/envs/.gen-0123456789ab-XXXXXX");
+  path_is (REG_ROOT_ENV_LAYER, "abc", NULL, "/r/envs/abc/layer");
+  path_is (REG_ROOT_ENV_BASE, "abc", NULL, "/r/envs/abc/base");
+  path_is (REG_ROOT_ENV_PROC, "abc", NULL, "/r/envs/abc/proc");
   path_is (REG_ROOT_CONTAINERS, NULL, NULL, "/r/containers");
   path_is (REG_ROOT_CONTAINER, "id", NULL, "/r/containers/id");
   path_is (REG_ROOT_CONTAINER_FILE, "id", "state.json", "/r/containers/id/state.json");

@@ -103,7 +103,7 @@ test_fill_keeps_modes_owners_no_links (void **state)
   assert_int_equal (reg_volume_create (f->root, "v", false, NULL, NULL), 0);
   int src = open_src (f);
   bool copied = false;
-  assert_int_equal (reg_volume_fill (f->root, "v", src, "/data", &copied, NULL), 0);
+  assert_int_equal (reg_volume_fill (f->root, "v", &src, 1, "/data", &copied, NULL), 0);
   close (src);
   assert_true (copied);
   struct stat a, b, st;
@@ -145,7 +145,7 @@ test_fill_leaves_a_used_volume (void **state)
   put (data, "mine", "mine\n", 0644);
   int src = open_src (f);
   bool copied = true;
-  assert_int_equal (reg_volume_fill (f->root, "used", src, "/data", &copied, NULL), 0);
+  assert_int_equal (reg_volume_fill (f->root, "used", &src, 1, "/data", &copied, NULL), 0);
   close (src);
   assert_false (copied);
   struct stat st;
@@ -178,7 +178,7 @@ test_fill_failure_empties_again (void **state)
   int src = open_src (f);
   bool copied = true;
   struct reg_error *err = NULL;
-  assert_int_equal (reg_volume_fill (f->root, "bad", src, "/data", &copied, &err), -1);
+  assert_int_equal (reg_volume_fill (f->root, "bad", &src, 1, "/data", &copied, &err), -1);
   close (src);
   assert_false (copied);
   assert_non_null (strstr (err->msg, "volume bad: copy the image's files"));
@@ -202,7 +202,7 @@ test_fill_unknown_volume (void **state)
   int src = open_src (f);
   bool copied = true;
   struct reg_error *err = NULL;
-  assert_int_equal (reg_volume_fill (f->root, "nosuch", src, "/data", &copied, &err), -1);
+  assert_int_equal (reg_volume_fill (f->root, "nosuch", &src, 1, "/data", &copied, &err), -1);
   close (src);
   assert_false (copied);
   assert_non_null (strstr (err->msg, "volume nosuch"));
