@@ -1132,8 +1132,8 @@ reg_engine_container_run (struct reg_engine *e, const struct reg_create_options 
   reg_timing_mark (c->id, "regd.start");
   if (reg_engine_container_start (e, c->id, attach_fd, result) < 0)
     {
-      if (c->auto_remove)
-        reg_engine_container_remove (e, c->id, true, false, NULL);
+      if (c->auto_remove) /* its anonymous volumes too, as the monitor's --rm */
+        reg_engine_container_remove (e, c->id, true, true, NULL);
       reg_container_free (c);
       return -1;
     }
@@ -2041,7 +2041,8 @@ restore_one (struct reg_engine *e, const char *id)
                c->state == REG_STATE_GENERATING ? "its creation was interrupted"
                                                 : "--rm and not running");
       reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
-      reg_container_destroy (e->root, c->id, NULL);
+      if (reg_container_destroy (e->root, c->id, NULL) == 0 && c->auto_remove)
+        reg_engine_volumes_remove_anonymous (e, c);
     }
   reg_container_free (c);
   reg_lockset_unlock (e->ops, op);
