@@ -31,7 +31,10 @@ LIBS_REGD := $(shell pkg-config --libs libmicrohttpd) $(LIBS_LIB) -lpthread
 # http-parser has no pkg-config file in Debian 12. libcurl is not linked
 # into reg: src/cli/tls.c loads it with dlopen for tcp:// only (docs/build.md).
 LIBS_HTTP := -lhttp_parser
-LIBS_CLI := $(LIBS_HTTP) $(shell pkg-config --libs jansson)
+# Both from their static archives (Debian ships them): two libraries fewer
+# for the loader at each command's start; libc stays shared, for the
+# dlopen of libcurl and libarchive (docs/build.md).
+LIBS_CLI := -Wl,-Bstatic $(LIBS_HTTP) $(shell pkg-config --libs jansson) -Wl,-Bdynamic
 LIBS_HUB := $(shell pkg-config --libs libmicrohttpd libcurl jansson sqlite3 libcrypto zlib) -lpthread -lm
 
 LIB_SRC := $(sort $(wildcard src/lib/*.c))

@@ -2,6 +2,7 @@
 #include "cgroup.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -102,6 +103,18 @@ make_dir (const char *path, bool must_be_new, struct reg_error **err)
 }
 
 static void remove_dir (const char *dir);
+
+/* The group made ahead under parent, renamed to dir (a cgroup v1
+ * directory can be renamed within its parent; the rename fails, as a
+ * mkdir would, when dir exists). false: none, and dir is to be made. */
+static bool
+take_ahead (const struct reg_cgroup *cg, const char *parent, const char *dir)
+{
+  if (cg->ahead == NULL)
+    return false;
+  _cleanup_free_ char *from = NULL;
+  return asprintf (&from, "%s/%s", parent, cg->ahead) >= 0 && rename (from, dir) == 0;
+}
 
 /* v1 cpuset groups start empty and take no task until cpus and mems are set. */
 static int
@@ -216,8 +229,10 @@ put_limit (enum reg_cgroup_version v, const char *dir, const struct reg_limit_de
 static int v1_apply (const struct reg_cgroup *cg, const struct reg_limits *l,
                      struct reg_error **err);
 
+/* The groups the limits need (with apply, the limits written); with
+ * cg->ahead, each renamed from the group made ahead where there is one. */
 static int
-v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error **err)
+v1_create (struct reg_cgroup *cg, const struct reg_limits *l, bool apply, struct reg_error **err)
 {
   for (size_t i = 0; v1_controllers[i]; i++)
     {
@@ -254,7 +269,7 @@ v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
           free (dir);
           return -1;
         }
-      if (make_dir (dir, true, err) < 0)
+      if (!take_ahead (cg, parent, dir) && make_dir (dir, true, err) < 0)
         {
           free (dir);
           return -1;
@@ -262,7 +277,7 @@ v1_create (struct reg_cgroup *cg, const struct reg_limits *l, struct reg_error *
       if (push_dir (cg, dir) < 0)
         return reg_error_set (err, ENOMEM, "out of memory");
     }
-  return v1_apply (cg, l, err);
+  return apply ? v1_apply (cg, l, err) : 0;
 }
 
 static int
@@ -373,23 +388,39 @@ v2_apply (const char *dir, const struct reg_limits *l, struct reg_error **err)
   return 0;
 }
 
-int
-reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
-                   struct reg_cgroup **out, struct reg_error **err)
+static struct reg_cgroup *
+cgroup_new (const char *fs, const char *id)
 {
-  *out = NULL;
-  if (reg_limit_check (l, err) < 0)
-    return -1;
   struct reg_cgroup *cg = calloc (1, sizeof *cg);
   if (cg == NULL || (cg->fs = strdup (fs)) == NULL || (cg->id = strdup (id)) == NULL
       || (cg->dirs = calloc (1, sizeof (char *))) == NULL)
     {
       reg_cgroup_free (cg);
-      return reg_error_set (err, ENOMEM, "out of memory");
+      return NULL;
     }
-  int ret = reg_cgroup_detect (fs, &cg->version, err);
+  return cg;
+}
+
+int
+reg_cgroup_create_from (const char *fs, const char *id, const struct reg_limits *l,
+                        struct reg_cgroup *ahead, struct reg_cgroup **out, struct reg_error **err)
+{
+  *out = NULL;
+  struct reg_cgroup *cg = NULL;
+  int ret = reg_limit_check (l, err);
+  if (ret == 0 && (cg = cgroup_new (fs, id)) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
   if (ret == 0)
-    ret = cg->version == REG_CGROUP_V1 ? v1_create (cg, l, err) : v2_create (cg, l, err);
+    ret = reg_cgroup_detect (fs, &cg->version, err);
+  if (ret == 0)
+    {
+      cg->ahead = ahead && ahead->version == cg->version ? ahead->id : NULL;
+      ret = cg->version == REG_CGROUP_V1 ? v1_create (cg, l, true, err) : v2_create (cg, l, err);
+      cg->ahead = NULL;
+    }
+  /* What was not taken goes (every group, when the create failed). */
+  reg_cgroup_destroy (ahead);
+  reg_cgroup_free (ahead);
   if (ret < 0)
     {
       reg_cgroup_destroy (cg);
@@ -398,6 +429,65 @@ reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
     }
   *out = cg;
   return 0;
+}
+
+int
+reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
+                   struct reg_cgroup **out, struct reg_error **err)
+{
+  return reg_cgroup_create_from (fs, id, l, NULL, out, err);
+}
+
+int
+reg_cgroup_ahead (const char *fs, struct reg_cgroup **out, struct reg_error **err)
+{
+  *out = NULL;
+  enum reg_cgroup_version v;
+  if (reg_cgroup_detect (fs, &v, err) < 0)
+    return -1;
+  if (v != REG_CGROUP_V1)
+    return 0; /* a cgroup2 directory cannot be renamed */
+  char name[32];
+  snprintf (name, sizeof name, "%s%d", REG_CGROUP_AHEAD, (int)getpid ());
+  struct reg_cgroup *cg = cgroup_new (fs, name);
+  if (cg == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  cg->version = v;
+  static const struct reg_limits none = { 0 };
+  if (v1_create (cg, &none, false, err) < 0)
+    {
+      reg_cgroup_destroy (cg);
+      reg_cgroup_free (cg);
+      return -1;
+    }
+  *out = cg;
+  return 0;
+}
+
+void
+reg_cgroup_sweep_ahead (const char *fs)
+{
+  size_t len = strlen (REG_CGROUP_AHEAD);
+  for (size_t i = 0; v1_controllers[i]; i++)
+    {
+      _cleanup_free_ char *parent = NULL;
+      if (asprintf (&parent, "%s/%s/%s", fs, v1_controllers[i], PARENT) < 0)
+        return;
+      DIR *d = opendir (parent);
+      for (struct dirent *de; d && (de = readdir (d)) != NULL;)
+        {
+          char *end = NULL;
+          long pid = strncmp (de->d_name, REG_CGROUP_AHEAD, len) == 0
+                         ? strtol (de->d_name + len, &end, 10)
+                         : 0;
+          _cleanup_free_ char *dir = NULL;
+          if (pid > 0 && *end == '\0' && kill ((pid_t)pid, 0) < 0 && errno == ESRCH
+              && asprintf (&dir, "%s/%s", parent, de->d_name) >= 0)
+            remove_dir (dir);
+        }
+      if (d)
+        closedir (d);
+    }
 }
 
 char **

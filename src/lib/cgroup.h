@@ -51,6 +51,7 @@ struct reg_cgroup
   char **dirs;        /* every cgroup directory created, NULL-terminated */
   char *monitor_dir;  /* the monitor's sibling cgroup (CPU), or NULL */
   char *monitor_home; /* the cgroup the monitor came from, when it joined */
+  const char *ahead;  /* during reg_cgroup_create_from: the name of the groups to take */
 };
 
 int reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_error **err);
@@ -58,6 +59,23 @@ int reg_cgroup_detect (const char *fs, enum reg_cgroup_version *out, struct reg_
 /* Create the container's cgroups and apply the limits, all or nothing. */
 int reg_cgroup_create (const char *fs, const char *id, const struct reg_limits *l,
                        struct reg_cgroup **out, struct reg_error **err);
+/* Groups made ahead, by the spare monitor while it waits (monitor.h): on
+ * cgroup v1, reg_cgroup_ahead makes the groups a container without limits
+ * has (every mounted controller but cpuset), empty, named
+ * REG_CGROUP_AHEAD<pid>; reg_cgroup_create_from then renames each into
+ * place (<...>/reg/<id>) instead of making it, and makes the others (the
+ * cpuset of pinned cpus) as reg_cgroup_create does. Making a memory cgroup
+ * takes 0.1 ms, a rename a few microseconds. It always consumes `ahead`:
+ * what it did not take is removed, and freed. cgroup2 directories cannot
+ * be renamed: there *out is NULL (nothing made). A spare killed before it
+ * got a container leaves its groups; reg_cgroup_sweep_ahead (regd's start)
+ * removes those whose process is gone. */
+#define REG_CGROUP_AHEAD "spare-"
+int reg_cgroup_ahead (const char *fs, struct reg_cgroup **out, struct reg_error **err);
+int reg_cgroup_create_from (const char *fs, const char *id, const struct reg_limits *l,
+                            struct reg_cgroup *ahead, struct reg_cgroup **out,
+                            struct reg_error **err);
+void reg_cgroup_sweep_ahead (const char *fs);
 /* The files the container's first process (or an exec helper) writes "0"
  * into, to join: v2's cgroup.procs; v1's `tasks`, which moves the calling
  * thread only. The caller is single-threaded, so that is the whole

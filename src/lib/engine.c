@@ -208,6 +208,7 @@ reg_engine_sweep (struct reg_engine *e, struct reg_error **err)
       || sweep_dir (envs, ".prune-", err) < 0 || sweep_dir (tmp, "", err) < 0
       || sweep_state_tmp (containers, err) < 0 || reg_volume_sweep (e->root, err) < 0)
     return reg_error_prefix (err, "regd: clean up after an earlier crash");
+  reg_cgroup_sweep_ahead (REG_CGROUP_FS); /* a killed spare monitor's */
   return 0;
 }
 

@@ -79,10 +79,11 @@ struct monitor
   struct reg_cgroup *cg;
   int listen_fd; /* containers/<id>/attach.sock */
   struct client clients[REG_MONITOR_CLIENTS];
-  int input_fd;    /* where input goes: the stdin pipe or the terminal */
-  int term_fd;     /* the terminal's other side, for resize */
-  char *init_path; /* --init: reg-init on the host */
-  int netns_fd;    /* bridged: its network namespace, held for its life */
+  int input_fd;             /* where input goes: the stdin pipe or the terminal */
+  int term_fd;              /* the terminal's other side, for resize */
+  char *init_path;          /* --init: reg-init on the host */
+  int netns_fd;             /* bridged: its network namespace, held for its life */
+  struct reg_cgroup *ahead; /* the spare's cgroups made ahead, till the first start */
 };
 
 static void
@@ -520,7 +521,9 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
   reg_timing_mark (c->id, "monitor.prepared");
   /* The monitor's own work for the container (its log) under the same
    * CPU limit (cgroup.h). */
-  if (reg_cgroup_create (REG_CGROUP_FS, c->id, &c->limits, &m->cg, e) < 0
+  struct reg_cgroup *ahead = m->ahead;
+  m->ahead = NULL; /* taken or removed by the create */
+  if (reg_cgroup_create_from (REG_CGROUP_FS, c->id, &c->limits, ahead, &m->cg, e) < 0
       || reg_cgroup_monitor_join (m->cg, &c->limits, e) < 0)
     {
       close (po[0]), close (po[1]), close (pe[0]), close (pe[1]);
@@ -722,10 +725,12 @@ remove_exited (struct monitor *m, const struct reg_container *c, const struct ex
 }
 
 static _Noreturn void
-monitor_main (const char *root, const struct reg_container *c, bool attach)
+monitor_main (const char *root, const struct reg_container *c, bool attach,
+              struct reg_cgroup *ahead)
 {
   struct monitor m = { .root = root,
                        .c = c,
+                       .ahead = ahead,
                        .attach_fd = attach ? FD_ATTACH : -1,
                        .listen_fd = listen_input (root, c->id),
                        .input_fd = -1,
@@ -755,6 +760,9 @@ monitor_main (const char *root, const struct reg_container *c, bool attach)
     }
   else
     started = start_container (&m, c, &out, &err, &res);
+  reg_cgroup_destroy (m.ahead); /* not taken: the start failed before its cgroups */
+  reg_cgroup_free (m.ahead);
+  m.ahead = NULL;
   reg_error_free (e);
   e = NULL;
   if (started < 0)
@@ -917,7 +925,8 @@ reg_monitor_main (int argc, char **argv)
   const char *root = spare ? argv[2] : argv[1];
   char id[65];
   bool attach = false;
-  if (spare && reg_monitor_spare_wait (argv, id, &attach) < 0)
+  struct reg_cgroup *ahead = NULL;
+  if (spare && reg_monitor_spare_wait (argv, id, &attach, &ahead) < 0)
     return 0; /* regd did not need this spare */
   if (!spare)
     {
@@ -937,9 +946,11 @@ reg_monitor_main (int argc, char **argv)
       struct reg_start_result res = { 0 };
       reg_proto_result_of_error (&res, 125, e);
       reg_proto_status_error (FD_STATUS, &res);
+      reg_cgroup_destroy (ahead);
+      reg_cgroup_free (ahead);
       return 125;
     }
-  monitor_main (root, c, attach);
+  monitor_main (root, c, attach, ahead);
 }
 
 int

@@ -75,9 +75,12 @@ int reg_monitor_spare_take (const char *root, const char *id, bool attach, int s
                             int attach_fd, int netns_fd, pid_t *pid);
 /* regd: start a spare, if there is none. */
 void reg_monitor_spare_fill (const char *monitor_path, const char *root);
-/* The spare: wait for regd's message; place the fds it carries at 3, 4 and
- * 5; id and *attach say which container. -1: regd closed the socket (or
- * sent what no regd sends): exit. */
-int reg_monitor_spare_wait (char **argv, char id[65], bool *attach);
+/* The spare: compile the default seccomp filter (security.h) and make the
+ * cgroups ahead (*ahead, cgroup.h; NULL: none), then wait for regd's
+ * message; place the fds it carries at 3, 4 and 5; id and *attach say
+ * which container. -1: regd closed the socket (or sent what no regd
+ * sends), the groups made ahead are removed: exit. */
+struct reg_cgroup;
+int reg_monitor_spare_wait (char **argv, char id[65], bool *attach, struct reg_cgroup **ahead);
 
 #endif

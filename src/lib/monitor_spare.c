@@ -1,7 +1,9 @@
 /* The spare monitor (monitor.h): one reg-monitor that regd starts ahead,
  * already exec'd and loaded, waiting on a socket for the container it will
  * supervise. regd's side (take, fill) and the spare's side (wait). */
+#include "cgroup.h"
 #include "monitor.h"
+#include "security.h"
 #include "timing.h"
 #include "util.h"
 
@@ -154,20 +156,39 @@ id_ok (const char *id)
   return n == 64 && id[n] == '\0';
 }
 
+static void
+drop_ahead (struct reg_cgroup **ahead)
+{
+  reg_cgroup_destroy (*ahead);
+  reg_cgroup_free (*ahead);
+  *ahead = NULL;
+}
+
 int
-reg_monitor_spare_wait (char **argv, char id[65], bool *attach)
+reg_monitor_spare_wait (char **argv, char id[65], bool *attach, struct reg_cgroup **ahead)
 {
   prctl (PR_SET_NAME, "reg-mon-spare");
+  /* Work that does not depend on the container, done while idle; what
+   * fails here is done again, as without a spare, after the message. */
+  reg_security_warm ();
+  if (reg_cgroup_ahead (REG_CGROUP_FS, ahead, NULL) < 0)
+    *ahead = NULL;
   char line[80];
   int fds[REG_UTIL_MAX_FDS], n_fds;
   ssize_t n = reg_util_recv_fds (FD_SPARE, line, sizeof line - 1, fds, &n_fds);
   if (n <= 0)
-    return -1; /* regd closed the socket (it ended, or has one spare too many) */
+    {
+      drop_ahead (ahead);
+      return -1; /* regd closed the socket (it ended, or has one spare too many) */
+    }
   line[n] = '\0';
   char a = 0, ns = 0;
   if (sscanf (line, "%64s %c %c", id, &a, &ns) != 3 || !id_ok (id) || (a != '0' && a != '1')
       || (ns != '0' && ns != '1') || n_fds != 1 + (a == '1') + (ns == '1'))
-    return -1;
+    {
+      drop_ahead (ahead);
+      return -1;
+    }
   *attach = a == '1';
   if (strlen (argv[3]) == 64 && strlen (argv[4]) == 1)
     {

@@ -149,6 +149,13 @@ struct reg_confinement
 int reg_security_prepare (const struct reg_security *s, struct reg_confinement *c,
                           struct reg_error **err);
 void reg_security_confinement_clear (struct reg_confinement *c);
+/* The seccomp filter is compiled once per profile text and capability set
+ * in a process (the last 8 are kept, profiles up to 256 kB; each prepare
+ * gets its own copy): regd
+ * compiles a profile once for all its `reg exec`s. reg_security_warm
+ * compiles the default filter with the default capabilities ahead, for the
+ * spare monitor to do while it waits for a container (monitor.h). */
+void reg_security_warm (void);
 #define _cleanup_confinement_ __attribute__ ((cleanup (reg_security_confinement_clear)))
 
 /* In the container, after pivot_root. reg_security_confine_mounts masks

@@ -86,16 +86,44 @@ t_monitor_spare () {
   sp=$(wait_spare)
   [ -n "$sp" ] || { fail "no spare monitor after a start"; return; }
   expect_eq "$(echo "$sp" | wc -l)" 1 "spare monitors of one regd"
+  # On cgroup v1 it made the cgroups ahead (cgroup.h), which the next
+  # container takes under its own name, limits applied.
+  local cg=/sys/fs/cgroup/pids/reg
+  [ -d /sys/fs/cgroup/pids ] || cg=
+  if [ -n "$cg" ]; then
+    for _ in $(seq 100); do [ -d "$cg/spare-$sp" ] && break; sleep 0.05; done
+    [ -d "$cg/spare-$sp" ] || fail "the spare made no cgroups ahead"
+  fi
   # The next container's monitor is that very process; another spare follows.
   id=$("$REG" run -d -t base@1 -- /bin/sleep 1000)
   mon=$(monitor_pid_of "$id")
   expect_eq "$mon" "$sp" "the monitor of the next container"
   expect_eq "$(tr '\0' ' ' </proc/"$mon"/cmdline)" "reg-monitor --spare $ROOT $id 0 " \
     "the command line of a spare that became a monitor"
+  if [ -n "$cg" ]; then
+    [ -d "$cg/spare-$sp" ] && fail "the cgroups made ahead stayed under the spare's name"
+    expect_eq "$(cat "$cg/$id/pids.max")" "512" "the pids limit in cgroups taken from the spare"
+    local p
+    p=$(head -1 "$cg/$id/cgroup.procs")
+    expect_eq "$(tr '\0' ' ' </proc/"${p:-0}"/cmdline 2>/dev/null)" "/bin/sleep 1000 " \
+      "the process in the cgroup taken from the spare"
+  fi
   sp2=$(wait_spare "$sp")
   [ -n "$sp2" ] || fail "no new spare after the first was used"
-  # A dead spare: the start spawns its monitor as before.
+  # A dead spare: the start spawns its monitor as before; its cgroups stay
+  # until regd's next start.
+  if [ -n "$cg" ]; then
+    for _ in $(seq 100); do [ -d "$cg/spare-$sp2" ] && break; sleep 0.05; done
+  fi
   kill -KILL "$sp2"
+  # Until it is dead (gone, or a zombie: its socket is closed by then). A
+  # start that reached it while SIGKILL was still on its way would hand it
+  # the container and fail ("monitor died before starting it"), which is
+  # not what this checks.
+  for _ in $(seq 100); do
+    grep -qs '^State:.*[^Z] (' /proc/"$sp2"/status || break
+    sleep 0.05
+  done
   run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c 'echo spawned; exit 5'
   expect_rc 5
   expect_out_has spawned
@@ -111,7 +139,14 @@ t_monitor_spare () {
   done
   kill -0 "$sp" 2>/dev/null && fail "the spare outlived its regd"
   kill -0 "$mon" 2>/dev/null || fail "a container's monitor died with regd"
+  if [ -n "$cg" ]; then
+    [ -d "$cg/spare-$sp" ] && fail "a spare that exited left its cgroups"
+    [ -d "$cg/spare-$sp2" ] || fail "no cgroups of the killed spare to sweep (test premise)"
+  fi
   start_regd
+  if [ -n "$cg" ]; then
+    [ -d "$cg/spare-$sp2" ] && fail "regd's start left a killed spare's cgroups"
+  fi
   run_cmd "$REG" ps
   expect_out_has "${id:0:12}"
   run_cmd "$REG" rm -f "$id"

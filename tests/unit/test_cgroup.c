@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -210,6 +211,79 @@ test_v1_limits (void **state)
   assert_int_equal (reg_util_rm_rf (fs, NULL), 0);
 }
 
+/* Groups made ahead (v1): a create renames them to the container's and
+ * writes its limits; a failed create removes them; cgroup2 makes none;
+ * the sweep removes the groups of a spare whose process is gone only. */
+static void
+test_v1_ahead (void **state)
+{
+  char fs[] = "/tmp/reg-test-cg1a-XXXXXX";
+  assert_non_null (mkdtemp (fs));
+  const char *ctls[] = { "memory", "pids", "cpu", "cpuacct", "blkio", "freezer" };
+  for (size_t i = 0; i < sizeof ctls / sizeof ctls[0]; i++)
+    {
+      char d[256];
+      snprintf (d, sizeof d, "%s/%s", fs, ctls[i]);
+      assert_int_equal (mkdir (d, 0755), 0);
+    }
+  struct reg_cgroup *ahead = NULL, *cg = NULL;
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_cgroup_ahead (fs, &ahead, &err), 0);
+  assert_non_null (ahead);
+  assert_int_equal (reg_strv_len (ahead->dirs), 6);
+  char name[300], dir[300];
+  snprintf (name, sizeof name, "%s/memory/reg/%s%d", fs, REG_CGROUP_AHEAD, (int)getpid ());
+  assert_int_equal (access (name, F_OK), 0);
+  put_file (name, "marker", "made ahead");
+  struct reg_limits l = { .memory = 64 << 20 };
+  assert_int_equal (reg_cgroup_create_from (fs, ID, &l, ahead, &cg, &err), 0);
+  assert_int_equal (access (name, F_OK), -1);
+  snprintf (dir, sizeof dir, "%s/memory/reg/%s", fs, ID);
+  char *got = read_back (dir, "marker"); /* the same group, renamed */
+  assert_string_equal (got, "made ahead");
+  free (got);
+  got = read_back (dir, "memory.limit_in_bytes");
+  assert_string_equal (got, "67108864");
+  free (got);
+  snprintf (dir, sizeof dir, "%s/pids/reg/%s", fs, ID);
+  got = read_back (dir, "pids.max");
+  assert_string_equal (got, "512");
+  free (got);
+  /* Its name is taken: the create fails as a mkdir would, and the groups
+   * made ahead go. */
+  struct reg_cgroup *again = NULL, *cg2 = NULL;
+  assert_int_equal (reg_cgroup_ahead (fs, &again, &err), 0);
+  assert_int_equal (reg_cgroup_create_from (fs, ID, &l, again, &cg2, &err), -1);
+  assert_non_null (err);
+  reg_error_free (err);
+  err = NULL;
+  assert_int_equal (access (name, F_OK), -1);
+  reg_cgroup_destroy (cg);
+  reg_cgroup_free (cg);
+  /* The sweep: a dead process's groups go, a live one's stay. */
+  pid_t dead = fork ();
+  if (dead == 0)
+    _exit (0);
+  waitpid (dead, NULL, 0);
+  char gone[300], live[300];
+  snprintf (gone, sizeof gone, "%s/pids/reg/%s%d", fs, REG_CGROUP_AHEAD, (int)dead);
+  snprintf (live, sizeof live, "%s/pids/reg/%s%d", fs, REG_CGROUP_AHEAD, (int)getpid ());
+  assert_int_equal (mkdir (gone, 0755), 0);
+  assert_int_equal (mkdir (live, 0755), 0);
+  reg_cgroup_sweep_ahead (fs);
+  assert_int_equal (access (gone, F_OK), -1);
+  assert_int_equal (access (live, F_OK), 0);
+  assert_int_equal (reg_util_rm_rf (fs, NULL), 0);
+}
+
+static void
+test_v2_ahead_makes_nothing (void **state)
+{
+  struct reg_cgroup *ahead = (struct reg_cgroup *)1;
+  assert_int_equal (reg_cgroup_ahead (*state, &ahead, NULL), 0);
+  assert_null (ahead);
+}
+
 int
 main (void)
 {
@@ -218,6 +292,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_v2_unlimited_and_long_cpu_list, setup_v2, teardown),
     cmocka_unit_test_setup_teardown (test_v2_missing_controller_is_an_error, setup_v2, teardown),
     cmocka_unit_test (test_v1_limits),
+    cmocka_unit_test (test_v1_ahead),
+    cmocka_unit_test_setup_teardown (test_v2_ahead_makes_nothing, setup_v2, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 
 #include <cmocka.h>
 
@@ -410,13 +411,79 @@ test_prepare_apply (void **state)
   assert_null (c.filter);
 }
 
+/* The filter cache (one compile per profile and capability set): each
+ * prepare gets its own copy, and the key holds the capabilities and the
+ * profile's text, so a cached filter never serves another set. */
+static void
+filter_of (struct reg_security *s, struct reg_confinement *c)
+{
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_security_prepare (s, c, &err), 0);
+  assert_null (err);
+  assert_non_null (c->filter);
+}
+
+static bool
+same_filter (const struct reg_confinement *a, const struct reg_confinement *b)
+{
+  return a->filter_len == b->filter_len
+         && memcmp (a->filter, b->filter, a->filter_len * sizeof *a->filter) == 0;
+}
+
+static void
+test_filter_cache (void **state)
+{
+  reg_security_warm ();
+  struct reg_confinement a, b, admin, p1, p2;
+  struct reg_security def = { 0 };
+  filter_of (&def, &a);
+  filter_of (&def, &b);
+  assert_ptr_not_equal (a.filter, b.filter);
+  assert_true (same_filter (&a, &b));
+  char *add[] = { (char *)"SYS_ADMIN", NULL };
+  struct reg_security sysadmin = { .cap_add = add };
+  filter_of (&sysadmin, &admin); /* no clone rules with CAP_SYS_ADMIN */
+  assert_false (same_filter (&a, &admin));
+  const char *allow = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}";
+  const char *deny = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                     "[\"chmod\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+  struct reg_security s1 = { .seccomp_profile = (char *)allow };
+  struct reg_security s2 = { .seccomp_profile = (char *)deny };
+  filter_of (&s1, &p1);
+  filter_of (&s2, &p2);
+  assert_false (same_filter (&p1, &p2));
+  /* More profiles than the cache holds: every answer is still its own. */
+  for (int i = 0; i < 10; i++)
+    {
+      char text[128];
+      snprintf (text, sizeof text, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"defaultErrnoRet\":%d}",
+                i + 1);
+      struct reg_security s = { .seccomp_profile = text };
+      struct reg_confinement c;
+      filter_of (&s, &c);
+      reg_security_confinement_clear (&c);
+    }
+  reg_security_confinement_clear (&b);
+  filter_of (&def, &b);
+  assert_true (same_filter (&a, &b));
+  reg_security_confinement_clear (&p1);
+  filter_of (&s2, &p1);
+  assert_true (same_filter (&p1, &p2));
+  reg_security_confinement_clear (&a);
+  reg_security_confinement_clear (&b);
+  reg_security_confinement_clear (&admin);
+  reg_security_confinement_clear (&p1);
+  reg_security_confinement_clear (&p2);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_caps),     cmocka_unit_test (test_user),
-    cmocka_unit_test (test_profiles), cmocka_unit_test (test_userns_range),
-    cmocka_unit_test (test_request),  cmocka_unit_test (test_prepare_apply),
+    cmocka_unit_test (test_caps),         cmocka_unit_test (test_user),
+    cmocka_unit_test (test_profiles),     cmocka_unit_test (test_userns_range),
+    cmocka_unit_test (test_request),      cmocka_unit_test (test_prepare_apply),
+    cmocka_unit_test (test_filter_cache),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
