@@ -12,6 +12,11 @@
 # (tests/e2e/lib.sh's recipe; never the host's). reg gets the very images
 # through `docker save` | `reg image load`, into a fresh engine root.
 #
+# Each set of images also goes into a second engine, a regd with
+# --link-host-files, whose image files that are byte for byte the host's
+# file at the same path are the host's own inodes: its bytes are those of
+# the objects that are not host files (store_own_bytes).
+#
 #   bench/images.sh            (as root; REG_BIN=build by default)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,15 +28,19 @@ OUT=$(mktemp -d /var/tmp/reg-images.XXXXXX)
 D=$OUT/docker
 ROOT=$OUT/root
 SOCK=$OUT/reg.sock
+ROOTL=$OUT/root-link
+SOCKL=$OUT/reg-link.sock
 mkdir -p "$D"
 
 dock () { docker -H "unix://$D/docker.sock" "$@"; }
 reg () { REG_HOST=unix://$SOCK "$REG_BIN/reg" "$@"; }
+regl () { REG_HOST=unix://$SOCKL "$REG_BIN/reg" "$@"; }
 
 cleanup () {
   set +e
-  for p in $PKGS; do reg rm -f "svc-$p" >/dev/null 2>&1; done
+  for p in $PKGS; do reg rm -f "svc-$p" >/dev/null 2>&1; regl rm -f "svc-$p" >/dev/null 2>&1; done
   [ -n "${REGD_PID:-}" ] && kill "$REGD_PID" && wait "$REGD_PID"
+  [ -n "${REGDL_PID:-}" ] && kill "$REGDL_PID" && wait "$REGDL_PID"
   [ -n "${DOCKERD_PID:-}" ] && kill "$DOCKERD_PID" && wait "$DOCKERD_PID"
   rm -rf "$OUT"
 }
@@ -45,12 +54,18 @@ EOS
 unshare -n -m --propagation private sh "$D/start.sh" &
 DOCKERD_PID=$!
 for _ in $(seq 150); do dock version >/dev/null 2>&1 && break; sleep 0.2; done
-start_regd () { # a fresh engine root
+start_regd () { # fresh engine roots, the default one and one with --link-host-files
   if [ -n "${REGD_PID:-}" ]; then kill "$REGD_PID"; wait "$REGD_PID" || true; fi
-  rm -rf "$ROOT"
-  "$REG_BIN/regd" --root "$ROOT" --socket "$SOCK" >>"$OUT/regd.log" 2>&1 &
+  if [ -n "${REGDL_PID:-}" ]; then kill "$REGDL_PID"; wait "$REGDL_PID" || true; fi
+  rm -rf "$ROOT" "$ROOTL"
+  # Each in a network namespace of its own: its bridge and nft table
+  # go with it (the services run with --network none).
+  unshare -n "$REG_BIN/regd" --root "$ROOT" --socket "$SOCK" >>"$OUT/regd.log" 2>&1 &
   REGD_PID=$!
-  for _ in $(seq 100); do reg version >/dev/null 2>&1 && break; sleep 0.1; done
+  unshare -n "$REG_BIN/regd" --root "$ROOTL" --socket "$SOCKL" --link-host-files \
+    >>"$OUT/regd-link.log" 2>&1 &
+  REGDL_PID=$!
+  for _ in $(seq 100); do reg version >/dev/null 2>&1 && regl version >/dev/null 2>&1 && break; sleep 0.1; done
 }
 start_regd
 
@@ -58,12 +73,42 @@ start_regd
 # directories, each layer once), and of reg's store objects.
 docker_bytes () { du -sb --apparent-size "$D/data/overlay2" | cut -f1; }
 store_bytes () { du -sb --apparent-size "$ROOT/store/objects" | cut -f1; }
+# The --link-host-files store: bytes of its objects that are not one of the
+# host's own files (an inode found under the host's /usr, /etc, /var, /opt),
+# and of those that are.
+store_own_bytes () {
+  python3 - "$ROOTL/store/objects" <<'PY'
+import os, sys
+host = set()
+for top in ("/usr", "/etc", "/var/lib", "/opt"):
+    for d, dirs, files in os.walk(top):
+        if d.startswith(("/var/tmp", "/var/lib/docker", "/var/lib/reg")):
+            dirs[:] = []
+            continue
+        for n in files:
+            try:
+                st = os.lstat(os.path.join(d, n))
+            except OSError:
+                continue
+            host.add((st.st_dev, st.st_ino))
+own = linked = 0
+for d, dirs, files in os.walk(sys.argv[1]):
+    for n in files:
+        st = os.lstat(os.path.join(d, n))
+        if (st.st_dev, st.st_ino) in host:
+            linked += st.st_size
+        else:
+            own += st.st_size
+print(own, linked)
+PY
+}
 
 load_all () { # TAG: docker save of the four images into the fresh reg root
   local p
   for p in $PKGS; do
     dock save "bench/$p:$1" -o "$OUT/$p.tar"
     reg image load -q -i "$OUT/$p.tar" >/dev/null
+    regl image load -q -i "$OUT/$p.tar" >/dev/null
     rm -f "$OUT/$p.tar"
   done
 }
@@ -100,7 +145,7 @@ PY
 # after 5 s, the PSS of each (its processes and their descendants).
 services () {
   local p id cmd
-  declare -A DPID RPID
+  declare -A DPID RPID LPID
   for p in $PKGS; do
     case $p in
       python3) cmd=(python3 -m http.server 8000 --bind 127.0.0.1) ;;
@@ -112,19 +157,26 @@ services () {
     DPID[$p]=$(dock inspect -f '{{.State.Pid}}' "$id")
     reg run -d --name "svc-$p" --network none -t "bench.$p@$1" -- "${cmd[@]}" >/dev/null
     RPID[$p]=$(reg inspect -f '{{.State.Pid}}' "svc-$p")
+    regl run -d --name "svc-$p" --network none -t "bench.$p@$1" -- "${cmd[@]}" >/dev/null
+    LPID[$p]=$(regl inspect -f '{{.State.Pid}}' "svc-$p")
   done
   sleep 5
-  for p in $PKGS; do echo "$1 $p docker_pss_kb $(pss "${DPID[$p]}") reg_pss_kb $(pss "${RPID[$p]}")"; done
-  echo "$1 all docker_pss_kb $(pss "${DPID[@]}") reg_pss_kb $(pss "${RPID[@]}")"
-  # Where they differ, mapping by mapping (A: Docker, B: reg).
+  for p in $PKGS; do
+    echo "$1 $p docker_pss_kb $(pss "${DPID[$p]}") reg_pss_kb $(pss "${RPID[$p]}") reg_link_pss_kb $(pss "${LPID[$p]}")"
+  done
+  echo "$1 all docker_pss_kb $(pss "${DPID[@]}") reg_pss_kb $(pss "${RPID[@]}") reg_link_pss_kb $(pss "${LPID[@]}")"
+  # Where they differ, mapping by mapping (A: Docker, B: reg), and
+  # between reg's two stores (A: default, B: --link-host-files).
   for p in $PKGS; do
     echo "-- $1 $p: A Docker, B reg"
     python3 "$HERE/maps.py" -n 8 "${DPID[$p]}" "${RPID[$p]}"
+    echo "-- $1 $p: A reg, B reg --link-host-files"
+    python3 "$HERE/maps.py" -n 6 "${RPID[$p]}" "${LPID[$p]}"
   done
   dock ps --format '{{.Image}} {{.Status}}'
   reg ps --format '{{.Names}} {{.State}}'
   dock rm -f $(dock ps -aq) >/dev/null
-  for p in $PKGS; do reg rm -f "svc-$p" >/dev/null; done
+  for p in $PKGS; do reg rm -f "svc-$p" >/dev/null; regl rm -f "svc-$p" >/dev/null; done
 }
 
 echo "== (a) imported separately"
@@ -135,6 +187,12 @@ SEP_DOCKER=$(docker_bytes)
 load_all sep
 SEP_REG=$(store_bytes)
 echo "sep store docker_bytes $SEP_DOCKER reg_bytes $SEP_REG"
+echo "sep store link-host-files: reg_own_bytes reg_host_bytes $(store_own_bytes)"
+# The page-cache folios of a freshly imported file, as each engine wrote it.
+LIBNODE=usr/lib/x86_64-linux-gnu/libnode.so.108
+echo "folios docker: $(python3 "$HERE/folios.py" "$(find "$D/data/overlay2" -path "*/diff/$LIBNODE" -type f | head -1)")"
+HEX=$(sha256sum "$WORK/rootfs-nodejs/$LIBNODE" | cut -c1-64)
+echo "folios reg: $(python3 "$HERE/folios.py" "$(ls "$ROOT/store/objects/sha256/${HEX:0:2}/${HEX:2}"* | head -1)")"
 services sep
 
 echo "== (b) on a common base layer"
@@ -206,5 +264,6 @@ BASED_DOCKER=$(docker_bytes)
 load_all based
 BASED_REG=$(store_bytes)
 echo "based store docker_bytes $BASED_DOCKER reg_bytes $BASED_REG"
+echo "based store link-host-files: reg_own_bytes reg_host_bytes $(store_own_bytes)"
 services based
 

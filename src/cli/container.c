@@ -55,6 +55,8 @@ static const struct cli_spec restart_spec = CLI_SPEC (
     "restart", "CONTAINER...", "Stop (when running) and start containers.", restart_options);
 static const struct cli_option rm_options[] = {
   { "force", 'f', NULL, "kill a running container first" },
+  { "volumes", 'v', NULL,
+    "also remove its anonymous volumes (those its image's VOLUME made; named ones stay)" },
   { NULL, 0, NULL, NULL },
 };
 static const struct cli_spec rm_spec = CLI_SPEC (
@@ -138,11 +140,21 @@ cmd_stop (struct reg_client *c, int argc, char **argv)
 int
 cmd_rm (struct reg_client *c, int argc, char **argv)
 {
-  bool force = false;
+  bool force = false, volumes = false;
   const char *arg;
-  PARSE_OPTIONS (rm_spec, key, arg) force = true;
+  PARSE_OPTIONS (rm_spec, key, arg)
+  {
+    if (key == 'f')
+      force = true;
+    else
+      volumes = true;
+  }
   int first = cli_args (&rm_spec, argc, argv, 1, -1);
-  return first <= 0 ? -first : each (c, "rm", "DELETE", force ? "?force=1" : "", first, argc, argv);
+  const char *query = force && volumes ? "?force=1&v=1"
+                      : force          ? "?force=1"
+                      : volumes        ? "?v=1"
+                                       : "";
+  return first <= 0 ? -first : each (c, "rm", "DELETE", query, first, argc, argv);
 }
 
 /* Docker's Config, for templates written for it ({{json .Config}}): the

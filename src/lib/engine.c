@@ -726,6 +726,24 @@ publish_all (const struct reg_create_options *o, const struct reg_closure *cl, c
   return 0;
 }
 
+/* The image's files into c's new or empty volumes (engine.h), under the
+ * engine lock: two containers that mount one empty volume do not both
+ * copy into it. */
+static int
+fill_volumes (struct reg_engine *e, const struct reg_container *c, const char *closure_digest,
+              struct reg_error **err)
+{
+  bool any = false;
+  for (size_t i = 0; i < c->n_mounts && !any; i++)
+    any = c->mounts[i].type == REG_MOUNT_VOLUME;
+  if (!any)
+    return 0;
+  pthread_mutex_lock (&e->lock);
+  int ret = reg_engine_volumes_fill (e, c, closure_digest, err);
+  pthread_mutex_unlock (&e->lock);
+  return ret < 0 ? reg_error_prefix (err, "create container") : 0;
+}
+
 /* The base an app's environment is layered on (envgen.h): the closure of
  * what the container's one template requires, held; NULL when it has
  * several templates or one that requires none (or on an error: the full
@@ -791,6 +809,7 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
         reg_engine_volumes_unmake (e, made);
       pthread_mutex_unlock (&e->lock);
     }
+  bool recorded = ret == 0;
   if (ret == 0 && c->state == REG_STATE_GENERATING)
     {
       /* Outside the engine's lock: other containers go on meanwhile;
@@ -804,8 +823,15 @@ reg_engine_container_create (struct reg_engine *e, const struct reg_create_optio
       c->state = REG_STATE_GENERATED;
       if (ret == 0)
         ret = reg_container_save (e->root, c, err);
-      if (ret < 0)
-        reg_container_destroy (e->root, c->id, NULL);
+    }
+  if (ret == 0)
+    ret = fill_volumes (e, c, held->closure->digest, err);
+  if (ret < 0 && recorded)
+    {
+      reg_container_destroy (e->root, c->id, NULL);
+      pthread_mutex_lock (&e->lock);
+      reg_engine_volumes_unmake (e, made);
+      pthread_mutex_unlock (&e->lock);
     }
   closure_release (e, held);
   reg_lockset_unlock (e->ops, op);
@@ -1079,7 +1105,7 @@ start_unrecorded (struct reg_engine *e, const char *id, bool auto_remove)
 {
   reg_cgroup_kill_all (REG_CGROUP_FS, id, KILL_WAIT_S * 1000, NULL);
   if (auto_remove)
-    reg_engine_container_remove (e, id, true, NULL);
+    reg_engine_container_remove (e, id, true, true, NULL); /* and its anonymous volumes */
 }
 
 /* Wait for the monitor's word that the running state is saved; then as
@@ -1192,8 +1218,8 @@ container_run (struct reg_engine *e, const struct reg_create_options *o, int att
   reg_timing_mark (c->id, "regd.start");
   if (container_start (e, c->id, attach_fd, result, pending) < 0)
     {
-      if (c->auto_remove)
-        reg_engine_container_remove (e, c->id, true, NULL);
+      if (c->auto_remove) /* its anonymous volumes too, as the monitor's --rm */
+        reg_engine_container_remove (e, c->id, true, true, NULL);
       reg_container_free (c);
       return -1;
     }
@@ -1821,7 +1847,7 @@ remove_damaged (struct reg_engine *e, const char *id, struct reg_error **err)
 }
 
 int
-reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
+reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force, bool volumes,
                              struct reg_error **err)
 {
   char id[65];
@@ -1866,6 +1892,8 @@ reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
       if (dir && access (dir, F_OK) == 0
           && (ret = reg_container_destroy (e->root, c->id, err)) == 0)
         reg_events_container (e->root, c, "destroy", NULL, NULL);
+      if (ret == 0 && volumes)
+        reg_engine_volumes_remove_anonymous (e, c);
     }
   reg_lockset_unlock (e->ops, op);
   reg_container_free (c);
@@ -1988,7 +2016,7 @@ prune_containers (struct reg_engine *e, char ***removed, struct reg_error **err)
       struct reg_error *re = NULL;
       if (!stopped)
         continue;
-      if (reg_engine_container_remove (e, ids[i], false, &re) == 0)
+      if (reg_engine_container_remove (e, ids[i], false, false, &re) == 0)
         {
           if (push_id (removed, ids[i]) < 0)
             return reg_error_set (err, ENOMEM, "out of memory");
@@ -2115,7 +2143,8 @@ restore_one (struct reg_engine *e, const char *id)
                c->state == REG_STATE_GENERATING ? "its creation was interrupted"
                                                 : "--rm and not running");
       reg_cgroup_remove_by_id (REG_CGROUP_FS, c->id);
-      reg_container_destroy (e->root, c->id, NULL);
+      if (reg_container_destroy (e->root, c->id, NULL) == 0 && c->auto_remove)
+        reg_engine_volumes_remove_anonymous (e, c);
     }
   reg_container_free (c);
   reg_lockset_unlock (e->ops, op);

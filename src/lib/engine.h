@@ -306,7 +306,10 @@ int reg_engine_container_pause (struct reg_engine *e, const char *ref, bool paus
  * was never started is an error (it would never stop). */
 int reg_engine_container_wait (struct reg_engine *e, const char *ref, int *exit_code,
                                struct reg_error **err);
-int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force,
+/* Remove a container (force: kill it first when it runs); with volumes,
+ * also its anonymous volumes (docker rm -v), each unless another container
+ * mounts it. */
+int reg_engine_container_remove (struct reg_engine *e, const char *ref, bool force, bool volumes,
                                  struct reg_error **err);
 
 /* reg exec (engine_exec.c): a new process in a running container
@@ -378,6 +381,18 @@ int reg_engine_mounts_check (const struct reg_mount *m, size_t n, struct reg_err
  * its data directory. */
 int reg_engine_mounts_resolve (struct reg_engine *e, struct reg_container *c, char ***made,
                                struct reg_error **err);
+/* With the engine lock held, once c's environment (closure `digest`) is
+ * generated: each volume c mounts that is empty is initialised with the
+ * environment's directory at its target (reg_volume_fill; of a layered
+ * environment, the base's tree and the layer's over it), as Docker copies
+ * an image's files into a new or empty volume. A target that is missing
+ * in the environment, is no directory or passes through a symlink there
+ * gets nothing (the volume stays empty). */
+int reg_engine_volumes_fill (struct reg_engine *e, const struct reg_container *c,
+                             const char *digest, struct reg_error **err);
+/* rm -v: the anonymous volumes of the removed container c, each unless
+ * another container mounts it (left then, as Docker leaves it). */
+void reg_engine_volumes_remove_anonymous (struct reg_engine *e, const struct reg_container *c);
 /* Take back the volumes a failed create made. */
 void reg_engine_volumes_unmake (struct reg_engine *e, char **made);
 

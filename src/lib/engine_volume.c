@@ -3,15 +3,20 @@
  * engine lock, the same lock container creation holds. */
 #include "engine.h"
 #include "events.h"
+#include "root.h"
 #include "util.h"
 #include "volume.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int
 reg_engine_mounts_check (const struct reg_mount *m, size_t n, struct reg_error **err)
@@ -69,6 +74,68 @@ reg_engine_mounts_resolve (struct reg_engine *e, struct reg_container *c, char *
         return reg_error_set (err, ENOMEM, "out of memory");
       m->volume = m->source;
       m->source = data;
+    }
+  return 0;
+}
+
+/* The environment's directory at path, not through any symlink; -1 with
+ * errno. */
+static int
+env_dir (int env, const char *path)
+{
+  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+  return (int)syscall (SYS_openat2, env, path[1] ? path + 1 : ".", &how, sizeof how);
+}
+
+/* The directory at target in env (-1: no env, or nothing to copy from
+ * there: missing, no directory, through a symlink), or -2 on an error. */
+static int
+source_dir (int env, const char *target, struct reg_error **err)
+{
+  if (env < 0)
+    return -1;
+  int fd = env_dir (env, target);
+  if (fd >= 0)
+    return fd;
+  if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EXDEV)
+    return -1;
+  reg_error_sys (err, errno, "the image's %s", target);
+  return -2;
+}
+
+int
+reg_engine_volumes_fill (struct reg_engine *e, const struct reg_container *c, const char *digest,
+                         struct reg_error **err)
+{
+  /* A layered environment (envgen.h) is its layer over its base's tree. */
+  _cleanup_free_ char *base = reg_root_env_base (e->root, digest);
+  _cleanup_free_ char *env = reg_root_env (e->root, digest), *under = NULL, *top = NULL;
+  if (env == NULL || (base && (under = reg_root_env (e->root, base)) == NULL)
+      || asprintf (&top, "%s%s", env, base ? "/layer" : "") < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  _cleanup_close_ int top_fd = open (top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int under_fd = under ? open (under, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (top_fd < 0 || (under && under_fd < 0))
+    return reg_error_sys (err, errno, "environment %s", top_fd < 0 ? top : under);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    {
+      const struct reg_mount *m = &c->mounts[i];
+      if (m->type != REG_MOUNT_VOLUME || m->volume == NULL)
+        continue;
+      int src[2], n = 0, fd = -1;
+      bool copied;
+      for (int k = 0; k < 2 && fd != -2; k++)
+        if ((fd = source_dir (k == 0 ? under_fd : top_fd, m->target, err)) >= 0)
+          src[n++] = fd;
+      int ret = fd == -2 ? reg_error_prefix (err, "volume %s", m->volume)
+                : n > 0
+                    ? reg_volume_fill (e->root, m->volume, src, (size_t)n, m->target, &copied, err)
+                    : 0;
+      while (n > 0)
+        close (src[--n]);
+      if (ret < 0)
+        return -1;
     }
   return 0;
 }
@@ -194,6 +261,16 @@ remove_locked (struct reg_engine *e, const char *name, uint64_t *bytes, struct r
     return -1;
   reg_events_emit (e->root, "volume", "destroy", name, NULL);
   return 0;
+}
+
+void
+reg_engine_volumes_remove_anonymous (struct reg_engine *e, const struct reg_container *c)
+{
+  pthread_mutex_lock (&e->lock);
+  for (size_t i = 0; i < c->n_mounts; i++)
+    if (c->mounts[i].anonymous && c->mounts[i].volume)
+      remove_locked (e, c->mounts[i].volume, NULL, NULL);
+  pthread_mutex_unlock (&e->lock);
 }
 
 int

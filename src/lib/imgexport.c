@@ -40,7 +40,8 @@ pack_data (struct pack *p, int fd, const char *rel, struct reg_error **err)
   return got < 0 ? reg_error_sys (err, errno, "layer: read %s/%s", p->env, rel) : 0;
 }
 
-static int pack_dir (struct pack *p, int dfd, const char *rel, int depth, struct reg_error **err);
+static int pack_dir (struct pack *p, int dfd, int lower, const char *rel, int depth,
+                     struct reg_error **err);
 
 /* A file's security.capability (an image's, RET format 4) travels as a pax
  * SCHILY.xattr record, which Docker and Podman apply. */
@@ -60,14 +61,87 @@ pack_cap (int fd, struct archive_entry *e, const char *rel, const struct pack *p
   return 0;
 }
 
-/* One entry (rel: its path in the image, no leading '/'). */
+/* Whether two regular files have the same bytes (neither is read when the
+ * sizes differ). */
+static bool
+same_bytes (int dfd, int lower, const char *name, off_t size)
+{
+  _cleanup_close_ int a = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  _cleanup_close_ int b = openat (lower, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  char x[16384], y[16384];
+  off_t done = 0;
+  while (a >= 0 && b >= 0 && done < size)
+    {
+      ssize_t n = read (a, x, sizeof x);
+      if (n <= 0 || read (b, y, (size_t)n) != n || memcmp (x, y, (size_t)n) != 0)
+        return false;
+      done += n;
+    }
+  return a >= 0 && b >= 0 && done == size;
+}
+
+/* Whether the lower layer's entry name (lst) is what the upper one (st)
+ * is, so the upper layer need not carry it. Directories are always
+ * carried (their entries are small, and they make every changed path's
+ * parents explicit). In a generated environment a store object is one
+ * inode: the same inode is the same content and attributes. */
+static bool
+unchanged (int dfd, int lower, const char *name, const struct stat *st, const struct stat *lst)
+{
+  if (S_ISDIR (st->st_mode) || (st->st_mode & S_IFMT) != (lst->st_mode & S_IFMT))
+    return false;
+  if (st->st_dev == lst->st_dev && st->st_ino == lst->st_ino)
+    return true;
+  if (st->st_mode != lst->st_mode || st->st_uid != lst->st_uid || st->st_gid != lst->st_gid
+      || st->st_size != lst->st_size)
+    return false;
+  if (S_ISLNK (st->st_mode))
+    {
+      char a[4096], b[4096];
+      ssize_t n = readlinkat (dfd, name, a, sizeof a), m = readlinkat (lower, name, b, sizeof b);
+      return n >= 0 && n == m && memcmp (a, b, (size_t)n) == 0;
+    }
+  return st->st_mtim.tv_sec == lst->st_mtim.tv_sec && same_bytes (dfd, lower, name, st->st_size);
+}
+
+/* An OCI whiteout for rel (name in its directory): the lower layer's
+ * entry is gone in this one. */
 static int
-pack_entry (struct pack *p, int dfd, const char *name, const char *rel, int depth,
+pack_whiteout (struct pack *p, const char *rel, struct reg_error **err)
+{
+  const char *slash = strrchr (rel, '/');
+  _cleanup_free_ char *wh = NULL;
+  if (asprintf (&wh, "%.*s%s.wh.%s", slash ? (int)(slash - rel) : 0, rel, slash ? "/" : "",
+                slash ? slash + 1 : rel)
+      < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  struct archive_entry *e = archive_entry_new ();
+  if (e == NULL)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  archive_entry_set_pathname (e, wh);
+  archive_entry_set_filetype (e, AE_IFREG);
+  archive_entry_set_perm (e, 0644);
+  archive_entry_set_size (e, 0);
+  int ret = archive_write_header (p->a, e) == ARCHIVE_OK
+                ? 0
+                : reg_error_set (err, EIO, "layer: /%s: %s", wh, archive_error_string (p->a));
+  archive_entry_free (e);
+  return ret;
+}
+
+/* One entry (rel: its path in the image, no leading '/'). lower: the
+ * directory of the layers below that holds the same path, or -1: an entry
+ * that is unchanged there is left out. */
+static int
+pack_entry (struct pack *p, int dfd, int lower, const char *name, const char *rel, int depth,
             struct reg_error **err)
 {
-  struct stat st;
+  struct stat st, lst;
   if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return reg_error_sys (err, errno, "layer: %s/%s", p->env, rel);
+  bool in_lower = lower >= 0 && fstatat (lower, name, &lst, AT_SYMLINK_NOFOLLOW) == 0;
+  if (in_lower && unchanged (dfd, lower, name, &st, &lst))
+    return 0;
   struct archive_entry *e = archive_entry_new ();
   if (e == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
@@ -109,8 +183,12 @@ pack_entry (struct pack *p, int dfd, const char *name, const char *rel, int dept
   if (ret == 0 && S_ISDIR (st.st_mode))
     {
       _cleanup_close_ int sub = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      _cleanup_close_ int lsub
+          = in_lower && S_ISDIR (lst.st_mode)
+                ? openat (lower, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                : -1;
       ret = sub < 0 ? reg_error_sys (err, errno, "layer: %s/%s", p->env, rel)
-                    : pack_dir (p, sub, rel, depth + 1, err);
+                    : pack_dir (p, sub, lsub, rel, depth + 1, err);
     }
   return ret;
 }
@@ -121,9 +199,34 @@ skip_dots (const struct dirent *d)
   return strcmp (d->d_name, ".") != 0 && strcmp (d->d_name, "..") != 0;
 }
 
-/* The entries of a directory, sorted by name (reproducible). */
+/* Whiteouts for the entries of the lower directory that dfd lacks. */
 static int
-pack_dir (struct pack *p, int dfd, const char *rel, int depth, struct reg_error **err)
+pack_gone (struct pack *p, int dfd, int lower, const char *rel, struct reg_error **err)
+{
+  struct dirent **list = NULL;
+  int n = scandirat (lower, ".", &list, skip_dots, alphasort);
+  if (n < 0)
+    return reg_error_sys (err, errno, "layer: the layer below's /%s", rel);
+  int ret = 0;
+  for (int i = 0; i < n; i++)
+    {
+      struct stat st;
+      _cleanup_free_ char *child = NULL;
+      if (ret == 0 && fstatat (dfd, list[i]->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        ret = asprintf (&child, "%s%s%s", rel, *rel ? "/" : "", list[i]->d_name) < 0
+                  ? reg_error_set (err, ENOMEM, "out of memory")
+                  : pack_whiteout (p, child, err);
+      free (list[i]);
+    }
+  free (list);
+  return ret;
+}
+
+/* The entries of a directory, sorted by name (reproducible); those the
+ * lower directory (or -1) has unchanged are left out, those it has and
+ * dfd lacks are whited out. */
+static int
+pack_dir (struct pack *p, int dfd, int lower, const char *rel, int depth, struct reg_error **err)
 {
   if (depth > MAX_DEPTH)
     return reg_error_set (err, ELOOP, "layer: /%s: nested deeper than %d", rel, MAX_DEPTH);
@@ -138,28 +241,34 @@ pack_dir (struct pack *p, int dfd, const char *rel, int depth, struct reg_error 
       if (ret == 0 && asprintf (&child, "%s%s%s", rel, *rel ? "/" : "", list[i]->d_name) < 0)
         ret = reg_error_set (err, ENOMEM, "out of memory");
       if (ret == 0)
-        ret = pack_entry (p, dfd, list[i]->d_name, child, depth, err);
+        ret = pack_entry (p, dfd, lower, list[i]->d_name, child, depth, err);
       free (list[i]);
     }
   free (list);
+  if (ret == 0 && lower >= 0)
+    ret = pack_gone (p, dfd, lower, rel, err);
   return ret;
 }
 
+/* The tar of env, less what the environment lower (or NULL) has already. */
 static int
-write_tar (const char *env, const char *path, struct reg_error **err)
+write_tar (const char *env, const char *lower, const char *path, struct reg_error **err)
 {
   struct pack p = { .a = archive_write_new (), .env = env };
   if (p.a == NULL)
     return reg_error_set (err, ENOMEM, "out of memory");
   _cleanup_close_ int dfd = open (env, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int lfd = lower ? open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   int ret = 0;
   if (dfd < 0)
     ret = reg_error_sys (err, errno, "layer: environment %s", env);
+  else if (lower && lfd < 0)
+    ret = reg_error_sys (err, errno, "layer: environment %s", lower);
   else if (archive_write_set_format_pax_restricted (p.a) != ARCHIVE_OK
            || archive_write_open_filename (p.a, path) != ARCHIVE_OK)
     ret = reg_error_set (err, EIO, "layer %s: %s", path, archive_error_string (p.a));
   if (ret == 0)
-    ret = pack_dir (&p, dfd, "", 0, err);
+    ret = pack_dir (&p, dfd, lfd, "", 0, err);
   if (archive_write_close (p.a) != ARCHIVE_OK && ret == 0)
     ret = reg_error_set (err, EIO, "layer %s: %s", path, archive_error_string (p.a));
   archive_write_free (p.a);
@@ -244,12 +353,28 @@ run_defaults (const struct reg_closure *cl, json_t *config)
   return 0;
 }
 
+/* rootfs.diff_ids and history, a layer each. */
+static json_t *
+image_rootfs (const struct reg_imgexport *x, json_t **history)
+{
+  json_t *diffs = json_array ();
+  *history = json_array ();
+  for (size_t i = 0; diffs && *history && i < x->n_layers; i++)
+    {
+      char diff[72], by[300];
+      snprintf (diff, sizeof diff, "sha256:%s", x->layers[i].diff_hex);
+      snprintf (by, sizeof by, "reg push --as-image: %s", x->layers[i].template);
+      json_array_append_new (diffs, json_string (diff));
+      json_array_append_new (*history, json_pack ("{s:s}", "created_by", by));
+    }
+  return json_pack ("{s:s, s:o}", "type", "layers", "diff_ids", diffs);
+}
+
 static json_t *
 image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
-              const char *diff_hex, struct reg_error **err)
+              const struct reg_imgexport *x, struct reg_error **err)
 {
-  char diff[72], sig[REG_SIGNAL_NAME_MAX];
-  snprintf (diff, sizeof diff, "sha256:%s", diff_hex);
+  char sig[REG_SIGNAL_NAME_MAX];
   json_t *env = json_array (), *ports = json_object ();
   bool has_path = false, has_home = false;
   for (size_t i = 0; cl->env && cl->env[i]; i++)
@@ -282,10 +407,9 @@ image_config (const char *root, const struct reg_closure *cl, const char *tmpl,
       reg_error_set (err, ENOMEM, "out of memory");
       return NULL;
     }
-  json_t *j
-      = json_pack ("{s:s, s:s, s:o, s:{s:s, s:[s]}, s:[{s:s}]}", "architecture",
-                   reg_image_host_arch (), "os", "linux", "config", config, "rootfs", "type",
-                   "layers", "diff_ids", diff, "history", "created_by", "reg push --as-image");
+  json_t *history = NULL, *rootfs = image_rootfs (x, &history);
+  json_t *j = json_pack ("{s:s, s:s, s:o, s:o, s:o}", "architecture", reg_image_host_arch (), "os",
+                         "linux", "config", config, "rootfs", rootfs, "history", history);
   if (j == NULL)
     reg_error_set (err, ENOMEM, "out of memory");
   return j;
@@ -305,7 +429,7 @@ static int
 build_config (const char *root, const struct reg_closure *cl, const char *tmpl,
               struct reg_imgexport *x, struct reg_error **err)
 {
-  json_t *c = image_config (root, cl, tmpl, x->diff_hex, err);
+  json_t *c = image_config (root, cl, tmpl, x, err);
   if (c == NULL)
     return -1;
   _cleanup_free_ char *text = json_dumps (c, JSON_COMPACT | JSON_SORT_KEYS);
@@ -315,18 +439,106 @@ build_config (const char *root, const struct reg_closure *cl, const char *tmpl,
   if (reg_util_write_atomic_ex (x->config_path, text, strlen (text), 0600, false, err) < 0
       || hash_size (x->config_path, x->config_hex, &x->config_size, err) < 0)
     return -1;
-  char cd[72], ld[72];
+  char cd[72];
   snprintf (cd, sizeof cd, "sha256:%s", x->config_hex);
-  snprintf (ld, sizeof ld, "sha256:%s", x->layer_hex);
-  json_t *m
-      = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}], s:{s:s}}", "schemaVersion",
-                   2, "mediaType", REG_OCI_MANIFEST_TYPE, "config", "mediaType",
-                   REG_IMAGE_OCI_CONFIG, "digest", cd, "size", (json_int_t)x->config_size, "layers",
-                   "mediaType", "application/vnd.oci.image.layer.v1.tar+gzip", "digest", ld, "size",
-                   (json_int_t)x->layer_size, "annotations", REG_OCI_ANNOTATION_TEMPLATE, tmpl);
+  json_t *layers = json_array ();
+  for (size_t i = 0; layers && i < x->n_layers; i++)
+    {
+      char ld[72];
+      snprintf (ld, sizeof ld, "sha256:%s", x->layers[i].hex);
+      json_array_append_new (layers,
+                             json_pack ("{s:s, s:s, s:I}", "mediaType",
+                                        "application/vnd.oci.image.layer.v1.tar+gzip", "digest", ld,
+                                        "size", (json_int_t)x->layers[i].size));
+    }
+  json_t *m = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o, s:{s:s}}", "schemaVersion", 2,
+                         "mediaType", REG_OCI_MANIFEST_TYPE, "config", "mediaType",
+                         REG_IMAGE_OCI_CONFIG, "digest", cd, "size", (json_int_t)x->config_size,
+                         "layers", layers, "annotations", REG_OCI_ANNOTATION_TEMPLATE, tmpl);
   x->manifest = m ? json_dumps (m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref (m);
   return x->manifest ? 0 : reg_error_set (err, ENOMEM, "out of memory");
+}
+
+/* A full environment tree to walk: envs/<digest>, or a private copy of
+ * a layered one (envgen.h), which goes when it is dropped. */
+struct tree
+{
+  char *path;
+  bool private;
+};
+
+static void
+drop_tree (struct tree *t)
+{
+  if (t->private && t->path)
+    reg_util_rm_rf (t->path, NULL);
+  free (t->path);
+  *t = (struct tree){ NULL, false };
+}
+
+/* The full tree of closure c's environment, generated as needed. */
+static int
+full_tree (const char *root, const struct reg_store *store, const struct reg_closure *c,
+           struct tree *t, struct reg_error **err)
+{
+  *t = (struct tree){ NULL, false };
+  if (reg_envgen_generate (store, c, &t->path, err) < 0)
+    return -1;
+  _cleanup_free_ char *layered = reg_root_env_base (root, c->digest);
+  if (layered == NULL)
+    return 0;
+  /* A layered environment is not one tree: walk a private full one. */
+  free (t->path);
+  t->path = NULL;
+  t->private = true;
+  return reg_envgen_build_private (store, c, &t->path, err);
+}
+
+/* Layer i: what the environment of templates[0..i] (resolution order:
+ * each template after what it requires) adds to that of templates[0..i-1]
+ * (*lower, which becomes this one's); the last one is the whole
+ * closure's environment. */
+static int
+build_layer (const char *root, const struct reg_store *store, const struct reg_closure *cl,
+             size_t i, const char *dir, struct tree *lower, struct reg_imgexport_layer *l,
+             struct reg_error **err)
+{
+  struct reg_closure *prefix = NULL;
+  struct tree env = { NULL, false };
+  _cleanup_free_ char *tar = NULL;
+  int ret = 0;
+  if ((l->template = strdup (cl->templates[i])) == NULL
+      || asprintf (&tar, "%s/image-layer-%zu.tar", dir, i) < 0
+      || asprintf (&l->path, "%s/image-layer-%zu.tar.gz", dir, i) < 0)
+    return reg_error_set (err, ENOMEM, "out of memory");
+  if (cl->templates[i + 1] == NULL)
+    ret = full_tree (root, store, cl, &env, err);
+  else
+    {
+      _cleanup_strv_ char **refs = reg_strv_dup (cl->templates);
+      if (refs == NULL)
+        return reg_error_set (err, ENOMEM, "out of memory");
+      free (refs[i + 1]);
+      refs[i + 1] = NULL;
+      ret = reg_closure_resolve (root, refs, &prefix, err);
+      if (ret == 0)
+        ret = full_tree (root, store, prefix, &env, err);
+      reg_closure_free (prefix);
+    }
+  if (ret == 0)
+    ret = write_tar (env.path, lower->path, tar, err);
+  if (ret == 0)
+    ret = reg_store_hash_file (tar, l->diff_hex, err);
+  if (ret == 0)
+    ret = gzip_file (tar, l->path, err);
+  if (tar)
+    unlink (tar);
+  if (ret == 0)
+    ret = hash_size (l->path, l->hex, &l->size, err);
+  drop_tree (lower);
+  *lower = env;
+  return ret < 0 ? reg_error_prefix (err, "layer %zu (%s)", i, cl->templates[i]) : 0;
 }
 
 int
@@ -336,34 +548,16 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
   memset (x, 0, sizeof *x);
   char *refs[] = { (char *)tmpl, NULL };
   struct reg_closure *cl = NULL;
-  _cleanup_free_ char *env = NULL, *tar = NULL;
-  if (asprintf (&tar, "%s/image-layer.tar", dir) < 0
-      || asprintf (&x->layer_path, "%s/image-layer.tar.gz", dir) < 0
-      || asprintf (&x->config_path, "%s/image-config.json", dir) < 0)
+  struct tree lower = { NULL, false };
+  if (asprintf (&x->config_path, "%s/image-config.json", dir) < 0)
     return reg_error_set (err, ENOMEM, "out of memory");
   int ret = reg_closure_resolve (root, refs, &cl, err);
-  if (ret == 0)
-    ret = reg_envgen_generate (store, cl, &env, err);
-  /* A layered environment is not one tree: walk a private full one. */
-  _cleanup_free_ char *layered = ret == 0 ? reg_root_env_base (root, cl->digest) : NULL;
-  if (layered)
-    {
-      free (env);
-      env = NULL;
-      ret = reg_envgen_build_private (store, cl, &env, err);
-    }
-  if (ret == 0)
-    ret = write_tar (env, tar, err);
-  if (layered && env)
-    reg_util_rm_rf (env, NULL);
-  if (ret == 0)
-    ret = reg_store_hash_file (tar, x->diff_hex, err);
-  if (ret == 0)
-    ret = gzip_file (tar, x->layer_path, err);
-  if (tar)
-    unlink (tar);
-  if (ret == 0)
-    ret = hash_size (x->layer_path, x->layer_hex, &x->layer_size, err);
+  size_t n = ret == 0 ? reg_strv_len (cl->templates) : 0;
+  if (ret == 0 && (x->layers = calloc (n, sizeof *x->layers)) == NULL)
+    ret = reg_error_set (err, ENOMEM, "out of memory");
+  for (size_t i = 0; ret == 0 && i < n; i++, x->n_layers++)
+    ret = build_layer (root, store, cl, i, dir, &lower, &x->layers[i], err);
+  drop_tree (&lower);
   if (ret == 0)
     ret = build_config (root, cl, tmpl, x, err);
   reg_closure_free (cl);
@@ -378,7 +572,12 @@ reg_imgexport_build (const char *root, const struct reg_store *store, const char
 void
 reg_imgexport_clear (struct reg_imgexport *x)
 {
-  free (x->layer_path);
+  for (size_t i = 0; i < x->n_layers; i++)
+    {
+      free (x->layers[i].path);
+      free (x->layers[i].template);
+    }
+  free (x->layers);
   free (x->config_path);
   free (x->manifest);
   memset (x, 0, sizeof *x);

@@ -1,12 +1,17 @@
 /* imgexport: a template as a regular OCI image (`reg push --as-image`,
  * docs/images.md), for Docker, Podman and every other OCI runtime.
  *
- * Owns the image's one layer and its config. The layer is the template's
- * generated environment (envgen.h: its closure, the template and what it
- * requires, with the skeleton directories, /etc/passwd and /etc/group, and
- * directory modes and owners) packed as a tar+gzip, file by file with each
+ * Owns the image's layers and its config. The image's file system is the
+ * template's generated environment (envgen.h: its closure, the template
+ * and what it requires, with the skeleton directories, /etc/passwd and
+ * /etc/group, and directory modes and owners), file by file with each
  * object's mode and mtime: what a reg container of the template sees is
- * what Docker's sees. Packing is reproducible (entries sorted, owners
+ * what Docker's sees. It comes as one layer per template of the closure,
+ * in resolution order (each after what it requires): layer i is what the
+ * environment of the first i+1 templates adds to that of the first i
+ * (changed and new entries, every directory, whiteouts for what is gone),
+ * so two images on one base template share the base's layers in a
+ * registry and in Docker. Packing is reproducible (entries sorted, owners
  * numeric, directory and symlink times 0, no gzip timestamp), so pushing
  * the same template again gives the same digests and uploads nothing.
  *
@@ -24,14 +29,23 @@
 #include "error.h"
 #include "store.h"
 
+struct reg_imgexport_layer
+{
+  char hex[65];      /* sha256 of the layer blob (tar+gzip) */
+  char diff_hex[65]; /* sha256 of the uncompressed tar: the config's diff_id */
+  int64_t size;
+  char *path;     /* in the staging directory */
+  char *template; /* name@version: the template whose files it adds */
+};
+
 struct reg_imgexport
 {
-  char layer_hex[65]; /* sha256 of the layer blob (tar+gzip) */
-  char diff_hex[65];  /* sha256 of the uncompressed tar: the config's diff_id */
+  struct reg_imgexport_layer *layers; /* one per template, resolution order */
+  size_t n_layers;
   char config_hex[65];
-  int64_t layer_size, config_size;
-  char *layer_path, *config_path; /* in the staging directory */
-  char *manifest;                 /* the OCI image manifest, compact JSON */
+  int64_t config_size;
+  char *config_path; /* in the staging directory */
+  char *manifest;    /* the OCI image manifest, compact JSON */
 };
 
 /* Build the image of template `tmpl` (name@version) into dir (staging). */

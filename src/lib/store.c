@@ -17,10 +17,13 @@
  * (ext4's large folios), and a process that later maps the object maps the
  * whole folio around each page it touches. Copies written 256 KB at a time
  * were mapped nearly whole (node: 44 MB of its 99 MB executable, against
- * 33 MB of the host's own file; docs/benchmarks.md, issue 15); 64 KB is
- * the kernel's fault-around window, so a mapping of a fresh object grows as
- * a mapping of any other file does. */
-#define STORE_IO_BYTES (64 * 1024)
+ * 33 MB of the host's own file; docs/benchmarks.md, issue 15). 16 KB:
+ * Docker's image import leaves its files in folios of 4-16 KB (measured
+ * with bench/folios.py: libnode 25% 4 kB, 24% 8 kB, 49% 16 kB), and node
+ * mapped 0.1-1.3 MB more of libnode from objects written 64 KB at a time
+ * than from Docker's copy, the same from objects written 16 KB at a time
+ * (docs/benchmarks.md, "Images"). */
+#define STORE_IO_BYTES (16 * 1024)
 
 void
 reg_store_free (struct reg_store *store)
@@ -382,10 +385,12 @@ same_version (const struct stat *a, const struct stat *b)
  * it was hashed, or the link was refused), -1 on error. */
 static int
 put_link (struct reg_store *store, int in, const struct stat *before, const char *host_path,
-          bool exec, char digest[65], bool *created, struct reg_error **err)
+          bool exec, const char *want, char digest[65], bool *created, struct reg_error **err)
 {
   if (hash_fd (in, -1, digest, host_path, err) < 0)
     return -1;
+  if (want && strcmp (digest, want) != 0)
+    return 0;
   struct stat after;
   if (fstat (in, &after) < 0)
     return reg_error_sys (err, errno, "store %s", host_path);
@@ -423,7 +428,7 @@ reg_store_put_file (struct reg_store *store, const char *host_path, bool exec, c
     return reg_error_set (err, EINVAL, "store %s: not a regular file", host_path);
   if (linkable (store, &st, exec))
     {
-      int r = put_link (store, in, &st, host_path, exec, digest, created, err);
+      int r = put_link (store, in, &st, host_path, exec, NULL, digest, created, err);
       if (r != 0)
         return r < 0 ? -1 : 0;
       if (lseek (in, 0, SEEK_SET) < 0)
@@ -485,6 +490,27 @@ apply_attrs (int fd, const struct reg_store_attrs *a)
   if (a->has_cap && fsetxattr (fd, XATTR_CAP, a->cap, REG_STORE_CAP_SIZE, 0) < 0)
     return -1;
   return 0;
+}
+
+int
+reg_store_put_host (struct reg_store *store, const char *host_path, const char *name,
+                    const struct stat *want, bool *created, struct reg_error **err)
+{
+  char hex[65], got[65];
+  const char *variant;
+  if (created)
+    *created = false;
+  if (!store->link_host || !reg_store_name_split (name, hex, &variant)
+      || (variant[0] != '\0' && strcmp (variant, "x") != 0))
+    return 0;
+  bool exec = variant[0] == 'x';
+  _cleanup_close_ int in = open (host_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (in < 0 || fstat (in, &st) < 0 || st.st_size != want->st_size
+      || st.st_mtim.tv_sec != want->st_mtim.tv_sec || !linkable (store, &st, exec))
+    return 0; /* no such host file, another size or time, or not one to share */
+  int r = put_link (store, in, &st, host_path, exec, hex, got, created, err);
+  return r < 0 ? -1 : r;
 }
 
 int

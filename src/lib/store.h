@@ -63,6 +63,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -124,6 +125,22 @@ char *reg_store_name (const char *value, bool exec);
  * src_path's mtime. *created as for reg_store_put_file. */
 int reg_store_put_named (struct reg_store *store, const char *src_path, const char *name,
                          bool *created, struct reg_error **err);
+
+/* With link_host (regd --link-host-files) only: make the object `name`
+ * (HEX or HEX+x; an attribute variant never) the host's own file at
+ * host_path, under the same rules as reg_store_put_file's link (on the
+ * store's filesystem, root's, writable by nobody else, readable by all,
+ * not set-ID, execute bits matching; linked through the descriptor that
+ * was hashed, only if unchanged while hashed) and only when it has the
+ * size and the mtime (seconds) of `want` (the image's file: Python checks
+ * a .pyc against its source's mtime, so another time would make every
+ * container recompile) and its content hashes to the name's digest. An
+ * image's file that is byte for byte the host's file at the same path then
+ * costs no bytes and shares the host's page cache. 1 when the object is
+ * there (linked, or already present), 0 when the host file does not
+ * qualify (the caller stores its own copy), -1 on error. */
+int reg_store_put_host (struct reg_store *store, const char *host_path, const char *name,
+                        const struct stat *want, bool *created, struct reg_error **err);
 
 /* SHA-256 of a file's content, hex. */
 int reg_store_hash_file (const char *path, char digest[65], struct reg_error **err);

@@ -564,7 +564,8 @@ make_staging (struct reg_engine *e, const char *what, char **out, struct reg_err
   return 0;
 }
 
-/* --as-image: the template as one regular OCI image (imgexport.h). */
+/* --as-image: the template as a regular OCI image, a layer per template
+ * (imgexport.h). */
 static int
 push_image (struct reg_engine *e, struct source *s, const struct reg_oci_ref *ref, const char *tmpl,
             const char *staging, json_t *pushed, struct reg_error **err)
@@ -578,8 +579,9 @@ push_image (struct reg_engine *e, struct source *s, const struct reg_oci_ref *re
   struct job *jobs = NULL;
   size_t n = 0;
   int ret = add_job (&jobs, &n, s, ref->repo, x.config_hex, x.config_size, x.config_path, err);
-  if (ret == 0)
-    ret = add_job (&jobs, &n, s, ref->repo, x.layer_hex, x.layer_size, x.layer_path, err);
+  for (size_t i = 0; ret == 0 && i < x.n_layers; i++)
+    ret = add_job (&jobs, &n, s, ref->repo, x.layers[i].hex, x.layers[i].size, x.layers[i].path,
+                   err);
   if (ret == 0)
     ret = run_jobs (jobs, n, push_job, err);
   size_t len = strlen (x.manifest);
@@ -1476,7 +1478,12 @@ store_entry (struct pull *p, const struct pulled *pl, const char *obj_dir,
                           "%s: template %s: object sha256:%.64s (%s) is in none of its blobs",
                           pl->ref, pl->name, f->value, f->path);
   bool created = false;
-  if (reg_store_put_named (p->e->store, src, name, &created, err) < 0)
+  struct stat st;
+  int linked = p->image && stat (src, &st) == 0
+                   ? reg_store_put_host (p->e->store, f->path, name, &st, &created, err)
+                   : 0;
+  if (linked < 0
+      || (linked == 0 && reg_store_put_named (p->e->store, src, name, &created, err) < 0))
     return reg_error_prefix (err, "%s", pl->ref);
   if (!created)
     return 0;

@@ -13,6 +13,7 @@
 #define REG_VOLUME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -38,6 +39,18 @@ int reg_volume_list (const char *root, char ***names, struct reg_error **err);
 /* Remove NAME and its data (the caller checked it is unused). *bytes, when
  * given, gets the space its files took. */
 int reg_volume_remove (const char *root, const char *name, uint64_t *bytes, struct reg_error **err);
+/* Docker's initialisation of a volume from its image: when NAME's data
+ * directory is empty, copy the trees of the directories src[0..n_src-1]
+ * into it, each over the ones before (a later entry replaces an earlier
+ * file or symlink; directories merge: the two trees of a layered
+ * environment, base first), what naming them in messages; modes, owners,
+ * mtimes and security.capability kept, root's 0444/0555 files (the
+ * store's fold of 0644/0755) given the owner's write bit, hard links never
+ * kept, and the data directory given the last source's owner and mode.
+ * *copied says whether it copied (a volume with anything in it is left
+ * alone). A failed copy leaves the data directory empty again. */
+int reg_volume_fill (const char *root, const char *name, const int *src, size_t n_src,
+                     const char *what, bool *copied, struct reg_error **err);
 /* Take away volumes/.new-* and .removing-* left by a crash. */
 int reg_volume_sweep (const char *root, struct reg_error **err);
 

@@ -227,9 +227,11 @@ stop (struct regd *d, struct request *r, const char *ref)
 static enum MHD_Result
 remove_container (struct regd *d, struct request *r, const char *ref)
 {
-  const char *force = regd_query (r, "force");
+  const char *force = regd_query (r, "force"), *v = regd_query (r, "v");
   _cleanup_error_ struct reg_error *err = NULL;
-  if (reg_engine_container_remove (d->engine, ref, force && strcmp (force, "1") == 0, &err) < 0)
+  if (reg_engine_container_remove (d->engine, ref, force && strcmp (force, "1") == 0,
+                                   v && strcmp (v, "1") == 0, &err)
+      < 0)
     return regd_reply_error (r, err);
   return regd_reply_json (r, MHD_HTTP_NO_CONTENT, json_object ());
 }

@@ -6,7 +6,11 @@ an OCI image layout whose index.json tags each image "REPO:TAG".
 
   mkimage.py LAYOUT SCENARIO   (base, py, multi, multiarch, traversal,
                                 device, symlink-escape, bad-digest, onbuild,
-                                defaults, huge-entry, many-layers)
+                                defaults, huge-entry, many-layers,
+                                nginx-rootfs)
+
+nginx-rootfs writes LAYOUT/nginx-rootfs.tar instead, a plain root
+filesystem tar for a Dockerfile's ADD (Debian's nginx from the host).
 
 Prints, for the image, the number of distinct store objects ((content,
 executable) pairs) its layers hold: what a pull into an empty store adds.
@@ -319,5 +323,37 @@ elif SCENARIO == "defaults":
            "User": "app", "Volumes": {"/data": {}}, "Labels": {"org.example.role": "test", "b": ""},
            "Healthcheck": {"Test": ["CMD-SHELL", "test -d /data"], "Interval": 200000000,
                            "Retries": 2, "StartInterval": 5000000000}})
+elif SCENARIO == "nginx-rootfs":
+    # The host's nginx, its ELF closure and what it opens at start (its
+    # compiled-in paths: /var/log/nginx, /var/lib/nginx, /run; www-data in
+    # /etc/passwd), with a configuration of its own: errors to stderr at
+    # "notice" (so a stop signal shows in the log), a page at /srv/www.
+    lay = base_layer()
+    for p in ["/usr/sbin/nginx"] + sorted(ldd([os.path.realpath("/usr/sbin/nginx")])):
+        lay.host(p)
+    lay.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+             b"www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n")
+    lay.file("etc/group", b"root:x:0:\nwww-data:x:33:\n")
+    lay.file("etc/nginx/nginx.conf", b"""user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+error_log stderr notice;
+events { worker_connections 64; }
+http {
+  access_log off;
+  types { text/html html; }
+  server { listen 80; root /srv/www; }
+}
+""")
+    lay.file("srv/www/index.html", b"nginx from a docker-built image\n")
+    # What a volume at /srv/www is initialised with: owners, modes, a symlink.
+    lay.dir("srv/www/sub", 0o750, 33)
+    lay.file("srv/www/sub/private", b"www-data's\n", 0o640, 33)
+    lay.symlink("srv/www/link", "index.html")
+    for d in ("var/log/nginx", "var/lib/nginx", "run"):
+        lay.dirs(d + "/x")
+    lay.tar.close()
+    with open(os.path.join(LAYOUT, "nginx-rootfs.tar"), "wb") as f:
+        f.write(lay.buf.getvalue())
 else:
     sys.exit("unknown scenario " + SCENARIO)

@@ -349,12 +349,42 @@ t_images_export () {
   run_cmd dock image inspect -f '{{.Config.StopSignal}} {{index .Config.Labels "org.reg.template"}}' \
     "$REGISTRY/exp/hello:1"
   expect_out "SIGINT exp@1"
+  # A layer per template: a second app on the same base template shares
+  # the base's layer (one blob in the registry, one layer in Docker), and
+  # its push uploads only its own layer and its config.
+  printf '#!%s\nprint("second app")\n' "$PY" >"$T/exp/two.py"
+  chmod +x "$T/exp/two.py"
+  run_cmd "$REG" template create exp2@1 "$T/exp/two.py" --requires py@3.11 --entrypoint "$T/exp/two.py"
+  expect_rc 0
+  run_cmd "$REG" push --as-image exp2@1 "$REGISTRY/exp/two:1"
+  expect_rc 0
+  expect_out_has "uploaded 2 blobs"
+  run_cmd dock pull "$REGISTRY/exp/two:1"
+  expect_rc 0
+  run_cmd dock run --rm --network none "$REGISTRY/exp/two:1"
+  expect_out "second app"
+  local one two
+  one=$(dock image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$REGISTRY/exp/hello:1")
+  two=$(dock image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$REGISTRY/exp/two:1")
+  expect_eq "$(echo "$one" | grep -c sha256)" 2 "layers of exp/hello (py@3.11, exp@1)"
+  expect_eq "$(echo "$two" | grep -c sha256)" 2 "layers of exp/two (py@3.11, exp2@1)"
+  expect_eq "$(echo "$one" | head -1)" "$(echo "$two" | head -1)" "the base layer, shared"
+  [ "$(echo "$one" | sed -n 2p)" != "$(echo "$two" | sed -n 2p)" ] || fail "the apps' own layers are one"
+  run_cmd dock history --no-trunc --format '{{.CreatedBy}}' "$REGISTRY/exp/two:1"
+  expect_out "reg push --as-image: exp2@1
+reg push --as-image: py@3.11"
   # reg pulls its own export back as an image (the label arrives).
   reset_regd2
   run_cmd reg2 pull "$REGISTRY/exp/hello:1"
   expect_rc 0
   run_cmd reg2 run --rm -t exp.hello@1
   expect_out "python runs in docker: hi"
+  run_cmd reg2 pull "$REGISTRY/exp/two:1"
+  expect_rc 0
+  expect_out_has ": present"
+  run_cmd reg2 run --rm -t exp.two@1
+  expect_out "second app"
+  "$REG" template rm exp2@1 >/dev/null
   run_cmd "$REG" push --as-image nosuch@1 "$REGISTRY/exp/nosuch:1"
   expect_rc 1
   expect_err_has "template nosuch@1: not found"
@@ -567,4 +597,210 @@ a
   expect_out "python runs, docker-built /data"
 }
 
-ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker"
+# The issue's "nginx serves" for an image built by the Docker engine: the
+# host's nginx, its ELF closure, passwd/group and a configuration of its
+# own as a root filesystem (tests/e2e/mkimage.py nginx-rootfs: host files,
+# instant and offline, where a debootstrap tree needs Debian's mirror and
+# minutes; bench/images.sh serves from debootstrap-built images), ADDed by
+# a Dockerfile with EXPOSE, STOPSIGNAL and CMD, pushed by docker to
+# docker-registry; reg pulls it and runs it with -P on its bridge: the
+# exposed port is published, curl gets the page through loopback, and reg
+# stop sends the image's SIGQUIT (nginx logs it and exits 0).
+# Wait (up to 5 s) until the second engine has N volumes: a --rm run's
+# monitor removes its anonymous volumes just after the run returns.
+vols_settle () {
+  local _
+  for _ in $(seq 50); do
+    [ "$(reg2 volume ls -q | wc -l)" = "$1" ] && return
+    sleep 0.1
+  done
+}
+
+t_images_nginx () {
+  start_registry || return
+  docker_private_start || return
+  mkdir -p "$T/ngx"
+  python3 "$MKIMAGE" "$T/ngx" nginx-rootfs || { fail "nginx rootfs"; return; }
+  cat >"$T/ngx/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+ADD nginx-rootfs.tar /
+EXPOSE 80
+STOPSIGNAL SIGQUIT
+VOLUME /srv/www
+CMD ["/usr/sbin/nginx", "-g", "daemon off;"]
+DOCKERFILE
+  run_cmd env DOCKER_BUILDKIT=0 docker -H "unix://$DOCKER_DIR/docker.sock" build --network none \
+    -q -t "$REGISTRY/e2e/nginx:1" "$T/ngx"
+  expect_rc 0
+  nsenter -t "$DOCKER_NETNS_PID" -n docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
+  AUX_PIDS="$AUX_PIDS $!"
+  local _ port
+  for _ in $(seq 100); do
+    nsenter -t "$DOCKER_NETNS_PID" -n curl -fs "http://$REGISTRY/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  run_cmd dock push "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  reset_regd2
+  run_cmd reg2 pull -q "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  run_cmd reg2 template inspect e2e.nginx@1
+  expect_out_has "80/tcp"
+  expect_out_has "stop-signal: SIGQUIT"
+  # -P: the image's ExposedPorts, on a free host port.
+  run_cmd reg2 run -d --name ngx -P "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  port=$(reg2 port ngx 80/tcp)
+  port=${port##*:}
+  case "$port" in [1-9]*) ;; *) fail "80/tcp not published: '$port'" ;; esac
+  run_cmd get "http://127.0.0.1:$port/"
+  expect_out "nginx from a docker-built image"
+  run_cmd reg2 stop ngx
+  expect_rc 0
+  run_cmd reg2 inspect -f '{{.State.ExitCode}}' ngx
+  expect_out "0"
+  run_cmd reg2 logs ngx
+  expect_err_has "signal 3 (SIGQUIT) received"
+  # VOLUME /srv/www: a new anonymous volume initialised with the image's
+  # files there (nginx served its page from it), owners, modes and the
+  # symlink kept, each file a copy of its own (not the store's inode).
+  local vol want_vol='644 0 0 /srv/www/index.html
+750 33 33 /srv/www/sub
+640 33 33 /srv/www/sub/private
+777 0 0 /srv/www/link
+1'
+  vol=$(reg2 inspect -f '{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}' ngx)
+  case "$vol" in [0-9a-f]*" /srv/www") vol=${vol%% *} ;; *) fail "no anonymous volume at /srv/www: '$vol'" ;; esac
+  run_cmd reg2 run --rm -v "$vol:/srv/www" "$REGISTRY/e2e/nginx:1" /bin/sh -c \
+    'stat -c "%a %u %g %n" /srv/www/index.html /srv/www/sub /srv/www/sub/private /srv/www/link; stat -c %h /srv/www/index.html'
+  expect_out "$want_vol"
+  # rm without -v keeps it (Docker's rule); a named volume stays with -v.
+  run_cmd reg2 rm ngx
+  expect_rc 0
+  run_cmd reg2 volume ls -q
+  expect_out "$vol"
+  run_cmd reg2 run -d --name ngx2 -v keep:/srv/www "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep"
+  # A named volume that is empty is initialised too.
+  run_cmd reg2 run --rm -v keep:/srv/www "$REGISTRY/e2e/nginx:1" /bin/cat /srv/www/index.html
+  expect_out "nginx from a docker-built image"
+  # rm -v of a running container without -f: refused, nothing removed.
+  run_cmd reg2 rm -v ngx2
+  expect_rc 1
+  expect_err_has "it is running"
+  run_cmd reg2 rm -fv ngx2
+  expect_rc 0
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep"
+  # A volume with anything in it is not filled: mine gets a file where the
+  # image has nothing (so nothing is copied), then keeps only that file.
+  run_cmd reg2 run --rm -v mine:/nothing "$REGISTRY/e2e/nginx:1" /bin/sh -c 'ls -A /nothing; echo mine >/nothing/f'
+  expect_rc 0
+  expect_out ""
+  run_cmd reg2 run --rm -v mine:/srv/www "$REGISTRY/e2e/nginx:1" /bin/ls -A /srv/www
+  expect_out "f"
+  # rm -v takes the anonymous volume it made, and only that.
+  run_cmd reg2 run -d --name ngx3 "$REGISTRY/e2e/nginx:1"
+  expect_rc 0
+  local vol3
+  vol3=$(reg2 inspect -f '{{range .Mounts}}{{.Name}}{{end}}' ngx3)
+  run_cmd reg2 rm -f -v ngx3
+  expect_rc 0
+  [ -e "$ROOT2/volumes/$vol3" ] && fail "rm -v left the anonymous volume $vol3"
+  vols_settle 3
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep
+mine"
+  run_cmd reg2 rm -v nosuch
+  expect_rc 1
+  expect_err_has "nosuch"
+  # A volume over a file of the image: nothing is copied, the mount fails
+  # clearly, the container goes (--rm) and the named volume stays, empty,
+  # as Docker keeps a named volume.
+  run_cmd reg2 run --rm -v vf:/srv/www/index.html "$REGISTRY/e2e/nginx:1" /bin/true
+  expect_rc 125
+  expect_err_has "mount target /srv/www/index.html (a symlink or file is in the way): Not a directory"
+  expect_eq "$(ls -A "$ROOT2/volumes/vf/_data")" "" "a volume over a file got files"
+  wait_removals "$ROOT2"
+  expect_eq "$(reg2 ps -aq)" "" "containers left by a failed --rm run"
+  reg2 volume rm vf >/dev/null
+  # Run with --rm: the anonymous volume goes with the container.
+  run_cmd reg2 run --rm "$REGISTRY/e2e/nginx:1" /bin/cat /srv/www/sub/private
+  expect_out "www-data's"
+  vols_settle 3
+  run_cmd reg2 volume ls -q
+  expect_out "$vol
+keep
+mine"
+  reg2 volume rm "$vol" keep mine >/dev/null
+}
+
+# regd --link-host-files and images: an image file byte for byte the
+# host's file at the same path (here: libc, python3, its modules, which
+# mkimage.py takes from the host) becomes the host's own inode, under the
+# rules templates follow; a file that differs (/etc/os-release) or does
+# not qualify is the store's copy; the container runs; removing the root
+# leaves the host's files as they were.
+t_images_link_host () {
+  local root3=$T/root-lh sock3=$T/reg-lh.sock pid3 libc py obj nlink_before
+  libc=$(readlink -f /usr/lib/x86_64-linux-gnu/libc.so.6)
+  py=$(readlink -f /usr/bin/python3)
+  nlink_before=$(stat -c %h "$libc")
+  mkimage py >/dev/null
+  "$REGD" --root "$root3" --socket "$sock3" $(net_opts 2) --link-host-files >>"$T/regd-lh.log" 2>&1 &
+  pid3=$!
+  local reg3="env REG_HOST=unix://$sock3 $REG"
+  for _ in $(seq 200); do $reg3 version >/dev/null 2>&1 && break; sleep 0.05; done
+  run_cmd $reg3 pull -q --layout "$IMAGES" images/py:1
+  expect_rc 0
+  if [ "$(stat -c %d "$root3")" = "$(stat -c %d "$libc")" ]; then
+    obj=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$libc" | cut -c3-64)"*)
+    expect_eq "$(stat -c %i "$obj")" "$(stat -c %i "$libc")" "libc's object is the host's inode"
+    obj=$(ls "$root3"/store/objects/sha256/*/"$(sha256sum "$py" | cut -c3-64)".x)
+    expect_eq "$(stat -c %i "$obj")" "$(stat -c %i "$py")" "python3's object is the host's inode"
+  fi
+  obj=$(ls "$root3"/store/objects/sha256/*/"$(printf 'NAME=reg-e2e\n' | sha256sum | cut -c3-64)")
+  expect_eq "$(stat -c '%h %a %u' "$obj")" "1 444 0" "the image's own os-release, a copy"
+  run_cmd $reg3 run --rm -t images.py@1
+  expect_rc 0
+  expect_out "hello from an image"
+  run_cmd $reg3 store verify
+  expect_out_has " 0 corrupt"
+  kill -TERM "$pid3"
+  wait "$pid3" 2>/dev/null
+  grep -q "ERROR: .*Sanitizer" "$T/regd-lh.log" && fail "regd --link-host-files: $(grep -m1 'ERROR: ' "$T/regd-lh.log")"
+  rm -rf "$root3"
+  expect_eq "$(stat -c %h "$libc")" "$nlink_before" "links of the host's libc after the root is gone"
+}
+
+# A volume initialised from a layered environment (an app on its base,
+# envgen.h): the base's files and the app's layer over them, as the
+# container sees them; and --as-image of such an app (a private full tree
+# is walked, then removed).
+t_images_volume_layered () {
+  reset_regd2
+  reg2 template create vbase@1 /bin/sh /bin/cat /bin/ls >/dev/null || fail "create vbase@1"
+  reg2 template create vapp@1 /bin/echo --requires vbase@1 >/dev/null || fail "create vapp@1"
+  run_cmd reg2 run --rm -v lv:/bin -t vapp@1 -- /bin/ls /bin
+  expect_rc 0
+  expect_out "cat
+dash
+echo
+ls
+sh"
+  ls -d "$ROOT2"/envs/*/base >/dev/null 2>&1 || fail "vapp@1's environment is not layered"
+  expect_eq "$(ls "$ROOT2/volumes/lv/_data" | tr '\n' ' ')" "cat dash echo ls sh " \
+    "the volume: the base's files and the app's"
+  mkdir -p "$T/vlay"
+  run_cmd reg2 push --as-image --layout "$T/vlay" vapp@1 vl/app:1
+  expect_rc 0
+  [ -z "$(ls -A "$ROOT2/envs" | grep '^\.gen-')" ] || fail "a private tree left in envs: $(ls -A "$ROOT2/envs")"
+  reg2 volume rm lv >/dev/null
+}
+
+ALL="$ALL t_images_layout t_images_layers t_images_registry t_images_hostile t_images_load t_images_export t_images_defaults t_images_docker t_images_nginx t_images_link_host t_images_volume_layered"

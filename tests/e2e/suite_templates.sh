@@ -157,6 +157,29 @@ t_env_layered () {
   expect_out_has "A /new"
   expect_out_has "C $d/srv/app.txt"
   case "$out" in *"A /bin"* | *"A /tmp"* | *"A $d"*) fail "diff shows the environment: $out" ;; esac
+  # reg install into a running container on a layered environment, and
+  # uninstall: the next starts use full environments of the new closures.
+  reg2 template create lextra@1 /usr/bin/head >/dev/null || fail "create lextra@1"
+  local live
+  live=$(reg2 run -d -t lapp@1 -- /bin/sleep 100) || fail "run -d live"
+  run_cmd reg2 install "$live" lextra@1
+  expect_rc 0
+  run_cmd reg2 exec "$live" /usr/bin/head -n1 "$d/srv/app.txt"
+  expect_out "version one"
+  reg2 stop -t 0 "$live" >/dev/null
+  reg2 start "$live" >/dev/null
+  run_cmd reg2 exec "$live" /usr/bin/head -n1 "$d/srv/app.txt"
+  expect_out "version one"
+  reg2 stop -t 0 "$live" >/dev/null
+  run_cmd reg2 uninstall "$live" lextra@1
+  expect_rc 0
+  reg2 start "$live" >/dev/null
+  run_cmd reg2 exec "$live" /bin/cat "$d/srv/app.txt"
+  expect_out "version one"
+  run_cmd reg2 exec "$live" /usr/bin/head -n1 "$d/srv/app.txt"
+  expect_rc 127
+  reg2 rm -f "$live" >/dev/null
+  reg2 template rm lextra@1 >/dev/null
   # A prune keeps the base while a container uses a layer on it.
   run_cmd reg2 template prune
   expect_rc 0

@@ -285,7 +285,7 @@ test_engine_lifecycle (void **state)
   assert_int_equal (reg_engine_container_kill (f->e, id, SIGINT, &err), 0);
   reap_fake ();
   assert_int_equal (state_of (f, id), REG_STATE_STOPPED);
-  assert_int_equal (reg_engine_container_remove (f->e, "web", false, &err), 0);
+  assert_int_equal (reg_engine_container_remove (f->e, "web", false, false, &err), 0);
   failed_with (reg_engine_container_get (f->e, id, &c, &err), &err, ENOENT, "not found");
   /* Its name is free again. */
   create (f, "web", id);
@@ -328,7 +328,7 @@ test_engine_start_failure (void **state)
   failed_with (start (f->e, id, &code, &err), &err, ENOENT, "command not found");
   assert_int_equal (code, 127);
   assert_int_equal (state_of (f, id), REG_STATE_GENERATED);
-  assert_int_equal (reg_engine_container_remove (f->e, id, false, &err), 0);
+  assert_int_equal (reg_engine_container_remove (f->e, id, false, false, &err), 0);
 }
 
 /* run in one request: created and started; the id frame first on the
@@ -352,7 +352,7 @@ test_engine_run (void **state)
   close (p[0]), close (p[1]);
   assert_int_equal (state_of (f, "one"), REG_STATE_RUNNING);
   reg_container_free (c);
-  assert_int_equal (reg_engine_container_remove (f->e, "one", true, NULL), 0);
+  assert_int_equal (reg_engine_container_remove (f->e, "one", true, false, NULL), 0);
   reap_fake ();
   fake_mode = FAKE_FAIL;
   o.name = "gone";
@@ -403,11 +403,11 @@ test_engine_error_codes (void **state)
   snprintf (in_use, sizeof in_use, "in use by container %.12s", id);
   failed_with (reg_engine_template_remove (f->e, "tools@1", &err), &err, EBUSY, in_use);
   assert_int_equal (start (f->e, "db", &code, NULL), 0);
-  failed_with (reg_engine_container_remove (f->e, "db", false, &err), &err, EBUSY,
+  failed_with (reg_engine_container_remove (f->e, "db", false, false, &err), &err, EBUSY,
                "cannot remove: it is running");
   failed_with (reg_engine_container_wait (f->e, "nosuchthing", &code, &err), &err, ENOENT,
                "nosuchthing");
-  assert_int_equal (reg_engine_container_remove (f->e, "db", true, &err), 0);
+  assert_int_equal (reg_engine_container_remove (f->e, "db", true, false, &err), 0);
   reap_fake ();
   /* Nothing half made is left of the failed creates: one container was made
    * and is gone. */
@@ -512,7 +512,7 @@ static void *
 remove_thread (void *data)
 {
   struct op *o = data;
-  o->ret = reg_engine_container_remove (o->f->e, o->id, false, &o->err);
+  o->ret = reg_engine_container_remove (o->f->e, o->id, false, false, &o->err);
   o->done = 1;
   return NULL;
 }
