@@ -561,7 +561,7 @@ static void *
 rm_pending_thread (void *data)
 {
   struct rm_op *o = data;
-  o->ret = reg_engine_container_remove (o->e, "pend", false, &o->err);
+  o->ret = reg_engine_container_remove (o->e, "pend", false, false, &o->err);
   o->done = 1;
   return NULL;
 }
