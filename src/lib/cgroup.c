@@ -618,23 +618,42 @@ reg_cgroup_destroy (struct reg_cgroup *cg)
     remove_dir (cg->dirs[n - 1]);
 }
 
-void
-reg_cgroup_remove_by_id (const char *fs, const char *id)
+/* One rmdir: a cgroup a process is still in stays. */
+static void
+remove_dir_now (const char *dir)
+{
+  rmdir (dir);
+}
+
+static void
+remove_of_id (const char *fs, const char *id, void (*remove) (const char *))
 {
   for (size_t i = 0; v1_controllers[i]; i++)
     {
       _cleanup_free_ char *dir = NULL;
       if (asprintf (&dir, "%s/%s/%s/%s", fs, v1_controllers[i], PARENT, id) >= 0)
-        remove_dir (dir);
+        remove (dir);
     }
   _cleanup_free_ char *dir = NULL, *mon1 = NULL, *mon2 = NULL;
   if (asprintf (&dir, "%s/%s/%s", fs, PARENT, id) >= 0)
-    remove_dir (dir);
+    remove (dir);
   /* The monitor's cpu cgroup, left by a monitor that died in it. */
   if (asprintf (&mon1, "%s/cpu/%s/%s.monitor", fs, PARENT, id) >= 0)
-    remove_dir (mon1);
+    remove (mon1);
   if (asprintf (&mon2, "%s/%s/%s.monitor", fs, PARENT, id) >= 0)
-    remove_dir (mon2);
+    remove (mon2);
+}
+
+void
+reg_cgroup_remove_by_id (const char *fs, const char *id)
+{
+  remove_of_id (fs, id, remove_dir);
+}
+
+void
+reg_cgroup_remove_unused_by_id (const char *fs, const char *id)
+{
+  remove_of_id (fs, id, remove_dir_now);
 }
 
 void

@@ -99,6 +99,9 @@ void reg_cgroup_destroy (struct reg_cgroup *cg);
 /* Remove the cgroups of container `id` when nothing else knows them (after
  * a crash): every backend path that exists. */
 void reg_cgroup_remove_by_id (const char *fs, const char *id);
+/* The same without waiting: a cgroup that still has a process (a monitor
+ * at work in its <id>.monitor) stays, for whoever is in it to remove. */
+void reg_cgroup_remove_unused_by_id (const char *fs, const char *id);
 void reg_cgroup_free (struct reg_cgroup *cg);
 
 /* The existing cgroups of container `id` (after regd restarts, or from

@@ -218,6 +218,11 @@ typedef int (*reg_container_update_fn) (struct reg_container *c, void *data,
                                         struct reg_error **err);
 int reg_container_update (const char *root, const char *id, reg_container_update_fn fn, void *data,
                           struct reg_error **err);
+/* The same, never fsynced: for the "running" record, which no container
+ * outlives a power loss to need (docs/reliability.md). A crash of a
+ * process still leaves the old or the new file. */
+int reg_container_update_unsynced (const char *root, const char *id, reg_container_update_fn fn,
+                                   void *data, struct reg_error **err);
 
 /* Remove the container's directory (upper layer, logs, state). */
 int reg_container_destroy (const char *root, const char *id, struct reg_error **err);

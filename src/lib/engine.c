@@ -157,6 +157,11 @@ sweep_dir (const char *dir, const char *prefix, struct reg_error **err)
           _cleanup_free_ char *layer = NULL;
           if (asprintf (&layer, "%s/layer", path) >= 0)
             umount2 (layer, MNT_DETACH | UMOUNT_NOFOLLOW);
+          /* A --rm container's cgroups go after its exit frame: a monitor
+           * that died after the rename left them (docs/reliability.md).
+           * One still at work is in them itself: they stay for it. */
+          if (strcmp (prefix, ".removing-") == 0 && reg_util_is_sha256_hex (de->d_name + 10))
+            reg_cgroup_remove_unused_by_id (REG_CGROUP_FS, de->d_name + 10);
           /* A --rm container's monitor may be removing its own directory
            * right now (it outlives regd): what it takes first is not an
            * error, and nothing here stops regd from serving. */
@@ -1068,9 +1073,71 @@ reg_engine_container_list (struct reg_engine *e, bool all, bool size, json_t **o
 static int set_stop_requested (struct reg_engine *e, const char *id, bool stop,
                                struct reg_error **err);
 
+struct reg_start_pending
+{
+  struct reg_engine *e;
+  struct reg_lock *op;
+  struct reg_container *c;
+  int saving_fd;
+};
+
 int
-reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
-                            struct reg_start_result *result)
+reg_engine_start_pending_fd (const struct reg_start_pending *p)
+{
+  return p->saving_fd;
+}
+
+/* The end of a start: the operation lock released. */
+static void
+start_end (struct reg_engine *e, struct reg_lock *op, struct reg_container *c)
+{
+  if (op)
+    reg_lockset_unlock (e->ops, op);
+  reg_container_free (c);
+}
+
+/* The container ran but its state never said so: its monitor is killing
+ * it (the save failed) or died. Nothing may be left untracked: what runs
+ * in its cgroups is killed, and a --rm container goes, as after any
+ * failed start. */
+static void
+start_unrecorded (struct reg_engine *e, const char *id, bool auto_remove)
+{
+  reg_cgroup_kill_all (REG_CGROUP_FS, id, KILL_WAIT_S * 1000, NULL);
+  if (auto_remove)
+    reg_engine_container_remove (e, id, true, true, NULL); /* and its anonymous volumes */
+}
+
+/* Wait for the monitor's word that the running state is saved; then as
+ * start_end. */
+static int
+start_settle (struct reg_start_pending *p, struct reg_start_result *result)
+{
+  char id[65];
+  snprintf (id, sizeof id, "%s", p->c->id);
+  bool auto_remove = p->c->auto_remove;
+  int ret = reg_monitor_start_saved (p->saving_fd, id, result);
+  if (ret == 0)
+    reg_timing_mark (id, "regd.saved");
+  start_end (p->e, p->op, p->c);
+  if (ret < 0)
+    start_unrecorded (p->e, id, auto_remove);
+  return ret;
+}
+
+int
+reg_engine_start_settle (struct reg_start_pending *p, struct reg_start_result *result)
+{
+  int ret = start_settle (p, result);
+  free (p);
+  return ret;
+}
+
+/* pending NULL: returns once the running state is saved; else *pending may
+ * be the start's tail (reg_engine_container_run_pending). */
+static int
+container_start (struct reg_engine *e, const char *ref, int attach_fd,
+                 struct reg_start_result *result, struct reg_start_pending **pending)
 {
   struct reg_container *c = NULL;
   struct reg_error *err = NULL;
@@ -1099,27 +1166,46 @@ reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd
   reg_error_free (err);
   /* Until the monitor has recorded "running" (or the failure), every other
    * operation on this container waits. */
+  int saving = -1;
   if (ret == 0)
-    ret = e->monitor_start (e->root, c, attach_fd, netns, result);
+    ret = e->monitor_start (e->root, c, attach_fd, netns, result, &saving);
   if (ret == 0)
     reg_timing_mark (c->id, "regd.monitor.started");
   if (netns >= 0)
     close (netns); /* the monitor holds its own */
   if (ret < 0 && netns >= 0)
     release_network (e->root, c->id);
-  if (op)
-    reg_lockset_unlock (e->ops, op);
-  reg_container_free (c);
+  if (ret == 0 && saving >= 0)
+    {
+      struct reg_start_pending here = { e, op, c, saving };
+      struct reg_start_pending *p = pending ? malloc (sizeof *p) : NULL;
+      if (p == NULL)
+        return start_settle (&here, result);
+      *p = here;
+      *pending = p;
+      return 0;
+    }
+  start_end (e, op, c);
   return ret; /* its monitor logged "start" (events.h) */
 }
 
 int
-reg_engine_container_run (struct reg_engine *e, const struct reg_create_options *o, int attach_fd,
-                          struct reg_container **out, struct reg_start_result *result)
+reg_engine_container_start (struct reg_engine *e, const char *ref, int attach_fd,
+                            struct reg_start_result *result)
+{
+  return container_start (e, ref, attach_fd, result, NULL);
+}
+
+static int
+container_run (struct reg_engine *e, const struct reg_create_options *o, int attach_fd,
+               struct reg_container **out, struct reg_start_result *result,
+               struct reg_start_pending **pending)
 {
   struct reg_container *c = NULL;
   struct reg_error *err = NULL;
   *out = NULL;
+  if (pending)
+    *pending = NULL;
   if (reg_engine_container_create (e, o, &c, &err) < 0)
     {
       reg_proto_result_of_error (result, 0, err);
@@ -1130,7 +1216,7 @@ reg_engine_container_run (struct reg_engine *e, const struct reg_create_options 
   if (attach_fd >= 0)
     reg_proto_frame_write (attach_fd, REG_FRAME_ID, c->id, strlen (c->id));
   reg_timing_mark (c->id, "regd.start");
-  if (reg_engine_container_start (e, c->id, attach_fd, result) < 0)
+  if (container_start (e, c->id, attach_fd, result, pending) < 0)
     {
       if (c->auto_remove) /* its anonymous volumes too, as the monitor's --rm */
         reg_engine_container_remove (e, c->id, true, true, NULL);
@@ -1139,6 +1225,22 @@ reg_engine_container_run (struct reg_engine *e, const struct reg_create_options 
     }
   *out = c;
   return 0;
+}
+
+int
+reg_engine_container_run (struct reg_engine *e, const struct reg_create_options *o, int attach_fd,
+                          struct reg_container **out, struct reg_start_result *result)
+{
+  return container_run (e, o, attach_fd, out, result, NULL);
+}
+
+int
+reg_engine_container_run_pending (struct reg_engine *e, const struct reg_create_options *o,
+                                  int attach_fd, struct reg_container **out,
+                                  struct reg_start_result *result,
+                                  struct reg_start_pending **pending)
+{
+  return container_run (e, o, attach_fd, out, result, pending);
 }
 
 /* Wait up to timeout_s for the monitor to exit. 1 = exited, 0 = timed out. */

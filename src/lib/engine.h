@@ -55,7 +55,7 @@ struct reg_lockset;
  * the real engine on a real root. */
 typedef int (*reg_engine_monitor_start_fn) (const char *root, const struct reg_container *c,
                                             int attach_fd, int netns_fd,
-                                            struct reg_start_result *result);
+                                            struct reg_start_result *result, int *saving_fd);
 
 struct reg_engine
 {
@@ -190,6 +190,26 @@ int reg_engine_container_start (struct reg_engine *e, const char *ref, int attac
 int reg_engine_container_run (struct reg_engine *e, const struct reg_create_options *o,
                               int attach_fd, struct reg_container **out,
                               struct reg_start_result *result);
+/* The same, returning as soon as the container runs, before its monitor
+ * has saved the running state (the client's stream need not wait for that
+ * write): *pending is then the start's tail, which still holds the
+ * container's operation lock, so no stop, kill or rm can act on it before
+ * the state says running. Any thread may finish it with
+ * reg_engine_start_settle (lockset.h), and must, soon: until then every
+ * other operation on the container waits. *pending is NULL when there is
+ * nothing left to wait for. */
+struct reg_start_pending;
+int reg_engine_container_run_pending (struct reg_engine *e, const struct reg_create_options *o,
+                                      int attach_fd, struct reg_container **out,
+                                      struct reg_start_result *result,
+                                      struct reg_start_pending **pending);
+/* The descriptor that becomes readable when the monitor has said whether
+ * the state was saved (settling then does not wait). */
+int reg_engine_start_pending_fd (const struct reg_start_pending *p);
+/* Wait for the monitor's word (it logs the "start" event), release the
+ * operation lock, free p. -1 with *result when the state could not be
+ * saved (the monitor kills the container) or the monitor died. */
+int reg_engine_start_settle (struct reg_start_pending *p, struct reg_start_result *result);
 /* Send the container's stop signal (SIGTERM unless --stop-signal or a
  * template said otherwise), wait timeout_s (-1: the container's
  * --stop-timeout, else REG_STOP_TIMEOUT), then SIGKILL. A container that is

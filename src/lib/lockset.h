@@ -1,10 +1,12 @@
-/* lockset: one mutex per key (a container id), for the engine's
+/* lockset: one lock per key (a container id), for the engine's
  * per-container operation lock.
  *
- * A key's mutex is made on first use and freed when no thread holds it or
+ * A key's entry is made on first use and freed when no one holds it or
  * waits for it, so the set stays as small as the number of operations in
- * flight. The set's own mutex is held only to find or drop an entry, never
- * while a key's mutex is waited for.
+ * flight. Waiters wait on the set's condition variable (the set's mutex is
+ * released while they wait). A lock belongs to the operation, not to a
+ * thread: any thread may release it (a run's start is settled by a thread
+ * of its own, engine.h).
  *
  * Lock order (engine.h): a key's lock is taken before the engine's short
  * lock (names, template list, closure cache), never after it; two keys are

@@ -83,6 +83,7 @@ struct monitor
   int term_fd;              /* the terminal's other side, for resize */
   char *init_path;          /* --init: reg-init on the host */
   int netns_fd;             /* bridged: its network namespace, held for its life */
+  int mntns_fd;             /* --rm: its mount namespace, held past the exit frame */
   struct reg_cgroup *ahead; /* the spare's cgroups made ahead, till the first start */
 };
 
@@ -540,6 +541,7 @@ spawn (struct monitor *m, struct stream *out, struct stream *err, struct reg_sta
     .upper = upper,
     .work = work,
     .merged = merged,
+    .volatile_upper = c->auto_remove,
     .argv = argv,
     .env = c->env,
     .workdir = c->workdir,
@@ -685,15 +687,17 @@ send_exit (struct monitor *m, int exit_code)
   m->attach_fd = -1;
 }
 
-/* --rm, once its process has exited and its cgroups are gone: first the
- * container goes for every client (its directory renamed, its name freed:
- * `reg ps -a` no longer lists it) and its "die" and "destroy" events are
- * logged; then the attached client gets the exit code and the end of the
- * stream, and returns; only then does the monitor give its network back
- * and remove its files. No "stopped" state is written: nobody can read it
- * once the directory is renamed. If the monitor dies after the rename,
- * regd's start sweeps the directory and frees every address no running
- * container holds (network.h), so nothing is left untracked. */
+/* --rm, once its process has been reaped: first the container goes for
+ * every client (its directory renamed, its name freed: `reg ps -a` no
+ * longer lists it) and its "die" and "destroy" events are logged; then the
+ * attached client gets the exit code and the end of the stream, and
+ * returns; only then does the monitor let its mounts go (the namespace it
+ * held, hold_mounts), remove its cgroups, give its network back and remove
+ * its files. No "stopped" state is written: nobody can read it once the
+ * directory is renamed. If the monitor dies after the rename, regd's start
+ * sweeps the directory, removes the cgroups of its id and frees every
+ * address no running container holds (network.h), so nothing is left
+ * untracked (docs/reliability.md). */
 static _Noreturn void
 remove_exited (struct monitor *m, const struct reg_container *c, const struct exit_update *u)
 {
@@ -706,6 +710,11 @@ remove_exited (struct monitor *m, const struct reg_container *c, const struct ex
   reg_timing_mark (c->id, "monitor.retired");
   send_exit (m, u->code);
   reg_timing_mark (c->id, "monitor.exit.sent");
+  if (m->mntns_fd >= 0)
+    close (m->mntns_fd); /* its mounts are torn down here, in the monitor */
+  reg_timing_mark (c->id, "monitor.mounts.released");
+  reg_cgroup_destroy (m->cg);
+  reg_timing_mark (c->id, "monitor.cgroups.removed");
   if (last && last->net.ip[0])
     {
       reg_netrelease (m->root, c->id, &last->net);
@@ -724,6 +733,21 @@ remove_exited (struct monitor *m, const struct reg_container *c, const struct ex
   _exit (0);
 }
 
+/* --rm: the container's mount namespace, held by the monitor so that the
+ * container's last process does not tear its mounts down (1.2 ms quiet
+ * when the overlay was not volatile) between closing its output and being
+ * reaped; the monitor lets it go once the client has the exit code. Only
+ * for --rm: a stopped container's next start mounts its upper directory
+ * again, which must not still be in use. -1 when it cannot be had (the
+ * container is already gone): nothing is held. */
+static int
+hold_mounts (pid_t pid)
+{
+  char ns[64];
+  snprintf (ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
+  return open (ns, O_RDONLY | O_CLOEXEC);
+}
+
 static _Noreturn void
 monitor_main (const char *root, const struct reg_container *c, bool attach,
               struct reg_cgroup *ahead)
@@ -735,7 +759,8 @@ monitor_main (const char *root, const struct reg_container *c, bool attach,
                        .listen_fd = listen_input (root, c->id),
                        .input_fd = -1,
                        .term_fd = -1,
-                       .netns_fd = -1 };
+                       .netns_fd = -1,
+                       .mntns_fd = -1 };
   for (size_t i = 0; i < REG_MONITOR_CLIENTS; i++)
     m.clients[i].fd = -1;
   if (reg_network_on_bridge (c->network_mode) && fcntl (FD_NETNS, F_GETFD) >= 0)
@@ -779,41 +804,49 @@ monitor_main (const char *root, const struct reg_container *c, bool attach,
         }
       _exit (1);
     }
+  if (c->auto_remove)
+    m.mntns_fd = hold_mounts (m.pid);
+  /* regd learns that it runs, then that its state says so (monitor.h). */
+  reg_proto_status_started (FD_STATUS, m.pid);
+  reg_timing_mark (c->id, "monitor.running");
   struct running_update ru = { m.pid };
-  if (reg_container_update (root, c->id, mark_running, &ru, &e) < 0)
+  if (reg_container_update_unsynced (root, c->id, mark_running, &ru, &e) < 0)
     {
+      /* Not recorded, so nothing would find it: it does not stay. */
+      kill (m.pid, SIGKILL);
       reg_proto_result_of_error (&res, 125, e);
       reg_proto_status_error (FD_STATUS, &res);
       reg_error_free (e);
     }
   else
     {
-      reg_proto_status_started (FD_STATUS, m.pid);
+      reg_proto_status_ok (FD_STATUS, NULL);
       /* The monitor logs "start", not regd: it alone sees the exit, so
        * only it can put "start" before "die" for a process that exits at
        * once (regd's line, written after its reply, could come after). */
       reg_events_container (root, c, "start", NULL, NULL);
     }
   close (FD_STATUS);
-  reg_timing_mark (c->id, "monitor.running");
+  reg_timing_mark (c->id, "monitor.saved");
 
   struct exit_update u;
   for (int backoff_ms = 100;;)
     {
       double began = reg_util_now ();
       pump_until_eof (&m, &out, &err);
+      reg_timing_mark (c->id, "monitor.output.ended");
       int status = 0;
       while (waitpid (m.pid, &status, 0) < 0 && errno == EINTR)
         ;
       reg_timing_mark (c->id, "monitor.exited");
       u = (struct exit_update){ exit_code_of (status), NULL, reg_cgroup_oom_killed (m.cg), false,
                                 reg_util_now () - began };
+      if (c->auto_remove)
+        remove_exited (&m, c, &u); /* no restart policy with --rm (refused at create) */
       reg_cgroup_destroy (m.cg);
       reg_cgroup_free (m.cg);
       m.cg = NULL;
       reg_timing_mark (c->id, "monitor.cgroups.removed");
-      if (c->auto_remove)
-        remove_exited (&m, c, &u); /* no restart policy with --rm (refused at create) */
       reg_container_update (root, c->id, mark_stopped, &u, NULL);
       exit_events (root, c, &u);
       reg_timing_mark (c->id, "monitor.stopped.saved");
@@ -832,7 +865,7 @@ monitor_main (const char *root, const struct reg_container *c, bool attach,
       if (sr == 0)
         {
           struct running_update rr = { m.pid };
-          reg_container_update (root, c->id, mark_running, &rr, NULL);
+          reg_container_update_unsynced (root, c->id, mark_running, &rr, NULL);
           reg_events_container (root, c, "start", "restartPolicy",
                                 reg_container_restart_name (c->restart.mode));
           /* A stop that came while it was being started again. */
@@ -955,7 +988,7 @@ reg_monitor_main (int argc, char **argv)
 
 int
 reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                   struct reg_start_result *result)
+                   struct reg_start_result *result, int *saving_fd)
 {
   /* Next to regd, unless REG_MONITOR says where; resolved before the spawn. */
   _cleanup_free_ char *monitor_path = reg_util_sibling_program ("REG_MONITOR", "reg-monitor");
@@ -985,18 +1018,46 @@ reg_monitor_start (const char *root, const struct reg_container *c, int attach_f
       return -1;
     }
   /* The next start's monitor, while this one sets its container up. */
-  reg_monitor_spare_fill (monitor_path, root);
+  reg_monitor_spare_kick (monitor_path, root);
   struct reg_status st;
   struct reg_error *e = NULL;
   int ret = reg_proto_status_read (status[0], &st, &e);
-  close (status[0]);
   if (ret == 0 && st.kind == REG_STATUS_STARTED)
-    return 0;
+    {
+      if (saving_fd == NULL)
+        return reg_monitor_start_saved (status[0], c->id, result);
+      *saving_fd = status[0];
+      return 0;
+    }
+  close (status[0]);
   if (ret == 0 && st.kind == REG_STATUS_ERROR)
     *result = st.result;
   else
     reg_proto_result_set (result, 125, EIO, "container %.12s: monitor died before starting it (%s)",
                           c->id, e ? e->msg : "an unexpected status");
+  reg_proto_status_clear (&st);
+  reg_error_free (e);
+  return -1;
+}
+
+int
+reg_monitor_start_saved (int saving_fd, const char *id, struct reg_start_result *result)
+{
+  struct reg_status st;
+  struct reg_error *e = NULL;
+  int ret = reg_proto_status_read (saving_fd, &st, &e);
+  close (saving_fd);
+  if (ret == 0 && st.kind == REG_STATUS_OK)
+    {
+      reg_proto_status_clear (&st);
+      return 0;
+    }
+  if (ret == 0 && st.kind == REG_STATUS_ERROR)
+    *result = st.result;
+  else
+    reg_proto_result_set (result, 125, EIO,
+                          "container %.12s: monitor died before recording it running (%s)", id,
+                          e ? e->msg : "an unexpected status");
   reg_proto_status_clear (&st);
   reg_error_free (e);
   return -1;

@@ -25,10 +25,12 @@
  * One connection ending never touches another: a resize while input
  * streams, or a second attach, leaves the first as it was.
  *
- * To regd the monitor writes one status line (proto.h) on fd 3: started
- * (the container's PID, after the running state is saved) or error (the
- * start result, as the runtime or the monitor's own set-up gave it). Its
- * frames (proto.h) go to the attach fd and to every attach connection.
+ * To regd the monitor writes status lines (proto.h) on fd 3: error (the
+ * start result, as the runtime or the monitor's own set-up gave it), or
+ * started (the container's PID, as soon as it has exec'd) and then, once
+ * the running state is saved, ok; or error when it could not be saved: the
+ * container is then killed (nothing would find it) and ends as any other.
+ * Its frames (proto.h) go to the attach fd and to every attach connection.
  */
 #ifndef REG_MONITOR_H
 #define REG_MONITOR_H
@@ -44,9 +46,18 @@
  * of netns_fd (or -1): a bridged container's network namespace, which it
  * holds for the container's life and releases (netrelease.h) at the end. On a
  * start failure *result is the start result as the monitor reported it
- * (125 setup, 126 not executable, 127 not found). */
+ * (125 setup, 126 not executable, 127 not found).
+ * saving_fd NULL: returns once the running state is saved. Else it returns
+ * as soon as the container runs, with *saving_fd the status pipe whose
+ * next line says whether its running state was saved: the caller gives it
+ * to reg_monitor_start_saved, and until then nothing may act on the
+ * container (engine.h: the operation lock stays held). */
 int reg_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                       struct reg_start_result *result);
+                       struct reg_start_result *result, int *saving_fd);
+/* Wait for the monitor's word that the running state of container id is
+ * saved, and close saving_fd. -1 with *result when it could not be (the
+ * container is being killed) or the monitor died first. */
+int reg_monitor_start_saved (int saving_fd, const char *id, struct reg_start_result *result);
 
 /* main() of the reg-monitor program regd starts for each container:
  * reg-monitor ROOT ID ATTACH(0|1), with the status pipe on fd 3, the
@@ -75,6 +86,9 @@ int reg_monitor_spare_take (const char *root, const char *id, bool attach, int s
                             int attach_fd, int netns_fd, pid_t *pid);
 /* regd: start a spare, if there is none. */
 void reg_monitor_spare_fill (const char *monitor_path, const char *root);
+/* regd: have the filler (a thread of its own, started at the first kick)
+ * start a spare, if there is none; returns at once. */
+void reg_monitor_spare_kick (const char *monitor_path, const char *root);
 /* The spare: compile the default seccomp filter (security.h) and make the
  * cgroups ahead (*ahead, cgroup.h; NULL: none), then wait for regd's
  * message; place the fds it carries at 3, 4 and 5; id and *attach say

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sys/uio.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -430,14 +431,37 @@ reg_proto_frame_exit_payload (unsigned char p[4], int code)
   p[3] = (unsigned char)u;
 }
 
+/* Every byte of iov[0..n), in as few writes as the descriptor takes. */
+static int
+writev_all (int fd, struct iovec *iov, int n)
+{
+  while (n > 0)
+    {
+      ssize_t w = writev (fd, iov, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+        w -= (ssize_t)iov->iov_len;
+      if (n > 0)
+        {
+          iov->iov_base = (char *)iov->iov_base + w;
+          iov->iov_len -= (size_t)w;
+        }
+    }
+  return 0;
+}
+
 int
 reg_proto_frame_write (int fd, int stream, const void *data, size_t len)
 {
+  /* One write: a reader (regd's stream, a client) wakes once per frame,
+   * not for its header and then its payload. */
   unsigned char hdr[REG_FRAME_HEADER];
   reg_proto_frame_header (hdr, stream, len);
-  return reg_util_write_all (fd, hdr, sizeof hdr) == 0 && reg_util_write_all (fd, data, len) == 0
-             ? 0
-             : -1;
+  struct iovec iov[2] = { { hdr, sizeof hdr }, { (void *)data, len } };
+  return writev_all (fd, iov, len ? 2 : 1);
 }
 
 int

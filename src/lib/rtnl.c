@@ -227,7 +227,29 @@ reg_rtnl_netns_new (int *fd, struct reg_error **err)
   return 0;
 }
 
-/* Inside the namespace: lo up, eth0's address, eth0 up, default route. */
+/* No IPv6 on the container's end: reg's networks are IPv4, and each
+ * interface that comes up with IPv6 sends its router and neighbour
+ * solicitations and MLD reports (about six packets), which the bridge
+ * floods to every other container: O(n) work per start, the storm's growth
+ * (docs/benchmarks.md, issue 15's fourth round; Docker does the same on
+ * IPv4-only networks). Called in the namespace (this thread's /proc/sys/net
+ * is its), before the interface is up. Without IPv6 in the kernel there is
+ * nothing to do. */
+static int
+ipv6_off (const char *ifname)
+{
+  char path[96];
+  snprintf (path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -1;
+  int ret = write (fd, "1", 1) == 1 ? 0 : -1;
+  close (fd);
+  return ret;
+}
+
+/* Inside the namespace: lo up, eth0's address, eth0 up (IPv4 only),
+ * default route. */
 static void *
 configure_thread (void *arg)
 {
@@ -249,6 +271,8 @@ configure_thread (void *arg)
     j->err = ENODEV, j->step = "find lo and the interface";
   else if (link_up (&nl, lo) < 0)
     j->err = errno, j->step = "bring up lo";
+  else if (ipv6_off (ep->ifname ? ep->ifname : "eth0") < 0)
+    j->err = errno, j->step = "turn IPv6 off on the interface";
   else if (addr_add (&nl, eth, ep->addr, ep->prefix) < 0)
     j->err = errno, j->step = "add the interface's address";
   else if (link_up (&nl, eth) < 0)

@@ -29,8 +29,8 @@ int reg_rtnl_link_delete (const char *name, struct reg_error **err);
 int reg_rtnl_netns_new (int *fd, struct reg_error **err);
 
 /* A veth pair: `host_name` on the host, enslaved to `bridge` and up; its
- * peer is made inside netns_fd as eth0 with `mac`, then given addr/prefix,
- * brought up with lo, and a default route via gw. With `ifname` (a
+ * peer is made inside netns_fd as eth0 with `mac`, IPv6 off, then given
+ * addr/prefix, brought up with lo, and a default route via gw. With `ifname` (a
  * network connected later: eth1, ...) the peer has that name and no
  * default route. */
 struct reg_rtnl_endpoint

@@ -204,11 +204,16 @@ build_root (struct child *ch)
         child_fail (ch, 125, errno, "%s", what);
     }
   char opts[8192];
-  if (snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper,
-                s->work)
+  if (snprintf (opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", s->lower, s->upper,
+                s->work, s->volatile_upper ? ",volatile" : "")
       >= (int)sizeof opts)
     child_fail (ch, 125, 0, "overlay options too long for %s", s->merged);
-  must_mount (ch, "overlay", s->merged, "overlay", 0, opts);
+  /* A kernel before 5.10 knows no "volatile": the same mount without it. */
+  bool mounted = s->volatile_upper && mount ("overlay", s->merged, "overlay", 0, opts) == 0;
+  if (!mounted && s->volatile_upper)
+    opts[strlen (opts) - strlen (",volatile")] = '\0';
+  if (!mounted)
+    must_mount (ch, "overlay", s->merged, "overlay", 0, opts);
   reg_timing_mark (NULL, "child.overlay");
   if (chdir (s->merged) < 0)
     child_fail (ch, 125, errno, "chdir %s", s->merged);

@@ -39,6 +39,10 @@
 struct reg_runtime_spec
 {
   const char *lower, *upper, *work, *merged;
+  /* The upper layer is thrown away after the container (--rm): the
+   * overlay is mounted volatile, so its unmount does not sync the upper
+   * filesystem (docs/benchmarks.md, issue 15's fourth round). */
+  bool volatile_upper;
   char *const *argv;
   char *const *env;
   const char *workdir;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,60 @@ query_on (struct request *r, const char *key)
 {
   const char *v = regd_query (r, key);
   return v && strcmp (v, "1") == 0;
+}
+
+struct settle
+{
+  struct reg_start_pending *pending;
+  char id[65];
+};
+
+static void
+settle_now (struct settle *st)
+{
+  struct reg_start_result res = { 0 };
+  if (reg_engine_start_settle (st->pending, &res) == 0)
+    regd_health_kick (st->id);
+  else
+    fprintf (stderr, "regd: %s\n", res.message);
+  free (st);
+}
+
+static void *
+settle_thread (void *arg)
+{
+  settle_now (arg);
+  return NULL;
+}
+
+/* Settle a run's start (engine.h) once its monitor has saved the running
+ * state, in a thread of its own: the reply and its stream go on
+ * meanwhile, and no client that stops reading can keep the container's
+ * operation lock held. In this thread when none can be made. */
+static void
+settle_later (struct reg_start_pending *pending, const char *id)
+{
+  struct settle *st = malloc (sizeof *st);
+  if (st == NULL)
+    {
+      struct reg_start_result res = { 0 };
+      reg_engine_start_settle (pending, &res);
+      return;
+    }
+  st->pending = pending;
+  snprintf (st->id, sizeof st->id, "%s", id);
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  int r = pthread_create (&t, &attr, settle_thread, st);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy (&attr);
+  if (r != 0)
+    settle_now (st);
 }
 
 /* POST /v1/containers?start=1[&attach=1]: reg run in one request (one
@@ -43,7 +98,11 @@ run (struct regd *d, struct request *r)
     }
   struct reg_start_result res = { 0 };
   struct reg_container *c = NULL;
-  int ret = reg_engine_container_run (d->engine, &req->o, p[1], &c, &res);
+  /* Attached, the stream need not wait for the running state's write:
+   * a thread of its own settles the start (settle_later). */
+  struct reg_start_pending *pending = NULL;
+  int ret = reg_engine_container_run_pending (d->engine, &req->o, p[1], &c, &res,
+                                              attached ? &pending : NULL);
   reg_request_create_free (req);
   if (p[1] >= 0)
     close (p[1]);
@@ -54,11 +113,17 @@ run (struct regd *d, struct request *r)
       return regd_reply_start_result (r, &res);
     }
   reg_timing_mark (c->id, "regd.started");
-  regd_health_kick (c->id);
-  json_t *reply = attached ? NULL : json_pack ("{s:s}", "Id", c->id);
-  reg_container_free (c);
+  if (pending)
+    settle_later (pending, c->id);
+  else
+    regd_health_kick (c->id);
   if (attached)
-    return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
+    {
+      reg_container_free (c);
+      return regd_reply_stream (r, MHD_HTTP_OK, p[0]);
+    }
+  json_t *reply = json_pack ("{s:s}", "Id", c->id);
+  reg_container_free (c);
   return regd_reply_json (r, MHD_HTTP_CREATED, reply);
 }
 

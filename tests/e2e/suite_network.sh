@@ -146,7 +146,20 @@ t_net_bad_inputs () {
   "$REG" rm -f netbase >/dev/null
 }
 
-ALL="$ALL t_net_modes t_net_etc_files t_net_bad_inputs"
+t_net_ipv6_off () {
+  # A bridged container's eth0 has no IPv6 (reg's networks are IPv4): it
+  # sends no solicitations or MLD reports for the bridge to flood to every
+  # other container (docs/networking.md); lo keeps ::1.
+  [ -e /proc/sys/net/ipv6 ] || { echo "  (no IPv6 in this kernel: skipped)"; return; }
+  run_cmd "$REG" run --rm -t base@1 -- /bin/sh -c \
+    'cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6 /proc/sys/net/ipv6/conf/lo/disable_ipv6; cat /proc/net/if_inet6'
+  expect_rc 0
+  expect_eq "$(echo "$out" | head -2 | tr '\n' ' ')" "1 0 " "disable_ipv6 of eth0 and lo"
+  expect_eq "$(echo "$out" | tail -n +3 | awk '{print $6}' | sort -u | tr '\n' ' ')" "lo " \
+    "interfaces with an IPv6 address"
+}
+
+ALL="$ALL t_net_modes t_net_etc_files t_net_bad_inputs t_net_ipv6_off"
 
 # ---- the bridge (opt-in with --network bridge until it is the default) ----
 

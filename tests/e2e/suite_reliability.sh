@@ -336,6 +336,43 @@ t_soak () {
   expect_eq "$(sleepers $TAG)" "" "processes after the soak's clean-up"
 }
 
+# The cgroup directories of container $1 (v1 controllers and v2) that exist.
+cgroups_of () {
+  local d
+  for d in /sys/fs/cgroup/*/reg/"$1" /sys/fs/cgroup/*/reg/"$1".monitor /sys/fs/cgroup/reg/"$1"; do
+    [ -d "$d" ] && echo "$d"
+  done
+}
+
+t_rm_tail_crash () {
+  # A --rm container's cgroups go after its exit frame (docs/reliability.md):
+  # a real one leaves none (with --cpus its monitor is in <id>.monitor);
+  # a monitor that died after the rename left them, and regd's start
+  # removes them; one that a process is still in (a monitor at work) stays.
+  local id fs dead live sleeper
+  id=$("$REG" run --rm -d --cpus 0.5 -t base@1 -- /bin/true)
+  wait_removals "$ROOT"
+  expect_eq "$(cgroups_of "$id")" "" "cgroups left by run --rm --cpus"
+  fs=/sys/fs/cgroup/pids/reg
+  [ -d "$fs" ] || fs=/sys/fs/cgroup/unified/reg
+  dead=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+  live=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+  stop_regd
+  mkdir -p "$ROOT/containers/.removing-$dead/upper" "$ROOT/containers/.removing-$live/upper"
+  mkdir "$fs/$dead" "$fs/$live" || { fail "cannot make test cgroups in $fs"; return; }
+  /bin/sleep $TAG &
+  sleeper=$!
+  echo "$sleeper" >"$fs/$live/cgroup.procs"
+  start_regd
+  expect_eq "$(cgroups_of "$dead")" "" "cgroups of a retired container after regd's start"
+  [ -d "$fs/$live" ] || fail "a cgroup with a process in it was removed"
+  [ -e "$ROOT/containers/.removing-$dead" ] && fail "retired container's files left"
+  kill "$sleeper"
+  wait "$sleeper" 2>/dev/null
+  for _ in $(seq 50); do rmdir "$fs/$live" 2>/dev/null && break; sleep 0.05; done
+  [ -d "$fs/$live" ] && fail "test cgroup $fs/$live could not be removed"
+}
+
 t_crash_matrix () {
   # kill -9 regd at a random point of create, run, install, pull and
   # template create, CRASH_ROUNDS (50) times; after each restart the store
@@ -376,4 +413,5 @@ t_crash_matrix () {
 }
 
 ALL="$ALL t_rm_races_start t_concurrent_ops_clean t_monitor_killed t_restore_settles_crash_states
-  t_install_crash t_full_disk t_storage_size t_name_not_an_id_prefix t_soak t_crash_matrix"
+  t_install_crash t_full_disk t_storage_size t_name_not_an_id_prefix t_soak t_crash_matrix
+  t_rm_tail_crash"

@@ -210,4 +210,22 @@ PY
   expect_eq "$(ids)" "$before" "containers after the one-request runs"
 }
 
-ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash t_monitor_spare t_run_one_request"
+t_rm_volatile () {
+  # A --rm container's overlay is volatile (its unmount does not sync the
+  # host's filesystem: the upper layer is thrown away); any other's is not.
+  local id root
+  run_cmd "$REG" run --rm -t base@1 -- /bin/cat /proc/self/mountinfo
+  expect_rc 0
+  root=$(echo "$out" | grep " / / ")
+  case "$root" in *overlay*volatile*) ;; *) fail "the root of a --rm container: $root" ;; esac
+  id=$("$REG" run -d -t base@1 -- /bin/cat /proc/self/mountinfo)
+  "$REG" wait "$id" >/dev/null 2>&1
+  run_cmd "$REG" logs "$id"
+  root=$(echo "$out" | grep " / / ")
+  case "$root" in *overlay*) ;; *) fail "the root of a container: $root" ;; esac
+  case "$root" in *volatile*) fail "a container without --rm has a volatile upper layer" ;; esac
+  "$REG" rm -f "$id" >/dev/null
+}
+
+ALL="$ALL t_debug_timing t_debug_timing_bad t_rm_lost_in_crash t_monitor_spare t_run_one_request
+  t_rm_volatile"

@@ -105,12 +105,14 @@ def present(d, sel):
     return d.find_elements(By.CSS_SELECTOR, sel)
 
 
-def shot(d, name, at=None):
-    """A screenshot for docs/hub.md: from the top, or with `at` in view."""
+def shot(d, name, at=None, block="center"):
+    """A screenshot for docs/hub.md: from the top, or with `at` in view
+    (at the `block` of the window: center, or start to keep its heading)."""
     if not SHOTS:
         return
     if at:
-        d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", css(d, at))
+        d.execute_script("arguments[0].scrollIntoView({block: arguments[1], behavior: 'instant'})",
+                         css(d, at), block)
     else:
         d.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     time.sleep(0.4)

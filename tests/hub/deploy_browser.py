@@ -103,10 +103,13 @@ def scenario_broken(d):
     states = device_states(d)
     assert states == ["rolled back"] + ["skipped"] * (len(DEVICES) - 1), states
     assert "unhealthy" in css(d, "#dep-error").text, css(d, "#dep-error").text
+    # The devices not on the new version still serve the old one: said so.
+    stats = css(d, "#dep-detail .card-body").text
+    assert f"1 rolled back, {len(DEVICES) - 1} skipped: on the previous version" in stats, stats
     shot(d, "deploy-rollback")
     goto(d, URL + "/deploy.html")
     wait(d, "the list", lambda: present(d, f'#dep-table tr[data-id="{dep}"]'))
-    shot(d, "deploy-list", at="#dep-table")
+    shot(d, "deploy-list", at="#dep-list-error", block="start")
     step("a broken version rolls back on the first device and the rolling update stops there")
 
 

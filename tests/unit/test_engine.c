@@ -37,11 +37,14 @@ struct fixture
 
 enum fake_mode
 {
-  FAKE_CHILD, /* a child process records running and waits for a signal */
-  FAKE_FAIL,  /* the command is not found: 127, nothing recorded */
-  FAKE_SELF,  /* this process is the monitor (no fork: used from threads);
-               * the start then waits for a byte on fake_gate */
+  FAKE_CHILD,   /* a child process records running and waits for a signal */
+  FAKE_FAIL,    /* the command is not found: 127, nothing recorded */
+  FAKE_SELF,    /* this process is the monitor (no fork: used from threads);
+                 * the start then waits for a byte on fake_gate */
+  FAKE_PENDING, /* asked not to wait for the save: "started", nothing saved;
+                 * the test writes the monitor's word on fake_saved */
 };
+static int fake_saved[2] = { -1, -1 };
 static enum fake_mode fake_mode;
 static pid_t fake_child;
 static int fake_gate[2] = { -1, -1 };
@@ -96,9 +99,17 @@ static int fake_monitor_run (const char *root, const struct reg_container *c,
  * monitor reports it. */
 static int
 fake_monitor_start (const char *root, const struct reg_container *c, int attach_fd, int netns_fd,
-                    struct reg_start_result *result)
+                    struct reg_start_result *result, int *saving_fd)
 {
+  /* Like a monitor asked to wait for the save (saving_fd NULL) or one
+   * whose state is saved by the time it answers: nothing is pending. */
   fake_calls++;
+  if (fake_mode == FAKE_PENDING && saving_fd)
+    {
+      assert_int_equal (pipe2 (fake_saved, O_CLOEXEC), 0);
+      *saving_fd = fake_saved[0];
+      return 0;
+    }
   if (fake_mode == FAKE_FAIL)
     {
       reg_proto_result_set (result, 127, 0, "container %.12s: /nope: command not found", c->id);
@@ -538,6 +549,96 @@ test_engine_op_lock_spans_start (void **state)
    * signal the test), the teardown removes the root. */
 }
 
+struct rm_op
+{
+  struct reg_engine *e;
+  int ret;
+  struct reg_error *err;
+  volatile int done;
+};
+
+static void *
+rm_pending_thread (void *data)
+{
+  struct rm_op *o = data;
+  o->ret = reg_engine_container_remove (o->e, "pend", false, false, &o->err);
+  o->done = 1;
+  return NULL;
+}
+
+struct settle_op
+{
+  struct reg_start_pending *pending;
+  int ret;
+};
+
+static void *
+settle_pending_thread (void *data)
+{
+  struct settle_op *o = data;
+  struct reg_start_result res = { 0 };
+  o->ret = reg_engine_start_settle (o->pending, &res);
+  return NULL;
+}
+
+/* A run that returns before its monitor saved the running state keeps the
+ * operation lock until it is settled: a remove that comes meanwhile waits,
+ * and then finds it running. A monitor that could not save it: the settle
+ * says why. */
+static void
+test_engine_run_pending (void **state)
+{
+  struct fixture *f = *state;
+  struct reg_create_options o
+      = { .name = "pend", .templates = templates, .network_mode = "none", .stop_timeout = -1 };
+  struct reg_start_result res = { 0 };
+  struct reg_container *c = NULL;
+  struct reg_start_pending *pending = NULL;
+  fake_mode = FAKE_PENDING;
+  assert_int_equal (reg_engine_container_run_pending (f->e, &o, -1, &c, &res, &pending), 0);
+  assert_non_null (pending);
+  assert_int_equal (reg_engine_start_pending_fd (pending), fake_saved[0]);
+  assert_int_equal (state_of (f, "pend"), REG_STATE_GENERATED);
+  struct rm_op rm = { f->e, 0, NULL, 0 };
+  pthread_t t;
+  assert_int_equal (pthread_create (&t, NULL, rm_pending_thread, &rm), 0);
+  usleep (200 * 1000);
+  assert_false (rm.done); /* waiting on the lock */
+  pid_t self = getpid ();
+  assert_int_equal (reg_container_update (f->root, c->id, fake_running, &self, NULL), 0);
+  static const char ok[] = "{\"status\":\"ok\"}\n";
+  assert_int_equal (write (fake_saved[1], ok, strlen (ok)), (ssize_t)strlen (ok));
+  /* Settled by another thread than the one that took the lock, as regd
+   * does. */
+  struct settle_op so = { pending, -1 };
+  pthread_t st;
+  assert_int_equal (pthread_create (&st, NULL, settle_pending_thread, &so), 0);
+  pthread_join (st, NULL);
+  assert_int_equal (so.ret, 0);
+  pthread_join (t, NULL);
+  failed_with (rm.ret, &rm.err, EBUSY, "it is running");
+  close (fake_saved[1]);
+  reg_container_free (c);
+  /* Not saved: the monitor's error comes out of the settle. */
+  o.name = "unsaved";
+  assert_int_equal (reg_engine_container_run_pending (f->e, &o, -1, &c, &res, &pending), 0);
+  struct reg_start_result why = { 0 };
+  reg_proto_result_set (&why, 125, ENOSPC, "container %.12s: save state", c->id);
+  assert_int_equal (reg_proto_status_error (fake_saved[1], &why), 0);
+  assert_int_equal (reg_engine_start_settle (pending, &res), -1);
+  assert_int_equal (res.exit_code, 125);
+  assert_non_null (strstr (res.message, "save state"));
+  close (fake_saved[1]);
+  /* A monitor that died first. */
+  o.name = "died";
+  reg_container_free (c);
+  assert_int_equal (reg_engine_container_run_pending (f->e, &o, -1, &c, &res, &pending), 0);
+  close (fake_saved[1]);
+  assert_int_equal (reg_engine_start_settle (pending, &res), -1);
+  assert_non_null (strstr (res.message, "monitor died before recording it running"));
+  reg_container_free (c);
+}
+
 int
 main (void)
 {
@@ -550,6 +651,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_engine_error_codes, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_update_limits, setup, teardown),
     cmocka_unit_test_setup_teardown (test_engine_op_lock_spans_start, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_engine_run_pending, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -148,7 +148,7 @@ async function loadList() {
         el('td', {}, el('a', { href: `/deployment.html?id=${d.Id}` }, d.Id)),
         el('td', { class: 'mono' }, el('a', { href: `/deployment.html?id=${d.Id}` }, d.Template)),
         el('td', {}, deployBadge(d.State)),
-        el('td', {}, `${d.Healthy}/${d.Targets} healthy`),
+        el('td', {}, `${d.Healthy}/${d.Targets} healthy on this version`),
         el('td', { class: 'd-none d-md-table-cell' }, secs(d.MakeSeconds)),
         el('td', { class: 'd-none d-md-table-cell' }, `${secs(d.PushSeconds)} · ${bytes(d.PushBytes)}`),
         el('td', { class: 'd-none d-md-table-cell' }, d.User),

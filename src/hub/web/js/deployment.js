@@ -28,6 +28,15 @@ function deviceRows(d, x) {
   return [row, why];
 }
 
+// What the devices not on this version run: a rolled-back or skipped
+// device still serves the previous version (a failed update is not an outage).
+function previous(d) {
+  const back = d.Devices.filter((x) => x.State === 'rolled back').length;
+  const skipped = d.Devices.filter((x) => x.State === 'skipped').length;
+  const parts = [back ? `${back} rolled back` : null, skipped ? `${skipped} skipped` : null].filter((x) => x);
+  return parts.length ? `${parts.join(', ')}: on the previous version` : `${d.Spec.Parallel} at a time`;
+}
+
 function render(d) {
   const healthy = d.Devices.filter((x) => x.State === 'healthy').length;
   const head = el('div', { class: 'd-flex flex-wrap align-items-center gap-2 mb-3' },
@@ -36,7 +45,7 @@ function render(d) {
   const stats = el('div', { class: 'card mb-3' }, el('div', { class: 'card-body row g-3' },
     stat('Make template', secs(d.MakeSeconds), d.Files ? `${d.Files} files, ${bytes(d.AppBytes)}` : null),
     stat('Push', secs(d.PushSeconds), d.PushSeconds !== null ? `${bytes(d.PushBytes)} uploaded` : null),
-    stat('Devices healthy', `${healthy}/${d.Devices.length}`, `${d.Spec.Parallel} at a time`),
+    stat('Healthy on this version', `${healthy}/${d.Devices.length}`, previous(d)),
     stat('Took', d.Finished ? `${d.Finished - d.Created} s` : '…', `started ${when(d.Created)} by ${d.User}`)));
   const table = el('table', { class: 'table table-sm mb-0', id: 'dep-devices' },
     el('thead', {}, el('tr', {}, ['Device', 'State', 'Mode', 'Pull', 'Moved', 'Create', 'Start', 'Healthy', 'Redeploys']
