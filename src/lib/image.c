@@ -84,42 +84,93 @@ reg_image_kind (const char *text, size_t len, const char *what, enum reg_image_k
   return ret;
 }
 
+void
+reg_image_host_platform (struct reg_image_platform *p)
+{
+  static char variant[8];
+  struct utsname u;
+  p->arch = reg_image_host_arch ();
+  p->variant = "";
+  if (strcmp (p->arch, "arm64") == 0)
+    p->variant = "v8";
+  else if (strcmp (p->arch, "arm") == 0 && uname (&u) == 0 && u.machine[4] >= '5'
+           && u.machine[4] <= '8')
+    {
+      snprintf (variant, sizeof variant, "v%c", u.machine[4]); /* "armv7l" */
+      p->variant = variant;
+    }
+}
+
+/* How well an index entry's platform fits p: 0 not at all, higher better.
+ * arm: variant vK runs on a vN machine when K <= N (no variant is v7, as
+ * containerd reads it), the nearest best; arm64: no variant or v8; other
+ * architectures: the variant is not read. */
+static int
+platform_rank (const char *os, const char *arch, const char *variant,
+               const struct reg_image_platform *p)
+{
+  if (os == NULL || arch == NULL || strcmp (os, "linux") != 0 || strcmp (arch, p->arch) != 0)
+    return 0;
+  const char *v = variant ? variant : "";
+  if (strcmp (arch, "arm64") == 0)
+    return *v == '\0' || strcmp (v, "v8") == 0;
+  if (strcmp (arch, "arm") != 0)
+    return 1;
+  int have = *v ? (v[0] == 'v' && v[1] >= '5' && v[1] <= '8' && v[2] == '\0' ? v[1] - '0' : 0) : 7;
+  int host = p->variant[0] == 'v' ? p->variant[1] - '0' : 7;
+  return have > 0 && have <= host ? have : 0;
+}
+
 int
-reg_image_index_select (const char *text, size_t len, const char *what, char hex[65],
-                        struct reg_error **err)
+reg_image_index_select_for (const char *text, size_t len, const char *what,
+                            const struct reg_image_platform *p, char hex[65],
+                            struct reg_error **err)
 {
   json_t *j = load_object (text, len, what, "index", err);
   if (j == NULL)
     return -1;
-  const char *arch = reg_image_host_arch ();
   json_t *list = json_object_get (j, "manifests");
   char seen[512] = "";
   size_t i, used = 0;
   json_t *m;
-  int ret = -1;
+  int ret = -1, best = 0;
   json_array_foreach (list, i, m)
   {
     json_t *pf = json_object_get (m, "platform");
     const char *os = json_string_value (json_object_get (pf, "os"));
     const char *a = json_string_value (json_object_get (pf, "architecture"));
+    const char *v = json_string_value (json_object_get (pf, "variant"));
     if (os && a && used < sizeof seen - 1)
-      used += snprintf (seen + used, sizeof seen - used, "%s%s/%s", used ? ", " : "", os, a);
+      used += snprintf (seen + used, sizeof seen - used, "%s%s/%s%s%s", used ? ", " : "", os, a,
+                        v && *v ? "/" : "", v && *v ? v : "");
     if (used >= sizeof seen)
       used = sizeof seen - 1;
-    if (ret == 0 || os == NULL || a == NULL || strcmp (os, "linux") != 0 || strcmp (a, arch) != 0)
+    int rank = platform_rank (os, a, v, p);
+    if (rank <= best)
       continue;
     if (!reg_oci_digest_parse (json_string_value (json_object_get (m, "digest")), hex))
       {
         ret = reg_error_set (err, EINVAL, "%s: index entry %zu has a malformed digest", what, i);
         break;
       }
+    best = rank;
     ret = 0;
   }
   if (ret < 0 && (err == NULL || *err == NULL))
-    ret = reg_error_set (err, ENOENT, "%s: no image for linux/%s in the index (it has: %s)", what,
-                         arch, *seen ? seen : "nothing");
+    ret = reg_error_set (err, ENOENT, "%s: no image for linux/%s%s%s in the index (it has: %s)",
+                         what, p->arch, *p->variant ? "/" : "", p->variant,
+                         *seen ? seen : "nothing");
   json_decref (j);
   return ret;
+}
+
+int
+reg_image_index_select (const char *text, size_t len, const char *what, char hex[65],
+                        struct reg_error **err)
+{
+  struct reg_image_platform p;
+  reg_image_host_platform (&p);
+  return reg_image_index_select_for (text, len, what, &p, hex, err);
 }
 
 static bool

@@ -34,8 +34,25 @@ enum reg_image_kind
 int reg_image_kind (const char *text, size_t len, const char *what, enum reg_image_kind *kind,
                     struct reg_error **err);
 
-/* From an index, the manifest for linux on this machine's architecture
- * (amd64, arm64, ...): its digest hex. ENOENT naming the platforms there are. */
+/* A platform an index entry is chosen for: GOARCH ("amd64", "arm64",
+ * "arm", ...) and, for arm, the variant ("v7"; arm64 "v8"; else ""). */
+struct reg_image_platform
+{
+  const char *arch, *variant;
+};
+/* This machine's (the arm variant from uname: armv7l is v7). */
+void reg_image_host_platform (struct reg_image_platform *p);
+
+/* From an index, the manifest for linux on platform p: its digest hex.
+ * arm's variants as containerd matches them: an entry of variant vK runs
+ * on a vN machine when K <= N (no variant is v7), the highest such K
+ * wins; arm64 takes no variant or v8; other architectures' variants are
+ * not read (the first entry of the architecture wins). ENOENT naming the
+ * platforms there are. */
+int reg_image_index_select_for (const char *text, size_t len, const char *what,
+                                const struct reg_image_platform *p, char hex[65],
+                                struct reg_error **err);
+/* The same for this machine. */
 int reg_image_index_select (const char *text, size_t len, const char *what, char hex[65],
                             struct reg_error **err);
 

@@ -479,6 +479,45 @@ test_config (void **state)
   reg_error_free (err);
 }
 
+/* arm's variants as containerd matches them; arm64 with or without v8. */
+static void
+test_index_variants (void **state)
+{
+  const char *idx
+      = "{\"schemaVersion\":2,\"manifests\":["
+        "{\"digest\":\"sha256:"
+        "5555555555555555555555555555555555555555555555555555555555555555"
+        "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v5\"}},"
+        "{\"digest\":\"sha256:"
+        "7777777777777777777777777777777777777777777777777777777777777777"
+        "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
+        "{\"digest\":\"sha256:"
+        "6666666666666666666666666666666666666666666666666666666666666666"
+        "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}},"
+        "{\"digest\":\"sha256:"
+        "8888888888888888888888888888888888888888888888888888888888888888"
+        "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}}]}";
+  char hex[65];
+  struct reg_image_platform v7 = { "arm", "v7" }, v6 = { "arm", "v6" }, v8 = { "arm64", "v8" };
+  assert_int_equal (reg_image_index_select_for (idx, strlen (idx), "i", &v7, hex, NULL), 0);
+  assert_int_equal (hex[0], '7'); /* not the first arm entry (v5) */
+  assert_int_equal (reg_image_index_select_for (idx, strlen (idx), "i", &v6, hex, NULL), 0);
+  assert_int_equal (hex[0], '6'); /* v7 does not run on v6 */
+  assert_int_equal (reg_image_index_select_for (idx, strlen (idx), "i", &v8, hex, NULL), 0);
+  assert_int_equal (hex[0], '8');
+  struct reg_image_platform v5 = { "arm", "v5" };
+  const char *only7 = "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:"
+                      "7777777777777777777777777777777777777777777777777777777777777777\","
+                      "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\"}}]}";
+  struct reg_error *err = NULL;
+  assert_int_equal (reg_image_index_select_for (only7, strlen (only7), "i", &v5, hex, &err), -1);
+  assert_int_equal (err->code, ENOENT);
+  assert_non_null (strstr (err->msg, "no image for linux/arm/v5 in the index (it has: linux/arm)"));
+  reg_error_free (err);
+  assert_int_equal (reg_image_index_select_for (only7, strlen (only7), "i", &v7, hex, NULL), 0);
+  (void)state;
+}
+
 static void
 test_index (void **state)
 {
@@ -526,6 +565,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_hostile, setup, teardown),
     cmocka_unit_test (test_config),
     cmocka_unit_test (test_index),
+    cmocka_unit_test (test_index_variants),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
