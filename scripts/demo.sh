@@ -20,8 +20,13 @@ fi
 # Debian's interpreter, not a pyenv shim that may come first on PATH.
 PY=$(readlink -f /usr/bin/python3)
 VER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-echo "+ reg template create python@$VER $PY /usr/lib/python$VER --entrypoint $PY"
-reg template create "python@$VER" "$PY" "/usr/lib/python$VER" --entrypoint "$PY"
+# A second run of the demo uses the template the first one made.
+if reg template inspect "python@$VER" >/dev/null 2>&1; then
+  echo "+ python@$VER: already made (reg template rm python@$VER makes it again)"
+else
+  echo "+ reg template create python@$VER $PY /usr/lib/python$VER --entrypoint $PY"
+  reg template create "python@$VER" "$PY" "/usr/lib/python$VER" --entrypoint "$PY"
+fi
 echo "+ reg run --rm -t python@$VER -- $PY -c 'print(...)'"
 reg run --rm -t "python@$VER" -- "$PY" -c \
   'import platform, sys; print("Hello from Python %s in a reg container (%s)" % (sys.version.split()[0], platform.node()))'
