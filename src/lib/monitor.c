@@ -903,13 +903,8 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
 {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  sigset_t none, def;
-  sigemptyset (&none);
-  sigemptyset (&def);
-  sigaddset (&def, SIGCHLD); /* regd ignores it; the monitor waits for its child */
-  sigaddset (&def, SIGPIPE);
   posix_spawn_file_actions_init (&fa);
-  posix_spawnattr_init (&attr);
+  reg_util_spawnattr_init (&attr, POSIX_SPAWN_SETSID); /* the monitor waits for its child */
   /* Move all three out of the way first, above every source, so no dup2
    * clobbers another's source (a fixed 100 did when one of them was 100:
    * regd holds many descriptors, and the pool's namespaces are opened
@@ -933,10 +928,6 @@ spawn_monitor (const char *monitor_path, const char *root, const struct reg_cont
   posix_spawn_file_actions_addclosefrom_np (&fa, netns_fd >= 0    ? FD_NETNS + 1
                                                  : attach_fd >= 0 ? FD_ATTACH + 1
                                                                   : FD_STATUS + 1);
-  posix_spawnattr_setflags (&attr,
-                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask (&attr, &none);
-  posix_spawnattr_setsigdefault (&attr, &def);
   char attach[2] = { attach_fd >= 0 ? '1' : '0', '\0' };
   char *argv[] = { (char *)"reg-monitor", (char *)root, (char *)c->id, attach, NULL };
   extern char **environ;

@@ -79,21 +79,12 @@ reg_monitor_spare_fill (const char *monitor_path, const char *root)
     return;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  sigset_t none, def;
-  sigemptyset (&none);
-  sigemptyset (&def);
-  sigaddset (&def, SIGCHLD);
-  sigaddset (&def, SIGPIPE);
   posix_spawn_file_actions_init (&fa);
-  posix_spawnattr_init (&attr);
+  reg_util_spawnattr_init (&attr, POSIX_SPAWN_SETSID);
   posix_spawn_file_actions_adddup2 (&fa, sv[1], FD_SPARE);
   for (int fd = 0; fd < 3; fd++)
     posix_spawn_file_actions_addopen (&fa, fd, "/dev/null", O_RDWR, 0);
   posix_spawn_file_actions_addclosefrom_np (&fa, FD_SPARE + 1);
-  posix_spawnattr_setflags (&attr,
-                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask (&attr, &none);
-  posix_spawnattr_setsigdefault (&attr, &def);
   /* Its last two arguments are overwritten with the container's id and
    * attach flag when it gets one, so `ps` says which container it runs. */
   char *argv[] = { (char *)"reg-monitor",  (char *)"--spare", (char *)root,
@@ -153,17 +144,7 @@ filler (void *arg)
 static bool
 filler_start (void)
 {
-  pthread_attr_t attr;
-  pthread_t t;
-  sigset_t all, old;
-  sigfillset (&all);
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_sigmask (SIG_BLOCK, &all, &old); /* signals stay with regd's own threads */
-  bool ok = pthread_create (&t, &attr, filler, NULL) == 0;
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy (&attr);
-  return ok;
+  return reg_util_thread_detached (filler, NULL) == 0;
 }
 
 void

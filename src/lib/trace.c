@@ -207,17 +207,9 @@ spawn_helper (char **argv, int out[2], int errp[2], pid_t *pid)
 {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  sigset_t none, def;
-  sigemptyset (&none);
-  sigemptyset (&def);
-  sigaddset (&def, SIGCHLD);
-  sigaddset (&def, SIGPIPE);
   if (posix_spawn_file_actions_init (&fa) != 0)
     return ENOMEM;
-  posix_spawnattr_init (&attr);
-  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask (&attr, &none);
-  posix_spawnattr_setsigdefault (&attr, &def);
+  reg_util_spawnattr_init (&attr, 0);
   posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2 (&fa, out[1], 1);
   posix_spawn_file_actions_adddup2 (&fa, errp[1], 2);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -651,4 +652,34 @@ reg_util_proc_starttime (pid_t pid)
     return 0;
   /* A zombie has exited: it only waits for a parent to reap it. */
   return state == 'Z' || state == 'X' ? 0 : start;
+}
+
+void
+reg_util_spawnattr_init (posix_spawnattr_t *attr, short flags)
+{
+  sigset_t none, def;
+  sigemptyset (&none);
+  sigemptyset (&def);
+  sigaddset (&def, SIGCHLD);
+  sigaddset (&def, SIGPIPE);
+  posix_spawnattr_init (attr);
+  posix_spawnattr_setflags (attr, flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask (attr, &none);
+  posix_spawnattr_setsigdefault (attr, &def);
+}
+
+int
+reg_util_thread_detached (void *(*fn) (void *), void *arg)
+{
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t all, old;
+  sigfillset (&all);
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  int r = pthread_create (&t, &attr, fn, arg);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy (&attr);
+  return r;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -134,5 +135,15 @@ char *reg_util_sibling_program (const char *env_name, const char *name);
 /* 15 -> "SIGTERM", 36 -> "SIGRTMIN+2" (what reg_util_signal_number reads back). */
 #define REG_SIGNAL_NAME_MAX 24
 const char *reg_util_signal_name (int sig, char buf[REG_SIGNAL_NAME_MAX]);
+
+/* Spawn attributes for a helper program of regd's (reg-monitor, the
+ * tracer): no signal blocked, and SIGCHLD and SIGPIPE at their defaults
+ * (regd ignores both; a helper that waits for its children must not),
+ * plus `flags` (e.g. POSIX_SPAWN_SETSID). Destroy with
+ * posix_spawnattr_destroy. */
+void reg_util_spawnattr_init (posix_spawnattr_t *attr, short flags);
+/* Start fn(arg) on a detached thread with every signal blocked (signals
+ * stay with the process's own threads). 0, or the error number. */
+int reg_util_thread_detached (void *(*fn) (void *), void *arg);
 
 #endif

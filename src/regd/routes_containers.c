@@ -63,17 +63,7 @@ settle_later (struct reg_start_pending *pending, const char *id)
     }
   st->pending = pending;
   snprintf (st->id, sizeof st->id, "%s", id);
-  pthread_attr_t attr;
-  pthread_t t;
-  sigset_t all, old;
-  sigfillset (&all);
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  pthread_sigmask (SIG_BLOCK, &all, &old);
-  int r = pthread_create (&t, &attr, settle_thread, st);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy (&attr);
-  if (r != 0)
+  if (reg_util_thread_detached (settle_thread, st) != 0)
     settle_now (st);
 }
 
